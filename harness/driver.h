@@ -1,0 +1,24 @@
+/* The driver: executes one scenario's steps against the provider's WSPPROC_TABLE. */
+#ifndef WSPH_DRIVER_H
+#define WSPH_DRIVER_H
+
+#include "results.h"
+#include "ruleset.h"
+#include "scenario.h"
+
+struct wsph_drive_opts {
+	const char *provider; /* module path */
+	unsigned kind;	      /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
+	const struct wsph_ruleset *set;
+	size_t trace_cap; /* bytes of trace text kept in the case */
+};
+
+/* Loads the provider, runs the scenario, unloads it, and fills `c` (outcome, findings, trace).
+ * Returns 0; -1 when the provider could not be loaded or has no WSPStartup (c is an ERROR). */
+int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
+	       struct wsph_case *c);
+
+/* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. */
+int wsph_drive_probe(const char *provider, char *err, size_t errlen);
+
+#endif

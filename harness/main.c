@@ -1,0 +1,376 @@
+/* wspharness: the command line. Parses flags, calls the runner, maps results to the exit status. */
+#include "driver.h"
+#include "platform/platform.h"
+#include "report.h"
+#include "results.h"
+#include "ruleset.h"
+#include "runner.h"
+#include "scenario.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum exit_status { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERNAL = 3 };
+
+#define MAX_PATHS 64
+
+struct options {
+	const char *command;
+	const char *provider;
+	unsigned kinds;
+	const char *scenarios[MAX_PATHS];
+	size_t n_scenarios;
+	const char *rules;
+	const char *filter;
+	const char *junit;
+	int quiet, verbose, color; /* color: -1 auto */
+};
+
+static const char usage[] =
+	"usage: wspharness run [PROVIDER] [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
+	"                      [--filter GLOB[:GLOB]...] [--junit FILE] [-q|-v] [--color=WHEN]\n"
+	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
+	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
+	"       wspharness --help | --version\n"
+	"\n"
+	"PROVIDER is a provider DLL (.dll on Windows, .so elsewhere); without it the bundled\n"
+	"reference provider (mockbase) is used. --ifs and --non-ifs say what kind of provider it is\n"
+	"(XP1_IFS_HANDLES in the protocol information it is started with); give both to run every\n"
+	"scenario in both kinds; the default is --non-ifs. Exit status: 0 every scenario passed,\n"
+	"1 a rule was broken or the provider failed, 2 bad input, 3 internal error.\n";
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "wspharness: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage);
+	return EXIT_BAD_INPUT;
+}
+
+static const char *value_of(int argc, char **argv, int *i, const char *flag)
+{
+	size_t n = strlen(flag);
+	if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (!strcmp(argv[*i], flag)) {
+		if (*i + 1 >= argc)
+			return NULL;
+		return argv[++*i];
+	}
+	return NULL;
+}
+
+static int is_flag(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int parse(int argc, char **argv, struct options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->color = -1;
+	if (argc < 2)
+		return bad_usage("%s", "no command given");
+	o->command = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--ifs"))
+			o->kinds |= WSPH_KIND_IFS;
+		else if (!strcmp(a, "--non-ifs"))
+			o->kinds |= WSPH_KIND_NONIFS;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			o->quiet = 1;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			o->verbose = 1;
+		else if (is_flag(a, "--scenarios")) {
+			const char *v = value_of(argc, argv, &i, "--scenarios");
+			if (!v)
+				return bad_usage("%s needs a path", "--scenarios");
+			if (o->n_scenarios == MAX_PATHS)
+				return bad_usage("%s", "too many --scenarios");
+			o->scenarios[o->n_scenarios++] = v;
+		} else if (is_flag(a, "--rules")) {
+			if (!(o->rules = value_of(argc, argv, &i, "--rules")))
+				return bad_usage("%s needs a file", "--rules");
+		} else if (is_flag(a, "--filter")) {
+			if (!(o->filter = value_of(argc, argv, &i, "--filter")))
+				return bad_usage("%s needs a pattern", "--filter");
+		} else if (is_flag(a, "--junit")) {
+			if (!(o->junit = value_of(argc, argv, &i, "--junit")))
+				return bad_usage("%s needs a file", "--junit");
+		} else if (is_flag(a, "--color")) {
+			const char *v = value_of(argc, argv, &i, "--color");
+			if (!v || !strcmp(v, "auto"))
+				o->color = -1;
+			else if (!strcmp(v, "always"))
+				o->color = 1;
+			else if (!strcmp(v, "never"))
+				o->color = 0;
+			else
+				return bad_usage("--color takes auto, always or never, not '%s'", v);
+		} else if (a[0] == '-' && a[1])
+			return bad_usage("unknown option '%s'", a);
+		else if (!strcmp(o->command, "run") && !o->provider)
+			o->provider = a;
+		else
+			return bad_usage("unexpected argument '%s'", a);
+	}
+	if (!o->kinds)
+		o->kinds = WSPH_KIND_NONIFS;
+	return 0;
+}
+
+static int has_rules(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s/rules.yaml", dir);
+	return wsph_plat_is_file(p);
+}
+
+/* The scenarios an installed or built program ships with. */
+static int default_scenarios(char *buf, size_t len)
+{
+	const char *env = getenv("WSPHARNESS_SCENARIOS");
+	if (env && *env && has_rules(env)) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	char exe[4096];
+	if (wsph_plat_exe_dir(exe, sizeof exe) == 0) {
+		const char *rel[] = {"/../" WSPH_INSTALL_SCENARIOS_REL, "/../../scenarios"};
+		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+			snprintf(buf, len, "%s%s", exe, rel[i]);
+			if (has_rules(buf))
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s", WSPH_SOURCE_SCENARIOS);
+	return has_rules(buf) ? 0 : -1;
+}
+
+static int default_provider(char *buf, size_t len)
+{
+	char exe[4096];
+	if (wsph_plat_exe_dir(exe, sizeof exe) != 0)
+		return -1;
+	const char *rel[] = {"/../providers/mockbase/mockbase", "/../lib/wspharness/mockbase"};
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(buf, len, "%s%s%s", exe, rel[i], wsph_plat_module_suffix());
+		if (wsph_plat_is_file(buf))
+			return 0;
+	}
+	return -1;
+}
+
+static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_ruleset *set,
+		       int need_rules_only)
+{
+	struct wsph_diag diag;
+	char defdir[4096] = "";
+	int have_default = default_scenarios(defdir, sizeof defdir) == 0;
+	if (!need_rules_only) {
+		if (o->n_scenarios == 0) {
+			if (!have_default) {
+				fprintf(stderr, "wspharness: cannot find the bundled scenarios; give "
+						"--scenarios PATH\n");
+				return EXIT_BAD_INPUT;
+			}
+			o->scenarios[o->n_scenarios++] = defdir;
+		}
+		for (size_t i = 0; i < o->n_scenarios; i++) {
+			const char *p = o->scenarios[i];
+			int rc;
+			if (wsph_plat_is_dir(p))
+				rc = wsph_scenario_load_dir(suite, p, &diag);
+			else if (wsph_plat_is_file(p))
+				rc = wsph_scenario_load_file(suite, p, NULL, &diag);
+			else {
+				fprintf(stderr, "wspharness: %s: no such file or directory\n", p);
+				return EXIT_BAD_INPUT;
+			}
+			if (rc != 0) {
+				fprintf(stderr, "%s\n", diag.text);
+				return EXIT_BAD_INPUT;
+			}
+		}
+	}
+	char rules[4096];
+	if (o->rules)
+		snprintf(rules, sizeof rules, "%s", o->rules);
+	else {
+		rules[0] = '\0';
+		for (size_t i = 0; i < o->n_scenarios && !rules[0]; i++)
+			if (wsph_plat_is_dir(o->scenarios[i]) && has_rules(o->scenarios[i]))
+				snprintf(rules, sizeof rules, "%s/rules.yaml", o->scenarios[i]);
+		if (!rules[0] && have_default)
+			snprintf(rules, sizeof rules, "%s/rules.yaml", defdir);
+		if (!rules[0]) {
+			fprintf(stderr, "wspharness: cannot find rules.yaml; give --rules FILE\n");
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (wsph_ruleset_load(set, rules, &diag) != 0) {
+		fprintf(stderr, "%s\n", diag.text);
+		return EXIT_BAD_INPUT;
+	}
+	if (!need_rules_only && wsph_ruleset_check_suite(set, suite, &diag) != 0) {
+		fprintf(stderr, "%s\n", diag.text);
+		return EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
+static int cmd_run(struct options *o)
+{
+	struct wsph_suite suite;
+	struct wsph_ruleset set;
+	struct wsph_results results;
+	char provider[4096], err[1024];
+	int status;
+	memset(&suite, 0, sizeof suite);
+	memset(&set, 0, sizeof set);
+	memset(&results, 0, sizeof results);
+
+	if (!o->provider) {
+		if (default_provider(provider, sizeof provider) != 0) {
+			fprintf(stderr, "wspharness: no PROVIDER given and the bundled mockbase "
+					"provider was not found\n");
+			return EXIT_BAD_INPUT;
+		}
+		o->provider = provider;
+	}
+	status = load_inputs(o, &suite, &set, 0);
+	if (status)
+		goto out;
+	if (wsph_drive_probe(o->provider, err, sizeof err) != 0) {
+		fprintf(stderr, "wspharness: %s: %s\n", o->provider, err);
+		status = EXIT_BAD_INPUT;
+		goto out;
+	}
+	struct wsph_run_config cfg = {o->provider, o->kinds, o->filter, &set, &suite, 65536, NULL, NULL};
+	if (wsph_run(&cfg, &results) != 0) {
+		fprintf(stderr, "wspharness: out of memory\n");
+		status = EXIT_INTERNAL;
+		goto out;
+	}
+	struct wsph_report_opts ro;
+	memset(&ro, 0, sizeof ro);
+	ro.color = o->color >= 0 ? o->color : wsph_plat_stream_is_tty(stdout);
+	ro.verbose = o->verbose;
+	ro.trace_cap = 65536;
+	if (!o->quiet)
+		wsph_report_console(stdout, &results, &ro);
+	if (o->junit) {
+		struct wsph_report_opts jo = ro;
+		jo.color = 0;
+		if (wsph_report_to_path(o->junit, wsph_report_junit, &results, &jo) != 0) {
+			fprintf(stderr, "wspharness: cannot write %s\n", o->junit);
+			status = EXIT_INTERNAL;
+			goto out;
+		}
+	}
+	struct wsph_counts counts;
+	wsph_results_count(&results, &counts);
+	status = counts.failures || counts.errors ? EXIT_FAIL : EXIT_PASS;
+out:
+	wsph_results_free(&results);
+	wsph_ruleset_free(&set);
+	wsph_suite_free(&suite);
+	return status;
+}
+
+static int cmd_list(struct options *o)
+{
+	struct wsph_suite suite;
+	struct wsph_ruleset set;
+	memset(&suite, 0, sizeof suite);
+	memset(&set, 0, sizeof set);
+	int status = load_inputs(o, &suite, &set, 0);
+	if (!status) {
+		char id[512];
+		for (size_t i = 0; i < suite.n_scenarios; i++) {
+			const struct wsph_scenario *sc = &suite.scenarios[i];
+			for (unsigned k = WSPH_KIND_NONIFS; k <= WSPH_KIND_IFS; k <<= 1) {
+				if (!(sc->kinds & k))
+					continue;
+				wsph_case_id(sc, wsph_kind_name(k), id, sizeof id);
+				if (wsph_filter_match(o->filter, id))
+					printf("%s  (%s:%d)\n", id, sc->file, sc->loc.line);
+			}
+		}
+	}
+	wsph_ruleset_free(&set);
+	wsph_suite_free(&suite);
+	return status;
+}
+
+static int cmd_rules(struct options *o)
+{
+	struct wsph_suite suite;
+	struct wsph_ruleset set;
+	memset(&suite, 0, sizeof suite);
+	memset(&set, 0, sizeof set);
+	int status = load_inputs(o, &suite, &set, 0);
+	if (status)
+		goto out;
+	printf("Upcalls Exposed by Windows Sockets 2 DLL (%s)\n", set.table_source ? set.table_source : "");
+	for (size_t i = 0; i < set.n_rows; i++) {
+		const struct wsph_upcall_row *row = &set.rows[i];
+		printf("  %-30s %-16s %s\n", row->function, wsph_row_status_name(row->status),
+		       row->published && row->published[0] ? row->published : "(blank)");
+	}
+	printf("\nRules\n");
+	for (size_t i = 0; i < set.n_rules; i++) {
+		const struct wsph_rule *r = &set.rules[i];
+		printf("%s  [%s, %s]\n  %s\n  source: %s\n", r->id, r->level,
+		       r->severity == WSPH_SEV_ERROR ? "error" : "warning", r->statement, r->source);
+		if (r->not_checkable) {
+			printf("  not checkable: %s\n", r->not_checkable);
+			continue;
+		}
+		printf("  checked by:");
+		int any = 0;
+		for (size_t s = 0; s < suite.n_scenarios; s++) {
+			const struct wsph_scenario *sc = &suite.scenarios[s];
+			for (size_t c = 0; c < sc->n_checks; c++)
+				if (!strcmp(sc->checks[c], r->id)) {
+					char id[512];
+					wsph_case_id(sc, "", id, sizeof id);
+					id[strlen(id) - 2] = '\0'; /* drop the empty "[]" */
+					printf("%s %s", any ? "," : "", id);
+					any = 1;
+				}
+		}
+		printf("%s\n", any ? "" : " (no scenario)");
+	}
+out:
+	wsph_ruleset_free(&set);
+	wsph_suite_free(&suite);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return EXIT_PASS;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("wspharness %s\n", WSPH_VERSION);
+		return EXIT_PASS;
+	}
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (!strcmp(o.command, "run"))
+		return cmd_run(&o);
+	if (!strcmp(o.command, "list"))
+		return cmd_list(&o);
+	if (!strcmp(o.command, "rules"))
+		return cmd_rules(&o);
+	return bad_usage("unknown command '%s'", o.command);
+}

@@ -1,0 +1,55 @@
+/* The operating system behind one small interface: modules, time, threads, locks, files. */
+#ifndef WSPH_PLATFORM_H
+#define WSPH_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wsph_module;
+
+/* Loads a provider module (UTF-8 path). On failure returns NULL and writes a reason to err. */
+struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen);
+void *wsph_plat_symbol(struct wsph_module *m, const char *name);
+void wsph_plat_unload(struct wsph_module *m);
+/* Redirects the module's imports of `name` (from any DLL) to `replacement`. On POSIX the program
+ * exports the symbol instead and this is a no-op returning 0. Returns the number patched. */
+int wsph_plat_interpose(struct wsph_module *m, const char *name, void *replacement);
+/* Base name of the module containing addr ("mockbase.so"), or "?" when unknown. */
+const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len);
+
+uint64_t wsph_plat_now_ns(void); /* monotonic */
+unsigned long wsph_plat_thread_id(void);
+int64_t wsph_plat_utc_seconds(void);
+void wsph_plat_hostname(char *buf, size_t len);
+
+struct wsph_mutex;
+struct wsph_mutex *wsph_mutex_new(void);
+void wsph_mutex_lock(struct wsph_mutex *m);
+void wsph_mutex_unlock(struct wsph_mutex *m);
+void wsph_mutex_free(struct wsph_mutex *m);
+
+/* Files and directories (UTF-8 paths, '/' accepted on both). */
+int wsph_plat_is_dir(const char *path);
+int wsph_plat_is_file(const char *path);
+/* Calls fn for every entry name in dir (not "." or ".."), in no particular order. */
+int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, int is_dir),
+		       void *ctx);
+/* Replaces dst with src atomically where the OS allows it. 0 on success. */
+int wsph_plat_replace_file(const char *src, const char *dst);
+/* Directory of the running program, without a trailing separator. */
+int wsph_plat_exe_dir(char *buf, size_t len);
+int wsph_plat_mkdirs(const char *path); /* mkdir -p of the parent directories of a file path */
+/* Terminal colour on this stream? (isatty and not NO_COLOR) */
+int wsph_plat_stream_is_tty(void *file);
+/* The provider module suffix: ".so" or ".dll". */
+const char *wsph_plat_module_suffix(void);
+
+/* Events for WPUCreateEvent and client events: manual-reset, initially nonsignaled. On Windows
+ * these are real event HANDLEs; on POSIX a portable object. wait returns 1 signaled, 0 timeout. */
+void *wsph_plat_event_new(void);
+int wsph_plat_event_set(void *ev);
+int wsph_plat_event_reset(void *ev);
+int wsph_plat_event_wait(void *ev, unsigned ms);
+void wsph_plat_event_free(void *ev);
+
+#endif

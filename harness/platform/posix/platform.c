@@ -1,0 +1,215 @@
+/* POSIX implementation of the platform interface: time, threads, locks, events, files. */
+#define _GNU_SOURCE
+#include "../platform.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t wsph_plat_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+unsigned long wsph_plat_thread_id(void)
+{
+	return (unsigned long)syscall(SYS_gettid);
+}
+
+int64_t wsph_plat_utc_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void wsph_plat_hostname(char *buf, size_t len)
+{
+	if (gethostname(buf, len) != 0 || !buf[0])
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
+
+struct wsph_mutex {
+	pthread_mutex_t m;
+};
+
+struct wsph_mutex *wsph_mutex_new(void)
+{
+	struct wsph_mutex *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&m->m, &a);
+	pthread_mutexattr_destroy(&a);
+	return m;
+}
+
+void wsph_mutex_lock(struct wsph_mutex *m)
+{
+	pthread_mutex_lock(&m->m);
+}
+
+void wsph_mutex_unlock(struct wsph_mutex *m)
+{
+	pthread_mutex_unlock(&m->m);
+}
+
+void wsph_mutex_free(struct wsph_mutex *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_destroy(&m->m);
+	free(m);
+}
+
+int wsph_plat_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int wsph_plat_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, int is_dir),
+		       void *ctx)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	char path[PATH_MAX];
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		fn(ctx, e->d_name, wsph_plat_is_dir(path));
+	}
+	closedir(d);
+	return 0;
+}
+
+int wsph_plat_replace_file(const char *src, const char *dst)
+{
+	return rename(src, dst) == 0 ? 0 : -1;
+}
+
+int wsph_plat_exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return 0;
+}
+
+int wsph_plat_mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	char *slash = strrchr(tmp, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	if (tmp[0] && mkdir(tmp, 0777) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int wsph_plat_stream_is_tty(void *file)
+{
+	const char *nc = getenv("NO_COLOR");
+	if (nc && nc[0])
+		return 0;
+	return isatty(fileno((FILE *)file));
+}
+
+struct posix_event {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int signaled;
+};
+
+void *wsph_plat_event_new(void)
+{
+	struct posix_event *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	pthread_mutex_init(&e->m, NULL);
+	pthread_cond_init(&e->c, NULL);
+	return e;
+}
+
+int wsph_plat_event_set(void *ev)
+{
+	struct posix_event *e = ev;
+	pthread_mutex_lock(&e->m);
+	e->signaled = 1;
+	pthread_cond_broadcast(&e->c);
+	pthread_mutex_unlock(&e->m);
+	return 0;
+}
+
+int wsph_plat_event_reset(void *ev)
+{
+	struct posix_event *e = ev;
+	pthread_mutex_lock(&e->m);
+	e->signaled = 0;
+	pthread_mutex_unlock(&e->m);
+	return 0;
+}
+
+int wsph_plat_event_wait(void *ev, unsigned ms)
+{
+	struct posix_event *e = ev;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->m);
+	int rc = 0;
+	while (!e->signaled && rc == 0)
+		rc = pthread_cond_timedwait(&e->c, &e->m, &ts);
+	int sig = e->signaled;
+	pthread_mutex_unlock(&e->m);
+	return sig;
+}
+
+void wsph_plat_event_free(void *ev)
+{
+	struct posix_event *e = ev;
+	if (!e)
+		return;
+	pthread_cond_destroy(&e->c);
+	pthread_mutex_destroy(&e->m);
+	free(e);
+}

@@ -1,0 +1,115 @@
+/* Windows module loading: LoadLibraryW a provider DLL, find symbols, patch its imports. */
+#include "../platform.h"
+
+#include <windows.h>
+#include <stdio.h>
+#include <string.h>
+
+static int to_wide(const char *s, wchar_t *out, int n)
+{
+	return MultiByteToWideChar(CP_UTF8, 0, s, -1, out, n) > 0 ? 0 : -1;
+}
+
+struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
+{
+	wchar_t wpath[MAX_PATH * 4];
+	if (to_wide(path, wpath, (int)(sizeof wpath / sizeof wpath[0])) != 0) {
+		snprintf(err, errlen, "path is not valid UTF-8");
+		return NULL;
+	}
+	for (wchar_t *p = wpath; *p; p++)
+		if (*p == L'/')
+			*p = L'\\';
+	/* Search the DLL's own folder for its dependencies, as ws2_32 does for providers. */
+	HMODULE h = LoadLibraryExW(wpath, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+	if (!h) {
+		DWORD code = GetLastError();
+		char msg[256] = "";
+		FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+			       0, msg, sizeof msg, NULL);
+		size_t n = strlen(msg);
+		while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		snprintf(err, errlen, "LoadLibrary failed with error %lu%s%s", (unsigned long)code,
+			 n ? ": " : "", msg);
+		return NULL;
+	}
+	return (struct wsph_module *)h;
+}
+
+void *wsph_plat_symbol(struct wsph_module *m, const char *name)
+{
+	FARPROC p = GetProcAddress((HMODULE)m, name);
+	void *out;
+	memcpy(&out, &p, sizeof out);
+	return out;
+}
+
+void wsph_plat_unload(struct wsph_module *m)
+{
+	if (m)
+		FreeLibrary((HMODULE)m);
+}
+
+/* Walks the import descriptors of the module and rewrites every IAT slot bound to `name`. */
+int wsph_plat_interpose(struct wsph_module *m, const char *name, void *replacement)
+{
+	BYTE *base = (BYTE *)m;
+	IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
+	if (dos->e_magic != IMAGE_DOS_SIGNATURE)
+		return 0;
+	IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+	IMAGE_DATA_DIRECTORY dir = nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+	if (!dir.VirtualAddress)
+		return 0;
+	int patched = 0;
+	IMAGE_IMPORT_DESCRIPTOR *imp = (IMAGE_IMPORT_DESCRIPTOR *)(base + dir.VirtualAddress);
+	for (; imp->Name; imp++) {
+		if (!imp->OriginalFirstThunk)
+			continue;
+		IMAGE_THUNK_DATA *names = (IMAGE_THUNK_DATA *)(base + imp->OriginalFirstThunk);
+		IMAGE_THUNK_DATA *slots = (IMAGE_THUNK_DATA *)(base + imp->FirstThunk);
+		for (; names->u1.AddressOfData; names++, slots++) {
+			if (IMAGE_SNAP_BY_ORDINAL(names->u1.Ordinal))
+				continue;
+			IMAGE_IMPORT_BY_NAME *ibn =
+				(IMAGE_IMPORT_BY_NAME *)(base + names->u1.AddressOfData);
+			if (strcmp((const char *)ibn->Name, name) != 0)
+				continue;
+			DWORD old;
+			if (!VirtualProtect(&slots->u1.Function, sizeof slots->u1.Function,
+					    PAGE_READWRITE, &old))
+				continue;
+			slots->u1.Function = (ULONGLONG)(ULONG_PTR)replacement;
+			VirtualProtect(&slots->u1.Function, sizeof slots->u1.Function, old, &old);
+			patched++;
+		}
+	}
+	return patched;
+}
+
+const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len)
+{
+	HMODULE h = NULL;
+	wchar_t wname[MAX_PATH];
+	if (!addr ||
+	    !GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+					GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+				(LPCWSTR)addr, &h) ||
+	    !GetModuleFileNameW(h, wname, MAX_PATH)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	const wchar_t *base = wname;
+	for (const wchar_t *p = wname; *p; p++)
+		if (*p == L'\\' || *p == L'/')
+			base = p + 1;
+	if (!WideCharToMultiByte(CP_UTF8, 0, base, -1, buf, (int)len, NULL, NULL))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *wsph_plat_module_suffix(void)
+{
+	return ".dll";
+}

@@ -1,0 +1,203 @@
+/* Windows implementation of the platform interface: time, threads, locks, events, files. */
+#include "../platform.h"
+
+#include <windows.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int widen(const char *s, wchar_t *out, int n)
+{
+	return MultiByteToWideChar(CP_UTF8, 0, s, -1, out, n) > 0 ? 0 : -1;
+}
+
+uint64_t wsph_plat_now_ns(void)
+{
+	static LARGE_INTEGER freq;
+	LARGE_INTEGER c;
+	if (!freq.QuadPart)
+		QueryPerformanceFrequency(&freq);
+	QueryPerformanceCounter(&c);
+	return (uint64_t)((double)c.QuadPart * 1e9 / (double)freq.QuadPart);
+}
+
+unsigned long wsph_plat_thread_id(void)
+{
+	return (unsigned long)GetCurrentThreadId();
+}
+
+int64_t wsph_plat_utc_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void wsph_plat_hostname(char *buf, size_t len)
+{
+	DWORD n = (DWORD)len;
+	if (!GetComputerNameA(buf, &n) || !buf[0])
+		snprintf(buf, len, "localhost");
+}
+
+struct wsph_mutex {
+	CRITICAL_SECTION cs;
+};
+
+struct wsph_mutex *wsph_mutex_new(void)
+{
+	struct wsph_mutex *m = calloc(1, sizeof *m);
+	if (m)
+		InitializeCriticalSection(&m->cs);
+	return m;
+}
+
+void wsph_mutex_lock(struct wsph_mutex *m)
+{
+	EnterCriticalSection(&m->cs);
+}
+
+void wsph_mutex_unlock(struct wsph_mutex *m)
+{
+	LeaveCriticalSection(&m->cs);
+}
+
+void wsph_mutex_free(struct wsph_mutex *m)
+{
+	if (!m)
+		return;
+	DeleteCriticalSection(&m->cs);
+	free(m);
+}
+
+static DWORD attrs(const char *path)
+{
+	wchar_t w[MAX_PATH * 4];
+	if (widen(path, w, (int)(sizeof w / sizeof w[0])) != 0)
+		return INVALID_FILE_ATTRIBUTES;
+	return GetFileAttributesW(w);
+}
+
+int wsph_plat_is_dir(const char *path)
+{
+	DWORD a = attrs(path);
+	return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+int wsph_plat_is_file(const char *path)
+{
+	DWORD a = attrs(path);
+	return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, int is_dir),
+		       void *ctx)
+{
+	char pattern[MAX_PATH * 4];
+	wchar_t w[MAX_PATH * 4];
+	snprintf(pattern, sizeof pattern, "%s\\*", dir);
+	if (widen(pattern, w, (int)(sizeof w / sizeof w[0])) != 0)
+		return -1;
+	WIN32_FIND_DATAW fd;
+	HANDLE h = FindFirstFileW(w, &fd);
+	if (h == INVALID_HANDLE_VALUE)
+		return -1;
+	do {
+		char name[MAX_PATH * 4];
+		if (!WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof name, NULL,
+					 NULL))
+			continue;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		fn(ctx, name, (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0);
+	} while (FindNextFileW(h, &fd));
+	FindClose(h);
+	return 0;
+}
+
+int wsph_plat_replace_file(const char *src, const char *dst)
+{
+	wchar_t ws[MAX_PATH * 4], wd[MAX_PATH * 4];
+	if (widen(src, ws, MAX_PATH * 4) || widen(dst, wd, MAX_PATH * 4))
+		return -1;
+	return MoveFileExW(ws, wd, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : -1;
+}
+
+int wsph_plat_exe_dir(char *buf, size_t len)
+{
+	wchar_t w[MAX_PATH * 4];
+	DWORD n = GetModuleFileNameW(NULL, w, MAX_PATH * 4);
+	if (!n)
+		return -1;
+	if (!WideCharToMultiByte(CP_UTF8, 0, w, -1, buf, (int)len, NULL, NULL))
+		return -1;
+	char *cut = NULL;
+	for (char *p = buf; *p; p++)
+		if (*p == '\\' || *p == '/')
+			cut = p;
+	if (cut)
+		*cut = '\0';
+	return 0;
+}
+
+int wsph_plat_mkdirs(const char *path)
+{
+	char tmp[MAX_PATH * 4];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	char *last = NULL;
+	for (char *p = tmp; *p; p++)
+		if (*p == '/' || *p == '\\')
+			last = p;
+	if (!last)
+		return 0;
+	*last = '\0';
+	for (char *p = tmp; ; p++) {
+		if (*p == '/' || *p == '\\' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (tmp[0] && !(p == tmp + 2 && tmp[1] == ':')) {
+				wchar_t w[MAX_PATH * 4];
+				if (!widen(tmp, w, MAX_PATH * 4))
+					CreateDirectoryW(w, NULL);
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return wsph_plat_is_dir(tmp) ? 0 : -1;
+}
+
+int wsph_plat_stream_is_tty(void *file)
+{
+	const char *nc = getenv("NO_COLOR");
+	if (nc && nc[0])
+		return 0;
+	return _isatty(_fileno((FILE *)file));
+}
+
+void *wsph_plat_event_new(void)
+{
+	return CreateEventW(NULL, TRUE, FALSE, NULL);
+}
+
+int wsph_plat_event_set(void *ev)
+{
+	return SetEvent((HANDLE)ev) ? 0 : -1;
+}
+
+int wsph_plat_event_reset(void *ev)
+{
+	return ResetEvent((HANDLE)ev) ? 0 : -1;
+}
+
+int wsph_plat_event_wait(void *ev, unsigned ms)
+{
+	return WaitForSingleObject((HANDLE)ev, ms) == WAIT_OBJECT_0;
+}
+
+void wsph_plat_event_free(void *ev)
+{
+	if (ev)
+		CloseHandle((HANDLE)ev);
+}

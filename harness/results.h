@@ -1,0 +1,58 @@
+/* The frozen results model every reporter reads: test cases, outcomes and findings. */
+#ifndef WSPH_RESULTS_H
+#define WSPH_RESULTS_H
+
+#include "ruleset.h"
+#include <stddef.h>
+#include <stdint.h>
+
+enum wsph_outcome {
+	WSPH_PASS,
+	WSPH_FAIL,  /* a rule was broken (JUnit <failure>) */
+	WSPH_ERROR, /* the provider crashed, hung or exited (JUnit <error>) */
+	WSPH_SKIP   /* not applicable to this provider kind (JUnit <skipped>) */
+};
+
+struct wsph_finding {
+	const struct wsph_rule *rule; /* statement, source, severity */
+	int step;		      /* 1-based step number; 0 when not inside a step */
+	struct wsph_loc loc;	      /* the step's location (or the scenario's) */
+	char *message;		      /* one line: what happened, with the offending upcall */
+	char *excerpt;		      /* trace lines around the offending event (may be NULL) */
+};
+
+struct wsph_case {
+	const char *classname; /* "wspharness.sockets.nonifs-lifecycle" */
+	char *name;	       /* "socket-close[nonifs]" */
+	const char *file;      /* scenario file */
+	int line;
+	double time; /* seconds */
+	enum wsph_outcome outcome;
+	struct wsph_finding *findings; /* errors and warnings, in the order found */
+	size_t n_findings;
+	char *error_type;    /* WSPH_ERROR: "crash", "timeout", "provider-error" */
+	char *error_message; /* WSPH_ERROR: one line */
+	char *skip_reason;   /* WSPH_SKIP */
+	char *trace;	     /* the scenario's trace as text, capped (may be NULL) */
+};
+
+struct wsph_results {
+	const char *provider;	     /* path as given */
+	char provider_sha256[65];    /* hex, "" when unknown */
+	const char *harness_version; /* "0.1.0" */
+	const char *kind;	     /* "nonifs", "ifs" or "nonifs,ifs" */
+	char hostname[256];
+	int64_t timestamp; /* UTC seconds since the epoch */
+	double time;	   /* seconds */
+	struct wsph_case *cases;
+	size_t n_cases;
+};
+
+/* Counts over the cases. */
+struct wsph_counts {
+	size_t tests, failures, errors, skipped, warnings;
+};
+void wsph_results_count(const struct wsph_results *r, struct wsph_counts *out);
+void wsph_results_free(struct wsph_results *r);
+
+#endif

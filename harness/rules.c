@@ -1,0 +1,655 @@
+/* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream. */
+#include "rules.h"
+
+#include "wsph/spi.h"
+
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define R_EXPECTATION "HARNESS.Step.Expectation"
+
+const char *const wsph_rules_ids_used[] = {
+	R_EXPECTATION,
+	"SPI.Startup.ErrorIsReturnValue",
+	"SPI.Startup.VersionTooLow",
+	"SPI.Startup.VersionMin",
+	"SPI.Startup.WSPDataFilled",
+	"SPI.Startup.ProcTableComplete",
+	"SPI.Startup.UpcallTableCopied",
+	"SPI.Startup.MostRecentUpcallTable",
+	"SPI.Startup.RefCount",
+	"SPI.Cleanup.Unbalanced",
+	"SPI.Cleanup.SuccessReturnsZero",
+	"SPI.Cleanup.Reinit",
+	"SPI.Cleanup.ReleasesHandles",
+	"SPI.Errno.OnFailure",
+	"WPU.ModifyIFSHandle.BeforeReturn",
+	"WPU.ModifyIFSHandle.UseReturned",
+	"WPU.ModifyIFSHandle.FailurePropagates",
+	"WPU.ModifyIFSHandle.OwnCatalogId",
+	"WPU.ModifyIFSHandle.IFSOnly",
+	"WPU.CreateSocketHandle.BeforeReturn",
+	"WPU.CreateSocketHandle.NoIFSFlag",
+	"WPU.CreateSocketHandle.OwnCatalogId",
+	"WPU.CreateSocketHandle.FailurePropagates",
+	"WPU.CloseSocketHandle.MatchesCreate",
+	"WPU.CloseSocketHandle.OnClose",
+	"WPU.CloseSocketHandle.NotIFS",
+	"WPU.QueryContext.OnlyCreatedHandles",
+	"WPU.Handles.NoLeak",
+	NULL,
+};
+
+struct ledger_entry {
+	uint64_t value;
+	int modified; /* from WPUModifyIFSHandle (else WPUCreateSocketHandle) */
+	int open;
+	uint64_t created_seq, closed_seq;
+};
+
+#define MAX_FRAME_UPCALLS 256
+
+struct frame {
+	struct wsph_event call;
+	struct wsph_event up[MAX_FRAME_UPCALLS];
+	size_t n_up;
+	int startups_before;
+};
+
+struct wsph_rules {
+	struct wsph_rules_config cfg;
+	size_t next;
+	int startups;
+	int had_final_cleanup;
+	int ever_started;
+	struct ledger_entry *ledger;
+	size_t n_ledger, cap_ledger;
+	struct frame *frame; /* the driver makes one WSP call at a time */
+	struct wsph_finding *findings;
+	size_t n_findings, cap_findings;
+};
+
+struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
+{
+	struct wsph_rules *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->cfg = *cfg;
+	return r;
+}
+
+void wsph_rules_free(struct wsph_rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_findings; i++) {
+		free(r->findings[i].message);
+		free(r->findings[i].excerpt);
+	}
+	free(r->findings);
+	free(r->ledger);
+	free(r->frame);
+	free(r);
+}
+
+int wsph_rules_startups(const struct wsph_rules *r)
+{
+	return r->startups;
+}
+
+struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n)
+{
+	struct wsph_finding *f = r->findings;
+	*n = r->n_findings;
+	r->findings = NULL;
+	r->n_findings = r->cap_findings = 0;
+	return f;
+}
+
+static const struct wsph_step *step_at(const struct wsph_rules *r, int step)
+{
+	const struct wsph_scenario *sc = r->cfg.scenario;
+	if (!sc || step < 1 || (size_t)step > sc->n_steps)
+		return NULL;
+	return &sc->steps[step - 1];
+}
+
+static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
+			const char *message)
+{
+	const struct wsph_rule *rule = wsph_ruleset_find(r->cfg.set, rule_id);
+	if (!rule)
+		rule = wsph_ruleset_find(r->cfg.set, R_EXPECTATION);
+	if (!rule)
+		return;
+	/* One finding per rule and step: the first instance is the one worth reading. */
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].rule == rule && r->findings[i].step == step)
+			return;
+	if (r->n_findings == r->cap_findings) {
+		size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
+		struct wsph_finding *p = realloc(r->findings, nc * sizeof *p);
+		if (!p)
+			return;
+		r->findings = p;
+		r->cap_findings = nc;
+	}
+	struct wsph_finding *f = &r->findings[r->n_findings++];
+	memset(f, 0, sizeof *f);
+	f->rule = rule;
+	f->step = step;
+	const struct wsph_step *st = step_at(r, step);
+	if (st)
+		f->loc = st->loc;
+	else if (r->cfg.scenario)
+		f->loc = r->cfg.scenario->loc;
+	char head[64] = "";
+	if (st)
+		snprintf(head, sizeof head, "step %d (%s): ", step, wsph_op_name(st->op));
+	size_t len = strlen(head) + strlen(message) + 1;
+	f->message = malloc(len);
+	if (f->message)
+		snprintf(f->message, len, "%s%s", head, message);
+	if (seq)
+		f->excerpt = wsph_trace_excerpt(r->cfg.trace, seq > 6 ? seq - 6 : 1, seq + 1, seq);
+}
+
+void wsph_rules_report(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
+		       const char *message)
+{
+	add_finding(r, rule_id ? rule_id : R_EXPECTATION, step, seq, message);
+}
+
+static void finding(struct wsph_rules *r, const char *rule_id, const struct wsph_event *ev,
+		    const char *fmt, ...) WSPH_PRINTF(4, 5);
+
+static void finding(struct wsph_rules *r, const char *rule_id, const struct wsph_event *ev,
+		    const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	add_finding(r, rule_id, ev ? ev->step : 0, ev ? ev->seq : 0, msg);
+}
+
+/* ---- the handle ledger, rebuilt from the upcalls ---- */
+
+static struct ledger_entry *ledger_find(struct wsph_rules *r, uint64_t v)
+{
+	for (size_t i = r->n_ledger; i-- > 0;)
+		if (r->ledger[i].value == v)
+			return &r->ledger[i];
+	return NULL;
+}
+
+static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t seq)
+{
+	if (r->n_ledger == r->cap_ledger) {
+		size_t nc = r->cap_ledger ? r->cap_ledger * 2 : 32;
+		struct ledger_entry *p = realloc(r->ledger, nc * sizeof *p);
+		if (!p)
+			return;
+		r->ledger = p;
+		r->cap_ledger = nc;
+	}
+	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0};
+}
+
+static int own_catalog_id(const struct wsph_rules *r, uint64_t id)
+{
+	for (size_t i = 0; i < r->cfg.n_catalog_ids; i++)
+		if (r->cfg.catalog_ids[i] == id)
+			return 1;
+	return 0;
+}
+
+static const char *own_ids_text(const struct wsph_rules *r, char *buf, size_t len)
+{
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->cfg.n_catalog_ids && pos < len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%" PRIu32, i ? " or " : "",
+					r->cfg.catalog_ids[i]);
+	return buf;
+}
+
+/* ---- per-upcall checks ---- */
+
+static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	char call[1024], ids[64];
+	wsph_event_call_text(ev, call, sizeof call);
+	int ifs = r->cfg.kind == WSPH_KIND_IFS;
+
+	if (ev->table == WSPH_TABLE_POISON)
+		finding(r, "SPI.Startup.UpcallTableCopied", ev,
+			"%s called %s through the WSPUPCALLTABLE buffer the harness passed to "
+			"WSPStartup, after WSPStartup had returned (the harness poisoned it): the "
+			"provider kept &UpcallTable instead of copying the table",
+			ev->module, call);
+	else if ((ev->table == WSPH_TABLE_A || ev->table == WSPH_TABLE_B) &&
+		 ev->table != ev->current_table)
+		finding(r, "SPI.Startup.MostRecentUpcallTable", ev,
+			"%s called %s through upcall table %c, but the most recent WSPStartup "
+			"supplied table %c",
+			ev->module, call, ev->table == WSPH_TABLE_A ? 'A' : 'B',
+			ev->current_table == WSPH_TABLE_A ? 'A' : 'B');
+
+	switch (ev->fn) {
+	case WSPH_FN_WPUCREATESOCKETHANDLE:
+		if (!own_catalog_id(r, ev->a[0]))
+			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
+				"%s called %s with catalog id %" PRIu64
+				", which is not its own (%s)",
+				ev->module, call, ev->a[0], own_ids_text(r, ids, sizeof ids));
+		if (ifs)
+			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
+				"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
+				ev->module, call);
+		if (ev->ret != -1)
+			ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
+		break;
+	case WSPH_FN_WPUMODIFYIFSHANDLE:
+		if (!own_catalog_id(r, ev->a[0]))
+			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
+				"%s called %s with catalog id %" PRIu64
+				", which is not its own (%s)",
+				ev->module, call, ev->a[0], own_ids_text(r, ids, sizeof ids));
+		if (!ifs)
+			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
+				"%s called %s although its catalog entry does not advertise "
+				"XP1_IFS_HANDLES (a non-IFS provider)",
+				ev->module, call);
+		if (ev->ret != -1)
+			ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
+		break;
+	case WSPH_FN_WPUCLOSESOCKETHANDLE: {
+		struct ledger_entry *e = ledger_find(r, ev->a[0]);
+		if (e && e->modified)
+			finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
+				"%s called %s on a handle that came from WPUModifyIFSHandle (event "
+				"#%" PRIu64 "), not from WPUCreateSocketHandle",
+				ev->module, call, e->created_seq);
+		else if (!e)
+			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
+				"%s called %s on a handle WPUCreateSocketHandle never returned",
+				ev->module, call);
+		else if (!e->open)
+			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
+				"%s called %s on a handle it had already released with "
+				"WPUCloseSocketHandle (event #%" PRIu64 ")",
+				ev->module, call, e->closed_seq);
+		else if (ev->ret == 0) {
+			e->open = 0;
+			e->closed_seq = ev->seq;
+		}
+		break;
+	}
+	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT:
+		if (ifs)
+			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
+				"%s called %s although it is an IFS provider; only non-IFS providers "
+				"use it, on handles from WPUCreateSocketHandle",
+				ev->module, call);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- per-return checks ---- */
+
+static int returns_handle(enum wsph_fn fn)
+{
+	return fn == WSPH_FN_WSPSOCKET || fn == WSPH_FN_WSPACCEPT || fn == WSPH_FN_WSPJOINLEAF;
+}
+
+static int is_failure(const struct wsph_event *ev)
+{
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		return ev->ret != 0;
+	case WSPH_FN_WSPGETOVERLAPPEDRESULT:
+	case WSPH_FN_WSPGETQOSBYNAME:
+		return ev->ret == 0;
+	default:
+		return ev->ret == -1; /* SOCKET_ERROR, and INVALID_SOCKET as an int64 */
+	}
+}
+
+static int takes_socket(enum wsph_fn fn)
+{
+	switch (fn) {
+	case WSPH_FN_WSPSTARTUP:
+	case WSPH_FN_WSPCLEANUP:
+	case WSPH_FN_WSPSOCKET:
+	case WSPH_FN_WSPSELECT:
+	case WSPH_FN_WSPCANCELBLOCKINGCALL:
+	case WSPH_FN_WSPSTRINGTOADDRESS:
+	case WSPH_FN_WSPADDRESSTOSTRING:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int version_le(unsigned a, unsigned b) /* Winsock WORDs: major = low byte */
+{
+	unsigned amaj = a & 0xff, amin = (a >> 8) & 0xff, bmaj = b & 0xff, bmin = (b >> 8) & 0xff;
+	return amaj < bmaj || (amaj == bmaj && amin <= bmin);
+}
+
+static const char *const proc_names[30] = {
+	"lpWSPAccept",	   "lpWSPAddressToString",   "lpWSPAsyncSelect",
+	"lpWSPBind",	   "lpWSPCancelBlockingCall", "lpWSPCleanup",
+	"lpWSPCloseSocket", "lpWSPConnect",	      "lpWSPDuplicateSocket",
+	"lpWSPEnumNetworkEvents", "lpWSPEventSelect", "lpWSPGetOverlappedResult",
+	"lpWSPGetPeerName", "lpWSPGetSockName",	      "lpWSPGetSockOpt",
+	"lpWSPGetQOSByName", "lpWSPIoctl",	      "lpWSPJoinLeaf",
+	"lpWSPListen",	   "lpWSPRecv",		      "lpWSPRecvDisconnect",
+	"lpWSPRecvFrom",   "lpWSPSelect",	      "lpWSPSend",
+	"lpWSPSendDisconnect", "lpWSPSendTo",	      "lpWSPSetSockOpt",
+	"lpWSPShutdown",   "lpWSPSocket",	      "lpWSPStringToAddress",
+};
+
+static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	char e[64];
+	unsigned req = (unsigned)ev->a[0];
+	int rc = (int)ev->ret;
+	if (rc != 0) {
+		if ((req & 0xff) < 2 && rc != WSAVERNOTSUPPORTED)
+			finding(r, "SPI.Startup.VersionTooLow", ev,
+				"WSPStartup(wVersionRequested=%u.%u) returned %s; a request below "
+				"the SPI's 2.x versions must yield WSAVERNOTSUPPORTED",
+				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+		if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
+		    rc != WSAEPROCLIM && rc != WSAEFAULT)
+			finding(r, "SPI.Startup.ErrorIsReturnValue", ev,
+				"WSPStartup returned %s, which is not one of its documented errors "
+				"(WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS, WSAEPROCLIM, "
+				"WSAEFAULT)",
+				wsph_error_format(rc, e, sizeof e));
+		if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
+			finding(r, "SPI.Cleanup.Reinit", ev,
+				"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
+				"final WSPCleanup; the provider must be ready to start again",
+				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+		return;
+	}
+	r->startups++;
+	r->ever_started = 1;
+	unsigned ver = (unsigned)ev->a[1], high = (unsigned)ev->a[2];
+	int written = ev->a[5] != 0;
+	if (!written || !ev->a[4])
+		finding(r, "SPI.Startup.WSPDataFilled", ev,
+			"WSPStartup returned 0 but %s",
+			!written ? "left wVersion/wHighVersion of WSPDATA unwritten"
+				 : "left szDescription without a NUL within its 256 WCHARs");
+	else {
+		unsigned expect = version_le(req, high) ? req : high;
+		if (ver != expect)
+			finding(r, "SPI.Startup.VersionMin", ev,
+				"WSPStartup(wVersionRequested=%u.%u) reported wVersion=%u.%u with "
+				"wHighVersion=%u.%u; wVersion must be min(wHighVersion, "
+				"wVersionRequested) = %u.%u",
+				req & 0xff, (req >> 8) & 0xff, ver & 0xff, (ver >> 8) & 0xff,
+				high & 0xff, (high >> 8) & 0xff, expect & 0xff, (expect >> 8) & 0xff);
+	}
+	if (ev->a[3]) {
+		char names[1024] = "";
+		size_t pos = 0;
+		for (int i = 0; i < 30; i++)
+			if (ev->a[3] & (1ull << i))
+				pos += (size_t)snprintf(names + pos, sizeof names - pos, "%s%s",
+							pos ? ", " : "", proc_names[i]);
+		finding(r, "SPI.Startup.ProcTableComplete", ev,
+			"WSPStartup returned 0 but left NULL in WSPPROC_TABLE: %s", names);
+	}
+}
+
+static void check_cleanup(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+{
+	char e[64], call[256];
+	int before = f->startups_before;
+	if (before <= 0) {
+		if (ev->ret != SOCKET_ERROR || ev->err != WSANOTINITIALISED)
+			finding(r, "SPI.Cleanup.Unbalanced", ev,
+				"WSPCleanup without an outstanding WSPStartup returned %s; it must "
+				"return SOCKET_ERROR with WSANOTINITIALISED",
+				wsph_event_call_text(ev, call, sizeof call));
+		return;
+	}
+	if (ev->ret != 0) {
+		finding(r, "SPI.Cleanup.SuccessReturnsZero", ev,
+			"WSPCleanup balancing a successful WSPStartup returned %" PRId64
+			" (*lpErrno %s); a successful cleanup returns 0",
+			ev->ret,
+			ev->err == WSPH_ERRNO_UNSET ? "not written" : wsph_error_format(ev->err, e, sizeof e));
+	}
+	/* The provider's count goes down even when it reports the cleanup badly. */
+	r->startups = before - 1;
+	if (before > 1) {
+		for (size_t i = 0; i < f->n_up; i++)
+			if (f->up[i].fn == WSPH_FN_WPUCLOSESOCKETHANDLE) {
+				finding(r, "SPI.Startup.RefCount", &f->up[i],
+					"a non-final WSPCleanup (%d startups outstanding before it) "
+					"released socket handles (%s): only the last of N cleanups may "
+					"reset sockets",
+					before, wsph_event_call_text(&f->up[i], call, sizeof call));
+				break;
+			}
+		return;
+	}
+	r->had_final_cleanup = 1;
+	if (r->cfg.kind != WSPH_KIND_NONIFS)
+		return;
+	size_t open = 0;
+	uint64_t first = 0;
+	for (size_t i = 0; i < r->n_ledger; i++)
+		if (!r->ledger[i].modified && r->ledger[i].open) {
+			if (!open)
+				first = r->ledger[i].value;
+			open++;
+		}
+	if (open)
+		finding(r, "SPI.Cleanup.ReleasesHandles", ev,
+			"the final WSPCleanup returned with %zu handle(s) from WPUCreateSocketHandle "
+			"never passed to WPUCloseSocketHandle (first: 0x%" PRIx64 ")",
+			open, first);
+}
+
+static const struct wsph_event *frame_find(const struct frame *f, enum wsph_fn fn, int ok)
+{
+	for (size_t i = 0; i < f->n_up; i++)
+		if (f->up[i].fn == fn && (ok ? f->up[i].ret != -1 : f->up[i].ret == -1))
+			return &f->up[i];
+	return NULL;
+}
+
+static void check_new_handle(struct wsph_rules *r, const struct frame *f,
+			     const struct wsph_event *ev)
+{
+	char call[1024];
+	wsph_event_call_text(ev, call, sizeof call);
+	const char *fname = wsph_fn_name(ev->fn);
+	/* An injected failure must make the WSP call fail. */
+	for (size_t i = 0; i < f->n_up; i++) {
+		const struct wsph_event *u = &f->up[i];
+		if (!u->fault || ev->ret == -1)
+			continue;
+		if (u->fn == WSPH_FN_WPUCREATESOCKETHANDLE) {
+			finding(r, "WPU.CreateSocketHandle.FailurePropagates", ev,
+				"WPUCreateSocketHandle failed (fault injected at event #%" PRIu64
+				") but %s succeeded: %s",
+				u->seq, fname, call);
+			return;
+		}
+		if (u->fn == WSPH_FN_WPUMODIFYIFSHANDLE) {
+			finding(r, "WPU.ModifyIFSHandle.FailurePropagates", ev,
+				"WPUModifyIFSHandle failed (fault injected at event #%" PRIu64
+				") but %s succeeded: %s",
+				u->seq, fname, call);
+			return;
+		}
+	}
+	if (ev->ret == -1)
+		return;
+	uint64_t h = (uint64_t)ev->ret;
+	if (r->cfg.kind == WSPH_KIND_NONIFS) {
+		struct ledger_entry *e = ledger_find(r, h);
+		int made_here = 0;
+		for (size_t i = 0; i < f->n_up; i++)
+			if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
+				made_here = 1;
+		if (!made_here || !e || e->modified || !e->open)
+			finding(r, "WPU.CreateSocketHandle.BeforeReturn", ev,
+				"%s returned 0x%" PRIx64 " to the client, which is not an open handle "
+				"WPUCreateSocketHandle returned during this call (%s)",
+				fname, h,
+				!e ? "the harness never issued it"
+				: e->modified ? "it came from WPUModifyIFSHandle"
+				: !e->open ? "it was already released"
+				: "it was issued by an earlier call");
+		return;
+	}
+	/* IFS */
+	const struct wsph_event *mod = frame_find(f, WSPH_FN_WPUMODIFYIFSHANDLE, 1);
+	const struct wsph_event *created = NULL;
+	for (size_t i = 0; i < f->n_up; i++)
+		if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
+			created = &f->up[i];
+	if (created)
+		return; /* reported as WPU.CreateSocketHandle.NoIFSFlag */
+	if (!mod) {
+		finding(r, "WPU.ModifyIFSHandle.BeforeReturn", ev,
+			"%s returned 0x%" PRIx64 " to the client without passing it to "
+			"WPUModifyIFSHandle first",
+			fname, h);
+		return;
+	}
+	for (size_t i = 0; i < f->n_up; i++)
+		if (f->up[i].fn == WSPH_FN_WPUMODIFYIFSHANDLE && f->up[i].ret != -1 &&
+		    (uint64_t)f->up[i].ret == h)
+			return;
+	char mcall[512];
+	finding(r, "WPU.ModifyIFSHandle.UseReturned", ev,
+		"%s returned 0x%" PRIx64 " to the client, but %s returned a different handle; the "
+		"provider must supply only the modified handle%s",
+		fname, h, wsph_event_call_text(mod, mcall, sizeof mcall),
+		h == mod->a[1] ? " (it returned the proposed one)" : "");
+}
+
+static void check_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+{
+	char call[1024];
+	if (ev->fn != WSPH_FN_WSPSTARTUP && is_failure(ev) &&
+	    (ev->err == WSPH_ERRNO_UNSET || ev->err == 0))
+		finding(r, "SPI.Errno.OnFailure", ev,
+			"%s failed but %s", wsph_event_call_text(ev, call, sizeof call),
+			ev->err == 0 ? "set *lpErrno to 0" : "did not write *lpErrno");
+
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		check_startup(r, ev);
+		return;
+	case WSPH_FN_WSPCLEANUP:
+		check_cleanup(r, f, ev);
+		return;
+	default:
+		break;
+	}
+	if (returns_handle(ev->fn))
+		check_new_handle(r, f, ev);
+
+	if (r->cfg.kind == WSPH_KIND_NONIFS && ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0) {
+		struct ledger_entry *e = ledger_find(r, ev->a[0]);
+		if (e && !e->modified && e->open)
+			finding(r, "WPU.CloseSocketHandle.OnClose", ev,
+				"WSPCloseSocket(s=0x%" PRIx64 ") returned 0 without releasing the "
+				"handle with WPUCloseSocketHandle (no overlapped operation was pending)",
+				ev->a[0]);
+	}
+	/* A handle ws2_32 does not know must fail the call with WSAENOTSOCK. */
+	if (r->cfg.kind == WSPH_KIND_NONIFS && takes_socket(ev->fn)) {
+		for (size_t i = 0; i < f->n_up; i++) {
+			const struct wsph_event *u = &f->up[i];
+			if (u->fn != WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT || u->fault ||
+			    u->ret != SOCKET_ERROR || u->err != WSAENOTSOCK || u->a[0] != ev->a[0])
+				continue;
+			if (!is_failure(ev) || ev->err != WSAENOTSOCK) {
+				char ucall[512];
+				finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
+					"%s answered WSAENOTSOCK for the client's handle, but the call "
+					"returned %s; it must fail with WSAENOTSOCK",
+					wsph_event_call_text(u, ucall, sizeof ucall),
+					wsph_event_call_text(ev, call, sizeof call));
+			}
+			break;
+		}
+	}
+}
+
+void wsph_rules_advance(struct wsph_rules *r)
+{
+	struct wsph_event ev;
+	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
+		r->next++;
+		switch (ev.kind) {
+		case WSPH_EV_CALL:
+			if (!r->frame)
+				r->frame = malloc(sizeof *r->frame);
+			if (r->frame) {
+				r->frame->call = ev;
+				r->frame->n_up = 0;
+				r->frame->startups_before = r->startups;
+			}
+			break;
+		case WSPH_EV_UPCALL:
+			check_upcall(r, &ev);
+			if (r->frame && ev.parent == r->frame->call.seq &&
+			    r->frame->n_up < MAX_FRAME_UPCALLS)
+				r->frame->up[r->frame->n_up++] = ev;
+			break;
+		case WSPH_EV_RETURN:
+			if (r->frame && ev.parent == r->frame->call.seq)
+				check_return(r, r->frame, &ev);
+			break;
+		}
+	}
+}
+
+void wsph_rules_finish(struct wsph_rules *r)
+{
+	wsph_rules_advance(r);
+	if (!r->ever_started || r->startups != 0 || r->cfg.kind != WSPH_KIND_NONIFS)
+		return;
+	size_t open = 0;
+	const struct ledger_entry *first = NULL;
+	for (size_t i = 0; i < r->n_ledger; i++)
+		if (!r->ledger[i].modified && r->ledger[i].open) {
+			if (!first)
+				first = &r->ledger[i];
+			open++;
+		}
+	if (open) {
+		struct wsph_event ev;
+		memset(&ev, 0, sizeof ev);
+		if (wsph_trace_get(r->cfg.trace, (size_t)first->created_seq - 1, &ev) != 0)
+			memset(&ev, 0, sizeof ev);
+		char msg[512];
+		snprintf(msg, sizeof msg,
+			 "after balanced WSPStartup/WSPCleanup, %zu handle(s) from "
+			 "WPUCreateSocketHandle were never released with WPUCloseSocketHandle (first: "
+			 "0x%" PRIx64 ", created at event #%" PRIu64 ")",
+			 open, first->value, first->created_seq);
+		add_finding(r, "WPU.Handles.NoLeak", 0, first->created_seq, msg);
+	}
+}

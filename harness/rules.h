@@ -1,0 +1,41 @@
+/* The rule engine: checks each recorded event as it arrives and the whole trace at the end. */
+#ifndef WSPH_RULES_H
+#define WSPH_RULES_H
+
+#include "results.h"
+#include "ruleset.h"
+#include "scenario.h"
+#include "trace.h"
+
+#include <stdint.h>
+
+struct wsph_rules;
+
+struct wsph_rules_config {
+	const struct wsph_ruleset *set;
+	struct wsph_trace *trace;
+	const struct wsph_scenario *scenario;
+	unsigned kind;		    /* WSPH_KIND_IFS or WSPH_KIND_NONIFS: what the provider was told */
+	const uint32_t *catalog_ids; /* the provider's own catalog entries */
+	size_t n_catalog_ids;
+};
+
+struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg);
+void wsph_rules_free(struct wsph_rules *r);
+/* Checks every event recorded since the last call. */
+void wsph_rules_advance(struct wsph_rules *r);
+/* End-of-scenario checks (after a last advance). */
+void wsph_rules_finish(struct wsph_rules *r);
+/* A finding from outside the engine (a step's expectation). rule_id NULL means
+ * HARNESS.Step.Expectation. `seq` is the offending event (0 none). */
+void wsph_rules_report(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
+		       const char *message);
+/* Moves the findings out (the caller owns them). */
+struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n);
+/* Outstanding successful WSPStartups as the engine has counted them. */
+int wsph_rules_startups(const struct wsph_rules *r);
+
+/* Every rule ID the engine and the driver can report (for the catalogue consistency test). */
+extern const char *const wsph_rules_ids_used[];
+
+#endif

@@ -1,0 +1,252 @@
+/* Loads the rule catalogue (rules.yaml) and checks that scenarios name only rules it defines. */
+#include "ruleset.h"
+
+#include "fn.h"
+#include "yamlutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[] = {"required", "required-nonifs", "required-ifs",
+					   "optional", "not-stated",	  "absent",
+					   NULL};
+
+const char *wsph_row_status_name(enum wsph_row_status s)
+{
+	if ((int)s < 0 || s > WSPH_ROW_ABSENT)
+		return "?";
+	return status_names[s];
+}
+
+static void row_free(struct wsph_upcall_row *r)
+{
+	free(r->function);
+	free(r->description);
+	free(r->published);
+}
+
+static void rule_free(struct wsph_rule *r)
+{
+	free(r->id);
+	free(r->level);
+	free(r->statement);
+	free(r->source);
+	free(r->not_checkable);
+}
+
+void wsph_ruleset_free(struct wsph_ruleset *set)
+{
+	size_t i;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->n_rows; i++)
+		row_free(&set->rows[i]);
+	free(set->rows);
+	for (i = 0; i < set->n_rules; i++)
+		rule_free(&set->rules[i]);
+	free(set->rules);
+	free(set->table_source);
+	free(set->path);
+	memset(set, 0, sizeof *set);
+}
+
+/* Loads item `index` of 'rows'; the items before it are already loaded. */
+static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *seq, size_t index,
+		    struct wsph_diag *diag)
+{
+	static const char *const keys[] = {"function", "description", "status", "published", NULL};
+	const struct wsph_yaml_node *n = seq->items[index], *v;
+	char found[112];
+	size_t i;
+	int fn, idx;
+
+	if (wsph_yaml_want_mapping(n, "each item of 'rows'", diag) ||
+	    wsph_yaml_check_keys(n, keys, "upcall table row", diag))
+		return -1;
+	row->loc = wsph_yaml_loc(n);
+	if (wsph_yaml_require(n, "function", "upcall table row", &v, diag) ||
+	    wsph_yaml_want_string(v, "'function'", diag))
+		return -1;
+	fn = wsph_fn_by_name(v->text);
+	if (fn < 0 || !wsph_fn_is_upcall((enum wsph_fn)fn))
+		return wsph_yaml_error(diag, v,
+				       "'function' must name an upcall like WPUCloseEvent (found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	for (i = 0; i < index; i++) {
+		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "function");
+		if (wsph_yaml_scalar_is(first, v->text))
+			return wsph_yaml_error(diag, v,
+					       "duplicate row for '%s' (first at line %d, column %d)",
+					       v->text, first->line, first->col);
+	}
+	if (wsph_yaml_dup_string(v, "'function'", &row->function, diag))
+		return -1;
+	if (wsph_yaml_require(n, "description", "upcall table row", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'description'", &row->description, diag))
+		return -1;
+	if (wsph_yaml_require(n, "status", "upcall table row", &v, diag) ||
+	    wsph_yaml_enum(v, "'status'", status_names, &idx, diag))
+		return -1;
+	row->status = (enum wsph_row_status)idx;
+	if (wsph_yaml_require(n, "published", "upcall table row", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'published'", &row->published, diag))
+		return -1;
+	return 0;
+}
+
+/* Loads item `index` of 'rules'; the items before it are already loaded. */
+static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, size_t index,
+		     struct wsph_diag *diag)
+{
+	static const char *const keys[] = {"id",	"level", "severity",	  "statement",
+					   "source", "kinds", "not_checkable", NULL};
+	static const char *const severities[] = {"error", "warning", NULL};
+	static const char *const kinds[] = {"nonifs", "ifs", NULL};
+	const struct wsph_yaml_node *n = seq->items[index], *v;
+	size_t i;
+	int idx;
+
+	if (wsph_yaml_want_mapping(n, "each item of 'rules'", diag) ||
+	    wsph_yaml_check_keys(n, keys, "rule", diag))
+		return -1;
+	rule->loc = wsph_yaml_loc(n);
+	rule->severity = WSPH_SEV_ERROR;
+	rule->kinds = WSPH_KIND_ALL;
+	if (wsph_yaml_require(n, "id", "rule", &v, diag) || wsph_yaml_rule_id(v, "'id'", diag))
+		return -1;
+	for (i = 0; i < index; i++) {
+		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "id");
+		if (wsph_yaml_scalar_is(first, v->text))
+			return wsph_yaml_error(diag, v,
+					       "duplicate rule ID '%s' (first at line %d, column %d)",
+					       v->text, first->line, first->col);
+	}
+	if (wsph_yaml_dup_string(v, "'id'", &rule->id, diag))
+		return -1;
+	if (wsph_yaml_require(n, "level", "rule", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'level'", &rule->level, diag))
+		return -1;
+	v = wsph_yaml_get(n, "severity");
+	if (v) {
+		if (wsph_yaml_enum(v, "'severity'", severities, &idx, diag))
+			return -1;
+		rule->severity = idx == 0 ? WSPH_SEV_ERROR : WSPH_SEV_WARNING;
+	}
+	if (wsph_yaml_require(n, "statement", "rule", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'statement'", &rule->statement, diag))
+		return -1;
+	if (wsph_yaml_require(n, "source", "rule", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'source'", &rule->source, diag))
+		return -1;
+	v = wsph_yaml_get(n, "kinds");
+	if (v) {
+		if (wsph_yaml_want_sequence(v, "'kinds'", 1, diag))
+			return -1;
+		rule->kinds = 0;
+		for (i = 0; i < v->n_items; i++) {
+			if (wsph_yaml_enum(v->items[i], "each 'kinds' item", kinds, &idx, diag))
+				return -1;
+			rule->kinds |= idx == 0 ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
+		}
+	}
+	v = wsph_yaml_get(n, "not_checkable");
+	if (v && wsph_yaml_dup_string(v, "'not_checkable'", &rule->not_checkable, diag))
+		return -1;
+	return 0;
+}
+
+int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_diag *diag)
+{
+	static const char *const top_keys[] = {"upcall_table", "rules", NULL};
+	static const char *const table_keys[] = {"source", "rows", NULL};
+	struct wsph_yaml_doc doc = {NULL};
+	const struct wsph_yaml_node *table, *rows, *rules, *v;
+	size_t n, i;
+	int rc = -1;
+
+	memset(set, 0, sizeof *set);
+	n = strlen(path) + 1;
+	set->path = malloc(n);
+	if (!set->path) {
+		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
+		goto out;
+	}
+	memcpy(set->path, path, n);
+	if (wsph_yaml_load_file(&doc, set->path, diag) ||
+	    wsph_yaml_check_keys(doc.root, top_keys, "the top-level mapping", diag) ||
+	    wsph_yaml_require(doc.root, "upcall_table", "the top-level mapping", &table, diag) ||
+	    wsph_yaml_want_mapping(table, "'upcall_table'", diag) ||
+	    wsph_yaml_check_keys(table, table_keys, "'upcall_table'", diag) ||
+	    wsph_yaml_require(table, "source", "'upcall_table'", &v, diag) ||
+	    wsph_yaml_dup_string(v, "'source'", &set->table_source, diag) ||
+	    wsph_yaml_require(table, "rows", "'upcall_table'", &rows, diag) ||
+	    wsph_yaml_want_sequence(rows, "'rows'", 1, diag) ||
+	    wsph_yaml_require(doc.root, "rules", "the top-level mapping", &rules, diag) ||
+	    wsph_yaml_want_sequence(rules, "'rules'", 1, diag))
+		goto out;
+	set->rows = calloc(rows->n_items, sizeof *set->rows);
+	set->rules = calloc(rules->n_items, sizeof *set->rules);
+	if (!set->rows || !set->rules) {
+		wsph_yaml_error(diag, doc.root, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < rows->n_items; i++) {
+		/* Counted first so that a half-filled row is freed too. */
+		set->n_rows++;
+		if (load_row(&set->rows[i], rows, i, diag))
+			goto out;
+	}
+	for (i = 0; i < rules->n_items; i++) {
+		set->n_rules++;
+		if (load_rule(&set->rules[i], rules, i, diag))
+			goto out;
+	}
+	rc = 0;
+out:
+	wsph_yaml_free(&doc);
+	if (rc)
+		wsph_ruleset_free(set);
+	return rc;
+}
+
+const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const char *id)
+{
+	size_t i;
+
+	if (!set || !id)
+		return NULL;
+	for (i = 0; i < set->n_rules; i++)
+		if (strcmp(set->rules[i].id, id) == 0)
+			return &set->rules[i];
+	return NULL;
+}
+
+static int unknown_id(const struct wsph_loc *loc, const char *id, struct wsph_diag *diag)
+{
+	snprintf(diag->text, sizeof diag->text, "%s:%d:%d: unknown rule ID '%s' (not in rules.yaml)",
+		 loc->file ? loc->file : "?", loc->line, loc->col, id);
+	return -1;
+}
+
+int wsph_ruleset_check_suite(const struct wsph_ruleset *set, const struct wsph_suite *suite,
+			     struct wsph_diag *diag)
+{
+	size_t i, j;
+
+	for (i = 0; i < suite->n_scenarios; i++) {
+		const struct wsph_scenario *sc = &suite->scenarios[i];
+		for (j = 0; j < sc->n_checks; j++)
+			if (!wsph_ruleset_find(set, sc->checks[j]))
+				return unknown_id(sc->check_locs ? &sc->check_locs[j] : &sc->loc,
+						  sc->checks[j], diag);
+		for (j = 0; j < sc->n_steps; j++) {
+			const struct wsph_step *st = &sc->steps[j];
+			if (st->rule && !wsph_ruleset_find(set, st->rule))
+				return unknown_id(st->rule_loc.file ? &st->rule_loc : &st->loc,
+						  st->rule, diag);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,115 @@
+/* The runner: every selected scenario in every requested provider kind, into one results model. */
+#include "runner.h"
+
+#include "driver.h"
+#include "platform/platform.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *wsph_kind_name(unsigned kind)
+{
+	return kind == WSPH_KIND_IFS ? "ifs" : "nonifs";
+}
+
+void wsph_case_id(const struct wsph_scenario *sc, const char *kind, char *buf, size_t len)
+{
+	const char *cls = sc->classname ? sc->classname : "";
+	if (!strncmp(cls, "wspharness.", 11))
+		cls += 11;
+	snprintf(buf, len, "%s/%s[%s]", cls, sc->name, kind);
+}
+
+static int glob(const char *p, const char *pe, const char *s)
+{
+	while (p < pe) {
+		if (*p == '*') {
+			for (const char *t = s;; t++) {
+				if (glob(p + 1, pe, t))
+					return 1;
+				if (!*t)
+					return 0;
+			}
+		}
+		if (!*s || (*p != '?' && *p != *s))
+			return 0;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+int wsph_filter_match(const char *filter, const char *id)
+{
+	if (!filter || !*filter)
+		return 1;
+	const char *p = filter;
+	for (;;) {
+		const char *end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		if (end > p && glob(p, end, id))
+			return 1;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
+{
+	static const unsigned order[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
+	char id[512];
+	memset(out, 0, sizeof *out);
+	out->provider = cfg->provider;
+	out->harness_version = WSPH_VERSION;
+	out->kind = cfg->kinds == WSPH_KIND_ALL ? "nonifs,ifs" : wsph_kind_name(cfg->kinds);
+	wsph_plat_hostname(out->hostname, sizeof out->hostname);
+	out->timestamp = wsph_plat_utc_seconds();
+	uint64_t t0 = wsph_plat_now_ns();
+
+	size_t total = 0;
+	for (size_t i = 0; i < cfg->suite->n_scenarios; i++)
+		for (int k = 0; k < 2; k++)
+			if (cfg->kinds & order[k]) {
+				wsph_case_id(&cfg->suite->scenarios[i], wsph_kind_name(order[k]), id,
+					     sizeof id);
+				total += wsph_filter_match(cfg->filter, id);
+			}
+	out->cases = calloc(total ? total : 1, sizeof *out->cases);
+	if (!out->cases)
+		return -1;
+
+	for (size_t i = 0; i < cfg->suite->n_scenarios; i++) {
+		const struct wsph_scenario *sc = &cfg->suite->scenarios[i];
+		for (int k = 0; k < 2; k++) {
+			unsigned kind = order[k];
+			if (!(cfg->kinds & kind))
+				continue;
+			wsph_case_id(sc, wsph_kind_name(kind), id, sizeof id);
+			if (!wsph_filter_match(cfg->filter, id))
+				continue;
+			struct wsph_case *c = &out->cases[out->n_cases++];
+			c->classname = sc->classname;
+			c->file = sc->file;
+			c->line = sc->loc.line;
+			c->name = wsph_format("%s[%s]", sc->name, wsph_kind_name(kind));
+			if (!(sc->kinds & kind)) {
+				c->outcome = WSPH_SKIP;
+				c->skip_reason = wsph_format(
+					"the scenario applies to %s providers only",
+					wsph_kind_name(sc->kinds & ~kind));
+			} else {
+				struct wsph_drive_opts o = {cfg->provider, kind, cfg->set,
+							    cfg->trace_cap};
+				wsph_drive(&o, sc, c);
+			}
+			if (cfg->progress)
+				cfg->progress(cfg->progress_ctx, out->n_cases, total, c);
+		}
+	}
+	out->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
+	return 0;
+}

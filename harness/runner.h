@@ -1,0 +1,30 @@
+/* The runner: every selected scenario in every requested provider kind, into one results model. */
+#ifndef WSPH_RUNNER_H
+#define WSPH_RUNNER_H
+
+#include "results.h"
+#include "ruleset.h"
+#include "scenario.h"
+
+struct wsph_run_config {
+	const char *provider;
+	unsigned kinds;	    /* WSPH_KIND_* to run; both means every scenario twice */
+	const char *filter; /* colon-separated globs over "<suite>/<name>[<kind>]"; NULL = all */
+	const struct wsph_ruleset *set;
+	const struct wsph_suite *suite;
+	size_t trace_cap;
+	/* Called after each case (may be NULL). */
+	void (*progress)(void *ctx, size_t done, size_t total, const struct wsph_case *c);
+	void *progress_ctx;
+};
+
+/* Runs and fills `out` (the caller frees it with wsph_results_free). Returns 0, or -1 when
+ * out of memory. */
+int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out);
+
+/* "sockets.nonifs/create-and-close[nonifs]": the text --filter matches. */
+void wsph_case_id(const struct wsph_scenario *sc, const char *kind, char *buf, size_t len);
+int wsph_filter_match(const char *filter, const char *id);
+const char *wsph_kind_name(unsigned kind); /* "nonifs" or "ifs" */
+
+#endif

@@ -1,0 +1,930 @@
+/* Loads scenario files into the scenario model, validating every value before anything runs. */
+#include "scenario.h"
+
+#include "fn.h"
+#include "platform/platform.h"
+#include "yamlutil.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const op_names[WSPH_OP_COUNT + 1] = {
+	"startup", "cleanup", "socket",	    "bind",	  "listen",	 "connect", "accept",
+	"send",	   "recv",    "sendto",	    "recvfrom",	  "close",	 "shutdown", "getsockopt",
+	"setsockopt", "ioctl", "getsockname", "getpeername", NULL,
+};
+
+const char *wsph_op_name(enum wsph_op op)
+{
+	if ((int)op < 0 || op >= WSPH_OP_COUNT)
+		return "?";
+	return op_names[op];
+}
+
+/* Argument keys of each operation (allowed, alphabetical) and the ones that must be present. */
+struct op_spec {
+	const char *allowed[5];
+	const char *required[4];
+};
+
+static const struct op_spec op_specs[WSPH_OP_COUNT] = {
+	[WSPH_OP_STARTUP] = {{"table", "version", NULL}, {NULL}},
+	[WSPH_OP_CLEANUP] = {{NULL}, {NULL}},
+	[WSPH_OP_SOCKET] = {{"as", "type", NULL}, {"as", NULL}},
+	[WSPH_OP_BIND] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
+	[WSPH_OP_LISTEN] = {{"backlog", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_CONNECT] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
+	[WSPH_OP_ACCEPT] = {{"as", "socket", NULL}, {"socket", "as", NULL}},
+	[WSPH_OP_SEND] = {{"data", "socket", NULL}, {"socket", "data", NULL}},
+	[WSPH_OP_RECV] = {{"data", "len", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_SENDTO] = {{"addr", "data", "socket", NULL}, {"socket", "addr", "data", NULL}},
+	[WSPH_OP_RECVFROM] = {{"data", "len", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_CLOSE] = {{"socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_SHUTDOWN] = {{"how", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_GETSOCKOPT] = {{"level", "option", "socket", "value", NULL},
+				{"socket", "option", NULL}},
+	[WSPH_OP_SETSOCKOPT] = {{"level", "option", "socket", "value", NULL},
+				{"socket", "option", "value", NULL}},
+	[WSPH_OP_IOCTL] = {{"command", "result", "socket", "value", NULL},
+			   {"socket", "command", NULL}},
+	[WSPH_OP_GETSOCKNAME] = {{"socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_GETPEERNAME] = {{"socket", NULL}, {"socket", NULL}},
+};
+
+struct named {
+	const char *name;
+	long long value;
+};
+
+static const struct named option_names[] = {
+	{"SO_DEBUG", 0x1},	  {"SO_ACCEPTCONN", 0x2}, {"SO_REUSEADDR", 0x4}, {"SO_KEEPALIVE", 0x8},
+	{"SO_BROADCAST", 0x20}, {"SO_LINGER", 0x80},	  {"SO_OOBINLINE", 0x100}, {"SO_SNDBUF", 0x1001},
+	{"SO_RCVBUF", 0x1002},	  {"SO_ERROR", 0x1007},	  {"SO_TYPE", 0x1008},	   {NULL, 0},
+};
+static const struct named level_names[] = {{"SOL_SOCKET", 0xffff}, {NULL, 0}};
+static const struct named command_names[] = {
+	{"FIONBIO", 0x8004667e}, {"FIONREAD", 0x4004667f}, {NULL, 0}};
+
+static char *dup_cstr(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+/* ---- freeing ---- */
+
+static void step_free(struct wsph_step *st)
+{
+	free(st->socket);
+	free(st->as);
+	free(st->addr);
+	free(st->data);
+	free(st->rule);
+}
+
+static void scenario_free(struct wsph_scenario *sc)
+{
+	size_t i;
+
+	free(sc->name);
+	free(sc->description);
+	for (i = 0; i < sc->n_checks; i++)
+		free(sc->checks[i]);
+	free(sc->checks);
+	free(sc->check_locs);
+	free(sc->faults);
+	for (i = 0; i < sc->n_steps; i++)
+		step_free(&sc->steps[i]);
+	free(sc->steps);
+}
+
+void wsph_suite_free(struct wsph_suite *suite)
+{
+	size_t i;
+
+	if (!suite)
+		return;
+	for (i = 0; i < suite->n_scenarios; i++)
+		scenario_free(&suite->scenarios[i]);
+	free(suite->scenarios);
+	for (i = 0; i < suite->n_files; i++)
+		free(suite->files[i]);
+	free(suite->files);
+	for (i = 0; i < suite->n_classnames; i++)
+		free(suite->classnames[i]);
+	free(suite->classnames);
+	memset(suite, 0, sizeof *suite);
+}
+
+/* ---- values ---- */
+
+static int is_ident(const struct wsph_yaml_node *n)
+{
+	size_t i;
+
+	if (n->len == 0)
+		return 0;
+	for (i = 0; i < n->len; i++) {
+		char c = n->text[i];
+		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_scenario_name(const struct wsph_yaml_node *n)
+{
+	size_t i;
+
+	if (n->len == 0)
+		return 0;
+	for (i = 0; i < n->len; i++) {
+		char c = n->text[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A decimal number of at most `digits` digits without leading zeros, no larger than max. */
+static const char *parse_decimal(const char *s, const char *end, int digits, long max, long *out)
+{
+	long v = 0;
+	int n = 0;
+
+	while (s < end && *s >= '0' && *s <= '9' && n <= digits) {
+		v = v * 10 + (*s - '0');
+		s++;
+		n++;
+	}
+	if (n == 0 || n > digits || v > max || (n > 1 && s[-n] == '0'))
+		return NULL;
+	*out = v;
+	return s;
+}
+
+/* "a.b.c.d:port" with decimal octets 0..255 and a port 0..65535. */
+static int is_ipv4_port(const struct wsph_yaml_node *n)
+{
+	const char *s = n->text, *end = n->text + n->len;
+	long v;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		s = parse_decimal(s, end, 3, 255, &v);
+		if (!s || s == end || *s != (i < 3 ? '.' : ':'))
+			return 0;
+		s++;
+	}
+	s = parse_decimal(s, end, 5, 65535, &v);
+	return s == end;
+}
+
+/* A scalar naming one of `names`, or an integer in [min, max]. Integers above INT32_MAX (up to
+ * UINT32_MAX) wrap to the signed 32-bit value a Winsock int or LONG would hold. */
+static int named_or_int(const struct wsph_yaml_node *n, const char *what,
+			const struct named *names, long long min, long long max, int wrap,
+			long long *out, struct wsph_diag *diag)
+{
+	char list[256], found[112];
+	size_t o = 0;
+	long long v;
+	int i;
+
+	if (n->type == WSPH_YAML_SCALAR) {
+		for (i = 0; names && names[i].name; i++)
+			if (wsph_yaml_scalar_is(n, names[i].name)) {
+				*out = names[i].value;
+				return 0;
+			}
+		if (!wsph_yaml_is_null(n) && wsph_yaml_parse_integer(n->text, n->len, &v) == 0 &&
+		    v >= min && v <= max) {
+			if (wrap && v > INT32_MAX)
+				v -= 4294967296LL;
+			*out = v;
+			return 0;
+		}
+	}
+	wsph_yaml_describe(n, found, sizeof found);
+	if (!names)
+		return wsph_yaml_error(diag, n, "%s must be an integer in %lld..%lld (found %s)",
+				       what, min, max, found);
+	list[0] = '\0';
+	for (i = 0; names[i].name && o < sizeof list; i++) {
+		int w = snprintf(list + o, sizeof list - o, "%s, ", names[i].name);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return wsph_yaml_error(diag, n, "%s must be one of %sor an integer in %lld..%lld (found %s)",
+			       what, list, min, max, found);
+}
+
+static int int32_value(const struct wsph_yaml_node *n, const char *what, long long *out,
+		       struct wsph_diag *diag)
+{
+	return named_or_int(n, what, NULL, INT32_MIN, UINT32_MAX, 1, out, diag);
+}
+
+/* A WSA error written as a name (WSAENOBUFS) or a decimal number, greater than zero. */
+static int error_code(const struct wsph_yaml_node *n, const char *what, const char *extra,
+		      int *out, struct wsph_diag *diag)
+{
+	char found[112];
+	int code;
+
+	if (n->type == WSPH_YAML_SCALAR && !wsph_yaml_is_null(n) &&
+	    !memchr(n->text, '\0', n->len) && wsph_error_by_name(n->text, &code) == 0 && code > 0) {
+		*out = code;
+		return 0;
+	}
+	return wsph_yaml_error(diag, n, "%s must be %sa WSA error name or a number above 0 (found %s)",
+			       what, extra, wsph_yaml_describe(n, found, sizeof found));
+}
+
+/* ---- steps ---- */
+
+static int socket_is_bound(const struct wsph_step *earlier, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (earlier[i].as && strcmp(earlier[i].as, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
+		    const struct wsph_yaml_node *v, const struct wsph_step *earlier,
+		    size_t n_earlier, struct wsph_diag *diag)
+{
+	static const char *const types[] = {"stream", "dgram", NULL};
+	static const char *const tables[] = {"A", "B", NULL};
+	static const char *const hows[] = {"receive", "send", "both", NULL};
+	char found[112];
+	long long ll;
+	int idx;
+
+	if (wsph_yaml_scalar_is(key, "socket") || wsph_yaml_scalar_is(key, "as")) {
+		int is_as = wsph_yaml_scalar_is(key, "as");
+		const char *what = is_as ? "'as'" : "'socket'";
+		if (wsph_yaml_want_string(v, what, diag))
+			return -1;
+		if (!is_ident(v))
+			return wsph_yaml_error(diag, v,
+					       "%s must be a socket name matching "
+					       "[A-Za-z_][A-Za-z0-9_]* (found %s)",
+					       what, wsph_yaml_describe(v, found, sizeof found));
+		if (is_as && wsph_yaml_scalar_is(v, "bogus"))
+			return wsph_yaml_error(diag, v,
+					       "'bogus' is reserved for a handle nobody issued and "
+					       "cannot be bound with 'as'");
+		if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
+		    !socket_is_bound(earlier, n_earlier, v->text))
+			return wsph_yaml_error(diag, v,
+					       "socket '%s' is not defined by an earlier step",
+					       v->text);
+		return wsph_yaml_dup_string(v, what, is_as ? &st->as : &st->socket, diag);
+	}
+	if (wsph_yaml_scalar_is(key, "type")) {
+		if (wsph_yaml_enum(v, "'type'", types, &idx, diag))
+			return -1;
+		st->sock_type = idx + 1;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "table")) {
+		if (wsph_yaml_enum(v, "'table'", tables, &idx, diag))
+			return -1;
+		st->table = idx;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "how")) {
+		if (wsph_yaml_enum(v, "'how'", hows, &idx, diag))
+			return -1;
+		st->how = idx;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "version")) {
+		long major, minor;
+		const char *s, *end;
+		if (wsph_yaml_want_string(v, "'version'", diag))
+			return -1;
+		end = v->text + v->len;
+		s = parse_decimal(v->text, end, 3, 255, &major);
+		if (s && s < end && *s == '.')
+			s = parse_decimal(s + 1, end, 3, 255, &minor);
+		else
+			s = NULL;
+		if (!s || s != end)
+			return wsph_yaml_error(diag, v,
+					       "'version' must be major.minor with both in 0..255, "
+					       "like \"2.2\" (found %s)",
+					       wsph_yaml_describe(v, found, sizeof found));
+		st->version = (int)(major | (minor << 8));
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "addr")) {
+		if (wsph_yaml_want_string(v, "'addr'", diag))
+			return -1;
+		if (!is_ipv4_port(v))
+			return wsph_yaml_error(diag, v,
+					       "'addr' must be an IPv4 address and port like "
+					       "127.0.0.1:5000 (found %s)",
+					       wsph_yaml_describe(v, found, sizeof found));
+		return wsph_yaml_dup_string(v, "'addr'", &st->addr, diag);
+	}
+	if (wsph_yaml_scalar_is(key, "backlog")) {
+		if (wsph_yaml_integer(v, "'backlog'", INT32_MIN, INT32_MAX, &ll, diag))
+			return -1;
+		st->backlog = (int)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "len")) {
+		if (wsph_yaml_integer(v, "'len'", 1, 65536, &ll, diag))
+			return -1;
+		st->len = (size_t)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "data")) {
+		/* Bytes, not text: a "\0" escape is kept. */
+		if (v->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(v))
+			return wsph_yaml_error(diag, v, "'data' must be a string (found %s)",
+					       wsph_yaml_describe(v, found, sizeof found));
+		st->data = malloc(v->len + 1);
+		if (!st->data)
+			return wsph_yaml_error(diag, v, "out of memory");
+		memcpy(st->data, v->text, v->len + 1);
+		st->data_len = v->len;
+		st->has_data = 1;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "level")) {
+		if (named_or_int(v, "'level'", level_names, INT32_MIN, UINT32_MAX, 1, &ll, diag))
+			return -1;
+		st->level = (int)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "option")) {
+		if (named_or_int(v, "'option'", option_names, INT32_MIN, UINT32_MAX, 1, &ll, diag))
+			return -1;
+		st->option = (int)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "command")) {
+		if (named_or_int(v, "'command'", command_names, 0, UINT32_MAX, 0, &ll, diag))
+			return -1;
+		st->command = (unsigned long)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "value")) {
+		if (int32_value(v, "'value'", &ll, diag))
+			return -1;
+		st->value = (long)ll;
+		st->has_value = 1;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "result")) {
+		if (int32_value(v, "'result'", &ll, diag))
+			return -1;
+		st->result = (long)ll;
+		st->has_result = 1;
+		return 0;
+	}
+	/* Unreachable: keys were checked against the operation's list. */
+	return wsph_yaml_error(diag, key, "unknown key '%s'", key->text);
+}
+
+static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
+		     const struct wsph_step *earlier, size_t n_earlier, struct wsph_diag *diag)
+{
+	char ops[256], where[64];
+	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
+	const struct op_spec *spec;
+	size_t i, o = 0;
+	int op = -1, j;
+
+	memset(st, 0, sizeof *st);
+	st->sock_type = 1;
+	st->version = 0x0202;
+	st->backlog = 5;
+	st->how = 2;
+	st->level = 0xffff;
+	st->len = 1024;
+	st->expect = WSPH_EXPECT_OK;
+	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag))
+		return -1;
+
+	ops[0] = '\0';
+	for (j = 0; j < WSPH_OP_COUNT && o < sizeof ops; j++) {
+		int w = snprintf(ops + o, sizeof ops - o, "%s%s", j ? ", " : "", op_names[j]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	for (i = 0; i < n->n_pairs; i++) {
+		const struct wsph_yaml_node *k = n->pairs[i].key;
+		for (j = 0; j < WSPH_OP_COUNT; j++)
+			if (wsph_yaml_scalar_is(k, op_names[j]))
+				break;
+		if (j < WSPH_OP_COUNT) {
+			if (opkey)
+				return wsph_yaml_error(diag, k,
+						       "step has two operations, '%s' and '%s' "
+						       "(write one step for each)",
+						       opkey->text, k->text);
+			opkey = k;
+			args = n->pairs[i].value;
+			op = j;
+		} else if (!wsph_yaml_scalar_is(k, "expect") && !wsph_yaml_scalar_is(k, "rule")) {
+			char tmp[112];
+			return wsph_yaml_error(diag, k,
+					       "unknown key %s in step (expected one operation of: "
+					       "%s; and optionally expect, rule)",
+					       wsph_yaml_describe(k, tmp, sizeof tmp), ops);
+		}
+	}
+	if (!opkey)
+		return wsph_yaml_error(diag, n, "step has no operation (expected one of: %s)", ops);
+	st->op = (enum wsph_op)op;
+	st->loc = wsph_yaml_loc(opkey);
+	spec = &op_specs[op];
+	snprintf(where, sizeof where, "'%s' step", op_names[op]);
+
+	if (wsph_yaml_is_null(args)) {
+		args = NULL;
+	} else {
+		char what[64];
+		snprintf(what, sizeof what, "the arguments of '%s'", op_names[op]);
+		if (wsph_yaml_want_mapping(args, what, diag))
+			return -1;
+		if (!spec->allowed[0] && args->n_pairs > 0) {
+			char tmp[112];
+			return wsph_yaml_error(diag, args->pairs[0].key,
+					       "unknown key %s in %s (it takes no arguments)",
+					       wsph_yaml_describe(args->pairs[0].key, tmp,
+								  sizeof tmp),
+					       where);
+		}
+		if (wsph_yaml_check_keys(args, spec->allowed, where, diag))
+			return -1;
+	}
+	for (j = 0; spec->required[j]; j++)
+		if (!wsph_yaml_get(args, spec->required[j]))
+			return wsph_yaml_error(diag, opkey, "missing required key '%s' in %s",
+					       spec->required[j], where);
+	for (i = 0; args && i < args->n_pairs; i++)
+		if (step_arg(st, args->pairs[i].key, args->pairs[i].value, earlier, n_earlier,
+			     diag))
+			return -1;
+
+	v = wsph_yaml_get(n, "expect");
+	if (v) {
+		if (wsph_yaml_scalar_is(v, "ok"))
+			st->expect = WSPH_EXPECT_OK;
+		else if (wsph_yaml_scalar_is(v, "any"))
+			st->expect = WSPH_EXPECT_ANY;
+		else if (wsph_yaml_scalar_is(v, "failure"))
+			st->expect = WSPH_EXPECT_FAILURE;
+		else if (error_code(v, "'expect'", "ok, any, failure, or ", &st->expect, diag))
+			return -1;
+	}
+	v = wsph_yaml_get(n, "rule");
+	if (v) {
+		if (wsph_yaml_rule_id(v, "'rule'", diag) ||
+		    wsph_yaml_dup_string(v, "'rule'", &st->rule, diag))
+			return -1;
+		st->rule_loc = wsph_yaml_loc(v);
+	}
+	return 0;
+}
+
+/* ---- scenarios ---- */
+
+static int load_kinds(const struct wsph_yaml_node *v, const char *what, unsigned *out,
+		      struct wsph_diag *diag)
+{
+	static const char *const kinds[] = {"nonifs", "ifs", NULL};
+	char item_what[64];
+	size_t i;
+	int idx;
+
+	if (wsph_yaml_want_sequence(v, what, 1, diag))
+		return -1;
+	snprintf(item_what, sizeof item_what, "each %s item", what);
+	*out = 0;
+	for (i = 0; i < v->n_items; i++) {
+		if (wsph_yaml_enum(v->items[i], item_what, kinds, &idx, diag))
+			return -1;
+		*out |= idx == 0 ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
+	}
+	return 0;
+}
+
+static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n,
+		      struct wsph_diag *diag)
+{
+	static const char *const keys[] = {"call", "error", "upcall", NULL};
+	const struct wsph_yaml_node *v;
+	char found[112];
+	long long ll;
+	int fn;
+
+	memset(f, 0, sizeof *f);
+	if (wsph_yaml_want_mapping(n, "each item of 'faults'", diag) ||
+	    wsph_yaml_check_keys(n, keys, "fault", diag))
+		return -1;
+	f->loc = wsph_yaml_loc(n);
+	f->call = 1;
+	if (wsph_yaml_require(n, "upcall", "fault", &v, diag) ||
+	    wsph_yaml_want_string(v, "'upcall'", diag))
+		return -1;
+	fn = wsph_fn_by_name(v->text);
+	if (fn < 0 || !wsph_fn_is_upcall((enum wsph_fn)fn))
+		return wsph_yaml_error(diag, v,
+				       "'upcall' must name an upcall like WPUCreateSocketHandle "
+				       "(found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	f->upcall = fn;
+	v = wsph_yaml_get(n, "call");
+	if (v) {
+		if (wsph_yaml_integer(v, "'call'", 1, UINT32_MAX, &ll, diag))
+			return -1;
+		f->call = (unsigned)ll;
+	}
+	if (wsph_yaml_require(n, "error", "fault", &v, diag) ||
+	    error_code(v, "'error'", "", &f->error, diag))
+		return -1;
+	return 0;
+}
+
+/* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded. */
+static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq,
+			 size_t index, struct wsph_diag *diag)
+{
+	static const char *const keys[] = {"name",   "description", "kinds", "checks",
+					   "upcalls", "faults",	     "steps", NULL};
+	static const char *const upcall_keys[] = {"modify_ifs_handle", NULL};
+	static const char *const same_different[] = {"different", "same", NULL};
+	const struct wsph_yaml_node *n = seq->items[index], *v, *u;
+	char found[112];
+	size_t i, k;
+	int idx;
+
+	if (wsph_yaml_want_mapping(n, "each item of 'scenarios'", diag) ||
+	    wsph_yaml_check_keys(n, keys, "scenario", diag))
+		return -1;
+	sc->loc = wsph_yaml_loc(n);
+	sc->file = n->file;
+	sc->kinds = WSPH_KIND_ALL;
+
+	if (wsph_yaml_require(n, "name", "scenario", &v, diag) ||
+	    wsph_yaml_want_string(v, "'name'", diag))
+		return -1;
+	if (!is_scenario_name(v))
+		return wsph_yaml_error(diag, v, "'name' must match [A-Za-z0-9._-]+ (found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	for (i = 0; i < index; i++) {
+		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "name");
+		if (wsph_yaml_scalar_is(first, v->text))
+			return wsph_yaml_error(diag, v,
+					       "duplicate scenario name '%s' (first at line %d, "
+					       "column %d)",
+					       v->text, first->line, first->col);
+	}
+	if (wsph_yaml_dup_string(v, "'name'", &sc->name, diag))
+		return -1;
+
+	v = wsph_yaml_get(n, "description");
+	if (v && wsph_yaml_dup_string(v, "'description'", &sc->description, diag))
+		return -1;
+
+	v = wsph_yaml_get(n, "kinds");
+	if (v && load_kinds(v, "'kinds'", &sc->kinds, diag))
+		return -1;
+
+	if (wsph_yaml_require(n, "checks", "scenario", &v, diag) ||
+	    wsph_yaml_want_sequence(v, "'checks'", 1, diag))
+		return -1;
+	sc->checks = calloc(v->n_items, sizeof *sc->checks);
+	sc->check_locs = calloc(v->n_items, sizeof *sc->check_locs);
+	if (!sc->checks || !sc->check_locs)
+		return wsph_yaml_error(diag, v, "out of memory");
+	for (i = 0; i < v->n_items; i++) {
+		const struct wsph_yaml_node *item = v->items[i];
+		if (wsph_yaml_rule_id(item, "each 'checks' item", diag) ||
+		    wsph_yaml_dup_string(item, "each 'checks' item", &sc->checks[i], diag))
+			return -1;
+		sc->check_locs[i] = wsph_yaml_loc(item);
+		sc->n_checks++;
+	}
+
+	u = wsph_yaml_get(n, "upcalls");
+	if (u) {
+		if (wsph_yaml_want_mapping(u, "'upcalls'", diag) ||
+		    wsph_yaml_check_keys(u, upcall_keys, "'upcalls'", diag))
+			return -1;
+		v = wsph_yaml_get(u, "modify_ifs_handle");
+		if (v) {
+			if (wsph_yaml_enum(v, "'modify_ifs_handle'", same_different, &idx, diag))
+				return -1;
+			sc->modify_ifs_same = idx;
+		}
+	}
+
+	v = wsph_yaml_get(n, "faults");
+	if (v) {
+		if (wsph_yaml_want_sequence(v, "'faults'", 0, diag))
+			return -1;
+		if (v->n_items) {
+			sc->faults = calloc(v->n_items, sizeof *sc->faults);
+			if (!sc->faults)
+				return wsph_yaml_error(diag, v, "out of memory");
+		}
+		for (i = 0; i < v->n_items; i++) {
+			if (load_fault(&sc->faults[i], v->items[i], diag))
+				return -1;
+			sc->n_faults++;
+		}
+	}
+
+	if (wsph_yaml_require(n, "steps", "scenario", &v, diag) ||
+	    wsph_yaml_want_sequence(v, "'steps'", 1, diag))
+		return -1;
+	sc->steps = calloc(v->n_items, sizeof *sc->steps);
+	if (!sc->steps)
+		return wsph_yaml_error(diag, v, "out of memory");
+	for (k = 0; k < v->n_items; k++) {
+		/* Count the step before loading it so a half-filled step is freed too. */
+		sc->n_steps++;
+		if (load_step(&sc->steps[k], v->items[k], sc->steps, k, diag))
+			return -1;
+	}
+	return 0;
+}
+
+static int is_sep(char c)
+{
+	return c == '/' || c == '\\';
+}
+
+/* "wspharness." + path under root, without ".yaml", separators turned into dots. */
+static char *make_classname(const char *path, const char *root)
+{
+	static const char prefix[] = "wspharness.";
+	const char *rel = NULL, *p;
+	size_t rl, n, i;
+	char *out;
+
+	if (root) {
+		rl = strlen(root);
+		while (rl > 0 && is_sep(root[rl - 1]))
+			rl--;
+		for (i = 0; i < rl && path[i]; i++)
+			if (path[i] != root[i] && !(is_sep(path[i]) && is_sep(root[i])))
+				break;
+		if (i == rl && (rl == 0 || is_sep(path[rl]))) {
+			rel = path + rl;
+			while (is_sep(*rel))
+				rel++;
+		}
+	}
+	if (!rel || !*rel) {
+		rel = path;
+		for (p = path; *p; p++)
+			if (is_sep(*p) || *p == ':')
+				rel = p + 1;
+	}
+	n = strlen(rel);
+	if (n > 5 && strcmp(rel + n - 5, ".yaml") == 0)
+		n -= 5;
+	out = malloc(sizeof prefix + n);
+	if (!out)
+		return NULL;
+	memcpy(out, prefix, sizeof prefix - 1);
+	for (i = 0; i < n; i++)
+		out[sizeof prefix - 1 + i] = is_sep(rel[i]) ? '.' : rel[i];
+	out[sizeof prefix - 1 + n] = '\0';
+	return out;
+}
+
+int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
+			    struct wsph_diag *diag)
+{
+	static const char *const top_keys[] = {"scenarios", NULL};
+	struct wsph_yaml_doc doc = {NULL};
+	struct wsph_scenario *list = NULL, *scenarios;
+	char **files, **classnames;
+	const struct wsph_yaml_node *seq;
+	char *file = dup_cstr(path), *classname = make_classname(path, root);
+	size_t n = 0, i;
+	int rc = -1;
+
+	if (!file || !classname) {
+		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
+		goto out;
+	}
+	if (wsph_yaml_load_file(&doc, file, diag) ||
+	    wsph_yaml_check_keys(doc.root, top_keys, "the top-level mapping", diag) ||
+	    wsph_yaml_require(doc.root, "scenarios", "the top-level mapping", &seq, diag) ||
+	    wsph_yaml_want_sequence(seq, "'scenarios'", 1, diag))
+		goto out;
+	list = calloc(seq->n_items, sizeof *list);
+	if (!list) {
+		wsph_yaml_error(diag, seq, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < seq->n_items; i++) {
+		n++;
+		list[i].classname = classname;
+		if (load_scenario(&list[i], seq, i, diag))
+			goto out;
+	}
+	/* Grow every array first so that a failure leaves the suite as it was. */
+	files = realloc(suite->files, (suite->n_files + 1) * sizeof *files);
+	if (files)
+		suite->files = files;
+	classnames = realloc(suite->classnames, (suite->n_classnames + 1) * sizeof *classnames);
+	if (classnames)
+		suite->classnames = classnames;
+	scenarios = realloc(suite->scenarios, (suite->n_scenarios + n) * sizeof *scenarios);
+	if (scenarios)
+		suite->scenarios = scenarios;
+	if (!files || !classnames || !scenarios) {
+		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
+		goto out;
+	}
+	suite->files[suite->n_files++] = file;
+	suite->classnames[suite->n_classnames++] = classname;
+	memcpy(suite->scenarios + suite->n_scenarios, list, n * sizeof *list);
+	suite->n_scenarios += n;
+	file = NULL;
+	classname = NULL;
+	n = 0;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		scenario_free(&list[i]);
+	free(list);
+	wsph_yaml_free(&doc);
+	free(file);
+	free(classname);
+	return rc;
+}
+
+/* ---- directories ---- */
+
+#define MAX_DIR_DEPTH 16
+
+struct names {
+	char **v;
+	size_t n, cap;
+	int oom;
+};
+
+static int names_push(struct names *l, char *s)
+{
+	if (!s) {
+		l->oom = 1;
+		return -1;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof *v);
+		if (!v) {
+			free(s);
+			l->oom = 1;
+			return -1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+	return 0;
+}
+
+static void names_free(struct names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static void collect_entry(void *ctx, const char *name, int is_dir)
+{
+	(void)is_dir; /* checked again on the joined path, so links to folders count as folders */
+	names_push(ctx, dup_cstr(name));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	int sep = dl > 0 && !is_sep(dir[dl - 1]);
+	char *out = malloc(dl + (size_t)sep + nl + 1);
+
+	if (!out)
+		return NULL;
+	memcpy(out, dir, dl);
+	if (sep)
+		out[dl] = '/';
+	memcpy(out + dl + (size_t)sep, name, nl + 1);
+	return out;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Appends every scenario file under dir to out. Names starting with '.' (editor and VCS files)
+ * are skipped; rules.yaml is skipped at the top only, where the rule catalogue lives. */
+static int walk(const char *dir, int depth, struct names *out, struct wsph_diag *diag)
+{
+	struct names entries = {NULL, 0, 0, 0};
+	char *path = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (depth > MAX_DIR_DEPTH) {
+		snprintf(diag->text, sizeof diag->text,
+			 "%s: folders nested deeper than %d levels (a link loop?)", dir,
+			 MAX_DIR_DEPTH);
+		goto out;
+	}
+	if (wsph_plat_list_dir(dir, collect_entry, &entries) != 0) {
+		snprintf(diag->text, sizeof diag->text, "%s: cannot read the folder", dir);
+		goto out;
+	}
+	if (entries.oom) {
+		snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
+		goto out;
+	}
+	for (i = 0; i < entries.n; i++) {
+		const char *name = entries.v[i];
+		if (name[0] == '.')
+			continue;
+		path = join_path(dir, name);
+		if (!path) {
+			snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
+			goto out;
+		}
+		if (wsph_plat_is_dir(path)) {
+			if (walk(path, depth + 1, out, diag))
+				goto out;
+		} else if (ends_with(name, ".yaml") && !(depth == 0 && strcmp(name, "rules.yaml") == 0)) {
+			if (names_push(out, path)) {
+				path = NULL;
+				snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
+				goto out;
+			}
+			path = NULL;
+		}
+		free(path);
+		path = NULL;
+	}
+	rc = 0;
+out:
+	free(path);
+	names_free(&entries);
+	return rc;
+}
+
+int wsph_scenario_load_dir(struct wsph_suite *suite, const char *dir, struct wsph_diag *diag)
+{
+	struct names files = {NULL, 0, 0, 0};
+	size_t i;
+	int rc = -1;
+
+	if (!wsph_plat_is_dir(dir)) {
+		snprintf(diag->text, sizeof diag->text, "%s: not a folder", dir);
+		goto out;
+	}
+	if (walk(dir, 0, &files, diag))
+		goto out;
+	if (files.n > 1)
+		qsort(files.v, files.n, sizeof *files.v, cmp_str);
+	for (i = 0; i < files.n; i++)
+		if (wsph_scenario_load_file(suite, files.v[i], dir, diag))
+			goto out;
+	rc = 0;
+out:
+	names_free(&files);
+	return rc;
+}

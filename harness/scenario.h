@@ -1,0 +1,125 @@
+/* The scenario model: what scenario files say, with file:line:column on every node. */
+#ifndef WSPH_SCENARIO_H
+#define WSPH_SCENARIO_H
+
+#include <stddef.h>
+
+struct wsph_loc {
+	const char *file; /* owned by the suite (one string per file) */
+	int line;	  /* 1-based */
+	int col;	  /* 1-based */
+};
+
+/* Provider kinds a scenario applies to (bit mask). */
+#define WSPH_KIND_NONIFS 0x1u
+#define WSPH_KIND_IFS 0x2u
+#define WSPH_KIND_ALL (WSPH_KIND_NONIFS | WSPH_KIND_IFS)
+
+enum wsph_op {
+	WSPH_OP_STARTUP,     /* WSPStartup: version, table */
+	WSPH_OP_CLEANUP,     /* WSPCleanup */
+	WSPH_OP_SOCKET,	     /* WSPSocket: type, as */
+	WSPH_OP_BIND,	     /* WSPBind: socket, addr */
+	WSPH_OP_LISTEN,	     /* WSPListen: socket, backlog */
+	WSPH_OP_CONNECT,     /* WSPConnect: socket, addr */
+	WSPH_OP_ACCEPT,	     /* WSPAccept: socket, as */
+	WSPH_OP_SEND,	     /* WSPSend: socket, data */
+	WSPH_OP_RECV,	     /* WSPRecv: socket, len, data (expected) */
+	WSPH_OP_SENDTO,	     /* WSPSendTo: socket, addr, data */
+	WSPH_OP_RECVFROM,    /* WSPRecvFrom: socket, len, data (expected) */
+	WSPH_OP_CLOSE,	     /* WSPCloseSocket: socket */
+	WSPH_OP_SHUTDOWN,    /* WSPShutdown: socket, how */
+	WSPH_OP_GETSOCKOPT,  /* WSPGetSockOpt: socket, level, option, value (expected) */
+	WSPH_OP_SETSOCKOPT,  /* WSPSetSockOpt: socket, level, option, value */
+	WSPH_OP_IOCTL,	     /* WSPIoctl: socket, command, value (in), result (expected out) */
+	WSPH_OP_GETSOCKNAME, /* WSPGetSockName: socket */
+	WSPH_OP_GETPEERNAME, /* WSPGetPeerName: socket */
+	WSPH_OP_COUNT
+};
+
+/* Expectation of a step's result. */
+#define WSPH_EXPECT_OK 0	 /* success (the default) */
+#define WSPH_EXPECT_ANY (-1)	 /* success or failure, both accepted */
+#define WSPH_EXPECT_FAILURE (-2) /* any failure with a nonzero error code */
+/* any value > 0: failure with exactly that WSA error code */
+
+struct wsph_step {
+	struct wsph_loc loc;
+	enum wsph_op op;
+	char *socket;  /* operand socket name; "bogus" names a handle nobody issued */
+	char *as;      /* name bound to the socket a socket/accept step returns */
+	int sock_type; /* socket: 1 stream, 2 datagram (Winsock SOCK_* values) */
+	int version;   /* startup: MAKEWORD(major, minor) as a Winsock WORD; default 0x0202 */
+	int table;     /* startup: which fake upcall table to pass, 0 (A, default) or 1 (B) */
+	char *addr;    /* bind/connect/sendto: "a.b.c.d:port" */
+	int backlog;   /* listen: default 5 */
+	int how;       /* shutdown: 0 receive, 1 send, 2 both */
+	int level;     /* get/setsockopt: default SOL_SOCKET (0xffff) */
+	int option;    /* get/setsockopt: option number (names resolved by the loader) */
+	unsigned long command; /* ioctl: FIONBIO, FIONREAD (names resolved by the loader) */
+	long value;	       /* setsockopt/ioctl input; getsockopt expected value */
+	int has_value;
+	long result; /* ioctl: expected output value (e.g. FIONREAD count) */
+	int has_result;
+	unsigned char *data; /* send payload, or expected received bytes */
+	size_t data_len;
+	int has_data;
+	size_t len; /* recv/recvfrom buffer length; default 1024 */
+	int expect; /* WSPH_EXPECT_* or a WSA error code */
+	char *rule; /* rule charged when the expectation is not met; NULL: HARNESS.Step.Expectation */
+	struct wsph_loc rule_loc; /* where `rule` is written (zero when rule is NULL) */
+};
+
+/* Make the nth call (1-based) of an upcall fail with a chosen error. */
+struct wsph_fault {
+	struct wsph_loc loc;
+	int upcall; /* enum wsph_fn, an upcall */
+	unsigned call;
+	int error;
+};
+
+struct wsph_scenario {
+	struct wsph_loc loc;
+	char *name;
+	char *description;
+	unsigned kinds; /* WSPH_KIND_* */
+	char **checks;	/* rule IDs this scenario checks */
+	struct wsph_loc *check_locs; /* where each checks item is written (n_checks entries) */
+	size_t n_checks;
+	struct wsph_fault *faults;
+	size_t n_faults;
+	int modify_ifs_same; /* upcalls.modify_ifs_handle: same (1) or different (0, default) */
+	struct wsph_step *steps;
+	size_t n_steps;
+	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
+	const char *classname; /* "wspharness.<path under the scenarios root, dots, no .yaml>" */
+};
+
+struct wsph_suite {
+	char **files; /* owned path strings, referenced by every wsph_loc.file */
+	size_t n_files;
+	struct wsph_scenario *scenarios;
+	size_t n_scenarios;
+	char **classnames; /* owned */
+	size_t n_classnames;
+};
+
+/* A load error: "file:line:column: message". */
+struct wsph_diag {
+	char text[1024];
+};
+
+/*
+ * Loads one scenario file and appends its scenarios to the suite. `root` is the directory the
+ * classname is relative to (may be NULL: the file's base name is used).
+ * Returns 0, or -1 with `diag` filled.
+ */
+int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
+			    struct wsph_diag *diag);
+/* Loads every *.yaml under `dir` (recursively, sorted, rules.yaml excluded). */
+int wsph_scenario_load_dir(struct wsph_suite *suite, const char *dir, struct wsph_diag *diag);
+void wsph_suite_free(struct wsph_suite *suite);
+
+const char *wsph_op_name(enum wsph_op op); /* the YAML key: "startup", "socket", ... */
+
+#endif

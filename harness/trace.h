@@ -1,0 +1,68 @@
+/* The recorder: every WSP down-call and WPU upcall as one ordered event stream. */
+#ifndef WSPH_TRACE_H
+#define WSPH_TRACE_H
+
+#include "fn.h"
+#include <stddef.h>
+#include <stdint.h>
+
+enum wsph_ev_kind {
+	WSPH_EV_CALL,	/* the harness calls a WSP entry point */
+	WSPH_EV_RETURN, /* ... and it returned */
+	WSPH_EV_UPCALL	/* the provider called a WPU function */
+};
+
+/* Which upcall table an upcall came through. */
+enum wsph_table {
+	WSPH_TABLE_A = 0,
+	WSPH_TABLE_B = 1,
+	WSPH_TABLE_POISON = 2, /* the by-value buffer after WSPStartup returned */
+	WSPH_TABLE_EXPORT = 3  /* WPUCompleteOverlappedRequest, reached as an export */
+};
+
+#define WSPH_EV_ARGS 6
+
+struct wsph_event {
+	uint64_t seq;	  /* 1-based */
+	uint64_t time_ns; /* since the trace began */
+	unsigned long thread;
+	enum wsph_ev_kind kind;
+	enum wsph_fn fn;
+	int step;	  /* scenario step in progress (1-based), 0 outside steps */
+	uint64_t parent;  /* RETURN: its CALL; UPCALL: the WSP CALL it happened inside (0 none) */
+	int table;	  /* UPCALL: enum wsph_table; WSPStartup CALL: the table passed */
+	int current_table; /* UPCALL: the table of the most recent successful WSPStartup */
+	uint64_t a[WSPH_EV_ARGS]; /* arguments, meaning per function (see trace.c) */
+	int64_t ret;		  /* return value */
+	int err;		  /* *lpErrno after the call (WSPH_ERRNO_UNSET if untouched) */
+	int fault;		  /* UPCALL: the error injected, 0 none */
+	char module[64];	  /* the module that made the call */
+};
+
+/* The value the harness writes into *lpErrno before each WSP call. */
+#define WSPH_ERRNO_UNSET 0x5EED5EED
+
+struct wsph_trace;
+
+struct wsph_trace *wsph_trace_new(void);
+void wsph_trace_free(struct wsph_trace *t);
+void wsph_trace_reset(struct wsph_trace *t);
+/* Appends a copy (seq, time and thread are filled in) and returns its seq. Thread-safe. */
+uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev);
+/* Updates an appended event in place (RETURN data is filled after the call). Thread-safe. */
+void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev);
+size_t wsph_trace_count(struct wsph_trace *t);
+/* Copies event i (0-based) out. Returns 0, or -1 if out of range. Thread-safe. */
+int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out);
+
+/* One line for people: "#12 step 3 UPCALL WPUCreateSocketHandle(dwCatalogEntryId=1001, ...)
+ * -> 0x3c000004 [mockbase.so]". */
+char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len);
+/* The call part only: "WPUCloseSocketHandle(s=0x3c000004) -> SOCKET_ERROR, WSAENOTSOCK (10038)". */
+char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len);
+/* Lines for events [from, to] (seqs), each prefixed, marking `mark` with "=>". malloc'd. */
+char *wsph_trace_excerpt(struct wsph_trace *t, uint64_t from, uint64_t to, uint64_t mark);
+/* The whole trace as text, capped at `cap` bytes. malloc'd. */
+char *wsph_trace_text(struct wsph_trace *t, size_t cap);
+
+#endif

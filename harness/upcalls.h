@@ -1,0 +1,49 @@
+/* The instrumented WSPUPCALLTABLE (15 entries) and WPUCompleteOverlappedRequest. */
+#ifndef WSPH_UPCALLS_H
+#define WSPH_UPCALLS_H
+
+#include "scenario.h"
+#include "trace.h"
+#include "wsph/spi.h"
+
+struct wsph_upcall_config {
+	unsigned kind;		 /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
+	DWORD catalog_ids[4];	 /* the provider's own catalog entries */
+	size_t n_catalog_ids;
+	int modify_ifs_same;	 /* WPUModifyIFSHandle returns the proposed handle */
+	const struct wsph_fault *faults;
+	size_t n_faults;
+	GUID provider_id;
+	const char *provider_path; /* for WPUGetProviderPath */
+};
+
+/* Starts a scenario: clears the ledger, counters and queues; records into `trace`. */
+void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_config *cfg);
+/* Ends it: frees events and thread tokens the provider left behind. */
+void wsph_upcalls_end(void);
+
+/* A buffer holding table A (0) or B (1), valid until wsph_upcalls_end. */
+WSPUPCALLTABLE *wsph_upcalls_table_buffer(int table);
+/* After WSPStartup returned: overwrite the buffer with the poisoned table. */
+void wsph_upcalls_poison(WSPUPCALLTABLE *buf);
+/* The driver reports startup/cleanup outcomes (for WSANOTINITIALISED answers and table checks). */
+void wsph_upcalls_startup_done(int table, int success);
+void wsph_upcalls_cleanup_done(int success);
+
+/* The driver brackets each WSP call so upcalls know the call (and step) they happen inside. */
+void wsph_upcalls_enter(uint64_t call_seq, int step);
+void wsph_upcalls_leave(void);
+void wsph_upcalls_set_step(int step);
+
+/* A SOCKET value nobody issued (for "bogus" operands). */
+SOCKET wsph_upcalls_bogus_handle(void);
+/* A WSATHREADID for the calling thread, as ws2_32 passes to overlapped calls. */
+void wsph_upcalls_thread_id(WSATHREADID *out);
+/* Runs the APCs queued for the calling thread (an alertable point). Returns how many ran. */
+int wsph_upcalls_alertable(void);
+
+/* The recorder behind the ws2_32 export (interposed on Windows, exported on POSIX). */
+int WSPAPI wsph_wpu_complete_overlapped(SOCKET s, LPWSAOVERLAPPED lpOverlapped, DWORD dwError,
+					DWORD cbTransferred, LPINT lpErrno);
+
+#endif

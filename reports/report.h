@@ -1,0 +1,44 @@
+/* The reporter interface: writers that read the frozen results model, and a name -> writer lookup. */
+#ifndef WSPH_REPORT_H
+#define WSPH_REPORT_H
+
+#include "results.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define WSPH_REPORT_TRACE_CAP_DEFAULT 65536
+#define WSPH_COLOR_AUTO (-1)
+
+struct wsph_report_opts {
+	int deterministic; /* no times, hostname "localhost", fixed timestamp 1970-01-01T00:00:00 */
+	int color;	   /* 1 always, 0 never, WSPH_COLOR_AUTO: when the stream is a terminal */
+	int verbose;	   /* console: also passing and skipped cases */
+	size_t trace_cap;  /* bytes of trace in system-out; 0 means WSPH_REPORT_TRACE_CAP_DEFAULT */
+};
+
+/* A reporter writes one report on out. opts may be NULL (all defaults). Returns 0 or -1. */
+typedef int (*wsph_reporter)(FILE *out, const struct wsph_results *r,
+			     const struct wsph_report_opts *o);
+
+int wsph_report_junit(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o);
+int wsph_report_console(FILE *out, const struct wsph_results *r,
+			const struct wsph_report_opts *o);
+
+/* "junit", "console"; NULL for an unknown name. */
+wsph_reporter wsph_reporter_find(const char *name);
+
+/* Writes the report to path ("-" means stdout): creates the parent directories, writes path.tmp,
+ * then replaces path atomically. Returns 0, or -1 leaving no half-written file at path (and no
+ * path.tmp either). */
+int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_results *r,
+			const struct wsph_report_opts *o);
+
+/* Helpers shared by the writers, independent of the locale. */
+int64_t wsph_report_millis(double seconds); /* rounded; 0 for negative or NaN */
+/* "12.345": seconds with exactly three decimals and a '.'. len >= 32 always suffices. */
+void wsph_report_format_millis(char *buf, size_t len, int64_t ms);
+/* "2026-01-31T10:00:00": UTC, no zone suffix. len >= 32 always suffices. */
+void wsph_report_format_timestamp(char *buf, size_t len, int64_t utc_seconds);
+
+#endif

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""End-to-end check: runs wspharness on a provider and asserts the exit status and the exact rule IDs.
+
+The JUnit report is read with junitparser (an independent consumer), so a report CI systems cannot
+parse fails the test too. Under --wrapper wine, paths are handed to the Windows program as Z: paths.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+import junitparser
+
+
+def host_path(path, wine):
+    path = os.path.abspath(path)
+    return "Z:" + path.replace("/", "\\") if wine else path
+
+
+def findings(xml):
+    """Rule IDs per case: failure types plus every 'RULE [severity]' line of the failure bodies."""
+    out = {}
+    suites = xml if isinstance(xml, junitparser.JUnitXml) else [xml]
+    for suite in suites:
+        for case in suite:
+            ids = set()
+            for r in case.result:
+                if isinstance(r, (junitparser.Failure, junitparser.Error)):
+                    if r.type:
+                        ids.add(r.type)
+                    for m in re.finditer(r"^([A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+) \[(error|warning)\]",
+                                         r.text or "", re.M):
+                        ids.add(m.group(1))
+            for m in re.finditer(r"^([A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+) \[warning\]",
+                                 case.system_out or "", re.M):
+                ids.add(m.group(1))
+            out[f"{case.classname}/{case.name}"] = (ids, case)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--harness", required=True)
+    ap.add_argument("--wrapper")
+    ap.add_argument("--provider", required=True)
+    ap.add_argument("--kind", action="append", default=[], choices=["ifs", "nonifs"])
+    ap.add_argument("--junit", required=True)
+    ap.add_argument("--expect-exit", type=int, default=0)
+    ap.add_argument("--expect-rule", action="append", default=[])
+    ap.add_argument("--expect-clean", action="store_true",
+                    help="no failure, no error, no warning in any case")
+    ap.add_argument("--expect-stderr")
+    ap.add_argument("--no-junit", action="store_true", help="the run is expected to write no report")
+    ap.add_argument("extra", nargs="*")
+    a = ap.parse_args()
+
+    wine = bool(a.wrapper)
+    junit = os.path.abspath(a.junit)
+    if os.path.exists(junit):
+        os.remove(junit)
+    cmd = ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine)]
+    cmd += ["--" + ("ifs" if k == "ifs" else "non-ifs") for k in a.kind]
+    cmd += ["--junit", host_path(junit, wine), "--color=never"] + a.extra
+    print("$", " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    sys.stdout.write(p.stdout)
+    sys.stdout.write(p.stderr)
+    ok = True
+    if p.returncode != a.expect_exit:
+        print(f"FAIL: exit status {p.returncode}, expected {a.expect_exit}")
+        ok = False
+    if a.expect_stderr and a.expect_stderr not in p.stderr:
+        print(f"FAIL: stderr does not mention {a.expect_stderr!r}")
+        ok = False
+    if a.no_junit:
+        if os.path.exists(junit):
+            print("FAIL: a report was written")
+            ok = False
+        return 0 if ok else 1
+    if not os.path.exists(junit):
+        print("FAIL: no JUnit report written")
+        return 1
+    xml = junitparser.JUnitXml.fromfile(junit)
+    cases = findings(xml)
+    if not cases:
+        print("FAIL: the report has no test cases")
+        ok = False
+    seen = set().union(*(ids for ids, _ in cases.values())) if cases else set()
+    for rule in a.expect_rule:
+        where = [n for n, (ids, _) in cases.items() if rule in ids]
+        if where:
+            print(f"ok: {rule} reported in {', '.join(sorted(where)[:4])}")
+        else:
+            print(f"FAIL: {rule} was not reported (reported: {', '.join(sorted(seen)) or 'nothing'})")
+            ok = False
+    if a.expect_clean:
+        dirty = {n: ids for n, (ids, _) in cases.items() if ids}
+        for n, ids in sorted(dirty.items()):
+            print(f"FAIL: {n}: {', '.join(sorted(ids))}")
+        if dirty:
+            ok = False
+        ran = sum(1 for _, c in cases.values() if not c.result)
+        print(f"{ran} case(s) passed, {len(cases) - ran} skipped or failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,302 @@
+#!/bin/sh
+# Installs what wspharness needs to build and test on Debian 12, and fetches libyaml's
+# Debian source package as a meson subproject for the mingw-w64 cross build.
+#
+# Usage: tools/setup.sh [native|win|all]     (default: all)
+#
+#   native  Debian packages for the native build and its tests.
+#   win     the native set plus mingw-w64 and Wine, and subprojects/libyaml (unpacked from
+#           Debian's libyaml source package, with our meson.build from
+#           subprojects/packagefiles/libyaml/).
+#   all     both (the same as win).
+#
+# Idempotent: when everything is present it makes no apt calls at all. The libyaml source is
+# downloaded with a private apt configuration under .cache/apt-src/, so the machine's apt
+# sources, lists and caches are left untouched.
+set -eu
+
+prog=tools/setup.sh
+
+die() {
+    printf '%s: error: %s\n' "$prog" "$*" >&2
+    exit 1
+}
+
+note() {
+    printf '%s: %s\n' "$prog" "$*"
+}
+
+mode=${1:-all}
+case $mode in
+    native | win | all) ;;
+    -h | --help)
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) die "unknown mode '$mode' (use native, win or all)" ;;
+esac
+[ $# -le 1 ] || die "too many arguments (usage: $prog [native|win|all])"
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache_dir=$root/.cache
+src_dir=$cache_dir/apt-src
+
+native_pkgs="meson ninja-build pkg-config gcc libyaml-dev libcriterion-dev python3 python3-junitparser libxml2-utils"
+# apt-get source --download-only needs nothing beyond apt itself (gpgv comes with apt);
+# the orig tarball is unpacked with tar and gzip, which are essential packages.
+win_pkgs="gcc-mingw-w64-x86-64 wine wine64"
+
+libyaml_version=0.2.5
+libyaml_orig=libyaml_${libyaml_version}.orig.tar.gz
+
+is_root=false
+[ "$(id -u)" -eq 0 ] && is_root=true
+
+command -v dpkg-query >/dev/null 2>&1 ||
+    die "dpkg-query not found: this script supports Debian 12 (bookworm) only"
+
+# Serialise concurrent runs (make -j runs setup-native and setup-win side by side).
+mkdir -p "$cache_dir"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$cache_dir/setup.lock"
+    flock 9
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------------------------
+
+missing_pkgs() {
+    for p in "$@"; do
+        st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [ "$st" = "install ok installed" ] || printf '%s ' "$p"
+    done
+}
+
+as_root() {
+    if $is_root; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "not root and sudo is not available: run as root or install sudo (needed: $*)"
+    fi
+}
+
+install_pkgs() {
+    need=$(missing_pkgs "$@")
+    [ -n "$need" ] || return 0
+    note "installing Debian packages: $need"
+    # DPkg::Lock::Timeout waits for another apt/dpkg instead of failing at once.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+        die "apt-get update failed"
+    # shellcheck disable=SC2086 # $need is a list of package names.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends -o DPkg::Lock::Timeout=600 $need ||
+        die "apt-get install failed for: $need"
+    still=$(missing_pkgs "$@")
+    [ -z "$still" ] || die "packages still not installed after apt-get install: $still"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Which Debian mirror and suite the machine uses (for the private deb-src line)
+# ---------------------------------------------------------------------------------------------
+
+codename() {
+    c=""
+    if [ -r /etc/os-release ]; then
+        c=$(sed -n 's/^VERSION_CODENAME=["'\'']\{0,1\}\([A-Za-z0-9_-]*\).*/\1/p' /etc/os-release | head -n 1)
+    fi
+    printf '%s\n' "${c:-bookworm}"
+}
+
+# Prints "URI<TAB>SIGNED-BY" of the first entry for suite $1 with component main, or nothing.
+mirror_from_list() { # one-line format: deb [opts] URI SUITE COMPONENT...
+    awk -v suite="$1" '
+        $1 != "deb" && $1 != "deb-src" { next }
+        {
+            i = 2; opts = ""
+            if ($2 ~ /^\[/) {
+                while (i <= NF && $i !~ /\]$/) { opts = opts " " $i; i++ }
+                opts = opts " " $i; i++
+            }
+            uri = $i; s = $(i + 1)
+            if (s != suite || uri !~ /^https?:\/\//) next
+            main = 0
+            for (j = i + 2; j <= NF; j++) if ($j == "main") main = 1
+            if (!main) next
+            signed = ""
+            if (match(opts, /signed-by=[^] ]+/)) signed = substr(opts, RSTART + 10, RLENGTH - 10)
+            print uri "\t" signed
+            exit
+        }' "$2"
+}
+
+mirror_from_sources() { # deb822 format: Types/URIs/Suites/Components stanzas
+    awk -v suite="$1" '
+        function flush() {
+            if (!found && enabled != "no" && (" " types " ") ~ / deb(-src)? / &&
+                (" " suites " ") ~ (" " suite " ") && (" " comps " ") ~ / main / && uris != "") {
+                n = split(uris, u, " ")
+                for (k = 1; k <= n; k++)
+                    if (u[k] ~ /^https?:\/\//) { print u[k] "\t" signed; found = 1; break }
+            }
+            types = uris = suites = comps = signed = enabled = ""
+        }
+        /^[ \t]*#/ { next }
+        /^[ \t]*$/ { flush(); next }
+        /^[A-Za-z][A-Za-z0-9-]*:/ {
+            c = index($0, ":")
+            key = tolower(substr($0, 1, c - 1)); val = substr($0, c + 1)
+            gsub(/^[ \t]+|[ \t]+$/, "", val); gsub(/[ \t]+/, " ", val)
+            if (key == "types") types = val
+            else if (key == "uris") uris = val
+            else if (key == "suites") suites = val
+            else if (key == "components") comps = val
+            else if (key == "signed-by") signed = val
+            else if (key == "enabled") enabled = tolower(val)
+        }
+        END { flush() }' "$2"
+}
+
+# Sets mirror_uri, mirror_suite and mirror_signed_by.
+find_mirror() {
+    mirror_suite=$(codename)
+    found=""
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        case $f in
+            *.sources) found=$(mirror_from_sources "$mirror_suite" "$f") ;;
+            *) found=$(mirror_from_list "$mirror_suite" "$f") ;;
+        esac
+        [ -z "$found" ] || break
+    done
+    tab=$(printf '\t')
+    if [ -n "$found" ]; then
+        mirror_uri=${found%%"$tab"*}
+        mirror_signed_by=${found#*"$tab"}
+    else
+        mirror_uri=http://deb.debian.org/debian
+        mirror_signed_by=/usr/share/keyrings/debian-archive-keyring.gpg
+    fi
+    # Only a key file can be passed on; inline keys fall back to the trusted keyrings.
+    case $mirror_signed_by in
+        /*) [ -r "$mirror_signed_by" ] || mirror_signed_by="" ;;
+        *) mirror_signed_by="" ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# libyaml source as a meson subproject
+# ---------------------------------------------------------------------------------------------
+
+# True when the cached orig tarball matches the SHA-256 in the (apt-verified) .dsc.
+orig_ok() {
+    [ -f "$src_dir/$libyaml_orig" ] || return 1
+    for dsc in "$src_dir"/libyaml_"$libyaml_version"-*.dsc; do
+        [ -f "$dsc" ] || return 1
+        want=$(awk -v f="$libyaml_orig" '
+            /^[^ \t]/ { sec = ($0 ~ /^Checksums-Sha256:/) }
+            sec && $3 == f { print $1; exit }' "$dsc")
+        [ -n "$want" ] || return 1
+        have=$(sha256sum "$src_dir/$libyaml_orig" | cut -d ' ' -f 1)
+        [ "$want" = "$have" ]
+        return
+    done
+    return 1
+}
+
+run_logged() { # run_logged LOG CMD...: quiet on success, shows the log on failure
+    log=$1
+    shift
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        return 1
+    fi
+}
+
+download_libyaml() {
+    find_mirror
+    note "fetching libyaml source package from $mirror_uri $mirror_suite (private apt config in .cache/apt-src/)"
+    rm -rf "$src_dir/lists" "$src_dir/cache"
+    rm -f "$src_dir"/libyaml_*
+    mkdir -p "$src_dir/lists/partial" "$src_dir/cache/archives/partial"
+    if [ -n "$mirror_signed_by" ]; then
+        opts="[signed-by=$mirror_signed_by] "
+    else
+        opts=""
+    fi
+    printf 'deb-src %s%s %s main\n' "$opts" "$mirror_uri" "$mirror_suite" >"$src_dir/sources.list"
+
+    set -- \
+        -o "Dir::Etc::SourceList=$src_dir/sources.list" \
+        -o Dir::Etc::SourceParts=/dev/null \
+        -o "Dir::State::Lists=$src_dir/lists" \
+        -o "Dir::Cache=$src_dir/cache" \
+        -o Acquire::Languages=none
+    if $is_root; then
+        # Files under the work tree may not be readable by the _apt sandbox user.
+        set -- "$@" -o APT::Sandbox::User=root
+    else
+        # The private lists folder is ours; no system lock is involved.
+        set -- "$@" -o Debug::NoLocking=true
+    fi
+
+    run_logged "$src_dir/update.log" apt-get -q "$@" update ||
+        die "apt-get update with the private deb-src list failed (see above; list: $src_dir/sources.list)"
+    (cd "$src_dir" && run_logged "$src_dir/source.log" \
+        apt-get -q "$@" -o APT::Get::Only-Source=true source --download-only libyaml) ||
+        die "apt-get source --download-only libyaml failed (see above)"
+    if [ ! -f "$src_dir/$libyaml_orig" ]; then
+        ls -l "$src_dir" >&2
+        die "apt-get source did not give $libyaml_orig (a different libyaml version in $mirror_suite?); subprojects/packagefiles/libyaml/meson.build is for $libyaml_version"
+    fi
+}
+
+fetch_libyaml() {
+    dest=$root/subprojects/libyaml
+    pf=$root/subprojects/packagefiles/libyaml/meson.build
+    [ -f "$pf" ] || die "missing $pf"
+    if [ -f "$dest/src/api.c" ]; then
+        # Keep the unpacked subproject's build file in step with ours.
+        cmp -s "$pf" "$dest/meson.build" || cp "$pf" "$dest/meson.build"
+        return 0
+    fi
+    mkdir -p "$src_dir"
+    if ! orig_ok; then
+        download_libyaml
+        orig_ok || die "$libyaml_orig does not match the SHA-256 in its .dsc"
+    fi
+    tmp=$root/subprojects/.libyaml.tmp.$$
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    tar -xzf "$src_dir/$libyaml_orig" -C "$tmp" --strip-components=1 ||
+        { rm -rf "$tmp"; die "unpacking $libyaml_orig failed"; }
+    if [ ! -f "$tmp/src/api.c" ] || [ ! -f "$tmp/include/yaml.h" ]; then
+        rm -rf "$tmp"
+        die "$libyaml_orig does not have the expected src/api.c and include/yaml.h"
+    fi
+    cp "$pf" "$tmp/meson.build"
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
+    note "libyaml $libyaml_version unpacked into subprojects/libyaml"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+case $mode in
+    native)
+        # shellcheck disable=SC2086
+        install_pkgs $native_pkgs
+        ;;
+    win | all)
+        extra=""
+        if [ ! -f "$root/subprojects/libyaml/src/api.c" ]; then
+            find_mirror
+            case $mirror_uri in https:*) extra=ca-certificates ;; esac
+        fi
+        # shellcheck disable=SC2086
+        install_pkgs $native_pkgs $win_pkgs $extra
+        fetch_libyaml
+        ;;
+esac
