@@ -197,7 +197,7 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 			}
 		}
 	}
-	char rules[4096];
+	char rules[8192];
 	if (o->rules)
 		snprintf(rules, sizeof rules, "%s", o->rules);
 	else {

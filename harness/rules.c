@@ -551,10 +551,16 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 {
 	char call[1024];
 	if (ev->fn != WSPH_FN_WSPSTARTUP && is_failure(ev) &&
-	    (ev->err == WSPH_ERRNO_UNSET || ev->err == 0))
-		finding(r, "SPI.Errno.OnFailure", ev,
-			"%s failed but %s", wsph_event_call_text(ev, call, sizeof call),
-			ev->err == 0 ? "set *lpErrno to 0" : "did not write *lpErrno");
+	    (ev->err == WSPH_ERRNO_UNSET || ev->err == 0 || !wsph_error_name(ev->err))) {
+		char how[96];
+		if (ev->err == WSPH_ERRNO_UNSET)
+			snprintf(how, sizeof how, "did not write *lpErrno");
+		else
+			snprintf(how, sizeof how, "set *lpErrno to %d, which is not a Winsock error code",
+				 ev->err);
+		finding(r, "SPI.Errno.OnFailure", ev, "%s failed but %s",
+			wsph_event_call_text(ev, call, sizeof call), how);
+	}
 
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:

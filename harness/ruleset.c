@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[] = {"required", "required-nonifs", "required-ifs",
-					   "optional", "not-stated",	  "absent",
-					   NULL};
+static const char *const status_names[] = {
+	"required", "required-nonifs", "required-ifs", "optional", "not-stated", "absent", NULL};
 
 const char *wsph_row_status_name(enum wsph_row_status s)
 {
@@ -71,15 +70,15 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 		return -1;
 	fn = wsph_fn_by_name(v->text);
 	if (fn < 0 || !wsph_fn_is_upcall((enum wsph_fn)fn))
-		return wsph_yaml_error(diag, v,
-				       "'function' must name an upcall like WPUCloseEvent (found %s)",
-				       wsph_yaml_describe(v, found, sizeof found));
+		return wsph_yaml_error(
+			diag, v, "'function' must name an upcall like WPUCloseEvent (found %s)",
+			wsph_yaml_describe(v, found, sizeof found));
 	for (i = 0; i < index; i++) {
 		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "function");
 		if (wsph_yaml_scalar_is(first, v->text))
-			return wsph_yaml_error(diag, v,
-					       "duplicate row for '%s' (first at line %d, column %d)",
-					       v->text, first->line, first->col);
+			return wsph_yaml_error(
+				diag, v, "duplicate row for '%s' (first at line %d, column %d)",
+				v->text, first->line, first->col);
 	}
 	if (wsph_yaml_dup_string(v, "'function'", &row->function, diag))
 		return -1;
@@ -100,7 +99,7 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, size_t index,
 		     struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"id",	"level", "severity",	  "statement",
+	static const char *const keys[] = {"id",     "level", "severity",      "statement",
 					   "source", "kinds", "not_checkable", NULL};
 	static const char *const severities[] = {"error", "warning", NULL};
 	static const char *const kinds[] = {"nonifs", "ifs", NULL};
@@ -119,9 +118,9 @@ static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, s
 	for (i = 0; i < index; i++) {
 		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "id");
 		if (wsph_yaml_scalar_is(first, v->text))
-			return wsph_yaml_error(diag, v,
-					       "duplicate rule ID '%s' (first at line %d, column %d)",
-					       v->text, first->line, first->col);
+			return wsph_yaml_error(
+				diag, v, "duplicate rule ID '%s' (first at line %d, column %d)",
+				v->text, first->line, first->col);
 	}
 	if (wsph_yaml_dup_string(v, "'id'", &rule->id, diag))
 		return -1;
@@ -225,8 +224,9 @@ const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const 
 
 static int unknown_id(const struct wsph_loc *loc, const char *id, struct wsph_diag *diag)
 {
-	snprintf(diag->text, sizeof diag->text, "%s:%d:%d: unknown rule ID '%s' (not in rules.yaml)",
-		 loc->file ? loc->file : "?", loc->line, loc->col, id);
+	snprintf(diag->text, sizeof diag->text,
+		 "%s:%d:%d: unknown rule ID '%s' (not in rules.yaml)", loc->file ? loc->file : "?",
+		 loc->line, loc->col, id);
 	return -1;
 }
 

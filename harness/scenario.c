@@ -11,9 +11,9 @@
 #include <string.h>
 
 static const char *const op_names[WSPH_OP_COUNT + 1] = {
-	"startup", "cleanup", "socket",	    "bind",	  "listen",	 "connect", "accept",
-	"send",	   "recv",    "sendto",	    "recvfrom",	  "close",	 "shutdown", "getsockopt",
-	"setsockopt", "ioctl", "getsockname", "getpeername", NULL,
+	"startup",    "cleanup", "socket",	"bind",	       "listen", "connect",  "accept",
+	"send",	      "recv",	 "sendto",	"recvfrom",    "close",	 "shutdown", "getsockopt",
+	"setsockopt", "ioctl",	 "getsockname", "getpeername", NULL,
 };
 
 const char *wsph_op_name(enum wsph_op op)
@@ -59,9 +59,10 @@ struct named {
 };
 
 static const struct named option_names[] = {
-	{"SO_DEBUG", 0x1},	  {"SO_ACCEPTCONN", 0x2}, {"SO_REUSEADDR", 0x4}, {"SO_KEEPALIVE", 0x8},
-	{"SO_BROADCAST", 0x20}, {"SO_LINGER", 0x80},	  {"SO_OOBINLINE", 0x100}, {"SO_SNDBUF", 0x1001},
-	{"SO_RCVBUF", 0x1002},	  {"SO_ERROR", 0x1007},	  {"SO_TYPE", 0x1008},	   {NULL, 0},
+	{"SO_DEBUG", 0x1},	 {"SO_ACCEPTCONN", 0x2}, {"SO_REUSEADDR", 0x4},
+	{"SO_KEEPALIVE", 0x8},	 {"SO_BROADCAST", 0x20}, {"SO_LINGER", 0x80},
+	{"SO_OOBINLINE", 0x100}, {"SO_SNDBUF", 0x1001},	 {"SO_RCVBUF", 0x1002},
+	{"SO_ERROR", 0x1007},	 {"SO_TYPE", 0x1008},	 {NULL, 0},
 };
 static const struct named level_names[] = {{"SOL_SOCKET", 0xffff}, {NULL, 0}};
 static const struct named command_names[] = {
@@ -190,9 +191,9 @@ static int is_ipv4_port(const struct wsph_yaml_node *n)
 
 /* A scalar naming one of `names`, or an integer in [min, max]. Integers above INT32_MAX (up to
  * UINT32_MAX) wrap to the signed 32-bit value a Winsock int or LONG would hold. */
-static int named_or_int(const struct wsph_yaml_node *n, const char *what,
-			const struct named *names, long long min, long long max, int wrap,
-			long long *out, struct wsph_diag *diag)
+static int named_or_int(const struct wsph_yaml_node *n, const char *what, const struct named *names,
+			long long min, long long max, int wrap, long long *out,
+			struct wsph_diag *diag)
 {
 	char list[256], found[112];
 	size_t o = 0;
@@ -224,8 +225,9 @@ static int named_or_int(const struct wsph_yaml_node *n, const char *what,
 			break;
 		o += (size_t)w;
 	}
-	return wsph_yaml_error(diag, n, "%s must be one of %sor an integer in %lld..%lld (found %s)",
-			       what, list, min, max, found);
+	return wsph_yaml_error(diag, n,
+			       "%s must be one of %sor an integer in %lld..%lld (found %s)", what,
+			       list, min, max, found);
 }
 
 static int int32_value(const struct wsph_yaml_node *n, const char *what, long long *out,
@@ -235,8 +237,8 @@ static int int32_value(const struct wsph_yaml_node *n, const char *what, long lo
 }
 
 /* A WSA error written as a name (WSAENOBUFS) or a decimal number, greater than zero. */
-static int error_code(const struct wsph_yaml_node *n, const char *what, const char *extra,
-		      int *out, struct wsph_diag *diag)
+static int error_code(const struct wsph_yaml_node *n, const char *what, const char *extra, int *out,
+		      struct wsph_diag *diag)
 {
 	char found[112];
 	int code;
@@ -246,8 +248,9 @@ static int error_code(const struct wsph_yaml_node *n, const char *what, const ch
 		*out = code;
 		return 0;
 	}
-	return wsph_yaml_error(diag, n, "%s must be %sa WSA error name or a number above 0 (found %s)",
-			       what, extra, wsph_yaml_describe(n, found, sizeof found));
+	return wsph_yaml_error(diag, n,
+			       "%s must be %sa WSA error name or a number above 0 (found %s)", what,
+			       extra, wsph_yaml_describe(n, found, sizeof found));
 }
 
 /* ---- steps ---- */
@@ -289,9 +292,8 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 					       "cannot be bound with 'as'");
 		if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
 		    !socket_is_bound(earlier, n_earlier, v->text))
-			return wsph_yaml_error(diag, v,
-					       "socket '%s' is not defined by an earlier step",
-					       v->text);
+			return wsph_yaml_error(
+				diag, v, "socket '%s' is not defined by an earlier step", v->text);
 		return wsph_yaml_dup_string(v, what, is_as ? &st->as : &st->socket, diag);
 	}
 	if (wsph_yaml_scalar_is(key, "type")) {
@@ -467,11 +469,10 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 			return -1;
 		if (!spec->allowed[0] && args->n_pairs > 0) {
 			char tmp[112];
-			return wsph_yaml_error(diag, args->pairs[0].key,
-					       "unknown key %s in %s (it takes no arguments)",
-					       wsph_yaml_describe(args->pairs[0].key, tmp,
-								  sizeof tmp),
-					       where);
+			return wsph_yaml_error(
+				diag, args->pairs[0].key,
+				"unknown key %s in %s (it takes no arguments)",
+				wsph_yaml_describe(args->pairs[0].key, tmp, sizeof tmp), where);
 		}
 		if (wsph_yaml_check_keys(args, spec->allowed, where, diag))
 			return -1;
@@ -528,8 +529,7 @@ static int load_kinds(const struct wsph_yaml_node *v, const char *what, unsigned
 	return 0;
 }
 
-static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n,
-		      struct wsph_diag *diag)
+static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n, struct wsph_diag *diag)
 {
 	static const char *const keys[] = {"call", "error", "upcall", NULL};
 	const struct wsph_yaml_node *v;
@@ -566,10 +566,10 @@ static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n,
 }
 
 /* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded. */
-static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq,
-			 size_t index, struct wsph_diag *diag)
+static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
+			 struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"name",   "description", "kinds", "checks",
+	static const char *const keys[] = {"name",    "description", "kinds", "checks",
 					   "upcalls", "faults",	     "steps", NULL};
 	static const char *const upcall_keys[] = {"modify_ifs_handle", NULL};
 	static const char *const same_different[] = {"different", "same", NULL};
@@ -831,6 +831,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* dir + separator + name; the separator is the one dir already uses, so Windows paths given with
+ * backslashes stay consistent in reports. */
 static char *join_path(const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
@@ -841,7 +843,7 @@ static char *join_path(const char *dir, const char *name)
 		return NULL;
 	memcpy(out, dir, dl);
 	if (sep)
-		out[dl] = '/';
+		out[dl] = strchr(dir, '\\') && !strchr(dir, '/') ? '\\' : '/';
 	memcpy(out + dl + (size_t)sep, name, nl + 1);
 	return out;
 }
@@ -888,7 +890,8 @@ static int walk(const char *dir, int depth, struct names *out, struct wsph_diag 
 		if (wsph_plat_is_dir(path)) {
 			if (walk(path, depth + 1, out, diag))
 				goto out;
-		} else if (ends_with(name, ".yaml") && !(depth == 0 && strcmp(name, "rules.yaml") == 0)) {
+		} else if (ends_with(name, ".yaml") &&
+			   !(depth == 0 && strcmp(name, "rules.yaml") == 0)) {
 			if (names_push(out, path)) {
 				path = NULL;
 				snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);

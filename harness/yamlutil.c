@@ -148,11 +148,23 @@ static int same_text(const struct wsph_yaml_node *a, const struct wsph_yaml_node
 	return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
 }
 
+/* Arrays of children grow by doubling without a capacity field: they are full whenever their
+ * length is zero or a power of two. */
+static int is_full(size_t n)
+{
+	return (n & (n - 1)) == 0;
+}
+
+static size_t grown(size_t n)
+{
+	return n ? n * 2 : 1;
+}
+
 /* Adds n under the innermost open collection (or as the root). Takes ownership of n. */
 static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag *diag)
 {
 	struct wsph_yaml_node *parent;
-	char tmp[96], what[32];
+	char tmp[96], what[96];
 	size_t i;
 	int rc = -1;
 
@@ -167,14 +179,16 @@ static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag 
 	}
 	parent = b->stack[b->depth - 1];
 	if (parent->type == WSPH_YAML_SEQUENCE) {
-		struct wsph_yaml_node **items =
-			realloc(parent->items, (parent->n_items + 1) * sizeof *items);
-		if (!items) {
-			wsph_yaml_error(diag, n, "out of memory");
-			goto out;
+		if (is_full(parent->n_items)) {
+			struct wsph_yaml_node **items =
+				realloc(parent->items, grown(parent->n_items) * sizeof *items);
+			if (!items) {
+				wsph_yaml_error(diag, n, "out of memory");
+				goto out;
+			}
+			parent->items = items;
 		}
-		parent->items = items;
-		items[parent->n_items++] = n;
+		parent->items[parent->n_items++] = n;
 		return 0;
 	}
 	if (parent->n_pairs > 0 && parent->pairs[parent->n_pairs - 1].value == NULL) {
@@ -194,18 +208,18 @@ static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag 
 			goto out;
 		}
 	}
-	{
+	if (is_full(parent->n_pairs)) {
 		struct wsph_yaml_pair *pairs =
-			realloc(parent->pairs, (parent->n_pairs + 1) * sizeof *pairs);
+			realloc(parent->pairs, grown(parent->n_pairs) * sizeof *pairs);
 		if (!pairs) {
 			wsph_yaml_error(diag, n, "out of memory");
 			goto out;
 		}
 		parent->pairs = pairs;
-		pairs[parent->n_pairs].key = n;
-		pairs[parent->n_pairs].value = NULL;
-		parent->n_pairs++;
 	}
+	parent->pairs[parent->n_pairs].key = n;
+	parent->pairs[parent->n_pairs].value = NULL;
+	parent->n_pairs++;
 	return 0;
 out:
 	node_free(n);
@@ -364,8 +378,8 @@ static int handle_event(struct builder *b, const yaml_event_t *ev, struct wsph_d
 	}
 }
 
-int wsph_yaml_load_string(struct wsph_yaml_doc *doc, const char *file, const char *text,
-			  size_t len, struct wsph_diag *diag)
+int wsph_yaml_load_string(struct wsph_yaml_doc *doc, const char *file, const char *text, size_t len,
+			  struct wsph_diag *diag)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -480,7 +494,8 @@ int wsph_yaml_is_null(const struct wsph_yaml_node *n)
 
 int wsph_yaml_scalar_is(const struct wsph_yaml_node *n, const char *s)
 {
-	return n && n->type == WSPH_YAML_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
+	return n && n->type == WSPH_YAML_SCALAR && n->len == strlen(s) &&
+	       memcmp(n->text, s, n->len) == 0;
 }
 
 static const struct wsph_yaml_pair *find_pair(const struct wsph_yaml_node *map, const char *key)
@@ -557,8 +572,7 @@ static int want(const struct wsph_yaml_node *n, enum wsph_yaml_type type, const 
 			       wsph_yaml_describe(n, found, sizeof found));
 }
 
-int wsph_yaml_want_mapping(const struct wsph_yaml_node *n, const char *what,
-			   struct wsph_diag *diag)
+int wsph_yaml_want_mapping(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag)
 {
 	return want(n, WSPH_YAML_MAPPING, what, "a mapping", diag);
 }
@@ -573,8 +587,7 @@ int wsph_yaml_want_sequence(const struct wsph_yaml_node *n, const char *what, in
 	return 0;
 }
 
-int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what,
-			  struct wsph_diag *diag)
+int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag)
 {
 	if (want(n, WSPH_YAML_SCALAR, what, "a string", diag))
 		return -1;
@@ -701,7 +714,8 @@ int wsph_yaml_rule_id(const struct wsph_yaml_node *n, const char *what, struct w
 	}
 	if (ok && parts > 0 && run > 0)
 		return 0;
-	return wsph_yaml_error(diag, n, "%s must be a rule ID like SPI.Startup.ProcTableComplete "
-				       "(found %s)",
+	return wsph_yaml_error(diag, n,
+			       "%s must be a rule ID like SPI.Startup.ProcTableComplete "
+			       "(found %s)",
 			       what, wsph_yaml_describe(n, found, sizeof found));
 }

@@ -5,8 +5,8 @@
 #include "scenario.h"
 #include <stddef.h>
 
-#define WSPH_YAML_MAX_DEPTH 64		    /* nested collections, the root mapping included */
-#define WSPH_YAML_MAX_SCALAR (64u * 1024u)  /* bytes in one scalar */
+#define WSPH_YAML_MAX_DEPTH 64			 /* nested collections, the root mapping included */
+#define WSPH_YAML_MAX_SCALAR (64u * 1024u)	 /* bytes in one scalar */
 #define WSPH_YAML_MAX_FILE (16u * 1024u * 1024u) /* bytes in one file */
 
 enum wsph_yaml_type { WSPH_YAML_SCALAR, WSPH_YAML_SEQUENCE, WSPH_YAML_MAPPING };
@@ -45,8 +45,8 @@ struct wsph_yaml_doc {
  * "file:line:column: message" in diag (a file that cannot be read gives "file: message").
  */
 int wsph_yaml_load_file(struct wsph_yaml_doc *doc, const char *file, struct wsph_diag *diag);
-int wsph_yaml_load_string(struct wsph_yaml_doc *doc, const char *file, const char *text,
-			  size_t len, struct wsph_diag *diag);
+int wsph_yaml_load_string(struct wsph_yaml_doc *doc, const char *file, const char *text, size_t len,
+			  struct wsph_diag *diag);
 void wsph_yaml_free(struct wsph_yaml_doc *doc);
 
 /* Writes "file:line:column: message" into diag and returns -1. */
@@ -88,8 +88,7 @@ int wsph_yaml_want_mapping(const struct wsph_yaml_node *n, const char *what,
 int wsph_yaml_want_sequence(const struct wsph_yaml_node *n, const char *what, int nonempty,
 			    struct wsph_diag *diag);
 /* A scalar that is not null and holds no NUL byte. */
-int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what,
-			  struct wsph_diag *diag);
+int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag);
 /* wsph_yaml_want_string, then a malloc'd copy in *out. */
 int wsph_yaml_dup_string(const struct wsph_yaml_node *n, const char *what, char **out,
 			 struct wsph_diag *diag);

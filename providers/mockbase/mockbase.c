@@ -1278,7 +1278,7 @@ static int WSPAPI mb_Connect(SOCKET s, const struct sockaddr *name, int namelen,
 {
 	struct call c;
 	struct batch b;
-	struct mb_addr to;
+	struct mb_addr to = {0, 0};
 	int err;
 	(void)lpCallerData;
 	(void)lpSQOS;
@@ -1642,7 +1642,7 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 	struct call c;
 	struct batch b;
 	struct blk k;
-	struct mb_addr to;
+	struct mb_addr to = {0, 0};
 	int err;
 	struct mb_socket *o = acquire(&c, s, 1, &err);
 	if (!o)

@@ -14,7 +14,7 @@ Test(fn, names_follow_the_tables)
 	cr_expect_str_eq(wsph_fn_name(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST),
 			 "WPUCompleteOverlappedRequest");
 	cr_expect_str_eq(wsph_fn_name(WSPH_FN_COUNT), "?");
-	cr_expect_str_eq(wsph_fn_name((enum wsph_fn)-1), "?");
+	cr_expect_str_eq(wsph_fn_name((enum wsph_fn) - 1), "?");
 	/* 31 WSP entries (WSPStartup + the 30 of WSPPROC_TABLE), 15 upcalls + the export. */
 	cr_expect_eq(WSPH_FN_FIRST_WPU, 31);
 	cr_expect_eq(WSPH_FN_COUNT, 47);
@@ -50,7 +50,10 @@ Test(fn, upcalls_are_the_wpu_functions)
 }
 
 /* Every code of include/wsph/spi.h's error section, with the values the header gives them. */
-#define E(name) {name, #name}
+#define E(name)                                                                                    \
+	{                                                                                          \
+		name, #name                                                                        \
+	}
 static const struct {
 	int code;
 	const char *name;

@@ -39,8 +39,8 @@ Test(yaml, tree_keeps_structure_and_positions)
 	struct wsph_diag diag;
 	const struct wsph_yaml_node *r, *v;
 
-	cr_assert_eq(load_text(&doc, "# comment\na: 1\nlist:\n  - x\n  - {k: 'q'}\nnone:\n", &diag), 0,
-		     "%s", diag.text);
+	cr_assert_eq(load_text(&doc, "# comment\na: 1\nlist:\n  - x\n  - {k: 'q'}\nnone:\n", &diag),
+		     0, "%s", diag.text);
 	r = doc.root;
 	cr_expect_eq(r->type, WSPH_YAML_MAPPING);
 	cr_expect_str_eq(r->file, "t.yaml");
@@ -128,9 +128,11 @@ Test(yaml, anchors_aliases_and_tags_are_rejected)
 Test(yaml, empty_and_non_mapping_documents_fail_at_1_1)
 {
 	EXPECT_YAML_ERROR("", "t.yaml:1:1: the file is empty (expected a mapping)");
-	EXPECT_YAML_ERROR("# only\n# comments\n", "t.yaml:1:1: the file is empty (expected a mapping)");
+	EXPECT_YAML_ERROR("# only\n# comments\n",
+			  "t.yaml:1:1: the file is empty (expected a mapping)");
 	EXPECT_YAML_ERROR("---\n", "t.yaml:1:1: the document must be a mapping (found null)");
-	EXPECT_YAML_ERROR("\n\n- a\n", "t.yaml:1:1: the document must be a mapping (found a sequence)");
+	EXPECT_YAML_ERROR("\n\n- a\n",
+			  "t.yaml:1:1: the document must be a mapping (found a sequence)");
 	EXPECT_YAML_ERROR("hello\n", "t.yaml:1:1: the document must be a mapping (found 'hello')");
 }
 
@@ -138,12 +140,14 @@ Test(yaml, duplicate_keys_fail_at_the_second)
 {
 	EXPECT_YAML_ERROR("a: 1\nb:\n  c: 1\n  'c': 2\n",
 			  "t.yaml:4:3: duplicate key 'c' (first at line 3, column 3)");
-	EXPECT_YAML_ERROR("{a: 1, a: 2}\n", "t.yaml:1:8: duplicate key 'a' (first at line 1, column 2)");
+	EXPECT_YAML_ERROR("{a: 1, a: 2}\n",
+			  "t.yaml:1:8: duplicate key 'a' (first at line 1, column 2)");
 }
 
 Test(yaml, keys_must_be_scalars)
 {
-	EXPECT_YAML_ERROR("? [a]\n: 1\n", "t.yaml:1:3: mapping keys must be scalars (found a sequence)");
+	EXPECT_YAML_ERROR("? [a]\n: 1\n",
+			  "t.yaml:1:3: mapping keys must be scalars (found a sequence)");
 }
 
 Test(yaml, only_one_document)
@@ -155,13 +159,15 @@ Test(yaml, only_one_document)
 
 Test(yaml, invalid_utf8_is_located)
 {
-	EXPECT_YAML_ERROR("a: 1\nb: \xff\n", "t.yaml:2:4: invalid text: invalid leading UTF-8 octet (0xFF)");
+	EXPECT_YAML_ERROR("a: 1\nb: \xff\n",
+			  "t.yaml:2:4: invalid text: invalid leading UTF-8 octet (0xFF)");
 	/* Columns count characters, CRLF is one line break, and a bad trailing octet is located
 	 * at that octet. */
 	EXPECT_YAML_ERROR("a: 1\r\nb: \xc3\xa9\xc3\xa9\xc3(\n",
 			  "t.yaml:2:7: invalid text: invalid trailing UTF-8 octet (0x28)");
 	EXPECT_YAML_ERROR("a: \xe9", "t.yaml:1:4: invalid text: incomplete UTF-8 octet sequence");
-	EXPECT_YAML_ERROR("a: x\x01y\n", "t.yaml:1:5: invalid text: control characters are not allowed (0x01)");
+	EXPECT_YAML_ERROR("a: x\x01y\n",
+			  "t.yaml:1:5: invalid text: control characters are not allowed (0x01)");
 }
 
 Test(yaml, a_utf8_byte_order_mark_is_skipped)
@@ -169,7 +175,11 @@ Test(yaml, a_utf8_byte_order_mark_is_skipped)
 	struct wsph_yaml_doc doc;
 	struct wsph_diag diag;
 
-	cr_assert_eq(load_text(&doc, "\xEF\xBB\xBF" "a: 1\n", &diag), 0, "%s", diag.text);
+	cr_assert_eq(load_text(&doc,
+			       "\xEF\xBB\xBF"
+			       "a: 1\n",
+			       &diag),
+		     0, "%s", diag.text);
 	cr_expect_eq(wsph_yaml_get(doc.root, "a")->col, 4);
 	wsph_yaml_free(&doc);
 }
@@ -222,8 +232,9 @@ Test(yaml, scalars_are_capped_at_64_kib)
 	cr_expect_eq(wsph_yaml_get(doc.root, "a")->len, 65536);
 	wsph_yaml_free(&doc);
 	cr_expect_eq(load_text(&doc, big, &diag), -1);
-	cr_expect_str_eq(diag.text,
-			 "t.yaml:1:4: scalar of 65537 bytes is longer than the limit of 65536 bytes");
+	cr_expect_str_eq(
+		diag.text,
+		"t.yaml:1:4: scalar of 65537 bytes is longer than the limit of 65536 bytes");
 	free(ok);
 	free(big);
 }
@@ -275,15 +286,17 @@ Test(yaml, typed_accessors_explain_what_they_found)
 
 	cr_assert_eq(load_text(&doc,
 			       "m: {as: a, tpye: x}\nq: [1]\nn:\ni: 0x10\nw: wide\nz: \"a\\0b\"\n"
-			       "long: " "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+			       "long: "
+			       "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
 			       "klmnop\n",
 			       &diag),
 		     0);
 	r = doc.root;
 	v = wsph_yaml_get(r, "m");
 	cr_expect_eq(wsph_yaml_check_keys(v, allowed, "'socket' step", &diag), -1);
-	cr_expect_str_eq(diag.text,
-			 "t.yaml:1:12: unknown key 'tpye' in 'socket' step (expected one of: as, type)");
+	cr_expect_str_eq(
+		diag.text,
+		"t.yaml:1:12: unknown key 'tpye' in 'socket' step (expected one of: as, type)");
 	cr_expect_eq(wsph_yaml_require(v, "type", "'socket' step", &v, &diag), -1);
 	cr_expect_str_eq(diag.text, "t.yaml:1:4: missing required key 'type' in 'socket' step");
 	cr_expect_eq(wsph_yaml_want_mapping(wsph_yaml_get(r, "q"), "'q'", &diag), -1);
@@ -488,9 +501,9 @@ Test(scenario, classname_is_the_path_under_root)
 Test(scenario, op_names_are_the_yaml_keys)
 {
 	static const char *const names[] = {
-		"startup", "cleanup",  "socket",     "bind",	   "listen",	  "connect",
-		"accept",  "send",     "recv",	     "sendto",	   "recvfrom",	  "close",
-		"shutdown", "getsockopt", "setsockopt", "ioctl", "getsockname", "getpeername"};
+		"startup",  "cleanup",	  "socket",	"bind",	  "listen",	 "connect",
+		"accept",   "send",	  "recv",	"sendto", "recvfrom",	 "close",
+		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername"};
 	int i;
 
 	cr_assert_eq(sizeof names / sizeof names[0], WSPH_OP_COUNT);
@@ -504,7 +517,8 @@ static const struct {
 	const char *file;
 	const char *message;
 } bad_files[] = {
-	{"bad-key.yaml", ":5:18: unknown key 'sokcet' in 'socket' step (expected one of: as, type)"},
+	{"bad-key.yaml",
+	 ":5:18: unknown key 'sokcet' in 'socket' step (expected one of: as, type)"},
 	{"bad-syntax.yaml", ":4:10: YAML syntax error: did not find expected ',' or ']' (while "
 			    "parsing a flow sequence at line 3, column 13)"},
 	{"bad-utf8.yaml", ":2:14: invalid text: incomplete UTF-8 octet sequence"},

@@ -1,0 +1,185 @@
+/* Unit tests of the rule catalogue loader and the scenario-to-rule cross check (ruleset.c). */
+#include "fn.h"
+#include "ruleset.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#define D WSPH_TEST_DATA
+#define R WSPH_TEST_DATA "/rules/"
+
+static struct wsph_ruleset set;
+static struct wsph_suite suite;
+
+static void fini(void)
+{
+	wsph_ruleset_free(&set);
+	wsph_suite_free(&suite);
+}
+
+TestSuite(ruleset, .fini = fini);
+
+static void load_good(void)
+{
+	struct wsph_diag diag;
+
+	cr_assert_eq(wsph_ruleset_load(&set, R "good.yaml", &diag), 0, "%s", diag.text);
+}
+
+Test(ruleset, good_catalogue_rows)
+{
+	load_good();
+	cr_expect_str_eq(set.path, R "good.yaml");
+	cr_expect_str_eq(set.table_source,
+			 "https://learn.microsoft.com/en-us/windows/win32/winsock/"
+			 "upcalls-exposed-by-windows-sockets-2-dll-2");
+	cr_assert_eq(set.n_rows, 3);
+	cr_expect_str_eq(set.rows[0].function, "WPUCloseEvent");
+	cr_expect_str_eq(set.rows[0].description, "Closes an open event object handle.");
+	cr_expect_eq(set.rows[0].status, WSPH_ROW_OPTIONAL);
+	cr_expect_str_eq(set.rows[0].published, "Optional.");
+	cr_expect_eq(set.rows[0].loc.file, set.path);
+	cr_expect_eq(set.rows[0].loc.line, 5);
+	cr_expect_eq(set.rows[0].loc.col, 7);
+	cr_expect_eq(set.rows[1].status, WSPH_ROW_REQUIRED_NONIFS);
+	cr_expect_str_eq(set.rows[1].published, "Required for nonIFS providers.");
+	cr_expect_eq(set.rows[2].status, WSPH_ROW_ABSENT);
+	cr_expect_str_eq(set.rows[2].published, "");
+}
+
+Test(ruleset, good_catalogue_rules)
+{
+	const struct wsph_rule *r;
+
+	load_good();
+	cr_assert_eq(set.n_rules, 4);
+	r = &set.rules[0];
+	cr_expect_str_eq(r->id, "SPI.Startup.ProcTableComplete");
+	cr_expect_str_eq(r->level, "MUST [derived]");
+	cr_expect_eq(r->severity, WSPH_SEV_ERROR);
+	cr_expect_str_eq(
+		r->statement,
+		"All 30 WSPPROC_TABLE pointers are non-NULL after a successful WSPStartup.");
+	cr_expect_str_eq(r->source, "[ERR] WSAEINVALIDPROCTABLE; spec \xC2\xA7"
+				    "7.1");
+	cr_expect_eq(r->kinds, WSPH_KIND_ALL);
+	cr_expect_null(r->not_checkable);
+	cr_expect_eq(r->loc.line, 18);
+	cr_expect_eq(r->loc.col, 5);
+	r = &set.rules[1];
+	cr_expect_eq(r->severity, WSPH_SEV_WARNING);
+	cr_expect_eq(r->kinds, WSPH_KIND_NONIFS);
+	cr_expect_str_eq(r->not_checkable, "a reason");
+	r = &set.rules[2];
+	cr_expect_eq(r->severity, WSPH_SEV_ERROR);
+	cr_expect_eq(r->kinds, WSPH_KIND_ALL);
+}
+
+Test(ruleset, find_by_id)
+{
+	load_good();
+	cr_expect_eq(wsph_ruleset_find(&set, "SPI.Errno.OnFailure"), &set.rules[3]);
+	cr_expect_null(wsph_ruleset_find(&set, "SPI.Errno"));
+	cr_expect_null(wsph_ruleset_find(&set, "spi.errno.onfailure"));
+	cr_expect_null(wsph_ruleset_find(&set, NULL));
+}
+
+Test(ruleset, status_names)
+{
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_REQUIRED), "required");
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_REQUIRED_NONIFS), "required-nonifs");
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_REQUIRED_IFS), "required-ifs");
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_OPTIONAL), "optional");
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_NOT_STATED), "not-stated");
+	cr_expect_str_eq(wsph_row_status_name(WSPH_ROW_ABSENT), "absent");
+	cr_expect_str_eq(wsph_row_status_name((enum wsph_row_status)99), "?");
+}
+
+static const struct {
+	const char *file;
+	const char *message;
+} bad_files[] = {
+	{"unknown-key.yaml", ":20:5: unknown key 'statment' in rule (expected one of: id, level, "
+			     "severity, statement, source, kinds, not_checkable)"},
+	{"dup-id.yaml", ":22:9: duplicate rule ID 'A.B' (first at line 18, column 9)"},
+	{"dup-function.yaml",
+	 ":13:17: duplicate row for 'WPUCloseEvent' (first at line 5, column 17)"},
+	{"missing-statement.yaml", ":18:5: missing required key 'statement' in rule"},
+	{"bad-severity.yaml", ":20:15: 'severity' must be one of: error, warning (found 'fatal')"},
+	{"bad-id.yaml",
+	 ":18:9: 'id' must be a rule ID like SPI.Startup.ProcTableComplete (found 'A.b.')"},
+	{"empty-kinds.yaml", ":22:12: 'kinds' must not be empty"},
+	{"bad-source.yaml", ":21:13: 'source' must be a string (found a mapping)"},
+	{"bad-status.yaml", ":15:15: 'status' must be one of: required, required-nonifs, "
+			    "required-ifs, optional, not-stated, absent (found 'missing')"},
+	{"not-upcall.yaml",
+	 ":13:17: 'function' must name an upcall like WPUCloseEvent (found 'WSPSocket')"},
+	{"null-published.yaml", ":16:17: 'published' must be a string (found null)"},
+	{"no-table.yaml", ":1:1: missing required key 'upcall_table' in the top-level mapping"},
+};
+
+Test(ruleset, bad_catalogues_fail_with_one_located_message)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+		struct wsph_diag diag;
+		char path[512], want[1024];
+
+		memset(&diag, 0, sizeof diag);
+		snprintf(path, sizeof path, "%s%s", R, bad_files[i].file);
+		snprintf(want, sizeof want, "%s%s", path, bad_files[i].message);
+		cr_expect_eq(wsph_ruleset_load(&set, path, &diag), -1, "%s", bad_files[i].file);
+		cr_expect_str_eq(diag.text, want, "%s", bad_files[i].file);
+		/* A failed load leaves an empty set behind. */
+		cr_expect_null(set.path, "%s", bad_files[i].file);
+		cr_expect_eq(set.n_rules, 0, "%s", bad_files[i].file);
+		cr_expect_eq(set.n_rows, 0, "%s", bad_files[i].file);
+		wsph_ruleset_free(&set);
+	}
+}
+
+Test(ruleset, missing_file)
+{
+	struct wsph_diag diag;
+
+	cr_expect_eq(wsph_ruleset_load(&set, R "nope.yaml", &diag), -1);
+	cr_expect_str_eq(diag.text, R "nope.yaml: cannot open: No such file or directory");
+}
+
+Test(ruleset, suite_with_known_ids_passes)
+{
+	struct wsph_diag diag;
+
+	load_good();
+	cr_assert_eq(wsph_scenario_load_file(&suite, D "/scenarios/good.yaml", NULL, &diag), 0,
+		     "%s", diag.text);
+	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), 0, "%s", diag.text);
+}
+
+Test(ruleset, unknown_checks_item_is_located)
+{
+	struct wsph_diag diag;
+
+	load_good();
+	cr_assert_eq(
+		wsph_scenario_load_file(&suite, D "/scenarios/unknown-check.yaml", NULL, &diag), 0,
+		"%s", diag.text);
+	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), -1);
+	cr_expect_str_eq(diag.text, D "/scenarios/unknown-check.yaml:3:45: unknown rule ID "
+				      "'SPI.No.SuchRule' (not in rules.yaml)");
+}
+
+Test(ruleset, unknown_step_rule_is_located)
+{
+	struct wsph_diag diag;
+
+	load_good();
+	cr_assert_eq(wsph_scenario_load_file(&suite, D "/scenarios/good.yaml", NULL, &diag), 0);
+	cr_assert_eq(wsph_scenario_load_file(&suite, D "/scenarios/unknown-rule.yaml", NULL, &diag),
+		     0, "%s", diag.text);
+	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), -1);
+	cr_expect_str_eq(diag.text, D "/scenarios/unknown-rule.yaml:8:15: unknown rule ID "
+				      "'SPI.Errno.Missing' (not in rules.yaml)");
+}
