@@ -123,11 +123,17 @@ static int parse(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* buf = a + b + c; -1 when it does not fit. */
+static int join(char *buf, size_t len, const char *a, const char *b, const char *c)
+{
+	int n = snprintf(buf, len, "%s%s%s", a, b, c);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static int has_rules(const char *dir)
 {
-	char p[4096];
-	snprintf(p, sizeof p, "%s/rules.yaml", dir);
-	return wsph_plat_is_file(p);
+	char p[4200];
+	return join(p, sizeof p, dir, "/rules.yaml", "") == 0 && wsph_plat_is_file(p);
 }
 
 /* The scenarios an installed or built program ships with. */
@@ -142,8 +148,7 @@ static int default_scenarios(char *buf, size_t len)
 	if (wsph_plat_exe_dir(exe, sizeof exe) == 0) {
 		const char *rel[] = {"/../" WSPH_INSTALL_SCENARIOS_REL, "/../../scenarios"};
 		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			snprintf(buf, len, "%s%s", exe, rel[i]);
-			if (has_rules(buf))
+			if (join(buf, len, exe, rel[i], "") == 0 && has_rules(buf))
 				return 0;
 		}
 	}
@@ -158,8 +163,8 @@ static int default_provider(char *buf, size_t len)
 		return -1;
 	const char *rel[] = {"/../providers/mockbase/mockbase", "/../lib/wspharness/mockbase"};
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-		snprintf(buf, len, "%s%s%s", exe, rel[i], wsph_plat_module_suffix());
-		if (wsph_plat_is_file(buf))
+		if (join(buf, len, exe, rel[i], wsph_plat_module_suffix()) == 0 &&
+		    wsph_plat_is_file(buf))
 			return 0;
 	}
 	return -1;
@@ -204,9 +209,9 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 		rules[0] = '\0';
 		for (size_t i = 0; i < o->n_scenarios && !rules[0]; i++)
 			if (wsph_plat_is_dir(o->scenarios[i]) && has_rules(o->scenarios[i]))
-				snprintf(rules, sizeof rules, "%s/rules.yaml", o->scenarios[i]);
+				join(rules, sizeof rules, o->scenarios[i], "/rules.yaml", "");
 		if (!rules[0] && have_default)
-			snprintf(rules, sizeof rules, "%s/rules.yaml", defdir);
+			join(rules, sizeof rules, defdir, "/rules.yaml", "");
 		if (!rules[0]) {
 			fprintf(stderr, "wspharness: cannot find rules.yaml; give --rules FILE\n");
 			return EXIT_BAD_INPUT;

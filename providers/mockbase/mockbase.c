@@ -478,8 +478,8 @@ static struct mb_socket *lookup_locked(const struct call *c, SOCKET s, DWORD_PTR
 }
 
 /*
- * Resolves s for an entry point. On success the lock is held and the object is returned; on
- * failure the lock is not held and *err says why. io_call marks WSPSend/WSPRecv/WSPCloseSocket
+ * Resolves s for an entry point. On success the lock is held, *err is 0 and the object is
+ * returned; on failure the lock is not held and *err says why. io_call marks WSPSend/WSPRecv/WSPCloseSocket
  * (only the IFS-queries-context variant cares).
  */
 static struct mb_socket *acquire(struct call *c, SOCKET s, int io_call, int *err)
@@ -507,6 +507,7 @@ static struct mb_socket *acquire(struct call *c, SOCKET s, int io_call, int *err
 		*err = unknown_handle_error();
 		return NULL;
 	}
+	*err = 0;
 	return o;
 }
 
@@ -1123,18 +1124,16 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	}
 	snapshot(&c);
 	batch_init(&b, &c);
-	if (F_NO_REFCOUNT)
-		g.startups = 0;
-	else
-		g.startups--;
-	if (g.startups == 0) {
+	g.startups--;
+	/* The no-refcount variant treats every cleanup as the final one (the count itself still
+	 * balances, so later cleanups succeed and an unbalanced one still fails). */
+	if (g.startups == 0 || F_NO_REFCOUNT) {
 		/* Reset every socket as if closed, silently: no messages, events, APCs or completions;
 		 * only the handles go back to ws2_32. */
 		while (g.sockets)
 			close_socket(&b, g.sockets, 0, F_CLEANUP_KEEPS_HANDLES ? 0 : 1);
 		g.gen++;
 		g.next_port = MB_EPHEMERAL_FIRST;
-		g.have_pinfo = 0;
 		pv_wake_all();
 	}
 	pv_unlock();
