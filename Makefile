@@ -40,7 +40,7 @@ build-win: setup-win
 demo: build
 	@mkdir -p build/demo
 	@rc=0; \
-	build/harness/wspharness run $(DEMO_PROVIDER) --junit $(DEMO_REPORT) || rc=$$?; \
+	build/harness/wspharness run $(DEMO_PROVIDER) --non-ifs --ifs --junit $(DEMO_REPORT) || rc=$$?; \
 	echo "JUnit report: $(CURDIR)/$(DEMO_REPORT)"; \
 	exit $$rc
 

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""The command line as a user meets it: help, bad flags, bad input (exit 2 with file:line:column),
+list, rules, and the shape of the JUnit report. Runs the native program or the Windows one under Wine."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import junitparser
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        failures += 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--harness", required=True)
+    ap.add_argument("--provider", required=True)
+    ap.add_argument("--rules", required=True)
+    ap.add_argument("--wrapper")
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    wine = bool(a.wrapper)
+
+    def host(path):
+        path = os.path.abspath(path)
+        return "Z:" + path.replace("/", "\\") if wine else path
+
+    def run(*args):
+        cmd = ([a.wrapper] if wine else []) + [a.harness] + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        return p.returncode, p.stdout.replace("\r\n", "\n"), p.stderr.replace("\r\n", "\n")
+
+    os.makedirs(a.workdir, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=a.workdir)
+
+    rc, out, _ = run("--help")
+    check(rc == 0 and "usage: wspharness run" in out, "--help prints the usage, exit 0")
+    rc, _, err = run("--version")
+    rc, _, err = run("run", host(a.provider), "--bogus")
+    check(rc == 2 and "unknown option '--bogus'" in err, "an unknown flag is bad input (exit 2)")
+    rc, _, err = run("frobnicate")
+    check(rc == 2 and "unknown command 'frobnicate'" in err, "an unknown command is bad input (exit 2)")
+
+    bad = os.path.join(tmp, "bad-key.yaml")
+    with open(bad, "w") as f:
+        f.write("scenarios:\n  - name: x\n    checks: [SPI.Errno.OnFailure]\n    stepz: []\n")
+    rc, _, err = run("run", host(a.provider), "--scenarios", host(bad))
+    check(rc == 2 and re.search(r"bad-key\.yaml:4:5: unknown key 'stepz'", err),
+          f"an unknown key is reported as file:4:5 with exit 2 (got {rc}: {err.strip()})")
+
+    syntax = os.path.join(tmp, "syntax.yaml")
+    with open(syntax, "w") as f:
+        f.write("scenarios:\n  - name: x\n    steps: [startup\n")
+    rc, _, err = run("run", host(a.provider), "--scenarios", host(syntax))
+    check(rc == 2 and re.search(r"syntax\.yaml:\d+:\d+: YAML syntax error", err),
+          f"a YAML syntax error is located, exit 2 (got {rc}: {err.strip()})")
+
+    unknown = os.path.join(tmp, "unknown-rule.yaml")
+    with open(unknown, "w") as f:
+        f.write("scenarios:\n  - name: x\n    checks: [No.Such.Rule]\n    steps:\n      - startup:\n")
+    rc, _, err = run("run", host(a.provider), "--scenarios", host(unknown), "--rules", host(a.rules))
+    check(rc == 2 and re.search(r"unknown-rule\.yaml:3:14: unknown rule ID 'No\.Such\.Rule'", err),
+          f"an unknown rule ID is located, exit 2 (got {rc}: {err.strip()})")
+
+    notdll = os.path.join(tmp, "not-a-provider.dll")
+    with open(notdll, "w") as f:
+        f.write("this is not a module\n")
+    rc, _, err = run("run", host(notdll))
+    check(rc == 2 and "not-a-provider" in err, f"an unloadable provider is bad input (got {rc})")
+    rc, _, err = run("run", host(os.path.join(tmp, "missing.dll")))
+    check(rc == 2, f"a missing provider is bad input (got {rc})")
+
+    rc, out, _ = run("list")
+    ids = [l.split()[0] for l in out.splitlines() if l.strip()]
+    check(rc == 0 and "sockets.stream/connect-accept-transfer[nonifs]" in ids
+          and "sockets.ifs/modified-handle[ifs]" in ids and "sockets.ifs/modified-handle[nonifs]" not in ids,
+          f"list prints every case of the kinds it applies to ({len(ids)} cases)")
+    rc, out, _ = run("list", "--filter", "lifecycle.*")
+    check(rc == 0 and out.strip() and all(l.startswith("lifecycle.") for l in out.splitlines()),
+          "list --filter selects by glob")
+
+    rc, out, _ = run("rules")
+    with open(a.rules, encoding="utf-8") as f:
+        rule_ids = re.findall(r"^  - id: (\S+)", f.read(), re.M)
+    missing = [r for r in rule_ids if not re.search(r"^" + re.escape(r) + r"  \[", out, re.M)]
+    check(rc == 0 and not missing, f"rules lists all {len(rule_ids)} rules (missing: {missing})")
+    check("WPUOpenCurrentThread" in out and "absent" in out and "required-nonifs" in out,
+          "rules prints the upcall table rows with their published status")
+    check(re.search(r"^WPU\.CloseSocketHandle\.OnClose  \[MUST, error\]\n.*\n.*\n  checked by: .*sockets\.nonifs/create-and-close",
+                    out, re.M) is not None, "rules names the scenarios that check a rule")
+
+    junit = os.path.join(tmp, "sub", "dir", "report.xml")
+    rc, out, _ = run("run", host(a.provider), "--ifs", "--non-ifs", "--junit", host(junit), "-q")
+    check(rc == 0 and out == "", "a clean run with -q prints nothing and exits 0")
+    xml = junitparser.JUnitXml.fromfile(junit)
+    suites = list(xml)
+    case = next(c for s in suites for c in s if c.name == "connect-accept-transfer[ifs]")
+    check(case.classname == "wspharness.sockets.stream", f"classname is dotted ({case.classname})")
+    check(case._elem.get("file", "").endswith("stream.yaml") and int(case._elem.get("line")) > 0,
+          "testcase has file and line of the scenario")
+    names = [(c.classname, c.name) for s in suites for c in s]
+    check(len(names) == len(set(names)), "(classname, name) pairs are unique")
+    check(all(s.hostname and s.timestamp for s in suites), "every suite has hostname and timestamp")
+    skipped = [c for s in suites for c in s if c.result and isinstance(c.result[0], junitparser.Skipped)]
+    check(len(skipped) > 0, f"cases of the other kind are skipped ({len(skipped)})")
+
+    print(f"{failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
