@@ -8,6 +8,7 @@
 #include "scenario.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,17 @@ struct options {
 	size_t n_scenarios;
 	const char *rules;
 	const char *filter;
-	const char *junit;
+	struct {
+		const char *format, *path;
+	} reports[MAX_PATHS];
+	size_t n_reports;
 	int quiet, verbose, color; /* color: -1 auto */
 };
 
 static const char usage[] =
 	"usage: wspharness run [PROVIDER] [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
-	"                      [--filter GLOB[:GLOB]...] [--junit FILE] [-q|-v] [--color=WHEN]\n"
+	"                      [--filter GLOB[:GLOB]...] [--report FORMAT:PATH]... [--junit FILE]\n"
+	"                      [-q|-v] [--color=WHEN]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness --help | --version\n"
@@ -98,9 +103,33 @@ static int parse(int argc, char **argv, struct options *o)
 		} else if (is_flag(a, "--filter")) {
 			if (!(o->filter = value_of(argc, argv, &i, "--filter")))
 				return bad_usage("%s needs a pattern", "--filter");
-		} else if (is_flag(a, "--junit")) {
-			if (!(o->junit = value_of(argc, argv, &i, "--junit")))
-				return bad_usage("%s needs a file", "--junit");
+		} else if (is_flag(a, "--report") || is_flag(a, "--junit") || is_flag(a, "--tap") ||
+			   is_flag(a, "--trace") || is_flag(a, "--matrix")) {
+			/* --report FORMAT:PATH, or the shortcut --FORMAT PATH */
+			const char *flag = a, *eq = strchr(a, '=');
+			char name[32];
+			snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - a : (ptrdiff_t)strlen(a)), a);
+			const char *v = value_of(argc, argv, &i, name);
+			if (!v)
+				return bad_usage("%s needs a value", name);
+			if (o->n_reports == MAX_PATHS)
+				return bad_usage("%s", "too many reports");
+			const char *format = name + 2, *path = v;
+			char *colon = NULL;
+			if (!strcmp(name, "--report")) {
+				colon = strchr(v, ':');
+				/* "C:\x" is a path, not a format; FORMAT has no backslash or slash */
+				if (!colon || colon == v || strcspn(v, "/\\") < (size_t)(colon - v))
+					return bad_usage("--report takes FORMAT:PATH, not '%s'", v);
+				format = wsph_strndup(v, (size_t)(colon - v));
+				path = colon + 1;
+			}
+			if (!wsph_reporter_find(format))
+				return bad_usage("unknown report format '%s'", format);
+			(void)flag;
+			o->reports[o->n_reports].format = format;
+			o->reports[o->n_reports].path = path;
+			o->n_reports++;
 		} else if (is_flag(a, "--color")) {
 			const char *v = value_of(argc, argv, &i, "--color");
 			if (!v || !strcmp(v, "auto"))
@@ -268,11 +297,12 @@ static int cmd_run(struct options *o)
 	ro.trace_cap = 65536;
 	if (!o->quiet)
 		wsph_report_console(stdout, &results, &ro);
-	if (o->junit) {
+	for (size_t i = 0; i < o->n_reports; i++) {
 		struct wsph_report_opts jo = ro;
 		jo.color = 0;
-		if (wsph_report_to_path(o->junit, wsph_report_junit, &results, &jo) != 0) {
-			fprintf(stderr, "wspharness: cannot write %s\n", o->junit);
+		if (wsph_report_to_path(o->reports[i].path, wsph_reporter_find(o->reports[i].format),
+					&results, &jo) != 0) {
+			fprintf(stderr, "wspharness: cannot write %s\n", o->reports[i].path);
 			status = EXIT_INTERNAL;
 			goto out;
 		}

@@ -3,6 +3,7 @@
 #define WSPH_RESULTS_H
 
 #include "ruleset.h"
+#include "trace.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ struct wsph_case {
 	char *error_message; /* WSPH_ERROR: one line */
 	char *skip_reason;   /* WSPH_SKIP */
 	char *trace;	     /* the scenario's trace as text, capped (may be NULL) */
+	struct wsph_event *events; /* the scenario's recorded events, in order (may be NULL) */
+	size_t n_events;
 };
 
 struct wsph_results {

@@ -98,6 +98,19 @@ int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out)
 	return rc;
 }
 
+struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n)
+{
+	struct wsph_event *out = NULL;
+	wsph_mutex_lock(t->lock);
+	*n = 0;
+	if (t->n && (out = malloc(t->n * sizeof *out)) != NULL) {
+		memcpy(out, t->ev, t->n * sizeof *out);
+		*n = t->n;
+	}
+	wsph_mutex_unlock(t->lock);
+	return out;
+}
+
 /* Argument names per function, in the order they are stored in a[]. A leading '#' prints the
  * value in hex (handles, pointers, contexts); '%' prints it as FD_* / error names where known. */
 struct fn_shape {

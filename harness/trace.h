@@ -55,6 +55,9 @@ size_t wsph_trace_count(struct wsph_trace *t);
 /* Copies event i (0-based) out. Returns 0, or -1 if out of range. Thread-safe. */
 int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out);
 
+/* A malloc'd copy of every event (NULL when empty or out of memory). */
+struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n);
+
 /* One line for people: "#12 step 3 UPCALL WPUCreateSocketHandle(dwCatalogEntryId=1001, ...)
  * -> 0x3c000004 [mockbase.so]". */
 char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len);

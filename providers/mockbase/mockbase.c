@@ -74,12 +74,9 @@ struct mb_dgram {
 	unsigned char data[];
 };
 
-enum mb_op_kind { MB_OP_RECV, MB_OP_SEND };
-
 /* A pending overlapped operation. */
 struct mb_op {
 	struct mb_op *next;
-	enum mb_op_kind kind;
 	WSABUF *bufs; /* copy of the client's WSABUF array (the buffers stay the client's) */
 	DWORD nbufs;
 	DWORD flags; /* recv: MSG_PEEK */
@@ -145,7 +142,6 @@ static struct {
 	unsigned gen; /* bumped by every final WSPCleanup */
 	WSPUPCALLTABLE up;
 	const WSPUPCALLTABLE *upp; /* &up; the keep-pointer variant points at the caller's table */
-	uintptr_t upp_addr;
 	DWORD catalog;
 	int ifs;
 	WSAPROTOCOL_INFOW pinfo;
@@ -793,7 +789,7 @@ static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, 
 	free_op(op);
 }
 
-static struct mb_op *op_new(enum mb_op_kind kind, const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
+static struct mb_op *op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
 			    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid)
 {
 	struct mb_op *op = calloc(1, sizeof *op);
@@ -807,7 +803,6 @@ static struct mb_op *op_new(enum mb_op_kind kind, const WSABUF *bufs, DWORD n, L
 		}
 		memcpy(op->bufs, bufs, n * sizeof *bufs);
 	}
-	op->kind = kind;
 	op->nbufs = n;
 	op->ov = ov;
 	op->routine = routine;
@@ -1092,7 +1087,7 @@ static int blk_wait(const struct call *c, struct blk *k)
 			slice = (unsigned)(k->deadline - now);
 	}
 	pv_wait_ms(slice);
-	if (g.cancel_gen != k->cancel_gen)
+	if (g.cancel_gen != k->cancel_gen || !still_current(c))
 		return WSAEINTR;
 	if (k->cb) {
 		pv_unlock();
@@ -1463,12 +1458,11 @@ static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	conn->wpu_handle = wpu;
 	conn->ifs = c.ifs;
 	refresh(&b, conn); /* FD_WRITE now, FD_READ/FD_CLOSE if already due */
-	sock_unref(conn);
 	if (addr) {
-		struct mb_addr r = conn->remote;
-		addr_write(&r, addr);
+		addr_write(&conn->remote, addr);
 		*addrlen = MB_SIN_LEN;
 	}
+	sock_unref(conn); /* not closed: stays alive */
 	pv_unlock();
 	batch_flush(&b);
 	return h;
@@ -1523,7 +1517,7 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 	if (lpOverlapped) {
 		lpOverlapped->Internal = WSS_OPERATION_IN_PROGRESS;
 		if (o->rops_head || !recv_ready(o)) {
-			struct mb_op *op = op_new(MB_OP_RECV, lpBuffers, dwBufferCount, lpOverlapped,
+			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
 						  lpCompletionRoutine, lpThreadId);
 			if (!op) {
 				lpOverlapped->Internal = 0;
@@ -1685,7 +1679,7 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 		if (!o->sops_head)
 			sent = stream_push(p, lpBuffers, dwBufferCount, 0, total);
 		if (sent < total) {
-			struct mb_op *op = op_new(MB_OP_SEND, lpBuffers, dwBufferCount, lpOverlapped,
+			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
 						  lpCompletionRoutine, lpThreadId);
 			if (!op) {
 				/* What was moved stays sent; report it as an immediate short send. */
@@ -2497,7 +2491,7 @@ static void fill_proc_table(LPWSPPROC_TABLE t)
 	t->lpWSPStringToAddress = mb_StringToAddress;
 }
 
-WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
 					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
 {
@@ -2513,8 +2507,8 @@ WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpW
 	g_table_taken = 1;
 	if (F_KEEPS_UPCALL_POINTER) {
 		/* The bug: remember where the by-value parameter lives instead of copying it. */
-		g.upp_addr = (uintptr_t)&UpcallTable;
-		g.upp = (const WSPUPCALLTABLE *)g.upp_addr;
+		uintptr_t where = (uintptr_t)&UpcallTable;
+		g.upp = (const WSPUPCALLTABLE *)where;
 	} else {
 		g.upp = &g.up;
 	}

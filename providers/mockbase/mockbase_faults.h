@@ -106,4 +106,24 @@
 #define F_NONIFS_WRONG_NOTSOCK 0
 #endif
 
+/*
+ * Under AddressSanitizer the compiler moves a by-value parameter into its instrumented frame, so
+ * &UpcallTable would stop being the caller's buffer and the keep-pointer variant would read a dead
+ * stack slot instead of the poisoned table. Leave its WSPStartup uninstrumented so the bug looks
+ * the same in sanitizer builds as in normal ones.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MB_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MB_ASAN 1
+#endif
+#if F_KEEPS_UPCALL_POINTER && defined(MB_ASAN)
+#define MB_STARTUP_ATTR __attribute__((no_sanitize_address))
+#else
+#define MB_STARTUP_ATTR
+#endif
+
 #endif
