@@ -8,6 +8,7 @@
 static const char *const fn_names[WSPH_FN_COUNT] = {
 #define WSPH_FN_NAME(id, name) name,
 	WSPH_WSP_FUNCTIONS(WSPH_FN_NAME) WSPH_WPU_FUNCTIONS(WSPH_FN_NAME)
+		WSPH_IMPORT_FUNCTIONS(WSPH_FN_NAME)
 #undef WSPH_FN_NAME
 };
 
@@ -28,6 +29,11 @@ int wsph_fn_by_name(const char *name)
 		if (strcmp(fn_names[i], name) == 0)
 			return i;
 	return -1;
+}
+
+int wsph_fn_is_wpu(enum wsph_fn fn)
+{
+	return fn >= WSPH_FN_FIRST_WPU && fn < WSPH_FN_FIRST_IMPORT;
 }
 
 int wsph_fn_is_upcall(enum wsph_fn fn)

@@ -55,20 +55,40 @@
 	X(WPUCLOSETHREAD, "WPUCloseThread")                                                       \
 	X(WPUCOMPLETEOVERLAPPEDREQUEST, "WPUCompleteOverlappedRequest")
 
+/* Functions a provider imports instead of reaching them through the upcall table: the harness
+ * interposes them (IAT patching on Windows, exports on POSIX) and records every call. */
+#define WSPH_IMPORT_FUNCTIONS(X)                                                                  \
+	X(WSCENUMPROTOCOLS, "WSCEnumProtocols")                                                   \
+	X(WSCENUMPROTOCOLS32, "WSCEnumProtocols32")                                               \
+	X(WSCGETPROVIDERPATH, "WSCGetProviderPath")                                               \
+	X(LOADLIBRARYA, "LoadLibraryA")                                                           \
+	X(LOADLIBRARYW, "LoadLibraryW")                                                           \
+	X(LOADLIBRARYEXA, "LoadLibraryExA")                                                       \
+	X(LOADLIBRARYEXW, "LoadLibraryExW")                                                       \
+	X(GETPROCADDRESS, "GetProcAddress")                                                       \
+	X(FREELIBRARY, "FreeLibrary")                                                             \
+	X(POSTMESSAGEA, "PostMessageA")                                                           \
+	X(POSTMESSAGEW, "PostMessageW")
+
 enum wsph_fn {
 #define WSPH_FN_ENUM(id, name) WSPH_FN_##id,
 	WSPH_WSP_FUNCTIONS(WSPH_FN_ENUM) WSPH_WPU_FUNCTIONS(WSPH_FN_ENUM)
+		WSPH_IMPORT_FUNCTIONS(WSPH_FN_ENUM)
 #undef WSPH_FN_ENUM
 	WSPH_FN_COUNT
 };
 
 #define WSPH_FN_FIRST_WPU WSPH_FN_WPUCLOSEEVENT
+#define WSPH_FN_FIRST_IMPORT WSPH_FN_WSCENUMPROTOCOLS
 
 /* "WSPSocket", "WPUCreateSocketHandle", ... */
 const char *wsph_fn_name(enum wsph_fn fn);
 /* Case-sensitive lookup by printed name; returns -1 when unknown. */
 int wsph_fn_by_name(const char *name);
+/* An upcall or an interposed import: something the provider calls and the harness serves. */
 int wsph_fn_is_upcall(enum wsph_fn fn);
+/* One of the 16 WPU functions (the table's 15 and WPUCompleteOverlappedRequest). */
+int wsph_fn_is_wpu(enum wsph_fn fn);
 
 /* WSA error codes by name: "WSAENOTSOCK (10038)". Unknown codes print as the bare number. */
 const char *wsph_error_name(int code); /* NULL when unknown */

@@ -69,7 +69,7 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 	    wsph_yaml_want_string(v, "'function'", diag))
 		return -1;
 	fn = wsph_fn_by_name(v->text);
-	if (fn < 0 || !wsph_fn_is_upcall((enum wsph_fn)fn))
+	if (fn < 0 || !wsph_fn_is_wpu((enum wsph_fn)fn))
 		return wsph_yaml_error(
 			diag, v, "'function' must name an upcall like WPUCloseEvent (found %s)",
 			wsph_yaml_describe(v, found, sizeof found));

@@ -555,9 +555,30 @@ typedef int(WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
 				  LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
 				  LPWSPPROC_TABLE lpProcTable);
 
-/* On Windows this is a ws2_32 export; on POSIX the harness exports it and providers bind to it. */
+/* On Windows these are ws2_32/kernel32/user32 exports; on POSIX the harness program exports them
+ * (backed by its fake catalog and its module loader) and provider .so files bind to them, so one
+ * provider source serves both builds. */
 int WSPAPI WPUCompleteOverlappedRequest(SOCKET s, LPWSAOVERLAPPED lpOverlapped, DWORD dwError,
 					DWORD cbTransferred, LPINT lpErrno);
+int WSPAPI WSCEnumProtocols(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
+			    LPDWORD lpdwBufferLength, LPINT lpErrno);
+int WSPAPI WSCEnumProtocols32(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
+			      LPDWORD lpdwBufferLength, LPINT lpErrno);
+int WSPAPI WSCGetProviderPath(LPGUID lpProviderId, WCHAR *lpszProviderDllPath,
+			      LPINT lpProviderDllPathLen, LPINT lpErrno);
+
+typedef struct wsph_hmodule__ *HMODULE, *HINSTANCE;
+typedef INT_PTR(WINAPI *FARPROC)(void);
+HMODULE WINAPI LoadLibraryA(const char *lpLibFileName);
+HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName);
+HMODULE WINAPI LoadLibraryExA(const char *lpLibFileName, HANDLE hFile, DWORD dwFlags);
+HMODULE WINAPI LoadLibraryExW(LPCWSTR lpLibFileName, HANDLE hFile, DWORD dwFlags);
+FARPROC WINAPI GetProcAddress(HMODULE hModule, const char *lpProcName);
+BOOL WINAPI FreeLibrary(HMODULE hLibModule);
+DWORD WINAPI ExpandEnvironmentStringsW(LPCWSTR lpSrc, LPWSTR lpDst, DWORD nSize);
+BOOL WINAPI PostMessageA(HWND hWnd, UINT Msg, WPARAM wParam, LPARAM lParam);
+BOOL WINAPI PostMessageW(HWND hWnd, UINT Msg, WPARAM wParam, LPARAM lParam);
+#define MAX_PATH 260
 
 #define MAKEWORD(lo, hi) ((WORD)(((BYTE)((lo) & 0xff)) | ((WORD)((BYTE)((hi) & 0xff))) << 8))
 #define LOBYTE(w) ((BYTE)((w) & 0xff))

@@ -1,4 +1,5 @@
-/* pv_sync on Win32: a slim reader/writer lock used exclusively and a condition variable (Vista+). */
+/* pv_sync on Win32: a slim reader/writer lock used exclusively and a condition variable (Vista+).
+ */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif

@@ -45,17 +45,17 @@
 #define WSPStartup MockbaseStartup
 #endif
 
-#define MB_DESCRIPTION "wspharness mockbase (in-memory loopback)"
-#define MB_STREAM_CAP 65536u  /* bytes queued per stream direction */
-#define MB_DGRAM_CAP 65536u   /* bytes queued per datagram socket */
-#define MB_DGRAM_MAX 65507u   /* the largest IPv4 UDP payload */
+#define MB_DESCRIPTION     "wspharness mockbase (in-memory loopback)"
+#define MB_STREAM_CAP      65536u /* bytes queued per stream direction */
+#define MB_DGRAM_CAP       65536u /* bytes queued per datagram socket */
+#define MB_DGRAM_MAX       65507u /* the largest IPv4 UDP payload */
 #define MB_EPHEMERAL_FIRST 49152u
-#define MB_EPHEMERAL_LAST 65535u
-#define MB_SLICE_MS 10u
-#define MB_DEFAULT_BUF 65536
-#define MB_MAX_BACKLOG 200
-#define MB_LOOPBACK 0x7f000001u
-#define MB_SIN_LEN ((int)sizeof(struct sockaddr_in))
+#define MB_EPHEMERAL_LAST  65535u
+#define MB_SLICE_MS        10u
+#define MB_DEFAULT_BUF     65536
+#define MB_MAX_BACKLOG     200
+#define MB_LOOPBACK        0x7f000001u
+#define MB_SIN_LEN         ((int)sizeof(struct sockaddr_in))
 /* Internal marker: a failure that (only in the errno-not-set variant) leaves *lpErrno alone. */
 #define MB_ERR_UNSET (-1)
 
@@ -90,10 +90,10 @@ struct mb_op {
 
 struct mb_socket {
 	struct mb_socket *next; /* g.sockets */
-	SOCKET handle;		/* the client-visible handle */
-	int has_handle;		/* handed out to the client (queued connections have none yet) */
-	int wpu_handle;		/* the handle came from WPUCreateSocketHandle: close it with WPU */
-	int ifs;		/* created in IFS mode: completions signal hEvent, not WPU */
+	SOCKET handle;          /* the client-visible handle */
+	int has_handle;         /* handed out to the client (queued connections have none yet) */
+	int wpu_handle;         /* the handle came from WPUCreateSocketHandle: close it with WPU */
+	int ifs;                /* created in IFS mode: completions signal hEvent, not WPU */
 	int type;
 	int protocol;
 	int nonblocking;
@@ -101,7 +101,7 @@ struct mb_socket {
 	unsigned refs; /* threads waiting on this object; freed when closed and 0 */
 
 	int bound;
-	int owns_port; /* counts for address-in-use checks (accepted sockets share the listener's) */
+	int owns_port; /* counts for address-in-use (accepted sockets share the listener's) */
 	struct mb_addr local;
 	int connected;
 	struct mb_addr remote;
@@ -475,8 +475,8 @@ static struct mb_socket *lookup_locked(const struct call *c, SOCKET s, DWORD_PTR
 
 /*
  * Resolves s for an entry point. On success the lock is held, *err is 0 and the object is
- * returned; on failure the lock is not held and *err says why. io_call marks WSPSend/WSPRecv/WSPCloseSocket
- * (only the IFS-queries-context variant cares).
+ * returned; on failure the lock is not held and *err says why. io_call marks
+ * WSPSend/WSPRecv/WSPCloseSocket (only the IFS-queries-context variant cares).
  */
 static struct mb_socket *acquire(struct call *c, SOCKET s, int io_call, int *err)
 {
@@ -589,7 +589,7 @@ static SOCKET next_proposal(void)
  * proposal was taken under the lock). 0 on success, else the WSA error.
  */
 static int obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,
-			 int *wpu_handle)
+                         int *wpu_handle)
 {
 	DWORD catalog = F_WRONG_CATALOG_ID ? 1 : c->catalog;
 	int e = 0;
@@ -598,7 +598,8 @@ static int obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET pro
 		SOCKET h = c->up.lpWPUCreateSocketHandle(catalog, (DWORD_PTR)obj, &e);
 		if (h == INVALID_SOCKET) {
 			if (F_IGNORES_CREATE_FAILURE && !c->ifs) {
-				*out = (SOCKET)(DWORD_PTR)obj; /* the bug: the context as a handle */
+				/* The bug: the context passes for a handle. */
+				*out = (SOCKET)(DWORD_PTR)obj;
 				return 0;
 			}
 			return e ? e : WSAENOBUFS;
@@ -642,7 +643,8 @@ static int port_in_use(int type, struct mb_addr a, const struct mb_socket *self,
 	for (struct mb_socket *o = g.sockets; o; o = o->next) {
 		if (o == self || o->closed || !o->owns_port || o->type != type)
 			continue;
-		if (o->local.port == a.port && (o->local.ip == a.ip || o->local.ip == 0 || a.ip == 0))
+		if (o->local.port == a.port &&
+		    (o->local.ip == a.ip || o->local.ip == 0 || a.ip == 0))
 			return 1;
 	}
 	return 0;
@@ -748,8 +750,8 @@ static void ov_result(LPWSAOVERLAPPED ov, DWORD err, DWORD bytes, DWORD flags)
 
 /* Queues the completion notice through the mechanism the client chose. */
 static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED ov,
-		    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
-		    DWORD bytes, DWORD flags)
+                    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
+                    DWORD bytes, DWORD flags)
 {
 	if (routine) {
 		struct apc_ctx *a = malloc(sizeof *a);
@@ -781,7 +783,7 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
 }
 
 static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err,
-			DWORD bytes, DWORD flags, int notify)
+                        DWORD bytes, DWORD flags, int notify)
 {
 	ov_result(op->ov, err, bytes, flags);
 	if (notify)
@@ -790,7 +792,7 @@ static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, 
 }
 
 static struct mb_op *op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
-			    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid)
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid)
 {
 	struct mb_op *op = calloc(1, sizeof *op);
 	if (!op)
@@ -912,7 +914,7 @@ static void pump(struct batch *b, struct mb_socket *p)
 
 /* Takes one datagram for a receive; *err is WSAEMSGSIZE when it was truncated. */
 static size_t dgram_take(struct mb_socket *o, const WSABUF *bufs, DWORD n, DWORD flags,
-			 struct sockaddr *from, LPINT fromlen, int *err)
+                         struct sockaddr *from, LPINT fromlen, int *err)
 {
 	struct mb_dgram *d = o->dq_head;
 	size_t k = bufs_scatter(bufs, n, d->data, d->len);
@@ -942,8 +944,8 @@ static void dgram_deliver(struct batch *b, struct mb_dgram *d, struct mb_addr to
 		}
 	}
 	if (!t || t->shut_recv ||
-	    (t->connected && (t->remote.port != d->from.port ||
-			      addr_visible(t->remote).ip != d->from.ip))) {
+	    (t->connected &&
+	     (t->remote.port != d->from.port || addr_visible(t->remote).ip != d->from.ip))) {
 		free(d); /* nobody listening: a datagram is silently lost */
 		return;
 	}
@@ -958,7 +960,8 @@ static void dgram_deliver(struct batch *b, struct mb_dgram *d, struct mb_addr to
 	while (t->rops_head && t->dq_head) {
 		struct mb_op *op = op_pop(&t->rops_head, &t->rops_tail);
 		int err = 0;
-		size_t k = dgram_take(t, op->bufs, op->nbufs, op->flags, op->from, op->fromlen, &err);
+		size_t k =
+		    dgram_take(t, op->bufs, op->nbufs, op->flags, op->from, op->fromlen, &err);
 		complete_op(b, t, op, (DWORD)err, (DWORD)k, 0, 1);
 	}
 	/* Over capacity: drop from the front, like a full socket buffer would. */
@@ -1123,8 +1126,8 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	/* The no-refcount variant treats every cleanup as the final one (the count itself still
 	 * balances, so later cleanups succeed and an unbalanced one still fails). */
 	if (g.startups == 0 || F_NO_REFCOUNT) {
-		/* Reset every socket as if closed, silently: no messages, events, APCs or completions;
-		 * only the handles go back to ws2_32. */
+		/* Reset every socket as if closed, silently: no messages, events, APCs or
+		 * completions; only the handles go back to ws2_32. */
 		while (g.sockets)
 			close_socket(&b, g.sockets, 0, F_CLEANUP_KEEPS_HANDLES ? 0 : 1);
 		g.gen++;
@@ -1145,7 +1148,7 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 /* Socket creation, binding, connections                                                        */
 
 static SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
-			       GROUP g_, DWORD dwFlags, LPINT lpErrno)
+                               GROUP g_, DWORD dwFlags, LPINT lpErrno)
 {
 	struct call c;
 	(void)g_;
@@ -1267,8 +1270,8 @@ static int target_matches(const struct mb_socket *l, struct mb_addr to)
 }
 
 static int WSPAPI mb_Connect(SOCKET s, const struct sockaddr *name, int namelen,
-			     LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-			     LPQOS lpGQOS, LPINT lpErrno)
+                             LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                             LPQOS lpGQOS, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1364,8 +1367,8 @@ out:
 }
 
 static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
-			       LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
-			       LPINT lpErrno)
+                               LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
+                               LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1420,7 +1423,7 @@ static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	conn->acc_next = NULL;
 	conn->listener = NULL;
 	conn->refs++;
-	/* The accepted socket has the listening socket's properties, select registrations included. */
+	/* The accepted socket inherits the listener's properties, select registrations too. */
 	conn->nonblocking = l->nonblocking;
 	conn->ev = l->ev;
 	conn->ev_mask = l->ev_mask;
@@ -1441,7 +1444,8 @@ static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	pv_lock();
 	if (err || conn->closed || !still_current(&c)) {
 		if (!err)
-			err = conn->closed && still_current(&c) ? WSAECONNABORTED : WSANOTINITIALISED;
+			err =
+			    conn->closed && still_current(&c) ? WSAECONNABORTED : WSANOTINITIALISED;
 		else
 			h = INVALID_SOCKET;
 		if (!conn->closed)
@@ -1479,10 +1483,10 @@ static int recv_ready(const struct mb_socket *o)
 }
 
 static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
-		   LPDWORD lpFlags, struct sockaddr *lpFrom, LPINT lpFromlen,
-		   LPWSAOVERLAPPED lpOverlapped,
-		   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
-		   LPINT lpErrno)
+                   LPDWORD lpFlags, struct sockaddr *lpFrom, LPINT lpFromlen,
+                   LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1518,7 +1522,7 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 		lpOverlapped->Internal = WSS_OPERATION_IN_PROGRESS;
 		if (o->rops_head || !recv_ready(o)) {
 			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
-						  lpCompletionRoutine, lpThreadId);
+			                          lpCompletionRoutine, lpThreadId);
 			if (!op) {
 				lpOverlapped->Internal = 0;
 				pv_unlock();
@@ -1576,7 +1580,8 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 		ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0);
 		/* A failure other than WSA_IO_PENDING starts no overlapped operation: no notice. */
 		if (!rerr)
-			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)got, 0);
+			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)got,
+			        0);
 	}
 	pv_unlock();
 	batch_flush(&b);
@@ -1584,29 +1589,31 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 }
 
 static int WSPAPI mb_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			  LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, LPWSAOVERLAPPED lpOverlapped,
-			  LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			  LPWSATHREADID lpThreadId, LPINT lpErrno)
+                          LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                          LPWSAOVERLAPPED lpOverlapped,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                          LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return do_recv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, NULL, NULL,
-		       lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
 static int WSPAPI mb_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			      LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
-			      LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
-			      LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			      LPWSATHREADID lpThreadId, LPINT lpErrno)
+                              LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                              struct sockaddr *lpFrom, LPINT lpFromlen,
+                              LPWSAOVERLAPPED lpOverlapped,
+                              LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                              LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
-	return do_recv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
-		       lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	return do_recv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom,
+	               lpFromlen, lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sending                                                                                      */
 
 static int send_dgram(struct batch *b, struct mb_socket *o, const WSABUF *bufs, DWORD n,
-		      const struct mb_addr *to)
+                      const struct mb_addr *to)
 {
 	size_t total = bufs_total(bufs, n);
 	if (total > MB_DGRAM_MAX)
@@ -1627,10 +1634,10 @@ static int send_dgram(struct batch *b, struct mb_socket *o, const WSABUF *bufs, 
 }
 
 static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
-		   DWORD dwFlags, const struct sockaddr *lpTo, int iTolen, int is_sendto,
-		   LPWSAOVERLAPPED lpOverlapped,
-		   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
-		   LPINT lpErrno)
+                   DWORD dwFlags, const struct sockaddr *lpTo, int iTolen, int is_sendto,
+                   LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1680,9 +1687,9 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 			sent = stream_push(p, lpBuffers, dwBufferCount, 0, total);
 		if (sent < total) {
 			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
-						  lpCompletionRoutine, lpThreadId);
+			                          lpCompletionRoutine, lpThreadId);
 			if (!op) {
-				/* What was moved stays sent; report it as an immediate short send. */
+				/* What moved stays sent: report an immediate short send. */
 				err = sent ? 0 : WSAENOBUFS;
 			} else {
 				op->done = sent;
@@ -1710,7 +1717,8 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 				err = WSAECONNRESET;
 				break;
 			}
-			size_t k1 = stream_push(o->peer, lpBuffers, dwBufferCount, sent, total - sent);
+			size_t k1 =
+			    stream_push(o->peer, lpBuffers, dwBufferCount, sent, total - sent);
 			if (k1) {
 				sent += k1;
 				pump(&b, o->peer);
@@ -1720,7 +1728,8 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 			if (o->nonblocking) {
 				if (sent == 0) {
 					err = WSAEWOULDBLOCK;
-					o->fired &= ~FD_WRITE; /* FD_WRITE comes back when there is room */
+					o->fired &=
+					    ~FD_WRITE; /* FD_WRITE comes back when there is room */
 				}
 				break;
 			}
@@ -1743,7 +1752,8 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 			*lpNumberOfBytesSent = (DWORD)sent;
 		if (lpOverlapped) {
 			ov_result(lpOverlapped, 0, (DWORD)sent, 0);
-			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)sent, 0);
+			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
+			        (DWORD)sent, 0);
 		}
 	} else if (lpOverlapped) {
 		ov_result(lpOverlapped, (DWORD)err, 0, 0);
@@ -1754,27 +1764,27 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 }
 
 static int WSPAPI mb_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			  LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
-			  LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			  LPWSATHREADID lpThreadId, LPINT lpErrno)
+                          LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                          LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return do_send(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, NULL, 0, 0,
-		       lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
 static int WSPAPI mb_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-			    int iTolen, LPWSAOVERLAPPED lpOverlapped,
-			    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			    LPWSATHREADID lpThreadId, LPINT lpErrno)
+                            LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+                            int iTolen, LPWSAOVERLAPPED lpOverlapped,
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                            LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return do_send(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, 1,
-		       lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
 static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-					 LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
-					 LPINT lpErrno);
+                                         LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
+                                         LPINT lpErrno);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shutdown and disconnects                                                                     */
@@ -1856,7 +1866,7 @@ struct sel_entry {
 };
 
 static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-			    const PTIMEVAL timeout, LPINT lpErrno)
+                            const PTIMEVAL timeout, LPINT lpErrno)
 {
 	struct call c;
 	struct blk k;
@@ -1914,7 +1924,7 @@ static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set 
 	if (timeout && (timeout->tv_sec || timeout->tv_usec)) {
 		k.has_deadline = 1;
 		k.deadline = pv_now_ms() + (uint64_t)timeout->tv_sec * 1000u +
-			     ((uint64_t)timeout->tv_usec + 999u) / 1000u;
+		             ((uint64_t)timeout->tv_usec + 999u) / 1000u;
 	}
 	int total;
 	for (;;) {
@@ -1964,7 +1974,7 @@ static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set 
 }
 
 static int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
-				 LPINT lpErrno)
+                                 LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -2016,7 +2026,7 @@ static int WSPAPI mb_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lE
 }
 
 static int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
-				       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
+                                       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2054,8 +2064,8 @@ static int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
 }
 
 static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-					 LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
-					 LPINT lpErrno)
+                                         LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
+                                         LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2105,7 +2115,7 @@ static int *int_option(struct mb_socket *o, int optname)
 }
 
 static int WSPAPI mb_GetSockOpt(SOCKET s, int level, int optname, char *optval, LPINT optlen,
-				LPINT lpErrno)
+                                LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2117,8 +2127,8 @@ static int WSPAPI mb_GetSockOpt(SOCKET s, int level, int optname, char *optval, 
 		err = WSAEFAULT;
 	} else if (level != SOL_SOCKET) {
 		err = (level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_UDP)
-			      ? WSAENOPROTOOPT
-			      : WSAEINVAL;
+		          ? WSAENOPROTOOPT
+		          : WSAEINVAL;
 	} else if (optname == SO_PROTOCOL_INFOW) {
 		if (*optlen < (int)sizeof(WSAPROTOCOL_INFOW)) {
 			err = WSAEFAULT;
@@ -2154,7 +2164,7 @@ static int WSPAPI mb_GetSockOpt(SOCKET s, int level, int optname, char *optval, 
 }
 
 static int WSPAPI mb_SetSockOpt(SOCKET s, int level, int optname, const char *optval, int optlen,
-				LPINT lpErrno)
+                                LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2164,8 +2174,8 @@ static int WSPAPI mb_SetSockOpt(SOCKET s, int level, int optname, const char *op
 	int *p = int_option(o, optname);
 	if (level != SOL_SOCKET) {
 		err = (level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_UDP)
-			      ? WSAENOPROTOOPT
-			      : WSAEINVAL;
+		          ? WSAENOPROTOOPT
+		          : WSAEINVAL;
 	} else if (!p) {
 		err = WSAENOPROTOOPT;
 	} else if (!optval || optlen < (int)sizeof(int)) {
@@ -2182,10 +2192,10 @@ static int WSPAPI mb_SetSockOpt(SOCKET s, int level, int optname, const char *op
 }
 
 static int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, DWORD cbInBuffer,
-			   LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
-			   LPWSAOVERLAPPED lpOverlapped,
-			   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			   LPWSATHREADID lpThreadId, LPINT lpErrno)
+                           LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
+                           LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                           LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -2226,7 +2236,8 @@ static int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, 
 			*lpcbBytesReturned = returned;
 		if (lpOverlapped) {
 			ov_result(lpOverlapped, 0, returned, 0);
-			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, returned, 0);
+			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, returned,
+			        0);
 		}
 	}
 	pv_unlock();
@@ -2270,7 +2281,7 @@ static int WSPAPI mb_GetPeerName(SOCKET s, struct sockaddr *name, LPINT namelen,
 /* What this provider does not support                                                          */
 
 static int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2283,8 +2294,8 @@ static int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId,
 }
 
 static SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
-				 LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-				 LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
+                                 LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                                 LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -2334,8 +2345,8 @@ static int WSPAPI mb_CancelBlockingCall(LPINT lpErrno)
 /* Address strings ("a.b.c.d:port", WCHARs)                                                     */
 
 static int WSPAPI mb_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
-				     LPDWORD lpdwAddressStringLength, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+                                     LPDWORD lpdwAddressStringLength, LPINT lpErrno)
 {
 	struct call c;
 	struct mb_addr a;
@@ -2403,8 +2414,8 @@ static int parse_uint(const WCHAR **p, unsigned max, unsigned *out)
 }
 
 static int WSPAPI mb_StringToAddress(LPWSTR AddressString, INT AddressFamily,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
-				     LPINT lpAddressLength, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+                                     LPINT lpAddressLength, LPINT lpErrno)
 {
 	struct call c;
 	struct mb_addr a = {0, 0};
@@ -2491,9 +2502,11 @@ static void fill_proc_table(LPWSPPROC_TABLE t)
 	t->lpWSPStringToAddress = mb_StringToAddress;
 }
 
-WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
-					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
-					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
+WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequested,
+                                                           LPWSPDATA lpWSPData,
+                                                           LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                                                           WSPUPCALLTABLE UpcallTable,
+                                                           LPWSPPROC_TABLE lpProcTable)
 {
 	const WORD high = MAKEWORD(2, 2);
 	if (!lpWSPData || !lpProcTable)

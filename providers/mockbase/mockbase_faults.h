@@ -1,4 +1,5 @@
-/* The faulty-variant switches: MOCKBASE_FAULT_<NAME> (one per build, from providers/faulty) -> F_<NAME> 0/1. */
+/* The faulty-variant switches: MOCKBASE_FAULT_<NAME> (one per build, from providers/faulty) ->
+ * F_<NAME> 0/1. */
 #ifndef MOCKBASE_FAULTS_H
 #define MOCKBASE_FAULTS_H
 

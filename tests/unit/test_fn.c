@@ -15,9 +15,11 @@ Test(fn, names_follow_the_tables)
 			 "WPUCompleteOverlappedRequest");
 	cr_expect_str_eq(wsph_fn_name(WSPH_FN_COUNT), "?");
 	cr_expect_str_eq(wsph_fn_name((enum wsph_fn) - 1), "?");
-	/* 31 WSP entries (WSPStartup + the 30 of WSPPROC_TABLE), 15 upcalls + the export. */
+	/* 31 WSP entries (WSPStartup + the 30 of WSPPROC_TABLE), 15 upcalls + the export, then
+	 * the 11 interposed imports. */
 	cr_expect_eq(WSPH_FN_FIRST_WPU, 31);
-	cr_expect_eq(WSPH_FN_COUNT, 47);
+	cr_expect_eq(WSPH_FN_FIRST_IMPORT, 47);
+	cr_expect_eq(WSPH_FN_COUNT, 58);
 }
 
 Test(fn, every_name_round_trips)
@@ -38,15 +40,19 @@ Test(fn, lookup_is_exact_and_case_sensitive)
 	cr_expect_eq(wsph_fn_by_name(NULL), -1);
 }
 
-Test(fn, upcalls_are_the_wpu_functions)
+Test(fn, upcalls_are_the_wpu_functions_and_the_imports)
 {
 	int i;
 
-	for (i = 0; i < WSPH_FN_COUNT; i++)
-		cr_expect_eq(wsph_fn_is_upcall((enum wsph_fn)i) != 0,
-			     strncmp(wsph_fn_name((enum wsph_fn)i), "WPU", 3) == 0, "%s",
-			     wsph_fn_name((enum wsph_fn)i));
+	for (i = 0; i < WSPH_FN_COUNT; i++) {
+		const char *name = wsph_fn_name((enum wsph_fn)i);
+		cr_expect_eq(wsph_fn_is_wpu((enum wsph_fn)i) != 0, strncmp(name, "WPU", 3) == 0, "%s",
+			     name);
+		cr_expect_eq(wsph_fn_is_upcall((enum wsph_fn)i) != 0, strncmp(name, "WSP", 3) != 0,
+			     "%s", name);
+	}
 	cr_expect_not(wsph_fn_is_upcall(WSPH_FN_COUNT));
+	cr_expect_not(wsph_fn_is_wpu(WSPH_FN_GETPROCADDRESS));
 }
 
 /* Every code of include/wsph/spi.h's error section, with the values the header gives them. */
