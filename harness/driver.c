@@ -1,6 +1,9 @@
 /* The driver: loads the provider, plays a scenario's steps through its WSPPROC_TABLE, records all. */
 #include "driver.h"
 
+#include "catalog.h"
+#include "imports.h"
+
 #include "platform/platform.h"
 #include "rules.h"
 #include "trace.h"
@@ -13,12 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CATALOG_STREAM 1001
-#define CATALOG_DGRAM 1002
 #define MAX_NAMES 64
-
-static const GUID provider_guid = {
-	0x5f8a6c3e, 0x1b2d, 0x4e7f, {0x9a, 0x10, 0x57, 0x70, 0x68, 0x61, 0x72, 0x6e}};
 
 struct drv {
 	const struct wsph_drive_opts *o;
@@ -36,39 +34,10 @@ struct drv {
 	} names[MAX_NAMES];
 	size_t n_names;
 	int step;
+#define MAX_PENDING 64
+	struct pending *pending[MAX_PENDING];
+	size_t n_pending;
 };
-
-static void set_wide(WCHAR *dst, size_t n, const char *src)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < n; i++)
-		dst[i] = (WCHAR)(unsigned char)src[i];
-	dst[i] = 0;
-}
-
-static void make_protocol(WSAPROTOCOL_INFOW *pi, unsigned kind, int dgram)
-{
-	memset(pi, 0, sizeof *pi);
-	pi->dwServiceFlags1 =
-		dgram ? (XP1_CONNECTIONLESS | XP1_MESSAGE_ORIENTED | XP1_SUPPORT_BROADCAST)
-		      : (XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER | XP1_GRACEFUL_CLOSE |
-			 XP1_EXPEDITED_DATA);
-	if (kind == WSPH_KIND_IFS)
-		pi->dwServiceFlags1 |= XP1_IFS_HANDLES;
-	pi->ProviderId = provider_guid;
-	pi->dwCatalogEntryId = dgram ? CATALOG_DGRAM : CATALOG_STREAM;
-	pi->ProtocolChain.ChainLen = BASE_PROTOCOL;
-	pi->ProtocolChain.ChainEntries[0] = pi->dwCatalogEntryId;
-	pi->iVersion = 2;
-	pi->iAddressFamily = AF_INET;
-	pi->iMaxSockAddr = (int)sizeof(struct sockaddr_in);
-	pi->iMinSockAddr = (int)sizeof(struct sockaddr_in);
-	pi->iSocketType = dgram ? SOCK_DGRAM : SOCK_STREAM;
-	pi->iProtocol = dgram ? IPPROTO_UDP : IPPROTO_TCP;
-	pi->dwMessageSize = dgram ? 65467 : 0;
-	set_wide(pi->szProtocol, WSAPROTOCOL_LEN + 1,
-		 dgram ? "wspharness catalog entry [UDP/IP]" : "wspharness catalog entry [TCP/IP]");
-}
 
 static void *fn_address(const void *fnptr_storage)
 {
@@ -188,6 +157,54 @@ static void make_addr(struct sockaddr_in *sin, const char *text)
 	ip[1] = (unsigned char)b;
 	ip[2] = (unsigned char)c;
 	ip[3] = (unsigned char)e;
+}
+
+/* Overlapped operations the driver started: the WSAOVERLAPPED stays valid to the end. */
+struct pending {
+	WSAOVERLAPPED ov;
+	WSAEVENT event;
+	int done;
+	DWORD error, bytes, flags;
+};
+
+static struct drv *current; /* the completion routine finds its operation through it */
+
+static void CALLBACK completion_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
+{
+	for (size_t i = 0; current && i < current->n_pending; i++)
+		if (&current->pending[i]->ov == ov) {
+			current->pending[i]->done = 1;
+			current->pending[i]->error = error;
+			current->pending[i]->bytes = bytes;
+			current->pending[i]->flags = flags;
+		}
+}
+
+/* Alertable wait (APCs run here) for the completion routine or the event, up to 2 s. */
+static int wait_completion(struct drv *d, SOCKET s, struct pending *op, DWORD *bytes)
+{
+	for (int i = 0; i < 200 && !op->done; i++) {
+		wsph_upcalls_alertable();
+		if (op->done)
+			break;
+		if (op->event && wsph_plat_event_wait(op->event, 10)) {
+			DWORD n = 0, fl = 0;
+			int err = WSPH_ERRNO_UNSET;
+			struct wsph_event call, ret;
+			if (!fn_address(&d->procs.lpWSPGetOverlappedResult))
+				return 0;
+			call_begin(d, &call, WSPH_FN_WSPGETOVERLAPPEDRESULT, (uint64_t)s, 0, 0, 0);
+			BOOL ok = d->procs.lpWSPGetOverlappedResult(s, &op->ov, &n, FALSE, &fl, &err);
+			call_end(d, &call, &ret, ok, err, &d->procs.lpWSPGetOverlappedResult);
+			op->done = 1;
+			op->bytes = n;
+			op->error = ok ? 0 : (DWORD)err;
+		} else if (!op->event) {
+			wsph_plat_sleep_ms(10);
+		}
+	}
+	*bytes = op->bytes;
+	return op->done;
 }
 
 /* A NULL entry cannot be called; it was already reported when WSPStartup returned. */
@@ -393,21 +410,52 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	DWORD count = 0, flags = 0;
 	int err = WSPH_ERRNO_UNSET, rc;
 	struct wsph_event call, ret;
+	struct pending *op = NULL;
+	LPWSAOVERLAPPED ov = NULL;
+	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = NULL;
+	if (st->overlapped) {
+		/* Kept until the scenario ends: a provider may still write to it. */
+		op = calloc(1, sizeof *op);
+		if (!op || d->n_pending == MAX_PENDING) {
+			free(op);
+			free(buf);
+			report(d, st, 0, "too many overlapped operations in one scenario");
+			return;
+		}
+		d->pending[d->n_pending++] = op;
+		ov = &op->ov;
+		if (st->completion == WSPH_COMPLETION_ROUTINE)
+			routine = completion_routine;
+		else
+			ov->hEvent = op->event = wsph_upcalls_client_event();
+	}
 	call_begin(d, &call, fn, (uint64_t)s, cap, 0, 0);
 	if (fn == WSPH_FN_WSPSEND)
-		rc = d->procs.lpWSPSend(s, &wb, 1, &count, 0, NULL, NULL, &tid, &err);
+		rc = d->procs.lpWSPSend(s, &wb, 1, &count, 0, ov, routine, &tid, &err);
 	else if (fn == WSPH_FN_WSPSENDTO)
 		rc = d->procs.lpWSPSendTo(s, &wb, 1, &count, 0, (struct sockaddr *)&sin,
-					  (int)sizeof sin, NULL, NULL, &tid, &err);
+					  (int)sizeof sin, ov, routine, &tid, &err);
 	else if (fn == WSPH_FN_WSPRECV)
-		rc = d->procs.lpWSPRecv(s, &wb, 1, &count, &flags, NULL, NULL, &tid, &err);
+		rc = d->procs.lpWSPRecv(s, &wb, 1, &count, &flags, ov, routine, &tid, &err);
 	else
 		rc = d->procs.lpWSPRecvFrom(s, &wb, 1, &count, &flags, (struct sockaddr *)&sin,
-					    &fromlen, NULL, NULL, &tid, &err);
+					    &fromlen, ov, routine, &tid, &err);
 	(void)addressed;
 	call.a[2] = count;
 	call_end(d, &call, &ret, rc, err, entry);
-	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	int pending_ok = op && rc == SOCKET_ERROR && err == WSA_IO_PENDING;
+	expect(d, st, &ret, rc == SOCKET_ERROR && !pending_ok, err);
+	if (op && (rc == 0 || pending_ok)) {
+		if (!wait_completion(d, s, op, &count)) {
+			report(d, st, ret.seq,
+			       "the overlapped %s was never completed (no completion routine ran, "
+			       "no event was signalled within 2 s)",
+			       wsph_fn_name(fn));
+			free(buf);
+			return;
+		}
+		rc = op->error ? SOCKET_ERROR : 0;
+	}
 	if (!sending && rc == 0 && st->has_data &&
 	    (count != st->data_len || memcmp(buf, st->data, st->data_len) != 0))
 		report(d, st, ret.seq,
@@ -469,6 +517,21 @@ static void step_ioctl(struct drv *d, const struct wsph_step *st)
 		       st->command, (unsigned long)out, st->result);
 }
 
+static void step_asyncselect(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPAsyncSelect, "WSPAsyncSelect"))
+		return;
+	SOCKET s = resolve(d, st->socket);
+	HWND w = wsph_upcalls_window();
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	call_begin(d, &call, WSPH_FN_WSPASYNCSELECT, (uint64_t)s, (uint64_t)(uintptr_t)w,
+		   st->command, (uint64_t)st->value);
+	int rc = d->procs.lpWSPAsyncSelect(s, w, (unsigned)st->command, (LONG)st->value, &err);
+	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPAsyncSelect);
+	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+}
+
 static void run_step(struct drv *d, const struct wsph_step *st)
 {
 	switch (st->op) {
@@ -483,6 +546,7 @@ static void run_step(struct drv *d, const struct wsph_step *st)
 	case WSPH_OP_GETSOCKOPT:
 	case WSPH_OP_SETSOCKOPT: step_sockopt(d, st); break;
 	case WSPH_OP_IOCTL: step_ioctl(d, st); break;
+	case WSPH_OP_ASYNCSELECT: step_asyncselect(d, st); break;
 	default: step_simple(d, st); break;
 	}
 }
@@ -516,10 +580,36 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	d.trace = wsph_trace_new();
 	if (!d.trace)
 		goto oom;
-	make_protocol(&d.pi_stream, o->kind, 0);
-	make_protocol(&d.pi_dgram, o->kind, 1);
-	uint32_t ids[2] = {CATALOG_STREAM, CATALOG_DGRAM};
-	struct wsph_rules_config rc_cfg = {o->set, d.trace, sc, o->kind, ids, 2};
+	const struct wsph_catalog *cat = o->catalog;
+	d.pi_stream = cat->entries[cat->stream_entry].info;
+	d.pi_dgram = cat->entries[cat->dgram_entry >= 0 ? cat->dgram_entry : cat->stream_entry].info;
+	if (cat->env_value)
+		wsph_plat_setenv(cat->env_name, cat->env_value);
+
+	uint32_t ids[16];
+	struct wsph_rules_config rc_cfg;
+	memset(&rc_cfg, 0, sizeof rc_cfg);
+	rc_cfg.set = o->set;
+	rc_cfg.trace = d.trace;
+	rc_cfg.scenario = sc;
+	rc_cfg.kind = o->kind;
+	rc_cfg.catalog_ids = ids;
+	rc_cfg.layered = o->layered;
+	rc_cfg.window = (void *)wsph_upcalls_window();
+	for (size_t i = 0; i < cat->n_providers; i++) {
+		if (cat->providers[i].under_test) {
+			rc_cfg.n_catalog_ids = wsph_catalog_ids(cat, (int)i, ids, 16);
+			continue;
+		}
+		if (rc_cfg.n_lower == sizeof rc_cfg.lower / sizeof rc_cfg.lower[0])
+			continue;
+		struct wsph_rules_layer *l = &rc_cfg.lower[rc_cfg.n_lower++];
+		char *x = wsph_catalog_expand(cat, cat->providers[i].path);
+		snprintf(l->module, sizeof l->module, "%s", x ? wsph_path_base(x) : "?");
+		free(x);
+		l->kind = wsph_catalog_provider_kind(cat, (int)i);
+		l->n_ids = wsph_catalog_ids(cat, (int)i, l->ids, 16);
+	}
 	d.rules = wsph_rules_new(&rc_cfg);
 	if (!d.rules)
 		goto oom;
@@ -540,23 +630,20 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		goto out;
 	}
 	memcpy(&d.startup, &sym, sizeof sym);
-	wsph_plat_interpose(d.mod, "WPUCompleteOverlappedRequest",
-			    fn_address((const void *)&(LPWPUCOMPLETEOVERLAPPEDREQUEST){
-				    wsph_wpu_complete_overlapped}));
 
 	struct wsph_upcall_config ucfg;
 	memset(&ucfg, 0, sizeof ucfg);
 	ucfg.kind = o->kind;
-	ucfg.catalog_ids[0] = CATALOG_STREAM;
-	ucfg.catalog_ids[1] = CATALOG_DGRAM;
-	ucfg.n_catalog_ids = 2;
+	ucfg.catalog = cat;
 	ucfg.modify_ifs_same = sc->modify_ifs_same;
 	ucfg.faults = sc->faults;
 	ucfg.n_faults = sc->n_faults;
-	ucfg.provider_id = provider_guid;
-	ucfg.provider_path = o->provider;
 	wsph_upcalls_begin(d.trace, &ucfg);
+	struct wsph_imports_config icfg = {cat, sc->lower_hole};
+	wsph_imports_begin(&icfg);
+	wsph_imports_patch(d.mod);
 
+	current = &d;
 	for (size_t i = 0; i < sc->n_steps; i++) {
 		d.step = (int)i + 1;
 		wsph_upcalls_set_step(d.step);
@@ -570,6 +657,14 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 
 	wsph_plat_unload(d.mod);
 	d.mod = NULL;
+	current = NULL;
+	for (size_t i = 0; i < d.n_pending; i++) {
+		if (d.pending[i]->event)
+			wsph_upcalls_client_event_free(d.pending[i]->event);
+		free(d.pending[i]);
+	}
+	d.n_pending = 0;
+	wsph_imports_end();
 	wsph_upcalls_end();
 
 	c->findings = wsph_rules_take(d.rules, &c->n_findings);

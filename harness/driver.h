@@ -6,9 +6,13 @@
 #include "ruleset.h"
 #include "scenario.h"
 
+struct wsph_catalog;
+
 struct wsph_drive_opts {
 	const char *provider; /* module path */
 	unsigned kind;	      /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
+	const struct wsph_catalog *catalog; /* what the harness registers (see catalog.h) */
+	int layered;			    /* the provider under test is a layer */
 	const struct wsph_ruleset *set;
 	size_t trace_cap; /* bytes of trace text kept in the case */
 };

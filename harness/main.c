@@ -1,10 +1,12 @@
 /* wspharness: the command line. Parses flags, calls the runner, maps results to the exit status. */
+#include "catalog.h"
 #include "driver.h"
 #include "platform/platform.h"
 #include "report.h"
 #include "results.h"
 #include "ruleset.h"
 #include "runner.h"
+#include "sha256.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -30,14 +32,20 @@ struct options {
 	} reports[MAX_PATHS];
 	size_t n_reports;
 	int quiet, verbose, color; /* color: -1 auto */
+	int deterministic;	   /* reports without times, host names or pointer values */
+	int layered, lower_nonifs;
+	const char *lower, *guid, *catalog;
 };
 
 static const char usage[] =
 	"usage: wspharness run [PROVIDER] [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
 	"                      [--filter GLOB[:GLOB]...] [--report FORMAT:PATH]... [--junit FILE]\n"
 	"                      [-q|-v] [--color=WHEN]\n"
+	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
+	"                      [--catalog MANIFEST.yaml]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
+	"       wspharness show TRACE\n"
 	"       wspharness --help | --version\n"
 	"\n"
 	"PROVIDER is a provider DLL (.dll on Windows, .so elsewhere); without it the bundled\n"
@@ -86,10 +94,26 @@ static int parse(int argc, char **argv, struct options *o)
 			o->kinds |= WSPH_KIND_IFS;
 		else if (!strcmp(a, "--non-ifs"))
 			o->kinds |= WSPH_KIND_NONIFS;
-		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+		else if (!strcmp(a, "--layered"))
+			o->layered = 1;
+		else if (!strcmp(a, "--lower-non-ifs"))
+			o->lower_nonifs = 1;
+		else if (is_flag(a, "--lower")) {
+			if (!(o->lower = value_of(argc, argv, &i, "--lower")))
+				return bad_usage("%s needs a provider DLL", "--lower");
+			o->layered = 1;
+		} else if (is_flag(a, "--guid")) {
+			if (!(o->guid = value_of(argc, argv, &i, "--guid")))
+				return bad_usage("%s needs a GUID", "--guid");
+		} else if (is_flag(a, "--catalog")) {
+			if (!(o->catalog = value_of(argc, argv, &i, "--catalog")))
+				return bad_usage("%s needs a manifest file", "--catalog");
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
 			o->quiet = 1;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			o->verbose = 1;
+		else if (!strcmp(a, "--deterministic"))
+			o->deterministic = 1;
 		else if (is_flag(a, "--scenarios")) {
 			const char *v = value_of(argc, argv, &i, "--scenarios");
 			if (!v)
@@ -262,7 +286,9 @@ static int cmd_run(struct options *o)
 	struct wsph_suite suite;
 	struct wsph_ruleset set;
 	struct wsph_results results;
-	char provider[4096], err[1024];
+	char provider[4096], lower[4096], err[1024];
+	struct wsph_catalog manifest;
+	int have_manifest = 0;
 	int status;
 	memset(&suite, 0, sizeof suite);
 	memset(&set, 0, sizeof set);
@@ -284,16 +310,74 @@ static int cmd_run(struct options *o)
 		status = EXIT_BAD_INPUT;
 		goto out;
 	}
-	struct wsph_run_config cfg = {o->provider, o->kinds, o->filter, &set, &suite, 65536, NULL, NULL};
+	struct wsph_run_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.provider = o->provider;
+	cfg.kinds = o->kinds;
+	cfg.filter = o->filter;
+	cfg.set = &set;
+	cfg.suite = &suite;
+	cfg.trace_cap = 65536;
+	cfg.layered = o->layered;
+	cfg.lower_kind = o->lower_nonifs ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
+	GUID guid;
+	if (o->guid) {
+		if (wsph_guid_parse(o->guid, &guid) != 0) {
+			fprintf(stderr, "wspharness: --guid: '%s' is not a GUID like "
+					"{5f8a6c3e-1b2d-4e7f-9a10-577068617269}\n", o->guid);
+			status = EXIT_BAD_INPUT;
+			goto out;
+		}
+		cfg.guid = &guid;
+	}
+	if (o->layered) {
+		if (!o->lower) {
+			if (default_provider(lower, sizeof lower) != 0) {
+				fprintf(stderr, "wspharness: --layered needs --lower DLL (the bundled "
+						"mockbase was not found)\n");
+				status = EXIT_BAD_INPUT;
+				goto out;
+			}
+			o->lower = lower;
+		}
+		if (wsph_drive_probe(o->lower, err, sizeof err) != 0) {
+			fprintf(stderr, "wspharness: %s: %s\n", o->lower, err);
+			status = EXIT_BAD_INPUT;
+			goto out;
+		}
+		cfg.lower = o->lower;
+	}
+	if (o->catalog) {
+		struct wsph_diag diag;
+		if (wsph_catalog_load(&manifest, o->catalog, &diag) != 0) {
+			fprintf(stderr, "%s\n", diag.text);
+			status = EXIT_BAD_INPUT;
+			goto out;
+		}
+		have_manifest = 1;
+		cfg.manifest = &manifest;
+		cfg.layered = manifest.entries[manifest.stream_entry].info.ProtocolChain.ChainLen > 1;
+		cfg.kinds = wsph_catalog_provider_kind(&manifest,
+						       manifest.entries[manifest.stream_entry].provider);
+		/* The manifest names the provider under test; PROVIDER, when given, must be it. */
+		cfg.provider = wsph_catalog_under_test(&manifest)->path;
+	}
 	if (wsph_run(&cfg, &results) != 0) {
 		fprintf(stderr, "wspharness: out of memory\n");
 		status = EXIT_INTERNAL;
 		goto out;
 	}
+	/* The matrix needs the catalogue and the reports the provider's fingerprint (until the
+	 * runner fills both in). */
+	if (!results.set)
+		results.set = &set;
+	if (!results.provider_sha256[0])
+		wsph_sha256_file(o->provider, results.provider_sha256);
 	struct wsph_report_opts ro;
 	memset(&ro, 0, sizeof ro);
 	ro.color = o->color >= 0 ? o->color : wsph_plat_stream_is_tty(stdout);
 	ro.verbose = o->verbose;
+	ro.deterministic = o->deterministic;
 	ro.trace_cap = 65536;
 	if (!o->quiet)
 		wsph_report_console(stdout, &results, &ro);
@@ -314,6 +398,8 @@ out:
 	wsph_results_free(&results);
 	wsph_ruleset_free(&set);
 	wsph_suite_free(&suite);
+	if (have_manifest)
+		wsph_catalog_free(&manifest);
 	return status;
 }
 
@@ -387,6 +473,14 @@ out:
 	return status;
 }
 
+/* wspharness show TRACE: a JSON-lines trace printed for people (reports/show.c). */
+static int cmd_show(int argc, char **argv)
+{
+	if (argc != 3 || argv[2][0] == '-')
+		return bad_usage("%s", "show takes one argument: a trace file (--trace FILE)");
+	return wsph_show_trace(argv[2], stdout);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -398,6 +492,8 @@ int main(int argc, char **argv)
 		printf("wspharness %s\n", WSPH_VERSION);
 		return EXIT_PASS;
 	}
+	if (argc >= 2 && !strcmp(argv[1], "show"))
+		return cmd_show(argc, argv);
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;

@@ -49,6 +49,7 @@ struct wsph_results {
 	double time;	   /* seconds */
 	struct wsph_case *cases;
 	size_t n_cases;
+	const struct wsph_ruleset *set; /* the rule catalogue the run used (may be NULL) */
 };
 
 /* Counts over the cases. */

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,16 @@ const char *const wsph_rules_ids_used[] = {
 	"WPU.CloseSocketHandle.NotIFS",
 	"WPU.QueryContext.OnlyCreatedHandles",
 	"WPU.Handles.NoLeak",
+	"LSP.ProtocolInfo.Propagation",
+	"LSP.NextProc.Validated",
+	"LSP.UpcallTable.PassedDown",
+	"LSP.NonIFS.NoLowerHandleLeak",
+	"LSP.IFS.OverIFSOnly",
+	"LSP.ThreadId.Private",
+	"LSP.NextProvider.FromCatalog",
+	"WPU.GetProviderPath.Expands",
+	"WPU.GetProviderPath.ShortBuffer",
+	"WPU.PostMessage.Mandatory",
 	NULL,
 };
 
@@ -59,7 +70,13 @@ struct frame {
 	struct wsph_event up[MAX_FRAME_UPCALLS];
 	size_t n_up;
 	int startups_before;
+	int lower_hole_accepted; /* a lower WSPStartup with a hole in its table returned 0 */
+	int lower_startup_ok;	 /* a lower WSPStartup succeeded inside this call */
+	uint64_t lower_handles[8]; /* handles lower WSPSocket/WSPAccept returned inside this call */
+	size_t n_lower_handles;
 };
+
+#define MAX_DEPTH 8
 
 struct wsph_rules {
 	struct wsph_rules_config cfg;
@@ -69,7 +86,11 @@ struct wsph_rules {
 	int ever_started;
 	struct ledger_entry *ledger;
 	size_t n_ledger, cap_ledger;
-	struct frame *frame; /* the driver makes one WSP call at a time */
+	struct frame *frames; /* calls in progress, innermost last */
+	int depth;
+	uint64_t *lower_handles; /* every handle a lower provider returned */
+	size_t n_lower_handles, cap_lower_handles;
+	int path_fault_pending; /* a provider-path lookup failed with WSAEFAULT, not yet retried */
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
 };
@@ -93,7 +114,8 @@ void wsph_rules_free(struct wsph_rules *r)
 	}
 	free(r->findings);
 	free(r->ledger);
-	free(r->frame);
+	free(r->frames);
+	free(r->lower_handles);
 	free(r);
 }
 
@@ -202,22 +224,50 @@ static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t 
 	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0};
 }
 
-static int own_catalog_id(const struct wsph_rules *r, uint64_t id)
+/* The provider that made a call: one below the layer under test, or (NULL) the one under test. */
+static const struct wsph_rules_layer *lower_of(const struct wsph_rules *r, const char *module)
 {
-	for (size_t i = 0; i < r->cfg.n_catalog_ids; i++)
-		if (r->cfg.catalog_ids[i] == id)
+	for (size_t i = 0; i < r->cfg.n_lower; i++)
+		if (!strcmp(r->cfg.lower[i].module, module))
+			return &r->cfg.lower[i];
+	return NULL;
+}
+
+static unsigned kind_of(const struct wsph_rules *r, const char *module)
+{
+	const struct wsph_rules_layer *l = lower_of(r, module);
+	return l ? l->kind : r->cfg.kind;
+}
+
+static int own_catalog_id(const struct wsph_rules *r, const char *module, uint64_t id)
+{
+	const struct wsph_rules_layer *l = lower_of(r, module);
+	const uint32_t *ids = l ? l->ids : r->cfg.catalog_ids;
+	size_t n = l ? l->n_ids : r->cfg.n_catalog_ids;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
 			return 1;
 	return 0;
 }
 
-static const char *own_ids_text(const struct wsph_rules *r, char *buf, size_t len)
+static const char *own_ids_text(const struct wsph_rules *r, const char *module, char *buf,
+				size_t len)
 {
-	size_t pos = 0;
+	const struct wsph_rules_layer *l = lower_of(r, module);
+	const uint32_t *ids = l ? l->ids : r->cfg.catalog_ids;
+	size_t n = l ? l->n_ids : r->cfg.n_catalog_ids, pos = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < r->cfg.n_catalog_ids && pos < len; i++)
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%" PRIu32, i ? " or " : "",
-					r->cfg.catalog_ids[i]);
+	for (size_t i = 0; i < n && pos < len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%" PRIu32, i ? " or " : "", ids[i]);
 	return buf;
+}
+
+static int is_lower_handle(const struct wsph_rules *r, uint64_t h)
+{
+	for (size_t i = 0; i < r->n_lower_handles; i++)
+		if (r->lower_handles[i] == h)
+			return 1;
+	return 0;
 }
 
 /* ---- per-upcall checks ---- */
@@ -226,7 +276,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 {
 	char call[1024], ids[64];
 	wsph_event_call_text(ev, call, sizeof call);
-	int ifs = r->cfg.kind == WSPH_KIND_IFS;
+	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
 
 	if (ev->table == WSPH_TABLE_POISON)
 		finding(r, "SPI.Startup.UpcallTableCopied", ev,
@@ -244,11 +294,12 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 
 	switch (ev->fn) {
 	case WSPH_FN_WPUCREATESOCKETHANDLE:
-		if (!own_catalog_id(r, ev->a[0]))
+		if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
-				ev->module, call, ev->a[0], own_ids_text(r, ids, sizeof ids));
+				ev->module, call, ev->a[0],
+				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (ifs)
 			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
 				"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
@@ -257,11 +308,12 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
 		break;
 	case WSPH_FN_WPUMODIFYIFSHANDLE:
-		if (!own_catalog_id(r, ev->a[0]))
+		if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
-				ev->module, call, ev->a[0], own_ids_text(r, ids, sizeof ids));
+				ev->module, call, ev->a[0],
+				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (!ifs)
 			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
 				"%s called %s although its catalog entry does not advertise "
@@ -292,6 +344,53 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 		}
 		break;
 	}
+	case WSPH_FN_WPUPOSTMESSAGE:
+		if (r->cfg.layered && !lower_of(r, ev->module) && is_lower_handle(r, ev->a[2]) &&
+		    kind_of(r, ev->module) == WSPH_KIND_NONIFS)
+			finding(r, "LSP.NonIFS.NoLowerHandleLeak", ev,
+				"%s called %s with wParam 0x%" PRIx64 ", a handle of the provider "
+				"below it; the client must see only the layer's own handle",
+				ev->module, call, ev->a[2]);
+		break;
+	case WSPH_FN_POSTMESSAGEA:
+	case WSPH_FN_POSTMESSAGEW:
+		if (ev->a[4])
+			finding(r, "WPU.PostMessage.Mandatory", ev,
+				"%s called %s directly for the window registered in WSPAsyncSelect; "
+				"async-select notifications must go through WPUPostMessage",
+				ev->module, call);
+		break;
+	case WSPH_FN_WSCGETPROVIDERPATH:
+	case WSPH_FN_WPUGETPROVIDERPATH:
+		if (ev->ret == SOCKET_ERROR && ev->err == WSAEFAULT)
+			r->path_fault_pending = 1;
+		else if (ev->ret == 0)
+			r->path_fault_pending = 0;
+		break;
+	case WSPH_FN_LOADLIBRARYA:
+	case WSPH_FN_LOADLIBRARYW:
+	case WSPH_FN_LOADLIBRARYEXA:
+	case WSPH_FN_LOADLIBRARYEXW:
+		if (ev->a[2])
+			finding(r, "WPU.GetProviderPath.Expands", ev,
+				"%s called %s(\"%s\") with environment strings unexpanded; the "
+				"path from WSCGetProviderPath/WPUGetProviderPath must be expanded "
+				"(ExpandEnvironmentStrings) before LoadLibrary",
+				ev->module, wsph_fn_name(ev->fn), ev->text);
+		if (r->path_fault_pending && r->cfg.layered)
+			finding(r, "WPU.GetProviderPath.ShortBuffer", ev,
+				"%s called %s(\"%s\") after the provider-path lookup failed with "
+				"WSAEFAULT (buffer too small) and was never retried",
+				ev->module, wsph_fn_name(ev->fn), ev->text);
+		break;
+	case WSPH_FN_GETPROCADDRESS:
+		if (!strcmp(ev->text, "WSPStartup") && ev->ret && !ev->a[2])
+			finding(r, "LSP.NextProvider.FromCatalog", ev,
+				"%s looked up WSPStartup in a module loaded from a path the catalog "
+				"never returned (event #%" PRIu64 "); the next provider's DLL must come "
+				"from WSCGetProviderPath/WPUGetProviderPath",
+				ev->module, ev->a[1]);
+		break;
 	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT:
 		if (ifs)
 			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
@@ -603,31 +702,167 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 	}
 }
 
+static void check_lower_call(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	char call[1024];
+	wsph_event_call_text(ev, call, sizeof call);
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		if (ev->a[3] == 2)
+			finding(r, "LSP.ProtocolInfo.Propagation", ev,
+				"%s called the next provider's WSPStartup with %s; the next element "
+				"of its chain is the base, so it must pass the base provider's own "
+				"WSAPROTOCOL_INFOW (a further layer: the same unmodified structure)",
+				ev->module, ev->text);
+		if (ev->a[4] == 2)
+			finding(r, "LSP.UpcallTable.PassedDown", ev,
+				"%s passed the next provider's WSPStartup an upcall table that is "
+				"neither the one it received nor forwards to it (a WPUFDIsSet through "
+				"it never reached ws2_32)",
+				ev->module);
+		break;
+	case WSPH_FN_WSPSOCKET:
+		if (ev->a[5] == 2)
+			finding(r, "LSP.ProtocolInfo.Propagation", ev,
+				"%s called the next provider's %s with the WSAPROTOCOL_INFOW of "
+				"catalog entry %" PRIu64 "; it must pass the next element's own entry "
+				"(the base's) or the same unmodified structure",
+				ev->module, call, ev->a[3]);
+		break;
+	case WSPH_FN_WSPSEND:
+	case WSPH_FN_WSPRECV:
+	case WSPH_FN_WSPSENDTO:
+	case WSPH_FN_WSPRECVFROM:
+	case WSPH_FN_WSPIOCTL:
+		if (ev->a[4] && !ev->a[5])
+			finding(r, "LSP.ThreadId.Private", ev,
+				"%s started overlapped %s on the next provider with lpThreadId %s; it "
+				"must pass a copy of the client's WSATHREADID or one from "
+				"WPUOpenCurrentThread",
+				ev->module, wsph_fn_name(ev->fn),
+				ev->a[3] ? "holding a thread handle nobody opened" : "NULL");
+		break;
+	default:
+		break;
+	}
+}
+
+static void check_lower_return(struct wsph_rules *r, struct frame *upper, const struct frame *f,
+			       const struct wsph_event *ev)
+{
+	if (ev->fn == WSPH_FN_WSPSTARTUP && ev->ret == 0 && upper) {
+		upper->lower_startup_ok = 1;
+		if (f->call.a[5])
+			upper->lower_hole_accepted = 1;
+	}
+	if (returns_handle(ev->fn) && ev->ret != -1) {
+		if (r->n_lower_handles == r->cap_lower_handles) {
+			size_t nc = r->cap_lower_handles ? r->cap_lower_handles * 2 : 16;
+			uint64_t *p = realloc(r->lower_handles, nc * sizeof *p);
+			if (!p)
+				return;
+			r->lower_handles = p;
+			r->cap_lower_handles = nc;
+		}
+		r->lower_handles[r->n_lower_handles++] = (uint64_t)ev->ret;
+		if (upper && upper->n_lower_handles < 8)
+			upper->lower_handles[upper->n_lower_handles++] = (uint64_t)ev->ret;
+	}
+}
+
+/* Rules for a layer under test, checked when its own call returns to the harness. */
+static void check_layer_return(struct wsph_rules *r, const struct frame *f,
+			       const struct wsph_event *ev)
+{
+	char call[1024];
+	if (f->lower_hole_accepted && !is_failure(ev))
+		finding(r, "LSP.NextProc.Validated", ev,
+			"the next provider's WSPStartup returned a procedure table with a NULL "
+			"entry (the harness cleared it), yet %s succeeded; a layer must fail with "
+			"WSAEINVALIDPROCTABLE",
+			wsph_event_call_text(ev, call, sizeof call));
+	if (!r->cfg.layered || !r->cfg.n_lower)
+		return;
+	if (ev->fn == WSPH_FN_WSPSTARTUP && ev->ret == 0 && r->cfg.kind == WSPH_KIND_IFS &&
+	    r->cfg.lower[0].kind != WSPH_KIND_IFS)
+		finding(r, "LSP.IFS.OverIFSOnly", ev,
+			"an IFS layer started over %s, a provider without XP1_IFS_HANDLES; an IFS "
+			"LSP must be installed over IFS providers only and refuse to start here",
+			r->cfg.lower[0].module);
+	if (!returns_handle(ev->fn) || ev->ret == -1)
+		return;
+	uint64_t h = (uint64_t)ev->ret;
+	if (r->cfg.kind == WSPH_KIND_NONIFS && is_lower_handle(r, h))
+		finding(r, "LSP.NonIFS.NoLowerHandleLeak", ev,
+			"%s returned 0x%" PRIx64 " to the client, a handle of the provider below "
+			"(%s); a non-IFS layer must return only handles from WPUCreateSocketHandle",
+			wsph_fn_name(ev->fn), h, r->cfg.lower[0].module);
+	if (r->cfg.kind == WSPH_KIND_IFS && f->n_lower_handles) {
+		int ok = 0;
+		for (size_t i = 0; i < f->n_up; i++) {
+			const struct wsph_event *u = &f->up[i];
+			if (u->fn != WSPH_FN_WPUMODIFYIFSHANDLE || u->ret == -1 || (uint64_t)u->ret != h)
+				continue;
+			for (size_t k = 0; k < f->n_lower_handles; k++)
+				ok |= u->a[1] == f->lower_handles[k];
+		}
+		if (!ok)
+			finding(r, "LSP.IFS.OverIFSOnly", ev,
+				"%s returned 0x%" PRIx64 ", which is not the lower provider's handle "
+				"passed through WPUModifyIFSHandle; an IFS layer returns the lower "
+				"handle after WPUModifyIFSHandle(its own id)",
+				wsph_fn_name(ev->fn), h);
+	}
+}
+
 void wsph_rules_advance(struct wsph_rules *r)
 {
 	struct wsph_event ev;
+	if (!r->frames && !(r->frames = calloc(MAX_DEPTH, sizeof *r->frames)))
+		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
 		r->next++;
 		switch (ev.kind) {
 		case WSPH_EV_CALL:
-			if (!r->frame)
-				r->frame = malloc(sizeof *r->frame);
-			if (r->frame) {
-				r->frame->call = ev;
-				r->frame->n_up = 0;
-				r->frame->startups_before = r->startups;
+			if (ev.layer == 1)
+				check_lower_call(r, &ev);
+			if (r->depth < MAX_DEPTH) {
+				struct frame *f = &r->frames[r->depth];
+				memset(f, 0, offsetof(struct frame, up));
+				f->call = ev;
+				f->n_up = 0;
+				f->startups_before = r->startups;
+				f->lower_hole_accepted = f->lower_startup_ok = 0;
+				f->n_lower_handles = 0;
 			}
+			r->depth++;
 			break;
 		case WSPH_EV_UPCALL:
 			check_upcall(r, &ev);
-			if (r->frame && ev.parent == r->frame->call.seq &&
-			    r->frame->n_up < MAX_FRAME_UPCALLS)
-				r->frame->up[r->frame->n_up++] = ev;
+			for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; i >= 0; i--)
+				if (ev.parent == r->frames[i].call.seq) {
+					if (r->frames[i].n_up < MAX_FRAME_UPCALLS)
+						r->frames[i].up[r->frames[i].n_up++] = ev;
+					break;
+				}
 			break;
-		case WSPH_EV_RETURN:
-			if (r->frame && ev.parent == r->frame->call.seq)
-				check_return(r, r->frame, &ev);
+		case WSPH_EV_RETURN: {
+			int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1;
+			if (top < 0 || r->frames[top].call.seq != ev.parent) {
+				/* a return without its call (a provider thread's): nothing to match */
+				break;
+			}
+			struct frame *f = &r->frames[top];
+			struct frame *upper = top > 0 ? &r->frames[top - 1] : NULL;
+			if (ev.layer == 1) {
+				check_lower_return(r, upper, f, &ev);
+			} else {
+				check_return(r, f, &ev);
+				check_layer_return(r, f, &ev);
+			}
+			r->depth--;
 			break;
+		}
 		}
 	}
 }

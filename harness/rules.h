@@ -11,6 +11,14 @@
 
 struct wsph_rules;
 
+/* A provider in the run: the one under test, or one below it (an LSP's lower provider). */
+struct wsph_rules_layer {
+	char module[64];  /* base name of its DLL, as events name their calling module */
+	unsigned kind;	  /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
+	uint32_t ids[16]; /* its catalog entries */
+	size_t n_ids;
+};
+
 struct wsph_rules_config {
 	const struct wsph_ruleset *set;
 	struct wsph_trace *trace;
@@ -18,6 +26,11 @@ struct wsph_rules_config {
 	unsigned kind;		    /* WSPH_KIND_IFS or WSPH_KIND_NONIFS: what the provider was told */
 	const uint32_t *catalog_ids; /* the provider's own catalog entries */
 	size_t n_catalog_ids;
+	/* Layered runs: the providers below the one under test (n_lower 0 otherwise). */
+	struct wsph_rules_layer lower[4];
+	size_t n_lower;
+	int layered; /* the provider under test is a layer */
+	void *window; /* the harness's WSPAsyncSelect window */
 };
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg);

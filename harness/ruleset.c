@@ -51,14 +51,32 @@ void wsph_ruleset_free(struct wsph_ruleset *set)
 	memset(set, 0, sizeof *set);
 }
 
-/* Loads item `index` of 'rows'; the items before it are already loaded. */
+/* Adds the name node n to `seen`: "duplicate <what> '<name>' (first at line L, column C)" when an
+ * earlier item has it. */
+static int first_of_name(struct wsph_strset *seen, const struct wsph_yaml_node *n, const char *what,
+			 struct wsph_diag *diag)
+{
+	const void *earlier;
+	int rc = wsph_strset_add(seen, n->text, n->len, n, &earlier);
+
+	if (rc < 0)
+		return wsph_yaml_error(diag, n, "out of memory");
+	if (rc > 0) {
+		const struct wsph_yaml_node *first = earlier;
+		return wsph_yaml_error(diag, n, "duplicate %s '%s' (first at line %d, column %d)",
+				       what, n->text, first->line, first->col);
+	}
+	return 0;
+}
+
+/* Loads item `index` of 'rows'; the items before it are already loaded, their functions in
+ * `seen`. */
 static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *seq, size_t index,
-		    struct wsph_diag *diag)
+		    struct wsph_strset *seen, struct wsph_diag *diag)
 {
 	static const char *const keys[] = {"function", "description", "status", "published", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v;
 	char found[112];
-	size_t i;
 	int fn, idx;
 
 	if (wsph_yaml_want_mapping(n, "each item of 'rows'", diag) ||
@@ -73,14 +91,8 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 		return wsph_yaml_error(
 			diag, v, "'function' must name an upcall like WPUCloseEvent (found %s)",
 			wsph_yaml_describe(v, found, sizeof found));
-	for (i = 0; i < index; i++) {
-		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "function");
-		if (wsph_yaml_scalar_is(first, v->text))
-			return wsph_yaml_error(
-				diag, v, "duplicate row for '%s' (first at line %d, column %d)",
-				v->text, first->line, first->col);
-	}
-	if (wsph_yaml_dup_string(v, "'function'", &row->function, diag))
+	if (first_of_name(seen, v, "row for", diag) ||
+	    wsph_yaml_dup_string(v, "'function'", &row->function, diag))
 		return -1;
 	if (wsph_yaml_require(n, "description", "upcall table row", &v, diag) ||
 	    wsph_yaml_dup_string(v, "'description'", &row->description, diag))
@@ -95,9 +107,9 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 	return 0;
 }
 
-/* Loads item `index` of 'rules'; the items before it are already loaded. */
+/* Loads item `index` of 'rules'; the items before it are already loaded, their IDs in `seen`. */
 static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, size_t index,
-		     struct wsph_diag *diag)
+		     struct wsph_strset *seen, struct wsph_diag *diag)
 {
 	static const char *const keys[] = {"id",     "level", "severity",      "statement",
 					   "source", "kinds", "not_checkable", NULL};
@@ -115,14 +127,8 @@ static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, s
 	rule->kinds = WSPH_KIND_ALL;
 	if (wsph_yaml_require(n, "id", "rule", &v, diag) || wsph_yaml_rule_id(v, "'id'", diag))
 		return -1;
-	for (i = 0; i < index; i++) {
-		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "id");
-		if (wsph_yaml_scalar_is(first, v->text))
-			return wsph_yaml_error(
-				diag, v, "duplicate rule ID '%s' (first at line %d, column %d)",
-				v->text, first->line, first->col);
-	}
-	if (wsph_yaml_dup_string(v, "'id'", &rule->id, diag))
+	if (first_of_name(seen, v, "rule ID", diag) ||
+	    wsph_yaml_dup_string(v, "'id'", &rule->id, diag))
 		return -1;
 	if (wsph_yaml_require(n, "level", "rule", &v, diag) ||
 	    wsph_yaml_dup_string(v, "'level'", &rule->level, diag))
@@ -156,10 +162,13 @@ static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, s
 	return 0;
 }
 
-int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_diag *diag)
+/* Loads `text` (len bytes) as the file `path`, or the file itself when text is NULL. */
+static int load_text_or_file(struct wsph_ruleset *set, const char *path, const char *text,
+			     size_t len, struct wsph_diag *diag)
 {
 	static const char *const top_keys[] = {"upcall_table", "rules", NULL};
 	static const char *const table_keys[] = {"source", "rows", NULL};
+	struct wsph_strset seen = {NULL, 0, 0};
 	struct wsph_yaml_doc doc = {NULL};
 	const struct wsph_yaml_node *table, *rows, *rules, *v;
 	size_t n, i;
@@ -173,7 +182,8 @@ int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_di
 		goto out;
 	}
 	memcpy(set->path, path, n);
-	if (wsph_yaml_load_file(&doc, set->path, diag) ||
+	if ((text ? wsph_yaml_load_string(&doc, set->path, text, len, diag)
+		  : wsph_yaml_load_file(&doc, set->path, diag)) ||
 	    wsph_yaml_check_keys(doc.root, top_keys, "the top-level mapping", diag) ||
 	    wsph_yaml_require(doc.root, "upcall_table", "the top-level mapping", &table, diag) ||
 	    wsph_yaml_want_mapping(table, "'upcall_table'", diag) ||
@@ -194,20 +204,33 @@ int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_di
 	for (i = 0; i < rows->n_items; i++) {
 		/* Counted first so that a half-filled row is freed too. */
 		set->n_rows++;
-		if (load_row(&set->rows[i], rows, i, diag))
+		if (load_row(&set->rows[i], rows, i, &seen, diag))
 			goto out;
 	}
+	wsph_strset_free(&seen);
 	for (i = 0; i < rules->n_items; i++) {
 		set->n_rules++;
-		if (load_rule(&set->rules[i], rules, i, diag))
+		if (load_rule(&set->rules[i], rules, i, &seen, diag))
 			goto out;
 	}
 	rc = 0;
 out:
+	wsph_strset_free(&seen);
 	wsph_yaml_free(&doc);
 	if (rc)
 		wsph_ruleset_free(set);
 	return rc;
+}
+
+int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_diag *diag)
+{
+	return load_text_or_file(set, path, NULL, 0, diag);
+}
+
+int wsph_ruleset_load_string(struct wsph_ruleset *set, const char *path, const char *text,
+			     size_t len, struct wsph_diag *diag)
+{
+	return load_text_or_file(set, path, text ? text : "", text ? len : 0, diag);
 }
 
 const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const char *id)

@@ -48,6 +48,9 @@ struct wsph_ruleset {
 /* Returns 0, or -1 with "file:line:column: message" in diag. Unknown keys, duplicate IDs,
  * missing fields and bad enum values are errors. */
 int wsph_ruleset_load(struct wsph_ruleset *set, const char *path, struct wsph_diag *diag);
+/* The same for `len` bytes of text that stand for the file `path`; nothing is read from disk. */
+int wsph_ruleset_load_string(struct wsph_ruleset *set, const char *path, const char *text,
+			     size_t len, struct wsph_diag *diag);
 void wsph_ruleset_free(struct wsph_ruleset *set);
 const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const char *id);
 /* Every rule ID named by a scenario's `checks` or a step's `rule` exists in the set.

@@ -1,6 +1,7 @@
 /* The runner: every selected scenario in every requested provider kind, into one results model. */
 #include "runner.h"
 
+#include "catalog.h"
 #include "driver.h"
 #include "platform/platform.h"
 #include "util.h"
@@ -101,10 +102,39 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 				c->skip_reason = wsph_format(
 					"the scenario applies to %s providers only",
 					wsph_kind_name(sc->kinds & ~kind));
+			} else if (sc->layered && !cfg->layered) {
+				c->outcome = WSPH_SKIP;
+				c->skip_reason = wsph_format("the scenario applies to layered "
+							     "providers only (--layered)");
 			} else {
-				struct wsph_drive_opts o = {cfg->provider, kind, cfg->set,
-							    cfg->trace_cap};
-				wsph_drive(&o, sc, c);
+				struct wsph_catalog built;
+				const struct wsph_catalog *cat = cfg->manifest;
+				int ok = 1;
+				if (!cat) {
+					ok = (cfg->layered
+						      ? wsph_catalog_layered(&built, cfg->provider, kind,
+									     cfg->lower, cfg->lower_kind,
+									     cfg->guid)
+						      : wsph_catalog_base(&built, cfg->provider, kind)) == 0;
+					cat = &built;
+				}
+				if (ok) {
+					struct wsph_drive_opts o;
+					memset(&o, 0, sizeof o);
+					o.provider = cfg->provider;
+					o.kind = kind;
+					o.catalog = cat;
+					o.layered = cfg->layered;
+					o.set = cfg->set;
+					o.trace_cap = cfg->trace_cap;
+					wsph_drive(&o, sc, c);
+				} else {
+					c->outcome = WSPH_ERROR;
+					c->error_type = wsph_strdup("internal");
+					c->error_message = wsph_strdup("cannot build the catalog");
+				}
+				if (!cfg->manifest)
+					wsph_catalog_free(&built);
 			}
 			if (cfg->progress)
 				cfg->progress(cfg->progress_ctx, out->n_cases, total, c);

@@ -6,8 +6,16 @@
 #include "ruleset.h"
 #include "scenario.h"
 
+struct wsph_catalog;
+
 struct wsph_run_config {
 	const char *provider;
+	/* Layered runs: the provider is an LSP over `lower` (a base of `lower_kind`). */
+	int layered;
+	const char *lower;
+	unsigned lower_kind;
+	const void *guid;			    /* GUID * for the layer, or NULL */
+	const struct wsph_catalog *manifest; /* --catalog: used as is (NULL: built from flags) */
 	unsigned kinds;	    /* WSPH_KIND_* to run; both means every scenario twice */
 	const char *filter; /* colon-separated globs over "<suite>/<name>[<kind>]"; NULL = all */
 	const struct wsph_ruleset *set;

@@ -13,7 +13,7 @@
 static const char *const op_names[WSPH_OP_COUNT + 1] = {
 	"startup",    "cleanup", "socket",	"bind",	       "listen", "connect",  "accept",
 	"send",	      "recv",	 "sendto",	"recvfrom",    "close",	 "shutdown", "getsockopt",
-	"setsockopt", "ioctl",	 "getsockname", "getpeername", NULL,
+	"setsockopt", "ioctl",	 "getsockname", "getpeername", "asyncselect", NULL,
 };
 
 const char *wsph_op_name(enum wsph_op op)
@@ -25,7 +25,7 @@ const char *wsph_op_name(enum wsph_op op)
 
 /* Argument keys of each operation (allowed, alphabetical) and the ones that must be present. */
 struct op_spec {
-	const char *allowed[5];
+	const char *allowed[7];
 	const char *required[4];
 };
 
@@ -37,10 +37,14 @@ static const struct op_spec op_specs[WSPH_OP_COUNT] = {
 	[WSPH_OP_LISTEN] = {{"backlog", "socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_CONNECT] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
 	[WSPH_OP_ACCEPT] = {{"as", "socket", NULL}, {"socket", "as", NULL}},
-	[WSPH_OP_SEND] = {{"data", "socket", NULL}, {"socket", "data", NULL}},
-	[WSPH_OP_RECV] = {{"data", "len", "socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_SENDTO] = {{"addr", "data", "socket", NULL}, {"socket", "addr", "data", NULL}},
-	[WSPH_OP_RECVFROM] = {{"data", "len", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_SEND] = {{"completion", "data", "overlapped", "socket", NULL},
+			  {"socket", "data", NULL}},
+	[WSPH_OP_RECV] = {{"completion", "data", "len", "overlapped", "socket", NULL},
+			  {"socket", NULL}},
+	[WSPH_OP_SENDTO] = {{"addr", "completion", "data", "overlapped", "socket", NULL},
+			    {"socket", "addr", "data", NULL}},
+	[WSPH_OP_RECVFROM] = {{"completion", "data", "len", "overlapped", "socket", NULL},
+			      {"socket", NULL}},
 	[WSPH_OP_CLOSE] = {{"socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_SHUTDOWN] = {{"how", "socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_GETSOCKOPT] = {{"level", "option", "socket", "value", NULL},
@@ -51,6 +55,7 @@ static const struct op_spec op_specs[WSPH_OP_COUNT] = {
 			   {"socket", "command", NULL}},
 	[WSPH_OP_GETSOCKNAME] = {{"socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_GETPEERNAME] = {{"socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_ASYNCSELECT] = {{"events", "msg", "socket", NULL}, {"socket", "events", NULL}},
 };
 
 struct named {
@@ -65,6 +70,19 @@ static const struct named option_names[] = {
 	{"SO_ERROR", 0x1007},	 {"SO_TYPE", 0x1008},	 {NULL, 0},
 };
 static const struct named level_names[] = {{"SOL_SOCKET", 0xffff}, {NULL, 0}};
+static const struct named event_names[] = {
+	{"FD_READ", 0x1},  {"FD_WRITE", 0x2}, {"FD_OOB", 0x4}, {"FD_ACCEPT", 0x8},
+	{"FD_CONNECT", 0x10}, {"FD_CLOSE", 0x20}, {NULL, 0}};
+/* The WSPPROC_TABLE entries, in order (for lower.proctable_hole). */
+static const char *const proc_entry_names[] = {
+	"lpWSPAccept", "lpWSPAddressToString", "lpWSPAsyncSelect", "lpWSPBind",
+	"lpWSPCancelBlockingCall", "lpWSPCleanup", "lpWSPCloseSocket", "lpWSPConnect",
+	"lpWSPDuplicateSocket", "lpWSPEnumNetworkEvents", "lpWSPEventSelect",
+	"lpWSPGetOverlappedResult", "lpWSPGetPeerName", "lpWSPGetSockName", "lpWSPGetSockOpt",
+	"lpWSPGetQOSByName", "lpWSPIoctl", "lpWSPJoinLeaf", "lpWSPListen", "lpWSPRecv",
+	"lpWSPRecvDisconnect", "lpWSPRecvFrom", "lpWSPSelect", "lpWSPSend", "lpWSPSendDisconnect",
+	"lpWSPSendTo", "lpWSPSetSockOpt", "lpWSPShutdown", "lpWSPSocket", "lpWSPStringToAddress",
+	NULL};
 static const struct named command_names[] = {
 	{"FIONBIO", 0x8004667e}, {"FIONREAD", 0x4004667f}, {NULL, 0}};
 
@@ -255,19 +273,10 @@ static int error_code(const struct wsph_yaml_node *n, const char *what, const ch
 
 /* ---- steps ---- */
 
-static int socket_is_bound(const struct wsph_step *earlier, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (earlier[i].as && strcmp(earlier[i].as, name) == 0)
-			return 1;
-	return 0;
-}
-
+/* `bound` holds the names bound by `as` in the earlier steps of the scenario. */
 static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
-		    const struct wsph_yaml_node *v, const struct wsph_step *earlier,
-		    size_t n_earlier, struct wsph_diag *diag)
+		    const struct wsph_yaml_node *v, const struct wsph_strset *bound,
+		    struct wsph_diag *diag)
 {
 	static const char *const types[] = {"stream", "dgram", NULL};
 	static const char *const tables[] = {"A", "B", NULL};
@@ -291,7 +300,7 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 					       "'bogus' is reserved for a handle nobody issued and "
 					       "cannot be bound with 'as'");
 		if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
-		    !socket_is_bound(earlier, n_earlier, v->text))
+		    !wsph_strset_find(bound, v->text, v->len))
 			return wsph_yaml_error(
 				diag, v, "socket '%s' is not defined by an earlier step", v->text);
 		return wsph_yaml_dup_string(v, what, is_as ? &st->as : &st->socket, diag);
@@ -393,6 +402,42 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 		st->has_value = 1;
 		return 0;
 	}
+	if (wsph_yaml_scalar_is(key, "events")) {
+		/* a list of FD_* names */
+		long mask = 0;
+		size_t i;
+		if (wsph_yaml_want_sequence(v, "'events'", 1, diag))
+			return -1;
+		for (i = 0; i < v->n_items; i++) {
+			if (named_or_int(v->items[i], "each 'events' item", event_names, 1, 0x3ff, 1,
+					 &ll, diag))
+				return -1;
+			mask |= (long)ll;
+		}
+		st->value = mask;
+		st->has_value = 1;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "msg")) {
+		if (wsph_yaml_integer(v, "'msg'", 0x400, 0xbfff, &ll, diag))
+			return -1;
+		st->command = (unsigned long)ll;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "overlapped")) {
+		static const char *const bools[] = {"false", "true", NULL};
+		if (wsph_yaml_enum(v, "'overlapped'", bools, &idx, diag))
+			return -1;
+		st->overlapped = idx;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "completion")) {
+		static const char *const how[] = {"event", "routine", NULL};
+		if (wsph_yaml_enum(v, "'completion'", how, &idx, diag))
+			return -1;
+		st->completion = idx;
+		return 0;
+	}
 	if (wsph_yaml_scalar_is(key, "result")) {
 		if (int32_value(v, "'result'", &ll, diag))
 			return -1;
@@ -405,7 +450,7 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 }
 
 static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
-		     const struct wsph_step *earlier, size_t n_earlier, struct wsph_diag *diag)
+		     const struct wsph_strset *bound, struct wsph_diag *diag)
 {
 	char ops[256], where[64];
 	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
@@ -421,6 +466,7 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 	st->level = 0xffff;
 	st->len = 1024;
 	st->expect = WSPH_EXPECT_OK;
+	st->command = 0x8001; /* asyncselect: WM_APP + 1 */
 	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag))
 		return -1;
 
@@ -482,8 +528,7 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 			return wsph_yaml_error(diag, opkey, "missing required key '%s' in %s",
 					       spec->required[j], where);
 	for (i = 0; args && i < args->n_pairs; i++)
-		if (step_arg(st, args->pairs[i].key, args->pairs[i].value, earlier, n_earlier,
-			     diag))
+		if (step_arg(st, args->pairs[i].key, args->pairs[i].value, bound, diag))
 			return -1;
 
 	v = wsph_yaml_get(n, "expect");
@@ -565,18 +610,23 @@ static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n, stru
 	return 0;
 }
 
-/* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded. */
+/* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded and
+ * their name nodes are in `names`. */
 static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
-			 struct wsph_diag *diag)
+			 struct wsph_strset *names, struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"name",    "description", "kinds", "checks",
-					   "upcalls", "faults",	     "steps", NULL};
+	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
+					   "faults", "layered",	    "lower", "steps",  NULL};
 	static const char *const upcall_keys[] = {"modify_ifs_handle", NULL};
+	static const char *const lower_keys[] = {"proctable_hole", NULL};
+	static const char *const bools[] = {"false", "true", NULL};
 	static const char *const same_different[] = {"different", "same", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v, *u;
+	struct wsph_strset bound = {NULL, 0, 0};
+	const void *earlier;
 	char found[112];
 	size_t i, k;
-	int idx;
+	int idx, rc;
 
 	if (wsph_yaml_want_mapping(n, "each item of 'scenarios'", diag) ||
 	    wsph_yaml_check_keys(n, keys, "scenario", diag))
@@ -591,13 +641,14 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	if (!is_scenario_name(v))
 		return wsph_yaml_error(diag, v, "'name' must match [A-Za-z0-9._-]+ (found %s)",
 				       wsph_yaml_describe(v, found, sizeof found));
-	for (i = 0; i < index; i++) {
-		const struct wsph_yaml_node *first = wsph_yaml_get(seq->items[i], "name");
-		if (wsph_yaml_scalar_is(first, v->text))
-			return wsph_yaml_error(diag, v,
-					       "duplicate scenario name '%s' (first at line %d, "
-					       "column %d)",
-					       v->text, first->line, first->col);
+	rc = wsph_strset_add(names, v->text, v->len, v, &earlier);
+	if (rc < 0)
+		return wsph_yaml_error(diag, v, "out of memory");
+	if (rc > 0) {
+		const struct wsph_yaml_node *first = earlier;
+		return wsph_yaml_error(diag, v,
+				       "duplicate scenario name '%s' (first at line %d, column %d)",
+				       v->text, first->line, first->col);
 	}
 	if (wsph_yaml_dup_string(v, "'name'", &sc->name, diag))
 		return -1;
@@ -639,6 +690,26 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 		}
 	}
 
+	sc->lower_hole = -1;
+	v = wsph_yaml_get(n, "layered");
+	if (v) {
+		if (wsph_yaml_enum(v, "'layered'", bools, &idx, diag))
+			return -1;
+		sc->layered = idx;
+	}
+	u = wsph_yaml_get(n, "lower");
+	if (u) {
+		if (wsph_yaml_want_mapping(u, "'lower'", diag) ||
+		    wsph_yaml_check_keys(u, lower_keys, "'lower'", diag))
+			return -1;
+		v = wsph_yaml_get(u, "proctable_hole");
+		if (v) {
+			if (wsph_yaml_enum(v, "'proctable_hole'", proc_entry_names, &idx, diag))
+				return -1;
+			sc->lower_hole = idx;
+		}
+	}
+
 	v = wsph_yaml_get(n, "faults");
 	if (v) {
 		if (wsph_yaml_want_sequence(v, "'faults'", 0, diag))
@@ -661,13 +732,17 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	sc->steps = calloc(v->n_items, sizeof *sc->steps);
 	if (!sc->steps)
 		return wsph_yaml_error(diag, v, "out of memory");
-	for (k = 0; k < v->n_items; k++) {
+	rc = 0;
+	for (k = 0; k < v->n_items && rc == 0; k++) {
+		const struct wsph_step *st = &sc->steps[k];
 		/* Count the step before loading it so a half-filled step is freed too. */
 		sc->n_steps++;
-		if (load_step(&sc->steps[k], v->items[k], sc->steps, k, diag))
-			return -1;
+		rc = load_step(&sc->steps[k], v->items[k], &bound, diag);
+		if (rc == 0 && st->as && wsph_strset_add(&bound, st->as, strlen(st->as), st, NULL) < 0)
+			rc = wsph_yaml_error(diag, v->items[k], "out of memory");
 	}
-	return 0;
+	wsph_strset_free(&bound);
+	return rc;
 }
 
 static int is_sep(char c)
@@ -715,10 +790,12 @@ static char *make_classname(const char *path, const char *root)
 	return out;
 }
 
-int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
-			    struct wsph_diag *diag)
+/* Loads `text` (len bytes) as the file `path`, or the file itself when text is NULL. */
+static int load_text_or_file(struct wsph_suite *suite, const char *path, const char *text,
+			     size_t len, const char *root, struct wsph_diag *diag)
 {
 	static const char *const top_keys[] = {"scenarios", NULL};
+	struct wsph_strset names = {NULL, 0, 0};
 	struct wsph_yaml_doc doc = {NULL};
 	struct wsph_scenario *list = NULL, *scenarios;
 	char **files, **classnames;
@@ -731,7 +808,8 @@ int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const ch
 		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
 		goto out;
 	}
-	if (wsph_yaml_load_file(&doc, file, diag) ||
+	if ((text ? wsph_yaml_load_string(&doc, file, text, len, diag)
+		  : wsph_yaml_load_file(&doc, file, diag)) ||
 	    wsph_yaml_check_keys(doc.root, top_keys, "the top-level mapping", diag) ||
 	    wsph_yaml_require(doc.root, "scenarios", "the top-level mapping", &seq, diag) ||
 	    wsph_yaml_want_sequence(seq, "'scenarios'", 1, diag))
@@ -744,7 +822,7 @@ int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const ch
 	for (i = 0; i < seq->n_items; i++) {
 		n++;
 		list[i].classname = classname;
-		if (load_scenario(&list[i], seq, i, diag))
+		if (load_scenario(&list[i], seq, i, &names, diag))
 			goto out;
 	}
 	/* Grow every array first so that a failure leaves the suite as it was. */
@@ -773,10 +851,23 @@ out:
 	for (i = 0; i < n; i++)
 		scenario_free(&list[i]);
 	free(list);
+	wsph_strset_free(&names);
 	wsph_yaml_free(&doc);
 	free(file);
 	free(classname);
 	return rc;
+}
+
+int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
+			    struct wsph_diag *diag)
+{
+	return load_text_or_file(suite, path, NULL, 0, root, diag);
+}
+
+int wsph_scenario_load_string(struct wsph_suite *suite, const char *path, const char *text,
+			      size_t len, const char *root, struct wsph_diag *diag)
+{
+	return load_text_or_file(suite, path, text ? text : "", text ? len : 0, root, diag);
 }
 
 /* ---- directories ---- */

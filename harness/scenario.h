@@ -34,6 +34,7 @@ enum wsph_op {
 	WSPH_OP_IOCTL,	     /* WSPIoctl: socket, command, value (in), result (expected out) */
 	WSPH_OP_GETSOCKNAME, /* WSPGetSockName: socket */
 	WSPH_OP_GETPEERNAME, /* WSPGetPeerName: socket */
+	WSPH_OP_ASYNCSELECT, /* WSPAsyncSelect: socket, events (value), msg (command) */
 	WSPH_OP_COUNT
 };
 
@@ -65,10 +66,15 @@ struct wsph_step {
 	size_t data_len;
 	int has_data;
 	size_t len; /* recv/recvfrom buffer length; default 1024 */
+	int overlapped; /* send/recv/sendto/recvfrom: issue the call overlapped */
+	int completion; /* overlapped: WSPH_COMPLETION_EVENT (default) or _ROUTINE */
 	int expect; /* WSPH_EXPECT_* or a WSA error code */
 	char *rule; /* rule charged when the expectation is not met; NULL: HARNESS.Step.Expectation */
 	struct wsph_loc rule_loc; /* where `rule` is written (zero when rule is NULL) */
 };
+
+#define WSPH_COMPLETION_EVENT 0
+#define WSPH_COMPLETION_ROUTINE 1
 
 /* Make the nth call (1-based) of an upcall fail with a chosen error. */
 struct wsph_fault {
@@ -89,6 +95,9 @@ struct wsph_scenario {
 	struct wsph_fault *faults;
 	size_t n_faults;
 	int modify_ifs_same; /* upcalls.modify_ifs_handle: same (1) or different (0, default) */
+	int layered;	     /* 1: runs only when the provider is a layer (--layered); 0: always */
+	int lower_hole;	     /* lower.proctable_hole: index of the WSPPROC_TABLE entry the harness
+				clears in the lower provider's table (-1: none) */
 	struct wsph_step *steps;
 	size_t n_steps;
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
@@ -116,6 +125,10 @@ struct wsph_diag {
  */
 int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
 			    struct wsph_diag *diag);
+/* The same for `len` bytes of text that stand for the file `path` (used in messages and as the
+ * scenarios' file); nothing is read from disk. */
+int wsph_scenario_load_string(struct wsph_suite *suite, const char *path, const char *text,
+			      size_t len, const char *root, struct wsph_diag *diag);
 /* Loads every *.yaml under `dir` (recursively, sorted, rules.yaml excluded). */
 int wsph_scenario_load_dir(struct wsph_suite *suite, const char *dir, struct wsph_diag *diag);
 void wsph_suite_free(struct wsph_suite *suite);

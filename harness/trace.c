@@ -184,6 +184,27 @@ static const struct fn_shape *shape_of(enum wsph_fn fn)
 	return &shapes[fn];
 }
 
+int wsph_fn_arg_names(enum wsph_fn fn, const char *names[WSPH_EV_ARGS], char marks[WSPH_EV_ARGS])
+{
+	int n = 0;
+	for (int i = 0; i < WSPH_EV_ARGS; i++) {
+		names[i] = NULL;
+		if (marks)
+			marks[i] = 0;
+	}
+	if ((int)fn < 0 || fn >= WSPH_FN_COUNT)
+		return 0;
+	const struct fn_shape *sh = shape_of(fn);
+	for (; n < WSPH_EV_ARGS && sh->args[n]; n++) {
+		const char *name = sh->args[n];
+		int mark = name[0] == '#' || name[0] == '%';
+		if (marks)
+			marks[n] = mark ? name[0] : 0;
+		names[n] = name + mark;
+	}
+	return n;
+}
+
 static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...) WSPH_PRINTF(4, 5);
 
 #include <stdarg.h>

@@ -36,6 +36,9 @@ struct wsph_event {
 	int64_t ret;		  /* return value */
 	int err;		  /* *lpErrno after the call (WSPH_ERRNO_UNSET if untouched) */
 	int fault;		  /* UPCALL: the error injected, 0 none */
+	int layer;		  /* CALL/RETURN: 0 the harness called the provider under test;
+				     1 the provider under test called the provider below it */
+	char text[160];		  /* a string argument (a DLL path, a symbol name), "" if none */
 	char module[64];	  /* the module that made the call */
 };
 
@@ -63,6 +66,11 @@ struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n);
 char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len);
 /* The call part only: "WPUCloseSocketHandle(s=0x3c000004) -> SOCKET_ERROR, WSAENOTSOCK (10038)". */
 char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len);
+/* The names of fn's arguments in a[] order, as wsph_event_call_text prints them ("s",
+ * "dwContext", ...); names[i] is NULL past the last. marks (may be NULL) gets, per argument, '#'
+ * for a value printed in hex (handles, pointers, contexts), '%' for a WSA error code, 0 for a
+ * decimal number. Returns the number of names. */
+int wsph_fn_arg_names(enum wsph_fn fn, const char *names[WSPH_EV_ARGS], char marks[WSPH_EV_ARGS]);
 /* Lines for events [from, to] (seqs), each prefixed, marking `mark` with "=>". malloc'd. */
 char *wsph_trace_excerpt(struct wsph_trace *t, uint64_t from, uint64_t to, uint64_t mark);
 /* The whole trace as text, capped at `cap` bytes. malloc'd. */

@@ -1,6 +1,7 @@
 /* The instrumented upcall table: ws2_32's WPU functions, recorded, and stricter than ws2_32. */
 #include "upcalls.h"
 
+#include "catalog.h"
 #include "platform/platform.h"
 
 #include <stdlib.h>
@@ -63,11 +64,15 @@ static struct state {
 	size_t n_buffers;
 	int startups;	   /* outstanding successful WSPStartups */
 	int current_table; /* table of the most recent successful WSPStartup */
-	/* the WSP call in progress on the driver thread */
+	/* the WSP calls in progress on the driver thread, innermost last */
 	unsigned long driver_thread;
-	uint64_t call_seq;
+	uint64_t calls_in_progress[16];
+	int depth;
 	int step;
 } S;
+
+/* The window the harness registers in WSPAsyncSelect; messages for it are recorded. */
+static char fake_window;
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
@@ -154,8 +159,8 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 	ev->current_table = S.current_table;
 	ev->err = WSPH_ERRNO_UNSET;
 	ev->step = S.step;
-	if (wsph_plat_thread_id() == S.driver_thread)
-		ev->parent = S.call_seq;
+	if (wsph_plat_thread_id() == S.driver_thread && S.depth > 0)
+		ev->parent = S.calls_in_progress[S.depth - 1];
 	wsph_plat_module_name_at(ra, ev->module, sizeof ev->module);
 	unsigned n = ++S.calls[fn];
 	for (size_t i = 0; i < S.cfg.n_faults; i++)
@@ -294,35 +299,15 @@ static int get_provider_path(int table, const void *ra, LPGUID id, WCHAR *path, 
 	int fault = begin(&ev, WSPH_FN_WPUGETPROVIDERPATH, table, ra);
 	ev.a[0] = (uint64_t)(uintptr_t)id;
 	ev.a[1] = len ? (uint64_t)(int64_t)*len : 0;
-	int rc = SOCKET_ERROR, err = fault;
-	const char *p = S.cfg.provider_path ? S.cfg.provider_path : "";
-	int need = (int)strlen(p) + 1;
-	if (err)
-		;
-	else if (!id || !len || !lpErrno)
-		err = WSAEFAULT;
-	else if (memcmp(id, &S.cfg.provider_id, sizeof *id) != 0)
-		err = WSAEINVAL;
-	else if (!path || *len < need) {
-		*len = need;
-		err = WSAEFAULT;
-	} else {
-		for (int i = 0; i < need; i++)
-			path[i] = (WCHAR)(unsigned char)p[i];
-		*len = need;
-		rc = 0;
-	}
-	finish(&ev, rc, lpErrno, err);
+	int rc = wsph_catalog_path_upcall(S.cfg.catalog, id, path, len, lpErrno, fault, &ev);
+	finish(&ev, rc, lpErrno, rc ? ev.err : 0);
 	wsph_mutex_unlock(S.lock);
 	return rc;
 }
 
 static int known_catalog_id(DWORD id)
 {
-	for (size_t i = 0; i < S.cfg.n_catalog_ids; i++)
-		if (S.cfg.catalog_ids[i] == id)
-			return 1;
-	return 0;
+	return S.cfg.catalog && wsph_catalog_by_id(S.cfg.catalog, id) != NULL;
 }
 
 static SOCKET modify_ifs_handle(int table, const void *ra, DWORD id, SOCKET proposed,
@@ -553,6 +538,13 @@ static int complete_overlapped(int table, const void *ra, SOCKET s, LPWSAOVERLAP
 	return rc;
 }
 
+int wsph_wpu_complete_overlapped_from(const void *ra, SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+				      DWORD dwError, DWORD cbTransferred, LPINT lpErrno)
+{
+	return complete_overlapped(WSPH_TABLE_EXPORT, ra, s, lpOverlapped, dwError, cbTransferred,
+				   lpErrno);
+}
+
 int WSPAPI wsph_wpu_complete_overlapped(SOCKET s, LPWSAOVERLAPPED lpOverlapped, DWORD dwError,
 					DWORD cbTransferred, LPINT lpErrno)
 {
@@ -654,7 +646,7 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	S.startups = 0;
 	S.current_table = WSPH_TABLE_A;
 	S.driver_thread = wsph_plat_thread_id();
-	S.call_seq = 0;
+	S.depth = 0;
 	S.step = 0;
 	wsph_mutex_unlock(S.lock);
 }
@@ -728,7 +720,9 @@ void wsph_upcalls_cleanup_done(int success)
 void wsph_upcalls_enter(uint64_t call_seq, int step)
 {
 	wsph_mutex_lock(S.lock);
-	S.call_seq = call_seq;
+	if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
+		S.calls_in_progress[S.depth] = call_seq;
+	S.depth++;
 	S.step = step;
 	wsph_mutex_unlock(S.lock);
 }
@@ -736,8 +730,113 @@ void wsph_upcalls_enter(uint64_t call_seq, int step)
 void wsph_upcalls_leave(void)
 {
 	wsph_mutex_lock(S.lock);
-	S.call_seq = 0;
+	if (S.depth > 0)
+		S.depth--;
 	wsph_mutex_unlock(S.lock);
+}
+
+void wsph_upcalls_lock(void)
+{
+	wsph_mutex_lock(S.lock);
+}
+
+void wsph_upcalls_unlock(void)
+{
+	wsph_mutex_unlock(S.lock);
+}
+
+int wsph_upcalls_event(struct wsph_event *ev, enum wsph_fn fn, const void *return_address)
+{
+	return begin(ev, fn, WSPH_TABLE_EXPORT, return_address);
+}
+
+void wsph_upcalls_append(struct wsph_event *ev)
+{
+	if (S.trace)
+		ev->seq = wsph_trace_append(S.trace, ev);
+}
+
+uint64_t wsph_upcalls_push_call(struct wsph_event *call)
+{
+	uint64_t seq = 0;
+	wsph_mutex_lock(S.lock);
+	int mine = wsph_plat_thread_id() == S.driver_thread;
+	call->step = S.step;
+	if (mine && S.depth > 0)
+		call->parent = S.calls_in_progress[S.depth - 1];
+	if (S.trace)
+		seq = call->seq = wsph_trace_append(S.trace, call);
+	if (mine) {
+		if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
+			S.calls_in_progress[S.depth] = seq;
+		S.depth++;
+	}
+	wsph_mutex_unlock(S.lock);
+	return seq;
+}
+
+int wsph_upcalls_table_of(const WSPUPCALLTABLE *t)
+{
+	if (!memcmp(t, &a_table, sizeof *t))
+		return WSPH_TABLE_A;
+	if (!memcmp(t, &b_table, sizeof *t))
+		return WSPH_TABLE_B;
+	if (!memcmp(t, &poison_table, sizeof *t))
+		return WSPH_TABLE_POISON;
+	return -1;
+}
+
+const WSPUPCALLTABLE *wsph_upcalls_current_table(void)
+{
+	return S.current_table == WSPH_TABLE_B ? &b_table : &a_table;
+}
+
+unsigned wsph_upcalls_count(enum wsph_fn fn)
+{
+	wsph_mutex_lock(S.lock);
+	unsigned n = S.calls[fn];
+	wsph_mutex_unlock(S.lock);
+	return n;
+}
+
+int wsph_upcalls_thread_token_valid(HANDLE h)
+{
+	wsph_mutex_lock(S.lock);
+	struct thread_token *t = find_token((uintptr_t)h);
+	int ok = t && t->open;
+	wsph_mutex_unlock(S.lock);
+	return ok;
+}
+
+WSAEVENT wsph_upcalls_client_event(void)
+{
+	void *e = wsph_plat_event_new();
+	wsph_mutex_lock(S.lock);
+	if (e && grow((void **)&S.events, &S.cap_events, S.n_events, sizeof *S.events) == 0)
+		S.events[S.n_events++] = e;
+	wsph_mutex_unlock(S.lock);
+	return (WSAEVENT)e;
+}
+
+void wsph_upcalls_client_event_free(WSAEVENT e)
+{
+	wsph_mutex_lock(S.lock);
+	int i = event_index(e);
+	if (i >= 0) {
+		wsph_plat_event_free(S.events[i]);
+		S.events[i] = S.events[--S.n_events];
+	}
+	wsph_mutex_unlock(S.lock);
+}
+
+HWND wsph_upcalls_window(void)
+{
+	return (HWND)(void *)&fake_window;
+}
+
+const struct wsph_catalog *wsph_upcalls_catalog(void)
+{
+	return S.cfg.catalog;
 }
 
 void wsph_upcalls_set_step(int step)

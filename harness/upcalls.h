@@ -6,15 +6,14 @@
 #include "trace.h"
 #include "wsph/spi.h"
 
+struct wsph_catalog;
+
 struct wsph_upcall_config {
 	unsigned kind;		 /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
-	DWORD catalog_ids[4];	 /* the provider's own catalog entries */
-	size_t n_catalog_ids;
+	const struct wsph_catalog *catalog; /* entries, GUIDs and paths */
 	int modify_ifs_same;	 /* WPUModifyIFSHandle returns the proposed handle */
 	const struct wsph_fault *faults;
 	size_t n_faults;
-	GUID provider_id;
-	const char *provider_path; /* for WPUGetProviderPath */
 };
 
 /* Starts a scenario: clears the ledger, counters and queues; records into `trace`. */
@@ -42,6 +41,30 @@ void wsph_upcalls_thread_id(WSATHREADID *out);
 /* Runs the APCs queued for the calling thread (an alertable point). Returns how many ran. */
 int wsph_upcalls_alertable(void);
 
+/* For the other recorders (imports, the lower provider): the upcall lock, an event begun like an
+ * upcall (step, parent call, calling module, injected fault returned), and its recording. */
+void wsph_upcalls_lock(void);
+void wsph_upcalls_unlock(void);
+int wsph_upcalls_event(struct wsph_event *ev, enum wsph_fn fn, const void *return_address);
+void wsph_upcalls_append(struct wsph_event *ev);
+/* Records a CALL made on this thread and makes it the parent of what follows until the matching
+ * wsph_upcalls_leave. Returns its seq. */
+uint64_t wsph_upcalls_push_call(struct wsph_event *call);
+/* Which table this is (WSPH_TABLE_A/B/POISON), or -1 when it is none of the harness's. */
+int wsph_upcalls_table_of(const WSPUPCALLTABLE *t);
+const WSPUPCALLTABLE *wsph_upcalls_current_table(void);
+unsigned wsph_upcalls_count(enum wsph_fn fn);
+/* A ThreadHandle from WPUOpenCurrentThread or from the harness, still open. */
+int wsph_upcalls_thread_token_valid(HANDLE h);
+/* An event the client (the harness) owns, for WSAOVERLAPPED.hEvent: WPUSetEvent accepts it. */
+WSAEVENT wsph_upcalls_client_event(void);
+void wsph_upcalls_client_event_free(WSAEVENT e);
+/* The window the harness registers in WSPAsyncSelect. */
+HWND wsph_upcalls_window(void);
+const struct wsph_catalog *wsph_upcalls_catalog(void);
+
+int wsph_wpu_complete_overlapped_from(const void *ra, SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+				      DWORD dwError, DWORD cbTransferred, LPINT lpErrno);
 /* The recorder behind the ws2_32 export (interposed on Windows, exported on POSIX). */
 int WSPAPI wsph_wpu_complete_overlapped(SOCKET s, LPWSAOVERLAPPED lpOverlapped, DWORD dwError,
 					DWORD cbTransferred, LPINT lpErrno);

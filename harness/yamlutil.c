@@ -107,6 +107,92 @@ const char *wsph_yaml_describe(const struct wsph_yaml_node *n, char *buf, size_t
 	return buf;
 }
 
+/* ---- sets of names ---- */
+
+struct wsph_strset_slot {
+	const char *s; /* NULL: free slot */
+	size_t len;
+	const void *val;
+};
+
+/* FNV-1a: cheap, and good enough for names written by hand. */
+static size_t hash_bytes(const char *s, size_t len)
+{
+	unsigned long long h = 14695981039346656037ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+static struct wsph_strset_slot *slot_of(const struct wsph_strset *set, const char *s, size_t len)
+{
+	size_t mask = set->cap - 1, i = hash_bytes(s, len) & mask;
+
+	while (set->slots[i].s &&
+	       !(set->slots[i].len == len && memcmp(set->slots[i].s, s, len) == 0))
+		i = (i + 1) & mask;
+	return &set->slots[i];
+}
+
+const void *wsph_strset_find(const struct wsph_strset *set, const char *s, size_t len)
+{
+	const struct wsph_strset_slot *slot;
+
+	if (!set->cap)
+		return NULL;
+	slot = slot_of(set, s, len);
+	return slot->s ? slot->val : NULL;
+}
+
+int wsph_strset_add(struct wsph_strset *set, const char *s, size_t len, const void *val,
+		    const void **found)
+{
+	struct wsph_strset_slot *slot;
+
+	if (found)
+		*found = NULL;
+	/* At most half full, so probes stay short. */
+	if ((set->n + 1) * 2 > set->cap) {
+		struct wsph_strset bigger;
+		size_t i;
+		bigger.cap = set->cap ? set->cap * 2 : 16;
+		bigger.n = set->n;
+		bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+		if (!bigger.slots)
+			return -1;
+		for (i = 0; i < set->cap; i++)
+			if (set->slots[i].s)
+				*slot_of(&bigger, set->slots[i].s, set->slots[i].len) = set->slots[i];
+		free(set->slots);
+		*set = bigger;
+	}
+	slot = slot_of(set, s, len);
+	if (slot->s) {
+		if (found)
+			*found = slot->val;
+		return 1;
+	}
+	slot->s = s;
+	slot->len = len;
+	slot->val = val;
+	set->n++;
+	return 0;
+}
+
+void wsph_strset_free(struct wsph_strset *set)
+{
+	if (!set)
+		return;
+	free(set->slots);
+	set->slots = NULL;
+	set->n = 0;
+	set->cap = 0;
+}
+
 /* ---- the tree ---- */
 
 static void node_free(struct wsph_yaml_node *n)
@@ -139,14 +225,13 @@ struct builder {
 	const char *file;
 	struct wsph_yaml_node *root;
 	struct wsph_yaml_node *stack[WSPH_YAML_MAX_DEPTH];
+	/* The keys of each open mapping on the stack: a duplicate is found in constant time, so a
+	 * mapping of a million keys loads in linear time. */
+	struct wsph_strset keys[WSPH_YAML_MAX_DEPTH];
 	int depth;
 	int documents;
+	size_t nodes;
 };
-
-static int same_text(const struct wsph_yaml_node *a, const struct wsph_yaml_node *b)
-{
-	return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
-}
 
 /* Arrays of children grow by doubling without a capacity field: they are full whenever their
  * length is zero or a power of two. */
@@ -164,8 +249,8 @@ static size_t grown(size_t n)
 static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag *diag)
 {
 	struct wsph_yaml_node *parent;
+	const void *first;
 	char tmp[96], what[96];
-	size_t i;
 	int rc = -1;
 
 	if (b->depth == 0) {
@@ -200,14 +285,6 @@ static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag 
 				wsph_yaml_describe(n, what, sizeof what));
 		goto out;
 	}
-	for (i = 0; i < parent->n_pairs; i++) {
-		const struct wsph_yaml_node *k = parent->pairs[i].key;
-		if (same_text(k, n)) {
-			wsph_yaml_error(diag, n, "duplicate key '%s' (first at line %d, column %d)",
-					excerpt(n->text, n->len, tmp, sizeof tmp), k->line, k->col);
-			goto out;
-		}
-	}
 	if (is_full(parent->n_pairs)) {
 		struct wsph_yaml_pair *pairs =
 			realloc(parent->pairs, grown(parent->n_pairs) * sizeof *pairs);
@@ -216,6 +293,19 @@ static int attach(struct builder *b, struct wsph_yaml_node *n, struct wsph_diag 
 			goto out;
 		}
 		parent->pairs = pairs;
+	}
+	switch (wsph_strset_add(&b->keys[b->depth - 1], n->text, n->len, n, &first)) {
+	case 0:
+		break;
+	case 1: {
+		const struct wsph_yaml_node *k = first;
+		wsph_yaml_error(diag, n, "duplicate key '%s' (first at line %d, column %d)",
+				excerpt(n->text, n->len, tmp, sizeof tmp), k->line, k->col);
+		goto out;
+	}
+	default:
+		wsph_yaml_error(diag, n, "out of memory");
+		goto out;
 	}
 	parent->pairs[parent->n_pairs].key = n;
 	parent->pairs[parent->n_pairs].value = NULL;
@@ -229,8 +319,15 @@ out:
 static struct wsph_yaml_node *new_node(struct builder *b, enum wsph_yaml_type type,
 				       const yaml_mark_t *mark, struct wsph_diag *diag)
 {
-	struct wsph_yaml_node *n = calloc(1, sizeof *n);
+	struct wsph_yaml_node *n;
 
+	if (b->nodes >= WSPH_YAML_MAX_NODES) {
+		diag_at(diag, b->file, (int)mark->line + 1, (int)mark->column + 1,
+			"more than %u nodes in one file are not supported", WSPH_YAML_MAX_NODES);
+		return NULL;
+	}
+	b->nodes++;
+	n = calloc(1, sizeof *n);
 	if (!n) {
 		diag_at(diag, b->file, (int)mark->line + 1, (int)mark->column + 1, "out of memory");
 		return NULL;
@@ -371,7 +468,7 @@ static int handle_event(struct builder *b, const yaml_event_t *ev, struct wsph_d
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
 		if (b->depth > 0)
-			b->depth--;
+			wsph_strset_free(&b->keys[--b->depth]);
 		return 0;
 	default:
 		return 0;
@@ -422,6 +519,8 @@ int wsph_yaml_load_string(struct wsph_yaml_doc *doc, const char *file, const cha
 	b.root = NULL;
 	rc = 0;
 out:
+	while (b.depth > 0)
+		wsph_strset_free(&b.keys[--b.depth]);
 	node_free(b.root);
 	if (parser_ok)
 		yaml_parser_delete(&parser);

@@ -8,6 +8,7 @@
 #define WSPH_YAML_MAX_DEPTH 64			 /* nested collections, the root mapping included */
 #define WSPH_YAML_MAX_SCALAR (64u * 1024u)	 /* bytes in one scalar */
 #define WSPH_YAML_MAX_FILE (16u * 1024u * 1024u) /* bytes in one file */
+#define WSPH_YAML_MAX_NODES (1u << 20)		 /* scalars, sequences and mappings in one file */
 
 enum wsph_yaml_type { WSPH_YAML_SCALAR, WSPH_YAML_SEQUENCE, WSPH_YAML_MAPPING };
 
@@ -101,6 +102,23 @@ int wsph_yaml_enum(const struct wsph_yaml_node *n, const char *what, const char 
 
 /* Parses a whole string as an integer like wsph_yaml_integer; 0 ok, -1 not an integer. */
 int wsph_yaml_parse_integer(const char *s, size_t len, long long *out);
+
+/*
+ * A set of names (bytes and length, not copied: they must outlive the set) with a value each, so
+ * that "is this name already taken" costs the same for the millionth name as for the first.
+ */
+struct wsph_strset_slot;
+struct wsph_strset {
+	struct wsph_strset_slot *slots;
+	size_t n, cap; /* cap is 0 or a power of two */
+};
+/* Adds s unless it is there. Returns 0 added, 1 already there (its value in *found when found is
+ * not NULL), -1 out of memory. */
+int wsph_strset_add(struct wsph_strset *set, const char *s, size_t len, const void *val,
+		    const void **found);
+/* The value stored with s, or NULL when s is not in the set. */
+const void *wsph_strset_find(const struct wsph_strset *set, const char *s, size_t len);
+void wsph_strset_free(struct wsph_strset *set);
 
 /* Shared by the scenario and rule loaders: a rule ID matches ^[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+$.
  * Otherwise: "<what> must be a rule ID like SPI.Startup.ProcTableComplete (found 'x')". */

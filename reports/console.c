@@ -1,7 +1,9 @@
 /* The human summary: failing cases with every finding, then one line of totals. */
+#include "casemap.h"
 #include "report.h"
 #include "platform/platform.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RED "\x1b[31m"
@@ -12,6 +14,7 @@
 struct con {
 	FILE *out;
 	int color;
+	const struct wsph_casemap *map; /* deterministic: pointer placeholders of the current case */
 };
 
 static void color_on(const struct con *k, const char *code)
@@ -49,6 +52,16 @@ static void put_clean(FILE *out, const char *s)
 		put_clean_n(out, s, strlen(s));
 }
 
+/* Text that may carry pointer values: through the case's placeholders when deterministic. */
+static void put_mapped(const struct con *k, const char *s, void (*put)(FILE *, const char *))
+{
+	char *t = k->map ? wsph_casemap_text(k->map, s) : NULL;
+	put(k->out, t ? t : s);
+	free(t);
+}
+
+static void put_indented_plain(FILE *out, const char *s);
+
 static void put_indented(FILE *out, const char *s, const char *indent)
 {
 	while (*s) {
@@ -62,6 +75,11 @@ static void put_indented(FILE *out, const char *s, const char *indent)
 		if (*s == '\n')
 			s++;
 	}
+}
+
+static void put_indented_plain(FILE *out, const char *s)
+{
+	put_indented(out, s, "    ");
 }
 
 static int is_warning(const struct wsph_finding *f)
@@ -87,7 +105,8 @@ static void put_finding(const struct con *k, const struct wsph_case *c,
 	}
 	color_off(k);
 	fputs("]: ", out);
-	put_clean(out, f->message);
+	if (f->message)
+		put_mapped(k, f->message, put_clean);
 	fputc('\n', out);
 	if (f->step > 0 || file) {
 		fputs("    at", out);
@@ -112,7 +131,7 @@ static void put_finding(const struct con *k, const struct wsph_case *c,
 		fputc('\n', out);
 	}
 	if (f->excerpt)
-		put_indented(out, f->excerpt, "    ");
+		put_mapped(k, f->excerpt, put_indented_plain);
 }
 
 /* "FAIL  wspharness.x name  (file:line)"; the status words are padded to one width. */
@@ -157,7 +176,7 @@ static void put_case(const struct con *k, const struct wsph_case *c, int verbose
 		put_clean(out, c->error_type && *c->error_type ? c->error_type : "error");
 		if (c->error_message && *c->error_message) {
 			fputs(": ", out);
-			put_clean(out, c->error_message);
+			put_mapped(k, c->error_message, put_clean);
 		}
 		fputc('\n', out);
 		for (i = 0; i < c->n_findings; i++)
@@ -181,6 +200,68 @@ static void put_case(const struct con *k, const struct wsph_case *c, int verbose
 	}
 }
 
+int wsph_console_color(FILE *stream, int requested)
+{
+	const char *no = getenv("NO_COLOR");
+
+	if (requested != WSPH_COLOR_AUTO)
+		return requested != 0;
+	if (no && *no) /* https://no-color.org: present and not empty */
+		return 0;
+	return wsph_plat_stream_is_tty(stream);
+}
+
+/* "[12/48] sockets.stream/connect-accept-transfer[nonifs] ... ok". On a terminal each line
+ * replaces the previous one, and only failures, errors and the last case stay on screen;
+ * with verbose every case gets its own line, terminal or not. */
+void wsph_console_progress(void *ctx, size_t done, size_t total, const struct wsph_case *c)
+{
+	const struct wsph_report_opts *o = ctx;
+	int verbose = o && o->verbose;
+	int tty = wsph_plat_stream_is_tty(stderr);
+	int color = wsph_console_color(stderr, o ? o->color : WSPH_COLOR_AUTO);
+	const char *word = "ok", *code = GREEN;
+	char *label;
+	int keep;
+
+	if (!c || (!tty && !verbose))
+		return;
+	switch (c->outcome) {
+	case WSPH_FAIL:
+		word = "FAIL";
+		code = RED;
+		break;
+	case WSPH_ERROR:
+		word = "ERROR";
+		code = RED;
+		break;
+	case WSPH_SKIP:
+		word = "skip";
+		code = YELLOW;
+		break;
+	case WSPH_PASS:
+	default:
+		break;
+	}
+	keep = verbose || !tty || c->outcome == WSPH_FAIL || c->outcome == WSPH_ERROR ||
+	       done >= total;
+	label = wsph_case_label(c);
+	if (tty && !verbose)
+		fputs("\r\x1b[K", stderr);
+	fprintf(stderr, "[%lu/%lu] ", (unsigned long)done, (unsigned long)total);
+	put_clean(stderr, label ? label : c->name);
+	fputs(" ... ", stderr);
+	if (color)
+		fputs(code, stderr);
+	fputs(word, stderr);
+	if (color)
+		fputs(RESET, stderr);
+	if (keep)
+		fputc('\n', stderr);
+	fflush(stderr);
+	free(label);
+}
+
 int wsph_report_console(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
 {
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
@@ -193,10 +274,21 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	if (!o)
 		o = &defaults;
 	k.out = out;
-	k.color = o->color == WSPH_COLOR_AUTO ? wsph_plat_stream_is_tty(out) : o->color != 0;
+	k.color = wsph_console_color(out, o->color);
+	k.map = NULL;
 
-	for (i = 0; i < r->n_cases; i++)
-		put_case(&k, &r->cases[i], o->verbose);
+	for (i = 0; i < r->n_cases; i++) {
+		const struct wsph_case *c = &r->cases[i];
+		struct wsph_casemap *map = NULL;
+		int shown = c->outcome == WSPH_FAIL || c->outcome == WSPH_ERROR ||
+			    (o->verbose && c->n_findings);
+		if (o->deterministic && shown && !(map = wsph_casemap_new(c)))
+			return -1;
+		k.map = map;
+		put_case(&k, c, o->verbose);
+		k.map = NULL;
+		wsph_casemap_free(map);
+	}
 
 	wsph_results_count(r, &n);
 	color_on(&k, GREEN);

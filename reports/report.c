@@ -11,6 +11,10 @@ static const struct {
 } reporters[] = {
 	{"junit", wsph_report_junit},
 	{"console", wsph_report_console},
+	{"tap", wsph_report_tap},
+	{"trace", wsph_report_trace},
+	{"matrix", wsph_report_matrix},
+	{"matrix-html", wsph_report_matrix_html},
 };
 
 wsph_reporter wsph_reporter_find(const char *name)

@@ -11,7 +11,8 @@
 #define WSPH_COLOR_AUTO (-1)
 
 struct wsph_report_opts {
-	int deterministic; /* no times, hostname "localhost", fixed timestamp 1970-01-01T00:00:00 */
+	int deterministic; /* no times, hostname "localhost", fixed timestamp 1970-01-01T00:00:00,
+			      pointer values as 0x<ptrN> and thread IDs as 1, 2, ... (casemap.h) */
 	int color;	   /* 1 always, 0 never, WSPH_COLOR_AUTO: when the stream is a terminal */
 	int verbose;	   /* console: also passing and skipped cases */
 	size_t trace_cap;  /* bytes of trace in system-out; 0 means WSPH_REPORT_TRACE_CAP_DEFAULT */
@@ -24,8 +25,27 @@ typedef int (*wsph_reporter)(FILE *out, const struct wsph_results *r,
 int wsph_report_junit(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o);
 int wsph_report_console(FILE *out, const struct wsph_results *r,
 			const struct wsph_report_opts *o);
+int wsph_report_tap(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o);
+/* JSON lines, schema "wspharness.trace/1" (README.md, "The trace format"). */
+int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o);
+/* The conformance matrix; it needs r->set (without it only the header is written). */
+int wsph_report_matrix(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o);
+int wsph_report_matrix_html(FILE *out, const struct wsph_results *r,
+			    const struct wsph_report_opts *o);
 
-/* "junit", "console"; NULL for an unknown name. */
+/* Whether to colour `stream`: requested is 1 (always), 0 (never) or WSPH_COLOR_AUTO, which means
+ * a terminal, unless NO_COLOR is set and not empty. */
+int wsph_console_color(FILE *stream, int requested);
+/* Progress while running, for wsph_run_config.progress with ctx = the console's
+ * struct wsph_report_opts (or NULL): "[12/48] sockets.stream/connect-accept-transfer[nonifs] ...
+ * ok" (FAIL, ERROR, skip) on stderr when stderr is a terminal (one updating line) or verbose. */
+void wsph_console_progress(void *ctx, size_t done, size_t total, const struct wsph_case *c);
+
+/* `wspharness show TRACE`: prints a JSON-lines trace for people. Returns 0, or 2 after printing
+ * "file:line: message" on stderr when the file cannot be read or is not a wspharness trace. */
+int wsph_show_trace(const char *path, FILE *out);
+
+/* "junit", "console", "tap", "trace", "matrix", "matrix-html"; NULL for an unknown name. */
 wsph_reporter wsph_reporter_find(const char *name);
 
 /* Writes the report to path ("-" means stdout): creates the parent directories, writes path.tmp,

@@ -8,11 +8,9 @@ enum mode { MODE_TEXT, MODE_ATTR, MODE_LINE };
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
-/* Length (1-4) of the well-formed UTF-8 sequence starting at p, with its code point in *cp; 0 when
- * the byte at p starts none. p is NUL-terminated and NUL is never a continuation byte, so this
- * never reads past the terminator. Surrogates (ED A0..BF xx) decode here and are refused later
- * as characters XML forbids, so they become one U+FFFD rather than three. */
-static size_t seq_len(const unsigned char *p, uint32_t *cp)
+/* Surrogates (ED A0..BF xx) decode here and are refused later as characters XML forbids, so they
+ * become one U+FFFD rather than three. */
+size_t wsph_utf8_seq(const unsigned char *p, uint32_t *cp)
 {
 	unsigned char b = p[0];
 	unsigned char lo = 0x80, hi = 0xBF;
@@ -94,7 +92,7 @@ static size_t put(FILE *out, const char *s, size_t cap, enum mode m)
 		return 0;
 	while (i < cap && p[i]) {
 		uint32_t c = 0;
-		size_t n = seq_len(p + i, &c);
+		size_t n = wsph_utf8_seq(p + i, &c);
 		size_t width = n ? n : 1;
 		const char *rep;
 

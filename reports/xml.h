@@ -3,6 +3,7 @@
 #define WSPH_XML_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -29,5 +30,11 @@ size_t wsph_xml_text_n(FILE *out, const char *s, size_t cap);
 size_t wsph_xml_attr_n(FILE *out, const char *s, size_t cap);
 /* Attribute value forced onto one line: LF, CR and CRLF each become one space. Bounded as above. */
 size_t wsph_xml_attr_line(FILE *out, const char *s, size_t cap);
+
+/* Length (1-4) of the well-formed UTF-8 sequence starting at p, with its code point in *cp; 0 when
+ * the byte at p starts none (the caller replaces that one byte). p is NUL-terminated and NUL is
+ * never a continuation byte, so this never reads past the terminator. Encoded surrogates
+ * (ED A0..BF xx) are decoded, not refused: the caller decides. Shared by the JSON writer. */
+size_t wsph_utf8_seq(const unsigned char *p, uint32_t *cp);
 
 #endif

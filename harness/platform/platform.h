@@ -52,4 +52,12 @@ int wsph_plat_event_reset(void *ev);
 int wsph_plat_event_wait(void *ev, unsigned ms);
 void wsph_plat_event_free(void *ev);
 
+void wsph_plat_sleep_ms(unsigned ms);
+/* Sets an environment variable of this process (visible to ExpandEnvironmentStrings). */
+int wsph_plat_setenv(const char *name, const char *value);
+/* PostMessage to a real window (Windows); POSIX has none and returns 0. */
+int wsph_plat_post_message(void *hwnd, unsigned msg, uintptr_t wparam, intptr_t lparam, int wide);
+/* Paths name the same file? (separators '/' and '\\' alike; case-insensitive on Windows) */
+int wsph_plat_same_path(const char *a, const char *b);
+
 #endif

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /*
- * Every provider module links its own copy, so these are per-module singletons: one recursive-free
+ * Every provider module links its own copy, so these are per-module singletons: one non-recursive
  * mutex guarding all provider state and one condition variable that every waiter shares. Both are
  * statically initialised, so they are usable before (and after) WSPStartup/WSPCleanup.
  */

@@ -19,7 +19,13 @@ static void load(unsigned kind)
 		     d.text);
 	trace = wsph_trace_new();
 	static const uint32_t ids[] = {1001, 1002};
-	struct wsph_rules_config cfg = {&set, trace, NULL, kind, ids, 2};
+	struct wsph_rules_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.set = &set;
+	cfg.trace = trace;
+	cfg.kind = kind;
+	cfg.catalog_ids = ids;
+	cfg.n_catalog_ids = 2;
 	engine = wsph_rules_new(&cfg);
 }
 

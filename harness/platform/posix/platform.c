@@ -213,3 +213,34 @@ void wsph_plat_event_free(void *ev)
 	pthread_mutex_destroy(&e->m);
 	free(e);
 }
+
+int wsph_plat_setenv(const char *name, const char *value)
+{
+	return setenv(name, value, 1);
+}
+
+int wsph_plat_post_message(void *hwnd, unsigned msg, uintptr_t wparam, intptr_t lparam, int wide)
+{
+	(void)hwnd;
+	(void)msg;
+	(void)wparam;
+	(void)lparam;
+	(void)wide;
+	return 0;
+}
+
+int wsph_plat_same_path(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		int sa = *a == '/' || *a == '\\', sb = *b == '/' || *b == '\\';
+		if (sa != sb || (!sa && *a != *b))
+			return 0;
+	}
+	return *a == *b;
+}
+
+void wsph_plat_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}

@@ -2,6 +2,7 @@
 #include "../platform.h"
 
 #include <windows.h>
+#include <ctype.h>
 #include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,4 +201,33 @@ void wsph_plat_event_free(void *ev)
 {
 	if (ev)
 		CloseHandle((HANDLE)ev);
+}
+
+int wsph_plat_setenv(const char *name, const char *value)
+{
+	wchar_t wn[256], wv[MAX_PATH * 4];
+	if (widen(name, wn, 256) || widen(value, wv, MAX_PATH * 4))
+		return -1;
+	return SetEnvironmentVariableW(wn, wv) ? 0 : -1;
+}
+
+int wsph_plat_post_message(void *hwnd, unsigned msg, uintptr_t wparam, intptr_t lparam, int wide)
+{
+	return wide ? PostMessageW((HWND)hwnd, msg, wparam, lparam)
+		    : PostMessageA((HWND)hwnd, msg, wparam, lparam);
+}
+
+int wsph_plat_same_path(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		int sa = *a == '/' || *a == '\\', sb = *b == '/' || *b == '\\';
+		if (sa != sb || (!sa && tolower((unsigned char)*a) != tolower((unsigned char)*b)))
+			return 0;
+	}
+	return *a == *b;
+}
+
+void wsph_plat_sleep_ms(unsigned ms)
+{
+	Sleep(ms);
 }

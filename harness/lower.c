@@ -1,0 +1,397 @@
+/* The provider below a layer: its WSPStartup and procedure table, wrapped so every call is recorded. */
+#include "imports.h"
+
+#include "upcalls.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static struct {
+	const struct wsph_catalog *catalog;
+	int hole;
+	WSPH_WSPSTARTUP_BYREF real_startup;
+	WSPPROC_TABLE real; /* the lower provider's own table, from its last WSPStartup */
+	char module[64];
+	int bound;
+} L;
+
+void wsph_lower_begin(const struct wsph_catalog *catalog, int hole)
+{
+	memset(&L, 0, sizeof L);
+	L.catalog = catalog;
+	L.hole = hole;
+}
+
+void wsph_lower_end(void)
+{
+	memset(&L, 0, sizeof L);
+}
+
+/* The WSAPROTOCOL_INFOW a layer must hand down: for each chained entry of the layer under test,
+ * the next element's own entry when that is a base, else the chained entry unmodified. */
+static int propagation_ok(const WSAPROTOCOL_INFOW *pi)
+{
+	const struct wsph_catalog *c = L.catalog;
+	if (!pi || !c)
+		return 0;
+	for (size_t i = 0; i < c->n_entries; i++) {
+		const struct wsph_catalog_entry *e = &c->entries[i];
+		if (!c->providers[e->provider].under_test || e->info.ProtocolChain.ChainLen < 2)
+			continue;
+		const struct wsph_catalog_entry *next =
+			wsph_catalog_by_id(c, e->info.ProtocolChain.ChainEntries[1]);
+		const WSAPROTOCOL_INFOW *want =
+			next && next->info.ProtocolChain.ChainLen == BASE_PROTOCOL ? &next->info
+										    : &e->info;
+		if (pi->dwCatalogEntryId == want->dwCatalogEntryId &&
+		    !memcmp(&pi->ProviderId, &want->ProviderId, sizeof pi->ProviderId) &&
+		    pi->ProtocolChain.ChainLen == want->ProtocolChain.ChainLen &&
+		    !memcmp(pi->ProtocolChain.ChainEntries, want->ProtocolChain.ChainEntries,
+			    sizeof pi->ProtocolChain.ChainEntries) &&
+		    pi->dwServiceFlags1 == want->dwServiceFlags1 &&
+		    pi->iSocketType == want->iSocketType && pi->iProtocol == want->iProtocol)
+			return 1;
+	}
+	return 0;
+}
+
+static void call_begin(struct wsph_event *ev, enum wsph_fn fn, const void *ra, uint64_t a0)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = WSPH_EV_CALL;
+	ev->fn = fn;
+	ev->layer = 1;
+	ev->a[0] = a0;
+	ev->err = WSPH_ERRNO_UNSET;
+	wsph_plat_module_name_at(ra, ev->module, sizeof ev->module);
+}
+
+static void call_push(struct wsph_event *ev)
+{
+	wsph_upcalls_push_call(ev);
+}
+
+static void call_end(const struct wsph_event *call, int64_t ret, const LPINT lpErrno)
+{
+	struct wsph_event r = *call;
+	wsph_upcalls_leave();
+	r.kind = WSPH_EV_RETURN;
+	r.parent = call->seq;
+	r.ret = ret;
+	r.err = lpErrno ? *lpErrno : WSPH_ERRNO_UNSET;
+	snprintf(r.module, sizeof r.module, "%s", L.module);
+	wsph_upcalls_lock();
+	wsph_upcalls_append(&r);
+	wsph_upcalls_unlock();
+}
+
+/* Overlapped calls: which thread id the layer passed down (the client's copy or its own). */
+static void note_thread(struct wsph_event *ev, LPWSAOVERLAPPED ov, LPWSATHREADID tid)
+{
+	ev->a[3] = tid ? (uint64_t)(uintptr_t)tid->ThreadHandle : 0;
+	ev->a[4] = ov != NULL;
+	ev->a[5] = tid && wsph_upcalls_thread_token_valid(tid->ThreadHandle);
+}
+
+#define RA WSPH_RETURN_ADDRESS()
+
+static SOCKET WSPAPI l_accept(SOCKET s, struct sockaddr *addr, LPINT len, LPCONDITIONPROC cond,
+			      DWORD_PTR cb, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPACCEPT, RA, s);
+	call_push(&c);
+	SOCKET r = L.real.lpWSPAccept(s, addr, len, cond, cb, err);
+	call_end(&c, r == INVALID_SOCKET ? -1 : (int64_t)r, err);
+	return r;
+}
+
+static INT WSPAPI l_addr_to_string(LPSOCKADDR a, DWORD al, LPWSAPROTOCOL_INFOW pi, LPWSTR s,
+				   LPDWORD sl, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPADDRESSTOSTRING, RA, 0);
+	call_push(&c);
+	INT r = L.real.lpWSPAddressToString(a, al, pi, s, sl, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_async_select(SOCKET s, HWND h, unsigned int m, LONG ev, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPASYNCSELECT, RA, s);
+	c.a[1] = (uint64_t)(uintptr_t)h;
+	c.a[2] = m;
+	c.a[3] = (uint64_t)ev;
+	call_push(&c);
+	int r = L.real.lpWSPAsyncSelect(s, h, m, ev, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+#define SIMPLE_S(name, field, FN, params, args)                                                    \
+	static int WSPAPI name params                                                              \
+	{                                                                                          \
+		struct wsph_event c;                                                               \
+		call_begin(&c, FN, RA, s);                                                         \
+		call_push(&c);                                                                     \
+		int r = L.real.field args;                                                         \
+		call_end(&c, r, err);                                                              \
+		return r;                                                                          \
+	}
+
+SIMPLE_S(l_bind, lpWSPBind, WSPH_FN_WSPBIND,
+	 (SOCKET s, const struct sockaddr *n, int nl, LPINT err), (s, n, nl, err))
+SIMPLE_S(l_close, lpWSPCloseSocket, WSPH_FN_WSPCLOSESOCKET, (SOCKET s, LPINT err), (s, err))
+SIMPLE_S(l_connect, lpWSPConnect, WSPH_FN_WSPCONNECT,
+	 (SOCKET s, const struct sockaddr *n, int nl, LPWSABUF a, LPWSABUF b, LPQOS q1, LPQOS q2,
+	  LPINT err),
+	 (s, n, nl, a, b, q1, q2, err))
+SIMPLE_S(l_dup, lpWSPDuplicateSocket, WSPH_FN_WSPDUPLICATESOCKET,
+	 (SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT err), (s, pid, pi, err))
+SIMPLE_S(l_enum_events, lpWSPEnumNetworkEvents, WSPH_FN_WSPENUMNETWORKEVENTS,
+	 (SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne, LPINT err), (s, e, ne, err))
+SIMPLE_S(l_event_select, lpWSPEventSelect, WSPH_FN_WSPEVENTSELECT,
+	 (SOCKET s, WSAEVENT e, LONG ne, LPINT err), (s, e, ne, err))
+SIMPLE_S(l_peer, lpWSPGetPeerName, WSPH_FN_WSPGETPEERNAME,
+	 (SOCKET s, struct sockaddr *n, LPINT nl, LPINT err), (s, n, nl, err))
+SIMPLE_S(l_sockname, lpWSPGetSockName, WSPH_FN_WSPGETSOCKNAME,
+	 (SOCKET s, struct sockaddr *n, LPINT nl, LPINT err), (s, n, nl, err))
+SIMPLE_S(l_getopt, lpWSPGetSockOpt, WSPH_FN_WSPGETSOCKOPT,
+	 (SOCKET s, int lv, int o, char *v, LPINT l, LPINT err), (s, lv, o, v, l, err))
+SIMPLE_S(l_listen, lpWSPListen, WSPH_FN_WSPLISTEN, (SOCKET s, int b, LPINT err), (s, b, err))
+SIMPLE_S(l_recv_disc, lpWSPRecvDisconnect, WSPH_FN_WSPRECVDISCONNECT,
+	 (SOCKET s, LPWSABUF b, LPINT err), (s, b, err))
+SIMPLE_S(l_send_disc, lpWSPSendDisconnect, WSPH_FN_WSPSENDDISCONNECT,
+	 (SOCKET s, LPWSABUF b, LPINT err), (s, b, err))
+SIMPLE_S(l_setopt, lpWSPSetSockOpt, WSPH_FN_WSPSETSOCKOPT,
+	 (SOCKET s, int lv, int o, const char *v, int l, LPINT err), (s, lv, o, v, l, err))
+SIMPLE_S(l_shutdown, lpWSPShutdown, WSPH_FN_WSPSHUTDOWN, (SOCKET s, int h, LPINT err),
+	 (s, h, err))
+
+static int WSPAPI l_cancel(LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPCANCELBLOCKINGCALL, RA, 0);
+	call_push(&c);
+	int r = L.real.lpWSPCancelBlockingCall(err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_cleanup(LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPCLEANUP, RA, 0);
+	call_push(&c);
+	int r = L.real.lpWSPCleanup(err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static BOOL WSPAPI l_overlapped_result(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, BOOL w,
+				       LPDWORD f, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPGETOVERLAPPEDRESULT, RA, s);
+	call_push(&c);
+	BOOL r = L.real.lpWSPGetOverlappedResult(s, ov, n, w, f, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static BOOL WSPAPI l_qos(SOCKET s, LPWSABUF n, LPQOS q, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPGETQOSBYNAME, RA, s);
+	call_push(&c);
+	BOOL r = L.real.lpWSPGetQOSByName(s, n, q, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inl, LPVOID out, DWORD outl,
+			  LPDWORD ret, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+			  LPWSATHREADID tid, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPIOCTL, RA, s);
+	c.a[1] = code;
+	note_thread(&c, ov, tid);
+	call_push(&c);
+	int r = L.real.lpWSPIoctl(s, code, in, inl, out, outl, ret, ov, cr, tid, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static SOCKET WSPAPI l_join(SOCKET s, const struct sockaddr *n, int nl, LPWSABUF a, LPWSABUF b,
+			    LPQOS q1, LPQOS q2, DWORD f, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPJOINLEAF, RA, s);
+	call_push(&c);
+	SOCKET r = L.real.lpWSPJoinLeaf(s, n, nl, a, b, q1, q2, f, err);
+	call_end(&c, r == INVALID_SOCKET ? -1 : (int64_t)r, err);
+	return r;
+}
+
+static int WSPAPI l_recv(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD fl,
+			 LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+			 LPWSATHREADID tid, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPRECV, RA, s);
+	note_thread(&c, ov, tid);
+	call_push(&c);
+	int r = L.real.lpWSPRecv(s, b, n, got, fl, ov, cr, tid, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_recvfrom(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD fl,
+			     struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
+			     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPRECVFROM, RA, s);
+	note_thread(&c, ov, tid);
+	call_push(&c);
+	int r = L.real.lpWSPRecvFrom(s, b, n, got, fl, from, fromlen, ov, cr, tid, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const PTIMEVAL t, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSELECT, RA, (uint64_t)nfds);
+	call_push(&c);
+	int rc = L.real.lpWSPSelect(nfds, r, w, e, t, err);
+	call_end(&c, rc, err);
+	return rc;
+}
+
+static int WSPAPI l_send(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD fl,
+			 LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+			 LPWSATHREADID tid, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSEND, RA, s);
+	note_thread(&c, ov, tid);
+	call_push(&c);
+	int r = L.real.lpWSPSend(s, b, n, sent, fl, ov, cr, tid, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static int WSPAPI l_sendto(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD fl,
+			   const struct sockaddr *to, int tl, LPWSAOVERLAPPED ov,
+			   LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSENDTO, RA, s);
+	note_thread(&c, ov, tid);
+	call_push(&c);
+	int r = L.real.lpWSPSendTo(s, b, n, sent, fl, to, tl, ov, cr, tid, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static SOCKET WSPAPI l_socket(int af, int type, int proto, LPWSAPROTOCOL_INFOW pi, GROUP g,
+			      DWORD fl, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSOCKET, RA, (uint64_t)af);
+	c.a[1] = (uint64_t)type;
+	c.a[2] = (uint64_t)proto;
+	c.a[3] = pi ? pi->dwCatalogEntryId : 0;
+	c.a[5] = propagation_ok(pi) ? 1 : 2;
+	call_push(&c);
+	SOCKET r = L.real.lpWSPSocket(af, type, proto, pi, g, fl, err);
+	call_end(&c, r == INVALID_SOCKET ? -1 : (int64_t)r, err);
+	return r;
+}
+
+static INT WSPAPI l_string_to_addr(LPWSTR s, INT af, LPWSAPROTOCOL_INFOW pi, LPSOCKADDR a,
+				   LPINT al, LPINT err)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSTRINGTOADDRESS, RA, 0);
+	call_push(&c);
+	INT r = L.real.lpWSPStringToAddress(s, af, pi, a, al, err);
+	call_end(&c, r, err);
+	return r;
+}
+
+static const WSPPROC_TABLE wrappers = {
+	l_accept,     l_addr_to_string, l_async_select, l_bind,	      l_cancel,
+	l_cleanup,    l_close,		l_connect,	l_dup,	      l_enum_events,
+	l_event_select, l_overlapped_result, l_peer,	l_sockname,   l_getopt,
+	l_qos,	      l_ioctl,		l_join,		l_listen,     l_recv,
+	l_recv_disc,  l_recvfrom,	l_select,	l_send,	      l_send_disc,
+	l_sendto,     l_setopt,		l_shutdown,	l_socket,     l_string_to_addr,
+};
+
+/* Does a table the layer hands down reach the harness? Identical pointers, or entries that
+ * forward: probed with a harmless WPUFDIsSet on an empty set. */
+static int table_forwards(const WSPUPCALLTABLE *t)
+{
+	int id = wsph_upcalls_table_of(t);
+	if (id == WSPH_TABLE_A || id == WSPH_TABLE_B)
+		return 0;
+	if (!t->lpWPUFDIsSet)
+		return 2;
+	fd_set empty;
+	memset(&empty, 0, sizeof empty);
+	unsigned before = wsph_upcalls_count(WSPH_FN_WPUFDISSET);
+	t->lpWPUFDIsSet((SOCKET)0, &empty);
+	return wsph_upcalls_count(WSPH_FN_WPUFDISSET) > before ? 1 : 2;
+}
+
+static int WSPAPI l_startup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi, WSPUPCALLTABLE t,
+			    LPWSPPROC_TABLE procs)
+{
+	struct wsph_event c;
+	call_begin(&c, WSPH_FN_WSPSTARTUP, RA, v);
+	c.a[3] = propagation_ok(pi) ? 1 : 2;
+	c.a[4] = (uint64_t)table_forwards(&t);
+	c.a[5] = L.hole >= 0 ? (uint64_t)L.hole + 1 : 0;
+	snprintf(c.text, sizeof c.text, "lpProtocolInfo: catalog id %lu, ChainLen %d",
+		 pi ? (unsigned long)pi->dwCatalogEntryId : 0ul, pi ? pi->ProtocolChain.ChainLen : -1);
+	call_push(&c);
+	int r = L.real_startup(v, data, pi, &t, procs);
+	if (r == 0 && procs) {
+		L.real = *procs;
+		*procs = wrappers;
+		if (L.hole >= 0) {
+			/* the scenario's lower.proctable_hole: a bogus table, as ws2_32 would see it */
+			void *entries[30];
+			memcpy(entries, procs, sizeof entries);
+			entries[L.hole] = NULL;
+			memcpy(procs, entries, sizeof entries);
+		}
+	}
+	struct wsph_event r_ev = c;
+	wsph_upcalls_leave();
+	r_ev.kind = WSPH_EV_RETURN;
+	r_ev.parent = c.seq;
+	r_ev.ret = r;
+	r_ev.a[1] = data ? data->wVersion : 0;
+	r_ev.a[2] = data ? data->wHighVersion : 0;
+	snprintf(r_ev.module, sizeof r_ev.module, "%s", L.module);
+	wsph_upcalls_lock();
+	wsph_upcalls_append(&r_ev);
+	wsph_upcalls_unlock();
+	return r;
+}
+
+LPWSPSTARTUP wsph_lower_startup(void *real_startup, const char *module_name, uint64_t load_seq)
+{
+	(void)load_seq;
+	memcpy(&L.real_startup, &real_startup, sizeof real_startup);
+	snprintf(L.module, sizeof L.module, "%s", module_name);
+	L.bound = 1;
+	return l_startup;
+}

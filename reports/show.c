@@ -1,0 +1,648 @@
+/* `wspharness show TRACE`: a JSON-lines trace (schema wspharness.trace/1) printed for people, WSP
+ * calls with their upcalls nested under them, arguments by symbolic name, findings at their event. */
+#include "casemap.h"
+#include "json.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA "wspharness.trace/1"
+
+struct rec {
+	struct wsph_json v;
+	const char *type;
+	size_t line; /* 1-based line in the file */
+};
+
+struct show {
+	FILE *out;
+	const char *path;
+	struct rec *recs;
+	size_t n;
+};
+
+/* ---- output hygiene: the file is untrusted, the terminal is not a parser ---- */
+
+static void put_clean(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char b = (unsigned char)*s;
+		if (b == '\n' || b == '\r' || b == '\t')
+			fputc(' ', out);
+		else if (b < 0x20 || b == 0x7F)
+			fputc('?', out);
+		else
+			fputc(b, out);
+	}
+}
+
+/* ---- symbolic names of argument values ---- */
+
+struct sym {
+	long long v;
+	const char *name;
+};
+
+static const struct sym af_syms[] = {{0, "AF_UNSPEC"}, {2, "AF_INET"}, {23, "AF_INET6"}, {0, NULL}};
+static const struct sym type_syms[] = {{1, "SOCK_STREAM"},    {2, "SOCK_DGRAM"}, {3, "SOCK_RAW"},
+				       {4, "SOCK_RDM"},	      {5, "SOCK_SEQPACKET"}, {0, NULL}};
+static const struct sym proto_syms[] = {{6, "IPPROTO_TCP"}, {17, "IPPROTO_UDP"},
+					{1, "IPPROTO_ICMP"}, {0, NULL}};
+static const struct sym how_syms[] = {{0, "SD_RECEIVE"}, {1, "SD_SEND"}, {2, "SD_BOTH"}, {0, NULL}};
+static const struct sym level_syms[] = {{0xffff, "SOL_SOCKET"}, {6, "IPPROTO_TCP"},
+					{0, "IPPROTO_IP"},	{17, "IPPROTO_UDP"}, {0, NULL}};
+static const struct sym so_syms[] = {
+	{0x1, "SO_DEBUG"},	      {0x2, "SO_ACCEPTCONN"}, {0x4, "SO_REUSEADDR"},
+	{0x8, "SO_KEEPALIVE"},	      {0x10, "SO_DONTROUTE"}, {0x20, "SO_BROADCAST"},
+	{0x80, "SO_LINGER"},	      {0x100, "SO_OOBINLINE"}, {0x1001, "SO_SNDBUF"},
+	{0x1002, "SO_RCVBUF"},	      {0x1005, "SO_SNDTIMEO"}, {0x1006, "SO_RCVTIMEO"},
+	{0x1007, "SO_ERROR"},	      {0x1008, "SO_TYPE"},    {0x2005, "SO_PROTOCOL_INFOW"},
+	{0, NULL}};
+static const struct sym ioctl_syms[] = {{0x8004667e, "FIONBIO"},
+					{0x4004667f, "FIONREAD"},
+					{0x40047307, "SIOCATMARK"},
+					{0, NULL}};
+static const struct sym fd_bits[] = {{0x1, "FD_READ"},
+				     {0x2, "FD_WRITE"},
+				     {0x4, "FD_OOB"},
+				     {0x8, "FD_ACCEPT"},
+				     {0x10, "FD_CONNECT"},
+				     {0x20, "FD_CLOSE"},
+				     {0x40, "FD_QOS"},
+				     {0x80, "FD_GROUP_QOS"},
+				     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
+				     {0x200, "FD_ADDRESS_LIST_CHANGE"},
+				     {0, NULL}};
+static const struct sym wsa_flag_bits[] = {{0x01, "WSA_FLAG_OVERLAPPED"},
+					   {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
+					   {0x04, "WSA_FLAG_MULTIPOINT_C_LEAF"},
+					   {0x08, "WSA_FLAG_MULTIPOINT_D_ROOT"},
+					   {0x10, "WSA_FLAG_MULTIPOINT_D_LEAF"},
+					   {0x40, "WSA_FLAG_ACCESS_SYSTEM_SECURITY"},
+					   {0x80, "WSA_FLAG_NO_HANDLE_INHERIT"},
+					   {0, NULL}};
+
+static const char *sym_find(const struct sym *t, long long v)
+{
+	for (; t->name; t++)
+		if (t->v == v)
+			return t->name;
+	return NULL;
+}
+
+/* "FD_READ|FD_CLOSE", with unknown bits as hex; "0" for none. */
+static void put_bits(FILE *out, const struct sym *t, unsigned long long v)
+{
+	int first = 1;
+
+	if (!v) {
+		fputs("0", out);
+		return;
+	}
+	for (; t->name; t++)
+		if (v & (unsigned long long)t->v) {
+			fprintf(out, "%s%s", first ? "" : "|", t->name);
+			v &= ~(unsigned long long)t->v;
+			first = 0;
+		}
+	if (v)
+		fprintf(out, "%s0x%llx", first ? "" : "|", v);
+}
+
+static int name_is(const char *name, const char *a)
+{
+	return strcmp(name, a) == 0;
+}
+
+static int contains_ci(const char *s, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (; *s; s++) {
+		for (i = 0; i < n; i++) {
+			char a = s[i], b = needle[i];
+			if (a >= 'A' && a <= 'Z')
+				a = (char)(a - 'A' + 'a');
+			if (!a || a != b)
+				break;
+		}
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* The numeric value of an argument: a JSON integer or a "0x..." string; 0 when it has none (a
+ * placeholder such as "0x<ptr1>"). */
+static int arg_value(const struct wsph_json *v, long long *out)
+{
+	if (v->type == WSPH_JSON_NUMBER && v->is_int) {
+		*out = (long long)v->integer;
+		return 1;
+	}
+	if (v->type == WSPH_JSON_STRING && v->string[0] == '0' && v->string[1] == 'x' &&
+	    v->string[2]) {
+		char *end;
+		errno = 0;
+		unsigned long long u = strtoull(v->string + 2, &end, 16);
+		if (*end == '\0' && errno == 0) {
+			*out = (long long)u;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void put_arg(FILE *out, const char *name, const struct wsph_json *v, long long level)
+{
+	long long x = 0;
+	const char *s = NULL;
+	char e[64];
+
+	if (!arg_value(v, &x)) {
+		if (v->type == WSPH_JSON_STRING)
+			put_clean(out, v->string);
+		else if (v->type == WSPH_JSON_NUMBER)
+			fprintf(out, "%g", v->number);
+		else if (v->type == WSPH_JSON_BOOL)
+			fputs(v->boolean ? "true" : "false", out);
+		else
+			fputs("null", out);
+		return;
+	}
+	if (name_is(name, "af"))
+		s = sym_find(af_syms, x);
+	else if (name_is(name, "type"))
+		s = sym_find(type_syms, x);
+	else if (name_is(name, "protocol"))
+		s = x ? sym_find(proto_syms, x) : NULL;
+	else if (name_is(name, "how"))
+		s = sym_find(how_syms, x);
+	else if (name_is(name, "level"))
+		s = sym_find(level_syms, x);
+	else if (name_is(name, "optname") && level == 0xffff)
+		s = sym_find(so_syms, x);
+	else if (name_is(name, "optname") && level == 6 && x == 1)
+		s = "TCP_NODELAY";
+	else if (name_is(name, "dwIoControlCode"))
+		s = sym_find(ioctl_syms, x);
+	if (s) {
+		fprintf(out, "%s (%lld)", s, x);
+		return;
+	}
+	if (name_is(name, "wVersionRequested") || name_is(name, "wVersion") ||
+	    name_is(name, "wHighVersion")) {
+		fprintf(out, "%lld.%lld (0x%llx)", x & 0xff, (x >> 8) & 0xff, (unsigned long long)x);
+		return;
+	}
+	if (name_is(name, "lNetworkEvents") || name_is(name, "lEvent") ||
+	    name_is(name, "NetworkEvents")) {
+		put_bits(out, fd_bits, (unsigned long long)x);
+		return;
+	}
+	if (name_is(name, "dwFlags")) {
+		put_bits(out, wsa_flag_bits, (unsigned long long)x);
+		return;
+	}
+	if (contains_ci(name, "error") || contains_ci(name, "errno")) {
+		fputs(wsph_error_format((int)x, e, sizeof e), out);
+		return;
+	}
+	if (v->type == WSPH_JSON_STRING)
+		put_clean(out, v->string);
+	else
+		fprintf(out, "%lld", x);
+}
+
+static void put_args(FILE *out, const struct wsph_json *args)
+{
+	const struct wsph_json *lv = wsph_json_get(args, "level");
+	long long level = -1;
+	size_t i;
+
+	if (lv)
+		arg_value(lv, &level);
+	fputc('(', out);
+	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		put_clean(out, args->keys[i]);
+		fputc('=', out);
+		put_arg(out, args->keys[i], &args->items[i], level);
+	}
+	fputc(')', out);
+}
+
+/* ---- records ---- */
+
+static const char *str(const struct rec *r, const char *key)
+{
+	return wsph_json_get_string(&r->v, key);
+}
+
+static int is_null_or_absent(const struct rec *r, const char *key)
+{
+	const struct wsph_json *m = wsph_json_get(&r->v, key);
+	return !m || m->type == WSPH_JSON_NULL;
+}
+
+static void put_ret(FILE *out, const struct rec *r, int fn)
+{
+	const struct wsph_json *ret = wsph_json_get(&r->v, "ret");
+	char buf[96];
+
+	if (!ret || ret->type == WSPH_JSON_NULL)
+		return;
+	fputs(" -> ", out);
+	if (ret->type == WSPH_JSON_NUMBER && ret->is_int && fn >= 0)
+		fputs(wsph_ret_format(NULL, (enum wsph_fn)fn, ret->integer, buf, sizeof buf), out);
+	else if (ret->type == WSPH_JSON_STRING)
+		put_clean(out, ret->string);
+	else if (ret->type == WSPH_JSON_NUMBER && ret->is_int)
+		fprintf(out, "%lld", (long long)ret->integer);
+	else
+		fputs("?", out);
+	if (fn >= 0 && ret->type == WSPH_JSON_NUMBER && ret->is_int &&
+	    wsph_ret_is_failure((enum wsph_fn)fn, ret->integer) && fn != WSPH_FN_WSPSTARTUP) {
+		if (is_null_or_absent(r, "errno"))
+			fputs(", *lpErrno not written", out);
+		else
+			fprintf(out, ", %s",
+				wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf,
+						  sizeof buf));
+	}
+}
+
+static void put_event(const struct show *s, const struct rec *r, unsigned long main_thread)
+{
+	FILE *out = s->out;
+	const char *kind = str(r, "kind"), *fname = str(r, "function");
+	const char *module = str(r, "module"), *table = str(r, "table");
+	int fn = wsph_fn_by_name(fname);
+	int up = !strcmp(kind, "upcall"), ret = !strcmp(kind, "return");
+	int nested = up && !is_null_or_absent(r, "parent");
+	long long thread = wsph_json_get_int(&r->v, "thread", 0);
+	char buf[96];
+
+	fprintf(out, "%s#%lld ", nested ? "      " : "    ",
+		(long long)wsph_json_get_int(&r->v, "seq", 0));
+	if (up)
+		fputs("upcall ", out);
+	else if (ret)
+		fputs("return ", out);
+	put_clean(out, fname);
+	put_args(out, wsph_json_get(&r->v, "args"));
+	if (!ret && !up && !strcmp(fname, "WSPStartup") && table) {
+		fputs(" with table ", out);
+		put_clean(out, table);
+	}
+	put_ret(out, r, fn);
+	if (!is_null_or_absent(r, "fault"))
+		fprintf(out, " [fault injected: %s]",
+			wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
+	fputs("  <", out);
+	fputs(ret ? "in " : "from ", out);
+	put_clean(out, module ? module : "?");
+	if (up && table) {
+		if (!strcmp(table, "A") || !strcmp(table, "B")) {
+			fputs(", table ", out);
+			put_clean(out, table);
+		} else if (!strcmp(table, "poison")) {
+			fputs(", through the poisoned table buffer", out);
+		} else if (!strcmp(table, "export")) {
+			fputs(", through the ws2_32 export", out);
+		} else {
+			fputs(", table ", out);
+			put_clean(out, table);
+		}
+	}
+	if (main_thread && (unsigned long)thread != main_thread)
+		fprintf(out, ", thread %lld", thread);
+	fputs(">\n", out);
+}
+
+static void put_finding(const struct show *s, const struct rec *f, const char *indent)
+{
+	FILE *out = s->out;
+	const char *file = str(f, "file");
+
+	fprintf(out, "%s!! ", indent);
+	put_clean(out, str(f, "rule"));
+	fputs(" [", out);
+	put_clean(out, str(f, "severity") ? str(f, "severity") : "error");
+	fputs("]", out);
+	if (file) {
+		fputs(" at ", out);
+		put_clean(out, file);
+		if (!is_null_or_absent(f, "line"))
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(&f->v, "line", 0));
+		if (!is_null_or_absent(f, "column"))
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(&f->v, "column", 0));
+	}
+	fputs(": ", out);
+	put_clean(out, str(f, "message"));
+	fputc('\n', out);
+	if (str(f, "statement")) {
+		fprintf(out, "%s   rule: ", indent);
+		put_clean(out, str(f, "statement"));
+		fputc('\n', out);
+	}
+}
+
+/* The records of one case: its record at recs[from], the rest up to (not including) to. */
+static void put_case(const struct show *s, size_t from, size_t to)
+{
+	FILE *out = s->out;
+	const struct rec *c = &s->recs[from];
+	const char *outcome = str(c, "outcome"), *file = str(c, "file");
+	unsigned long main_thread = 0;
+	long long step = -1;
+	size_t i, j;
+
+	fputc('\n', out);
+	if (!strcmp(outcome, "fail"))
+		fputs("FAIL  ", out);
+	else if (!strcmp(outcome, "error"))
+		fputs("ERROR ", out);
+	else if (!strcmp(outcome, "skip"))
+		fputs("SKIP  ", out);
+	else if (!strcmp(outcome, "pass"))
+		fputs("PASS  ", out);
+	else {
+		put_clean(out, outcome);
+		fputc(' ', out);
+	}
+	put_clean(out, str(c, "case"));
+	if (file) {
+		fputs("  (", out);
+		put_clean(out, file);
+		if (!is_null_or_absent(c, "line"))
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(&c->v, "line", 0));
+		fputc(')', out);
+	}
+	fputc('\n', out);
+	if (str(c, "skip_reason")) {
+		fputs("  skipped: ", out);
+		put_clean(out, str(c, "skip_reason"));
+		fputc('\n', out);
+	}
+	if (str(c, "error_message") || str(c, "error_type")) {
+		fputs("  ", out);
+		put_clean(out, str(c, "error_type") ? str(c, "error_type") : "error");
+		fputs(": ", out);
+		put_clean(out, str(c, "error_message") ? str(c, "error_message") : "");
+		fputc('\n', out);
+	}
+	for (i = from + 1; i < to; i++) {
+		const struct rec *e = &s->recs[i];
+		long long seq, st;
+		if (strcmp(e->type, "event") != 0)
+			continue;
+		if (!main_thread)
+			main_thread = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
+		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(&e->v, "step", 0);
+		if (st != step) {
+			if (st > 0)
+				fprintf(out, "  step %lld\n", st);
+			else if (step > 0)
+				fputs("  outside the steps\n", out);
+			step = st;
+		}
+		put_event(s, e, main_thread);
+		seq = wsph_json_get_int(&e->v, "seq", 0);
+		for (j = from + 1; j < to; j++)
+			if (!strcmp(s->recs[j].type, "finding") &&
+			    wsph_json_get_int(&s->recs[j].v, "seq", 0) == seq)
+				put_finding(s, &s->recs[j],
+					    !strcmp(str(e, "kind"), "upcall") &&
+							    !is_null_or_absent(e, "parent")
+						    ? "        "
+						    : "      ");
+	}
+	/* Findings that concern no event of the trace (the whole scenario, or an event lost). */
+	for (j = from + 1; j < to; j++) {
+		const struct rec *f = &s->recs[j];
+		long long seq;
+		int found = 0;
+		if (strcmp(f->type, "finding") != 0)
+			continue;
+		seq = wsph_json_get_int(&f->v, "seq", 0);
+		for (i = from + 1; seq && i < to && !found; i++)
+			found = !strcmp(s->recs[i].type, "event") &&
+				wsph_json_get_int(&s->recs[i].v, "seq", 0) == seq;
+		if (!found)
+			put_finding(s, f, "  ");
+	}
+}
+
+/* ---- reading and checking the file ---- */
+
+static int bad(const struct show *s, size_t line, const char *what)
+{
+	fprintf(stderr, "%s:%lu: %s\n", s->path, (unsigned long)line, what);
+	return 2;
+}
+
+static int need(const struct show *s, const struct rec *r, const char *key,
+		enum wsph_json_type type)
+{
+	const struct wsph_json *m = wsph_json_get(&r->v, key);
+	char msg[160];
+
+	if (m && m->type == type && (type != WSPH_JSON_NUMBER || m->is_int))
+		return 0;
+	snprintf(msg, sizeof msg, "%s record without a valid \"%s\"", r->type, key);
+	return bad(s, r->line, msg);
+}
+
+static int check(const struct show *s, const struct rec *r)
+{
+	static const char *const kinds[] = {"call", "return", "upcall"};
+	int rc = 0;
+	size_t i;
+
+	if (!strcmp(r->type, "case")) {
+		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "outcome", WSPH_JSON_STRING)))
+			return rc;
+	} else if (!strcmp(r->type, "event")) {
+		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "seq", WSPH_JSON_NUMBER)) ||
+		    (rc = need(s, r, "kind", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "function", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "args", WSPH_JSON_OBJECT)))
+			return rc;
+		for (i = 0; i < 3 && strcmp(str(r, "kind"), kinds[i]) != 0; i++)
+			;
+		if (i == 3)
+			return bad(s, r->line, "event record with an unknown \"kind\"");
+	} else if (!strcmp(r->type, "finding")) {
+		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "rule", WSPH_JSON_STRING)) ||
+		    (rc = need(s, r, "message", WSPH_JSON_STRING)))
+			return rc;
+	}
+	return 0;
+}
+
+static int load(struct show *s, char *text, size_t len)
+{
+	size_t line = 0, cap = 0;
+	char *p = text, *end = text + len;
+
+	while (p < end) {
+		char *start = p, *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl ? nl : end, err[128];
+		struct rec *r;
+		int rc;
+
+		line++;
+		p = nl ? nl + 1 : end;
+		if (e > start && e[-1] == '\r')
+			e--;
+		if (e == start) /* blank lines are tolerated (an editor's trailing newline) */
+			continue;
+		if (s->n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct rec *nr = realloc(s->recs, nc * sizeof *nr);
+			if (!nr)
+				return bad(s, line, "out of memory");
+			s->recs = nr;
+			cap = nc;
+		}
+		r = &s->recs[s->n];
+		r->line = line;
+		r->type = NULL;
+		if (wsph_json_parse(start, (size_t)(e - start), &r->v, err, sizeof err) != 0)
+			return bad(s, line, err);
+		s->n++;
+		if (r->v.type != WSPH_JSON_OBJECT)
+			return bad(s, line, "a trace line must be a JSON object");
+		if (s->n == 1) {
+			const char *schema = str(r, "schema");
+			if (!schema || strcmp(schema, SCHEMA) != 0)
+				return bad(s, line, "not a wspharness trace: the first line has no "
+						    "\"schema\": \"" SCHEMA "\"");
+			r->type = "header";
+			continue;
+		}
+		r->type = str(r, "type");
+		if (!r->type)
+			return bad(s, line, "record without a \"type\"");
+		if ((rc = check(s, r)) != 0)
+			return rc;
+	}
+	if (s->n == 0)
+		return bad(s, line ? line : 1, "empty file, not a wspharness trace");
+	return 0;
+}
+
+static char *read_all(const char *path, size_t *len, int *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL, *p;
+	size_t cap = 0, n = 0, got;
+
+	*err = 0;
+	if (!f) {
+		*err = errno;
+		return NULL;
+	}
+	do {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 262144;
+			p = realloc(buf, cap + 1);
+			if (!p) {
+				*err = ENOMEM;
+				goto fail;
+			}
+			buf = p;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (ferror(f)) {
+		*err = EIO;
+		goto fail;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(f);
+	free(buf);
+	return NULL;
+}
+
+static void put_header(const struct show *s)
+{
+	const struct rec *h = &s->recs[0];
+	FILE *out = s->out;
+
+	fputs("wspharness trace (" SCHEMA "), harness ", out);
+	put_clean(out, str(h, "harness_version") ? str(h, "harness_version") : "?");
+	fputs("\nprovider: ", out);
+	put_clean(out, str(h, "provider") ? str(h, "provider") : "?");
+	fputs(" (", out);
+	put_clean(out, str(h, "kind") ? str(h, "kind") : "?");
+	fputs(")\n", out);
+	if (str(h, "provider_sha256")) {
+		fputs("sha256: ", out);
+		put_clean(out, str(h, "provider_sha256"));
+		fputc('\n', out);
+	}
+	fputs("run: ", out);
+	put_clean(out, str(h, "timestamp") ? str(h, "timestamp") : "?");
+	fputs(" UTC on ", out);
+	put_clean(out, str(h, "hostname") ? str(h, "hostname") : "?");
+	fputc('\n', out);
+}
+
+int wsph_show_trace(const char *path, FILE *out)
+{
+	struct show s;
+	size_t len = 0, i;
+	int err, rc;
+	char *text;
+
+	memset(&s, 0, sizeof s);
+	s.out = out;
+	s.path = path ? path : "-";
+	text = path ? read_all(path, &len, &err) : NULL;
+	if (!text) {
+		fprintf(stderr, "%s: cannot read: %s\n", s.path, strerror(path ? err : EINVAL));
+		return 2;
+	}
+	rc = load(&s, text, len);
+	if (rc == 0) {
+		put_header(&s);
+		for (i = 1; i < s.n; i++) {
+			size_t j;
+			if (strcmp(s.recs[i].type, "case") != 0)
+				continue;
+			for (j = i + 1; j < s.n && strcmp(s.recs[j].type, "case") != 0 &&
+					strcmp(s.recs[j].type, "summary") != 0;
+			     j++)
+				;
+			put_case(&s, i, j);
+		}
+		for (i = 1; i < s.n; i++)
+			if (!strcmp(s.recs[i].type, "summary")) {
+				const struct rec *r = &s.recs[i];
+				fprintf(out, "\n%lld passed, %lld failed, %lld errors, %lld skipped\n",
+					(long long)wsph_json_get_int(&r->v, "passed", 0),
+					(long long)wsph_json_get_int(&r->v, "failures", 0),
+					(long long)wsph_json_get_int(&r->v, "errors", 0),
+					(long long)wsph_json_get_int(&r->v, "skipped", 0));
+			}
+		if (fflush(out) != 0 || ferror(out))
+			rc = 3;
+	}
+	for (i = 0; i < s.n; i++)
+		wsph_json_free(&s.recs[i].v);
+	free(s.recs);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,249 @@
+/* JSON-lines trace (schema wspharness.trace/1): a header, then per case its record, its events and
+ * its findings, then a summary; one JSON object per line, documented in README.md. */
+#include "casemap.h"
+#include "json.h"
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TRACE_SCHEMA "wspharness.trace/1"
+
+static const char *const kind_names[] = {"call", "return", "upcall"};
+static const char *const table_names[] = {"A", "B", "poison", "export"};
+
+static void put_key(FILE *out, const char *key)
+{
+	fprintf(out, ",\"%s\":", key); /* keys are our own ASCII names */
+}
+
+static void put_str(FILE *out, const char *key, const char *value)
+{
+	put_key(out, key);
+	wsph_json_string(out, value);
+}
+
+static void put_int(FILE *out, const char *key, long long v)
+{
+	put_key(out, key);
+	fprintf(out, "%lld", v);
+}
+
+static void put_int_or_null(FILE *out, const char *key, long long v, int is_null)
+{
+	put_key(out, key);
+	if (is_null)
+		fputs("null", out);
+	else
+		fprintf(out, "%lld", v);
+}
+
+static void put_seconds(FILE *out, const char *key, double s, const struct wsph_report_opts *o)
+{
+	char buf[32];
+	wsph_report_format_millis(buf, sizeof buf, o->deterministic ? 0 : wsph_report_millis(s));
+	put_key(out, key);
+	fputs(buf, out);
+}
+
+static const char *outcome_name(enum wsph_outcome o)
+{
+	switch (o) {
+	case WSPH_PASS:
+		return "pass";
+	case WSPH_FAIL:
+		return "fail";
+	case WSPH_ERROR:
+		return "error";
+	case WSPH_SKIP:
+		return "skip";
+	}
+	return "?";
+}
+
+static void put_header(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	char stamp[32], host[sizeof r->hostname], sha[sizeof r->provider_sha256];
+
+	memcpy(host, r->hostname, sizeof host);
+	host[sizeof host - 1] = '\0';
+	if (o->deterministic || !host[0])
+		strcpy(host, "localhost");
+	memcpy(sha, r->provider_sha256, sizeof sha);
+	sha[sizeof sha - 1] = '\0';
+	wsph_report_format_timestamp(stamp, sizeof stamp, o->deterministic ? 0 : r->timestamp);
+	fputs("{\"schema\":\"" TRACE_SCHEMA "\",\"type\":\"header\"", out);
+	put_str(out, "harness_version", r->harness_version);
+	put_str(out, "provider", r->provider);
+	put_str(out, "provider_sha256", sha[0] ? sha : NULL);
+	put_str(out, "kind", r->kind);
+	put_str(out, "hostname", host);
+	put_str(out, "timestamp", stamp);
+	put_key(out, "deterministic");
+	fputs(o->deterministic ? "true" : "false", out);
+	fputs("}\n", out);
+}
+
+static void put_case(FILE *out, const struct wsph_case *c, const char *id,
+		     const struct wsph_report_opts *o)
+{
+	fputs("{\"type\":\"case\"", out);
+	put_str(out, "case", id);
+	put_str(out, "classname", c->classname);
+	put_str(out, "name", c->name);
+	put_str(out, "file", c->file);
+	put_int_or_null(out, "line", c->line, c->line <= 0);
+	put_str(out, "outcome", outcome_name(c->outcome));
+	put_seconds(out, "time", c->time, o);
+	put_int(out, "events", (long long)c->n_events);
+	put_int(out, "findings", (long long)c->n_findings);
+	put_str(out, "error_type", c->outcome == WSPH_ERROR ? c->error_type : NULL);
+	put_str(out, "error_message", c->outcome == WSPH_ERROR ? c->error_message : NULL);
+	put_str(out, "skip_reason", c->outcome == WSPH_SKIP ? c->skip_reason : NULL);
+	fputs("}\n", out);
+}
+
+static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m)
+{
+	const char *names[WSPH_EV_ARGS];
+	char marks[WSPH_EV_ARGS], buf[64];
+	int i, first = 1;
+
+	wsph_fn_arg_names(ev->fn, names, marks);
+	put_key(out, "args");
+	fputc('{', out);
+	for (i = 0; i < WSPH_EV_ARGS && names[i]; i++) {
+		if (ev->kind == WSPH_EV_CALL && wsph_arg_is_output(names[i]))
+			continue;
+		fprintf(out, "%s\"%s\":", first ? "" : ",", names[i]);
+		first = 0;
+		if (marks[i] == '#') {
+			const char *ph = wsph_arg_is_pointer(ev->fn, names[i])
+						 ? wsph_casemap_ptr(m, ev->a[i], buf, sizeof buf)
+						 : NULL;
+			if (!ph) {
+				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)ev->a[i]);
+				ph = buf;
+			}
+			wsph_json_string(out, ph);
+		} else if (marks[i] == '%') {
+			fprintf(out, "%d", (int)ev->a[i]);
+		} else {
+			fprintf(out, "%lld", (long long)(int64_t)ev->a[i]);
+		}
+	}
+	fputc('}', out);
+}
+
+static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
+		      const struct wsph_casemap *m, const struct wsph_report_opts *o)
+{
+	char buf[64];
+	int has_result = ev->kind != WSPH_EV_CALL;
+	int has_table = ev->kind == WSPH_EV_UPCALL ||
+			(ev->kind == WSPH_EV_CALL && ev->fn == WSPH_FN_WSPSTARTUP);
+
+	fputs("{\"type\":\"event\"", out);
+	put_str(out, "case", id);
+	put_int(out, "seq", (long long)ev->seq);
+	put_int(out, "time_ns", o->deterministic ? 0 : (long long)ev->time_ns);
+	put_int(out, "thread", (long long)(o->deterministic ? wsph_casemap_thread(m, ev->thread)
+							     : ev->thread));
+	put_str(out, "kind", (unsigned)ev->kind < 3 ? kind_names[ev->kind] : "?");
+	put_str(out, "function", wsph_fn_name(ev->fn));
+	put_args(out, ev, m);
+	put_key(out, "ret");
+	if (!has_result)
+		fputs("null", out);
+	else if (wsph_ret_is_pointer(ev->fn) && wsph_casemap_ptr(m, (uint64_t)ev->ret, buf, sizeof buf))
+		wsph_json_string(out, buf);
+	else
+		fprintf(out, "%lld", (long long)ev->ret);
+	int err_known = has_result && ev->err != WSPH_ERRNO_UNSET;
+	put_int_or_null(out, "errno", ev->err, !err_known);
+	put_str(out, "errno_name", err_known ? wsph_error_name(ev->err) : NULL);
+	put_str(out, "module", ev->module[0] ? ev->module : NULL);
+	put_int_or_null(out, "step", ev->step, ev->step <= 0);
+	put_int_or_null(out, "parent", (long long)ev->parent, ev->parent == 0);
+	put_str(out, "table",
+		has_table && ev->table >= 0 && ev->table < 4 ? table_names[ev->table] : NULL);
+	put_str(out, "current_table",
+		ev->kind == WSPH_EV_UPCALL && ev->current_table >= 0 && ev->current_table < 4
+			? table_names[ev->current_table]
+			: NULL);
+	put_int_or_null(out, "fault", ev->fault, ev->fault == 0);
+	put_str(out, "fault_name", ev->fault ? wsph_error_name(ev->fault) : NULL);
+	fputs("}\n", out);
+}
+
+static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_finding *f,
+			const char *id, const struct wsph_casemap *m)
+{
+	uint64_t seq = wsph_finding_seq(f);
+	const char *file = f->loc.file ? f->loc.file : c->file;
+	char *msg = wsph_casemap_text(m, f->message);
+
+	fputs("{\"type\":\"finding\"", out);
+	put_str(out, "case", id);
+	put_int_or_null(out, "seq", (long long)seq, seq == 0);
+	put_str(out, "rule", f->rule ? f->rule->id : NULL);
+	put_str(out, "severity",
+		f->rule && f->rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
+	put_str(out, "level", f->rule ? f->rule->level : NULL);
+	put_int_or_null(out, "step", f->step, f->step <= 0);
+	put_str(out, "file", file);
+	put_int_or_null(out, "line", f->loc.line, f->loc.line <= 0);
+	put_int_or_null(out, "column", f->loc.col, f->loc.col <= 0);
+	put_str(out, "message", msg ? msg : f->message);
+	put_str(out, "statement", f->rule ? f->rule->statement : NULL);
+	put_str(out, "source", f->rule ? f->rule->source : NULL);
+	fputs("}\n", out);
+	free(msg);
+}
+
+static void put_summary(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	struct wsph_counts n;
+
+	wsph_results_count(r, &n);
+	fputs("{\"type\":\"summary\"", out);
+	put_int(out, "tests", (long long)n.tests);
+	put_int(out, "passed", (long long)(n.tests - n.failures - n.errors - n.skipped));
+	put_int(out, "failures", (long long)n.failures);
+	put_int(out, "errors", (long long)n.errors);
+	put_int(out, "skipped", (long long)n.skipped);
+	put_int(out, "warnings", (long long)n.warnings);
+	put_seconds(out, "time", r->time, o);
+	fputs("}\n", out);
+}
+
+int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
+	size_t i, j;
+
+	if (!out || !r)
+		return -1;
+	if (!o)
+		o = &defaults;
+	put_header(out, r, o);
+	for (i = 0; i < r->n_cases; i++) {
+		const struct wsph_case *c = &r->cases[i];
+		struct wsph_casemap *m = o->deterministic ? wsph_casemap_new(c) : NULL;
+		char *id = wsph_case_label(c);
+		if (!id || (o->deterministic && !m)) {
+			free(id);
+			wsph_casemap_free(m);
+			return -1;
+		}
+		put_case(out, c, id, o);
+		for (j = 0; j < c->n_events; j++)
+			put_event(out, &c->events[j], id, m, o);
+		for (j = 0; j < c->n_findings; j++)
+			put_finding(out, c, &c->findings[j], id, m);
+		free(id);
+		wsph_casemap_free(m);
+	}
+	put_summary(out, r, o);
+	return ferror(out) ? -1 : 0;
+}
