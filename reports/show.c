@@ -216,22 +216,28 @@ static void put_arg(FILE *out, const char *name, const struct wsph_json *v, long
 		fprintf(out, "%lld", x);
 }
 
-static void put_args(FILE *out, const struct wsph_json *args)
+/* "(a=1, b=FD_READ)"; outputs_only: only the values a call returns (sent, wVersion, ...), and
+ * nothing at all when there are none. */
+static void put_args(FILE *out, const struct wsph_json *args, int outputs_only)
 {
 	const struct wsph_json *lv = wsph_json_get(args, "level");
 	long long level = -1;
-	size_t i;
+	size_t i, shown = 0;
 
 	if (lv)
 		arg_value(lv, &level);
-	fputc('(', out);
 	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++) {
-		fprintf(out, "%s", i ? ", " : "");
+		if (outputs_only && !wsph_arg_is_output(args->keys[i]))
+			continue;
+		fputs(shown++ ? ", " : "(", out);
 		put_clean(out, args->keys[i]);
 		fputc('=', out);
 		put_arg(out, args->keys[i], &args->items[i], level);
 	}
-	fputc(')', out);
+	if (shown)
+		fputc(')', out);
+	else if (!outputs_only)
+		fputs("()", out);
 }
 
 /* ---- records ---- */
@@ -292,7 +298,7 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 	else if (ret)
 		fputs("return ", out);
 	put_clean(out, fname);
-	put_args(out, wsph_json_get(&r->v, "args"));
+	put_args(out, wsph_json_get(&r->v, "args"), ret);
 	if (!ret && !up && !strcmp(fname, "WSPStartup") && table) {
 		fputs(" with table ", out);
 		put_clean(out, table);
@@ -301,8 +307,7 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 	if (!is_null_or_absent(r, "fault"))
 		fprintf(out, " [fault injected: %s]",
 			wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
-	fputs("  <", out);
-	fputs(ret ? "in " : "from ", out);
+	fputs(ret ? "  [in " : "  [by ", out);
 	put_clean(out, module ? module : "?");
 	if (up && table) {
 		if (!strcmp(table, "A") || !strcmp(table, "B")) {
@@ -319,7 +324,7 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 	}
 	if (main_thread && (unsigned long)thread != main_thread)
 		fprintf(out, ", thread %lld", thread);
-	fputs(">\n", out);
+	fputs("]\n", out);
 }
 
 static void put_finding(const struct show *s, const struct rec *f, const char *indent)

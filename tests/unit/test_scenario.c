@@ -503,7 +503,8 @@ Test(scenario, op_names_are_the_yaml_keys)
 	static const char *const names[] = {
 		"startup",  "cleanup",	  "socket",	"bind",	  "listen",	 "connect",
 		"accept",   "send",	  "recv",	"sendto", "recvfrom",	 "close",
-		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername"};
+		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername",
+		"asyncselect"};
 	int i;
 
 	cr_assert_eq(sizeof names / sizeof names[0], WSPH_OP_COUNT);
@@ -550,11 +551,12 @@ static const struct {
 	{"step-no-op.yaml",
 	 ":6:9: step has no operation (expected one of: startup, cleanup, socket, bind, listen, "
 	 "connect, accept, send, recv, sendto, recvfrom, close, shutdown, getsockopt, "
-	 "setsockopt, ioctl, getsockname, getpeername)"},
+	 "setsockopt, ioctl, getsockname, getpeername, asyncselect)"},
 	{"step-unknown.yaml",
 	 ":7:9: unknown key 'expected' in step (expected one operation of: startup, cleanup, "
 	 "socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, close, shutdown, "
-	 "getsockopt, setsockopt, ioctl, getsockname, getpeername; and optionally expect, rule)"},
+	 "getsockopt, setsockopt, ioctl, getsockname, getpeername, asyncselect; and optionally "
+	 "expect, rule)"},
 	{"step-args-seq.yaml",
 	 ":6:17: the arguments of 'socket' must be a mapping (found a sequence)"},
 	{"step-cleanup-args.yaml",
