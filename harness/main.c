@@ -138,7 +138,12 @@ static int parse(int argc, char **argv, struct options *o)
 				return bad_usage("%s needs a value", name);
 			if (o->n_reports == MAX_PATHS)
 				return bad_usage("%s", "too many reports");
-			const char *format = name + 2, *path = v;
+			/* name is a local buffer: the shortcut's format must outlive it */
+			static const char *const shortcuts[] = {"junit", "tap", "trace", "matrix"};
+			const char *format = NULL, *path = v;
+			for (size_t k = 0; k < sizeof shortcuts / sizeof shortcuts[0]; k++)
+				if (!strcmp(name + 2, shortcuts[k]))
+					format = shortcuts[k];
 			char *colon = NULL;
 			if (!strcmp(name, "--report")) {
 				colon = strchr(v, ':');

@@ -57,14 +57,16 @@ static int first_of_name(struct wsph_strset *seen, const struct wsph_yaml_node *
 			 struct wsph_diag *diag)
 {
 	const void *earlier;
+	char found[112];
 	int rc = wsph_strset_add(seen, n->text, n->len, n, &earlier);
 
 	if (rc < 0)
 		return wsph_yaml_error(diag, n, "out of memory");
 	if (rc > 0) {
 		const struct wsph_yaml_node *first = earlier;
-		return wsph_yaml_error(diag, n, "duplicate %s '%s' (first at line %d, column %d)",
-				       what, n->text, first->line, first->col);
+		return wsph_yaml_error(diag, n, "duplicate %s %s (first at line %d, column %d)",
+				       what, wsph_yaml_describe(n, found, sizeof found), first->line,
+				       first->col);
 	}
 	return 0;
 }
@@ -247,9 +249,13 @@ const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const 
 
 static int unknown_id(const struct wsph_loc *loc, const char *id, struct wsph_diag *diag)
 {
+	/* IDs are ASCII (checked by the loader); a long one is cut like any value in a message. */
+	size_t len = strlen(id);
+
 	snprintf(diag->text, sizeof diag->text,
-		 "%s:%d:%d: unknown rule ID '%s' (not in rules.yaml)", loc->file ? loc->file : "?",
-		 loc->line, loc->col, id);
+		 "%s:%d:%d: unknown rule ID '%.*s%s' (not in rules.yaml)",
+		 loc->file ? loc->file : "?", loc->line, loc->col, len > 60 ? 60 : (int)len, id,
+		 len > 60 ? "..." : "");
 	return -1;
 }
 

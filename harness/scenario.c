@@ -301,8 +301,9 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 					       "cannot be bound with 'as'");
 		if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
 		    !wsph_strset_find(bound, v->text, v->len))
-			return wsph_yaml_error(
-				diag, v, "socket '%s' is not defined by an earlier step", v->text);
+			return wsph_yaml_error(diag, v,
+					       "socket %s is not defined by an earlier step",
+					       wsph_yaml_describe(v, found, sizeof found));
 		return wsph_yaml_dup_string(v, what, is_as ? &st->as : &st->socket, diag);
 	}
 	if (wsph_yaml_scalar_is(key, "type")) {
@@ -647,8 +648,10 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	if (rc > 0) {
 		const struct wsph_yaml_node *first = earlier;
 		return wsph_yaml_error(diag, v,
-				       "duplicate scenario name '%s' (first at line %d, column %d)",
-				       v->text, first->line, first->col);
+				       "duplicate scenario name %s (first at line %d, column %d)",
+				       wsph_yaml_describe(v, found, sizeof found), first->line,
+				       first->col);
+
 	}
 	if (wsph_yaml_dup_string(v, "'name'", &sc->name, diag))
 		return -1;

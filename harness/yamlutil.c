@@ -402,12 +402,16 @@ static int check_props(const char *file, const yaml_event_t *ev, const char *anc
 		       const char *tag, struct wsph_diag *diag)
 {
 	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+	char tmp[72];
 
+	/* A tag may hold any bytes (%0A and the like are decoded), so it is shown as an excerpt
+	 * that keeps the message on one line. */
 	if (anchor)
 		return diag_at(diag, file, line, col, "anchors are not supported (found '&%s')",
-			       anchor);
+			       excerpt(anchor, strlen(anchor), tmp, sizeof tmp));
 	if (tag)
-		return diag_at(diag, file, line, col, "tags are not supported (found '%s')", tag);
+		return diag_at(diag, file, line, col, "tags are not supported (found '%s')",
+			       excerpt(tag, strlen(tag), tmp, sizeof tmp));
 	return 0;
 }
 
@@ -746,17 +750,40 @@ int wsph_yaml_parse_integer(const char *s, size_t len, long long *out)
 	return 0;
 }
 
+/* Written like an integer (sign, 0x, digits), whether or not it fits in a long long. */
+static int integer_syntax(const char *s, size_t len)
+{
+	size_t i = 0, digits = 0;
+	int hex = 0;
+
+	if (i < len && (s[i] == '-' || s[i] == '+'))
+		i++;
+	if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		hex = 1;
+		i += 2;
+	}
+	for (; i < len; i++, digits++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (hex && ((s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))))
+			return 0;
+	return digits > 0;
+}
+
 int wsph_yaml_integer(const struct wsph_yaml_node *n, const char *what, long long min,
 		      long long max, long long *out, struct wsph_diag *diag)
 {
 	char found[112];
-	long long v;
+	long long v = 0;
+	int bad = 1;
 
-	if (n->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(n) ||
-	    wsph_yaml_parse_integer(n->text, n->len, &v))
+	if (n->type == WSPH_YAML_SCALAR && !wsph_yaml_is_null(n))
+		bad = wsph_yaml_parse_integer(n->text, n->len, &v);
+	if (bad && (n->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(n) ||
+		    !integer_syntax(n->text, n->len)))
 		return wsph_yaml_error(diag, n, "%s must be an integer (found %s)", what,
 				       wsph_yaml_describe(n, found, sizeof found));
-	if (v < min || v > max)
+	/* An integer too large for a long long is out of range, not "not an integer". */
+	if (bad || v < min || v > max)
 		return wsph_yaml_error(diag, n, "%s must be in %lld..%lld (found %s)", what, min,
 				       max, wsph_yaml_describe(n, found, sizeof found));
 	*out = v;

@@ -3,6 +3,7 @@
 #define WSPH_YAMLUTIL_H
 
 #include "scenario.h"
+#include "util.h"
 #include <stddef.h>
 
 #define WSPH_YAML_MAX_DEPTH 64			 /* nested collections, the root mapping included */
@@ -52,10 +53,7 @@ void wsph_yaml_free(struct wsph_yaml_doc *doc);
 
 /* Writes "file:line:column: message" into diag and returns -1. */
 int wsph_yaml_error(struct wsph_diag *diag, const struct wsph_yaml_node *at, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
+	WSPH_PRINTF(3, 4);
 
 struct wsph_loc wsph_yaml_loc(const struct wsph_yaml_node *n);
 /* A plain "", "~", "null", "Null" or "NULL" scalar. */

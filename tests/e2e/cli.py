@@ -4,6 +4,7 @@ list, rules, and the shape of the JUnit report. Runs the native program or the W
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,9 @@ def main():
         return "Z:" + path.replace("/", "\\") if wine else path
 
     def run(*args):
-        cmd = ([a.wrapper] if wine else []) + [a.harness] + list(args)
+        # WSPH_HARNESS_WRAPPER (e.g. valgrind) goes in front of the harness itself.
+        cmd = shlex.split(os.environ.get("WSPH_HARNESS_WRAPPER", ""))
+        cmd += ([a.wrapper] if wine else []) + [a.harness] + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         return p.returncode, p.stdout.replace("\r\n", "\n"), p.stderr.replace("\r\n", "\n")
 

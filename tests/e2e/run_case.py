@@ -7,6 +7,7 @@ parse fails the test too. Under --wrapper wine, paths are handed to the Windows 
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -59,7 +60,9 @@ def main():
     junit = os.path.abspath(a.junit)
     if os.path.exists(junit):
         os.remove(junit)
-    cmd = ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine)]
+    # WSPH_HARNESS_WRAPPER (e.g. valgrind) goes in front of the harness itself, not of this script.
+    cmd = shlex.split(os.environ.get("WSPH_HARNESS_WRAPPER", ""))
+    cmd += ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine)]
     cmd += ["--" + ("ifs" if k == "ifs" else "non-ifs") for k in a.kind]
     cmd += ["--junit", host_path(junit, wine), "--color=never"] + a.extra
     print("$", " ".join(cmd), flush=True)
