@@ -53,6 +53,9 @@ def main():
                     help="no failure, no error, no warning in any case")
     ap.add_argument("--expect-stderr")
     ap.add_argument("--no-junit", action="store_true", help="the run is expected to write no report")
+    ap.add_argument("--layered", action="store_true", help="run the provider as a layer")
+    ap.add_argument("--lower", help="the provider below the layer")
+    ap.add_argument("--lower-non-ifs", action="store_true")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
 
@@ -64,6 +67,12 @@ def main():
     cmd = shlex.split(os.environ.get("WSPH_HARNESS_WRAPPER", ""))
     cmd += ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine)]
     cmd += ["--" + ("ifs" if k == "ifs" else "non-ifs") for k in a.kind]
+    if a.layered:
+        cmd.append("--layered")
+    if a.lower:
+        cmd += ["--lower", host_path(a.lower, wine)]
+    if a.lower_non_ifs:
+        cmd.append("--lower-non-ifs")
     cmd += ["--junit", host_path(junit, wine), "--color=never"] + a.extra
     print("$", " ".join(cmd), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
