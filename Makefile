@@ -21,13 +21,16 @@ $(WINE_ENV_TARGETS): export WINEPREFIX := $(CURDIR)/build-win/wineprefix
 $(WINE_ENV_TARGETS): export WINEDEBUG := -all
 $(WINE_ENV_TARGETS): export WINEDLLOVERRIDES := mscoree,mshtml=
 
-.PHONY: setup-native setup-win build build-win demo check bench clean
+.PHONY: setup-native setup-win setup-browser build build-win demo check bench clean
 
 setup-native:
 	tools/setup.sh native
 
 setup-win:
 	tools/setup.sh win
+
+setup-browser:
+	tools/setup.sh browser
 
 build: setup-native
 	@test -f build/build.ninja || $(MESON) setup build
@@ -49,7 +52,7 @@ demo: build
 # after the last test). A server still running from meson's setup-time check has a 3 s
 # persistence, so it is stopped first (it saves the registry). Then a trivial program creates
 # the prefix if it is missing (6-9 s) and warms up.
-check: build build-win
+check: build build-win setup-browser
 	@mkdir -p "$$WINEPREFIX"
 	@wineserver -k >/dev/null 2>&1 || true
 	@wineserver -p60 >/dev/null 2>&1 || true

@@ -4,25 +4,36 @@
 #include "json.h"
 #include "report.h"
 #include "util.h"
+#include "xml.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A description or directive on the test point's line: one line, no control characters, and '#'
- * and '\' escaped (TAP 14 section "Escaping"), so a name can never start a directive. */
+/* A description or directive on the test point's line: one line of valid UTF-8 (bad bytes become
+ * U+FFFD), no control characters, and '#' and '\' escaped (TAP 14 section "Escaping") so a name
+ * can never start a directive. */
 static void put_line_text(FILE *out, const char *s, int escape_hash)
 {
-	for (; s && *s; s++) {
-		unsigned char b = (unsigned char)*s;
-		if (b == '\n' || b == '\r' || b == '\t')
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	while (*p) {
+		uint32_t c;
+		size_t n = wsph_utf8_seq(p, &c);
+		if (n == 0 || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF) {
+			fputs("\xEF\xBF\xBD", out);
+			p += n ? n : 1;
+			continue;
+		}
+		if (c == '\n' || c == '\r' || c == '\t')
 			fputc(' ', out);
-		else if (b < 0x20 || b == 0x7F)
+		else if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
 			fputc('?', out);
-		else if (escape_hash && (b == '#' || b == '\\')) {
+		else if (escape_hash && (c == '#' || c == '\\')) {
 			fputc('\\', out);
-			fputc(b, out);
+			fputc((int)c, out);
 		} else
-			fputc(b, out);
+			fwrite(p, 1, n, out);
+		p += n;
 	}
 }
 

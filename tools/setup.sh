@@ -2,13 +2,14 @@
 # Installs what wspharness needs to build and test on Debian 12, and fetches libyaml's
 # Debian source package as a meson subproject for the mingw-w64 cross build.
 #
-# Usage: tools/setup.sh [native|win|all]     (default: all)
+# Usage: tools/setup.sh [native|win|browser|all]     (default: all)
 #
 #   native  Debian packages for the native build and its tests.
 #   win     the native set plus mingw-w64 and Wine, and subprojects/libyaml (unpacked from
 #           Debian's libyaml source package, with our meson.build from
 #           subprojects/packagefiles/libyaml/).
-#   all     both (the same as win).
+#   browser Chromium, for the test that renders the conformance matrix page (make check).
+#   all     win and browser.
 #
 # Idempotent: when everything is present it makes no apt calls at all. The libyaml source is
 # downloaded with a private apt configuration under .cache/apt-src/, so the machine's apt
@@ -28,23 +29,25 @@ note() {
 
 mode=${1:-all}
 case $mode in
-    native | win | all) ;;
+    native | win | browser | all) ;;
     -h | --help)
-        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
-    *) die "unknown mode '$mode' (use native, win or all)" ;;
+    *) die "unknown mode '$mode' (use native, win, browser or all)" ;;
 esac
-[ $# -le 1 ] || die "too many arguments (usage: $prog [native|win|all])"
+[ $# -le 1 ] || die "too many arguments (usage: $prog [native|win|browser|all])"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache_dir=$root/.cache
 src_dir=$cache_dir/apt-src
 
-native_pkgs="meson ninja-build pkg-config gcc libyaml-dev libcriterion-dev python3 python3-junitparser libxml2-utils"
+native_pkgs="meson ninja-build pkg-config gcc libyaml-dev libcriterion-dev python3 python3-junitparser python3-yaml libxml2-utils"
 # apt-get source --download-only needs nothing beyond apt itself (gpgv comes with apt);
 # the orig tarball is unpacked with tar and gzip, which are essential packages.
 win_pkgs="gcc-mingw-w64-x86-64 wine wine64"
+# The matrix page is checked in a real browser (tests/browser/matrix_browser.py).
+browser_pkgs="chromium"
 
 libyaml_version=0.2.5
 libyaml_orig=libyaml_${libyaml_version}.orig.tar.gz
@@ -289,12 +292,17 @@ case $mode in
         # shellcheck disable=SC2086
         install_pkgs $native_pkgs
         ;;
+    browser)
+        # shellcheck disable=SC2086
+        install_pkgs $browser_pkgs
+        ;;
     win | all)
         extra=""
         if [ ! -f "$root/subprojects/libyaml/src/api.c" ]; then
             find_mirror
             case $mirror_uri in https:*) extra=ca-certificates ;; esac
         fi
+        [ "$mode" = all ] && extra="$extra $browser_pkgs"
         # shellcheck disable=SC2086
         install_pkgs $native_pkgs $win_pkgs $extra
         fetch_libyaml

@@ -41,10 +41,6 @@
  *    "gate" flag on top of it.
  */
 
-#if !defined(_WIN32) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* dladdr, used by the hard-coded-path variant only */
-#endif
-
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,8 +52,8 @@
 #include "passthru_faults.h"
 #include "pv_sync.h"
 
-#if F_HARDCODED_PATH && !defined(_WIN32)
-#include <dlfcn.h>
+#ifndef _WIN32
+#include "passthru_self.h"
 #endif
 
 #ifndef SO_PROTOCOL_INFOW
@@ -523,7 +519,7 @@ static const WSPUPCALLTABLE g_down_table = {
 /* ------------------------------------------------------------------------------------------ */
 /* The catalog and the next provider                                                            */
 
-/* All catalog entries (malloc'd; NULL when there are none or on error, see *count/*err). */
+/* All catalog entries (malloc'd), or NULL with *count 0 (none) or *err set (failure). */
 static WSAPROTOCOL_INFOW *enum_catalog(int *count, int *err)
 {
 	WSAPROTOCOL_INFOW *buf = NULL;
@@ -622,7 +618,6 @@ static WCHAR *expand(const WCHAR *src)
 	return NULL;
 }
 
-#if F_HARDCODED_PATH
 /* The bug: the lower provider's file name next to this module's directory, not from the catalog
  * (the build tree keeps it in ../mockbase/). */
 static WCHAR *hardcoded_path(void)
@@ -650,11 +645,10 @@ static WCHAR *hardcoded_path(void)
 	memcpy(out + n, tail, tl * sizeof *out);
 	return out;
 #else
-	Dl_info info;
 	static const char tail[] = "/../mockbase/mockbase.so";
-	if (!dladdr((const void *)&g, &info) || !info.dli_fname)
+	const char *f = passthru_module_path();
+	if (!f)
 		return NULL;
-	const char *f = info.dli_fname;
 	const char *slash = strrchr(f, '/');
 	size_t dir = slash ? (size_t)(slash - f) : 0;
 	size_t tl = sizeof tail - 1;
@@ -673,7 +667,6 @@ static WCHAR *hardcoded_path(void)
 	return out;
 #endif
 }
-#endif
 
 static int table_complete(const WSPPROC_TABLE *t)
 {
@@ -687,13 +680,7 @@ static int table_complete(const WSPPROC_TABLE *t)
 
 static HMODULE load_module(GUID *id)
 {
-	WCHAR *path;
-#if F_HARDCODED_PATH
-	(void)id;
-	path = hardcoded_path();
-#else
-	path = provider_path(id);
-#endif
+	WCHAR *path = F_HARDCODED_PATH ? hardcoded_path() : provider_path(id);
 	if (!path)
 		return NULL;
 	HMODULE m = NULL;
