@@ -2,9 +2,12 @@
 #   make            native build in build/ (installs missing Debian packages first)
 #   make build-win  mingw-w64 cross build in build-win/ (tests run under Wine)
 #   make demo       run the harness on the mock base provider, JUnit report in build/demo/
-#   make check      both builds, then both test suites
+#   make check      all builds, then every test suite: native, Wine, ASan+UBSan (build-asan/),
+#                   and the native end-to-end tests under valgrind
+#   make build-asan native clang build with ASan+UBSan and the libFuzzer targets in build-asan/
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60), seeded from the corpus
 #   make bench      benchmarks (bench/run.sh, when there is one)
-#   make clean      remove both build folders
+#   make clean      remove the build folders
 
 .DEFAULT_GOAL := build
 
@@ -13,6 +16,10 @@ NINJA ?= ninja
 CROSS_FILE := cross/x86_64-w64-mingw32.txt
 DEMO_PROVIDER := build/providers/mockbase/mockbase.so
 DEMO_REPORT := build/demo/junit.xml
+FUZZ_SECONDS ?= 60
+# The valgrind pass: any memory error or definitely lost block fails the test (exit 99).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite
 
 # Wine, for everything that touches build-win/ (meson's exe_wrapper sanity check at setup
 # time, the tests): a private prefix in the build folder, no debug noise, no Mono/Gecko prompts.
@@ -21,7 +28,15 @@ $(WINE_ENV_TARGETS): export WINEPREFIX := $(CURDIR)/build-win/wineprefix
 $(WINE_ENV_TARGETS): export WINEDEBUG := -all
 $(WINE_ENV_TARGETS): export WINEDLLOVERRIDES := mscoree,mshtml=
 
-.PHONY: setup-native setup-win setup-browser build build-win demo check bench clean
+# Sanitizers (build-asan/ and the fuzz targets): the first finding stops the program with a stack
+# trace and an abort, so no test can pass over one. UBSan is also built with
+# -fno-sanitize-recover=all.
+SAN_TARGETS := check fuzz
+$(SAN_TARGETS): export ASAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1
+$(SAN_TARGETS): export UBSAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1
+
+.PHONY: setup-native setup-win setup-browser setup-fuzz setup-valgrind build build-win build-asan \
+	demo check fuzz bench clean
 
 setup-native:
 	tools/setup.sh native
@@ -32,6 +47,12 @@ setup-win:
 setup-browser:
 	tools/setup.sh browser
 
+setup-fuzz:
+	tools/setup.sh fuzz
+
+setup-valgrind:
+	tools/setup.sh valgrind
+
 build: setup-native
 	@test -f build/build.ninja || $(MESON) setup build
 	$(NINJA) -C build
@@ -39,6 +60,14 @@ build: setup-native
 build-win: setup-win
 	@test -f build-win/build.ninja || $(MESON) setup --cross-file $(CROSS_FILE) build-win
 	$(NINJA) -C build-win
+
+# clang, so that the same folder has the libFuzzer targets; the providers are built there with the
+# same sanitizer flags, as the harness program they bind to.
+build-asan: setup-fuzz
+	@test -f build-asan/build.ninja || CC=clang $(MESON) setup build-asan -Dbuildtype=debug \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all \
+		-Dfuzz=enabled
+	$(NINJA) -C build-asan
 
 demo: build
 	@mkdir -p build/demo
@@ -52,7 +81,7 @@ demo: build
 # after the last test). A server still running from meson's setup-time check has a 3 s
 # persistence, so it is stopped first (it saves the registry). Then a trivial program creates
 # the prefix if it is missing (6-9 s) and warms up.
-check: build build-win setup-browser
+check: build build-win setup-browser build-asan setup-valgrind
 	@mkdir -p "$$WINEPREFIX"
 	@wineserver -k >/dev/null 2>&1 || true
 	@wineserver -p60 >/dev/null 2>&1 || true
@@ -60,6 +89,9 @@ check: build build-win setup-browser
 	@rc=0; \
 	$(MESON) test -C build --print-errorlogs || rc=1; \
 	$(MESON) test -C build-win --print-errorlogs || rc=1; \
+	$(MESON) test -C build-asan --print-errorlogs || rc=1; \
+	WSPH_HARNESS_WRAPPER="$(VALGRIND)" $(MESON) test -C build --suite e2e --suite faulty \
+		--logbase valgrind --print-errorlogs || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "check: FAILED (see the test logs above)" >&2; fi; \
 	exit $$rc
 
@@ -72,5 +104,10 @@ bench:
 		echo "bench: no benchmarks exist yet (bench/run.sh is missing)"; \
 	fi
 
+# New inputs and findings are kept in build-asan/fuzz/<target>-corpus/.
+fuzz: build-asan
+	WSPH_FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C build-asan --suite fuzz \
+		--timeout-multiplier 0 --logbase fuzz --print-errorlogs
+
 clean:
-	rm -rf build build-win
+	rm -rf build build-win build-asan

@@ -20,11 +20,13 @@ def main():
     ap.add_argument("seeds", nargs="*", help="seed folders (read only)")
     a = ap.parse_args()
 
+    # `make fuzz` sets WSPH_FUZZ_SECONDS (from FUZZ_SECONDS) for longer runs than meson test's.
+    seconds = int(os.environ.get("WSPH_FUZZ_SECONDS") or a.seconds)
     os.makedirs(a.work, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1")
     env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1")
-    cmd = [a.fuzzer, f"-max_total_time={a.seconds}", "-timeout=10", "-rss_limit_mb=2048",
+    cmd = [a.fuzzer, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
            "-print_final_stats=1", "-artifact_prefix=" + os.path.join(a.work, "")]
     if a.dict:
         cmd.append("-dict=" + a.dict)
@@ -37,7 +39,7 @@ def main():
         print(f"FAIL: {os.path.basename(a.fuzzer)} exited with {p.returncode}; findings in {a.work}: "
               + (", ".join(found) or "none written"))
         return 1
-    print(f"ok: {os.path.basename(a.fuzzer)} ran {a.seconds} s with no finding")
+    print(f"ok: {os.path.basename(a.fuzzer)} ran {seconds} s with no finding")
     return 0
 
 

@@ -34,15 +34,20 @@ struct options {
 	int quiet, verbose, color; /* color: -1 auto */
 	int deterministic;	   /* reports without times, host names or pointer values */
 	int layered, lower_nonifs;
+	int no_isolation;
+	double timeout; /* seconds per scenario, 0: the default */
+	long child_case;
+	int argc;
+	char **argv;
 	const char *lower, *guid, *catalog;
 };
 
 static const char usage[] =
 	"usage: wspharness run [PROVIDER] [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
 	"                      [--filter GLOB[:GLOB]...] [--report FORMAT:PATH]... [--junit FILE]\n"
-	"                      [-q|-v] [--color=WHEN]\n"
+	"                      [-q|-v] [--color=WHEN] [--deterministic]\n"
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
-	"                      [--catalog MANIFEST.yaml]\n"
+	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
@@ -98,6 +103,15 @@ static int parse(int argc, char **argv, struct options *o)
 			o->layered = 1;
 		else if (!strcmp(a, "--lower-non-ifs"))
 			o->lower_nonifs = 1;
+		else if (!strcmp(a, "--no-isolation"))
+			o->no_isolation = 1;
+		else if (is_flag(a, "--timeout")) {
+			const char *v = value_of(argc, argv, &i, "--timeout");
+			char *end = NULL;
+			if (!v || (o->timeout = strtod(v, &end)) <= 0 || *end)
+				return bad_usage("--timeout takes a number of seconds, not '%s'",
+						 v ? v : "");
+		}
 		else if (is_flag(a, "--lower")) {
 			if (!(o->lower = value_of(argc, argv, &i, "--lower")))
 				return bad_usage("%s needs a provider DLL", "--lower");
@@ -324,6 +338,18 @@ static int cmd_run(struct options *o)
 	cfg.suite = &suite;
 	cfg.trace_cap = 65536;
 	cfg.layered = o->layered;
+	cfg.isolate = !o->no_isolation;
+	cfg.child_case = o->child_case;
+	cfg.argc = o->argc;
+	cfg.argv = o->argv;
+	{
+		/* per scenario: 10 s by default, --timeout, times WSPHARNESS_TIMEOUT_MULTIPLIER */
+		double t = o->timeout > 0 ? o->timeout : 10.0;
+		const char *mul = getenv("WSPHARNESS_TIMEOUT_MULTIPLIER");
+		if (mul && atof(mul) > 0)
+			t *= atof(mul);
+		cfg.timeout_ms = (unsigned)(t * 1000.0);
+	}
 	cfg.lower_kind = o->lower_nonifs ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
 	GUID guid;
 	if (o->guid) {
@@ -370,6 +396,11 @@ static int cmd_run(struct options *o)
 	if (wsph_run(&cfg, &results) != 0) {
 		fprintf(stderr, "wspharness: out of memory\n");
 		status = EXIT_INTERNAL;
+		goto out;
+	}
+	if (o->child_case >= 0) {
+		/* child mode: the case went to stdout; the parent reports */
+		status = EXIT_PASS;
 		goto out;
 	}
 	/* The matrix needs the catalogue and the reports the provider's fingerprint (until the
@@ -499,9 +530,22 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return cmd_show(argc, argv);
+	/* Child mode (isolation on Windows): wspharness --child-case N <the parent's arguments> */
+	long child_case = -1;
+	char **all_argv = argv;
+	int all_argc = argc;
+	if (argc >= 3 && !strcmp(argv[1], "--child-case")) {
+		child_case = strtol(argv[2], NULL, 10);
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
+	o.child_case = child_case;
+	o.argc = child_case >= 0 ? argc : all_argc;
+	o.argv = child_case >= 0 ? argv : all_argv;
 	if (!strcmp(o.command, "run"))
 		return cmd_run(&o);
 	if (!strcmp(o.command, "list"))

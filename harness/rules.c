@@ -469,8 +469,11 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 				"WSPStartup(wVersionRequested=%u.%u) returned %s; a request below "
 				"the SPI's 2.x versions must yield WSAVERNOTSUPPORTED",
 				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+		/* A layer refusing a bogus lower table answers WSAEINVALIDPROCTABLE, as
+		 * LSP.NextProc.Validated asks: not undocumented for a layer. */
 		if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
-		    rc != WSAEPROCLIM && rc != WSAEFAULT)
+		    rc != WSAEPROCLIM && rc != WSAEFAULT &&
+		    !(r->cfg.layered && rc == WSAEINVALIDPROCTABLE))
 			finding(r, "SPI.Startup.ErrorIsReturnValue", ev,
 				"WSPStartup returned %s, which is not one of its documented errors "
 				"(WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS, WSAEPROCLIM, "

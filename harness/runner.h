@@ -24,6 +24,13 @@ struct wsph_run_config {
 	/* Called after each case (may be NULL). */
 	void (*progress)(void *ctx, size_t done, size_t total, const struct wsph_case *c);
 	void *progress_ctx;
+	/* Isolation: each case in a child process (the default), killed after timeout_ms. */
+	int isolate;
+	unsigned timeout_ms;
+	int argc; /* the program's arguments, to start it again in child mode (Windows) */
+	char **argv;
+	/* Child mode (--child-case N): run case N in this process and write it to stdout. */
+	long child_case;
 };
 
 /* Runs and fills `out` (the caller frees it with wsph_results_free). Returns 0, or -1 when

@@ -450,13 +450,29 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 	return wsph_yaml_error(diag, key, "unknown key '%s'", key->text);
 }
 
+/* "startup, cleanup, ...": every operation, for messages (built only when one is needed). */
+static const char *op_list(char *buf, size_t len)
+{
+	size_t o = 0;
+	int j;
+
+	buf[0] = '\0';
+	for (j = 0; j < WSPH_OP_COUNT && o < len; j++) {
+		int w = snprintf(buf + o, len - o, "%s%s", j ? ", " : "", op_names[j]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return buf;
+}
+
 static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 		     const struct wsph_strset *bound, struct wsph_diag *diag)
 {
 	char ops[256], where[64];
 	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
 	const struct op_spec *spec;
-	size_t i, o = 0;
+	size_t i;
 	int op = -1, j;
 
 	memset(st, 0, sizeof *st);
@@ -471,13 +487,6 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag))
 		return -1;
 
-	ops[0] = '\0';
-	for (j = 0; j < WSPH_OP_COUNT && o < sizeof ops; j++) {
-		int w = snprintf(ops + o, sizeof ops - o, "%s%s", j ? ", " : "", op_names[j]);
-		if (w < 0)
-			break;
-		o += (size_t)w;
-	}
 	for (i = 0; i < n->n_pairs; i++) {
 		const struct wsph_yaml_node *k = n->pairs[i].key;
 		for (j = 0; j < WSPH_OP_COUNT; j++)
@@ -497,11 +506,13 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 			return wsph_yaml_error(diag, k,
 					       "unknown key %s in step (expected one operation of: "
 					       "%s; and optionally expect, rule)",
-					       wsph_yaml_describe(k, tmp, sizeof tmp), ops);
+					       wsph_yaml_describe(k, tmp, sizeof tmp),
+					       op_list(ops, sizeof ops));
 		}
 	}
 	if (!opkey)
-		return wsph_yaml_error(diag, n, "step has no operation (expected one of: %s)", ops);
+		return wsph_yaml_error(diag, n, "step has no operation (expected one of: %s)",
+				       op_list(ops, sizeof ops));
 	st->op = (enum wsph_op)op;
 	st->loc = wsph_yaml_loc(opkey);
 	spec = &op_specs[op];

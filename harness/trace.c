@@ -10,7 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void (*default_sink)(void *ctx, const struct wsph_event *ev);
+static void *default_sink_ctx;
+
+void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx)
+{
+	default_sink = fn;
+	default_sink_ctx = ctx;
+}
+
 struct wsph_trace {
+	void (*sink)(void *ctx, const struct wsph_event *ev);
+	void *sink_ctx;
 	struct wsph_mutex *lock;
 	struct wsph_event *ev;
 	size_t n, cap;
@@ -28,6 +39,8 @@ struct wsph_trace *wsph_trace_new(void)
 		return NULL;
 	}
 	t->t0 = wsph_plat_now_ns();
+	t->sink = default_sink;
+	t->sink_ctx = default_sink_ctx;
 	return t;
 }
 
@@ -65,6 +78,8 @@ uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
 	ev->thread = wsph_plat_thread_id();
 	t->ev[t->n++] = *ev;
 	seq = ev->seq;
+	if (t->sink)
+		t->sink(t->sink_ctx, ev);
 out:
 	wsph_mutex_unlock(t->lock);
 	return seq;
@@ -73,8 +88,11 @@ out:
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 {
 	wsph_mutex_lock(t->lock);
-	if (ev->seq >= 1 && ev->seq <= t->n)
+	if (ev->seq >= 1 && ev->seq <= t->n) {
 		t->ev[ev->seq - 1] = *ev;
+		if (t->sink)
+			t->sink(t->sink_ctx, ev);
+	}
 	wsph_mutex_unlock(t->lock);
 }
 

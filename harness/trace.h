@@ -47,6 +47,10 @@ struct wsph_event {
 
 struct wsph_trace;
 
+/* Every trace created afterwards also hands each appended (or updated) event to fn: an isolated
+ * child streams its events to the parent this way, so a crash loses none of them. */
+void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx);
+
 struct wsph_trace *wsph_trace_new(void);
 void wsph_trace_free(struct wsph_trace *t);
 void wsph_trace_reset(struct wsph_trace *t);

@@ -15,8 +15,8 @@ struct wsph_casemap {
 
 /* Pointer-like argument names of harness/trace.c's shapes. */
 static const char *const pointer_args[] = {
-	"dwContext", "context", "callback",    "lpProviderId", "fdset",	       "hWnd",	 "wParam",
-	"lParam",    "lpThreadId", "lpfnUserApc", "ThreadHandle", "hEvent", "lpOverlapped",
+    "dwContext", "context",    "callback",    "lpProviderId", "fdset",  "hWnd",         "wParam",
+    "lParam",    "lpThreadId", "lpfnUserApc", "ThreadHandle", "hEvent", "lpOverlapped",
 };
 
 int wsph_arg_is_pointer(enum wsph_fn fn, const char *name)
@@ -76,7 +76,7 @@ int wsph_ret_is_failure(enum wsph_fn fn, int64_t ret)
 }
 
 char *wsph_ret_format(const struct wsph_casemap *m, enum wsph_fn fn, int64_t ret, char *buf,
-		      size_t len)
+                      size_t len)
 {
 	char e[64];
 
@@ -105,9 +105,8 @@ char *wsph_ret_format(const struct wsph_casemap *m, enum wsph_fn fn, int64_t ret
 
 int wsph_arg_is_output(const char *name)
 {
-	static const char *const outputs[] = {"sent",	     "received",    "out",
-					      "wVersion",    "wHighVersion", "nullEntries",
-					      "descTerminated"};
+	static const char *const outputs[] = {
+	    "sent", "received", "out", "wVersion", "wHighVersion", "nullEntries", "descTerminated"};
 	size_t i;
 
 	for (i = 0; name && i < sizeof outputs / sizeof outputs[0]; i++)

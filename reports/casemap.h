@@ -43,7 +43,7 @@ int wsph_ret_is_pointer(enum wsph_fn fn);
  * "FALSE", "0" or "WSAVERNOTSUPPORTED (10092)" (WSPStartup's error code), "SOCKET_ERROR" or the
  * number (int results). A pointer-valued return prints as its placeholder when m knows it. */
 char *wsph_ret_format(const struct wsph_casemap *m, enum wsph_fn fn, int64_t ret, char *buf,
-		      size_t len);
+                      size_t len);
 /* Whether ret is fn's failure value (INVALID_SOCKET, SOCKET_ERROR, FALSE, a non-zero code). */
 int wsph_ret_is_failure(enum wsph_fn fn, int64_t ret);
 /* Whether argument `name` only has a value once the call returned (sent, received, out, ...). */

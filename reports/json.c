@@ -50,7 +50,7 @@ int wsph_json_string(FILE *out, const char *s)
 		default:
 			if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029)
 				fprintf(out, "\\u%c%c%c%c", hex[c >> 12 & 15], hex[c >> 8 & 15],
-					hex[c >> 4 & 15], hex[c & 15]);
+				        hex[c >> 4 & 15], hex[c & 15]);
 			else
 				fwrite(p, 1, n, out);
 			break;
@@ -77,7 +77,7 @@ static void fail(struct parser *p, const char *what)
 	p->failed = 1;
 	if (p->err && p->errlen)
 		snprintf(p->err, p->errlen, "column %lu: %s", (unsigned long)(p->s - p->start) + 1,
-			 what);
+		         what);
 }
 
 static void skip_ws(struct parser *p)
@@ -208,7 +208,8 @@ static char *parse_string(struct parser *p)
 					goto bad;
 				if (c >= 0xD800 && c <= 0xDBFF) {
 					uint32_t lo;
-					if (p->end - p->s < 6 || p->s[0] != '\\' || p->s[1] != 'u') {
+					if (p->end - p->s < 6 || p->s[0] != '\\' ||
+					    p->s[1] != 'u') {
 						fail(p, "lone surrogate in \\u escape");
 						goto bad;
 					}
@@ -239,8 +240,9 @@ static char *parse_string(struct parser *p)
 			continue;
 		}
 		{
-			/* Valid UTF-8 only; the closing quote is ASCII, so a sequence cannot run past
-			 * it unnoticed, but it may run past the end of the buffer: copy it out first. */
+			/* Valid UTF-8 only; the closing quote is ASCII, so a sequence cannot run
+			 * past it unnoticed, but it may run past the end of the buffer: copy it out
+			 * first. */
 			unsigned char tmp[5] = {0};
 			uint32_t c;
 			size_t avail = (size_t)(p->end - p->s), n, i;
@@ -329,8 +331,9 @@ static int parse_number(struct parser *p, struct wsph_json *v)
 		}
 		if (is_int) {
 			v->is_int = 1;
-			v->integer = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc)
-					 : (int64_t)acc;
+			v->integer =
+			    neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc)
+			        : (int64_t)acc;
 		}
 	}
 	return 0;

@@ -35,9 +35,9 @@ struct wsph_json {
 	int is_int;
 	int64_t integer;
 	double number;
-	char *string;		 /* NUL-terminated (a \u0000 in the input ends it early) */
+	char *string;            /* NUL-terminated (a \u0000 in the input ends it early) */
 	struct wsph_json *items; /* array elements or object values */
-	char **keys;		 /* object keys, parallel to items */
+	char **keys;             /* object keys, parallel to items */
 	size_t n;
 };
 

@@ -86,8 +86,8 @@ static const struct wsph_event *event_of(const struct wsph_case *c, const struct
 
 /* "WPUCloseSocketHandle" is concerned by "WPU.CloseSocketHandle.*" and by findings whose
  * offending event is an upcall of that function. */
-static int concerns_row(const struct wsph_case *c, const struct wsph_finding *f, const char *fn_name,
-			int fn)
+static int concerns_row(const struct wsph_case *c, const struct wsph_finding *f,
+                        const char *fn_name, int fn)
 {
 	const char *id = rule_id(f);
 	const struct wsph_event *ev;
@@ -191,7 +191,8 @@ static void case_list(const struct mx *m, const size_t *cases, size_t n, size_t 
 			fputs("</li>", m->out);
 		}
 		if (n > shown)
-			fprintf(m->out, "<li class=\"more\">and %lu more</li>", (unsigned long)(n - shown));
+			fprintf(m->out, "<li class=\"more\">and %lu more</li>",
+			        (unsigned long)(n - shown));
 		fputs("</ul>", m->out);
 		return;
 	}
@@ -233,14 +234,14 @@ static void findings_cell(const struct mx *m, const struct hit *hits, size_t n, 
 		}
 		if (m->fmt == HTML) {
 			fprintf(m->out, "<div class=\"finding %s\">",
-				is_warning(hits[i].f) ? "warning" : "error");
+			        is_warning(hits[i].f) ? "warning" : "error");
 			if (show_rule) {
 				fputs("<code>", m->out);
 				text(m, rule_id(hits[i].f));
 				fputs("</code> ", m->out);
 			}
-			fprintf(m->out, "(%s) &#215;%lu in ", is_warning(hits[i].f) ? "warning" : "error",
-				(unsigned long)count);
+			fprintf(m->out, "(%s) &#215;%lu in ",
+			        is_warning(hits[i].f) ? "warning" : "error", (unsigned long)count);
 			case_list(m, cases, nc, CASES_SHOWN);
 			fputs("<p class=\"message\">", m->out);
 			{
@@ -261,8 +262,8 @@ static void findings_cell(const struct mx *m, const struct hit *hits, size_t n, 
 				text(m, rule_id(hits[i].f));
 				fputc(' ', m->out);
 			}
-			fprintf(m->out, "(%s) x%lu in ", is_warning(hits[i].f) ? "warning" : "error",
-				(unsigned long)count);
+			fprintf(m->out, "(%s) x%lu in ",
+			        is_warning(hits[i].f) ? "warning" : "error", (unsigned long)count);
 			case_list(m, cases, nc, CASES_SHOWN);
 		}
 	}
@@ -300,12 +301,14 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 			text(m, set->table_source);
 			fputs(".\n\n", m->out);
 		}
-		fputs("| Function | Description | Status (as published) | Used | Scenarios | Verdict "
-		      "| Findings |\n|---|---|---|---|---|---|---|\n",
-		      m->out);
+		fputs(
+		    "| Function | Description | Status (as published) | Used | Scenarios | Verdict "
+		    "| Findings |\n|---|---|---|---|---|---|---|\n",
+		    m->out);
 	} else {
-		fputs("<h2 id=\"upcalls-title\">Upcalls exposed by the Windows Sockets 2 DLL</h2>\n",
-		      m->out);
+		fputs(
+		    "<h2 id=\"upcalls-title\">Upcalls exposed by the Windows Sockets 2 DLL</h2>\n",
+		    m->out);
 		if (set->table_source) {
 			fputs("<p class=\"source\">As published in <span class=\"url\">", m->out);
 			text(m, set->table_source);
@@ -327,14 +330,15 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 			const struct wsph_case *c = &m->r->cases[j];
 			size_t here = 0;
 			for (k = 0; k < c->n_events; k++)
-				here += c->events[k].kind == WSPH_EV_UPCALL && (int)c->events[k].fn == fn;
+				here += c->events[k].kind == WSPH_EV_UPCALL &&
+				        (int)c->events[k].fn == fn;
 			if (here)
 				cases[nc++] = j;
 			calls += here;
 		}
 		if (calls)
 			snprintf(used, sizeof used, "yes (%lu call%s)", (unsigned long)calls,
-				 calls == 1 ? "" : "s");
+			         calls == 1 ? "" : "s");
 		else
 			snprintf(used, sizeof used, "no");
 		if (m->fmt == HTML) {
@@ -383,15 +387,16 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 		ran += m->r->cases[i].outcome != WSPH_SKIP;
 	if (m->fmt == MD)
 		fprintf(m->out,
-			"\n## %s\n\n| Rule | Level | Statement | Verdict | Findings |\n"
-			"|---|---|---|---|---|\n",
-			title);
+		        "\n## %s\n\n| Rule | Level | Statement | Verdict | Findings |\n"
+		        "|---|---|---|---|---|\n",
+		        title);
 	else
-		fprintf(m->out,
-			"<h2 id=\"%s-title\">%s</h2>\n<table id=\"%s\" aria-labelledby=\"%s-title\">\n"
-			"<thead><tr><th>Rule</th><th>Level</th><th>Statement</th><th>Verdict</th>"
-			"<th>Findings</th></tr></thead>\n<tbody>\n",
-			id, title, id, id);
+		fprintf(
+		    m->out,
+		    "<h2 id=\"%s-title\">%s</h2>\n<table id=\"%s\" aria-labelledby=\"%s-title\">\n"
+		    "<thead><tr><th>Rule</th><th>Level</th><th>Statement</th><th>Verdict</th>"
+		    "<th>Findings</th></tr></thead>\n<tbody>\n",
+		    id, title, id, id);
 	for (i = 0; i < set->n_rules; i++) {
 		const struct wsph_rule *rule = &set->rules[i];
 		int spi = rule->id && strncmp(rule->id, "SPI.", 4) == 0;
@@ -402,7 +407,7 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 			continue;
 		nh = rule_hits(m, rule, hits);
 		snprintf(level, sizeof level, "%s (%s)", rule->level ? rule->level : "?",
-			 rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
+		         rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
 		if (m->fmt == HTML) {
 			fputs("<tr class=\"rule\" data-rule=\"", m->out);
 			text(m, rule->id);
@@ -416,8 +421,8 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 		cell(m, level, "level");
 		cell(m, rule->statement, NULL);
 		verdict_cell(m, rule->not_checkable && !nh
-					? "not checkable"
-					: verdict_of(hits, nh, ran > 0, "not run"));
+		                    ? "not checkable"
+		                    : verdict_of(hits, nh, ran > 0, "not run"));
 		findings_cell(m, hits, nh, 0);
 		fputs(m->fmt == HTML ? "</tr>\n" : "\n", m->out);
 	}
@@ -428,20 +433,20 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 /* ---- the page ---- */
 
 static const char css[] =
-	"body{font-family:system-ui,sans-serif;margin:1.5em;color:#1b1b1b;background:#fff}"
-	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}"
-	"table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}"
-	"th,td{border:1px solid #c8c8c8;padding:.3em .5em;text-align:left;vertical-align:top}"
-	"thead th{background:#eef1f5;position:sticky;top:0}"
-	"ul.cases{margin:0;padding-left:1.1em}"
-	".verdict{font-weight:600;white-space:nowrap}"
-	".v-pass{background:#e3f4e1;color:#185c16}.v-fail{background:#fbe0df;color:#8a1512}"
-	".v-warn{background:#fdf3d6;color:#6b4e00}.v-not-used,.v-not-run,.v-not-checkable"
-	"{color:#5a5a5a}"
-	".finding{margin-bottom:.4em}.finding.error code{color:#8a1512}"
-	".message{margin:.2em 0 0;color:#333;font-size:.95em}"
-	"dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}"
-	"dt{font-weight:600}dd{margin:0;word-break:break-all}";
+    "body{font-family:system-ui,sans-serif;margin:1.5em;color:#1b1b1b;background:#fff}"
+    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}"
+    "table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}"
+    "th,td{border:1px solid #c8c8c8;padding:.3em .5em;text-align:left;vertical-align:top}"
+    "thead th{background:#eef1f5;position:sticky;top:0}"
+    "ul.cases{margin:0;padding-left:1.1em}"
+    ".verdict{font-weight:600;white-space:nowrap}"
+    ".v-pass{background:#e3f4e1;color:#185c16}.v-fail{background:#fbe0df;color:#8a1512}"
+    ".v-warn{background:#fdf3d6;color:#6b4e00}.v-not-used,.v-not-run,.v-not-checkable"
+    "{color:#5a5a5a}"
+    ".finding{margin-bottom:.4em}.finding.error code{color:#8a1512}"
+    ".message{margin:.2em 0 0;color:#333;font-size:.95em}"
+    "dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}"
+    "dt{font-weight:600}dd{margin:0;word-break:break-all}";
 
 static void meta(const struct mx *m, const char *label, const char *value)
 {
@@ -468,8 +473,8 @@ static void header(const struct mx *m)
 	sha[sizeof sha - 1] = '\0';
 	wsph_results_count(r, &n);
 	snprintf(result, sizeof result, "%lu passed, %lu failed, %lu errors, %lu skipped",
-		 (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
-		 (unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
+	         (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
+	         (unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
 	if (m->fmt == MD)
 		fputs("# wspharness conformance matrix\n\n", m->out);
 	else {
@@ -478,9 +483,10 @@ static void header(const struct mx *m)
 		      "<link rel=\"icon\" href=\"data:,\">\n<title>wspharness conformance matrix: ",
 		      m->out);
 		text(m, r->provider ? r->provider : "?");
-		fprintf(m->out, "</title>\n<style>%s</style>\n</head>\n<body>\n"
-				"<h1>wspharness conformance matrix</h1>\n<dl class=\"meta\">\n",
-			css);
+		fprintf(m->out,
+		        "</title>\n<style>%s</style>\n</head>\n<body>\n"
+		        "<h1>wspharness conformance matrix</h1>\n<dl class=\"meta\">\n",
+		        css);
 	}
 	meta(m, "Provider", r->provider ? r->provider : "?");
 	if (sha[0])
@@ -496,14 +502,15 @@ static void header(const struct mx *m)
 		      "checked, without a finding), not used (no upcall of the row in this run).\n",
 		      m->out);
 	else
-		fputs("<p class=\"legend\">Verdicts: fail (an error finding), warn (warnings only), "
-		      "pass (used, or checked, without a finding), not used (no upcall of the row "
-		      "in this run).</p>\n",
-		      m->out);
+		fputs(
+		    "<p class=\"legend\">Verdicts: fail (an error finding), warn (warnings only), "
+		    "pass (used, or checked, without a finding), not used (no upcall of the row "
+		    "in this run).</p>\n",
+		    m->out);
 }
 
 static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o,
-		  enum fmt fmt)
+                  enum fmt fmt)
 {
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
 	struct mx m;
@@ -529,7 +536,7 @@ static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_rep
 	header(&m);
 	if (!r->set) {
 		fputs(fmt == MD ? "\nNo rule catalogue was given to the report.\n"
-				: "<p>No rule catalogue was given to the report.</p>\n",
+		                : "<p>No rule catalogue was given to the report.</p>\n",
 		      out);
 	} else {
 		upcall_table(&m, hits, cases);
@@ -554,7 +561,7 @@ int wsph_report_matrix(FILE *out, const struct wsph_results *r, const struct wsp
 }
 
 int wsph_report_matrix_html(FILE *out, const struct wsph_results *r,
-			    const struct wsph_report_opts *o)
+                            const struct wsph_report_opts *o)
 {
 	return matrix(out, r, o, HTML);
 }

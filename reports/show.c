@@ -1,5 +1,6 @@
 /* `wspharness show TRACE`: a JSON-lines trace (schema wspharness.trace/1) printed for people, WSP
- * calls with their upcalls nested under them, arguments by symbolic name, findings at their event. */
+ * calls with their upcalls nested under them, arguments by symbolic name, findings at their event.
+ */
 #include "casemap.h"
 #include "json.h"
 #include "report.h"
@@ -46,43 +47,47 @@ struct sym {
 };
 
 static const struct sym af_syms[] = {{0, "AF_UNSPEC"}, {2, "AF_INET"}, {23, "AF_INET6"}, {0, NULL}};
-static const struct sym type_syms[] = {{1, "SOCK_STREAM"},    {2, "SOCK_DGRAM"}, {3, "SOCK_RAW"},
-				       {4, "SOCK_RDM"},	      {5, "SOCK_SEQPACKET"}, {0, NULL}};
-static const struct sym proto_syms[] = {{6, "IPPROTO_TCP"}, {17, "IPPROTO_UDP"},
-					{1, "IPPROTO_ICMP"}, {0, NULL}};
+static const struct sym type_syms[] = {{1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"},     {3, "SOCK_RAW"},
+                                       {4, "SOCK_RDM"},    {5, "SOCK_SEQPACKET"}, {0, NULL}};
+static const struct sym proto_syms[] = {
+    {6, "IPPROTO_TCP"}, {17, "IPPROTO_UDP"}, {1, "IPPROTO_ICMP"}, {0, NULL}};
 static const struct sym how_syms[] = {{0, "SD_RECEIVE"}, {1, "SD_SEND"}, {2, "SD_BOTH"}, {0, NULL}};
-static const struct sym level_syms[] = {{0xffff, "SOL_SOCKET"}, {6, "IPPROTO_TCP"},
-					{0, "IPPROTO_IP"},	{17, "IPPROTO_UDP"}, {0, NULL}};
-static const struct sym so_syms[] = {
-	{0x1, "SO_DEBUG"},	      {0x2, "SO_ACCEPTCONN"}, {0x4, "SO_REUSEADDR"},
-	{0x8, "SO_KEEPALIVE"},	      {0x10, "SO_DONTROUTE"}, {0x20, "SO_BROADCAST"},
-	{0x80, "SO_LINGER"},	      {0x100, "SO_OOBINLINE"}, {0x1001, "SO_SNDBUF"},
-	{0x1002, "SO_RCVBUF"},	      {0x1005, "SO_SNDTIMEO"}, {0x1006, "SO_RCVTIMEO"},
-	{0x1007, "SO_ERROR"},	      {0x1008, "SO_TYPE"},    {0x2005, "SO_PROTOCOL_INFOW"},
-	{0, NULL}};
-static const struct sym ioctl_syms[] = {{0x8004667e, "FIONBIO"},
-					{0x4004667f, "FIONREAD"},
-					{0x40047307, "SIOCATMARK"},
-					{0, NULL}};
+static const struct sym level_syms[] = {
+    {0xffff, "SOL_SOCKET"}, {6, "IPPROTO_TCP"}, {0, "IPPROTO_IP"}, {17, "IPPROTO_UDP"}, {0, NULL}};
+static const struct sym so_syms[] = {{0x1, "SO_DEBUG"},
+                                     {0x2, "SO_ACCEPTCONN"},
+                                     {0x4, "SO_REUSEADDR"},
+                                     {0x8, "SO_KEEPALIVE"},
+                                     {0x10, "SO_DONTROUTE"},
+                                     {0x20, "SO_BROADCAST"},
+                                     {0x80, "SO_LINGER"},
+                                     {0x100, "SO_OOBINLINE"},
+                                     {0x1001, "SO_SNDBUF"},
+                                     {0x1002, "SO_RCVBUF"},
+                                     {0x1005, "SO_SNDTIMEO"},
+                                     {0x1006, "SO_RCVTIMEO"},
+                                     {0x1007, "SO_ERROR"},
+                                     {0x1008, "SO_TYPE"},
+                                     {0x2005, "SO_PROTOCOL_INFOW"},
+                                     {0, NULL}};
+static const struct sym ioctl_syms[] = {
+    {0x8004667e, "FIONBIO"}, {0x4004667f, "FIONREAD"}, {0x40047307, "SIOCATMARK"}, {0, NULL}};
 static const struct sym fd_bits[] = {{0x1, "FD_READ"},
-				     {0x2, "FD_WRITE"},
-				     {0x4, "FD_OOB"},
-				     {0x8, "FD_ACCEPT"},
-				     {0x10, "FD_CONNECT"},
-				     {0x20, "FD_CLOSE"},
-				     {0x40, "FD_QOS"},
-				     {0x80, "FD_GROUP_QOS"},
-				     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
-				     {0x200, "FD_ADDRESS_LIST_CHANGE"},
-				     {0, NULL}};
-static const struct sym wsa_flag_bits[] = {{0x01, "WSA_FLAG_OVERLAPPED"},
-					   {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
-					   {0x04, "WSA_FLAG_MULTIPOINT_C_LEAF"},
-					   {0x08, "WSA_FLAG_MULTIPOINT_D_ROOT"},
-					   {0x10, "WSA_FLAG_MULTIPOINT_D_LEAF"},
-					   {0x40, "WSA_FLAG_ACCESS_SYSTEM_SECURITY"},
-					   {0x80, "WSA_FLAG_NO_HANDLE_INHERIT"},
-					   {0, NULL}};
+                                     {0x2, "FD_WRITE"},
+                                     {0x4, "FD_OOB"},
+                                     {0x8, "FD_ACCEPT"},
+                                     {0x10, "FD_CONNECT"},
+                                     {0x20, "FD_CLOSE"},
+                                     {0x40, "FD_QOS"},
+                                     {0x80, "FD_GROUP_QOS"},
+                                     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
+                                     {0x200, "FD_ADDRESS_LIST_CHANGE"},
+                                     {0, NULL}};
+static const struct sym wsa_flag_bits[] = {
+    {0x01, "WSA_FLAG_OVERLAPPED"},        {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
+    {0x04, "WSA_FLAG_MULTIPOINT_C_LEAF"}, {0x08, "WSA_FLAG_MULTIPOINT_D_ROOT"},
+    {0x10, "WSA_FLAG_MULTIPOINT_D_LEAF"}, {0x40, "WSA_FLAG_ACCESS_SYSTEM_SECURITY"},
+    {0x80, "WSA_FLAG_NO_HANDLE_INHERIT"}, {0, NULL}};
 
 static const char *sym_find(const struct sym *t, long long v)
 {
@@ -194,7 +199,8 @@ static void put_arg(FILE *out, const char *name, const struct wsph_json *v, long
 	}
 	if (name_is(name, "wVersionRequested") || name_is(name, "wVersion") ||
 	    name_is(name, "wHighVersion")) {
-		fprintf(out, "%lld.%lld (0x%llx)", x & 0xff, (x >> 8) & 0xff, (unsigned long long)x);
+		fprintf(out, "%lld.%lld (0x%llx)", x & 0xff, (x >> 8) & 0xff,
+		        (unsigned long long)x);
 		return;
 	}
 	if (name_is(name, "lNetworkEvents") || name_is(name, "lEvent") ||
@@ -275,8 +281,8 @@ static void put_ret(FILE *out, const struct rec *r, int fn)
 			fputs(", *lpErrno not written", out);
 		else
 			fprintf(out, ", %s",
-				wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf,
-						  sizeof buf));
+			        wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf,
+			                          sizeof buf));
 	}
 }
 
@@ -292,7 +298,7 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 	char buf[96];
 
 	fprintf(out, "%s#%lld ", nested ? "      " : "    ",
-		(long long)wsph_json_get_int(&r->v, "seq", 0));
+	        (long long)wsph_json_get_int(&r->v, "seq", 0));
 	if (up)
 		fputs("upcall ", out);
 	else if (ret)
@@ -305,8 +311,9 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 	}
 	put_ret(out, r, fn);
 	if (!is_null_or_absent(r, "fault"))
-		fprintf(out, " [fault injected: %s]",
-			wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
+		fprintf(
+		    out, " [fault injected: %s]",
+		    wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
 	fputs(ret ? "  [in " : "  [by ", out);
 	put_clean(out, module ? module : "?");
 	if (up && table) {
@@ -420,10 +427,10 @@ static void put_case(const struct show *s, size_t from, size_t to)
 			if (!strcmp(s->recs[j].type, "finding") &&
 			    wsph_json_get_int(&s->recs[j].v, "seq", 0) == seq)
 				put_finding(s, &s->recs[j],
-					    !strcmp(str(e, "kind"), "upcall") &&
-							    !is_null_or_absent(e, "parent")
-						    ? "        "
-						    : "      ");
+				            !strcmp(str(e, "kind"), "upcall") &&
+				                    !is_null_or_absent(e, "parent")
+				                ? "        "
+				                : "      ");
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost). */
 	for (j = from + 1; j < to; j++) {
@@ -435,7 +442,7 @@ static void put_case(const struct show *s, size_t from, size_t to)
 		seq = wsph_json_get_int(&f->v, "seq", 0);
 		for (i = from + 1; seq && i < to && !found; i++)
 			found = !strcmp(s->recs[i].type, "event") &&
-				wsph_json_get_int(&s->recs[i].v, "seq", 0) == seq;
+			        wsph_json_get_int(&s->recs[i].v, "seq", 0) == seq;
 		if (!found)
 			put_finding(s, f, "  ");
 	}
@@ -450,7 +457,7 @@ static int bad(const struct show *s, size_t line, const char *what)
 }
 
 static int need(const struct show *s, const struct rec *r, const char *key,
-		enum wsph_json_type type)
+                enum wsph_json_type type)
 {
 	const struct wsph_json *m = wsph_json_get(&r->v, key);
 	char msg[160];
@@ -527,8 +534,9 @@ static int load(struct show *s, char *text, size_t len)
 		if (s->n == 1) {
 			const char *schema = str(r, "schema");
 			if (!schema || strcmp(schema, SCHEMA) != 0)
-				return bad(s, line, "not a wspharness trace: the first line has no "
-						    "\"schema\": \"" SCHEMA "\"");
+				return bad(s, line,
+				           "not a wspharness trace: the first line has no "
+				           "\"schema\": \"" SCHEMA "\"");
 			r->type = "header";
 			continue;
 		}
@@ -628,7 +636,7 @@ int wsph_show_trace(const char *path, FILE *out)
 			if (strcmp(s.recs[i].type, "case") != 0)
 				continue;
 			for (j = i + 1; j < s.n && strcmp(s.recs[j].type, "case") != 0 &&
-					strcmp(s.recs[j].type, "summary") != 0;
+			                strcmp(s.recs[j].type, "summary") != 0;
 			     j++)
 				;
 			put_case(&s, i, j);
@@ -636,11 +644,12 @@ int wsph_show_trace(const char *path, FILE *out)
 		for (i = 1; i < s.n; i++)
 			if (!strcmp(s.recs[i].type, "summary")) {
 				const struct rec *r = &s.recs[i];
-				fprintf(out, "\n%lld passed, %lld failed, %lld errors, %lld skipped\n",
-					(long long)wsph_json_get_int(&r->v, "passed", 0),
-					(long long)wsph_json_get_int(&r->v, "failures", 0),
-					(long long)wsph_json_get_int(&r->v, "errors", 0),
-					(long long)wsph_json_get_int(&r->v, "skipped", 0));
+				fprintf(out,
+				        "\n%lld passed, %lld failed, %lld errors, %lld skipped\n",
+				        (long long)wsph_json_get_int(&r->v, "passed", 0),
+				        (long long)wsph_json_get_int(&r->v, "failures", 0),
+				        (long long)wsph_json_get_int(&r->v, "errors", 0),
+				        (long long)wsph_json_get_int(&r->v, "skipped", 0));
 			}
 		if (fflush(out) != 0 || ferror(out))
 			rc = 3;

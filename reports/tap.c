@@ -49,7 +49,7 @@ static void put_yaml_str(FILE *out, const char *indent, const char *key, const c
 }
 
 static void put_yaml_mapped(FILE *out, const char *indent, const char *key, const char *value,
-			    const struct wsph_casemap *m)
+                            const struct wsph_casemap *m)
 {
 	char *t;
 
@@ -66,7 +66,7 @@ static int is_warning(const struct wsph_finding *f)
 }
 
 static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_finding *f,
-			const struct wsph_casemap *m)
+                        const struct wsph_casemap *m)
 {
 	const char *file = f->loc.file ? f->loc.file : c->file;
 	uint64_t seq = wsph_finding_seq(f);
@@ -79,9 +79,8 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 	if (f->step > 0)
 		fprintf(out, "      step: %d\n", f->step);
 	if (file) {
-		char *at = f->loc.line > 0
-				   ? wsph_format("%s:%d:%d", file, f->loc.line, f->loc.col)
-				   : NULL;
+		char *at =
+		    f->loc.line > 0 ? wsph_format("%s:%d:%d", file, f->loc.line, f->loc.col) : NULL;
 		fputs("      at: ", out);
 		wsph_json_string(out, at ? at : file);
 		fputc('\n', out);
@@ -107,7 +106,7 @@ static const struct wsph_finding *headline(const struct wsph_case *c)
 }
 
 static void put_diagnostics(FILE *out, const struct wsph_case *c, const struct wsph_casemap *m,
-			    const struct wsph_report_opts *o)
+                            const struct wsph_report_opts *o)
 {
 	const struct wsph_finding *h = headline(c);
 	size_t i;
@@ -125,8 +124,8 @@ static void put_diagnostics(FILE *out, const struct wsph_case *c, const struct w
 		if (h) {
 			msg = wsph_casemap_text(m, h->message ? h->message : "");
 			if (msg)
-				text = wsph_format("%s: %s", h->rule && h->rule->id ? h->rule->id : "?",
-						   msg);
+				text = wsph_format("%s: %s",
+				                   h->rule && h->rule->id ? h->rule->id : "?", msg);
 		}
 		put_yaml_str(out, "  ", "message", text ? text : "failed without a finding");
 		free(text);
@@ -207,7 +206,7 @@ int wsph_report_tap(FILE *out, const struct wsph_results *r, const struct wsph_r
 	}
 	wsph_results_count(r, &n);
 	fprintf(out, "# %lu passed, %lu failed, %lu errors, %lu skipped\n",
-		(unsigned long)(n.tests - n.failures - n.errors - n.skipped),
-		(unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
+	        (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
+	        (unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
 	return ferror(out) ? -1 : 0;
 }

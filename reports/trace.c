@@ -85,7 +85,7 @@ static void put_header(FILE *out, const struct wsph_results *r, const struct wsp
 }
 
 static void put_case(FILE *out, const struct wsph_case *c, const char *id,
-		     const struct wsph_report_opts *o)
+                     const struct wsph_report_opts *o)
 {
 	fputs("{\"type\":\"case\"", out);
 	put_str(out, "case", id);
@@ -119,8 +119,8 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 		first = 0;
 		if (marks[i] == '#') {
 			const char *ph = wsph_arg_is_pointer(ev->fn, names[i])
-						 ? wsph_casemap_ptr(m, ev->a[i], buf, sizeof buf)
-						 : NULL;
+			                     ? wsph_casemap_ptr(m, ev->a[i], buf, sizeof buf)
+			                     : NULL;
 			if (!ph) {
 				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)ev->a[i]);
 				ph = buf;
@@ -136,26 +136,27 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 }
 
 static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
-		      const struct wsph_casemap *m, const struct wsph_report_opts *o)
+                      const struct wsph_casemap *m, const struct wsph_report_opts *o)
 {
 	char buf[64];
 	int has_result = ev->kind != WSPH_EV_CALL;
 	int has_table = ev->kind == WSPH_EV_UPCALL ||
-			(ev->kind == WSPH_EV_CALL && ev->fn == WSPH_FN_WSPSTARTUP);
+	                (ev->kind == WSPH_EV_CALL && ev->fn == WSPH_FN_WSPSTARTUP);
 
 	fputs("{\"type\":\"event\"", out);
 	put_str(out, "case", id);
 	put_int(out, "seq", (long long)ev->seq);
 	put_int(out, "time_ns", o->deterministic ? 0 : (long long)ev->time_ns);
-	put_int(out, "thread", (long long)(o->deterministic ? wsph_casemap_thread(m, ev->thread)
-							     : ev->thread));
+	put_int(out, "thread",
+	        (long long)(o->deterministic ? wsph_casemap_thread(m, ev->thread) : ev->thread));
 	put_str(out, "kind", (unsigned)ev->kind < 3 ? kind_names[ev->kind] : "?");
 	put_str(out, "function", wsph_fn_name(ev->fn));
 	put_args(out, ev, m);
 	put_key(out, "ret");
 	if (!has_result)
 		fputs("null", out);
-	else if (wsph_ret_is_pointer(ev->fn) && wsph_casemap_ptr(m, (uint64_t)ev->ret, buf, sizeof buf))
+	else if (wsph_ret_is_pointer(ev->fn) &&
+	         wsph_casemap_ptr(m, (uint64_t)ev->ret, buf, sizeof buf))
 		wsph_json_string(out, buf);
 	else
 		fprintf(out, "%lld", (long long)ev->ret);
@@ -166,18 +167,18 @@ static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
 	put_int_or_null(out, "step", ev->step, ev->step <= 0);
 	put_int_or_null(out, "parent", (long long)ev->parent, ev->parent == 0);
 	put_str(out, "table",
-		has_table && ev->table >= 0 && ev->table < 4 ? table_names[ev->table] : NULL);
+	        has_table && ev->table >= 0 && ev->table < 4 ? table_names[ev->table] : NULL);
 	put_str(out, "current_table",
-		ev->kind == WSPH_EV_UPCALL && ev->current_table >= 0 && ev->current_table < 4
-			? table_names[ev->current_table]
-			: NULL);
+	        ev->kind == WSPH_EV_UPCALL && ev->current_table >= 0 && ev->current_table < 4
+	            ? table_names[ev->current_table]
+	            : NULL);
 	put_int_or_null(out, "fault", ev->fault, ev->fault == 0);
 	put_str(out, "fault_name", ev->fault ? wsph_error_name(ev->fault) : NULL);
 	fputs("}\n", out);
 }
 
 static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_finding *f,
-			const char *id, const struct wsph_casemap *m)
+                        const char *id, const struct wsph_casemap *m)
 {
 	uint64_t seq = wsph_finding_seq(f);
 	const char *file = f->loc.file ? f->loc.file : c->file;
@@ -188,7 +189,7 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 	put_int_or_null(out, "seq", (long long)seq, seq == 0);
 	put_str(out, "rule", f->rule ? f->rule->id : NULL);
 	put_str(out, "severity",
-		f->rule && f->rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
+	        f->rule && f->rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
 	put_str(out, "level", f->rule ? f->rule->level : NULL);
 	put_int_or_null(out, "step", f->step, f->step <= 0);
 	put_str(out, "file", file);

@@ -2,14 +2,17 @@
 # Installs what wspharness needs to build and test on Debian 12, and fetches libyaml's
 # Debian source package as a meson subproject for the mingw-w64 cross build.
 #
-# Usage: tools/setup.sh [native|win|browser|all]     (default: all)
+# Usage: tools/setup.sh [native|win|browser|fuzz|valgrind|all]     (default: all)
 #
 #   native  Debian packages for the native build and its tests.
 #   win     the native set plus mingw-w64 and Wine, and subprojects/libyaml (unpacked from
 #           Debian's libyaml source package, with our meson.build from
 #           subprojects/packagefiles/libyaml/).
 #   browser Chromium, for the test that renders the conformance matrix page (make check).
-#   all     win and browser.
+#   fuzz    the native set plus clang with its libFuzzer, ASan and UBSan runtimes (build-asan/,
+#           the fuzz targets: make fuzz, make check).
+#   valgrind valgrind, for the native end-to-end tests run under it (make check).
+#   all     win, browser, fuzz and valgrind.
 #
 # Idempotent: when everything is present it makes no apt calls at all. The libyaml source is
 # downloaded with a private apt configuration under .cache/apt-src/, so the machine's apt
@@ -29,14 +32,14 @@ note() {
 
 mode=${1:-all}
 case $mode in
-    native | win | browser | all) ;;
+    native | win | browser | fuzz | valgrind | all) ;;
     -h | --help)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
-    *) die "unknown mode '$mode' (use native, win, browser or all)" ;;
+    *) die "unknown mode '$mode' (use native, win, browser, fuzz, valgrind or all)" ;;
 esac
-[ $# -le 1 ] || die "too many arguments (usage: $prog [native|win|browser|all])"
+[ $# -le 1 ] || die "too many arguments (usage: $prog [native|win|browser|fuzz|valgrind|all])"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache_dir=$root/.cache
@@ -48,6 +51,10 @@ native_pkgs="meson ninja-build pkg-config gcc libyaml-dev libcriterion-dev pytho
 win_pkgs="gcc-mingw-w64-x86-64 wine wine64"
 # The matrix page is checked in a real browser (tests/browser/matrix_browser.py).
 browser_pkgs="chromium"
+# clang-14's -fsanitize=fuzzer,address,undefined runtimes are in libclang-rt-14-dev, which clang
+# only recommends.
+fuzz_pkgs="clang libclang-rt-14-dev"
+valgrind_pkgs="valgrind"
 
 libyaml_version=0.2.5
 libyaml_orig=libyaml_${libyaml_version}.orig.tar.gz
@@ -296,13 +303,21 @@ case $mode in
         # shellcheck disable=SC2086
         install_pkgs $browser_pkgs
         ;;
+    fuzz)
+        # shellcheck disable=SC2086
+        install_pkgs $native_pkgs $fuzz_pkgs
+        ;;
+    valgrind)
+        # shellcheck disable=SC2086
+        install_pkgs $valgrind_pkgs
+        ;;
     win | all)
         extra=""
         if [ ! -f "$root/subprojects/libyaml/src/api.c" ]; then
             find_mirror
             case $mirror_uri in https:*) extra=ca-certificates ;; esac
         fi
-        [ "$mode" = all ] && extra="$extra $browser_pkgs"
+        [ "$mode" = all ] && extra="$extra $browser_pkgs $fuzz_pkgs $valgrind_pkgs"
         # shellcheck disable=SC2086
         install_pkgs $native_pkgs $win_pkgs $extra
         fetch_libyaml

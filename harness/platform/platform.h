@@ -53,6 +53,38 @@ int wsph_plat_event_wait(void *ev, unsigned ms);
 void wsph_plat_event_free(void *ev);
 
 void wsph_plat_sleep_ms(unsigned ms);
+
+/* Isolation: one scenario in a child process. POSIX forks and runs job(ctx) in the child;
+ * Windows starts this program again with argv (argv[0] is ignored) in child mode. The child's
+ * stdout and stderr are collected; the child is killed when timeout_ms passes. */
+struct wsph_child_spec {
+	int (*job)(void *ctx);
+	void *ctx;
+	int argc;
+	char **argv;
+	unsigned timeout_ms;
+};
+
+enum wsph_child_end {
+	WSPH_CHILD_EXITED,   /* code: exit status */
+	WSPH_CHILD_SIGNALED, /* code: signal number (POSIX) or exception code (Windows) */
+	WSPH_CHILD_TIMEOUT,
+	WSPH_CHILD_FAILED /* could not start */
+};
+
+struct wsph_child_result {
+	enum wsph_child_end end;
+	long code;
+	char *output; /* malloc'd, NUL-terminated */
+	size_t len;
+};
+
+int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_result *res);
+/* "SIGSEGV (11)" or "EXCEPTION_ACCESS_VIOLATION (0xC0000005)"; the class: "crash", "abort",
+ * "stack-overflow". */
+const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char **klass);
+/* Child side, first thing: report crashes as results instead of dialogs or debuggers. */
+void wsph_plat_child_init(void (*on_crash)(long code));
 /* Sets an environment variable of this process (visible to ExpandEnvironmentStrings). */
 int wsph_plat_setenv(const char *name, const char *value);
 /* PostMessage to a real window (Windows); POSIX has none and returns 0. */

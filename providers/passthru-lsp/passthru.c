@@ -27,7 +27,8 @@
  *    lower handle goes through WPUModifyIFSHandle (own catalog id) and the returned value is mapped
  *    back to the lower handle on every call (it may differ from the lower handle). The client never
  *    sees a lower handle, in return values, fd_sets or posted messages.
- *  - Overlapped I/O (non-IFS, and IFS without a client thread id). The lower operation gets this
+ *  - Overlapped I/O (non-IFS; IFS with a completion routine or without a client thread id; an IFS
+ *    request completed through the client's event goes down unchanged). The lower operation gets this
  *    layer's own WSAOVERLAPPED and completion routine and a copy of the client's WSATHREADID (or
  *    one from WPUOpenCurrentThread, closed again once the completion has been delivered). When the
  *    lower operation completes, the client is told through WPUQueueApc (an APC of this layer that
@@ -1093,8 +1094,12 @@ static int do_io(SOCKET s, const struct io *a, LPINT lpErrno)
 	if (!k)
 		return fail(lpErrno, err);
 	int rc;
-	if (!a->ov || (LSP_IFS && a->tid)) {
-		/* Not overlapped, or an IFS layer passing the client's request through unchanged. */
+	if (!a->ov || (LSP_IFS && a->tid && !a->routine)) {
+		/* Not overlapped, or an IFS layer passing an event-completed request through
+		 * unchanged (the lower provider signals the client's event; nothing of the lower
+		 * module is left to run later). A completion routine is always this layer's: the
+		 * lower provider's APC then runs code of this layer's, which keeps track of it, and
+		 * the lower module is never unloaded while such an APC is still queued. */
 		rc = lower_io(k, a, a->count, a->flags, a->ov, a->routine, a->tid, lpErrno);
 	} else {
 		rc = start_op(k, a, lpErrno);

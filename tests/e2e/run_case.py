@@ -93,6 +93,12 @@ def main():
     if not os.path.exists(junit):
         print("FAIL: no JUnit report written")
         return 1
+    # Two independent consumers: our strict schema (xmllint), then junitparser below.
+    xsd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schema", "junit.xsd")
+    lint = subprocess.run(["xmllint", "--noout", "--schema", xsd, junit], capture_output=True, text=True)
+    if lint.returncode != 0:
+        print(f"FAIL: the report does not validate against tests/schema/junit.xsd:\n{lint.stderr}")
+        ok = False
     xml = junitparser.JUnitXml.fromfile(junit)
     cases = findings(xml)
     if not cases:

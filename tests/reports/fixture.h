@@ -1,6 +1,7 @@
 /* A results model for report tests: a failing case with events and findings at events, a passing
- * case with a hostile name and a warning, a skip and an error, and a small rule catalogue. Shared by
- * the Criterion tests and the fixture writer (included once per program: everything is static). */
+ * case with a hostile name and a warning, a skip and an error, and a small rule catalogue. Shared
+ * by the Criterion tests and the fixture writer (included once per program: everything is static).
+ */
 #ifndef WSPH_TEST_FIXTURE_H
 #define WSPH_TEST_FIXTURE_H
 
@@ -10,43 +11,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTX 0x7f00deadbeefULL /* a provider's heap pointer */
-#define CTX2 0x55aa00112230ULL
+#define CTX     0x7f00deadbeefULL /* a provider's heap pointer */
+#define CTX2    0x55aa00112230ULL
 #define HOSTILE "evil<&>\"'#\\[x]\x1b[31m\xff|*_"
 
 /* ---- the model ---- */
 
 static struct wsph_upcall_row rows[] = {
-	{.function = "WPUCloseSocketHandle", .description = "Closes a <socket> handle & more.",
-	 .status = WSPH_ROW_REQUIRED, .published = "Required."},
-	{.function = "WPUCreateSocketHandle", .description = "Creates a new socket handle.",
-	 .status = WSPH_ROW_REQUIRED_NONIFS, .published = "Required for nonIFS providers."},
-	{.function = "WPUCloseEvent", .description = "Closes an event.", .status = WSPH_ROW_NOT_STATED,
-	 .published = ""},
-	{.function = "WPUQuerySocketHandleContext", .description = "Queries the context.",
-	 .status = WSPH_ROW_REQUIRED_NONIFS, .published = "Required for nonIFS providers."},
+    {.function = "WPUCloseSocketHandle",
+     .description = "Closes a <socket> handle & more.",
+     .status = WSPH_ROW_REQUIRED,
+     .published = "Required."},
+    {.function = "WPUCreateSocketHandle",
+     .description = "Creates a new socket handle.",
+     .status = WSPH_ROW_REQUIRED_NONIFS,
+     .published = "Required for nonIFS providers."},
+    {.function = "WPUCloseEvent",
+     .description = "Closes an event.",
+     .status = WSPH_ROW_NOT_STATED,
+     .published = ""},
+    {.function = "WPUQuerySocketHandleContext",
+     .description = "Queries the context.",
+     .status = WSPH_ROW_REQUIRED_NONIFS,
+     .published = "Required for nonIFS providers."},
 };
 
 static struct wsph_rule rules[] = {
-	{.id = "SPI.Errno.OnFailure", .level = "MUST", .severity = WSPH_SEV_ERROR,
-	 .statement = "A failure writes *lpErrno.", .source = "spec 7"},
-	{.id = "SPI.Startup.Blocking", .level = "MAY", .severity = WSPH_SEV_ERROR,
-	 .statement = "Not observable here.", .source = "spec 4", .not_checkable = "no hook"},
-	{.id = "WPU.CloseSocketHandle.MatchesCreate", .level = "MUST", .severity = WSPH_SEV_ERROR,
-	 .statement = "Close only created handles.", .source = "spec 7.2"},
-	{.id = "WPU.Handles.NoLeak", .level = "MUST", .severity = WSPH_SEV_ERROR,
-	 .statement = "Release every handle.", .source = "spec 7.2"},
-	{.id = "X.Warn", .level = "SHOULD", .severity = WSPH_SEV_WARNING,
-	 .statement = "A warning <rule>.", .source = "spec 9"},
+    {.id = "SPI.Errno.OnFailure",
+     .level = "MUST",
+     .severity = WSPH_SEV_ERROR,
+     .statement = "A failure writes *lpErrno.",
+     .source = "spec 7"},
+    {.id = "SPI.Startup.Blocking",
+     .level = "MAY",
+     .severity = WSPH_SEV_ERROR,
+     .statement = "Not observable here.",
+     .source = "spec 4",
+     .not_checkable = "no hook"},
+    {.id = "WPU.CloseSocketHandle.MatchesCreate",
+     .level = "MUST",
+     .severity = WSPH_SEV_ERROR,
+     .statement = "Close only created handles.",
+     .source = "spec 7.2"},
+    {.id = "WPU.Handles.NoLeak",
+     .level = "MUST",
+     .severity = WSPH_SEV_ERROR,
+     .statement = "Release every handle.",
+     .source = "spec 7.2"},
+    {.id = "X.Warn",
+     .level = "SHOULD",
+     .severity = WSPH_SEV_WARNING,
+     .statement = "A warning <rule>.",
+     .source = "spec 9"},
 };
 
 static struct wsph_ruleset set = {
-	.path = "rules.yaml",
-	.rows = rows,
-	.n_rows = sizeof rows / sizeof rows[0],
-	.rules = rules,
-	.n_rules = sizeof rules / sizeof rules[0],
-	.table_source = "https://example.invalid/upcalls",
+    .path = "rules.yaml",
+    .rows = rows,
+    .n_rows = sizeof rows / sizeof rows[0],
+    .rules = rules,
+    .n_rules = sizeof rules / sizeof rules[0],
+    .table_source = "https://example.invalid/upcalls",
 };
 
 static void *must(void *p)
@@ -65,7 +90,7 @@ static char *xdup(const char *s)
 }
 
 static struct wsph_event ev(uint64_t seq, enum wsph_ev_kind kind, enum wsph_fn fn, int step,
-			    uint64_t parent, const char *module)
+                            uint64_t parent, const char *module)
 {
 	struct wsph_event e;
 	memset(&e, 0, sizeof e);
@@ -104,7 +129,8 @@ static void build(struct wsph_results *r)
 
 	memset(r, 0, sizeof *r);
 	r->provider = "/opt/p/mock<&>.so";
-	strcpy(r->provider_sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	strcpy(r->provider_sha256,
+	       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	r->harness_version = "0.1.0";
 	r->kind = "nonifs";
 	strcpy(r->hostname, "build-07");
@@ -141,19 +167,21 @@ static void build(struct wsph_results *r)
 	e[6].ret = -1, e[6].err = 10055;
 	c->n_findings = 4;
 	c->findings = must(calloc(4, sizeof *c->findings));
-	c->findings[0] = finding(2, 2, "WPUCloseSocketHandle(s=0x3c000008) closed a handle it never created",
-				 "   #4 step 2 call WSPCloseSocket(s=0x3c000000) [wspharness]\n"
-				 "=> #5 step 2 upcall WPUCloseSocketHandle(s=0x3c000008) -> SOCKET_ERROR [mock.so]\n");
-	c->findings[1] = finding(0, 2, "WSPCloseSocket failed but *lpErrno was not written",
-				 "=> #6 step 2 return WSPCloseSocket(s=0x3c000000) -> SOCKET_ERROR [mock.so]\n");
+	c->findings[0] = finding(
+	    2, 2, "WPUCloseSocketHandle(s=0x3c000008) closed a handle it never created",
+	    "   #4 step 2 call WSPCloseSocket(s=0x3c000000) [wspharness]\n"
+	    "=> #5 step 2 upcall WPUCloseSocketHandle(s=0x3c000008) -> SOCKET_ERROR [mock.so]\n");
+	c->findings[1] =
+	    finding(0, 2, "WSPCloseSocket failed but *lpErrno was not written",
+	            "=> #6 step 2 return WSPCloseSocket(s=0x3c000000) -> SOCKET_ERROR [mock.so]\n");
 	c->findings[2] = finding(4, 0, "a warning about context 0x7f00deadbeef", NULL);
 	c->findings[3] = finding(3, 0, "handle 0x3c000000 (context 0x7f00deadbeef) leaked",
-				 "   #1 step 1 call WSPSocket() [wspharness]\n"
-				 "=> #2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
-				 "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n"
-				 "   #3 step 1 return WSPSocket() -> 0x3c000000 [mock.so]\n");
+	                         "   #1 step 1 call WSPSocket() [wspharness]\n"
+	                         "=> #2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
+	                         "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n"
+	                         "   #3 step 1 return WSPSocket() -> 0x3c000000 [mock.so]\n");
 	c->trace = xdup("#2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
-		       "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n");
+	                "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n");
 
 	c = &r->cases[1];
 	c->classname = "wspharness.evil";
@@ -163,7 +191,8 @@ static void build(struct wsph_results *r)
 	c->outcome = WSPH_PASS;
 	c->n_findings = 1;
 	c->findings = must(calloc(1, sizeof *c->findings));
-	c->findings[0] = finding(4, 1, "hostile \x01\x1b[2J ]]> \xc0\xaf \xed\xa0\x80 \xe2\x80\xa8 end", NULL);
+	c->findings[0] =
+	    finding(4, 1, "hostile \x01\x1b[2J ]]> \xc0\xaf \xed\xa0\x80 \xe2\x80\xa8 end", NULL);
 
 	c = &r->cases[2];
 	c->classname = "wspharness.sockets.ifs";

@@ -4,6 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define D WSPH_TEST_DATA
@@ -182,4 +183,63 @@ Test(ruleset, unknown_step_rule_is_located)
 	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), -1);
 	cr_expect_str_eq(diag.text, D "/scenarios/unknown-rule.yaml:8:15: unknown rule ID "
 				      "'SPI.Errno.Missing' (not in rules.yaml)");
+}
+
+/* ---- hostile input ---- */
+
+static const char small_table[] = "upcall_table:\n  source: s\n  rows:\n"
+				  "    - {function: WPUCloseEvent, description: d, status: optional, "
+				  "published: x}\n"
+				  "rules:\n";
+
+/* A catalogue with n rules A.Rn, then one more rule with the ID `last`. */
+static char *many_rules(int n, const char *last)
+{
+	char *s = malloc((size_t)n * 64 + 256), *p = s;
+	int i;
+
+	p += sprintf(p, "%s", small_table);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "  - {id: A.R%d, level: MUST, statement: s, source: x}\n", i);
+	sprintf(p, "  - {id: %s, level: MUST, statement: s, source: x}\n", last);
+	return s;
+}
+
+Test(ruleset, load_string_and_many_rules)
+{
+	struct wsph_diag diag;
+	char *ok = many_rules(50000, "B.C"), *dup = many_rules(50000, "A.R4321");
+
+	cr_assert_eq(wsph_ruleset_load_string(&set, "mem.yaml", ok, strlen(ok), &diag), 0, "%s",
+		     diag.text);
+	cr_expect_str_eq(set.path, "mem.yaml");
+	cr_expect_eq(set.n_rules, 50001);
+	cr_expect_eq(set.rules[50000].loc.line, 50006);
+	wsph_ruleset_free(&set);
+	cr_expect_eq(wsph_ruleset_load_string(&set, "mem.yaml", dup, strlen(dup), &diag), -1);
+	cr_expect_str_eq(diag.text, "mem.yaml:50006:10: duplicate rule ID 'A.R4321' (first at line "
+				    "4327, column 10)");
+	cr_expect_null(set.path);
+	cr_expect_eq(wsph_ruleset_load_string(&set, "nul.yaml", NULL, 0, &diag), -1);
+	cr_expect_str_eq(diag.text, "nul.yaml:1:1: the file is empty (expected a mapping)");
+	free(ok);
+	free(dup);
+}
+
+Test(ruleset, a_long_unknown_id_is_cut_in_the_message)
+{
+	static const char text[] = "scenarios:\n  - name: x\n    checks: [SPI.Errno.OnFailure, "
+				   "A.Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+				   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb]\n    steps: [cleanup: ]\n";
+	struct wsph_diag diag;
+
+	load_good();
+	cr_assert_eq(wsph_scenario_load_string(&suite, "long.yaml", text, sizeof text - 1, NULL,
+					       &diag),
+		     0, "%s", diag.text);
+	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), -1);
+	/* 60 bytes of the ID, then "...". */
+	cr_expect_str_eq(diag.text, "long.yaml:3:35: unknown rule ID "
+				    "'A.Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...' "
+				    "(not in rules.yaml)");
 }

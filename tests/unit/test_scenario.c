@@ -686,3 +686,172 @@ Test(scenario, dir_that_is_not_a_folder)
 	cr_expect_eq(wsph_scenario_load_dir(&suite, S "good.yaml", &diag), -1);
 	cr_expect_str_eq(diag.text, S "good.yaml: not a folder");
 }
+
+/* ---- hostile input: sizes that must load in linear time, limits, one-line messages ---- */
+
+/* "bulk:" with n keys k0..k(n-1), then `last` as one more key. */
+static char *many_keys(int n, const char *last)
+{
+	char *s = malloc((size_t)n * 24 + 64), *p = s;
+	int i;
+
+	p += sprintf(p, "bulk:\n");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "  k%d: %d\n", i, i);
+	sprintf(p, "  %s: x\n", last);
+	return s;
+}
+
+Test(yaml, duplicate_keys_in_a_huge_mapping_are_found)
+{
+	struct wsph_yaml_doc doc;
+	struct wsph_diag diag;
+	char *ok = many_keys(100000, "fresh"), *dup = many_keys(100000, "k12345");
+
+	/* 100,000 keys: duplicate detection by comparing with every earlier key would take
+	 * seconds here (minutes for the million a file may hold). */
+	cr_expect_eq(load_text(&doc, ok, &diag), 0, "%s", diag.text);
+	cr_expect_eq(doc.root->pairs[0].value->n_pairs, 100001);
+	wsph_yaml_free(&doc);
+	cr_expect_eq(load_text(&doc, dup, &diag), -1);
+	cr_expect_str_eq(diag.text, "t.yaml:100002:3: duplicate key 'k12345' (first at line 12347, "
+				    "column 3)");
+	free(ok);
+	free(dup);
+}
+
+Test(yaml, nodes_are_capped)
+{
+	struct wsph_yaml_doc doc;
+	struct wsph_diag diag;
+	size_t items = WSPH_YAML_MAX_NODES, i;
+	char *s = malloc(items * 2 + 16), *p = s;
+
+	/* "a: [1,1,...]": the root, the key and the sequence are 3 nodes, so item 1048573 (from 0),
+	 * at column 5 + 2 * 1048573, is node 1048577. */
+	p += sprintf(p, "a: [");
+	for (i = 0; i < items; i++)
+		p += sprintf(p, "1,");
+	strcpy(p - 1, "]\n");
+	cr_expect_eq(load_text(&doc, s, &diag), -1);
+	cr_expect_str_eq(diag.text,
+			 "t.yaml:1:2097151: more than 1048576 nodes in one file are not supported");
+	free(s);
+}
+
+Test(yaml, tags_and_anchors_are_shown_on_one_line)
+{
+	EXPECT_YAML_ERROR("a: !x%0Ay 1\n", "t.yaml:1:4: tags are not supported (found '!x?y')");
+	EXPECT_YAML_ERROR("a: !<%F0%9F%98%80> 1\n",
+			  "t.yaml:1:4: tags are not supported (found '\xF0\x9F\x98\x80')");
+	EXPECT_YAML_ERROR("a: !t"
+			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1\n",
+			  "t.yaml:1:4: tags are not supported (found "
+			  "'!taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...')");
+}
+
+Test(yaml, integers_too_large_are_out_of_range)
+{
+	struct wsph_yaml_doc doc;
+	struct wsph_diag diag;
+	long long v;
+
+	cr_assert_eq(load_text(&doc, "a: 99999999999999999999\nb: -0x8000000000000001\nc: 1e3\n",
+			       &diag),
+		     0);
+	cr_expect_eq(wsph_yaml_integer(wsph_yaml_get(doc.root, "a"), "'a'", 0, 10, &v, &diag), -1);
+	cr_expect_str_eq(diag.text, "t.yaml:1:4: 'a' must be in 0..10 (found '99999999999999999999')");
+	cr_expect_eq(wsph_yaml_integer(wsph_yaml_get(doc.root, "b"), "'b'", 0, 10, &v, &diag), -1);
+	cr_expect_str_eq(diag.text, "t.yaml:2:4: 'b' must be in 0..10 (found '-0x8000000000000001')");
+	cr_expect_eq(wsph_yaml_integer(wsph_yaml_get(doc.root, "c"), "'c'", 0, 10, &v, &diag), -1);
+	cr_expect_str_eq(diag.text, "t.yaml:3:4: 'c' must be an integer (found '1e3')");
+	wsph_yaml_free(&doc);
+}
+
+Test(yaml, strset_adds_finds_and_grows)
+{
+	struct wsph_strset set = {NULL, 0, 0};
+	static char names[1000][8];
+	const void *found;
+	int i;
+
+	cr_expect_null(wsph_strset_find(&set, "x", 1));
+	for (i = 0; i < 1000; i++) {
+		snprintf(names[i], sizeof names[i], "n%d", i);
+		cr_assert_eq(wsph_strset_add(&set, names[i], strlen(names[i]), names[i], &found), 0);
+		cr_expect_null(found);
+	}
+	cr_expect_eq(set.n, 1000);
+	cr_expect_eq(wsph_strset_add(&set, "n512", 4, "other", &found), 1);
+	cr_expect_eq(found, names[512]);
+	cr_expect_eq(wsph_strset_find(&set, "n999", 4), names[999]);
+	cr_expect_null(wsph_strset_find(&set, "n1000", 5));
+	cr_expect_null(wsph_strset_find(&set, "n5120", 5));
+	cr_expect_eq(wsph_strset_add(&set, "", 0, "empty", NULL), 0);
+	cr_expect_str_eq(wsph_strset_find(&set, "", 0), "empty");
+	wsph_strset_free(&set);
+	cr_expect_eq(set.cap, 0);
+	cr_expect_null(wsph_strset_find(&set, "n1", 2));
+}
+
+Test(scenario, load_string_is_load_file_without_the_disk)
+{
+	static const char text[] = "scenarios:\n  - name: a\n    checks: [SPI.Errno.OnFailure]\n"
+				   "    steps:\n      - startup:\n      - close: {socket: s}\n";
+	struct wsph_diag diag;
+
+	memset(&suite, 0, sizeof suite);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "mem.yaml", text, sizeof text - 1, NULL,
+					       &diag),
+		     -1);
+	cr_expect_str_eq(diag.text, "mem.yaml:6:25: socket 's' is not defined by an earlier step");
+	cr_expect_eq(suite.n_files, 0);
+	/* The same text cut before the bad step loads. */
+	cr_assert_eq(wsph_scenario_load_string(&suite, "mem.yaml", text,
+					       (size_t)(strstr(text, "      - close") - text), NULL,
+					       &diag),
+		     0, "%s", diag.text);
+	cr_expect_str_eq(suite.files[0], "mem.yaml");
+	cr_expect_str_eq(suite.scenarios[0].classname, "wspharness.mem");
+	cr_expect_eq(suite.scenarios[0].n_steps, 1);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "nul.yaml", NULL, 0, NULL, &diag), -1);
+	cr_expect_str_eq(diag.text, "nul.yaml:1:1: the file is empty (expected a mapping)");
+}
+
+/* n scenarios s0..s(n-1), each with a socket bound once and used `uses` times, then `tail`. */
+static char *many_scenarios(int n, int uses, const char *tail)
+{
+	size_t cap = (size_t)n * (96 + (size_t)uses * 28) + 256;
+	char *s = malloc(cap), *p = s;
+	int i, j;
+
+	p += sprintf(p, "scenarios:\n");
+	for (i = 0; i < n; i++) {
+		p += sprintf(p, "  - name: s%d\n    checks: [SPI.Errno.OnFailure]\n    steps:\n"
+				"      - socket: {as: a%d}\n",
+			     i, i);
+		for (j = 0; j < uses; j++)
+			p += sprintf(p, "      - close: {socket: a%d}\n", i);
+	}
+	strcpy(p, tail);
+	return s;
+}
+
+Test(scenario, duplicate_names_and_sockets_scale)
+{
+	struct wsph_diag diag;
+	char *names = many_scenarios(20000, 0, "  - {name: s19999, checks: [A.B], steps: [cleanup: ]}\n");
+	char *steps = many_scenarios(1, 50000, "      - close: {socket: b}\n");
+
+	memset(&suite, 0, sizeof suite);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "n.yaml", names, strlen(names), NULL, &diag),
+		     -1);
+	cr_expect_str_eq(diag.text, "n.yaml:80002:12: duplicate scenario name 's19999' (first at "
+				    "line 79998, column 11)");
+	cr_expect_eq(wsph_scenario_load_string(&suite, "s.yaml", steps, strlen(steps), NULL, &diag),
+		     -1);
+	cr_expect_str_eq(diag.text,
+			 "s.yaml:50006:25: socket 'b' is not defined by an earlier step");
+	free(names);
+	free(steps);
+}

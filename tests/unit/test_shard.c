@@ -18,9 +18,26 @@ Test(shard, parse_accepts_k_of_n)
 Test(shard, parse_refuses_everything_else)
 {
 	static const char *const bad[] = {
-		"",	"/",	 "1",	   "1/",     "/2",	"4/4",	       "5/4",
-		"0/0",	"-1/4", "1/-4",	   " 1/4",  "1/4 ",	"1 /4",	       "1/4/5",
-		"a/4",	"1/b",	"0x1/4",   "+1/4",  "99999999999/99999999999", "1.0/4",
+	    "",
+	    "/",
+	    "1",
+	    "1/",
+	    "/2",
+	    "4/4",
+	    "5/4",
+	    "0/0",
+	    "-1/4",
+	    "1/-4",
+	    " 1/4",
+	    "1/4 ",
+	    "1 /4",
+	    "1/4/5",
+	    "a/4",
+	    "1/b",
+	    "0x1/4",
+	    "+1/4",
+	    "99999999999/99999999999",
+	    "1.0/4",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		unsigned k = 7, n = 7;
@@ -54,7 +71,8 @@ Test(shard, shards_partition_the_suite)
 				unsigned owners = 0;
 				for (unsigned k = 0; k < n; k++)
 					owners += (unsigned)wsph_shard_selects(k, n, i);
-				cr_assert_eq(owners, 1, "case %zu of %zu in %u shards", i, cases, n);
+				cr_assert_eq(owners, 1, "case %zu of %zu in %u shards", i, cases,
+				             n);
 				total += owners;
 			}
 			cr_assert_eq(total, cases);
