@@ -215,7 +215,7 @@ void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ru
 			case 'F': add_finding(c, set, sc, rest); break;
 			case 'O': outcome = atoi(rest); break;
 			case 'D': done = 1; break;
-			case 'X': crash = strtol(rest, NULL, 10); break;
+			case 'X': crash = (long)strtoul(rest, NULL, 10); break;
 			case 'E': {
 				char *next = rest;
 				free(err_type);

@@ -569,7 +569,7 @@ static WCHAR *wcs_dup(const WCHAR *s)
 /* The registered DLL path of a provider (unexpanded), malloc'd. */
 static WCHAR *provider_path(GUID *id)
 {
-	int cap = F_SHORT_BUFFER ? 16 : MAX_PATH;
+	int cap = MAX_PATH;
 	for (int tries = 0; tries < LSP_PATH_TRIES; tries++) {
 		WCHAR *buf = calloc((size_t)cap + 1, sizeof *buf);
 		if (!buf)

@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--junit", required=True)
     ap.add_argument("--expect-exit", type=int, default=0)
     ap.add_argument("--expect-rule", action="append", default=[])
+    ap.add_argument("--expect-error", action="append", default=[],
+                    help="some case is an <error> of this type (crash, timeout, exit, abort, ...)")
     ap.add_argument("--expect-clean", action="store_true",
                     help="no failure, no error, no warning in any case")
     ap.add_argument("--expect-stderr")
@@ -111,6 +113,14 @@ def main():
             print(f"ok: {rule} reported in {', '.join(sorted(where)[:4])}")
         else:
             print(f"FAIL: {rule} was not reported (reported: {', '.join(sorted(seen)) or 'nothing'})")
+            ok = False
+    for etype in a.expect_error:
+        where = [n for n, (_, c) in cases.items()
+                 if any(isinstance(r, junitparser.Error) and r.type == etype for r in c.result)]
+        if where:
+            print(f"ok: error type {etype} reported in {', '.join(sorted(where)[:3])}")
+        else:
+            print(f"FAIL: no case is an <error type=\"{etype}\">")
             ok = False
     if a.expect_clean:
         dirty = {n: ids for n, (ids, _) in cases.items() if ids}

@@ -2,6 +2,7 @@
 #include "../platform.h"
 
 #include <windows.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 		append(res, &cap, "", 0);
 	if (timed_out) {
 		res->end = WSPH_CHILD_TIMEOUT;
-	} else if ((code & 0xF0000000u) == 0xC0000000u) {
+	} else if ((code & 0xF0000000u) == 0xC0000000u || code == 0x40000015u) {
 		res->end = WSPH_CHILD_SIGNALED;
 		res->code = (long)code;
 	} else {
@@ -156,6 +157,7 @@ const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char *
 		{0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN", "abort"},
 		{0xC0000006u, "EXCEPTION_IN_PAGE_ERROR", "crash"},
 		{0x80000003u, "EXCEPTION_BREAKPOINT", "crash"},
+		{0x40000015u, "STATUS_FATAL_APP_EXIT (abort)", "abort"},
 	};
 	*klass = "crash";
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -170,18 +172,62 @@ const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char *
 
 static void (*crash_hook)(long code);
 
+/* The crash line is written with WriteFile and a fixed buffer: after a stack overflow only the
+ * guaranteed stack is left. */
+static void report_code(DWORD code)
+{
+	char line[40] = "\n\x1eWSPH X ";
+	char digits[16];
+	int n = 0;
+	unsigned long v = code;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < 15);
+	size_t len = strlen(line);
+	while (n)
+		line[len++] = digits[--n];
+	line[len++] = '\n';
+	DWORD written;
+	WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), line, (DWORD)len, &written, NULL);
+}
+
 static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 {
 	DWORD code = ep->ExceptionRecord->ExceptionCode;
-	if (crash_hook)
-		crash_hook((long)code);
+	report_code(code);
 	TerminateProcess(GetCurrentProcess(), code);
 	return EXCEPTION_EXECUTE_HANDLER;
 }
 
+/* A stack overflow is fatal wherever it happens; a vectored handler sees it first, while the
+ * guaranteed stack is still there. */
+static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
+{
+	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
+		return EXCEPTION_CONTINUE_SEARCH;
+	report_code(EXCEPTION_STACK_OVERFLOW);
+	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
+	return EXCEPTION_CONTINUE_SEARCH;
+}
+
+#define ABORT_CODE 0x40000015u /* STATUS_FATAL_APP_EXIT: what abort() means here */
+
+static void on_abort(int sig)
+{
+	(void)sig;
+	fflush(stdout);
+	report_code(ABORT_CODE);
+	TerminateProcess(GetCurrentProcess(), ABORT_CODE);
+}
+
 void wsph_plat_child_init(void (*on_crash)(long code))
 {
+	ULONG guarantee = 64 * 1024;
 	crash_hook = on_crash;
 	SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
+	SetThreadStackGuarantee(&guarantee);
 	SetUnhandledExceptionFilter(on_exception);
+	AddVectoredExceptionHandler(1, on_first_chance);
+	signal(SIGABRT, on_abort);
 }

@@ -1,0 +1,124 @@
+/* Hostile providers: each misbehaves in a way that would take a harness down (crash, hang, exit,
+ * abort, unbounded recursion, garbage handles). Built once per HOSTILE_* define. */
+#include "wsph/spi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef HOSTILE_CRASH_STARTUP
+#define HOSTILE_CRASH_STARTUP 0
+#endif
+#ifndef HOSTILE_HANG_CLOSE
+#define HOSTILE_HANG_CLOSE 0
+#endif
+#ifndef HOSTILE_EXIT_SOCKET
+#define HOSTILE_EXIT_SOCKET 0
+#endif
+#ifndef HOSTILE_ABORT_SOCKET
+#define HOSTILE_ABORT_SOCKET 0
+#endif
+#ifndef HOSTILE_RECURSION
+#define HOSTILE_RECURSION 0
+#endif
+#ifndef HOSTILE_GARBAGE_CLOSE
+#define HOSTILE_GARBAGE_CLOSE 0
+#endif
+#ifndef HOSTILE_NULL_ERRNO
+#define HOSTILE_NULL_ERRNO 0
+#endif
+
+static WSPUPCALLTABLE up;
+static DWORD catalog_id;
+static int startups;
+static volatile int *volatile nowhere;
+
+/* A stand-in for every entry this provider does not implement. The entries have different
+ * signatures, so the stub touches none of its arguments: it fails without an error code (the
+ * scenarios these providers run call only WSPSocket, WSPCloseSocket and WSPCleanup). */
+static int WSPAPI fail1(LPINT e)
+{
+	(void)e;
+	return SOCKET_ERROR;
+}
+
+/* Recursion with no end the compiler can see: the limit lives in memory it cannot reason about. */
+static volatile unsigned limit = ~0u;
+
+static unsigned depth(unsigned n)
+{
+	volatile char pad[512];
+	pad[0] = (char)n;
+	if (n >= limit)
+		return n;
+	return n + depth(n + 1) + (unsigned)pad[0];
+}
+
+static SOCKET WSPAPI h_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW pi, GROUP g,
+			      DWORD flags, LPINT err)
+{
+	(void)af;
+	(void)type;
+	(void)protocol;
+	(void)g;
+	(void)flags;
+	if (HOSTILE_EXIT_SOCKET)
+		exit(3);
+	if (HOSTILE_ABORT_SOCKET)
+		abort();
+	if (HOSTILE_RECURSION)
+		return (SOCKET)depth(0);
+	DWORD id = pi ? pi->dwCatalogEntryId : catalog_id;
+	SOCKET s = up.lpWPUCreateSocketHandle(id, (DWORD_PTR)0x1234, HOSTILE_NULL_ERRNO ? NULL : err);
+	return s;
+}
+
+static int WSPAPI h_close(SOCKET s, LPINT err)
+{
+	if (HOSTILE_HANG_CLOSE)
+		for (;;)
+			(void)*(volatile int *)&startups;
+	if (HOSTILE_GARBAGE_CLOSE)
+		s = (SOCKET)0xdeadbeef;
+	return up.lpWPUCloseSocketHandle(s, err);
+}
+
+static int WSPAPI h_cleanup(LPINT err)
+{
+	if (startups <= 0) {
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	startups--;
+	return 0;
+}
+
+WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi,
+					   WSPUPCALLTABLE table, LPWSPPROC_TABLE procs)
+{
+	if (HOSTILE_CRASH_STARTUP)
+		*nowhere = 1;
+	if (!data || !procs)
+		return WSAEFAULT;
+	if ((v & 0xff) < 2)
+		return WSAVERNOTSUPPORTED;
+	up = table;
+	catalog_id = pi ? pi->dwCatalogEntryId : 0;
+	startups++;
+	data->wVersion = 0x0202;
+	data->wHighVersion = 0x0202;
+	memset(data->szDescription, 0, sizeof data->szDescription);
+	data->szDescription[0] = 'h';
+	/* Every entry first fails cleanly; then the three this provider implements. */
+	void *stub;
+	int (WSPAPI *f)(LPINT) = fail1;
+	memcpy(&stub, &f, sizeof stub);
+	void *entries[30];
+	for (int i = 0; i < 30; i++)
+		entries[i] = stub;
+	memcpy(procs, entries, sizeof entries);
+	procs->lpWSPSocket = h_socket;
+	procs->lpWSPCloseSocket = h_close;
+	procs->lpWSPCleanup = h_cleanup;
+	procs->lpWSPCancelBlockingCall = fail1;
+	return 0;
+}
