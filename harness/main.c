@@ -411,7 +411,7 @@ static int cmd_run(struct options *o)
 		wsph_sha256_file(o->provider, results.provider_sha256);
 	struct wsph_report_opts ro;
 	memset(&ro, 0, sizeof ro);
-	ro.color = o->color >= 0 ? o->color : wsph_plat_stream_is_tty(stdout);
+	ro.color = wsph_console_color(stdout, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
 	ro.verbose = o->verbose;
 	ro.deterministic = o->deterministic;
 	ro.trace_cap = 65536;
