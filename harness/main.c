@@ -29,6 +29,7 @@ struct options {
 	const char *filter;
 	struct {
 		const char *format, *path;
+		char name[32]; /* --report FORMAT:PATH: FORMAT, which format points to */
 	} reports[MAX_PATHS];
 	size_t n_reports;
 	int quiet, verbose, color; /* color: -1 auto */
@@ -36,7 +37,8 @@ struct options {
 	int layered, lower_nonifs;
 	int no_isolation;
 	double timeout; /* seconds per scenario, 0: the default */
-	long child_case;
+	long child_case, sweep_call;
+	int fault_sweep;
 	int argc;
 	char **argv;
 	const char *lower, *guid, *catalog;
@@ -48,6 +50,7 @@ static const char usage[] =
 	"                      [-q|-v] [--color=WHEN] [--deterministic]\n"
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
 	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
+	"                      [--fault-sweep]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
@@ -105,6 +108,8 @@ static int parse(int argc, char **argv, struct options *o)
 			o->lower_nonifs = 1;
 		else if (!strcmp(a, "--no-isolation"))
 			o->no_isolation = 1;
+		else if (!strcmp(a, "--fault-sweep"))
+			o->fault_sweep = 1;
 		else if (is_flag(a, "--timeout")) {
 			const char *v = value_of(argc, argv, &i, "--timeout");
 			char *end = NULL;
@@ -164,7 +169,10 @@ static int parse(int argc, char **argv, struct options *o)
 				/* "C:\x" is a path, not a format; FORMAT has no backslash or slash */
 				if (!colon || colon == v || strcspn(v, "/\\") < (size_t)(colon - v))
 					return bad_usage("--report takes FORMAT:PATH, not '%s'", v);
-				format = wsph_strndup(v, (size_t)(colon - v));
+				snprintf(o->reports[o->n_reports].name,
+					 sizeof o->reports[o->n_reports].name, "%.*s",
+					 (int)(colon - v), v);
+				format = o->reports[o->n_reports].name;
 				path = colon + 1;
 			}
 			if (!wsph_reporter_find(format))
@@ -340,6 +348,8 @@ static int cmd_run(struct options *o)
 	cfg.layered = o->layered;
 	cfg.isolate = !o->no_isolation;
 	cfg.child_case = o->child_case;
+	cfg.sweep_call = o->sweep_call;
+	cfg.fault_sweep = o->fault_sweep;
 	cfg.argc = o->argc;
 	cfg.argv = o->argv;
 	{
@@ -531,11 +541,14 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return cmd_show(argc, argv);
 	/* Child mode (isolation on Windows): wspharness --child-case N <the parent's arguments> */
-	long child_case = -1;
+	long child_case = -1, sweep_call = -1;
 	char **all_argv = argv;
 	int all_argc = argc;
 	if (argc >= 3 && !strcmp(argv[1], "--child-case")) {
-		child_case = strtol(argv[2], NULL, 10);
+		char *slash = NULL;
+		child_case = strtol(argv[2], &slash, 10);
+		if (slash && *slash == '/')
+			sweep_call = strtol(slash + 1, NULL, 10);
 		argv[2] = argv[0];
 		argv += 2;
 		argc -= 2;
@@ -544,6 +557,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	o.child_case = child_case;
+	o.sweep_call = sweep_call;
 	o.argc = child_case >= 0 ? argc : all_argc;
 	o.argv = child_case >= 0 ? argv : all_argv;
 	if (!strcmp(o.command, "run"))

@@ -31,6 +31,9 @@ struct wsph_run_config {
 	char **argv;
 	/* Child mode (--child-case N): run case N in this process and write it to stdout. */
 	long child_case;
+	/* --fault-sweep: rerun each passing case once per upcall call made in it, failing it. */
+	int fault_sweep;
+	long sweep_call; /* child mode: which sweep variant (-1: the case itself) */
 };
 
 /* Runs and fills `out` (the caller frees it with wsph_results_free). Returns 0, or -1 when
