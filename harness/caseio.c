@@ -247,7 +247,12 @@ void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ru
 		char name[96];
 		const char *klass = "crash";
 		c->outcome = WSPH_ERROR;
-		if (res->end == WSPH_CHILD_TIMEOUT) {
+		if (res->end == WSPH_CHILD_STOPPED) {
+			c->error_type = wsph_strdup("interrupted");
+			c->error_message = wsph_format("the run was interrupted during this scenario (at "
+						       "step %d%s)",
+						       last_step, last);
+		} else if (res->end == WSPH_CHILD_TIMEOUT) {
 			c->error_type = wsph_strdup("timeout");
 			c->error_message = wsph_format("the scenario did not finish within %u ms (at "
 						       "step %d%s)",

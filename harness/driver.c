@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "imports.h"
 
+#include "platform/async.h"
 #include "platform/platform.h"
 #include "rules.h"
 #include "trace.h"
@@ -17,6 +18,14 @@
 #include <string.h>
 
 #define MAX_NAMES 64
+#define MAX_EVENTS 32
+/* How long the driver waits for a notification that must come (reached only when a provider
+ * fails), and for one that must not (a conforming provider never sends it, so this bounds the
+ * window in which a late one from a provider thread is still caught). */
+#define WAIT_MS 500
+#define NONE_WAIT_MS 30
+
+struct arrival;
 
 struct drv {
 	const struct wsph_drive_opts *o;
@@ -37,6 +46,15 @@ struct drv {
 #define MAX_PENDING 64
 	struct pending *pending[MAX_PENDING];
 	size_t n_pending;
+	struct {
+		const char *name;
+		WSAEVENT ev;
+	} events[MAX_EVENTS];
+	size_t n_events;
+	SOCKET nonblocking[MAX_NAMES]; /* sockets made nonblocking (FIONBIO, event/async select) */
+	size_t n_nonblocking;
+	struct arrival *arrival; /* the helper thread of an `arrive` step, joined after the next */
+	int final_cleanup;	 /* the final WSPCleanup has begun */
 };
 
 static void *fn_address(const void *fnptr_storage)
@@ -159,11 +177,27 @@ static void make_addr(struct sockaddr_in *sin, const char *text)
 	ip[3] = (unsigned char)e;
 }
 
-/* Overlapped operations the driver started: the WSAOVERLAPPED stays valid to the end. */
+/* Overlapped operations the driver started: the WSAOVERLAPPED, the WSATHREADID and the buffer stay
+ * valid to the end of the scenario, whatever the provider does with them. */
 struct pending {
 	WSAOVERLAPPED ov;
+	WSATHREADID tid;
 	WSAEVENT event;
-	int done;
+	int completion; /* WSPH_COMPLETION_* */
+	const char *name;
+	SOCKET s;
+	enum wsph_fn fn;
+	unsigned char *buf;
+	size_t cap;
+	int sending;
+	int step;
+	uint64_t call_seq;
+	int failed;	  /* the call failed with an error other than WSA_IO_PENDING */
+	int done;	  /* the completion was seen */
+	int status_known; /* done, and the error below is what the provider reported */
+	int routine_runs;
+	int reaped; /* a step took the result */
+	int silenced; /* pending when the final WSPCleanup began: no notification may come */
 	DWORD error, bytes, flags;
 };
 
@@ -171,40 +205,116 @@ static struct drv *current; /* the completion routine finds its operation throug
 
 static void CALLBACK completion_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
 {
-	for (size_t i = 0; current && i < current->n_pending; i++)
-		if (&current->pending[i]->ov == ov) {
-			current->pending[i]->done = 1;
-			current->pending[i]->error = error;
-			current->pending[i]->bytes = bytes;
-			current->pending[i]->flags = flags;
+	struct drv *d = current;
+	char msg[256];
+	for (size_t i = 0; d && i < d->n_pending; i++) {
+		struct pending *op = d->pending[i];
+		if (&op->ov != ov)
+			continue;
+		op->routine_runs++;
+		if (op->silenced) {
+			snprintf(msg, sizeof msg,
+				 "the completion routine of the overlapped %s of step %d ran after the "
+				 "final WSPCleanup began; pending operations are cancelled without "
+				 "invoking it",
+				 wsph_fn_name(op->fn), op->step);
+			wsph_rules_report(d->rules, "SPI.Cleanup.Silent", d->step, 0, msg);
+		} else if (op->routine_runs > 1) {
+			snprintf(msg, sizeof msg,
+				 "the completion routine of the overlapped %s of step %d ran %d times; "
+				 "an operation completes exactly once",
+				 wsph_fn_name(op->fn), op->step, op->routine_runs);
+			wsph_rules_report(d->rules, "WPU.QueueApc.OnlyWithRoutine", d->step, 0, msg);
 		}
+		if (bytes > op->cap) {
+			snprintf(msg, sizeof msg,
+				 "the completion routine of the overlapped %s of step %d got "
+				 "cbTransferred %lu, more than the %zu byte(s) of its WSABUF",
+				 wsph_fn_name(op->fn), op->step, (unsigned long)bytes, op->cap);
+			wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, 0, msg);
+		}
+		if (!op->done) {
+			op->done = 1;
+			op->status_known = 1;
+			op->error = error;
+			op->bytes = bytes;
+			op->flags = flags;
+		}
+	}
 }
 
-/* Alertable wait (APCs run here) for the completion routine or the event, up to 2 s. */
-static int wait_completion(struct drv *d, SOCKET s, struct pending *op, DWORD *bytes)
+/* Collects the result of a signalled or polled operation with WSPGetOverlappedResult(fWait FALSE).
+ * Returns 1 when the operation is complete. */
+static int collect(struct drv *d, struct pending *op)
 {
-	for (int i = 0; i < 200 && !op->done; i++) {
+	DWORD n = 0, fl = 0;
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	if (!fn_address(&d->procs.lpWSPGetOverlappedResult))
+		return 0;
+	call_begin(d, &call, WSPH_FN_WSPGETOVERLAPPEDRESULT, (uint64_t)op->s,
+		   (uint64_t)(uintptr_t)&op->ov, 0, 0);
+	BOOL ok = d->procs.lpWSPGetOverlappedResult(op->s, &op->ov, &n, FALSE, &fl, &err);
+	call.a[2] = n;
+	call_end(d, &call, &ret, ok, err, &d->procs.lpWSPGetOverlappedResult);
+	if (!ok && err == WSA_IO_INCOMPLETE)
+		return 0;
+	op->done = 1;
+	op->bytes = ok ? n : 0;
+	op->flags = fl;
+	op->error = ok ? 0 : (DWORD)err;
+	/* A socket closed (or a provider cleaned up) since: the status is gone with it. */
+	op->status_known = ok || (err != WSAENOTSOCK && err != WSANOTINITIALISED);
+	return 1;
+}
+
+/* Waits (up to ms) for the operation's completion through the mechanism it chose: an alertable wait
+ * for the routine, the event then WSPGetOverlappedResult, or polling WSPGetOverlappedResult. */
+static int wait_completion(struct drv *d, struct pending *op, unsigned ms)
+{
+	for (unsigned waited = 0; !op->done && waited <= ms; waited += 5) {
 		wsph_upcalls_alertable();
 		if (op->done)
 			break;
-		if (op->event && wsph_plat_event_wait(op->event, 10)) {
-			DWORD n = 0, fl = 0;
-			int err = WSPH_ERRNO_UNSET;
-			struct wsph_event call, ret;
-			if (!fn_address(&d->procs.lpWSPGetOverlappedResult))
-				return 0;
-			call_begin(d, &call, WSPH_FN_WSPGETOVERLAPPEDRESULT, (uint64_t)s, 0, 0, 0);
-			BOOL ok = d->procs.lpWSPGetOverlappedResult(s, &op->ov, &n, FALSE, &fl, &err);
-			call_end(d, &call, &ret, ok, err, &d->procs.lpWSPGetOverlappedResult);
-			op->done = 1;
-			op->bytes = n;
-			op->error = ok ? 0 : (DWORD)err;
-		} else if (!op->event) {
-			wsph_plat_sleep_ms(10);
+		if (op->completion == WSPH_COMPLETION_ROUTINE) {
+			wsph_alertable_sleep(5);
+		} else if (op->completion == WSPH_COMPLETION_EVENT) {
+			if (wsph_plat_event_wait(op->event, 5) && collect(d, op))
+				break;
+		} else {
+			if (collect(d, op))
+				break;
+			wsph_plat_sleep_ms(5);
 		}
 	}
-	*bytes = op->bytes;
 	return op->done;
+}
+
+/* Once the result is taken the provider may no longer touch the WSAOVERLAPPED: poison it. */
+static void poison_overlapped(struct pending *op)
+{
+	memset(&op->ov, 0xDD, offsetof(WSAOVERLAPPED, hEvent));
+	op->ov.hEvent = (WSAEVENT)WSPH_POISON_EVENT;
+}
+
+static struct pending *find_op(struct drv *d, const char *name)
+{
+	for (size_t i = d->n_pending; name && i-- > 0;)
+		if (d->pending[i]->name && !strcmp(d->pending[i]->name, name))
+			return d->pending[i];
+	return NULL;
+}
+
+static void report_data(struct drv *d, const struct wsph_step *st, uint64_t seq, enum wsph_fn fn,
+			const unsigned char *buf, size_t cap, size_t count)
+{
+	size_t shown = count < cap ? count : cap;
+	if (count == st->data_len && shown == count && !memcmp(buf, st->data, st->data_len))
+		return;
+	report(d, st, seq, "%s received %lu byte(s) \"%.*s\"; the scenario expects %zu byte(s) \"%.*s\"",
+	       wsph_fn_name(fn), (unsigned long)count, (int)(shown < 64 ? shown : 64),
+	       (const char *)buf, st->data_len, (int)(st->data_len < 64 ? st->data_len : 64),
+	       (const char *)st->data);
 }
 
 /* A NULL entry cannot be called; it was already reported when WSPStartup returned. */
@@ -269,6 +379,7 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 	if (rc == 0) {
 		d->procs = procs;
 		d->have_procs = 1;
+		d->final_cleanup = 0;
 	}
 	wsph_upcalls_startup_done(st->table, rc == 0);
 	wsph_rules_advance(d->rules);
@@ -282,6 +393,13 @@ static void step_cleanup(struct drv *d, const struct wsph_step *st)
 	struct wsph_event call, ret;
 	int err = WSPH_ERRNO_UNSET;
 	int before = wsph_rules_startups(d->rules);
+	if (before == 1) {
+		/* From here on, operations that were pending are cancelled without notification. */
+		d->final_cleanup = 1;
+		for (size_t i = 0; i < d->n_pending; i++)
+			if (!d->pending[i]->done)
+				d->pending[i]->silenced = 1;
+	}
 	call_begin(d, &call, WSPH_FN_WSPCLEANUP, 0, 0, 0, 0);
 	int rc = d->procs.lpWSPCleanup(&err);
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPCleanup);
@@ -309,6 +427,20 @@ static void step_socket(struct drv *d, const struct wsph_step *st)
 	expect(d, st, &ret, s == INVALID_SOCKET, err);
 }
 
+static int is_nonblocking(const struct drv *d, SOCKET s)
+{
+	for (size_t i = 0; i < d->n_nonblocking; i++)
+		if (d->nonblocking[i] == s)
+			return 1;
+	return 0;
+}
+
+static void set_nonblocking(struct drv *d, SOCKET s)
+{
+	if (!is_nonblocking(d, s) && d->n_nonblocking < MAX_NAMES)
+		d->nonblocking[d->n_nonblocking++] = s;
+}
+
 static void step_accept(struct drv *d, const struct wsph_step *st)
 {
 	if (!usable(d, st, &d->procs.lpWSPAccept, "WSPAccept"))
@@ -323,6 +455,8 @@ static void step_accept(struct drv *d, const struct wsph_step *st)
 	SOCKET s = d->procs.lpWSPAccept(l, (struct sockaddr *)&sin, &len, NULL, 0, &err);
 	call_end(d, &call, &ret, s == INVALID_SOCKET ? -1 : (int64_t)s, err, &d->procs.lpWSPAccept);
 	bind_name(d, st->as, s);
+	if (s != INVALID_SOCKET && is_nonblocking(d, l))
+		set_nonblocking(d, s); /* the accepted socket has the listener's properties */
 	expect(d, st, &ret, s == INVALID_SOCKET, err);
 }
 
@@ -383,7 +517,6 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 {
 	SOCKET s = resolve(d, st->socket);
 	int sending = st->op == WSPH_OP_SEND || st->op == WSPH_OP_SENDTO;
-	int addressed = st->op == WSPH_OP_SENDTO || st->op == WSPH_OP_RECVFROM;
 	enum wsph_fn fn = st->op == WSPH_OP_SEND     ? WSPH_FN_WSPSEND
 			  : st->op == WSPH_OP_SENDTO ? WSPH_FN_WSPSENDTO
 			  : st->op == WSPH_OP_RECV   ? WSPH_FN_WSPRECV
@@ -395,28 +528,9 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	if (!usable(d, st, entry, wsph_fn_name(fn)))
 		return;
 	size_t cap = sending ? st->data_len : st->len;
-	char *buf = malloc(cap ? cap : 1);
-	if (!buf) {
-		report(d, st, 0, "out of memory");
-		return;
-	}
-	if (sending && st->data_len)
-		memcpy(buf, st->data, st->data_len);
-	WSABUF wb;
-	wb.len = (ULONG)cap;
-	wb.buf = buf;
-	WSATHREADID tid;
-	wsph_upcalls_thread_id(&tid);
-	struct sockaddr_in sin;
-	make_addr(&sin, st->addr);
-	int fromlen = (int)sizeof sin;
-	DWORD count = 0, flags = 0;
-	int err = WSPH_ERRNO_UNSET, rc;
-	struct wsph_event call, ret;
+	unsigned char *buf = malloc(cap ? cap : 1);
 	struct pending *op = NULL;
-	LPWSAOVERLAPPED ov = NULL;
-	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = NULL;
-	if (st->overlapped) {
+	if (buf && st->overlapped) {
 		/* Kept until the scenario ends: a provider may still write to it. */
 		op = calloc(1, sizeof *op);
 		if (!op || d->n_pending == MAX_PENDING) {
@@ -426,47 +540,116 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 			return;
 		}
 		d->pending[d->n_pending++] = op;
+		op->buf = buf;
+	}
+	if (!buf) {
+		report(d, st, 0, "out of memory");
+		return;
+	}
+	if (sending && st->data_len)
+		memcpy(buf, st->data, st->data_len);
+	WSABUF wb;
+	wb.len = (ULONG)cap;
+	wb.buf = (char *)buf;
+	WSATHREADID stack_tid, *tid = op ? &op->tid : &stack_tid;
+	wsph_upcalls_thread_id(tid);
+	LPWSATHREADID tid_arg = op && st->no_thread_id ? NULL : tid;
+	struct sockaddr_in sin;
+	make_addr(&sin, st->addr);
+	int fromlen = (int)sizeof sin;
+	DWORD count = 0, flags = 0;
+	int err = WSPH_ERRNO_UNSET, rc;
+	struct wsph_event call, ret;
+	LPWSAOVERLAPPED ov = NULL;
+	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = NULL;
+	if (op) {
 		ov = &op->ov;
+		op->completion = st->completion;
+		op->name = st->opname;
+		op->s = s;
+		op->fn = fn;
+		op->cap = cap;
+		op->sending = sending;
+		op->step = d->step;
+		op->silenced = d->final_cleanup;
 		if (st->completion == WSPH_COMPLETION_ROUTINE)
 			routine = completion_routine;
-		else
+		else if (st->completion == WSPH_COMPLETION_EVENT)
 			ov->hEvent = op->event = wsph_upcalls_client_event();
 	}
-	call_begin(d, &call, fn, (uint64_t)s, cap, 0, 0);
+	struct wsph_blocking_stats before, after;
+	wsph_upcalls_blocking_stats(&before);
+	/* a[2] (an output) carries the flags in the CALL: 1 overlapped, 2 lpThreadId given;
+	 * a[3] lpOverlapped, a[4] lpCompletionRoutine, a[5] the overlapped hEvent. */
+	call_begin(d, &call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
+		   (uint64_t)(uintptr_t)ov);
+	call.a[4] = (uint64_t)(uintptr_t)fn_address(&routine);
+	call.a[5] = op ? (uint64_t)(uintptr_t)op->event : 0;
+	wsph_trace_update(d->trace, &call);
+	if (op)
+		op->call_seq = call.seq;
 	if (fn == WSPH_FN_WSPSEND)
-		rc = d->procs.lpWSPSend(s, &wb, 1, &count, 0, ov, routine, &tid, &err);
+		rc = d->procs.lpWSPSend(s, &wb, 1, &count, 0, ov, routine, tid_arg, &err);
 	else if (fn == WSPH_FN_WSPSENDTO)
 		rc = d->procs.lpWSPSendTo(s, &wb, 1, &count, 0, (struct sockaddr *)&sin,
-					  (int)sizeof sin, ov, routine, &tid, &err);
+					  (int)sizeof sin, ov, routine, tid_arg, &err);
 	else if (fn == WSPH_FN_WSPRECV)
-		rc = d->procs.lpWSPRecv(s, &wb, 1, &count, &flags, ov, routine, &tid, &err);
+		rc = d->procs.lpWSPRecv(s, &wb, 1, &count, &flags, ov, routine, tid_arg, &err);
 	else
 		rc = d->procs.lpWSPRecvFrom(s, &wb, 1, &count, &flags, (struct sockaddr *)&sin,
-					    &fromlen, ov, routine, &tid, &err);
-	(void)addressed;
+					    &fromlen, ov, routine, tid_arg, &err);
 	call.a[2] = count;
 	call_end(d, &call, &ret, rc, err, entry);
+	/* The provider had to copy the WSATHREADID: from now on it names no thread. */
+	if (op)
+		wsph_upcalls_poison_thread_id(&op->tid);
+	wsph_upcalls_blocking_stats(&after);
+	if (after.calls > before.calls && is_nonblocking(d, s))
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, ret.seq,
+				  "the provider called the blocking hook during a call on a "
+				  "nonblocking socket; it may only be called while a blocking call "
+				  "cannot complete");
 	int pending_ok = op && rc == SOCKET_ERROR && err == WSA_IO_PENDING;
 	expect(d, st, &ret, rc == SOCKET_ERROR && !pending_ok, err);
-	if (op && (rc == 0 || pending_ok)) {
-		if (!wait_completion(d, s, op, &count)) {
+	if (op && rc == SOCKET_ERROR && !pending_ok) {
+		op->failed = 1;
+		return;
+	}
+	if (op && rc == 0 && routine) {
+		/* Completed at once: the routine "will have already been queued". */
+		wsph_upcalls_alertable();
+		if (!op->done)
+			wsph_rules_report(d->rules, "WPU.QueueApc.ImmediateCompletion", d->step, ret.seq,
+					  "the overlapped call returned 0 (completed at once) but its "
+					  "completion routine was not queued before it returned: the "
+					  "first alertable wait after the return did not run it");
+	}
+	if (op && op->name)
+		return; /* left pending: a later complete/getoverlappedresult step takes it */
+	if (op) {
+		if (!wait_completion(d, op, WAIT_MS)) {
 			report(d, st, ret.seq,
 			       "the overlapped %s was never completed (no completion routine ran, "
-			       "no event was signalled within 2 s)",
-			       wsph_fn_name(fn));
-			free(buf);
+			       "no event was signalled within %d ms)",
+			       wsph_fn_name(fn), WAIT_MS);
 			return;
 		}
+		op->reaped = 1;
+		if (op->status_known && op->error && st->expect == WSPH_EXPECT_OK)
+			report(d, st, ret.seq, "the overlapped %s completed with error %lu",
+			       wsph_fn_name(fn), (unsigned long)op->error);
+		if (op->bytes > cap)
+			wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, ret.seq,
+					  "the overlapped operation completed with more bytes than "
+					  "its WSABUF holds");
+		count = op->bytes;
 		rc = op->error ? SOCKET_ERROR : 0;
+		poison_overlapped(op);
 	}
-	if (!sending && rc == 0 && st->has_data &&
-	    (count != st->data_len || memcmp(buf, st->data, st->data_len) != 0))
-		report(d, st, ret.seq,
-		       "%s received %lu byte(s) \"%.*s\"; the scenario expects %zu byte(s) \"%.*s\"",
-		       wsph_fn_name(fn), (unsigned long)count, (int)(count < 64 ? count : 64), buf,
-		       st->data_len, (int)(st->data_len < 64 ? st->data_len : 64),
-		       (const char *)st->data);
-	free(buf);
+	if (!sending && rc == 0 && st->has_data)
+		report_data(d, st, ret.seq, fn, buf, cap, count);
+	if (!op)
+		free(buf);
 }
 
 static void step_sockopt(struct drv *d, const struct wsph_step *st)
@@ -515,6 +698,8 @@ static void step_ioctl(struct drv *d, const struct wsph_step *st)
 	call.a[3] = out;
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPIoctl);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (rc == 0 && (DWORD)st->command == (DWORD)FIONBIO && in)
+		set_nonblocking(d, s);
 	if (rc == 0 && st->has_result && (long)out != st->result)
 		report(d, st, ret.seq, "WSPIoctl(0x%lx) returned %lu; the scenario expects %ld",
 		       st->command, (unsigned long)out, st->result);
@@ -533,6 +718,490 @@ static void step_asyncselect(struct drv *d, const struct wsph_step *st)
 	int rc = d->procs.lpWSPAsyncSelect(s, w, (unsigned)st->command, (LONG)st->value, &err);
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPAsyncSelect);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (rc == 0)
+		set_nonblocking(d, s);
+}
+
+static WSAEVENT event_named(struct drv *d, const char *name, int create)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < d->n_events; i++)
+		if (!strcmp(d->events[i].name, name))
+			return d->events[i].ev;
+	if (!create || d->n_events == MAX_EVENTS)
+		return NULL;
+	WSAEVENT e = wsph_upcalls_client_event();
+	if (e) {
+		d->events[d->n_events].name = name;
+		d->events[d->n_events].ev = e;
+		d->n_events++;
+	}
+	return e;
+}
+
+static void step_eventselect(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPEventSelect, "WSPEventSelect"))
+		return;
+	SOCKET s = resolve(d, st->socket);
+	WSAEVENT e = event_named(d, st->event, 1);
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	call_begin(d, &call, WSPH_FN_WSPEVENTSELECT, (uint64_t)s, (uint64_t)(uintptr_t)e,
+		   (uint64_t)st->value, 0);
+	int rc = d->procs.lpWSPEventSelect(s, e, (LONG)st->value, &err);
+	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPEventSelect);
+	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (rc == 0)
+		set_nonblocking(d, s);
+}
+
+static void step_enumnetworkevents(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPEnumNetworkEvents, "WSPEnumNetworkEvents"))
+		return;
+	SOCKET s = resolve(d, st->socket);
+	WSAEVENT e = event_named(d, st->event, 0);
+	WSANETWORKEVENTS ne;
+	memset(&ne, 0xCD, sizeof ne);
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	call_begin(d, &call, WSPH_FN_WSPENUMNETWORKEVENTS, (uint64_t)s, (uint64_t)(uintptr_t)e, 0,
+		   0);
+	int rc = d->procs.lpWSPEnumNetworkEvents(s, e, &ne, &err);
+	call.a[2] = rc == 0 ? (uint64_t)(uint32_t)ne.lNetworkEvents : 0;
+	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPEnumNetworkEvents);
+	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (rc == 0 && st->has_value && ne.lNetworkEvents != (LONG)st->value)
+		report(d, st, ret.seq,
+		       "WSPEnumNetworkEvents reported the network events 0x%lx; the scenario "
+		       "expects 0x%lx",
+		       (unsigned long)(uint32_t)ne.lNetworkEvents, (unsigned long)st->value);
+}
+
+static int in_set(const fd_set *set, SOCKET s)
+{
+	for (u_int i = 0; i < set->fd_count && i < FD_SETSIZE; i++)
+		if (set->fd_array[i] == s)
+			return 1;
+	return 0;
+}
+
+static void step_select(struct drv *d, const struct wsph_step *st)
+{
+	static const char *const set_names[3] = {"readfds", "writefds", "exceptfds"};
+	if (!usable(d, st, &d->procs.lpWSPSelect, "WSPSelect"))
+		return;
+	fd_set sets[3], input[3];
+	fd_set *args[3];
+	for (int i = 0; i < 3; i++) {
+		memset(&sets[i], 0, sizeof sets[i]);
+		for (size_t k = 0; k < st->n_sets[i] && k < FD_SETSIZE; k++)
+			sets[i].fd_array[sets[i].fd_count++] = resolve(d, st->sets[i][k]);
+		input[i] = sets[i];
+		args[i] = st->has_set[i] ? &sets[i] : NULL;
+	}
+	TIMEVAL tv;
+	tv.tv_sec = st->timeout_ms > 0 ? st->timeout_ms / 1000 : 0;
+	tv.tv_usec = st->timeout_ms > 0 ? (st->timeout_ms % 1000) * 1000 : 0;
+	struct wsph_blocking_stats before, after;
+	wsph_upcalls_blocking_stats(&before);
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	call_begin(d, &call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
+		   (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
+	int rc = d->procs.lpWSPSelect(0, args[0], args[1], args[2],
+				      st->timeout_ms < 0 ? NULL : &tv, &err);
+	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPSelect);
+	wsph_upcalls_blocking_stats(&after);
+	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (st->timeout_ms == 0 && after.calls > before.calls)
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, ret.seq,
+				  "the provider called the blocking hook during a WSPSelect with a "
+				  "{0,0} timeout, which never blocks");
+	if (rc == SOCKET_ERROR)
+		return;
+	/* What came back must be a subset of what went in, counted by the return value. */
+	u_int total = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!args[i])
+			continue;
+		if (sets[i].fd_count > FD_SETSIZE) {
+			report(d, st, ret.seq, "WSPSelect left fd_count %u in %s", sets[i].fd_count,
+			       set_names[i]);
+			return;
+		}
+		total += sets[i].fd_count;
+		for (u_int k = 0; k < sets[i].fd_count; k++)
+			if (!in_set(&input[i], sets[i].fd_array[k])) {
+				char msg[256];
+				snprintf(msg, sizeof msg,
+					 "WSPSelect returned socket 0x%llx in %s, which the client did "
+					 "not put in that set",
+					 (unsigned long long)sets[i].fd_array[k], set_names[i]);
+				wsph_rules_report(d->rules, "WPU.FDIsSet.PureQuery", d->step, ret.seq,
+						  msg);
+			}
+	}
+	if ((u_int)rc != total) {
+		char msg[256];
+		snprintf(msg, sizeof msg,
+			 "WSPSelect returned %d but its output sets hold %u socket(s); the return "
+			 "value is the total membership of the sets",
+			 rc, total);
+		wsph_rules_report(d->rules, "WPU.FDIsSet.PureQuery", d->step, ret.seq, msg);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!st->has_ready[i])
+			continue;
+		int same = args[i] ? sets[i].fd_count == st->n_ready[i] : st->n_ready[i] == 0;
+		for (size_t k = 0; same && k < st->n_ready[i]; k++)
+			same = in_set(&sets[i], resolve(d, st->ready[i][k]));
+		if (!same)
+			report(d, st, ret.seq,
+			       "WSPSelect reported %u socket(s) %s; the scenario expects %zu (%s)",
+			       args[i] ? sets[i].fd_count : 0, i ? "writable" : "readable",
+			       st->n_ready[i], st->n_ready[i] ? st->ready[i][0] : "none");
+	}
+}
+
+static const char *event_bits(long mask, char *buf, size_t len)
+{
+	static const char *const names[] = {"FD_READ",	  "FD_WRITE", "FD_OOB",
+					    "FD_ACCEPT", "FD_CONNECT", "FD_CLOSE"};
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < 10 && pos < len; i++)
+		if (mask & (1L << i))
+			pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", pos ? "|" : "",
+						i < 6 ? names[i] : "FD_?");
+	if (!pos)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+static void step_waitmessage(struct drv *d, const struct wsph_step *st)
+{
+	SOCKET s = resolve(d, st->socket);
+	int none = st->expect == WSPH_EXPECT_NONE;
+	long want = none ? 0 : st->value, got = 0;
+	unsigned limit = none ? NONE_WAIT_MS : WAIT_MS;
+	char a[128], b[128];
+	for (unsigned waited = 0;; waited += 5) {
+		struct wsph_message m;
+		int strays = wsph_upcalls_pump_window(&m);
+		if (strays) {
+			snprintf(a, sizeof a,
+				 "the harness window received Msg 0x%x (wParam 0x%llx), which was "
+				 "not posted through WPUPostMessage",
+				 m.msg, (unsigned long long)m.wparam);
+			wsph_rules_report(d->rules, "WPU.PostMessage.Mandatory", d->step, 0, a);
+		}
+		while (wsph_upcalls_take_message((uint64_t)s, 0, &m)) {
+			WORD ev = WSAGETSELECTEVENT(m.lparam), e = WSAGETSELECTERROR(m.lparam);
+			if (none) {
+				report(d, st, m.seq,
+				       "a message for socket 0x%llx arrived (%s); the scenario "
+				       "expects none",
+				       (unsigned long long)s, event_bits(ev, a, sizeof a));
+				continue;
+			}
+			if (m.msg != (unsigned)st->command)
+				report(d, st, m.seq,
+				       "a message for socket 0x%llx came with Msg 0x%x; the "
+				       "scenario registered 0x%lx",
+				       (unsigned long long)s, m.msg, st->command);
+			else if ((ev & want) && e != (WORD)st->msg_error)
+				report(d, st, m.seq,
+				       "the %s message for socket 0x%llx carries error %u; the "
+				       "scenario expects %d",
+				       event_bits(ev, a, sizeof a), (unsigned long long)s, e,
+				       st->msg_error);
+			got |= ev;
+		}
+		if ((!none && (got & want) == want) || waited >= limit)
+			break;
+		wsph_upcalls_alertable();
+		wsph_plat_sleep_ms(5);
+	}
+	if (!none && (got & want) != want)
+		report(d, st, 0,
+		       "the harness window did not receive %s for socket 0x%llx within %d ms "
+		       "(received: %s)",
+		       event_bits(want & ~got, a, sizeof a), (unsigned long long)s, WAIT_MS,
+		       event_bits(got, b, sizeof b));
+}
+
+static void step_waitevent(struct drv *d, const struct wsph_step *st)
+{
+	WSAEVENT e = event_named(d, st->event, 0);
+	int none = st->expect == WSPH_EXPECT_NONE;
+	int signalled = e && wsph_plat_event_wait(e, none ? NONE_WAIT_MS : WAIT_MS);
+	if (none && signalled)
+		report(d, st, 0, "event '%s' was signalled; the scenario expects it not to be",
+		       st->event);
+	else if (!none && !signalled)
+		report(d, st, 0, "event '%s' was not signalled within %d ms", st->event, WAIT_MS);
+}
+
+static void step_complete(struct drv *d, const struct wsph_step *st)
+{
+	struct pending *op = find_op(d, st->opname);
+	char e[64], x[64];
+	if (!op || op->failed) {
+		report(d, st, 0, "operation '%s' was never started (its call failed)",
+		       st->opname);
+		return;
+	}
+	if (op->reaped) {
+		report(d, st, 0, "the result of operation '%s' was already taken", st->opname);
+		return;
+	}
+	if (st->expect == WSPH_EXPECT_NONE) {
+		/* Nothing may arrive: a routine must not run, an event must stay unsignalled. */
+		if (op->completion == WSPH_COMPLETION_ROUTINE) {
+			wsph_upcalls_alertable_wait(NONE_WAIT_MS);
+			if (op->routine_runs)
+				report(d, st, op->call_seq,
+				       "the completion routine of operation '%s' ran; the scenario "
+				       "expects no notification",
+				       st->opname);
+		} else if (op->completion == WSPH_COMPLETION_EVENT &&
+			   wsph_plat_event_wait(op->event, NONE_WAIT_MS)) {
+			report(d, st, op->call_seq,
+			       "the event of operation '%s' was signalled; the scenario expects no "
+			       "notification",
+			       st->opname);
+		}
+		return;
+	}
+	if (!wait_completion(d, op, WAIT_MS)) {
+		report(d, st, op->call_seq,
+		       "operation '%s' (the overlapped %s of step %d) did not complete within %d ms",
+		       st->opname, wsph_fn_name(op->fn), op->step, WAIT_MS);
+		return;
+	}
+	op->reaped = 1;
+	if (op->status_known) {
+		int code = (int)op->error;
+		if (st->expect == WSPH_EXPECT_OK && code)
+			report(d, st, op->call_seq,
+			       "operation '%s' completed with %s; the scenario expects success",
+			       st->opname, wsph_error_format(code, e, sizeof e));
+		else if (st->expect == WSPH_EXPECT_FAILURE && !code)
+			report(d, st, op->call_seq,
+			       "operation '%s' completed successfully; the scenario expects it to "
+			       "fail",
+			       st->opname);
+		else if (st->expect > 0 && code != st->expect)
+			report(d, st, op->call_seq,
+			       "operation '%s' completed with %s; the scenario expects %s",
+			       st->opname, code ? wsph_error_format(code, e, sizeof e) : "success",
+			       wsph_error_format(st->expect, x, sizeof x));
+	}
+	if (op->bytes > op->cap)
+		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, op->call_seq,
+				  "the overlapped operation completed with more bytes than its "
+				  "WSABUF holds");
+	if (!op->sending && op->status_known && !op->error && st->has_data)
+		report_data(d, st, op->call_seq, op->fn, op->buf, op->cap, op->bytes);
+	poison_overlapped(op);
+}
+
+static void step_getoverlappedresult(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPGetOverlappedResult, "WSPGetOverlappedResult"))
+		return;
+	struct pending *op = find_op(d, st->opname);
+	if (!op || op->failed || op->reaped) {
+		report(d, st, 0, "operation '%s' has no result to take", st->opname);
+		return;
+	}
+	DWORD n = 0, fl = 0;
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event call, ret;
+	call_begin(d, &call, WSPH_FN_WSPGETOVERLAPPEDRESULT, (uint64_t)op->s,
+		   (uint64_t)(uintptr_t)&op->ov, 0, (uint64_t)st->wait);
+	BOOL ok = d->procs.lpWSPGetOverlappedResult(op->s, &op->ov, &n, st->wait ? TRUE : FALSE,
+						    &fl, &err);
+	call.a[2] = n;
+	call_end(d, &call, &ret, ok, err, &d->procs.lpWSPGetOverlappedResult);
+	expect(d, st, &ret, !ok, err);
+	if (!ok && err == WSA_IO_INCOMPLETE)
+		return;
+	op->done = op->reaped = op->status_known = 1;
+	op->bytes = ok ? n : 0;
+	op->error = ok ? 0 : (DWORD)err;
+	if (ok && n > op->cap)
+		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, ret.seq,
+				  "WSPGetOverlappedResult reported more bytes than the operation's "
+				  "WSABUF holds");
+	if (ok && !op->sending && st->has_data)
+		report_data(d, st, ret.seq, op->fn, op->buf, op->cap, n);
+	poison_overlapped(op);
+}
+
+/* ---- the helper thread: data arriving from a peer while the driver blocks ---- */
+
+struct arrival {
+	struct drv *d;
+	SOCKET s;
+	const unsigned char *data;
+	size_t len;
+	int step;	  /* the arrive step; the data goes out during the next one */
+	unsigned queried; /* WPUQueryBlockingCallback calls when it started */
+	struct wsph_thread *t;
+};
+
+/* Records a call made on the helper thread: no frame on the driver's stack, no rule advance (the
+ * driver thread advances the engine). */
+static int arrival_main(void *ctx)
+{
+	struct arrival *a = ctx;
+	struct drv *d = a->d;
+	/* Go once the provider asked for the blocking hook (it is about to block), or once the
+	 * next step has been inside its call for a while; without either, after a bound. */
+	unsigned busy_ms = 0;
+	for (unsigned waited = 0; waited < 300; waited += 2) {
+		struct wsph_blocking_stats hs;
+		int step = 0;
+		wsph_upcalls_blocking_stats(&hs);
+		if (hs.queried > a->queried)
+			break;
+		if (wsph_upcalls_driver_busy(&step) && step > a->step)
+			busy_ms += 2;
+		if (busy_ms >= 30)
+			break;
+		wsph_plat_sleep_ms(2);
+	}
+	WSABUF wb;
+	wb.len = (ULONG)a->len;
+	wb.buf = (char *)(uintptr_t)a->data;
+	DWORD sent = 0;
+	int err = WSPH_ERRNO_UNSET;
+	WSATHREADID tid;
+	wsph_upcalls_thread_id(&tid);
+	struct wsph_event call, ret;
+	memset(&call, 0, sizeof call);
+	call.kind = WSPH_EV_CALL;
+	call.fn = WSPH_FN_WSPSEND;
+	call.step = a->step;
+	call.a[0] = (uint64_t)a->s;
+	call.a[1] = a->len;
+	call.err = WSPH_ERRNO_UNSET;
+	snprintf(call.module, sizeof call.module, "wspharness");
+	call.seq = wsph_trace_append(d->trace, &call);
+	int rc = d->procs.lpWSPSend(a->s, &wb, 1, &sent, 0, NULL, NULL, &tid, &err);
+	ret = call;
+	ret.kind = WSPH_EV_RETURN;
+	ret.parent = call.seq;
+	ret.a[2] = sent;
+	ret.ret = rc;
+	ret.err = err;
+	wsph_plat_module_name_at(fn_address(&d->procs.lpWSPSend), ret.module, sizeof ret.module);
+	ret.seq = wsph_trace_append(d->trace, &ret);
+	return rc == 0 ? 0 : err;
+}
+
+static void join_arrival(struct drv *d)
+{
+	struct arrival *a = d->arrival;
+	if (!a)
+		return;
+	d->arrival = NULL;
+	int rc = wsph_thread_join(a->t);
+	if (rc) {
+		char e[64];
+		const struct wsph_step *st = &d->sc->steps[a->step - 1];
+		report(d, st, 0, "the data of the arrive step could not be sent (WSPSend: %s)",
+		       wsph_error_format(rc, e, sizeof e));
+	}
+	free(a);
+}
+
+static void step_arrive(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPSend, "WSPSend"))
+		return;
+	join_arrival(d);
+	struct arrival *a = calloc(1, sizeof *a);
+	if (!a) {
+		report(d, st, 0, "out of memory");
+		return;
+	}
+	struct wsph_blocking_stats hs;
+	wsph_upcalls_blocking_stats(&hs);
+	a->d = d;
+	a->s = resolve(d, st->socket);
+	a->data = st->data;
+	a->len = st->data_len;
+	a->step = d->step;
+	a->queried = hs.queried;
+	a->t = wsph_thread_start(arrival_main, a);
+	if (!a->t) {
+		free(a);
+		report(d, st, 0, "cannot start the harness's helper thread");
+		return;
+	}
+	d->arrival = a;
+}
+
+/* WSPCancelBlockingCall, from the step or from the blocking hook (nested in the blocked call). */
+static int cancel_blocking_call(struct drv *d, int *err, uint64_t *seq)
+{
+	struct wsph_event call, ret;
+	*err = WSPH_ERRNO_UNSET;
+	call_begin(d, &call, WSPH_FN_WSPCANCELBLOCKINGCALL, 0, 0, 0, 0);
+	int rc = d->procs.lpWSPCancelBlockingCall(err);
+	call_end(d, &call, &ret, rc, *err, &d->procs.lpWSPCancelBlockingCall);
+	*seq = ret.seq;
+	return rc;
+}
+
+static void hook_cancel(void *ctx)
+{
+	struct drv *d = ctx;
+	int err;
+	uint64_t seq;
+	if (d->have_procs && fn_address(&d->procs.lpWSPCancelBlockingCall))
+		cancel_blocking_call(d, &err, &seq);
+}
+
+static void step_cancelblockingcall(struct drv *d, const struct wsph_step *st)
+{
+	if (!usable(d, st, &d->procs.lpWSPCancelBlockingCall, "WSPCancelBlockingCall"))
+		return;
+	int err;
+	uint64_t seq;
+	int rc = cancel_blocking_call(d, &err, &seq);
+	struct wsph_event ret;
+	if (wsph_trace_get(d->trace, (size_t)seq - 1, &ret) == 0)
+		expect(d, st, &ret, rc == SOCKET_ERROR, err);
+}
+
+/* After each step: what the blocking hook saw that breaks its contract. */
+static void check_hook(struct drv *d, struct wsph_blocking_stats *seen)
+{
+	struct wsph_blocking_stats now;
+	wsph_upcalls_blocking_stats(&now);
+	if (now.bad_context > seen->bad_context)
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+				  "the provider called the blocking hook with a context other "
+				  "than the one WPUQueryBlockingCallback returned");
+	if (now.outside_call > seen->outside_call)
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+				  "the provider called the blocking hook while no blocking call "
+				  "was in progress in the client's thread");
+	if (now.after_stop > seen->after_stop && d->sc->blocking == WSPH_BLOCKING_FALSE)
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+				  "the blocking hook returned FALSE but the provider went on "
+				  "waiting (and called it again); the call must fail with WSAEINTR");
+	if (now.after_stop >= 50 && seen->after_stop < 50)
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+				  "the blocking hook called WSPCancelBlockingCall but the provider "
+				  "went on waiting; a cancelled call fails with WSAEINTR");
+	*seen = now;
 }
 
 static void run_step(struct drv *d, const struct wsph_step *st)
@@ -550,6 +1219,16 @@ static void run_step(struct drv *d, const struct wsph_step *st)
 	case WSPH_OP_SETSOCKOPT: step_sockopt(d, st); break;
 	case WSPH_OP_IOCTL: step_ioctl(d, st); break;
 	case WSPH_OP_ASYNCSELECT: step_asyncselect(d, st); break;
+	case WSPH_OP_EVENTSELECT: step_eventselect(d, st); break;
+	case WSPH_OP_ENUMNETWORKEVENTS: step_enumnetworkevents(d, st); break;
+	case WSPH_OP_SELECT: step_select(d, st); break;
+	case WSPH_OP_WAITMESSAGE: step_waitmessage(d, st); break;
+	case WSPH_OP_WAITEVENT: step_waitevent(d, st); break;
+	case WSPH_OP_ALERTABLE: wsph_upcalls_alertable_wait(NONE_WAIT_MS); break;
+	case WSPH_OP_COMPLETE: step_complete(d, st); break;
+	case WSPH_OP_GETOVERLAPPEDRESULT: step_getoverlappedresult(d, st); break;
+	case WSPH_OP_ARRIVE: step_arrive(d, st); break;
+	case WSPH_OP_CANCELBLOCKINGCALL: step_cancelblockingcall(d, st); break;
 	default: step_simple(d, st); break;
 	}
 }
@@ -598,7 +1277,6 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	rc_cfg.kind = o->kind;
 	rc_cfg.catalog_ids = ids;
 	rc_cfg.layered = o->layered;
-	rc_cfg.window = (void *)wsph_upcalls_window();
 	for (size_t i = 0; i < cat->n_providers; i++) {
 		if (cat->providers[i].under_test) {
 			rc_cfg.n_catalog_ids = wsph_catalog_ids(cat, (int)i, ids, 16);
@@ -613,9 +1291,6 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		l->kind = wsph_catalog_provider_kind(cat, (int)i);
 		l->n_ids = wsph_catalog_ids(cat, (int)i, l->ids, 16);
 	}
-	d.rules = wsph_rules_new(&rc_cfg);
-	if (!d.rules)
-		goto oom;
 	d.mod = wsph_plat_load(o->provider, err, sizeof err);
 	if (!d.mod) {
 		c->outcome = WSPH_ERROR;
@@ -641,19 +1316,39 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	ucfg.modify_ifs_same = sc->modify_ifs_same;
 	ucfg.faults = sc->faults;
 	ucfg.n_faults = sc->n_faults;
+	ucfg.blocking = sc->blocking;
+	ucfg.cancel_blocking = hook_cancel;
+	ucfg.cancel_ctx = &d;
 	wsph_upcalls_begin(d.trace, &ucfg);
+	for (size_t i = 0; i < sc->n_steps; i++)
+		if (sc->steps[i].op == WSPH_OP_ASYNCSELECT || sc->steps[i].op == WSPH_OP_WAITMESSAGE) {
+			wsph_upcalls_open_window();
+			break;
+		}
+	rc_cfg.window = (void *)wsph_upcalls_window();
+	d.rules = wsph_rules_new(&rc_cfg);
+	if (!d.rules) {
+		wsph_upcalls_end();
+		goto oom;
+	}
 	struct wsph_imports_config icfg = {cat, sc->lower_hole};
 	wsph_imports_begin(&icfg);
 	wsph_imports_patch(d.mod);
 
 	current = &d;
+	struct wsph_blocking_stats hook_seen;
+	memset(&hook_seen, 0, sizeof hook_seen);
 	for (size_t i = 0; i < sc->n_steps; i++) {
 		d.step = (int)i + 1;
 		wsph_upcalls_set_step(d.step);
 		run_step(&d, &sc->steps[i]);
+		if (d.arrival && d.arrival->step < d.step)
+			join_arrival(&d);
 		wsph_upcalls_alertable();
+		check_hook(&d, &hook_seen);
 		wsph_rules_advance(d.rules);
 	}
+	join_arrival(&d);
 	d.step = 0;
 	wsph_upcalls_set_step(0);
 	wsph_rules_finish(d.rules);
@@ -664,9 +1359,13 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	for (size_t i = 0; i < d.n_pending; i++) {
 		if (d.pending[i]->event)
 			wsph_upcalls_client_event_free(d.pending[i]->event);
+		free(d.pending[i]->buf);
 		free(d.pending[i]);
 	}
 	d.n_pending = 0;
+	for (size_t i = 0; i < d.n_events; i++)
+		wsph_upcalls_client_event_free(d.events[i].ev);
+	d.n_events = 0;
 	wsph_imports_end();
 	wsph_upcalls_end();
 

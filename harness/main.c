@@ -403,6 +403,11 @@ static int cmd_run(struct options *o)
 		/* The manifest names the provider under test; PROVIDER, when given, must be it. */
 		cfg.provider = wsph_catalog_under_test(&manifest)->path;
 	}
+	static volatile int interrupted;
+	if (o->child_case < 0) {
+		wsph_plat_catch_interrupts(&interrupted);
+		cfg.interrupted = &interrupted;
+	}
 	if (wsph_run(&cfg, &results) != 0) {
 		fprintf(stderr, "wspharness: out of memory\n");
 		status = EXIT_INTERNAL;
@@ -439,7 +444,10 @@ static int cmd_run(struct options *o)
 	}
 	struct wsph_counts counts;
 	wsph_results_count(&results, &counts);
-	status = counts.failures || counts.errors ? EXIT_FAIL : EXIT_PASS;
+	status = counts.failures || counts.errors || interrupted ? EXIT_FAIL : EXIT_PASS;
+	if (interrupted)
+		fprintf(stderr, "wspharness: interrupted after %zu case(s); the report holds what ran\n",
+			results.n_cases);
 out:
 	wsph_results_free(&results);
 	wsph_ruleset_free(&set);

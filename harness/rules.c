@@ -53,8 +53,35 @@ const char *const wsph_rules_ids_used[] = {
 	"WPU.GetProviderPath.Expands",
 	"WPU.GetProviderPath.ShortBuffer",
 	"WPU.PostMessage.Mandatory",
+	"WPU.PostMessage.MatchesRegistration",
+	"WPU.PostMessage.StopsAfterCancel",
+	"WPU.QueueApc.OnlyWithRoutine",
+	"WPU.QueueApc.ImmediateCompletion",
+	"WPU.QueueApc.ThreadIdCopied",
+	"WPU.QueueApc.NotClientRoutine",
+	"WPU.CompleteOverlapped.CreatedHandleOnly",
+	"WPU.CompleteOverlapped.ClientOverlapped",
+	"WPU.CompleteOverlapped.IFSNotUsed",
+	"WPU.CompleteOverlapped.AbortOnClose",
+	"WPU.OpenCurrentThread.Paired",
+	"WPU.OpenCurrentThread.AfterStartup",
+	"WPU.SetEvent.Optional",
+	"WPU.Event.NoCloseOfClientEvents",
+	"WPU.FDIsSet.PureQuery",
+	"WPU.BlockingCallback.NullIsNormal",
+	"WPU.BlockingCallback.OwnCatalogId",
+	"WPU.BlockingCallback.Contract",
+	"SPI.Cleanup.Silent",
+	"WPU.Table.NotAfterFinalCleanup",
+	"WPU.Handles.NoUseAfterClose",
+	"SPI.Handle.StaleFailsNotSock",
+	"SPI.Return.Domain",
+	"SPI.Transfer.WithinBuffers",
 	NULL,
 };
+
+/* The poison values of upcalls.h, repeated so this file needs no upcall header. */
+#define POISON_THREAD 0x0dead7d0u
 
 struct ledger_entry {
 	uint64_t value;
@@ -78,6 +105,31 @@ struct frame {
 
 #define MAX_DEPTH 8
 
+/* An overlapped operation the client started (from the driver's CALL events). */
+enum op_state { OP_IN_CALL, OP_PENDING, OP_IMMEDIATE, OP_FAILED };
+struct op_rec {
+	uint64_t ov, routine, s, len, hevent, call_seq;
+	enum op_state state;
+	int notified;	 /* a completion was delivered through the upcalls */
+	int have_done;	 /* ... by WPUCompleteOverlappedRequest, with: */
+	uint64_t done_err, done_cb;
+};
+
+/* A WSPAsyncSelect or WSPEventSelect registration of a client socket. */
+struct reg {
+	uint64_t s;
+	int async; /* WSPAsyncSelect (else WSPEventSelect) */
+	uint64_t target, msg, mask; /* hWnd or hEvent */
+	int active;
+	const char *ended_by; /* what cancelled it */
+};
+
+/* A handle the provider got from WPUOpenCurrentThread or WPUCreateEvent. */
+struct owned {
+	uint64_t h, seq;
+	int open;
+};
+
 struct wsph_rules {
 	struct wsph_rules_config cfg;
 	size_t next;
@@ -91,6 +143,14 @@ struct wsph_rules {
 	uint64_t *lower_handles; /* every handle a lower provider returned */
 	size_t n_lower_handles, cap_lower_handles;
 	int path_fault_pending; /* a provider-path lookup failed with WSAEFAULT, not yet retried */
+	int cleanup_begun; /* the final WSPCleanup has begun (until the next successful startup) */
+	int after_final;   /* the final WSPCleanup has returned (until the next successful startup) */
+	struct op_rec *ops;
+	size_t n_ops, cap_ops;
+	struct reg *regs;
+	size_t n_regs, cap_regs;
+	struct owned *threads, *events;
+	size_t n_threads, cap_threads, n_events, cap_events;
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
 };
@@ -113,6 +173,10 @@ void wsph_rules_free(struct wsph_rules *r)
 		free(r->findings[i].excerpt);
 	}
 	free(r->findings);
+	free(r->ops);
+	free(r->regs);
+	free(r->threads);
+	free(r->events);
 	free(r->ledger);
 	free(r->frames);
 	free(r->lower_handles);
@@ -270,6 +334,320 @@ static int is_lower_handle(const struct wsph_rules *r, uint64_t h)
 	return 0;
 }
 
+static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static struct op_rec *op_find(struct wsph_rules *r, uint64_t ov)
+{
+	for (size_t i = r->n_ops; i-- > 0;)
+		if (r->ops[i].ov == ov)
+			return &r->ops[i];
+	return NULL;
+}
+
+static int is_client_routine(const struct wsph_rules *r, uint64_t fn)
+{
+	for (size_t i = 0; fn && i < r->n_ops; i++)
+		if (r->ops[i].routine == fn)
+			return 1;
+	return 0;
+}
+
+/* The registration of s of one kind (active or the last one cancelled), or NULL. */
+static struct reg *reg_find(struct wsph_rules *r, uint64_t s, int async)
+{
+	for (size_t i = r->n_regs; i-- > 0;)
+		if (r->regs[i].s == s && r->regs[i].async == async)
+			return &r->regs[i];
+	return NULL;
+}
+
+static void reg_end(struct wsph_rules *r, uint64_t s, int async, const char *why)
+{
+	struct reg *g = reg_find(r, s, async);
+	if (g && g->active) {
+		g->active = 0;
+		g->ended_by = why;
+	}
+}
+
+static void reg_set(struct wsph_rules *r, uint64_t s, int async, uint64_t target, uint64_t msg,
+		    uint64_t mask)
+{
+	struct reg *g = reg_find(r, s, async);
+	if (!g) {
+		if (grow_array((void **)&r->regs, &r->cap_regs, r->n_regs, sizeof *r->regs) != 0)
+			return;
+		g = &r->regs[r->n_regs++];
+	}
+	*g = (struct reg){s, async, target, msg, mask, 1, NULL};
+}
+
+static struct owned *owned_find(struct owned *v, size_t n, uint64_t h)
+{
+	for (size_t i = n; i-- > 0;)
+		if (v[i].h == h)
+			return &v[i];
+	return NULL;
+}
+
+static void owned_add(struct owned **v, size_t *n, size_t *cap, uint64_t h, uint64_t seq)
+{
+	if (grow_array((void **)v, cap, *n, sizeof **v) == 0)
+		(*v)[(*n)++] = (struct owned){h, seq, 1};
+}
+
+static int is_event_target(const struct wsph_rules *r, uint64_t ev)
+{
+	for (size_t i = 0; i < r->n_regs; i++)
+		if (!r->regs[i].async && r->regs[i].active && r->regs[i].target == ev)
+			return 1;
+	return 0;
+}
+
+static int is_op_event(const struct wsph_rules *r, uint64_t ev)
+{
+	for (size_t i = 0; ev && i < r->n_ops; i++)
+		if (r->ops[i].hevent == ev && r->ops[i].state != OP_FAILED)
+			return 1;
+	return 0;
+}
+
+static const struct frame *frame_of(const struct wsph_rules *r, uint64_t seq)
+{
+	for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; seq && i >= 0; i--)
+		if (r->frames[i].call.seq == seq)
+			return &r->frames[i];
+	return NULL;
+}
+
+/* The client itself passed the upcall's socket to the WSP call in progress (a stale handle the
+ * provider has to look up to reject). */
+static int client_named(const struct wsph_rules *r, const struct wsph_event *ev)
+{
+	const struct frame *f = frame_of(r, ev->parent);
+	return f && (f->call.fn == WSPH_FN_WSPSELECT || f->call.a[0] == ev->a[0]);
+}
+
+/* The notification upcalls, checked for the provider under test. */
+static void check_notification(struct wsph_rules *r, const struct wsph_event *ev, const char *call)
+{
+	char ids[64];
+	switch (ev->fn) {
+	case WSPH_FN_WPUPOSTMESSAGE: {
+		if (r->cleanup_begun) {
+			finding(r, "SPI.Cleanup.Silent", ev,
+				"%s called %s after the final WSPCleanup began; pending "
+				"notifications are cancelled without posting messages",
+				ev->module, call);
+			break;
+		}
+		if ((void *)(uintptr_t)ev->a[0] != r->cfg.window)
+			break; /* a window of the layer's own, not the client's */
+		struct ledger_entry *e = ledger_find(r, ev->a[2]);
+		if (e && !e->modified && !e->open) {
+			finding(r, "WPU.Handles.NoUseAfterClose", ev,
+				"%s called %s with wParam 0x%" PRIx64 ", a handle it released with "
+				"WPUCloseSocketHandle (event #%" PRIu64 ")",
+				ev->module, call, ev->a[2], e->closed_seq);
+			break;
+		}
+		struct reg *g = reg_find(r, ev->a[2], 1);
+		uint64_t bit = ev->a[3] & 0xffff;
+		if (g && !g->active && g->ended_by)
+			finding(r, "WPU.PostMessage.StopsAfterCancel", ev,
+				"%s called %s for socket 0x%" PRIx64 " after %s; no message may "
+				"follow",
+				ev->module, call, ev->a[2], g->ended_by);
+		else if (!g || !g->active)
+			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+				"%s called %s, but wParam 0x%" PRIx64 " is not a client socket "
+				"registered with WSPAsyncSelect",
+				ev->module, call, ev->a[2]);
+		else if (g->target != ev->a[0] || g->msg != ev->a[1])
+			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+				"%s called %s, but socket 0x%" PRIx64 " was registered with hWnd 0x%" PRIx64
+				" and Msg 0x%" PRIx64,
+				ev->module, call, ev->a[2], g->target, g->msg);
+		else if (!bit || (bit & (bit - 1)) || !(bit & g->mask))
+			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+				"%s called %s with lParam 0x%" PRIx64 "; LOWORD(lParam) must be a single "
+				"FD_ event of the registration (0x%" PRIx64 ")",
+				ev->module, call, ev->a[3], g->mask);
+		break;
+	}
+	case WSPH_FN_WPUSETEVENT:
+		if (r->cleanup_begun && ev->a[1]) {
+			finding(r, "SPI.Cleanup.Silent", ev,
+				"%s called %s on a client event after the final WSPCleanup began; "
+				"pending operations are cancelled without signalling events",
+				ev->module, call);
+			break;
+		}
+		if (owned_find(r->events, r->n_events, ev->a[0]) || is_event_target(r, ev->a[0]) ||
+		    is_op_event(r, ev->a[0]))
+			break;
+		finding(r, "WPU.SetEvent.Optional", ev,
+			"%s called %s on an event that is neither registered with WSPEventSelect, "
+			"nor the hEvent of an overlapped operation, nor one it created with "
+			"WPUCreateEvent",
+			ev->module, call);
+		break;
+	case WSPH_FN_WPUQUEUEAPC: {
+		if (ev->a[3] == POISON_THREAD)
+			finding(r, "WPU.QueueApc.ThreadIdCopied", ev,
+				"%s called %s with a WSATHREADID whose ThreadHandle the harness "
+				"poisoned when the call that passed it returned: the provider kept "
+				"the lpThreadId pointer instead of copying the structure",
+				ev->module, call);
+		if (is_client_routine(r, ev->a[1]))
+			finding(r, "WPU.QueueApc.NotClientRoutine", ev,
+				"%s called %s with lpfnUserApc = the client's completion routine; the "
+				"provider queues its own APC, which then calls the client's routine",
+				ev->module, call);
+		if (r->cleanup_begun) {
+			finding(r, "SPI.Cleanup.Silent", ev,
+				"%s called %s after the final WSPCleanup began; pending operations "
+				"are cancelled without invoking completion routines",
+				ev->module, call);
+			break;
+		}
+		struct op_rec *o = NULL;
+		for (size_t i = 0; i < r->n_ops && !o; i++)
+			if (r->ops[i].routine && !r->ops[i].notified && r->ops[i].state != OP_FAILED)
+				o = &r->ops[i];
+		if (o)
+			o->notified = 1;
+		else
+			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+				"%s called %s while no overlapped operation with a completion routine "
+				"was waiting for its completion",
+				ev->module, call);
+		break;
+	}
+	case WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST: {
+		if (kind_of(r, ev->module) == WSPH_KIND_IFS)
+			finding(r, "WPU.CompleteOverlapped.IFSNotUsed", ev,
+				"%s called %s although it is an IFS provider; it is for providers "
+				"whose handles come from WPUCreateSocketHandle",
+				ev->module, call);
+		struct op_rec *o = op_find(r, ev->a[1]);
+		if (r->cleanup_begun && o) {
+			finding(r, "SPI.Cleanup.Silent", ev,
+				"%s called %s after the final WSPCleanup began; pending operations "
+				"are cancelled without notification",
+				ev->module, call);
+			break;
+		}
+		if (!o) {
+			finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
+				"%s called %s with lpOverlapped 0x%" PRIx64 ", which is not a "
+				"WSAOVERLAPPED the client passed to a WSP call",
+				ev->module, call, ev->a[1]);
+			break;
+		}
+		struct ledger_entry *e = ledger_find(r, ev->a[0]);
+		if (o->routine)
+			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+				"%s called %s for an operation that has a completion routine; those "
+				"complete through an APC (WPUQueueApc), not WPUCompleteOverlappedRequest",
+				ev->module, call);
+		else if (o->notified)
+			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+				"%s called %s for an operation that was already completed; an "
+				"operation completes exactly once",
+				ev->module, call);
+		else if (o->state == OP_FAILED)
+			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+				"%s called %s for an operation whose call failed with an error other "
+				"than WSA_IO_PENDING; no completion indication may occur",
+				ev->module, call);
+		if (e && !e->modified && !e->open)
+			finding(r, "WPU.Handles.NoUseAfterClose", ev,
+				"%s called %s on socket 0x%" PRIx64 ", which it had released with "
+				"WPUCloseSocketHandle (event #%" PRIu64 ")",
+				ev->module, call, ev->a[0], e->closed_seq);
+		else if (!e || e->modified || ev->a[0] != o->s)
+			finding(r, "WPU.CompleteOverlapped.CreatedHandleOnly", ev,
+				"%s called %s with s = 0x%" PRIx64 "; it must be the client's handle "
+				"from WPUCreateSocketHandle that the operation was issued on (0x%" PRIx64 ")",
+				ev->module, call, ev->a[0], o->s);
+		if (ev->a[3] > o->len)
+			finding(r, "SPI.Transfer.WithinBuffers", ev,
+				"%s called %s with cbTransferred %" PRIu64 ", more than the %" PRIu64
+				" byte(s) of the operation's WSABUF",
+				ev->module, call, ev->a[3], o->len);
+		o->notified = 1;
+		o->have_done = 1;
+		o->done_err = ev->a[2];
+		o->done_cb = ev->a[3];
+		break;
+	}
+	case WSPH_FN_WPUCLOSEEVENT:
+		if (ev->a[1])
+			finding(r, "WPU.Event.NoCloseOfClientEvents", ev,
+				"%s called %s on an event the client owns (registered with "
+				"WSPEventSelect or the hEvent of a WSAOVERLAPPED); WPUCloseEvent is for "
+				"events from WPUCreateEvent",
+				ev->module, call);
+		else if (ev->ret) {
+			struct owned *o = owned_find(r->events, r->n_events, ev->a[0]);
+			if (o)
+				o->open = 0;
+		}
+		break;
+	case WSPH_FN_WPUCREATEEVENT:
+		if (ev->ret)
+			owned_add(&r->events, &r->n_events, &r->cap_events, (uint64_t)ev->ret, ev->seq);
+		break;
+	case WSPH_FN_WPUOPENCURRENTTHREAD:
+		if (r->startups <= 0)
+			finding(r, "WPU.OpenCurrentThread.AfterStartup", ev,
+				"%s called %s with no successful WSPStartup outstanding",
+				ev->module, call);
+		else if (ev->ret == 0)
+			owned_add(&r->threads, &r->n_threads, &r->cap_threads, ev->a[1], ev->seq);
+		break;
+	case WSPH_FN_WPUCLOSETHREAD: {
+		struct owned *o = owned_find(r->threads, r->n_threads, ev->a[1]);
+		if (ev->a[2])
+			finding(r, "WPU.OpenCurrentThread.Paired", ev,
+				"%s called %s on the WSATHREADID the client passed with an overlapped "
+				"call; only structures from WPUOpenCurrentThread are closed",
+				ev->module, call);
+		else if (!o)
+			finding(r, "WPU.OpenCurrentThread.Paired", ev,
+				"%s called %s on a thread id WPUOpenCurrentThread never returned",
+				ev->module, call);
+		else if (!o->open)
+			finding(r, "WPU.OpenCurrentThread.Paired", ev,
+				"%s called %s a second time for the thread opened at event #%" PRIu64,
+				ev->module, call, o->seq);
+		else if (ev->ret == 0)
+			o->open = 0;
+		break;
+	}
+	case WSPH_FN_WPUQUERYBLOCKINGCALLBACK:
+		if (!own_catalog_id(r, ev->module, ev->a[0]))
+			finding(r, "WPU.BlockingCallback.OwnCatalogId", ev,
+				"%s called %s with catalog id %" PRIu64 ", which is not its own (%s)",
+				ev->module, call, ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids));
+		break;
+	default:
+		break;
+	}
+}
+
 /* ---- per-upcall checks ---- */
 
 static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
@@ -291,6 +669,17 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			"supplied table %c",
 			ev->module, call, ev->table == WSPH_TABLE_A ? 'A' : 'B',
 			ev->current_table == WSPH_TABLE_A ? 'A' : 'B');
+
+	if (r->after_final && wsph_fn_is_wpu(ev->fn)) {
+		const struct frame *f = frame_of(r, ev->parent);
+		if (!f || f->call.fn != WSPH_FN_WSPSTARTUP)
+			finding(r, "WPU.Table.NotAfterFinalCleanup", ev,
+				"%s called %s after the final WSPCleanup had returned and before a new "
+				"WSPStartup; the provider must make no upcall then",
+				ev->module, call);
+	}
+	if (!lower_of(r, ev->module))
+		check_notification(r, ev, call);
 
 	switch (ev->fn) {
 	case WSPH_FN_WPUCREATESOCKETHANDLE:
@@ -391,19 +780,29 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 				"from WSCGetProviderPath/WPUGetProviderPath",
 				ev->module, ev->a[1]);
 		break;
-	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT:
+	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT: {
+		struct ledger_entry *e = ledger_find(r, ev->a[0]);
 		if (ifs)
 			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
 				"%s called %s although it is an IFS provider; only non-IFS providers "
 				"use it, on handles from WPUCreateSocketHandle",
 				ev->module, call);
+		else if (e && !e->modified && !e->open && !lower_of(r, ev->module) &&
+			 !client_named(r, ev))
+			finding(r, "WPU.Handles.NoUseAfterClose", ev,
+				"%s called %s on a handle it had released with WPUCloseSocketHandle "
+				"(event #%" PRIu64 ")",
+				ev->module, call, e->closed_seq);
 		break;
+	}
 	default:
 		break;
 	}
 }
 
 /* ---- per-return checks ---- */
+
+static void on_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev);
 
 static int returns_handle(enum wsph_fn fn)
 {
@@ -551,6 +950,7 @@ static void check_cleanup(struct wsph_rules *r, const struct frame *f, const str
 		return;
 	}
 	r->had_final_cleanup = 1;
+	r->after_final = 1;
 	if (r->cfg.kind != WSPH_KIND_NONIFS)
 		return;
 	size_t open = 0;
@@ -664,6 +1064,7 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 			wsph_event_call_text(ev, call, sizeof call), how);
 	}
 
+	on_return(r, f, ev);
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
 		check_startup(r, ev);
@@ -702,6 +1103,161 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 			}
 			break;
 		}
+	}
+}
+
+static int is_transfer(enum wsph_fn fn)
+{
+	return fn == WSPH_FN_WSPSEND || fn == WSPH_FN_WSPRECV || fn == WSPH_FN_WSPSENDTO ||
+	       fn == WSPH_FN_WSPRECVFROM;
+}
+
+/* A call of the harness into the provider under test, before the provider runs. */
+static void on_call(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	switch (ev->fn) {
+	case WSPH_FN_WSPSEND:
+	case WSPH_FN_WSPRECV:
+	case WSPH_FN_WSPSENDTO:
+	case WSPH_FN_WSPRECVFROM:
+		/* the driver's CALL: a[2] flags (1 overlapped), a[3] lpOverlapped, a[4] routine,
+		 * a[5] hEvent */
+		if ((ev->a[2] & 1) &&
+		    grow_array((void **)&r->ops, &r->cap_ops, r->n_ops, sizeof *r->ops) == 0)
+			r->ops[r->n_ops++] = (struct op_rec){ev->a[3], ev->a[4], ev->a[0], ev->a[1],
+							     ev->a[5], ev->seq, OP_IN_CALL, 0, 0, 0, 0};
+		break;
+	case WSPH_FN_WSPASYNCSELECT:
+		/* a[0] s, a[1] hWnd, a[2] wMsg, a[3] lEvent */
+		reg_end(r, ev->a[0], 0, "a later WSPAsyncSelect");
+		if (ev->a[3])
+			reg_set(r, ev->a[0], 1, ev->a[1], ev->a[2], ev->a[3]);
+		else
+			reg_end(r, ev->a[0], 1, "WSPAsyncSelect(s, hWnd, wMsg, 0)");
+		break;
+	case WSPH_FN_WSPEVENTSELECT:
+		/* a[0] s, a[1] hEventObject, a[2] lNetworkEvents */
+		reg_end(r, ev->a[0], 1, "a later WSPEventSelect on it");
+		if (ev->a[2])
+			reg_set(r, ev->a[0], 0, ev->a[1], 0, ev->a[2]);
+		else
+			reg_end(r, ev->a[0], 0, "WSPEventSelect(s, hEvent, 0)");
+		break;
+	case WSPH_FN_WSPCLOSESOCKET:
+		reg_end(r, ev->a[0], 1, "WSPCloseSocket (FD_CLOSE is not posted after it)");
+		reg_end(r, ev->a[0], 0, "WSPCloseSocket");
+		break;
+	case WSPH_FN_WSPCLEANUP:
+		if (r->startups == 1) {
+			r->cleanup_begun = 1;
+			for (size_t i = 0; i < r->n_regs; i++)
+				if (r->regs[i].active) {
+					r->regs[i].active = 0;
+					r->regs[i].ended_by = "the final WSPCleanup";
+				}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The values each WSP function may return (SPI.Return.Domain). */
+static void check_domain(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	char call[512];
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+	case WSPH_FN_WSPSOCKET:
+	case WSPH_FN_WSPACCEPT:
+	case WSPH_FN_WSPJOINLEAF:
+		return; /* an error code; a handle or INVALID_SOCKET */
+	case WSPH_FN_WSPSELECT:
+		if (ev->ret < -1)
+			finding(r, "SPI.Return.Domain", ev,
+				"%s: WSPSelect returns SOCKET_ERROR or the number of sockets ready",
+				wsph_event_call_text(ev, call, sizeof call));
+		return;
+	case WSPH_FN_WSPGETOVERLAPPEDRESULT:
+	case WSPH_FN_WSPGETQOSBYNAME:
+		if (ev->ret != 0 && ev->ret != 1)
+			finding(r, "SPI.Return.Domain", ev, "%s: the function returns TRUE or FALSE",
+				wsph_event_call_text(ev, call, sizeof call));
+		return;
+	default:
+		if (ev->ret != 0 && ev->ret != -1)
+			finding(r, "SPI.Return.Domain", ev,
+				"%s: the function returns 0 or SOCKET_ERROR%s",
+				wsph_event_call_text(ev, call, sizeof call),
+				is_transfer(ev->fn) ? " (the byte count goes to the out-parameter, not "
+						      "the return value)"
+						    : "");
+		return;
+	}
+}
+
+/* The provider under test returned to the harness: overlapped operations, registrations. */
+static void on_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+{
+	char call[512];
+	check_domain(r, ev);
+	if (is_transfer(ev->fn) && ev->ret == 0 && ev->a[2] > ev->a[1])
+		finding(r, "SPI.Transfer.WithinBuffers", ev,
+			"%s reported %" PRIu64 " byte(s) transferred, more than the %" PRIu64
+			" byte(s) of its WSABUF",
+			wsph_event_call_text(ev, call, sizeof call), ev->a[2], ev->a[1]);
+	if (is_transfer(ev->fn) && (f->call.a[2] & 1)) {
+		struct op_rec *o = op_find(r, f->call.a[3]);
+		if (o && o->call_seq == f->call.seq) {
+			if (ev->ret == 0)
+				o->state = OP_IMMEDIATE;
+			else if (ev->err == WSA_IO_PENDING)
+				o->state = OP_PENDING;
+			else {
+				o->state = OP_FAILED;
+				if (o->notified)
+					finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+						"%s failed with an error other than WSA_IO_PENDING, "
+						"yet the provider delivered a completion for it; no "
+						"completion indication may occur",
+						wsph_event_call_text(ev, call, sizeof call));
+			}
+		}
+	}
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		if (ev->ret == 0)
+			r->cleanup_begun = r->after_final = 0;
+		break;
+	case WSPH_FN_WSPACCEPT:
+		/* The accepted socket has the listener's registrations. */
+		if (ev->ret != -1)
+			for (int async = 0; async < 2; async++) {
+				struct reg *g = reg_find(r, ev->a[0], async);
+				if (g && g->active) {
+					struct reg copy = *g;
+					reg_set(r, (uint64_t)ev->ret, async, copy.target, copy.msg,
+						copy.mask);
+				}
+			}
+		break;
+	case WSPH_FN_WSPGETOVERLAPPEDRESULT: {
+		/* the driver's CALL: a[1] lpOverlapped; the RETURN: a[2] cbTransfer */
+		struct op_rec *o = op_find(r, ev->a[1]);
+		if (!o || !o->have_done || (ev->ret == 0 && ev->err == WSA_IO_INCOMPLETE))
+			break;
+		int ok = ev->ret != 0;
+		if ((ok && (o->done_err || ev->a[2] != o->done_cb)) ||
+		    (!ok && (uint64_t)(int64_t)ev->err != o->done_err))
+			finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
+				"%s disagrees with the completion the provider delivered "
+				"(WPUCompleteOverlappedRequest with dwError %" PRIu64
+				", cbTransferred %" PRIu64 ")",
+				wsph_event_call_text(ev, call, sizeof call), o->done_err, o->done_cb);
+		break;
+	}
+	default:
+		break;
 	}
 }
 
@@ -829,6 +1385,8 @@ void wsph_rules_advance(struct wsph_rules *r)
 		case WSPH_EV_CALL:
 			if (ev.layer == 1)
 				check_lower_call(r, &ev);
+			else
+				on_call(r, &ev);
 			if (r->depth < MAX_DEPTH) {
 				struct frame *f = &r->frames[r->depth];
 				memset(f, 0, offsetof(struct frame, up));
@@ -850,19 +1408,27 @@ void wsph_rules_advance(struct wsph_rules *r)
 				}
 			break;
 		case WSPH_EV_RETURN: {
-			int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1;
-			if (top < 0 || r->frames[top].call.seq != ev.parent) {
-				/* a return without its call (a provider thread's): nothing to match */
+			/* Calls from another thread (the harness's helper, a provider's own) may
+			 * return out of order: match the frame by its call. */
+			int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1, at = top;
+			while (at >= 0 && r->frames[at].call.seq != ev.parent)
+				at--;
+			if (at < 0) {
+				if (r->depth > MAX_DEPTH && top >= 0)
+					r->depth--; /* a frame past the stored ones */
 				break;
 			}
-			struct frame *f = &r->frames[top];
-			struct frame *upper = top > 0 ? &r->frames[top - 1] : NULL;
+			struct frame *f = &r->frames[at];
+			struct frame *upper = at > 0 ? &r->frames[at - 1] : NULL;
 			if (ev.layer == 1) {
 				check_lower_return(r, upper, f, &ev);
 			} else {
 				check_return(r, f, &ev);
 				check_layer_return(r, f, &ev);
 			}
+			if (at < top)
+				memmove(&r->frames[at], &r->frames[at + 1],
+					(size_t)(top - at) * sizeof *r->frames);
 			r->depth--;
 			break;
 		}
@@ -873,7 +1439,30 @@ void wsph_rules_advance(struct wsph_rules *r)
 void wsph_rules_finish(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);
-	if (!r->ever_started || r->startups != 0 || r->cfg.kind != WSPH_KIND_NONIFS)
+	if (!r->ever_started || r->startups != 0)
+		return;
+	/* Threads and events the provider opened are balanced by the end too. */
+	for (int kind = 0; kind < 2; kind++) {
+		const struct owned *v = kind ? r->events : r->threads;
+		size_t n = kind ? r->n_events : r->n_threads, open = 0;
+		const struct owned *first = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].open && !open++)
+				first = &v[i];
+		if (!open)
+			continue;
+		char msg[512];
+		snprintf(msg, sizeof msg,
+			 "after balanced WSPStartup/WSPCleanup, %zu %s never %s (first: 0x%" PRIx64
+			 ", event #%" PRIu64 ")",
+			 open,
+			 kind ? "event(s) from WPUCreateEvent were" : "thread id(s) from "
+								    "WPUOpenCurrentThread were",
+			 kind ? "closed with WPUCloseEvent" : "released with WPUCloseThread",
+			 first->h, first->seq);
+		add_finding(r, "WPU.Handles.NoLeak", 0, first->seq, msg);
+	}
+	if (r->cfg.kind != WSPH_KIND_NONIFS)
 		return;
 	size_t open = 0;
 	const struct ledger_entry *first = NULL;

@@ -25,8 +25,16 @@ static void row_free(struct wsph_upcall_row *r)
 	free(r->published);
 }
 
+const char *wsph_rule_status_name(const struct wsph_rule *r)
+{
+	return r && r->not_checkable ? "not-checkable" : "checked";
+}
+
 static void rule_free(struct wsph_rule *r)
 {
+	for (size_t i = 0; i < r->n_tripped_by; i++)
+		free(r->tripped_by[i]);
+	free(r->tripped_by);
 	free(r->id);
 	free(r->level);
 	free(r->statement);
@@ -113,8 +121,8 @@ static int load_row(struct wsph_upcall_row *row, const struct wsph_yaml_node *se
 static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, size_t index,
 		     struct wsph_strset *seen, struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"id",     "level", "severity",      "statement",
-					   "source", "kinds", "not_checkable", NULL};
+	static const char *const keys[] = {"id",    "level",	     "severity",   "statement", "source",
+					   "kinds", "not_checkable", "tripped_by", NULL};
 	static const char *const severities[] = {"error", "warning", NULL};
 	static const char *const kinds[] = {"nonifs", "ifs", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v;
@@ -161,6 +169,38 @@ static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, s
 	v = wsph_yaml_get(n, "not_checkable");
 	if (v && wsph_yaml_dup_string(v, "'not_checkable'", &rule->not_checkable, diag))
 		return -1;
+	v = wsph_yaml_get(n, "tripped_by");
+	if (v) {
+		/* names of faulty providers: fault-<name>, fault-lsp-<name> */
+		if (wsph_yaml_want_sequence(v, "'tripped_by'", 1, diag))
+			return -1;
+		rule->tripped_by = calloc(v->n_items, sizeof *rule->tripped_by);
+		if (!rule->tripped_by)
+			return wsph_yaml_error(diag, v, "out of memory");
+		for (i = 0; i < v->n_items; i++) {
+			const struct wsph_yaml_node *it = v->items[i];
+			char found[112];
+			int ok = it->type == WSPH_YAML_SCALAR && it->len > 6 &&
+				 !strncmp(it->text, "fault-", 6);
+			for (size_t k = 0; ok && k < it->len; k++) {
+				char c = it->text[k];
+				ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+			}
+			if (!ok)
+				return wsph_yaml_error(diag, it,
+						       "each 'tripped_by' item must name a faulty "
+						       "provider like fault-double-close-handle "
+						       "(found %s)",
+						       wsph_yaml_describe(it, found, sizeof found));
+			if (wsph_yaml_dup_string(it, "each 'tripped_by' item",
+						 &rule->tripped_by[i], diag))
+				return -1;
+			rule->n_tripped_by++;
+		}
+		if (rule->not_checkable)
+			return wsph_yaml_error(diag, v, "a rule that is not checkable has no "
+							"'tripped_by'");
+	}
 	return 0;
 }
 

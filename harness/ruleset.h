@@ -34,6 +34,8 @@ struct wsph_rule {
 	char *source;	 /* the source row, e.g. "[CLOSING] Closing Sockets; spec §7.2" */
 	unsigned kinds;	 /* WSPH_KIND_* the rule applies to */
 	char *not_checkable; /* NULL when checked; otherwise the reason it cannot be checked */
+	char **tripped_by;   /* the faulty providers that break this rule (rules.yaml tripped_by) */
+	size_t n_tripped_by;
 };
 
 struct wsph_ruleset {
@@ -58,5 +60,7 @@ const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const 
 int wsph_ruleset_check_suite(const struct wsph_ruleset *set, const struct wsph_suite *suite,
 			     struct wsph_diag *diag);
 const char *wsph_row_status_name(enum wsph_row_status s); /* "required-nonifs", ... */
+/* A rule's status for listings: "checked", or "not-checkable" (rules.yaml not_checkable). */
+const char *wsph_rule_status_name(const struct wsph_rule *r);
 
 #endif

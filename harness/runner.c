@@ -238,7 +238,8 @@ static void isolated_case(const struct wsph_run_config *cfg, const struct wsph_s
 	argv[2] = idx;
 	for (int i = 1; i < cfg->argc; i++)
 		argv[i + 2] = cfg->argv[i];
-	struct wsph_child_spec spec = {run_in_child, &job, argc, argv, cfg->timeout_ms};
+	struct wsph_child_spec spec = {run_in_child, &job, argc, argv, cfg->timeout_ms,
+				       cfg->interrupted};
 	struct wsph_child_result res;
 	uint64_t t0 = wsph_plat_now_ns();
 	wsph_plat_run_child(&spec, &res);
@@ -383,8 +384,11 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 				cfg->progress(cfg->progress_ctx, out->n_cases, total, c);
 			if (cfg->fault_sweep && c->outcome == WSPH_PASS)
 				sweep_case(cfg, sc, kind, index, out, &total);
+			if (cfg->interrupted && *cfg->interrupted)
+				goto done;
 		}
 	}
+done:
 	out->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
 	return 0;
 }

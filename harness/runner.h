@@ -34,6 +34,8 @@ struct wsph_run_config {
 	/* --fault-sweep: rerun each passing case once per upcall call made in it, failing it. */
 	int fault_sweep;
 	long sweep_call; /* child mode: which sweep variant (-1: the case itself) */
+	/* Set (by a signal) to stop after the case in progress; the results hold what ran. */
+	volatile int *interrupted;
 };
 
 /* Runs and fills `out` (the caller frees it with wsph_results_free). Returns 0, or -1 when

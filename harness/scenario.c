@@ -13,7 +13,9 @@
 static const char *const op_names[WSPH_OP_COUNT + 1] = {
 	"startup",    "cleanup", "socket",	"bind",	       "listen", "connect",  "accept",
 	"send",	      "recv",	 "sendto",	"recvfrom",    "close",	 "shutdown", "getsockopt",
-	"setsockopt", "ioctl",	 "getsockname", "getpeername", "asyncselect", NULL,
+	"setsockopt", "ioctl",	 "getsockname", "getpeername", "asyncselect", "eventselect",
+	"enumnetworkevents", "select", "waitmessage", "waitevent", "alertable", "complete",
+	"getoverlappedresult", "arrive", "cancelblockingcall", NULL,
 };
 
 const char *wsph_op_name(enum wsph_op op)
@@ -25,7 +27,7 @@ const char *wsph_op_name(enum wsph_op op)
 
 /* Argument keys of each operation (allowed, alphabetical) and the ones that must be present. */
 struct op_spec {
-	const char *allowed[7];
+	const char *allowed[9];
 	const char *required[4];
 };
 
@@ -37,13 +39,16 @@ static const struct op_spec op_specs[WSPH_OP_COUNT] = {
 	[WSPH_OP_LISTEN] = {{"backlog", "socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_CONNECT] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
 	[WSPH_OP_ACCEPT] = {{"as", "socket", NULL}, {"socket", "as", NULL}},
-	[WSPH_OP_SEND] = {{"completion", "data", "overlapped", "socket", NULL},
+	[WSPH_OP_SEND] = {{"completion", "data", "op", "overlapped", "socket", "thread_id", NULL},
 			  {"socket", "data", NULL}},
-	[WSPH_OP_RECV] = {{"completion", "data", "len", "overlapped", "socket", NULL},
+	[WSPH_OP_RECV] = {{"completion", "data", "len", "op", "overlapped", "socket", "thread_id",
+			   NULL},
 			  {"socket", NULL}},
-	[WSPH_OP_SENDTO] = {{"addr", "completion", "data", "overlapped", "socket", NULL},
+	[WSPH_OP_SENDTO] = {{"addr", "completion", "data", "op", "overlapped", "socket",
+			     "thread_id", NULL},
 			    {"socket", "addr", "data", NULL}},
-	[WSPH_OP_RECVFROM] = {{"completion", "data", "len", "overlapped", "socket", NULL},
+	[WSPH_OP_RECVFROM] = {{"completion", "data", "len", "op", "overlapped", "socket",
+			       "thread_id", NULL},
 			      {"socket", NULL}},
 	[WSPH_OP_CLOSE] = {{"socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_SHUTDOWN] = {{"how", "socket", NULL}, {"socket", NULL}},
@@ -56,6 +61,17 @@ static const struct op_spec op_specs[WSPH_OP_COUNT] = {
 	[WSPH_OP_GETSOCKNAME] = {{"socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_GETPEERNAME] = {{"socket", NULL}, {"socket", NULL}},
 	[WSPH_OP_ASYNCSELECT] = {{"events", "msg", "socket", NULL}, {"socket", "events", NULL}},
+	[WSPH_OP_EVENTSELECT] = {{"event", "events", "socket", NULL}, {"socket", "events", NULL}},
+	[WSPH_OP_ENUMNETWORKEVENTS] = {{"event", "events", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_SELECT] = {{"except", "read", "readable", "timeout", "writable", "write", NULL},
+			    {NULL}},
+	[WSPH_OP_WAITMESSAGE] = {{"error", "events", "msg", "socket", NULL}, {"socket", NULL}},
+	[WSPH_OP_WAITEVENT] = {{"event", NULL}, {"event", NULL}},
+	[WSPH_OP_ALERTABLE] = {{NULL}, {NULL}},
+	[WSPH_OP_COMPLETE] = {{"data", "op", NULL}, {"op", NULL}},
+	[WSPH_OP_GETOVERLAPPEDRESULT] = {{"data", "op", "wait", NULL}, {"op", NULL}},
+	[WSPH_OP_ARRIVE] = {{"data", "socket", NULL}, {"socket", "data", NULL}},
+	[WSPH_OP_CANCELBLOCKINGCALL] = {{NULL}, {NULL}},
 };
 
 struct named {
@@ -98,6 +114,13 @@ static char *dup_cstr(const char *s)
 
 /* ---- freeing ---- */
 
+static void names_list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void step_free(struct wsph_step *st)
 {
 	free(st->socket);
@@ -105,6 +128,12 @@ static void step_free(struct wsph_step *st)
 	free(st->addr);
 	free(st->data);
 	free(st->rule);
+	free(st->opname);
+	free(st->event);
+	for (int i = 0; i < 3; i++)
+		names_list_free(st->sets[i], st->n_sets[i]);
+	for (int i = 0; i < 2; i++)
+		names_list_free(st->ready[i], st->n_ready[i]);
 }
 
 static void scenario_free(struct wsph_scenario *sc)
@@ -273,11 +302,61 @@ static int error_code(const struct wsph_yaml_node *n, const char *what, const ch
 
 /* ---- steps ---- */
 
-/* `bound` holds the names bound by `as` in the earlier steps of the scenario. */
+/* The names earlier steps of the scenario bound: sockets (`as`), overlapped operations (`op`) and
+ * client events (eventselect's `event`). */
+struct bound_names {
+	struct wsph_strset sockets, ops, events;
+};
+
+/* A name (socket, op or event) an earlier step bound, or one this step binds. */
+static int name_arg(const struct wsph_yaml_node *v, const char *what, const char *kind, int binds,
+		    const struct wsph_strset *known, char **out, struct wsph_diag *diag)
+{
+	char found[112];
+	if (wsph_yaml_want_string(v, what, diag))
+		return -1;
+	if (!is_ident(v))
+		return wsph_yaml_error(diag, v, "%s must be a name matching [A-Za-z_][A-Za-z0-9_]* "
+						"(found %s)",
+				       what, wsph_yaml_describe(v, found, sizeof found));
+	if (!binds && !wsph_strset_find(known, v->text, v->len))
+		return wsph_yaml_error(diag, v, "%s %s is not defined by an earlier step", kind,
+				       wsph_yaml_describe(v, found, sizeof found));
+	return wsph_yaml_dup_string(v, what, out, diag);
+}
+
+/* A list of socket names for select. */
+static int socket_list(const struct wsph_yaml_node *v, const char *what,
+		       const struct wsph_strset *sockets, char ***out, size_t *n,
+		       struct wsph_diag *diag)
+{
+	char found[112];
+	if (wsph_yaml_want_sequence(v, what, 0, diag))
+		return -1;
+	if (v->n_items > 64)
+		return wsph_yaml_error(diag, v, "%s holds more than 64 sockets (FD_SETSIZE)", what);
+	*out = calloc(v->n_items ? v->n_items : 1, sizeof **out);
+	if (!*out)
+		return wsph_yaml_error(diag, v, "out of memory");
+	for (size_t i = 0; i < v->n_items; i++) {
+		const struct wsph_yaml_node *it = v->items[i];
+		if (wsph_yaml_want_string(it, what, diag))
+			return -1;
+		if (!wsph_yaml_scalar_is(it, "bogus") && !wsph_strset_find(sockets, it->text, it->len))
+			return wsph_yaml_error(diag, it, "socket %s is not defined by an earlier step",
+					       wsph_yaml_describe(it, found, sizeof found));
+		if (wsph_yaml_dup_string(it, what, &(*out)[i], diag))
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
 static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
-		    const struct wsph_yaml_node *v, const struct wsph_strset *bound,
+		    const struct wsph_yaml_node *v, const struct bound_names *names,
 		    struct wsph_diag *diag)
 {
+	const struct wsph_strset *bound = &names->sockets;
 	static const char *const types[] = {"stream", "dgram", NULL};
 	static const char *const tables[] = {"A", "B", NULL};
 	static const char *const hows[] = {"receive", "send", "both", NULL};
@@ -404,10 +483,10 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 		return 0;
 	}
 	if (wsph_yaml_scalar_is(key, "events")) {
-		/* a list of FD_* names */
+		/* a list of FD_* names; [] cancels a registration */
 		long mask = 0;
 		size_t i;
-		if (wsph_yaml_want_sequence(v, "'events'", 1, diag))
+		if (wsph_yaml_want_sequence(v, "'events'", 0, diag))
 			return -1;
 		for (i = 0; i < v->n_items; i++) {
 			if (named_or_int(v->items[i], "each 'events' item", event_names, 1, 0x3ff, 1,
@@ -433,7 +512,7 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 		return 0;
 	}
 	if (wsph_yaml_scalar_is(key, "completion")) {
-		static const char *const how[] = {"event", "routine", NULL};
+		static const char *const how[] = {"event", "routine", "none", NULL};
 		if (wsph_yaml_enum(v, "'completion'", how, &idx, diag))
 			return -1;
 		st->completion = idx;
@@ -445,6 +524,60 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 		st->result = (long)ll;
 		st->has_result = 1;
 		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "op")) {
+		int binds = st->op != WSPH_OP_COMPLETE && st->op != WSPH_OP_GETOVERLAPPEDRESULT;
+		return name_arg(v, "'op'", "operation", binds, &names->ops, &st->opname, diag);
+	}
+	if (wsph_yaml_scalar_is(key, "event"))
+		return name_arg(v, "'event'", "event", st->op == WSPH_OP_EVENTSELECT, &names->events,
+				&st->event, diag);
+	if (wsph_yaml_scalar_is(key, "thread_id")) {
+		static const char *const tids[] = {"client", "none", NULL};
+		if (wsph_yaml_enum(v, "'thread_id'", tids, &idx, diag))
+			return -1;
+		st->no_thread_id = idx;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "wait")) {
+		static const char *const bools[] = {"false", "true", NULL};
+		if (wsph_yaml_enum(v, "'wait'", bools, &idx, diag))
+			return -1;
+		st->wait = idx;
+		return 0;
+	}
+	if (wsph_yaml_scalar_is(key, "error")) {
+		if (wsph_yaml_is_null(v) || (v->type == WSPH_YAML_SCALAR && v->len == 1 &&
+					     v->text[0] == '0')) {
+			st->msg_error = 0;
+			return 0;
+		}
+		return error_code(v, "'error'", "0 or ", &st->msg_error, diag);
+	}
+	if (wsph_yaml_scalar_is(key, "timeout")) {
+		if (wsph_yaml_integer(v, "'timeout'", 0, 60000, &ll, diag))
+			return -1;
+		st->timeout_ms = (long)ll;
+		return 0;
+	}
+	{
+		static const char *const set_keys[] = {"read", "write", "except"};
+		static const char *const ready_keys[] = {"readable", "writable"};
+		char what[32];
+		for (int i = 0; i < 3; i++)
+			if (wsph_yaml_scalar_is(key, set_keys[i])) {
+				snprintf(what, sizeof what, "'%s'", set_keys[i]);
+				st->has_set[i] = 1;
+				return socket_list(v, what, bound, &st->sets[i], &st->n_sets[i],
+						   diag);
+			}
+		for (int i = 0; i < 2; i++)
+			if (wsph_yaml_scalar_is(key, ready_keys[i])) {
+				snprintf(what, sizeof what, "'%s'", ready_keys[i]);
+				st->has_ready[i] = 1;
+				return socket_list(v, what, bound, &st->ready[i], &st->n_ready[i],
+						   diag);
+			}
 	}
 	/* Unreachable: keys were checked against the operation's list. */
 	return wsph_yaml_error(diag, key, "unknown key '%s'", key->text);
@@ -467,9 +600,9 @@ static const char *op_list(char *buf, size_t len)
 }
 
 static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
-		     const struct wsph_strset *bound, struct wsph_diag *diag)
+		     const struct bound_names *bound, struct wsph_diag *diag)
 {
-	char ops[256], where[64];
+	char ops[512], where[64];
 	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
 	const struct op_spec *spec;
 	size_t i;
@@ -484,6 +617,7 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 	st->len = 1024;
 	st->expect = WSPH_EXPECT_OK;
 	st->command = 0x8001; /* asyncselect: WM_APP + 1 */
+	st->timeout_ms = -1;
 	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag))
 		return -1;
 
@@ -551,9 +685,28 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 			st->expect = WSPH_EXPECT_ANY;
 		else if (wsph_yaml_scalar_is(v, "failure"))
 			st->expect = WSPH_EXPECT_FAILURE;
-		else if (error_code(v, "'expect'", "ok, any, failure, or ", &st->expect, diag))
+		else if (wsph_yaml_scalar_is(v, "none")) {
+			if (st->op != WSPH_OP_WAITMESSAGE && st->op != WSPH_OP_WAITEVENT &&
+			    st->op != WSPH_OP_COMPLETE)
+				return wsph_yaml_error(diag, v,
+						       "'expect: none' is for waitmessage, waitevent "
+						       "and complete steps only");
+			st->expect = WSPH_EXPECT_NONE;
+		} else if (error_code(v, "'expect'", "ok, any, failure, none, or ", &st->expect,
+				      diag))
 			return -1;
 	}
+	if (st->op == WSPH_OP_WAITMESSAGE && st->expect != WSPH_EXPECT_NONE && !st->has_value)
+		return wsph_yaml_error(diag, opkey,
+				       "missing required key 'events' in 'waitmessage' step (or "
+				       "'expect: none')");
+	if (st->opname && !st->overlapped &&
+	    (st->op == WSPH_OP_SEND || st->op == WSPH_OP_RECV || st->op == WSPH_OP_SENDTO ||
+	     st->op == WSPH_OP_RECVFROM))
+		return wsph_yaml_error(diag, opkey, "'op' needs 'overlapped: true' in %s", where);
+	if (st->op == WSPH_OP_ARRIVE && st->socket && !strcmp(st->socket, "bogus"))
+		return wsph_yaml_error(diag, opkey, "'arrive' needs a socket of the scenario, not "
+						    "'bogus'");
 	v = wsph_yaml_get(n, "rule");
 	if (v) {
 		if (wsph_yaml_rule_id(v, "'rule'", diag) ||
@@ -629,12 +782,13 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 {
 	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
 					   "faults", "layered",	    "lower", "steps",  NULL};
-	static const char *const upcall_keys[] = {"modify_ifs_handle", NULL};
+	static const char *const upcall_keys[] = {"blocking_callback", "modify_ifs_handle", NULL};
+	static const char *const hooks[] = {"none", "true", "false", "cancel", NULL};
 	static const char *const lower_keys[] = {"proctable_hole", NULL};
 	static const char *const bools[] = {"false", "true", NULL};
 	static const char *const same_different[] = {"different", "same", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v, *u;
-	struct wsph_strset bound = {NULL, 0, 0};
+	struct bound_names bound = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
 	const void *earlier;
 	char found[112];
 	size_t i, k;
@@ -702,6 +856,12 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 				return -1;
 			sc->modify_ifs_same = idx;
 		}
+		v = wsph_yaml_get(u, "blocking_callback");
+		if (v) {
+			if (wsph_yaml_enum(v, "'blocking_callback'", hooks, &idx, diag))
+				return -1;
+			sc->blocking = idx;
+		}
 	}
 
 	sc->lower_hole = -1;
@@ -752,10 +912,18 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 		/* Count the step before loading it so a half-filled step is freed too. */
 		sc->n_steps++;
 		rc = load_step(&sc->steps[k], v->items[k], &bound, diag);
-		if (rc == 0 && st->as && wsph_strset_add(&bound, st->as, strlen(st->as), st, NULL) < 0)
+		if (rc == 0 &&
+		    ((st->as &&
+		      wsph_strset_add(&bound.sockets, st->as, strlen(st->as), st, NULL) < 0) ||
+		     (st->opname &&
+		      wsph_strset_add(&bound.ops, st->opname, strlen(st->opname), st, NULL) < 0) ||
+		     (st->event &&
+		      wsph_strset_add(&bound.events, st->event, strlen(st->event), st, NULL) < 0)))
 			rc = wsph_yaml_error(diag, v->items[k], "out of memory");
 	}
-	wsph_strset_free(&bound);
+	wsph_strset_free(&bound.sockets);
+	wsph_strset_free(&bound.ops);
+	wsph_strset_free(&bound.events);
 	return rc;
 }
 

@@ -35,6 +35,17 @@ enum wsph_op {
 	WSPH_OP_GETSOCKNAME, /* WSPGetSockName: socket */
 	WSPH_OP_GETPEERNAME, /* WSPGetPeerName: socket */
 	WSPH_OP_ASYNCSELECT, /* WSPAsyncSelect: socket, events (value), msg (command) */
+	WSPH_OP_EVENTSELECT, /* WSPEventSelect: socket, event, events (value; [] cancels) */
+	WSPH_OP_ENUMNETWORKEVENTS, /* WSPEnumNetworkEvents: socket, event; events: expected */
+	WSPH_OP_SELECT,	     /* WSPSelect: read/write/except sets, timeout; readable/writable */
+	WSPH_OP_WAITMESSAGE, /* the harness window: socket, events (each expected as a message),
+				msg (command), error (HIWORD of lParam) */
+	WSPH_OP_WAITEVENT,   /* a client event is signalled: event */
+	WSPH_OP_ALERTABLE,   /* an alertable wait: queued APCs run */
+	WSPH_OP_COMPLETE,    /* an overlapped operation completes through its mechanism: op, data */
+	WSPH_OP_GETOVERLAPPEDRESULT, /* WSPGetOverlappedResult: op, wait, data */
+	WSPH_OP_ARRIVE,	     /* a harness thread sends data on socket once the next step blocks */
+	WSPH_OP_CANCELBLOCKINGCALL, /* WSPCancelBlockingCall */
 	WSPH_OP_COUNT
 };
 
@@ -42,6 +53,7 @@ enum wsph_op {
 #define WSPH_EXPECT_OK 0	 /* success (the default) */
 #define WSPH_EXPECT_ANY (-1)	 /* success or failure, both accepted */
 #define WSPH_EXPECT_FAILURE (-2) /* any failure with a nonzero error code */
+#define WSPH_EXPECT_NONE (-3)	 /* waitmessage, waitevent, complete: nothing arrives */
 /* any value > 0: failure with exactly that WSA error code */
 
 struct wsph_step {
@@ -67,7 +79,20 @@ struct wsph_step {
 	int has_data;
 	size_t len; /* recv/recvfrom buffer length; default 1024 */
 	int overlapped; /* send/recv/sendto/recvfrom: issue the call overlapped */
-	int completion; /* overlapped: WSPH_COMPLETION_EVENT (default) or _ROUTINE */
+	int completion; /* overlapped: WSPH_COMPLETION_EVENT (default), _ROUTINE or _NONE */
+	int no_thread_id; /* overlapped: pass lpThreadId NULL (thread_id: none) */
+	char *opname;	  /* 'op': overlapped send/recv: name bound to the operation, which is then left
+			     pending; complete/getoverlappedresult: the operation */
+	char *event;	  /* eventselect (binds a new client event), enumnetworkevents, waitevent */
+	int wait;	  /* getoverlappedresult: fWait */
+	int msg_error;	  /* waitmessage: the error expected in HIWORD(lParam) */
+	char **sets[3];	  /* select: read, write, except (socket names) */
+	size_t n_sets[3];
+	int has_set[3];
+	char **ready[2]; /* select: the sockets expected readable, writable */
+	size_t n_ready[2];
+	int has_ready[2];
+	long timeout_ms; /* select: -1 (absent) waits without limit */
 	int expect; /* WSPH_EXPECT_* or a WSA error code */
 	char *rule; /* rule charged when the expectation is not met; NULL: HARNESS.Step.Expectation */
 	struct wsph_loc rule_loc; /* where `rule` is written (zero when rule is NULL) */
@@ -75,6 +100,7 @@ struct wsph_step {
 
 #define WSPH_COMPLETION_EVENT 0
 #define WSPH_COMPLETION_ROUTINE 1
+#define WSPH_COMPLETION_NONE 2 /* neither: the client polls WSPGetOverlappedResult */
 
 /* Make the nth call (1-based) of an upcall fail with a chosen error. */
 struct wsph_fault {
@@ -95,6 +121,8 @@ struct wsph_scenario {
 	struct wsph_fault *faults;
 	size_t n_faults;
 	int modify_ifs_same; /* upcalls.modify_ifs_handle: same (1) or different (0, default) */
+	int blocking;	     /* upcalls.blocking_callback: 0 none (default), 1 true, 2 false,
+				3 cancel (WSPH_BLOCKING_* in upcalls.h) */
 	int layered;	     /* 1: runs only when the provider is a layer (--layered); 0: always */
 	int lower_hole;	     /* lower.proctable_hole: index of the WSPPROC_TABLE entry the harness
 				clears in the lower provider's table (-1: none) */

@@ -2,6 +2,7 @@
 #include "upcalls.h"
 
 #include "catalog.h"
+#include "platform/async.h"
 #include "platform/platform.h"
 
 #include <stdlib.h>
@@ -38,11 +39,32 @@ struct apc {
 	DWORD_PTR context;
 };
 
+/* A ThreadHandle the harness handed out: to the provider by WPUOpenCurrentThread, or in the
+ * WSATHREADID the driver passes with an overlapped call. On Windows it is a real thread handle
+ * (QueueUserAPC works on it); on POSIX a token value. */
 struct thread_token {
 	uintptr_t token;
 	unsigned long thread;
 	int open;
+	int harness; /* handed out by the driver, not by WPUOpenCurrentThread */
+	void *os;    /* Windows: the handle to close */
 };
+
+/* An event the harness knows: one from WPUCreateEvent or one of the client's (the driver's). */
+struct event_rec {
+	void *ev;
+	int client;
+};
+
+/* A message WPUPostMessage posted to the harness window. */
+struct message {
+	struct wsph_message m;
+	int taken;	/* the driver consumed it */
+	int real_posted; /* also posted to the real window, not yet seen there */
+};
+
+#define HOOK_CONTEXT ((DWORD_PTR)0x5eedb10cu)
+#define HOOK_MAX_CALLS 300 /* a hook that keeps a call waiting ends it after this many calls */
 
 static struct state {
 	struct wsph_mutex *lock;
@@ -54,8 +76,13 @@ static struct state {
 	uint64_t *avoid; /* values the provider proposed or used as contexts */
 	size_t n_avoid, cap_avoid;
 	unsigned calls[WSPH_FN_COUNT];
-	void **events;
+	struct event_rec *events;
 	size_t n_events, cap_events;
+	struct message *msgs;
+	size_t n_msgs, cap_msgs;
+	void *real_window; /* Windows: the message-only window, NULL elsewhere */
+	struct wsph_blocking_stats hook;
+	int hook_stopped; /* the hook returned FALSE or cancelled */
 	struct apc *apcs;
 	size_t n_apcs, cap_apcs;
 	struct thread_token *tokens;
@@ -136,17 +163,52 @@ static struct handle *add_handle(SOCKET v, enum handle_how how, DWORD_PTR ctx, S
 static int event_index(void *ev)
 {
 	for (size_t i = 0; i < S.n_events; i++)
-		if (S.events[i] == ev)
+		if (S.events[i].ev == ev)
 			return (int)i;
 	return -1;
 }
 
+static int add_event(void *e, int client)
+{
+	if (!e || grow((void **)&S.events, &S.cap_events, S.n_events, sizeof *S.events) != 0)
+		return -1;
+	S.events[S.n_events].ev = e;
+	S.events[S.n_events].client = client;
+	S.n_events++;
+	return 0;
+}
+
+static void drop_event(int idx)
+{
+	wsph_plat_event_free(S.events[idx].ev);
+	S.events[idx] = S.events[--S.n_events];
+}
+
+/* Newest first: on Windows a closed handle value can come back from a later DuplicateHandle. */
 static struct thread_token *find_token(uintptr_t token)
 {
-	for (size_t i = 0; i < S.n_tokens; i++)
+	for (size_t i = S.n_tokens; i-- > 0;)
 		if (S.tokens[i].token == token)
 			return &S.tokens[i];
 	return NULL;
+}
+
+/* A new ThreadHandle for the calling thread. Called with S.lock held. */
+static struct thread_token *new_token(int harness)
+{
+	if (grow((void **)&S.tokens, &S.cap_tokens, S.n_tokens, sizeof *S.tokens) != 0)
+		return NULL;
+	void *os = wsph_thread_handle_open();
+	uintptr_t token = os ? (uintptr_t)os : THREAD_TOKEN_BASE + 8 * (S.n_tokens + 1);
+	S.tokens[S.n_tokens] = (struct thread_token){token, wsph_plat_thread_id(), 1, harness, os};
+	return &S.tokens[S.n_tokens++];
+}
+
+static void close_token(struct thread_token *t)
+{
+	t->open = 0;
+	wsph_thread_handle_close(t->os);
+	t->os = NULL;
 }
 
 /* Starts an upcall event; returns the injected error (0 for none). Called with S.lock held. */
@@ -192,15 +254,15 @@ static BOOL close_event(int table, const void *ra, WSAEVENT hEvent, LPINT lpErrn
 	int fault = begin(&ev, WSPH_FN_WPUCLOSEEVENT, table, ra);
 	ev.a[0] = (uint64_t)(uintptr_t)hEvent;
 	int idx = event_index(hEvent);
+	ev.a[1] = idx >= 0 && S.events[idx].client; /* the client's event: never the provider's */
 	BOOL ok = FALSE;
 	int err = 0;
 	if (fault)
 		err = fault;
-	else if (idx < 0)
-		err = WSA_INVALID_HANDLE;
+	else if (idx < 0 || S.events[idx].client)
+		err = WSA_INVALID_HANDLE; /* the client's event stays the client's */
 	else {
-		wsph_plat_event_free(S.events[idx]);
-		S.events[idx] = S.events[--S.n_events];
+		drop_event(idx);
 		ok = TRUE;
 	}
 	finish(&ev, ok, lpErrno, err);
@@ -238,12 +300,10 @@ static WSAEVENT create_event(int table, const void *ra, LPINT lpErrno)
 	int err = fault;
 	if (!err) {
 		e = wsph_plat_event_new();
-		if (!e || grow((void **)&S.events, &S.cap_events, S.n_events, sizeof *S.events)) {
+		if (add_event(e, 0) != 0) {
 			wsph_plat_event_free(e);
 			e = NULL;
 			err = WSA_NOT_ENOUGH_MEMORY;
-		} else {
-			S.events[S.n_events++] = e;
 		}
 	}
 	finish(&ev, (int64_t)(uintptr_t)e, lpErrno, err);
@@ -347,8 +407,60 @@ static BOOL post_message(int table, const void *ra, HWND hWnd, UINT msg, WPARAM 
 	ev.a[2] = (uint64_t)wp;
 	ev.a[3] = (uint64_t)lp;
 	finish(&ev, TRUE, NULL, 0);
+	int ours = hWnd == wsph_upcalls_window();
+	int real = ours && S.real_window != NULL;
+	if (ours && grow((void **)&S.msgs, &S.cap_msgs, S.n_msgs, sizeof *S.msgs) == 0) {
+		struct message *m = &S.msgs[S.n_msgs++];
+		m->m = (struct wsph_message){msg, (uint64_t)wp, (int64_t)lp, ev.seq};
+		m->taken = 0;
+		m->real_posted = real;
+	}
 	wsph_mutex_unlock(S.lock);
+	/* The real window (Windows) gets it as ws2_32 would post it; another window (a layer's own)
+	 * too. POSIX has no windows: the portable queue is the window. */
+	if (real || !ours)
+		wsph_plat_post_message((void *)hWnd, msg, (uintptr_t)wp, (intptr_t)lp, 1);
 	return TRUE;
+}
+
+/* The hook WPUQueryBlockingCallback hands out (upcalls.blocking_callback other than none). */
+static BOOL CALLBACK blocking_hook(DWORD_PTR context)
+{
+	int cancel = 0;
+	BOOL go_on;
+	wsph_mutex_lock(S.lock);
+	S.hook.calls++;
+	if (context != HOOK_CONTEXT)
+		S.hook.bad_context++;
+	if (wsph_plat_thread_id() != S.driver_thread || S.depth <= 0)
+		S.hook.outside_call++;
+	if (S.hook_stopped)
+		S.hook.after_stop++;
+	switch (S.cfg.blocking) {
+	case WSPH_BLOCKING_FALSE:
+		/* A provider that goes on waiting after FALSE is unblocked by a cancel at last. */
+		cancel = S.hook.after_stop == 20;
+		S.hook_stopped = 1;
+		go_on = FALSE;
+		break;
+	case WSPH_BLOCKING_CANCEL:
+		cancel = !S.hook_stopped;
+		S.hook_stopped = 1;
+		/* "go on": the provider must notice the cancel itself; one that never does is stopped */
+		go_on = S.hook.after_stop < 50;
+		break;
+	default:
+		go_on = S.hook.calls < HOOK_MAX_CALLS;
+		break;
+	}
+	if (cancel)
+		S.hook.cancels++;
+	void (*fn)(void *) = S.cfg.cancel_blocking;
+	void *ctx = S.cfg.cancel_ctx;
+	wsph_mutex_unlock(S.lock);
+	if (cancel && fn)
+		fn(ctx);
+	return go_on;
 }
 
 static int query_blocking_callback(int table, const void *ra, DWORD id, LPBLOCKINGCALLBACK *cb,
@@ -358,6 +470,7 @@ static int query_blocking_callback(int table, const void *ra, DWORD id, LPBLOCKI
 	wsph_mutex_lock(S.lock);
 	int fault = begin(&ev, WSPH_FN_WPUQUERYBLOCKINGCALLBACK, table, ra);
 	ev.a[0] = id;
+	S.hook.queried++;
 	int rc = SOCKET_ERROR, err = fault;
 	if (err)
 		;
@@ -365,10 +478,16 @@ static int query_blocking_callback(int table, const void *ra, DWORD id, LPBLOCKI
 		err = WSAEFAULT;
 	else if (!known_catalog_id(id))
 		err = WSAEINVAL;
-	else {
+	else if (S.cfg.blocking == WSPH_BLOCKING_NONE) {
 		/* ws2_32's answer for Winsock 2 clients: no blocking hook. */
 		*cb = NULL;
 		*ctx = 0;
+		rc = 0;
+	} else {
+		*cb = blocking_hook;
+		*ctx = HOOK_CONTEXT;
+		ev.a[1] = (uint64_t)(uintptr_t)blocking_hook;
+		ev.a[2] = HOOK_CONTEXT;
 		rc = 0;
 	}
 	finish(&ev, rc, lpErrno, err);
@@ -419,7 +538,7 @@ static int queue_apc(int table, const void *ra, LPWSATHREADID tid, LPWSAUSERAPC 
 	if (err)
 		;
 	else if (!tid || !fn || !tok || !tok->open)
-		err = WSAEFAULT; /* "does not specify a valid thread" */
+		err = WSAEFAULT; /* "does not specify a valid thread" (a poisoned one included) */
 	else if (grow((void **)&S.apcs, &S.cap_apcs, S.n_apcs, sizeof *S.apcs) != 0)
 		err = WSA_NOT_ENOUGH_MEMORY;
 	else {
@@ -437,11 +556,13 @@ static BOOL set_or_reset_event(int table, const void *ra, WSAEVENT h, LPINT lpEr
 	wsph_mutex_lock(S.lock);
 	int fault = begin(&ev, set ? WSPH_FN_WPUSETEVENT : WSPH_FN_WPURESETEVENT, table, ra);
 	ev.a[0] = (uint64_t)(uintptr_t)h;
+	int idx = event_index(h);
+	ev.a[1] = idx >= 0 && S.events[idx].client;
 	BOOL ok = FALSE;
 	int err = fault;
 	if (err)
 		;
-	else if (event_index(h) < 0)
+	else if (idx < 0)
 		err = WSA_INVALID_HANDLE;
 	else {
 		if (set)
@@ -468,15 +589,16 @@ static int open_current_thread(int table, const void *ra, LPWSATHREADID tid, LPI
 		err = WSANOTINITIALISED;
 	else if (!tid)
 		err = WSAEFAULT;
-	else if (grow((void **)&S.tokens, &S.cap_tokens, S.n_tokens, sizeof *S.tokens) != 0)
-		err = WSA_NOT_ENOUGH_MEMORY;
 	else {
-		uintptr_t token = THREAD_TOKEN_BASE + 8 * (S.n_tokens + 1);
-		S.tokens[S.n_tokens++] = (struct thread_token){token, wsph_plat_thread_id(), 1};
-		tid->ThreadHandle = (HANDLE)token;
-		tid->Reserved = 0;
-		ev.a[1] = token;
-		rc = 0;
+		struct thread_token *t = new_token(0);
+		if (!t)
+			err = WSA_NOT_ENOUGH_MEMORY;
+		else {
+			tid->ThreadHandle = (HANDLE)t->token;
+			tid->Reserved = 0;
+			ev.a[1] = t->token;
+			rc = 0;
+		}
 	}
 	finish(&ev, rc, lpErrno, err);
 	wsph_mutex_unlock(S.lock);
@@ -493,14 +615,15 @@ static int close_thread(int table, const void *ra, LPWSATHREADID tid, LPINT lpEr
 	struct thread_token *tok = tid ? find_token((uintptr_t)tid->ThreadHandle) : NULL;
 	if (tid)
 		ev.a[1] = (uint64_t)(uintptr_t)tid->ThreadHandle;
+	ev.a[2] = tok && tok->harness; /* a WSATHREADID that came from the client */
 	if (err)
 		;
 	else if (S.startups <= 0)
 		err = WSANOTINITIALISED;
-	else if (!tok || !tok->open)
-		err = WSAEINVAL;
+	else if (!tok || !tok->open || tok->harness)
+		err = WSAEINVAL; /* the client's thread id is the client's to keep */
 	else {
-		tok->open = 0;
+		close_token(tok);
 		rc = 0;
 	}
 	finish(&ev, rc, lpErrno, err);
@@ -529,8 +652,9 @@ static int complete_overlapped(int table, const void *ra, SOCKET s, LPWSAOVERLAP
 	else {
 		ov->InternalHigh = cb;
 		ov->Internal = dwError; /* anything but WSS_OPERATION_IN_PROGRESS means done */
-		if (ov->hEvent && event_index(ov->hEvent) >= 0)
-			wsph_plat_event_set(ov->hEvent);
+		int idx = ov->hEvent ? event_index(ov->hEvent) : -1;
+		if (idx >= 0)
+			wsph_plat_event_set(S.events[idx].ev);
 		rc = 0;
 	}
 	finish(&ev, rc, lpErrno, err);
@@ -643,6 +767,9 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	memset(S.calls, 0, sizeof S.calls);
 	S.n_apcs = 0;
 	S.n_tokens = 0;
+	S.n_msgs = 0;
+	memset(&S.hook, 0, sizeof S.hook);
+	S.hook_stopped = 0;
 	S.startups = 0;
 	S.current_table = WSPH_TABLE_A;
 	S.driver_thread = wsph_plat_thread_id();
@@ -657,8 +784,16 @@ void wsph_upcalls_end(void)
 		return;
 	wsph_mutex_lock(S.lock);
 	for (size_t i = 0; i < S.n_events; i++)
-		wsph_plat_event_free(S.events[i]);
+		wsph_plat_event_free(S.events[i].ev);
 	S.n_events = 0;
+	for (size_t i = 0; i < S.n_tokens; i++)
+		if (S.tokens[i].os)
+			close_token(&S.tokens[i]);
+	void *win = S.real_window;
+	S.real_window = NULL;
+	free(S.msgs);
+	S.msgs = NULL;
+	S.n_msgs = S.cap_msgs = 0;
 	for (size_t i = 0; i < S.n_buffers; i++)
 		free(S.buffers[i]);
 	S.n_buffers = 0;
@@ -676,6 +811,7 @@ void wsph_upcalls_end(void)
 	S.cap_handles = S.cap_avoid = S.cap_apcs = S.cap_tokens = S.cap_events = 0;
 	S.n_handles = S.n_avoid = S.n_apcs = S.n_tokens = 0;
 	wsph_mutex_unlock(S.lock);
+	wsph_msgwin_free(win);
 }
 
 WSPUPCALLTABLE *wsph_upcalls_table_buffer(int table)
@@ -717,22 +853,37 @@ void wsph_upcalls_cleanup_done(int success)
 	wsph_mutex_unlock(S.lock);
 }
 
+/* Only the driver thread's calls nest; a helper thread's calls are recorded without a frame. */
 void wsph_upcalls_enter(uint64_t call_seq, int step)
 {
 	wsph_mutex_lock(S.lock);
-	if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
-		S.calls_in_progress[S.depth] = call_seq;
-	S.depth++;
-	S.step = step;
+	if (wsph_plat_thread_id() == S.driver_thread) {
+		if (S.depth == 0)
+			S.hook_stopped = 0; /* a new blocking call: the hook has not said stop yet */
+		if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
+			S.calls_in_progress[S.depth] = call_seq;
+		S.depth++;
+		S.step = step;
+	}
 	wsph_mutex_unlock(S.lock);
 }
 
 void wsph_upcalls_leave(void)
 {
 	wsph_mutex_lock(S.lock);
-	if (S.depth > 0)
+	if (S.depth > 0 && wsph_plat_thread_id() == S.driver_thread)
 		S.depth--;
 	wsph_mutex_unlock(S.lock);
+}
+
+int wsph_upcalls_driver_busy(int *step)
+{
+	wsph_mutex_lock(S.lock);
+	int busy = S.depth > 0;
+	if (step)
+		*step = S.step;
+	wsph_mutex_unlock(S.lock);
+	return busy;
 }
 
 void wsph_upcalls_lock(void)
@@ -812,8 +963,10 @@ WSAEVENT wsph_upcalls_client_event(void)
 {
 	void *e = wsph_plat_event_new();
 	wsph_mutex_lock(S.lock);
-	if (e && grow((void **)&S.events, &S.cap_events, S.n_events, sizeof *S.events) == 0)
-		S.events[S.n_events++] = e;
+	if (e && add_event(e, 1) != 0) {
+		wsph_plat_event_free(e);
+		e = NULL;
+	}
 	wsph_mutex_unlock(S.lock);
 	return (WSAEVENT)e;
 }
@@ -822,16 +975,72 @@ void wsph_upcalls_client_event_free(WSAEVENT e)
 {
 	wsph_mutex_lock(S.lock);
 	int i = event_index(e);
-	if (i >= 0) {
-		wsph_plat_event_free(S.events[i]);
-		S.events[i] = S.events[--S.n_events];
-	}
+	if (i >= 0)
+		drop_event(i);
 	wsph_mutex_unlock(S.lock);
 }
 
 HWND wsph_upcalls_window(void)
 {
-	return (HWND)(void *)&fake_window;
+	void *w = S.real_window;
+	return w ? (HWND)w : (HWND)(void *)&fake_window;
+}
+
+void wsph_upcalls_open_window(void)
+{
+	void *w = S.real_window ? NULL : wsph_msgwin_new();
+	if (w) {
+		wsph_mutex_lock(S.lock);
+		S.real_window = w;
+		wsph_mutex_unlock(S.lock);
+	}
+}
+
+int wsph_upcalls_take_message(uint64_t wparam, int all, struct wsph_message *out)
+{
+	int found = 0;
+	wsph_mutex_lock(S.lock);
+	for (size_t i = 0; i < S.n_msgs && !found; i++)
+		if (!S.msgs[i].taken && (all || S.msgs[i].m.wparam == wparam)) {
+			S.msgs[i].taken = 1;
+			*out = S.msgs[i].m;
+			found = 1;
+		}
+	wsph_mutex_unlock(S.lock);
+	return found;
+}
+
+int wsph_upcalls_pump_window(struct wsph_message *bypass)
+{
+	unsigned msg;
+	uintptr_t wp;
+	intptr_t lp;
+	int strays = 0;
+	if (!S.real_window)
+		return 0;
+	while (wsph_msgwin_take(S.real_window, &msg, &wp, &lp)) {
+		int matched = 0;
+		wsph_mutex_lock(S.lock);
+		for (size_t i = 0; i < S.n_msgs && !matched; i++) {
+			struct message *m = &S.msgs[i];
+			if (m->real_posted && m->m.msg == msg && m->m.wparam == (uint64_t)wp &&
+			    m->m.lparam == (int64_t)lp) {
+				m->real_posted = 0;
+				matched = 1;
+			}
+		}
+		wsph_mutex_unlock(S.lock);
+		if (!matched && strays++ == 0 && bypass)
+			*bypass = (struct wsph_message){msg, (uint64_t)wp, (int64_t)lp, 0};
+	}
+	return strays;
+}
+
+void wsph_upcalls_blocking_stats(struct wsph_blocking_stats *out)
+{
+	wsph_mutex_lock(S.lock);
+	*out = S.hook;
+	wsph_mutex_unlock(S.lock);
 }
 
 const struct wsph_catalog *wsph_upcalls_catalog(void)
@@ -856,20 +1065,25 @@ void wsph_upcalls_thread_id(WSATHREADID *out)
 	wsph_mutex_lock(S.lock);
 	uintptr_t token = 0;
 	unsigned long me = wsph_plat_thread_id();
-	for (size_t i = 0; i < S.n_tokens; i++)
-		if (S.tokens[i].thread == me && S.tokens[i].open && (S.tokens[i].token & 4))
+	for (size_t i = 0; i < S.n_tokens && !token; i++)
+		if (S.tokens[i].thread == me && S.tokens[i].open && S.tokens[i].harness)
 			token = S.tokens[i].token;
-	if (!token && grow((void **)&S.tokens, &S.cap_tokens, S.n_tokens, sizeof *S.tokens) == 0) {
-		/* Tokens the harness itself hands out are marked with bit 2. */
-		token = THREAD_TOKEN_BASE + 8 * (S.n_tokens + 1) + 4;
-		S.tokens[S.n_tokens++] = (struct thread_token){token, me, 1};
+	if (!token) {
+		struct thread_token *t = new_token(1);
+		token = t ? t->token : 0;
 	}
 	out->ThreadHandle = (HANDLE)token;
 	out->Reserved = 0;
 	wsph_mutex_unlock(S.lock);
 }
 
-int wsph_upcalls_alertable(void)
+void wsph_upcalls_poison_thread_id(WSATHREADID *tid)
+{
+	tid->ThreadHandle = (HANDLE)WSPH_POISON_THREAD;
+	tid->Reserved = (DWORD_PTR)WSPH_POISON_THREAD;
+}
+
+static int drain_portable(void)
 {
 	int ran = 0;
 	unsigned long me = wsph_plat_thread_id();
@@ -890,4 +1104,49 @@ int wsph_upcalls_alertable(void)
 		ran++;
 	}
 	return ran;
+}
+
+int wsph_upcalls_alertable(void)
+{
+	int ran = drain_portable();
+	wsph_alertable_sleep(0); /* Windows: the APCs QueueUserAPC queued to this thread */
+	return ran + drain_portable();
+}
+
+int wsph_upcalls_alertable_wait(unsigned ms)
+{
+	int ran = wsph_upcalls_alertable();
+	for (unsigned waited = 0; !ran && waited < ms; waited += 5) {
+		wsph_alertable_sleep(5);
+		ran = wsph_upcalls_alertable();
+	}
+	return ran;
+}
+
+int wsph_upcalls_os_event(HANDLE h, int set)
+{
+	wsph_mutex_lock(S.lock);
+	int idx = event_index(h);
+	if (idx >= 0) {
+		if (set)
+			wsph_plat_event_set(S.events[idx].ev);
+		else
+			wsph_plat_event_reset(S.events[idx].ev);
+	}
+	wsph_mutex_unlock(S.lock);
+	return idx >= 0;
+}
+
+int wsph_upcalls_os_queue_apc(LPWSAUSERAPC fn, HANDLE thread, DWORD_PTR ctx)
+{
+	int ok = 0;
+	wsph_mutex_lock(S.lock);
+	struct thread_token *tok = find_token((uintptr_t)thread);
+	if (fn && tok && tok->open &&
+	    grow((void **)&S.apcs, &S.cap_apcs, S.n_apcs, sizeof *S.apcs) == 0) {
+		S.apcs[S.n_apcs++] = (struct apc){tok->thread, fn, ctx};
+		ok = 1;
+	}
+	wsph_mutex_unlock(S.lock);
+	return ok;
 }

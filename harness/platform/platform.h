@@ -54,6 +54,10 @@ void wsph_plat_event_free(void *ev);
 
 void wsph_plat_sleep_ms(unsigned ms);
 
+/* SIGINT/SIGTERM (Ctrl-C, Ctrl-Break, termination on Windows) set *flag instead of killing the
+ * run, so the report of what ran can still be written. */
+void wsph_plat_catch_interrupts(volatile int *flag);
+
 /* Isolation: one scenario in a child process. POSIX forks and runs job(ctx) in the child;
  * Windows starts this program again with argv (argv[0] is ignored) in child mode. The child's
  * stdout and stderr are collected; the child is killed when timeout_ms passes. */
@@ -63,13 +67,15 @@ struct wsph_child_spec {
 	int argc;
 	char **argv;
 	unsigned timeout_ms;
+	volatile int *stop; /* when it becomes nonzero, the child is killed (an interrupted run) */
 };
 
 enum wsph_child_end {
 	WSPH_CHILD_EXITED,   /* code: exit status */
 	WSPH_CHILD_SIGNALED, /* code: signal number (POSIX) or exception code (Windows) */
 	WSPH_CHILD_TIMEOUT,
-	WSPH_CHILD_FAILED /* could not start */
+	WSPH_CHILD_STOPPED, /* killed because the run was interrupted */
+	WSPH_CHILD_FAILED   /* could not start */
 };
 
 struct wsph_child_result {

@@ -56,15 +56,21 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 	close(fds[1]);
 	uint64_t deadline = wsph_plat_now_ns() + (uint64_t)spec->timeout_ms * 1000000u;
 	char buf[65536];
-	int timed_out = 0;
+	int timed_out = 0, stopped = 0;
 	for (;;) {
 		uint64_t now = wsph_plat_now_ns();
 		if (now >= deadline) {
 			timed_out = 1;
 			break;
 		}
+		if (spec->stop && *spec->stop) {
+			stopped = 1;
+			break;
+		}
 		struct pollfd p = {fds[0], POLLIN, 0};
 		int left = (int)((deadline - now) / 1000000u) + 1;
+		if (left > 100)
+			left = 100;
 		int r = poll(&p, 1, left);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -77,7 +83,7 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 			break;
 		append(res, &cap, buf, (size_t)n);
 	}
-	if (timed_out)
+	if (timed_out || stopped)
 		kill(pid, SIGKILL);
 	/* whatever is still buffered in the pipe */
 	for (;;) {
@@ -95,7 +101,9 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 		;
 	if (!res->output)
 		append(res, &cap, "", 0);
-	if (timed_out) {
+	if (stopped) {
+		res->end = WSPH_CHILD_STOPPED;
+	} else if (timed_out) {
 		res->end = WSPH_CHILD_TIMEOUT;
 	} else if (WIFSIGNALED(status)) {
 		res->end = WSPH_CHILD_SIGNALED;

@@ -3,6 +3,7 @@
 #include "../platform.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -243,4 +244,24 @@ void wsph_plat_sleep_ms(unsigned ms)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
+}
+
+static volatile int *interrupt_flag;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (interrupt_flag)
+		*interrupt_flag = 1;
+}
+
+void wsph_plat_catch_interrupts(volatile int *flag)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	interrupt_flag = flag;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }

@@ -94,7 +94,7 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 		return -1;
 	}
 	ULONGLONG deadline = GetTickCount64() + spec->timeout_ms;
-	int timed_out = 0;
+	int timed_out = 0, stopped = 0;
 	char buf[65536];
 	for (;;) {
 		DWORD avail = 0;
@@ -111,6 +111,10 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 			timed_out = 1;
 			break;
 		}
+		if (spec->stop && *spec->stop) {
+			stopped = 1;
+			break;
+		}
 		if (WaitForSingleObject(pi.hProcess, 5) == WAIT_OBJECT_0) {
 			/* drain what is left, then stop */
 			DWORD n = 0;
@@ -120,7 +124,7 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 			break;
 		}
 	}
-	if (timed_out)
+	if (timed_out || stopped)
 		TerminateProcess(pi.hProcess, 0xC0000102 /* STATUS_TIMEOUT-ish marker */);
 	WaitForSingleObject(pi.hProcess, INFINITE);
 	DWORD code = 0;
@@ -130,7 +134,9 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 	CloseHandle(rd);
 	if (!res->output)
 		append(res, &cap, "", 0);
-	if (timed_out) {
+	if (stopped) {
+		res->end = WSPH_CHILD_STOPPED;
+	} else if (timed_out) {
 		res->end = WSPH_CHILD_TIMEOUT;
 	} else if ((code & 0xF0000000u) == 0xC0000000u || code == 0x40000015u) {
 		res->end = WSPH_CHILD_SIGNALED;

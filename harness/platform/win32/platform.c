@@ -2,6 +2,7 @@
 #include "../platform.h"
 
 #include <windows.h>
+#include <signal.h>
 #include <ctype.h>
 #include <io.h>
 #include <stdio.h>
@@ -230,4 +231,29 @@ int wsph_plat_same_path(const char *a, const char *b)
 void wsph_plat_sleep_ms(unsigned ms)
 {
 	Sleep(ms);
+}
+
+static volatile int *interrupt_flag;
+
+static BOOL WINAPI on_console(DWORD type)
+{
+	(void)type;
+	if (interrupt_flag)
+		*interrupt_flag = 1;
+	return TRUE;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (interrupt_flag)
+		*interrupt_flag = 1;
+	signal(SIGTERM, on_signal);
+}
+
+void wsph_plat_catch_interrupts(volatile int *flag)
+{
+	interrupt_flag = flag;
+	SetConsoleCtrlHandler(on_console, TRUE);
+	signal(SIGTERM, on_signal);
 }
