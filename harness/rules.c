@@ -663,7 +663,9 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			"provider kept &UpcallTable instead of copying the table",
 			ev->module, call);
 	else if ((ev->table == WSPH_TABLE_A || ev->table == WSPH_TABLE_B) &&
-		 ev->table != ev->current_table)
+		 ev->table != ev->current_table &&
+		 /* the harness's own probe of a table a layer hands down, mid-WSPStartup */
+		 strncmp(ev->module, "wspharness", 10) != 0)
 		finding(r, "SPI.Startup.MostRecentUpcallTable", ev,
 			"%s called %s through upcall table %c, but the most recent WSPStartup "
 			"supplied table %c",
@@ -1244,8 +1246,10 @@ static void on_return(struct wsph_rules *r, const struct frame *f, const struct 
 	case WSPH_FN_WSPGETOVERLAPPEDRESULT: {
 		/* the driver's CALL: a[1] lpOverlapped; the RETURN: a[2] cbTransfer */
 		struct op_rec *o = op_find(r, ev->a[1]);
-		if (!o || !o->have_done || (ev->ret == 0 && ev->err == WSA_IO_INCOMPLETE))
-			break;
+		if (!o || !o->have_done ||
+		    (ev->ret == 0 && (ev->err == WSA_IO_INCOMPLETE || ev->err == WSAENOTSOCK ||
+				      ev->err == WSANOTINITIALISED)))
+			break; /* not complete yet, or the socket is gone with its status */
 		int ok = ev->ret != 0;
 		if ((ok && (o->done_err || ev->a[2] != o->done_cb)) ||
 		    (!ok && (uint64_t)(int64_t)ev->err != o->done_err))
