@@ -4,7 +4,8 @@
 #   make demo       run the harness on the mock base provider, JUnit report in build/demo/
 #   make check      all builds, then every test suite: native, Wine, ASan+UBSan (build-asan/),
 #                   and the native end-to-end tests under valgrind
-#   make build-asan native clang build with ASan+UBSan and the libFuzzer targets in build-asan/
+#   make build-asan native build with ASan+UBSan in build-asan/
+#   make build-fuzz the libFuzzer targets of the YAML loaders (clang) in build-fuzz/
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60), seeded from the corpus
 #   make bench      benchmarks (bench/run.sh, when there is one)
 #   make clean      remove the build folders
@@ -28,7 +29,7 @@ $(WINE_ENV_TARGETS): export WINEPREFIX := $(CURDIR)/build-win/wineprefix
 $(WINE_ENV_TARGETS): export WINEDEBUG := -all
 $(WINE_ENV_TARGETS): export WINEDLLOVERRIDES := mscoree,mshtml=
 
-# Sanitizers (build-asan/ and the fuzz targets): the first finding stops the program with a stack
+# Sanitizers (build-asan/, build-fuzz/): the first finding stops the program with a stack
 # trace and an abort, so no test can pass over one. UBSan is also built with
 # -fno-sanitize-recover=all.
 SAN_TARGETS := check fuzz
@@ -36,7 +37,7 @@ $(SAN_TARGETS): export ASAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_st
 $(SAN_TARGETS): export UBSAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 .PHONY: setup-native setup-win setup-browser setup-fuzz setup-valgrind build build-win build-asan \
-	demo check fuzz bench clean
+	build-fuzz demo check fuzz bench clean
 
 setup-native:
 	tools/setup.sh native
@@ -61,13 +62,21 @@ build-win: setup-win
 	@test -f build-win/build.ninja || $(MESON) setup --cross-file $(CROSS_FILE) build-win
 	$(NINJA) -C build-win
 
-# clang, so that the same folder has the libFuzzer targets; the providers are built there with the
-# same sanitizer flags, as the harness program they bind to.
-build-asan: setup-fuzz
-	@test -f build-asan/build.ninja || CC=clang $(MESON) setup build-asan -Dbuildtype=debug \
+# Everything, providers included: they bind to symbols of the sanitized program, so they are built
+# with the same flags (b_lundef=false: their sanitizer symbols come from the program).
+build-asan: setup-native
+	@test -f build-asan/build.ninja || $(MESON) setup build-asan -Dbuildtype=debug \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all \
-		-Dfuzz=enabled
+		-Dfuzz=disabled
 	$(NINJA) -C build-asan
+
+# clang with libFuzzer, ASan and UBSan; only the two fuzz targets are built (a few files each).
+FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules
+build-fuzz: setup-fuzz
+	@test -f build-fuzz/build.ninja || CC=clang $(MESON) setup build-fuzz \
+		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=all -Dfuzz=enabled
+	$(NINJA) -C build-fuzz $(FUZZ_TARGETS)
 
 demo: build
 	@mkdir -p build/demo
@@ -81,7 +90,7 @@ demo: build
 # after the last test). A server still running from meson's setup-time check has a 3 s
 # persistence, so it is stopped first (it saves the registry). Then a trivial program creates
 # the prefix if it is missing (6-9 s) and warms up.
-check: build build-win setup-browser build-asan setup-valgrind
+check: build build-win setup-browser build-asan build-fuzz setup-valgrind
 	@mkdir -p "$$WINEPREFIX"
 	@wineserver -k >/dev/null 2>&1 || true
 	@wineserver -p60 >/dev/null 2>&1 || true
@@ -90,6 +99,7 @@ check: build build-win setup-browser build-asan setup-valgrind
 	$(MESON) test -C build --print-errorlogs || rc=1; \
 	$(MESON) test -C build-win --print-errorlogs || rc=1; \
 	$(MESON) test -C build-asan --print-errorlogs || rc=1; \
+	$(MESON) test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
 	WSPH_HARNESS_WRAPPER="$(VALGRIND)" $(MESON) test -C build --suite e2e --suite faulty \
 		--logbase valgrind --print-errorlogs || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "check: FAILED (see the test logs above)" >&2; fi; \
@@ -104,10 +114,10 @@ bench:
 		echo "bench: no benchmarks exist yet (bench/run.sh is missing)"; \
 	fi
 
-# New inputs and findings are kept in build-asan/fuzz/<target>-corpus/.
-fuzz: build-asan
-	WSPH_FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C build-asan --suite fuzz \
+# New inputs and findings are kept in build-fuzz/fuzz/<target>-corpus/.
+fuzz: build-fuzz
+	WSPH_FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C build-fuzz --suite fuzz --no-rebuild \
 		--timeout-multiplier 0 --logbase fuzz --print-errorlogs
 
 clean:
-	rm -rf build build-win build-asan
+	rm -rf build build-win build-asan build-fuzz

@@ -305,16 +305,33 @@ static struct pending *find_op(struct drv *d, const char *name)
 	return NULL;
 }
 
+/* Up to 48 bytes as C-escaped text ("ab\\x00c"), so a report stays readable and valid UTF-8. */
+static const char *escaped(const unsigned char *p, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && i < 48 && o + 5 < len; i++) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	if (n > 48 && o + 4 < len)
+		o += (size_t)snprintf(buf + o, len - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 static void report_data(struct drv *d, const struct wsph_step *st, uint64_t seq, enum wsph_fn fn,
 			const unsigned char *buf, size_t cap, size_t count)
 {
+	char got[256], want[256];
 	size_t shown = count < cap ? count : cap;
 	if (count == st->data_len && shown == count && !memcmp(buf, st->data, st->data_len))
 		return;
-	report(d, st, seq, "%s received %lu byte(s) \"%.*s\"; the scenario expects %zu byte(s) \"%.*s\"",
-	       wsph_fn_name(fn), (unsigned long)count, (int)(shown < 64 ? shown : 64),
-	       (const char *)buf, st->data_len, (int)(st->data_len < 64 ? st->data_len : 64),
-	       (const char *)st->data);
+	report(d, st, seq, "%s received %lu byte(s) \"%s\"; the scenario expects %zu byte(s) \"%s\"",
+	       wsph_fn_name(fn), (unsigned long)count, escaped(buf, shown, got, sizeof got),
+	       st->data_len, escaped(st->data, st->data_len, want, sizeof want));
 }
 
 /* A NULL entry cannot be called; it was already reported when WSPStartup returned. */
@@ -528,7 +545,7 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	if (!usable(d, st, entry, wsph_fn_name(fn)))
 		return;
 	size_t cap = sending ? st->data_len : st->len;
-	unsigned char *buf = malloc(cap ? cap : 1);
+	unsigned char *buf = calloc(1, cap ? cap : 1);
 	struct pending *op = NULL;
 	if (buf && st->overlapped) {
 		/* Kept until the scenario ends: a provider may still write to it. */
@@ -1051,6 +1068,7 @@ struct arrival {
 	size_t len;
 	int step;	  /* the arrive step; the data goes out during the next one */
 	unsigned queried; /* WPUQueryBlockingCallback calls when it started */
+	unsigned calls_done; /* the driver's returned calls when it started */
 	struct wsph_thread *t;
 };
 
@@ -1060,19 +1078,31 @@ static int arrival_main(void *ctx)
 {
 	struct arrival *a = ctx;
 	struct drv *d = a->d;
-	/* Go once the provider asked for the blocking hook (it is about to block), or once the
-	 * next step has been inside its call for a while; without either, after a bound. */
-	unsigned busy_ms = 0;
-	for (unsigned waited = 0; waited < 300; waited += 2) {
+	/* With a hook that ends the call (FALSE, cancel) the data must not race the hook: it goes
+	 * out once the next call has returned, or after a long bound for a provider that never asks
+	 * the hook and would block for good. Otherwise it goes once the provider asked for the hook
+	 * (it is about to block), or once the next step has been inside its call for a while, or
+	 * after a bound. Either way the verdict on a conforming provider does not depend on when. */
+	int after_return = d->sc->blocking == WSPH_BLOCKING_FALSE ||
+			   d->sc->blocking == WSPH_BLOCKING_CANCEL;
+	unsigned busy_ms = 0, limit = after_return ? 1000 : 300;
+	for (unsigned waited = 0; waited < limit; waited += 2) {
 		struct wsph_blocking_stats hs;
 		int step = 0;
+		unsigned done = 0;
 		wsph_upcalls_blocking_stats(&hs);
-		if (hs.queried > a->queried)
-			break;
-		if (wsph_upcalls_driver_busy(&step) && step > a->step)
-			busy_ms += 2;
-		if (busy_ms >= 30)
-			break;
+		int busy = wsph_upcalls_driver_busy(&step, &done);
+		if (after_return) {
+			if (done > a->calls_done)
+				break;
+		} else {
+			if (hs.queried > a->queried)
+				break;
+			if (busy && step > a->step)
+				busy_ms += 2;
+			if (busy_ms >= 30)
+				break;
+		}
 		wsph_plat_sleep_ms(2);
 	}
 	WSABUF wb;
@@ -1138,6 +1168,7 @@ static void step_arrive(struct drv *d, const struct wsph_step *st)
 	a->len = st->data_len;
 	a->step = d->step;
 	a->queried = hs.queried;
+	wsph_upcalls_driver_busy(NULL, &a->calls_done);
 	a->t = wsph_thread_start(arrival_main, a);
 	if (!a->t) {
 		free(a);

@@ -8,6 +8,7 @@
 #include "runner.h"
 #include "sha256.h"
 #include "scenario.h"
+#include "shard.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -39,6 +40,8 @@ struct options {
 	double timeout; /* seconds per scenario, 0: the default */
 	long child_case, sweep_call;
 	int fault_sweep;
+	unsigned shard_k, shard_n;
+	int have_shard;
 	int argc;
 	char **argv;
 	const char *lower, *guid, *catalog;
@@ -110,6 +113,13 @@ static int parse(int argc, char **argv, struct options *o)
 			o->no_isolation = 1;
 		else if (!strcmp(a, "--fault-sweep"))
 			o->fault_sweep = 1;
+		else if (is_flag(a, "--shard")) {
+			const char *v = value_of(argc, argv, &i, "--shard");
+			if (!v || wsph_shard_parse(v, &o->shard_k, &o->shard_n) != 0)
+				return bad_usage("--shard takes K/N with 0 <= K < N, not '%s'",
+						 v ? v : "");
+			o->have_shard = 1;
+		}
 		else if (is_flag(a, "--timeout")) {
 			const char *v = value_of(argc, argv, &i, "--timeout");
 			char *end = NULL;
@@ -241,7 +251,8 @@ static int default_provider(char *buf, size_t len)
 	char exe[4096];
 	if (wsph_plat_exe_dir(exe, sizeof exe) != 0)
 		return -1;
-	const char *rel[] = {"/../providers/mockbase/mockbase", "/../lib/wspharness/mockbase"};
+	const char *rel[] = {"/../providers/mockbase/mockbase",
+			     "/../" WSPH_INSTALL_LIB_REL "/mockbase"};
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		if (join(buf, len, exe, rel[i], wsph_plat_module_suffix()) == 0 &&
 		    wsph_plat_is_file(buf))
@@ -350,6 +361,24 @@ static int cmd_run(struct options *o)
 	cfg.child_case = o->child_case;
 	cfg.sweep_call = o->sweep_call;
 	cfg.fault_sweep = o->fault_sweep;
+	if (!o->have_shard &&
+	    wsph_shard_from_env(getenv("GTEST_SHARD_INDEX"), getenv("GTEST_TOTAL_SHARDS"),
+				&o->shard_k, &o->shard_n) < 0) {
+		fprintf(stderr, "wspharness: GTEST_SHARD_INDEX and GTEST_TOTAL_SHARDS must both be "
+				"set, with 0 <= index < total\n");
+		status = EXIT_BAD_INPUT;
+		goto out;
+	}
+	cfg.shard_k = o->shard_k;
+	cfg.shard_n = o->shard_n;
+	struct wsph_report_opts po;
+	memset(&po, 0, sizeof po);
+	po.color = o->color >= 0 ? o->color : WSPH_COLOR_AUTO;
+	po.verbose = o->verbose;
+	if (!o->quiet && o->child_case < 0) {
+		cfg.progress = wsph_console_progress;
+		cfg.progress_ctx = &po;
+	}
 	cfg.argc = o->argc;
 	cfg.argv = o->argv;
 	{

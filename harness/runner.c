@@ -4,6 +4,8 @@
 #include "caseio.h"
 #include "catalog.h"
 #include "driver.h"
+#include "shard.h"
+#include "sha256.h"
 #include "platform/platform.h"
 #include "util.h"
 
@@ -312,16 +314,22 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	out->kind = cfg->kinds == WSPH_KIND_ALL ? "nonifs,ifs" : wsph_kind_name(cfg->kinds);
 	wsph_plat_hostname(out->hostname, sizeof out->hostname);
 	out->timestamp = wsph_plat_utc_seconds();
+	out->set = cfg->set;
+	if (cfg->child_case < 0 && wsph_sha256_file(cfg->provider, out->provider_sha256) != 0)
+		out->provider_sha256[0] = '\0';
 	uint64_t t0 = wsph_plat_now_ns();
 
-	size_t total = 0;
+	size_t total = 0, selected = 0;
 	for (size_t i = 0; i < cfg->suite->n_scenarios; i++)
 		for (int k = 0; k < 2; k++)
 			if (cfg->kinds & order[k]) {
 				wsph_case_id(&cfg->suite->scenarios[i], wsph_kind_name(order[k]), id,
 					     sizeof id);
-				total += wsph_filter_match(cfg->filter, id);
+				if (wsph_filter_match(cfg->filter, id) &&
+				    wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
+					total++;
 			}
+	selected = 0;
 	out->cases = calloc(total ? total : 1, sizeof *out->cases);
 	if (!out->cases)
 		return -1;
@@ -334,7 +342,8 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 			if (!(cfg->kinds & kind))
 				continue;
 			wsph_case_id(sc, wsph_kind_name(kind), id, sizeof id);
-			if (!wsph_filter_match(cfg->filter, id))
+			if (!wsph_filter_match(cfg->filter, id) ||
+			    !wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
 				continue;
 			index++;
 			if (cfg->child_case >= 0) {

@@ -34,6 +34,9 @@ struct wsph_run_config {
 	/* --fault-sweep: rerun each passing case once per upcall call made in it, failing it. */
 	int fault_sweep;
 	long sweep_call; /* child mode: which sweep variant (-1: the case itself) */
+	/* --shard K/N (or GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS): this run takes every Nth case of
+	 * the selection, starting at K; shard_n 0 takes all. */
+	unsigned shard_k, shard_n;
 	/* Set (by a signal) to stop after the case in progress; the results hold what ran. */
 	volatile int *interrupted;
 };

@@ -692,8 +692,7 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 						       "'expect: none' is for waitmessage, waitevent "
 						       "and complete steps only");
 			st->expect = WSPH_EXPECT_NONE;
-		} else if (error_code(v, "'expect'", "ok, any, failure, none, or ", &st->expect,
-				      diag))
+		} else if (error_code(v, "'expect'", "ok, any, failure, or ", &st->expect, diag))
 			return -1;
 	}
 	if (st->op == WSPH_OP_WAITMESSAGE && st->expect != WSPH_EXPECT_NONE && !st->has_value)

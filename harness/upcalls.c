@@ -83,6 +83,7 @@ static struct state {
 	void *real_window; /* Windows: the message-only window, NULL elsewhere */
 	struct wsph_blocking_stats hook;
 	int hook_stopped; /* the hook returned FALSE or cancelled */
+	unsigned calls_done; /* the driver thread's outermost WSP calls that returned */
 	struct apc *apcs;
 	size_t n_apcs, cap_apcs;
 	struct thread_token *tokens;
@@ -770,6 +771,7 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	S.n_msgs = 0;
 	memset(&S.hook, 0, sizeof S.hook);
 	S.hook_stopped = 0;
+	S.calls_done = 0;
 	S.startups = 0;
 	S.current_table = WSPH_TABLE_A;
 	S.driver_thread = wsph_plat_thread_id();
@@ -871,17 +873,19 @@ void wsph_upcalls_enter(uint64_t call_seq, int step)
 void wsph_upcalls_leave(void)
 {
 	wsph_mutex_lock(S.lock);
-	if (S.depth > 0 && wsph_plat_thread_id() == S.driver_thread)
-		S.depth--;
+	if (S.depth > 0 && wsph_plat_thread_id() == S.driver_thread && --S.depth == 0)
+		S.calls_done++;
 	wsph_mutex_unlock(S.lock);
 }
 
-int wsph_upcalls_driver_busy(int *step)
+int wsph_upcalls_driver_busy(int *step, unsigned *calls_done)
 {
 	wsph_mutex_lock(S.lock);
 	int busy = S.depth > 0;
 	if (step)
 		*step = S.step;
+	if (calls_done)
+		*calls_done = S.calls_done;
 	wsph_mutex_unlock(S.lock);
 	return busy;
 }

@@ -58,8 +58,8 @@ int wsph_upcalls_alertable_wait(unsigned ms);
 void wsph_upcalls_poison_thread_id(WSATHREADID *tid);
 
 /* The driver thread's state, for the harness's helper thread: 1 while it is inside a WSP call
- * (*step: the step in progress). */
-int wsph_upcalls_driver_busy(int *step);
+ * (*step: the step in progress; *calls_done: how many outermost WSP calls have returned). */
+int wsph_upcalls_driver_busy(int *step, unsigned *calls_done);
 
 /* ---- the harness window (WSPAsyncSelect) ---- */
 /* Makes the window real: on Windows a message-only window owned by the calling (driver) thread,

@@ -33,6 +33,19 @@
 #include "mockbase_faults.h"
 #include "pv_sync.h"
 
+/*
+ * The operating system's own notification functions, for the MOCKBASE_OS_NOTIFY variant: the upcall
+ * table marks WPUSetEvent, WPUResetEvent and WPUQueueApc optional ("QueueUserApc may also be used").
+ * On Windows they are kernel32's; a POSIX build binds to the harness program, which stands in for
+ * the operating system as it does for LoadLibrary or PostMessage.
+ */
+#ifndef _WIN32
+typedef void(CALLBACK *PAPCFUNC)(ULONG_PTR);
+BOOL WINAPI SetEvent(HANDLE hEvent);
+BOOL WINAPI ResetEvent(HANDLE hEvent);
+DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
+#endif
+
 #ifndef FROM_PROTOCOL_INFO
 #define FROM_PROTOCOL_INFO (-1)
 #endif
@@ -74,6 +87,13 @@ struct mb_dgram {
 	unsigned char data[];
 };
 
+/* A WSPGetOverlappedResult(fWait TRUE) waiting for an operation: its event comes from
+ * WPUCreateEvent, is signalled when the operation completes and closed by the waiter. */
+struct mb_waiter {
+	WSAEVENT ev;
+	int signalled; /* the completion was delivered to ev (or will never be) */
+};
+
 /* A pending overlapped operation. */
 struct mb_op {
 	struct mb_op *next;
@@ -86,6 +106,9 @@ struct mb_op {
 	LPWSAOVERLAPPED ov;
 	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
 	WSATHREADID tid; /* a copy: the caller's structure is only valid during the call */
+	int tid_opened;	 /* tid came from WPUOpenCurrentThread (the caller gave none) */
+	LPWSATHREADID tidp; /* the keeps-thread-id-pointer variant's bug */
+	struct mb_waiter *waiter;
 };
 
 struct mb_socket {
@@ -155,6 +178,7 @@ static struct {
 /* Process lifetime, never reset: IFS proposals are never reused; the first-table-only variant. */
 static uintptr_t g_next_proposal = 0x4d420000u;
 static int g_table_taken;
+static int g_cleaned_up; /* a final WSPCleanup has happened (the no-reinit variant) */
 
 /* What an entry point needs from the global state, read once under the lock. */
 struct call {
@@ -167,7 +191,16 @@ struct call {
 /* ------------------------------------------------------------------------------------------ */
 /* Notification batches: collected under the lock, delivered after it                           */
 
-enum note_kind { N_POST, N_SETEVENT, N_APC, N_COMPLETE, N_CLOSEHANDLE };
+enum note_kind {
+	N_POST,
+	N_SETEVENT,
+	N_APC,
+	N_COMPLETE,
+	N_CLOSEHANDLE,
+	N_CLOSETHREAD,
+	N_CLOSEEVENT,
+	N_WAITER
+};
 
 struct apc_ctx {
 	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
@@ -190,6 +223,9 @@ struct note {
 	LPWSAOVERLAPPED ov;
 	DWORD err;
 	DWORD bytes;
+	WSAOVERLAPPED shadow; /* the complete-own-overlapped variant's substitute */
+	struct mb_waiter *waiter;
+	int tid_opened; /* N_APC: tid came from WPUOpenCurrentThread */
 };
 
 struct batch {
@@ -250,6 +286,41 @@ static void CALLBACK mb_apc(DWORD_PTR context)
 	free(a);
 }
 
+static int set_event(const WSPUPCALLTABLE *up, WSAEVENT ev)
+{
+	int e = 0;
+	if (MB_OS_NOTIFY)
+		return SetEvent(ev) ? 0 : -1;
+	return up->lpWPUSetEvent(ev, &e) ? 0 : -1;
+}
+
+static int queue_apc(const WSPUPCALLTABLE *up, WSATHREADID *tid, struct apc_ctx *a)
+{
+	int e = 0;
+	if (F_APC_CLIENT_ROUTINE) {
+		/* The bug: the client's routine itself as the APC. */
+		LPWSAUSERAPC fn;
+		memcpy(&fn, &a->routine, sizeof fn);
+		int rc = up->lpWPUQueueApc(tid, fn, (DWORD_PTR)a->ov, &e);
+		free(a);
+		return rc;
+	}
+	if (MB_OS_NOTIFY) {
+		PAPCFUNC fn;
+		void(CALLBACK * mine)(DWORD_PTR) = mb_apc;
+		memcpy(&fn, &mine, sizeof fn);
+		if (QueueUserAPC(fn, tid->ThreadHandle, (ULONG_PTR)a))
+			return 0;
+		free(a);
+		return -1;
+	}
+	if (up->lpWPUQueueApc(tid, mb_apc, (DWORD_PTR)a, &e) != 0) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
 static void batch_flush(struct batch *b)
 {
 	const WSPUPCALLTABLE *up = &b->c->up;
@@ -259,26 +330,96 @@ static void batch_flush(struct batch *b)
 		int e = 0;
 		switch (n->kind) {
 		case N_POST:
-			up->lpWPUPostMessage(n->hwnd, n->msg, (WPARAM)n->s, n->lparam);
+			up->lpWPUPostMessage(n->hwnd, F_POST_WRONG_MESSAGE ? n->msg + 1 : n->msg,
+			                     (WPARAM)n->s, n->lparam);
 			break;
 		case N_SETEVENT:
-			up->lpWPUSetEvent(n->ev, &e);
+			set_event(up, n->ev);
 			break;
 		case N_APC:
-			if (up->lpWPUQueueApc(&n->tid, mb_apc, (DWORD_PTR)n->apc, &e) != 0)
-				free(n->apc);
+			queue_apc(up, &n->tid, n->apc);
+			if (F_CLOSES_CLIENT_THREAD && !n->tid_opened)
+				up->lpWPUCloseThread(&n->tid, &e); /* the bug: not ours to close */
 			break;
 		case N_COMPLETE:
-			WPUCompleteOverlappedRequest(n->s, n->ov, n->err, n->bytes, &e);
+			if (F_COMPLETE_OWN_OVERLAPPED) {
+				n->shadow = *n->ov; /* the bug: a substitute, not the client's */
+				WPUCompleteOverlappedRequest(n->s, &n->shadow, n->err, n->bytes, &e);
+			} else {
+				WPUCompleteOverlappedRequest(n->s, n->ov, n->err, n->bytes, &e);
+			}
 			break;
 		case N_CLOSEHANDLE:
 			up->lpWPUCloseSocketHandle(n->s, &e);
+			break;
+		case N_CLOSETHREAD:
+			if (!F_THREAD_LEAK)
+				up->lpWPUCloseThread(&n->tid, &e);
+			break;
+		case N_CLOSEEVENT:
+			up->lpWPUCloseEvent(n->ev, &e);
+			break;
+		case N_WAITER:
+			set_event(up, n->waiter->ev);
+			pv_lock();
+			n->waiter->signalled = 1;
+			pv_wake_all();
+			pv_unlock();
 			break;
 		}
 		free(n);
 		n = next;
 	}
 	b->head = b->tail = NULL;
+}
+
+/*
+ * Notifications held back to the next entry into the provider: used only by the variants whose
+ * bug is a notification that comes too late (late-apc, late-release).
+ */
+static struct {
+	struct note *head, *tail;
+	struct call c;
+	int have;
+} g_late;
+
+static void defer_notes(struct batch *b, struct note *from)
+{
+	/* moves the notes from `from` (a note of b) to the end of b into g_late */
+	struct note **pp = &b->head, *prev = NULL;
+	while (*pp && *pp != from) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	if (g_late.tail)
+		g_late.tail->next = from;
+	else
+		g_late.head = from;
+	g_late.tail = b->tail;
+	g_late.c = *b->c;
+	g_late.have = 1;
+	*pp = NULL;
+	b->tail = prev;
+}
+
+static void flush_late(void)
+{
+	struct batch b;
+	pv_lock();
+	if (!g_late.have) {
+		pv_unlock();
+		return;
+	}
+	struct call c = g_late.c;
+	b.head = g_late.head;
+	b.tail = g_late.tail;
+	b.c = &c;
+	g_late.head = g_late.tail = NULL;
+	g_late.have = 0;
+	pv_unlock();
+	batch_flush(&b);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -408,6 +549,7 @@ static void snapshot(struct call *c)
 /* Checks the startup count and takes a snapshot; the lock is not held afterwards. */
 static int enter(struct call *c)
 {
+	flush_late();
 	pv_lock();
 	if (g.startups <= 0) {
 		pv_unlock();
@@ -449,7 +591,7 @@ static int query_failed_error(void)
 
 static int unknown_handle_error(void)
 {
-	return F_ERRNO_NOT_SET ? MB_ERR_UNSET : WSAENOTSOCK;
+	return F_ERRNO_NOT_SET ? MB_ERR_UNSET : F_STALE_WRONG_ERROR ? WSAEINVAL : WSAENOTSOCK;
 }
 
 /* Non-IFS: asks WPUQuerySocketHandleContext (outside the lock). */
@@ -748,11 +890,14 @@ static void ov_result(LPWSAOVERLAPPED ov, DWORD err, DWORD bytes, DWORD flags)
 	ov->Internal = 0;
 }
 
-/* Queues the completion notice through the mechanism the client chose. */
+/* Queues the completion notice through the mechanism the client chose. tid_opened: the thread id
+ * came from WPUOpenCurrentThread and is released (WPUCloseThread) once the APC is queued. */
 static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED ov,
                     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
-                    DWORD bytes, DWORD flags)
+                    DWORD bytes, DWORD flags, int tid_opened)
 {
+	if (routine && F_COMPLETE_WITH_ROUTINE && !o->ifs)
+		routine = NULL; /* the bug: the event mechanism for a routine operation */
 	if (routine) {
 		struct apc_ctx *a = malloc(sizeof *a);
 		if (!a)
@@ -769,14 +914,23 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
 		}
 		n->tid = *tid;
 		n->apc = a;
-	} else if (!o->ifs) {
+		n->tid_opened = tid_opened;
+		if (tid_opened) {
+			struct note *c = note_new(b, N_CLOSETHREAD);
+			if (c)
+				c->tid = *tid;
+		}
+	} else if (!o->ifs || F_IFS_COMPLETES_OVERLAPPED) {
 		struct note *n = note_new(b, N_COMPLETE);
 		if (!n)
 			return;
-		n->s = o->handle;
+		/* the wrong-handle variant passes its own context instead of the client's handle */
+		n->s = F_COMPLETE_WRONG_HANDLE ? (SOCKET)(uintptr_t)o : o->handle;
 		n->ov = ov;
 		n->err = err;
 		n->bytes = bytes;
+		if (o->ifs && ov->hEvent)
+			note_setevent(b, ov->hEvent);
 	} else if (ov->hEvent) {
 		note_setevent(b, ov->hEvent);
 	}
@@ -786,13 +940,33 @@ static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, 
                         DWORD bytes, DWORD flags, int notify)
 {
 	ov_result(op->ov, err, bytes, flags);
-	if (notify)
-		deliver(b, o, op->ov, op->routine, &op->tid, err, bytes, flags);
+	if (notify) {
+		/* the keeps-thread-id-pointer variant reads the caller's structure now */
+		WSATHREADID tid = F_KEEPS_THREAD_ID_POINTER && op->tidp ? *op->tidp : op->tid;
+		deliver(b, o, op->ov, op->routine, &tid, err, bytes, flags, op->tid_opened);
+	} else if (op->tid_opened) {
+		/* cancelled silently: no APC, but the thread id still goes back */
+		struct note *c = note_new(b, N_CLOSETHREAD);
+		if (c)
+			c->tid = op->tid;
+	}
+	if (op->waiter) {
+		if (notify) {
+			struct note *w = note_new(b, N_WAITER);
+			if (w)
+				w->waiter = op->waiter;
+			else
+				op->waiter->signalled = 1;
+		} else {
+			op->waiter->signalled = 1;
+		}
+	}
 	free_op(op);
 }
 
 static struct mb_op *op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
-                            LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid)
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, LPWSATHREADID tid,
+                            int tid_opened)
 {
 	struct mb_op *op = calloc(1, sizeof *op);
 	if (!op)
@@ -810,6 +984,9 @@ static struct mb_op *op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
 	op->routine = routine;
 	if (tid)
 		op->tid = *tid;
+	op->tid_opened = tid_opened;
+	if (!tid_opened)
+		op->tidp = tid;
 	return op;
 }
 
@@ -989,12 +1166,24 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 	o->closed = 1;
 	o->ev_mask = o->as_mask = 0;
 	sock_unlink(o);
+	if (F_CLOSES_CLIENT_EVENT && notify && o->ev) {
+		struct note *n = note_new(b, N_CLOSEEVENT); /* the bug: not the provider's event */
+		if (n)
+			n->ev = o->ev;
+	}
+	if (F_RELEASE_BEFORE_ABORT && o->has_handle && o->wpu_handle) {
+		/* the bug: the handle goes back before the aborted operations are completed */
+		for (int i = 0; i < handle_closes; i++)
+			note_closehandle(b, o->handle);
+		handle_closes = 0;
+	}
 
 	struct mb_op *op;
+	int aborts = notify && !F_CLOSE_NO_ABORT;
 	while ((op = op_pop(&o->rops_head, &o->rops_tail)) != NULL)
-		complete_op(b, o, op, WSA_OPERATION_ABORTED, 0, 0, notify);
+		complete_op(b, o, op, WSA_OPERATION_ABORTED, 0, 0, aborts);
 	while ((op = op_pop(&o->sops_head, &o->sops_tail)) != NULL)
-		complete_op(b, o, op, WSA_OPERATION_ABORTED, (DWORD)op->done, 0, notify);
+		complete_op(b, o, op, WSA_OPERATION_ABORTED, (DWORD)op->done, 0, aborts);
 
 	if (o->listener) { /* still queued for accept */
 		struct mb_socket *l = o->listener;
@@ -1030,7 +1219,7 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 			pump(b, p);
 	}
 
-	if (o->has_handle && o->wpu_handle)
+	if (o->has_handle && (o->wpu_handle || (F_IFS_CLOSES_HANDLE && o->ifs)))
 		for (int i = 0; i < handle_closes; i++)
 			note_closehandle(b, o->handle);
 	pv_wake_all();
@@ -1071,10 +1260,13 @@ static int blk_wait(const struct call *c, struct blk *k)
 		g.blocking++;
 		k->cancel_gen = g.cancel_gen;
 		pv_unlock();
-		int r = c->up.lpWPUQueryBlockingCallback(c->catalog, &cb, &ctx, &e);
+		int r = c->up.lpWPUQueryBlockingCallback(F_BLOCKING_WRONG_ID ? 0 : c->catalog, &cb,
+		                                         &ctx, &e);
 		pv_lock();
 		if (r != 0)
 			return e ? e : WSAEINVAL;
+		if (F_NULL_CALLBACK_FAILS && !cb)
+			return WSAEOPNOTSUPP; /* the bug: no hook taken for "cannot block" */
 		k->cb = cb;
 		k->ctx = ctx;
 		return 0;
@@ -1096,7 +1288,7 @@ static int blk_wait(const struct call *c, struct blk *k)
 		pv_unlock();
 		BOOL go_on = k->cb(k->ctx);
 		pv_lock();
-		if (!go_on)
+		if (!go_on && !F_CALLBACK_FALSE_IGNORED)
 			return WSAEINTR;
 	}
 	return 0;
@@ -1115,21 +1307,30 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
+	flush_late();
 	pv_lock();
 	if (g.startups <= 0) {
 		pv_unlock();
+		if (F_UNBALANCED_CLEANUP_SUCCEEDS)
+			return 0; /* the bug: nothing to balance, yet success */
 		return fail(lpErrno, WSANOTINITIALISED);
 	}
 	snapshot(&c);
 	batch_init(&b, &c);
 	g.startups--;
+	if (g.startups == 0)
+		g_cleaned_up = 1;
 	/* The no-refcount variant treats every cleanup as the final one (the count itself still
 	 * balances, so later cleanups succeed and an unbalanced one still fails). */
 	if (g.startups == 0 || F_NO_REFCOUNT) {
 		/* Reset every socket as if closed, silently: no messages, events, APCs or
 		 * completions; only the handles go back to ws2_32. */
 		while (g.sockets)
-			close_socket(&b, g.sockets, 0, F_CLEANUP_KEEPS_HANDLES ? 0 : 1);
+			close_socket(&b, g.sockets, F_CLEANUP_NOTIFIES,
+			             F_CLEANUP_KEEPS_HANDLES ? 0 : 1);
+		/* the late-release variant gives the handles back at its next entry */
+		if (F_LATE_RELEASE && b.head)
+			defer_notes(&b, b.head);
 		g.gen++;
 		g.next_port = MB_EPHEMERAL_FIRST;
 		pv_wake_all();
@@ -1205,6 +1406,8 @@ static SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
 	o->ifs = c.ifs;
 	sock_link(o);
 	pv_unlock();
+	if (F_NONIFS_RETURNS_CONTEXT && !c.ifs)
+		return (SOCKET)(uintptr_t)o; /* the bug: its own context instead of the handle */
 	return h;
 }
 
@@ -1482,11 +1685,11 @@ static int recv_ready(const struct mb_socket *o)
 	return o->dq_head != NULL;
 }
 
-static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
-                   LPDWORD lpFlags, struct sockaddr *lpFrom, LPINT lpFromlen,
-                   LPWSAOVERLAPPED lpOverlapped,
-                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
-                   LPINT lpErrno)
+static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+                     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+                     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                     LPWSATHREADID lpThreadId, int tid_opened, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1522,7 +1725,7 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 		lpOverlapped->Internal = WSS_OPERATION_IN_PROGRESS;
 		if (o->rops_head || !recv_ready(o)) {
 			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
-			                          lpCompletionRoutine, lpThreadId);
+			                          lpCompletionRoutine, lpThreadId, tid_opened);
 			if (!op) {
 				lpOverlapped->Internal = 0;
 				pv_unlock();
@@ -1575,17 +1778,70 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 	}
 	*lpFlags = 0;
 	if (lpNumberOfBytesRecvd)
-		*lpNumberOfBytesRecvd = (DWORD)got;
+		*lpNumberOfBytesRecvd = (DWORD)got + (F_RECV_OVERCOUNT ? 1u : 0u);
 	if (lpOverlapped) {
 		ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0);
 		/* A failure other than WSA_IO_PENDING starts no overlapped operation: no notice. */
-		if (!rerr)
+		if (!rerr) {
+			struct note *last = b.tail;
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)got,
-			        0);
+			        0, tid_opened);
+			if (F_LATE_APC && lpCompletionRoutine)
+				defer_notes(&b, last ? last->next : b.head);
+		}
 	}
 	pv_unlock();
 	batch_flush(&b);
 	return rerr ? fail(lpErrno, rerr) : 0;
+}
+
+/*
+ * An overlapped call with a completion routine but no lpThreadId (as from a layer above that has
+ * none to pass): the provider opens the calling thread with WPUOpenCurrentThread, as the MS LSP
+ * sample does, and releases it with WPUCloseThread once the APC is queued (at once when the call
+ * completed or failed, else when the operation completes).
+ */
+static int open_thread(LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine,
+                       LPWSATHREADID *tid, WSATHREADID *own, struct call *c, LPINT lpErrno)
+{
+	int e = 0;
+	if (!ov || !routine || *tid)
+		return 0;
+	e = enter(c);
+	if (e)
+		return fail(lpErrno, e);
+	if (c->up.lpWPUOpenCurrentThread(own, &e) != 0)
+		return fail(lpErrno, e ? e : WSAENOBUFS);
+	*tid = own;
+	return 1;
+}
+
+static void close_thread_after(const struct call *c, int opened, int rc, LPINT lpErrno,
+                               WSATHREADID *own)
+{
+	int e = 0;
+	/* Success: the completion went out with the APC, and the release with it (deliver);
+	 * pending: the operation keeps the thread id. Only a failed call gives it back here. */
+	if (opened && rc == SOCKET_ERROR && !(lpErrno && *lpErrno == WSA_IO_PENDING) &&
+	    !F_THREAD_LEAK)
+		c->up.lpWPUCloseThread(own, &e);
+}
+
+static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
+                   LPDWORD lpFlags, struct sockaddr *lpFrom, LPINT lpFromlen,
+                   LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
+{
+	struct call c;
+	WSATHREADID own;
+	int opened = open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
+	if (opened < 0)
+		return SOCKET_ERROR;
+	int rc = recv_core(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom,
+	                   lpFromlen, lpOverlapped, lpCompletionRoutine, lpThreadId, opened, lpErrno);
+	close_thread_after(&c, opened, rc, lpErrno, &own);
+	return rc;
 }
 
 static int WSPAPI mb_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1633,11 +1889,11 @@ static int send_dgram(struct batch *b, struct mb_socket *o, const WSABUF *bufs, 
 	return 0;
 }
 
-static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
-                   DWORD dwFlags, const struct sockaddr *lpTo, int iTolen, int is_sendto,
-                   LPWSAOVERLAPPED lpOverlapped,
-                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
-                   LPINT lpErrno)
+static int send_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+                     int iTolen, int is_sendto, LPWSAOVERLAPPED lpOverlapped,
+                     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                     LPWSATHREADID lpThreadId, int tid_opened, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -1687,7 +1943,7 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 			sent = stream_push(p, lpBuffers, dwBufferCount, 0, total);
 		if (sent < total) {
 			struct mb_op *op = op_new(lpBuffers, dwBufferCount, lpOverlapped,
-			                          lpCompletionRoutine, lpThreadId);
+			                          lpCompletionRoutine, lpThreadId, tid_opened);
 			if (!op) {
 				/* What moved stays sent: report an immediate short send. */
 				err = sent ? 0 : WSAENOBUFS;
@@ -1751,16 +2007,38 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 		if (lpNumberOfBytesSent)
 			*lpNumberOfBytesSent = (DWORD)sent;
 		if (lpOverlapped) {
+			struct note *last = b.tail;
 			ov_result(lpOverlapped, 0, (DWORD)sent, 0);
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
-			        (DWORD)sent, 0);
+			        (DWORD)sent, 0, tid_opened);
+			if (F_LATE_APC && lpCompletionRoutine)
+				defer_notes(&b, last ? last->next : b.head);
 		}
 	} else if (lpOverlapped) {
 		ov_result(lpOverlapped, (DWORD)err, 0, 0);
 	}
 	pv_unlock();
 	batch_flush(&b);
+	if (F_SEND_RETURNS_COUNT && !err && !lpOverlapped)
+		return (int)sent; /* the bug: the byte count as the return value */
 	return err ? fail(lpErrno, err) : 0;
+}
+
+static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
+                   DWORD dwFlags, const struct sockaddr *lpTo, int iTolen, int is_sendto,
+                   LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
+{
+	struct call c;
+	WSATHREADID own;
+	int opened = open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
+	if (opened < 0)
+		return SOCKET_ERROR;
+	int rc = send_core(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen,
+	                   is_sendto, lpOverlapped, lpCompletionRoutine, lpThreadId, opened, lpErrno);
+	close_thread_after(&c, opened, rc, lpErrno, &own);
+	return rc;
 }
 
 static int WSPAPI mb_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1863,6 +2141,7 @@ struct sel_entry {
 	SOCKET s;
 	DWORD_PTR ctx;
 	struct mb_socket *o;
+	int ready;
 };
 
 static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
@@ -1955,20 +2234,34 @@ static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set 
 	}
 	blk_end(&k);
 	if (!err) {
+		for (j = 0; j < n; j++)
+			ent[j].ready = 0;
 		j = 0;
-		for (int i = 0; i < 3; i++) {
-			u_int out = 0;
+		for (int i = 0; i < 3; i++)
 			for (u_int m = 0; m < counts[i]; m++, j++)
-				if ((i == 0 && is_readable(ent[j].o)) ||
-				    (i == 1 && is_writable(ent[j].o)))
-					sets[i]->fd_array[out++] = ent[j].s;
-			if (sets[i])
-				sets[i]->fd_count = out;
-		}
+				ent[j].ready = (i == 0 && is_readable(ent[j].o)) ||
+				               (i == 1 && is_writable(ent[j].o));
 	}
 	for (j = 0; j < n; j++)
 		sock_unref(ent[j].o);
 	pv_unlock();
+	if (!err) {
+		/* The result sets are written in place, each socket once: WPUFDIsSet tells whether
+		 * a socket the client named twice is already in the set being built. */
+		total = 0;
+		j = 0;
+		for (int i = 0; i < 3; i++) {
+			if (!sets[i])
+				continue;
+			sets[i]->fd_count = 0;
+			for (u_int m = 0; m < counts[i]; m++, j++)
+				if (ent[j].ready && !c.up.lpWPUFDIsSet(ent[j].s, sets[i]))
+					sets[i]->fd_array[sets[i]->fd_count++] = ent[j].s;
+			total += (int)sets[i]->fd_count;
+		}
+		if (F_SELECT_MISCOUNT)
+			total++; /* the bug: the count disagrees with the sets */
+	}
 	free(ent);
 	return err ? fail(lpErrno, err) : total;
 }
@@ -1989,7 +2282,8 @@ static int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkE
 	}
 	o->as_mask = 0; /* cancels any WSPAsyncSelect */
 	o->hwnd = NULL;
-	o->ev = lNetworkEvents ? hEventObject : NULL;
+	if (!(F_SETEVENT_STALE_EVENT && o->ev)) /* the bug: the first event stays */
+		o->ev = lNetworkEvents ? hEventObject : NULL;
 	o->ev_mask = lNetworkEvents & FD_ALL_EVENTS;
 	o->fired = 0;
 	o->nonblocking = 1;
@@ -2014,6 +2308,11 @@ static int WSPAPI mb_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lE
 	}
 	o->ev_mask = 0; /* cancels any WSPEventSelect */
 	o->ev = NULL;
+	if (F_POST_AFTER_CANCEL && !lEvent) {
+		/* the bug: a zero lEvent leaves the registration in place */
+		pv_unlock();
+		return 0;
+	}
 	o->hwnd = lEvent ? hWnd : NULL;
 	o->wmsg = wMsg;
 	o->as_mask = lEvent & FD_ALL_EVENTS;
@@ -2043,7 +2342,8 @@ static int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
 		int e = 0;
 		o->refs++;
 		pv_unlock();
-		BOOL ok = c.up.lpWPUResetEvent(hEventObject, &e);
+		BOOL ok = MB_OS_NOTIFY ? ResetEvent(hEventObject)
+		                       : c.up.lpWPUResetEvent(hEventObject, &e);
 		pv_lock();
 		int closed = o->closed;
 		sock_unref(o);
@@ -2077,6 +2377,25 @@ static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 		return fail_bool(lpErrno, WSAEFAULT);
 	}
 	o->refs++;
+	struct mb_waiter w = {NULL, 0};
+	if (fWait && op_is_pending(o, lpOverlapped)) {
+		/* Something to wait on: an event from WPUCreateEvent that the completion signals. */
+		int e = 0;
+		pv_unlock();
+		w.ev = c.up.lpWPUCreateEvent(&e);
+		pv_lock();
+		struct mb_op *op = NULL;
+		for (struct mb_op *x = o->rops_head; x && !op; x = x->next)
+			if (x->ov == lpOverlapped)
+				op = x;
+		for (struct mb_op *x = o->sops_head; x && !op; x = x->next)
+			if (x->ov == lpOverlapped)
+				op = x;
+		if (w.ev && op && !op->waiter)
+			op->waiter = &w;
+		else
+			w.signalled = 1;
+	}
 	while (!o->closed && op_is_pending(o, lpOverlapped)) {
 		if (!fWait) {
 			sock_unref(o);
@@ -2084,6 +2403,15 @@ static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 			return fail_bool(lpErrno, WSA_IO_INCOMPLETE);
 		}
 		pv_wait_ms(MB_SLICE_MS);
+	}
+	/* The completion is delivered to the event outside the lock: wait for that too. */
+	while (w.ev && !w.signalled)
+		pv_wait_ms(MB_SLICE_MS);
+	if (w.ev) {
+		int e = 0;
+		pv_unlock();
+		c.up.lpWPUCloseEvent(w.ev, &e);
+		pv_lock();
 	}
 	sock_unref(o);
 	*lpcbTransfer = (DWORD)lpOverlapped->InternalHigh;
@@ -2237,7 +2565,7 @@ static int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, 
 		if (lpOverlapped) {
 			ov_result(lpOverlapped, 0, returned, 0);
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, returned,
-			        0);
+			        0, 0);
 		}
 	}
 	pv_unlock();
@@ -2511,8 +2839,12 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	const WORD high = MAKEWORD(2, 2);
 	if (!lpWSPData || !lpProcTable)
 		return WSAEFAULT;
-	if (LOBYTE(wVersionRequested) < 2)
+	if (LOBYTE(wVersionRequested) < 2 && !F_ACCEPTS_OLD_VERSION)
 		return WSAVERNOTSUPPORTED;
+	if (F_STARTUP_EINVAL && LOBYTE(wVersionRequested) > 2)
+		return WSAEINVAL; /* the bug: an undocumented code (and a refusal it need not make) */
+	if (F_NO_REINIT && g_cleaned_up)
+		return WSASYSNOTREADY; /* the bug: cannot start again after the final cleanup */
 
 	pv_lock();
 	if (!F_FIRST_TABLE_ONLY || !g_table_taken)
@@ -2539,8 +2871,26 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 		g.ifs = 0;
 		g.have_pinfo = 0;
 	}
+	int first = g.startups == 0;
+	WSPUPCALLTABLE up = g.up;
 	g.startups++;
 	pv_unlock();
+
+	if (F_OPENS_THREAD_IN_STARTUP && first) {
+		/* the bug: a thread id asked for before any WSPStartup has succeeded */
+		WSATHREADID t;
+		int e = 0;
+		if (up.lpWPUOpenCurrentThread(&t, &e) == 0)
+			up.lpWPUCloseThread(&t, &e);
+	}
+	if (first && lpProtocolInfo) {
+		/* Where the provider is installed (a provider that loads helper files from its own
+		 * folder asks this way); only ws2_32 knows, and the path may hold %variables%. */
+		WCHAR path[260];
+		int len = (int)(sizeof path / sizeof path[0]), e = 0;
+		if (up.lpWPUGetProviderPath(&lpProtocolInfo->ProviderId, path, &len, &e) != 0)
+			path[0] = 0; /* not needed to work */
+	}
 
 	lpWSPData->wHighVersion = high;
 	lpWSPData->wVersion = F_VERSION_MAX ? high : version_min(wVersionRequested, high);
@@ -2548,6 +2898,9 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	memset(lpWSPData->szDescription, 0, sizeof lpWSPData->szDescription);
 	for (size_t i = 0; i < sizeof desc - 1 && i < WSPDESCRIPTION_LEN; i++)
 		lpWSPData->szDescription[i] = (WCHAR)(unsigned char)desc[i];
+	if (F_NO_DESCRIPTION) /* the bug: no terminating NUL anywhere in the 256 WCHARs */
+		for (size_t i = 0; i <= WSPDESCRIPTION_LEN; i++)
+			lpWSPData->szDescription[i] = (WCHAR)'x';
 	fill_proc_table(lpProcTable);
 	return 0;
 }

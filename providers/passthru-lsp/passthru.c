@@ -1,10 +1,10 @@
 /* passthru-lsp: the reference layered service provider, non-IFS (default) or IFS (PASSTHRU_IFS). */
 
 /*
- * What this file is for: an LSP that sits over the next provider of its protocol chain exactly as
- * shared/spec/upcalls.md §5-§7 describe, so that every rule the harness checks passes on it, and so
- * that each faulty variant (this same file with one PASSTHRU_FAULT_<NAME> define, see meson.build)
- * trips exactly the rule it was made for.
+ * What this file is for: an LSP that sits over the next provider of its protocol chain exactly
+ * as shared/spec/upcalls.md §5-§7 describe, so that every rule the harness checks passes on it,
+ * and so that each faulty variant (this same file with one PASSTHRU_FAULT_<NAME> define, see
+ * meson.build) trips exactly the rule it was made for.
  *
  * How it is built:
  *  - Finding the next provider. WSPStartup/WSPSocket receive one of the LSP's chained catalog
@@ -13,30 +13,33 @@
  *    (WSCEnumProtocols: NULL buffer first for the size, then the real call) gives the next
  *    provider's GUID, WSCGetProviderPath (retried with the returned length after WSAEFAULT) its
  *    DLL path, ExpandEnvironmentStringsW expands it, LoadLibraryW + GetProcAddress("WSPStartup")
- *    load it. The next layer is started once, with the base's own WSAPROTOCOL_INFOW when it is the
- *    base (ChainLen 1) and otherwise with the structure this layer received, and its proc table
- *    must have all 30 entries. It is cleaned up once, by this layer's final WSPCleanup, after every
- *    lower socket has been closed; FreeLibrary follows.
- *  - The upcall table. The lower provider gets a table of this layer's own whose fifteen entries
- *    forward to the most recent table this layer received (so a second WSPStartup with a new table
- *    redirects the lower provider's upcalls too). Only WPUPostMessage looks at its arguments: a
- *    message for one of the private HWNDs this layer gave the lower WSPAsyncSelect is re-posted to
- *    the client's window, with the client's message and the client's socket handle.
+ *    load it. The next layer is started with the base's own WSAPROTOCOL_INFOW when it is the base
+ *    (ChainLen 1) and otherwise with the structure this layer received, and its proc table must
+ *    have all 30 entries. It is started again by every later WSPStartup of this layer (so it too
+ *    uses the most recent upcall table), and all those startups are balanced by this layer's
+ *    final WSPCleanup, after every lower socket has been closed; FreeLibrary follows.
+ *  - The upcall table. The lower provider gets the most recent table this layer received, entry
+ *    for entry, except WPUPostMessage: that entry is this layer's, so that a message for one of
+ *    the private HWNDs this layer gave the lower WSPAsyncSelect is re-posted to the client's
+ *    window, with the client's message and the client's socket handle (anything else is
+ *    forwarded unchanged).
  *  - Handles. Non-IFS: each socket object gets its client handle from WPUCreateSocketHandle (own
  *    catalog id, context = the object) and is found through WPUQuerySocketHandleContext. IFS: the
  *    lower handle goes through WPUModifyIFSHandle (own catalog id) and the returned value is mapped
  *    back to the lower handle on every call (it may differ from the lower handle). The client never
  *    sees a lower handle, in return values, fd_sets or posted messages.
- *  - Overlapped I/O (non-IFS; IFS with a completion routine or without a client thread id; an IFS
- *    request completed through the client's event goes down unchanged). The lower operation gets this
- *    layer's own WSAOVERLAPPED and completion routine and a copy of the client's WSATHREADID (or
- *    one from WPUOpenCurrentThread, closed again once the completion has been delivered). When the
- *    lower operation completes, the client is told through WPUQueueApc (an APC of this layer that
- *    calls the client's routine) or WPUCompleteOverlappedRequest (client handle, client
- *    WSAOVERLAPPED). An immediate lower success is told to the client before WSPRecv/WSPSend
- *    returns 0; the lower provider's later APC then only releases the operation. The client handle
- *    of a closed socket goes back through WPUCloseSocketHandle only once its operations have been
- *    completed to the client.
+ *  - Overlapped I/O (both variants). The lower operation gets this layer's own WSAOVERLAPPED and
+ *    completion routine (never the client's, so that nothing reaches the client after the final
+ *    WSPCleanup, even from an operation the cleanup aborts) and a copy of the client's
+ *    WSATHREADID (or one from WPUOpenCurrentThread, closed again once the completion has been
+ *    delivered). When the lower operation completes, the client is told through WPUQueueApc (an
+ *    APC of this layer that calls the client's routine) or, non-IFS, WPUCompleteOverlappedRequest
+ *    (client handle, client WSAOVERLAPPED) or, IFS, WPUSetEvent on the client's event. An
+ *    immediate lower success is told to the client before WSPRecv/WSPSend returns 0; the lower
+ *    provider's later APC then only releases the operation. WSPCloseSocket completes what is
+ *    still pending (the lower result, else WSA_OPERATION_ABORTED) before it releases the client's
+ *    handle; the final WSPCleanup cancels it silently. A lower module that may still run an APC
+ *    of this layer's after the final WSPCleanup stays loaded until the next first WSPStartup.
  *  - Locking: one lock (pv_lock) over all state, never held while calling the lower provider or an
  *    upcall; WSPStartup/WSPCleanup and the lazy loading of a next provider are serialised by a
  *    "gate" flag on top of it.
@@ -79,13 +82,15 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Data model                                                                                   */
 
-/* A next provider, loaded and started once. */
+/* A next provider: loaded once, started once per upcall table this layer received. */
 struct lower {
 	int used;
 	GUID id;
 	HMODULE mod;
+	LPWSPSTARTUP start;
+	WSAPROTOCOL_INFOW *info; /* what its WSPStartup is given (in a binding: stable) */
 	WSPPROC_TABLE procs;
-	int started;
+	int startups; /* successful lower WSPStartups, all balanced by the final WSPCleanup */
 };
 
 /* One of this layer's chained entries and where it leads. */
@@ -116,7 +121,7 @@ enum io_kind { IO_SEND, IO_SENDTO, IO_RECV, IO_RECVFROM, IO_IOCTL };
 
 /* An overlapped operation this layer carries out on the lower provider for the client. */
 struct op {
-	struct op *next; /* g.ops */
+	struct op *next;   /* g.ops */
 	WSAOVERLAPPED lov; /* the lower provider's view */
 	struct sock *k;
 	unsigned gen;
@@ -369,7 +374,7 @@ static int make_upper(struct sock *k, DWORD own_id)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* The table the lower provider gets: every entry forwards to the most recent received table    */
+/* The table the lower provider gets                                                            */
 
 static BOOL post_to_client(HWND hwnd, unsigned msg, SOCKET s, LPARAM lparam)
 {
@@ -414,50 +419,6 @@ static BOOL relay_post(unsigned li, WPARAM wparam, LPARAM lparam)
 	return post_to_client(hwnd, msg, s, lparam);
 }
 
-static BOOL WSPAPI fw_CloseEvent(WSAEVENT h, LPINT e)
-{
-	return up()->lpWPUCloseEvent(h, e);
-}
-
-static int WSPAPI fw_CloseSocketHandle(SOCKET s, LPINT e)
-{
-	return up()->lpWPUCloseSocketHandle(s, e);
-}
-
-static WSAEVENT WSPAPI fw_CreateEvent(LPINT e)
-{
-	return up()->lpWPUCreateEvent(e);
-}
-
-static SOCKET WSPAPI fw_CreateSocketHandle(DWORD id, DWORD_PTR ctx, LPINT e)
-{
-	return up()->lpWPUCreateSocketHandle(id, ctx, e);
-}
-
-static int WSPAPI fw_FDIsSet(SOCKET s, fd_set *set)
-{
-	if (F_OWN_UPCALL_TABLE) {
-		/* The bug: answered here instead of by the received table. */
-		if (!set)
-			return 0;
-		for (u_int i = 0; i < set->fd_count && i < FD_SETSIZE; i++)
-			if (set->fd_array[i] == s)
-				return 1;
-		return 0;
-	}
-	return up()->lpWPUFDIsSet(s, set);
-}
-
-static int WSPAPI fw_GetProviderPath(LPGUID id, WCHAR *path, LPINT len, LPINT e)
-{
-	return up()->lpWPUGetProviderPath(id, path, len, e);
-}
-
-static SOCKET WSPAPI fw_ModifyIFSHandle(DWORD id, SOCKET s, LPINT e)
-{
-	return up()->lpWPUModifyIFSHandle(id, s, e);
-}
-
 static BOOL WSPAPI fw_PostMessage(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
 {
 	unsigned li;
@@ -466,56 +427,43 @@ static BOOL WSPAPI fw_PostMessage(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lpa
 	return up()->lpWPUPostMessage(hwnd, msg, wparam, lparam);
 }
 
-static int WSPAPI fw_QueryBlockingCallback(DWORD id, LPBLOCKINGCALLBACK *cb, PDWORD_PTR ctx, LPINT e)
+/* The own-upcall-table variant's bug: two entries answered here instead of by ws2_32's table. */
+static int WSPAPI own_FDIsSet(SOCKET s, fd_set *set)
 {
-	if (F_OWN_UPCALL_TABLE) {
-		/* The bug: "no blocking hook", without asking the received table. */
-		if (!cb || !ctx)
-			return fail(e, WSAEFAULT);
-		*cb = NULL;
-		*ctx = 0;
+	if (!set)
 		return 0;
+	for (u_int i = 0; i < set->fd_count && i < FD_SETSIZE; i++)
+		if (set->fd_array[i] == s)
+			return 1;
+	return 0;
+}
+
+static int WSPAPI own_QueryBlockingCallback(DWORD id, LPBLOCKINGCALLBACK *cb, PDWORD_PTR ctx,
+                                            LPINT e)
+{
+	(void)id;
+	if (!cb || !ctx)
+		return fail(e, WSAEFAULT);
+	*cb = NULL;
+	*ctx = 0;
+	return 0;
+}
+
+/*
+ * The table a lower WSPStartup gets: the most recent received table itself (so the lower
+ * provider's upcalls reach ws2_32 directly and are its own), except WPUPostMessage, which must
+ * see the messages for this layer's private windows and forwards everything else.
+ */
+static WSPUPCALLTABLE down_table(void)
+{
+	WSPUPCALLTABLE t = *up();
+	t.lpWPUPostMessage = fw_PostMessage;
+	if (F_OWN_UPCALL_TABLE) {
+		t.lpWPUFDIsSet = own_FDIsSet;
+		t.lpWPUQueryBlockingCallback = own_QueryBlockingCallback;
 	}
-	return up()->lpWPUQueryBlockingCallback(id, cb, ctx, e);
+	return t;
 }
-
-static int WSPAPI fw_QuerySocketHandleContext(SOCKET s, PDWORD_PTR ctx, LPINT e)
-{
-	return up()->lpWPUQuerySocketHandleContext(s, ctx, e);
-}
-
-static int WSPAPI fw_QueueApc(LPWSATHREADID tid, LPWSAUSERAPC fn, DWORD_PTR ctx, LPINT e)
-{
-	return up()->lpWPUQueueApc(tid, fn, ctx, e);
-}
-
-static BOOL WSPAPI fw_ResetEvent(WSAEVENT h, LPINT e)
-{
-	return up()->lpWPUResetEvent(h, e);
-}
-
-static BOOL WSPAPI fw_SetEvent(WSAEVENT h, LPINT e)
-{
-	return up()->lpWPUSetEvent(h, e);
-}
-
-static int WSPAPI fw_OpenCurrentThread(LPWSATHREADID tid, LPINT e)
-{
-	return up()->lpWPUOpenCurrentThread(tid, e);
-}
-
-static int WSPAPI fw_CloseThread(LPWSATHREADID tid, LPINT e)
-{
-	return up()->lpWPUCloseThread(tid, e);
-}
-
-static const WSPUPCALLTABLE g_down_table = {
-	fw_CloseEvent,		    fw_CloseSocketHandle,	 fw_CreateEvent,
-	fw_CreateSocketHandle,	    fw_FDIsSet,			 fw_GetProviderPath,
-	fw_ModifyIFSHandle,	    fw_PostMessage,		 fw_QueryBlockingCallback,
-	fw_QuerySocketHandleContext, fw_QueueApc,		 fw_ResetEvent,
-	fw_SetEvent,		    fw_OpenCurrentThread,	 fw_CloseThread,
-};
 
 /* ------------------------------------------------------------------------------------------ */
 /* The catalog and the next provider                                                            */
@@ -584,11 +532,12 @@ static WCHAR *provider_path(GUID *id)
 		if (WSCGetProviderPath(id, buf, &len, &e) == 0)
 			return buf; /* calloc'd one longer than cap: always terminated */
 		if (F_SHORT_BUFFER && e == WSAEFAULT)
-			return buf; /* the bug: no retry, whatever the buffer holds is taken as the path */
+			/* The bug: no retry; whatever the buffer holds is taken for the path. */
+			return buf;
 		free(buf);
 		if (e != WSAEFAULT)
 			return NULL;
-		/* Too small: *len is the length needed, in characters (grow anyway if it is not). */
+		/* Too small: *len is the length needed, in characters (else grow anyway). */
 		int next = len > cap ? len : cap * 2;
 		if (next > LSP_PATH_MAX)
 			return NULL;
@@ -628,8 +577,8 @@ static WCHAR *hardcoded_path(void)
 	WCHAR buf[MAX_PATH];
 	static const WCHAR tail[] = L"\\..\\mockbase\\mockbase.dll";
 	if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
-				    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-				(LPCWSTR)(const void *)&g, &self))
+	                            GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+	                        (LPCWSTR)(const void *)&g, &self))
 		return NULL;
 	DWORD n = GetModuleFileNameW(self, buf, MAX_PATH);
 	if (n == 0 || n >= MAX_PATH)
@@ -697,6 +646,34 @@ static HMODULE load_module(GUID *id)
 	return m;
 }
 
+/* Gate held: one more WSPStartup of a loaded next provider, with the current upcall table. */
+static int lower_start(struct lower *lp)
+{
+	WSPDATA data;
+	WSPPROC_TABLE procs;
+	memset(&data, 0, sizeof data);
+	memset(&procs, 0, sizeof procs);
+	int rc = lp->start(MAKEWORD(2, 2), &data, lp->info, down_table(), &procs);
+	if (rc != 0)
+		return rc;
+	int bad = 0;
+	if (!F_UNVALIDATED_TABLE && !table_complete(&procs))
+		bad = WSAEINVALIDPROCTABLE;
+	else if (LOBYTE(data.wVersion) < 2)
+		bad = WSAVERNOTSUPPORTED;
+	if (bad) {
+		int e = 0;
+		if (procs.lpWSPCleanup)
+			procs.lpWSPCleanup(&e); /* balances the startup that did succeed */
+		return bad;
+	}
+	pv_lock();
+	lp->procs = procs;
+	lp->startups++;
+	pv_unlock();
+	return 0;
+}
+
 /* Gate held: loads and starts the next provider `next` (a catalog entry), handing it `info`. */
 static int load_lower(const WSAPROTOCOL_INFOW *next, WSAPROTOCOL_INFOW *info, struct lower **out)
 {
@@ -715,34 +692,20 @@ static int load_lower(const WSAPROTOCOL_INFOW *next, WSAPROTOCOL_INFOW *info, st
 		FreeLibrary(m);
 		return WSASYSNOTREADY;
 	}
-	LPWSPSTARTUP start = (LPWSPSTARTUP)(void (*)(void))fp;
-	WSPDATA data;
-	WSPPROC_TABLE procs;
-	memset(&data, 0, sizeof data);
-	memset(&procs, 0, sizeof procs);
-	int rc = start(MAKEWORD(2, 2), &data, info, g_down_table, &procs);
+	struct lower tmp;
+	memset(&tmp, 0, sizeof tmp);
+	tmp.id = id;
+	tmp.mod = m;
+	tmp.start = (LPWSPSTARTUP)(void (*)(void))fp;
+	tmp.info = info;
+	int rc = lower_start(&tmp);
 	if (rc != 0) {
 		FreeLibrary(m);
 		return rc;
 	}
-	int bad = 0;
-	if (!F_UNVALIDATED_TABLE && !table_complete(&procs))
-		bad = WSAEINVALIDPROCTABLE;
-	else if (LOBYTE(data.wVersion) < 2)
-		bad = WSAVERNOTSUPPORTED;
-	if (bad) {
-		int e = 0;
-		if (procs.lpWSPCleanup)
-			procs.lpWSPCleanup(&e); /* balances the startup that did succeed */
-		FreeLibrary(m);
-		return bad;
-	}
 	pv_lock();
+	*lp = tmp;
 	lp->used = 1;
-	lp->id = id;
-	lp->mod = m;
-	lp->procs = procs;
-	lp->started = 1;
 	pv_unlock();
 	*out = lp;
 	return 0;
@@ -800,8 +763,8 @@ static int resolve_binding(const WSAPROTOCOL_INFOW *own, struct binding **out)
 		return WSASYSNOTREADY;
 	}
 	int next_is_base = next->ProtocolChain.ChainLen == BASE_PROTOCOL;
-	int lower_ifs = (next->dwServiceFlags1 & XP1_IFS_HANDLES) &&
-			(base->dwServiceFlags1 & XP1_IFS_HANDLES);
+	int lower_ifs =
+	    (next->dwServiceFlags1 & XP1_IFS_HANDLES) && (base->dwServiceFlags1 & XP1_IFS_HANDLES);
 	if (LSP_IFS && !F_IFS_OVER_NONIFS && !lower_ifs) {
 		/* An IFS layer must be installed over IFS providers only. */
 		free(cat);
@@ -983,8 +946,8 @@ struct io {
 };
 
 static int lower_io(const struct sock *k, const struct io *a, LPDWORD count, LPDWORD flags,
-		    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine,
-		    LPWSATHREADID tid, LPINT lpErrno)
+                    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine,
+                    LPWSATHREADID tid, LPINT lpErrno)
 {
 	const WSPPROC_TABLE *t = &k->lp->procs;
 	switch (a->kind) {
@@ -992,27 +955,27 @@ static int lower_io(const struct sock *k, const struct io *a, LPDWORD count, LPD
 		if (!t->lpWSPSend)
 			break;
 		return t->lpWSPSend(k->lower, a->bufs, a->nbufs, count, a->send_flags, ov, routine,
-				    tid, lpErrno);
+		                    tid, lpErrno);
 	case IO_SENDTO:
 		if (!t->lpWSPSendTo)
 			break;
 		return t->lpWSPSendTo(k->lower, a->bufs, a->nbufs, count, a->send_flags, a->to,
-				      a->tolen, ov, routine, tid, lpErrno);
+		                      a->tolen, ov, routine, tid, lpErrno);
 	case IO_RECV:
 		if (!t->lpWSPRecv)
 			break;
 		return t->lpWSPRecv(k->lower, a->bufs, a->nbufs, count, flags, ov, routine, tid,
-				    lpErrno);
+		                    lpErrno);
 	case IO_RECVFROM:
 		if (!t->lpWSPRecvFrom)
 			break;
 		return t->lpWSPRecvFrom(k->lower, a->bufs, a->nbufs, count, flags, a->from,
-					a->fromlen, ov, routine, tid, lpErrno);
+		                        a->fromlen, ov, routine, tid, lpErrno);
 	case IO_IOCTL:
 		if (!t->lpWSPIoctl)
 			break;
 		return t->lpWSPIoctl(k->lower, a->code, a->in, a->cbin, a->out, a->cbout, count, ov,
-				     routine, tid, lpErrno);
+		                     routine, tid, lpErrno);
 	}
 	return fail(lpErrno, WSAEOPNOTSUPP);
 }
@@ -1028,7 +991,8 @@ static int start_op(struct sock *k, const struct io *a, LPINT lpErrno)
 	op->cov = a->ov;
 	op->routine = a->routine;
 	if (a->tid) {
-		op->tid = *a->tid; /* a copy: the client's structure is only valid during the call */
+		/* A copy: the client's structure is only valid during the call. */
+		op->tid = *a->tid;
 	} else if (!F_NO_THREAD_ID) {
 		/* No thread of the client's to complete in: this one, opened for the purpose. */
 		if (up()->lpWPUOpenCurrentThread(&op->tid, &e) != 0) {
@@ -1051,7 +1015,8 @@ static int start_op(struct sock *k, const struct io *a, LPINT lpErrno)
 	DWORD count = 0, flags = a->flags ? *a->flags : 0;
 	/* The bug variant hands the lower provider no thread at all. */
 	LPWSATHREADID down_tid = F_NO_THREAD_ID ? NULL : &op->tid;
-	int rc = lower_io(k, a, &count, a->flags ? &flags : NULL, &op->lov, lower_done, down_tid, &e);
+	int rc =
+	    lower_io(k, a, &count, a->flags ? &flags : NULL, &op->lov, lower_done, down_tid, &e);
 	if (rc == 0) {
 		/* Completed at once: the client hears of it before this call returns; the lower
 		 * provider's (already queued) completion then only releases the operation. */
@@ -1094,12 +1059,12 @@ static int do_io(SOCKET s, const struct io *a, LPINT lpErrno)
 	if (!k)
 		return fail(lpErrno, err);
 	int rc;
-	if (!a->ov || (LSP_IFS && a->tid && !a->routine)) {
-		/* Not overlapped, or an IFS layer passing an event-completed request through
-		 * unchanged (the lower provider signals the client's event; nothing of the lower
-		 * module is left to run later). A completion routine is always this layer's: the
-		 * lower provider's APC then runs code of this layer's, which keeps track of it, and
-		 * the lower module is never unloaded while such an APC is still queued. */
+	if (!a->ov) {
+		/* Not overlapped. (Overlapped requests are this layer's own below, in both
+		 * variants: passed through, an IFS request's completion would reach the client
+		 * from the lower provider unchecked, even when this layer's final WSPCleanup
+		 * closes the lower socket, and the lower module could be unloaded while an APC of
+		 * its own is still queued.) */
 		rc = lower_io(k, a, a->count, a->flags, a->ov, a->routine, a->tid, lpErrno);
 	} else {
 		rc = start_op(k, a, lpErrno);
@@ -1173,7 +1138,7 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 			up()->lpWPUCloseSocketHandle(k->upper, &e);
 		release(k);
 	}
-	/* Threads this layer opened are closed once the lower closes have queued what they queue. */
+	/* Threads this layer opened: closed after the lower closes have queued their APCs. */
 	for (size_t i = 0; i < j; i++) {
 		struct op *op = ops[i];
 		int e = 0;
@@ -1187,12 +1152,14 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	}
 	free(ops);
 
+	/* As many lower cleanups as lower startups succeeded. */
 	for (size_t i = 0; i < LSP_MAX_LOWERS; i++) {
 		struct lower *lp = &g.lowers[i];
-		int e = 0;
-		if (lp->used && lp->started && lp->procs.lpWSPCleanup)
-			lp->procs.lpWSPCleanup(&e);
-		lp->started = 0;
+		for (; lp->used && lp->startups > 0; lp->startups--) {
+			int e = 0;
+			if (lp->procs.lpWSPCleanup)
+				lp->procs.lpWSPCleanup(&e);
+		}
 	}
 	pv_lock();
 	/* A lower provider may still run this layer's completion routine for an operation it
@@ -1223,7 +1190,7 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 /* Sockets                                                                                      */
 
 static SOCKET WSPAPI lsp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
-				GROUP grp, DWORD dwFlags, LPINT lpErrno)
+                                GROUP grp, DWORD dwFlags, LPINT lpErrno)
 {
 	struct binding *b;
 	int e = binding_for(lpProtocolInfo, &b);
@@ -1233,7 +1200,7 @@ static SOCKET WSPAPI lsp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_IN
 	if (!t->lpWSPSocket)
 		return fail_socket(lpErrno, WSAENETDOWN);
 	SOCKET lower = t->lpWSPSocket(af, type, protocol, (LPWSAPROTOCOL_INFOW)down_info(b), grp,
-				      dwFlags, lpErrno);
+	                              dwFlags, lpErrno);
 	if (lower == INVALID_SOCKET)
 		return INVALID_SOCKET;
 	struct sock *k = sock_new(b->lp, b, lower);
@@ -1256,8 +1223,8 @@ static SOCKET WSPAPI lsp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_IN
 }
 
 static SOCKET WSPAPI lsp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
-				LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
-				LPINT lpErrno)
+                                LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
+                                LPINT lpErrno)
 {
 	int err;
 	struct sock *l = acquire(s, &err);
@@ -1269,8 +1236,8 @@ static SOCKET WSPAPI lsp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	g.accepting++;
 	pv_unlock();
 	SOCKET lower = t->lpWSPAccept ? t->lpWSPAccept(l->lower, addr, addrlen, lpfnCondition,
-						       dwCallbackData, lpErrno)
-				      : fail_socket(lpErrno, WSAEOPNOTSUPP);
+	                                               dwCallbackData, lpErrno)
+	                              : fail_socket(lpErrno, WSAEOPNOTSUPP);
 	struct sock *k = NULL;
 	err = 0;
 	if (lower != INVALID_SOCKET) {
@@ -1340,8 +1307,8 @@ static SOCKET WSPAPI lsp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 }
 
 static SOCKET WSPAPI lsp_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
-				  LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-				  LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
+                                  LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                                  LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
 {
 	int err;
 	struct sock *l = acquire(s, &err);
@@ -1352,8 +1319,8 @@ static SOCKET WSPAPI lsp_JoinLeaf(SOCKET s, const struct sockaddr *name, int nam
 		release(l);
 		return fail_socket(lpErrno, WSAEOPNOTSUPP);
 	}
-	SOCKET lower = t->lpWSPJoinLeaf(l->lower, name, namelen, lpCallerData, lpCalleeData,
-					lpSQOS, lpGQOS, dwFlags, lpErrno);
+	SOCKET lower = t->lpWSPJoinLeaf(l->lower, name, namelen, lpCallerData, lpCalleeData, lpSQOS,
+	                                lpGQOS, dwFlags, lpErrno);
 	if (lower == INVALID_SOCKET || lower == l->lower) {
 		release(l);
 		return lower == INVALID_SOCKET ? INVALID_SOCKET : s;
@@ -1378,26 +1345,83 @@ static SOCKET WSPAPI lsp_JoinLeaf(SOCKET s, const struct sockaddr *name, int nam
 	return upper;
 }
 
+/* The outcome of an operation still pending when its socket is closed. */
+struct close_result {
+	struct op *op;
+	int tell;
+	DWORD err, bytes, flags;
+};
+
+/*
+ * Operations still pending at WSPCloseSocket complete to the client before the close returns, and
+ * so before the client's handle is released: with the lower provider's result if it already has
+ * one (asked before the lower close), otherwise with WSA_OPERATION_ABORTED. The lower provider's
+ * own completions for them, which come later, then only release them.
+ */
 static int WSPAPI lsp_CloseSocket(SOCKET s, LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
 	if (!k)
 		return fail(lpErrno, err);
-	int rc = k->lp->procs.lpWSPCloseSocket ? k->lp->procs.lpWSPCloseSocket(k->lower, lpErrno)
-					       : fail(lpErrno, WSAEOPNOTSUPP);
+	const WSPPROC_TABLE *t = &k->lp->procs;
+	if (!t->lpWSPCloseSocket) {
+		release(k);
+		return fail(lpErrno, WSAEOPNOTSUPP);
+	}
+	size_t n = 0;
+	pv_lock();
+	for (struct op *o = g.ops; o; o = o->next)
+		n += o->k == k && !o->client_done;
+	struct close_result *res = n ? calloc(n, sizeof *res) : NULL;
+	size_t j = 0;
+	for (struct op *o = g.ops; o && res; o = o->next) {
+		if (o->k == k && !o->client_done) {
+			o->refs++; /* held across this function */
+			res[j++].op = o;
+		}
+	}
+	pv_unlock();
+	for (size_t i = 0; i < j; i++) {
+		DWORD cb = 0, fl = 0;
+		int e = WSA_IO_INCOMPLETE;
+		BOOL done = t->lpWSPGetOverlappedResult &&
+		            t->lpWSPGetOverlappedResult(k->lower, &res[i].op->lov, &cb, FALSE, &fl,
+		                                        &e);
+		if (!done && e == WSA_IO_INCOMPLETE) {
+			res[i].err = WSA_OPERATION_ABORTED;
+		} else {
+			res[i].err = done ? 0 : (DWORD)e;
+			res[i].bytes = cb;
+			res[i].flags = fl;
+		}
+	}
+
+	int rc = t->lpWSPCloseSocket(k->lower, lpErrno);
+	pv_lock();
+	if (rc == 0 && !k->closed) {
+		k->closed = 1;
+		sock_unlink_locked(k);
+		k->refs--; /* the list's reference (ours keeps it alive) */
+		for (size_t i = 0; i < j; i++) {
+			struct op *o = res[i].op;
+			res[i].tell = !o->client_done;
+			o->client_done = 1;
+		}
+	}
+	pv_unlock();
+	for (size_t i = 0; i < j; i++) {
+		if (res[i].tell)
+			deliver(res[i].op, res[i].err, res[i].bytes, res[i].flags);
+		op_release(res[i].op);
+	}
+	free(res);
 	if (rc != 0) {
 		release(k); /* e.g. WSAEWOULDBLOCK with a linger: the socket stays valid */
 		return rc;
 	}
 	pv_lock();
-	int rel = 0;
-	if (!k->closed) {
-		k->closed = 1;
-		sock_unlink_locked(k);
-		k->refs--; /* the list's reference (ours keeps it alive) */
-		rel = take_handle_release_locked(k);
-	}
+	int rel = take_handle_release_locked(k);
 	pv_unlock();
 	int e = 0;
 	if (rel)
@@ -1444,8 +1468,8 @@ static int WSPAPI lsp_Listen(SOCKET s, int backlog, LPINT lpErrno)
 }
 
 static int WSPAPI lsp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
-			      LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-			      LPQOS lpGQOS, LPINT lpErrno)
+                              LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                              LPQOS lpGQOS, LPINT lpErrno)
 {
 	int rv_;
 	ENTER(s, fail);
@@ -1479,16 +1503,16 @@ static int WSPAPI lsp_GetPeerName(SOCKET s, struct sockaddr *name, LPINT namelen
 }
 
 static int WSPAPI lsp_GetSockOpt(SOCKET s, int level, int optname, char *optval, LPINT optlen,
-				 LPINT lpErrno)
+                                 LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
 	if (!k)
 		return fail(lpErrno, err);
 	const WSPPROC_TABLE *t = &k->lp->procs;
-	int rc = t->lpWSPGetSockOpt ? t->lpWSPGetSockOpt(k->lower, level, optname, optval, optlen,
-							lpErrno)
-				    : fail(lpErrno, WSAEOPNOTSUPP);
+	int rc = t->lpWSPGetSockOpt
+	             ? t->lpWSPGetSockOpt(k->lower, level, optname, optval, optlen, lpErrno)
+	             : fail(lpErrno, WSAEOPNOTSUPP);
 	if (rc == 0 && level == SOL_SOCKET && optname == SO_PROTOCOL_INFOW && optval && optlen &&
 	    *optlen >= (int)sizeof(WSAPROTOCOL_INFOW)) {
 		/* The client's socket belongs to this layer's entry, not to the one below. */
@@ -1499,7 +1523,7 @@ static int WSPAPI lsp_GetSockOpt(SOCKET s, int level, int optname, char *optval,
 }
 
 static int WSPAPI lsp_SetSockOpt(SOCKET s, int level, int optname, const char *optval, int optlen,
-				 LPINT lpErrno)
+                                 LPINT lpErrno)
 {
 	int rv_;
 	ENTER(s, fail);
@@ -1524,7 +1548,7 @@ static int WSPAPI lsp_SendDisconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData
 }
 
 static int WSPAPI lsp_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
-				       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
+                                        LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
 {
 	int rv_;
 	ENTER(s, fail);
@@ -1541,7 +1565,7 @@ static BOOL WSPAPI lsp_GetQOSByName(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS, L
 }
 
 static int WSPAPI lsp_DuplicateSocket(SOCKET s, DWORD dwProcessId,
-				      LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+                                      LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
@@ -1549,8 +1573,8 @@ static int WSPAPI lsp_DuplicateSocket(SOCKET s, DWORD dwProcessId,
 		return fail(lpErrno, err);
 	const WSPPROC_TABLE *t = &k->lp->procs;
 	int rc = t->lpWSPDuplicateSocket
-		     ? t->lpWSPDuplicateSocket(k->lower, dwProcessId, lpProtocolInfo, lpErrno)
-		     : fail(lpErrno, WSAEOPNOTSUPP);
+	             ? t->lpWSPDuplicateSocket(k->lower, dwProcessId, lpProtocolInfo, lpErrno)
+	             : fail(lpErrno, WSAEOPNOTSUPP);
 	if (rc == 0 && lpProtocolInfo) {
 		/* The duplicate is to be recreated through this layer's entry. */
 		lpProtocolInfo->ProviderId = k->b->own.ProviderId;
@@ -1566,7 +1590,7 @@ static int WSPAPI lsp_DuplicateSocket(SOCKET s, DWORD dwProcessId,
 /* Event selection                                                                              */
 
 static int WSPAPI lsp_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
-				  LPINT lpErrno)
+                                  LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
@@ -1581,8 +1605,8 @@ static int WSPAPI lsp_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetwork
 	k->as_events = 0;
 	pv_unlock();
 	int rc = t->lpWSPEventSelect
-		     ? t->lpWSPEventSelect(k->lower, hEventObject, lNetworkEvents, lpErrno)
-		     : fail(lpErrno, WSAEOPNOTSUPP);
+	             ? t->lpWSPEventSelect(k->lower, hEventObject, lNetworkEvents, lpErrno)
+	             : fail(lpErrno, WSAEOPNOTSUPP);
 	if (rc != 0) {
 		pv_lock();
 		k->as_hwnd = old_hwnd;
@@ -1594,7 +1618,8 @@ static int WSPAPI lsp_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetwork
 	return rc;
 }
 
-static int WSPAPI lsp_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent, LPINT lpErrno)
+static int WSPAPI lsp_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent,
+                                  LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
@@ -1615,8 +1640,8 @@ static int WSPAPI lsp_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG l
 	k->as_events = lEvent;
 	pv_unlock();
 	int rc = t->lpWSPAsyncSelect
-		     ? t->lpWSPAsyncSelect(k->lower, private_hwnd(k->lp), wMsg, lEvent, lpErrno)
-		     : fail(lpErrno, WSAEOPNOTSUPP);
+	             ? t->lpWSPAsyncSelect(k->lower, private_hwnd(k->lp), wMsg, lEvent, lpErrno)
+	             : fail(lpErrno, WSAEOPNOTSUPP);
 	if (rc != 0) {
 		pv_lock();
 		k->as_hwnd = old_hwnd;
@@ -1632,7 +1657,7 @@ static int WSPAPI lsp_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG l
 /* WSPSelect: client handles -> lower handles -> lower WSPSelect -> WPUFDIsSet -> client handles */
 
 static int WSPAPI lsp_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-			     const PTIMEVAL timeout, LPINT lpErrno)
+                             const PTIMEVAL timeout, LPINT lpErrno)
 {
 	fd_set *sets[3] = {readfds, writefds, exceptfds};
 	fd_set *low[3] = {NULL, NULL, NULL};
@@ -1670,8 +1695,12 @@ static int WSPAPI lsp_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set
 			else if (k->lp != lp)
 				err = WSAEINVAL; /* one select cannot span two lower providers */
 			first = 0;
-			low[i]->fd_array[j] = k->lower;
-			low[i]->fd_count = j + 1;
+			/* Each lower socket once, even if the client named it twice. */
+			u_int m = 0;
+			while (m < low[i]->fd_count && low[i]->fd_array[m] != k->lower)
+				m++;
+			if (m == low[i]->fd_count)
+				low[i]->fd_array[low[i]->fd_count++] = k->lower;
 		}
 	}
 	if (!err && (!lp || !lp->procs.lpWSPSelect))
@@ -1683,10 +1712,17 @@ static int WSPAPI lsp_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set
 			for (int i = 0; i < 3; i++) {
 				if (!sets[i])
 					continue;
+				/* In place, each client socket once: the output never runs ahead of
+				 * the input it is read from. */
 				u_int out = 0;
-				for (u_int j = 0; j < counts[i]; j++)
-					if (up()->lpWPUFDIsSet(ks[i][j]->lower, low[i]))
-						sets[i]->fd_array[out++] = sets[i]->fd_array[j];
+				for (u_int j = 0; j < counts[i]; j++) {
+					SOCKET c = sets[i]->fd_array[j];
+					u_int m = 0;
+					while (m < out && sets[i]->fd_array[m] != c)
+						m++;
+					if (m == out && up()->lpWPUFDIsSet(ks[i][j]->lower, low[i]))
+						sets[i]->fd_array[out++] = c;
+				}
 				sets[i]->fd_count = out;
 				rc += (int)out;
 			}
@@ -1708,9 +1744,9 @@ static int WSPAPI lsp_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set
 /* Data transfer                                                                                */
 
 static int WSPAPI lsp_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			   LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
-			   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			   LPWSATHREADID lpThreadId, LPINT lpErrno)
+                           LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                           LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct io a;
 	memset(&a, 0, sizeof a);
@@ -1726,10 +1762,10 @@ static int WSPAPI lsp_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 }
 
 static int WSPAPI lsp_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-			     int iTolen, LPWSAOVERLAPPED lpOverlapped,
-			     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			     LPWSATHREADID lpThreadId, LPINT lpErrno)
+                             LPDWORD lpNumberOfBytesSent, DWORD dwFlags,
+                             const struct sockaddr *lpTo, int iTolen, LPWSAOVERLAPPED lpOverlapped,
+                             LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                             LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct io a;
 	memset(&a, 0, sizeof a);
@@ -1747,10 +1783,10 @@ static int WSPAPI lsp_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 }
 
 static int WSPAPI lsp_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			   LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
-			   LPWSAOVERLAPPED lpOverlapped,
-			   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			   LPWSATHREADID lpThreadId, LPINT lpErrno)
+                           LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                           LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                           LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct io a;
 	memset(&a, 0, sizeof a);
@@ -1766,11 +1802,11 @@ static int WSPAPI lsp_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 }
 
 static int WSPAPI lsp_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			       LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
-			       struct sockaddr *lpFrom, LPINT lpFromlen,
-			       LPWSAOVERLAPPED lpOverlapped,
-			       LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			       LPWSATHREADID lpThreadId, LPINT lpErrno)
+                               LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                               struct sockaddr *lpFrom, LPINT lpFromlen,
+                               LPWSAOVERLAPPED lpOverlapped,
+                               LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                               LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct io a;
 	memset(&a, 0, sizeof a);
@@ -1788,10 +1824,10 @@ static int WSPAPI lsp_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount
 }
 
 static int WSPAPI lsp_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, DWORD cbInBuffer,
-			    LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
-			    LPWSAOVERLAPPED lpOverlapped,
-			    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			    LPWSATHREADID lpThreadId, LPINT lpErrno)
+                            LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
+                            LPWSAOVERLAPPED lpOverlapped,
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                            LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct io a;
 	memset(&a, 0, sizeof a);
@@ -1809,8 +1845,8 @@ static int WSPAPI lsp_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 }
 
 static BOOL WSPAPI lsp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-					   LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
-					   LPINT lpErrno)
+                                           LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
+                                           LPINT lpErrno)
 {
 	int err;
 	struct sock *k = acquire(s, &err);
@@ -1832,17 +1868,25 @@ static BOOL WSPAPI lsp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlappe
 	BOOL r;
 	if (op) {
 		/* Not yet told to the client: the lower provider knows (and can wait). */
-		r = t->lpWSPGetOverlappedResult
-			? t->lpWSPGetOverlappedResult(k->lower, &op->lov, lpcbTransfer, fWait,
-						      lpdwFlags, lpErrno)
-			: fail_bool(lpErrno, WSAEOPNOTSUPP);
+		int e = WSAEOPNOTSUPP;
+		DWORD cb = 0, fl = 0;
+		r = t->lpWSPGetOverlappedResult &&
+		    t->lpWSPGetOverlappedResult(k->lower, &op->lov, &cb, fWait, &fl, &e);
+		if (r || e != WSA_IO_INCOMPLETE) {
+			/* Completed: the client is told now, before it takes the result (and may
+			 * reuse its WSAOVERLAPPED); the lower completion then only releases it. */
+			pv_lock();
+			int tell = !op->client_done;
+			op->client_done = 1;
+			pv_unlock();
+			if (tell)
+				deliver(op, r ? 0 : (DWORD)e, cb, fl);
+		}
 		op_release(op);
-	} else if (LSP_IFS) {
-		/* The client's own request went down unchanged. */
-		r = t->lpWSPGetOverlappedResult
-			? t->lpWSPGetOverlappedResult(k->lower, lpOverlapped, lpcbTransfer, fWait,
-						      lpdwFlags, lpErrno)
-			: fail_bool(lpErrno, WSAEOPNOTSUPP);
+		*lpcbTransfer = cb;
+		*lpdwFlags = fl;
+		if (!r)
+			fail(lpErrno, e);
 	} else if (lpOverlapped->Internal == WSS_OPERATION_IN_PROGRESS) {
 		r = fail_bool(lpErrno, WSA_IO_INCOMPLETE); /* not an operation of this layer's */
 	} else {
@@ -1871,9 +1915,8 @@ static int WSPAPI lsp_CancelBlockingCall(LPINT lpErrno)
 }
 
 static INT WSPAPI lsp_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
-				      LPWSAPROTOCOL_INFOW lpProtocolInfo,
-				      LPWSTR lpszAddressString, LPDWORD lpdwAddressStringLength,
-				      LPINT lpErrno)
+                                      LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+                                      LPDWORD lpdwAddressStringLength, LPINT lpErrno)
 {
 	struct binding *b;
 	int e = binding_for(lpProtocolInfo, &b);
@@ -1881,15 +1924,14 @@ static INT WSPAPI lsp_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLen
 		return fail(lpErrno, e == WSANOTINITIALISED ? e : WSAEINVAL);
 	if (!b->lp->procs.lpWSPAddressToString)
 		return fail(lpErrno, WSAEOPNOTSUPP);
-	return b->lp->procs.lpWSPAddressToString(lpsaAddress, dwAddressLength,
-						 (LPWSAPROTOCOL_INFOW)down_info(b),
-						 lpszAddressString, lpdwAddressStringLength,
-						 lpErrno);
+	return b->lp->procs.lpWSPAddressToString(
+	    lpsaAddress, dwAddressLength, (LPWSAPROTOCOL_INFOW)down_info(b), lpszAddressString,
+	    lpdwAddressStringLength, lpErrno);
 }
 
 static INT WSPAPI lsp_StringToAddress(LPWSTR AddressString, INT AddressFamily,
-				      LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
-				      LPINT lpAddressLength, LPINT lpErrno)
+                                      LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+                                      LPINT lpAddressLength, LPINT lpErrno)
 {
 	struct binding *b;
 	int e = binding_for(lpProtocolInfo, &b);
@@ -1898,8 +1940,8 @@ static INT WSPAPI lsp_StringToAddress(LPWSTR AddressString, INT AddressFamily,
 	if (!b->lp->procs.lpWSPStringToAddress)
 		return fail(lpErrno, WSAEOPNOTSUPP);
 	return b->lp->procs.lpWSPStringToAddress(AddressString, AddressFamily,
-						 (LPWSAPROTOCOL_INFOW)down_info(b), lpAddress,
-						 lpAddressLength, lpErrno);
+	                                         (LPWSAPROTOCOL_INFOW)down_info(b), lpAddress,
+	                                         lpAddressLength, lpErrno);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1954,8 +1996,8 @@ static void fill_proc_table(LPWSPPROC_TABLE t, const struct lower *lp)
 }
 
 WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
-					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
-					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
+                                           LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                                           WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
 {
 	const WORD high = MAKEWORD(2, 2);
 	if (!lpWSPData || !lpProcTable || !lpProtocolInfo)
@@ -1973,10 +2015,19 @@ WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpW
 	pv_lock();
 	int first = g.startups == 0;
 	pv_unlock();
-	if (first)
+	int rc = 0;
+	if (first) {
 		unpark();
+	} else {
+		/* The lower providers get the new table too: one more startup each (all of them
+		 * are balanced by the final WSPCleanup, none earlier). */
+		for (size_t i = 0; i < LSP_MAX_LOWERS && !rc; i++)
+			if (g.lowers[i].used && g.lowers[i].startups > 0)
+				rc = lower_start(&g.lowers[i]);
+	}
 	struct binding *b = NULL;
-	int rc = resolve_binding(lpProtocolInfo, &b);
+	if (!rc)
+		rc = resolve_binding(lpProtocolInfo, &b);
 	if (rc) {
 		if (prev)
 			atomic_store_explicit(&g_up, prev, memory_order_release);

@@ -75,6 +75,19 @@ Test(ruleset, good_catalogue_rules)
 	r = &set.rules[2];
 	cr_expect_eq(r->severity, WSPH_SEV_ERROR);
 	cr_expect_eq(r->kinds, WSPH_KIND_ALL);
+	cr_assert_eq(r->n_tripped_by, 2);
+	cr_expect_str_eq(r->tripped_by[0], "fault-nonifs-no-close-handle");
+	cr_expect_str_eq(r->tripped_by[1], "fault-lsp-leaks-lower-handle");
+	cr_expect_eq(set.rules[0].n_tripped_by, 0);
+	cr_expect_null(set.rules[0].tripped_by);
+}
+
+Test(ruleset, rule_status_names)
+{
+	load_good();
+	cr_expect_str_eq(wsph_rule_status_name(&set.rules[0]), "checked");
+	cr_expect_str_eq(wsph_rule_status_name(&set.rules[1]), "not-checkable");
+	cr_expect_str_eq(wsph_rule_status_name(NULL), "checked");
 }
 
 Test(ruleset, find_by_id)
@@ -102,7 +115,11 @@ static const struct {
 	const char *message;
 } bad_files[] = {
 	{"unknown-key.yaml", ":20:5: unknown key 'statment' in rule (expected one of: id, level, "
-			     "severity, statement, source, kinds, not_checkable)"},
+			     "severity, statement, source, kinds, not_checkable, tripped_by)"},
+	{"bad-tripped-by.yaml", ":22:28: each 'tripped_by' item must name a faulty provider like "
+				"fault-double-close-handle (found 'Fault_Bad')"},
+	{"tripped-not-checkable.yaml",
+	 ":23:17: a rule that is not checkable has no 'tripped_by'"},
 	{"dup-id.yaml", ":22:9: duplicate rule ID 'A.B' (first at line 18, column 9)"},
 	{"dup-function.yaml",
 	 ":13:17: duplicate row for 'WPUCloseEvent' (first at line 5, column 17)"},

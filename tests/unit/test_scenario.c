@@ -504,7 +504,9 @@ Test(scenario, op_names_are_the_yaml_keys)
 		"startup",  "cleanup",	  "socket",	"bind",	  "listen",	 "connect",
 		"accept",   "send",	  "recv",	"sendto", "recvfrom",	 "close",
 		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername",
-		"asyncselect"};
+		"asyncselect", "eventselect", "enumnetworkevents", "select", "waitmessage",
+		"waitevent", "alertable", "complete", "getoverlappedresult", "arrive",
+		"cancelblockingcall"};
 	int i;
 
 	cr_assert_eq(sizeof names / sizeof names[0], WSPH_OP_COUNT);
@@ -551,12 +553,15 @@ static const struct {
 	{"step-no-op.yaml",
 	 ":6:9: step has no operation (expected one of: startup, cleanup, socket, bind, listen, "
 	 "connect, accept, send, recv, sendto, recvfrom, close, shutdown, getsockopt, "
-	 "setsockopt, ioctl, getsockname, getpeername, asyncselect)"},
+	 "setsockopt, ioctl, getsockname, getpeername, asyncselect, eventselect, "
+	 "enumnetworkevents, select, waitmessage, waitevent, alertable, complete, "
+	 "getoverlappedresult, arrive, cancelblockingcall)"},
 	{"step-unknown.yaml",
 	 ":7:9: unknown key 'expected' in step (expected one operation of: startup, cleanup, "
 	 "socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, close, shutdown, "
-	 "getsockopt, setsockopt, ioctl, getsockname, getpeername, asyncselect; and optionally "
-	 "expect, rule)"},
+	 "getsockopt, setsockopt, ioctl, getsockname, getpeername, asyncselect, eventselect, "
+	 "enumnetworkevents, select, waitmessage, waitevent, alertable, complete, "
+	 "getoverlappedresult, arrive, cancelblockingcall; and optionally expect, rule)"},
 	{"step-args-seq.yaml",
 	 ":6:17: the arguments of 'socket' must be a mapping (found a sequence)"},
 	{"step-cleanup-args.yaml",
@@ -582,6 +587,16 @@ static const struct {
 	 "integer in -2147483648..4294967295 (found 'SO_LINGERING')"},
 	{"step-bad-command.yaml", ":7:37: 'command' must be one of FIONBIO, FIONREAD, or an "
 				  "integer in 0..4294967295 (found '-1')"},
+	{"step-op-undefined.yaml", ":5:24: operation 'nope' is not defined by an earlier step"},
+	{"step-expect-none.yaml",
+	 ":7:17: 'expect: none' is for waitmessage, waitevent and complete steps only"},
+	{"step-waitmessage-events.yaml",
+	 ":6:9: missing required key 'events' in 'waitmessage' step (or 'expect: none')"},
+	{"step-op-not-overlapped.yaml", ":6:9: 'op' needs 'overlapped: true' in 'recv' step"},
+	{"bad-blocking.yaml", ":4:34: 'blocking_callback' must be one of: none, true, false, "
+			      "cancel (found 'maybe')"},
+	{"step-select-undefined.yaml", ":6:28: socket 't' is not defined by an earlier step"},
+	{"step-event-undefined.yaml", ":5:28: event 'e' is not defined by an earlier step"},
 	{"step-bad-expect.yaml",
 	 ":7:17: 'expect' must be ok, any, failure, or a WSA error name or a number above 0 "
 	 "(found 'WSAEWOULDBLOK')"},
@@ -854,4 +869,82 @@ Test(scenario, duplicate_names_and_sockets_scale)
 			 "s.yaml:50006:25: socket 'b' is not defined by an earlier step");
 	free(names);
 	free(steps);
+}
+
+Test(scenario, asynchronous_steps_load_with_their_arguments)
+{
+	struct wsph_diag diag;
+	const struct wsph_scenario *sc;
+	const struct wsph_step *st;
+
+	memset(&suite, 0, sizeof suite);
+	cr_assert_eq(wsph_scenario_load_file(&suite, S "async.yaml", NULL, &diag), 0, "%s",
+		     diag.text);
+	sc = &suite.scenarios[0];
+	cr_expect_eq(sc->blocking, 3);
+	cr_assert_eq(sc->n_steps, 20);
+	st = &sc->steps[3];
+	cr_expect_eq(st->op, WSPH_OP_ASYNCSELECT);
+	cr_expect_eq(st->value, 0); /* events: [] cancels */
+	cr_expect(st->has_value);
+	st = &sc->steps[4];
+	cr_expect_eq(st->op, WSPH_OP_EVENTSELECT);
+	cr_expect_str_eq(st->event, "ev1");
+	cr_expect_eq(st->value, 0x21);
+	st = &sc->steps[5];
+	cr_expect_eq(st->op, WSPH_OP_ENUMNETWORKEVENTS);
+	cr_expect_str_eq(st->event, "ev1");
+	cr_expect_eq(st->value, 0x1);
+	cr_expect_null(sc->steps[6].event);
+	cr_expect_not(sc->steps[6].has_value);
+	st = &sc->steps[7];
+	cr_expect_eq(st->op, WSPH_OP_WAITEVENT);
+	cr_expect_eq(st->expect, WSPH_EXPECT_NONE);
+	st = &sc->steps[8];
+	cr_expect_eq(st->op, WSPH_OP_WAITMESSAGE);
+	cr_expect_eq(st->value, 0x8);
+	cr_expect_eq(st->command, 0x8002);
+	cr_expect_eq(st->msg_error, 10054);
+	cr_expect_eq(sc->steps[9].expect, WSPH_EXPECT_NONE);
+	st = &sc->steps[10];
+	cr_expect_eq(st->op, WSPH_OP_RECV);
+	cr_expect(st->overlapped);
+	cr_expect_eq(st->completion, WSPH_COMPLETION_NONE);
+	cr_expect_str_eq(st->opname, "r1");
+	cr_expect(st->no_thread_id);
+	st = &sc->steps[11];
+	cr_expect_eq(st->completion, WSPH_COMPLETION_ROUTINE);
+	cr_expect_not(st->no_thread_id);
+	st = &sc->steps[12];
+	cr_expect_eq(st->op, WSPH_OP_COMPLETE);
+	cr_expect_str_eq(st->opname, "s1");
+	cr_expect_eq(st->expect, 995);
+	st = &sc->steps[13];
+	cr_expect_eq(st->op, WSPH_OP_GETOVERLAPPEDRESULT);
+	cr_expect(st->wait);
+	cr_expect_eq(st->data_len, 4);
+	st = &sc->steps[14];
+	cr_expect_eq(st->op, WSPH_OP_SELECT);
+	cr_expect_eq(st->n_sets[0], 2);
+	cr_expect_str_eq(st->sets[0][1], "c");
+	cr_expect(st->has_set[1]);
+	cr_expect_eq(st->n_sets[1], 0);
+	cr_expect_str_eq(st->sets[2][0], "bogus");
+	cr_expect_eq(st->timeout_ms, 0);
+	cr_expect(st->has_ready[0]);
+	cr_expect_str_eq(st->ready[0][0], "c");
+	cr_expect(st->has_ready[1]);
+	cr_expect_eq(st->n_ready[1], 0);
+	st = &sc->steps[15];
+	cr_expect_eq(st->timeout_ms, -1);
+	cr_expect_not(st->has_set[1]);
+	cr_expect_not(st->has_ready[0]);
+	cr_expect_eq(sc->steps[16].op, WSPH_OP_ALERTABLE);
+	st = &sc->steps[17];
+	cr_expect_eq(st->op, WSPH_OP_ARRIVE);
+	cr_expect_str_eq(st->socket, "c");
+	cr_expect_eq(st->data_len, 4);
+	st = &sc->steps[18];
+	cr_expect_eq(st->op, WSPH_OP_CANCELBLOCKINGCALL);
+	cr_expect_eq(st->expect, 10022);
 }
