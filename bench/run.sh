@@ -10,7 +10,8 @@
 #   3. scale: loading 10,000 scenario files; a scenario whose provider makes 1,000,000 upcalls
 #      (peak RSS); a fault sweep over the full bundled suite
 #
-# Knobs (environment): BENCH_WINE=auto|no, BENCH_SWEEP=background|serial|no, BENCH_UPCALLS
+# Knobs (environment): BENCH_WINE=auto|no, BENCH_SWEEP=background|serial|no (background: as
+# BENCH_SWEEP_SHARDS processes, default 4, beside sections 2-3), BENCH_UPCALLS
 # (default 1000000), BENCH_N (trivial scenarios, default 100), BENCH_REPS (default 3).
 # The whole output is also kept in build/bench/last-run.txt. Nothing here asserts a time: a
 # missed target is printed as "missed", and the script exits 0 unless a build or a run failed.
@@ -28,15 +29,16 @@ mkdir -p build/bench
 exec > >(tee build/bench/last-run.txt) 2>&1
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsph-bench.XXXXXX")
-SWEEP_PID=
+SWEEP_PIDS=()
 cleanup() {
-	if [ -n "$SWEEP_PID" ]; then kill "$SWEEP_PID" 2>/dev/null; wait "$SWEEP_PID" 2>/dev/null; fi
+	local p
+	for p in "${SWEEP_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 say() { printf '%s\n' "$*"; }
-section() { printf '\n== %s\n' "$*"; }
+section() { printf '\n== %s   [t+%ds]\n' "$*" $(($(date +%s) - T_START)); }
 # get KEY FILE: the value(s) after "RESULT KEY" in FILE
 get() { awk -v k="$1" '$1 == "RESULT" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print; exit }' "$2"; }
 # median of the numbers on stdin
@@ -48,8 +50,11 @@ summary() { SUMMARY="$SUMMARY$(printf '  %-58s %-24s %s' "$1" "$2" "$3")"$'\n'; 
 
 # ---- builds --------------------------------------------------------------------------------
 section "build"
-make build >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; say "bench: make build failed"; exit 1; }
-NATIVE_TARGETS="bench/bench_upcalls bench/bench_proto bench/bench_forkloop bench/bench_timecmd
+# The set-up and configuration steps of the Makefile's build target; then ninja builds just what
+# the benchmarks run, so make bench from a clean tree stays short.
+{ make setup-native && { test -f build/build.ninja || meson setup build; }; } >"$TMP/build.log" 2>&1 ||
+	{ cat "$TMP/build.log"; say "bench: setting up build/ failed"; exit 1; }
+NATIVE_TARGETS="harness/wspharness providers/mockbase/mockbase.so bench/bench_upcalls bench/bench_proto bench/bench_forkloop bench/bench_timecmd
 	bench/bench_yamlfloor bench/benchprov.so"
 HAVE_CRITERION=0
 if pkg-config --exists criterion 2>/dev/null; then
@@ -103,29 +108,44 @@ $B/bench_proto 2000000 5 >"$TMP/proto.txt" 2>&1 || { cat "$TMP/proto.txt"; exit 
 grep -v '^RESULT' "$TMP/proto.txt"
 
 # ---- the fault sweep starts now, in the background ------------------------------------------
-# The sweep is bound by its 2 s per-case time limits and waits (see RESULTS.md), not by CPU:
-# run serially it alone takes about 4 minutes here, so by default it runs beside sections 2-3.
+# The sweep is bound by its 2 s per-case time limits and by steps that wait up to 2 s, not by CPU:
+# run as one process it alone takes 4-5 minutes here. So by default it runs as SHARDS processes
+# side by side (round-robin over the case list, each with --filter), in the background during
+# sections 2-3; the serial figure is the sum of the shards' own times. BENCH_SWEEP=serial runs it
+# as one process after everything else.
 SWEEP_OK=0
+SHARDS=${BENCH_SWEEP_SHARDS:-4}
+SWEEP_PIDS=()
 if [ "$BENCH_SWEEP" != no ]; then
-	$TIMECMD -o "$TMP/plain.out" -- $H run $MOCK --non-ifs --ifs --junit "$TMP/plain.xml" >"$TMP/plain.txt"
+	$TIMECMD -o "$TMP/plain.out" -- $H run $MOCK --non-ifs --ifs >"$TMP/plain.txt"
 	if [ "$(awk '{ print $4 }' "$TMP/plain.txt")" -le 1 ] 2>/dev/null; then
 		SWEEP_OK=1
 		if [ "$BENCH_SWEEP" = background ]; then
-			$TIMECMD -o "$TMP/sweep.out" -- $H run $MOCK --non-ifs --ifs --fault-sweep \
-				--junit "$TMP/sweep.xml" >"$TMP/sweep.txt" &
-			SWEEP_PID=$!
+			$H list --non-ifs --ifs | awk '{ print $1 }' >"$TMP/cases.txt"
+			SWEEP_T0=$(date +%s.%N)
+			for ((k = 0; k < SHARDS; k++)); do
+				F=$(awk -v k=$k -v n="$SHARDS" '(NR - 1) % n == k' "$TMP/cases.txt" | paste -sd:)
+				$TIMECMD -o "$TMP/sweep.$k.out" -- $H run $MOCK --non-ifs --ifs --fault-sweep \
+					--filter "$F" --junit "$TMP/sweep.$k.xml" >"$TMP/sweep.$k.txt" &
+				SWEEP_PIDS+=($!)
+			done
 		fi
 	fi
 fi
 
 # ---- 2. isolated scenario throughput ---------------------------------------------------------
 section "2. isolated scenario throughput ($N trivial scenarios: startup + cleanup; median of $REPS)"
-trivial() { # trivial DIR COUNT
+trivial() { # trivial DIR COUNT: COUNT files of one trivial scenario each
 	mkdir -p "$1"
-	local i
-	for ((i = 1; i <= $2; i++)); do
-		printf 'scenarios:\n  - name: trivial\n    description: one WSPStartup and its WSPCleanup\n    kinds: [nonifs]\n    checks: [SPI.Cleanup.SuccessReturnsZero]\n    steps:\n      - startup: {version: "2.2"}\n      - cleanup:\n' >"$1/t$(printf %05d "$i").yaml"
-	done
+	awk -v d="$1" -v n="$2" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			f = sprintf("%s/t%05d.yaml", d, i)
+			printf "scenarios:\n  - name: trivial\n    description: one WSPStartup and its WSPCleanup\n" > f
+			printf "    kinds: [nonifs]\n    checks: [SPI.Cleanup.SuccessReturnsZero]\n    steps:\n" > f
+			printf "      - startup: {version: \"2.2\"}\n      - cleanup:\n" > f
+			close(f)
+		}
+	}'
 }
 trivial "$TMP/trivial" "$N"
 # The Criterion binary has 1000 tests named tn000..tn999: a filter selects the first N.
@@ -162,9 +182,14 @@ fi
 WINE_DONE=0
 if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
 	section "2b. under Wine: a process per scenario vs a bare CreateProcess loop"
-	if make build-win >"$TMP/build-win.log" 2>&1 &&
-		ninja -C build-win bench/bench_spawnloop.exe >>"$TMP/build-win.log" 2>&1; then
-		export WINEPREFIX=$ROOT/build-win/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+	# the set-up and configuration steps of the Makefile's build-win target; only the three
+	# programs used here are built (the rest of build-win/ is make check's business)
+	export WINEPREFIX=$ROOT/build-win/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+	{ make setup-win && { test -f build-win/build.ninja ||
+		meson setup --cross-file cross/x86_64-w64-mingw32.txt build-win; }; } >"$TMP/build-win.log" 2>&1 || true
+	if ninja -C build-win harness/wspharness.exe providers/mockbase/mockbase.dll \
+		bench/bench_spawnloop.exe >>"$TMP/build-win.log" 2>&1; then
+		mkdir -p "$WINEPREFIX"
 		wineserver -p60 >/dev/null 2>&1 || true
 		wine cmd /c exit >/dev/null 2>&1 || true
 		WN=10
@@ -186,7 +211,7 @@ if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_
 			say "  CreateProcess loop        $(calc '%7.1f ms/process  (the floor)' "$WS * 1000 / $WN")"
 			say "  wspharness.exe, isolated  $(calc '%7.1f ms/case  %.2fx the floor' "$WH * 1000 / $WN, $WH / $WS")"
 			say "  wspharness.exe, in-process $(calc '%6.1f ms/case  (--no-isolation: what a persistent child would pay at best)' "$WHN * 1000 / $WN")"
-			say "  a persistent child (none yet) would save up to $(calc '%.0f%%' "100 * (1 - $WHN / $WH")) of the isolated time"
+			say "  a persistent child (none yet) would save up to $(calc '%.0f%%' "100 * (1 - $WHN / $WH)") of the isolated time"
 			summary "2b. Wine: process per scenario vs CreateProcess" "$(calc '%.2fx the floor' "$WH / $WS")" "info"
 			WINE_DONE=1
 		else
@@ -261,31 +286,42 @@ elif [ $SWEEP_OK = 0 ]; then
 	summary "3c. fault sweep, full suite" "suite did not run" "-"
 else
 	if [ "$BENCH_SWEEP" = serial ]; then
-		$TIMECMD -o "$TMP/sweep.out" -- $H run $MOCK --non-ifs --ifs --fault-sweep \
-			--junit "$TMP/sweep.xml" >"$TMP/sweep.txt"
+		$TIMECMD -o "$TMP/sweep.0.out" -- $H run $MOCK --non-ifs --ifs --fault-sweep \
+			--junit "$TMP/sweep.0.xml" >"$TMP/sweep.0.txt"
+		SHARDS=1
+		TW=$(awk '{ print $2 }' "$TMP/sweep.0.txt")
 	else
-		say "  (it ran in the background during sections 2-3; waiting for it)"
-		wait "$SWEEP_PID"
-		SWEEP_PID=
+		say "  (it ran in the background during sections 2-3, as $SHARDS shards; waiting for it)"
+		for p in "${SWEEP_PIDS[@]}"; do wait "$p"; done
+		SWEEP_PIDS=()
+		# wall: from the start of the shards to the end of the slowest (its own time, since
+		# the shards may have ended before this point)
+		TW=$(cat "$TMP"/sweep.*.txt | awk '$2 > m { m = $2 } END { print m }')
 	fi
-	TP=$(awk '{ print $2 }' "$TMP/plain.txt"); TS=$(awk '{ print $2 }' "$TMP/sweep.txt")
-	say "  plain run:  $(calc '%7.2f s' "$TP")  $(tail -n 1 "$TMP/plain.out")"
-	say "  fault sweep: $(calc '%6.1f s  %.0fx the plain run' "$TS, $TS / $TP")  $(tail -n 1 "$TMP/sweep.out")"
-	# where the sweep's time goes, from its JUnit report
-	/usr/bin/python3 - "$TMP/sweep.xml" <<'EOF' || true
+	TP=$(awk '{ print $2 }' "$TMP/plain.txt")
+	TS=$(cat "$TMP"/sweep.*.txt | awk '{ s += $2 } END { print s }')
+	say "  plain run:   $(calc '%7.2f s' "$TP")  $(tail -n 1 "$TMP/plain.out")"
+	say "  fault sweep: $(calc '%7.1f s as one process (sum of the %d shards), %.0fx the plain run' "$TS, $SHARDS, $TS / $TP")"
+	[ "$SHARDS" -gt 1 ] && say "               $(calc '%7.1f s wall with the %d shards side by side' "$TW, $SHARDS")"
+	cat "$TMP"/sweep.*.out | awk '/ passed, .* failed, / { for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+$/) t[$(i+1)] += $i } END { printf "  cases: %d passed, %d failed, %d errors, %d skipped\n", t["passed,"], t["failed,"], t["errors,"], t["skipped"] }'
+	# where the sweep's time goes, from its JUnit reports
+	/usr/bin/python3 - "$TMP"/sweep.*.xml <<'EOF' || true
 import sys
 import xml.etree.ElementTree as ET
-cases = list(ET.parse(sys.argv[1]).getroot().iter("testcase"))
+cases = [c for f in sys.argv[1:] for c in ET.parse(f).getroot().iter("testcase")]
 def t(c): return float(c.get("time") or 0)
-inc = [c for c in cases if c.find("skipped") is not None and "inconclusive" in (c.find("skipped").get("message") or "")]
-slow = [c for c in cases if c not in inc and t(c) >= 0.5]
-rest = [c for c in cases if c not in inc and c not in slow]
+def inconclusive(c):
+    s = c.find("skipped")
+    return s is not None and "inconclusive" in (s.get("message") or "")
+inc = [c for c in cases if inconclusive(c)]
+slow = [c for c in cases if not inconclusive(c) and t(c) >= 0.5]
+rest = [c for c in cases if not inconclusive(c) and t(c) < 0.5]
 print("  %d cases: %d inconclusive (each ran into the 2 s sweep time limit) %.1f s; "
       "%d others of 0.5 s or more %.1f s; the other %d cases %.1f s (%.1f ms each)"
       % (len(cases), len(inc), sum(map(t, inc)), len(slow), sum(map(t, slow)), len(rest),
          sum(map(t, rest)), 1000 * sum(map(t, rest)) / max(1, len(rest))))
 EOF
-	summary "3c. fault sweep, full suite" "$(calc '%.0f s, %.0fx plain run' "$TS, $TS / $TP")" "info"
+	summary "3c. fault sweep, full suite" "$(calc '%.0f s serial (%.0fx plain), %.0f s wall' "$TS, $TS / $TP, $TW")" "info"
 fi
 
 T_END=$(date +%s)
