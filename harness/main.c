@@ -42,6 +42,7 @@ struct options {
 	int fault_sweep;
 	unsigned shard_k, shard_n;
 	int have_shard;
+	const char *rule;
 	int argc;
 	char **argv;
 	const char *lower, *guid, *catalog;
@@ -53,7 +54,7 @@ static const char usage[] =
 	"                      [-q|-v] [--color=WHEN] [--deterministic]\n"
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
 	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
-	"                      [--fault-sweep]\n"
+	"                      [--fault-sweep] [--rule ID] [--shard K/N]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
@@ -113,7 +114,10 @@ static int parse(int argc, char **argv, struct options *o)
 			o->no_isolation = 1;
 		else if (!strcmp(a, "--fault-sweep"))
 			o->fault_sweep = 1;
-		else if (is_flag(a, "--shard")) {
+		else if (is_flag(a, "--rule")) {
+			if (!(o->rule = value_of(argc, argv, &i, "--rule")))
+				return bad_usage("%s needs a rule ID", "--rule");
+		} else if (is_flag(a, "--shard")) {
 			const char *v = value_of(argc, argv, &i, "--shard");
 			if (!v || wsph_shard_parse(v, &o->shard_k, &o->shard_n) != 0)
 				return bad_usage("--shard takes K/N with 0 <= K < N, not '%s'",
@@ -366,6 +370,12 @@ static int cmd_run(struct options *o)
 				&o->shard_k, &o->shard_n) < 0) {
 		fprintf(stderr, "wspharness: GTEST_SHARD_INDEX and GTEST_TOTAL_SHARDS must both be "
 				"set, with 0 <= index < total\n");
+		status = EXIT_BAD_INPUT;
+		goto out;
+	}
+	cfg.rule = o->rule;
+	if (o->rule && !wsph_ruleset_find(&set, o->rule)) {
+		fprintf(stderr, "wspharness: --rule: '%s' is not a rule of rules.yaml\n", o->rule);
 		status = EXIT_BAD_INPUT;
 		goto out;
 	}

@@ -304,6 +304,16 @@ static void sweep_case(const struct wsph_run_config *cfg, const struct wsph_scen
 	}
 }
 
+static int checks_rule(const struct wsph_scenario *sc, const char *rule)
+{
+	if (!rule)
+		return 1;
+	for (size_t i = 0; i < sc->n_checks; i++)
+		if (!strcmp(sc->checks[i], rule))
+			return 1;
+	return 0;
+}
+
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 {
 	static const unsigned order[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
@@ -326,6 +336,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 				wsph_case_id(&cfg->suite->scenarios[i], wsph_kind_name(order[k]), id,
 					     sizeof id);
 				if (wsph_filter_match(cfg->filter, id) &&
+				    checks_rule(&cfg->suite->scenarios[i], cfg->rule) &&
 				    wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
 					total++;
 			}
@@ -342,7 +353,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 			if (!(cfg->kinds & kind))
 				continue;
 			wsph_case_id(sc, wsph_kind_name(kind), id, sizeof id);
-			if (!wsph_filter_match(cfg->filter, id) ||
+			if (!wsph_filter_match(cfg->filter, id) || !checks_rule(sc, cfg->rule) ||
 			    !wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
 				continue;
 			index++;

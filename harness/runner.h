@@ -37,6 +37,8 @@ struct wsph_run_config {
 	/* --shard K/N (or GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS): this run takes every Nth case of
 	 * the selection, starting at K; shard_n 0 takes all. */
 	unsigned shard_k, shard_n;
+	/* --rule ID: only the scenarios whose `checks` name this rule (NULL: all). */
+	const char *rule;
 	/* Set (by a signal) to stop after the case in progress; the results hold what ran. */
 	volatile int *interrupted;
 };

@@ -80,7 +80,11 @@ def main():
     cmd += ["--junit", host_path(junit, wine), "--color=never"] + a.extra
     # Under Wine a process per case costs ~0.4 s; verdicts are the same in-process, and the
     # isolated path has tests of its own (hostile providers, sweeps, the CLI test).
-    if os.environ.get("WSPH_E2E_FAST") == "1" and not a.keep_isolation:
+    # Faulty providers: the scenarios that check the rule (fast, and isolated: a fault may hang).
+    if os.environ.get("WSPH_E2E_FAST") == "1" and len(a.expect_rule) == 1 and not a.keep_isolation \
+            and "--filter" not in a.extra and a.expect_exit == 1:
+        cmd += ["--rule", a.expect_rule[0]]
+    elif os.environ.get("WSPH_E2E_FAST") == "1" and not a.keep_isolation and not a.expect_rule:
         cmd.append("--no-isolation")
     print("$", " ".join(cmd), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
