@@ -20,10 +20,11 @@ DEMO_REPORT := build/demo/junit.xml
 FUZZ_SECONDS ?= 60
 # The valgrind pass: any memory error or definitely lost block fails the test (exit 99). It runs
 # the suites below (each harness run costs about a second more under valgrind); every suite runs
-# under ASan+UBSan anyway. VALGRIND_SUITES="e2e layered faulty" covers the faulty providers too.
+# under ASan+UBSan anyway. VALGRIND_SUITES="e2e layered faulty" covers mockbase and the faulty
+# providers too (several minutes more).
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
-VALGRIND_SUITES ?= e2e layered
+VALGRIND_SUITES ?= layered
 
 # Wine, for everything that touches build-win/ (meson's exe_wrapper sanity check at setup
 # time, the tests): a private prefix in the build folder, no debug noise, no Mono/Gecko prompts.
@@ -103,7 +104,7 @@ check: build build-win setup-browser build-asan build-fuzz setup-valgrind
 	$(MESON) test -C build-win --print-errorlogs || rc=1; \
 	$(MESON) test -C build-asan --print-errorlogs || rc=1; \
 	$(MESON) test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
-	WSPH_HARNESS_WRAPPER="$(VALGRIND)" $(MESON) test -C build \
+	WSPH_HARNESS_WRAPPER="$(VALGRIND)" $(MESON) test -C build --timeout-multiplier 4 \
 		$(addprefix --suite ,$(VALGRIND_SUITES)) --logbase valgrind --print-errorlogs || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "check: FAILED (see the test logs above)" >&2; fi; \
 	exit $$rc
