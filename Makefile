@@ -22,8 +22,10 @@ FUZZ_SECONDS ?= 60
 # the suites below (each harness run costs about a second more under valgrind); every suite runs
 # under ASan+UBSan anyway. VALGRIND_SUITES="e2e layered faulty" covers mockbase and the faulty
 # providers too (several minutes more).
-VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	--show-leak-kinds=definite
+# A case runs in a child process whose exit status the harness ignores once the case is complete:
+# --exit-on-first-error ends the child at its first error, before that, so the case is an <error>.
+VALGRIND := valgrind -q --error-exitcode=99 --exit-on-first-error=yes --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 VALGRIND_SUITES ?= layered
 
 # Wine, for everything that touches build-win/ (meson's exe_wrapper sanity check at setup
@@ -37,7 +39,8 @@ $(WINE_ENV_TARGETS): export WINEDLLOVERRIDES := mscoree,mshtml=
 # trace and an abort, so no test can pass over one. UBSan is also built with
 # -fno-sanitize-recover=all.
 SAN_TARGETS := check fuzz
-$(SAN_TARGETS): export ASAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1
+$(SAN_TARGETS): export ASAN_OPTIONS := \
+	halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1
 $(SAN_TARGETS): export UBSAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 .PHONY: setup-native setup-win setup-browser setup-fuzz setup-valgrind build build-win build-asan \

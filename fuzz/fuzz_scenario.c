@@ -1,4 +1,4 @@
-/* libFuzzer target: the scenario loader (YAML tree, validation, rule-ID check) on arbitrary bytes. */
+/* libFuzzer target: the scenario loader (YAML tree, validation, rule-ID check) on any bytes. */
 #include "fuzz_common.h"
 #include "ruleset.h"
 #include "scenario.h"

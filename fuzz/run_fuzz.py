@@ -24,7 +24,8 @@ def main():
     seconds = int(os.environ.get("WSPH_FUZZ_SECONDS") or a.seconds)
     os.makedirs(a.work, exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1")
+    env.setdefault("ASAN_OPTIONS",
+                   "halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1")
     env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1")
     cmd = [a.fuzzer, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
            "-print_final_stats=1", "-artifact_prefix=" + os.path.join(a.work, "")]
@@ -36,8 +37,8 @@ def main():
     if p.returncode != 0:
         found = sorted(f for f in os.listdir(a.work)
                        if f.split("-")[0] in ("crash", "leak", "timeout", "slow", "oom"))
-        print(f"FAIL: {os.path.basename(a.fuzzer)} exited with {p.returncode}; findings in {a.work}: "
-              + (", ".join(found) or "none written"))
+        print(f"FAIL: {os.path.basename(a.fuzzer)} exited with {p.returncode}; findings in "
+              f"{a.work}: " + (", ".join(found) or "none written"))
         return 1
     print(f"ok: {os.path.basename(a.fuzzer)} ran {seconds} s with no finding")
     return 0

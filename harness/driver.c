@@ -22,7 +22,7 @@
 /* How long the driver waits for a notification that must come (reached only when a provider
  * fails), and for one that must not (a conforming provider never sends it, so this bounds the
  * window in which a late one from a provider thread is still caught). */
-#define WAIT_MS 500
+#define WAIT_MS 300
 #define NONE_WAIT_MS 30
 
 struct arrival;

@@ -539,12 +539,21 @@ static int cmd_rules(struct options *o)
 	printf("\nRules\n");
 	for (size_t i = 0; i < set.n_rules; i++) {
 		const struct wsph_rule *r = &set.rules[i];
-		printf("%s  [%s, %s]\n  %s\n  source: %s\n", r->id, r->level,
-		       r->severity == WSPH_SEV_ERROR ? "error" : "warning", r->statement, r->source);
+		printf("%s  [%s, %s]\n  %s\n  source: %s\n  status: %s\n", r->id, r->level,
+		       r->severity == WSPH_SEV_ERROR ? "error" : "warning", r->statement, r->source,
+		       wsph_rule_status_name(r));
 		if (r->not_checkable) {
 			printf("  not checkable: %s\n", r->not_checkable);
 			continue;
 		}
+		if (!strcmp(wsph_rule_status_name(r), "every-step")) {
+			printf("  checked by: every scenario step that states an expectation\n");
+			continue;
+		}
+		printf("  tripped by:");
+		for (size_t t = 0; t < r->n_tripped_by; t++)
+			printf("%s %s", t ? "," : "", r->tripped_by[t]);
+		printf("%s\n", r->n_tripped_by ? "" : " (no faulty provider)");
 		printf("  checked by:");
 		int any = 0;
 		for (size_t s = 0; s < suite.n_scenarios; s++) {

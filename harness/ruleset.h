@@ -60,7 +60,8 @@ const struct wsph_rule *wsph_ruleset_find(const struct wsph_ruleset *set, const 
 int wsph_ruleset_check_suite(const struct wsph_ruleset *set, const struct wsph_suite *suite,
 			     struct wsph_diag *diag);
 const char *wsph_row_status_name(enum wsph_row_status s); /* "required-nonifs", ... */
-/* A rule's status for listings: "checked", or "not-checkable" (rules.yaml not_checkable). */
+/* A rule's status for listings: "checked", "not-checkable" (rules.yaml not_checkable), or
+ * "every-step" (a HARNESS.* rule, judged at every step that states an expectation). */
 const char *wsph_rule_status_name(const struct wsph_rule *r);
 
 #endif

@@ -419,7 +419,7 @@ static BOOL post_message(int table, const void *ra, HWND hWnd, UINT msg, WPARAM 
 	wsph_mutex_unlock(S.lock);
 	/* The real window (Windows) gets it as ws2_32 would post it; another window (a layer's own)
 	 * too. POSIX has no windows: the portable queue is the window. */
-	if (real || !ours)
+	if (real || (!ours && hWnd))
 		wsph_plat_post_message((void *)hWnd, msg, (uintptr_t)wp, (intptr_t)lp, 1);
 	return TRUE;
 }

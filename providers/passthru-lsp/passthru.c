@@ -427,7 +427,7 @@ static BOOL WSPAPI fw_PostMessage(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lpa
 	return up()->lpWPUPostMessage(hwnd, msg, wparam, lparam);
 }
 
-/* The own-upcall-table variant's bug: two entries answered here instead of by ws2_32's table. */
+/* The own-upcall-table variant's bug: an entry answered here instead of by ws2_32's table. */
 static int WSPAPI own_FDIsSet(SOCKET s, fd_set *set)
 {
 	if (!set)
@@ -435,17 +435,6 @@ static int WSPAPI own_FDIsSet(SOCKET s, fd_set *set)
 	for (u_int i = 0; i < set->fd_count && i < FD_SETSIZE; i++)
 		if (set->fd_array[i] == s)
 			return 1;
-	return 0;
-}
-
-static int WSPAPI own_QueryBlockingCallback(DWORD id, LPBLOCKINGCALLBACK *cb, PDWORD_PTR ctx,
-                                            LPINT e)
-{
-	(void)id;
-	if (!cb || !ctx)
-		return fail(e, WSAEFAULT);
-	*cb = NULL;
-	*ctx = 0;
 	return 0;
 }
 
@@ -458,10 +447,8 @@ static WSPUPCALLTABLE down_table(void)
 {
 	WSPUPCALLTABLE t = *up();
 	t.lpWPUPostMessage = fw_PostMessage;
-	if (F_OWN_UPCALL_TABLE) {
+	if (F_OWN_UPCALL_TABLE)
 		t.lpWPUFDIsSet = own_FDIsSet;
-		t.lpWPUQueryBlockingCallback = own_QueryBlockingCallback;
-	}
 	return t;
 }
 
@@ -993,7 +980,7 @@ static int start_op(struct sock *k, const struct io *a, LPINT lpErrno)
 	if (a->tid) {
 		/* A copy: the client's structure is only valid during the call. */
 		op->tid = *a->tid;
-	} else if (!F_NO_THREAD_ID) {
+	} else {
 		/* No thread of the client's to complete in: this one, opened for the purpose. */
 		if (up()->lpWPUOpenCurrentThread(&op->tid, &e) != 0) {
 			free(op);
@@ -1105,9 +1092,11 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 		n_ops++;
 	struct op **ops = n_ops ? calloc(n_ops, sizeof *ops) : NULL;
 	size_t j = 0;
-	for (struct op *op = g.ops; op && ops; op = op->next) {
-		op->refs++; /* held across this function */
-		ops[j++] = op;
+	for (struct op *op = g.ops; op; op = op->next) {
+		if (ops) {
+			op->refs++; /* held across this function */
+			ops[j++] = op;
+		}
 		if (!op->client_done) {
 			/* Cancelled without notification: drop the client's share. */
 			op->client_done = 1;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Runs wspharness on every file of the hostile-input corpus and checks the exit status and the exact
-message on stderr against expected.txt.
+"""Runs wspharness on every file of the hostile-input corpus and checks the exit status and the
+exact message on stderr against expected.txt.
 
 The harness is started in the corpus folder with relative paths, so its messages name the files
 exactly as expected.txt does, natively and under Wine alike. A file with no expectation, an

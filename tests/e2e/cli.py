@@ -98,8 +98,19 @@ def main():
     check(rc == 0 and not missing, f"rules lists all {len(rule_ids)} rules (missing: {missing})")
     check("WPUOpenCurrentThread" in out and "absent" in out and "required-nonifs" in out,
           "rules prints the upcall table rows with their published status")
-    check(re.search(r"^WPU\.CloseSocketHandle\.OnClose  \[MUST, error\]\n.*\n.*\n  checked by: .*sockets\.nonifs/create-and-close",
-                    out, re.M) is not None, "rules names the scenarios that check a rule")
+    block = re.search(r"^WPU\.CloseSocketHandle\.OnClose  \[MUST, error\]\n((?:  .*\n)+)", out, re.M)
+    block = block.group(1) if block else ""
+    check(re.search(r"^  checked by: .*sockets\.nonifs/create-and-close", block, re.M) is not None,
+          "rules names the scenarios that check a rule")
+    check("  status: checked\n" in block and
+          re.search(r"^  tripped by: .*fault-nonifs-no-close-handle", block, re.M) is not None,
+          "rules prints a checked rule's status and the faulty providers that trip it")
+    nc = re.search(r"^WPU\.QueryContext\.RoundTrip  \[.*\]\n((?:  .*\n)+)", out, re.M)
+    check(nc is not None and "  status: not-checkable\n" in nc.group(1) and
+          "  not checkable: " in nc.group(1),
+          "rules prints a not-checkable rule's status and its reason")
+    check(not re.search(r"\(no scenario\)|\(no faulty provider\)", out),
+          "rules shows no checkable rule without a scenario and a faulty provider")
 
     junit = os.path.join(tmp, "sub", "dir", "report.xml")
     rc, out, _ = run("run", host(a.provider), "--ifs", "--non-ifs", "--junit", host(junit), "-q")

@@ -11,6 +11,8 @@ static struct wsph_trace *trace;
 static struct wsph_rules *engine;
 static uint64_t open_call;
 
+#define WINDOW 0x99u
+
 static void load(unsigned kind)
 {
 	struct wsph_diag d;
@@ -26,6 +28,7 @@ static void load(unsigned kind)
 	cfg.kind = kind;
 	cfg.catalog_ids = ids;
 	cfg.n_catalog_ids = 2;
+	cfg.window = (void *)(uintptr_t)WINDOW;
 	engine = wsph_rules_new(&cfg);
 }
 
@@ -249,4 +252,173 @@ Test(rules, cleanup_balance, .init = nonifs, .fini = teardown)
 	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
 	cr_assert_str_eq(found(), "SPI.Startup.RefCount SPI.Errno.OnFailure SPI.Cleanup.SuccessReturnsZero "
 				  "SPI.Cleanup.Unbalanced");
+}
+
+/* ---- the asynchronous paths ---- */
+
+/* A CALL with all six arguments (the driver's layout for overlapped calls and registrations). */
+static void callx(enum wsph_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		  uint64_t a5)
+{
+	struct wsph_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = WSPH_EV_CALL;
+	ev.fn = fn;
+	ev.a[0] = a0;
+	ev.a[1] = a1;
+	ev.a[2] = a2;
+	ev.a[3] = a3;
+	ev.a[4] = a4;
+	ev.a[5] = a5;
+	ev.err = WSPH_ERRNO_UNSET;
+	open_call = wsph_trace_append(trace, &ev);
+}
+
+/* The RETURN of the open call, with the CALL's arguments (as the driver copies them). */
+static void retx(int64_t rv, int err, uint64_t a2)
+{
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(trace, (size_t)open_call - 1, &ev), 0);
+	ev.kind = WSPH_EV_RETURN;
+	ev.parent = open_call;
+	ev.ret = rv;
+	ev.err = err;
+	ev.a[2] = a2;
+	wsph_trace_append(trace, &ev);
+	wsph_rules_advance(engine);
+}
+
+static void upx(enum wsph_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, int64_t rv,
+		uint64_t parent)
+{
+	struct wsph_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = WSPH_EV_UPCALL;
+	ev.fn = fn;
+	ev.a[0] = a0;
+	ev.a[1] = a1;
+	ev.a[2] = a2;
+	ev.a[3] = a3;
+	ev.ret = rv;
+	ev.err = WSPH_ERRNO_UNSET;
+	ev.parent = parent;
+	strcpy(ev.module, "provider.so");
+	wsph_trace_append(trace, &ev);
+	wsph_rules_advance(engine);
+}
+
+static uint64_t socket_ok(uint64_t h)
+{
+	call(WSPH_FN_WSPSOCKET, AF_INET);
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, (int64_t)h, WSPH_TABLE_A);
+	ret(WSPH_FN_WSPSOCKET, AF_INET, (int64_t)h, WSPH_ERRNO_UNSET);
+	return h;
+}
+
+Test(rules, async_select_messages, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPASYNCSELECT, s, WINDOW, 0x8001, FD_READ | FD_CLOSE, 0, 0);
+	upx(WSPH_FN_WPUPOSTMESSAGE, WINDOW, 0x8001, s, FD_READ, 1, 0); /* clean, from a thread */
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	upx(WSPH_FN_WPUPOSTMESSAGE, WINDOW, 0x8002, s, FD_READ, 1, 0); /* wrong Msg */
+	upx(WSPH_FN_WPUPOSTMESSAGE, WINDOW, 0x8001, s, FD_READ | FD_CLOSE, 1, 0); /* two events */
+	callx(WSPH_FN_WSPASYNCSELECT, s, WINDOW, 0x8001, 0, 0, 0);
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	upx(WSPH_FN_WPUPOSTMESSAGE, WINDOW, 0x8001, s, FD_READ, 1, 0); /* after the cancel */
+	cr_assert_str_eq(found(), "WPU.PostMessage.MatchesRegistration "
+				  "WPU.PostMessage.StopsAfterCancel");
+}
+
+Test(rules, notifications_after_the_final_cleanup_began, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPASYNCSELECT, s, WINDOW, 0x8001, FD_READ, 0, 0);
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5000, 0x6000, 0); /* overlapped, routine */
+	retx(-1, WSA_IO_PENDING, 0);
+	call(WSPH_FN_WSPCLEANUP, 0);
+	upx(WSPH_FN_WPUPOSTMESSAGE, WINDOW, 0x8001, s, FD_READ, 1, open_call);
+	upx(WSPH_FN_WPUCLOSESOCKETHANDLE, s, 0, 0, 0, 0, open_call);
+	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
+	upx(WSPH_FN_WPUQUERYBLOCKINGCALLBACK, 1001, 0, 0, 0, 0, 0); /* a late upcall */
+	cr_assert_str_eq(found(), "SPI.Cleanup.Silent WPU.Table.NotAfterFinalCleanup");
+}
+
+Test(rules, overlapped_completions, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	/* a receive with a routine, pending */
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5000, 0x6000, 0);
+	retx(-1, WSA_IO_PENDING, 0);
+	/* a receive with an event, pending */
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	upx(WSPH_FN_WPUQUEUEAPC, 0x10, 0x8000, 0x20, 0x7a000004, 0, 0); /* the provider's APC */
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5100, 0, 4, 0, 0);	/* clean */
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5000, 0, 4, 0, 0);	/* has a routine */
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5900, 0, 4, 0, 0);	/* not the client's */
+	upx(WSPH_FN_WPUQUEUEAPC, 0x10, 0x6000, 0x20, 0x0dead7d0, 0, 0);	/* client routine, poison */
+	upx(WSPH_FN_WPUSETEVENT, 0x7777, 0, 0, 0, 1, 0);			/* nobody's event */
+	cr_assert_str_eq(found(), "WPU.QueueApc.OnlyWithRoutine WPU.CompleteOverlapped.ClientOverlapped "
+				  "WPU.QueueApc.ThreadIdCopied WPU.QueueApc.NotClientRoutine "
+				  "WPU.SetEvent.Optional");
+}
+
+Test(rules, completion_after_the_handle_was_released, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	callx(WSPH_FN_WSPCLOSESOCKET, s, 0, 0, 0, 0, 0);
+	upx(WSPH_FN_WPUCLOSESOCKETHANDLE, s, 0, 0, 0, 0, open_call);
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5100, WSA_OPERATION_ABORTED, 0, 0, open_call);
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	cr_assert_str_eq(found(), "WPU.Handles.NoUseAfterClose");
+}
+
+Test(rules, thread_ids_and_events, .init = nonifs, .fini = teardown)
+{
+	callx(WSPH_FN_WSPSTARTUP, 0x0202, 0, 0, 0, 0, 0);
+	upx(WSPH_FN_WPUOPENCURRENTTHREAD, 0x10, 0x7a000008, 0, 0, -1, open_call); /* too early */
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(trace, (size_t)open_call - 1, &ev), 0);
+	ev.kind = WSPH_EV_RETURN;
+	ev.parent = open_call;
+	ev.a[1] = ev.a[2] = 0x0202; /* wVersion, wHighVersion */
+	ev.a[4] = ev.a[5] = 1;	    /* description terminated, WSPDATA written */
+	wsph_trace_append(trace, &ev);
+	wsph_rules_advance(engine);
+	startup_ok(0x0202, 0x0202, 0);
+	upx(WSPH_FN_WPUOPENCURRENTTHREAD, 0x10, 0x7a000010, 0, 0, 0, 0);
+	upx(WSPH_FN_WPUCLOSETHREAD, 0x10, 0x7a00000c, 1, 0, -1, 0); /* the client's thread id */
+	upx(WSPH_FN_WPUCREATEEVENT, 0, 0, 0, 0, 0x4444, 0);
+	upx(WSPH_FN_WPUSETEVENT, 0x4444, 0, 0, 0, 1, 0); /* its own event: fine */
+	upx(WSPH_FN_WPUCLOSEEVENT, 0x5555, 1, 0, 0, 0, 0); /* a client event */
+	call(WSPH_FN_WSPCLEANUP, 0);
+	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
+	call(WSPH_FN_WSPCLEANUP, 0);
+	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
+	cr_assert_str_eq(found(), "WPU.OpenCurrentThread.AfterStartup WPU.OpenCurrentThread.Paired "
+				  "WPU.Event.NoCloseOfClientEvents WPU.Handles.NoLeak");
+}
+
+Test(rules, return_values_and_byte_counts, .init = ifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	callx(WSPH_FN_WSPSEND, 0x4000, 4, 0, 0, 0, 0);
+	retx(4, WSPH_ERRNO_UNSET, 4); /* the byte count as the return value */
+	callx(WSPH_FN_WSPRECV, 0x4000, 4, 0, 0, 0, 0);
+	retx(0, WSPH_ERRNO_UNSET, 5); /* more than the buffer */
+	callx(WSPH_FN_WSPRECV, 0x4000, 16, 3, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, 0x4000, 0x5100, 0, 4, 0, 0); /* an IFS provider */
+	upx(WSPH_FN_WPUQUERYBLOCKINGCALLBACK, 7, 0, 0, 0, -1, 0); /* not its catalog id */
+	cr_assert_str_eq(found(), "SPI.Return.Domain SPI.Transfer.WithinBuffers "
+				  "WPU.CompleteOverlapped.IFSNotUsed WPU.CompleteOverlapped.CreatedHandleOnly "
+				  "WPU.BlockingCallback.OwnCatalogId");
 }

@@ -88,6 +88,8 @@ Test(ruleset, rule_status_names)
 	cr_expect_str_eq(wsph_rule_status_name(&set.rules[0]), "checked");
 	cr_expect_str_eq(wsph_rule_status_name(&set.rules[1]), "not-checkable");
 	cr_expect_str_eq(wsph_rule_status_name(NULL), "checked");
+	struct wsph_rule harness_rule = {.id = "HARNESS.Step.Expectation"};
+	cr_expect_str_eq(wsph_rule_status_name(&harness_rule), "every-step");
 }
 
 Test(ruleset, find_by_id)
@@ -225,16 +227,16 @@ static char *many_rules(int n, const char *last)
 Test(ruleset, load_string_and_many_rules)
 {
 	struct wsph_diag diag;
-	char *ok = many_rules(50000, "B.C"), *dup = many_rules(50000, "A.R4321");
+	char *ok = many_rules(10000, "B.C"), *dup = many_rules(10000, "A.R4321");
 
 	cr_assert_eq(wsph_ruleset_load_string(&set, "mem.yaml", ok, strlen(ok), &diag), 0, "%s",
 		     diag.text);
 	cr_expect_str_eq(set.path, "mem.yaml");
-	cr_expect_eq(set.n_rules, 50001);
-	cr_expect_eq(set.rules[50000].loc.line, 50006);
+	cr_expect_eq(set.n_rules, 10001);
+	cr_expect_eq(set.rules[10000].loc.line, 10006);
 	wsph_ruleset_free(&set);
 	cr_expect_eq(wsph_ruleset_load_string(&set, "mem.yaml", dup, strlen(dup), &diag), -1);
-	cr_expect_str_eq(diag.text, "mem.yaml:50006:10: duplicate rule ID 'A.R4321' (first at line "
+	cr_expect_str_eq(diag.text, "mem.yaml:10006:10: duplicate rule ID 'A.R4321' (first at line "
 				    "4327, column 10)");
 	cr_expect_null(set.path);
 	cr_expect_eq(wsph_ruleset_load_string(&set, "nul.yaml", NULL, 0, &diag), -1);
@@ -259,4 +261,26 @@ Test(ruleset, a_long_unknown_id_is_cut_in_the_message)
 	cr_expect_str_eq(diag.text, "long.yaml:3:35: unknown rule ID "
 				    "'A.Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...' "
 				    "(not in rules.yaml)");
+}
+
+Test(ruleset, many_checks_against_many_rules)
+{
+	struct wsph_diag diag;
+	char *rules = many_rules(20000, "B.C");
+	char *text = malloc(20000 * 24 + 256), *p = text;
+	int i;
+
+	/* 20,000 checks against 20,001 rules: comparing each with every rule would be 4e8 calls. */
+	p += sprintf(p, "scenarios:\n  - name: x\n    steps: [cleanup: ]\n    checks:\n");
+	for (i = 0; i < 20000; i++)
+		p += sprintf(p, "      - A.R%d\n", 19999 - i);
+	sprintf(p, "      - B.C\n      - B.D\n");
+	cr_assert_eq(wsph_ruleset_load_string(&set, "r.yaml", rules, strlen(rules), &diag), 0, "%s",
+		     diag.text);
+	cr_assert_eq(wsph_scenario_load_string(&suite, "s.yaml", text, strlen(text), NULL, &diag), 0,
+		     "%s", diag.text);
+	cr_expect_eq(wsph_ruleset_check_suite(&set, &suite, &diag), -1);
+	cr_expect_str_eq(diag.text, "s.yaml:20006:9: unknown rule ID 'B.D' (not in rules.yaml)");
+	free(rules);
+	free(text);
 }
