@@ -19,10 +19,10 @@ int wsph_json_string(FILE *out, const char *s)
 	fputc('"', out);
 	while (*p) {
 		uint32_t c;
-		size_t n = wsph_utf8_seq(p, &c);
-		if (n == 0 || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF) {
-			fputs("\xEF\xBF\xBD", out); /* U+FFFD */
-			p += n ? n : 1;
+		size_t n = wsph_utf8_char(p, &c);
+		if (c == WSPH_UTF8_REPLACEMENT) {
+			fputs(WSPH_UTF8_REPLACEMENT_BYTES, out);
+			p += n;
 			continue;
 		}
 		switch (c) {

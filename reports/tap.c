@@ -18,10 +18,10 @@ static void put_line_text(FILE *out, const char *s, int escape_hash)
 
 	while (*p) {
 		uint32_t c;
-		size_t n = wsph_utf8_seq(p, &c);
-		if (n == 0 || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF) {
-			fputs("\xEF\xBF\xBD", out);
-			p += n ? n : 1;
+		size_t n = wsph_utf8_char(p, &c);
+		if (c == WSPH_UTF8_REPLACEMENT) {
+			fputs(WSPH_UTF8_REPLACEMENT_BYTES, out);
+			p += n;
 			continue;
 		}
 		if (c == '\n' || c == '\r' || c == '\t')

@@ -51,6 +51,16 @@ size_t wsph_utf8_seq(const unsigned char *p, uint32_t *cp)
 	return n;
 }
 
+size_t wsph_utf8_char(const unsigned char *p, uint32_t *cp)
+{
+	size_t n = wsph_utf8_seq(p, cp);
+	if (n == 0 || (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp == 0xFFFE || *cp == 0xFFFF) {
+		*cp = WSPH_UTF8_REPLACEMENT;
+		return n ? n : 1;
+	}
+	return n;
+}
+
 /* XML 1.0 production Char. */
 static int xml_char(uint32_t c)
 {

@@ -37,4 +37,11 @@ size_t wsph_xml_attr_line(FILE *out, const char *s, size_t cap);
  * (ED A0..BF xx) are decoded, not refused: the caller decides. Shared by the JSON writer. */
 size_t wsph_utf8_seq(const unsigned char *p, uint32_t *cp);
 
+/* The character at p for writers that repair text: like wsph_utf8_seq, but a byte that starts no
+ * sequence, an encoded surrogate, U+FFFE and U+FFFF all decode as U+FFFD, with the width to skip
+ * (1 for a bad byte). Never 0, so `p += n` always advances. */
+#define WSPH_UTF8_REPLACEMENT 0xFFFDu
+#define WSPH_UTF8_REPLACEMENT_BYTES "\xEF\xBF\xBD"
+size_t wsph_utf8_char(const unsigned char *p, uint32_t *cp);
+
 #endif

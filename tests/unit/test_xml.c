@@ -295,3 +295,25 @@ Test(xml, random_bytes_always_give_clean_xml)
 		free(a);
 	}
 }
+
+Test(xml, utf8_char_repairs_and_always_advances)
+{
+	uint32_t c;
+	/* ASCII, a 2-byte and a 4-byte character: decoded with their widths. */
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"A", &c), 1);
+	cr_expect_eq(c, 'A');
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\xC3\xA9", &c), 2);
+	cr_expect_eq(c, 0xE9);
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\xF0\x9F\x98\x80", &c), 4);
+	cr_expect_eq(c, 0x1F600);
+	/* A stray continuation byte and a truncated sequence: one byte, U+FFFD. */
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\x80x", &c), 1);
+	cr_expect_eq(c, WSPH_UTF8_REPLACEMENT);
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\xE2\x82", &c), 1);
+	cr_expect_eq(c, WSPH_UTF8_REPLACEMENT);
+	/* An encoded surrogate and U+FFFF: their whole width, U+FFFD. */
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\xED\xA0\x80", &c), 3);
+	cr_expect_eq(c, WSPH_UTF8_REPLACEMENT);
+	cr_expect_eq(wsph_utf8_char((const unsigned char *)"\xEF\xBF\xBF", &c), 3);
+	cr_expect_eq(c, WSPH_UTF8_REPLACEMENT);
+}
