@@ -338,10 +338,16 @@ static void report_data(struct drv *d, const struct wsph_step *st, uint64_t seq,
 static int usable(struct drv *d, const struct wsph_step *st, const void *entry, const char *name)
 {
 	if (!d->have_procs) {
-		/* a step that accepts any outcome is skipped quietly (the startup was refused) */
-		if (st->expect != WSPH_EXPECT_ANY)
-			report(d, st, 0, "cannot call %s: no WSPStartup has succeeded in this scenario",
-			       name);
+		/* A step that accepts any outcome is skipped quietly (the startup was refused).
+		 * Otherwise the scenario's own expectation is what failed: the step's rule judges
+		 * the step's WSP call, which never happened (in a fault sweep, the failed startup
+		 * was the provider's correct answer to the injected fault). */
+		if (st->expect != WSPH_EXPECT_ANY) {
+			char msg[256];
+			snprintf(msg, sizeof msg,
+				 "cannot call %s: no WSPStartup has succeeded in this scenario", name);
+			wsph_rules_report(d->rules, "HARNESS.Step.Expectation", d->step, 0, msg);
+		}
 		return 0;
 	}
 	if (!fn_address(entry)) {
