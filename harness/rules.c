@@ -88,6 +88,7 @@ struct ledger_entry {
 	int modified; /* from WPUModifyIFSHandle (else WPUCreateSocketHandle) */
 	int open;
 	uint64_t created_seq, closed_seq;
+	uint64_t close_deferred_seq; /* WSPCloseSocket returned with overlapped operations pending */
 };
 
 #define MAX_FRAME_UPCALLS 256
@@ -285,7 +286,7 @@ static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t 
 		r->ledger = p;
 		r->cap_ledger = nc;
 	}
-	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0};
+	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0};
 }
 
 /* The provider that made a call: one below the layer under test, or (NULL) the one under test. */
@@ -353,6 +354,16 @@ static struct op_rec *op_find(struct wsph_rules *r, uint64_t ov)
 		if (r->ops[i].ov == ov)
 			return &r->ops[i];
 	return NULL;
+}
+
+/* Overlapped operations on s that were pending and whose completion has not been delivered. */
+static size_t pending_ops(const struct wsph_rules *r, uint64_t s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_ops; i++)
+		if (r->ops[i].s == s && r->ops[i].state == OP_PENDING && !r->ops[i].notified)
+			n++;
+	return n;
 }
 
 static int is_client_routine(const struct wsph_rules *r, uint64_t fn)
@@ -1082,7 +1093,11 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 
 	if (r->cfg.kind == WSPH_KIND_NONIFS && ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0) {
 		struct ledger_entry *e = ledger_find(r, ev->a[0]);
-		if (e && !e->modified && e->open)
+		/* With overlapped operations still pending the release may wait until they have
+		 * completed (spec §7.2, as the Microsoft sample LSP does): judged at the end. */
+		if (e && !e->modified && e->open && pending_ops(r, ev->a[0]))
+			e->close_deferred_seq = ev->seq;
+		else if (e && !e->modified && e->open)
 			finding(r, "WPU.CloseSocketHandle.OnClose", ev,
 				"WSPCloseSocket(s=0x%" PRIx64 ") returned 0 without releasing the "
 				"handle with WPUCloseSocketHandle (no overlapped operation was pending)",
@@ -1443,6 +1458,21 @@ void wsph_rules_advance(struct wsph_rules *r)
 void wsph_rules_finish(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);
+	/* A release deferred by WSPCloseSocket is due once the operations have completed, and in
+	 * any case by the end of the final WSPCleanup. */
+	for (size_t i = 0; r->cfg.kind == WSPH_KIND_NONIFS && i < r->n_ledger; i++) {
+		const struct ledger_entry *e = &r->ledger[i];
+		if (!e->close_deferred_seq || !e->open || e->modified ||
+		    (!r->after_final && pending_ops(r, e->value)))
+			continue;
+		char msg[512];
+		snprintf(msg, sizeof msg,
+			 "WSPCloseSocket(s=0x%" PRIx64 ") returned 0 (event #%" PRIu64 ") with "
+			 "overlapped operations pending, and the handle was never released with "
+			 "WPUCloseSocketHandle, even after they completed",
+			 e->value, e->close_deferred_seq);
+		add_finding(r, "WPU.CloseSocketHandle.OnClose", 0, e->close_deferred_seq, msg);
+	}
 	if (!r->ever_started || r->startups != 0)
 		return;
 	/* Threads and events the provider opened are balanced by the end too. */

@@ -422,3 +422,36 @@ Test(rules, return_values_and_byte_counts, .init = ifs, .fini = teardown)
 				  "WPU.CompleteOverlapped.IFSNotUsed WPU.CompleteOverlapped.CreatedHandleOnly "
 				  "WPU.BlockingCallback.OwnCatalogId");
 }
+
+/* WSPCloseSocket with an overlapped receive pending: the handle may be released after the
+ * operation completes (the abort is delivered later, from a provider thread). */
+Test(rules, close_with_pending_operation_may_defer_the_release, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	callx(WSPH_FN_WSPCLOSESOCKET, s, 0, 0, 0, 0, 0);
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5100, WSA_OPERATION_ABORTED, 0, 0, 0);
+	upx(WSPH_FN_WPUCLOSESOCKETHANDLE, s, 0, 0, 0, 0, 0);
+	call(WSPH_FN_WSPCLEANUP, 0);
+	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
+	cr_assert_str_eq(found(), "");
+}
+
+/* ... but it must come: a deferred release that never happens is caught at the end. */
+Test(rules, deferred_release_that_never_comes, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPRECV, s, 16, 3, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	callx(WSPH_FN_WSPCLOSESOCKET, s, 0, 0, 0, 0, 0);
+	retx(0, WSPH_ERRNO_UNSET, 0);
+	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5100, WSA_OPERATION_ABORTED, 0, 0, 0);
+	call(WSPH_FN_WSPCLEANUP, 0);
+	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
+	cr_assert_str_eq(found(), "SPI.Cleanup.ReleasesHandles WPU.CloseSocketHandle.OnClose "
+				  "WPU.Handles.NoLeak");
+}
