@@ -103,29 +103,29 @@ static int overlapped_call(struct wsph_rules_errno *e, const struct wsph_event *
 		snprintf(why, len, "the call passed neither lpOverlapped nor lpCompletionRoutine");
 		return 0;
 	}
+	/* A socket whose creation the trace does not show is given the benefit of the doubt. */
 	const struct sock *k = e ? sock_find(e, call->a[0]) : NULL;
-	if (!k || !k->overlapped) {
-		snprintf(why, len,
-			 k ? "socket 0x%" PRIx64 " was created without WSA_FLAG_OVERLAPPED"
-			   : "0x%" PRIx64 " is no socket the provider returned in this scenario",
+	if (k && !k->overlapped) {
+		snprintf(why, len, "socket 0x%" PRIx64 " was created without WSA_FLAG_OVERLAPPED",
 			 call->a[0]);
 		return 0;
 	}
 	return 1;
 }
 
-static void track_sockets(struct wsph_rules_errno *e, const struct wsph_event *ret)
+static void track_sockets(struct wsph_rules_errno *e, const struct wsph_event *call,
+			  const struct wsph_event *ret)
 {
 	if (!e || ret->ret == -1)
 		return;
 	switch (ret->fn) {
-	case WSPH_FN_WSPSOCKET: /* a[4] dwFlags */
-		sock_set(e, (uint64_t)ret->ret, (ret->a[4] & WSA_FLAG_OVERLAPPED) != 0);
+	case WSPH_FN_WSPSOCKET: /* the CALL's a[4]: dwFlags */
+		sock_set(e, (uint64_t)ret->ret, (call->a[4] & WSA_FLAG_OVERLAPPED) != 0);
 		break;
 	case WSPH_FN_WSPACCEPT:
 	case WSPH_FN_WSPJOINLEAF: {
 		/* The new socket has the properties of s. */
-		const struct sock *k = sock_find(e, ret->a[0]);
+		const struct sock *k = sock_find(e, call->a[0]);
 		sock_set(e, (uint64_t)ret->ret, k && k->overlapped);
 		break;
 	}
@@ -140,7 +140,7 @@ void wsph_rules_errno_return(struct wsph_rules_errno *e, struct wsph_rules *r,
 {
 	char text[1024], why[160], msg[4096];
 
-	track_sockets(e, ret);
+	track_sockets(e, call, ret);
 	/* WSPStartup returns its code (SPI.Startup.ErrorIsReturnValue); a missing or non-Winsock
 	 * code is SPI.Errno.OnFailure's. */
 	if (ret->fn == WSPH_FN_WSPSTARTUP || !failed(ret) || ret->err == WSPH_ERRNO_UNSET ||
