@@ -111,6 +111,7 @@ static const struct {
 	{10110, "WSA_E_NO_MORE"},
 	{10111, "WSA_E_CANCELLED"},
 	{10112, "WSAEREFUSED"},
+	{11002, "WSATRY_AGAIN"}, /* WSPAccept: the condition function deferred (CF_DEFER) */
 };
 
 #define N_ERRORS (sizeof errors / sizeof errors[0])

@@ -4,6 +4,7 @@
 #include "platform/platform.h"
 #include "report.h"
 #include "results.h"
+#include "errtable.h"
 #include "ruleset.h"
 #include "runner.h"
 #include "sha256.h"
@@ -312,7 +313,8 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 			return EXIT_BAD_INPUT;
 		}
 	}
-	if (wsph_ruleset_load(set, rules, &diag) != 0) {
+	if (wsph_ruleset_load(set, rules, &diag) != 0 ||
+	    wsph_errtable_load_beside(rules, &set->errors, &diag) != 0) {
 		fprintf(stderr, "%s\n", diag.text);
 		return EXIT_BAD_INPUT;
 	}

@@ -1,5 +1,6 @@
 /* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream. */
 #include "rules.h"
+#include "rules_errno.h"
 
 #include "wsph/spi.h"
 
@@ -77,6 +78,8 @@ const char *const wsph_rules_ids_used[] = {
 	"SPI.Handle.StaleFailsNotSock",
 	"SPI.Return.Domain",
 	"SPI.Transfer.WithinBuffers",
+	"SPI.Errno.Documented",
+	"SPI.Errno.IoPendingOnlyOverlapped",
 	NULL,
 };
 
@@ -154,6 +157,7 @@ struct wsph_rules {
 	size_t n_threads, cap_threads, n_events, cap_events;
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
+	struct wsph_rules_errno *errno_rules; /* rules_errno.c */
 };
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
@@ -162,6 +166,7 @@ struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
+	r->errno_rules = wsph_rules_errno_new();
 	return r;
 }
 
@@ -181,6 +186,7 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->ledger);
 	free(r->frames);
 	free(r->lower_handles);
+	wsph_rules_errno_free(r->errno_rules);
 	free(r);
 }
 
@@ -1444,6 +1450,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 			} else {
 				check_return(r, f, &ev);
 				check_layer_return(r, f, &ev);
+				wsph_rules_errno_return(r->errno_rules, r, r->cfg.set, &f->call, &ev);
 			}
 			if (at < top)
 				memmove(&r->frames[at], &r->frames[at + 1],

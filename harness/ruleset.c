@@ -1,6 +1,7 @@
 /* Loads the rule catalogue (rules.yaml) and checks that scenarios name only rules it defines. */
 #include "ruleset.h"
 
+#include "errtable.h"
 #include "fn.h"
 #include "yamlutil.h"
 
@@ -60,6 +61,8 @@ void wsph_ruleset_free(struct wsph_ruleset *set)
 		rule_free(&set->rules[i]);
 	free(set->rules);
 	free(set->table_source);
+	wsph_errtable_free(set->errors);
+	free(set->errors);
 	free(set->path);
 	memset(set, 0, sizeof *set);
 }

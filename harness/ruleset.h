@@ -38,6 +38,8 @@ struct wsph_rule {
 	size_t n_tripped_by;
 };
 
+struct wsph_errtable;
+
 struct wsph_ruleset {
 	char *path;
 	struct wsph_upcall_row *rows;
@@ -45,6 +47,8 @@ struct wsph_ruleset {
 	struct wsph_rule *rules;
 	size_t n_rules;
 	char *table_source; /* the upcall table's source (URL) */
+	/* errors.yaml next to rules.yaml (harness/errtable.h), owned; NULL when there is none */
+	struct wsph_errtable *errors;
 };
 
 /* Returns 0, or -1 with "file:line:column: message" in diag. Unknown keys, duplicate IDs,

@@ -1128,7 +1128,8 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Appends every scenario file under dir to out. Names starting with '.' (editor and VCS files)
- * are skipped; rules.yaml is skipped at the top only, where the rule catalogue lives. */
+ * are skipped; rules.yaml and errors.yaml are skipped at the top only, where the rule catalogue
+ * and the error tables live. */
 static int walk(const char *dir, int depth, struct names *out, struct wsph_diag *diag)
 {
 	struct names entries = {NULL, 0, 0, 0};
@@ -1163,7 +1164,8 @@ static int walk(const char *dir, int depth, struct names *out, struct wsph_diag 
 			if (walk(path, depth + 1, out, diag))
 				goto out;
 		} else if (ends_with(name, ".yaml") &&
-			   !(depth == 0 && strcmp(name, "rules.yaml") == 0)) {
+			   !(depth == 0 && (strcmp(name, "rules.yaml") == 0 ||
+					    strcmp(name, "errors.yaml") == 0))) {
 			if (names_push(out, path)) {
 				path = NULL;
 				snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);

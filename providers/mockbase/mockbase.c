@@ -1708,7 +1708,9 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	else if (flags & ~(DWORD)(MSG_PEEK | MSG_PARTIAL))
 		err = WSAEOPNOTSUPP;
 	else if (o->type == SOCK_STREAM && (o->listening || !o->connected))
-		err = WSAENOTCONN;
+		/* The undocumented-errno variant answers with a send-side code WSPRecv's page does not
+		 * list. */
+		err = F_UNDOCUMENTED_ERRNO ? WSAEDESTADDRREQ : WSAENOTCONN;
 	else if (o->type == SOCK_DGRAM && !o->bound)
 		err = WSAEINVAL;
 	else if (o->shut_recv)
@@ -1745,7 +1747,9 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		o->refs++;
 		while (!o->closed && !o->shut_recv && !recv_ready(o)) {
 			if (o->nonblocking) {
-				err = WSAEWOULDBLOCK;
+				/* The pending-not-overlapped variant claims an overlapped operation
+				 * started although the call passed no WSAOVERLAPPED. */
+				err = F_PENDING_NOT_OVERLAPPED ? WSA_IO_PENDING : WSAEWOULDBLOCK;
 				break;
 			}
 			err = blk_wait(&c, &k);

@@ -271,6 +271,18 @@
 #define F_NONIFS_RETURNS_CONTEXT 0
 #endif
 
+/* SPI.Errno.Documented and SPI.Errno.IoPendingOnlyOverlapped: the codes of a failing call. */
+#ifdef MOCKBASE_FAULT_UNDOCUMENTED_ERRNO
+#define F_UNDOCUMENTED_ERRNO 1
+#else
+#define F_UNDOCUMENTED_ERRNO 0
+#endif
+#ifdef MOCKBASE_FAULT_PENDING_NOT_OVERLAPPED
+#define F_PENDING_NOT_OVERLAPPED 1
+#else
+#define F_PENDING_NOT_OVERLAPPED 0
+#endif
+
 /* Not a fault: the reference variant that delivers the optional notifications through the
  * operating system (SetEvent, ResetEvent, QueueUserAPC) instead of the upcalls. */
 #ifdef MOCKBASE_OS_NOTIFY

@@ -49,6 +49,8 @@ static void call(enum wsph_fn fn, uint64_t a0)
 	ev.kind = WSPH_EV_CALL;
 	ev.fn = fn;
 	ev.a[0] = a0;
+	if (fn == WSPH_FN_WSPSOCKET)
+		ev.a[4] = WSA_FLAG_OVERLAPPED; /* dwFlags: the driver makes every socket overlapped */
 	ev.err = WSPH_ERRNO_UNSET;
 	open_call = wsph_trace_append(trace, &ev);
 }
@@ -454,4 +456,46 @@ Test(rules, deferred_release_that_never_comes, .init = nonifs, .fini = teardown)
 	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
 	cr_assert_str_eq(found(), "SPI.Cleanup.ReleasesHandles WPU.CloseSocketHandle.OnClose "
 				  "WPU.Handles.NoLeak");
+}
+
+/* ---- the codes of failing calls (rules_errno.c) ---- */
+
+#include "errtable.h"
+
+Test(rules, errno_codes_documented_and_io_pending, .init = nonifs, .fini = teardown)
+{
+	struct wsph_diag d;
+	cr_assert_eq(wsph_errtable_load_beside(set.path, &set.errors, &d), 0, "%s", d.text);
+	cr_assert_not_null(set.errors);
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPGETPEERNAME, s, 0, 0, 0, 0, 0);
+	retx(-1, WSAENOTCONN, 0); /* listed: fine */
+	callx(WSPH_FN_WSPGETPEERNAME, s, 0, 0, 0, 0, 0);
+	retx(-1, WSAEINVAL, 0); /* not on the WSPGetPeerName page */
+	callx(WSPH_FN_WSPRECV, s, 4, 1, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0); /* overlapped: fine */
+	cr_assert_str_eq(found(), "SPI.Errno.Documented");
+}
+
+Test(rules, errno_io_pending_without_overlapped, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	uint64_t s = socket_ok(0x3c000000);
+	callx(WSPH_FN_WSPRECV, s, 4, 0, 0, 0, 0); /* neither lpOverlapped nor a routine */
+	retx(-1, WSA_IO_PENDING, 0);
+	cr_assert_str_eq(found(), "SPI.Errno.IoPendingOnlyOverlapped");
+}
+
+Test(rules, errno_io_pending_on_a_nonoverlapped_socket, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	callx(WSPH_FN_WSPSOCKET, AF_INET, 1, 6, 1001, 0, 0); /* dwFlags 0 */
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, 0x3c000000, WSPH_TABLE_A);
+	retx(0x3c000000, WSPH_ERRNO_UNSET, 6);
+	callx(WSPH_FN_WSPRECV, 0x3c000000, 4, 1, 0x5100, 0, 0x7000);
+	retx(-1, WSA_IO_PENDING, 0);
+	callx(WSPH_FN_WSPBIND, 0x3c000000, 0, 0, 0, 0, 0);
+	retx(-1, WSA_IO_PENDING, 0); /* no overlapped form at all */
+	cr_assert_str_eq(found(), "SPI.Errno.IoPendingOnlyOverlapped");
 }
