@@ -1,5 +1,6 @@
 /* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream. */
 #include "rules.h"
+#include "rules_lsp.h"
 
 #include "wsph/spi.h"
 
@@ -77,6 +78,13 @@ const char *const wsph_rules_ids_used[] = {
 	"SPI.Handle.StaleFailsNotSock",
 	"SPI.Return.Domain",
 	"SPI.Transfer.WithinBuffers",
+	"LSP.NextProc.NoUseAfterClose",
+	"LSP.NextProc.KnownHandlesOnly",
+	"LSP.NextProc.NoHandleLeak",
+	"LSP.NextProc.WithinStartup",
+	"LSP.NextProc.CleanupBalanced",
+	"LSP.NextProc.ClosesBeforeFinalCleanup",
+	"LSP.NextProc.PartialReceive",
 	NULL,
 };
 
@@ -153,6 +161,7 @@ struct wsph_rules {
 	size_t n_threads, cap_threads, n_events, cap_events;
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
+	struct wsph_rules_lsp *lsp; /* the LSP.NextProc.* rules (rules_lsp.c) */
 };
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
@@ -161,6 +170,7 @@ struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
+	r->lsp = wsph_rules_lsp_new(cfg);
 	return r;
 }
 
@@ -180,6 +190,7 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->ledger);
 	free(r->frames);
 	free(r->lower_handles);
+	wsph_rules_lsp_free(r->lsp);
 	free(r);
 }
 
@@ -1385,6 +1396,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
 		r->next++;
+		wsph_rules_lsp_event(r->lsp, r, &ev);
 		switch (ev.kind) {
 		case WSPH_EV_CALL:
 			if (ev.layer == 1)
@@ -1443,6 +1455,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 void wsph_rules_finish(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);
+	wsph_rules_lsp_finish(r->lsp, r);
 	if (!r->ever_started || r->startups != 0)
 		return;
 	/* Threads and events the provider opened are balanced by the end too. */
