@@ -376,3 +376,28 @@ Test(lsp_rules, partial_receives_passed_through_are_fine, .init = nonifs, .fini 
 	}
 	cr_assert_not(any_nextproc());
 }
+
+/* ---- the scenario key ---- */
+
+Test(lower_scenario, fragment_receives_is_parsed_and_bounded)
+{
+	static const char good[] = "scenarios:\n  - name: f\n    checks: [LSP.NextProc.PartialReceive]\n"
+				   "    layered: true\n"
+				   "    lower: {fragment_receives: 3}\n    steps:\n      - startup:\n";
+	static const char zero[] = "scenarios:\n  - name: f\n    checks: [LSP.NextProc.PartialReceive]\n"
+				   "    layered: true\n"
+				   "    lower: {fragment_receives: 0}\n    steps:\n      - startup:\n";
+	struct wsph_suite s;
+	struct wsph_diag d;
+	memset(&s, 0, sizeof s);
+	cr_assert_eq(wsph_scenario_load_string(&s, "f.yaml", good, sizeof good - 1, NULL, &d), 0,
+		     "%s", d.text);
+	cr_assert_eq(s.n_scenarios, 1);
+	cr_assert_eq(s.scenarios[0].lower_fragment, 3);
+	cr_assert_eq(s.scenarios[0].lower_hole, -1);
+	wsph_suite_free(&s);
+	memset(&s, 0, sizeof s);
+	cr_assert_eq(wsph_scenario_load_string(&s, "f.yaml", zero, sizeof zero - 1, NULL, &d), -1);
+	cr_assert(strstr(d.text, "f.yaml:5:") && strstr(d.text, "'fragment_receives'"), "%s", d.text);
+	wsph_suite_free(&s);
+}
