@@ -49,6 +49,7 @@ struct usock {
 	uint64_t created_seq;
 	uint64_t client_bytes, lower_bytes; /* received: by the client, from the lower provider */
 	int unaccountable;		    /* an overlapped receive: byte counts not all in the trace */
+	int overlapped;			    /* the client started overlapped I/O on it */
 	int closed, check_pending, close_step;
 	uint64_t close_seq;
 };
@@ -232,6 +233,10 @@ static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_
 		if (!u->check_pending || u->close_seq >= before_seq)
 			continue;
 		u->check_pending = 0;
+		/* A layer may keep the lower socket until the client's overlapped operations have
+		 * completed: then only the final WSPCleanup is a sure point (check_final). */
+		if (u->overlapped)
+			continue;
 		for (size_t k = 0; k < u->n_lower; k++) {
 			for (size_t j = 0; j < l->n_inst; j++) {
 				const struct wsph_lh *e = wsph_ledger_find(&l->inst[j].led, u->lower[k]);
@@ -399,6 +404,13 @@ static void upper_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 		}
 		break;
 	}
+	case WSPH_FN_WSPSEND:
+	case WSPH_FN_WSPSENDTO: {
+		struct usock *u = usock_find(l, ev->a[0]);
+		if (u && (call->a[2] & 1u))
+			u->overlapped = 1;
+		break;
+	}
 	case WSPH_FN_WSPRECV:
 	case WSPH_FN_WSPRECVFROM: {
 		struct usock *u = usock_find(l, ev->a[0]);
@@ -406,6 +418,7 @@ static void upper_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 			break;
 		if (call->a[2] & 1u) { /* overlapped: completed elsewhere */
 			u->unaccountable = 1;
+			u->overlapped = 1;
 			break;
 		}
 		if (ev->ret != 0)
