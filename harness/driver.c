@@ -3,6 +3,7 @@
 
 #include "catalog.h"
 #include "imports.h"
+#include "lower.h"
 
 #include "platform/async.h"
 #include "platform/platform.h"
@@ -1370,6 +1371,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	}
 	struct wsph_imports_config icfg = {cat, sc->lower_hole};
 	wsph_imports_begin(&icfg);
+	wsph_lower_set_fragment(sc->lower_fragment);
 	wsph_imports_patch(d.mod);
 
 	current = &d;

@@ -1,11 +1,122 @@
 /* The provider below a layer: its WSPStartup and procedure table, wrapped so every call is recorded. */
 #include "imports.h"
+#include "lower.h"
 
 #include "upcalls.h"
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- the ledger (pure) ---- */
+
+void wsph_ledger_reset(struct wsph_lower_ledger *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static struct wsph_lh *ledger_newest(const struct wsph_lower_ledger *l, uint64_t h)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (l->v[i].h == h)
+			return &l->v[i];
+	return NULL;
+}
+
+int wsph_ledger_issue(struct wsph_lower_ledger *l, uint64_t h, int stream, uint64_t seq)
+{
+	struct wsph_lh *e = ledger_newest(l, h);
+	if (e && e->state == WSPH_LH_OPEN)
+		return 0;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct wsph_lh *p = realloc(l->v, nc * sizeof *p);
+		if (!p)
+			return -1;
+		l->v = p;
+		l->cap = nc;
+	}
+	l->v[l->n++] = (struct wsph_lh){h, WSPH_LH_OPEN, stream != 0, seq, 0};
+	return 0;
+}
+
+const struct wsph_lh *wsph_ledger_find(const struct wsph_lower_ledger *l, uint64_t h)
+{
+	return ledger_newest(l, h);
+}
+
+enum wsph_lh_state wsph_ledger_state(const struct wsph_lower_ledger *l, uint64_t h)
+{
+	const struct wsph_lh *e = ledger_newest(l, h);
+	return e ? e->state : WSPH_LH_UNKNOWN;
+}
+
+enum wsph_lh_state wsph_ledger_close(struct wsph_lower_ledger *l, uint64_t h, uint64_t seq)
+{
+	struct wsph_lh *e = ledger_newest(l, h);
+	if (!e)
+		return WSPH_LH_UNKNOWN;
+	enum wsph_lh_state before = e->state;
+	if (before == WSPH_LH_OPEN) {
+		e->state = WSPH_LH_CLOSED;
+		e->closed_seq = seq;
+	}
+	return before;
+}
+
+void wsph_ledger_startup(struct wsph_lower_ledger *l, int rc)
+{
+	l->last_failed = rc != 0;
+	if (rc == 0) {
+		l->startups++;
+		l->ever_started = 1;
+	}
+}
+
+int wsph_ledger_cleanup(struct wsph_lower_ledger *l, int rc, uint64_t seq, size_t *n_reset)
+{
+	int before = l->startups;
+	if (n_reset)
+		*n_reset = 0;
+	if (rc != 0 || before <= 0)
+		return before;
+	if (--l->startups == 0)
+		for (size_t i = 0; i < l->n; i++)
+			if (l->v[i].state == WSPH_LH_OPEN) {
+				l->v[i].state = WSPH_LH_RESET;
+				l->v[i].closed_seq = seq;
+				if (n_reset)
+					++*n_reset;
+			}
+	return before;
+}
+
+size_t wsph_ledger_open(const struct wsph_lower_ledger *l, const struct wsph_lh **first)
+{
+	size_t n = 0;
+	if (first)
+		*first = NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].state == WSPH_LH_OPEN && !n++ && first)
+			*first = &l->v[i];
+	return n;
+}
+
+unsigned wsph_lower_chunk(uint32_t *state, unsigned k)
+{
+	if (!k)
+		return 0;
+	uint32_t x = *state ? *state : 0x2545f491u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return 1u + x % k;
+}
+
+/* ---- the stand-in ---- */
 
 static struct {
 	const struct wsph_catalog *catalog;
@@ -14,10 +125,16 @@ static struct {
 	WSPPROC_TABLE real; /* the lower provider's own table, from its last WSPStartup */
 	char module[64];
 	int bound;
+	/* The one lower instance the wrappers serve (they forward to one table): its startups and
+	 * handles, guarded by the upcall lock. */
+	struct wsph_lower_ledger led;
+	unsigned fragment; /* lower.fragment_receives: stream receives deliver 1..fragment bytes */
+	uint32_t rng;
 } L;
 
 void wsph_lower_begin(const struct wsph_catalog *catalog, int hole)
 {
+	wsph_ledger_reset(&L.led);
 	memset(&L, 0, sizeof L);
 	L.catalog = catalog;
 	L.hole = hole;
@@ -25,7 +142,14 @@ void wsph_lower_begin(const struct wsph_catalog *catalog, int hole)
 
 void wsph_lower_end(void)
 {
+	wsph_ledger_reset(&L.led);
 	memset(&L, 0, sizeof L);
+}
+
+void wsph_lower_set_fragment(unsigned k)
+{
+	L.fragment = k;
+	L.rng = 0x9e3779b9u ^ k; /* the same chunks on every run of a scenario */
 }
 
 /* The WSAPROTOCOL_INFOW a layer must hand down: for each chained entry of the layer under test,
@@ -72,6 +196,36 @@ static void call_push(struct wsph_event *ev)
 	wsph_upcalls_push_call(ev);
 }
 
+/* Upcall lock held: what a returned lower call changes in the ledger. */
+static void ledger_note(const struct wsph_event *r)
+{
+	switch (r->fn) {
+	case WSPH_FN_WSPSOCKET:
+		if (r->ret != -1)
+			wsph_ledger_issue(&L.led, (uint64_t)r->ret, r->a[1] == SOCK_STREAM, r->seq);
+		break;
+	case WSPH_FN_WSPACCEPT:
+		if (r->ret != -1)
+			wsph_ledger_issue(&L.led, (uint64_t)r->ret, 1, r->seq);
+		break;
+	case WSPH_FN_WSPJOINLEAF:
+		if (r->ret != -1) {
+			const struct wsph_lh *from = wsph_ledger_find(&L.led, r->a[0]);
+			wsph_ledger_issue(&L.led, (uint64_t)r->ret, from && from->stream, r->seq);
+		}
+		break;
+	case WSPH_FN_WSPCLOSESOCKET:
+		if (r->ret == 0)
+			wsph_ledger_close(&L.led, r->a[0], r->seq);
+		break;
+	case WSPH_FN_WSPCLEANUP:
+		wsph_ledger_cleanup(&L.led, (int)r->ret, r->seq, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
 static void call_end(const struct wsph_event *call, int64_t ret, const LPINT lpErrno)
 {
 	struct wsph_event r = *call;
@@ -83,6 +237,7 @@ static void call_end(const struct wsph_event *call, int64_t ret, const LPINT lpE
 	snprintf(r.module, sizeof r.module, "%s", L.module);
 	wsph_upcalls_lock();
 	wsph_upcalls_append(&r);
+	ledger_note(&r);
 	wsph_upcalls_unlock();
 }
 
@@ -95,6 +250,55 @@ static void note_thread(struct wsph_event *ev, LPWSAOVERLAPPED ov, LPWSATHREADID
 }
 
 #define RA WSPH_RETURN_ADDRESS()
+
+/* An option value as a number, when it has the size of one. */
+static uint64_t opt_value(const char *v, int len)
+{
+	int32_t x = 0;
+	if (!v || len < (int)sizeof x)
+		return 0;
+	memcpy(&x, v, sizeof x);
+	return (uint64_t)(int64_t)x;
+}
+
+static uint64_t buffers_len(const WSABUF *b, DWORD n)
+{
+	uint64_t t = 0;
+	for (DWORD i = 0; b && i < n; i++)
+		t += b[i].len;
+	return t;
+}
+
+#define MAX_FRAG_BUFS 16
+
+/* lower.fragment_receives: for a stream socket, a copy of the WSABUF array that holds at most the
+ * next chunk (1..k bytes), so the lower provider delivers the stream in pieces. Returns the array
+ * to pass (frag, or b unchanged) and sets *n. */
+static LPWSABUF fragment(SOCKET s, LPWSABUF b, DWORD *n, WSABUF frag[MAX_FRAG_BUFS])
+{
+	if (!L.fragment || !b || !*n || *n > MAX_FRAG_BUFS)
+		return b;
+	wsph_upcalls_lock();
+	const struct wsph_lh *e = wsph_ledger_find(&L.led, (uint64_t)s);
+	int stream = e && e->stream;
+	unsigned chunk = stream ? wsph_lower_chunk(&L.rng, L.fragment) : 0;
+	wsph_upcalls_unlock();
+	if (!stream)
+		return b;
+	DWORD used = 0;
+	ULONG left = chunk;
+	for (DWORD i = 0; i < *n && left; i++) {
+		frag[i] = b[i];
+		if (frag[i].len > left)
+			frag[i].len = left;
+		left -= frag[i].len;
+		used = i + 1;
+	}
+	if (!used)
+		return b;
+	*n = used;
+	return frag;
+}
 
 static SOCKET WSPAPI l_accept(SOCKET s, struct sockaddr *addr, LPINT len, LPCONDITIONPROC cond,
 			      DWORD_PTR cb, LPINT err)
@@ -131,16 +335,19 @@ static int WSPAPI l_async_select(SOCKET s, HWND h, unsigned int m, LONG ev, LPIN
 	return r;
 }
 
-#define SIMPLE_S(name, field, FN, params, args)                                                    \
+/* EXTRA: statements recording more arguments into c.a[] (in trace.c's order for FN). */
+#define SIMPLE_SX(name, field, FN, params, args, EXTRA)                                           \
 	static int WSPAPI name params                                                              \
 	{                                                                                          \
 		struct wsph_event c;                                                               \
 		call_begin(&c, FN, RA, s);                                                         \
+		EXTRA;                                                                             \
 		call_push(&c);                                                                     \
 		int r = L.real.field args;                                                         \
 		call_end(&c, r, err);                                                              \
 		return r;                                                                          \
 	}
+#define SIMPLE_S(name, field, FN, params, args) SIMPLE_SX(name, field, FN, params, args, (void)0)
 
 SIMPLE_S(l_bind, lpWSPBind, WSPH_FN_WSPBIND,
 	 (SOCKET s, const struct sockaddr *n, int nl, LPINT err), (s, n, nl, err))
@@ -159,17 +366,20 @@ SIMPLE_S(l_peer, lpWSPGetPeerName, WSPH_FN_WSPGETPEERNAME,
 	 (SOCKET s, struct sockaddr *n, LPINT nl, LPINT err), (s, n, nl, err))
 SIMPLE_S(l_sockname, lpWSPGetSockName, WSPH_FN_WSPGETSOCKNAME,
 	 (SOCKET s, struct sockaddr *n, LPINT nl, LPINT err), (s, n, nl, err))
-SIMPLE_S(l_getopt, lpWSPGetSockOpt, WSPH_FN_WSPGETSOCKOPT,
-	 (SOCKET s, int lv, int o, char *v, LPINT l, LPINT err), (s, lv, o, v, l, err))
-SIMPLE_S(l_listen, lpWSPListen, WSPH_FN_WSPLISTEN, (SOCKET s, int b, LPINT err), (s, b, err))
+SIMPLE_SX(l_getopt, lpWSPGetSockOpt, WSPH_FN_WSPGETSOCKOPT,
+	  (SOCKET s, int lv, int o, char *v, LPINT l, LPINT err), (s, lv, o, v, l, err),
+	  (c.a[1] = (uint64_t)(int64_t)lv, c.a[2] = (uint64_t)(int64_t)o))
+SIMPLE_SX(l_listen, lpWSPListen, WSPH_FN_WSPLISTEN, (SOCKET s, int b, LPINT err), (s, b, err),
+	  c.a[1] = (uint64_t)(int64_t)b)
 SIMPLE_S(l_recv_disc, lpWSPRecvDisconnect, WSPH_FN_WSPRECVDISCONNECT,
 	 (SOCKET s, LPWSABUF b, LPINT err), (s, b, err))
 SIMPLE_S(l_send_disc, lpWSPSendDisconnect, WSPH_FN_WSPSENDDISCONNECT,
 	 (SOCKET s, LPWSABUF b, LPINT err), (s, b, err))
-SIMPLE_S(l_setopt, lpWSPSetSockOpt, WSPH_FN_WSPSETSOCKOPT,
-	 (SOCKET s, int lv, int o, const char *v, int l, LPINT err), (s, lv, o, v, l, err))
-SIMPLE_S(l_shutdown, lpWSPShutdown, WSPH_FN_WSPSHUTDOWN, (SOCKET s, int h, LPINT err),
-	 (s, h, err))
+SIMPLE_SX(l_setopt, lpWSPSetSockOpt, WSPH_FN_WSPSETSOCKOPT,
+	  (SOCKET s, int lv, int o, const char *v, int l, LPINT err), (s, lv, o, v, l, err),
+	  (c.a[1] = (uint64_t)(int64_t)lv, c.a[2] = (uint64_t)(int64_t)o, c.a[3] = opt_value(v, l)))
+SIMPLE_SX(l_shutdown, lpWSPShutdown, WSPH_FN_WSPSHUTDOWN, (SOCKET s, int h, LPINT err),
+	  (s, h, err), c.a[1] = (uint64_t)(int64_t)h)
 
 static int WSPAPI l_cancel(LPINT err)
 {
@@ -243,9 +453,14 @@ static int WSPAPI l_recv(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD fl,
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPRECV, RA, s);
+	c.a[1] = buffers_len(b, n);
 	note_thread(&c, ov, tid);
 	call_push(&c);
-	int r = L.real.lpWSPRecv(s, b, n, got, fl, ov, cr, tid, err);
+	WSABUF frag[MAX_FRAG_BUFS];
+	DWORD fn = n;
+	LPWSABUF fb = fragment(s, b, &fn, frag);
+	int r = L.real.lpWSPRecv(s, fb, fn, got, fl, ov, cr, tid, err);
+	c.a[2] = r == 0 && got ? *got : 0;
 	call_end(&c, r, err);
 	return r;
 }
@@ -256,9 +471,14 @@ static int WSPAPI l_recvfrom(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPRECVFROM, RA, s);
+	c.a[1] = buffers_len(b, n);
 	note_thread(&c, ov, tid);
 	call_push(&c);
-	int r = L.real.lpWSPRecvFrom(s, b, n, got, fl, from, fromlen, ov, cr, tid, err);
+	WSABUF frag[MAX_FRAG_BUFS];
+	DWORD fn = n;
+	LPWSABUF fb = fragment(s, b, &fn, frag);
+	int r = L.real.lpWSPRecvFrom(s, fb, fn, got, fl, from, fromlen, ov, cr, tid, err);
+	c.a[2] = r == 0 && got ? *got : 0;
 	call_end(&c, r, err);
 	return r;
 }
@@ -267,6 +487,20 @@ static int WSPAPI l_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const PTIM
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPSELECT, RA, (uint64_t)nfds);
+	/* The fd_set members, against the ledger: a[1] the first one that is not an open handle of
+	 * this provider, a[2] how many members, a[3] 1 when a[1] names such a member. */
+	const fd_set *sets[3] = {r, w, e};
+	wsph_upcalls_lock();
+	for (int i = 0; i < 3; i++)
+		for (u_int j = 0; sets[i] && j < sets[i]->fd_count && j < FD_SETSIZE; j++) {
+			c.a[2]++;
+			if (!c.a[3] &&
+			    wsph_ledger_state(&L.led, (uint64_t)sets[i]->fd_array[j]) != WSPH_LH_OPEN) {
+				c.a[1] = (uint64_t)sets[i]->fd_array[j];
+				c.a[3] = 1;
+			}
+		}
+	wsph_upcalls_unlock();
 	call_push(&c);
 	int rc = L.real.lpWSPSelect(nfds, r, w, e, t, err);
 	call_end(&c, rc, err);
@@ -279,9 +513,11 @@ static int WSPAPI l_send(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD fl,
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPSEND, RA, s);
+	c.a[1] = buffers_len(b, n);
 	note_thread(&c, ov, tid);
 	call_push(&c);
 	int r = L.real.lpWSPSend(s, b, n, sent, fl, ov, cr, tid, err);
+	c.a[2] = r == 0 && sent ? *sent : 0;
 	call_end(&c, r, err);
 	return r;
 }
@@ -292,9 +528,11 @@ static int WSPAPI l_sendto(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD fl
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPSENDTO, RA, s);
+	c.a[1] = buffers_len(b, n);
 	note_thread(&c, ov, tid);
 	call_push(&c);
 	int r = L.real.lpWSPSendTo(s, b, n, sent, fl, to, tl, ov, cr, tid, err);
+	c.a[2] = r == 0 && sent ? *sent : 0;
 	call_end(&c, r, err);
 	return r;
 }
@@ -307,6 +545,7 @@ static SOCKET WSPAPI l_socket(int af, int type, int proto, LPWSAPROTOCOL_INFOW p
 	c.a[1] = (uint64_t)type;
 	c.a[2] = (uint64_t)proto;
 	c.a[3] = pi ? pi->dwCatalogEntryId : 0;
+	c.a[4] = fl;
 	c.a[5] = propagation_ok(pi) ? 1 : 2;
 	call_push(&c);
 	SOCKET r = L.real.lpWSPSocket(af, type, proto, pi, g, fl, err);
@@ -375,6 +614,9 @@ static int WSPAPI l_startup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi, WSPU
 	}
 	struct wsph_event r_ev = c;
 	wsph_upcalls_leave();
+	wsph_upcalls_lock();
+	wsph_ledger_startup(&L.led, r);
+	wsph_upcalls_unlock();
 	r_ev.kind = WSPH_EV_RETURN;
 	r_ev.parent = c.seq;
 	r_ev.ret = r;

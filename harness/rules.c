@@ -1,6 +1,7 @@
 /* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream. */
 #include "rules.h"
 #include "rules_errno.h"
+#include "rules_lsp.h"
 
 #include "wsph/spi.h"
 
@@ -80,6 +81,13 @@ const char *const wsph_rules_ids_used[] = {
 	"SPI.Transfer.WithinBuffers",
 	"SPI.Errno.Documented",
 	"SPI.Errno.IoPendingOnlyOverlapped",
+	"LSP.NextProc.NoUseAfterClose",
+	"LSP.NextProc.KnownHandlesOnly",
+	"LSP.NextProc.NoHandleLeak",
+	"LSP.NextProc.WithinStartup",
+	"LSP.NextProc.CleanupBalanced",
+	"LSP.NextProc.ClosesBeforeFinalCleanup",
+	"LSP.NextProc.PartialReceive",
 	NULL,
 };
 
@@ -158,6 +166,7 @@ struct wsph_rules {
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
 	struct wsph_rules_errno *errno_rules; /* rules_errno.c */
+	struct wsph_rules_lsp *lsp; /* the LSP.NextProc.* rules (rules_lsp.c) */
 };
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
@@ -167,6 +176,7 @@ struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	r->errno_rules = wsph_rules_errno_new();
+	r->lsp = wsph_rules_lsp_new(cfg);
 	return r;
 }
 
@@ -187,6 +197,7 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->frames);
 	free(r->lower_handles);
 	wsph_rules_errno_free(r->errno_rules);
+	wsph_rules_lsp_free(r->lsp);
 	free(r);
 }
 
@@ -1406,6 +1417,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
 		r->next++;
+		wsph_rules_lsp_event(r->lsp, r, &ev);
 		switch (ev.kind) {
 		case WSPH_EV_CALL:
 			if (ev.layer == 1)
@@ -1480,6 +1492,7 @@ void wsph_rules_finish(struct wsph_rules *r)
 			 e->value, e->close_deferred_seq);
 		add_finding(r, "WPU.CloseSocketHandle.OnClose", 0, e->close_deferred_seq, msg);
 	}
+	wsph_rules_lsp_finish(r->lsp, r);
 	if (!r->ever_started || r->startups != 0)
 		return;
 	/* Threads and events the provider opened are balanced by the end too. */

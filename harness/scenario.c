@@ -783,7 +783,7 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 					   "faults", "layered",	    "lower", "steps",  NULL};
 	static const char *const upcall_keys[] = {"blocking_callback", "modify_ifs_handle", NULL};
 	static const char *const hooks[] = {"none", "true", "false", "cancel", NULL};
-	static const char *const lower_keys[] = {"proctable_hole", NULL};
+	static const char *const lower_keys[] = {"proctable_hole", "fragment_receives", NULL};
 	static const char *const bools[] = {"false", "true", NULL};
 	static const char *const same_different[] = {"different", "same", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v, *u;
@@ -880,6 +880,13 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 			if (wsph_yaml_enum(v, "'proctable_hole'", proc_entry_names, &idx, diag))
 				return -1;
 			sc->lower_hole = idx;
+		}
+		v = wsph_yaml_get(u, "fragment_receives");
+		if (v) {
+			long long k;
+			if (named_or_int(v, "'fragment_receives'", NULL, 1, 65536, 0, &k, diag))
+				return -1;
+			sc->lower_fragment = (unsigned)k;
 		}
 	}
 

@@ -126,6 +126,8 @@ struct wsph_scenario {
 	int layered;	     /* 1: runs only when the provider is a layer (--layered); 0: always */
 	int lower_hole;	     /* lower.proctable_hole: index of the WSPPROC_TABLE entry the harness
 				clears in the lower provider's table (-1: none) */
+	unsigned lower_fragment; /* lower.fragment_receives: the provider below delivers stream
+				    receives in chunks of 1..k bytes (0: whole) */
 	struct wsph_step *steps;
 	size_t n_steps;
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */

@@ -1053,6 +1053,14 @@ static int do_io(SOCKET s, const struct io *a, LPINT lpErrno)
 		 * closes the lower socket, and the lower module could be unloaded while an APC of
 		 * its own is still queued.) */
 		rc = lower_io(k, a, a->count, a->flags, a->ov, a->routine, a->tid, lpErrno);
+		if (F_WHOLE_RECEIVE && rc == 0 && a->count &&
+		    (a->kind == IO_RECV || a->kind == IO_RECVFROM)) {
+			/* The bug: one lower receive is taken to have filled the client's buffers. */
+			DWORD total = 0;
+			for (DWORD i = 0; i < a->nbufs; i++)
+				total += a->bufs[i].len;
+			*a->count = total;
+		}
 	} else {
 		rc = start_op(k, a, lpErrno);
 	}
@@ -1062,6 +1070,19 @@ static int do_io(SOCKET s, const struct io *a, LPINT lpErrno)
 
 /* ------------------------------------------------------------------------------------------ */
 /* WSPCleanup                                                                                   */
+
+/* Gate held, final cleanup: as many lower cleanups as lower startups succeeded. */
+static void lowers_cleanup(void)
+{
+	for (size_t i = 0; i < LSP_MAX_LOWERS; i++) {
+		struct lower *lp = &g.lowers[i];
+		for (; lp->used && lp->startups > 0; lp->startups--) {
+			int e = 0;
+			if (lp->procs.lpWSPCleanup)
+				lp->procs.lpWSPCleanup(&e);
+		}
+	}
+}
 
 static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 {
@@ -1074,6 +1095,15 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	}
 	if (--g.startups > 0) {
 		pv_unlock();
+		if (F_FORWARDS_CLEANUP) {
+			/* The bug: every WSPCleanup goes down, though the final one balances all the
+			 * lower startups as well. */
+			for (size_t i = 0; i < LSP_MAX_LOWERS; i++) {
+				int e = 0;
+				if (g.lowers[i].used && g.lowers[i].procs.lpWSPCleanup)
+					g.lowers[i].procs.lpWSPCleanup(&e);
+			}
+		}
 		gate_leave();
 		return 0;
 	}
@@ -1110,13 +1140,18 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	}
 	pv_unlock();
 
+	/* The use-after-cleanup variant's bug: the lower providers are cleaned up first, and their
+	 * sockets closed afterwards. */
+	if (F_USE_AFTER_CLEANUP)
+		lowers_cleanup();
 	/* Every lower socket is closed, and every client handle given back, before the lower
 	 * providers are cleaned up. */
 	while (socks) {
 		struct sock *k = socks;
 		socks = k->next;
 		int e = 0;
-		if (k->lp->procs.lpWSPCloseSocket)
+		/* The cleanup-with-sockets variant leaves them to the lower provider's cleanup. */
+		if (!F_CLEANUP_WITH_SOCKETS && k->lp->procs.lpWSPCloseSocket)
 			k->lp->procs.lpWSPCloseSocket(k->lower, &e);
 		pv_lock();
 		k->closed = 1;
@@ -1141,15 +1176,8 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	}
 	free(ops);
 
-	/* As many lower cleanups as lower startups succeeded. */
-	for (size_t i = 0; i < LSP_MAX_LOWERS; i++) {
-		struct lower *lp = &g.lowers[i];
-		for (; lp->used && lp->startups > 0; lp->startups--) {
-			int e = 0;
-			if (lp->procs.lpWSPCleanup)
-				lp->procs.lpWSPCleanup(&e);
-		}
-	}
+	if (!F_USE_AFTER_CLEANUP)
+		lowers_cleanup();
 	pv_lock();
 	/* A lower provider may still run this layer's completion routine for an operation it
 	 * completed during the cleanup: such a module stays loaded until that has happened. */
@@ -1386,7 +1414,12 @@ static int WSPAPI lsp_CloseSocket(SOCKET s, LPINT lpErrno)
 		}
 	}
 
-	int rc = t->lpWSPCloseSocket(k->lower, lpErrno);
+	/* The leaking variant's bug: the lower socket is never closed. */
+	int rc = F_LEAKS_LOWER_SOCKET ? 0 : t->lpWSPCloseSocket(k->lower, lpErrno);
+	if (F_USE_AFTER_CLOSE && rc == 0) {
+		int e3 = 0; /* the bug: the lower handle is used (closed) again after its close */
+		t->lpWSPCloseSocket(k->lower, &e3);
+	}
 	pv_lock();
 	if (rc == 0 && !k->closed) {
 		k->closed = 1;
@@ -1479,7 +1512,8 @@ static int WSPAPI lsp_GetSockName(SOCKET s, struct sockaddr *name, LPINT namelen
 {
 	int rv_;
 	ENTER(s, fail);
-	LOWER(lpWSPGetSockName, fail, k->lower, name, namelen, lpErrno);
+	/* The upper-handle-down variant's bug: the client's handle is passed to the lower provider. */
+	LOWER(lpWSPGetSockName, fail, F_UPPER_HANDLE_DOWN ? s : k->lower, name, namelen, lpErrno);
 	return rv_;
 }
 

@@ -1,0 +1,491 @@
+/* The LSP.NextProc.* rules (spec §7.7): how a layer uses the provider below it. Rebuilt from the
+ * trace: lower calls are layer-1 CALL/RETURN events whose RETURN names the lower module; a lower
+ * call made inside one of the client's calls has that call as its parent, which pairs the client's
+ * (upper) sockets with the lower handles the layer obtained for them. */
+#include "rules_lsp.h"
+
+#include "lower.h"
+#include "util.h"
+#include "wsph/spi.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define R_USE_AFTER_CLOSE "LSP.NextProc.NoUseAfterClose"
+#define R_KNOWN		  "LSP.NextProc.KnownHandlesOnly"
+#define R_LEAK		  "LSP.NextProc.NoHandleLeak"
+#define R_WITHIN	  "LSP.NextProc.WithinStartup"
+#define R_BALANCED	  "LSP.NextProc.CleanupBalanced"
+#define R_CLOSES_FIRST	  "LSP.NextProc.ClosesBeforeFinalCleanup"
+#define R_PARTIAL	  "LSP.NextProc.PartialReceive"
+
+#define MAX_INFLIGHT 64
+#define MAX_ISSUED   8
+#define MAX_INST     4
+
+/* A call that has not returned yet. */
+struct inflight {
+	struct wsph_event call;
+	uint64_t issued[MAX_ISSUED]; /* layer 0: lower handles issued inside it */
+	size_t n_issued;
+};
+
+/* A lower provider (by module), with the ledger rebuilt from its RETURN events. */
+struct inst {
+	char module[64];
+	struct wsph_lower_ledger led;
+	uint64_t last_cleanup_seq; /* the cleanup that brought the count to 0 */
+};
+
+/* A socket the client got from the layer. */
+struct usock {
+	uint64_t h;
+	int stream;
+	uint64_t lower[MAX_ISSUED]; /* the lower handles obtained inside the call that returned it */
+	size_t n_lower;
+	uint64_t created_seq;
+	uint64_t client_bytes, lower_bytes; /* received: by the client, from the lower provider */
+	int unaccountable;		    /* an overlapped receive: byte counts not all in the trace */
+	int overlapped;			    /* the client started overlapped I/O on it */
+	int closed, check_pending, close_step;
+	uint64_t close_seq;
+};
+
+struct wsph_rules_lsp {
+	int layered;
+	unsigned kind;
+	struct inflight fl[MAX_INFLIGHT];
+	size_t n_fl;
+	struct inst inst[MAX_INST];
+	size_t n_inst;
+	struct usock *u;
+	size_t n_u, cap_u;
+	int upper_startups;
+};
+
+struct wsph_rules_lsp *wsph_rules_lsp_new(const struct wsph_rules_config *cfg)
+{
+	struct wsph_rules_lsp *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->layered = cfg->layered;
+	l->kind = cfg->kind;
+	return l;
+}
+
+void wsph_rules_lsp_free(struct wsph_rules_lsp *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n_inst; i++)
+		wsph_ledger_reset(&l->inst[i].led);
+	free(l->u);
+	free(l);
+}
+
+static void report(struct wsph_rules *r, const char *rule, int step, uint64_t seq, const char *fmt,
+		   ...) WSPH_PRINTF(5, 6);
+
+static void report(struct wsph_rules *r, const char *rule, int step, uint64_t seq, const char *fmt,
+		   ...)
+{
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	wsph_rules_report(r, rule, step, seq, msg);
+}
+
+static struct inst *inst_for(struct wsph_rules_lsp *l, const char *module)
+{
+	for (size_t i = 0; i < l->n_inst; i++)
+		if (!strcmp(l->inst[i].module, module))
+			return &l->inst[i];
+	if (l->n_inst == MAX_INST)
+		return NULL;
+	struct inst *in = &l->inst[l->n_inst++];
+	memset(in, 0, sizeof *in);
+	snprintf(in->module, sizeof in->module, "%s", module);
+	return in;
+}
+
+static struct inflight *inflight_find(struct wsph_rules_lsp *l, uint64_t seq)
+{
+	for (size_t i = l->n_fl; seq && i-- > 0;)
+		if (l->fl[i].call.seq == seq)
+			return &l->fl[i];
+	return NULL;
+}
+
+static struct usock *usock_find(struct wsph_rules_lsp *l, uint64_t h)
+{
+	for (size_t i = l->n_u; i-- > 0;)
+		if (l->u[i].h == h)
+			return &l->u[i];
+	return NULL;
+}
+
+static struct usock *usock_of_lower(struct wsph_rules_lsp *l, uint64_t lower)
+{
+	for (size_t i = l->n_u; i-- > 0;)
+		for (size_t k = 0; k < l->u[i].n_lower; k++)
+			if (l->u[i].lower[k] == lower)
+				return &l->u[i];
+	return NULL;
+}
+
+static struct usock *usock_add(struct wsph_rules_lsp *l, uint64_t h)
+{
+	if (l->n_u == l->cap_u) {
+		size_t nc = l->cap_u ? l->cap_u * 2 : 16;
+		struct usock *p = realloc(l->u, nc * sizeof *p);
+		if (!p)
+			return NULL;
+		l->u = p;
+		l->cap_u = nc;
+	}
+	struct usock *u = &l->u[l->n_u++];
+	memset(u, 0, sizeof *u);
+	u->h = h;
+	return u;
+}
+
+static int takes_socket(enum wsph_fn fn)
+{
+	switch (fn) {
+	case WSPH_FN_WSPSTARTUP:
+	case WSPH_FN_WSPCLEANUP:
+	case WSPH_FN_WSPSOCKET:
+	case WSPH_FN_WSPSELECT:
+	case WSPH_FN_WSPCANCELBLOCKINGCALL:
+	case WSPH_FN_WSPADDRESSTOSTRING:
+	case WSPH_FN_WSPSTRINGTOADDRESS:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int issues_handle(enum wsph_fn fn)
+{
+	return fn == WSPH_FN_WSPSOCKET || fn == WSPH_FN_WSPACCEPT || fn == WSPH_FN_WSPJOINLEAF;
+}
+
+/* The layer named h in a call to the lower provider `in`: it must be an open handle of in's. */
+static void check_handle(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct inst *in,
+			 const struct wsph_event *ev, const struct inflight *upper, uint64_t h,
+			 const char *where)
+{
+	char call[768];
+	wsph_event_call_text(ev, call, sizeof call);
+	/* An IFS layer may forward the value its client passed, unchanged. */
+	if (l->kind == WSPH_KIND_IFS && upper && upper->call.layer == 0 &&
+	    takes_socket(upper->call.fn) && upper->call.a[0] == h)
+		return;
+	const struct wsph_lh *e = wsph_ledger_find(&in->led, h);
+	if (e && e->state == WSPH_LH_OPEN)
+		return;
+	if (e && e->state == WSPH_LH_CLOSED) {
+		report(r, R_USE_AFTER_CLOSE, ev->step, ev->seq,
+		       "the layer called %s's %s naming 0x%" PRIx64 " (%s), a handle it had already closed "
+		       "with a lower WSPCloseSocket that returned 0 (event #%" PRIu64 "); a closed "
+		       "lower handle must not be used again",
+		       in->module, call, h, where,
+		       e->closed_seq);
+		return;
+	}
+	if (e && e->state == WSPH_LH_RESET) {
+		report(r, R_KNOWN, ev->step, ev->seq,
+		       "the layer called %s's %s naming 0x%" PRIx64 " (%s), a handle that was reset "
+		       "by the lower WSPCleanup that brought that provider's count to 0 (event #%" PRIu64
+		       "); it is no longer open",
+		       in->module, call, h, where, e->closed_seq);
+		return;
+	}
+	const char *what = "a value that provider never issued";
+	char other[160];
+	for (size_t i = 0; i < l->n_inst; i++) {
+		if (&l->inst[i] == in || !wsph_ledger_find(&l->inst[i].led, h))
+			continue;
+		snprintf(other, sizeof other, "a handle of another lower provider (%s)",
+			 l->inst[i].module);
+		what = other;
+	}
+	if (what != other && usock_find(l, h))
+		what = "the layer's own (upper) handle, the one its client holds: an upper handle "
+		       "passed down";
+	report(r, R_KNOWN, ev->step, ev->seq,
+	       "the layer called %s's %s naming 0x%" PRIx64 " (%s): %s; every SOCKET a layer passes "
+	       "down must have been issued to it by that provider (WSPSocket, WSPAccept, WSPJoinLeaf) "
+	       "and still be open",
+	       in->module, call, h, where, what);
+}
+
+/* Lower handles of closed client sockets, once the close has fully returned. */
+static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_t before_seq)
+{
+	for (size_t i = 0; i < l->n_u; i++) {
+		struct usock *u = &l->u[i];
+		if (!u->check_pending || u->close_seq >= before_seq)
+			continue;
+		u->check_pending = 0;
+		/* A layer may keep the lower socket until the client's overlapped operations have
+		 * completed: then only the final WSPCleanup is a sure point (check_final). */
+		if (u->overlapped)
+			continue;
+		for (size_t k = 0; k < u->n_lower; k++) {
+			for (size_t j = 0; j < l->n_inst; j++) {
+				const struct wsph_lh *e = wsph_ledger_find(&l->inst[j].led, u->lower[k]);
+				if (!e || e->state != WSPH_LH_OPEN)
+					continue;
+				report(r, R_LEAK, u->close_step, u->close_seq,
+				       "the client closed 0x%" PRIx64 " (WSPCloseSocket returned 0 at "
+				       "event #%" PRIu64 "), but the lower handle 0x%" PRIx64
+				       " the layer obtained for it from %s (event #%" PRIu64
+				       ") was never closed with a lower WSPCloseSocket",
+				       u->h, u->close_seq, u->lower[k], l->inst[j].module,
+				       e->issued_seq);
+			}
+		}
+	}
+}
+
+/* The layer's final WSPCleanup returned: every lower handle closed, every lower startup balanced. */
+static void check_final(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct wsph_event *ev)
+{
+	check_closed(l, r, UINT64_MAX);
+	for (size_t i = 0; i < l->n_inst; i++) {
+		struct inst *in = &l->inst[i];
+		const struct wsph_lh *first;
+		size_t open = wsph_ledger_open(&in->led, &first);
+		if (open)
+			report(r, R_LEAK, ev->step, ev->seq,
+			       "the layer's final WSPCleanup returned with %zu handle(s) of %s still "
+			       "open, never closed with a lower WSPCloseSocket (first: 0x%" PRIx64
+			       ", issued at event #%" PRIu64 ")",
+			       open, in->module, first->h, first->issued_seq);
+		if (in->led.startups != 0)
+			report(r, R_BALANCED, ev->step, ev->seq,
+			       "the layer's final WSPCleanup returned with %d successful WSPStartup(s) "
+			       "of %s not balanced by a lower WSPCleanup; a matching WSPCleanup must "
+			       "be called for each successful WSPStartup",
+			       in->led.startups, in->module);
+	}
+}
+
+static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct wsph_event *ev,
+			 const struct wsph_event *call)
+{
+	struct inst *in = inst_for(l, ev->module);
+	if (!in)
+		return;
+	struct inflight *upper = inflight_find(l, call->parent);
+	char text[768];
+	wsph_event_call_text(ev, text, sizeof text);
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		wsph_ledger_startup(&in->led, (int)ev->ret);
+		return;
+	case WSPH_FN_WSPCLEANUP: {
+		const struct wsph_lh *first;
+		size_t open = wsph_ledger_open(&in->led, &first);
+		uint64_t first_h = first ? first->h : 0, first_seq = first ? first->issued_seq : 0;
+		int last_failed = in->led.last_failed;
+		int before = wsph_ledger_cleanup(&in->led, (int)ev->ret, ev->seq, NULL);
+		if (before <= 0)
+			report(r, R_BALANCED, ev->step, ev->seq,
+			       "the layer called %s's %s with no successful lower WSPStartup "
+			       "outstanding (%s); it must call the lower WSPCleanup once per "
+			       "successful lower WSPStartup, never more",
+			       in->module, text,
+			       !in->led.ever_started ? "none ever succeeded"
+			       : last_failed	       ? "the last lower WSPStartup failed"
+						       : "every one was already balanced");
+		else if (before == 1 && ev->ret == 0) {
+			in->last_cleanup_seq = ev->seq;
+			if (open)
+				report(r, R_CLOSES_FIRST, ev->step, ev->seq,
+				       "the layer made the lower WSPCleanup that brought %s's count "
+				       "to 0 with %zu of its lower socket(s) still open (first: 0x%" PRIx64
+				       ", issued at event #%" PRIu64 "); it should close every lower "
+				       "socket before that cleanup",
+				       in->module, open, first_h, first_seq);
+		}
+		return;
+	}
+	default:
+		break;
+	}
+	if (in->led.startups <= 0) {
+		char why[96];
+		if (!in->led.ever_started)
+			snprintf(why, sizeof why, "no lower WSPStartup has succeeded");
+		else
+			snprintf(why, sizeof why,
+				 "its last lower WSPCleanup (event #%" PRIu64 ") balanced them all",
+				 in->last_cleanup_seq);
+		report(r, R_WITHIN, ev->step, ev->seq,
+		       "the layer called %s's %s while it held no successful, unbalanced WSPStartup "
+		       "on that provider (%s); the lower procedure table may only be used between "
+		       "a successful WSPStartup and the WSPCleanup that balances it",
+		       in->module, text, why);
+	}
+	if (takes_socket(ev->fn))
+		check_handle(l, r, in, ev, upper, ev->a[0], "as s");
+	else if (ev->fn == WSPH_FN_WSPSELECT && ev->a[3])
+		check_handle(l, r, in, ev, upper, ev->a[1], "a member of an fd_set");
+
+	if (issues_handle(ev->fn) && ev->ret != -1) {
+		const struct wsph_lh *from = wsph_ledger_find(&in->led, ev->a[0]);
+		int stream = ev->fn == WSPH_FN_WSPACCEPT ||
+			     (ev->fn == WSPH_FN_WSPSOCKET ? ev->a[1] == SOCK_STREAM
+							   : from && from->stream);
+		const struct wsph_lh *had = wsph_ledger_find(&in->led, (uint64_t)ev->ret);
+		int fresh = !had || had->state != WSPH_LH_OPEN;
+		wsph_ledger_issue(&in->led, (uint64_t)ev->ret, stream, ev->seq);
+		if (fresh && upper && upper->call.layer == 0 && upper->n_issued < MAX_ISSUED)
+			upper->issued[upper->n_issued++] = (uint64_t)ev->ret;
+	}
+	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0)
+		wsph_ledger_close(&in->led, ev->a[0], ev->seq);
+	if (ev->fn == WSPH_FN_WSPRECV || ev->fn == WSPH_FN_WSPRECVFROM) {
+		struct usock *u = usock_of_lower(l, ev->a[0]);
+		if (!u && upper && upper->call.layer == 0 &&
+		    (upper->call.fn == WSPH_FN_WSPRECV || upper->call.fn == WSPH_FN_WSPRECVFROM))
+			u = usock_find(l, upper->call.a[0]);
+		if (u) {
+			if (ev->a[4]) /* overlapped: its byte count is not in the trace */
+				u->unaccountable = 1;
+			else if (ev->ret == 0)
+				u->lower_bytes += ev->a[2];
+		}
+	}
+}
+
+static void upper_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct wsph_event *ev,
+			 const struct inflight *f)
+{
+	const struct wsph_event *call = f ? &f->call : ev;
+	switch (ev->fn) {
+	case WSPH_FN_WSPSTARTUP:
+		if (ev->ret == 0)
+			l->upper_startups++;
+		break;
+	case WSPH_FN_WSPCLEANUP:
+		if (ev->ret == 0 && l->upper_startups > 0 && --l->upper_startups == 0)
+			check_final(l, r, ev);
+		break;
+	case WSPH_FN_WSPSOCKET:
+	case WSPH_FN_WSPACCEPT:
+	case WSPH_FN_WSPJOINLEAF: {
+		if (ev->ret == -1 || (ev->fn == WSPH_FN_WSPJOINLEAF && (uint64_t)ev->ret == ev->a[0]))
+			break;
+		struct usock *u = usock_add(l, (uint64_t)ev->ret);
+		if (!u)
+			break;
+		u->created_seq = ev->seq;
+		u->stream = ev->fn == WSPH_FN_WSPACCEPT ||
+			    (ev->fn == WSPH_FN_WSPSOCKET && call->a[1] == SOCK_STREAM);
+		for (size_t k = 0; f && k < f->n_issued; k++)
+			u->lower[u->n_lower++] = f->issued[k];
+		break;
+	}
+	case WSPH_FN_WSPCLOSESOCKET: {
+		struct usock *u = usock_find(l, ev->a[0]);
+		if (ev->ret == 0 && u && !u->closed) {
+			u->closed = 1;
+			u->check_pending = 1;
+			u->close_seq = ev->seq;
+			u->close_step = ev->step;
+		}
+		break;
+	}
+	case WSPH_FN_WSPSEND:
+	case WSPH_FN_WSPSENDTO: {
+		struct usock *u = usock_find(l, ev->a[0]);
+		if (u && (call->a[2] & 1u))
+			u->overlapped = 1;
+		break;
+	}
+	case WSPH_FN_WSPRECV:
+	case WSPH_FN_WSPRECVFROM: {
+		struct usock *u = usock_find(l, ev->a[0]);
+		if (!u)
+			break;
+		if (call->a[2] & 1u) { /* overlapped: completed elsewhere */
+			u->unaccountable = 1;
+			u->overlapped = 1;
+			break;
+		}
+		if (ev->ret != 0)
+			break;
+		char text[768];
+		wsph_event_call_text(ev, text, sizeof text);
+		uint64_t got = ev->a[2], cap = ev->a[1];
+		u->client_bytes += got;
+		if (got > cap)
+			report(r, R_PARTIAL, ev->step, ev->seq,
+			       "%s reported %" PRIu64 " byte(s) received into a buffer of %" PRIu64
+			       "; no receive may report more than the client asked for",
+			       text, got, cap);
+		else if (u->stream && !u->unaccountable && u->client_bytes > u->lower_bytes)
+			report(r, R_PARTIAL, ev->step, ev->seq,
+			       "%s: the client has now read %" PRIu64 " byte(s) through the layer on "
+			       "0x%" PRIx64 ", but the provider below delivered only %" PRIu64
+			       " on the layer's lower socket(s); the layer reported bytes it never "
+			       "received (a partial lower receive taken for a whole one?)",
+			       text, u->client_bytes, u->h, u->lower_bytes);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void wsph_rules_lsp_event(struct wsph_rules_lsp *l, struct wsph_rules *r,
+			  const struct wsph_event *ev)
+{
+	if (!l || !l->layered)
+		return;
+	switch (ev->kind) {
+	case WSPH_EV_CALL:
+		if (ev->layer == 0)
+			check_closed(l, r, ev->seq);
+		if (l->n_fl == MAX_INFLIGHT) { /* calls that never returned: forget the oldest */
+			memmove(&l->fl[0], &l->fl[1], (MAX_INFLIGHT - 1) * sizeof l->fl[0]);
+			l->n_fl--;
+		}
+		memset(&l->fl[l->n_fl], 0, sizeof l->fl[0]);
+		l->fl[l->n_fl++].call = *ev;
+		break;
+	case WSPH_EV_RETURN: {
+		struct inflight *f = inflight_find(l, ev->parent);
+		struct inflight copy;
+		if (f)
+			copy = *f;
+		if (ev->layer == 1)
+			lower_return(l, r, ev, f ? &copy.call : ev);
+		else
+			upper_return(l, r, ev, f ? &copy : NULL);
+		if (f) {
+			size_t i = (size_t)(f - l->fl);
+			memmove(&l->fl[i], &l->fl[i + 1], (l->n_fl - i - 1) * sizeof l->fl[0]);
+			l->n_fl--;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void wsph_rules_lsp_finish(struct wsph_rules_lsp *l, struct wsph_rules *r)
+{
+	if (!l || !l->layered)
+		return;
+	check_closed(l, r, UINT64_MAX);
+}
