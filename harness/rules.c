@@ -77,6 +77,8 @@ const char *const wsph_rules_ids_used[] = {
 	"SPI.Handle.StaleFailsNotSock",
 	"SPI.Return.Domain",
 	"SPI.Transfer.WithinBuffers",
+	"SPI.Startup.ProcTableNotRetained",
+	"SPI.DllMain.NoNetworkCalls",
 	NULL,
 };
 
