@@ -8,6 +8,7 @@
 #include "platform/async.h"
 #include "platform/platform.h"
 #include "rules.h"
+#include "rules_lifecycle.h"
 #include "trace.h"
 #include "upcalls.h"
 #include "util.h"
@@ -25,6 +26,10 @@
  * window in which a late one from a provider thread is still caught). */
 #define WAIT_MS 300
 #define NONE_WAIT_MS 30
+/* How long the driver waits, before unloading the provider, for threads the provider started to
+ * end (a conforming provider has ended them by the time its final WSPCleanup returns, so this is
+ * spent only on one that has not: its late upcalls are caught meanwhile). */
+#define SETTLE_MS 1000
 
 struct arrival;
 
@@ -56,6 +61,8 @@ struct drv {
 	size_t n_nonblocking;
 	struct arrival *arrival; /* the helper thread of an `arrive` step, joined after the next */
 	int final_cleanup;	 /* the final WSPCleanup has begun */
+	struct wsph_proctables *tables; /* the lpProcTable buffers, watched after WSPStartup */
+	int threads_before;		/* threads in the process before the provider was loaded */
 };
 
 static void *fn_address(const void *fnptr_storage)
@@ -97,6 +104,9 @@ static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_e
 	wsph_plat_module_name_at(fn_address(fnptr_storage), ret->module, sizeof ret->module);
 	ret->seq = wsph_trace_append(d->trace, ret);
 	wsph_rules_advance(d->rules);
+	char after[96];
+	snprintf(after, sizeof after, "%s returned", wsph_fn_name(ret->fn));
+	wsph_proctables_check(d->tables, d->rules, d->step, ret->seq, after);
 }
 
 static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *fmt, ...) WSPH_PRINTF(4, 5);
@@ -371,11 +381,21 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 		report(d, st, 0, "too many WSPStartup calls in one scenario");
 		return;
 	}
+	/* The provider fills a buffer of its own that outlives the call (one that keeps the pointer
+	 * writes into harness memory, never into the driver's stack); the driver calls through the
+	 * copy taken when WSPStartup returned. */
+	WSPPROC_TABLE *filled = wsph_proctables_next(d->tables, d->step);
+	if (!filled) {
+		report(d, st, 0, "out of memory");
+		return;
+	}
 	WORD version = (WORD)st->version;
 	call_begin(d, &call, WSPH_FN_WSPSTARTUP, version, 0, 0, 0);
 	call.table = st->table;
 	wsph_trace_update(d->trace, &call);
-	int rc = d->startup(version, &data, &d->pi_stream, buf, &procs);
+	int rc = d->startup(version, &data, &d->pi_stream, buf, filled);
+	memcpy(&procs, filled, sizeof procs);
+	wsph_proctables_returned(d->tables, filled);
 	wsph_upcalls_poison(buf);
 	void *entries[30];
 	memcpy(entries, &procs, sizeof entries);
@@ -1287,18 +1307,39 @@ int wsph_drive_probe(const char *provider, char *err, size_t errlen)
 	return rc;
 }
 
+/* Before the provider is unloaded: waits (up to SETTLE_MS) until the process has no more threads
+ * than before the provider was loaded, so none of the provider's threads can still be running its
+ * code when it goes. Meanwhile late upcalls from such threads are recorded (and the driver thread
+ * stays alertable for late APCs). Returns the number of threads still left over (0 settled). */
+static int settle_threads(struct drv *d)
+{
+	if (d->threads_before < 0)
+		return 0;
+	uint64_t t0 = wsph_plat_now_ns();
+	for (;;) {
+		int n = wsph_plat_thread_count();
+		if (n < 0 || n <= d->threads_before)
+			return 0;
+		if (wsph_plat_now_ns() - t0 >= (uint64_t)SETTLE_MS * 1000000u)
+			return n - d->threads_before;
+		wsph_upcalls_alertable();
+		wsph_plat_sleep_ms(2);
+	}
+}
+
 int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	       struct wsph_case *c)
 {
 	struct drv d;
 	char err[512];
-	int rc = 0;
+	int rc = 0, begun = 0;
 	memset(&d, 0, sizeof d);
 	d.o = o;
 	d.sc = sc;
 	uint64_t t0 = wsph_plat_now_ns();
 	d.trace = wsph_trace_new();
-	if (!d.trace)
+	d.tables = wsph_proctables_new();
+	if (!d.trace || !d.tables)
 		goto oom;
 	const struct wsph_catalog *cat = o->catalog;
 	d.pi_stream = cat->entries[cat->stream_entry].info;
@@ -1329,24 +1370,9 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		l->kind = wsph_catalog_provider_kind(cat, (int)i);
 		l->n_ids = wsph_catalog_ids(cat, (int)i, l->ids, 16);
 	}
-	d.mod = wsph_plat_load(o->provider, err, sizeof err);
-	if (!d.mod) {
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("provider-error");
-		c->error_message = wsph_strdup(err);
-		rc = -1;
-		goto out;
-	}
-	void *sym = wsph_plat_symbol(d.mod, "WSPStartup");
-	if (!sym) {
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("provider-error");
-		c->error_message = wsph_strdup("the provider exports no WSPStartup");
-		rc = -1;
-		goto out;
-	}
-	memcpy(&d.startup, &sym, sizeof sym);
 
+	/* The recorders are in place before the provider is loaded: what its DllMain (on POSIX, its
+	 * constructors) calls during the load is recorded too. */
 	struct wsph_upcall_config ucfg;
 	memset(&ucfg, 0, sizeof ucfg);
 	ucfg.kind = o->kind;
@@ -1372,6 +1398,30 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	struct wsph_imports_config icfg = {cat, sc->lower_hole};
 	wsph_imports_begin(&icfg);
 	wsph_lower_set_fragment(sc->lower_fragment);
+	begun = 1;
+
+	/* The provider's DllMain runs inside this load, on this thread. */
+	unsigned long me = wsph_plat_thread_id();
+	d.threads_before = wsph_plat_thread_count();
+	uint64_t mark = wsph_trace_count(d.trace);
+	d.mod = wsph_plat_load(o->provider, err, sizeof err);
+	if (!d.mod) {
+		c->outcome = WSPH_ERROR;
+		c->error_type = wsph_strdup("provider-error");
+		c->error_message = wsph_strdup(err);
+		rc = -1;
+		goto out;
+	}
+	wsph_rules_dllmain_window(d.rules, d.trace, mark, me, "loading");
+	void *sym = wsph_plat_symbol(d.mod, "WSPStartup");
+	if (!sym) {
+		c->outcome = WSPH_ERROR;
+		c->error_type = wsph_strdup("provider-error");
+		c->error_message = wsph_strdup("the provider exports no WSPStartup");
+		rc = -1;
+		goto out;
+	}
+	memcpy(&d.startup, &sym, sizeof sym);
 	wsph_imports_patch(d.mod);
 
 	current = &d;
@@ -1386,27 +1436,61 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		wsph_upcalls_alertable();
 		check_hook(&d, &hook_seen);
 		wsph_rules_advance(d.rules);
+		char after[64];
+		snprintf(after, sizeof after, "step %d ended", d.step);
+		wsph_proctables_check(d.tables, d.rules, d.step, 0, after);
 	}
 	join_arrival(&d);
 	d.step = 0;
 	wsph_upcalls_set_step(0);
-	wsph_rules_finish(d.rules);
 
-	wsph_plat_unload(d.mod);
+	/* The provider's threads end before its code goes. One that outlives the bound keeps the
+	 * provider (and what it loaded) in memory for good: unloading it would pull the code from
+	 * under a running thread. */
+	int left = settle_threads(&d);
+	wsph_rules_advance(d.rules);
+	if (left && d.final_cleanup && wsph_rules_startups(d.rules) == 0) {
+		char msg[512];
+		snprintf(msg, sizeof msg,
+			 "%d thread(s) more than before the provider was loaded still ran %d ms after "
+			 "the final WSPCleanup returned: a WSPCleanup returns only once the provider is "
+			 "prepared to be unloaded, and such a thread can still call the upcall table "
+			 "(the harness leaves the provider loaded rather than unload code in use)",
+			 left, SETTLE_MS);
+		wsph_rules_report(d.rules, "WPU.Table.NotAfterFinalCleanup", 0, 0, msg);
+	}
+	wsph_proctables_check(d.tables, d.rules, 0, 0, "the scenario ended");
+
+	/* The provider's DllMain (DLL_PROCESS_DETACH; on POSIX its destructors) runs inside the
+	 * unload, and so do those of the modules it loaded and did not free. */
+	mark = wsph_trace_count(d.trace);
+	if (left)
+		wsph_imports_keep_modules();
+	else
+		wsph_plat_unload(d.mod);
 	d.mod = NULL;
+	wsph_imports_end();
+	begun = 0;
+	wsph_rules_dllmain_window(d.rules, d.trace, mark, me, "unloading");
+	wsph_rules_finish(d.rules);
 	current = NULL;
 	for (size_t i = 0; i < d.n_pending; i++) {
 		if (d.pending[i]->event)
 			wsph_upcalls_client_event_free(d.pending[i]->event);
-		free(d.pending[i]->buf);
-		free(d.pending[i]);
+		if (!left) {
+			free(d.pending[i]->buf);
+			free(d.pending[i]); /* else a provider thread may still write there */
+		}
 	}
 	d.n_pending = 0;
 	for (size_t i = 0; i < d.n_events; i++)
 		wsph_upcalls_client_event_free(d.events[i].ev);
 	d.n_events = 0;
-	wsph_imports_end();
 	wsph_upcalls_end();
+	if (left) {
+		wsph_proctables_free(d.tables, 1);
+		d.tables = NULL;
+	}
 
 	c->findings = wsph_rules_take(d.rules, &c->n_findings);
 	c->outcome = WSPH_PASS;
@@ -1424,8 +1508,13 @@ oom:
 out:
 	if (d.mod)
 		wsph_plat_unload(d.mod);
+	if (begun) {
+		wsph_imports_end();
+		wsph_upcalls_end();
+	}
 	c->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
 	wsph_rules_free(d.rules);
 	wsph_trace_free(d.trace);
+	wsph_proctables_free(d.tables, 0);
 	return rc;
 }

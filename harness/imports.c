@@ -21,6 +21,9 @@ static struct {
 	struct wsph_imports_config cfg;
 	struct loaded mods[MAX_MODULES];
 	size_t n;
+	/* Between begin and end. Outside a scenario (the harness's probe of the export, a constructor
+	 * of a .so run by that probe) the stand-ins still work but record nothing. */
+	int active;
 } I;
 
 void wsph_imports_begin(const struct wsph_imports_config *cfg)
@@ -28,6 +31,7 @@ void wsph_imports_begin(const struct wsph_imports_config *cfg)
 	I.cfg = *cfg;
 	I.n = 0;
 	wsph_lower_begin(cfg->catalog, cfg->lower_hole);
+	I.active = 1;
 }
 
 void wsph_imports_end(void)
@@ -35,6 +39,13 @@ void wsph_imports_end(void)
 	while (I.n > 0)
 		wsph_plat_unload(I.mods[--I.n].m);
 	wsph_lower_end();
+	I.active = 0;
+	memset(&I.cfg, 0, sizeof I.cfg);
+}
+
+void wsph_imports_keep_modules(void)
+{
+	I.n = 0;
 }
 
 static struct loaded *find(HMODULE h)
@@ -62,6 +73,8 @@ static int catalog_path(const char *path)
 static void record(struct wsph_event *ev, int64_t ret)
 {
 	ev->ret = ret;
+	if (!I.active)
+		return;
 	wsph_upcalls_lock();
 	wsph_upcalls_append(ev);
 	wsph_upcalls_unlock();
@@ -69,6 +82,12 @@ static void record(struct wsph_event *ev, int64_t ret)
 
 static int begin(struct wsph_event *ev, enum wsph_fn fn, const void *ra)
 {
+	if (!I.active) {
+		memset(ev, 0, sizeof *ev);
+		ev->fn = fn;
+		ev->err = WSPH_ERRNO_UNSET;
+		return 0;
+	}
 	wsph_upcalls_lock();
 	int fault = wsph_upcalls_event(ev, fn, ra);
 	wsph_upcalls_unlock();

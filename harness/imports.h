@@ -14,6 +14,9 @@ struct wsph_imports_config {
 void wsph_imports_begin(const struct wsph_imports_config *cfg);
 /* Unloads the modules the provider loaded and did not free. */
 void wsph_imports_end(void);
+/* Forgets the modules the provider loaded without unloading them (a thread of the provider may
+ * still run their code); call before wsph_imports_end. */
+void wsph_imports_keep_modules(void);
 /* Windows: redirects the module's imports of every interposed name to the recorders. */
 void wsph_imports_patch(struct wsph_module *m);
 

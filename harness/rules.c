@@ -88,6 +88,8 @@ const char *const wsph_rules_ids_used[] = {
 	"LSP.NextProc.CleanupBalanced",
 	"LSP.NextProc.ClosesBeforeFinalCleanup",
 	"LSP.NextProc.PartialReceive",
+	"SPI.Startup.ProcTableNotRetained",
+	"SPI.DllMain.NoNetworkCalls",
 	NULL,
 };
 

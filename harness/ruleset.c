@@ -188,8 +188,10 @@ static int load_rule(struct wsph_rule *rule, const struct wsph_yaml_node *seq, s
 		for (i = 0; i < v->n_items; i++) {
 			const struct wsph_yaml_node *it = v->items[i];
 			char found[112];
-			int ok = it->type == WSPH_YAML_SCALAR && it->len > 6 &&
-				 !strncmp(it->text, "fault-", 6);
+			/* a faulty provider (fault-...) or a hostile one (hostile-...) */
+			int ok = it->type == WSPH_YAML_SCALAR &&
+				 ((it->len > 6 && !strncmp(it->text, "fault-", 6)) ||
+				  (it->len > 8 && !strncmp(it->text, "hostile-", 8)));
 			for (size_t k = 0; ok && k < it->len; k++) {
 				char c = it->text[k];
 				ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';

@@ -16,6 +16,9 @@ void wsph_plat_unload(struct wsph_module *m);
 int wsph_plat_interpose(struct wsph_module *m, const char *name, void *replacement);
 /* Base name of the module containing addr ("mockbase.so"), or "?" when unknown. */
 const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len);
+/* The number of threads this process has now, or -1 when the OS cannot tell. Before unloading a
+ * module, more threads than before it was loaded means one of its threads may still run its code. */
+int wsph_plat_thread_count(void);
 
 uint64_t wsph_plat_now_ns(void); /* monotonic */
 unsigned long wsph_plat_thread_id(void);

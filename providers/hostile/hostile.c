@@ -1,9 +1,18 @@
 /* Hostile providers: each misbehaves in a way that would take a harness down (crash, hang, exit,
- * abort, unbounded recursion, garbage handles). Built once per HOSTILE_* define. */
+ * abort, unbounded recursion, garbage handles, an upcall from a thread after the final cleanup, a
+ * write into the procedure table the caller owns). Built once per HOSTILE_* define. */
 #include "wsph/spi.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#include <time.h>
+#endif
 
 #ifndef HOSTILE_CRASH_STARTUP
 #define HOSTILE_CRASH_STARTUP 0
@@ -26,11 +35,81 @@
 #ifndef HOSTILE_NULL_ERRNO
 #define HOSTILE_NULL_ERRNO 0
 #endif
+#ifndef HOSTILE_LATE_UPCALL
+#define HOSTILE_LATE_UPCALL 0
+#endif
+#ifndef HOSTILE_PROCTABLE_WRITE
+#define HOSTILE_PROCTABLE_WRITE 0
+#endif
+/* How long the late thread waits before its upcall (longer than the harness waits for provider
+ * threads to end, it outlives the wait and the harness must keep the module loaded). */
+#ifndef HOSTILE_LATE_MS
+#define HOSTILE_LATE_MS 20
+#endif
 
 static WSPUPCALLTABLE up;
 static DWORD catalog_id;
 static int startups;
 static volatile int *volatile nowhere;
+static LPWSPPROC_TABLE kept_procs; /* the caller's lpProcTable, kept past WSPStartup */
+
+/* HOSTILE_LATE_UPCALL: the final WSPCleanup starts a thread and returns at once; a little later
+ * the thread calls an upcall through the table the provider kept, then ends. */
+static void late_upcall(void)
+{
+	LPBLOCKINGCALLBACK cb = NULL;
+	DWORD_PTR ctx = 0;
+	int err = 0;
+#ifdef _WIN32
+	Sleep(HOSTILE_LATE_MS);
+#else
+	struct timespec ts = {HOSTILE_LATE_MS / 1000, (HOSTILE_LATE_MS % 1000) * 1000L * 1000L};
+	nanosleep(&ts, NULL);
+#endif
+	up.lpWPUQueryBlockingCallback(catalog_id, &cb, &ctx, &err);
+}
+
+#ifdef _WIN32
+static DWORD WINAPI late_thread(LPVOID arg)
+{
+	(void)arg;
+	late_upcall();
+	return 0;
+}
+
+static void start_late_thread(void)
+{
+	HANDLE h = CreateThread(NULL, 0, late_thread, NULL, 0, NULL);
+	if (h)
+		CloseHandle(h);
+}
+#else
+static void *late_thread(void *arg)
+{
+	(void)arg;
+	late_upcall();
+	return NULL;
+}
+
+static void start_late_thread(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, late_thread, NULL) == 0)
+		pthread_detach(t);
+}
+#endif
+
+/* HOSTILE_PROCTABLE_WRITE: during a later call, the provider "patches" the procedure table it
+ * filled: WSPCloseSocket becomes NULL and WSPCleanup a wild pointer. A caller that dispatched
+ * through that buffer would crash at the next close or cleanup. */
+static void scribble_proc_table(void)
+{
+	if (!kept_procs)
+		return;
+	void *wild = (void *)(uintptr_t)0x10;
+	kept_procs->lpWSPCloseSocket = NULL;
+	memcpy(&kept_procs->lpWSPCleanup, &wild, sizeof wild);
+}
 
 /* A stand-in for every entry this provider does not implement. The entries have different
  * signatures, so the stub touches none of its arguments: it fails without an error code (the
@@ -67,6 +146,8 @@ static SOCKET WSPAPI h_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFO
 		abort();
 	if (HOSTILE_RECURSION)
 		return (SOCKET)depth(0);
+	if (HOSTILE_PROCTABLE_WRITE)
+		scribble_proc_table();
 	DWORD id = pi ? pi->dwCatalogEntryId : catalog_id;
 	SOCKET s = up.lpWPUCreateSocketHandle(id, (DWORD_PTR)0x1234, HOSTILE_NULL_ERRNO ? NULL : err);
 	return s;
@@ -89,6 +170,8 @@ static int WSPAPI h_cleanup(LPINT err)
 		return SOCKET_ERROR;
 	}
 	startups--;
+	if (HOSTILE_LATE_UPCALL && startups == 0)
+		start_late_thread();
 	return 0;
 }
 
@@ -120,5 +203,6 @@ WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD v, LPWSPDATA data, LPWSAPROTOCOL
 	procs->lpWSPCloseSocket = h_close;
 	procs->lpWSPCleanup = h_cleanup;
 	procs->lpWSPCancelBlockingCall = fail1;
+	kept_procs = procs;
 	return 0;
 }

@@ -2908,3 +2908,37 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	fill_proc_table(lpProcTable);
 	return 0;
 }
+
+#ifdef MOCKBASE_FAULT_DLLMAIN_NETWORK
+/* The bug: the provider asks ws2_32 for the catalog while its DllMain runs (on POSIX, from a
+ * constructor and a destructor of the .so, which run inside dlopen and dlclose as DllMain runs
+ * inside LoadLibrary and FreeLibrary). */
+static void mb_dllmain_network(void)
+{
+	DWORD len = 0;
+	INT err = 0;
+	(void)WSCEnumProtocols(NULL, NULL, &len, &err);
+}
+
+#ifdef _WIN32
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved);
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
+{
+	(void)inst;
+	(void)reserved;
+	if (reason == DLL_PROCESS_ATTACH || reason == DLL_PROCESS_DETACH)
+		mb_dllmain_network();
+	return TRUE;
+}
+#else
+__attribute__((constructor)) static void mb_dll_attach(void)
+{
+	mb_dllmain_network();
+}
+
+__attribute__((destructor)) static void mb_dll_detach(void)
+{
+	mb_dllmain_network();
+}
+#endif
+#endif

@@ -5,7 +5,8 @@ reason; every `tripped_by` name is a faulty provider the build makes, paired wit
 meson list (so the end-to-end test of that pair exists); every rule a scenario names is defined.
 
 Reads the sources only: scenarios/**.yaml, providers/faulty/meson.build (faulty_specs,
-faulty_reruns) and providers/passthru-lsp/meson.build (faulty_lsp_specs).
+faulty_reruns), providers/passthru-lsp/meson.build (faulty_lsp_specs) and
+providers/hostile/meson.build (hostile_specs whose expectation is a rule ID).
 """
 import argparse
 import os
@@ -73,6 +74,15 @@ def main():
         with open(lsp_file, encoding="utf-8") as fh:
             for item in meson_list(fh.read(), "faulty_lsp_specs"):
                 pairs.add((item[0], item[1]))
+    # Hostile providers whose expectation is a rule may be named in tripped_by too (not required).
+    hostile = set()
+    hostile_file = os.path.join(root, "providers", "hostile", "meson.build")
+    if os.path.exists(hostile_file):
+        with open(hostile_file, encoding="utf-8") as fh:
+            for item in meson_list(fh.read(), "hostile_specs"):
+                if len(item) > 2 and "." in item[2]:
+                    hostile.add((item[0], item[2]))
+    pairs |= hostile
     built = {p for p, _ in pairs}
     if not specs:
         print("FAIL: no faulty_specs found in providers/faulty/meson.build")
@@ -101,7 +111,7 @@ def main():
                 problems.append(f"{rid}: tripped_by {name}, which no meson list builds")
             elif (name, rid) not in pairs:
                 problems.append(f"{rid}: tripped_by {name}, but its meson entry is for another rule")
-    for name, rid in sorted(pairs - listed):
+    for name, rid in sorted(pairs - listed - hostile):
         if rid in by_id and not rid.startswith("HARNESS."):
             problems.append(f"{rid}: {name} trips it (meson) but rules.yaml does not list it in tripped_by")
         elif rid not in by_id:
