@@ -128,6 +128,7 @@ struct wsph_scenario {
 				clears in the lower provider's table (-1: none) */
 	struct wsph_step *steps;
 	size_t n_steps;
+	double timeout; /* timeout: seconds for the whole scenario (0: the run's default) */
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
 	const char *classname; /* "wspharness.<path under the scenarios root, dots, no .yaml>" */
 };
