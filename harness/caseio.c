@@ -40,6 +40,12 @@ static char *field(char *s, char **next)
 
 void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
 {
+	wsph_caseio_event_buffered(out, ev);
+	fflush(out);
+}
+
+void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
+{
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)ev;
 	fputs("\n" MARK "V ", out);
@@ -48,7 +54,6 @@ void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
 		fputc(hex[p[i] & 15], out);
 	}
 	fputc('\n', out);
-	fflush(out);
 }
 
 void wsph_caseio_case(FILE *out, const struct wsph_case *c)

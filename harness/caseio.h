@@ -10,6 +10,7 @@
 
 /* Child side. Lines carry a marker so the provider's own output can be told apart. */
 void wsph_caseio_event(FILE *out, const struct wsph_event *ev);
+void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev); /* no flush */
 void wsph_caseio_case(FILE *out, const struct wsph_case *c);
 void wsph_caseio_crash(FILE *out, long code);
 /* A persistent child: "S" first thing after it reads a command (what it writes before is not the

@@ -6,6 +6,7 @@
 #include "driver.h"
 #include "shard.h"
 #include "sha256.h"
+#include "platform/async.h"
 #include "platform/platform.h"
 #include "util.h"
 
@@ -241,9 +242,24 @@ static size_t select_cases(const struct wsph_run_config *cfg, struct sel **out)
 
 /* ---- the child side ---- */
 
+/* Events go into stdout's buffer; a helper thread flushes it every few milliseconds (a flush per
+ * event costs a round trip to the Wine server), the case's end flushes it, and so do the crash
+ * handlers and exit(): a hang still shows the events up to it, a crash too. */
 static void stream_event(void *ctx, const struct wsph_event *ev)
 {
-	wsph_caseio_event((FILE *)ctx, ev);
+	wsph_caseio_event_buffered((FILE *)ctx, ev);
+}
+
+static volatile int flusher_stop;
+
+static int flusher(void *ctx)
+{
+	(void)ctx;
+	while (!flusher_stop) {
+		wsph_plat_sleep_ms(10);
+		fflush(stdout);
+	}
+	return 0;
 }
 
 static void crashed(long code)
@@ -287,6 +303,9 @@ static int serve(void *vctx)
 	const struct child_ctx *x = vctx;
 	char line[256];
 	wsph_plat_child_init(crashed);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	flusher_stop = 0;
+	struct wsph_thread *fl = wsph_thread_start(flusher, NULL);
 	while (fgets(line, sizeof line, stdin)) {
 		if (line[0] == 'Q')
 			break;
@@ -332,6 +351,8 @@ static int serve(void *vctx)
 			free(swept);
 		}
 	}
+	flusher_stop = 1;
+	wsph_thread_join(fl);
 	fflush(stdout);
 	fflush(stderr);
 	return 0;

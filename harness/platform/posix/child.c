@@ -311,9 +311,20 @@ static void write_code(long code)
 	(void)r;
 }
 
+/* The events still in stdout's buffer go out first (the child buffers them; see runner.c). Not
+ * async-signal-safe, but the fault is in provider code, not in stdio; at worst the child hangs
+ * and the parent's time limit ends it. */
+static void on_fatal(int sig)
+{
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	fflush(stdout);
 	uintptr_t a = (uintptr_t)si->si_addr;
 	int main_thread = (pid_t)gettid() == main_tid;
 	if (main_thread && stack_lo && a < stack_lo + ABOVE_MARGIN &&
@@ -328,6 +339,9 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 void wsph_plat_child_init(void (*on_crash)(long code))
 {
 	(void)on_crash; /* the parent sees the signal itself; the overflow line is written here */
+	static const int fatal[] = {SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+		signal(fatal[i], on_fatal);
 	main_tid = (pid_t)gettid();
 	main_stack_bounds();
 	stack_t ss;

@@ -148,7 +148,8 @@ int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms)
 	for (size_t i = 0; i < n && k < MAXIMUM_WAIT_OBJECTS; i++) {
 		if (!chs[i])
 			continue;
-		if (chs[i]->eof || !chs[i]->pending)
+		/* a read that completed at once may not have signalled its event yet */
+		if (chs[i]->eof || !chs[i]->pending || HasOverlappedIoCompleted(&chs[i]->ov))
 			return 1;
 		h[k++] = chs[i]->ov.hEvent;
 	}
@@ -302,6 +303,7 @@ static void report_code(DWORD code)
 static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 {
 	DWORD code = ep->ExceptionRecord->ExceptionCode;
+	fflush(stdout); /* the events the child buffered (runner.c) */
 	report_code(code);
 	TerminateProcess(GetCurrentProcess(), code);
 	return EXCEPTION_EXECUTE_HANDLER;
@@ -313,6 +315,7 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 {
 	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
 		return EXCEPTION_CONTINUE_SEARCH;
+	fflush(stdout);
 	report_code(EXCEPTION_STACK_OVERFLOW);
 	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
 	return EXCEPTION_CONTINUE_SEARCH;
