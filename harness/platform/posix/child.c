@@ -74,6 +74,7 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
 		return NULL;
 	}
 	if (pid == 0) {
+		free(ch); /* the parent's, not this process's (valgrind counts it lost otherwise) */
 		for (size_t i = 0; i < n_live; i++)
 			close(live_fds[i]);
 		n_live = 0;
@@ -87,7 +88,9 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		/* the parent's stdin buffer is not ours */
 		clearerr(stdin);
-		_exit(spec->job(spec->ctx));
+		/* exit(), not _exit(): what a provider left to run at exit (an atexit handler of a module
+		 * still loaded) runs in this child, and its exit status reaches the parent */
+		exit(spec->job(spec->ctx));
 	}
 	close(in[0]);
 	close(out[1]);
