@@ -638,7 +638,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	long n;
 	while (!killed && (n = wsph_plat_child_read(sl->ch, buf, sizeof buf)) > 0)
 		append(sl, buf, (size_t)n);
-	wsph_plat_child_end(sl->ch, killed, 5000, &end, &code);
+	wsph_plat_child_end(sl->ch, killed, 30000, &end, &code);
 	sl->ch = NULL;
 	if (killed)
 		end = why;
@@ -856,7 +856,9 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	}
 	const char *per = getenv("WSPHARNESS_CASES_PER_CHILD");
 	s.per_child = per && atoi(per) > 0 ? (unsigned)atoi(per) : 0;
-	s.quit_ms = cfg->timeout_ms;
+	/* a child asked to exit gets longer than a case: under load (or valgrind) ending a process
+	 * takes a while */
+	s.quit_ms = cfg->timeout_ms > 10000 ? cfg->timeout_ms * 3 : 30000;
 	s.log = getenv("WSPHARNESS_CHILD_LOG") != NULL;
 	s.total = s.n_sels;
 	for (size_t k = 0; k < s.n_sels; k++) {
