@@ -290,7 +290,7 @@ static const char *leftover(const struct wsph_run_config *cfg, int threads_befor
 			if (loaded)
 				return "a provider of the catalog is still loaded after the scenario";
 		}
-	int threads = wsph_plat_thread_count();
+	int threads = threads_before > 0 ? wsph_plat_thread_count() : -1;
 	if (threads_before > 0 && threads > threads_before)
 		return "a thread started during the scenario is still running";
 	return NULL;
