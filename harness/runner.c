@@ -254,9 +254,11 @@ static volatile int flusher_stop;
 
 static int flusher(void *ctx)
 {
-	(void)ctx;
 	while (!flusher_stop) {
-		wsph_plat_sleep_ms(10);
+		if (ctx)
+			wsph_plat_event_wait(ctx, 10); /* set when the child ends */
+		else
+			wsph_plat_sleep_ms(10);
 		fflush(stdout);
 	}
 	return 0;
@@ -305,7 +307,8 @@ static int serve(void *vctx)
 	wsph_plat_child_init(crashed);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	flusher_stop = 0;
-	struct wsph_thread *fl = wsph_thread_start(flusher, NULL);
+	void *wake = wsph_plat_event_new();
+	struct wsph_thread *fl = wsph_thread_start(flusher, wake);
 	while (fgets(line, sizeof line, stdin)) {
 		if (line[0] == 'Q')
 			break;
@@ -352,7 +355,11 @@ static int serve(void *vctx)
 		}
 	}
 	flusher_stop = 1;
+	if (wake)
+		wsph_plat_event_set(wake);
 	wsph_thread_join(fl);
+	if (wake)
+		wsph_plat_event_free(wake);
 	fflush(stdout);
 	fflush(stderr);
 	return 0;
