@@ -701,7 +701,19 @@ static void advance(struct sched *s, struct slot *sl)
 		return;
 	}
 	struct entry *e = &s->e[sl->cur];
-	int tainted = wsph_caseio_find(sl->buf, end, 0, 'T') != 0;
+	size_t tend = wsph_caseio_find(sl->buf, end, 0, 'T');
+	int tainted = tend != 0;
+	char why[160] = "";
+	if (tainted && s->log) {
+		/* the reason: the text of the T line, which ends at tend */
+		static const char mark[] = "\x1eWSPH T ";
+		size_t ml = sizeof mark - 1, t0 = 0;
+		for (size_t i = 0; i + ml <= tend; i++)
+			if (!memcmp(sl->buf + i, mark, ml))
+				t0 = i + ml;
+		snprintf(why, sizeof why, "%.*s", (int)(tend - t0), sl->buf + t0);
+		why[strcspn(why, "\r\n")] = '\0';
+	}
 	parse_case(s, sl, WSPH_CHILD_EXITED, 0, end);
 	consume(sl, end);
 	e->state = E_STREAMED;
@@ -715,7 +727,7 @@ static void advance(struct sched *s, struct slot *sl)
 		if (s->log)
 			fprintf(stderr, "wspharness: child replaced after %s (%u case(s)): %s\n",
 				e->c.name, sl->runs,
-				tainted ? "it said it was tainted" : e->c.outcome == WSPH_PASS ?
+				tainted ? why : e->c.outcome == WSPH_PASS ?
 				"WSPHARNESS_CASES_PER_CHILD" : "the case did not pass");
 		send_quit(s, sl);
 	}
@@ -898,10 +910,8 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	/* the cases that ran, in suite order, each followed by its sweeps */
 	out->cases = calloc(s.n_e ? s.n_e : 1, sizeof *out->cases);
 	for (size_t b = 0; b < s.n_sels && b < s.n_e; b++) {
-		struct entry *e = &s.e[b];
-		size_t group[2] = {b, e->n_sweeps};
-		for (size_t k = 0; k <= group[1]; k++) {
-			struct entry *x = k ? &s.e[e->sweep_first + k - 1] : e;
+		for (size_t k = 0; k <= s.e[b].n_sweeps; k++) {
+			struct entry *x = k ? &s.e[s.e[b].sweep_first + k - 1] : &s.e[b];
 			if (x->state == E_FINAL && out->cases)
 				out->cases[out->n_cases++] = x->c;
 			else

@@ -75,6 +75,7 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
 	}
 	if (pid == 0) {
 		free(ch); /* the parent's, not this process's (valgrind counts it lost otherwise) */
+		signal(SIGPIPE, SIG_DFL); /* the parent ignores it; the provider gets the default */
 		for (size_t i = 0; i < n_live; i++)
 			close(live_fds[i]);
 		n_live = 0;
