@@ -22,8 +22,8 @@ FUZZ_SECONDS ?= 60
 # the suites below (each harness run costs about a second more under valgrind); every suite runs
 # under ASan+UBSan anyway. VALGRIND_SUITES="e2e layered faulty" covers mockbase and the faulty
 # providers too (several minutes more).
-# A case runs in a child process whose exit status the harness ignores once the case is complete:
-# --exit-on-first-error ends the child at its first error, before that, so the case is an <error>.
+# --exit-on-first-error ends a case's child at its first error, so the case is an <error>; a leak
+# found when a child exits makes the last case it ran an <error type="exit-after-case">.
 VALGRIND := valgrind -q --error-exitcode=99 --exit-on-first-error=yes --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 VALGRIND_SUITES ?= layered

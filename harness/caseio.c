@@ -40,6 +40,12 @@ static char *field(char *s, char **next)
 
 void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
 {
+	wsph_caseio_event_buffered(out, ev);
+	fflush(out);
+}
+
+void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
+{
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)ev;
 	fputs("\n" MARK "V ", out);
@@ -48,7 +54,6 @@ void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
 		fputc(hex[p[i] & 15], out);
 	}
 	fputc('\n', out);
-	fflush(out);
 }
 
 void wsph_caseio_case(FILE *out, const struct wsph_case *c)
@@ -77,6 +82,70 @@ void wsph_caseio_crash(FILE *out, long code)
 {
 	fprintf(out, "\n" MARK "X %ld\n", code);
 	fflush(out);
+}
+
+void wsph_caseio_started(FILE *out)
+{
+	fputs("\n" MARK "S\n", out);
+	fflush(out);
+}
+
+void wsph_caseio_tainted(FILE *out, const char *reason)
+{
+	fputs("\n" MARK "T ", out);
+	put_escaped(out, reason);
+	fputc('\n', out);
+	fflush(out);
+}
+
+size_t wsph_caseio_find(const char *buf, size_t len, size_t from, char kind)
+{
+	size_t ml = strlen(MARK);
+	for (size_t i = from; i + ml + 1 < len; i++) {
+		if (buf[i] != MARK[0] || memcmp(buf + i, MARK, ml) || buf[i + ml] != kind)
+			continue;
+		for (size_t j = i + ml + 1; j < len; j++)
+			if (buf[j] == '\n')
+				return j + 1;
+		return 0; /* the line is not complete yet */
+	}
+	return 0;
+}
+
+void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long code,
+			    unsigned wait_ms, const char *output)
+{
+	char name[96];
+	const char *klass = "exit";
+	char *msg;
+	if (end == WSPH_CHILD_TIMEOUT) {
+		klass = "timeout";
+		msg = wsph_format("the scenario completed, then the child process did not exit within "
+				  "%u ms when asked to",
+				  wait_ms);
+	} else if (end == WSPH_CHILD_SIGNALED) {
+		wsph_plat_signal_name(code, name, sizeof name, &klass);
+		msg = wsph_format("the scenario completed, then the child process was ended by %s "
+				  "(a provider thread, an exit handler or a checker such as valgrind)",
+				  name);
+	} else {
+		msg = wsph_format("the scenario completed, then the child process exited with status %ld "
+				  "(a provider thread, an exit handler or a checker such as valgrind)",
+				  code);
+	}
+	free(c->error_type);
+	free(c->error_message);
+	c->outcome = WSPH_ERROR;
+	c->error_type = wsph_format("%s-after-case", klass);
+	c->error_message = msg;
+	if (output && *output) {
+		char *t = wsph_format("%s--- output after the case ---\n%s%s", c->trace ? c->trace : "",
+				      output, output[strlen(output) - 1] == '\n' ? "" : "\n");
+		if (t) {
+			free(c->trace);
+			c->trace = t;
+		}
+	}
 }
 
 static int hexval(char ch)

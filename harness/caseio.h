@@ -10,8 +10,17 @@
 
 /* Child side. Lines carry a marker so the provider's own output can be told apart. */
 void wsph_caseio_event(FILE *out, const struct wsph_event *ev);
+void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev); /* no flush */
 void wsph_caseio_case(FILE *out, const struct wsph_case *c);
 void wsph_caseio_crash(FILE *out, long code);
+/* A persistent child: "S" first thing after it reads a command (what it writes before is not the
+ * case's); "T reason" before the verdict when the case left the process unfit for another one. */
+void wsph_caseio_started(FILE *out);
+void wsph_caseio_tainted(FILE *out, const char *reason);
+
+/* Parent side: the end (one past the newline) of the first marker line of this kind ('S', 'D',
+ * 'T') in buf[from..len), or 0 when there is none yet. */
+size_t wsph_caseio_find(const char *buf, size_t len, size_t from, char kind);
 
 /* Parent side: fills `c` from the child's output and how it ended. Crashes, timeouts, aborts and
  * exits inside the provider become WSPH_ERROR cases with the trace up to that point and the
@@ -19,5 +28,12 @@ void wsph_caseio_crash(FILE *out, long code);
 void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ruleset *set,
 		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
 		       struct wsph_case *c);
+
+/* A case whose stream was complete, after which the child ended badly before it started another
+ * one (a non-zero exit status, a signal, a hang when asked to exit): an <error> of type
+ * "<class>-after-case" ("exit-after-case", "crash-after-case", "abort-after-case",
+ * "timeout-after-case"). `output` is what the child wrote after the case (may be NULL). */
+void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long code,
+			    unsigned wait_ms, const char *output);
 
 #endif

@@ -39,7 +39,8 @@ struct options {
 	int layered, lower_nonifs;
 	int no_isolation;
 	double timeout; /* seconds per scenario, 0: the default */
-	long child_case, sweep_call;
+	long child_case;
+	unsigned jobs;
 	int fault_sweep;
 	unsigned shard_k, shard_n;
 	int have_shard;
@@ -55,7 +56,7 @@ static const char usage[] =
 	"                      [-q|-v] [--color=WHEN] [--deterministic]\n"
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
 	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
-	"                      [--fault-sweep] [--rule ID] [--shard K/N]\n"
+	"                      [--fault-sweep] [--rule ID] [--shard K/N] [--jobs N|auto]\n"
 	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
 	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
@@ -97,6 +98,7 @@ static int is_flag(const char *arg, const char *flag)
 static int parse(int argc, char **argv, struct options *o)
 {
 	memset(o, 0, sizeof *o);
+	o->jobs = 1;
 	o->color = -1;
 	if (argc < 2)
 		return bad_usage("%s", "no command given");
@@ -124,6 +126,16 @@ static int parse(int argc, char **argv, struct options *o)
 				return bad_usage("--shard takes K/N with 0 <= K < N, not '%s'",
 						 v ? v : "");
 			o->have_shard = 1;
+		}
+		else if (is_flag(a, "--jobs") || !strncmp(a, "-j", 2)) {
+			const char *v = a[1] == 'j' ? (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL))
+						    : value_of(argc, argv, &i, "--jobs");
+			char *end = NULL;
+			long n = v && strcmp(v, "auto") ? strtol(v, &end, 10) : 0;
+			if (!v || (end && (*end || end == v)) || n < 0 || n > 64)
+				return bad_usage("--jobs takes a number of processes (0..64) or auto, "
+						 "not '%s'", v ? v : "");
+			o->jobs = (unsigned)n;
 		}
 		else if (is_flag(a, "--timeout")) {
 			const char *v = value_of(argc, argv, &i, "--timeout");
@@ -365,7 +377,6 @@ static int cmd_run(struct options *o)
 	cfg.layered = o->layered;
 	cfg.isolate = !o->no_isolation;
 	cfg.child_case = o->child_case;
-	cfg.sweep_call = o->sweep_call;
 	cfg.fault_sweep = o->fault_sweep;
 	if (!o->have_shard &&
 	    wsph_shard_from_env(getenv("GTEST_SHARD_INDEX"), getenv("GTEST_TOTAL_SHARDS"),
@@ -397,9 +408,12 @@ static int cmd_run(struct options *o)
 		/* per scenario: 10 s by default, --timeout, times WSPHARNESS_TIMEOUT_MULTIPLIER */
 		double t = o->timeout > 0 ? o->timeout : 10.0;
 		const char *mul = getenv("WSPHARNESS_TIMEOUT_MULTIPLIER");
-		if (mul && atof(mul) > 0)
+		if (mul && atof(mul) > 0) {
 			t *= atof(mul);
+			cfg.timeout_scale = atof(mul);
+		}
 		cfg.timeout_ms = (unsigned)(t * 1000.0);
+		cfg.jobs = o->jobs;
 	}
 	cfg.lower_kind = o->lower_nonifs ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
 	GUID guid;
@@ -598,24 +612,20 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return cmd_show(argc, argv);
-	/* Child mode (isolation on Windows): wspharness --child-case N <the parent's arguments> */
-	long child_case = -1, sweep_call = -1;
+	/* Child mode (isolation on Windows): wspharness --child <the parent's arguments> */
+	long child_case = -1;
 	char **all_argv = argv;
 	int all_argc = argc;
-	if (argc >= 3 && !strcmp(argv[1], "--child-case")) {
-		char *slash = NULL;
-		child_case = strtol(argv[2], &slash, 10);
-		if (slash && *slash == '/')
-			sweep_call = strtol(slash + 1, NULL, 10);
-		argv[2] = argv[0];
-		argv += 2;
-		argc -= 2;
+	if (argc >= 2 && !strcmp(argv[1], "--child")) {
+		child_case = 0;
+		argv[1] = argv[0];
+		argv += 1;
+		argc -= 1;
 	}
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
 	o.child_case = child_case;
-	o.sweep_call = sweep_call;
 	o.argc = child_case >= 0 ? argc : all_argc;
 	o.argv = child_case >= 0 ? argv : all_argv;
 	if (!strcmp(o.command, "run"))

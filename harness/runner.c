@@ -6,6 +6,7 @@
 #include "driver.h"
 #include "shard.h"
 #include "sha256.h"
+#include "platform/async.h"
 #include "platform/platform.h"
 #include "util.h"
 
@@ -92,24 +93,6 @@ static void drive_case(const struct wsph_run_config *cfg, const struct wsph_scen
 	if (!cfg->manifest)
 		wsph_catalog_free(&built);
 }
-
-/* ---- the child side ---- */
-
-static void stream_event(void *ctx, const struct wsph_event *ev)
-{
-	wsph_caseio_event((FILE *)ctx, ev);
-}
-
-static void crashed(long code)
-{
-	wsph_caseio_crash(stdout, code);
-}
-
-struct child_job {
-	const struct wsph_run_config *cfg;
-	const struct wsph_scenario *sc;
-	unsigned kind;
-};
 
 /* ---- the fault sweep ---- */
 
@@ -200,109 +183,6 @@ static void sweep_verdict(struct wsph_case *c)
 	}
 }
 
-static int run_in_child(void *vctx)
-{
-	struct child_job *j = vctx;
-	wsph_plat_child_init(crashed);
-	struct wsph_case c;
-	memset(&c, 0, sizeof c);
-	wsph_trace_set_default_sink(stream_event, stdout);
-	drive_case(j->cfg, j->sc, j->kind, &c);
-	wsph_trace_set_default_sink(NULL, NULL);
-	wsph_caseio_case(stdout, &c);
-	fflush(stdout);
-	/* what the case owns is freed by the process ending */
-	return 0;
-}
-
-/* ---- the parent side ---- */
-
-static void isolated_case(const struct wsph_run_config *cfg, const struct wsph_scenario *sc,
-			  unsigned kind, long index, long sweep, struct wsph_case *c)
-{
-	struct child_job job = {cfg, sc, kind};
-	char idx[48];
-	if (sweep >= 0)
-		snprintf(idx, sizeof idx, "%ld/%ld", index, sweep);
-	else
-		snprintf(idx, sizeof idx, "%ld", index);
-	/* Windows: wspharness --child-case N[/SWEEP] <the original arguments> */
-	int argc = cfg->argc + 2;
-	char **argv = calloc((size_t)argc + 1, sizeof *argv);
-	if (!argv) {
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("internal");
-		c->error_message = wsph_strdup("out of memory");
-		return;
-	}
-	argv[0] = cfg->argc ? cfg->argv[0] : "wspharness";
-	argv[1] = "--child-case";
-	argv[2] = idx;
-	for (int i = 1; i < cfg->argc; i++)
-		argv[i + 2] = cfg->argv[i];
-	struct wsph_child_spec spec = {run_in_child, &job, argc, argv, cfg->timeout_ms,
-				       cfg->interrupted};
-	struct wsph_child_result res;
-	uint64_t t0 = wsph_plat_now_ns();
-	wsph_plat_run_child(&spec, &res);
-	wsph_caseio_parse(&res, cfg->set, sc, cfg->timeout_ms, cfg->trace_cap, c);
-	c->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
-	free(res.output);
-	free(argv);
-}
-
-/* Appends one case per failable upcall call the passing case made. */
-static void sweep_case(const struct wsph_run_config *cfg, const struct wsph_scenario *sc,
-		       unsigned kind, long index, struct wsph_results *out, size_t *total)
-{
-	size_t bi = out->n_cases - 1;
-	struct wsph_fault f;
-	long n = 0;
-	while (sweep_target(&out->cases[bi], n, &f) == 0)
-		n++;
-	if (!n)
-		return;
-	struct wsph_case *more = realloc(out->cases, (*total + (size_t)n) * sizeof *more);
-	if (!more)
-		return;
-	out->cases = more;
-	memset(more + *total, 0, (size_t)n * sizeof *more);
-	*total += (size_t)n;
-	for (long k = 0; k < n; k++) {
-		sweep_target(&out->cases[bi], k, &f);
-		struct wsph_scenario *swept = with_fault(sc, &f);
-		if (!swept)
-			break;
-		struct wsph_case *c = &out->cases[out->n_cases++];
-		memset(c, 0, sizeof *c);
-		c->classname = sc->classname;
-		c->file = sc->file;
-		c->line = sc->loc.line;
-		c->name = wsph_format("%s[%s][fail %s #%u]", sc->name, wsph_kind_name(kind),
-				      wsph_fn_name((enum wsph_fn)f.upcall), f.call);
-		if (cfg->isolate) {
-			/* a failure injected early can leave a later blocking step waiting for a
-			 * peer that never came: a short limit, and such a timeout is inconclusive */
-			struct wsph_run_config quick = *cfg;
-			quick.timeout_ms = cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000;
-			isolated_case(&quick, swept, kind, index, k, c);
-		} else {
-			drive_case(cfg, swept, kind, c);
-		}
-		if (c->outcome == WSPH_ERROR && c->error_type && !strcmp(c->error_type, "timeout")) {
-			c->outcome = WSPH_SKIP;
-			c->skip_reason = wsph_format("inconclusive: with %s #%u failing, a later step "
-						     "blocked until the time limit (%s)",
-						     wsph_fn_name((enum wsph_fn)f.upcall), f.call,
-						     c->error_message ? c->error_message : "");
-		}
-		sweep_verdict(c);
-		free(swept->faults);
-		free(swept);
-		if (cfg->progress)
-			cfg->progress(cfg->progress_ctx, out->n_cases, *total, c);
-	}
-}
 
 static int checks_rule(const struct wsph_scenario *sc, const char *rule)
 {
@@ -314,10 +194,661 @@ static int checks_rule(const struct wsph_scenario *sc, const char *rule)
 	return 0;
 }
 
-int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
+static void case_free(struct wsph_case *c)
+{
+	struct wsph_results r;
+	memset(&r, 0, sizeof r);
+	r.cases = malloc(sizeof *c);
+	if (!r.cases)
+		return;
+	r.cases[0] = *c;
+	r.n_cases = 1;
+	wsph_results_free(&r);
+	memset(c, 0, sizeof *c);
+}
+
+/* One selected case: a scenario in one kind. Its position in the selection is the index the parent
+ * and a child agree on. */
+struct sel {
+	const struct wsph_scenario *sc;
+	unsigned kind;
+};
+
+static size_t select_cases(const struct wsph_run_config *cfg, struct sel **out)
 {
 	static const unsigned order[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
 	char id[512];
+	size_t n = 0, selected = 0;
+	struct sel *v = malloc((cfg->suite->n_scenarios * 2 + 1) * sizeof *v);
+	*out = v;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < cfg->suite->n_scenarios; i++) {
+		const struct wsph_scenario *sc = &cfg->suite->scenarios[i];
+		for (int k = 0; k < 2; k++) {
+			if (!(cfg->kinds & order[k]))
+				continue;
+			wsph_case_id(sc, wsph_kind_name(order[k]), id, sizeof id);
+			if (wsph_filter_match(cfg->filter, id) && checks_rule(sc, cfg->rule) &&
+			    wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++)) {
+				v[n].sc = sc;
+				v[n].kind = order[k];
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+/* ---- the child side ---- */
+
+/* Events go into stdout's buffer; a helper thread flushes it every few milliseconds (a flush per
+ * event costs a round trip to the Wine server), the case's end flushes it, and so do the crash
+ * handlers and exit(): a hang still shows the events up to it, a crash too. */
+static void stream_event(void *ctx, const struct wsph_event *ev)
+{
+	wsph_caseio_event_buffered((FILE *)ctx, ev);
+}
+
+static volatile int flusher_stop;
+
+static int flusher(void *ctx)
+{
+	while (!flusher_stop) {
+		if (ctx)
+			wsph_plat_event_wait(ctx, 10); /* set when the child ends */
+		else
+			wsph_plat_sleep_ms(10);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static void crashed(long code)
+{
+	wsph_caseio_crash(stdout, code);
+}
+
+struct child_ctx {
+	const struct wsph_run_config *cfg;
+	const struct sel *sels;
+	size_t n_sels;
+};
+
+/* After a case: does the process still hold something of it that another case would see? The
+ * provider (or a lower one) still loaded keeps its static state; a thread the provider started
+ * still runs its code. Then the parent replaces the child. */
+static const char *leftover(const struct wsph_run_config *cfg, int threads_before)
+{
+	if (wsph_plat_module_loaded(cfg->provider))
+		return "the provider module is still loaded after the scenario";
+	if (cfg->lower && wsph_plat_module_loaded(cfg->lower))
+		return "the lower provider module is still loaded after the scenario";
+	if (cfg->manifest)
+		for (size_t i = 0; i < cfg->manifest->n_providers; i++) {
+			char *x = wsph_catalog_expand(cfg->manifest, cfg->manifest->providers[i].path);
+			int loaded = x && wsph_plat_module_loaded(x);
+			free(x);
+			if (loaded)
+				return "a provider of the catalog is still loaded after the scenario";
+		}
+	int threads = threads_before > 0 ? wsph_plat_thread_count() : -1;
+	if (threads_before > 0 && threads > threads_before)
+		return "a thread started during the scenario is still running";
+	return NULL;
+}
+
+/* The persistent child: "C INDEX [UPCALL CALL ERROR]" runs one case (with one injected fault),
+ * "Q" or the end of stdin ends the child. */
+static int serve(void *vctx)
+{
+	const struct child_ctx *x = vctx;
+	char line[256];
+	wsph_plat_child_init(crashed);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	flusher_stop = 0;
+	void *wake = wsph_plat_event_new();
+	struct wsph_thread *fl = wsph_thread_start(flusher, wake);
+	while (fgets(line, sizeof line, stdin)) {
+		if (line[0] == 'Q')
+			break;
+		if (line[0] != 'C')
+			continue;
+		long idx = -1;
+		int upcall = -1, error = 0;
+		unsigned call = 0;
+		int nf = sscanf(line + 1, "%ld %d %u %d", &idx, &upcall, &call, &error);
+		wsph_caseio_started(stdout);
+		struct wsph_case c;
+		memset(&c, 0, sizeof c);
+		if (nf < 1 || idx < 0 || (size_t)idx >= x->n_sels) {
+			c.outcome = WSPH_ERROR;
+			c.error_type = wsph_strdup("internal");
+			c.error_message = wsph_strdup("the child was asked for a case it does not have");
+			wsph_caseio_case(stdout, &c);
+			case_free(&c);
+			continue;
+		}
+		const struct sel *s = &x->sels[idx];
+		struct wsph_scenario *swept = NULL;
+		if (nf == 4) {
+			struct wsph_fault f;
+			memset(&f, 0, sizeof f);
+			f.upcall = upcall;
+			f.call = call;
+			f.error = error;
+			swept = with_fault(s->sc, &f);
+		}
+		int threads = wsph_plat_thread_count();
+		wsph_trace_set_default_sink(stream_event, stdout);
+		drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c);
+		wsph_trace_set_default_sink(NULL, NULL);
+		const char *why = leftover(x->cfg, threads);
+		if (why)
+			wsph_caseio_tainted(stdout, why);
+		wsph_caseio_case(stdout, &c);
+		fflush(stdout);
+		case_free(&c);
+		if (swept) {
+			free(swept->faults);
+			free(swept);
+		}
+	}
+	flusher_stop = 1;
+	if (wake)
+		wsph_plat_event_set(wake);
+	wsph_thread_join(fl);
+	if (wake)
+		wsph_plat_event_free(wake);
+	fflush(stdout);
+	fflush(stderr);
+	return 0;
+}
+
+/* ---- the parent side ---- */
+
+enum { E_QUEUED, E_RUNNING, E_STREAMED, E_FINAL };
+
+struct entry {
+	struct wsph_case c;
+	size_t sel;
+	long base;	     /* a sweep: the entry it sweeps; -1 for a case of the selection */
+	struct wsph_fault fault; /* a sweep: the failing call */
+	size_t sweep_first, n_sweeps; /* a case: its sweeps, entries [first, first + n) */
+	unsigned timeout_ms;
+	int state;
+	uint64_t t0;
+};
+
+enum { P_NONE, P_IDLE, P_RUNNING, P_QUIT };
+
+struct slot {
+	struct wsph_child *ch;
+	int phase;
+	long cur, pending; /* the case running; the case streamed and not yet confirmed */
+	int started;	   /* the child has taken the command (its "S" line) */
+	int asked;	   /* we asked it to exit */
+	char *buf;
+	size_t len, cap, from, scan;
+	uint64_t deadline;
+	unsigned runs;
+};
+
+struct sched {
+	const struct wsph_run_config *cfg;
+	struct sel *sels;
+	size_t n_sels;
+	struct entry *e;
+	size_t n_e, cap_e;
+	long *q; /* entries to run: sweeps first (a stack), then the selection in order */
+	size_t nq, capq, next_sel;
+	size_t print_base, printed, total;
+	unsigned per_child; /* cases a child runs before it is replaced (0: no limit) */
+	unsigned quit_ms;
+	int oom;
+	int log; /* WSPHARNESS_CHILD_LOG: say on stderr why each child is replaced */
+};
+
+static unsigned case_timeout(const struct wsph_run_config *cfg, const struct wsph_scenario *sc)
+{
+	if (sc->timeout > 0) {
+		double ms = sc->timeout * 1000.0 * (cfg->timeout_scale > 0 ? cfg->timeout_scale : 1.0);
+		return ms > 4e9 ? 4000000000u : (unsigned)ms;
+	}
+	return cfg->timeout_ms;
+}
+
+static long add_entry(struct sched *s)
+{
+	if (s->n_e == s->cap_e) {
+		size_t nc = s->cap_e ? s->cap_e * 2 : 64;
+		struct entry *p = realloc(s->e, nc * sizeof *p);
+		if (!p) {
+			s->oom = 1;
+			return -1;
+		}
+		s->e = p;
+		s->cap_e = nc;
+	}
+	memset(&s->e[s->n_e], 0, sizeof s->e[0]);
+	s->e[s->n_e].base = -1;
+	return (long)s->n_e++;
+}
+
+static void push(struct sched *s, long i)
+{
+	if (s->nq == s->capq) {
+		size_t nc = s->capq ? s->capq * 2 : 64;
+		long *p = realloc(s->q, nc * sizeof *p);
+		if (!p) {
+			s->oom = 1;
+			return;
+		}
+		s->q = p;
+		s->capq = nc;
+	}
+	s->q[s->nq++] = i;
+}
+
+static const struct wsph_scenario *entry_sc(const struct sched *s, const struct entry *e,
+					    struct wsph_scenario **swept)
+{
+	const struct wsph_scenario *sc = s->sels[e->sel].sc;
+	*swept = e->base >= 0 ? with_fault(sc, &e->fault) : NULL;
+	return *swept ? *swept : sc;
+}
+
+/* What a finished run of a case becomes: a sweep's timeout is inconclusive, and in a sweep only
+ * some rules count. */
+static void settle(struct sched *s, struct entry *e)
+{
+	struct wsph_case *c = &e->c;
+	if (e->base < 0)
+		return;
+	if (c->outcome == WSPH_ERROR && c->error_type && !strcmp(c->error_type, "timeout")) {
+		c->outcome = WSPH_SKIP;
+		c->skip_reason = wsph_format("inconclusive: with %s #%u failing, a later step "
+					     "blocked until the time limit (%s)",
+					     wsph_fn_name((enum wsph_fn)e->fault.upcall), e->fault.call,
+					     c->error_message ? c->error_message : "");
+	}
+	sweep_verdict(c);
+	(void)s;
+}
+
+/* Takes the next entry to run: -1 when there is none now. The selection's cases are made on the
+ * way (skips are final at once). */
+static long next_entry(struct sched *s)
+{
+	if (s->nq)
+		return s->q[--s->nq];
+	while (s->next_sel < s->n_sels) {
+		size_t k = s->next_sel++;
+		/* entries of the selection are entries 0..n_sels-1, made up front */
+		struct entry *e = &s->e[k];
+		const struct wsph_scenario *sc = s->sels[k].sc;
+		unsigned kind = s->sels[k].kind;
+		if (!(sc->kinds & kind)) {
+			e->c.outcome = WSPH_SKIP;
+			e->c.skip_reason = wsph_format("the scenario applies to %s providers only",
+						       wsph_kind_name(sc->kinds & ~kind));
+			e->state = E_FINAL;
+			continue;
+		}
+		if (sc->layered && !s->cfg->layered) {
+			e->c.outcome = WSPH_SKIP;
+			e->c.skip_reason = wsph_format("the scenario applies to layered "
+						       "providers only (--layered)");
+			e->state = E_FINAL;
+			continue;
+		}
+		return (long)k;
+	}
+	return -1;
+}
+
+/* A case is final: its sweeps (when it passed) join the queue. */
+static void finalize(struct sched *s, long i)
+{
+	struct entry *e = &s->e[i];
+	e->state = E_FINAL;
+	if (!s->cfg->fault_sweep || e->base >= 0 || e->c.outcome != WSPH_PASS)
+		return;
+	struct wsph_fault f;
+	long n = 0;
+	while (sweep_target(&e->c, n, &f) == 0)
+		n++;
+	if (!n)
+		return;
+	size_t first = s->n_e;
+	for (long k = 0; k < n; k++) {
+		long j = add_entry(s);
+		if (j < 0)
+			return;
+		e = &s->e[i]; /* add_entry may move the entries */
+		struct entry *w = &s->e[j];
+		sweep_target(&e->c, k, &w->fault);
+		w->fault.loc = s->sels[e->sel].sc->loc;
+		w->sel = e->sel;
+		w->base = i;
+		/* a failure injected early can leave a later blocking step waiting for a peer that
+		 * never came: a short limit, and such a timeout is inconclusive */
+		w->timeout_ms = e->timeout_ms < 2000 ? e->timeout_ms : 2000;
+		const struct wsph_scenario *sc = s->sels[e->sel].sc;
+		w->c.classname = sc->classname;
+		w->c.file = sc->file;
+		w->c.line = sc->loc.line;
+		w->c.name = wsph_format("%s[%s][fail %s #%u]", sc->name,
+					wsph_kind_name(s->sels[e->sel].kind),
+					wsph_fn_name((enum wsph_fn)w->fault.upcall), w->fault.call);
+	}
+	e = &s->e[i];
+	e->sweep_first = first;
+	e->n_sweeps = (size_t)n;
+	s->total += (size_t)n;
+	/* run in order: the stack pops the last pushed first */
+	for (long k = n - 1; k >= 0; k--)
+		push(s, (long)first + k);
+}
+
+/* Progress, in suite order: a case and its sweeps once all of them are final. */
+static void report_progress(struct sched *s)
+{
+	while (s->print_base < s->n_sels) {
+		struct entry *e = &s->e[s->print_base];
+		if (e->state != E_FINAL)
+			return;
+		for (size_t k = 0; k < e->n_sweeps; k++)
+			if (s->e[e->sweep_first + k].state != E_FINAL)
+				return;
+		if (s->cfg->progress) {
+			s->cfg->progress(s->cfg->progress_ctx, ++s->printed, s->total, &e->c);
+			for (size_t k = 0; k < e->n_sweeps; k++)
+				s->cfg->progress(s->cfg->progress_ctx, ++s->printed, s->total,
+						 &s->e[e->sweep_first + k].c);
+		}
+		s->print_base++;
+	}
+}
+
+static void run_in_process(struct sched *s, long i)
+{
+	struct entry *e = &s->e[i];
+	struct wsph_scenario *swept;
+	const struct wsph_scenario *sc = entry_sc(s, e, &swept);
+	drive_case(s->cfg, sc, s->sels[e->sel].kind, &e->c);
+	if (swept) {
+		free(swept->faults);
+		free(swept);
+	}
+	settle(s, e);
+	finalize(s, i);
+}
+
+static int append(struct slot *sl, const char *buf, size_t n)
+{
+	if (sl->len + n + 1 > sl->cap) {
+		size_t nc = (sl->len + n + 1) * 2;
+		char *p = realloc(sl->buf, nc);
+		if (!p)
+			return -1;
+		sl->buf = p;
+		sl->cap = nc;
+	}
+	memcpy(sl->buf + sl->len, buf, n);
+	sl->len += n;
+	sl->buf[sl->len] = '\0';
+	return 0;
+}
+
+/* Drops the first n bytes of the slot's buffer. */
+static void consume(struct slot *sl, size_t n)
+{
+	memmove(sl->buf, sl->buf + n, sl->len - n);
+	sl->len -= n;
+	if (sl->buf)
+		sl->buf[sl->len] = '\0';
+	sl->from = sl->scan = 0;
+}
+
+/* The output of the running case, parsed into its entry with how the child ended. */
+static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end, long code,
+		       size_t upto)
+{
+	struct entry *e = &s->e[sl->cur];
+	struct wsph_child_result res;
+	res.end = end;
+	res.code = code;
+	res.output = sl->buf ? sl->buf + sl->from : "";
+	res.len = sl->buf ? upto - sl->from : 0;
+	wsph_caseio_parse(&res, s->cfg->set, s->sels[e->sel].sc, e->timeout_ms, s->cfg->trace_cap,
+			  &e->c);
+	e->c.time = (double)(wsph_plat_now_ns() - e->t0) / 1e9;
+	settle(s, e);
+}
+
+static void send_quit(struct sched *s, struct slot *sl)
+{
+	sl->asked = 1;
+	sl->phase = P_QUIT;
+	sl->deadline = wsph_plat_now_ns() + (uint64_t)s->quit_ms * 1000000u;
+	wsph_plat_child_send(sl->ch, "Q\n");
+}
+
+/* The child has ended (or is killed now): what it means for its cases. */
+static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_child_end why)
+{
+	enum wsph_child_end end;
+	long code;
+	/* whatever is still in the pipe */
+	char buf[65536];
+	long n;
+	while (!killed && (n = wsph_plat_child_read(sl->ch, buf, sizeof buf)) > 0)
+		append(sl, buf, (size_t)n);
+	wsph_plat_child_end(sl->ch, killed, 30000, &end, &code);
+	sl->ch = NULL;
+	if (killed)
+		end = why;
+	if (sl->phase == P_RUNNING && (sl->started || sl->pending < 0)) {
+		/* the case itself crashed, hung, exited or was interrupted */
+		if (sl->pending >= 0)
+			finalize(s, sl->pending);
+		sl->pending = -1;
+		parse_case(s, sl, end, code, sl->len);
+		finalize(s, sl->cur);
+	} else {
+		int clean = sl->asked && end == WSPH_CHILD_EXITED && code == 0 && !killed;
+		if (sl->pending >= 0) {
+			if (!clean && why != WSPH_CHILD_STOPPED)
+				wsph_caseio_after_case(&s->e[sl->pending].c,
+						       killed ? WSPH_CHILD_TIMEOUT : end, code,
+						       s->quit_ms, sl->buf);
+			finalize(s, sl->pending);
+		}
+		sl->pending = -1;
+		if (sl->phase == P_RUNNING) {
+			/* it ended before it took the command: the case runs again, in a new child */
+			s->e[sl->cur].state = E_QUEUED;
+			push(s, sl->cur);
+		}
+	}
+	sl->cur = -1;
+	sl->phase = P_NONE;
+	sl->started = sl->asked = 0;
+	sl->runs = 0;
+	consume(sl, sl->len);
+}
+
+/* New output of a slot's child: the "S" of the case it took, the "D" that ends it. */
+static void advance(struct sched *s, struct slot *sl)
+{
+	if (sl->phase != P_RUNNING)
+		return;
+	if (!sl->started) {
+		size_t at = wsph_caseio_find(sl->buf, sl->len, 0, 'S');
+		if (!at)
+			return;
+		sl->started = 1;
+		/* the previous case is confirmed: the child took the next command after it */
+		if (sl->pending >= 0)
+			finalize(s, sl->pending);
+		sl->pending = -1;
+		consume(sl, at);
+	}
+	size_t end = wsph_caseio_find(sl->buf, sl->len, sl->scan, 'D');
+	if (!end) {
+		sl->scan = sl->len > 16 ? sl->len - 16 : 0;
+		return;
+	}
+	struct entry *e = &s->e[sl->cur];
+	size_t tend = wsph_caseio_find(sl->buf, end, 0, 'T');
+	int tainted = tend != 0;
+	char why[160] = "";
+	if (tainted && s->log) {
+		/* the reason: the text of the T line, which ends at tend */
+		static const char mark[] = "\x1eWSPH T ";
+		size_t ml = sizeof mark - 1, t0 = 0;
+		for (size_t i = 0; i + ml <= tend; i++)
+			if (!memcmp(sl->buf + i, mark, ml))
+				t0 = i + ml;
+		snprintf(why, sizeof why, "%.*s", (int)(tend - t0), sl->buf + t0);
+		why[strcspn(why, "\r\n")] = '\0';
+	}
+	parse_case(s, sl, WSPH_CHILD_EXITED, 0, end);
+	consume(sl, end);
+	e->state = E_STREAMED;
+	sl->pending = sl->cur;
+	sl->cur = -1;
+	sl->started = 0;
+	sl->phase = P_IDLE;
+	sl->runs++;
+	if (tainted || e->c.outcome == WSPH_FAIL || e->c.outcome == WSPH_ERROR ||
+	    (s->per_child && sl->runs >= s->per_child)) {
+		if (s->log)
+			fprintf(stderr, "wspharness: child replaced after %s (%u case(s)): %s\n",
+				e->c.name, sl->runs,
+				tainted ? why : e->c.outcome == WSPH_PASS ?
+				"WSPHARNESS_CASES_PER_CHILD" : "the case did not pass");
+		send_quit(s, sl);
+	}
+}
+
+static void start_case(struct sched *s, struct slot *sl, long i, struct wsph_child_spec *spec)
+{
+	struct entry *e = &s->e[i];
+	if (!sl->ch) {
+		sl->ch = wsph_plat_child_start(spec);
+		if (!sl->ch) {
+			e->c.outcome = WSPH_ERROR;
+			e->c.error_type = wsph_strdup("internal");
+			e->c.error_message = wsph_strdup("the child process could not be started");
+			finalize(s, i);
+			return;
+		}
+		sl->phase = P_IDLE;
+		sl->pending = -1;
+		sl->runs = 0;
+	}
+	char cmd[128];
+	if (e->base >= 0)
+		snprintf(cmd, sizeof cmd, "C %lu %d %u %d\n", (unsigned long)e->sel, e->fault.upcall,
+			 e->fault.call, e->fault.error);
+	else
+		snprintf(cmd, sizeof cmd, "C %lu\n", (unsigned long)e->sel);
+	e->state = E_RUNNING;
+	e->t0 = wsph_plat_now_ns();
+	sl->cur = i;
+	sl->started = 0;
+	sl->phase = P_RUNNING;
+	sl->deadline = e->t0 + (uint64_t)e->timeout_ms * 1000000u;
+	/* a child that is gone shows as the end of its output */
+	wsph_plat_child_send(sl->ch, cmd);
+}
+
+#define MAX_JOBS 64
+
+static void run_isolated(struct sched *s)
+{
+	const struct wsph_run_config *cfg = s->cfg;
+	struct child_ctx cx = {cfg, s->sels, s->n_sels};
+	/* Windows: wspharness --child <the original arguments> */
+	int argc = cfg->argc + 1;
+	char **argv = calloc((size_t)argc + 1, sizeof *argv);
+	if (!argv) {
+		s->oom = 1;
+		return;
+	}
+	argv[0] = cfg->argc ? cfg->argv[0] : "wspharness";
+	argv[1] = "--child";
+	for (int i = 1; i < cfg->argc; i++)
+		argv[i + 1] = cfg->argv[i];
+	struct wsph_child_spec spec = {serve, &cx, argc, argv};
+	unsigned jobs = cfg->jobs ? cfg->jobs : wsph_plat_cpu_count();
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
+	struct slot slots[MAX_JOBS];
+	struct wsph_child *chs[MAX_JOBS];
+	memset(slots, 0, sizeof slots);
+	for (unsigned j = 0; j < jobs; j++)
+		slots[j].cur = slots[j].pending = -1;
+	char buf[65536];
+	for (;;) {
+		if (cfg->interrupted && *cfg->interrupted) {
+			for (unsigned j = 0; j < jobs; j++)
+				if (slots[j].ch)
+					child_gone(s, &slots[j], 1, WSPH_CHILD_STOPPED);
+			break;
+		}
+		int busy = 0;
+		for (unsigned j = 0; j < jobs && !s->oom; j++) {
+			struct slot *sl = &slots[j];
+			if (sl->phase == P_NONE || sl->phase == P_IDLE) {
+				long i = next_entry(s);
+				if (i >= 0)
+					start_case(s, sl, i, &spec);
+				else if (sl->phase == P_IDLE)
+					send_quit(s, sl);
+			}
+			busy |= sl->ch != NULL;
+		}
+		report_progress(s);
+		if (!busy || s->oom)
+			break;
+		uint64_t now = wsph_plat_now_ns(), soonest = now + 100000000u;
+		for (unsigned j = 0; j < jobs; j++) {
+			chs[j] = slots[j].ch;
+			if (slots[j].ch && (slots[j].phase == P_RUNNING || slots[j].phase == P_QUIT) &&
+			    slots[j].deadline < soonest)
+				soonest = slots[j].deadline;
+		}
+		unsigned ms = soonest > now ? (unsigned)((soonest - now) / 1000000u) + 1 : 0;
+		wsph_plat_child_wait(chs, jobs, ms);
+		for (unsigned j = 0; j < jobs; j++) {
+			struct slot *sl = &slots[j];
+			while (sl->ch) {
+				long n = wsph_plat_child_read(sl->ch, buf, sizeof buf);
+				if (n == 0)
+					break;
+				if (n < 0) {
+					child_gone(s, sl, 0, WSPH_CHILD_EXITED);
+					break;
+				}
+				append(sl, buf, (size_t)n);
+				advance(s, sl);
+			}
+			now = wsph_plat_now_ns();
+			if (sl->ch && (sl->phase == P_RUNNING || sl->phase == P_QUIT) &&
+			    now >= sl->deadline)
+				child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
+		}
+	}
+	for (unsigned j = 0; j < jobs; j++)
+		free(slots[j].buf);
+	free(argv);
+}
+
+int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
+{
 	memset(out, 0, sizeof *out);
 	out->provider = cfg->provider;
 	out->harness_version = WSPH_VERSION;
@@ -329,86 +860,67 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		out->provider_sha256[0] = '\0';
 	uint64_t t0 = wsph_plat_now_ns();
 
-	size_t total = 0, selected = 0;
-	for (size_t i = 0; i < cfg->suite->n_scenarios; i++)
-		for (int k = 0; k < 2; k++)
-			if (cfg->kinds & order[k]) {
-				wsph_case_id(&cfg->suite->scenarios[i], wsph_kind_name(order[k]), id,
-					     sizeof id);
-				if (wsph_filter_match(cfg->filter, id) &&
-				    checks_rule(&cfg->suite->scenarios[i], cfg->rule) &&
-				    wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
-					total++;
-			}
-	selected = 0;
-	out->cases = calloc(total ? total : 1, sizeof *out->cases);
-	if (!out->cases)
+	struct sched s;
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	s.n_sels = select_cases(cfg, &s.sels);
+	if (!s.sels)
 		return -1;
-
-	long index = -1;
-	for (size_t i = 0; i < cfg->suite->n_scenarios; i++) {
-		const struct wsph_scenario *sc = &cfg->suite->scenarios[i];
-		for (int k = 0; k < 2; k++) {
-			unsigned kind = order[k];
-			if (!(cfg->kinds & kind))
-				continue;
-			wsph_case_id(sc, wsph_kind_name(kind), id, sizeof id);
-			if (!wsph_filter_match(cfg->filter, id) || !checks_rule(sc, cfg->rule) ||
-			    !wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++))
-				continue;
-			index++;
-			if (cfg->child_case >= 0) {
-				/* child mode: only the one case (or one sweep of it), to stdout */
-				if (index != cfg->child_case)
-					continue;
-				if (cfg->sweep_call < 0) {
-					struct child_job job = {cfg, sc, kind};
-					run_in_child(&job);
-					continue;
-				}
-				/* the sweep target comes from a quiet in-process run of the case */
-				struct wsph_case base;
-				memset(&base, 0, sizeof base);
-				drive_case(cfg, sc, kind, &base);
-				struct wsph_fault f;
-				struct wsph_scenario *swept =
-					sweep_target(&base, cfg->sweep_call, &f) == 0 ? with_fault(sc, &f)
-										   : NULL;
-				if (swept) {
-					struct child_job job = {cfg, swept, kind};
-					run_in_child(&job);
-				}
-				continue;
+	if (cfg->child_case >= 0) {
+		/* child mode (Windows): serve the parent's commands, write the cases to stdout */
+		struct child_ctx cx = {cfg, s.sels, s.n_sels};
+		serve(&cx);
+		free(s.sels);
+		return 0;
+	}
+	const char *per = getenv("WSPHARNESS_CASES_PER_CHILD");
+	s.per_child = per && atoi(per) > 0 ? (unsigned)atoi(per) : 0;
+	/* a child asked to exit gets longer than a case: under load (or valgrind) ending a process
+	 * takes a while */
+	s.quit_ms = cfg->timeout_ms > 10000 ? cfg->timeout_ms * 3 : 30000;
+	s.log = getenv("WSPHARNESS_CHILD_LOG") != NULL;
+	s.total = s.n_sels;
+	for (size_t k = 0; k < s.n_sels; k++) {
+		long i = add_entry(&s);
+		if (i < 0)
+			break;
+		struct entry *e = &s.e[i];
+		const struct wsph_scenario *sc = s.sels[k].sc;
+		e->sel = k;
+		e->timeout_ms = case_timeout(cfg, sc);
+		e->c.classname = sc->classname;
+		e->c.file = sc->file;
+		e->c.line = sc->loc.line;
+		e->c.name = wsph_format("%s[%s]", sc->name, wsph_kind_name(s.sels[k].kind));
+	}
+	if (!s.oom) {
+		if (cfg->isolate) {
+			run_isolated(&s);
+		} else {
+			long i;
+			while (!s.oom && (i = next_entry(&s)) >= 0) {
+				run_in_process(&s, i);
+				report_progress(&s);
+				if (cfg->interrupted && *cfg->interrupted)
+					break;
 			}
-			struct wsph_case *c = &out->cases[out->n_cases++];
-			memset(c, 0, sizeof *c);
-			c->classname = sc->classname;
-			c->file = sc->file;
-			c->line = sc->loc.line;
-			c->name = wsph_format("%s[%s]", sc->name, wsph_kind_name(kind));
-			if (!(sc->kinds & kind)) {
-				c->outcome = WSPH_SKIP;
-				c->skip_reason = wsph_format(
-					"the scenario applies to %s providers only",
-					wsph_kind_name(sc->kinds & ~kind));
-			} else if (sc->layered && !cfg->layered) {
-				c->outcome = WSPH_SKIP;
-				c->skip_reason = wsph_format("the scenario applies to layered "
-							     "providers only (--layered)");
-			} else if (cfg->isolate) {
-				isolated_case(cfg, sc, kind, index, -1, c);
-			} else {
-				drive_case(cfg, sc, kind, c);
-			}
-			if (cfg->progress)
-				cfg->progress(cfg->progress_ctx, out->n_cases, total, c);
-			if (cfg->fault_sweep && c->outcome == WSPH_PASS)
-				sweep_case(cfg, sc, kind, index, out, &total);
-			if (cfg->interrupted && *cfg->interrupted)
-				goto done;
+			report_progress(&s);
 		}
 	}
-done:
+	/* the cases that ran, in suite order, each followed by its sweeps */
+	out->cases = calloc(s.n_e ? s.n_e : 1, sizeof *out->cases);
+	for (size_t b = 0; b < s.n_sels && b < s.n_e; b++) {
+		for (size_t k = 0; k <= s.e[b].n_sweeps; k++) {
+			struct entry *x = k ? &s.e[s.e[b].sweep_first + k - 1] : &s.e[b];
+			if (x->state == E_FINAL && out->cases)
+				out->cases[out->n_cases++] = x->c;
+			else
+				case_free(&x->c);
+		}
+	}
+	free(s.e);
+	free(s.q);
+	free(s.sels);
 	out->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
-	return 0;
+	return s.oom || !out->cases ? -1 : 0;
 }

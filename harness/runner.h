@@ -24,16 +24,20 @@ struct wsph_run_config {
 	/* Called after each case (may be NULL). */
 	void (*progress)(void *ctx, size_t done, size_t total, const struct wsph_case *c);
 	void *progress_ctx;
-	/* Isolation: each case in a child process (the default), killed after timeout_ms. */
+	/* Isolation: cases run in a persistent child process (the default), replaced after a
+	 * crash, timeout, abort, exit or a failing case; a case is killed after timeout_ms (a
+	 * scenario's own `timeout:` times timeout_scale instead, when it has one). */
 	int isolate;
 	unsigned timeout_ms;
+	double timeout_scale; /* WSPHARNESS_TIMEOUT_MULTIPLIER (0: 1) */
+	unsigned jobs;	      /* --jobs: children in parallel (0: one per processor) */
 	int argc; /* the program's arguments, to start it again in child mode (Windows) */
 	char **argv;
-	/* Child mode (--child-case N): run case N in this process and write it to stdout. */
+	/* Child mode (--child, Windows): run the cases the parent asks for on stdin, write them to
+	 * stdout (>= 0: child mode; -1: a normal run). */
 	long child_case;
 	/* --fault-sweep: rerun each passing case once per upcall call made in it, failing it. */
 	int fault_sweep;
-	long sweep_call; /* child mode: which sweep variant (-1: the case itself) */
 	/* --shard K/N (or GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS): this run takes every Nth case of
 	 * the selection, starting at K; shard_n 0 takes all. */
 	unsigned shard_k, shard_n;

@@ -774,13 +774,47 @@ static int load_fault(struct wsph_fault *f, const struct wsph_yaml_node *n, stru
 	return 0;
 }
 
+/* timeout: a number of seconds above 0 (digits, an optional fraction), at most an hour. */
+static int scenario_timeout(const struct wsph_yaml_node *v, double *out, struct wsph_diag *diag)
+{
+	char found[112];
+	double t = 0, scale = 1;
+	size_t i = 0, digits = 0;
+	int frac = 0;
+	if (v->type == WSPH_YAML_SCALAR && !wsph_yaml_is_null(v)) {
+		for (; i < v->len; i++) {
+			char ch = v->text[i];
+			if (ch == '.' && !frac) {
+				frac = 1;
+			} else if (ch >= '0' && ch <= '9') {
+				digits++;
+				if (frac)
+					t += (scale /= 10) * (ch - '0');
+				else if (t < 1e6)
+					t = t * 10 + (ch - '0');
+			} else {
+				break;
+			}
+		}
+	}
+	if (v->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(v) || !digits || i != v->len)
+		return wsph_yaml_error(diag, v, "'timeout' must be a number of seconds (found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	if (t <= 0 || t > 3600)
+		return wsph_yaml_error(diag, v, "'timeout' must be above 0 and at most 3600 seconds "
+				       "(found %s)", wsph_yaml_describe(v, found, sizeof found));
+	*out = t;
+	return 0;
+}
+
 /* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded and
  * their name nodes are in `names`. */
 static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
 			 struct wsph_strset *names, struct wsph_diag *diag)
 {
 	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
-					   "faults", "layered",	    "lower", "steps",  NULL};
+					   "faults", "layered",	    "lower", "steps",  "timeout",
+					   NULL};
 	static const char *const upcall_keys[] = {"blocking_callback", "modify_ifs_handle", NULL};
 	static const char *const hooks[] = {"none", "true", "false", "cancel", NULL};
 	static const char *const lower_keys[] = {"proctable_hole", "fragment_receives", NULL};
@@ -889,6 +923,10 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 			sc->lower_fragment = (unsigned)k;
 		}
 	}
+
+	v = wsph_yaml_get(n, "timeout");
+	if (v && scenario_timeout(v, &sc->timeout, diag))
+		return -1;
 
 	v = wsph_yaml_get(n, "faults");
 	if (v) {

@@ -130,6 +130,7 @@ struct wsph_scenario {
 				    receives in chunks of 1..k bytes (0: whole) */
 	struct wsph_step *steps;
 	size_t n_steps;
+	double timeout; /* timeout: seconds for the whole scenario (0: the run's default) */
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
 	const char *classname; /* "wspharness.<path under the scenarios root, dots, no .yaml>" */
 };

@@ -61,16 +61,15 @@ void wsph_plat_sleep_ms(unsigned ms);
  * run, so the report of what ran can still be written. */
 void wsph_plat_catch_interrupts(volatile int *flag);
 
-/* Isolation: one scenario in a child process. POSIX forks and runs job(ctx) in the child;
- * Windows starts this program again with argv (argv[0] is ignored) in child mode. The child's
- * stdout and stderr are collected; the child is killed when timeout_ms passes. */
+/* Isolation: scenarios run in a persistent child process that takes commands on its stdin and
+ * writes events and verdicts to its stdout (stderr goes to the same pipe). POSIX forks and runs
+ * job(ctx) in the child (its return value is the exit status); Windows starts this program again
+ * with argv (argv[0] is ignored), in child mode. */
 struct wsph_child_spec {
 	int (*job)(void *ctx);
 	void *ctx;
 	int argc;
 	char **argv;
-	unsigned timeout_ms;
-	volatile int *stop; /* when it becomes nonzero, the child is killed (an interrupted run) */
 };
 
 enum wsph_child_end {
@@ -84,15 +83,39 @@ enum wsph_child_end {
 struct wsph_child_result {
 	enum wsph_child_end end;
 	long code;
-	char *output; /* malloc'd, NUL-terminated */
+	char *output; /* what the child wrote for the case, NUL-terminated */
 	size_t len;
 };
 
-int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_result *res);
+struct wsph_child;
+/* NULL when the child cannot be started. */
+struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec);
+/* Writes a command to the child's stdin. 0, or -1 when the child no longer reads it. */
+int wsph_plat_child_send(struct wsph_child *ch, const char *text);
+/* Waits up to ms until one of the n children has output to read (or has closed its output).
+ * Returns 1 when one has, 0 otherwise. NULL entries are skipped. */
+int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms);
+/* Reads what the child has written, without blocking: the number of bytes (len must be at least
+ * 65536), 0 when there is nothing now, -1 when the child has closed its output (it ended). */
+long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len);
+/* Ends the child: kills it first when `kill`, else waits for it to exit (up to wait_ms, then kills
+ * it). Reaps it, frees ch, and says how it ended (EXITED with its status, or SIGNALED). */
+void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum wsph_child_end *end,
+			 long *code);
+/* Child side: is the module at this path (as given to wsph_plat_load) still loaded? 1 yes, 0 no. */
+int wsph_plat_module_loaded(const char *path);
+/* Child side: the number of threads of this process, -1 when unknown. */
+int wsph_plat_thread_count(void);
+/* The number of processors (at least 1). */
+unsigned wsph_plat_cpu_count(void);
+
 /* "SIGSEGV (11)" or "EXCEPTION_ACCESS_VIOLATION (0xC0000005)"; the class: "crash", "abort",
- * "stack-overflow". */
+ * "stack-overflow". A crash code is what the child's crash hook reported, else how it ended. */
 const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char **klass);
-/* Child side, first thing: report crashes as results instead of dialogs or debuggers. */
+/* Child side, first thing: report crashes as results instead of dialogs or debuggers. The crash
+ * line ("X code", caseio.h) is written to stdout by the platform itself, with the calls a crashed
+ * process can still make: Windows exceptions by code; on POSIX a SIGSEGV near the main thread's
+ * stack limit (a stack overflow), other signals being seen by the parent. */
 void wsph_plat_child_init(void (*on_crash)(long code));
 /* Sets an environment variable of this process (visible to ExpandEnvironmentStrings). */
 int wsph_plat_setenv(const char *name, const char *value);

@@ -48,9 +48,6 @@ def main():
     for kind in a.kind or ["nonifs", "ifs"]:
         cmd.append("--non-ifs" if kind == "nonifs" else "--ifs")
     cmd += [host_path(x, wine) if os.path.exists(x) else x for x in a.extra]
-    # Under Wine a process per case costs ~0.4 s; the trace is the same in-process (run_case.py).
-    if os.environ.get("WSPH_E2E_FAST") == "1":
-        cmd.append("--no-isolation")
     print("$", " ".join(cmd), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     sys.stdout.write(p.stdout + p.stderr)

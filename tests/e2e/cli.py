@@ -50,6 +50,12 @@ def main():
     rc, _, err = run("--version")
     rc, _, err = run("run", host(a.provider), "--bogus")
     check(rc == 2 and "unknown option '--bogus'" in err, "an unknown flag is bad input (exit 2)")
+    rc, _, err = run("run", host(a.provider), "--jobs", "many")
+    check(rc == 2 and "--jobs takes" in err, f"--jobs with a bad value is bad input (got {rc})")
+    rc, _, err = run("run", host(a.provider), "--jobs", "-1")
+    check(rc == 2 and "--jobs takes" in err, f"--jobs -1 is bad input (got {rc})")
+    rc, out, err = run("run", host(a.provider), "--jobs", "auto", "--filter", "lifecycle.*", "-q")
+    check(rc == 0 and out == "", f"--jobs auto runs (got {rc}: {err.strip()[-200:]})")
     rc, _, err = run("frobnicate")
     check(rc == 2 and "unknown command 'frobnicate'" in err, "an unknown command is bad input (exit 2)")
 

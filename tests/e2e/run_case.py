@@ -51,6 +51,10 @@ def main():
     ap.add_argument("--expect-rule", action="append", default=[])
     ap.add_argument("--expect-error", action="append", default=[],
                     help="some case is an <error> of this type (crash, timeout, exit, abort, ...)")
+    ap.add_argument("--expect-message", action="append", default=[],
+                    help="some case's <error> or <failure> message contains this text")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for the harness")
     ap.add_argument("--expect-clean", action="store_true",
                     help="no failure, no error, no warning in any case")
     ap.add_argument("--expect-stderr")
@@ -59,7 +63,7 @@ def main():
     ap.add_argument("--lower", help="the provider below the layer")
     ap.add_argument("--lower-non-ifs", action="store_true")
     ap.add_argument("--keep-isolation", action="store_true",
-                    help="never add --no-isolation (hostile providers, fault sweeps)")
+                    help="run every selected scenario, never only those of the rule (hostile providers, sweeps)")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
 
@@ -78,16 +82,17 @@ def main():
     if a.lower_non_ifs:
         cmd.append("--lower-non-ifs")
     cmd += ["--junit", host_path(junit, wine), "--color=never"] + a.extra
-    # Under Wine a process per case costs ~0.4 s; verdicts are the same in-process, and the
-    # isolated path has tests of its own (hostile providers, sweeps, the CLI test).
-    # Faulty providers: the scenarios that check the rule (fast, and isolated: a fault may hang).
+    # Every run is isolated (a persistent child per job makes that cheap, under Wine too). Under
+    # Wine (WSPH_E2E_FAST) a faulty provider runs only the scenarios that check its rule.
     if os.environ.get("WSPH_E2E_FAST") == "1" and len(a.expect_rule) == 1 and not a.keep_isolation \
             and "--filter" not in a.extra and a.expect_exit == 1:
         cmd += ["--rule", a.expect_rule[0]]
-    elif os.environ.get("WSPH_E2E_FAST") == "1" and not a.keep_isolation and not a.expect_rule:
-        cmd.append("--no-isolation")
     print("$", " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    env = dict(os.environ)
+    for kv in a.env:
+        name, _, value = kv.partition("=")
+        env[name] = value
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     sys.stdout.write(p.stdout)
     sys.stdout.write(p.stderr)
     ok = True
@@ -131,6 +136,15 @@ def main():
             print(f"ok: error type {etype} reported in {', '.join(sorted(where)[:3])}")
         else:
             print(f"FAIL: no case is an <error type=\"{etype}\">")
+            ok = False
+    for text in a.expect_message:
+        where = [n for n, (_, c) in cases.items()
+                 if any(isinstance(r, (junitparser.Error, junitparser.Failure))
+                        and text in (r.message or "") for r in c.result)]
+        if where:
+            print(f"ok: {text!r} in the message of {', '.join(sorted(where)[:3])}")
+        else:
+            print(f"FAIL: no <error> or <failure> message contains {text!r}")
             ok = False
     if a.expect_clean:
         dirty = {n: ids for n, (ids, _) in cases.items() if ids}

@@ -1,4 +1,5 @@
-/* Windows isolation: start this program again in child mode, collect its output, kill it at the deadline. */
+/* Windows isolation: this program again, in child mode, running scenarios one after another
+ * (commands on its stdin, events on its stdout); killed at the deadline. */
 #include "../platform.h"
 
 #include <windows.h>
@@ -6,22 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int append(struct wsph_child_result *res, size_t *cap, const char *buf, size_t n)
-{
-	if (res->len + n + 1 > *cap) {
-		size_t nc = (res->len + n + 1) * 2;
-		char *p = realloc(res->output, nc);
-		if (!p)
-			return -1;
-		res->output = p;
-		*cap = nc;
-	}
-	memcpy(res->output + res->len, buf, n);
-	res->len += n;
-	res->output[res->len] = '\0';
-	return 0;
-}
 
 /* Quotes one argument the way CommandLineToArgvW splits it back. */
 static void quote(wchar_t *out, size_t cap, size_t *pos, const wchar_t *arg)
@@ -50,18 +35,39 @@ static void quote(wchar_t *out, size_t cap, size_t *pos, const wchar_t *arg)
 	out[*pos] = 0;
 }
 
-int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_result *res)
+struct wsph_child {
+	HANDLE proc;
+	HANDLE in;  /* the child's stdin (we write) */
+	HANDLE out; /* the server end of the named pipe that is the child's stdout and stderr */
+	OVERLAPPED ov;
+	char buf[16384];
+	int pending; /* a read is under way (or done and not yet collected) */
+	int eof;
+};
+
+static void start_read(struct wsph_child *ch)
 {
-	size_t cap = 0;
-	memset(res, 0, sizeof *res);
+	ResetEvent(ch->ov.hEvent);
+	if (ReadFile(ch->out, ch->buf, sizeof ch->buf, NULL, &ch->ov) ||
+	    GetLastError() == ERROR_IO_PENDING)
+		ch->pending = 1;
+	else
+		ch->eof = 1;
+}
+
+struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
+{
+	static LONG serial;
+	struct wsph_child *ch = calloc(1, sizeof *ch);
 	wchar_t exe[MAX_PATH * 4];
-	GetModuleFileNameW(NULL, exe, MAX_PATH * 4);
 	size_t cmdcap = 32768, pos = 0;
 	wchar_t *cmd = calloc(cmdcap, sizeof *cmd);
-	if (!cmd) {
-		res->end = WSPH_CHILD_FAILED;
-		return -1;
+	if (!ch || !cmd) {
+		free(ch);
+		free(cmd);
+		return NULL;
 	}
+	GetModuleFileNameW(NULL, exe, MAX_PATH * 4);
 	quote(cmd, cmdcap, &pos, exe);
 	for (int i = 1; i < spec->argc; i++) {
 		wchar_t w[8192];
@@ -69,83 +75,193 @@ int wsph_plat_run_child(const struct wsph_child_spec *spec, struct wsph_child_re
 			continue;
 		quote(cmd, cmdcap, &pos, w);
 	}
+	/* the output pipe is a named pipe so that the parent can wait on it (overlapped reads) */
+	char aname[96];
+	wchar_t name[96];
+	snprintf(aname, sizeof aname, "\\\\.\\pipe\\wspharness-%lu-%ld",
+		 (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&serial));
+	MultiByteToWideChar(CP_ACP, 0, aname, -1, name, 96);
 	SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-	HANDLE rd, wr;
-	if (!CreatePipe(&rd, &wr, &sa, 0)) {
+	HANDLE in_r = NULL, out_w = INVALID_HANDLE_VALUE;
+	ch->out = CreateNamedPipeW(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
+						 FILE_FLAG_FIRST_PIPE_INSTANCE,
+				   PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0,
+				   NULL);
+	ch->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (ch->out != INVALID_HANDLE_VALUE)
+		out_w = CreateFileW(name, GENERIC_WRITE, 0, &sa, OPEN_EXISTING, 0, NULL);
+	if (ch->out == INVALID_HANDLE_VALUE || !ch->ov.hEvent || out_w == INVALID_HANDLE_VALUE ||
+	    !CreatePipe(&in_r, &ch->in, &sa, 0)) {
+		if (out_w != INVALID_HANDLE_VALUE)
+			CloseHandle(out_w);
+		if (ch->out != INVALID_HANDLE_VALUE)
+			CloseHandle(ch->out);
+		if (ch->ov.hEvent)
+			CloseHandle(ch->ov.hEvent);
 		free(cmd);
-		res->end = WSPH_CHILD_FAILED;
-		return -1;
+		free(ch);
+		return NULL;
 	}
-	SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
+	SetHandleInformation(ch->in, HANDLE_FLAG_INHERIT, 0);
 	STARTUPINFOW si;
 	PROCESS_INFORMATION pi;
 	memset(&si, 0, sizeof si);
 	si.cb = sizeof si;
 	si.dwFlags = STARTF_USESTDHANDLES;
-	si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-	si.hStdOutput = wr;
-	si.hStdError = wr;
+	si.hStdInput = in_r;
+	si.hStdOutput = out_w;
+	si.hStdError = out_w;
 	BOOL ok = CreateProcessW(exe, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi);
 	free(cmd);
-	CloseHandle(wr);
+	CloseHandle(in_r);
+	CloseHandle(out_w);
 	if (!ok) {
-		CloseHandle(rd);
-		res->end = WSPH_CHILD_FAILED;
-		return -1;
+		CloseHandle(ch->in);
+		CloseHandle(ch->out);
+		CloseHandle(ch->ov.hEvent);
+		free(ch);
+		return NULL;
 	}
-	ULONGLONG deadline = GetTickCount64() + spec->timeout_ms;
-	int timed_out = 0, stopped = 0;
-	char buf[65536];
-	for (;;) {
-		DWORD avail = 0;
-		if (!PeekNamedPipe(rd, NULL, 0, NULL, &avail, NULL))
-			break; /* the child closed its end */
-		if (avail) {
-			DWORD n = 0;
-			if (!ReadFile(rd, buf, avail < sizeof buf ? avail : sizeof buf, &n, NULL) || !n)
-				break;
-			append(res, &cap, buf, n);
-			continue;
-		}
-		if (GetTickCount64() >= deadline) {
-			timed_out = 1;
-			break;
-		}
-		if (spec->stop && *spec->stop) {
-			stopped = 1;
-			break;
-		}
-		if (WaitForSingleObject(pi.hProcess, 5) == WAIT_OBJECT_0) {
-			/* drain what is left, then stop */
-			DWORD n = 0;
-			while (PeekNamedPipe(rd, NULL, 0, NULL, &avail, NULL) && avail &&
-			       ReadFile(rd, buf, avail < sizeof buf ? avail : sizeof buf, &n, NULL) && n)
-				append(res, &cap, buf, n);
-			break;
-		}
-	}
-	if (timed_out || stopped)
-		TerminateProcess(pi.hProcess, 0xC0000102 /* STATUS_TIMEOUT-ish marker */);
-	WaitForSingleObject(pi.hProcess, INFINITE);
-	DWORD code = 0;
-	GetExitCodeProcess(pi.hProcess, &code);
-	CloseHandle(pi.hProcess);
 	CloseHandle(pi.hThread);
-	CloseHandle(rd);
-	if (!res->output)
-		append(res, &cap, "", 0);
-	if (stopped) {
-		res->end = WSPH_CHILD_STOPPED;
-	} else if (timed_out) {
-		res->end = WSPH_CHILD_TIMEOUT;
-	} else if ((code & 0xF0000000u) == 0xC0000000u || code == 0x40000015u) {
-		res->end = WSPH_CHILD_SIGNALED;
-		res->code = (long)code;
-	} else {
-		res->end = WSPH_CHILD_EXITED;
-		res->code = (long)code;
+	ch->proc = pi.hProcess;
+	start_read(ch);
+	return ch;
+}
+
+int wsph_plat_child_send(struct wsph_child *ch, const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	while (done < len) {
+		DWORD n = 0;
+		if (!WriteFile(ch->in, text + done, (DWORD)(len - done), &n, NULL) || !n)
+			return -1;
+		done += n;
 	}
 	return 0;
+}
+
+int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms)
+{
+	HANDLE h[MAXIMUM_WAIT_OBJECTS];
+	DWORD k = 0;
+	for (size_t i = 0; i < n && k < MAXIMUM_WAIT_OBJECTS; i++) {
+		if (!chs[i])
+			continue;
+		/* a read that completed at once may not have signalled its event yet */
+		if (chs[i]->eof || !chs[i]->pending || HasOverlappedIoCompleted(&chs[i]->ov))
+			return 1;
+		h[k++] = chs[i]->ov.hEvent;
+	}
+	if (!k) {
+		Sleep(ms);
+		return 0;
+	}
+	return WaitForMultipleObjects(k, h, FALSE, ms) < WAIT_OBJECT_0 + k;
+}
+
+long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len)
+{
+	for (;;) {
+		if (ch->eof)
+			return -1;
+		if (!ch->pending) {
+			start_read(ch);
+			continue;
+		}
+		DWORD n = 0;
+		if (!GetOverlappedResult(ch->out, &ch->ov, &n, FALSE)) {
+			DWORD e = GetLastError();
+			if (e == ERROR_IO_INCOMPLETE)
+				return 0;
+			if (e != ERROR_MORE_DATA) {
+				ch->pending = 0;
+				ch->eof = 1;
+				return -1;
+			}
+		}
+		ch->pending = 0;
+		if (n > len)
+			n = (DWORD)len;
+		memcpy(buf, ch->buf, n);
+		start_read(ch);
+		if (n)
+			return (long)n;
+	}
+}
+
+void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum wsph_child_end *end,
+			 long *code)
+{
+	CloseHandle(ch->in);
+	if (kill || WaitForSingleObject(ch->proc, wait_ms) != WAIT_OBJECT_0)
+		TerminateProcess(ch->proc, 0xC0000102 /* a marker: the parent knows it killed it */);
+	WaitForSingleObject(ch->proc, INFINITE);
+	DWORD c = 0;
+	GetExitCodeProcess(ch->proc, &c);
+	CloseHandle(ch->proc);
+	if (ch->pending && !ch->eof) {
+		CancelIo(ch->out);
+		DWORD n;
+		GetOverlappedResult(ch->out, &ch->ov, &n, TRUE);
+	}
+	CloseHandle(ch->out);
+	CloseHandle(ch->ov.hEvent);
+	free(ch);
+	*code = (long)c;
+	*end = (c & 0xF0000000u) == 0xC0000000u || c == 0x40000015u ? WSPH_CHILD_SIGNALED
+								     : WSPH_CHILD_EXITED;
+}
+
+int wsph_plat_module_loaded(const char *path)
+{
+	wchar_t w[MAX_PATH * 4];
+	if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, w, MAX_PATH * 4))
+		return 0;
+	for (wchar_t *p = w; *p; p++)
+		if (*p == L'/')
+			*p = L'\\';
+	HMODULE h = NULL;
+	return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT, w, &h) && h;
+}
+
+/* Threads come and go through the program's TLS callback (a thread attach and detach each,
+ * delivered by the loader for every thread of the process): a counter, where a snapshot of every
+ * thread of the system costs tens of milliseconds under Wine. The count starts at 1 for the
+ * thread that started the process. */
+static volatile LONG live_threads = 1;
+
+static void NTAPI thread_note(PVOID module, DWORD reason, PVOID reserved)
+{
+	(void)module;
+	(void)reserved;
+	if (reason == DLL_THREAD_ATTACH)
+		InterlockedIncrement(&live_threads);
+	else if (reason == DLL_THREAD_DETACH)
+		InterlockedDecrement(&live_threads);
+}
+
+#ifdef _MSC_VER
+#pragma comment(linker, "/INCLUDE:_tls_used")
+#pragma comment(linker, "/INCLUDE:wsph_tls_callback")
+#pragma section(".CRT$XLB", read)
+__declspec(allocate(".CRT$XLB")) extern const PIMAGE_TLS_CALLBACK wsph_tls_callback;
+const PIMAGE_TLS_CALLBACK wsph_tls_callback = thread_note;
+#else
+extern const PIMAGE_TLS_CALLBACK wsph_tls_callback;
+__attribute__((section(".CRT$XLB"), used)) const PIMAGE_TLS_CALLBACK wsph_tls_callback =
+	thread_note;
+#endif
+
+int wsph_plat_thread_count(void)
+{
+	return (int)live_threads;
+}
+
+unsigned wsph_plat_cpu_count(void)
+{
+	SYSTEM_INFO si;
+	GetSystemInfo(&si);
+	return si.dwNumberOfProcessors ? si.dwNumberOfProcessors : 1u;
 }
 
 const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char **klass)
@@ -201,6 +317,7 @@ static void report_code(DWORD code)
 static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 {
 	DWORD code = ep->ExceptionRecord->ExceptionCode;
+	fflush(stdout); /* the events the child buffered (runner.c) */
 	report_code(code);
 	TerminateProcess(GetCurrentProcess(), code);
 	return EXCEPTION_EXECUTE_HANDLER;
@@ -212,6 +329,7 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 {
 	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
 		return EXCEPTION_CONTINUE_SEARCH;
+	fflush(stdout);
 	report_code(EXCEPTION_STACK_OVERFLOW);
 	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
 	return EXCEPTION_CONTINUE_SEARCH;
