@@ -16,8 +16,9 @@ void wsph_plat_unload(struct wsph_module *m);
 int wsph_plat_interpose(struct wsph_module *m, const char *name, void *replacement);
 /* Base name of the module containing addr ("mockbase.so"), or "?" when unknown. */
 const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len);
-/* The number of threads this process has now, or -1 when the OS cannot tell. Before unloading a
- * module, more threads than before it was loaded means one of its threads may still run its code. */
+/* The number of threads this process has now, or -1 when the OS cannot tell (platform child.c).
+ * Before unloading a module, more threads than before it was loaded means one of its threads may
+ * still run its code; the runner also uses it to retire a child that a case left threads in. */
 int wsph_plat_thread_count(void);
 
 uint64_t wsph_plat_now_ns(void); /* monotonic */
@@ -104,8 +105,6 @@ void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum
 			 long *code);
 /* Child side: is the module at this path (as given to wsph_plat_load) still loaded? 1 yes, 0 no. */
 int wsph_plat_module_loaded(const char *path);
-/* Child side: the number of threads of this process, -1 when unknown. */
-int wsph_plat_thread_count(void);
 /* The number of processors (at least 1). */
 unsigned wsph_plat_cpu_count(void);
 

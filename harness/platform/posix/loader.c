@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* dladdr */
 #include "../platform.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,19 +59,4 @@ const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len)
 const char *wsph_plat_module_suffix(void)
 {
 	return ".so";
-}
-
-int wsph_plat_thread_count(void)
-{
-	/* Linux: one entry per thread under /proc/self/task. */
-	DIR *dir = opendir("/proc/self/task");
-	if (!dir)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(dir)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
 }

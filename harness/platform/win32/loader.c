@@ -2,7 +2,6 @@
 #include "../platform.h"
 
 #include <windows.h>
-#include <tlhelp32.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,21 +113,4 @@ const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len)
 const char *wsph_plat_module_suffix(void)
 {
 	return ".dll";
-}
-
-int wsph_plat_thread_count(void)
-{
-	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
-	if (snap == INVALID_HANDLE_VALUE)
-		return -1;
-	DWORD self = GetCurrentProcessId();
-	THREADENTRY32 te;
-	te.dwSize = sizeof te;
-	int n = 0;
-	for (BOOL more = Thread32First(snap, &te); more; more = Thread32Next(snap, &te))
-		if (te.dwSize >= offsetof(THREADENTRY32, th32OwnerProcessID) + sizeof te.th32OwnerProcessID &&
-		    te.th32OwnerProcessID == self)
-			n++;
-	CloseHandle(snap);
-	return n;
 }
