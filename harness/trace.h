@@ -47,6 +47,40 @@ struct wsph_event {
 
 struct wsph_trace;
 
+/* How the trace stores an event: 128 bytes (two cache lines), the module interned and the text
+ * kept aside, so a recorder writes it without a lock or a string copy and a long trace costs 128
+ * bytes an event, of which only a window stays in memory (older chunks are spilled to a temporary
+ * file). wsph_trace_get expands it back into a struct wsph_event. */
+struct wsph_rec {
+	uint64_t seq; /* set last: 0 while a recorder is still writing it */
+	uint64_t time_ns;
+	uint64_t thread;
+	uint64_t parent;
+	uint64_t a[WSPH_EV_ARGS];
+	int64_t ret;
+	int32_t step, err, fault, layer, table, current_table;
+	uint32_t text;	 /* 0 none, else 1 + its offset in the trace's text store */
+	uint16_t module; /* wsph_trace_module_id */
+	uint8_t kind, fn;
+	uint8_t pad[8];
+};
+
+/* Module names interned for the life of the process: 0 is "", ids are small and stable. */
+unsigned wsph_trace_module_id(const char *name);
+const char *wsph_trace_module_name(unsigned id);
+/* The calling thread's id, read from the system once per thread. */
+unsigned long wsph_trace_thread_id(void);
+/* The recorders' fast path: appends r (seq, time and thread are filled in) without a lock, unless
+ * the trace has a sink; coarse_time reuses the thread's last clock reading for up to 63 events (a
+ * clock read costs more than the rest of the recording). Returns its seq, 0 if it was lost. */
+uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time);
+/* A trace that keeps at most about mem_events events in memory before spilling (0: the default,
+ * WSPH_TRACE_MEM_EVENTS). Only the spill bound differs from wsph_trace_new. */
+struct wsph_trace *wsph_trace_new_bounded(size_t mem_events);
+#define WSPH_TRACE_MEM_EVENTS 16384
+/* Events of this trace now in a spill file (0 when everything is in memory): for tests. */
+size_t wsph_trace_spilled(struct wsph_trace *t);
+
 /* Every trace created afterwards also hands each appended (or updated) event to fn: an isolated
  * child streams its events to the parent this way, so a crash loses none of them. */
 void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx);
@@ -54,7 +88,9 @@ void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *
 struct wsph_trace *wsph_trace_new(void);
 void wsph_trace_free(struct wsph_trace *t);
 void wsph_trace_reset(struct wsph_trace *t);
-/* Appends a copy (seq, time and thread are filled in) and returns its seq. Thread-safe. */
+/* Appends a copy (seq, time and thread are filled in) and returns its seq (0 if it was lost).
+ * Thread-safe, and lock-free unless the event has a text, the trace has a sink, or a new chunk of
+ * storage is needed. */
 uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev);
 /* Updates an appended event in place (RETURN data is filled after the call). Thread-safe. */
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev);
