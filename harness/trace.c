@@ -62,32 +62,37 @@ const char *wsph_trace_module_name(unsigned id)
 	return id && id < wsph_atomic_load_u64(&n_modules) ? module_names[id] : "";
 }
 
-unsigned long wsph_trace_thread_id(void)
+WSPH_THREAD_LOCAL unsigned long wsph_trace_tid;
+
+unsigned long wsph_trace_thread_id_slow(void)
 {
-	static WSPH_THREAD_LOCAL unsigned long tid;
-	if (!tid)
-		tid = wsph_plat_thread_id();
-	return tid;
+	return wsph_trace_tid = wsph_plat_thread_id();
 }
 
 /* ---- the store: chunks of records behind a two-level directory ----
  *
  * A recorder claims a seq with one atomic add, writes record seq-1 in its chunk and publishes it
- * by storing its seq last (release); the chunk's count of finished records goes up after that.
- * Only a new chunk takes the lock. Readers take the lock and see a record once its seq is set.
+ * by storing its seq last (release). Only a new chunk takes the lock. Readers take the lock and see a record once its seq is set.
  * When more than mem_chunks chunks are in memory, the oldest finished ones are written to a
- * temporary file and freed (the lock is held, so no reader is in them, and no recorder is: all
- * their records are finished). Each record is two cache lines of its own, so recorders on
+ * temporary file and their memory reused (the lock is held, so no reader is in them, and no
+ * recorder is: all their records are finished). Each record is two cache lines of its own, so recorders on
  * different threads do not share lines except the seq counter's. */
 
 #define CHUNK_EVENTS 1024
 #define DIR_SIZE 1024 /* chunk pointers per second-level block; DIR_SIZE blocks */
 
 struct chunk {
-	uint64_t done; /* records finished (atomic) */
-	uint64_t pad[7];
 	struct wsph_rec r[CHUNK_EVENTS];
 };
+
+/* With the lock held: every record of chunk k (in memory) is finished. */
+static int chunk_finished(const struct chunk *c, uint64_t k)
+{
+	for (uint64_t j = 0; j < CHUNK_EVENTS; j++)
+		if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
+			return 0;
+	return 1;
+}
 
 static char spilled_mark;
 #define SPILLED ((struct chunk *)(void *)&spilled_mark)
@@ -105,6 +110,7 @@ struct wsph_trace {
 	uint64_t spill_next; /* the oldest chunk not spilled yet */
 	FILE *spill;	     /* NULL until needed; stays NULL if no file can be made */
 	int spill_failed;
+	struct chunk *spare;  /* a spilled chunk's memory, for the next new chunk */
 	struct chunk *rcache; /* a spilled chunk read back */
 	uint64_t rcache_k;
 	char *texts; /* the text store: NUL-terminated strings */
@@ -134,7 +140,7 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 	while (t->in_memory > t->mem_chunks && t->spill_next < newest && !t->spill_failed) {
 		uint64_t k = t->spill_next;
 		struct chunk *c = chunk_get(t, k);
-		if (c && c != SPILLED && wsph_atomic_load_u64(&c->done) != CHUNK_EVENTS)
+		if (c && c != SPILLED && !chunk_finished(c, k))
 			return; /* a recorder is still writing in it: the next new chunk retries */
 		if (c && c != SPILLED) {
 			if (!t->spill)
@@ -145,27 +151,50 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 				return;
 			}
 			wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
-			free(c);
+			if (!t->spare)
+				t->spare = c; /* the next new chunk reuses it */
+			else
+				free(c);
 			t->in_memory--;
 		}
 		t->spill_next++;
 	}
 }
 
+/* A chunk to fill: a spilled one's memory, or a new one. Its old records need no clearing: a
+ * record counts as written only when its seq matches its index, and an old record's cannot. */
+static struct chunk *take_spare(struct wsph_trace *t)
+{
+	struct chunk *c = t->spare;
+	if (!c)
+		return calloc(1, sizeof *c);
+	t->spare = NULL;
+	return c;
+}
+
+static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k);
+
 /* The chunk for seq index i, made if needed (NULL when out of memory or past the directory). */
-static struct chunk *chunk_for(struct wsph_trace *t, uint64_t i)
+static inline struct chunk *chunk_for(struct wsph_trace *t, uint64_t i)
 {
 	uint64_t k = i / CHUNK_EVENTS;
+	struct chunk **block = k < (uint64_t)DIR_SIZE * DIR_SIZE
+				       ? wsph_atomic_load_ptr((void **)&t->dir[k / DIR_SIZE])
+				       : NULL;
+	struct chunk *c = block ? wsph_atomic_load_ptr((void **)&block[k % DIR_SIZE]) : NULL;
+	return c ? c : new_chunk(t, k);
+}
+
+static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k)
+{
+	struct chunk *c = NULL;
 	if (k >= (uint64_t)DIR_SIZE * DIR_SIZE)
 		return NULL;
-	struct chunk *c = chunk_get(t, k);
-	if (c)
-		return c;
 	wsph_mutex_lock(t->lock);
 	struct chunk **block = t->dir[k / DIR_SIZE];
 	if (!block && (block = calloc(DIR_SIZE, sizeof *block)) != NULL)
 		wsph_atomic_store_ptr((void **)&t->dir[k / DIR_SIZE], block);
-	if (block && !(c = block[k % DIR_SIZE]) && (c = calloc(1, sizeof *c)) != NULL) {
+	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t)) != NULL) {
 		wsph_atomic_store_ptr((void **)&block[k % DIR_SIZE], c);
 		t->in_memory++;
 		spill_old(t, k);
@@ -216,6 +245,8 @@ static void drop_store(struct wsph_trace *t)
 	}
 	free(t->rcache);
 	t->rcache = NULL;
+	free(t->spare);
+	t->spare = NULL;
 	t->in_memory = 0;
 	t->spill_next = 0;
 	t->n_texts = 0;
@@ -280,7 +311,6 @@ static uint64_t store(struct wsph_trace *t, struct wsph_rec *r, int coarse)
 	memcpy((char *)dst + sizeof dst->seq, (const char *)r + sizeof r->seq,
 	       sizeof *r - sizeof r->seq);
 	wsph_atomic_store_u64(&dst->seq, seq);
-	wsph_atomic_add_u64(&c->done, 1);
 	r->seq = seq;
 	return seq;
 }
@@ -351,6 +381,23 @@ static void from_rec(struct wsph_trace *t, const struct wsph_rec *r, struct wsph
 	size_t n = strlen(m);
 	memcpy(ev->module, m, n < sizeof ev->module ? n + 1 : sizeof ev->module);
 	ev->module[sizeof ev->module - 1] = '\0';
+}
+
+struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
+{
+	if (t->sink)
+		return NULL;
+	uint64_t n = wsph_atomic_add_u64(&t->n, 1);
+	struct chunk *c = chunk_for(t, n - 1);
+	if (!c) {
+		*seq = 0;
+		return NULL;
+	}
+	struct wsph_rec *r = &c->r[(n - 1) % CHUNK_EVENTS];
+	r->time_ns = stamp(t, 1);
+	r->thread = wsph_trace_thread_id();
+	*seq = n;
+	return r;
 }
 
 uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time)

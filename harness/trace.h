@@ -3,6 +3,7 @@
 #define WSPH_TRACE_H
 
 #include "fn.h"
+#include "util.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,7 +70,22 @@ struct wsph_rec {
 unsigned wsph_trace_module_id(const char *name);
 const char *wsph_trace_module_name(unsigned id);
 /* The calling thread's id, read from the system once per thread. */
-unsigned long wsph_trace_thread_id(void);
+extern WSPH_THREAD_LOCAL unsigned long wsph_trace_tid;
+unsigned long wsph_trace_thread_id_slow(void);
+static inline unsigned long wsph_trace_thread_id(void)
+{
+	unsigned long id = wsph_trace_tid;
+	return id ? id : wsph_trace_thread_id_slow();
+}
+/* The fastest path, for a trace without a sink: claims the next seq and returns its record (time
+ * and thread filled in, the rest stale) for the caller to fill, then wsph_trace_commit. NULL when
+ * the trace has a sink (*seq untouched: use wsph_trace_append_rec) or the event is lost (*seq 0;
+ * it never becomes readable). */
+struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq);
+static inline void wsph_trace_commit(struct wsph_rec *r, uint64_t seq)
+{
+	wsph_atomic_store_u64(&r->seq, seq);
+}
 /* The recorders' fast path: appends r (seq, time and thread are filled in) without a lock, unless
  * the trace has a sink; coarse_time reuses the thread's last clock reading for up to 63 events (a
  * clock read costs more than the rest of the recording). Returns its seq, 0 if it was lost. */

@@ -120,16 +120,23 @@ void wsph_upcalls_forget_modules(void)
 	wsph_atomic_add_u64(&module_gen, 1);
 }
 
-static unsigned module_of(const void *ra)
+static unsigned module_miss(const void *ra, size_t h, uint64_t gen);
+
+static inline unsigned module_of(const void *ra)
 {
 	uint64_t gen = wsph_atomic_load_u64(&module_gen);
+	size_t h = (size_t)(((uintptr_t)ra >> 4) ^ ((uintptr_t)ra >> 12)) & (MODCACHE - 1);
+	if (mc.gen == gen && ra && mc.ra[h] == ra)
+		return mc.id[h];
+	return module_miss(ra, h, gen);
+}
+
+static unsigned module_miss(const void *ra, size_t h, uint64_t gen)
+{
 	if (mc.gen != gen) {
 		memset(mc.ra, 0, sizeof mc.ra);
 		mc.gen = gen;
 	}
-	size_t h = (size_t)(((uintptr_t)ra >> 4) ^ ((uintptr_t)ra >> 12)) & (MODCACHE - 1);
-	if (ra && mc.ra[h] == ra)
-		return mc.id[h];
 	char buf[sizeof ((struct wsph_event *)0)->module];
 	wsph_plat_module_name_at(ra, buf, sizeof buf);
 	unsigned id = wsph_trace_module_id(buf);
@@ -340,23 +347,32 @@ static int record_fast(enum wsph_fn fn, int table, const void *ra, uint64_t a0, 
 	unsigned long me = wsph_trace_thread_id();
 	if (!t || S.faulted[fn] || count_fast(fn, me) != 0)
 		return 0;
-	struct wsph_rec r;
-	r.parent = parent_of(me);
-	r.a[0] = a0;
-	r.a[1] = a1;
-	r.a[2] = r.a[3] = r.a[4] = r.a[5] = 0;
-	r.ret = ret;
-	r.step = wsph_atomic_load_int(&S.step);
-	r.err = WSPH_ERRNO_UNSET;
-	r.fault = 0;
-	r.layer = 0;
-	r.table = table;
-	r.current_table = wsph_atomic_load_int(&S.current_table);
-	r.text = 0;
-	r.module = (uint16_t)module_of(ra);
-	r.kind = WSPH_EV_UPCALL;
-	r.fn = (uint8_t)fn;
-	wsph_trace_append_rec(t, &r, 1);
+	uint64_t seq = 1;
+	struct wsph_rec local, *r = wsph_trace_reserve(t, &seq);
+	if (!r) {
+		if (!seq)
+			return 1; /* lost (out of memory): the trace says so by stopping there */
+		r = &local;   /* the trace has a sink: append under its lock */
+	}
+	r->parent = parent_of(me);
+	r->a[0] = a0;
+	r->a[1] = a1;
+	r->a[2] = r->a[3] = r->a[4] = r->a[5] = 0;
+	r->ret = ret;
+	r->step = wsph_atomic_load_int(&S.step);
+	r->err = WSPH_ERRNO_UNSET;
+	r->fault = 0;
+	r->layer = 0;
+	r->table = table;
+	r->current_table = wsph_atomic_load_int(&S.current_table);
+	r->text = 0;
+	r->module = (uint16_t)module_of(ra);
+	r->kind = WSPH_EV_UPCALL;
+	r->fn = (uint8_t)fn;
+	if (r == &local)
+		wsph_trace_append_rec(t, r, 1);
+	else
+		wsph_trace_commit(r, seq);
 	return 1;
 }
 
