@@ -79,11 +79,32 @@ unsigned long wsph_trace_thread_id_slow(void)
  * different threads do not share lines except the seq counter's. */
 
 #define CHUNK_EVENTS 1024
+static char spilled_mark;
+#define SPILLED ((struct chunk *)(void *)&spilled_mark)
 #define DIR_SIZE 1024 /* chunk pointers per second-level block; DIR_SIZE blocks */
 
 struct chunk {
 	struct wsph_rec r[CHUNK_EVENTS];
+	void *raw; /* what malloc returned: chunks are aligned to a cache line (see chunk_alloc) */
 };
+
+/* Records aligned to 64 bytes, so two recorders never write the same cache line. */
+static struct chunk *chunk_alloc(void)
+{
+	char *raw = malloc(sizeof(struct chunk) + 64);
+	if (!raw)
+		return NULL;
+	struct chunk *c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
+	memset(c, 0, sizeof *c);
+	c->raw = raw;
+	return c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	if (c && c != SPILLED)
+		free(c->raw);
+}
 
 /* With the lock held: every record of chunk k (in memory) is finished. */
 static int chunk_finished(const struct chunk *c, uint64_t k)
@@ -94,12 +115,10 @@ static int chunk_finished(const struct chunk *c, uint64_t k)
 	return 1;
 }
 
-static char spilled_mark;
-#define SPILLED ((struct chunk *)(void *)&spilled_mark)
-
 struct wsph_trace {
-	uint64_t n; /* seqs claimed (atomic); alone in its cache line */
-	uint64_t pad[7];
+	uint64_t pad0[8];
+	uint64_t n; /* seqs claimed (atomic): alone in its cache line, which recorders contend for */
+	uint64_t pad1[8];
 	void (*sink)(void *ctx, const struct wsph_event *ev);
 	void *sink_ctx;
 	struct wsph_mutex *lock;
@@ -110,6 +129,10 @@ struct wsph_trace {
 	uint64_t spill_next; /* the oldest chunk not spilled yet */
 	FILE *spill;	     /* NULL until needed; stays NULL if no file can be made */
 	int spill_failed;
+	struct spilled { uint64_t off; uint32_t len; } *spill_at; /* per chunk, where it went */
+	size_t cap_spill_at;
+	uint64_t spill_end; /* the file's length */
+	unsigned char *cbuf; /* an encoded chunk */
 	struct chunk *spare;  /* a spilled chunk's memory, for the next new chunk */
 	struct chunk *rcache; /* a spilled chunk read back */
 	uint64_t rcache_k;
@@ -129,9 +152,118 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
 	return slot ? wsph_atomic_load_ptr((void **)slot) : NULL;
 }
 
-static int spill_write(struct wsph_trace *t, uint64_t off, const void *p, size_t n)
+/* ---- a spilled chunk's encoding ----
+ * Word w of each record (16 words; word 0, the seq, is implied by its place) is coded in 2 bits:
+ * 0 zero, 1 the same as in the record before, 2 eight bytes, 3 four bytes (a value under 2^32).
+ * Successive records of a busy data path differ in a few words, so a chunk shrinks to a tenth or
+ * less, and writing it costs that much less. */
+#define REC_WORDS (sizeof(struct wsph_rec) / 8)
+#define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
+
+static size_t encode_chunk(const struct chunk *c, unsigned char *out)
 {
-	return wsph_fseek64(t->spill, (int64_t)off) == 0 && fwrite(p, 1, n, t->spill) == n ? 0 : -1;
+	uint64_t prev[REC_WORDS] = {0};
+	size_t pos = 0;
+	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+		uint64_t w[REC_WORDS];
+		memcpy(w, &c->r[j], sizeof w);
+		uint32_t mask = 0;
+		size_t mpos = pos;
+		pos += 4;
+		for (size_t i = 1; i < REC_WORDS; i++) {
+			unsigned code;
+			if (!w[i])
+				code = 0;
+			else if (w[i] == prev[i])
+				code = 1;
+			else if (w[i] <= UINT32_MAX) {
+				uint32_t v = (uint32_t)w[i];
+				memcpy(out + pos, &v, 4);
+				pos += 4;
+				code = 3;
+			} else {
+				memcpy(out + pos, &w[i], 8);
+				pos += 8;
+				code = 2;
+			}
+			mask |= (uint32_t)code << (2 * (i - 1));
+			prev[i] = w[i];
+		}
+		memcpy(out + mpos, &mask, 4);
+	}
+	return pos;
+}
+
+static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct chunk *c)
+{
+	uint64_t prev[REC_WORDS] = {0};
+	size_t pos = 0;
+	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+		uint32_t mask;
+		if (pos + 4 > len)
+			return -1;
+		memcpy(&mask, in + pos, 4);
+		pos += 4;
+		uint64_t w[REC_WORDS];
+		w[0] = k * CHUNK_EVENTS + j + 1;
+		for (size_t i = 1; i < REC_WORDS; i++) {
+			unsigned code = (mask >> (2 * (i - 1))) & 3;
+			size_t n = code == 2 ? 8 : code == 3 ? 4 : 0;
+			if (pos + n > len)
+				return -1;
+			if (code == 0)
+				w[i] = 0;
+			else if (code == 1)
+				w[i] = prev[i];
+			else if (code == 3) {
+				uint32_t v;
+				memcpy(&v, in + pos, 4);
+				w[i] = v;
+			} else
+				memcpy(&w[i], in + pos, 8);
+			pos += n;
+			prev[i] = w[i];
+		}
+		memcpy(&c->r[j], w, sizeof w);
+	}
+	return pos == len ? 0 : -1;
+}
+
+/* With the lock held: appends chunk k, encoded, to the spill file. 0 on success. */
+static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
+{
+	if (!t->spill && !(t->spill = tmpfile()))
+		return -1;
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	if (k >= t->cap_spill_at) {
+		size_t cap = (size_t)k * 2 + 64;
+		struct spilled *p = realloc(t->spill_at, cap * sizeof *p);
+		if (!p)
+			return -1;
+		t->spill_at = p;
+		t->cap_spill_at = cap;
+	}
+	size_t len = encode_chunk(c, t->cbuf);
+	if (wsph_fseek64(t->spill, (int64_t)t->spill_end) != 0 ||
+	    fwrite(t->cbuf, 1, len, t->spill) != len)
+		return -1;
+	t->spill_at[k].off = t->spill_end;
+	t->spill_at[k].len = (uint32_t)len;
+	t->spill_end += len;
+	return 0;
+}
+
+/* With the lock held: reads spilled chunk k back into c. 0 on success. */
+static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct chunk *c)
+{
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	size_t len = t->spill_at[k].len;
+	if (wsph_fseek64(t->spill, (int64_t)t->spill_at[k].off) != 0 ||
+	    fread(t->cbuf, 1, len, t->spill) != len)
+		return -1;
+	return decode_chunk(t->cbuf, len, k, c);
 }
 
 /* With the lock held: writes the oldest finished chunks beyond the bound to the spill file. */
@@ -143,10 +275,7 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 		if (c && c != SPILLED && !chunk_finished(c, k))
 			return; /* a recorder is still writing in it: the next new chunk retries */
 		if (c && c != SPILLED) {
-			if (!t->spill)
-				t->spill = tmpfile();
-			if (!t->spill ||
-			    spill_write(t, k * sizeof c->r, c->r, sizeof c->r) != 0) {
+			if (spill_chunk(t, k, c) != 0) {
 				t->spill_failed = 1; /* keep everything in memory from now on */
 				return;
 			}
@@ -154,7 +283,7 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 			if (!t->spare)
 				t->spare = c; /* the next new chunk reuses it */
 			else
-				free(c);
+				chunk_free(c);
 			t->in_memory--;
 		}
 		t->spill_next++;
@@ -167,7 +296,7 @@ static struct chunk *take_spare(struct wsph_trace *t)
 {
 	struct chunk *c = t->spare;
 	if (!c)
-		return calloc(1, sizeof *c);
+		return chunk_alloc();
 	t->spare = NULL;
 	return c;
 }
@@ -216,8 +345,12 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 		free(t);
 		return NULL;
 	}
-	if (!mem_events)
-		mem_events = WSPH_TRACE_MEM_EVENTS;
+	if (!mem_events) {
+		const char *env = getenv("WSPH_TRACE_MEM_EVENTS");
+		mem_events = env && *env ? (size_t)strtoull(env, NULL, 10) : 0;
+		if (!mem_events)
+			mem_events = WSPH_TRACE_MEM_EVENTS;
+	}
 	t->mem_chunks = (mem_events + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
 	if (t->mem_chunks < 2)
 		t->mem_chunks = 2;
@@ -238,17 +371,17 @@ static void drop_store(struct wsph_trace *t)
 		if (!t->dir[b])
 			continue;
 		for (size_t k = 0; k < DIR_SIZE; k++)
-			if (t->dir[b][k] != SPILLED)
-				free(t->dir[b][k]);
+			chunk_free(t->dir[b][k]);
 		free(t->dir[b]);
 		t->dir[b] = NULL;
 	}
 	free(t->rcache);
 	t->rcache = NULL;
-	free(t->spare);
+	chunk_free(t->spare);
 	t->spare = NULL;
 	t->in_memory = 0;
 	t->spill_next = 0;
+	t->spill_end = 0;
 	t->n_texts = 0;
 }
 
@@ -259,6 +392,8 @@ void wsph_trace_free(struct wsph_trace *t)
 	drop_store(t);
 	if (t->spill)
 		fclose(t->spill);
+	free(t->spill_at);
+	free(t->cbuf);
 	free(t->texts);
 	wsph_mutex_free(t->lock);
 	free(t);
@@ -453,8 +588,7 @@ static struct wsph_rec *rec_at(struct wsph_trace *t, uint64_t i)
 			if (!t->rcache && !(t->rcache = malloc(sizeof *t->rcache)))
 				return NULL;
 			t->rcache_k = k;
-			if (wsph_fseek64(t->spill, (int64_t)(k * sizeof c->r)) != 0 ||
-			    fread(t->rcache->r, 1, sizeof c->r, t->spill) != sizeof c->r) {
+			if (unspill_chunk(t, k, t->rcache) != 0) {
 				free(t->rcache);
 				t->rcache = NULL;
 				return NULL;
@@ -486,9 +620,12 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 		memcpy((char *)r + sizeof r->seq, (const char *)&n + sizeof n.seq,
 		       sizeof n - sizeof n.seq);
 		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
-		if (chunk_get(t, k) == SPILLED &&
-		    spill_write(t, (ev->seq - 1) * sizeof n, &n, sizeof n) != 0)
-			t->spill_failed = 1; /* the read cache has it; a later read may not */
+		if (chunk_get(t, k) == SPILLED && spill_chunk(t, k, t->rcache) != 0) {
+			/* the read cache has it, but it would be lost: read nothing stale later */
+			free(t->rcache);
+			t->rcache = NULL;
+			t->spill_at[k].len = 0;
+		}
 		if (t->sink)
 			t->sink(t->sink_ctx, ev);
 	}

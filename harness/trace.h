@@ -91,7 +91,8 @@ static inline void wsph_trace_commit(struct wsph_rec *r, uint64_t seq)
  * clock read costs more than the rest of the recording). Returns its seq, 0 if it was lost. */
 uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time);
 /* A trace that keeps at most about mem_events events in memory before spilling (0: the default,
- * WSPH_TRACE_MEM_EVENTS). Only the spill bound differs from wsph_trace_new. */
+ * the environment variable WSPH_TRACE_MEM_EVENTS or else the macro below). Only the spill bound
+ * differs from wsph_trace_new. */
 struct wsph_trace *wsph_trace_new_bounded(size_t mem_events);
 #define WSPH_TRACE_MEM_EVENTS 16384
 /* Events of this trace now in a spill file (0 when everything is in memory): for tests. */

@@ -150,9 +150,11 @@ static unsigned module_miss(const void *ra, size_t h, uint64_t gen)
  * wsph_upcalls_count adds them up. A thread that finds no free slot counts under the lock. */
 #define MAX_COUNTERS 64
 struct counters {
-	uint64_t gen;	/* the scenario it belongs to (atomic) */
-	uint64_t owner; /* thread id (atomic) */
+	uint64_t pad0[8]; /* a cache line of its own on each side: no sharing with a neighbour */
+	uint64_t gen;	  /* the scenario it belongs to (atomic) */
+	uint64_t owner;	  /* thread id (atomic) */
 	int calls[WSPH_FN_COUNT];
+	uint64_t pad1[8];
 };
 static struct counters *counter_slots[MAX_COUNTERS];
 static uint64_t counter_gen = 1;

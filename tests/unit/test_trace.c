@@ -151,6 +151,7 @@ Test(trace, long_trace_spills_and_reads_back_exactly)
 	upd.ret = 4242;
 	snprintf(upd.text, sizeof upd.text, "updated");
 	wsph_trace_update(t, &upd);
+	cr_assert_eq(wsph_trace_get(t, 5000, &upd), 0); /* another chunk: seq 10 is read anew */
 
 	for (size_t i = 0; i < n; i++) {
 		struct wsph_event ev;
