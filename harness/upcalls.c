@@ -219,18 +219,32 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* Only a value new_handle could still issue needs keeping: one at or above next_handle (handles
+ * only go up) on the HANDLE_STEP grid. A context such as a pointer or a small number never is,
+ * so the list stays short instead of growing with every WPUCreateSocketHandle. */
+static int issuable(uint64_t v)
+{
+	return v >= (uint64_t)S.next_handle && (v - (uint64_t)HANDLE_BASE) % HANDLE_STEP == 0;
+}
+
 static void avoid_value(uint64_t v)
 {
-	if (grow((void **)&S.avoid, &S.cap_avoid, S.n_avoid, sizeof *S.avoid) == 0)
+	if (issuable(v) && grow((void **)&S.avoid, &S.cap_avoid, S.n_avoid, sizeof *S.avoid) == 0)
 		S.avoid[S.n_avoid++] = v;
 }
 
 static int avoided(uint64_t v)
 {
-	for (size_t i = 0; i < S.n_avoid; i++)
+	int hit = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < S.n_avoid; i++) {
 		if (S.avoid[i] == v)
-			return 1;
-	return 0;
+			hit = 1;
+		if (issuable(S.avoid[i]))
+			S.avoid[kept++] = S.avoid[i]; /* the ones already passed can go */
+	}
+	S.n_avoid = kept;
+	return hit;
 }
 
 static SOCKET new_handle(void)
