@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ unsigned long wsph_trace_thread_id_slow(void)
  * different threads do not share lines except the seq counter's. */
 
 #define CHUNK_EVENTS 1024
+_Static_assert(sizeof(struct wsph_rec) == 128, "a record is two cache lines");
 static char spilled_mark;
 #define SPILLED ((struct chunk *)(void *)&spilled_mark)
 #define DIR_SIZE 1024 /* chunk pointers per second-level block; DIR_SIZE blocks */
@@ -95,7 +97,8 @@ static struct chunk *chunk_alloc(void)
 	if (!raw)
 		return NULL;
 	struct chunk *c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
-	memset(c, 0, sizeof *c);
+	for (size_t j = 0; j < CHUNK_EVENTS; j++)
+		c->r[j].seq = 0; /* recycled heap memory could hold a freed trace's records */
 	c->raw = raw;
 	return c;
 }
@@ -157,7 +160,7 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
  * 0 zero, 1 the same as in the record before, 2 eight bytes, 3 four bytes (a value under 2^32).
  * Successive records of a busy data path differ in a few words, so a chunk shrinks to a tenth or
  * less, and writing it costs that much less. */
-#define REC_WORDS (sizeof(struct wsph_rec) / 8)
+#define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
 #define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
 
 static size_t encode_chunk(const struct chunk *c, unsigned char *out)
@@ -225,6 +228,7 @@ static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct 
 			prev[i] = w[i];
 		}
 		memcpy(&c->r[j], w, sizeof w);
+		memset(c->r[j].pad, 0, sizeof c->r[j].pad);
 	}
 	return pos == len ? 0 : -1;
 }
