@@ -135,7 +135,9 @@ struct wsph_trace {
 	struct spilled { uint64_t off; uint32_t len; } *spill_at; /* per chunk, where it went */
 	size_t cap_spill_at;
 	uint64_t spill_end; /* the file's length */
-	unsigned char *cbuf; /* an encoded chunk */
+	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
+	unsigned char *sbuf; /* the spiller's (see spill_old) */
+	int sbuf_ok, spilling, spill_dirty;
 	struct chunk *spare;  /* a spilled chunk's memory, for the next new chunk */
 	struct chunk *rcache; /* a spilled chunk read back */
 	uint64_t rcache_k;
@@ -233,12 +235,10 @@ static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct 
 	return pos == len ? 0 : -1;
 }
 
-/* With the lock held: appends chunk k, encoded, to the spill file. 0 on success. */
-static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
+/* With the lock held: appends chunk k, encoded in buf (len bytes), to the spill file. */
+static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *buf, size_t len)
 {
 	if (!t->spill && !(t->spill = tmpfile()))
-		return -1;
-	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
 		return -1;
 	if (k >= t->cap_spill_at) {
 		size_t cap = (size_t)k * 2 + 64;
@@ -248,14 +248,20 @@ static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
 		t->spill_at = p;
 		t->cap_spill_at = cap;
 	}
-	size_t len = encode_chunk(c, t->cbuf);
-	if (wsph_fseek64(t->spill, (int64_t)t->spill_end) != 0 ||
-	    fwrite(t->cbuf, 1, len, t->spill) != len)
+	if (wsph_fseek64(t->spill, (int64_t)t->spill_end) != 0 || fwrite(buf, 1, len, t->spill) != len)
 		return -1;
 	t->spill_at[k].off = t->spill_end;
 	t->spill_at[k].len = (uint32_t)len;
 	t->spill_end += len;
 	return 0;
+}
+
+/* With the lock held: appends chunk k to the spill file. 0 on success. */
+static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
+{
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	return spill_encoded(t, k, t->cbuf, encode_chunk(c, t->cbuf));
 }
 
 /* With the lock held: reads spilled chunk k back into c. 0 on success. */
@@ -270,28 +276,62 @@ static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct chunk *c)
 	return decode_chunk(t->cbuf, len, k, c);
 }
 
-/* With the lock held: writes the oldest finished chunks beyond the bound to the spill file. */
-static void spill_old(struct wsph_trace *t, uint64_t newest)
+/* With the lock held: the next chunk to spill (1, *k set), or 0 when none is due or ready. */
+static int spill_pick(struct wsph_trace *t, uint64_t newest, uint64_t *k)
 {
 	while (t->in_memory > t->mem_chunks && t->spill_next < newest && !t->spill_failed) {
-		uint64_t k = t->spill_next;
-		struct chunk *c = chunk_get(t, k);
-		if (c && c != SPILLED && !chunk_finished(c, k))
-			return; /* a recorder is still writing in it: the next new chunk retries */
+		uint64_t j = t->spill_next;
+		struct chunk *c = chunk_get(t, j);
 		if (c && c != SPILLED) {
-			if (spill_chunk(t, k, c) != 0) {
-				t->spill_failed = 1; /* keep everything in memory from now on */
-				return;
-			}
-			wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
-			if (!t->spare)
-				t->spare = c; /* the next new chunk reuses it */
-			else
-				chunk_free(c);
-			t->in_memory--;
+			if (!chunk_finished(c, j))
+				return 0; /* a recorder is still writing in it: the next new chunk retries */
+			*k = j;
+			return 1;
 		}
 		t->spill_next++;
 	}
+	return 0;
+}
+
+/* Writes the oldest finished chunks beyond the bound to the spill file, one spiller at a time.
+ * The encoding, most of the work, runs without the lock, so the other recorders (and readers)
+ * go on meanwhile: the chunk stays in place until it is written, and an update of one of its
+ * records in that time has it encoded again. Called without the lock. */
+static void spill_old(struct wsph_trace *t, uint64_t newest)
+{
+	uint64_t k = 0;
+	wsph_mutex_lock(t->lock);
+	if (t->spilling || !t->sbuf_ok) {
+		if (!t->spilling && !t->sbuf_ok)
+			t->sbuf_ok = (t->sbuf = malloc(CBUF_MAX)) != NULL;
+		if (t->spilling || !t->sbuf_ok) {
+			wsph_mutex_unlock(t->lock);
+			return;
+		}
+	}
+	t->spilling = 1;
+	while (spill_pick(t, newest, &k)) {
+		struct chunk *c = chunk_get(t, k);
+		t->spill_dirty = 0;
+		wsph_mutex_unlock(t->lock);
+		size_t len = encode_chunk(c, t->sbuf);
+		wsph_mutex_lock(t->lock);
+		if (t->spill_dirty)
+			len = encode_chunk(c, t->sbuf);
+		if (spill_encoded(t, k, t->sbuf, len) != 0) {
+			t->spill_failed = 1; /* keep everything in memory from now on */
+			break;
+		}
+		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
+		if (!t->spare)
+			t->spare = c; /* the next new chunk reuses it */
+		else
+			chunk_free(c);
+		t->in_memory--;
+		t->spill_next++;
+	}
+	t->spilling = 0;
+	wsph_mutex_unlock(t->lock);
 }
 
 /* A chunk to fill: a spilled one's memory, or a new one. Its old records need no clearing: a
@@ -330,9 +370,11 @@ static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k)
 	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t)) != NULL) {
 		wsph_atomic_store_ptr((void **)&block[k % DIR_SIZE], c);
 		t->in_memory++;
-		spill_old(t, k);
 	}
+	int due = c && t->in_memory > t->mem_chunks && !t->spilling;
 	wsph_mutex_unlock(t->lock);
+	if (due)
+		spill_old(t, k);
 	return c;
 }
 
@@ -398,6 +440,7 @@ void wsph_trace_free(struct wsph_trace *t)
 		fclose(t->spill);
 	free(t->spill_at);
 	free(t->cbuf);
+	free(t->sbuf);
 	free(t->texts);
 	wsph_mutex_free(t->lock);
 	free(t);
@@ -609,6 +652,8 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 	wsph_mutex_lock(t->lock);
 	struct wsph_rec *r = ev->seq >= 1 ? rec_at(t, ev->seq - 1) : NULL;
 	if (r) {
+		if (t->spilling && (ev->seq - 1) / CHUNK_EVENTS == t->spill_next)
+			t->spill_dirty = 1; /* the spiller encodes its chunk again */
 		uint32_t text = r->text;
 		struct wsph_rec n;
 		to_rec(ev, &n);
