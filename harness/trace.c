@@ -109,14 +109,6 @@ static void chunk_free(struct chunk *c)
 		free(c->raw);
 }
 
-/* With the lock held: every record of chunk k (in memory) is finished. */
-static int chunk_finished(const struct chunk *c, uint64_t k)
-{
-	for (uint64_t j = 0; j < CHUNK_EVENTS; j++)
-		if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
-			return 0;
-	return 1;
-}
 
 struct wsph_trace {
 	uint64_t pad0[8];
@@ -138,7 +130,8 @@ struct wsph_trace {
 	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
 	unsigned char *sbuf; /* the spiller's (see spill_old) */
 	int sbuf_ok, spilling, spill_dirty;
-	struct chunk *spare;  /* a spilled chunk's memory, for the next new chunk */
+	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
+	size_t n_spare;
 	struct chunk *rcache; /* a spilled chunk read back */
 	uint64_t rcache_k;
 	char *texts; /* the text store: NUL-terminated strings */
@@ -165,12 +158,15 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
 #define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
 #define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
 
-static size_t encode_chunk(const struct chunk *c, unsigned char *out)
+/* Encodes chunk k into out; 0 if a record is not finished yet (a recorder is still in it). */
+static size_t encode_chunk(const struct chunk *c, uint64_t k, unsigned char *out)
 {
 	uint64_t prev[REC_WORDS] = {0};
 	size_t pos = 0;
 	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
 		uint64_t w[REC_WORDS];
+		if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
+			return 0;
 		memcpy(w, &c->r[j], sizeof w);
 		uint32_t mask = 0;
 		size_t mpos = pos;
@@ -261,7 +257,8 @@ static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
 {
 	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
 		return -1;
-	return spill_encoded(t, k, t->cbuf, encode_chunk(c, t->cbuf));
+	size_t len = encode_chunk(c, k, t->cbuf);
+	return len ? spill_encoded(t, k, t->cbuf, len) : -1;
 }
 
 /* With the lock held: reads spilled chunk k back into c. 0 on success. */
@@ -283,8 +280,6 @@ static int spill_pick(struct wsph_trace *t, uint64_t newest, uint64_t *k)
 		uint64_t j = t->spill_next;
 		struct chunk *c = chunk_get(t, j);
 		if (c && c != SPILLED) {
-			if (!chunk_finished(c, j))
-				return 0; /* a recorder is still writing in it: the next new chunk retries */
 			*k = j;
 			return 1;
 		}
@@ -314,17 +309,19 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 		struct chunk *c = chunk_get(t, k);
 		t->spill_dirty = 0;
 		wsph_mutex_unlock(t->lock);
-		size_t len = encode_chunk(c, t->sbuf);
+		size_t len = encode_chunk(c, k, t->sbuf);
 		wsph_mutex_lock(t->lock);
-		if (t->spill_dirty)
-			len = encode_chunk(c, t->sbuf);
+		if (t->spill_dirty && len)
+			len = encode_chunk(c, k, t->sbuf);
+		if (!len)
+			break; /* a recorder is still writing in it: the next new chunk retries */
 		if (spill_encoded(t, k, t->sbuf, len) != 0) {
 			t->spill_failed = 1; /* keep everything in memory from now on */
 			break;
 		}
 		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
-		if (!t->spare)
-			t->spare = c; /* the next new chunk reuses it */
+		if (t->n_spare < sizeof t->spare / sizeof t->spare[0])
+			t->spare[t->n_spare++] = c; /* a next new chunk reuses it */
 		else
 			chunk_free(c);
 		t->in_memory--;
@@ -338,11 +335,7 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
  * record counts as written only when its seq matches its index, and an old record's cannot. */
 static struct chunk *take_spare(struct wsph_trace *t)
 {
-	struct chunk *c = t->spare;
-	if (!c)
-		return chunk_alloc();
-	t->spare = NULL;
-	return c;
+	return t->n_spare ? t->spare[--t->n_spare] : chunk_alloc();
 }
 
 static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k);
@@ -423,8 +416,8 @@ static void drop_store(struct wsph_trace *t)
 	}
 	free(t->rcache);
 	t->rcache = NULL;
-	chunk_free(t->spare);
-	t->spare = NULL;
+	while (t->n_spare)
+		chunk_free(t->spare[--t->n_spare]);
 	t->in_memory = 0;
 	t->spill_next = 0;
 	t->spill_end = 0;
