@@ -102,7 +102,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	IR_EMPTY=$(per_call $B/bench_proto --only empty)
 	say "  instructions per upcall (callgrind): empty $IR_EMPTY, instrumented $IR_REAL" \
 		"($(calc %.0f "$IR_REAL / $IR_EMPTY")x), prototype $IR_PROTO ($(calc %.0f "$IR_PROTO / $IR_EMPTY")x)"
-	say "  (plus, in the instrumented path only, 2 gettid system calls per upcall, which callgrind does not count)"
+	say "  (callgrind counts no system call; the instrumented path makes none per upcall: the thread id is cached)"
 fi
 $B/bench_proto 2000000 5 >"$TMP/proto.txt" 2>&1 || { cat "$TMP/proto.txt"; exit 1; }
 grep -v '^RESULT' "$TMP/proto.txt"
@@ -260,20 +260,25 @@ for n in 0 $SMALL $BENCH_UPCALLS; do
 	WSPH_BENCH_UPCALLS=$n $TIMECMD -- $H --child-case 0 "${M_ARGS[@]}" >"$TMP/child.$n"
 	# ... and the whole isolated run (parent + child; wait4's peak is the larger of the two)
 	WSPH_BENCH_UPCALLS=$n $TIMECMD -o "$TMP/full.$n.out" -- $H "${M_ARGS[@]}" >"$TMP/full.$n"
+	# ... and in-process (--no-isolation: the recorder, the trace and the rules, no event stream)
+	WSPH_BENCH_UPCALLS=$n $TIMECMD -- $H "${M_ARGS[@]}" --no-isolation >"$TMP/inproc.$n"
 done
 crss() { awk '{ print $3 }' "$TMP/child.$1"; }
 frss() { awk '{ print $3 }' "$TMP/full.$1"; }
 ftime() { awk '{ print $2 }' "$TMP/full.$1"; }
 ctime() { awk '{ print $2 }' "$TMP/child.$1"; }
+irss() { awk '{ print $3 }' "$TMP/inproc.$1"; }
+itime() { awk '{ print $2 }' "$TMP/inproc.$1"; }
 FSTATUS=$(awk '{ print $4 }' "$TMP/full.$BENCH_UPCALLS")
 say "  exit status of the isolated run: $FSTATUS ($(tail -n 1 "$TMP/full.$BENCH_UPCALLS.out"))"
 for n in 0 $SMALL $BENCH_UPCALLS; do
-	say "  $(printf '%8d' "$n") upcalls: child $(calc '%6.2f s %7.1f MiB' "$(ctime "$n"), $(crss "$n") / 1024"),  whole run $(calc '%6.2f s %7.1f MiB' "$(ftime "$n"), $(frss "$n") / 1024")"
+	say "  $(printf '%8d' "$n") upcalls: child $(calc '%6.2f s %7.1f MiB' "$(ctime "$n"), $(crss "$n") / 1024"),  whole run $(calc '%6.2f s %7.1f MiB' "$(ftime "$n"), $(frss "$n") / 1024"),  in-process $(calc '%6.2f s %7.1f MiB' "$(itime "$n"), $(irss "$n") / 1024")"
 done
 CR=$(crss "$BENCH_UPCALLS"); FR=$(frss "$BENCH_UPCALLS")
 say "  per upcall: child $(calc '%.0f bytes, %.2f us' "($CR - $(crss 0)) * 1024 / $BENCH_UPCALLS, ($(ctime "$BENCH_UPCALLS") - $(ctime 0)) * 1e6 / $BENCH_UPCALLS"); whole run $(calc '%.0f bytes, %.2f us' "($FR - $(frss 0)) * 1024 / $BENCH_UPCALLS, ($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")"
 say "  peak RSS against the same run with 0 upcalls: $(calc '%.0fx' "$FR / $(frss 0)") (target: under 64 MiB)"
 summary "3b. $BENCH_UPCALLS upcalls, peak RSS < 64 MiB" "$(calc '%.0f MiB (%.0fx 0-upcall run)' "$FR / 1024, $FR / $(frss 0)")" "$(verdict "$FR < 65536")"
+summary "3b. ... in-process (--no-isolation), peak RSS" "$(calc '%.0f MiB (%.0fx 0-upcall run), %.1f s' "$(irss "$BENCH_UPCALLS") / 1024, $(irss "$BENCH_UPCALLS") / $(irss 0), $(itime "$BENCH_UPCALLS")")" "$(verdict "$(irss "$BENCH_UPCALLS") < 65536")"
 summary "3b. ... wall time (isolated)" "$(calc '%.1f s, %.1f us/upcall' "$(ftime "$BENCH_UPCALLS"), ($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")" "info"
 
 section "3c. fault sweep over the full bundled suite (mockbase, --non-ifs --ifs)"

@@ -470,7 +470,27 @@ static int client_named(const struct wsph_rules *r, const struct wsph_event *ev)
 }
 
 /* The notification upcalls, checked for the provider under test. */
-static void check_notification(struct wsph_rules *r, const struct wsph_event *ev, const char *call)
+/* The call's text for a finding's message, formatted on first use: most events make no finding,
+ * and formatting every one cost more than the rest of the checks. In the per-upcall checks, CALL
+ * is that text. */
+struct lazy_call {
+	const struct wsph_event *ev;
+	int done;
+	char buf[1024];
+};
+
+static const char *call_of(struct lazy_call *lc)
+{
+	if (!lc->done) {
+		wsph_event_call_text(lc->ev, lc->buf, sizeof lc->buf);
+		lc->done = 1;
+	}
+	return lc->buf;
+}
+#define CALL call_of(lc)
+
+static void check_notification(struct wsph_rules *r, const struct wsph_event *ev,
+			       struct lazy_call *lc)
 {
 	char ids[64];
 	switch (ev->fn) {
@@ -479,7 +499,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "SPI.Cleanup.Silent", ev,
 				"%s called %s after the final WSPCleanup began; pending "
 				"notifications are cancelled without posting messages",
-				ev->module, call);
+				ev->module, CALL);
 			break;
 		}
 		if ((void *)(uintptr_t)ev->a[0] != r->cfg.window)
@@ -489,7 +509,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.Handles.NoUseAfterClose", ev,
 				"%s called %s with wParam 0x%" PRIx64 ", a handle it released with "
 				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, call, ev->a[2], e->closed_seq);
+				ev->module, CALL, ev->a[2], e->closed_seq);
 			break;
 		}
 		struct reg *g = reg_find(r, ev->a[2], 1);
@@ -498,22 +518,22 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.PostMessage.StopsAfterCancel", ev,
 				"%s called %s for socket 0x%" PRIx64 " after %s; no message may "
 				"follow",
-				ev->module, call, ev->a[2], g->ended_by);
+				ev->module, CALL, ev->a[2], g->ended_by);
 		else if (!g || !g->active)
 			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
 				"%s called %s, but wParam 0x%" PRIx64 " is not a client socket "
 				"registered with WSPAsyncSelect",
-				ev->module, call, ev->a[2]);
+				ev->module, CALL, ev->a[2]);
 		else if (g->target != ev->a[0] || g->msg != ev->a[1])
 			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
 				"%s called %s, but socket 0x%" PRIx64 " was registered with hWnd 0x%" PRIx64
 				" and Msg 0x%" PRIx64,
-				ev->module, call, ev->a[2], g->target, g->msg);
+				ev->module, CALL, ev->a[2], g->target, g->msg);
 		else if (!bit || (bit & (bit - 1)) || !(bit & g->mask))
 			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
 				"%s called %s with lParam 0x%" PRIx64 "; LOWORD(lParam) must be a single "
 				"FD_ event of the registration (0x%" PRIx64 ")",
-				ev->module, call, ev->a[3], g->mask);
+				ev->module, CALL, ev->a[3], g->mask);
 		break;
 	}
 	case WSPH_FN_WPUSETEVENT:
@@ -521,7 +541,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "SPI.Cleanup.Silent", ev,
 				"%s called %s on a client event after the final WSPCleanup began; "
 				"pending operations are cancelled without signalling events",
-				ev->module, call);
+				ev->module, CALL);
 			break;
 		}
 		if (owned_find(r->events, r->n_events, ev->a[0]) || is_event_target(r, ev->a[0]) ||
@@ -531,7 +551,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			"%s called %s on an event that is neither registered with WSPEventSelect, "
 			"nor the hEvent of an overlapped operation, nor one it created with "
 			"WPUCreateEvent",
-			ev->module, call);
+			ev->module, CALL);
 		break;
 	case WSPH_FN_WPUQUEUEAPC: {
 		if (ev->a[3] == POISON_THREAD)
@@ -539,17 +559,17 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 				"%s called %s with a WSATHREADID whose ThreadHandle the harness "
 				"poisoned when the call that passed it returned: the provider kept "
 				"the lpThreadId pointer instead of copying the structure",
-				ev->module, call);
+				ev->module, CALL);
 		if (is_client_routine(r, ev->a[1]))
 			finding(r, "WPU.QueueApc.NotClientRoutine", ev,
 				"%s called %s with lpfnUserApc = the client's completion routine; the "
 				"provider queues its own APC, which then calls the client's routine",
-				ev->module, call);
+				ev->module, CALL);
 		if (r->cleanup_begun) {
 			finding(r, "SPI.Cleanup.Silent", ev,
 				"%s called %s after the final WSPCleanup began; pending operations "
 				"are cancelled without invoking completion routines",
-				ev->module, call);
+				ev->module, CALL);
 			break;
 		}
 		struct op_rec *o = NULL;
@@ -562,7 +582,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
 				"%s called %s while no overlapped operation with a completion routine "
 				"was waiting for its completion",
-				ev->module, call);
+				ev->module, CALL);
 		break;
 	}
 	case WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST: {
@@ -570,20 +590,20 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.CompleteOverlapped.IFSNotUsed", ev,
 				"%s called %s although it is an IFS provider; it is for providers "
 				"whose handles come from WPUCreateSocketHandle",
-				ev->module, call);
+				ev->module, CALL);
 		struct op_rec *o = op_find(r, ev->a[1]);
 		if (r->cleanup_begun && o) {
 			finding(r, "SPI.Cleanup.Silent", ev,
 				"%s called %s after the final WSPCleanup began; pending operations "
 				"are cancelled without notification",
-				ev->module, call);
+				ev->module, CALL);
 			break;
 		}
 		if (!o) {
 			finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
 				"%s called %s with lpOverlapped 0x%" PRIx64 ", which is not a "
 				"WSAOVERLAPPED the client passed to a WSP call",
-				ev->module, call, ev->a[1]);
+				ev->module, CALL, ev->a[1]);
 			break;
 		}
 		struct ledger_entry *e = ledger_find(r, ev->a[0]);
@@ -591,32 +611,32 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
 				"%s called %s for an operation that has a completion routine; those "
 				"complete through an APC (WPUQueueApc), not WPUCompleteOverlappedRequest",
-				ev->module, call);
+				ev->module, CALL);
 		else if (o->notified)
 			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
 				"%s called %s for an operation that was already completed; an "
 				"operation completes exactly once",
-				ev->module, call);
+				ev->module, CALL);
 		else if (o->state == OP_FAILED)
 			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
 				"%s called %s for an operation whose call failed with an error other "
 				"than WSA_IO_PENDING; no completion indication may occur",
-				ev->module, call);
+				ev->module, CALL);
 		if (e && !e->modified && !e->open)
 			finding(r, "WPU.Handles.NoUseAfterClose", ev,
 				"%s called %s on socket 0x%" PRIx64 ", which it had released with "
 				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, call, ev->a[0], e->closed_seq);
+				ev->module, CALL, ev->a[0], e->closed_seq);
 		else if (!e || e->modified || ev->a[0] != o->s)
 			finding(r, "WPU.CompleteOverlapped.CreatedHandleOnly", ev,
 				"%s called %s with s = 0x%" PRIx64 "; it must be the client's handle "
 				"from WPUCreateSocketHandle that the operation was issued on (0x%" PRIx64 ")",
-				ev->module, call, ev->a[0], o->s);
+				ev->module, CALL, ev->a[0], o->s);
 		if (ev->a[3] > o->len)
 			finding(r, "SPI.Transfer.WithinBuffers", ev,
 				"%s called %s with cbTransferred %" PRIu64 ", more than the %" PRIu64
 				" byte(s) of the operation's WSABUF",
-				ev->module, call, ev->a[3], o->len);
+				ev->module, CALL, ev->a[3], o->len);
 		o->notified = 1;
 		o->have_done = 1;
 		o->done_err = ev->a[2];
@@ -629,7 +649,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 				"%s called %s on an event the client owns (registered with "
 				"WSPEventSelect or the hEvent of a WSAOVERLAPPED); WPUCloseEvent is for "
 				"events from WPUCreateEvent",
-				ev->module, call);
+				ev->module, CALL);
 		else if (ev->ret) {
 			struct owned *o = owned_find(r->events, r->n_events, ev->a[0]);
 			if (o)
@@ -644,7 +664,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 		if (r->startups <= 0)
 			finding(r, "WPU.OpenCurrentThread.AfterStartup", ev,
 				"%s called %s with no successful WSPStartup outstanding",
-				ev->module, call);
+				ev->module, CALL);
 		else if (ev->ret == 0)
 			owned_add(&r->threads, &r->n_threads, &r->cap_threads, ev->a[1], ev->seq);
 		break;
@@ -654,15 +674,15 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 			finding(r, "WPU.OpenCurrentThread.Paired", ev,
 				"%s called %s on the WSATHREADID the client passed with an overlapped "
 				"call; only structures from WPUOpenCurrentThread are closed",
-				ev->module, call);
+				ev->module, CALL);
 		else if (!o)
 			finding(r, "WPU.OpenCurrentThread.Paired", ev,
 				"%s called %s on a thread id WPUOpenCurrentThread never returned",
-				ev->module, call);
+				ev->module, CALL);
 		else if (!o->open)
 			finding(r, "WPU.OpenCurrentThread.Paired", ev,
 				"%s called %s a second time for the thread opened at event #%" PRIu64,
-				ev->module, call, o->seq);
+				ev->module, CALL, o->seq);
 		else if (ev->ret == 0)
 			o->open = 0;
 		break;
@@ -671,7 +691,7 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 		if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.BlockingCallback.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64 ", which is not its own (%s)",
-				ev->module, call, ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids));
+				ev->module, CALL, ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids));
 		break;
 	default:
 		break;
@@ -682,8 +702,10 @@ static void check_notification(struct wsph_rules *r, const struct wsph_event *ev
 
 static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 {
-	char call[1024], ids[64];
-	wsph_event_call_text(ev, call, sizeof call);
+	char ids[64];
+	struct lazy_call lcs, *lc = &lcs;
+	lcs.ev = ev;
+	lcs.done = 0;
 	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
 
 	if (ev->table == WSPH_TABLE_POISON)
@@ -691,7 +713,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			"%s called %s through the WSPUPCALLTABLE buffer the harness passed to "
 			"WSPStartup, after WSPStartup had returned (the harness poisoned it): the "
 			"provider kept &UpcallTable instead of copying the table",
-			ev->module, call);
+			ev->module, CALL);
 	else if ((ev->table == WSPH_TABLE_A || ev->table == WSPH_TABLE_B) &&
 		 ev->table != ev->current_table &&
 		 /* the harness's own probe of a table a layer hands down, mid-WSPStartup */
@@ -699,7 +721,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 		finding(r, "SPI.Startup.MostRecentUpcallTable", ev,
 			"%s called %s through upcall table %c, but the most recent WSPStartup "
 			"supplied table %c",
-			ev->module, call, ev->table == WSPH_TABLE_A ? 'A' : 'B',
+			ev->module, CALL, ev->table == WSPH_TABLE_A ? 'A' : 'B',
 			ev->current_table == WSPH_TABLE_A ? 'A' : 'B');
 
 	if (r->after_final && wsph_fn_is_wpu(ev->fn)) {
@@ -708,10 +730,10 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.Table.NotAfterFinalCleanup", ev,
 				"%s called %s after the final WSPCleanup had returned and before a new "
 				"WSPStartup; the provider must make no upcall then",
-				ev->module, call);
+				ev->module, CALL);
 	}
 	if (!lower_of(r, ev->module))
-		check_notification(r, ev, call);
+		check_notification(r, ev, lc);
 
 	switch (ev->fn) {
 	case WSPH_FN_WPUCREATESOCKETHANDLE:
@@ -719,12 +741,12 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
-				ev->module, call, ev->a[0],
+				ev->module, CALL, ev->a[0],
 				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (ifs)
 			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
 				"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
-				ev->module, call);
+				ev->module, CALL);
 		if (ev->ret != -1)
 			ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
 		break;
@@ -733,13 +755,13 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
-				ev->module, call, ev->a[0],
+				ev->module, CALL, ev->a[0],
 				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (!ifs)
 			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
 				"%s called %s although its catalog entry does not advertise "
 				"XP1_IFS_HANDLES (a non-IFS provider)",
-				ev->module, call);
+				ev->module, CALL);
 		if (ev->ret != -1)
 			ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
 		break;
@@ -749,16 +771,16 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
 				"%s called %s on a handle that came from WPUModifyIFSHandle (event "
 				"#%" PRIu64 "), not from WPUCreateSocketHandle",
-				ev->module, call, e->created_seq);
+				ev->module, CALL, e->created_seq);
 		else if (!e)
 			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
 				"%s called %s on a handle WPUCreateSocketHandle never returned",
-				ev->module, call);
+				ev->module, CALL);
 		else if (!e->open)
 			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
 				"%s called %s on a handle it had already released with "
 				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, call, e->closed_seq);
+				ev->module, CALL, e->closed_seq);
 		else if (ev->ret == 0) {
 			e->open = 0;
 			e->closed_seq = ev->seq;
@@ -771,7 +793,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "LSP.NonIFS.NoLowerHandleLeak", ev,
 				"%s called %s with wParam 0x%" PRIx64 ", a handle of the provider "
 				"below it; the client must see only the layer's own handle",
-				ev->module, call, ev->a[2]);
+				ev->module, CALL, ev->a[2]);
 		break;
 	case WSPH_FN_POSTMESSAGEA:
 	case WSPH_FN_POSTMESSAGEW:
@@ -779,7 +801,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.PostMessage.Mandatory", ev,
 				"%s called %s directly for the window registered in WSPAsyncSelect; "
 				"async-select notifications must go through WPUPostMessage",
-				ev->module, call);
+				ev->module, CALL);
 		break;
 	case WSPH_FN_WSCGETPROVIDERPATH:
 	case WSPH_FN_WPUGETPROVIDERPATH:
@@ -818,19 +840,21 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
 				"%s called %s although it is an IFS provider; only non-IFS providers "
 				"use it, on handles from WPUCreateSocketHandle",
-				ev->module, call);
+				ev->module, CALL);
 		else if (e && !e->modified && !e->open && !lower_of(r, ev->module) &&
 			 !client_named(r, ev))
 			finding(r, "WPU.Handles.NoUseAfterClose", ev,
 				"%s called %s on a handle it had released with WPUCloseSocketHandle "
 				"(event #%" PRIu64 ")",
-				ev->module, call, e->closed_seq);
+				ev->module, CALL, e->closed_seq);
 		break;
 	}
 	default:
 		break;
 	}
 }
+
+#undef CALL
 
 /* ---- per-return checks ---- */
 

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,77 +20,654 @@ void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *
 	default_sink_ctx = ctx;
 }
 
+/* ---- interned module names ---- */
+
+#define MAX_MODULES 1024
+static struct wsph_mutex *intern_lock;
+static char *module_names[MAX_MODULES]; /* [0] unused: id 0 is "" */
+static uint64_t n_modules = 1;		/* published with release after the name is stored */
+
+static unsigned find_module(const char *name, uint64_t n)
+{
+	for (uint64_t i = 1; i < n; i++)
+		if (module_names[i][0] == name[0] && !strcmp(module_names[i], name))
+			return (unsigned)i;
+	return 0;
+}
+
+unsigned wsph_trace_module_id(const char *name)
+{
+	if (!name || !name[0])
+		return 0;
+	unsigned id = find_module(name, wsph_atomic_load_u64(&n_modules));
+	if (id || !intern_lock)
+		return id;
+	wsph_mutex_lock(intern_lock);
+	uint64_t n = wsph_atomic_load_u64(&n_modules);
+	id = find_module(name, n);
+	if (!id && n < MAX_MODULES) {
+		char buf[sizeof ((struct wsph_event *)0)->module];
+		snprintf(buf, sizeof buf, "%s", name); /* as the event's field would cut it */
+		module_names[n] = wsph_strdup(buf);
+		if (module_names[n]) {
+			id = (unsigned)n;
+			wsph_atomic_store_u64(&n_modules, n + 1);
+		}
+	}
+	wsph_mutex_unlock(intern_lock);
+	return id;
+}
+
+const char *wsph_trace_module_name(unsigned id)
+{
+	return id && id < wsph_atomic_load_u64(&n_modules) ? module_names[id] : "";
+}
+
+WSPH_THREAD_LOCAL unsigned long wsph_trace_tid;
+
+unsigned long wsph_trace_thread_id_slow(void)
+{
+	return wsph_trace_tid = wsph_plat_thread_id();
+}
+
+/* ---- the store: chunks of records behind a two-level directory ----
+ *
+ * A recorder claims a seq with one atomic add, writes record seq-1 in its chunk and publishes it
+ * by storing its seq last (release). Only a new chunk takes the lock. Readers take the lock and see a record once its seq is set.
+ * When more than mem_chunks chunks are in memory, the oldest finished ones are written to a
+ * temporary file and their memory reused (the lock is held, so no reader is in them, and no
+ * recorder is: all their records are finished). Each record is two cache lines of its own, so recorders on
+ * different threads do not share lines except the seq counter's. */
+
+#define CHUNK_EVENTS 1024
+_Static_assert(sizeof(struct wsph_rec) == 128, "a record is two cache lines");
+static char spilled_mark;
+#define SPILLED ((struct chunk *)(void *)&spilled_mark)
+#define DIR_SIZE 1024 /* chunk pointers per second-level block; DIR_SIZE blocks */
+
+struct chunk {
+	struct wsph_rec r[CHUNK_EVENTS];
+	void *raw; /* what malloc returned: chunks are aligned to a cache line (see chunk_alloc) */
+};
+
+/* Records aligned to 64 bytes, so two recorders never write the same cache line. */
+static struct chunk *chunk_alloc(void)
+{
+	char *raw = malloc(sizeof(struct chunk) + 64);
+	if (!raw)
+		return NULL;
+	struct chunk *c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
+	for (size_t j = 0; j < CHUNK_EVENTS; j++)
+		c->r[j].seq = 0; /* recycled heap memory could hold a freed trace's records */
+	c->raw = raw;
+	return c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	if (c && c != SPILLED)
+		free(c->raw);
+}
+
+
 struct wsph_trace {
+	uint64_t pad0[8];
+	uint64_t n; /* seqs claimed (atomic): alone in its cache line, which recorders contend for */
+	uint64_t pad1[8];
 	void (*sink)(void *ctx, const struct wsph_event *ev);
 	void *sink_ctx;
 	struct wsph_mutex *lock;
-	struct wsph_event *ev;
-	size_t n, cap;
+	struct chunk **dir[DIR_SIZE]; /* dir[k / DIR_SIZE][k % DIR_SIZE]: chunk k */
 	uint64_t t0;
+	size_t mem_chunks;   /* the bound */
+	size_t in_memory;    /* chunks allocated and not spilled */
+	uint64_t spill_next; /* the oldest chunk not spilled yet */
+	FILE *spill;	     /* NULL until needed; stays NULL if no file can be made */
+	int spill_failed;
+	struct spilled { uint64_t off; uint32_t len; } *spill_at; /* per chunk, where it went */
+	size_t cap_spill_at;
+	uint64_t spill_end; /* the file's length */
+	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
+	unsigned char *sbuf; /* the spiller's (see spill_old) */
+	int sbuf_ok, spilling, spill_dirty;
+	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
+	size_t n_spare;
+	struct chunk *rcache; /* a spilled chunk read back */
+	uint64_t rcache_k;
+	char *texts; /* the text store: NUL-terminated strings */
+	size_t n_texts, cap_texts;
 };
 
-struct wsph_trace *wsph_trace_new(void)
+static struct chunk **slot_of(struct wsph_trace *t, uint64_t k)
+{
+	struct chunk **block = wsph_atomic_load_ptr((void **)&t->dir[k / DIR_SIZE]);
+	return block ? &block[k % DIR_SIZE] : NULL;
+}
+
+static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
+{
+	struct chunk **slot = slot_of(t, k);
+	return slot ? wsph_atomic_load_ptr((void **)slot) : NULL;
+}
+
+/* ---- a spilled chunk's encoding ----
+ * Word w of each record (16 words; word 0, the seq, is implied by its place) is coded in 2 bits:
+ * 0 zero, 1 the same as in the record before, 2 eight bytes, 3 four bytes (a value under 2^32).
+ * Successive records of a busy data path differ in a few words, so a chunk shrinks to a tenth or
+ * less, and writing it costs that much less. */
+#define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
+#define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
+
+/* Encodes chunk k into out; 0 if a record is not finished yet (a recorder is still in it). */
+static size_t encode_chunk(const struct chunk *c, uint64_t k, unsigned char *out)
+{
+	uint64_t prev[REC_WORDS] = {0};
+	size_t pos = 0;
+	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+		uint64_t w[REC_WORDS];
+		if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
+			return 0;
+		memcpy(w, &c->r[j], sizeof w);
+		uint32_t mask = 0;
+		size_t mpos = pos;
+		pos += 4;
+		for (size_t i = 1; i < REC_WORDS; i++) {
+			unsigned code;
+			if (!w[i])
+				code = 0;
+			else if (w[i] == prev[i])
+				code = 1;
+			else if (w[i] <= UINT32_MAX) {
+				uint32_t v = (uint32_t)w[i];
+				memcpy(out + pos, &v, 4);
+				pos += 4;
+				code = 3;
+			} else {
+				memcpy(out + pos, &w[i], 8);
+				pos += 8;
+				code = 2;
+			}
+			mask |= (uint32_t)code << (2 * (i - 1));
+			prev[i] = w[i];
+		}
+		memcpy(out + mpos, &mask, 4);
+	}
+	return pos;
+}
+
+static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct chunk *c)
+{
+	uint64_t prev[REC_WORDS] = {0};
+	size_t pos = 0;
+	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+		uint32_t mask;
+		if (pos + 4 > len)
+			return -1;
+		memcpy(&mask, in + pos, 4);
+		pos += 4;
+		uint64_t w[REC_WORDS];
+		w[0] = k * CHUNK_EVENTS + j + 1;
+		for (size_t i = 1; i < REC_WORDS; i++) {
+			unsigned code = (mask >> (2 * (i - 1))) & 3;
+			size_t n = code == 2 ? 8 : code == 3 ? 4 : 0;
+			if (pos + n > len)
+				return -1;
+			if (code == 0)
+				w[i] = 0;
+			else if (code == 1)
+				w[i] = prev[i];
+			else if (code == 3) {
+				uint32_t v;
+				memcpy(&v, in + pos, 4);
+				w[i] = v;
+			} else
+				memcpy(&w[i], in + pos, 8);
+			pos += n;
+			prev[i] = w[i];
+		}
+		memcpy(&c->r[j], w, sizeof w);
+		memset(c->r[j].pad, 0, sizeof c->r[j].pad);
+	}
+	return pos == len ? 0 : -1;
+}
+
+/* With the lock held: appends chunk k, encoded in buf (len bytes), to the spill file. */
+static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *buf, size_t len)
+{
+	if (!t->spill && !(t->spill = tmpfile()))
+		return -1;
+	if (k >= t->cap_spill_at) {
+		size_t cap = (size_t)k * 2 + 64;
+		struct spilled *p = realloc(t->spill_at, cap * sizeof *p);
+		if (!p)
+			return -1;
+		t->spill_at = p;
+		t->cap_spill_at = cap;
+	}
+	if (wsph_fseek64(t->spill, (int64_t)t->spill_end) != 0 || fwrite(buf, 1, len, t->spill) != len)
+		return -1;
+	t->spill_at[k].off = t->spill_end;
+	t->spill_at[k].len = (uint32_t)len;
+	t->spill_end += len;
+	return 0;
+}
+
+/* With the lock held: appends chunk k to the spill file. 0 on success. */
+static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
+{
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	size_t len = encode_chunk(c, k, t->cbuf);
+	return len ? spill_encoded(t, k, t->cbuf, len) : -1;
+}
+
+/* With the lock held: reads spilled chunk k back into c. 0 on success. */
+static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct chunk *c)
+{
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	size_t len = t->spill_at[k].len;
+	if (wsph_fseek64(t->spill, (int64_t)t->spill_at[k].off) != 0 ||
+	    fread(t->cbuf, 1, len, t->spill) != len)
+		return -1;
+	return decode_chunk(t->cbuf, len, k, c);
+}
+
+/* With the lock held: the next chunk to spill (1, *k set), or 0 when none is due or ready. */
+static int spill_pick(struct wsph_trace *t, uint64_t newest, uint64_t *k)
+{
+	while (t->in_memory > t->mem_chunks && t->spill_next < newest && !t->spill_failed) {
+		uint64_t j = t->spill_next;
+		struct chunk *c = chunk_get(t, j);
+		if (c && c != SPILLED) {
+			*k = j;
+			return 1;
+		}
+		t->spill_next++;
+	}
+	return 0;
+}
+
+/* Writes the oldest finished chunks beyond the bound to the spill file, one spiller at a time.
+ * The encoding, most of the work, runs without the lock, so the other recorders (and readers)
+ * go on meanwhile: the chunk stays in place until it is written, and an update of one of its
+ * records in that time has it encoded again. Called without the lock. */
+static void spill_old(struct wsph_trace *t, uint64_t newest)
+{
+	uint64_t k = 0;
+	wsph_mutex_lock(t->lock);
+	if (t->spilling || !t->sbuf_ok) {
+		if (!t->spilling && !t->sbuf_ok)
+			t->sbuf_ok = (t->sbuf = malloc(CBUF_MAX)) != NULL;
+		if (t->spilling || !t->sbuf_ok) {
+			wsph_mutex_unlock(t->lock);
+			return;
+		}
+	}
+	t->spilling = 1;
+	while (spill_pick(t, newest, &k)) {
+		struct chunk *c = chunk_get(t, k);
+		t->spill_dirty = 0;
+		wsph_mutex_unlock(t->lock);
+		size_t len = encode_chunk(c, k, t->sbuf);
+		wsph_mutex_lock(t->lock);
+		if (t->spill_dirty && len)
+			len = encode_chunk(c, k, t->sbuf);
+		if (!len)
+			break; /* a recorder is still writing in it: the next new chunk retries */
+		if (spill_encoded(t, k, t->sbuf, len) != 0) {
+			t->spill_failed = 1; /* keep everything in memory from now on */
+			break;
+		}
+		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
+		if (t->n_spare < sizeof t->spare / sizeof t->spare[0])
+			t->spare[t->n_spare++] = c; /* a next new chunk reuses it */
+		else
+			chunk_free(c);
+		t->in_memory--;
+		t->spill_next++;
+	}
+	t->spilling = 0;
+	wsph_mutex_unlock(t->lock);
+}
+
+/* A chunk to fill: a spilled one's memory, or a new one. Its old records need no clearing: a
+ * record counts as written only when its seq matches its index, and an old record's cannot. */
+static struct chunk *take_spare(struct wsph_trace *t)
+{
+	return t->n_spare ? t->spare[--t->n_spare] : chunk_alloc();
+}
+
+static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k);
+
+/* The chunk for seq index i, made if needed (NULL when out of memory or past the directory). */
+static inline struct chunk *chunk_for(struct wsph_trace *t, uint64_t i)
+{
+	uint64_t k = i / CHUNK_EVENTS;
+	struct chunk **block = k < (uint64_t)DIR_SIZE * DIR_SIZE
+				       ? wsph_atomic_load_ptr((void **)&t->dir[k / DIR_SIZE])
+				       : NULL;
+	struct chunk *c = block ? wsph_atomic_load_ptr((void **)&block[k % DIR_SIZE]) : NULL;
+	return c ? c : new_chunk(t, k);
+}
+
+static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k)
+{
+	struct chunk *c = NULL;
+	if (k >= (uint64_t)DIR_SIZE * DIR_SIZE)
+		return NULL;
+	wsph_mutex_lock(t->lock);
+	struct chunk **block = t->dir[k / DIR_SIZE];
+	if (!block && (block = calloc(DIR_SIZE, sizeof *block)) != NULL)
+		wsph_atomic_store_ptr((void **)&t->dir[k / DIR_SIZE], block);
+	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t)) != NULL) {
+		wsph_atomic_store_ptr((void **)&block[k % DIR_SIZE], c);
+		t->in_memory++;
+	}
+	int due = c && t->in_memory > t->mem_chunks && !t->spilling;
+	wsph_mutex_unlock(t->lock);
+	if (due)
+		spill_old(t, k);
+	return c;
+}
+
+struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 {
 	struct wsph_trace *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->lock = wsph_mutex_new();
-	if (!t->lock) {
+	if (!intern_lock)
+		intern_lock = wsph_mutex_new();
+	if (!t->lock || !intern_lock) {
+		wsph_mutex_free(t->lock);
 		free(t);
 		return NULL;
 	}
+	if (!mem_events) {
+		const char *env = getenv("WSPH_TRACE_MEM_EVENTS");
+		mem_events = env && *env ? (size_t)strtoull(env, NULL, 10) : 0;
+		if (!mem_events)
+			mem_events = WSPH_TRACE_MEM_EVENTS;
+	}
+	t->mem_chunks = (mem_events + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	if (t->mem_chunks < 2)
+		t->mem_chunks = 2;
 	t->t0 = wsph_plat_now_ns();
 	t->sink = default_sink;
 	t->sink_ctx = default_sink_ctx;
 	return t;
 }
 
+struct wsph_trace *wsph_trace_new(void)
+{
+	return wsph_trace_new_bounded(0);
+}
+
+static void drop_store(struct wsph_trace *t)
+{
+	for (size_t b = 0; b < DIR_SIZE; b++) {
+		if (!t->dir[b])
+			continue;
+		for (size_t k = 0; k < DIR_SIZE; k++)
+			chunk_free(t->dir[b][k]);
+		free(t->dir[b]);
+		t->dir[b] = NULL;
+	}
+	free(t->rcache);
+	t->rcache = NULL;
+	while (t->n_spare)
+		chunk_free(t->spare[--t->n_spare]);
+	t->in_memory = 0;
+	t->spill_next = 0;
+	t->spill_end = 0;
+	t->n_texts = 0;
+}
+
 void wsph_trace_free(struct wsph_trace *t)
 {
 	if (!t)
 		return;
+	drop_store(t);
+	if (t->spill)
+		fclose(t->spill);
+	free(t->spill_at);
+	free(t->cbuf);
+	free(t->sbuf);
+	free(t->texts);
 	wsph_mutex_free(t->lock);
-	free(t->ev);
 	free(t);
 }
 
 void wsph_trace_reset(struct wsph_trace *t)
 {
 	wsph_mutex_lock(t->lock);
-	t->n = 0;
+	drop_store(t);
+	wsph_atomic_store_u64(&t->n, 0);
 	t->t0 = wsph_plat_now_ns();
 	wsph_mutex_unlock(t->lock);
 }
 
-uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
+size_t wsph_trace_spilled(struct wsph_trace *t)
 {
-	uint64_t seq = 0;
 	wsph_mutex_lock(t->lock);
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct wsph_event *p = realloc(t->ev, cap * sizeof *p);
-		if (!p)
-			goto out; /* the event is lost, but the harness goes on */
-		t->ev = p;
-		t->cap = cap;
+	size_t n = 0;
+	for (uint64_t k = 0; k < t->spill_next; k++)
+		if (chunk_get(t, k) == SPILLED)
+			n += CHUNK_EVENTS;
+	wsph_mutex_unlock(t->lock);
+	return n;
+}
+
+static WSPH_THREAD_LOCAL uint64_t coarse_ns;
+static WSPH_THREAD_LOCAL unsigned coarse_left;
+
+static uint64_t stamp(struct wsph_trace *t, int coarse)
+{
+	if (!coarse || !coarse_left || coarse_ns < t->t0) {
+		coarse_ns = wsph_plat_now_ns();
+		coarse_left = 64;
 	}
-	ev->seq = t->n + 1;
-	ev->time_ns = wsph_plat_now_ns() - t->t0;
-	ev->thread = wsph_plat_thread_id();
-	t->ev[t->n++] = *ev;
-	seq = ev->seq;
+	coarse_left--;
+	return coarse_ns - t->t0;
+}
+
+/* Claims a seq and stores r under it. */
+static uint64_t store(struct wsph_trace *t, struct wsph_rec *r, int coarse)
+{
+	uint64_t seq = wsph_atomic_add_u64(&t->n, 1);
+	r->time_ns = stamp(t, coarse);
+	r->thread = wsph_trace_thread_id();
+	struct chunk *c = chunk_for(t, seq - 1);
+	if (!c)
+		return 0; /* the event is lost (and reads stop before it), but the harness goes on */
+	struct wsph_rec *dst = &c->r[(seq - 1) % CHUNK_EVENTS];
+	/* everything but seq, which readers load (acquire) and which is stored last (release) */
+	memcpy((char *)dst + sizeof dst->seq, (const char *)r + sizeof r->seq,
+	       sizeof *r - sizeof r->seq);
+	wsph_atomic_store_u64(&dst->seq, seq);
+	r->seq = seq;
+	return seq;
+}
+
+/* With the lock held: 1 + the offset of a copy of s in the text store (0 if none or no memory). */
+static uint32_t keep_text(struct wsph_trace *t, const char *s)
+{
+	size_t n = 0;
+	while (n < sizeof ((struct wsph_event *)0)->text - 1 && s[n])
+		n++;
+	n++;
+	if (n == 1 || t->n_texts + n > UINT32_MAX - 1)
+		return 0;
+	if (t->n_texts + n > t->cap_texts) {
+		size_t cap = (t->n_texts + n) * 2;
+		char *p = realloc(t->texts, cap);
+		if (!p)
+			return 0;
+		t->texts = p;
+		t->cap_texts = cap;
+	}
+	memcpy(t->texts + t->n_texts, s, n - 1);
+	t->texts[t->n_texts + n - 1] = '\0';
+	uint32_t id = (uint32_t)t->n_texts + 1;
+	t->n_texts += n;
+	return id;
+}
+
+/* The record of an event, without its text. */
+static void to_rec(const struct wsph_event *ev, struct wsph_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	r->parent = ev->parent;
+	memcpy(r->a, ev->a, sizeof r->a);
+	r->ret = ev->ret;
+	r->step = ev->step;
+	r->err = ev->err;
+	r->fault = ev->fault;
+	r->layer = ev->layer;
+	r->table = ev->table;
+	r->current_table = ev->current_table;
+	r->module = (uint16_t)wsph_trace_module_id(ev->module);
+	r->kind = (uint8_t)ev->kind;
+	r->fn = (uint8_t)ev->fn;
+}
+
+/* With the lock held (for the text store). */
+static void from_rec(struct wsph_trace *t, const struct wsph_rec *r, struct wsph_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->seq = r->seq;
+	ev->time_ns = r->time_ns;
+	ev->thread = (unsigned long)r->thread;
+	ev->kind = (enum wsph_ev_kind)r->kind;
+	ev->fn = (enum wsph_fn)r->fn;
+	ev->step = r->step;
+	ev->parent = r->parent;
+	ev->table = r->table;
+	ev->current_table = r->current_table;
+	memcpy(ev->a, r->a, sizeof ev->a);
+	ev->ret = r->ret;
+	ev->err = r->err;
+	ev->fault = r->fault;
+	ev->layer = r->layer;
+	if (r->text && r->text <= t->n_texts)
+		snprintf(ev->text, sizeof ev->text, "%s", t->texts + r->text - 1);
+	const char *m = wsph_trace_module_name(r->module);
+	size_t n = strlen(m);
+	memcpy(ev->module, m, n < sizeof ev->module ? n + 1 : sizeof ev->module);
+	ev->module[sizeof ev->module - 1] = '\0';
+}
+
+struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
+{
 	if (t->sink)
-		t->sink(t->sink_ctx, ev);
-out:
+		return NULL;
+	uint64_t n = wsph_atomic_add_u64(&t->n, 1);
+	struct chunk *c = chunk_for(t, n - 1);
+	if (!c) {
+		*seq = 0;
+		return NULL;
+	}
+	struct wsph_rec *r = &c->r[(n - 1) % CHUNK_EVENTS];
+	r->time_ns = stamp(t, 1);
+	r->thread = wsph_trace_thread_id();
+	*seq = n;
+	return r;
+}
+
+uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time)
+{
+	if (!t->sink)
+		return store(t, r, coarse_time);
+	/* A sink sees every event in seq order, as soon as it is recorded. */
+	struct wsph_event ev;
+	wsph_mutex_lock(t->lock);
+	uint64_t seq = store(t, r, 0);
+	if (seq) {
+		from_rec(t, r, &ev);
+		t->sink(t->sink_ctx, &ev);
+	}
 	wsph_mutex_unlock(t->lock);
 	return seq;
+}
+
+uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
+{
+	struct wsph_rec r;
+	to_rec(ev, &r);
+	int locked = t->sink || ev->text[0];
+	if (locked) {
+		wsph_mutex_lock(t->lock);
+		r.text = keep_text(t, ev->text);
+	}
+	uint64_t seq = store(t, &r, 0);
+	if (seq) {
+		ev->seq = seq;
+		ev->time_ns = r.time_ns;
+		ev->thread = (unsigned long)r.thread;
+		if (t->sink)
+			t->sink(t->sink_ctx, ev);
+	}
+	if (locked)
+		wsph_mutex_unlock(t->lock);
+	return seq;
+}
+
+/* With the lock held: record i (0-based), in memory or read back from the spill file; NULL if it
+ * is not there or not finished. */
+static struct wsph_rec *rec_at(struct wsph_trace *t, uint64_t i)
+{
+	if (i >= wsph_atomic_load_u64(&t->n))
+		return NULL;
+	uint64_t k = i / CHUNK_EVENTS;
+	struct chunk *c = chunk_get(t, k);
+	if (!c)
+		return NULL;
+	if (c == SPILLED) {
+		if (!t->rcache || t->rcache_k != k) {
+			if (!t->rcache && !(t->rcache = malloc(sizeof *t->rcache)))
+				return NULL;
+			t->rcache_k = k;
+			if (unspill_chunk(t, k, t->rcache) != 0) {
+				free(t->rcache);
+				t->rcache = NULL;
+				return NULL;
+			}
+		}
+		c = t->rcache;
+	}
+	struct wsph_rec *r = &c->r[i % CHUNK_EVENTS];
+	return wsph_atomic_load_u64(&r->seq) == i + 1 ? r : NULL;
 }
 
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 {
 	wsph_mutex_lock(t->lock);
-	if (ev->seq >= 1 && ev->seq <= t->n) {
-		t->ev[ev->seq - 1] = *ev;
+	struct wsph_rec *r = ev->seq >= 1 ? rec_at(t, ev->seq - 1) : NULL;
+	if (r) {
+		if (t->spilling && (ev->seq - 1) / CHUNK_EVENTS == t->spill_next)
+			t->spill_dirty = 1; /* the spiller encodes its chunk again */
+		uint32_t text = r->text;
+		struct wsph_rec n;
+		to_rec(ev, &n);
+		n.seq = r->seq;
+		n.time_ns = r->time_ns;
+		n.thread = r->thread;
+		if (!ev->text[0])
+			n.text = 0;
+		else if (text && !strcmp(t->texts + text - 1, ev->text))
+			n.text = text;
+		else
+			n.text = keep_text(t, ev->text);
+		memcpy((char *)r + sizeof r->seq, (const char *)&n + sizeof n.seq,
+		       sizeof n - sizeof n.seq);
+		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
+		if (chunk_get(t, k) == SPILLED && spill_chunk(t, k, t->rcache) != 0) {
+			/* the read cache has it, but it would be lost: read nothing stale later */
+			free(t->rcache);
+			t->rcache = NULL;
+			t->spill_at[k].len = 0;
+		}
 		if (t->sink)
 			t->sink(t->sink_ctx, ev);
 	}
@@ -98,18 +676,16 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 
 size_t wsph_trace_count(struct wsph_trace *t)
 {
-	wsph_mutex_lock(t->lock);
-	size_t n = t->n;
-	wsph_mutex_unlock(t->lock);
-	return n;
+	return (size_t)wsph_atomic_load_u64(&t->n);
 }
 
 int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out)
 {
 	int rc = -1;
 	wsph_mutex_lock(t->lock);
-	if (i < t->n) {
-		*out = t->ev[i];
+	const struct wsph_rec *r = rec_at(t, i);
+	if (r) {
+		from_rec(t, r, out);
 		rc = 0;
 	}
 	wsph_mutex_unlock(t->lock);
@@ -119,13 +695,23 @@ int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out)
 struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n)
 {
 	struct wsph_event *out = NULL;
-	wsph_mutex_lock(t->lock);
+	size_t count = wsph_trace_count(t), got = 0;
 	*n = 0;
-	if (t->n && (out = malloc(t->n * sizeof *out)) != NULL) {
-		memcpy(out, t->ev, t->n * sizeof *out);
-		*n = t->n;
+	if (count && (out = malloc(count * sizeof *out)) != NULL) {
+		wsph_mutex_lock(t->lock);
+		for (; got < count; got++) {
+			const struct wsph_rec *r = rec_at(t, got);
+			if (!r)
+				break;
+			from_rec(t, r, &out[got]);
+		}
+		wsph_mutex_unlock(t->lock);
+		*n = got;
+		if (!got) {
+			free(out);
+			out = NULL;
+		}
 	}
-	wsph_mutex_unlock(t->lock);
 	return out;
 }
 

@@ -3,6 +3,7 @@
 #define WSPH_TRACE_H
 
 #include "fn.h"
+#include "util.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,56 @@ struct wsph_event {
 
 struct wsph_trace;
 
+/* How the trace stores an event: 128 bytes (two cache lines), the module interned and the text
+ * kept aside, so a recorder writes it without a lock or a string copy and a long trace costs 128
+ * bytes an event, of which only a window stays in memory (older chunks are spilled to a temporary
+ * file). wsph_trace_get expands it back into a struct wsph_event. */
+struct wsph_rec {
+	uint64_t seq; /* set last: 0 while a recorder is still writing it */
+	uint64_t time_ns;
+	uint64_t thread;
+	uint64_t parent;
+	uint64_t a[WSPH_EV_ARGS];
+	int64_t ret;
+	int32_t step, err, fault, layer, table, current_table;
+	uint32_t text;	 /* 0 none, else 1 + its offset in the trace's text store */
+	uint16_t module; /* wsph_trace_module_id */
+	uint8_t kind, fn;
+	uint8_t pad[8];
+};
+
+/* Module names interned for the life of the process: 0 is "", ids are small and stable. */
+unsigned wsph_trace_module_id(const char *name);
+const char *wsph_trace_module_name(unsigned id);
+/* The calling thread's id, read from the system once per thread. */
+extern WSPH_THREAD_LOCAL unsigned long wsph_trace_tid;
+unsigned long wsph_trace_thread_id_slow(void);
+static inline unsigned long wsph_trace_thread_id(void)
+{
+	unsigned long id = wsph_trace_tid;
+	return id ? id : wsph_trace_thread_id_slow();
+}
+/* The fastest path, for a trace without a sink: claims the next seq and returns its record (time
+ * and thread filled in, the rest stale) for the caller to fill, then wsph_trace_commit. NULL when
+ * the trace has a sink (*seq untouched: use wsph_trace_append_rec) or the event is lost (*seq 0;
+ * it never becomes readable). */
+struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq);
+static inline void wsph_trace_commit(struct wsph_rec *r, uint64_t seq)
+{
+	wsph_atomic_store_u64(&r->seq, seq);
+}
+/* The recorders' fast path: appends r (seq, time and thread are filled in) without a lock, unless
+ * the trace has a sink; coarse_time reuses the thread's last clock reading for up to 63 events (a
+ * clock read costs more than the rest of the recording). Returns its seq, 0 if it was lost. */
+uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time);
+/* A trace that keeps at most about mem_events events in memory before spilling (0: the default,
+ * the environment variable WSPH_TRACE_MEM_EVENTS or else the macro below). Only the spill bound
+ * differs from wsph_trace_new. */
+struct wsph_trace *wsph_trace_new_bounded(size_t mem_events);
+#define WSPH_TRACE_MEM_EVENTS 16384
+/* Events of this trace now in a spill file (0 when everything is in memory): for tests. */
+size_t wsph_trace_spilled(struct wsph_trace *t);
+
 /* Every trace created afterwards also hands each appended (or updated) event to fn: an isolated
  * child streams its events to the parent this way, so a crash loses none of them. */
 void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx);
@@ -54,7 +105,9 @@ void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *
 struct wsph_trace *wsph_trace_new(void);
 void wsph_trace_free(struct wsph_trace *t);
 void wsph_trace_reset(struct wsph_trace *t);
-/* Appends a copy (seq, time and thread are filled in) and returns its seq. Thread-safe. */
+/* Appends a copy (seq, time and thread are filled in) and returns its seq (0 if it was lost).
+ * Thread-safe, and lock-free unless the event has a text, the trace has a sink, or a new chunk of
+ * storage is needed. */
 uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev);
 /* Updates an appended event in place (RETURN data is filled after the call). Thread-safe. */
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev);

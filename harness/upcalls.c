@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "platform/async.h"
 #include "platform/platform.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,110 @@ static struct state {
 	uint64_t calls_in_progress[16];
 	int depth;
 	int step;
+	/* the recording fast path (pure upcalls, read without the lock) */
+	struct wsph_trace *fast_trace; /* the trace, while a scenario runs */
+	unsigned char faulted[WSPH_FN_COUNT]; /* a fault targets this function: count under the lock */
 } S;
+
+/* ---- the calling module, cached per thread by return address ----
+ * Modules do not move while loaded: an address keeps naming the same module until the provider
+ * set changes, and wsph_upcalls_begin/end (and wsph_upcalls_forget_modules) start a new
+ * generation, which empties every thread's cache. */
+#define MODCACHE 64
+static uint64_t module_gen = 1;
+static WSPH_THREAD_LOCAL struct modcache {
+	uint64_t gen;
+	const void *ra[MODCACHE];
+	uint16_t id[MODCACHE];
+} mc;
+
+void wsph_upcalls_forget_modules(void)
+{
+	wsph_atomic_add_u64(&module_gen, 1);
+}
+
+static unsigned module_miss(const void *ra, size_t h, uint64_t gen);
+
+static inline unsigned module_of(const void *ra)
+{
+	uint64_t gen = wsph_atomic_load_u64(&module_gen);
+	size_t h = (size_t)(((uintptr_t)ra >> 4) ^ ((uintptr_t)ra >> 12)) & (MODCACHE - 1);
+	if (mc.gen == gen && ra && mc.ra[h] == ra)
+		return mc.id[h];
+	return module_miss(ra, h, gen);
+}
+
+static unsigned module_miss(const void *ra, size_t h, uint64_t gen)
+{
+	if (mc.gen != gen) {
+		memset(mc.ra, 0, sizeof mc.ra);
+		mc.gen = gen;
+	}
+	char buf[sizeof ((struct wsph_event *)0)->module];
+	wsph_plat_module_name_at(ra, buf, sizeof buf);
+	unsigned id = wsph_trace_module_id(buf);
+	mc.ra[h] = ra;
+	mc.id[h] = (uint16_t)id;
+	return id;
+}
+
+/* ---- per-thread call counters for the fast path ----
+ * A thread claims a slot (under the lock) once per scenario; only it writes the slot's counts, and
+ * wsph_upcalls_count adds them up. A thread that finds no free slot counts under the lock. */
+#define MAX_COUNTERS 64
+struct counters {
+	uint64_t pad0[8]; /* a cache line of its own on each side: no sharing with a neighbour */
+	uint64_t gen;	  /* the scenario it belongs to (atomic) */
+	uint64_t owner;	  /* thread id (atomic) */
+	int calls[WSPH_FN_COUNT];
+	uint64_t pad1[8];
+};
+static struct counters *counter_slots[MAX_COUNTERS];
+static uint64_t counter_gen = 1;
+static WSPH_THREAD_LOCAL struct counters *my_counters;
+
+static struct counters *claim_counters(unsigned long me)
+{
+	struct counters *c = NULL;
+	uint64_t gen = wsph_atomic_load_u64(&counter_gen);
+	wsph_mutex_lock(S.lock);
+	for (size_t i = 0; i < MAX_COUNTERS && !c; i++) {
+		if (!counter_slots[i])
+			counter_slots[i] = calloc(1, sizeof *counter_slots[i]);
+		struct counters *k = counter_slots[i];
+		if (k && wsph_atomic_load_u64(&k->gen) != gen) {
+			memset(k->calls, 0, sizeof k->calls);
+			wsph_atomic_store_u64(&k->owner, (uint64_t)me);
+			wsph_atomic_store_u64(&k->gen, gen);
+			c = k;
+		}
+	}
+	wsph_mutex_unlock(S.lock);
+	return my_counters = c;
+}
+
+/* Counts a call of fn on the fast path; -1 when it must be counted under the lock instead. */
+static int count_fast(enum wsph_fn fn, unsigned long me)
+{
+	struct counters *c = my_counters;
+	if (!c || wsph_atomic_load_u64(&c->gen) != wsph_atomic_load_u64(&counter_gen) ||
+	    wsph_atomic_load_u64(&c->owner) != (uint64_t)me)
+		c = claim_counters(me);
+	if (!c)
+		return -1;
+	wsph_atomic_store_int(&c->calls[fn], wsph_atomic_load_int(&c->calls[fn]) + 1);
+	return 0;
+}
+
+/* The parent of an event of the calling thread: the driver's innermost WSP call, if any. Only
+ * the driver thread changes depth, so it reads its own writes. */
+static uint64_t parent_of(unsigned long me)
+{
+	if (me != S.driver_thread || S.depth <= 0)
+		return 0;
+	int max = (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]);
+	return S.calls_in_progress[(S.depth < max ? S.depth : max) - 1];
+}
 
 /* The window the harness registers in WSPAsyncSelect; messages for it are recorded. */
 static char fake_window;
@@ -115,18 +219,32 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* Only a value new_handle could still issue needs keeping: one at or above next_handle (handles
+ * only go up) on the HANDLE_STEP grid. A context such as a pointer or a small number never is,
+ * so the list stays short instead of growing with every WPUCreateSocketHandle. */
+static int issuable(uint64_t v)
+{
+	return v >= (uint64_t)S.next_handle && (v - (uint64_t)HANDLE_BASE) % HANDLE_STEP == 0;
+}
+
 static void avoid_value(uint64_t v)
 {
-	if (grow((void **)&S.avoid, &S.cap_avoid, S.n_avoid, sizeof *S.avoid) == 0)
+	if (issuable(v) && grow((void **)&S.avoid, &S.cap_avoid, S.n_avoid, sizeof *S.avoid) == 0)
 		S.avoid[S.n_avoid++] = v;
 }
 
 static int avoided(uint64_t v)
 {
-	for (size_t i = 0; i < S.n_avoid; i++)
+	int hit = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < S.n_avoid; i++) {
 		if (S.avoid[i] == v)
-			return 1;
-	return 0;
+			hit = 1;
+		if (issuable(S.avoid[i]))
+			S.avoid[kept++] = S.avoid[i]; /* the ones already passed can go */
+	}
+	S.n_avoid = kept;
+	return hit;
 }
 
 static SOCKET new_handle(void)
@@ -201,7 +319,7 @@ static struct thread_token *new_token(int harness)
 		return NULL;
 	void *os = wsph_thread_handle_open();
 	uintptr_t token = os ? (uintptr_t)os : THREAD_TOKEN_BASE + 8 * (S.n_tokens + 1);
-	S.tokens[S.n_tokens] = (struct thread_token){token, wsph_plat_thread_id(), 1, harness, os};
+	S.tokens[S.n_tokens] = (struct thread_token){token, wsph_trace_thread_id(), 1, harness, os};
 	return &S.tokens[S.n_tokens++];
 }
 
@@ -222,9 +340,11 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 	ev->current_table = S.current_table;
 	ev->err = WSPH_ERRNO_UNSET;
 	ev->step = S.step;
-	if (wsph_plat_thread_id() == S.driver_thread && S.depth > 0)
-		ev->parent = S.calls_in_progress[S.depth - 1];
-	wsph_plat_module_name_at(ra, ev->module, sizeof ev->module);
+	ev->parent = parent_of(wsph_trace_thread_id());
+	const char *name = wsph_trace_module_name(module_of(ra));
+	size_t len = strlen(name);
+	memcpy(ev->module, name, len < sizeof ev->module ? len + 1 : sizeof ev->module);
+	ev->module[sizeof ev->module - 1] = '\0';
 	unsigned n = ++S.calls[fn];
 	for (size_t i = 0; i < S.cfg.n_faults; i++)
 		if (S.cfg.faults[i].upcall == (int)fn && S.cfg.faults[i].call == n) {
@@ -232,6 +352,44 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 			return ev->fault;
 		}
 	return 0;
+}
+
+/* Records a pure upcall (one that changes no state of the harness) without the lock: no fault
+ * targets fn, and the trace takes the event lock-free. 0 when it must take the locked path. */
+static int record_fast(enum wsph_fn fn, int table, const void *ra, uint64_t a0, uint64_t a1,
+		       int64_t ret)
+{
+	struct wsph_trace *t = wsph_atomic_load_ptr((void **)&S.fast_trace);
+	unsigned long me = wsph_trace_thread_id();
+	if (!t || S.faulted[fn] || count_fast(fn, me) != 0)
+		return 0;
+	uint64_t seq = 1;
+	struct wsph_rec local, *r = wsph_trace_reserve(t, &seq);
+	if (!r) {
+		if (!seq)
+			return 1; /* lost (out of memory): the trace says so by stopping there */
+		r = &local;   /* the trace has a sink: append under its lock */
+	}
+	r->parent = parent_of(me);
+	r->a[0] = a0;
+	r->a[1] = a1;
+	r->a[2] = r->a[3] = r->a[4] = r->a[5] = 0;
+	r->ret = ret;
+	r->step = wsph_atomic_load_int(&S.step);
+	r->err = WSPH_ERRNO_UNSET;
+	r->fault = 0;
+	r->layer = 0;
+	r->table = table;
+	r->current_table = wsph_atomic_load_int(&S.current_table);
+	r->text = 0;
+	r->module = (uint16_t)module_of(ra);
+	r->kind = WSPH_EV_UPCALL;
+	r->fn = (uint8_t)fn;
+	if (r == &local)
+		wsph_trace_append_rec(t, r, 1);
+	else
+		wsph_trace_commit(r, seq);
+	return 1;
 }
 
 static void finish(struct wsph_event *ev, int64_t ret, LPINT lpErrno, int err)
@@ -337,16 +495,18 @@ static SOCKET create_socket_handle(int table, const void *ra, DWORD id, DWORD_PT
 
 static int fd_is_set(int table, const void *ra, SOCKET s, fd_set *set)
 {
-	struct wsph_event ev;
-	wsph_mutex_lock(S.lock);
-	begin(&ev, WSPH_FN_WPUFDISSET, table, ra);
-	ev.a[0] = (uint64_t)s;
-	ev.a[1] = (uint64_t)(uintptr_t)set;
 	int rc = 0;
 	if (set)
 		for (u_int i = 0; i < set->fd_count && i < FD_SETSIZE; i++)
 			if (set->fd_array[i] == s)
 				rc = 1;
+	if (record_fast(WSPH_FN_WPUFDISSET, table, ra, (uint64_t)s, (uint64_t)(uintptr_t)set, rc))
+		return rc;
+	struct wsph_event ev;
+	wsph_mutex_lock(S.lock);
+	begin(&ev, WSPH_FN_WPUFDISSET, table, ra);
+	ev.a[0] = (uint64_t)s;
+	ev.a[1] = (uint64_t)(uintptr_t)set;
 	finish(&ev, rc, NULL, 0);
 	wsph_mutex_unlock(S.lock);
 	return rc;
@@ -433,7 +593,7 @@ static BOOL CALLBACK blocking_hook(DWORD_PTR context)
 	S.hook.calls++;
 	if (context != HOOK_CONTEXT)
 		S.hook.bad_context++;
-	if (wsph_plat_thread_id() != S.driver_thread || S.depth <= 0)
+	if (wsph_trace_thread_id() != S.driver_thread || S.depth <= 0)
 		S.hook.outside_call++;
 	if (S.hook_stopped)
 		S.hook.after_stop++;
@@ -773,10 +933,17 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	S.hook_stopped = 0;
 	S.calls_done = 0;
 	S.startups = 0;
-	S.current_table = WSPH_TABLE_A;
-	S.driver_thread = wsph_plat_thread_id();
+	wsph_atomic_store_int(&S.current_table, WSPH_TABLE_A);
+	S.driver_thread = wsph_trace_thread_id();
 	S.depth = 0;
-	S.step = 0;
+	wsph_atomic_store_int(&S.step, 0);
+	memset(S.faulted, 0, sizeof S.faulted);
+	for (size_t i = 0; i < cfg->n_faults; i++)
+		if (cfg->faults[i].upcall >= 0 && cfg->faults[i].upcall < WSPH_FN_COUNT)
+			S.faulted[cfg->faults[i].upcall] = 1;
+	wsph_atomic_add_u64(&counter_gen, 1); /* every thread counts afresh */
+	wsph_upcalls_forget_modules();	      /* the provider set may have changed */
+	wsph_atomic_store_ptr((void **)&S.fast_trace, trace);
 	wsph_mutex_unlock(S.lock);
 }
 
@@ -800,6 +967,8 @@ void wsph_upcalls_end(void)
 		free(S.buffers[i]);
 	S.n_buffers = 0;
 	S.trace = NULL;
+	wsph_atomic_store_ptr((void **)&S.fast_trace, NULL);
+	wsph_upcalls_forget_modules();
 	free(S.handles);
 	free(S.avoid);
 	free(S.apcs);
@@ -842,7 +1011,7 @@ void wsph_upcalls_startup_done(int table, int success)
 	wsph_mutex_lock(S.lock);
 	if (success) {
 		S.startups++;
-		S.current_table = table;
+		wsph_atomic_store_int(&S.current_table, table);
 	}
 	wsph_mutex_unlock(S.lock);
 }
@@ -859,13 +1028,13 @@ void wsph_upcalls_cleanup_done(int success)
 void wsph_upcalls_enter(uint64_t call_seq, int step)
 {
 	wsph_mutex_lock(S.lock);
-	if (wsph_plat_thread_id() == S.driver_thread) {
+	if (wsph_trace_thread_id() == S.driver_thread) {
 		if (S.depth == 0)
 			S.hook_stopped = 0; /* a new blocking call: the hook has not said stop yet */
 		if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
 			S.calls_in_progress[S.depth] = call_seq;
 		S.depth++;
-		S.step = step;
+		wsph_atomic_store_int(&S.step, step);
 	}
 	wsph_mutex_unlock(S.lock);
 }
@@ -873,7 +1042,7 @@ void wsph_upcalls_enter(uint64_t call_seq, int step)
 void wsph_upcalls_leave(void)
 {
 	wsph_mutex_lock(S.lock);
-	if (S.depth > 0 && wsph_plat_thread_id() == S.driver_thread && --S.depth == 0)
+	if (S.depth > 0 && wsph_trace_thread_id() == S.driver_thread && --S.depth == 0)
 		S.calls_done++;
 	wsph_mutex_unlock(S.lock);
 }
@@ -915,7 +1084,7 @@ uint64_t wsph_upcalls_push_call(struct wsph_event *call)
 {
 	uint64_t seq = 0;
 	wsph_mutex_lock(S.lock);
-	int mine = wsph_plat_thread_id() == S.driver_thread;
+	int mine = wsph_trace_thread_id() == S.driver_thread;
 	call->step = S.step;
 	if (mine && S.depth > 0)
 		call->parent = S.calls_in_progress[S.depth - 1];
@@ -943,13 +1112,17 @@ int wsph_upcalls_table_of(const WSPUPCALLTABLE *t)
 
 const WSPUPCALLTABLE *wsph_upcalls_current_table(void)
 {
-	return S.current_table == WSPH_TABLE_B ? &b_table : &a_table;
+	return wsph_atomic_load_int(&S.current_table) == WSPH_TABLE_B ? &b_table : &a_table;
 }
 
 unsigned wsph_upcalls_count(enum wsph_fn fn)
 {
 	wsph_mutex_lock(S.lock);
 	unsigned n = S.calls[fn];
+	uint64_t gen = wsph_atomic_load_u64(&counter_gen);
+	for (size_t i = 0; i < MAX_COUNTERS && counter_slots[i]; i++)
+		if (wsph_atomic_load_u64(&counter_slots[i]->gen) == gen)
+			n += (unsigned)wsph_atomic_load_int(&counter_slots[i]->calls[fn]);
 	wsph_mutex_unlock(S.lock);
 	return n;
 }
@@ -1055,7 +1228,7 @@ const struct wsph_catalog *wsph_upcalls_catalog(void)
 void wsph_upcalls_set_step(int step)
 {
 	wsph_mutex_lock(S.lock);
-	S.step = step;
+	wsph_atomic_store_int(&S.step, step);
 	wsph_mutex_unlock(S.lock);
 }
 
@@ -1068,7 +1241,7 @@ void wsph_upcalls_thread_id(WSATHREADID *out)
 {
 	wsph_mutex_lock(S.lock);
 	uintptr_t token = 0;
-	unsigned long me = wsph_plat_thread_id();
+	unsigned long me = wsph_trace_thread_id();
 	for (size_t i = 0; i < S.n_tokens && !token; i++)
 		if (S.tokens[i].thread == me && S.tokens[i].open && S.tokens[i].harness)
 			token = S.tokens[i].token;
@@ -1090,7 +1263,7 @@ void wsph_upcalls_poison_thread_id(WSATHREADID *tid)
 static int drain_portable(void)
 {
 	int ran = 0;
-	unsigned long me = wsph_plat_thread_id();
+	unsigned long me = wsph_trace_thread_id();
 	for (;;) {
 		struct apc a = {0, NULL, 0};
 		wsph_mutex_lock(S.lock);

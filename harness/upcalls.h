@@ -31,6 +31,10 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 /* Ends it: frees events and thread tokens the provider left behind. */
 void wsph_upcalls_end(void);
 
+/* The provider set changed (a module was loaded or unloaded while a scenario runs): forget the
+ * cached module of every return address. wsph_upcalls_begin and _end do it themselves. */
+void wsph_upcalls_forget_modules(void);
+
 /* A buffer holding table A (0) or B (1), valid until wsph_upcalls_end. */
 WSPUPCALLTABLE *wsph_upcalls_table_buffer(int table);
 /* After WSPStartup returned: overwrite the buffer with the poisoned table. */

@@ -1,6 +1,7 @@
 /* Small string helpers C11 lacks. */
 #include "util.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,4 +110,13 @@ uint16_t *wsph_utf8_to_utf16(const char *s, size_t *n_units)
 	if (n_units)
 		*n_units = n;
 	return out;
+}
+
+int wsph_fseek64(FILE *f, int64_t off)
+{
+#if defined(_WIN32)
+	return _fseeki64(f, off, SEEK_SET);
+#else
+	return off > (int64_t)LONG_MAX ? -1 : fseek(f, (long)off, SEEK_SET);
+#endif
 }

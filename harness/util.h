@@ -30,5 +30,58 @@ char *wsph_strdup(const char *s);		  /* NULL for NULL or out of memory */
 char *wsph_strndup(const char *s, size_t n);
 /* printf into a malloc'd string (NULL when out of memory). */
 char *wsph_format(const char *fmt, ...) WSPH_PRINTF(1, 2);
+/* fseek to an absolute 64-bit offset (long is 32 bits on Windows). 0 on success. */
+#include <stdio.h>
+int wsph_fseek64(FILE *f, int64_t off);
+
+/* Thread-local storage and the few atomic operations the recorder needs (C11's <stdatomic.h> and
+ * _Thread_local are not in every MSVC; gcc, clang and mingw-w64 have the __atomic builtins). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define WSPH_THREAD_LOCAL __declspec(thread)
+static __inline uint64_t wsph_atomic_add_u64(volatile uint64_t *p, uint64_t v) /* returns new */
+{
+	return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)v) + v;
+}
+static __inline uint64_t wsph_atomic_load_u64(const volatile uint64_t *p) /* acquire */
+{
+	uint64_t v = *p;
+	_ReadWriteBarrier();
+	return v;
+}
+static __inline void wsph_atomic_store_u64(volatile uint64_t *p, uint64_t v) /* release */
+{
+	_ReadWriteBarrier();
+	*p = v;
+}
+static __inline void *wsph_atomic_load_ptr(void *const volatile *p) /* acquire */
+{
+	void *v = *p;
+	_ReadWriteBarrier();
+	return v;
+}
+static __inline void wsph_atomic_store_ptr(void *volatile *p, void *v) /* release */
+{
+	_ReadWriteBarrier();
+	*p = v;
+}
+static __inline int wsph_atomic_load_int(const volatile int *p) /* relaxed */
+{
+	return *p;
+}
+static __inline void wsph_atomic_store_int(volatile int *p, int v) /* relaxed */
+{
+	*p = v;
+}
+#else
+#define WSPH_THREAD_LOCAL _Thread_local
+#define wsph_atomic_add_u64(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define wsph_atomic_load_u64(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define wsph_atomic_store_u64(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define wsph_atomic_load_ptr(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define wsph_atomic_store_ptr(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define wsph_atomic_load_int(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define wsph_atomic_store_int(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#endif
 
 #endif

@@ -3,6 +3,8 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct wsph_event upcall(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t ret)
@@ -119,5 +121,115 @@ Test(trace, excerpt_marks_the_offending_event)
 	char *all = wsph_trace_text(t, 150);
 	cr_assert_not_null(strstr(all, "trace truncated"));
 	free(all);
+	wsph_trace_free(t);
+}
+
+/* A long trace keeps only a window in memory: the rest goes to a spill file, and every event reads
+ * back the same, text and module included; an update reaches a spilled event too. */
+Test(trace, long_trace_spills_and_reads_back_exactly)
+{
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	const size_t n = 20000;
+	for (size_t i = 0; i < n; i++) {
+		struct wsph_event ev = upcall(i % 3 ? WSPH_FN_WPUFDISSET : WSPH_FN_LOADLIBRARYA,
+					      (uint64_t)i, ~(uint64_t)i, (int64_t)i - 7);
+		ev.step = (int)(i % 11);
+		ev.parent = i / 2;
+		ev.table = (int)(i % 3);
+		ev.layer = (int)(i % 2);
+		ev.fault = i % 5 ? 0 : 10055;
+		if (i % 3 == 0)
+			snprintf(ev.text, sizeof ev.text, "lib%zu.so", i);
+		snprintf(ev.module, sizeof ev.module, "mod%zu.so", i % 4);
+		cr_assert_eq(wsph_trace_append(t, &ev), i + 1);
+	}
+	cr_assert_eq(wsph_trace_count(t), n);
+	cr_assert_geq(wsph_trace_spilled(t), n - 4096, "spilled %zu", wsph_trace_spilled(t));
+
+	struct wsph_event upd;
+	cr_assert_eq(wsph_trace_get(t, 9, &upd), 0); /* seq 10, long spilled */
+	upd.ret = 4242;
+	snprintf(upd.text, sizeof upd.text, "updated");
+	wsph_trace_update(t, &upd);
+	cr_assert_eq(wsph_trace_get(t, 5000, &upd), 0); /* another chunk: seq 10 is read anew */
+
+	for (size_t i = 0; i < n; i++) {
+		struct wsph_event ev;
+		cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+		cr_assert_eq(ev.seq, i + 1);
+		cr_assert_eq(ev.fn, i % 3 ? WSPH_FN_WPUFDISSET : WSPH_FN_LOADLIBRARYA);
+		cr_assert_eq(ev.a[0], i);
+		cr_assert_eq(ev.a[1], ~(uint64_t)i);
+		cr_assert_eq(ev.ret, i == 9 ? 4242 : (int64_t)i - 7);
+		cr_assert_eq(ev.step, (int)(i % 11));
+		cr_assert_eq(ev.parent, i / 2);
+		cr_assert_eq(ev.table, (int)(i % 3));
+		cr_assert_eq(ev.layer, (int)(i % 2));
+		cr_assert_eq(ev.fault, i % 5 ? 0 : 10055);
+		cr_assert_eq(ev.err, WSPH_ERRNO_UNSET);
+		char want[64];
+		snprintf(want, sizeof want, "mod%zu.so", i % 4);
+		cr_assert_str_eq(ev.module, want);
+		if (i == 9)
+			snprintf(want, sizeof want, "updated");
+		else if (i % 3 == 0)
+			snprintf(want, sizeof want, "lib%zu.so", i);
+		else
+			want[0] = '\0';
+		cr_assert_str_eq(ev.text, want, "event %zu", i);
+	}
+	size_t copied;
+	struct wsph_event *all = wsph_trace_copy(t, &copied);
+	cr_assert_eq(copied, n);
+	cr_assert_eq(all[n - 1].a[0], n - 1);
+	cr_assert_eq(all[9].ret, 4242);
+	free(all);
+	wsph_trace_reset(t);
+	cr_assert_eq(wsph_trace_count(t), 0);
+	cr_assert_eq(wsph_trace_spilled(t), 0);
+	struct wsph_event ev = upcall(WSPH_FN_WPUFDISSET, 1, 2, 3);
+	cr_assert_eq(wsph_trace_append(t, &ev), 1);
+	wsph_trace_free(t);
+}
+
+static void *rec_writer(void *arg)
+{
+	struct wsph_trace *t = arg;
+	unsigned mod = wsph_trace_module_id("fast.so");
+	for (int i = 0; i < 20000; i++) {
+		uint64_t seq = 1;
+		struct wsph_rec *r = wsph_trace_reserve(t, &seq);
+		cr_assert_not_null(r);
+		memset((char *)r + sizeof r->seq, 0, sizeof *r - sizeof r->seq);
+		r->kind = WSPH_EV_UPCALL;
+		r->fn = WSPH_FN_WPUFDISSET;
+		r->a[0] = (uint64_t)i;
+		r->module = (uint16_t)mod;
+		wsph_trace_commit(r, seq);
+	}
+	return NULL;
+}
+
+/* The lock-free path: four threads, a small memory bound, nothing lost or torn. */
+Test(trace, lock_free_records_from_threads_spill_and_stay_whole)
+{
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, rec_writer, t);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(wsph_trace_count(t), 80000);
+	cr_assert_gt(wsph_trace_spilled(t), 0);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < 80000; i++) {
+		struct wsph_event ev;
+		cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+		cr_assert_eq(ev.seq, i + 1);
+		cr_assert_str_eq(ev.module, "fast.so");
+		cr_assert_eq(ev.fn, WSPH_FN_WPUFDISSET);
+		sum += ev.a[0];
+	}
+	cr_assert_eq(sum, 4 * (uint64_t)19999 * 20000 / 2);
 	wsph_trace_free(t);
 }
