@@ -31,6 +31,22 @@ int wsph_fn_by_name(const char *name)
 	return -1;
 }
 
+int wsph_fn_takes_socket(enum wsph_fn fn)
+{
+	switch (fn) {
+	case WSPH_FN_WSPSTARTUP:
+	case WSPH_FN_WSPCLEANUP:
+	case WSPH_FN_WSPSOCKET:
+	case WSPH_FN_WSPSELECT:
+	case WSPH_FN_WSPCANCELBLOCKINGCALL:
+	case WSPH_FN_WSPADDRESSTOSTRING:
+	case WSPH_FN_WSPSTRINGTOADDRESS:
+		return 0;
+	default:
+		return fn < WSPH_FN_FIRST_WPU;
+	}
+}
+
 int wsph_fn_is_wpu(enum wsph_fn fn)
 {
 	return fn >= WSPH_FN_FIRST_WPU && fn < WSPH_FN_FIRST_IMPORT;

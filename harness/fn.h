@@ -89,6 +89,9 @@ int wsph_fn_by_name(const char *name);
 int wsph_fn_is_upcall(enum wsph_fn fn);
 /* One of the 16 WPU functions (the table's 15 and WPUCompleteOverlappedRequest). */
 int wsph_fn_is_wpu(enum wsph_fn fn);
+/* A WSP function whose first argument is the client's SOCKET (all but WSPStartup, WSPCleanup,
+ * WSPSocket, WSPSelect, WSPCancelBlockingCall and the two address conversions). */
+int wsph_fn_takes_socket(enum wsph_fn fn);
 
 /* WSA error codes by name: "WSAENOTSOCK (10038)". Unknown codes print as the bare number. */
 const char *wsph_error_name(int code); /* NULL when unknown */

@@ -878,22 +878,6 @@ static int is_failure(const struct wsph_event *ev)
 	}
 }
 
-static int takes_socket(enum wsph_fn fn)
-{
-	switch (fn) {
-	case WSPH_FN_WSPSTARTUP:
-	case WSPH_FN_WSPCLEANUP:
-	case WSPH_FN_WSPSOCKET:
-	case WSPH_FN_WSPSELECT:
-	case WSPH_FN_WSPCANCELBLOCKINGCALL:
-	case WSPH_FN_WSPSTRINGTOADDRESS:
-	case WSPH_FN_WSPADDRESSTOSTRING:
-		return 0;
-	default:
-		return 1;
-	}
-}
-
 static int version_le(unsigned a, unsigned b) /* Winsock WORDs: major = low byte */
 {
 	unsigned amaj = a & 0xff, amin = (a >> 8) & 0xff, bmaj = b & 0xff, bmin = (b >> 8) & 0xff;
@@ -1147,7 +1131,7 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 				ev->a[0]);
 	}
 	/* A handle ws2_32 does not know must fail the call with WSAENOTSOCK. */
-	if (r->cfg.kind == WSPH_KIND_NONIFS && takes_socket(ev->fn)) {
+	if (r->cfg.kind == WSPH_KIND_NONIFS && wsph_fn_takes_socket(ev->fn)) {
 		for (size_t i = 0; i < f->n_up; i++) {
 			const struct wsph_event *u = &f->up[i];
 			if (u->fn != WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT || u->fault ||

@@ -154,22 +154,6 @@ static struct usock *usock_add(struct wsph_rules_lsp *l, uint64_t h)
 	return u;
 }
 
-static int takes_socket(enum wsph_fn fn)
-{
-	switch (fn) {
-	case WSPH_FN_WSPSTARTUP:
-	case WSPH_FN_WSPCLEANUP:
-	case WSPH_FN_WSPSOCKET:
-	case WSPH_FN_WSPSELECT:
-	case WSPH_FN_WSPCANCELBLOCKINGCALL:
-	case WSPH_FN_WSPADDRESSTOSTRING:
-	case WSPH_FN_WSPSTRINGTOADDRESS:
-		return 0;
-	default:
-		return 1;
-	}
-}
-
 static int issues_handle(enum wsph_fn fn)
 {
 	return fn == WSPH_FN_WSPSOCKET || fn == WSPH_FN_WSPACCEPT || fn == WSPH_FN_WSPJOINLEAF;
@@ -184,7 +168,7 @@ static void check_handle(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 	wsph_event_call_text(ev, call, sizeof call);
 	/* An IFS layer may forward the value its client passed, unchanged. */
 	if (l->kind == WSPH_KIND_IFS && upper && upper->call.layer == 0 &&
-	    takes_socket(upper->call.fn) && upper->call.a[0] == h)
+	    wsph_fn_takes_socket(upper->call.fn) && upper->call.a[0] == h)
 		return;
 	const struct wsph_lh *e = wsph_ledger_find(&in->led, h);
 	if (e && e->state == WSPH_LH_OPEN)
@@ -334,7 +318,7 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 		       "a successful WSPStartup and the WSPCleanup that balances it",
 		       in->module, text, why);
 	}
-	if (takes_socket(ev->fn))
+	if (wsph_fn_takes_socket(ev->fn))
 		check_handle(l, r, in, ev, upper, ev->a[0], "as s");
 	else if (ev->fn == WSPH_FN_WSPSELECT && ev->a[3])
 		check_handle(l, r, in, ev, upper, ev->a[1], "a member of an fd_set");
