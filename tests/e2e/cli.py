@@ -119,8 +119,10 @@ def main():
           "rules shows no checkable rule without a scenario and a faulty provider")
 
     junit = os.path.join(tmp, "sub", "dir", "report.xml")
-    rc, out, _ = run("run", host(a.provider), "--ifs", "--non-ifs", "--junit", host(junit), "-q")
-    check(rc == 0 and out == "", "a clean run with -q prints nothing and exits 0")
+    rc, out, err = run("run", host(a.provider), "--ifs", "--non-ifs", "--junit", host(junit), "-q")
+    check(rc == 0 and out == "", "a clean run with -q prints nothing and exits 0"
+          + ("" if rc == 0 and out == "" else f" (exit {rc}; stdout: {out[:2000]!r}; "
+             f"stderr: {err[:2000]!r})"))
     xml = junitparser.JUnitXml.fromfile(junit)
     suites = list(xml)
     case = next(c for s in suites for c in s if c.name == "connect-accept-transfer[ifs]")

@@ -227,17 +227,54 @@ int wsph_plat_module_loaded(const char *path)
 /* Threads come and go through the program's TLS callback (a thread attach and detach each,
  * delivered by the loader for every thread of the process): a counter, where a snapshot of every
  * thread of the system costs tens of milliseconds under Wine. The count starts at 1 for the
- * thread that started the process. */
+ * thread that started the process.
+ *
+ * Threads that start in ntdll are not counted: those are the system's own (the thread pool's
+ * workers, which Wine starts on demand and keeps idle for a while), and counting them made a case
+ * look as if it had left a thread of the provider running. A provider thread starts at the
+ * provider's function, or at the C runtime's thread entry for _beginthreadex. A TLS slot marks the
+ * threads that were counted, so a detach is matched with its attach. */
 static volatile LONG live_threads = 1;
+static DWORD counted_slot = TLS_OUT_OF_INDEXES;
+
+typedef LONG(NTAPI *query_thread_fn)(HANDLE, int, PVOID, ULONG, PULONG);
+
+static int started_in_ntdll(void)
+{
+	static query_thread_fn query;
+	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+	if (!ntdll)
+		return 0;
+	if (!query) {
+		FARPROC f = GetProcAddress(ntdll, "NtQueryInformationThread");
+		memcpy(&query, &f, sizeof query);
+	}
+	void *start = NULL;
+	/* 9: ThreadQuerySetWin32StartAddress */
+	if (!query || query(GetCurrentThread(), 9, &start, sizeof start, NULL) != 0 || !start)
+		return 0;
+	HMODULE m = NULL;
+	if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+				       GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+			       (LPCWSTR)start, &m))
+		return 0;
+	return m == ntdll;
+}
 
 static void NTAPI thread_note(PVOID module, DWORD reason, PVOID reserved)
 {
 	(void)module;
 	(void)reserved;
-	if (reason == DLL_THREAD_ATTACH)
+	if (reason == DLL_PROCESS_ATTACH && counted_slot == TLS_OUT_OF_INDEXES)
+		counted_slot = TlsAlloc();
+	if (reason == DLL_THREAD_ATTACH && !started_in_ntdll()) {
 		InterlockedIncrement(&live_threads);
-	else if (reason == DLL_THREAD_DETACH)
+		if (counted_slot != TLS_OUT_OF_INDEXES)
+			TlsSetValue(counted_slot, (LPVOID)1);
+	} else if (reason == DLL_THREAD_DETACH &&
+		   (counted_slot == TLS_OUT_OF_INDEXES || TlsGetValue(counted_slot))) {
 		InterlockedDecrement(&live_threads);
+	}
 }
 
 #ifdef _MSC_VER
