@@ -1327,12 +1327,20 @@ static int settle_threads(struct drv *d)
 	}
 }
 
+static int unloaded_uncleaned;
+
+int wsph_drive_unloaded_uncleaned(void)
+{
+	return unloaded_uncleaned;
+}
+
 int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	       struct wsph_case *c)
 {
 	struct drv d;
 	char err[512];
 	int rc = 0, begun = 0;
+	unloaded_uncleaned = 0;
 	memset(&d, 0, sizeof d);
 	d.o = o;
 	d.sc = sc;
@@ -1464,6 +1472,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	/* The provider's DllMain (DLL_PROCESS_DETACH; on POSIX its destructors) runs inside the
 	 * unload, and so do those of the modules it loaded and did not free. */
 	mark = wsph_trace_count(d.trace);
+	unloaded_uncleaned = !left && wsph_rules_startups(d.rules) != 0;
 	if (left)
 		wsph_imports_keep_modules();
 	else

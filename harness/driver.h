@@ -22,6 +22,11 @@ struct wsph_drive_opts {
 int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	       struct wsph_case *c);
 
+/* Whether the last wsph_drive unloaded the provider while it still held an unbalanced
+ * WSPStartup (a scenario that ends without the final WSPCleanup): whatever the provider had
+ * allocated is then lost to the process, through no fault of the provider. */
+int wsph_drive_unloaded_uncleaned(void);
+
 /* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. */
 int wsph_drive_probe(const char *provider, char *err, size_t errlen);
 

@@ -1178,6 +1178,27 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 
 	if (!F_USE_AFTER_CLEANUP)
 		lowers_cleanup();
+	/* The cleanup-with-sockets variant left its lower sockets open, so the lower providers'
+	 * final cleanups cancelled the operations on them without notification
+	 * (SPI.Cleanup.Silent): no completion will come for those, and their share is released
+	 * here (its one fault is the order, not a leak). Operations on sockets this layer closed may
+	 * still complete late, below, and keep their share. */
+	while (F_CLEANUP_WITH_SOCKETS) {
+		struct op *st = NULL;
+		pv_lock();
+		for (struct op *op = g.ops; op && !st; op = op->next)
+			if (op->stale && !op->lower_done)
+				st = op;
+		if (st) {
+			st->stale = 0;
+			st->lower_done = 1;
+			g.stale_ops--;
+		}
+		pv_unlock();
+		if (!st)
+			break;
+		op_release(st);
+	}
 	pv_lock();
 	/* A lower provider may still run this layer's completion routine for an operation it
 	 * completed during the cleanup: such a module stays loaded until that has happened. */
