@@ -98,6 +98,12 @@ void wsph_caseio_tainted(FILE *out, const char *reason)
 	fflush(out);
 }
 
+void wsph_caseio_exit_unjudged(FILE *out)
+{
+	fputs("\n" MARK "U\n", out);
+	fflush(out);
+}
+
 size_t wsph_caseio_find(const char *buf, size_t len, size_t from, char kind)
 {
 	size_t ml = strlen(MARK);

@@ -17,6 +17,9 @@ void wsph_caseio_crash(FILE *out, long code);
  * case's); "T reason" before the verdict when the case left the process unfit for another one. */
 void wsph_caseio_started(FILE *out);
 void wsph_caseio_tainted(FILE *out, const char *reason);
+/* Child side, after wsph_caseio_tainted: how this child ends says nothing about its cases (the
+ * provider was unloaded holding memory, which a leak checker at exit would report). */
+void wsph_caseio_exit_unjudged(FILE *out);
 
 /* Parent side: the end (one past the newline) of the first marker line of this kind ('S', 'D',
  * 'T') in buf[from..len), or 0 when there is none yet. */

@@ -359,6 +359,8 @@ static int serve(void *vctx)
 		}
 		if (why)
 			wsph_caseio_tainted(stdout, why);
+		if (quick_exit_child)
+			wsph_caseio_exit_unjudged(stdout);
 		wsph_caseio_case(stdout, &c);
 		fflush(stdout);
 		case_free(&c);
@@ -407,6 +409,7 @@ struct slot {
 	size_t len, cap, from, scan;
 	uint64_t deadline;
 	unsigned runs;
+	int exit_unjudged; /* the child said its exit status will not be about its cases */
 };
 
 struct sched {
@@ -672,7 +675,8 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 		parse_case(s, sl, end, code, sl->len);
 		finalize(s, sl->cur);
 	} else {
-		int clean = sl->asked && end == WSPH_CHILD_EXITED && code == 0 && !killed;
+		int clean = sl->asked && !killed &&
+			    (sl->exit_unjudged || (end == WSPH_CHILD_EXITED && code == 0));
 		if (sl->pending >= 0) {
 			if (!clean && why != WSPH_CHILD_STOPPED)
 				wsph_caseio_after_case(&s->e[sl->pending].c,
@@ -691,6 +695,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	sl->phase = P_NONE;
 	sl->started = sl->asked = 0;
 	sl->runs = 0;
+	sl->exit_unjudged = 0;
 	consume(sl, sl->len);
 }
 
@@ -718,6 +723,8 @@ static void advance(struct sched *s, struct slot *sl)
 	struct entry *e = &s->e[sl->cur];
 	size_t tend = wsph_caseio_find(sl->buf, end, 0, 'T');
 	int tainted = tend != 0;
+	if (tainted && wsph_caseio_find(sl->buf, end, 0, 'U'))
+		sl->exit_unjudged = 1;
 	char why[160] = "";
 	if (tainted && s->log) {
 		/* the reason: the text of the T line, which ends at tend */
