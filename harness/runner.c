@@ -118,8 +118,10 @@ static int sweep_target(const struct wsph_case *c, long n, struct wsph_fault *f)
 {
 	unsigned calls[WSPH_FN_COUNT] = {0};
 	long k = 0;
-	for (size_t i = 0; i < c->n_events; i++) {
-		const struct wsph_event *ev = &c->events[i];
+	struct wsph_event evbuf;
+	size_t n_events = wsph_case_n_events(c);
+	for (size_t i = 0; i < n_events && wsph_case_event(c, i, &evbuf) == 0; i++) {
+		const struct wsph_event *ev = &evbuf;
 		if (ev->kind != WSPH_EV_UPCALL)
 			continue;
 		unsigned nth = ++calls[ev->fn];
@@ -304,6 +306,7 @@ static int serve(void *vctx)
 {
 	const struct child_ctx *x = vctx;
 	char line[256];
+	wsph_trace_after_fork();
 	wsph_plat_child_init(crashed);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	flusher_stop = 0;
