@@ -207,7 +207,8 @@ struct wsph_caseio_reader {
 	const struct wsph_ruleset *set;
 	const struct wsph_scenario *sc;
 	struct wsph_case c; /* events and findings so far */
-	int done, outcome, tainted;
+	int done, outcome;
+	char *tainted; /* the reason of a "T" line */
 	long crash;
 	char *err_type, *err_msg;
 	char *output; /* the provider's own output: the last output_cap bytes */
@@ -393,7 +394,12 @@ static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 	case 'F': add_finding(&r->c, r->set, r->sc, rest); break;
 	case 'O': r->outcome = atoi(rest); break;
 	case 'D': r->done = 1; break;
-	case 'T': r->tainted = 1; break;
+	case 'T': {
+		char *next = rest;
+		free(r->tainted);
+		r->tainted = wsph_strdup(field(next, &next));
+		break;
+	}
 	case 'X': r->crash = (long)strtoul(rest, NULL, 10); break;
 	case 'E': {
 		char *next = rest;
@@ -427,7 +433,7 @@ int wsph_caseio_reader_done(const struct wsph_caseio_reader *r)
 	return r->done;
 }
 
-int wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r)
+const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r)
 {
 	return r->tainted;
 }
@@ -504,6 +510,7 @@ void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end
 	c->events = wsph_trace_seal(c->events);
 	free(r->err_type);
 	free(r->err_msg);
+	free(r->tainted);
 	free(r->output);
 	free(r);
 }
@@ -520,6 +527,7 @@ void wsph_caseio_reader_free(struct wsph_caseio_reader *r)
 	free(r->c.findings);
 	free(r->err_type);
 	free(r->err_msg);
+	free(r->tainted);
 	free(r->output);
 	free(r);
 }

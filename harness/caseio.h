@@ -39,9 +39,9 @@ struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set
 /* Reads the complete lines of buf[0..len) (with final, the last incomplete one too) up to and
  * including the case's "D" line; returns the bytes read, which the caller drops. buf is modified. */
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final);
-/* The "D" line was read (the case's verdict is complete); a "T" line was read. */
+/* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
-int wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
+const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
 /* Fills c as wsph_caseio_parse does and frees the reader. */
 void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end end, long code,
 			       unsigned timeout_ms, size_t trace_cap, struct wsph_case *c);

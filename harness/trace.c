@@ -135,7 +135,8 @@ struct wsph_trace {
 	int sbuf_ok, spilling, spill_dirty;
 	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
 	size_t n_spare;
-	struct wsph_rec *rcache; /* a spilled chunk read back */
+	uint64_t id;		 /* unique in the process: the shared read cache's owner */
+	struct wsph_rec *rcache; /* a spilled chunk read back (sealed traces share one, below) */
 	size_t rcache_cap;	 /* records rcache holds room for */
 	uint64_t rcache_k;
 	int rcache_ok;
@@ -149,6 +150,13 @@ struct wsph_trace {
  * Every trace of the process spills into one temporary file, so a run of hundreds of long cases
  * holds one file open, not hundreds. Its space is reused once no live trace has data in it. */
 static struct wsph_mutex *file_lock;
+/* Sealed traces read back through one cache for the whole process (a report reads case after
+ * case: one decoded chunk each would stay behind), under its lock (taken after a trace's). */
+static struct wsph_mutex *sealed_lock;
+static struct wsph_rec *sealed_cache;
+static size_t sealed_cache_cap;
+static uint64_t sealed_cache_owner, sealed_cache_k; /* owner 0: empty */
+static uint64_t next_trace_id;
 static FILE *spill_file;
 static uint64_t spill_file_end;
 static size_t spill_file_users; /* traces with data in it */
@@ -484,7 +492,9 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 		intern_lock = wsph_mutex_new();
 	if (!file_lock)
 		file_lock = wsph_mutex_new();
-	if (!t->lock || !intern_lock || !file_lock) {
+	if (!sealed_lock)
+		sealed_lock = wsph_mutex_new();
+	if (!t->lock || !intern_lock || !file_lock || !sealed_lock) {
 		wsph_mutex_free(t->lock);
 		free(t);
 		return NULL;
@@ -499,6 +509,7 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	if (t->mem_chunks < 2)
 		t->mem_chunks = 2;
 	t->t0 = wsph_plat_now_ns();
+	t->id = wsph_atomic_add_u64(&next_trace_id, 1);
 	t->sink = default_sink;
 	t->sink_ctx = default_sink_ctx;
 	return t;
@@ -852,20 +863,38 @@ static struct wsph_rec *rec_at(struct wsph_trace *t, uint64_t i)
 	struct wsph_rec *base;
 	if (!c)
 		return NULL;
-	if (c == SPILLED) {
-		if (!t->rcache_ok || t->rcache_k != k) {
-			size_t nrec = t->sealed ? recs_in(t, k) : CHUNK_EVENTS;
+	if (c == SPILLED && t->sealed) { /* with sealed_lock held */
+		if (sealed_cache_owner != t->id || sealed_cache_k != k) {
+			size_t nrec = recs_in(t, k);
 			if (k >= t->cap_spill_at)
 				return NULL;
-			if (t->rcache_cap < nrec) {
-				struct wsph_rec *p = realloc(t->rcache, nrec * sizeof *p);
+			if (sealed_cache_cap < nrec) {
+				struct wsph_rec *p = realloc(sealed_cache, CHUNK_EVENTS * sizeof *p);
+				if (!p)
+					return NULL;
+				sealed_cache = p;
+				sealed_cache_cap = CHUNK_EVENTS;
+			}
+			sealed_cache_owner = 0;
+			if (unspill_chunk(t, k, sealed_cache, nrec) != 0)
+				return NULL;
+			sealed_cache_owner = t->id;
+			sealed_cache_k = k;
+		}
+		base = sealed_cache;
+	} else if (c == SPILLED) {
+		if (!t->rcache_ok || t->rcache_k != k) {
+			if (k >= t->cap_spill_at)
+				return NULL;
+			if (t->rcache_cap < CHUNK_EVENTS) {
+				struct wsph_rec *p = realloc(t->rcache, CHUNK_EVENTS * sizeof *p);
 				if (!p)
 					return NULL;
 				t->rcache = p;
-				t->rcache_cap = nrec;
+				t->rcache_cap = CHUNK_EVENTS;
 			}
 			t->rcache_ok = 0;
-			if (unspill_chunk(t, k, t->rcache, nrec) != 0)
+			if (unspill_chunk(t, k, t->rcache, CHUNK_EVENTS) != 0)
 				return NULL;
 			t->rcache_k = k;
 			t->rcache_ok = 1;
@@ -881,6 +910,9 @@ static struct wsph_rec *rec_at(struct wsph_trace *t, uint64_t i)
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 {
 	wsph_mutex_lock(t->lock);
+	int sealed = t->sealed;
+	if (sealed)
+		wsph_mutex_lock(sealed_lock);
 	struct wsph_rec *r = ev->seq >= 1 ? rec_at(t, ev->seq - 1) : NULL;
 	if (r) {
 		if (t->spilling && (ev->seq - 1) / CHUNK_EVENTS == t->spill_next)
@@ -900,14 +932,19 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 		memcpy((char *)r + sizeof r->seq, (const char *)&n + sizeof n.seq,
 		       sizeof n - sizeof n.seq);
 		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
-		if ((t->sealed || chunk_get(t, k) == SPILLED) && spill_chunk(t, k, t->rcache) != 0) {
+		if ((sealed || chunk_get(t, k) == SPILLED) &&
+		    spill_chunk(t, k, sealed ? sealed_cache : t->rcache) != 0) {
 			/* the read cache has it, but it would be lost: read nothing stale later */
 			t->rcache_ok = 0;
+			if (sealed)
+				sealed_cache_owner = 0;
 			t->spill_at[k].len = 0;
 		}
 		if (t->sink)
 			t->sink(t->sink_ctx, ev);
 	}
+	if (sealed)
+		wsph_mutex_unlock(sealed_lock);
 	wsph_mutex_unlock(t->lock);
 }
 
@@ -951,11 +988,16 @@ int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out)
 {
 	int rc = -1;
 	wsph_mutex_lock(t->lock);
+	int sealed = t->sealed;
+	if (sealed)
+		wsph_mutex_lock(sealed_lock);
 	const struct wsph_rec *r = rec_at(t, i);
 	if (r) {
 		from_rec(t, r, out);
 		rc = 0;
 	}
+	if (sealed)
+		wsph_mutex_unlock(sealed_lock);
 	wsph_mutex_unlock(t->lock);
 	return rc;
 }
@@ -967,12 +1009,17 @@ struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n)
 	*n = 0;
 	if (count && (out = malloc(count * sizeof *out)) != NULL) {
 		wsph_mutex_lock(t->lock);
+		int sealed = t->sealed;
+		if (sealed)
+			wsph_mutex_lock(sealed_lock);
 		for (; got < count; got++) {
 			const struct wsph_rec *r = rec_at(t, got);
 			if (!r)
 				break;
 			from_rec(t, r, &out[got]);
 		}
+		if (sealed)
+			wsph_mutex_unlock(sealed_lock);
 		wsph_mutex_unlock(t->lock);
 		*n = got;
 		if (!got) {
