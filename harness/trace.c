@@ -160,10 +160,14 @@ static uint64_t next_trace_id;
 static FILE *spill_file;
 static uint64_t spill_file_end;
 static size_t spill_file_users; /* traces with data in it */
+static FILE *inherited_spill;	/* a forked child's copy of its parent's (see below) */
 
 void wsph_trace_after_fork(void)
 {
-	/* the parent's file (and its offset) is not the child's to write: start a file of its own */
+	/* the parent's file (and its offset) is not the child's to write: start a file of its own
+	 * (the parent's stays referenced, untouched: closing it could move the shared offset) */
+	if (spill_file)
+		inherited_spill = spill_file;
 	spill_file = NULL;
 	spill_file_end = 0;
 	spill_file_users = 0;
