@@ -51,8 +51,9 @@ void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
  * characters, DEL and the backslash as \xHH. A line cut short (a crash in the middle of the
  * write) or mixed with the provider's own bytes fails the check and is dropped. One fwrite. */
 #define EV_FIXED offsetof(struct wsph_event, text)
-#define EV_LINE_MAX \
-	(sizeof MARK + 4 + 2 * EV_FIXED + 4 * (sizeof ev->text + sizeof ev->module) + 16)
+#define EV_LINE_MAX_FIXED                                                                          \
+	(sizeof MARK + 4 + 2 * EV_FIXED +                                                          \
+	 4 * (sizeof((struct wsph_event *)0)->text + sizeof((struct wsph_event *)0)->module) + 16)
 _Static_assert(offsetof(struct wsph_event, text) % 4 == 0, "the fixed part is whole ints");
 
 #define HASH_MUL 0x100000001b3ull
@@ -121,9 +122,13 @@ static size_t put_str(char *w, const char *s, size_t max)
 	return n;
 }
 
+/* The line is built off the stack: a provider that recurses until its stack overflows makes
+ * upcalls on its way down, and the overflow must stay in its own frames as far as possible. */
+static WSPH_THREAD_LOCAL char ev_line[EV_LINE_MAX_FIXED];
+
 void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
 {
-	char line[EV_LINE_MAX];
+	char *line = ev_line;
 	const unsigned char *p = (const unsigned char *)ev;
 	size_t n = sizeof "\n" MARK "V " - 1;
 	memcpy(line, "\n" MARK "V ", n);
