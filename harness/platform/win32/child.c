@@ -328,11 +328,12 @@ static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
  * little as 2 KiB, whatever SetThreadStackGuarantee asked for), too little for fflush and a
  * system call. So the handler only raises a flag and spins, calling nothing; a watcher thread
  * made at start flushes the buffered events, writes the crash line and ends the process. */
-static volatile LONG overflowed;
+static volatile LONG overflowed, watcher_up;
 
 static DWORD WINAPI overflow_watcher(LPVOID arg)
 {
 	(void)arg;
+	InterlockedExchange(&watcher_up, 1); /* counted: its DLL_THREAD_ATTACH has run */
 	while (!overflowed)
 		Sleep(2);
 	fflush(stdout);
@@ -374,8 +375,12 @@ void wsph_plat_child_init(void (*on_crash)(long code))
 	crash_hook = on_crash;
 	SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
 	SetThreadStackGuarantee(&guarantee);
-	if (!watcher)
+	if (!watcher) {
 		watcher = CreateThread(NULL, 64 * 1024, overflow_watcher, NULL, 0, NULL);
+		/* running before any case counts the process's threads (wsph_plat_thread_count) */
+		for (int i = 0; watcher && !watcher_up && i < 5000; i++)
+			Sleep(1);
+	}
 	SetUnhandledExceptionFilter(on_exception);
 	AddVectoredExceptionHandler(1, on_first_chance);
 	signal(SIGABRT, on_abort);
