@@ -354,7 +354,7 @@ int main(int argc, char **argv)
 	       "(fresh trace of %ld events)\n",
 	       mig, mig / me1, mig - me1, n);
 	printf("    + child's event stream %8.1f ns/upcall  ratio %.1fx  added %.1f ns "
-	       "(hex line per event, to /dev/null)\n",
+	       "(one checked line per event, one fwrite, to /dev/null)\n",
 	       mis, mis / me1, mis - me1);
 	printf("  two threads vs one (events per second):\n");
 	printf("    empty table            %8.2fx (baseline: what the machine gives)\n", me2);

@@ -3,6 +3,8 @@
 
 #include "util.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,16 +46,106 @@ void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
 	fflush(out);
 }
 
-void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
+/* An event line: MARK "V " <the event up to its text, in hex> TAB <text> TAB <module> TAB <a
+ * hash of the event's bytes, its text and its module, 8 hex digits>. Strings escape control
+ * characters, DEL and the backslash as \xHH. A line cut short (a crash in the middle of the
+ * write) or mixed with the provider's own bytes fails the check and is dropped. One fwrite. */
+#define EV_FIXED offsetof(struct wsph_event, text)
+#define EV_LINE_MAX_FIXED                                                                          \
+	(sizeof MARK + 4 + 2 * EV_FIXED +                                                          \
+	 4 * (sizeof((struct wsph_event *)0)->text + sizeof((struct wsph_event *)0)->module) + 16)
+_Static_assert(offsetof(struct wsph_event, text) % 4 == 0, "the fixed part is whole ints");
+
+#define HASH_MUL 0x100000001b3ull
+
+/* The check: over the fixed part's words, then the strings' bytes. */
+static uint64_t hash_fixed(const struct wsph_event *ev)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const unsigned char *p = (const unsigned char *)ev;
+	size_t i = 0;
+	for (; i + 8 <= EV_FIXED; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * HASH_MUL;
+		h ^= h >> 29;
+	}
+	for (; i < EV_FIXED; i++)
+		h = (h ^ p[i]) * HASH_MUL;
+	return h;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++)
+		h = (h ^ (unsigned char)s[i]) * HASH_MUL;
+	return (h ^ 0x100) * HASH_MUL; /* the end of the string */
+}
+
+static uint32_t event_hash(const struct wsph_event *ev)
+{
+	uint64_t h = hash_str(hash_fixed(ev), ev->text, sizeof ev->text);
+	h = hash_str(h, ev->module, sizeof ev->module);
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Four bytes as eight lowercase hex digits, in memory order, without a loop per digit. Both
+ * targets are little-endian (x86-64). */
+static void hex4(char *out, const unsigned char *in)
+{
+	uint32_t v;
+	memcpy(&v, in, 4);
+	uint64_t x = v;
+	x = (x | x << 16) & 0x0000ffff0000ffffull;
+	x = (x | x << 8) & 0x00ff00ff00ff00ffull; /* byte i of v in byte 2i */
+	uint64_t n = (x >> 4 & 0x000f000f000f000full) | (x & 0x000f000f000f000full) << 8;
+	uint64_t letter = ((n + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+	uint64_t ascii = n + 0x3030303030303030ull + letter * ('a' - '0' - 10);
+	memcpy(out, &ascii, 8);
+}
+
+static size_t put_str(char *w, const char *s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)ev;
-	fputs("\n" MARK "V ", out);
-	for (size_t i = 0; i < sizeof *ev; i++) {
-		fputc(hex[p[i] >> 4], out);
-		fputc(hex[p[i] & 15], out);
+	size_t n = 0;
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+			w[n++] = '\\';
+			w[n++] = 'x';
+			w[n++] = hex[ch >> 4];
+			w[n++] = hex[ch & 15];
+		} else {
+			w[n++] = (char)ch;
+		}
 	}
-	fputc('\n', out);
+	return n;
+}
+
+/* The line is built off the stack: a provider that recurses until its stack overflows makes
+ * upcalls on its way down, and the overflow must stay in its own frames as far as possible. */
+static WSPH_THREAD_LOCAL char ev_line[EV_LINE_MAX_FIXED];
+
+void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
+{
+	char *line = ev_line;
+	const unsigned char *p = (const unsigned char *)ev;
+	size_t n = sizeof "\n" MARK "V " - 1;
+	memcpy(line, "\n" MARK "V ", n);
+	for (size_t i = 0; i < EV_FIXED; i += 4, n += 8)
+		hex4(line + n, p + i);
+	line[n++] = '\t';
+	n += put_str(line + n, ev->text, sizeof ev->text);
+	line[n++] = '\t';
+	n += put_str(line + n, ev->module, sizeof ev->module);
+	line[n++] = '\t';
+	uint32_t h = event_hash(ev);
+	unsigned char hb[4] = {(unsigned char)(h >> 24), (unsigned char)(h >> 16),
+			       (unsigned char)(h >> 8), (unsigned char)h};
+	hex4(line + n, hb);
+	n += 8;
+	line[n++] = '\n';
+	fwrite(line, 1, n, out);
 }
 
 void wsph_caseio_case(FILE *out, const struct wsph_case *c)
@@ -159,30 +251,73 @@ static int hexval(char ch)
 	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-static void add_event(struct wsph_case *c, size_t *cap, const char *hex)
+/* ---- the parent's reader: the stream parsed as it arrives ---- */
+
+struct wsph_caseio_reader {
+	const struct wsph_ruleset *set;
+	const struct wsph_scenario *sc;
+	struct wsph_case c; /* events and findings so far */
+	int done, outcome;
+	char *tainted; /* the reason of a "T" line */
+	int exit_unjudged; /* a "U" line: the child's exit status is not about its cases */
+	long crash;
+	char *err_type, *err_msg;
+	char *output; /* the provider's own output: the last output_cap bytes */
+	size_t out_len, out_cap, out_dropped, output_cap;
+};
+
+/* Decodes one escaped string field of an event line into dst (at most max - 1 bytes). */
+static int get_str(const char *s, size_t n, char *dst, size_t max)
 {
-	struct wsph_event ev;
-	unsigned char *p = (unsigned char *)&ev;
-	for (size_t i = 0; i < sizeof ev; i++) {
-		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
-		if (lo < 0)
-			return; /* a line cut short by a crash */
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '\\') {
+			int hi, lo;
+			if (i + 3 >= n)
+				return -1;
+			if (s[i + 1] != 'x' || (hi = hexval(s[i + 2])) < 0 || (lo = hexval(s[i + 3])) < 0)
+				return -1;
+			ch = (char)(hi << 4 | lo);
+			i += 3;
+		}
+		if (w + 1 >= max)
+			return -1;
+		dst[w++] = ch;
+	}
+	dst[w] = '\0';
+	return 0;
+}
+
+/* An event line after "V " (n bytes, without its newline): 0 and *ev, or -1 if it is not whole. */
+static int parse_event(const char *s, size_t n, struct wsph_event *ev)
+{
+	size_t fixed = 2 * EV_FIXED;
+	if (n < fixed + 3 + 8 || s[fixed] != '\t' || s[n - 9] != '\t')
+		return -1;
+	uint32_t h = 0;
+	for (size_t i = n - 8; i < n; i++) {
+		int v = hexval(s[i]);
+		if (v < 0)
+			return -1;
+		h = h << 4 | (uint32_t)v;
+	}
+	const char *text = s + fixed + 1, *end = s + n - 9;
+	const char *tab = memchr(text, '\t', (size_t)(end - text));
+	if (!tab)
+		return -1;
+	memset(ev, 0, sizeof *ev);
+	unsigned char *p = (unsigned char *)ev;
+	for (size_t i = 0; i < EV_FIXED; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
 		p[i] = (unsigned char)(hi << 4 | lo);
 	}
-	/* an update of an event already sent replaces it */
-	if (ev.seq >= 1 && ev.seq <= c->n_events) {
-		c->events[ev.seq - 1] = ev;
-		return;
-	}
-	if (c->n_events == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct wsph_event *q = realloc(c->events, nc * sizeof *q);
-		if (!q)
-			return;
-		c->events = q;
-		*cap = nc;
-	}
-	c->events[c->n_events++] = ev;
+	if (get_str(text, (size_t)(tab - text), ev->text, sizeof ev->text) != 0 ||
+	    get_str(tab + 1, (size_t)(end - tab - 1), ev->module, sizeof ev->module) != 0)
+		return -1;
+	return event_hash(ev) == h ? 0 : -1;
 }
 
 static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
@@ -213,41 +348,160 @@ static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
 	f->excerpt = excerpt && *excerpt ? wsph_strdup(excerpt) : NULL;
 }
 
-static char *events_text(const struct wsph_case *c, size_t cap, const char *output)
+struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
+						  const struct wsph_scenario *sc, size_t output_cap)
 {
-	size_t size = 1024, pos = 0;
-	char *t = malloc(size);
-	if (!t)
+	struct wsph_caseio_reader *r = calloc(1, sizeof *r);
+	if (!r)
 		return NULL;
-	t[0] = '\0';
-	for (size_t i = 0; i < c->n_events; i++) {
-		char line[1024];
-		wsph_event_format(&c->events[i], line, sizeof line);
-		size_t n = strlen(line);
-		if (pos + n + 2 > cap) {
-			const char *more = "... (trace truncated)\n";
-			char *q = realloc(t, pos + strlen(more) + 1);
-			if (q) {
-				t = q;
-				strcpy(t + pos, more);
-				pos += strlen(more);
-			}
-			break;
-		}
-		if (pos + n + 2 > size) {
-			size = (pos + n + 2) * 2;
-			char *q = realloc(t, size);
-			if (!q)
-				break;
-			t = q;
-		}
-		memcpy(t + pos, line, n);
-		pos += n;
-		t[pos++] = '\n';
-		t[pos] = '\0';
+	r->set = set;
+	r->sc = sc;
+	r->outcome = -1;
+	r->output_cap = output_cap ? output_cap : WSPH_CASEIO_OUTPUT_KEEP;
+	return r;
+}
+
+/* Keeps the provider's own bytes, the last output_cap of them. */
+static void keep_output(struct wsph_caseio_reader *r, const char *s, size_t n)
+{
+	if (n > r->output_cap) {
+		r->out_dropped += n - r->output_cap + r->out_len;
+		s += n - r->output_cap;
+		n = r->output_cap;
+		r->out_len = 0;
 	}
-	if (output && *output) {
-		char *all = wsph_format("%s--- provider output ---\n%s%s", t, output,
+	if (r->out_len + n > r->output_cap) {
+		size_t drop = r->out_len + n - r->output_cap;
+		/* drop whole lines where it can */
+		const char *nl = memchr(r->output + drop, '\n', r->out_len - drop);
+		if (nl)
+			drop = (size_t)(nl - r->output) + 1;
+		memmove(r->output, r->output + drop, r->out_len - drop);
+		r->out_len -= drop;
+		r->out_dropped += drop;
+	}
+	if (r->out_len + n + 1 > r->out_cap) {
+		size_t cap = (r->out_len + n + 1) * 2;
+		if (cap > r->output_cap + 1)
+			cap = r->output_cap + 1;
+		char *p = realloc(r->output, cap);
+		if (!p)
+			return;
+		r->output = p;
+		r->out_cap = cap;
+	}
+	memcpy(r->output + r->out_len, s, n);
+	r->out_len += n;
+	r->output[r->out_len] = '\0';
+}
+
+static const char *find_mark(const char *s, size_t n)
+{
+	size_t ml = sizeof MARK - 1;
+	for (const char *p = s; (size_t)(s + n - p) >= ml; p++) {
+		p = memchr(p, MARK[0], (size_t)(s + n - p));
+		if (!p || (size_t)(s + n - p) < ml)
+			return NULL;
+		if (!memcmp(p, MARK, ml))
+			return p;
+	}
+	return NULL;
+}
+
+/* One line (without its newline). */
+static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
+{
+	if (n && line[n - 1] == '\r')
+		n--; /* a Windows child writes text mode */
+	const char *m = find_mark(line, n);
+	size_t own = m ? (size_t)(m - line) : n;
+	if (own) {
+		keep_output(r, line, own);
+		keep_output(r, "\n", 1);
+	}
+	if (!m)
+		return;
+	char *rest = line + own + sizeof MARK - 1;
+	size_t rn = n - own - (sizeof MARK - 1);
+	if (!rn)
+		return;
+	char kind = rest[0];
+	rest += rn > 1 ? 2 : 1;
+	rn -= rn > 1 ? 2 : 1;
+	if (kind == 'V') {
+		struct wsph_event ev;
+		if (parse_event(rest, rn, &ev) != 0)
+			return; /* cut short by a crash, or mixed with other bytes */
+		if (!r->c.events && !(r->c.events = wsph_trace_new()))
+			return;
+		wsph_trace_put(r->c.events, &ev);
+		return;
+	}
+	char save = rest[rn];
+	rest[rn] = '\0'; /* the other kinds are text: within the line */
+	switch (kind) {
+	case 'F': add_finding(&r->c, r->set, r->sc, rest); break;
+	case 'O': r->outcome = atoi(rest); break;
+	case 'D': r->done = 1; break;
+	case 'U': r->exit_unjudged = 1; break;
+	case 'T': {
+		char *next = rest;
+		free(r->tainted);
+		r->tainted = wsph_strdup(field(next, &next));
+		break;
+	}
+	case 'X': r->crash = (long)strtoul(rest, NULL, 10); break;
+	case 'E': {
+		char *next = rest;
+		free(r->err_type);
+		free(r->err_msg);
+		r->err_type = wsph_strdup(field(next, &next));
+		r->err_msg = wsph_strdup(next ? field(next, &next) : "");
+		break;
+	}
+	default: break;
+	}
+	rest[rn] = save;
+}
+
+size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final)
+{
+	size_t pos = 0;
+	while (pos < len && !r->done) {
+		char *nl = memchr(buf + pos, '\n', len - pos);
+		if (!nl && !final)
+			break;
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		read_line(r, buf + pos, n);
+		pos += n + (nl != NULL);
+	}
+	return pos;
+}
+
+int wsph_caseio_reader_done(const struct wsph_caseio_reader *r)
+{
+	return r->done;
+}
+
+const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r)
+{
+	return r->tainted;
+}
+
+int wsph_caseio_reader_exit_unjudged(const struct wsph_caseio_reader *r)
+{
+	return r->exit_unjudged;
+}
+
+static char *events_text(struct wsph_case *c, size_t cap, const char *output, size_t dropped)
+{
+	char *t = c->events ? wsph_trace_text(c->events, cap) : wsph_strdup("");
+	if (t && output && *output) {
+		char more[96] = "";
+		if (dropped)
+			snprintf(more, sizeof more, "... (%lu earlier bytes not kept)\n",
+				 (unsigned long)dropped);
+		char *all = wsph_format("%s--- provider output ---\n%s%s%s", t, more, output,
 					output[strlen(output) - 1] == '\n' ? "" : "\n");
 		if (all) {
 			free(t);
@@ -257,99 +511,97 @@ static char *events_text(const struct wsph_case *c, size_t cap, const char *outp
 	return t;
 }
 
-void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ruleset *set,
-		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
-		       struct wsph_case *c)
+void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end end, long code,
+			       unsigned timeout_ms, size_t trace_cap, struct wsph_case *c)
 {
-	size_t cap = 0, outlen = 0;
-	int done = 0, outcome = -1;
-	long crash = 0;
-	char *err_type = NULL, *err_msg = NULL;
-	char *text = wsph_strndup(res->output ? res->output : "", res->len);
-	char *output = calloc(1, res->len + 1);
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		size_t ll = strlen(line);
-		if (ll && line[ll - 1] == '\r')
-			line[ll - 1] = '\0'; /* a Windows child writes text mode */
-		char *m = strstr(line, MARK);
-		size_t own = m ? (size_t)(m - line) : strlen(line);
-		if (output && own) {
-			memcpy(output + outlen, line, own);
-			outlen += own;
-			output[outlen++] = '\n';
-		}
-		if (m) {
-			char *rest = m + strlen(MARK);
-			char kind = rest[0];
-			rest = rest[1] ? rest + 2 : rest + 1;
-			switch (kind) {
-			case 'V': add_event(c, &cap, rest); break;
-			case 'F': add_finding(c, set, sc, rest); break;
-			case 'O': outcome = atoi(rest); break;
-			case 'D': done = 1; break;
-			case 'X': crash = (long)strtoul(rest, NULL, 10); break;
-			case 'E': {
-				char *next = rest;
-				free(err_type);
-				free(err_msg);
-				err_type = wsph_strdup(field(next, &next));
-				err_msg = wsph_strdup(next ? field(next, &next) : "");
-				break;
-			}
-			default: break;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	if (output)
-		output[outlen] = '\0';
-	int last_step = c->n_events ? c->events[c->n_events - 1].step : 0;
+	c->events = r->c.events;
+	c->findings = r->c.findings;
+	c->n_findings = r->c.n_findings;
+	size_t n = wsph_case_n_events(c);
+	struct wsph_event lastev;
+	int have_last = n && wsph_case_event(c, n - 1, &lastev) == 0;
+	int last_step = have_last ? lastev.step : 0;
 	char last[768] = "";
-	if (c->n_events) {
+	if (have_last) {
 		char call[700];
-		wsph_event_call_text(&c->events[c->n_events - 1], call, sizeof call);
+		wsph_event_call_text(&lastev, call, sizeof call);
 		snprintf(last, sizeof last, "; last event: %s", call);
 	}
-	if (done && outcome >= 0) {
-		c->outcome = (enum wsph_outcome)outcome;
-		c->error_type = err_type;
-		c->error_message = err_msg;
-		err_type = err_msg = NULL;
+	if (r->done && r->outcome >= 0) {
+		c->outcome = (enum wsph_outcome)r->outcome;
+		c->error_type = r->err_type;
+		c->error_message = r->err_msg;
+		r->err_type = r->err_msg = NULL;
 	} else {
 		char name[96];
 		const char *klass = "crash";
 		c->outcome = WSPH_ERROR;
-		if (res->end == WSPH_CHILD_STOPPED) {
+		if (end == WSPH_CHILD_STOPPED) {
 			c->error_type = wsph_strdup("interrupted");
 			c->error_message = wsph_format("the run was interrupted during this scenario (at "
 						       "step %d%s)",
 						       last_step, last);
-		} else if (res->end == WSPH_CHILD_TIMEOUT) {
+		} else if (end == WSPH_CHILD_TIMEOUT) {
 			c->error_type = wsph_strdup("timeout");
 			c->error_message = wsph_format("the scenario did not finish within %u ms (at "
 						       "step %d%s)",
 						       timeout_ms, last_step, last);
-		} else if (crash || res->end == WSPH_CHILD_SIGNALED) {
-			wsph_plat_signal_name(crash ? crash : res->code, name, sizeof name, &klass);
+		} else if (r->crash || end == WSPH_CHILD_SIGNALED) {
+			wsph_plat_signal_name(r->crash ? r->crash : code, name, sizeof name, &klass);
 			c->error_type = wsph_strdup(klass);
 			c->error_message = wsph_format("the provider crashed: %s (at step %d%s)", name,
 						       last_step, last);
-		} else if (res->end == WSPH_CHILD_FAILED) {
+		} else if (end == WSPH_CHILD_FAILED) {
 			c->error_type = wsph_strdup("internal");
 			c->error_message = wsph_strdup("the child process could not be started");
 		} else {
 			c->error_type = wsph_strdup("exit");
 			c->error_message = wsph_format("the process exited with status %ld inside "
 						       "the provider (at step %d%s)",
-						       res->code, last_step, last);
+						       code, last_step, last);
 		}
 	}
-	c->trace = events_text(c, trace_cap ? trace_cap : 65536, output);
-	free(err_type);
-	free(err_msg);
-	free(output);
+	c->trace = events_text(c, trace_cap ? trace_cap : 65536, r->output, r->out_dropped);
+	c->events = wsph_trace_seal(c->events);
+	free(r->err_type);
+	free(r->err_msg);
+	free(r->tainted);
+	free(r->output);
+	free(r);
+}
+
+void wsph_caseio_reader_free(struct wsph_caseio_reader *r)
+{
+	if (!r)
+		return;
+	wsph_trace_free(r->c.events);
+	for (size_t i = 0; i < r->c.n_findings; i++) {
+		free(r->c.findings[i].message);
+		free(r->c.findings[i].excerpt);
+	}
+	free(r->c.findings);
+	free(r->err_type);
+	free(r->err_msg);
+	free(r->tainted);
+	free(r->output);
+	free(r);
+}
+
+void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ruleset *set,
+		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
+		       struct wsph_case *c)
+{
+	struct wsph_caseio_reader *r = wsph_caseio_reader_new(set, sc, 0);
+	char *text = wsph_strndup(res->output ? res->output : "", res->len);
+	if (!r || !text) {
+		free(text);
+		wsph_caseio_reader_free(r);
+		c->outcome = WSPH_ERROR;
+		c->error_type = wsph_strdup("internal");
+		c->error_message = wsph_strdup("out of memory");
+		return;
+	}
+	wsph_caseio_reader_feed(r, text, res->len, 1);
 	free(text);
+	wsph_caseio_reader_finish(r, res->end, res->code, timeout_ms, trace_cap, c);
 }

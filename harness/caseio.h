@@ -32,6 +32,26 @@ void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ru
 		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
 		       struct wsph_case *c);
 
+/* Parent side, as the stream arrives: a reader per running case. Events go into a bounded trace
+ * (spilled like the child's), the provider's own output keeps its last output_cap bytes (0: the
+ * default below), so a case of any length costs the parent bounded memory. */
+#define WSPH_CASEIO_OUTPUT_KEEP (64 * 1024)
+struct wsph_caseio_reader;
+struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
+						  const struct wsph_scenario *sc, size_t output_cap);
+/* Reads the complete lines of buf[0..len) (with final, the last incomplete one too) up to and
+ * including the case's "D" line; returns the bytes read, which the caller drops. buf is modified. */
+size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final);
+/* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
+int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
+const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
+/* Whether the child said (wsph_caseio_exit_unjudged) that its exit status is not about its cases. */
+int wsph_caseio_reader_exit_unjudged(const struct wsph_caseio_reader *r);
+/* Fills c as wsph_caseio_parse does and frees the reader. */
+void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end end, long code,
+			       unsigned timeout_ms, size_t trace_cap, struct wsph_case *c);
+void wsph_caseio_reader_free(struct wsph_caseio_reader *r);
+
 /* A case whose stream was complete, after which the child ended badly before it started another
  * one (a non-zero exit status, a signal, a hang when asked to exit): an <error> of type
  * "<class>-after-case" ("exit-after-case", "crash-after-case", "abort-after-case",

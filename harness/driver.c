@@ -1507,7 +1507,8 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		if (c->findings[i].rule->severity == WSPH_SEV_ERROR)
 			c->outcome = WSPH_FAIL;
 	c->trace = wsph_trace_text(d.trace, o->trace_cap ? o->trace_cap : 65536);
-	c->events = wsph_trace_copy(d.trace, &c->n_events);
+	c->events = wsph_trace_seal(d.trace); /* the case owns it now */
+	d.trace = NULL;
 	goto out;
 oom:
 	c->outcome = WSPH_ERROR;

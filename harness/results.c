@@ -43,7 +43,7 @@ void wsph_results_free(struct wsph_results *r)
 		free(c->error_message);
 		free(c->skip_reason);
 		free(c->trace);
-		free(c->events);
+		wsph_trace_free(c->events);
 	}
 	free(r->cases);
 	r->cases = NULL;

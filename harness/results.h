@@ -35,9 +35,19 @@ struct wsph_case {
 	char *error_message; /* WSPH_ERROR: one line */
 	char *skip_reason;   /* WSPH_SKIP */
 	char *trace;	     /* the scenario's trace as text, capped (may be NULL) */
-	struct wsph_event *events; /* the scenario's recorded events, in order (may be NULL) */
-	size_t n_events;
+	struct wsph_trace *events; /* the scenario's recorded events, sealed (may be NULL); read
+				      them with wsph_case_n_events and wsph_case_event */
 };
+
+/* The number of recorded events of a case, and event i (0-based): 0, or -1 when out of range. */
+static inline size_t wsph_case_n_events(const struct wsph_case *c)
+{
+	return c && c->events ? wsph_trace_count(c->events) : 0;
+}
+static inline int wsph_case_event(const struct wsph_case *c, size_t i, struct wsph_event *out)
+{
+	return c && c->events ? wsph_trace_get(c->events, i, out) : -1;
+}
 
 struct wsph_results {
 	const char *provider;	     /* path as given */

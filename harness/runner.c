@@ -118,8 +118,10 @@ static int sweep_target(const struct wsph_case *c, long n, struct wsph_fault *f)
 {
 	unsigned calls[WSPH_FN_COUNT] = {0};
 	long k = 0;
-	for (size_t i = 0; i < c->n_events; i++) {
-		const struct wsph_event *ev = &c->events[i];
+	struct wsph_event evbuf;
+	size_t n_events = wsph_case_n_events(c);
+	for (size_t i = 0; i < n_events && wsph_case_event(c, i, &evbuf) == 0; i++) {
+		const struct wsph_event *ev = &evbuf;
 		if (ev->kind != WSPH_EV_UPCALL)
 			continue;
 		unsigned nth = ++calls[ev->fn];
@@ -250,12 +252,13 @@ static void stream_event(void *ctx, const struct wsph_event *ev)
 	wsph_caseio_event_buffered((FILE *)ctx, ev);
 }
 
-static volatile int flusher_stop, flusher_running;
+static volatile int flusher_stop;
+static uint64_t flusher_up;
 static int quick_exit_child; /* end the child with _Exit (see serve) */
 
 static int flusher(void *ctx)
 {
-	flusher_running = 1;
+	wsph_atomic_store_u64(&flusher_up, 1);
 	while (!flusher_stop) {
 		if (ctx)
 			wsph_plat_event_wait(ctx, 10); /* set when the child ends */
@@ -306,14 +309,16 @@ static int serve(void *vctx)
 {
 	const struct child_ctx *x = vctx;
 	char line[256];
+	wsph_trace_after_fork();
 	wsph_plat_child_init(crashed);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	flusher_stop = 0;
 	void *wake = wsph_plat_event_new();
+	wsph_atomic_store_u64(&flusher_up, 0);
 	struct wsph_thread *fl = wsph_thread_start(flusher, wake);
-	/* Counted before the first case starts: a case compares the process's threads before and
-	 * after it, and the flusher coming up in between looked like a thread the provider left. */
-	for (int i = 0; fl && !flusher_running && i < 2000; i++)
+	/* running (and counted: Windows counts a thread once it has started) before a case counts
+	 * the process's threads, or the first case would see one thread more after it than before */
+	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
 	while (fgets(line, sizeof line, stdin)) {
 		if (line[0] == 'Q')
@@ -405,8 +410,9 @@ struct slot {
 	long cur, pending; /* the case running; the case streamed and not yet confirmed */
 	int started;	   /* the child has taken the command (its "S" line) */
 	int asked;	   /* we asked it to exit */
-	char *buf;
-	size_t len, cap, from, scan;
+	char *buf; /* what the child wrote and nobody read yet */
+	size_t len, cap;
+	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
 	unsigned runs;
 	int exit_unjudged; /* the child said its exit status will not be about its cases */
@@ -626,21 +632,43 @@ static void consume(struct slot *sl, size_t n)
 	sl->len -= n;
 	if (sl->buf)
 		sl->buf[sl->len] = '\0';
-	sl->from = sl->scan = 0;
 }
 
-/* The output of the running case, parsed into its entry with how the child ended. */
-static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end, long code,
-		       size_t upto)
+/* The running case's reader (made when the case starts). */
+static struct wsph_caseio_reader *reader(struct sched *s, struct slot *sl)
+{
+	if (!sl->rd)
+		sl->rd = wsph_caseio_reader_new(s->cfg->set, s->sels[s->e[sl->cur].sel].sc, 0);
+	return sl->rd;
+}
+
+/* Feeds the complete lines of the slot's buffer (all of it with final) to the running case's
+ * reader, up to the case's end; what was read leaves the buffer. */
+static void feed(struct sched *s, struct slot *sl, int final)
+{
+	struct wsph_caseio_reader *rd = reader(s, sl);
+	if (!rd) {
+		s->oom = 1;
+		return;
+	}
+	if (sl->len)
+		consume(sl, wsph_caseio_reader_feed(rd, sl->buf, sl->len, final));
+}
+
+/* The running case's stream read so far, made its entry's verdict with how the child ended. */
+static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end, long code)
 {
 	struct entry *e = &s->e[sl->cur];
-	struct wsph_child_result res;
-	res.end = end;
-	res.code = code;
-	res.output = sl->buf ? sl->buf + sl->from : "";
-	res.len = sl->buf ? upto - sl->from : 0;
-	wsph_caseio_parse(&res, s->cfg->set, s->sels[e->sel].sc, e->timeout_ms, s->cfg->trace_cap,
-			  &e->c);
+	struct wsph_caseio_reader *rd = reader(s, sl);
+	sl->rd = NULL;
+	if (rd) {
+		wsph_caseio_reader_finish(rd, end, code, e->timeout_ms, s->cfg->trace_cap, &e->c);
+	} else {
+		s->oom = 1;
+		e->c.outcome = WSPH_ERROR;
+		e->c.error_type = wsph_strdup("internal");
+		e->c.error_message = wsph_strdup("out of memory");
+	}
 	e->c.time = (double)(wsph_plat_now_ns() - e->t0) / 1e9;
 	settle(s, e);
 }
@@ -672,7 +700,8 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 		if (sl->pending >= 0)
 			finalize(s, sl->pending);
 		sl->pending = -1;
-		parse_case(s, sl, end, code, sl->len);
+		feed(s, sl, 1);
+		parse_case(s, sl, end, code);
 		finalize(s, sl->cur);
 	} else {
 		int clean = sl->asked && !killed &&
@@ -696,18 +725,27 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	sl->started = sl->asked = 0;
 	sl->runs = 0;
 	sl->exit_unjudged = 0;
+	wsph_caseio_reader_free(sl->rd);
+	sl->rd = NULL;
 	consume(sl, sl->len);
 }
 
-/* New output of a slot's child: the "S" of the case it took, the "D" that ends it. */
+/* New output of a slot's child: the "S" of the case it took, the case's stream up to its "D". */
 static void advance(struct sched *s, struct slot *sl)
 {
-	if (sl->phase != P_RUNNING)
+	if (sl->phase != P_RUNNING) {
+		/* what a child writes after its case (kept for the report): the last part of it */
+		if (sl->len > 2 * WSPH_CASEIO_OUTPUT_KEEP)
+			consume(sl, sl->len - WSPH_CASEIO_OUTPUT_KEEP);
 		return;
+	}
 	if (!sl->started) {
 		size_t at = wsph_caseio_find(sl->buf, sl->len, 0, 'S');
-		if (!at)
+		if (!at) {
+			if (sl->len > 2 * WSPH_CASEIO_OUTPUT_KEEP)
+				consume(sl, sl->len - WSPH_CASEIO_OUTPUT_KEEP);
 			return;
+		}
 		sl->started = 1;
 		/* the previous case is confirmed: the child took the next command after it */
 		if (sl->pending >= 0)
@@ -715,29 +753,18 @@ static void advance(struct sched *s, struct slot *sl)
 		sl->pending = -1;
 		consume(sl, at);
 	}
-	size_t end = wsph_caseio_find(sl->buf, sl->len, sl->scan, 'D');
-	if (!end) {
-		sl->scan = sl->len > 16 ? sl->len - 16 : 0;
+	feed(s, sl, 0);
+	if (!sl->rd || !wsph_caseio_reader_done(sl->rd))
 		return;
-	}
 	struct entry *e = &s->e[sl->cur];
-	size_t tend = wsph_caseio_find(sl->buf, end, 0, 'T');
-	int tainted = tend != 0;
-	if (tainted && wsph_caseio_find(sl->buf, end, 0, 'U'))
+	const char *t = wsph_caseio_reader_tainted(sl->rd);
+	int tainted = t != NULL;
+	if (tainted && wsph_caseio_reader_exit_unjudged(sl->rd))
 		sl->exit_unjudged = 1;
 	char why[160] = "";
-	if (tainted && s->log) {
-		/* the reason: the text of the T line, which ends at tend */
-		static const char mark[] = "\x1eWSPH T ";
-		size_t ml = sizeof mark - 1, t0 = 0;
-		for (size_t i = 0; i + ml <= tend; i++)
-			if (!memcmp(sl->buf + i, mark, ml))
-				t0 = i + ml;
-		snprintf(why, sizeof why, "%.*s", (int)(tend - t0), sl->buf + t0);
-		why[strcspn(why, "\r\n")] = '\0';
-	}
-	parse_case(s, sl, WSPH_CHILD_EXITED, 0, end);
-	consume(sl, end);
+	if (tainted)
+		snprintf(why, sizeof why, "%s", t);
+	parse_case(s, sl, WSPH_CHILD_EXITED, 0);
 	e->state = E_STREAMED;
 	sl->pending = sl->cur;
 	sl->cur = -1;
@@ -864,8 +891,10 @@ static void run_isolated(struct sched *s)
 				child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
 		}
 	}
-	for (unsigned j = 0; j < jobs; j++)
+	for (unsigned j = 0; j < jobs; j++) {
 		free(slots[j].buf);
+		wsph_caseio_reader_free(slots[j].rd);
+	}
 	free(argv);
 }
 

@@ -117,26 +117,99 @@ struct wsph_trace {
 	void (*sink)(void *ctx, const struct wsph_event *ev);
 	void *sink_ctx;
 	struct wsph_mutex *lock;
-	struct chunk **dir[DIR_SIZE]; /* dir[k / DIR_SIZE][k % DIR_SIZE]: chunk k */
 	uint64_t t0;
 	size_t mem_chunks;   /* the bound */
 	size_t in_memory;    /* chunks allocated and not spilled */
 	uint64_t spill_next; /* the oldest chunk not spilled yet */
-	FILE *spill;	     /* NULL until needed; stays NULL if no file can be made */
-	int spill_failed;
-	struct spilled { uint64_t off; uint32_t len; } *spill_at; /* per chunk, where it went */
+	int spill_failed;    /* no spill file could be made or written: everything stays in memory */
+	int in_file;	     /* some chunk is in the shared spill file */
+	int sealed;	     /* see wsph_trace_seal: the directory below is gone */
+	struct spilled {
+		uint64_t off;	    /* in the shared spill file */
+		uint32_t len;	    /* 0: lost */
+		unsigned char *mem; /* a sealed chunk kept in memory, encoded (else NULL) */
+	} *spill_at;		    /* per chunk, where it went */
 	size_t cap_spill_at;
-	uint64_t spill_end; /* the file's length */
 	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
 	unsigned char *sbuf; /* the spiller's (see spill_old) */
 	int sbuf_ok, spilling, spill_dirty;
 	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
 	size_t n_spare;
-	struct chunk *rcache; /* a spilled chunk read back */
+	uint64_t id;		 /* unique in the process: the shared read cache's owner */
+	struct wsph_rec *rcache; /* a spilled chunk read back (sealed traces share one, below) */
+	size_t rcache_cap;	 /* records rcache holds room for */
 	uint64_t rcache_k;
+	int rcache_ok;
 	char *texts; /* the text store: NUL-terminated strings */
 	size_t n_texts, cap_texts;
+	struct chunk **dir[DIR_SIZE]; /* dir[k / DIR_SIZE][k % DIR_SIZE]: chunk k; last, as a sealed
+					 trace gives it back (see wsph_trace_seal) */
 };
+
+/* ---- the shared spill file ----
+ * Every trace of the process spills into one temporary file, so a run of hundreds of long cases
+ * holds one file open, not hundreds. Its space is reused once no live trace has data in it. */
+static struct wsph_mutex *file_lock;
+/* Sealed traces read back through one cache for the whole process (a report reads case after
+ * case: one decoded chunk each would stay behind), under its lock (taken after a trace's). */
+static struct wsph_mutex *sealed_lock;
+static struct wsph_rec *sealed_cache;
+static size_t sealed_cache_cap;
+static uint64_t sealed_cache_owner, sealed_cache_k; /* owner 0: empty */
+static uint64_t next_trace_id;
+static FILE *spill_file;
+static uint64_t spill_file_end;
+static size_t spill_file_users; /* traces with data in it */
+static FILE *inherited_spill;	/* a forked child's copy of its parent's (see below) */
+
+void wsph_trace_after_fork(void)
+{
+	/* the parent's file (and its offset) is not the child's to write: start a file of its own
+	 * (the parent's stays referenced, untouched: closing it could move the shared offset) */
+	if (spill_file)
+		inherited_spill = spill_file;
+	spill_file = NULL;
+	spill_file_end = 0;
+	spill_file_users = 0;
+}
+
+/* Appends buf to the shared file; its offset in *off. 0 on success. */
+static int file_write(const unsigned char *buf, size_t len, uint64_t *off)
+{
+	int rc = -1;
+	wsph_mutex_lock(file_lock);
+	if ((spill_file || (spill_file = tmpfile()) != NULL) &&
+	    wsph_fseek64(spill_file, (int64_t)spill_file_end) == 0 &&
+	    fwrite(buf, 1, len, spill_file) == len && fflush(spill_file) == 0) {
+		*off = spill_file_end;
+		spill_file_end += len;
+		rc = 0;
+	}
+	wsph_mutex_unlock(file_lock);
+	return rc;
+}
+
+static int file_read(unsigned char *buf, size_t len, uint64_t off)
+{
+	int rc = -1;
+	wsph_mutex_lock(file_lock);
+	if (spill_file && wsph_fseek64(spill_file, (int64_t)off) == 0 &&
+	    fread(buf, 1, len, spill_file) == len)
+		rc = 0;
+	wsph_mutex_unlock(file_lock);
+	return rc;
+}
+
+static void file_release(struct wsph_trace *t)
+{
+	if (!t->in_file)
+		return;
+	t->in_file = 0;
+	wsph_mutex_lock(file_lock);
+	if (spill_file_users && --spill_file_users == 0)
+		spill_file_end = 0; /* nobody reads it any more: write over it from the start */
+	wsph_mutex_unlock(file_lock);
+}
 
 static struct chunk **slot_of(struct wsph_trace *t, uint64_t k)
 {
@@ -158,16 +231,17 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
 #define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
 #define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
 
-/* Encodes chunk k into out; 0 if a record is not finished yet (a recorder is still in it). */
-static size_t encode_chunk(const struct chunk *c, uint64_t k, unsigned char *out)
+/* Encodes records r[0..nrec) of chunk k into out; 0 if a record is not finished yet (a recorder
+ * is still in it). */
+static size_t encode_recs(const struct wsph_rec *r, size_t nrec, uint64_t k, unsigned char *out)
 {
 	uint64_t prev[REC_WORDS] = {0};
 	size_t pos = 0;
-	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+	for (size_t j = 0; j < nrec; j++) {
 		uint64_t w[REC_WORDS];
-		if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
+		if (wsph_atomic_load_u64(&r[j].seq) != k * CHUNK_EVENTS + j + 1)
 			return 0;
-		memcpy(w, &c->r[j], sizeof w);
+		memcpy(w, &r[j], sizeof w);
 		uint32_t mask = 0;
 		size_t mpos = pos;
 		pos += 4;
@@ -195,11 +269,17 @@ static size_t encode_chunk(const struct chunk *c, uint64_t k, unsigned char *out
 	return pos;
 }
 
-static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct chunk *c)
+static size_t encode_chunk(const struct chunk *c, uint64_t k, unsigned char *out)
+{
+	return encode_recs(c->r, CHUNK_EVENTS, k, out);
+}
+
+static int decode_recs(const unsigned char *in, size_t len, uint64_t k, struct wsph_rec *r,
+		       size_t nrec)
 {
 	uint64_t prev[REC_WORDS] = {0};
 	size_t pos = 0;
-	for (size_t j = 0; j < CHUNK_EVENTS; j++) {
+	for (size_t j = 0; j < nrec; j++) {
 		uint32_t mask;
 		if (pos + 4 > len)
 			return -1;
@@ -225,52 +305,87 @@ static int decode_chunk(const unsigned char *in, size_t len, uint64_t k, struct 
 			pos += n;
 			prev[i] = w[i];
 		}
-		memcpy(&c->r[j], w, sizeof w);
-		memset(c->r[j].pad, 0, sizeof c->r[j].pad);
+		memcpy(&r[j], w, sizeof w);
+		memset(r[j].pad, 0, sizeof r[j].pad);
 	}
 	return pos == len ? 0 : -1;
+}
+
+/* With the lock held: room for chunk k's place in spill_at. */
+static int spill_room(struct wsph_trace *t, uint64_t k)
+{
+	if (k < t->cap_spill_at)
+		return 0;
+	size_t cap = (size_t)k * 2 + 64;
+	struct spilled *p = realloc(t->spill_at, cap * sizeof *p);
+	if (!p)
+		return -1;
+	memset(p + t->cap_spill_at, 0, (cap - t->cap_spill_at) * sizeof *p);
+	t->spill_at = p;
+	t->cap_spill_at = cap;
+	return 0;
 }
 
 /* With the lock held: appends chunk k, encoded in buf (len bytes), to the spill file. */
 static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *buf, size_t len)
 {
-	if (!t->spill && !(t->spill = tmpfile()))
+	uint64_t off;
+	if (spill_room(t, k) != 0 || file_write(buf, len, &off) != 0)
 		return -1;
-	if (k >= t->cap_spill_at) {
-		size_t cap = (size_t)k * 2 + 64;
-		struct spilled *p = realloc(t->spill_at, cap * sizeof *p);
-		if (!p)
-			return -1;
-		t->spill_at = p;
-		t->cap_spill_at = cap;
+	if (!t->in_file) {
+		t->in_file = 1;
+		wsph_mutex_lock(file_lock);
+		spill_file_users++;
+		wsph_mutex_unlock(file_lock);
 	}
-	if (wsph_fseek64(t->spill, (int64_t)t->spill_end) != 0 || fwrite(buf, 1, len, t->spill) != len)
-		return -1;
-	t->spill_at[k].off = t->spill_end;
+	free(t->spill_at[k].mem);
+	t->spill_at[k].mem = NULL;
+	t->spill_at[k].off = off;
 	t->spill_at[k].len = (uint32_t)len;
-	t->spill_end += len;
 	return 0;
 }
 
-/* With the lock held: appends chunk k to the spill file. 0 on success. */
-static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct chunk *c)
+/* Records in chunk k (the last one of a sealed trace may hold fewer). */
+static size_t recs_in(struct wsph_trace *t, uint64_t k)
 {
-	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
-		return -1;
-	size_t len = encode_chunk(c, k, t->cbuf);
-	return len ? spill_encoded(t, k, t->cbuf, len) : -1;
+	uint64_t n = wsph_atomic_load_u64(&t->n), first = k * CHUNK_EVENTS;
+	return n <= first ? 0 : n - first < CHUNK_EVENTS ? (size_t)(n - first) : CHUNK_EVENTS;
 }
 
-/* With the lock held: reads spilled chunk k back into c. 0 on success. */
-static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct chunk *c)
+/* With the lock held: appends records r (those of chunk k) to the spill file. 0 on success. */
+static int spill_chunk(struct wsph_trace *t, uint64_t k, const struct wsph_rec *r)
 {
 	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
 		return -1;
-	size_t len = t->spill_at[k].len;
-	if (wsph_fseek64(t->spill, (int64_t)t->spill_at[k].off) != 0 ||
-	    fread(t->cbuf, 1, len, t->spill) != len)
+	size_t len = encode_recs(r, t->sealed ? recs_in(t, k) : CHUNK_EVENTS, k, t->cbuf);
+	if (!len)
 		return -1;
-	return decode_chunk(t->cbuf, len, k, c);
+	if (t->sealed && !t->in_file) { /* it stays in memory */
+		unsigned char *m = malloc(len);
+		if (!m)
+			return -1;
+		memcpy(m, t->cbuf, len);
+		free(t->spill_at[k].mem);
+		t->spill_at[k].mem = m;
+		t->spill_at[k].len = (uint32_t)len;
+		return 0;
+	}
+	return spill_encoded(t, k, t->cbuf, len);
+}
+
+/* With the lock held: reads spilled chunk k back into r (nrec records). 0 on success. */
+static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct wsph_rec *r, size_t nrec)
+{
+	const struct spilled *sp = &t->spill_at[k];
+	if (!sp->len)
+		return -1;
+	if (sp->mem)
+		return decode_recs(sp->mem, sp->len, k, r, nrec);
+	if (!t->cbuf && !(t->cbuf = malloc(CBUF_MAX)))
+		return -1;
+	if (file_read(t->cbuf, sp->len, sp->off) != 0)
+		return -1;
+	return decode_recs(t->cbuf, sp->len, k, r, nrec);
 }
 
 /* With the lock held: the next chunk to spill (1, *k set), or 0 when none is due or ready. */
@@ -379,7 +494,11 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	t->lock = wsph_mutex_new();
 	if (!intern_lock)
 		intern_lock = wsph_mutex_new();
-	if (!t->lock || !intern_lock) {
+	if (!file_lock)
+		file_lock = wsph_mutex_new();
+	if (!sealed_lock)
+		sealed_lock = wsph_mutex_new();
+	if (!t->lock || !intern_lock || !file_lock || !sealed_lock) {
 		wsph_mutex_free(t->lock);
 		free(t);
 		return NULL;
@@ -394,6 +513,7 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	if (t->mem_chunks < 2)
 		t->mem_chunks = 2;
 	t->t0 = wsph_plat_now_ns();
+	t->id = wsph_atomic_add_u64(&next_trace_id, 1);
 	t->sink = default_sink;
 	t->sink_ctx = default_sink_ctx;
 	return t;
@@ -406,7 +526,7 @@ struct wsph_trace *wsph_trace_new(void)
 
 static void drop_store(struct wsph_trace *t)
 {
-	for (size_t b = 0; b < DIR_SIZE; b++) {
+	for (size_t b = 0; !t->sealed && b < DIR_SIZE; b++) {
 		if (!t->dir[b])
 			continue;
 		for (size_t k = 0; k < DIR_SIZE; k++)
@@ -416,11 +536,18 @@ static void drop_store(struct wsph_trace *t)
 	}
 	free(t->rcache);
 	t->rcache = NULL;
+	t->rcache_cap = 0;
+	t->rcache_ok = 0;
 	while (t->n_spare)
 		chunk_free(t->spare[--t->n_spare]);
+	for (size_t k = 0; k < t->cap_spill_at; k++) {
+		free(t->spill_at[k].mem);
+		t->spill_at[k].mem = NULL;
+		t->spill_at[k].len = 0;
+	}
+	file_release(t);
 	t->in_memory = 0;
 	t->spill_next = 0;
-	t->spill_end = 0;
 	t->n_texts = 0;
 }
 
@@ -429,8 +556,6 @@ void wsph_trace_free(struct wsph_trace *t)
 	if (!t)
 		return;
 	drop_store(t);
-	if (t->spill)
-		fclose(t->spill);
 	free(t->spill_at);
 	free(t->cbuf);
 	free(t->sbuf);
@@ -452,11 +577,127 @@ size_t wsph_trace_spilled(struct wsph_trace *t)
 {
 	wsph_mutex_lock(t->lock);
 	size_t n = 0;
-	for (uint64_t k = 0; k < t->spill_next; k++)
-		if (chunk_get(t, k) == SPILLED)
-			n += CHUNK_EVENTS;
+	uint64_t chunks = (wsph_atomic_load_u64(&t->n) + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	for (uint64_t k = 0; k < chunks && k < t->cap_spill_at; k++)
+		if ((t->sealed || chunk_get(t, k) == SPILLED) && t->spill_at[k].len &&
+		    !t->spill_at[k].mem)
+			n += recs_in(t, k);
 	wsph_mutex_unlock(t->lock);
 	return n;
+}
+
+size_t wsph_trace_memory(struct wsph_trace *t)
+{
+	wsph_mutex_lock(t->lock);
+	size_t n = t->sealed ? offsetof(struct wsph_trace, dir) : sizeof *t;
+	n += t->cap_spill_at * sizeof *t->spill_at + t->cap_texts +
+	     t->rcache_cap * sizeof(struct wsph_rec) + (t->cbuf ? CBUF_MAX : 0) +
+	     (t->sbuf ? CBUF_MAX : 0) + (t->in_memory + t->n_spare) * sizeof(struct chunk);
+	for (size_t k = 0; k < t->cap_spill_at; k++)
+		if (t->spill_at[k].mem)
+			n += t->spill_at[k].len;
+	for (size_t b = 0; !t->sealed && b < DIR_SIZE; b++)
+		n += t->dir[b] ? DIR_SIZE * sizeof *t->dir[b] : 0;
+	wsph_mutex_unlock(t->lock);
+	return n;
+}
+
+struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
+{
+	if (!t)
+		return NULL;
+	wsph_mutex_lock(t->lock);
+	if (t->sealed) {
+		wsph_mutex_unlock(t->lock);
+		return t;
+	}
+	uint64_t n = wsph_atomic_load_u64(&t->n);
+	uint64_t chunks = (n + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	int ok = chunks == 0 || spill_room(t, chunks - 1) == 0;
+	/* the readable events: up to the first one lost or never finished */
+	uint64_t end = 0;
+	for (uint64_t k = 0; ok && k < chunks; k++) {
+		struct chunk *c = chunk_get(t, k);
+		size_t nrec = recs_in(t, k), j = 0;
+		if (c == SPILLED) {
+			end = k * CHUNK_EVENTS + nrec;
+			continue;
+		}
+		for (; c && j < nrec; j++)
+			if (wsph_atomic_load_u64(&c->r[j].seq) != k * CHUNK_EVENTS + j + 1)
+				break;
+		end = k * CHUNK_EVENTS + j;
+		if (j < nrec)
+			break;
+	}
+	if (!ok) {
+		wsph_mutex_unlock(t->lock);
+		return t; /* out of memory: it stays as it is, readable all the same */
+	}
+	wsph_atomic_store_u64(&t->n, end);
+	chunks = (end + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	/* encode what is still in memory: into the shared file if the trace has spilled already
+	 * (the same bound as before), else kept in memory, a tenth of its size or less */
+	for (uint64_t k = 0; k < chunks; k++) {
+		struct chunk *c = chunk_get(t, k);
+		if (c == SPILLED)
+			continue;
+		t->sealed = 1; /* for spill_chunk: the last chunk is partial */
+		int rc = spill_chunk(t, k, c->r);
+		t->sealed = 0;
+		if (rc != 0) {
+			/* keep the rest readable from memory: not sealed */
+			wsph_mutex_unlock(t->lock);
+			return t;
+		}
+		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
+		chunk_free(c);
+		t->in_memory--;
+	}
+	/* chunks past the end (lost events' chunks) */
+	for (size_t b = 0; b < DIR_SIZE; b++) {
+		if (!t->dir[b])
+			continue;
+		for (size_t k = 0; k < DIR_SIZE; k++)
+			chunk_free(t->dir[b][k]);
+		free(t->dir[b]);
+		t->dir[b] = NULL;
+	}
+	while (t->n_spare)
+		chunk_free(t->spare[--t->n_spare]);
+	t->in_memory = 0;
+	free(t->cbuf);
+	free(t->sbuf);
+	free(t->rcache);
+	t->cbuf = t->sbuf = NULL;
+	t->sbuf_ok = 0;
+	t->rcache = NULL;
+	t->rcache_cap = 0;
+	t->rcache_ok = 0;
+	if (chunks < t->cap_spill_at) {
+		struct spilled *p = chunks ? realloc(t->spill_at, chunks * sizeof *p) : NULL;
+		if (p || !chunks) {
+			if (!chunks)
+				free(t->spill_at);
+			t->spill_at = p;
+			t->cap_spill_at = chunks;
+		}
+	}
+	if (t->n_texts < t->cap_texts) {
+		char *p = t->n_texts ? realloc(t->texts, t->n_texts) : NULL;
+		if (p || !t->n_texts) {
+			if (!t->n_texts)
+				free(t->texts);
+			t->texts = p;
+			t->cap_texts = t->n_texts;
+		}
+	}
+	t->sealed = 1;
+	t->sink = NULL;
+	wsph_mutex_unlock(t->lock);
+	/* the directory goes: it is the last member, and most of a small trace's size */
+	struct wsph_trace *s = realloc(t, offsetof(struct wsph_trace, dir));
+	return s ? s : t;
 }
 
 static WSPH_THREAD_LOCAL uint64_t coarse_ns;
@@ -475,11 +716,13 @@ static uint64_t stamp(struct wsph_trace *t, int coarse)
 /* Claims a seq and stores r under it. */
 static uint64_t store(struct wsph_trace *t, struct wsph_rec *r, int coarse)
 {
+	if (t->sealed)
+		return 0; /* read-only, and without its directory */
 	uint64_t seq = wsph_atomic_add_u64(&t->n, 1);
 	r->time_ns = stamp(t, coarse);
 	r->thread = wsph_trace_thread_id();
 	struct chunk *c = chunk_for(t, seq - 1);
-	if (!c)
+	if (!c || c == SPILLED)
 		return 0; /* the event is lost (and reads stop before it), but the harness goes on */
 	struct wsph_rec *dst = &c->r[(seq - 1) % CHUNK_EVENTS];
 	/* everything but seq, which readers load (acquire) and which is stored last (release) */
@@ -560,11 +803,11 @@ static void from_rec(struct wsph_trace *t, const struct wsph_rec *r, struct wsph
 
 struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
 {
-	if (t->sink)
+	if (t->sink || t->sealed)
 		return NULL;
 	uint64_t n = wsph_atomic_add_u64(&t->n, 1);
 	struct chunk *c = chunk_for(t, n - 1);
-	if (!c) {
+	if (!c || c == SPILLED) {
 		*seq = 0;
 		return NULL;
 	}
@@ -620,29 +863,60 @@ static struct wsph_rec *rec_at(struct wsph_trace *t, uint64_t i)
 	if (i >= wsph_atomic_load_u64(&t->n))
 		return NULL;
 	uint64_t k = i / CHUNK_EVENTS;
-	struct chunk *c = chunk_get(t, k);
+	struct chunk *c = t->sealed ? SPILLED : chunk_get(t, k);
+	struct wsph_rec *base;
 	if (!c)
 		return NULL;
-	if (c == SPILLED) {
-		if (!t->rcache || t->rcache_k != k) {
-			if (!t->rcache && !(t->rcache = malloc(sizeof *t->rcache)))
+	if (c == SPILLED && t->sealed) { /* with sealed_lock held */
+		if (sealed_cache_owner != t->id || sealed_cache_k != k) {
+			size_t nrec = recs_in(t, k);
+			if (k >= t->cap_spill_at)
+				return NULL;
+			if (sealed_cache_cap < nrec) {
+				struct wsph_rec *p = realloc(sealed_cache, CHUNK_EVENTS * sizeof *p);
+				if (!p)
+					return NULL;
+				sealed_cache = p;
+				sealed_cache_cap = CHUNK_EVENTS;
+			}
+			sealed_cache_owner = 0;
+			if (unspill_chunk(t, k, sealed_cache, nrec) != 0)
+				return NULL;
+			sealed_cache_owner = t->id;
+			sealed_cache_k = k;
+		}
+		base = sealed_cache;
+	} else if (c == SPILLED) {
+		if (!t->rcache_ok || t->rcache_k != k) {
+			if (k >= t->cap_spill_at)
+				return NULL;
+			if (t->rcache_cap < CHUNK_EVENTS) {
+				struct wsph_rec *p = realloc(t->rcache, CHUNK_EVENTS * sizeof *p);
+				if (!p)
+					return NULL;
+				t->rcache = p;
+				t->rcache_cap = CHUNK_EVENTS;
+			}
+			t->rcache_ok = 0;
+			if (unspill_chunk(t, k, t->rcache, CHUNK_EVENTS) != 0)
 				return NULL;
 			t->rcache_k = k;
-			if (unspill_chunk(t, k, t->rcache) != 0) {
-				free(t->rcache);
-				t->rcache = NULL;
-				return NULL;
-			}
+			t->rcache_ok = 1;
 		}
-		c = t->rcache;
+		base = t->rcache;
+	} else {
+		base = c->r;
 	}
-	struct wsph_rec *r = &c->r[i % CHUNK_EVENTS];
+	struct wsph_rec *r = &base[i % CHUNK_EVENTS];
 	return wsph_atomic_load_u64(&r->seq) == i + 1 ? r : NULL;
 }
 
 void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 {
 	wsph_mutex_lock(t->lock);
+	int sealed = t->sealed;
+	if (sealed)
+		wsph_mutex_lock(sealed_lock);
 	struct wsph_rec *r = ev->seq >= 1 ? rec_at(t, ev->seq - 1) : NULL;
 	if (r) {
 		if (t->spilling && (ev->seq - 1) / CHUNK_EVENTS == t->spill_next)
@@ -662,16 +936,51 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 		memcpy((char *)r + sizeof r->seq, (const char *)&n + sizeof n.seq,
 		       sizeof n - sizeof n.seq);
 		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
-		if (chunk_get(t, k) == SPILLED && spill_chunk(t, k, t->rcache) != 0) {
+		if ((sealed || chunk_get(t, k) == SPILLED) &&
+		    spill_chunk(t, k, sealed ? sealed_cache : t->rcache) != 0) {
 			/* the read cache has it, but it would be lost: read nothing stale later */
-			free(t->rcache);
-			t->rcache = NULL;
+			t->rcache_ok = 0;
+			if (sealed)
+				sealed_cache_owner = 0;
 			t->spill_at[k].len = 0;
 		}
 		if (t->sink)
 			t->sink(t->sink_ctx, ev);
 	}
+	if (sealed)
+		wsph_mutex_unlock(sealed_lock);
 	wsph_mutex_unlock(t->lock);
+}
+
+uint64_t wsph_trace_put(struct wsph_trace *t, const struct wsph_event *ev)
+{
+	if (t->sealed || ev->seq < 1)
+		return 0;
+	uint64_t n = wsph_atomic_load_u64(&t->n);
+	if (ev->seq <= n) {
+		wsph_trace_update(t, ev);
+		return ev->seq;
+	}
+	if (ev->seq != n + 1)
+		return 0; /* a gap: the event before it was lost */
+	struct wsph_rec r;
+	to_rec(ev, &r);
+	r.time_ns = ev->time_ns;
+	r.thread = ev->thread;
+	wsph_mutex_lock(t->lock);
+	r.text = ev->text[0] ? keep_text(t, ev->text) : 0;
+	uint64_t seq = wsph_atomic_add_u64(&t->n, 1);
+	struct chunk *c = chunk_for(t, seq - 1);
+	if (c && c != SPILLED) {
+		struct wsph_rec *dst = &c->r[(seq - 1) % CHUNK_EVENTS];
+		memcpy((char *)dst + sizeof dst->seq, (const char *)&r + sizeof r.seq,
+		       sizeof r - sizeof r.seq);
+		wsph_atomic_store_u64(&dst->seq, seq);
+	} else {
+		seq = 0;
+	}
+	wsph_mutex_unlock(t->lock);
+	return seq;
 }
 
 size_t wsph_trace_count(struct wsph_trace *t)
@@ -683,11 +992,16 @@ int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out)
 {
 	int rc = -1;
 	wsph_mutex_lock(t->lock);
+	int sealed = t->sealed;
+	if (sealed)
+		wsph_mutex_lock(sealed_lock);
 	const struct wsph_rec *r = rec_at(t, i);
 	if (r) {
 		from_rec(t, r, out);
 		rc = 0;
 	}
+	if (sealed)
+		wsph_mutex_unlock(sealed_lock);
 	wsph_mutex_unlock(t->lock);
 	return rc;
 }
@@ -699,12 +1013,17 @@ struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n)
 	*n = 0;
 	if (count && (out = malloc(count * sizeof *out)) != NULL) {
 		wsph_mutex_lock(t->lock);
+		int sealed = t->sealed;
+		if (sealed)
+			wsph_mutex_lock(sealed_lock);
 		for (; got < count; got++) {
 			const struct wsph_rec *r = rec_at(t, got);
 			if (!r)
 				break;
 			from_rec(t, r, &out[got]);
 		}
+		if (sealed)
+			wsph_mutex_unlock(sealed_lock);
 		wsph_mutex_unlock(t->lock);
 		*n = got;
 		if (!got) {

@@ -115,6 +115,23 @@ size_t wsph_trace_count(struct wsph_trace *t);
 /* Copies event i (0-based) out. Returns 0, or -1 if out of range. Thread-safe. */
 int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out);
 
+/* Stores ev as it is (seq, time and thread included), as a parent rebuilds its child's trace: an
+ * event with a seq already stored updates it, the next seq is appended, any other is dropped.
+ * Returns its seq, or 0. One writer at a time. */
+uint64_t wsph_trace_put(struct wsph_trace *t, const struct wsph_event *ev);
+/* Ends recording: the events still in memory are encoded (a tenth of their size or less) and
+ * kept in memory, or, if the trace had spilled already, written to the spill file, and the
+ * recording structures are freed, so a finished case's trace costs a few hundred bytes plus its
+ * encoded events. Returns the trace (it may have moved; the old pointer is invalid). A sealed
+ * trace is read-only: appends are lost, and it must not be reset. Events after the first one
+ * lost or unfinished are dropped. */
+struct wsph_trace *wsph_trace_seal(struct wsph_trace *t);
+/* Bytes of memory the trace holds (for tests and the benchmark). */
+size_t wsph_trace_memory(struct wsph_trace *t);
+/* In a child made by fork: the spill file (one for every trace of a process) is the parent's,
+ * so the child's traces spill to a file of their own. */
+void wsph_trace_after_fork(void);
+
 /* A malloc'd copy of every event (NULL when empty or out of memory). */
 struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n);
 

@@ -150,13 +150,14 @@ static int add_thread(struct wsph_casemap *m, unsigned long t)
 struct wsph_casemap *wsph_casemap_new(const struct wsph_case *c)
 {
 	struct wsph_casemap *m = calloc(1, sizeof *m);
-	size_t i;
+	size_t i, n = wsph_case_n_events(c);
+	struct wsph_event evbuf;
 	int j;
 
 	if (!m)
 		return NULL;
-	for (i = 0; c && i < c->n_events; i++) {
-		const struct wsph_event *ev = &c->events[i];
+	for (i = 0; c && i < n && wsph_case_event(c, i, &evbuf) == 0; i++) {
+		const struct wsph_event *ev = &evbuf;
 		const char *names[WSPH_EV_ARGS];
 		if (add_thread(m, ev->thread) != 0)
 			goto oom;

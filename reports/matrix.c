@@ -19,6 +19,7 @@ struct mx {
 	const struct wsph_results *r;
 	const struct wsph_report_opts *o;
 	char **labels; /* per case */
+	size_t *upcalls; /* per case, WSPH_FN_COUNT counts of upcalls by function */
 };
 
 /* A finding of case `c` that a row or a rule table cell shows. */
@@ -75,13 +76,13 @@ static const char *rule_id(const struct wsph_finding *f)
 	return f->rule && f->rule->id ? f->rule->id : "?";
 }
 
-/* The event a finding points at, or NULL. */
-static const struct wsph_event *event_of(const struct wsph_case *c, const struct wsph_finding *f)
+/* The event a finding points at, in *ev: 0, or -1 when there is none. */
+static int event_of(const struct wsph_case *c, const struct wsph_finding *f, struct wsph_event *ev)
 {
 	uint64_t seq = wsph_finding_seq(f);
-	if (seq == 0 || seq > c->n_events || c->events[seq - 1].seq != seq)
-		return NULL;
-	return &c->events[seq - 1];
+	if (seq == 0 || wsph_case_event(c, (size_t)(seq - 1), ev) != 0 || ev->seq != seq)
+		return -1;
+	return 0;
 }
 
 /* "WPUCloseSocketHandle" is concerned by "WPU.CloseSocketHandle.*" and by findings whose
@@ -90,15 +91,14 @@ static int concerns_row(const struct wsph_case *c, const struct wsph_finding *f,
                         const char *fn_name, int fn)
 {
 	const char *id = rule_id(f);
-	const struct wsph_event *ev;
+	struct wsph_event ev;
 
 	if (strncmp(fn_name, "WPU", 3) == 0 && strncmp(id, "WPU.", 4) == 0) {
 		size_t n = strlen(fn_name + 3);
 		if (n && strncmp(id + 4, fn_name + 3, n) == 0 && id[4 + n] == '.')
 			return 1;
 	}
-	ev = event_of(c, f);
-	return fn >= 0 && ev && ev->kind == WSPH_EV_UPCALL && (int)ev->fn == fn;
+	return fn >= 0 && event_of(c, f, &ev) == 0 && ev.kind == WSPH_EV_UPCALL && (int)ev.fn == fn;
 }
 
 static size_t row_hits(const struct mx *m, const struct wsph_upcall_row *row, struct hit *hits)
@@ -292,7 +292,7 @@ static void cell(const struct mx *m, const char *s, const char *cls)
 static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 {
 	const struct wsph_ruleset *set = m->r->set;
-	size_t i, j, k;
+	size_t i, j;
 
 	if (m->fmt == MD) {
 		fputs("\n## Upcalls exposed by the Windows Sockets 2 DLL\n\n", m->out);
@@ -327,11 +327,8 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 		char used[64];
 
 		for (j = 0; j < m->r->n_cases; j++) {
-			const struct wsph_case *c = &m->r->cases[j];
-			size_t here = 0;
-			for (k = 0; k < c->n_events; k++)
-				here += c->events[k].kind == WSPH_EV_UPCALL &&
-				        (int)c->events[k].fn == fn;
+			size_t here =
+			    fn >= 0 && fn < WSPH_FN_COUNT ? m->upcalls[j * WSPH_FN_COUNT + fn] : 0;
 			if (here)
 				cases[nc++] = j;
 			calls += here;
@@ -528,11 +525,18 @@ static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_rep
 	m.labels = calloc(r->n_cases ? r->n_cases : 1, sizeof *m.labels);
 	hits = malloc(max_hits(r) * sizeof *hits);
 	cases = malloc((r->n_cases ? r->n_cases : 1) * sizeof *cases);
-	if (!m.labels || !hits || !cases)
+	m.upcalls = calloc((r->n_cases ? r->n_cases : 1) * WSPH_FN_COUNT, sizeof *m.upcalls);
+	if (!m.labels || !hits || !cases || !m.upcalls)
 		goto out;
-	for (i = 0; i < r->n_cases; i++)
+	for (i = 0; i < r->n_cases; i++) {
+		size_t k, n = wsph_case_n_events(&r->cases[i]);
+		struct wsph_event ev;
 		if (!(m.labels[i] = wsph_case_label(&r->cases[i])))
 			goto out;
+		for (k = 0; k < n && wsph_case_event(&r->cases[i], k, &ev) == 0; k++)
+			if (ev.kind == WSPH_EV_UPCALL && (int)ev.fn >= 0 && ev.fn < WSPH_FN_COUNT)
+				m.upcalls[i * WSPH_FN_COUNT + ev.fn]++;
+	}
 	header(&m);
 	if (!r->set) {
 		fputs(fmt == MD ? "\nNo rule catalogue was given to the report.\n"
@@ -550,6 +554,7 @@ out:
 	for (i = 0; m.labels && i < r->n_cases; i++)
 		free(m.labels[i]);
 	free(m.labels);
+	free(m.upcalls);
 	free(hits);
 	free(cases);
 	return rc;

@@ -95,7 +95,7 @@ static void put_case(FILE *out, const struct wsph_case *c, const char *id,
 	put_int_or_null(out, "line", c->line, c->line <= 0);
 	put_str(out, "outcome", outcome_name(c->outcome));
 	put_seconds(out, "time", c->time, o);
-	put_int(out, "events", (long long)c->n_events);
+	put_int(out, "events", (long long)wsph_case_n_events(c));
 	put_int(out, "findings", (long long)c->n_findings);
 	put_str(out, "error_type", c->outcome == WSPH_ERROR ? c->error_type : NULL);
 	put_str(out, "error_message", c->outcome == WSPH_ERROR ? c->error_message : NULL);
@@ -222,6 +222,7 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 {
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
 	size_t i, j;
+	struct wsph_event ev;
 
 	if (!out || !r)
 		return -1;
@@ -238,8 +239,8 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 			return -1;
 		}
 		put_case(out, c, id, o);
-		for (j = 0; j < c->n_events; j++)
-			put_event(out, &c->events[j], id, m, o);
+		for (j = 0; j < wsph_case_n_events(c) && wsph_case_event(c, j, &ev) == 0; j++)
+			put_event(out, &ev, id, m, o);
 		for (j = 0; j < c->n_findings; j++)
 			put_finding(out, c, &c->findings[j], id, m);
 		free(id);

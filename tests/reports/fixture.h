@@ -147,8 +147,7 @@ static void build(struct wsph_results *r)
 	c->line = 3;
 	c->time = 0.25;
 	c->outcome = WSPH_FAIL;
-	c->n_events = 7;
-	c->events = e = must(calloc(7, sizeof *e));
+	e = must(calloc(7, sizeof *e));
 	e[0] = ev(1, WSPH_EV_CALL, WSPH_FN_WSPSOCKET, 1, 0, "wspharness");
 	e[0].a[0] = 2, e[0].a[1] = 1, e[0].a[2] = 6, e[0].a[3] = 1001, e[0].a[4] = 1;
 	e[1] = ev(2, WSPH_EV_UPCALL, WSPH_FN_WPUCREATESOCKETHANDLE, 1, 1, "mock.so");
@@ -165,6 +164,11 @@ static void build(struct wsph_results *r)
 	e[6] = ev(7, WSPH_EV_UPCALL, WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, 0, 0, "mock.so");
 	e[6].a[0] = 0x3c000000, e[6].a[1] = CTX2, e[6].thread = 777, e[6].fault = 10055;
 	e[6].ret = -1, e[6].err = 10055;
+	c->events = must(wsph_trace_new());
+	for (int k = 0; k < 7; k++)
+		must((void *)(uintptr_t)wsph_trace_put(c->events, &e[k]));
+	c->events = wsph_trace_seal(c->events);
+	free(e);
 	c->n_findings = 4;
 	c->findings = must(calloc(4, sizeof *c->findings));
 	c->findings[0] = finding(

@@ -233,3 +233,109 @@ Test(trace, lock_free_records_from_threads_spill_and_stay_whole)
 	cr_assert_eq(sum, 4 * (uint64_t)19999 * 20000 / 2);
 	wsph_trace_free(t);
 }
+
+/* Checks every event of a trace made by fill() below. */
+static void check_filled(struct wsph_trace *t, size_t n)
+{
+	cr_assert_eq(wsph_trace_count(t), n);
+	for (size_t i = 0; i < n; i++) {
+		struct wsph_event ev;
+		cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+		cr_assert_eq(ev.seq, i + 1);
+		cr_assert_eq(ev.a[0], i);
+		cr_assert_eq(ev.ret, (int64_t)i * 3);
+		cr_assert_eq(ev.thread, 100 + i % 3);
+		cr_assert_eq(ev.time_ns, 1000 * i);
+		char want[32];
+		snprintf(want, sizeof want, i % 7 ? "" : "t%zu", i);
+		cr_assert_str_eq(ev.text, want, "event %zu", i);
+		cr_assert_str_eq(ev.module, "mockbase.so");
+	}
+	struct wsph_event ev;
+	cr_assert_neq(wsph_trace_get(t, n, &ev), 0);
+}
+
+/* What a parent does with its child's stream: events stored as they are, updates replacing. */
+static void fill(struct wsph_trace *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct wsph_event ev = upcall(WSPH_FN_WPUFDISSET, (uint64_t)i, 0, -1);
+		ev.seq = i + 1;
+		ev.thread = 100 + i % 3;
+		ev.time_ns = 1000 * i;
+		if (i % 7 == 0)
+			snprintf(ev.text, sizeof ev.text, "t%zu", i);
+		cr_assert_eq(wsph_trace_put(t, &ev), i + 1);
+		ev.ret = (int64_t)i * 3; /* the RETURN data, sent again */
+		cr_assert_eq(wsph_trace_put(t, &ev), i + 1);
+	}
+	struct wsph_event gap = upcall(WSPH_FN_WPUFDISSET, 0, 0, 0);
+	gap.seq = n + 2;
+	cr_assert_eq(wsph_trace_put(t, &gap), 0, "a gap is dropped");
+}
+
+Test(trace, put_keeps_seq_time_and_thread_and_seal_keeps_every_event)
+{
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	fill(t, 1500);
+	check_filled(t, 1500);
+	cr_assert_eq(wsph_trace_spilled(t), 0);
+	size_t before = wsph_trace_memory(t);
+	t = wsph_trace_seal(t);
+	check_filled(t, 1500);
+	cr_assert_eq(wsph_trace_spilled(t), 0, "a trace that never spilled has no file");
+	size_t after = wsph_trace_memory(t);
+	cr_assert_lt(after * 4, before, "sealed %zu bytes, %zu before", after, before);
+	/* read-only */
+	struct wsph_event ev = upcall(WSPH_FN_WPUFDISSET, 1, 2, 3);
+	cr_assert_eq(wsph_trace_append(t, &ev), 0);
+	check_filled(t, 1500);
+	cr_assert_eq(wsph_trace_seal(t), t);
+	wsph_trace_free(t);
+}
+
+Test(trace, a_sealed_trace_costs_a_small_part_of_its_events)
+{
+	struct wsph_trace *t = wsph_trace_new();
+	fill(t, 20);
+	t = wsph_trace_seal(t);
+	check_filled(t, 20);
+	/* 20 events as struct wsph_event copies were 20 * 352 bytes */
+	cr_assert_lt(wsph_trace_memory(t), 20 * sizeof(struct wsph_event) / 2, "%zu bytes",
+		     wsph_trace_memory(t));
+	wsph_trace_free(t);
+	t = wsph_trace_seal(wsph_trace_new());
+	cr_assert_eq(wsph_trace_count(t), 0);
+	wsph_trace_free(t);
+}
+
+Test(trace, spilled_traces_share_one_file_and_stay_readable_after_seal)
+{
+	enum { N = 6, EV = 9000 };
+	struct wsph_trace *t[N];
+	for (int k = 0; k < N; k++) {
+		t[k] = wsph_trace_new_bounded(2048);
+		fill(t[k], EV + (size_t)k);
+		cr_assert_gt(wsph_trace_spilled(t[k]), 0);
+		t[k] = wsph_trace_seal(t[k]);
+		cr_assert_eq(wsph_trace_spilled(t[k]), EV + (size_t)k, "all of it in the file");
+	}
+	for (int k = N - 1; k >= 0; k--)
+		check_filled(t[k], EV + (size_t)k);
+	/* an update after the seal reads back */
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(t[2], 4, &ev), 0);
+	ev.ret = 77;
+	wsph_trace_update(t[2], &ev);
+	cr_assert_eq(wsph_trace_get(t[2], 5000, &ev), 0);
+	cr_assert_eq(wsph_trace_get(t[2], 4, &ev), 0);
+	cr_assert_eq(ev.ret, 77);
+	for (int k = 0; k < N; k++)
+		wsph_trace_free(t[k]);
+	/* the file is written over once nobody reads it; a new trace is whole all the same */
+	struct wsph_trace *u = wsph_trace_new_bounded(2048);
+	fill(u, 7000);
+	u = wsph_trace_seal(u);
+	check_filled(u, 7000);
+	wsph_trace_free(u);
+}

@@ -360,12 +360,36 @@ static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 	return EXCEPTION_EXECUTE_HANDLER;
 }
 
-/* A stack overflow is fatal wherever it happens; a vectored handler sees it first, while the
- * guaranteed stack is still there. */
+/* A stack overflow is fatal wherever it happens; a vectored handler sees it first. What stack is
+ * left for it depends on where the overflowing frame landed in the guard page (Wine gives as
+ * little as 2 KiB, whatever SetThreadStackGuarantee asked for), too little for fflush and a
+ * system call. So the handler only raises a flag and spins, calling nothing; a watcher thread
+ * made at start flushes the buffered events, writes the crash line and ends the process. */
+static volatile LONG overflowed, watcher_up;
+
+static DWORD WINAPI overflow_watcher(LPVOID arg)
+{
+	(void)arg;
+	InterlockedExchange(&watcher_up, 1); /* counted: its DLL_THREAD_ATTACH has run */
+	while (!overflowed)
+		Sleep(2);
+	fflush(stdout);
+	report_code(EXCEPTION_STACK_OVERFLOW);
+	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
+	return 0;
+}
+
+static HANDLE watcher;
+
 static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 {
 	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
 		return EXCEPTION_CONTINUE_SEARCH;
+	if (watcher) {
+		overflowed = 1;
+		for (;;)
+			YieldProcessor(); /* no call: no stack */
+	}
 	fflush(stdout);
 	report_code(EXCEPTION_STACK_OVERFLOW);
 	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
@@ -388,6 +412,12 @@ void wsph_plat_child_init(void (*on_crash)(long code))
 	crash_hook = on_crash;
 	SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
 	SetThreadStackGuarantee(&guarantee);
+	if (!watcher) {
+		watcher = CreateThread(NULL, 64 * 1024, overflow_watcher, NULL, 0, NULL);
+		/* running before any case counts the process's threads (wsph_plat_thread_count) */
+		for (int i = 0; watcher && !watcher_up && i < 5000; i++)
+			Sleep(1);
+	}
 	SetUnhandledExceptionFilter(on_exception);
 	AddVectoredExceptionHandler(1, on_first_chance);
 	signal(SIGABRT, on_abort);
