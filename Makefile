@@ -78,7 +78,7 @@ build-asan: setup-native
 	$(NINJA) -C build-asan
 
 # clang with libFuzzer, ASan and UBSan; only the two fuzz targets are built (a few files each).
-FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules
+FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules fuzz/fuzz_errtable
 build-fuzz: setup-fuzz
 	@test -f build-fuzz/build.ninja || CC=clang $(MESON) setup build-fuzz \
 		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \

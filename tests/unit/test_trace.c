@@ -247,7 +247,10 @@ static void check_filled(struct wsph_trace *t, size_t n)
 		cr_assert_eq(ev.thread, 100 + i % 3);
 		cr_assert_eq(ev.time_ns, 1000 * i);
 		char want[32];
-		snprintf(want, sizeof want, i % 7 ? "" : "t%zu", i);
+		if (i % 7)
+			want[0] = '\0';
+		else
+			snprintf(want, sizeof want, "t%zu", i);
 		cr_assert_str_eq(ev.text, want, "event %zu", i);
 		cr_assert_str_eq(ev.module, "mockbase.so");
 	}
