@@ -422,3 +422,7 @@ void wsph_plat_child_init(void (*on_crash)(long code))
 	AddVectoredExceptionHandler(1, on_first_chance);
 	signal(SIGABRT, on_abort);
 }
+
+void wsph_plat_child_exit_unchecked(void)
+{
+}
