@@ -21,18 +21,6 @@ done
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "before: $BASE; after: $AFTER ($(git -C "$AFTER" rev-parse --short HEAD))"
-cat >"$TMP/million.yaml" <<'Y'
-scenarios:
-  - name: many-upcalls
-    description: WSPSocket makes WSPH_BENCH_UPCALLS WPUFDIsSet upcalls before it returns.
-    kinds: [nonifs]
-    checks: [SPI.Cleanup.SuccessReturnsZero]
-    steps:
-      - startup: {version: "2.2"}
-      - socket: {as: a}
-      - close: {socket: a}
-      - cleanup:
-Y
 mkdir -p "$TMP/trivial"
 awk -v d="$TMP/trivial" -v n="$N" 'BEGIN {
 	for (i = 1; i <= n; i++) {
@@ -49,7 +37,7 @@ echo "one scenario, $UP upcalls (bench/benchprov.c): seconds and peak RSS"
 for n in 0 "$UP"; do
 	for R in "$BASE" "$AFTER"; do
 		H=$R/build/harness/wspharness T=$R/build/bench/bench_timecmd
-		A=(run "$R/build/bench/benchprov.so" --non-ifs --scenarios "$TMP/million.yaml" --timeout 900)
+		A=(run "$R/build/bench/benchprov.so" --non-ifs --scenarios "$AFTER/bench/scenarios/million.yaml" --timeout 900)
 		# the child alone (both builds have the persistent child: "C 0" runs case 0, "Q" ends)
 		printf 'C 0\nQ\n' | WSPH_BENCH_UPCALLS=$n $T -- "$H" --child "${A[@]}" >"$TMP/c"
 		WSPH_BENCH_UPCALLS=$n $T -- "$H" "${A[@]}" >"$TMP/f"

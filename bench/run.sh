@@ -240,20 +240,8 @@ say "  wspharness list           $(calc '%7.3f s  %.2fx the floor, %.0f us/file,
 summary "3a. load 10,000 files" "$(calc '%.2fs, %.2fx libyaml' "$TL, $TL / $TY")" "info"
 
 section "3b. one scenario whose provider makes $BENCH_UPCALLS upcalls (bench/benchprov.c)"
-cat >"$TMP/million.yaml" <<'EOF'
-scenarios:
-  - name: many-upcalls
-    description: WSPSocket makes WSPH_BENCH_UPCALLS WPUFDIsSet upcalls before it returns.
-    kinds: [nonifs]
-    checks: [SPI.Cleanup.SuccessReturnsZero]
-    steps:
-      - startup: {version: "2.2"}
-      - socket: {as: a}
-      - close: {socket: a}
-      - cleanup:
-EOF
 PROV=$B/benchprov.so
-M_ARGS=(run "$PROV" --non-ifs --scenarios "$TMP/million.yaml" --timeout 900)
+M_ARGS=(run "$PROV" --non-ifs --scenarios "$ROOT/bench/scenarios/million.yaml" --timeout 900)
 SMALL=$((BENCH_UPCALLS / 10))
 for n in 0 $SMALL $BENCH_UPCALLS; do
 	# the child alone (child mode, as Windows runs it: "C 0" runs case 0, "Q" ends it; what the
