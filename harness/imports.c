@@ -374,4 +374,5 @@ void wsph_imports_patch(struct wsph_module *m)
 {
 	for (size_t i = 0; i < sizeof standins / sizeof standins[0]; i++)
 		wsph_plat_interpose(m, standins[i].name, as_ptr(standins[i].fn));
+	wsph_plat_watch_threads(m);
 }

@@ -20,6 +20,11 @@ const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len);
  * Before unloading a module, more threads than before it was loaded means one of its threads may
  * still run its code; the runner also uses it to retire a child that a case left threads in. */
 int wsph_plat_thread_count(void);
+/* Makes a thread the module creates count in wsph_plat_thread_count from the moment its creation
+ * returns, before the new thread has run any code. On Windows a new thread is counted only when it
+ * first runs (its TLS callback), so the module's thread-creation imports are interposed; on POSIX
+ * the thread is in /proc as soon as pthread_create returns and this does nothing. */
+void wsph_plat_watch_threads(struct wsph_module *m);
 
 uint64_t wsph_plat_now_ns(void); /* monotonic */
 unsigned long wsph_plat_thread_id(void);

@@ -212,6 +212,11 @@ int wsph_plat_module_loaded(const char *path)
 	return 1;
 }
 
+void wsph_plat_watch_threads(struct wsph_module *m)
+{
+	(void)m;
+}
+
 int wsph_plat_thread_count(void)
 {
 	DIR *d = opendir("/proc/self/task");

@@ -3,6 +3,7 @@
 #include "../platform.h"
 
 #include <windows.h>
+#include <process.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,9 +290,121 @@ __attribute__((section(".CRT$XLB"), used)) const PIMAGE_TLS_CALLBACK wsph_tls_ca
 	thread_note;
 #endif
 
+/* A thread the module created that has not yet reached its start routine: CreateThread returns
+ * before the new thread runs, and its TLS callback (live_threads) comes later still. Without this
+ * a provider that starts a thread in its final WSPCleanup looked thread-free, and the harness
+ * unloaded the code the thread was about to run. The interposed creators count the thread before
+ * it exists and the thread uncounts itself once it runs (by then live_threads counts it). */
+static volatile LONG starting_threads;
+
+struct counted_start {
+	LPTHREAD_START_ROUTINE fn;	     /* CreateThread */
+	unsigned(__stdcall *crt_fn)(void *); /* _beginthreadex */
+	void(__cdecl *crt_plain)(void *);    /* _beginthread */
+	void *arg;
+};
+
+static struct counted_start *counted_new(void *arg)
+{
+	struct counted_start *s = calloc(1, sizeof *s);
+	if (s) {
+		s->arg = arg;
+		InterlockedIncrement(&starting_threads);
+	}
+	return s;
+}
+
+static void counted_cancel(struct counted_start *s)
+{
+	InterlockedDecrement(&starting_threads);
+	free(s);
+}
+
+static struct counted_start counted_begin(void *p)
+{
+	struct counted_start s = *(struct counted_start *)p;
+	free(p);
+	InterlockedDecrement(&starting_threads);
+	return s;
+}
+
+static DWORD WINAPI counted_thread(LPVOID p)
+{
+	struct counted_start s = counted_begin(p);
+	return s.fn(s.arg);
+}
+
+static HANDLE WINAPI p_create_thread(LPSECURITY_ATTRIBUTES sa, SIZE_T stack,
+				     LPTHREAD_START_ROUTINE fn, LPVOID arg, DWORD flags, LPDWORD id)
+{
+	struct counted_start *s = fn ? counted_new(arg) : NULL;
+	if (!s)
+		return CreateThread(sa, stack, fn, arg, flags, id);
+	s->fn = fn;
+	HANDLE h = CreateThread(sa, stack, counted_thread, s, flags, id);
+	if (!h)
+		counted_cancel(s);
+	return h;
+}
+
+static unsigned __stdcall counted_crt_thread(void *p)
+{
+	struct counted_start s = counted_begin(p);
+	return s.crt_fn(s.arg);
+}
+
+static uintptr_t __cdecl p_beginthreadex(void *sa, unsigned stack, unsigned(__stdcall *fn)(void *),
+					 void *arg, unsigned flags, unsigned *id)
+{
+	struct counted_start *s = fn ? counted_new(arg) : NULL;
+	if (!s)
+		return _beginthreadex(sa, stack, fn, arg, flags, id);
+	s->crt_fn = fn;
+	uintptr_t h = _beginthreadex(sa, stack, counted_crt_thread, s, flags, id);
+	if (!h)
+		counted_cancel(s);
+	return h;
+}
+
+static void __cdecl counted_crt_plain(void *p)
+{
+	struct counted_start s = counted_begin(p);
+	s.crt_plain(s.arg);
+}
+
+static uintptr_t __cdecl p_beginthread(void(__cdecl *fn)(void *), unsigned stack, void *arg)
+{
+	struct counted_start *s = fn ? counted_new(arg) : NULL;
+	if (!s)
+		return _beginthread(fn, stack, arg);
+	s->crt_plain = fn;
+	uintptr_t h = _beginthread(counted_crt_plain, stack, s);
+	if (h == (uintptr_t)-1)
+		counted_cancel(s);
+	return h;
+}
+
+void wsph_plat_watch_threads(struct wsph_module *m)
+{
+	HANDLE(WINAPI * create)(LPSECURITY_ATTRIBUTES, SIZE_T, LPTHREAD_START_ROUTINE, LPVOID, DWORD,
+				LPDWORD) = p_create_thread;
+	uintptr_t(__cdecl * crt)(void *, unsigned, unsigned(__stdcall *)(void *), void *, unsigned,
+				 unsigned *) = p_beginthreadex;
+	uintptr_t(__cdecl * plain)(void(__cdecl *)(void *), unsigned, void *) = p_beginthread;
+	void *p;
+	memcpy(&p, &create, sizeof p);
+	wsph_plat_interpose(m, "CreateThread", p);
+	memcpy(&p, &crt, sizeof p);
+	wsph_plat_interpose(m, "_beginthreadex", p);
+	memcpy(&p, &plain, sizeof p);
+	wsph_plat_interpose(m, "_beginthread", p);
+}
+
 int wsph_plat_thread_count(void)
 {
-	return (int)live_threads;
+	/* A starting thread may be in both counts for a moment (attached, not yet at its routine):
+	 * an overcount that the caller's wait absorbs, never an undercount. */
+	return (int)(live_threads + starting_threads);
 }
 
 unsigned wsph_plat_cpu_count(void)
