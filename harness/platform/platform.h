@@ -110,9 +110,9 @@ void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum
 			 long *code);
 /* Child side: is the module at this path (as given to wsph_plat_load) still loaded? 1 yes, 0 no. */
 int wsph_plat_module_loaded(const char *path);
-/* Child side, at its end after a case that unloaded a provider holding memory: POSIX ends the
- * process at once, without exit handlers (a leak checker's among them); Windows returns and the
- * child ends as usual (no checker runs there, and ExitProcess must run its course under Wine). */
+/* Child side, at its end after a case that unloaded a provider holding memory: the process ends
+ * at once, without exit handlers (a leak checker's among them) or DLL detach code (POSIX _Exit,
+ * Windows TerminateProcess). */
 void wsph_plat_child_exit_unchecked(void);
 /* The number of processors (at least 1). */
 unsigned wsph_plat_cpu_count(void);

@@ -44,7 +44,7 @@ def main():
     if os.path.exists(trace):
         os.remove(trace)
     cmd = ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine),
-                                            "--trace", host_path(trace, wine), "-q"]
+                                            "--trace", host_path(trace, wine), "--color=never"]
     for kind in a.kind or ["nonifs", "ifs"]:
         cmd.append("--non-ifs" if kind == "nonifs" else "--ifs")
     cmd += [host_path(x, wine) if os.path.exists(x) else x for x in a.extra]

@@ -538,4 +538,12 @@ void wsph_plat_child_init(void (*on_crash)(long code))
 
 void wsph_plat_child_exit_unchecked(void)
 {
+	/* ExitProcess (exit, _exit) ends the other threads wherever they are and then runs every
+	 * DLL's detach code and the C runtime's: after a provider was unloaded without its cleanup,
+	 * a lower provider's thread can be ended holding a lock that code needs, and under Wine the
+	 * child then hung until the parent's 30 s limit (seen under load). TerminateProcess runs
+	 * none of it; the caller has flushed stdout. */
+	fflush(stdout);
+	fflush(stderr);
+	TerminateProcess(GetCurrentProcess(), 0);
 }
