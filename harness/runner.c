@@ -252,14 +252,14 @@ static void stream_event(void *ctx, const struct wsph_event *ev)
 	wsph_caseio_event_buffered((FILE *)ctx, ev);
 }
 
-static volatile int flusher_stop;
+static int flusher_stop; /* atomic */
 static uint64_t flusher_up;
 static int quick_exit_child; /* end the child unchecked (see serve) */
 
 static int flusher(void *ctx)
 {
 	wsph_atomic_store_u64(&flusher_up, 1);
-	while (!flusher_stop) {
+	while (!wsph_atomic_load_int(&flusher_stop)) {
 		if (ctx)
 			wsph_plat_event_wait(ctx, 10); /* set when the child ends */
 		else
@@ -312,7 +312,7 @@ static int serve(void *vctx)
 	wsph_trace_after_fork();
 	wsph_plat_child_init(crashed);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	flusher_stop = 0;
+	wsph_atomic_store_int(&flusher_stop, 0);
 	void *wake = wsph_plat_event_new();
 	wsph_atomic_store_u64(&flusher_up, 0);
 	struct wsph_thread *fl = wsph_thread_start(flusher, wake);
@@ -374,7 +374,7 @@ static int serve(void *vctx)
 			free(swept);
 		}
 	}
-	flusher_stop = 1;
+	wsph_atomic_store_int(&flusher_stop, 1);
 	if (wake)
 		wsph_plat_event_set(wake);
 	wsph_thread_join(fl);

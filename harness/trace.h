@@ -77,10 +77,13 @@ static inline unsigned long wsph_trace_thread_id(void)
 	unsigned long id = wsph_trace_tid;
 	return id ? id : wsph_trace_thread_id_slow();
 }
-/* The fastest path, for a trace without a sink: claims the next seq and returns its record (time
- * and thread filled in, the rest stale) for the caller to fill, then wsph_trace_commit. NULL when
- * the trace has a sink (*seq untouched: use wsph_trace_append_rec) or the event is lost (*seq 0;
- * it never becomes readable). */
+/* The fastest path, for a trace without a sink: returns a record of the calling thread's own
+ * staging area (time and thread filled in, the rest stale) for the caller to fill, then
+ * wsph_trace_commit (with the *seq this set). A thread's staged events enter the trace in order, a
+ * batch at a time (one seq claim per batch, not per event): when its area is full, and before any
+ * other event is appended or the trace is counted, read past its end or sealed, so every reader
+ * sees them in their place among the other events. NULL when the trace has a sink (*seq untouched:
+ * use wsph_trace_append_rec) or the event is lost (*seq 0). */
 struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq);
 static inline void wsph_trace_commit(struct wsph_rec *r, uint64_t seq)
 {

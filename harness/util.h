@@ -15,6 +15,13 @@
 #endif
 
 /* The caller's return address: which module made a call. */
+/* For a slow path kept out of a hot function, so the hot path saves fewer registers. */
+#if defined(_MSC_VER)
+#define WSPH_NOINLINE __declspec(noinline)
+#else
+#define WSPH_NOINLINE __attribute__((noinline))
+#endif
+
 #if defined(_MSC_VER)
 #include <intrin.h>
 #define WSPH_RETURN_ADDRESS() _ReturnAddress()

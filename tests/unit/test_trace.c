@@ -234,6 +234,85 @@ Test(trace, lock_free_records_from_threads_spill_and_stay_whole)
 	wsph_trace_free(t);
 }
 
+/* A fast recorder's events wait in its own area and enter the trace a batch at a time: each
+ * thread's events keep their order, and an event appended after a thread's events were recorded
+ * (here: after the thread ended) comes after all of them, however few it left staged. */
+struct staged_writer {
+	struct wsph_trace *t;
+	uint64_t tag, n;
+};
+
+static void *staged_writer(void *p)
+{
+	struct staged_writer *w = p;
+	for (uint64_t i = 0; i < w->n; i++) {
+		uint64_t seq = 0;
+		struct wsph_rec *r = wsph_trace_reserve(w->t, &seq);
+		cr_assert(r && seq);
+		memset(r->a, 0, sizeof r->a);
+		r->parent = 0;
+		r->ret = 0;
+		r->step = r->err = r->fault = r->layer = r->table = r->current_table = 0;
+		r->text = 0;
+		r->kind = WSPH_EV_UPCALL;
+		r->fn = WSPH_FN_WPUFDISSET;
+		r->a[0] = w->tag;
+		r->a[1] = i;
+		r->module = 0;
+		wsph_trace_commit(r, seq);
+	}
+	return NULL;
+}
+
+Test(trace, staged_events_keep_each_threads_order_and_precede_later_appends)
+{
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	/* odd counts: each thread leaves a partial batch behind when it ends */
+	struct staged_writer w[3] = {{t, 1, 10007}, {t, 2, 7}, {t, 3, 4099}};
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, staged_writer, &w[i]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	struct wsph_event last = upcall(WSPH_FN_WPUCLOSESOCKETHANDLE, 99, 0, 0);
+	uint64_t total = 10007 + 7 + 4099;
+	cr_assert_eq(wsph_trace_append(t, &last), total + 1, "after every staged event");
+	uint64_t next[4] = {0};
+	for (size_t i = 0; i < total; i++) {
+		struct wsph_event ev;
+		cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+		cr_assert_eq(ev.seq, i + 1);
+		cr_assert(ev.a[0] >= 1 && ev.a[0] <= 3);
+		cr_assert_eq(ev.a[1], next[ev.a[0]]++, "thread %u in order", (unsigned)ev.a[0]);
+	}
+	cr_assert_eq(next[1], 10007);
+	cr_assert_eq(next[2], 7);
+	cr_assert_eq(next[3], 4099);
+
+	/* one thread: a staged event is counted, read and sealed without any other append */
+	struct wsph_trace *u = wsph_trace_new();
+	struct staged_writer one = {u, 5, 3};
+	staged_writer(&one);
+	cr_assert_eq(wsph_trace_count(u), 3);
+	struct wsph_trace *v = wsph_trace_new();
+	struct staged_writer two = {v, 6, 2};
+	staged_writer(&two);
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(v, 1, &ev), 0, "a reader reading on sees staged events");
+	cr_assert_eq(ev.a[1], 1);
+	struct staged_writer three = {v, 6, 1};
+	staged_writer(&three);
+	v = wsph_trace_seal(v);
+	cr_assert_eq(wsph_trace_count(v), 3, "sealing takes the staged event in");
+	/* a reset drops what was staged */
+	staged_writer(&one);
+	wsph_trace_reset(u);
+	cr_assert_eq(wsph_trace_count(u), 0);
+	wsph_trace_free(u);
+	wsph_trace_free(v);
+	wsph_trace_free(t);
+}
+
 /* Checks every event of a trace made by fill() below. */
 static void check_filled(struct wsph_trace *t, size_t n)
 {
