@@ -264,6 +264,54 @@ static void *staged_writer(void *p)
 	return NULL;
 }
 
+/* Runs of equal records (a busy data path repeating its upcall) spill as bare masks and read
+ * back exactly, between records that differ. */
+static void *repeating_writer(void *p)
+{
+	struct staged_writer *w = p;
+	for (uint64_t i = 0; i < w->n; i++) {
+		uint64_t seq = 0;
+		struct wsph_rec *r = wsph_trace_reserve(w->t, &seq);
+		cr_assert(r && seq);
+		memset(r->a, 0, sizeof r->a);
+		r->parent = 0;
+		r->ret = (int64_t)(i / 7 % 2);
+		r->step = r->fault = r->layer = r->table = r->current_table = 0;
+		r->err = WSPH_ERRNO_UNSET;
+		r->text = 0;
+		r->kind = WSPH_EV_UPCALL;
+		r->fn = WSPH_FN_WPUFDISSET;
+		r->a[0] = w->tag;
+		r->a[1] = i / 7; /* seven equal records in a row, then a change */
+		r->module = 0;
+		wsph_trace_commit(r, seq);
+	}
+	return NULL;
+}
+
+Test(trace, runs_of_equal_records_spill_and_read_back_exactly)
+{
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	struct staged_writer w = {t, 0x3c000000u, 30000};
+	repeating_writer(&w);
+	cr_assert_eq(wsph_trace_count(t), 30000);
+	cr_assert_gt(wsph_trace_spilled(t), 20000);
+	for (size_t i = 0; i < 30000; i++) {
+		struct wsph_event ev;
+		cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+		cr_assert_eq(ev.seq, i + 1);
+		cr_assert_eq(ev.a[0], 0x3c000000u);
+		cr_assert_eq(ev.a[1], i / 7, "event %zu", i);
+		cr_assert_eq(ev.ret, (int64_t)(i / 7 % 2));
+		cr_assert_eq(ev.err, WSPH_ERRNO_UNSET);
+	}
+	t = wsph_trace_seal(t);
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(t, 29999, &ev), 0);
+	cr_assert_eq(ev.a[1], 29999 / 7);
+	wsph_trace_free(t);
+}
+
 Test(trace, staged_events_keep_each_threads_order_and_precede_later_appends)
 {
 	struct wsph_trace *t = wsph_trace_new_bounded(2048);
