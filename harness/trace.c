@@ -365,11 +365,10 @@ static int spill_room(struct wsph_trace *t, uint64_t k)
 	return 0;
 }
 
-/* With the lock held: appends chunk k, encoded in buf (len bytes), to the spill file. */
-static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *buf, size_t len)
+/* With the lock held: chunk k is in the spill file at off (len bytes). */
+static int spill_note(struct wsph_trace *t, uint64_t k, uint64_t off, size_t len)
 {
-	uint64_t off;
-	if (spill_room(t, k) != 0 || file_write(buf, len, &off) != 0)
+	if (spill_room(t, k) != 0)
 		return -1;
 	if (!t->in_file) {
 		t->in_file = 1;
@@ -382,6 +381,15 @@ static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *
 	t->spill_at[k].off = off;
 	t->spill_at[k].len = (uint32_t)len;
 	return 0;
+}
+
+/* With the lock held: appends chunk k, encoded in buf (len bytes), to the spill file. */
+static int spill_encoded(struct wsph_trace *t, uint64_t k, const unsigned char *buf, size_t len)
+{
+	uint64_t off;
+	if (spill_room(t, k) != 0 || file_write(buf, len, &off) != 0)
+		return -1;
+	return spill_note(t, k, off, len);
 }
 
 /* Records in chunk k (the last one of a sealed trace may hold fewer). */
@@ -463,13 +471,19 @@ static void spill_old(struct wsph_trace *t, uint64_t newest)
 		struct chunk *c = chunk_get(t, k);
 		t->spill_dirty = 0;
 		wsph_mutex_unlock(t->lock);
+		/* encoding and writing (a system call) without the lock: recorders that need a new
+		 * chunk meanwhile do not wait for the disk */
 		size_t len = encode_chunk(c, k, t->sbuf);
+		uint64_t off = 0;
+		int wrote = len && file_write(t->sbuf, len, &off) == 0;
 		wsph_mutex_lock(t->lock);
-		if (t->spill_dirty && len)
+		if (t->spill_dirty && len) { /* updated meanwhile: again, under the lock */
 			len = encode_chunk(c, k, t->sbuf);
+			wrote = len && file_write(t->sbuf, len, &off) == 0;
+		}
 		if (!len)
 			break; /* a recorder is still writing in it: the next new chunk retries */
-		if (spill_encoded(t, k, t->sbuf, len) != 0) {
+		if (!wrote || spill_note(t, k, off, len) != 0) {
 			t->spill_failed = 1; /* keep everything in memory from now on */
 			break;
 		}
