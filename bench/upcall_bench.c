@@ -313,11 +313,11 @@ int main(int argc, char **argv)
 			is[r] = 0;
 		}
 
-		/* events per second: two threads against one, in runs of tens of milliseconds:
-		 * 5n calls a thread through the instrumented table, 100n through the empty one (a
+		/* events per second: two threads against one, in runs of a tenth of a second or more:
+		 * 25n calls a thread through the instrumented table, 100n through the empty one (a
 		 * few ns a call). Shorter runs measure how fast this VM gives a second CPU, not the
 		 * recorder. */
-		long ne = 100 * n, ni = 5 * n;
+		long ne = 100 * n, ni = 25 * n;
 		double t1e = run1(empty, ne), t2e = run2(empty, ne);
 		e2[r] = (2.0 * (double)ne / t2e) / ((double)ne / t1e);
 		wsph_trace_reset(steady);
