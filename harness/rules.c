@@ -119,6 +119,25 @@ struct frame {
 
 #define MAX_DEPTH 8
 
+/* The frame stack: about 700 KiB, most of it room for upcalls. It is not zeroed: a frame is set
+ * up when its CALL arrives, and only the frames below the depth and their first n_up upcalls are
+ * read. One is kept for the next case of the process (a calloc and a fresh mapping per case cost
+ * a trivial case most of its time). */
+static struct frame *spare_frames;
+
+static struct frame *frames_get(void)
+{
+	struct frame *f = wsph_atomic_xchg_ptr((void **)&spare_frames, NULL);
+	return f ? f : malloc(MAX_DEPTH * sizeof *f);
+}
+
+static void frames_put(struct frame *f)
+{
+	if (f)
+		free(wsph_atomic_xchg_ptr((void **)&spare_frames, f));
+}
+
+
 /* An overlapped operation the client started (from the driver's CALL events). */
 enum op_state { OP_IN_CALL, OP_PENDING, OP_IMMEDIATE, OP_FAILED };
 struct op_rec {
@@ -196,7 +215,7 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->threads);
 	free(r->events);
 	free(r->ledger);
-	free(r->frames);
+	frames_put(r->frames);
 	free(r->lower_handles);
 	wsph_rules_errno_free(r->errno_rules);
 	wsph_rules_lsp_free(r->lsp);
@@ -1423,7 +1442,7 @@ static void check_layer_return(struct wsph_rules *r, const struct frame *f,
 void wsph_rules_advance(struct wsph_rules *r)
 {
 	struct wsph_event ev;
-	if (!r->frames && !(r->frames = calloc(MAX_DEPTH, sizeof *r->frames)))
+	if (!r->frames && !(r->frames = frames_get()))
 		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
 		r->next++;

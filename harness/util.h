@@ -80,6 +80,10 @@ static __inline void wsph_atomic_store_int(volatile int *p, int v) /* relaxed */
 {
 	*p = v;
 }
+static __inline void *wsph_atomic_xchg_ptr(void *volatile *p, void *v) /* returns the old */
+{
+	return _InterlockedExchangePointer(p, v);
+}
 #else
 #define WSPH_THREAD_LOCAL _Thread_local
 #define wsph_atomic_add_u64(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
@@ -89,6 +93,7 @@ static __inline void wsph_atomic_store_int(volatile int *p, int v) /* relaxed */
 #define wsph_atomic_store_ptr(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define wsph_atomic_load_int(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define wsph_atomic_store_int(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define wsph_atomic_xchg_ptr(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #endif
 
 #endif
