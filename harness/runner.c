@@ -303,12 +303,30 @@ static const char *leftover(const struct wsph_run_config *cfg, int threads_befor
 	return NULL;
 }
 
+/* Cases a child runs before it is replaced (WSPHARNESS_CASES_PER_CHILD; 0: no limit). */
+static unsigned cases_per_child(void)
+{
+	const char *per = getenv("WSPHARNESS_CASES_PER_CHILD");
+	return per && atoi(per) > 0 ? (unsigned)atoi(per) : 0;
+}
+
+/* After a case, is this child done? The parent decides the same from the case's stream: a case
+ * that left something behind, did not pass, or was the child's last. The parent sends the next
+ * command before a case ends, so the child must not take it then. */
+static int child_done(int tainted, enum wsph_outcome outcome, unsigned runs, unsigned per_child)
+{
+	return tainted || outcome == WSPH_FAIL || outcome == WSPH_ERROR ||
+	       (per_child && runs >= per_child);
+}
+
 /* The persistent child: "C INDEX [UPCALL CALL ERROR]" runs one case (with one injected fault),
- * "Q" or the end of stdin ends the child. */
+ * "Q" or the end of stdin ends the child, and so does a case after which the parent replaces
+ * it (child_done). */
 static int serve(void *vctx)
 {
 	const struct child_ctx *x = vctx;
 	char line[256];
+	unsigned runs = 0, per_child = cases_per_child();
 	wsph_trace_after_fork();
 	wsph_plat_child_init(crashed);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -368,11 +386,14 @@ static int serve(void *vctx)
 			wsph_caseio_exit_unjudged(stdout);
 		wsph_caseio_case(stdout, &c);
 		fflush(stdout);
+		int done = child_done(why != NULL, c.outcome, ++runs, per_child);
 		case_free(&c);
 		if (swept) {
 			free(swept->faults);
 			free(swept);
 		}
+		if (done)
+			break;
 	}
 	wsph_atomic_store_int(&flusher_stop, 1);
 	if (wake)
@@ -400,6 +421,7 @@ struct entry {
 	unsigned timeout_ms;
 	int state;
 	uint64_t t0;
+	enum wsph_outcome raw; /* the outcome the child wrote (before a sweep's settle) */
 };
 
 enum { P_NONE, P_IDLE, P_RUNNING, P_QUIT };
@@ -408,6 +430,7 @@ struct slot {
 	struct wsph_child *ch;
 	int phase;
 	long cur, pending; /* the case running; the case streamed and not yet confirmed */
+	long next;	   /* the case whose command was sent while cur ran (-1 none) */
 	int started;	   /* the child has taken the command (its "S" line) */
 	int asked;	   /* we asked it to exit */
 	char *buf; /* what the child wrote and nobody read yet */
@@ -670,6 +693,7 @@ static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end
 		e->c.error_message = wsph_strdup("out of memory");
 	}
 	e->c.time = (double)(wsph_plat_now_ns() - e->t0) / 1e9;
+	e->raw = e->c.outcome;
 	settle(s, e);
 }
 
@@ -679,6 +703,16 @@ static void send_quit(struct sched *s, struct slot *sl)
 	sl->phase = P_QUIT;
 	sl->deadline = wsph_plat_now_ns() + (uint64_t)s->quit_ms * 1000000u;
 	wsph_plat_child_send(sl->ch, "Q\n");
+}
+
+/* The command sent ahead will not be taken (the child ends): the case runs in another child. */
+static void requeue_next(struct sched *s, struct slot *sl)
+{
+	if (sl->next < 0)
+		return;
+	s->e[sl->next].state = E_QUEUED;
+	push(s, sl->next);
+	sl->next = -1;
 }
 
 /* The child has ended (or is killed now): what it means for its cases. */
@@ -695,6 +729,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	sl->ch = NULL;
 	if (killed)
 		end = why;
+	requeue_next(s, sl);
 	if (sl->phase == P_RUNNING && (sl->started || sl->pending < 0)) {
 		/* the case itself crashed, hung, exited or was interrupted */
 		if (sl->pending >= 0)
@@ -728,6 +763,17 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	wsph_caseio_reader_free(sl->rd);
 	sl->rd = NULL;
 	consume(sl, sl->len);
+}
+
+/* Entry i (its command sent) is the slot's running case from now. */
+static void running(struct sched *s, struct slot *sl, long i)
+{
+	struct entry *e = &s->e[i];
+	e->t0 = wsph_plat_now_ns();
+	sl->cur = i;
+	sl->started = 0;
+	sl->phase = P_RUNNING;
+	sl->deadline = e->t0 + (uint64_t)e->timeout_ms * 1000000u;
 }
 
 /* New output of a slot's child: the "S" of the case it took, the case's stream up to its "D". */
@@ -771,15 +817,39 @@ static void advance(struct sched *s, struct slot *sl)
 	sl->started = 0;
 	sl->phase = P_IDLE;
 	sl->runs++;
-	if (tainted || e->c.outcome == WSPH_FAIL || e->c.outcome == WSPH_ERROR ||
-	    (s->per_child && sl->runs >= s->per_child)) {
+	if (child_done(tainted, e->raw, sl->runs, s->per_child)) {
+		/* the child ends itself now (serve); it never takes the command sent ahead */
 		if (s->log)
 			fprintf(stderr, "wspharness: child replaced after %s (%u case(s)): %s\n",
 				e->c.name, sl->runs,
-				tainted ? why : e->c.outcome == WSPH_PASS ?
+				tainted ? why : e->raw == WSPH_PASS ?
 				"WSPHARNESS_CASES_PER_CHILD" : "the case did not pass");
+		requeue_next(s, sl);
 		send_quit(s, sl);
+		return;
 	}
+	if (sl->next >= 0) {
+		/* the command sent ahead: the child has it, and may have started it already */
+		long i = sl->next;
+		sl->next = -1;
+		running(s, sl, i);
+		advance(s, sl);
+	}
+}
+
+/* Sends entry i's command to the slot's child. */
+static void send_case(struct sched *s, struct slot *sl, long i)
+{
+	struct entry *e = &s->e[i];
+	char cmd[128];
+	if (e->base >= 0)
+		snprintf(cmd, sizeof cmd, "C %lu %d %u %d\n", (unsigned long)e->sel, e->fault.upcall,
+			 e->fault.call, e->fault.error);
+	else
+		snprintf(cmd, sizeof cmd, "C %lu\n", (unsigned long)e->sel);
+	e->state = E_RUNNING;
+	/* a child that is gone shows as the end of its output */
+	wsph_plat_child_send(sl->ch, cmd);
 }
 
 static void start_case(struct sched *s, struct slot *sl, long i, struct wsph_child_spec *spec)
@@ -796,22 +866,26 @@ static void start_case(struct sched *s, struct slot *sl, long i, struct wsph_chi
 		}
 		sl->phase = P_IDLE;
 		sl->pending = -1;
+		sl->next = -1;
 		sl->runs = 0;
 	}
-	char cmd[128];
-	if (e->base >= 0)
-		snprintf(cmd, sizeof cmd, "C %lu %d %u %d\n", (unsigned long)e->sel, e->fault.upcall,
-			 e->fault.call, e->fault.error);
-	else
-		snprintf(cmd, sizeof cmd, "C %lu\n", (unsigned long)e->sel);
-	e->state = E_RUNNING;
-	e->t0 = wsph_plat_now_ns();
-	sl->cur = i;
-	sl->started = 0;
-	sl->phase = P_RUNNING;
-	sl->deadline = e->t0 + (uint64_t)e->timeout_ms * 1000000u;
-	/* a child that is gone shows as the end of its output */
-	wsph_plat_child_send(sl->ch, cmd);
+	send_case(s, sl, i);
+	running(s, sl, i);
+}
+
+/* While the slot's case runs, the child gets its next command, so it goes on without waiting
+ * for the parent between cases (two wake-ups a case fewer). Not when the case is the child's
+ * last (WSPHARNESS_CASES_PER_CHILD). */
+static void send_ahead(struct sched *s, struct slot *sl)
+{
+	if (!sl->ch || sl->phase != P_RUNNING || !sl->started || sl->next >= 0 ||
+	    (s->per_child && sl->runs + 1 >= s->per_child))
+		return;
+	long i = next_entry(s);
+	if (i < 0)
+		return;
+	send_case(s, sl, i);
+	sl->next = i;
 }
 
 #define MAX_JOBS 64
@@ -839,7 +913,7 @@ static void run_isolated(struct sched *s)
 	struct wsph_child *chs[MAX_JOBS];
 	memset(slots, 0, sizeof slots);
 	for (unsigned j = 0; j < jobs; j++)
-		slots[j].cur = slots[j].pending = -1;
+		slots[j].cur = slots[j].pending = slots[j].next = -1;
 	char buf[65536];
 	for (;;) {
 		if (cfg->interrupted && *cfg->interrupted) {
@@ -858,6 +932,7 @@ static void run_isolated(struct sched *s)
 				else if (sl->phase == P_IDLE)
 					send_quit(s, sl);
 			}
+			send_ahead(s, sl);
 			busy |= sl->ch != NULL;
 		}
 		report_progress(s);
@@ -924,8 +999,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		free(s.sels);
 		return 0;
 	}
-	const char *per = getenv("WSPHARNESS_CASES_PER_CHILD");
-	s.per_child = per && atoi(per) > 0 ? (unsigned)atoi(per) : 0;
+	s.per_child = cases_per_child();
 	/* a child asked to exit gets longer than a case: under load (or valgrind) ending a process
 	 * takes a while */
 	s.quit_ms = cfg->timeout_ms > 10000 ? cfg->timeout_ms * 3 : 30000;

@@ -5,7 +5,9 @@ verdicts), and a case that crashes, aborts or exits in one child does not distur
 Runs the harness twice on the provider (--jobs 1, then --jobs N) with the extra arguments after --,
 and compares the case lists of the two reports (times and traces aside). --expect-error TYPE says
 some case must be an <error> of that type and --expect-pass that some case must pass, so a run
-that goes wrong in the same way twice does not pass."""
+that goes wrong in the same way twice does not pass. --variant-env NAME=VALUE sets a variable for
+the second run only: WSPHARNESS_CASES_PER_CHILD=1 (a child per case, nothing sent ahead) must give
+the report of the default persistent child, which gets its next command while a case runs."""
 import argparse
 import os
 import shlex
@@ -42,13 +44,18 @@ def main():
     ap.add_argument("--expect-exit", type=int, default=0)
     ap.add_argument("--expect-error", action="append", default=[])
     ap.add_argument("--expect-pass", action="store_true")
+    ap.add_argument("--variant-env", action="append", default=[])
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     wine = bool(a.wrapper)
     os.makedirs(a.workdir, exist_ok=True)
     ok = True
     reports = {}
+    variant = dict(kv.split("=", 1) for kv in a.variant_env)
     for jobs in ["1", a.jobs]:
+        env = dict(os.environ)
+        if jobs == a.jobs:
+            env.update(variant)
         junit = os.path.join(a.workdir, f"jobs-{jobs}.xml")
         if os.path.exists(junit):
             os.remove(junit)
@@ -56,8 +63,9 @@ def main():
         cmd += ([a.wrapper] if wine else []) + [a.harness, "run", host_path(a.provider, wine),
                                                 "--jobs", jobs, "-q", "--junit",
                                                 host_path(junit, wine)] + a.extra
-        print("$", " ".join(cmd), flush=True)
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        shown = [f"{k}={v}" for k, v in variant.items()] if jobs == a.jobs else []
+        print("$", " ".join(shown + cmd), flush=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
         sys.stdout.write(p.stdout + p.stderr)
         if p.returncode != a.expect_exit:
             print(f"FAIL: --jobs {jobs}: exit status {p.returncode}, expected {a.expect_exit}")
