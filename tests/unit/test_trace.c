@@ -240,24 +240,27 @@ Test(trace, lock_free_records_from_threads_spill_and_stay_whole)
 struct staged_writer {
 	struct wsph_trace *t;
 	uint64_t tag, n;
+	uint64_t repeat; /* a[1] = i / repeat: runs of equal records (0 or 1: none) */
 };
 
 static void *staged_writer(void *p)
 {
 	struct staged_writer *w = p;
+	uint64_t repeat = w->repeat > 1 ? w->repeat : 1;
 	for (uint64_t i = 0; i < w->n; i++) {
 		uint64_t seq = 0;
 		struct wsph_rec *r = wsph_trace_reserve(w->t, &seq);
 		cr_assert(r && seq);
 		memset(r->a, 0, sizeof r->a);
 		r->parent = 0;
-		r->ret = 0;
-		r->step = r->err = r->fault = r->layer = r->table = r->current_table = 0;
+		r->ret = (int64_t)(i / repeat % 2);
+		r->step = r->fault = r->layer = r->table = r->current_table = 0;
+		r->err = WSPH_ERRNO_UNSET;
 		r->text = 0;
 		r->kind = WSPH_EV_UPCALL;
 		r->fn = WSPH_FN_WPUFDISSET;
 		r->a[0] = w->tag;
-		r->a[1] = i;
+		r->a[1] = i / repeat;
 		r->module = 0;
 		wsph_trace_commit(r, seq);
 	}
@@ -266,34 +269,11 @@ static void *staged_writer(void *p)
 
 /* Runs of equal records (a busy data path repeating its upcall) spill as bare masks and read
  * back exactly, between records that differ. */
-static void *repeating_writer(void *p)
-{
-	struct staged_writer *w = p;
-	for (uint64_t i = 0; i < w->n; i++) {
-		uint64_t seq = 0;
-		struct wsph_rec *r = wsph_trace_reserve(w->t, &seq);
-		cr_assert(r && seq);
-		memset(r->a, 0, sizeof r->a);
-		r->parent = 0;
-		r->ret = (int64_t)(i / 7 % 2);
-		r->step = r->fault = r->layer = r->table = r->current_table = 0;
-		r->err = WSPH_ERRNO_UNSET;
-		r->text = 0;
-		r->kind = WSPH_EV_UPCALL;
-		r->fn = WSPH_FN_WPUFDISSET;
-		r->a[0] = w->tag;
-		r->a[1] = i / 7; /* seven equal records in a row, then a change */
-		r->module = 0;
-		wsph_trace_commit(r, seq);
-	}
-	return NULL;
-}
-
 Test(trace, runs_of_equal_records_spill_and_read_back_exactly)
 {
 	struct wsph_trace *t = wsph_trace_new_bounded(2048);
-	struct staged_writer w = {t, 0x3c000000u, 30000};
-	repeating_writer(&w);
+	struct staged_writer w = {t, 0x3c000000u, 30000, 7}; /* seven equal records in a row */
+	staged_writer(&w);
 	cr_assert_eq(wsph_trace_count(t), 30000);
 	cr_assert_gt(wsph_trace_spilled(t), 20000);
 	for (size_t i = 0; i < 30000; i++) {
@@ -316,7 +296,7 @@ Test(trace, staged_events_keep_each_threads_order_and_precede_later_appends)
 {
 	struct wsph_trace *t = wsph_trace_new_bounded(2048);
 	/* odd counts: each thread leaves a partial batch behind when it ends */
-	struct staged_writer w[3] = {{t, 1, 10007}, {t, 2, 7}, {t, 3, 4099}};
+	struct staged_writer w[3] = {{t, 1, 10007, 1}, {t, 2, 7, 1}, {t, 3, 4099, 1}};
 	pthread_t th[3];
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, staged_writer, &w[i]);
@@ -339,16 +319,16 @@ Test(trace, staged_events_keep_each_threads_order_and_precede_later_appends)
 
 	/* one thread: a staged event is counted, read and sealed without any other append */
 	struct wsph_trace *u = wsph_trace_new();
-	struct staged_writer one = {u, 5, 3};
+	struct staged_writer one = {u, 5, 3, 1};
 	staged_writer(&one);
 	cr_assert_eq(wsph_trace_count(u), 3);
 	struct wsph_trace *v = wsph_trace_new();
-	struct staged_writer two = {v, 6, 2};
+	struct staged_writer two = {v, 6, 2, 1};
 	staged_writer(&two);
 	struct wsph_event ev;
 	cr_assert_eq(wsph_trace_get(v, 1, &ev), 0, "a reader reading on sees staged events");
 	cr_assert_eq(ev.a[1], 1);
-	struct staged_writer three = {v, 6, 1};
+	struct staged_writer three = {v, 6, 1, 1};
 	staged_writer(&three);
 	v = wsph_trace_seal(v);
 	cr_assert_eq(wsph_trace_count(v), 3, "sealing takes the staged event in");
