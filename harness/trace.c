@@ -681,9 +681,10 @@ struct wsph_trace *wsph_trace_new(void)
 	return wsph_trace_new_bounded(0);
 }
 
-static void drop_store(struct wsph_trace *t)
+/* Frees every chunk still in the directory, and the directory's blocks. */
+static void free_dir(struct wsph_trace *t)
 {
-	for (size_t b = 0; !t->sealed && b < DIR_SIZE; b++) {
+	for (size_t b = 0; b < DIR_SIZE; b++) {
 		if (!t->dir[b])
 			continue;
 		for (size_t k = 0; k < DIR_SIZE; k++)
@@ -691,6 +692,12 @@ static void drop_store(struct wsph_trace *t)
 		free(t->dir[b]);
 		t->dir[b] = NULL;
 	}
+}
+
+static void drop_store(struct wsph_trace *t)
+{
+	if (!t->sealed)
+		free_dir(t); /* a sealed trace has no directory any more */
 	free(t->rcache);
 	t->rcache = NULL;
 	t->rcache_cap = 0;
@@ -817,15 +824,7 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 		chunk_free(c);
 		t->in_memory--;
 	}
-	/* chunks past the end (lost events' chunks) */
-	for (size_t b = 0; b < DIR_SIZE; b++) {
-		if (!t->dir[b])
-			continue;
-		for (size_t k = 0; k < DIR_SIZE; k++)
-			chunk_free(t->dir[b][k]);
-		free(t->dir[b]);
-		t->dir[b] = NULL;
-	}
+	free_dir(t); /* chunks past the end (lost events' chunks) */
 	while (t->n_spare)
 		chunk_free(t->spare[--t->n_spare]);
 	free_stages(t);
