@@ -18,19 +18,10 @@ for R in "$BASE" "$AFTER"; do
 	# shellcheck disable=SC2086
 	ninja -C "$R/build" $TARGETS >/dev/null || { echo "compare: build failed in $R"; exit 1; }
 done
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$AFTER/bench/common.sh" # median, trivial
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "before: $BASE; after: $AFTER ($(git -C "$AFTER" rev-parse --short HEAD))"
-mkdir -p "$TMP/trivial"
-awk -v d="$TMP/trivial" -v n="$N" 'BEGIN {
-	for (i = 1; i <= n; i++) {
-		f = sprintf("%s/t%05d.yaml", d, i)
-		printf "scenarios:\n  - name: trivial\n    description: one WSPStartup and its WSPCleanup\n" > f
-		printf "    kinds: [nonifs]\n    checks: [SPI.Cleanup.SuccessReturnsZero]\n    steps:\n" > f
-		printf "      - startup: {version: \"2.2\"}\n      - cleanup:\n" > f
-		close(f)
-	}
-}'
+trivial "$TMP/trivial" "$N"
 res() { awk '$1 == "RESULT" { printf "%6.2f s %8.1f MiB", $2, $3 / 1024 }' "$1"; }
 echo
 echo "one scenario, $UP upcalls (bench/benchprov.c): seconds and peak RSS"

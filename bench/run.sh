@@ -42,8 +42,8 @@ say() { printf '%s\n' "$*"; }
 section() { printf '\n== %s   [t+%ds]\n' "$*" $(($(date +%s) - T_START)); }
 # get KEY FILE: the value(s) after "RESULT KEY" in FILE
 get() { awk -v k="$1" '$1 == "RESULT" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print; exit }' "$2"; }
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median, trivial
+. "$ROOT/bench/common.sh"
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo missed; fi; }
 SUMMARY=
@@ -136,18 +136,6 @@ fi
 
 # ---- 2. isolated scenario throughput ---------------------------------------------------------
 section "2. isolated scenario throughput ($N trivial scenarios: startup + cleanup; median of $REPS)"
-trivial() { # trivial DIR COUNT: COUNT files of one trivial scenario each
-	mkdir -p "$1"
-	awk -v d="$1" -v n="$2" 'BEGIN {
-		for (i = 1; i <= n; i++) {
-			f = sprintf("%s/t%05d.yaml", d, i)
-			printf "scenarios:\n  - name: trivial\n    description: one WSPStartup and its WSPCleanup\n" > f
-			printf "    kinds: [nonifs]\n    checks: [SPI.Cleanup.SuccessReturnsZero]\n    steps:\n" > f
-			printf "      - startup: {version: \"2.2\"}\n      - cleanup:\n" > f
-			close(f)
-		}
-	}'
-}
 trivial "$TMP/trivial" "$N"
 # The Criterion binary has 1000 tests named tn000..tn999: a filter selects the first N.
 case $N in
