@@ -1,4 +1,5 @@
-/* What an isolated child tells its parent, and how the parent turns a crash into a verdict. */
+/* What an isolated child tells its parent on the channel, and how the parent turns it (and how the
+ * child ended) into a verdict. */
 #include "caseio.h"
 
 #include "util.h"
@@ -8,19 +9,208 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MARK "\x1eWSPH "
+/* ---- the check ---- */
 
-static void put_escaped(FILE *out, const char *s)
+#define HASH_MUL 0x100000001b3ull
+
+/* Over the bytes, eight at a time. */
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * HASH_MUL;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * HASH_MUL;
+	return (h ^ n) * HASH_MUL;
+}
+
+/* The frame's check: its kind, number and payload, keyed with the child's secret. */
+static uint32_t frame_check(uint64_t secret, char kind, uint32_t seq, uint64_t content)
+{
+	uint64_t x = content ^ secret ^ (uint64_t)seq * 0x9e3779b97f4a7c15ull ^
+		     (uint64_t)(unsigned char)kind << 56;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (uint32_t)(x ^ x >> 32);
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void hex32(char *out, uint32_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 4)
+		out[i] = hexd[v & 15];
+}
+
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static int unhex32(const char *s, uint32_t *v)
+{
+	uint32_t x = 0;
+	for (int i = 0; i < 8; i++) {
+		int d = hexval(s[i]);
+		if (d < 0)
+			return -1;
+		x = x << 4 | (uint32_t)d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* ---- the child's writer ---- */
+
+#define FRAME_HEAD 9  /* kind, number */
+#define FRAME_TAIL 10 /* tab, check, newline */
+#define WBUF (64 * 1024)
+
+static struct {
+	struct wsph_mutex *lock;
+	uint64_t secret;
+	volatile uint32_t seq;
+	uint32_t case_frames; /* since the last "S" */
+	uint64_t case_events;
+	int (*write)(const void *buf, size_t len);
+	size_t len;
+	char buf[WBUF];
+} W;
+
+void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len))
+{
+	if (!W.lock)
+		W.lock = wsph_mutex_new();
+	W.secret = secret;
+	W.seq = 0;
+	W.case_frames = 0;
+	W.case_events = 0;
+	W.write = write;
+	W.len = 0;
+}
+
+static void flush_locked(void)
+{
+	if (W.len && W.write)
+		W.write(W.buf, W.len);
+	W.len = 0;
+}
+
+void wsph_caseio_flush(void)
+{
+	if (!W.lock)
+		return;
+	wsph_mutex_lock(W.lock);
+	flush_locked();
+	wsph_mutex_unlock(W.lock);
+}
+
+/* Head and tail of a frame around its payload; returns the check's place. */
+static void frame_ends(char *head, char *tail, char kind, uint32_t seq, const char *payload,
+		       size_t n)
+{
+	head[0] = kind;
+	hex32(head + 1, seq);
+	tail[0] = '\t';
+	hex32(tail + 1, frame_check(W.secret, kind, seq, hash_bytes(payload, n)));
+	tail[9] = '\n';
+}
+
+static void put_frame(char kind, const char *payload, size_t n)
+{
+	char head[FRAME_HEAD], tail[FRAME_TAIL];
+	if (!W.lock)
+		return;
+	wsph_mutex_lock(W.lock);
+	uint32_t seq = W.seq++;
+	W.case_frames++;
+	W.case_events += kind == 'V';
+	frame_ends(head, tail, kind, seq, payload, n);
+	size_t total = FRAME_HEAD + n + FRAME_TAIL;
+	if (W.len + total > WBUF)
+		flush_locked();
+	if (total > WBUF) {
+		if (W.write) {
+			W.write(head, FRAME_HEAD);
+			W.write(payload, n);
+			W.write(tail, FRAME_TAIL);
+		}
+	} else {
+		memcpy(W.buf + W.len, head, FRAME_HEAD);
+		memcpy(W.buf + W.len + FRAME_HEAD, payload, n);
+		memcpy(W.buf + W.len + FRAME_HEAD + n, tail, FRAME_TAIL);
+		W.len += total;
+	}
+	wsph_mutex_unlock(W.lock);
+}
+
+size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code)
+{
+	char digits[24];
+	size_t n = 0;
+	unsigned long v = (unsigned long)code;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < 20);
+	char payload[24];
+	for (size_t i = 0; i < n; i++)
+		payload[i] = digits[n - 1 - i];
+	if (cap < FRAME_HEAD + n + FRAME_TAIL)
+		return 0;
+	uint32_t seq = W.seq++;
+	frame_ends(buf, buf + FRAME_HEAD + n, 'X', seq, payload, n);
+	memcpy(buf + FRAME_HEAD, payload, n);
+	return FRAME_HEAD + n + FRAME_TAIL;
+}
+
+/* A growing text for the frames made of strings (findings, errors). */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void put_bytes(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = (t->len + n + 1) * 2;
+		char *p = realloc(t->p, cap);
+		if (!p)
+			return;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void put_escaped(struct text *t, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		default: fputc(*s, out); break;
+		case '\\': put_bytes(t, "\\\\", 2); break;
+		case '\n': put_bytes(t, "\\n", 2); break;
+		case '\r': put_bytes(t, "\\r", 2); break;
+		case '\t': put_bytes(t, "\\t", 2); break;
+		default: put_bytes(t, s, 1); break;
 		}
 	}
+}
+
+static void put_text_frame(char kind, struct text *t)
+{
+	put_frame(kind, t->p ? t->p : "", t->len);
+	free(t->p);
+	memset(t, 0, sizeof *t);
 }
 
 /* Unescapes in place up to a tab or the end; returns the start of the next field (or NULL). */
@@ -40,54 +230,13 @@ static char *field(char *s, char **next)
 	return s;
 }
 
-void wsph_caseio_event(FILE *out, const struct wsph_event *ev)
-{
-	wsph_caseio_event_buffered(out, ev);
-	fflush(out);
-}
-
-/* An event line: MARK "V " <the event up to its text, in hex> TAB <text> TAB <module> TAB <a
- * hash of the event's bytes, its text and its module, 8 hex digits>. Strings escape control
- * characters, DEL and the backslash as \xHH. A line cut short (a crash in the middle of the
- * write) or mixed with the provider's own bytes fails the check and is dropped. One fwrite. */
+/* An event frame's payload: <the event up to its text, in hex> TAB <text> TAB <module>. Strings
+ * escape control characters, DEL and the backslash as \xHH. */
 #define EV_FIXED offsetof(struct wsph_event, text)
-#define EV_LINE_MAX_FIXED                                                                          \
-	(sizeof MARK + 4 + 2 * EV_FIXED +                                                          \
-	 4 * (sizeof((struct wsph_event *)0)->text + sizeof((struct wsph_event *)0)->module) + 16)
+#define EV_LINE_MAX                                                                                \
+	(2 * EV_FIXED + 4 * (sizeof((struct wsph_event *)0)->text +                                \
+			     sizeof((struct wsph_event *)0)->module) + 8)
 _Static_assert(offsetof(struct wsph_event, text) % 4 == 0, "the fixed part is whole ints");
-
-#define HASH_MUL 0x100000001b3ull
-
-/* The check: over the fixed part's words, then the strings' bytes. */
-static uint64_t hash_fixed(const struct wsph_event *ev)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	const unsigned char *p = (const unsigned char *)ev;
-	size_t i = 0;
-	for (; i + 8 <= EV_FIXED; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * HASH_MUL;
-		h ^= h >> 29;
-	}
-	for (; i < EV_FIXED; i++)
-		h = (h ^ p[i]) * HASH_MUL;
-	return h;
-}
-
-static uint64_t hash_str(uint64_t h, const char *s, size_t max)
-{
-	for (size_t i = 0; i < max && s[i]; i++)
-		h = (h ^ (unsigned char)s[i]) * HASH_MUL;
-	return (h ^ 0x100) * HASH_MUL; /* the end of the string */
-}
-
-static uint32_t event_hash(const struct wsph_event *ev)
-{
-	uint64_t h = hash_str(hash_fixed(ev), ev->text, sizeof ev->text);
-	h = hash_str(h, ev->module, sizeof ev->module);
-	return (uint32_t)(h ^ h >> 32);
-}
 
 /* Four bytes as eight lowercase hex digits, in memory order, without a loop per digit. Both
  * targets are little-endian (x86-64). */
@@ -106,15 +255,14 @@ static void hex4(char *out, const unsigned char *in)
 
 static size_t put_str(char *w, const char *s, size_t max)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
 	for (size_t i = 0; i < max && s[i]; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
 			w[n++] = '\\';
 			w[n++] = 'x';
-			w[n++] = hex[ch >> 4];
-			w[n++] = hex[ch & 15];
+			w[n++] = hexd[ch >> 4];
+			w[n++] = hexd[ch & 15];
 		} else {
 			w[n++] = (char)ch;
 		}
@@ -122,91 +270,116 @@ static size_t put_str(char *w, const char *s, size_t max)
 	return n;
 }
 
-/* The line is built off the stack: a provider that recurses until its stack overflows makes
+/* The payload is built off the stack: a provider that recurses until its stack overflows makes
  * upcalls on its way down, and the overflow must stay in its own frames as far as possible. */
-static WSPH_THREAD_LOCAL char ev_line[EV_LINE_MAX_FIXED];
+static WSPH_THREAD_LOCAL char ev_line[EV_LINE_MAX];
 
-void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev)
+void wsph_caseio_event(const struct wsph_event *ev)
 {
 	char *line = ev_line;
 	const unsigned char *p = (const unsigned char *)ev;
-	size_t n = sizeof "\n" MARK "V " - 1;
-	memcpy(line, "\n" MARK "V ", n);
+	size_t n = 0;
 	for (size_t i = 0; i < EV_FIXED; i += 4, n += 8)
 		hex4(line + n, p + i);
 	line[n++] = '\t';
 	n += put_str(line + n, ev->text, sizeof ev->text);
 	line[n++] = '\t';
 	n += put_str(line + n, ev->module, sizeof ev->module);
-	line[n++] = '\t';
-	uint32_t h = event_hash(ev);
-	unsigned char hb[4] = {(unsigned char)(h >> 24), (unsigned char)(h >> 16),
-			       (unsigned char)(h >> 8), (unsigned char)h};
-	hex4(line + n, hb);
-	n += 8;
-	line[n++] = '\n';
-	fwrite(line, 1, n, out);
+	put_frame('V', line, n);
 }
 
-void wsph_caseio_case(FILE *out, const struct wsph_case *c)
+void wsph_caseio_case(const struct wsph_case *c)
 {
+	struct text t = {0};
+	char num[64];
 	for (size_t i = 0; i < c->n_findings; i++) {
 		const struct wsph_finding *f = &c->findings[i];
-		fprintf(out, "\n" MARK "F %s\t%d\t%d\t%d\t", f->rule->id, f->step, f->loc.line,
-			f->loc.col);
-		put_escaped(out, f->message);
-		fputc('\t', out);
-		put_escaped(out, f->excerpt);
-		fputc('\n', out);
+		put_escaped(&t, f->rule->id);
+		snprintf(num, sizeof num, "\t%d\t%d\t%d\t", f->step, f->loc.line, f->loc.col);
+		put_bytes(&t, num, strlen(num));
+		put_escaped(&t, f->message);
+		put_bytes(&t, "\t", 1);
+		put_escaped(&t, f->excerpt);
+		put_text_frame('F', &t);
 	}
 	if (c->outcome == WSPH_ERROR) {
-		fputs("\n" MARK "E ", out);
-		put_escaped(out, c->error_type);
-		fputc('\t', out);
-		put_escaped(out, c->error_message);
-		fputc('\n', out);
+		put_escaped(&t, c->error_type);
+		put_bytes(&t, "\t", 1);
+		put_escaped(&t, c->error_message);
+		put_text_frame('E', &t);
 	}
-	fprintf(out, "\n" MARK "O %d\n" MARK "D\n", (int)c->outcome);
-	fflush(out);
+	snprintf(num, sizeof num, "%d", (int)c->outcome);
+	put_frame('O', num, strlen(num));
+	wsph_mutex_lock(W.lock);
+	snprintf(num, sizeof num, "%lu %llu", (unsigned long)W.case_frames,
+		 (unsigned long long)W.case_events);
+	wsph_mutex_unlock(W.lock);
+	put_frame('D', num, strlen(num));
+	wsph_caseio_flush();
 }
 
-void wsph_caseio_crash(FILE *out, long code)
+void wsph_caseio_started(void)
 {
-	fprintf(out, "\n" MARK "X %ld\n", code);
-	fflush(out);
-}
-
-void wsph_caseio_started(FILE *out)
-{
-	fputs("\n" MARK "S\n", out);
-	fflush(out);
-}
-
-void wsph_caseio_tainted(FILE *out, const char *reason)
-{
-	fputs("\n" MARK "T ", out);
-	put_escaped(out, reason);
-	fputc('\n', out);
-	fflush(out);
-}
-
-void wsph_caseio_exit_unjudged(FILE *out)
-{
-	fputs("\n" MARK "U\n", out);
-	fflush(out);
-}
-
-size_t wsph_caseio_find(const char *buf, size_t len, size_t from, char kind)
-{
-	size_t ml = strlen(MARK);
-	for (size_t i = from; i + ml + 1 < len; i++) {
-		if (buf[i] != MARK[0] || memcmp(buf + i, MARK, ml) || buf[i + ml] != kind)
-			continue;
-		for (size_t j = i + ml + 1; j < len; j++)
-			if (buf[j] == '\n')
-				return j + 1;
-		return 0; /* the line is not complete yet */
+	put_frame('S', "", 0);
+	if (W.lock) {
+		wsph_mutex_lock(W.lock);
+		W.case_frames = 0; /* the case's frames come after its "S" */
+		W.case_events = 0;
+		wsph_mutex_unlock(W.lock);
 	}
+	wsph_caseio_flush();
+}
+
+void wsph_caseio_tainted(const char *reason)
+{
+	struct text t = {0};
+	put_escaped(&t, reason);
+	put_text_frame('T', &t);
+}
+
+void wsph_caseio_exit_unjudged(void)
+{
+	put_frame('U', "", 0);
+}
+
+void wsph_caseio_loaded(int status, const char *message)
+{
+	struct text t = {0};
+	char num[16];
+	snprintf(num, sizeof num, "%d", status);
+	put_bytes(&t, num, strlen(num));
+	if (message) {
+		put_bytes(&t, "\t", 1);
+		put_escaped(&t, message);
+	}
+	put_text_frame('L', &t);
+	wsph_caseio_flush();
+}
+
+/* ---- the parent's check ---- */
+
+int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
+		      uint32_t *lost)
+{
+	uint32_t seq, check;
+	*lost = 0;
+	if (n && line[n - 1] == '\r')
+		n--;
+	if (n < FRAME_HEAD + FRAME_TAIL - 1 || line[n - 9] != '\t' || unhex32(line + 1, &seq) ||
+	    unhex32(line + n - 8, &check))
+		return -1;
+	size_t plen = n - 9 - FRAME_HEAD;
+	if (frame_check(ch->secret, line[0], seq, hash_bytes(line + FRAME_HEAD, plen)) != check)
+		return -1;
+	if (seq < ch->next_seq)
+		return -1; /* a frame seen before: replayed */
+	*lost = seq - ch->next_seq;
+	ch->next_seq = seq + 1;
+	f->kind = line[0];
+	f->seq = seq;
+	f->payload = line + FRAME_HEAD;
+	f->len = plen;
+	f->payload[plen] = '\0';
 	return 0;
 }
 
@@ -246,11 +419,6 @@ void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long c
 	}
 }
 
-static int hexval(char ch)
-{
-	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* ---- the parent's reader: the stream parsed as it arrives ---- */
 
 struct wsph_caseio_reader {
@@ -264,6 +432,10 @@ struct wsph_caseio_reader {
 	char *err_type, *err_msg;
 	char *output; /* the provider's own output: the last output_cap bytes */
 	size_t out_len, out_cap, out_dropped, output_cap;
+	struct wsph_caseio_chan *chan;
+	unsigned long frames, bad, lost; /* frames believed, not believed, missing */
+	unsigned long sent;		 /* the frames the child says it sent (its "D") */
+	char first_bad[64];		 /* the start of the first frame not believed */
 };
 
 /* Decodes one escaped string field of an event line into dst (at most max - 1 bytes). */
@@ -289,20 +461,13 @@ static int get_str(const char *s, size_t n, char *dst, size_t max)
 	return 0;
 }
 
-/* An event line after "V " (n bytes, without its newline): 0 and *ev, or -1 if it is not whole. */
+/* An event frame's payload (n bytes): 0 and *ev, or -1 if it is not whole. */
 static int parse_event(const char *s, size_t n, struct wsph_event *ev)
 {
 	size_t fixed = 2 * EV_FIXED;
-	if (n < fixed + 3 + 8 || s[fixed] != '\t' || s[n - 9] != '\t')
+	if (n < fixed + 2 || s[fixed] != '\t')
 		return -1;
-	uint32_t h = 0;
-	for (size_t i = n - 8; i < n; i++) {
-		int v = hexval(s[i]);
-		if (v < 0)
-			return -1;
-		h = h << 4 | (uint32_t)v;
-	}
-	const char *text = s + fixed + 1, *end = s + n - 9;
+	const char *text = s + fixed + 1, *end = s + n;
 	const char *tab = memchr(text, '\t', (size_t)(end - text));
 	if (!tab)
 		return -1;
@@ -317,7 +482,7 @@ static int parse_event(const char *s, size_t n, struct wsph_event *ev)
 	if (get_str(text, (size_t)(tab - text), ev->text, sizeof ev->text) != 0 ||
 	    get_str(tab + 1, (size_t)(end - tab - 1), ev->module, sizeof ev->module) != 0)
 		return -1;
-	return event_hash(ev) == h ? 0 : -1;
+	return 0;
 }
 
 static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
@@ -349,11 +514,13 @@ static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
 }
 
 struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
-						  const struct wsph_scenario *sc, size_t output_cap)
+						  const struct wsph_scenario *sc, size_t output_cap,
+						  struct wsph_caseio_chan *chan)
 {
 	struct wsph_caseio_reader *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
+	r->chan = chan;
 	r->set = set;
 	r->sc = sc;
 	r->outcome = -1;
@@ -395,54 +562,61 @@ static void keep_output(struct wsph_caseio_reader *r, const char *s, size_t n)
 	r->output[r->out_len] = '\0';
 }
 
-static const char *find_mark(const char *s, size_t n)
+void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, size_t len)
 {
-	size_t ml = sizeof MARK - 1;
-	for (const char *p = s; (size_t)(s + n - p) >= ml; p++) {
-		p = memchr(p, MARK[0], (size_t)(s + n - p));
-		if (!p || (size_t)(s + n - p) < ml)
-			return NULL;
-		if (!memcmp(p, MARK, ml))
-			return p;
-	}
-	return NULL;
+	keep_output(r, buf, len);
 }
 
-/* One line (without its newline). */
+/* A frame that is not believed: counted, and the first kept for the message. */
+static void not_believed(struct wsph_caseio_reader *r, const char *line, size_t n)
+{
+	if (!r->bad++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n && k + 5 < sizeof r->first_bad; i++) {
+			unsigned char ch = (unsigned char)line[i];
+			if (ch < 0x20 || ch >= 0x7f)
+				k += (size_t)snprintf(r->first_bad + k, sizeof r->first_bad - k,
+						      "\\x%02x", ch);
+			else
+				r->first_bad[k++] = (char)ch;
+		}
+		r->first_bad[k] = '\0';
+	}
+}
+
+/* One line of the channel (without its newline). */
 static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 {
-	if (n && line[n - 1] == '\r')
-		n--; /* a Windows child writes text mode */
-	const char *m = find_mark(line, n);
-	size_t own = m ? (size_t)(m - line) : n;
-	if (own) {
-		keep_output(r, line, own);
-		keep_output(r, "\n", 1);
+	struct wsph_caseio_frame f;
+	uint32_t lost = 0;
+	if (!n)
+		return;
+	if (wsph_caseio_check(r->chan, line, n, &f, &lost) != 0) {
+		not_believed(r, line, n);
+		return;
 	}
-	if (!m)
-		return;
-	char *rest = line + own + sizeof MARK - 1;
-	size_t rn = n - own - (sizeof MARK - 1);
-	if (!rn)
-		return;
-	char kind = rest[0];
-	rest += rn > 1 ? 2 : 1;
-	rn -= rn > 1 ? 2 : 1;
-	if (kind == 'V') {
+	r->lost += lost;
+	char *rest = f.payload;
+	if (f.kind != 'D')
+		r->frames++;
+	switch (f.kind) {
+	case 'V': {
 		struct wsph_event ev;
-		if (parse_event(rest, rn, &ev) != 0)
-			return; /* cut short by a crash, or mixed with other bytes */
+		if (parse_event(rest, f.len, &ev) != 0) {
+			not_believed(r, line, n);
+			return;
+		}
 		if (!r->c.events && !(r->c.events = wsph_trace_new()))
 			return;
 		wsph_trace_put(r->c.events, &ev);
 		return;
 	}
-	char save = rest[rn];
-	rest[rn] = '\0'; /* the other kinds are text: within the line */
-	switch (kind) {
 	case 'F': add_finding(&r->c, r->set, r->sc, rest); break;
 	case 'O': r->outcome = atoi(rest); break;
-	case 'D': r->done = 1; break;
+	case 'D':
+		r->done = 1;
+		r->sent = strtoul(rest, NULL, 10);
+		break;
 	case 'U': r->exit_unjudged = 1; break;
 	case 'T': {
 		char *next = rest;
@@ -461,7 +635,6 @@ static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 	}
 	default: break;
 	}
-	rest[rn] = save;
 }
 
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final)
@@ -509,6 +682,41 @@ static char *events_text(struct wsph_case *c, size_t cap, const char *output, si
 		}
 	}
 	return t;
+}
+
+/* Frames not believed or missing: a case that completed is not believed (an <error> "channel");
+ * a case that ended otherwise says so in its message. */
+static void channel_verdict(struct wsph_caseio_reader *r, struct wsph_case *c)
+{
+	/* a frame not believed also leaves a gap in the numbers: one loss, not two */
+	r->lost = r->lost > r->bad ? r->lost - r->bad : 0;
+	if (r->done && r->sent > r->frames && r->sent - r->frames > r->lost + r->bad)
+		r->lost = r->sent - r->frames - r->bad;
+	if (!r->bad && !r->lost)
+		return;
+	char *what = wsph_format("%lu frame(s) on the channel from the child failed their check "
+				 "(forged or garbled%s%s%s) and %lu were lost",
+				 r->bad, r->bad ? "; the first began \"" : "",
+				 r->bad ? r->first_bad : "", r->bad ? "\"" : "", r->lost);
+	if (!what)
+		return;
+	if (r->done) {
+		free(c->error_type);
+		free(c->error_message);
+		c->outcome = WSPH_ERROR;
+		c->error_type = wsph_strdup("channel");
+		c->error_message = wsph_format("%s: the case's verdict is not believed (the provider "
+					       "may have written on the harness's channel)",
+					       what);
+		free(what);
+		return;
+	}
+	char *msg = wsph_format("%s; %s", c->error_message ? c->error_message : "", what);
+	free(what);
+	if (msg) {
+		free(c->error_message);
+		c->error_message = msg;
+	}
 }
 
 void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end end, long code,
@@ -561,6 +769,7 @@ void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end
 						       code, last_step, last);
 		}
 	}
+	channel_verdict(r, c);
 	c->trace = events_text(c, trace_cap ? trace_cap : 65536, r->output, r->out_dropped);
 	c->events = wsph_trace_seal(c->events);
 	free(r->err_type);
@@ -585,23 +794,4 @@ void wsph_caseio_reader_free(struct wsph_caseio_reader *r)
 	free(r->tainted);
 	free(r->output);
 	free(r);
-}
-
-void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ruleset *set,
-		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
-		       struct wsph_case *c)
-{
-	struct wsph_caseio_reader *r = wsph_caseio_reader_new(set, sc, 0);
-	char *text = wsph_strndup(res->output ? res->output : "", res->len);
-	if (!r || !text) {
-		free(text);
-		wsph_caseio_reader_free(r);
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("internal");
-		c->error_message = wsph_strdup("out of memory");
-		return;
-	}
-	wsph_caseio_reader_feed(r, text, res->len, 1);
-	free(text);
-	wsph_caseio_reader_finish(r, res->end, res->code, timeout_ms, trace_cap, c);
 }

@@ -6,31 +6,55 @@
 #include "results.h"
 #include "scenario.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
-/* Child side. Lines carry a marker so the provider's own output can be told apart. */
-void wsph_caseio_event(FILE *out, const struct wsph_event *ev);
-void wsph_caseio_event_buffered(FILE *out, const struct wsph_event *ev); /* no flush */
-void wsph_caseio_case(FILE *out, const struct wsph_case *c);
-void wsph_caseio_crash(FILE *out, long code);
-/* A persistent child: "S" first thing after it reads a command (what it writes before is not the
- * case's); "T reason" before the verdict when the case left the process unfit for another one. */
-void wsph_caseio_started(FILE *out);
-void wsph_caseio_tainted(FILE *out, const char *reason);
-/* Child side, after wsph_caseio_tainted: how this child ends says nothing about its cases (the
- * provider was unloaded holding memory, which a leak checker at exit would report). */
-void wsph_caseio_exit_unjudged(FILE *out);
+/* The channel carries frames, one a line: KIND, a sequence number (8 hex digits, counted per
+ * child from 0), the payload (no newline), a tab and a check (8 hex digits) computed over all of it
+ * with the child's secret (sent by the parent as its first command, "K <16 hex digits>"). The
+ * parent believes only a frame whose check holds and whose number is the next one: a frame
+ * forged by a provider that writes on the channel, garbled or cut short by a crash, or lost is
+ * detected and reported as such. (The secret stops accidents and imitation, not a provider that
+ * reads the child's memory.) */
+struct wsph_caseio_chan {
+	uint64_t secret;
+	uint32_t next_seq; /* the number the next frame must carry */
+};
 
-/* Parent side: the end (one past the newline) of the first marker line of this kind ('S', 'D',
- * 'T') in buf[from..len), or 0 when there is none yet. */
-size_t wsph_caseio_find(const char *buf, size_t len, size_t from, char kind);
+/* Child side. Frames are buffered and written with `write` (the platform's channel writer in a
+ * child; a test's buffer in the tests), by wsph_caseio_flush, a full buffer, a case's end and the
+ * crash handlers. Every function may be called from any thread. */
+void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len));
+void wsph_caseio_flush(void);
+void wsph_caseio_event(const struct wsph_event *ev); /* buffered */
+/* The findings, the error, the outcome, then "D <frames of the case before it> <events>";
+ * flushed. */
+void wsph_caseio_case(const struct wsph_case *c);
+/* A command was taken: "S" first (what comes before it is not the case's). */
+void wsph_caseio_started(void);
+/* "T reason" before the verdict when the case left the process unfit for another one. */
+void wsph_caseio_tainted(const char *reason);
+/* After wsph_caseio_tainted: how this child ends says nothing about its cases (the provider was
+ * unloaded holding memory, which a leak checker at exit would report). */
+void wsph_caseio_exit_unjudged(void);
+/* The answer to a probe ("P"): "L 0" loaded, "L 2<TAB>message" the module cannot be loaded or
+ * exports no WSPStartup. Flushed. */
+void wsph_caseio_loaded(int status, const char *message);
+/* The crash frame for code, written into buf (no allocation, no lock: a crash handler's call).
+ * Returns its length (0 when cap is too small). */
+size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code);
 
-/* Parent side: fills `c` from the child's output and how it ended. Crashes, timeouts, aborts and
- * exits inside the provider become WSPH_ERROR cases with the trace up to that point and the
- * provider's output. `timeout_ms` is for the message. */
-void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ruleset *set,
-		       const struct wsph_scenario *sc, unsigned timeout_ms, size_t trace_cap,
-		       struct wsph_case *c);
+/* Parent side: one frame. */
+struct wsph_caseio_frame {
+	char kind;
+	uint32_t seq;
+	char *payload; /* within the line given, NUL-terminated there */
+	size_t len;
+};
+/* Checks one line (without its newline; modified). 0: a frame, its number the next one (lost
+ * frames before it are counted in *lost); -1: not a frame of this child (forged or garbled). */
+int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
+		      uint32_t *lost);
 
 /* Parent side, as the stream arrives: a reader per running case. Events go into a bounded trace
  * (spilled like the child's), the provider's own output keeps its last output_cap bytes (0: the
@@ -38,10 +62,14 @@ void wsph_caseio_parse(const struct wsph_child_result *res, const struct wsph_ru
 #define WSPH_CASEIO_OUTPUT_KEEP (64 * 1024)
 struct wsph_caseio_reader;
 struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
-						  const struct wsph_scenario *sc, size_t output_cap);
-/* Reads the complete lines of buf[0..len) (with final, the last incomplete one too) up to and
- * including the case's "D" line; returns the bytes read, which the caller drops. buf is modified. */
+						  const struct wsph_scenario *sc, size_t output_cap,
+						  struct wsph_caseio_chan *chan);
+/* Reads the complete frames of buf[0..len) (with final, the last incomplete one too) up to and
+ * including the case's "D" frame; returns the bytes read, which the caller drops. buf is
+ * modified. */
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final);
+/* The provider's own output (the child's stdout and stderr) that arrived during the case. */
+void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, size_t len);
 /* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
 const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);

@@ -40,6 +40,7 @@ struct options {
 	int no_isolation;
 	double timeout; /* seconds per scenario, 0: the default */
 	long child_case;
+	const char *channel; /* child mode: the channel to the parent */
 	unsigned jobs;
 	int fault_sweep;
 	unsigned shard_k, shard_n;
@@ -337,6 +338,25 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 	return 0;
 }
 
+/* A module the run can use: its path made absolute (a provider that changes the working directory
+ * must not change which file the next case loads), the file checked without loading it (loading
+ * runs the module's code, which happens only in a child). */
+static int usable_module(const char **path, char *buf, size_t len, char *err, size_t errlen)
+{
+	char abs[4096];
+	if (wsph_plat_absolute(*path, abs, sizeof abs) != 0 || strlen(abs) >= len) {
+		snprintf(err, errlen, "the path is too long");
+		return -1;
+	}
+	memmove(buf, abs, strlen(abs) + 1);
+	*path = buf;
+	if (!wsph_plat_is_file(buf)) {
+		snprintf(err, errlen, "no such file");
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_run(struct options *o)
 {
 	struct wsph_suite suite;
@@ -361,7 +381,7 @@ static int cmd_run(struct options *o)
 	status = load_inputs(o, &suite, &set, 0);
 	if (status)
 		goto out;
-	if (wsph_drive_probe(o->provider, err, sizeof err) != 0) {
+	if (usable_module(&o->provider, provider, sizeof provider, err, sizeof err) != 0) {
 		fprintf(stderr, "wspharness: %s: %s\n", o->provider, err);
 		status = EXIT_BAD_INPUT;
 		goto out;
@@ -436,7 +456,7 @@ static int cmd_run(struct options *o)
 			}
 			o->lower = lower;
 		}
-		if (wsph_drive_probe(o->lower, err, sizeof err) != 0) {
+		if (usable_module(&o->lower, lower, sizeof lower, err, sizeof err) != 0) {
 			fprintf(stderr, "wspharness: %s: %s\n", o->lower, err);
 			status = EXIT_BAD_INPUT;
 			goto out;
@@ -463,7 +483,16 @@ static int cmd_run(struct options *o)
 		wsph_plat_catch_interrupts(&interrupted);
 		cfg.interrupted = &interrupted;
 	}
-	if (wsph_run(&cfg, &results) != 0) {
+	cfg.channel = o->channel;
+	cfg.bad_input = err;
+	cfg.bad_input_len = sizeof err;
+	int ran = wsph_run(&cfg, &results);
+	if (ran == 1) {
+		fprintf(stderr, "wspharness: %s\n", err);
+		status = EXIT_BAD_INPUT;
+		goto out;
+	}
+	if (ran != 0) {
 		fprintf(stderr, "wspharness: out of memory\n");
 		status = EXIT_INTERNAL;
 		goto out;
@@ -612,20 +641,23 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return cmd_show(argc, argv);
-	/* Child mode (isolation on Windows): wspharness --child <the parent's arguments> */
+	/* Child mode (isolation on Windows): wspharness --child CHANNEL <the parent's arguments> */
 	long child_case = -1;
+	const char *channel = NULL;
 	char **all_argv = argv;
 	int all_argc = argc;
-	if (argc >= 2 && !strcmp(argv[1], "--child")) {
+	if (argc >= 3 && !strcmp(argv[1], "--child")) {
 		child_case = 0;
-		argv[1] = argv[0];
-		argv += 1;
-		argc -= 1;
+		channel = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
 	}
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
 	o.child_case = child_case;
+	o.channel = channel;
 	o.argc = child_case >= 0 ? argc : all_argc;
 	o.argv = child_case >= 0 ? argv : all_argv;
 	if (!strcmp(o.command, "run"))

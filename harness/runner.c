@@ -8,6 +8,7 @@
 #include "sha256.h"
 #include "platform/async.h"
 #include "platform/platform.h"
+#include "procstate.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -244,12 +245,13 @@ static size_t select_cases(const struct wsph_run_config *cfg, struct sel **out)
 
 /* ---- the child side ---- */
 
-/* Events go into stdout's buffer; a helper thread flushes it every few milliseconds (a flush per
- * event costs a round trip to the Wine server), the case's end flushes it, and so do the crash
- * handlers and exit(): a hang still shows the events up to it, a crash too. */
+/* Events go into the channel's buffer; a helper thread flushes it every few milliseconds (a write
+ * per event costs a round trip to the Wine server), the case's end flushes it, and so do the
+ * crash handlers: a hang still shows the events up to it, a crash too. */
 static void stream_event(void *ctx, const struct wsph_event *ev)
 {
-	wsph_caseio_event_buffered((FILE *)ctx, ev);
+	(void)ctx;
+	wsph_caseio_event(ev);
 }
 
 static int flusher_stop; /* atomic */
@@ -264,15 +266,17 @@ static int flusher(void *ctx)
 			wsph_plat_event_wait(ctx, 10); /* set when the child ends */
 		else
 			wsph_plat_sleep_ms(10);
-		fflush(stdout);
+		wsph_caseio_flush();
 	}
 	return 0;
 }
 
-static void crashed(long code)
+static int channel_write(const void *buf, size_t len)
 {
-	wsph_caseio_crash(stdout, code);
+	return wsph_plat_channel_write(buf, len);
 }
+
+static const struct wsph_child_hooks crash_hooks = {wsph_caseio_flush, wsph_caseio_crash_frame};
 
 struct child_ctx {
 	const struct wsph_run_config *cfg;
@@ -303,6 +307,58 @@ static const char *leftover(const struct wsph_run_config *cfg, int threads_befor
 	return NULL;
 }
 
+/* Charges the case with what it did to the child process: an <error> of this type (a case already
+ * in error keeps its own, and says this too). */
+static void charge(struct wsph_case *c, const char *type, char *msg)
+{
+	if (!msg)
+		return;
+	if (c->outcome == WSPH_ERROR) {
+		char *both = wsph_format("%s; also %s", c->error_message ? c->error_message : "", msg);
+		if (both) {
+			free(c->error_message);
+			c->error_message = both;
+		}
+		free(msg);
+		return;
+	}
+	c->outcome = WSPH_ERROR;
+	free(c->error_type);
+	free(c->error_message);
+	c->error_type = wsph_strdup(type);
+	c->error_message = msg;
+}
+
+/* Processes the case left running (ended now) and process-wide state it changed: charged to the
+ * case, and the child is replaced. Returns the reason, or NULL. */
+static const char *process_leftovers(struct wsph_case *c, const struct wsph_procstate *before)
+{
+	const char *why = NULL;
+	char what[160], diff[1024];
+	int strays = wsph_plat_child_end_strays(what, sizeof what);
+	if (strays > 0) {
+		charge(c, "stray-process",
+		       wsph_format("the scenario left %d process(es) running after it, the first %s "
+				   "(a process the provider started must end with its WSPCleanup); "
+				   "the harness ended them",
+				   strays, what));
+		why = "a process started during the scenario was still running";
+	}
+	struct wsph_procstate after;
+	if (wsph_procstate_take(&after) == 0) {
+		if (wsph_procstate_diff(before, &after, diff, sizeof diff)) {
+			charge(c, "process-state",
+			       wsph_format("%s (a provider must leave the process's working directory, "
+					   "file-creation mask and environment as it found them)",
+					   diff));
+			why = why ? why : "the scenario changed the process's working directory, "
+					  "file-creation mask or environment";
+		}
+		wsph_procstate_free(&after);
+	}
+	return why;
+}
+
 /* Cases a child runs before it is replaced (WSPHARNESS_CASES_PER_CHILD; 0: no limit). */
 static unsigned cases_per_child(void)
 {
@@ -319,17 +375,130 @@ static int child_done(int tainted, enum wsph_outcome outcome, unsigned runs, uns
 	       (per_child && runs >= per_child);
 }
 
-/* The persistent child: "C INDEX [UPCALL CALL ERROR]" runs one case (with one injected fault),
- * "Q" or the end of stdin ends the child, and so does a case after which the parent replaces
- * it (child_done). */
+/* The commands from the parent, a line at a time. */
+struct commands {
+	char buf[4096];
+	size_t len, used;
+};
+
+static int next_command(struct commands *in, char *line, size_t cap)
+{
+	for (;;) {
+		char *nl = memchr(in->buf + in->used, '\n', in->len - in->used);
+		if (nl) {
+			size_t n = (size_t)(nl - (in->buf + in->used));
+			snprintf(line, cap, "%.*s", (int)(n < cap ? n : cap - 1), in->buf + in->used);
+			in->used += n + 1;
+			return 1;
+		}
+		memmove(in->buf, in->buf + in->used, in->len - in->used);
+		in->len -= in->used;
+		in->used = 0;
+		if (in->len == sizeof in->buf)
+			in->len = 0; /* a line longer than any command: not one */
+		long n = wsph_plat_channel_read(in->buf + in->len, sizeof in->buf - in->len);
+		if (n <= 0)
+			return 0;
+		in->len += (size_t)n;
+	}
+}
+
+/* "P": can every module of the run be loaded, and does it export WSPStartup? The parent asks in
+ * a child of its own, so that what a module does when it is loaded (constructors, DllMain) never
+ * happens in the parent. */
+static void probe_modules(const struct wsph_run_config *cfg)
+{
+	char err[1024], msg[1200];
+	const char *paths[2] = {cfg->provider, cfg->lower};
+	wsph_caseio_started();
+	for (size_t i = 0; i < 2; i++) {
+		if (paths[i] && wsph_drive_probe(paths[i], err, sizeof err) != 0) {
+			snprintf(msg, sizeof msg, "%s: %s", paths[i], err);
+			wsph_caseio_loaded(2, msg);
+			return;
+		}
+	}
+	wsph_caseio_loaded(0, NULL);
+}
+
+/* "C INDEX [UPCALL CALL ERROR]": one case (with one injected fault). Returns whether the child is
+ * done after it. */
+static int serve_case(const struct child_ctx *x, const char *line, unsigned *runs,
+		      unsigned per_child)
+{
+	long idx = -1;
+	int upcall = -1, error = 0;
+	unsigned call = 0;
+	int nf = sscanf(line + 1, "%ld %d %u %d", &idx, &upcall, &call, &error);
+	wsph_caseio_started();
+	struct wsph_case c;
+	memset(&c, 0, sizeof c);
+	if (nf < 1 || idx < 0 || (size_t)idx >= x->n_sels) {
+		c.outcome = WSPH_ERROR;
+		c.error_type = wsph_strdup("internal");
+		c.error_message = wsph_strdup("the child was asked for a case it does not have");
+		wsph_caseio_case(&c);
+		case_free(&c);
+		return 0;
+	}
+	const struct sel *s = &x->sels[idx];
+	struct wsph_scenario *swept = NULL;
+	if (nf == 4) {
+		struct wsph_fault f;
+		memset(&f, 0, sizeof f);
+		f.upcall = upcall;
+		f.call = call;
+		f.error = error;
+		swept = with_fault(s->sc, &f);
+	}
+	struct wsph_procstate before;
+	int have_state = wsph_procstate_take(&before) == 0;
+	int threads = wsph_plat_thread_count();
+	wsph_trace_set_default_sink(stream_event, NULL);
+	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c);
+	wsph_trace_set_default_sink(NULL, NULL);
+	const char *why = leftover(x->cfg, threads);
+	const char *proc = have_state ? process_leftovers(&c, &before) : NULL;
+	if (have_state)
+		wsph_procstate_free(&before);
+	why = why ? why : proc;
+	if (!why && wsph_drive_unloaded_uncleaned()) {
+		/* The provider's memory is lost, by the scenario's design (no final WSPCleanup): a
+		 * leak checker at exit (ASan, valgrind) would charge it to the case. This child
+		 * ends without exit handlers. */
+		why = "the provider was unloaded without its final WSPCleanup";
+		quick_exit_child = 1;
+	}
+	if (why)
+		wsph_caseio_tainted(why);
+	if (quick_exit_child)
+		wsph_caseio_exit_unjudged();
+	wsph_caseio_case(&c);
+	int done = child_done(why != NULL, c.outcome, ++*runs, per_child);
+	case_free(&c);
+	if (swept) {
+		free(swept->faults);
+		free(swept);
+	}
+	return done;
+}
+
+/* The persistent child: "K SECRET" first (the key of its frames), then "C ..." runs a case, "P"
+ * probes the modules, "Q" or the end of the channel ends the child, and so does a case after
+ * which the parent replaces it (child_done). */
 static int serve(void *vctx)
 {
 	const struct child_ctx *x = vctx;
+	struct commands *in = calloc(1, sizeof *in);
 	char line[256];
 	unsigned runs = 0, per_child = cases_per_child();
 	wsph_trace_after_fork();
-	wsph_plat_child_init(crashed);
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (!in || !next_command(in, line, sizeof line) || line[0] != 'K') {
+		free(in);
+		return 71;
+	}
+	wsph_caseio_begin(strtoull(line + 1, NULL, 16), channel_write);
+	wsph_plat_child_init(&crash_hooks);
 	wsph_atomic_store_int(&flusher_stop, 0);
 	void *wake = wsph_plat_event_new();
 	wsph_atomic_store_u64(&flusher_up, 0);
@@ -338,69 +507,22 @@ static int serve(void *vctx)
 	 * the process's threads, or the first case would see one thread more after it than before */
 	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
-	while (fgets(line, sizeof line, stdin)) {
+	while (next_command(in, line, sizeof line)) {
 		if (line[0] == 'Q')
 			break;
-		if (line[0] != 'C')
-			continue;
-		long idx = -1;
-		int upcall = -1, error = 0;
-		unsigned call = 0;
-		int nf = sscanf(line + 1, "%ld %d %u %d", &idx, &upcall, &call, &error);
-		wsph_caseio_started(stdout);
-		struct wsph_case c;
-		memset(&c, 0, sizeof c);
-		if (nf < 1 || idx < 0 || (size_t)idx >= x->n_sels) {
-			c.outcome = WSPH_ERROR;
-			c.error_type = wsph_strdup("internal");
-			c.error_message = wsph_strdup("the child was asked for a case it does not have");
-			wsph_caseio_case(stdout, &c);
-			case_free(&c);
-			continue;
-		}
-		const struct sel *s = &x->sels[idx];
-		struct wsph_scenario *swept = NULL;
-		if (nf == 4) {
-			struct wsph_fault f;
-			memset(&f, 0, sizeof f);
-			f.upcall = upcall;
-			f.call = call;
-			f.error = error;
-			swept = with_fault(s->sc, &f);
-		}
-		int threads = wsph_plat_thread_count();
-		wsph_trace_set_default_sink(stream_event, stdout);
-		drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c);
-		wsph_trace_set_default_sink(NULL, NULL);
-		const char *why = leftover(x->cfg, threads);
-		if (!why && wsph_drive_unloaded_uncleaned()) {
-			/* The provider's memory is lost, by the scenario's design (no final
-			 * WSPCleanup): a leak checker at exit (ASan, valgrind) would charge it to
-			 * the case. This child ends without exit handlers. */
-			why = "the provider was unloaded without its final WSPCleanup";
-			quick_exit_child = 1;
-		}
-		if (why)
-			wsph_caseio_tainted(stdout, why);
-		if (quick_exit_child)
-			wsph_caseio_exit_unjudged(stdout);
-		wsph_caseio_case(stdout, &c);
-		fflush(stdout);
-		int done = child_done(why != NULL, c.outcome, ++runs, per_child);
-		case_free(&c);
-		if (swept) {
-			free(swept->faults);
-			free(swept);
-		}
-		if (done)
+		if (line[0] == 'P')
+			probe_modules(x->cfg);
+		if (line[0] == 'C' && serve_case(x, line, &runs, per_child))
 			break;
 	}
+	free(in);
 	wsph_atomic_store_int(&flusher_stop, 1);
 	if (wake)
 		wsph_plat_event_set(wake);
 	wsph_thread_join(fl);
 	if (wake)
 		wsph_plat_event_free(wake);
+	wsph_caseio_flush();
 	fflush(stdout);
 	fflush(stderr);
 	if (quick_exit_child)
@@ -431,10 +553,13 @@ struct slot {
 	int phase;
 	long cur, pending; /* the case running; the case streamed and not yet confirmed */
 	long next;	   /* the case whose command was sent while cur ran (-1 none) */
-	int started;	   /* the child has taken the command (its "S" line) */
+	int started;	   /* the child has taken the command (its "S" frame) */
 	int asked;	   /* we asked it to exit */
-	char *buf; /* what the child wrote and nobody read yet */
+	char *buf; /* what the child wrote on its channel and nobody read yet */
 	size_t len, cap;
+	struct wsph_caseio_chan chan;
+	char *after; /* the provider's output outside a case: its last part, for the report */
+	size_t after_len;
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
 	unsigned runs;
@@ -661,7 +786,8 @@ static void consume(struct slot *sl, size_t n)
 static struct wsph_caseio_reader *reader(struct sched *s, struct slot *sl)
 {
 	if (!sl->rd)
-		sl->rd = wsph_caseio_reader_new(s->cfg->set, s->sels[s->e[sl->cur].sel].sc, 0);
+		sl->rd = wsph_caseio_reader_new(s->cfg->set, s->sels[s->e[sl->cur].sel].sc, 0,
+						&sl->chan);
 	return sl->rd;
 }
 
@@ -715,17 +841,67 @@ static void requeue_next(struct sched *s, struct slot *sl)
 	sl->next = -1;
 }
 
+/* The provider's output outside a case: the last part of it is kept. */
+static void keep_after(struct slot *sl, const char *buf, size_t n)
+{
+	size_t keep = WSPH_CASEIO_OUTPUT_KEEP;
+	if (n >= keep) {
+		buf += n - keep;
+		n = keep;
+		sl->after_len = 0;
+	}
+	if (sl->after_len + n > keep) {
+		size_t drop = sl->after_len + n - keep;
+		memmove(sl->after, sl->after + drop, sl->after_len - drop);
+		sl->after_len -= drop;
+	}
+	if (!sl->after && !(sl->after = malloc(keep + 1)))
+		return;
+	memcpy(sl->after + sl->after_len, buf, n);
+	sl->after_len += n;
+	sl->after[sl->after_len] = '\0';
+}
+
+/* The provider's output that has arrived: the running case's once it has started, else kept for
+ * an after-case report. */
+static void drain_output(struct sched *s, struct slot *sl)
+{
+	char buf[65536];
+	long n;
+	while (sl->ch && (n = wsph_plat_child_read_output(sl->ch, buf, sizeof buf)) > 0) {
+		struct wsph_caseio_reader *rd = NULL;
+		if (sl->phase == P_RUNNING && sl->started && !(rd = reader(s, sl)))
+			s->oom = 1;
+		if (rd)
+			wsph_caseio_reader_output(rd, buf, (size_t)n);
+		else
+			keep_after(sl, buf, (size_t)n);
+	}
+}
+
+static void advance(struct sched *s, struct slot *sl);
+
+/* Everything the child wrote (the process has ended, or is killed now). */
+static void drain_all(struct sched *s, struct slot *sl)
+{
+	char buf[65536];
+	long n;
+	drain_output(s, sl);
+	while (sl->ch && (n = wsph_plat_child_read(sl->ch, buf, sizeof buf)) > 0) {
+		append(sl, buf, (size_t)n);
+		advance(s, sl);
+		drain_output(s, sl);
+	}
+}
+
 /* The child has ended (or is killed now): what it means for its cases. */
 static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_child_end why)
 {
 	enum wsph_child_end end;
 	long code;
-	/* whatever is still in the pipe */
-	char buf[65536];
-	long n;
-	while (!killed && (n = wsph_plat_child_read(sl->ch, buf, sizeof buf)) > 0)
-		append(sl, buf, (size_t)n);
-	wsph_plat_child_end(sl->ch, killed, 30000, &end, &code);
+	if (!killed)
+		drain_all(s, sl);
+	wsph_plat_child_end(sl->ch, killed, s->quit_ms, &end, &code);
 	sl->ch = NULL;
 	if (killed)
 		end = why;
@@ -745,7 +921,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 			if (!clean && why != WSPH_CHILD_STOPPED)
 				wsph_caseio_after_case(&s->e[sl->pending].c,
 						       killed ? WSPH_CHILD_TIMEOUT : end, code,
-						       s->quit_ms, sl->buf);
+						       s->quit_ms, sl->after);
 			finalize(s, sl->pending);
 		}
 		sl->pending = -1;
@@ -763,6 +939,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	wsph_caseio_reader_free(sl->rd);
 	sl->rd = NULL;
 	consume(sl, sl->len);
+	sl->after_len = 0;
 }
 
 /* Entry i (its command sent) is the slot's running case from now. */
@@ -776,28 +953,47 @@ static void running(struct sched *s, struct slot *sl, long i)
 	sl->deadline = e->t0 + (uint64_t)e->timeout_ms * 1000000u;
 }
 
-/* New output of a slot's child: the "S" of the case it took, the case's stream up to its "D". */
+/* Reads the slot's complete frames outside a case, up to and including an "S" when `until_start`
+ * (returns 1 when it was read). Frames not believed there are said in the child log. */
+static int skip_frames(struct sched *s, struct slot *sl, int until_start)
+{
+	size_t pos = 0;
+	int started = 0;
+	while (!started) {
+		char *nl = memchr(sl->buf + pos, '\n', sl->len - pos);
+		if (!nl)
+			break;
+		struct wsph_caseio_frame f;
+		uint32_t lost;
+		size_t n = (size_t)(nl - (sl->buf + pos));
+		int ok = wsph_caseio_check(&sl->chan, sl->buf + pos, n, &f, &lost) == 0;
+		if (!ok && s->log)
+			fprintf(stderr, "wspharness: a frame from a child was not believed (%zu bytes)\n",
+				n);
+		if (ok && f.kind == 'S' && until_start)
+			started = 1;
+		pos += n + 1;
+	}
+	consume(sl, pos);
+	return started;
+}
+
+/* New frames of a slot's child: the "S" of the case it took, the case's stream up to its "D". */
 static void advance(struct sched *s, struct slot *sl)
 {
 	if (sl->phase != P_RUNNING) {
-		/* what a child writes after its case (kept for the report): the last part of it */
-		if (sl->len > 2 * WSPH_CASEIO_OUTPUT_KEEP)
-			consume(sl, sl->len - WSPH_CASEIO_OUTPUT_KEEP);
+		skip_frames(s, sl, 0); /* a late thread's events after its case: not the case's */
 		return;
 	}
 	if (!sl->started) {
-		size_t at = wsph_caseio_find(sl->buf, sl->len, 0, 'S');
-		if (!at) {
-			if (sl->len > 2 * WSPH_CASEIO_OUTPUT_KEEP)
-				consume(sl, sl->len - WSPH_CASEIO_OUTPUT_KEEP);
+		if (!skip_frames(s, sl, 1))
 			return;
-		}
 		sl->started = 1;
 		/* the previous case is confirmed: the child took the next command after it */
 		if (sl->pending >= 0)
 			finalize(s, sl->pending);
 		sl->pending = -1;
-		consume(sl, at);
+		sl->after_len = 0;
 	}
 	feed(s, sl, 0);
 	if (!sl->rd || !wsph_caseio_reader_done(sl->rd))
@@ -810,6 +1006,7 @@ static void advance(struct sched *s, struct slot *sl)
 	char why[160] = "";
 	if (tainted)
 		snprintf(why, sizeof why, "%s", t);
+	drain_output(s, sl); /* what the provider printed before the case ended is in the pipe */
 	parse_case(s, sl, WSPH_CHILD_EXITED, 0);
 	e->state = E_STREAMED;
 	sl->pending = sl->cur;
@@ -852,15 +1049,45 @@ static void send_case(struct sched *s, struct slot *sl, long i)
 	wsph_plat_child_send(sl->ch, cmd);
 }
 
+/* A key for a child's frames: not a secret from a provider that reads the child's memory, only
+ * one no provider output can match by accident or imitation. */
+static uint64_t new_secret(void)
+{
+	static uint64_t counter;
+	uint64_t x = wsph_plat_now_ns() ^ (uint64_t)(uintptr_t)&counter ^
+		     ++counter * 0x9e3779b97f4a7c15ull ^ (uint64_t)wsph_plat_thread_id() << 32;
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 29;
+	return x;
+}
+
+/* Starts a child and gives it its key. NULL, with the reason in err, when it cannot start. */
+static struct wsph_child *start_child(struct wsph_child_spec *spec, struct wsph_caseio_chan *chan,
+				      char *err, size_t errlen)
+{
+	struct wsph_child *ch = wsph_plat_child_start(spec, err, errlen);
+	if (!ch)
+		return NULL;
+	char cmd[40];
+	chan->secret = new_secret();
+	chan->next_seq = 0;
+	snprintf(cmd, sizeof cmd, "K %016llx\n", (unsigned long long)chan->secret);
+	wsph_plat_child_send(ch, cmd);
+	return ch;
+}
+
 static void start_case(struct sched *s, struct slot *sl, long i, struct wsph_child_spec *spec)
 {
 	struct entry *e = &s->e[i];
 	if (!sl->ch) {
-		sl->ch = wsph_plat_child_start(spec);
+		char err[256];
+		sl->ch = start_child(spec, &sl->chan, err, sizeof err);
 		if (!sl->ch) {
 			e->c.outcome = WSPH_ERROR;
 			e->c.error_type = wsph_strdup("internal");
-			e->c.error_message = wsph_strdup("the child process could not be started");
+			e->c.error_message =
+				wsph_format("the child process could not be started: %s", err);
 			finalize(s, i);
 			return;
 		}
@@ -890,22 +1117,34 @@ static void send_ahead(struct sched *s, struct slot *sl)
 
 #define MAX_JOBS 64
 
-static void run_isolated(struct sched *s)
+/* One slot after the wait: the provider's output, the channel's frames, then whether the child
+ * ended or its deadline passed. A child is over when its process ends, not when its channel
+ * closes: a process the provider forked may hold the channel open, and a provider may close it. */
+static void poll_slot(struct sched *s, struct slot *sl)
 {
-	const struct wsph_run_config *cfg = s->cfg;
-	struct child_ctx cx = {cfg, s->sels, s->n_sels};
-	/* Windows: wspharness --child <the original arguments> */
-	int argc = cfg->argc + 1;
-	char **argv = calloc((size_t)argc + 1, sizeof *argv);
-	if (!argv) {
-		s->oom = 1;
+	char buf[65536];
+	drain_output(s, sl);
+	while (sl->ch) {
+		long n = wsph_plat_child_read(sl->ch, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		append(sl, buf, (size_t)n);
+		advance(s, sl);
+		drain_output(s, sl);
+	}
+	if (!sl->ch)
+		return;
+	if (wsph_plat_child_ended(sl->ch)) {
+		child_gone(s, sl, 0, WSPH_CHILD_EXITED);
 		return;
 	}
-	argv[0] = cfg->argc ? cfg->argv[0] : "wspharness";
-	argv[1] = "--child";
-	for (int i = 1; i < cfg->argc; i++)
-		argv[i + 1] = cfg->argv[i];
-	struct wsph_child_spec spec = {serve, &cx, argc, argv};
+	if ((sl->phase == P_RUNNING || sl->phase == P_QUIT) && wsph_plat_now_ns() >= sl->deadline)
+		child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
+}
+
+static void run_isolated(struct sched *s, struct wsph_child_spec *spec)
+{
+	const struct wsph_run_config *cfg = s->cfg;
 	unsigned jobs = cfg->jobs ? cfg->jobs : wsph_plat_cpu_count();
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;
@@ -914,7 +1153,6 @@ static void run_isolated(struct sched *s)
 	memset(slots, 0, sizeof slots);
 	for (unsigned j = 0; j < jobs; j++)
 		slots[j].cur = slots[j].pending = slots[j].next = -1;
-	char buf[65536];
 	for (;;) {
 		if (cfg->interrupted && *cfg->interrupted) {
 			for (unsigned j = 0; j < jobs; j++)
@@ -928,7 +1166,7 @@ static void run_isolated(struct sched *s)
 			if (sl->phase == P_NONE || sl->phase == P_IDLE) {
 				long i = next_entry(s);
 				if (i >= 0)
-					start_case(s, sl, i, &spec);
+					start_case(s, sl, i, spec);
 				else if (sl->phase == P_IDLE)
 					send_quit(s, sl);
 			}
@@ -947,30 +1185,178 @@ static void run_isolated(struct sched *s)
 		}
 		unsigned ms = soonest > now ? (unsigned)((soonest - now) / 1000000u) + 1 : 0;
 		wsph_plat_child_wait(chs, jobs, ms);
-		for (unsigned j = 0; j < jobs; j++) {
-			struct slot *sl = &slots[j];
-			while (sl->ch) {
-				long n = wsph_plat_child_read(sl->ch, buf, sizeof buf);
-				if (n == 0)
-					break;
-				if (n < 0) {
-					child_gone(s, sl, 0, WSPH_CHILD_EXITED);
-					break;
-				}
-				append(sl, buf, (size_t)n);
-				advance(s, sl);
-			}
-			now = wsph_plat_now_ns();
-			if (sl->ch && (sl->phase == P_RUNNING || sl->phase == P_QUIT) &&
-			    now >= sl->deadline)
-				child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
-		}
+		for (unsigned j = 0; j < jobs; j++)
+			poll_slot(s, &slots[j]);
 	}
 	for (unsigned j = 0; j < jobs; j++) {
 		free(slots[j].buf);
+		free(slots[j].after);
 		wsph_caseio_reader_free(slots[j].rd);
 	}
-	free(argv);
+}
+
+/* ---- the probe: every module loaded once, in a child, before any case ---- */
+
+enum { PROBE_OK, PROBE_DOWN, PROBE_BAD_MODULE };
+
+struct probe {
+	int status;
+	char *type, *message; /* PROBE_DOWN: every case's error; PROBE_BAD_MODULE: the message */
+	struct slot sl;	      /* the channel and the provider's output (sl.after) */
+	int loaded;	      /* the "L" frame's status (-1: none came) */
+	long crash;	      /* an "X" frame's code */
+};
+
+/* The probe child's frames: its "L" answer, a crash code. */
+static void probe_frames(struct probe *pr)
+{
+	size_t pos = 0;
+	for (char *nl; (nl = memchr(pr->sl.buf + pos, '\n', pr->sl.len - pos));) {
+		struct wsph_caseio_frame f;
+		uint32_t lost;
+		size_t n = (size_t)(nl - (pr->sl.buf + pos));
+		if (wsph_caseio_check(&pr->sl.chan, pr->sl.buf + pos, n, &f, &lost) == 0) {
+			if (f.kind == 'L') {
+				pr->loaded = atoi(f.payload);
+				char *tab = strchr(f.payload, '\t');
+				free(pr->message);
+				pr->message = tab ? wsph_strdup(tab + 1) : NULL;
+			} else if (f.kind == 'X') {
+				pr->crash = (long)strtoul(f.payload, NULL, 10);
+			}
+		}
+		pos += n + 1;
+	}
+	consume(&pr->sl, pos);
+}
+
+static void probe_read(struct probe *pr)
+{
+	char buf[65536];
+	long n;
+	while ((n = wsph_plat_child_read_output(pr->sl.ch, buf, sizeof buf)) > 0)
+		keep_after(&pr->sl, buf, (size_t)n);
+	while ((n = wsph_plat_child_read(pr->sl.ch, buf, sizeof buf)) > 0)
+		append(&pr->sl, buf, (size_t)n);
+	probe_frames(pr);
+}
+
+/* How the probe child went, made the verdict of every case when it took the child down. */
+static void probe_verdict(struct probe *pr, int timed_out, enum wsph_child_end end, long code,
+			  unsigned timeout_ms)
+{
+	char name[96];
+	const char *klass = "crash";
+	const char *when = pr->loaded == 0 ? "after the provider was loaded (a thread it started "
+					     "when loaded, or its unloading)"
+					   : "while the provider was being loaded (its constructors "
+					     "or DllMain)";
+	if (pr->loaded == PROBE_BAD_MODULE) {
+		pr->status = PROBE_BAD_MODULE;
+		return;
+	}
+	if (pr->loaded == 0 && !timed_out && end == WSPH_CHILD_EXITED && code == 0) {
+		pr->status = PROBE_OK;
+		return;
+	}
+	pr->status = PROBE_DOWN;
+	free(pr->message);
+	if (timed_out) {
+		pr->type = wsph_strdup("load-timeout");
+		pr->message = wsph_format("the child process did not finish within %u ms %s",
+					  timeout_ms, when);
+	} else if (pr->crash || end == WSPH_CHILD_SIGNALED) {
+		wsph_plat_signal_name(pr->crash ? pr->crash : code, name, sizeof name, &klass);
+		pr->type = wsph_format("load-%s", klass);
+		pr->message = wsph_format("the child process was ended by %s %s", name, when);
+	} else {
+		pr->type = wsph_strdup("load-exit");
+		pr->message = wsph_format("the child process exited with status %ld %s", code, when);
+	}
+}
+
+/* Loads every module of the run in a child of its own, under the case deadline: what a module does
+ * when it is loaded (a constructor or DllMain that crashes, exits, hangs or prints) never happens
+ * in the parent, and when it takes the child down every case says so. */
+static void probe_run(const struct wsph_run_config *cfg, struct wsph_child_spec *spec,
+		      struct probe *pr)
+{
+	char err[256];
+	memset(pr, 0, sizeof *pr);
+	pr->loaded = -1;
+	pr->sl.ch = start_child(spec, &pr->sl.chan, err, sizeof err);
+	if (!pr->sl.ch) {
+		pr->status = PROBE_DOWN;
+		pr->type = wsph_strdup("internal");
+		pr->message = wsph_format("the child process could not be started: %s", err);
+		return;
+	}
+	wsph_plat_child_send(pr->sl.ch, "P\nQ\n");
+	uint64_t deadline = wsph_plat_now_ns() + (uint64_t)cfg->timeout_ms * 1000000u;
+	int timed_out = 0;
+	while (!wsph_plat_child_ended(pr->sl.ch)) {
+		uint64_t now = wsph_plat_now_ns();
+		if (now >= deadline || (cfg->interrupted && *cfg->interrupted)) {
+			timed_out = 1;
+			break;
+		}
+		unsigned ms = (unsigned)((deadline - now) / 1000000u) + 1;
+		wsph_plat_child_wait(&pr->sl.ch, 1, ms < 100 ? ms : 100);
+		probe_read(pr);
+	}
+	probe_read(pr);
+	enum wsph_child_end end;
+	long code;
+	wsph_plat_child_end(pr->sl.ch, timed_out, 0, &end, &code);
+	pr->sl.ch = NULL;
+	probe_verdict(pr, timed_out, end, code, cfg->timeout_ms);
+}
+
+static void probe_free(struct probe *pr)
+{
+	free(pr->type);
+	free(pr->message);
+	free(pr->sl.buf);
+	free(pr->sl.after);
+}
+
+/* Every case that would run is the probe's error, with what the provider printed. */
+static void all_cases_down(struct sched *s, const struct probe *pr)
+{
+	long i;
+	while ((i = next_entry(s)) >= 0) {
+		struct wsph_case *c = &s->e[i].c;
+		c->outcome = WSPH_ERROR;
+		c->error_type = wsph_strdup(pr->type);
+		c->error_message = wsph_strdup(pr->message);
+		if (pr->sl.after_len)
+			c->trace = wsph_format("--- provider output ---\n%s", pr->sl.after);
+		finalize(s, i);
+	}
+	report_progress(s);
+}
+
+/* Isolated: the probe, then the cases. Returns 1 when a module cannot be used at all. */
+static int isolated(struct sched *s)
+{
+	const struct wsph_run_config *cfg = s->cfg;
+	struct child_ctx cx = {cfg, s->sels, s->n_sels};
+	struct wsph_child_spec spec = {serve, &cx, cfg->argc, cfg->argv};
+	struct probe pr;
+	probe_run(cfg, &spec, &pr);
+	int rc = 0;
+	if (pr.status == PROBE_BAD_MODULE) {
+		if (cfg->bad_input)
+			snprintf(cfg->bad_input, cfg->bad_input_len, "%s",
+				 pr.message ? pr.message : "the module cannot be loaded");
+		rc = 1;
+	} else if (pr.status == PROBE_DOWN) {
+		all_cases_down(s, &pr);
+	} else {
+		run_isolated(s, &spec);
+	}
+	probe_free(&pr);
+	return rc;
 }
 
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
@@ -993,8 +1379,12 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	if (!s.sels)
 		return -1;
 	if (cfg->child_case >= 0) {
-		/* child mode (Windows): serve the parent's commands, write the cases to stdout */
+		/* child mode (Windows): serve the parent's commands on the channel */
 		struct child_ctx cx = {cfg, s.sels, s.n_sels};
+		if (wsph_plat_channel_open(cfg->channel) != 0) {
+			free(s.sels);
+			return -1;
+		}
 		serve(&cx);
 		free(s.sels);
 		return 0;
@@ -1018,9 +1408,10 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		e->c.line = sc->loc.line;
 		e->c.name = wsph_format("%s[%s]", sc->name, wsph_kind_name(s.sels[k].kind));
 	}
+	int bad = 0;
 	if (!s.oom) {
 		if (cfg->isolate) {
-			run_isolated(&s);
+			bad = isolated(&s);
 		} else {
 			long i;
 			while (!s.oom && (i = next_entry(&s)) >= 0) {
@@ -1047,5 +1438,5 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	free(s.q);
 	free(s.sels);
 	out->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
-	return s.oom || !out->cases ? -1 : 0;
+	return s.oom || !out->cases ? -1 : bad;
 }

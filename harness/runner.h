@@ -33,9 +33,13 @@ struct wsph_run_config {
 	unsigned jobs;	      /* --jobs: children in parallel (0: one per processor) */
 	int argc; /* the program's arguments, to start it again in child mode (Windows) */
 	char **argv;
-	/* Child mode (--child, Windows): run the cases the parent asks for on stdin, write them to
-	 * stdout (>= 0: child mode; -1: a normal run). */
+	/* Child mode (--child CHANNEL, Windows): run the cases the parent asks for on the channel
+	 * (>= 0: child mode; -1: a normal run). */
 	long child_case;
+	const char *channel;
+	/* Where wsph_run says why a module cannot be used at all (it returns 1 then). */
+	char *bad_input;
+	size_t bad_input_len;
 	/* --fault-sweep: rerun each passing case once per upcall call made in it, failing it. */
 	int fault_sweep;
 	/* --shard K/N (or GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS): this run takes every Nth case of
@@ -47,8 +51,9 @@ struct wsph_run_config {
 	volatile int *interrupted;
 };
 
-/* Runs and fills `out` (the caller frees it with wsph_results_free). Returns 0, or -1 when
- * out of memory. */
+/* Runs and fills `out` (the caller frees it with wsph_results_free). Isolated, every module is
+ * first loaded once in a child of its own (never in this process). Returns 0; 1 when a module
+ * cannot be loaded or exports no WSPStartup (cfg->bad_input says why); -1 when out of memory. */
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out);
 
 /* "sockets.nonifs/create-and-close[nonifs]": the text --filter matches. */

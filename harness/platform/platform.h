@@ -67,10 +67,14 @@ void wsph_plat_sleep_ms(unsigned ms);
  * run, so the report of what ran can still be written. */
 void wsph_plat_catch_interrupts(volatile int *flag);
 
-/* Isolation: scenarios run in a persistent child process that takes commands on its stdin and
- * writes events and verdicts to its stdout (stderr goes to the same pipe). POSIX forks and runs
- * job(ctx) in the child (its return value is the exit status); Windows starts this program again
- * with argv (argv[0] is ignored), in child mode. */
+/* Isolation. Scenarios run in a persistent child process. The child talks to the parent on a
+ * private channel (commands in, frames out) that is neither its stdin, stdout nor stderr and is
+ * not inherited by what the provider starts; its stdin is empty (/dev/null, NUL) and its stdout and
+ * stderr (the provider's own output) go to a pipe of their own. The child leads its own process
+ * group (POSIX) or job object (Windows), dies with its parent, and everything it started ends with
+ * it. POSIX forks and runs job(ctx) in the child (its return value is the exit status); Windows
+ * starts this program again as `PROGRAM --child CHANNEL argv[1..]` (CHANNEL: a token the child
+ * gives wsph_plat_channel_open). */
 struct wsph_child_spec {
 	int (*job)(void *ctx);
 	void *ctx;
@@ -94,20 +98,51 @@ struct wsph_child_result {
 };
 
 struct wsph_child;
-/* NULL when the child cannot be started. */
-struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec);
-/* Writes a command to the child's stdin. 0, or -1 when the child no longer reads it. */
+/* Starts a child; a transient failure (no process slot, no memory, under load) is retried a few
+ * times, each retry said on stderr with its reason. NULL when it cannot be started, with the
+ * system's reason in err. */
+struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, char *err,
+					 size_t errlen);
+/* Writes a command on the child's channel. 0, or -1 when the child no longer reads it. */
 int wsph_plat_child_send(struct wsph_child *ch, const char *text);
-/* Waits up to ms until one of the n children has output to read (or has closed its output).
- * Returns 1 when one has, 0 otherwise. NULL entries are skipped. */
+/* Waits up to ms until one of the n children has something to say: channel bytes, output bytes, its
+ * channel or output closed, or its process ended. Returns 1 when one has, 0 otherwise. NULL entries
+ * are skipped. */
 int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms);
-/* Reads what the child has written, without blocking: the number of bytes (len must be at least
- * 65536), 0 when there is nothing now, -1 when the child has closed its output (it ended). */
+/* Reads the child's channel without blocking: the number of bytes (len must be at least 65536), 0
+ * when there is nothing now, -1 when the channel is closed. */
 long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len);
-/* Ends the child: kills it first when `kill`, else waits for it to exit (up to wait_ms, then kills
- * it). Reaps it, frees ch, and says how it ended (EXITED with its status, or SIGNALED). */
+/* Reads the provider's output (the child's stdout and stderr) the same way; -1 once it is closed
+ * (which says nothing about the process: a provider may close its stdout). */
+long wsph_plat_child_read_output(struct wsph_child *ch, char *buf, size_t len);
+/* 1 when the child process has ended (it stays unreaped until wsph_plat_child_end). */
+int wsph_plat_child_ended(struct wsph_child *ch);
+/* Ends the child: kills it first when `kill`, else waits up to wait_ms for it to exit (then kills
+ * it); then ends every process of its group or job (what the provider started) and reaps it.
+ * Frees ch and says how the child ended (EXITED with its status, or SIGNALED). */
 void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum wsph_child_end *end,
 			 long *code);
+
+/* Child side (Windows): opens the channel named by the CHANNEL argument. 0, or -1. On POSIX the
+ * forked child has its channel already and this returns 0. */
+int wsph_plat_channel_open(const char *token);
+/* Child side: reads commands from the parent, blocking: the number of bytes, or -1 at the end of
+ * the channel. */
+long wsph_plat_channel_read(char *buf, size_t len);
+/* Child side: writes all of buf on the channel (through EINTR and EAGAIN: a provider may have made
+ * the descriptor non-blocking). Async-signal-safe. 0, or -1 when the parent is gone. */
+int wsph_plat_channel_write(const void *buf, size_t len);
+/* Child side, after a case: ends the processes the case started that still run (the child's own
+ * children and their orphans on POSIX, the other processes of its job on Windows). Returns how
+ * many there were, the first described in what ("pid 1234 (sleep)"). */
+int wsph_plat_child_end_strays(char *what, size_t len);
+/* Child side: the process-wide state a case can change. The working directory (0, or -1); the
+ * file-creation mask (read without changing it); the environment (NULL-terminated). */
+int wsph_plat_cwd(char *buf, size_t len);
+unsigned wsph_plat_umask(void);
+char **wsph_plat_environ(void);
+/* Makes path absolute (against the working directory) in out. 0, or -1 when it does not fit. */
+int wsph_plat_absolute(const char *path, char *out, size_t len);
 /* Child side: is the module at this path (as given to wsph_plat_load) still loaded? 1 yes, 0 no. */
 int wsph_plat_module_loaded(const char *path);
 /* Child side, at its end after a case that unloaded a provider holding memory: the process ends
@@ -120,11 +155,18 @@ unsigned wsph_plat_cpu_count(void);
 /* "SIGSEGV (11)" or "EXCEPTION_ACCESS_VIOLATION (0xC0000005)"; the class: "crash", "abort",
  * "stack-overflow". A crash code is what the child's crash hook reported, else how it ended. */
 const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char **klass);
+/* What the child's crash handlers call, with only the calls a crashed process can still make:
+ * flush() sends the frames still buffered; crash_frame() writes the crash frame for code into buf
+ * (no allocation, no locks taken) and returns its length. */
+struct wsph_child_hooks {
+	void (*flush)(void);
+	size_t (*crash_frame)(char *buf, size_t cap, long code);
+};
 /* Child side, first thing: report crashes as results instead of dialogs or debuggers. The crash
- * line ("X code", caseio.h) is written to stdout by the platform itself, with the calls a crashed
- * process can still make: Windows exceptions by code; on POSIX a SIGSEGV near the main thread's
- * stack limit (a stack overflow), other signals being seen by the parent. */
-void wsph_plat_child_init(void (*on_crash)(long code));
+ * frame goes on the channel, written by the platform itself: Windows exceptions by code; on POSIX
+ * a SIGSEGV near the main thread's stack limit (a stack overflow), other signals being seen by the
+ * parent. */
+void wsph_plat_child_init(const struct wsph_child_hooks *hooks);
 /* Sets an environment variable of this process (visible to ExpandEnvironmentStrings). */
 int wsph_plat_setenv(const char *name, const char *value);
 /* PostMessage to a real window (Windows); POSIX has none and returns 0. */

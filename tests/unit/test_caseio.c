@@ -1,4 +1,5 @@
-/* Unit tests of the child-to-parent stream: event lines, their check, and the parent's reader. */
+/* Unit tests of the child-to-parent channel: frames, their check keyed with the child's secret,
+ * their numbers, and the parent's reader. */
 #define _POSIX_C_SOURCE 200809L
 #include "caseio.h"
 
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SECRET 0x0123456789abcdefull
 
 static struct wsph_event event(uint64_t seq)
 {
@@ -26,34 +29,66 @@ static struct wsph_event event(uint64_t seq)
 	return ev;
 }
 
-/* What a child writes for a case of n events, then its verdict; *len set. malloc'd. */
+/* What the child's writer wrote. */
+static char *wbuf;
+static size_t wlen;
+
+static int capture(const void *buf, size_t len)
+{
+	wbuf = realloc(wbuf, wlen + len + 1);
+	memcpy(wbuf + wlen, buf, len);
+	wlen += len;
+	wbuf[wlen] = '\0';
+	return 0;
+}
+
+/* What a child writes for a case of n events (after its "S"), then its verdict; *len set.
+ * malloc'd. */
 static char *stream(size_t n, int verdict, size_t *len)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	cr_assert_not_null(f);
-	fputs("provider says hello", f); /* the provider's own output, no newline */
+	wbuf = NULL;
+	wlen = 0;
+	wsph_caseio_begin(SECRET, capture);
+	wsph_caseio_started();
 	for (size_t i = 1; i <= n; i++) {
 		struct wsph_event ev = event(i);
-		wsph_caseio_event_buffered(f, &ev);
+		wsph_caseio_event(&ev);
 	}
 	if (verdict) {
 		struct wsph_case c;
 		memset(&c, 0, sizeof c);
 		c.outcome = WSPH_PASS;
-		wsph_caseio_case(f, &c);
+		wsph_caseio_case(&c);
 	}
-	fclose(f);
-	return buf;
+	wsph_caseio_flush();
+	*len = wlen;
+	return wbuf;
+}
+
+/* The parent's side: the "S" frame read as the runner does, the rest by a reader. */
+static void parse_with(uint64_t secret, char *buf, size_t len, enum wsph_child_end end, long code,
+		       const char *output, struct wsph_case *c)
+{
+	static struct wsph_scenario sc;
+	struct wsph_caseio_chan chan = {secret, 0};
+	char *nl = memchr(buf, '\n', len);
+	cr_assert_not_null(nl);
+	struct wsph_caseio_frame f;
+	uint32_t lost;
+	size_t first = (size_t)(nl - buf);
+	if (wsph_caseio_check(&chan, buf, first, &f, &lost) == 0)
+		cr_assert_eq(f.kind, 'S');
+	struct wsph_caseio_reader *r = wsph_caseio_reader_new(NULL, &sc, 0, &chan);
+	if (output)
+		wsph_caseio_reader_output(r, output, strlen(output));
+	wsph_caseio_reader_feed(r, buf + first + 1, len - first - 1, 1);
+	memset(c, 0, sizeof *c);
+	wsph_caseio_reader_finish(r, end, code, 1000, 0, c);
 }
 
 static void parse(char *buf, size_t len, enum wsph_child_end end, long code, struct wsph_case *c)
 {
-	struct wsph_child_result res = {end, code, buf, len};
-	struct wsph_scenario sc;
-	memset(&sc, 0, sizeof sc);
-	memset(c, 0, sizeof *c);
-	wsph_caseio_parse(&res, NULL, &sc, 1000, 0, c);
+	parse_with(SECRET, buf, len, end, code, NULL, c);
 }
 
 static void case_free(struct wsph_case *c)
@@ -69,7 +104,7 @@ Test(caseio, events_go_through_whole_with_their_strings)
 	size_t len;
 	char *buf = stream(3, 1, &len);
 	struct wsph_case c;
-	parse(buf, len, WSPH_CHILD_EXITED, 0, &c);
+	parse_with(SECRET, buf, len, WSPH_CHILD_EXITED, 0, "provider says hello", &c);
 	cr_assert_eq(c.outcome, WSPH_PASS);
 	cr_assert_eq(wsph_case_n_events(&c), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -88,23 +123,25 @@ Test(caseio, events_go_through_whole_with_their_strings)
 	free(buf);
 }
 
-/* A crash in the middle of any event line: the cut line is dropped, never misread, and the
- * case is the crash it was. */
-Test(caseio, a_record_cut_anywhere_is_dropped)
+/* A crash in the middle of any frame: the cut frame is not believed, never misread, and the case
+ * is the crash it was (its crash frame comes after the cut). */
+Test(caseio, a_frame_cut_anywhere_is_not_believed)
 {
 	size_t len;
 	char *full = stream(2, 0, &len);
-	size_t line = strlen(full) - 1; /* the second event's line ends here */
+	size_t line = strlen(full) - 1; /* the second event's frame ends here */
 	size_t start = line;
 	while (full[start - 1] != '\n')
 		start--;
 	for (size_t cut = start; cut < line; cut++) {
 		char *buf = malloc(cut + 64);
 		memcpy(buf, full, cut);
-		size_t n = cut + (size_t)sprintf(buf + cut, "\n\x1eWSPH X 11\n");
+		buf[cut] = '\n';
+		size_t n = cut + 1 + wsph_caseio_crash_frame(buf + cut + 1, 63, 11);
 		struct wsph_case c;
-		parse(buf, n, WSPH_CHILD_EXITED, 0, &c);
+		parse(buf, n, WSPH_CHILD_SIGNALED, 11, &c);
 		cr_assert_eq(c.outcome, WSPH_ERROR);
+		cr_assert_str_eq(c.error_type, "crash");
 		cr_assert_eq(wsph_case_n_events(&c), 1, "cut at %zu of %zu", cut - start,
 			     line - start);
 		case_free(&c);
@@ -113,25 +150,92 @@ Test(caseio, a_record_cut_anywhere_is_dropped)
 	free(full);
 }
 
-/* The provider's own bytes written in the middle of an event line spoil it: dropped. */
-Test(caseio, bytes_mixed_into_a_record_spoil_it)
+/* A byte changed anywhere in a frame spoils it: a complete case with a spoilt frame is an
+ * <error type="channel">, never a pass. */
+Test(caseio, a_changed_byte_makes_the_case_a_channel_error)
 {
 	size_t len;
 	char *full = stream(1, 1, &len);
-	char *v = strstr(full, "\x1eWSPH V ");
-	cr_assert_not_null(v);
-	for (size_t at = 8; at < 300; at += 37) {
-		char *buf = malloc(len + 8);
-		size_t off = (size_t)(v - full) + at;
-		memcpy(buf, full, off);
-		memcpy(buf + off, "0", 1);
-		memcpy(buf + off + 1, full + off, len - off);
+	size_t first = (size_t)(strchr(full, '\n') - full) + 1;
+	size_t vend = (size_t)(strchr(full + first, '\n') - full);
+	for (size_t at = first; at < vend; at += 7) {
+		char *buf = malloc(len + 1);
+		memcpy(buf, full, len + 1);
+		buf[at] = buf[at] == '0' ? '1' : '0';
 		struct wsph_case c;
-		parse(buf, len + 1, WSPH_CHILD_EXITED, 0, &c);
+		parse(buf, len, WSPH_CHILD_EXITED, 0, &c);
+		cr_assert_eq(c.outcome, WSPH_ERROR, "at %zu", at);
+		cr_assert_str_eq(c.error_type, "channel");
 		cr_assert_eq(wsph_case_n_events(&c), 0, "at %zu", at);
 		case_free(&c);
 		free(buf);
 	}
+	free(full);
+}
+
+/* Lines that imitate the protocol (what a provider could print) are not frames. */
+Test(caseio, forged_lines_are_not_believed)
+{
+	size_t len;
+	char *full = stream(1, 0, &len);
+	const char *forged = "O00000009 0\t00000000\nD0000000a 1 0\tdeadbeef\n\x1eWSPH O 0\n";
+	char *buf = malloc(len + strlen(forged) + 1);
+	memcpy(buf, full, len);
+	memcpy(buf + len, forged, strlen(forged) + 1);
+	struct wsph_case c;
+	parse(buf, len + strlen(forged), WSPH_CHILD_SIGNALED, 11, &c);
+	cr_assert_eq(c.outcome, WSPH_ERROR);
+	cr_assert_str_eq(c.error_type, "crash");
+	cr_assert_not_null(strstr(c.error_message, "3 frame(s) on the channel from the child failed"));
+	case_free(&c);
+	free(buf);
+	free(full);
+}
+
+/* The same stream under another child's secret: nothing is believed. */
+Test(caseio, another_childs_key_believes_nothing)
+{
+	size_t len;
+	char *buf = stream(2, 1, &len);
+	struct wsph_case c;
+	parse_with(SECRET ^ 1, buf, len, WSPH_CHILD_EXITED, 0, NULL, &c);
+	cr_assert_eq(c.outcome, WSPH_ERROR);
+	cr_assert_eq(wsph_case_n_events(&c), 0);
+	case_free(&c);
+	free(buf);
+}
+
+/* A frame taken out (lost) or played twice: the case is a channel error naming the loss. */
+Test(caseio, a_lost_or_replayed_frame_is_reported)
+{
+	size_t len;
+	char *full = stream(3, 1, &len);
+	char *first = strchr(full, '\n') + 1;	   /* after "S" */
+	char *second = strchr(first, '\n') + 1;	   /* after the first event */
+	char *third = strchr(second, '\n') + 1;	   /* after the second */
+	/* lost: the second event's frame removed */
+	char *buf = malloc(len + 1);
+	size_t a = (size_t)(second - full), b = (size_t)(third - full);
+	memcpy(buf, full, a);
+	memcpy(buf + a, full + b, len - b + 1);
+	struct wsph_case c;
+	parse(buf, len - (b - a), WSPH_CHILD_EXITED, 0, &c);
+	cr_assert_eq(c.outcome, WSPH_ERROR);
+	cr_assert_str_eq(c.error_type, "channel");
+	cr_assert_not_null(strstr(c.error_message, "and 1 were lost"), "%s", c.error_message);
+	case_free(&c);
+	free(buf);
+	/* replayed: the first event's frame twice */
+	buf = malloc(len + (b - a) + 1);
+	memcpy(buf, full, b);
+	memcpy(buf + b, full + a, b - a);
+	memcpy(buf + b + (b - a), full + b, len - b + 1);
+	parse(buf, len + (b - a), WSPH_CHILD_EXITED, 0, &c);
+	cr_assert_eq(c.outcome, WSPH_ERROR);
+	cr_assert_str_eq(c.error_type, "channel");
+	cr_assert_eq(wsph_case_n_events(&c), 3);
+	case_free(&c);
+	free(buf);
 	free(full);
 }
 
@@ -140,12 +244,14 @@ Test(caseio, the_reader_takes_the_stream_in_pieces)
 {
 	size_t len;
 	char *full = stream(50, 1, &len);
+	size_t skip = (size_t)(strchr(full, '\n') - full) + 1;
 	for (size_t piece = 1; piece < 400; piece = piece * 3 + 1) {
 		struct wsph_scenario sc;
 		memset(&sc, 0, sizeof sc);
-		struct wsph_caseio_reader *r = wsph_caseio_reader_new(NULL, &sc, 0);
+		struct wsph_caseio_chan chan = {SECRET, 1};
+		struct wsph_caseio_reader *r = wsph_caseio_reader_new(NULL, &sc, 0, &chan);
 		char *pending = malloc(len + 1);
-		size_t have = 0, fed = 0;
+		size_t have = 0, fed = skip;
 		while (fed < len && !wsph_caseio_reader_done(r)) {
 			size_t n = len - fed < piece ? len - fed : piece;
 			memcpy(pending + have, full + fed, n);
@@ -172,11 +278,12 @@ Test(caseio, provider_output_keeps_its_last_part)
 {
 	struct wsph_scenario sc;
 	memset(&sc, 0, sizeof sc);
-	struct wsph_caseio_reader *r = wsph_caseio_reader_new(NULL, &sc, 1000);
+	struct wsph_caseio_chan chan = {SECRET, 0};
+	struct wsph_caseio_reader *r = wsph_caseio_reader_new(NULL, &sc, 1000, &chan);
 	char line[64];
 	for (int i = 0; i < 10000; i++) {
 		int n = snprintf(line, sizeof line, "line %d\n", i);
-		cr_assert_eq(wsph_caseio_reader_feed(r, line, (size_t)n, 0), (size_t)n);
+		wsph_caseio_reader_output(r, line, (size_t)n);
 	}
 	struct wsph_case c;
 	memset(&c, 0, sizeof c);
@@ -187,4 +294,21 @@ Test(caseio, provider_output_keeps_its_last_part)
 	cr_assert_not_null(strstr(c.trace, "earlier bytes not kept"));
 	cr_assert_lt(strlen(c.trace), 1200);
 	case_free(&c);
+}
+
+/* The crash frame a handler writes is a frame like the others. */
+Test(caseio, the_crash_frame_is_believed)
+{
+	char buf[64];
+	wsph_caseio_begin(SECRET, capture);
+	size_t n = wsph_caseio_crash_frame(buf, sizeof buf, 3221225477);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(buf[n - 1], '\n');
+	struct wsph_caseio_chan chan = {SECRET, 0};
+	struct wsph_caseio_frame f;
+	uint32_t lost;
+	cr_assert_eq(wsph_caseio_check(&chan, buf, n - 1, &f, &lost), 0);
+	cr_assert_eq(f.kind, 'X');
+	cr_assert_str_eq(f.payload, "3221225477");
+	cr_assert_eq(wsph_caseio_crash_frame(buf, 8, 11), 0);
 }

@@ -1,5 +1,7 @@
-/* POSIX isolation: a forked child that runs scenarios one after another (commands on its stdin,
- * events on its stdout), killed at the deadline; a stack overflow told from other SIGSEGVs. */
+/* POSIX isolation: a forked child that runs scenarios one after another, its commands and frames
+ * on a private socket, the provider's output on a pipe of its own; the child leads its own process
+ * group, dies with its parent and reaps what the provider leaves behind; killed at the deadline; a
+ * stack overflow told from other SIGSEGVs. */
 #define _GNU_SOURCE
 #include "../platform.h"
 
@@ -13,20 +15,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 struct wsph_child {
 	pid_t pid;
-	int in;	 /* the child's stdin (we write) */
-	int out; /* the child's stdout and stderr (we read) */
-	int eof;
+	int chan;   /* our end of the channel (commands out, frames in) */
+	int out;    /* the child's stdout and stderr (we read) */
+	int pidfd;  /* readable when the child ends (-1 where the kernel has none) */
+	int chan_eof, out_eof;
 };
 
-/* The parent's ends of every live child's pipes: a child forked later closes them, so that each
- * child's pipes end with it. */
+/* The channel's descriptor in the child: high, so that a provider's dup2 onto the usual numbers
+ * does not meet it; close-on-exec, so that nothing the provider runs inherits it. */
+#define CHILD_CHANNEL_FD 987
+static int channel_fd = -1;
+
+/* The parent's ends of every live child's channel and output: a child forked later closes them,
+ * so that each child's descriptors end with it. */
 #define MAX_LIVE 256
 static int live_fds[MAX_LIVE];
 static size_t n_live;
@@ -46,63 +57,117 @@ static void live_remove(int fd)
 		}
 }
 
-struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
+/* In the child, before its job: its own process group (a provider's kill(0, ...) reaches only
+ * it), death with the parent, the reaper of its orphans (a double fork still ends with the case),
+ * an empty stdin, stdout and stderr on the output pipe, the channel on its own descriptor. */
+static void child_setup(pid_t parent, int chan, int out_w)
 {
-	int in[2], out[2];
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(70); /* the parent died before the line above */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_DFL); /* the parent ignores it; the provider gets the default */
+	for (size_t i = 0; i < n_live; i++)
+		close(live_fds[i]);
+	n_live = 0;
+	int null = open("/dev/null", O_RDONLY);
+	if (null >= 0 && null != 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	dup2(out_w, 1);
+	dup2(out_w, 2);
+	close(out_w);
+	channel_fd = fcntl(chan, F_DUPFD_CLOEXEC, CHILD_CHANNEL_FD);
+	close(chan);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	clearerr(stdin); /* the parent's stdin buffer is not ours */
+}
+
+static void close_pair(int *p)
+{
+	close(p[0]);
+	close(p[1]);
+}
+
+/* fork, retried while the system is short of processes or memory (a loaded CI machine). */
+static pid_t fork_retrying(char *err, size_t errlen)
+{
+	static const unsigned backoff_ms[] = {10, 50, 200, 500, 1000};
+	for (size_t i = 0;; i++) {
+		pid_t pid = fork();
+		if (pid >= 0)
+			return pid;
+		int e = errno;
+		snprintf(err, errlen, "fork: %s", strerror(e));
+		if ((e != EAGAIN && e != ENOMEM) || i == sizeof backoff_ms / sizeof backoff_ms[0])
+			return -1;
+		fprintf(stderr, "wspharness: starting a child process failed (%s), retrying\n", err);
+		wsph_plat_sleep_ms(backoff_ms[i]);
+	}
+}
+
+struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, char *err,
+					 size_t errlen)
+{
+	int chan[2], out[2];
 	struct wsph_child *ch = calloc(1, sizeof *ch);
-	if (!ch)
+	if (!ch) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
 	fflush(stdout);
 	fflush(stderr);
-	if (pipe(in) != 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		free(ch);
 		return NULL;
 	}
-	if (pipe(out) != 0) {
-		close(in[0]);
-		close(in[1]);
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close_pair(chan);
 		free(ch);
 		return NULL;
 	}
-	pid_t pid = fork();
+	pid_t parent = getpid();
+	pid_t pid = fork_retrying(err, errlen);
 	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
+		close_pair(chan);
+		close_pair(out);
 		free(ch);
 		return NULL;
 	}
 	if (pid == 0) {
 		free(ch); /* the parent's, not this process's (valgrind counts it lost otherwise) */
-		signal(SIGPIPE, SIG_DFL); /* the parent ignores it; the provider gets the default */
-		for (size_t i = 0; i < n_live; i++)
-			close(live_fds[i]);
-		n_live = 0;
-		close(in[1]);
+		close(chan[0]);
 		close(out[0]);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		close(in[0]);
-		close(out[1]);
-		setvbuf(stdout, NULL, _IOLBF, 0);
-		/* the parent's stdin buffer is not ours */
-		clearerr(stdin);
+		child_setup(parent, chan[1], out[1]);
 		/* exit(), not _exit(): what a provider left to run at exit (an atexit handler of a module
 		 * still loaded) runs in this child, and its exit status reaches the parent */
 		exit(spec->job(spec->ctx));
 	}
-	close(in[0]);
+	setpgid(pid, pid); /* both sides: whichever runs first */
+	close(chan[1]);
 	close(out[1]);
+	fcntl(chan[0], F_SETFL, fcntl(chan[0], F_GETFL) | O_NONBLOCK);
 	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
 	/* a write to a child that is gone fails with EPIPE instead of killing the parent */
 	signal(SIGPIPE, SIG_IGN);
 	ch->pid = pid;
-	ch->in = in[1];
+	ch->chan = chan[0];
 	ch->out = out[0];
-	live_add(ch->in);
+#ifdef SYS_pidfd_open
+	ch->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ch->pidfd >= 0)
+		fcntl(ch->pidfd, F_SETFD, FD_CLOEXEC);
+#else
+	ch->pidfd = -1;
+#endif
+	live_add(ch->chan);
 	live_add(ch->out);
+	if (ch->pidfd >= 0)
+		live_add(ch->pidfd);
 	return ch;
 }
 
@@ -110,9 +175,14 @@ int wsph_plat_child_send(struct wsph_child *ch, const char *text)
 {
 	size_t len = strlen(text), done = 0;
 	while (done < len) {
-		ssize_t n = write(ch->in, text + done, len - done);
+		ssize_t n = send(ch->chan, text + done, len - done, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = {ch->chan, POLLOUT, 0};
+			if (poll(&p, 1, 1000) >= 0 && !wsph_plat_child_ended(ch))
+				continue;
+		}
 		if (n <= 0)
 			return -1;
 		done += (size_t)n;
@@ -120,73 +190,109 @@ int wsph_plat_child_send(struct wsph_child *ch, const char *text)
 	return 0;
 }
 
+int wsph_plat_child_ended(struct wsph_child *ch)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno == ECHILD;
+	return si.si_pid == ch->pid;
+}
+
+/* Without a pidfd, the end of a child is noticed by looking: this often. */
+#define NO_PIDFD_POLL_MS 20
+
 int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms)
 {
-	struct pollfd p[64];
+	struct pollfd p[3 * 64];
 	nfds_t k = 0;
-	for (size_t i = 0; i < n && k < 64; i++) {
-		if (!chs[i])
+	int no_pidfd = 0;
+	for (size_t i = 0; i < n && k + 3 <= 3 * 64; i++) {
+		const struct wsph_child *ch = chs[i];
+		if (!ch)
 			continue;
-		if (chs[i]->eof)
-			return 1;
-		p[k].fd = chs[i]->out;
-		p[k].events = POLLIN;
-		p[k].revents = 0;
-		k++;
+		if (!ch->chan_eof)
+			p[k++] = (struct pollfd){ch->chan, POLLIN, 0};
+		if (!ch->out_eof)
+			p[k++] = (struct pollfd){ch->out, POLLIN, 0};
+		if (ch->pidfd >= 0)
+			p[k++] = (struct pollfd){ch->pidfd, POLLIN, 0};
+		else
+			no_pidfd = 1;
 	}
+	if (no_pidfd && ms > NO_PIDFD_POLL_MS)
+		ms = NO_PIDFD_POLL_MS;
 	if (!k) {
 		wsph_plat_sleep_ms(ms);
 		return 0;
 	}
-	int r = poll(p, k, (int)ms);
-	return r > 0;
+	return poll(p, k, (int)ms) > 0;
 }
 
-long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len)
+static long read_fd(int fd, int *eof, char *buf, size_t len)
 {
-	if (ch->eof)
+	if (*eof)
 		return -1;
 	for (;;) {
-		ssize_t n = read(ch->out, buf, len);
+		ssize_t n = read(fd, buf, len);
 		if (n > 0)
 			return (long)n;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		ch->eof = 1;
+		*eof = 1;
 		return -1;
 	}
+}
+
+long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len)
+{
+	return read_fd(ch->chan, &ch->chan_eof, buf, len);
+}
+
+long wsph_plat_child_read_output(struct wsph_child *ch, char *buf, size_t len)
+{
+	return read_fd(ch->out, &ch->out_eof, buf, len);
 }
 
 void wsph_plat_child_end(struct wsph_child *ch, int kill_it, unsigned wait_ms,
 			 enum wsph_child_end *end, long *code)
 {
 	int status = 0;
-	live_remove(ch->in);
+	live_remove(ch->chan);
 	live_remove(ch->out);
-	close(ch->in);
-	if (kill_it)
-		kill(ch->pid, SIGKILL);
-	else {
+	shutdown(ch->chan, SHUT_WR); /* the child reads the end of its commands */
+	if (!kill_it) {
 		uint64_t deadline = wsph_plat_now_ns() + (uint64_t)wait_ms * 1000000u;
-		for (;;) {
-			pid_t r = waitpid(ch->pid, &status, WNOHANG);
-			if (r == ch->pid)
-				goto reaped;
-			if (r < 0 && errno != EINTR)
-				break;
-			if (wsph_plat_now_ns() >= deadline) {
-				kill(ch->pid, SIGKILL);
+		while (!wsph_plat_child_ended(ch)) {
+			uint64_t now = wsph_plat_now_ns();
+			if (now >= deadline) {
+				kill_it = 1;
 				break;
 			}
-			wsph_plat_sleep_ms(2);
+			unsigned ms = (unsigned)((deadline - now) / 1000000u) + 1;
+			if (ch->pidfd >= 0) {
+				struct pollfd p = {ch->pidfd, POLLIN, 0};
+				poll(&p, 1, (int)(ms < 1000 ? ms : 1000));
+			} else {
+				wsph_plat_sleep_ms(ms < 2 ? ms : 2);
+			}
 		}
 	}
+	/* The whole group: what the provider started ends with the child. The group lives on while
+	 * its leader is unreaped, so this comes before the wait. */
+	kill(-ch->pid, SIGKILL);
+	if (kill_it)
+		kill(ch->pid, SIGKILL);
 	while (waitpid(ch->pid, &status, 0) < 0 && errno == EINTR)
 		;
-reaped:
+	close(ch->chan);
 	close(ch->out);
+	if (ch->pidfd >= 0) {
+		live_remove(ch->pidfd);
+		close(ch->pidfd);
+	}
 	free(ch);
 	if (WIFSIGNALED(status)) {
 		*end = WSPH_CHILD_SIGNALED;
@@ -195,6 +301,128 @@ reaped:
 		*end = WSPH_CHILD_EXITED;
 		*code = WEXITSTATUS(status);
 	}
+}
+
+/* ---- the child's side of the channel ---- */
+
+int wsph_plat_channel_open(const char *token)
+{
+	(void)token;
+	return channel_fd >= 0 ? 0 : -1;
+}
+
+long wsph_plat_channel_read(char *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(channel_fd, buf, len);
+		if (n > 0)
+			return (long)n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = {channel_fd, POLLIN, 0};
+			poll(&p, 1, -1);
+			continue;
+		}
+		return -1;
+	}
+}
+
+int wsph_plat_channel_write(const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(channel_fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd q = {channel_fd, POLLOUT, 0};
+			poll(&q, 1, -1);
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* The child's children (its orphans too: it is their reaper), from /proc. */
+static int list_children(pid_t *out, size_t cap)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	pid_t me = getpid();
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && (size_t)n < cap) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t k = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[k] = '\0';
+		const char *rp = strrchr(buf, ')');
+		int ppid = 0;
+		char state = 0;
+		if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me && state != 'Z')
+			out[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static void describe(pid_t pid, char *what, size_t len)
+{
+	char path[64], comm[64] = "?";
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (fgets(comm, sizeof comm, f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(what, len, "pid %d (%s)", (int)pid, comm);
+}
+
+static void reap_ended(void)
+{
+	int st;
+	while (waitpid(-1, &st, WNOHANG) > 0)
+		;
+}
+
+int wsph_plat_child_end_strays(char *what, size_t len)
+{
+	pid_t pids[64];
+	int total = 0;
+	if (len)
+		what[0] = '\0';
+	reap_ended();
+	/* rounds: a stray's own children become this process's orphans once it is gone */
+	for (int round = 0; round < 8; round++) {
+		int n = list_children(pids, sizeof pids / sizeof pids[0]);
+		if (!n)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!total++ && len)
+				describe(pids[i], what, len);
+			kill(pids[i], SIGKILL);
+		}
+		for (int i = 0; i < n; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+		reap_ended();
+	}
+	return total;
 }
 
 int wsph_plat_module_loaded(const char *path)
@@ -302,30 +530,28 @@ static void main_stack_bounds(void)
 	}
 }
 
+static const struct wsph_child_hooks *hooks;
+
 static void write_code(long code)
 {
-	char line[48] = "\n\x1eWSPH X ";
-	char digits[24];
-	int n = 0;
-	unsigned long v = (unsigned long)code;
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n < 20);
-	size_t len = strlen(line);
-	while (n)
-		line[len++] = digits[--n];
-	line[len++] = '\n';
-	ssize_t r = write(1, line, len);
-	(void)r;
+	char frame[64];
+	size_t n = hooks ? hooks->crash_frame(frame, sizeof frame, code) : 0;
+	if (n)
+		wsph_plat_channel_write(frame, n);
 }
 
-/* The events still in stdout's buffer go out first (the child buffers them; see runner.c). Not
- * async-signal-safe, but the fault is in provider code, not in stdio; at worst the child hangs
- * and the parent's time limit ends it. */
+/* The frames still buffered go out first. Not async-signal-safe (the buffer's lock), but the
+ * fault is in provider code, not in the writer; at worst the child hangs and the parent's time
+ * limit ends it. */
+static void flush_frames(void)
+{
+	if (hooks)
+		hooks->flush();
+}
+
 static void on_fatal(int sig)
 {
-	fflush(stdout);
+	flush_frames();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -333,22 +559,23 @@ static void on_fatal(int sig)
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	fflush(stdout);
+	flush_frames();
 	uintptr_t a = (uintptr_t)si->si_addr;
 	int main_thread = (pid_t)gettid() == main_tid;
 	if (main_thread && stack_lo && a < stack_lo + ABOVE_MARGIN &&
 	    a + BELOW_MARGIN >= stack_lo)
 		write_code(STACK_OVERFLOW_CODE);
-	/* die of the signal itself: the parent sees SIGSEGV (the crash line, when written, names
+	/* die of the signal itself: the parent sees SIGSEGV (the crash frame, when written, names
 	 * the overflow) */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-void wsph_plat_child_init(void (*on_crash)(long code))
+void wsph_plat_child_init(const struct wsph_child_hooks *h)
 {
-	(void)on_crash; /* the parent sees the signal itself; the overflow line is written here */
-	static const int fatal[] = {SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	hooks = h;
+	/* the parent sees the signal itself; the overflow frame is written here */
+	static const int fatal[] = {SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM};
 	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
 		signal(fatal[i], on_fatal);
 	main_tid = (pid_t)gettid();
@@ -369,6 +596,7 @@ void wsph_plat_child_init(void (*on_crash)(long code))
 
 void wsph_plat_child_exit_unchecked(void)
 {
+	flush_frames();
 	fflush(NULL);
 	_Exit(0);
 }

@@ -265,3 +265,37 @@ void wsph_plat_catch_interrupts(volatile int *flag)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 }
+
+int wsph_plat_cwd(char *buf, size_t len)
+{
+	return getcwd(buf, len) ? 0 : -1;
+}
+
+unsigned wsph_plat_umask(void)
+{
+	mode_t m = umask(022);
+	umask(m);
+	return (unsigned)m;
+}
+
+extern char **environ;
+
+char **wsph_plat_environ(void)
+{
+	return environ;
+}
+
+int wsph_plat_absolute(const char *path, char *out, size_t len)
+{
+	if (path[0] == '/') {
+		int n = snprintf(out, len, "%s", path);
+		return n >= 0 && (size_t)n < len ? 0 : -1;
+	}
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd))
+		return -1;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	int n = snprintf(out, len, "%s/%s", cwd, path);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
