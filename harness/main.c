@@ -508,14 +508,19 @@ static int cmd_run(struct options *o)
 		results.set = &set;
 	if (!results.provider_sha256[0])
 		wsph_sha256_file(o->provider, results.provider_sha256);
+	/* A report written to stdout is all that goes there: the summary goes to stderr then. */
+	FILE *console = stdout;
+	for (size_t i = 0; i < o->n_reports; i++)
+		if (!strcmp(o->reports[i].path, "-"))
+			console = stderr;
 	struct wsph_report_opts ro;
 	memset(&ro, 0, sizeof ro);
-	ro.color = wsph_console_color(stdout, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
+	ro.color = wsph_console_color(console, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
 	ro.verbose = o->verbose;
 	ro.deterministic = o->deterministic;
 	ro.trace_cap = 65536;
 	if (!o->quiet)
-		wsph_report_console(stdout, &results, &ro);
+		wsph_report_console(console, &results, &ro);
 	for (size_t i = 0; i < o->n_reports; i++) {
 		struct wsph_report_opts jo = ro;
 		jo.color = 0;
