@@ -14,6 +14,20 @@
 #include <time.h>
 #endif
 
+/* HOSTILE_PROC_HOOKS: built together with hostile_proc.c, whose attacks on the process (its load,
+ * its standard descriptors, its process group, its working directory) run from these hooks. */
+#ifdef HOSTILE_PROC_HOOKS
+void hostile_proc_startup(void);
+void hostile_proc_socket(void);
+#else
+static void hostile_proc_startup(void)
+{
+}
+static void hostile_proc_socket(void)
+{
+}
+#endif
+
 #ifndef HOSTILE_CRASH_STARTUP
 #define HOSTILE_CRASH_STARTUP 0
 #endif
@@ -140,6 +154,7 @@ static SOCKET WSPAPI h_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFO
 	(void)protocol;
 	(void)g;
 	(void)flags;
+	hostile_proc_socket();
 	if (HOSTILE_EXIT_SOCKET)
 		exit(3);
 	if (HOSTILE_ABORT_SOCKET)
@@ -178,6 +193,7 @@ static int WSPAPI h_cleanup(LPINT err)
 WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi,
 					   WSPUPCALLTABLE table, LPWSPPROC_TABLE procs)
 {
+	hostile_proc_startup();
 	if (HOSTILE_CRASH_STARTUP)
 		*nowhere = 1;
 	if (!data || !procs)
