@@ -13,6 +13,8 @@ import sys
 
 import junitparser
 
+from hostile_common import MARK_VAR, check_no_leftovers, new_mark
+
 
 def host_path(path, wine):
     path = os.path.abspath(path)
@@ -92,10 +94,16 @@ def main():
     for kv in a.env:
         name, _, value = kv.partition("=")
         env[name] = value
+    # Every run must leave no process behind: the marker finds whatever it started.
+    mark = new_mark()
+    env[MARK_VAR] = mark
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     sys.stdout.write(p.stdout)
     sys.stdout.write(p.stderr)
     ok = True
+    for line in check_no_leftovers(mark):
+        print(line)
+        ok = False
     if p.returncode != a.expect_exit:
         print(f"FAIL: exit status {p.returncode}, expected {a.expect_exit}")
         ok = False
