@@ -1,19 +1,28 @@
-/* Windows isolation: this program again, in child mode, running scenarios one after another
- * (commands on its stdin, events on its stdout); killed at the deadline. */
+/* Windows isolation: this program again, as `PROGRAM --child CHANNEL argv[1..]`, running scenarios
+ * one after another. CHANNEL names two named pipes the parent made for this child alone: one
+ * carries commands to it, the other its frames back; the child opens both itself, not inheritable,
+ * so nothing the provider starts holds them. The child's stdin is NUL, its stdout and stderr (the
+ * provider's own output) a third pipe. Each child is in a job object of its own that kills its
+ * processes when the parent's handle closes: the child dies with the parent, and what a provider
+ * started ends with its child. */
 #include "../platform.h"
 
 #include <windows.h>
+#include <tlhelp32.h>
 #include <process.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
-/* Quotes one argument the way CommandLineToArgvW splits it back. */
-static void quote(wchar_t *out, size_t cap, size_t *pos, const wchar_t *arg)
+#define KILLED_MARKER 0xC0000102u /* the exit code of a child the parent killed */
+
+/* Quotes one argument the way CommandLineToArgvW splits it back. Returns -1 when it does not fit. */
+static int quote(wchar_t *out, size_t cap, size_t *pos, const wchar_t *arg)
 {
 	if (*pos + 2 >= cap)
-		return;
+		return -1;
 	out[(*pos)++] = L'"';
 	for (const wchar_t *p = arg;; p++) {
 		size_t bs = 0;
@@ -22,195 +31,876 @@ static void quote(wchar_t *out, size_t cap, size_t *pos, const wchar_t *arg)
 			bs++;
 		}
 		size_t times = !*p ? bs * 2 : *p == L'"' ? bs * 2 + 1 : bs;
-		for (size_t i = 0; i < times && *pos + 1 < cap; i++)
+		for (size_t i = 0; i < times; i++) {
+			if (*pos + 1 >= cap)
+				return -1;
 			out[(*pos)++] = L'\\';
+		}
 		if (!*p)
 			break;
-		if (*pos + 1 < cap)
-			out[(*pos)++] = *p;
-	}
-	if (*pos + 2 < cap) {
-		out[(*pos)++] = L'"';
-		out[(*pos)++] = L' ';
-	}
-	out[*pos] = 0;
-}
-
-struct wsph_child {
-	HANDLE proc;
-	HANDLE in;  /* the child's stdin (we write) */
-	HANDLE out; /* the server end of the named pipe that is the child's stdout and stderr */
-	OVERLAPPED ov;
-	char buf[16384];
-	int pending; /* a read is under way (or done and not yet collected) */
-	int eof;
-};
-
-static void start_read(struct wsph_child *ch)
-{
-	ResetEvent(ch->ov.hEvent);
-	if (ReadFile(ch->out, ch->buf, sizeof ch->buf, NULL, &ch->ov) ||
-	    GetLastError() == ERROR_IO_PENDING)
-		ch->pending = 1;
-	else
-		ch->eof = 1;
-}
-
-struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec)
-{
-	static LONG serial;
-	struct wsph_child *ch = calloc(1, sizeof *ch);
-	wchar_t exe[MAX_PATH * 4];
-	size_t cmdcap = 32768, pos = 0;
-	wchar_t *cmd = calloc(cmdcap, sizeof *cmd);
-	if (!ch || !cmd) {
-		free(ch);
-		free(cmd);
-		return NULL;
-	}
-	GetModuleFileNameW(NULL, exe, MAX_PATH * 4);
-	quote(cmd, cmdcap, &pos, exe);
-	for (int i = 1; i < spec->argc; i++) {
-		wchar_t w[8192];
-		if (!MultiByteToWideChar(CP_UTF8, 0, spec->argv[i], -1, w, 8192))
-			continue;
-		quote(cmd, cmdcap, &pos, w);
-	}
-	/* the output pipe is a named pipe so that the parent can wait on it (overlapped reads) */
-	char aname[96];
-	wchar_t name[96];
-	snprintf(aname, sizeof aname, "\\\\.\\pipe\\wspharness-%lu-%ld",
-		 (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&serial));
-	MultiByteToWideChar(CP_ACP, 0, aname, -1, name, 96);
-	SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-	HANDLE in_r = NULL, out_w = INVALID_HANDLE_VALUE;
-	ch->out = CreateNamedPipeW(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
-						 FILE_FLAG_FIRST_PIPE_INSTANCE,
-				   PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0,
-				   NULL);
-	ch->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-	if (ch->out != INVALID_HANDLE_VALUE)
-		out_w = CreateFileW(name, GENERIC_WRITE, 0, &sa, OPEN_EXISTING, 0, NULL);
-	if (ch->out == INVALID_HANDLE_VALUE || !ch->ov.hEvent || out_w == INVALID_HANDLE_VALUE ||
-	    !CreatePipe(&in_r, &ch->in, &sa, 0)) {
-		if (out_w != INVALID_HANDLE_VALUE)
-			CloseHandle(out_w);
-		if (ch->out != INVALID_HANDLE_VALUE)
-			CloseHandle(ch->out);
-		if (ch->ov.hEvent)
-			CloseHandle(ch->ov.hEvent);
-		free(cmd);
-		free(ch);
-		return NULL;
-	}
-	SetHandleInformation(ch->in, HANDLE_FLAG_INHERIT, 0);
-	STARTUPINFOW si;
-	PROCESS_INFORMATION pi;
-	memset(&si, 0, sizeof si);
-	si.cb = sizeof si;
-	si.dwFlags = STARTF_USESTDHANDLES;
-	si.hStdInput = in_r;
-	si.hStdOutput = out_w;
-	si.hStdError = out_w;
-	BOOL ok = CreateProcessW(exe, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi);
-	free(cmd);
-	CloseHandle(in_r);
-	CloseHandle(out_w);
-	if (!ok) {
-		CloseHandle(ch->in);
-		CloseHandle(ch->out);
-		CloseHandle(ch->ov.hEvent);
-		free(ch);
-		return NULL;
-	}
-	CloseHandle(pi.hThread);
-	ch->proc = pi.hProcess;
-	start_read(ch);
-	return ch;
-}
-
-int wsph_plat_child_send(struct wsph_child *ch, const char *text)
-{
-	size_t len = strlen(text), done = 0;
-	while (done < len) {
-		DWORD n = 0;
-		if (!WriteFile(ch->in, text + done, (DWORD)(len - done), &n, NULL) || !n)
+		if (*pos + 1 >= cap)
 			return -1;
-		done += n;
+		out[(*pos)++] = *p;
 	}
+	if (*pos + 3 >= cap)
+		return -1;
+	out[(*pos)++] = L'"';
+	out[(*pos)++] = L' ';
+	out[*pos] = 0;
 	return 0;
 }
 
-int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms)
+static void ascii_widen(const char *s, wchar_t *out, size_t cap)
 {
-	HANDLE h[MAXIMUM_WAIT_OBJECTS];
-	DWORD k = 0;
-	for (size_t i = 0; i < n && k < MAXIMUM_WAIT_OBJECTS; i++) {
-		if (!chs[i])
-			continue;
-		/* a read that completed at once may not have signalled its event yet */
-		if (chs[i]->eof || !chs[i]->pending || HasOverlappedIoCompleted(&chs[i]->ov))
-			return 1;
-		h[k++] = chs[i]->ov.hEvent;
-	}
-	if (!k) {
-		Sleep(ms);
-		return 0;
-	}
-	return WaitForMultipleObjects(k, h, FALSE, ms) < WAIT_OBJECT_0 + k;
+	size_t i = 0;
+	for (; s[i] && i + 1 < cap; i++)
+		out[i] = (wchar_t)(unsigned char)s[i];
+	out[i] = 0;
 }
 
-long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len)
+/* "The system cannot find the file specified (2)": the system's text for code. */
+static void sys_reason(DWORD code, char *out, size_t cap)
+{
+	wchar_t w[512];
+	char text[1024];
+	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+				 0, w, (DWORD)(sizeof w / sizeof w[0]), NULL);
+	while (n && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' || w[n - 1] == L'.'))
+		n--;
+	w[n] = 0;
+	if (!n || !WideCharToMultiByte(CP_UTF8, 0, w, -1, text, (int)sizeof text, NULL, NULL))
+		snprintf(text, sizeof text, "system error");
+	if (cap)
+		snprintf(out, cap, "%s (%lu)", text, (unsigned long)code);
+}
+
+/* Names of one child's channel and job: "wspharness-<token>-cmd" and so on. The token is the
+ * parent's pid, a serial and a clock value. */
+static int token_valid(const char *t)
+{
+	size_t n = 0;
+	for (; t[n]; n++)
+		if (!((t[n] >= '0' && t[n] <= '9') || (t[n] >= 'a' && t[n] <= 'f') || t[n] == '-'))
+			return 0;
+	return n > 0 && n < 48;
+}
+
+static void channel_name(const char *token, const char *what, wchar_t *out, size_t cap)
+{
+	char a[128];
+	snprintf(a, sizeof a, "\\\\.\\pipe\\wspharness-%s-%s", token, what);
+	ascii_widen(a, out, cap);
+}
+
+static void job_name(const char *token, wchar_t *out, size_t cap)
+{
+	char a[128];
+	snprintf(a, sizeof a, "Local\\wspharness-%s-job", token);
+	ascii_widen(a, out, cap);
+}
+
+/* One pipe the parent reads, with an overlapped read always under way so that its event can be
+ * waited for. The channel's first waits for the child to connect. */
+struct reader {
+	HANDLE h;
+	OVERLAPPED ov;
+	int connecting; /* ConnectNamedPipe under way on ov */
+	int pending;	/* a read under way (or done and not yet collected) */
+	int eof;
+	int eof_told; /* the caller has read -1: a closed pipe wakes child_wait no more */
+	char buf[65536];
+};
+
+struct wsph_child {
+	HANDLE proc;
+	HANDLE job;	 /* NULL when the child could not be put in one */
+	HANDLE cmd;	 /* the server end of the command pipe (we write) */
+	OVERLAPPED conn; /* its ConnectNamedPipe */
+	HANDLE wev;	 /* the event of writes on cmd */
+	int cmd_state;	 /* 0 connecting, 1 connected, -1 gone */
+	int end_told;	 /* child_ended said 1: the end wakes child_wait no more */
+	char *queue;	 /* commands sent before the child connected */
+	size_t qlen, qcap;
+	struct reader chan, out;
+};
+
+static void reader_start(struct reader *r)
+{
+	r->pending = 0;
+	if (ReadFile(r->h, r->buf, sizeof r->buf, NULL, &r->ov) || GetLastError() == ERROR_IO_PENDING)
+		r->pending = 1;
+	else
+		r->eof = 1;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->h != INVALID_HANDLE_VALUE) {
+		if ((r->pending && !r->eof) || r->connecting) {
+			DWORD n;
+			CancelIoEx(r->h, &r->ov);
+			GetOverlappedResult(r->h, &r->ov, &n, TRUE);
+		}
+		CloseHandle(r->h);
+	}
+	if (r->ov.hEvent)
+		CloseHandle(r->ov.hEvent);
+}
+
+static int proc_ended(const struct wsph_child *ch)
+{
+	return WaitForSingleObject(ch->proc, 0) == WAIT_OBJECT_0;
+}
+
+/* Starts an overlapped ConnectNamedPipe: 1 connected already, 0 under way, -1 failed. */
+static int connect_start(HANDLE h, OVERLAPPED *ov)
+{
+	if (ConnectNamedPipe(h, ov))
+		return 1;
+	DWORD e = GetLastError();
+	return e == ERROR_IO_PENDING ? 0 : e == ERROR_PIPE_CONNECTED ? 1 : -1;
+}
+
+/* Has the connection of ov completed? 1 yes (connected or not: the reads and writes that follow
+ * say), 0 not yet, -1 never (the child ended without connecting). The child connects before it
+ * can end, so a connection still missing after its end is never coming. */
+static int connect_poll(const struct wsph_child *ch, HANDLE h, OVERLAPPED *ov)
+{
+	if (HasOverlappedIoCompleted(ov))
+		return 1;
+	if (!proc_ended(ch) || HasOverlappedIoCompleted(ov))
+		return 0;
+	DWORD n;
+	CancelIoEx(h, ov);
+	GetOverlappedResult(h, ov, &n, TRUE);
+	return -1;
+}
+
+/* Moves the channel reader on from its connection: 1 when it is reading (or closed). */
+static int chan_connected(struct wsph_child *ch)
+{
+	struct reader *r = &ch->chan;
+	if (!r->connecting)
+		return 1;
+	int c = connect_poll(ch, r->h, &r->ov);
+	if (!c)
+		return 0;
+	r->connecting = 0;
+	if (c < 0)
+		r->eof = 1;
+	else
+		reader_start(r);
+	return 1;
+}
+
+static int reader_ready(const struct reader *r)
+{
+	if (r->connecting)
+		return 0;
+	return r->eof ? !r->eof_told : !r->pending || HasOverlappedIoCompleted(&r->ov);
+}
+
+static long reader_read(struct reader *r, char *buf, size_t len)
 {
 	for (;;) {
-		if (ch->eof)
+		if (r->eof) {
+			r->eof_told = 1;
 			return -1;
-		if (!ch->pending) {
-			start_read(ch);
+		}
+		if (!r->pending) {
+			reader_start(r);
 			continue;
 		}
 		DWORD n = 0;
-		if (!GetOverlappedResult(ch->out, &ch->ov, &n, FALSE)) {
+		if (!GetOverlappedResult(r->h, &r->ov, &n, FALSE)) {
 			DWORD e = GetLastError();
 			if (e == ERROR_IO_INCOMPLETE)
 				return 0;
 			if (e != ERROR_MORE_DATA) {
-				ch->pending = 0;
-				ch->eof = 1;
+				r->pending = 0;
+				r->eof = r->eof_told = 1;
 				return -1;
 			}
 		}
-		ch->pending = 0;
+		r->pending = 0;
 		if (n > len)
-			n = (DWORD)len;
-		memcpy(buf, ch->buf, n);
-		start_read(ch);
+			n = (DWORD)len; /* len >= 65536 = sizeof r->buf by contract */
+		memcpy(buf, r->buf, n);
+		reader_start(r);
 		if (n)
 			return (long)n;
 	}
 }
 
+/* Writes all of buf on the command pipe, waiting while it is full. */
+static int cmd_write(struct wsph_child *ch, const char *buf, size_t len)
+{
+	while (len) {
+		OVERLAPPED ov;
+		DWORD n = 0, chunk = len > 65536 ? 65536 : (DWORD)len;
+		memset(&ov, 0, sizeof ov);
+		ov.hEvent = ch->wev;
+		if (!WriteFile(ch->cmd, buf, chunk, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
+			return -1;
+		if (!GetOverlappedResult(ch->cmd, &ov, &n, TRUE) || !n)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The command pipe's state, writing what was held for it once the child has connected: a write
+ * on a server pipe before then fails (ERROR_PIPE_LISTENING) and would lose the command. */
+static int cmd_poll(struct wsph_child *ch)
+{
+	if (ch->cmd_state)
+		return ch->cmd_state;
+	int c = connect_poll(ch, ch->cmd, &ch->conn);
+	if (!c)
+		return 0;
+	ch->cmd_state = c > 0 ? 1 : -1;
+	if (c > 0 && ch->qlen && cmd_write(ch, ch->queue, ch->qlen) != 0)
+		ch->cmd_state = -1;
+	free(ch->queue);
+	ch->queue = NULL;
+	ch->qlen = ch->qcap = 0;
+	return ch->cmd_state;
+}
+
+static void child_free(struct wsph_child *ch)
+{
+	if (ch->cmd != INVALID_HANDLE_VALUE) {
+		if (ch->cmd_state == 0 && ch->conn.hEvent) {
+			DWORD n;
+			CancelIoEx(ch->cmd, &ch->conn);
+			GetOverlappedResult(ch->cmd, &ch->conn, &n, TRUE);
+		}
+		CloseHandle(ch->cmd);
+	}
+	if (ch->conn.hEvent)
+		CloseHandle(ch->conn.hEvent);
+	if (ch->wev)
+		CloseHandle(ch->wev);
+	reader_close(&ch->chan);
+	reader_close(&ch->out);
+	if (ch->proc)
+		CloseHandle(ch->proc);
+	if (ch->job)
+		CloseHandle(ch->job);
+	free(ch->queue);
+	free(ch);
+}
+
+static HANDLE server_pipe(const wchar_t *name, DWORD dir)
+{
+	return CreateNamedPipeW(name, dir | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+				PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+					PIPE_REJECT_REMOTE_CLIENTS,
+				1, 65536, 65536, 0, NULL);
+}
+
+static int job_warned;
+
+/* One attempt. 0 and *res, or the system error. */
+static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_child **res)
+{
+	static volatile LONG serial;
+	struct wsph_child *ch = calloc(1, sizeof *ch);
+	if (!ch)
+		return ERROR_NOT_ENOUGH_MEMORY;
+	ch->cmd = ch->chan.h = ch->out.h = INVALID_HANDLE_VALUE;
+	HANDLE out_w = INVALID_HANDLE_VALUE, nul = INVALID_HANDLE_VALUE;
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+	wchar_t *cmdline = NULL;
+	DWORD e = 0;
+	char token[64];
+	wchar_t name[128];
+	snprintf(token, sizeof token, "%lx-%lx-%lx", (unsigned long)GetCurrentProcessId(),
+		 (unsigned long)InterlockedIncrement(&serial), (unsigned long)(GetTickCount() & 0xFFFFFF));
+
+#define FAIL()                            \
+	do {                              \
+		e = GetLastError();       \
+		if (!e)                   \
+			e = ERROR_GEN_FAILURE; \
+		goto fail;                \
+	} while (0)
+	if (!(ch->conn.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->wev = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->chan.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->out.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
+		FAIL();
+	channel_name(token, "cmd", name, 128);
+	if ((ch->cmd = server_pipe(name, PIPE_ACCESS_OUTBOUND)) == INVALID_HANDLE_VALUE)
+		FAIL();
+	channel_name(token, "ev", name, 128);
+	if ((ch->chan.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
+		FAIL();
+	/* the connections are under way before the child exists, so none can be missed */
+	int c = connect_start(ch->cmd, &ch->conn);
+	if (c < 0)
+		FAIL();
+	ch->cmd_state = c;
+	c = connect_start(ch->chan.h, &ch->chan.ov);
+	if (c < 0)
+		FAIL();
+	ch->chan.connecting = !c;
+
+	/* the provider's output: a named pipe too, so that it can be read overlapped */
+	SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+	channel_name(token, "out", name, 128);
+	if ((ch->out.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
+		FAIL();
+	out_w = CreateFileW(name, GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
+	if (out_w == INVALID_HANDLE_VALUE)
+		FAIL();
+	nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+			  OPEN_EXISTING, 0, NULL);
+	if (nul == INVALID_HANDLE_VALUE)
+		FAIL();
+
+	job_name(token, name, 128);
+	if (!(ch->job = CreateJobObjectW(NULL, name)))
+		FAIL();
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+	memset(&lim, 0, sizeof lim);
+	lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+	if (!SetInformationJobObject(ch->job, JobObjectExtendedLimitInformation, &lim, sizeof lim))
+		FAIL();
+
+	size_t cap = 32768, pos = 0;
+	if (!(cmdline = calloc(cap, sizeof *cmdline))) {
+		e = ERROR_NOT_ENOUGH_MEMORY;
+		goto fail;
+	}
+	wchar_t wtoken[64];
+	ascii_widen(token, wtoken, 64);
+	if (quote(cmdline, cap, &pos, exe) || quote(cmdline, cap, &pos, L"--child") ||
+	    quote(cmdline, cap, &pos, wtoken) || wcslen(args) + pos + 1 > cap) {
+		e = ERROR_FILENAME_EXCED_RANGE;
+		goto fail;
+	}
+	memcpy(cmdline + pos, args, (wcslen(args) + 1) * sizeof *args);
+
+	/* Only the child's stdin and stdout are inherited, whatever other inheritable handles this
+	 * process has (another child's, being started on another thread). */
+	STARTUPINFOEXW si;
+	PROCESS_INFORMATION pi;
+	HANDLE inh[2] = {nul, out_w};
+	memset(&si, 0, sizeof si);
+	si.StartupInfo.cb = sizeof si.StartupInfo;
+	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+	si.StartupInfo.hStdInput = nul;
+	si.StartupInfo.hStdOutput = out_w;
+	si.StartupInfo.hStdError = out_w;
+	DWORD flags = CREATE_SUSPENDED | CREATE_NO_WINDOW;
+	SIZE_T asz = 0;
+	InitializeProcThreadAttributeList(NULL, 1, 0, &asz);
+	if (asz && (attrs = malloc(asz)) != NULL) {
+		if (InitializeProcThreadAttributeList(attrs, 1, 0, &asz)) {
+			if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh,
+						      sizeof inh, NULL, NULL)) {
+				si.StartupInfo.cb = sizeof si;
+				si.lpAttributeList = attrs;
+				flags |= EXTENDED_STARTUPINFO_PRESENT;
+			} else {
+				DeleteProcThreadAttributeList(attrs);
+				free(attrs);
+				attrs = NULL;
+			}
+		} else {
+			free(attrs);
+			attrs = NULL;
+		}
+	}
+	BOOL ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags, NULL, NULL,
+				 &si.StartupInfo, &pi);
+	if (!ok && attrs && GetLastError() == ERROR_INVALID_PARAMETER) {
+		/* a system without handle lists: plain inheritance of the inheritable handles */
+		si.StartupInfo.cb = sizeof si.StartupInfo;
+		ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags & ~(DWORD)EXTENDED_STARTUPINFO_PRESENT,
+				    NULL, NULL, &si.StartupInfo, &pi);
+	}
+	if (!ok)
+		FAIL();
+	ch->proc = pi.hProcess;
+	if (!AssignProcessToJobObject(ch->job, pi.hProcess)) {
+		/* an old system's job that cannot nest: the child runs, what it starts may outlive it */
+		if (!job_warned) {
+			char why[600];
+			sys_reason(GetLastError(), why, sizeof why);
+			fprintf(stderr,
+				"wspharness: the child processes run without a job object (%s): what a "
+				"provider starts may outlive its child\n",
+				why);
+			job_warned = 1;
+		}
+		CloseHandle(ch->job);
+		ch->job = NULL;
+	}
+	if (ResumeThread(pi.hThread) == (DWORD)-1) {
+		e = GetLastError();
+		TerminateProcess(pi.hProcess, KILLED_MARKER);
+		CloseHandle(pi.hThread);
+		goto fail;
+	}
+	CloseHandle(pi.hThread);
+	CloseHandle(out_w);
+	CloseHandle(nul);
+	if (attrs) {
+		DeleteProcThreadAttributeList(attrs);
+		free(attrs);
+	}
+	free(cmdline);
+	reader_start(&ch->out);
+	if (!ch->chan.connecting)
+		reader_start(&ch->chan);
+	*res = ch;
+	return 0;
+#undef FAIL
+fail:
+	if (out_w != INVALID_HANDLE_VALUE)
+		CloseHandle(out_w);
+	if (nul != INVALID_HANDLE_VALUE)
+		CloseHandle(nul);
+	if (attrs) {
+		DeleteProcThreadAttributeList(attrs);
+		free(attrs);
+	}
+	free(cmdline);
+	if (ch->proc)
+		WaitForSingleObject(ch->proc, INFINITE);
+	child_free(ch); /* cancels the connections under way */
+	return e;
+}
+
+/* Failures that say the system is short of something for now. */
+static int transient(DWORD e)
+{
+	switch (e) {
+	case ERROR_NOT_ENOUGH_MEMORY:
+	case ERROR_OUTOFMEMORY:
+	case ERROR_NO_SYSTEM_RESOURCES:
+	case ERROR_NONPAGED_SYSTEM_RESOURCES:
+	case ERROR_PAGED_SYSTEM_RESOURCES:
+	case ERROR_WORKING_SET_QUOTA:
+	case ERROR_PAGEFILE_QUOTA:
+	case ERROR_COMMITMENT_LIMIT:
+	case ERROR_NOT_ENOUGH_QUOTA:
+	case ERROR_TOO_MANY_OPEN_FILES:
+	case ERROR_PIPE_BUSY:
+	case ERROR_PIPE_NOT_CONNECTED:
+	case ERROR_NO_DATA:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, char *err,
+					 size_t errlen)
+{
+	static const DWORD backoff[] = {10, 50, 200, 500, 500};
+	wchar_t exe[MAX_PATH * 4];
+	char reason[700];
+	wchar_t *args = NULL;
+	size_t cap = 32768, pos = 0;
+	DWORD e = 0;
+	if (err && errlen)
+		err[0] = 0;
+	DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH * 4);
+	if (!n || n >= MAX_PATH * 4) {
+		e = n ? ERROR_FILENAME_EXCED_RANGE : GetLastError();
+		goto fail;
+	}
+	if (!(args = calloc(cap, sizeof *args))) {
+		e = ERROR_NOT_ENOUGH_MEMORY;
+		goto fail;
+	}
+	for (int i = 1; i < spec->argc; i++) {
+		int wn = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, spec->argv[i], -1, NULL, 0);
+		wchar_t *w = wn > 0 ? malloc((size_t)wn * sizeof *w) : NULL;
+		if (wn <= 0 || !w) {
+			e = wn <= 0 ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
+			free(w);
+			goto fail;
+		}
+		MultiByteToWideChar(CP_UTF8, 0, spec->argv[i], -1, w, wn);
+		int q = quote(args, cap, &pos, w);
+		free(w);
+		if (q) {
+			e = ERROR_FILENAME_EXCED_RANGE; /* the command line is limited to 32767 */
+			goto fail;
+		}
+	}
+	for (size_t attempt = 0;; attempt++) {
+		struct wsph_child *ch = NULL;
+		e = start_once(exe, args, &ch);
+		if (!e) {
+			free(args);
+			return ch;
+		}
+		if (!transient(e) || attempt >= sizeof backoff / sizeof backoff[0])
+			break;
+		sys_reason(e, reason, sizeof reason);
+		fprintf(stderr, "wspharness: starting a child process failed (%s), retrying\n", reason);
+		Sleep(backoff[attempt]);
+	}
+fail:
+	free(args);
+	sys_reason(e ? e : ERROR_GEN_FAILURE, reason, sizeof reason);
+	if (err && errlen)
+		snprintf(err, errlen, "%s", reason);
+	return NULL;
+}
+
+int wsph_plat_child_send(struct wsph_child *ch, const char *text)
+{
+	size_t len = strlen(text);
+	int st = cmd_poll(ch);
+	if (st < 0)
+		return -1;
+	if (st > 0) {
+		if (cmd_write(ch, text, len) == 0)
+			return 0;
+		ch->cmd_state = -1;
+		return -1;
+	}
+	if (ch->qlen + len > ch->qcap) {
+		size_t cap = ch->qcap ? ch->qcap : 256;
+		while (cap < ch->qlen + len)
+			cap *= 2;
+		char *q = realloc(ch->queue, cap);
+		if (!q)
+			return -1;
+		ch->queue = q;
+		ch->qcap = cap;
+	}
+	memcpy(ch->queue + ch->qlen, text, len);
+	ch->qlen += len;
+	return 0;
+}
+
+/* Moves the child's pipes on (a connection made, commands held for it written) and says whether
+ * it has something to say: bytes, or a closed pipe or its end that the caller has not yet been
+ * told of (by a read of -1, by child_ended), so a caller that keeps a child whose output a
+ * provider closed is not woken at once ever after. Its handles to wait for go to h (at most 4). */
+static int child_ready(struct wsph_child *ch, HANDLE *h, DWORD *k)
+{
+	cmd_poll(ch);
+	chan_connected(ch);
+	if (reader_ready(&ch->chan) || reader_ready(&ch->out) || (!ch->end_told && proc_ended(ch)))
+		return 1;
+	if (!ch->chan.eof)
+		h[(*k)++] = ch->chan.ov.hEvent; /* the connection, then the reads */
+	if (!ch->out.eof)
+		h[(*k)++] = ch->out.ov.hEvent;
+	if (!ch->end_told)
+		h[(*k)++] = ch->proc;
+	if (ch->cmd_state == 0)
+		h[(*k)++] = ch->conn.hEvent;
+	return 0;
+}
+
+/* A wait takes at most 64 handles, 3 or 4 a child: up to 16 children are waited for at once.
+ * Beyond that (the runner runs at most 64), the handles are waited for in turns of 5 ms, and
+ * every child is looked at between turns. */
+#define WAIT_HANDLES (4 * 64)
+#define TURN_MS 5
+
+int wsph_plat_child_wait(struct wsph_child *const *chs, size_t n, unsigned ms)
+{
+	ULONGLONG deadline = GetTickCount64() + ms;
+	size_t turn = 0;
+	for (;;) {
+		HANDLE h[WAIT_HANDLES];
+		DWORD k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!chs[i])
+				continue;
+			HANDLE mine[4];
+			DWORD m = 0;
+			if (child_ready(chs[i], mine, &m))
+				return 1;
+			for (DWORD j = 0; j < m && k < WAIT_HANDLES; j++)
+				h[k++] = mine[j];
+		}
+		ULONGLONG now = GetTickCount64();
+		DWORD left = now >= deadline ? 0 : (DWORD)(deadline - now);
+		if (!k) {
+			Sleep(left);
+			return 0;
+		}
+		if (k <= MAXIMUM_WAIT_OBJECTS) {
+			DWORD r = WaitForMultipleObjects(k, h, FALSE, left);
+			if (r >= WAIT_OBJECT_0 + k) /* the time is up (or the wait failed) */
+				return 0;
+			continue; /* something happened: child_ready says what */
+		}
+		DWORD chunks = (k + MAXIMUM_WAIT_OBJECTS - 1) / MAXIMUM_WAIT_OBJECTS;
+		DWORD c = (DWORD)(turn++ % chunks), first = c * MAXIMUM_WAIT_OBJECTS;
+		DWORD cnt = k - first < MAXIMUM_WAIT_OBJECTS ? k - first : MAXIMUM_WAIT_OBJECTS;
+		DWORD r = WaitForMultipleObjects(cnt, h + first, FALSE, left < TURN_MS ? left : TURN_MS);
+		if (r >= WAIT_OBJECT_0 + cnt && !left)
+			return 0;
+	}
+}
+
+long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len)
+{
+	cmd_poll(ch);
+	if (!chan_connected(ch))
+		return 0;
+	return reader_read(&ch->chan, buf, len);
+}
+
+long wsph_plat_child_read_output(struct wsph_child *ch, char *buf, size_t len)
+{
+	return reader_read(&ch->out, buf, len);
+}
+
+int wsph_plat_child_ended(struct wsph_child *ch)
+{
+	if (!proc_ended(ch))
+		return 0;
+	ch->end_told = 1;
+	return 1;
+}
+
 void wsph_plat_child_end(struct wsph_child *ch, int kill, unsigned wait_ms, enum wsph_child_end *end,
 			 long *code)
 {
-	CloseHandle(ch->in);
+	/* the end of its commands: a child waiting for one ends */
+	if (ch->cmd_state == 0) {
+		DWORD n;
+		CancelIoEx(ch->cmd, &ch->conn);
+		GetOverlappedResult(ch->cmd, &ch->conn, &n, TRUE);
+		ch->cmd_state = -1;
+	}
+	CloseHandle(ch->cmd);
+	ch->cmd = INVALID_HANDLE_VALUE;
 	if (kill || WaitForSingleObject(ch->proc, wait_ms) != WAIT_OBJECT_0)
-		TerminateProcess(ch->proc, 0xC0000102 /* a marker: the parent knows it killed it */);
+		TerminateProcess(ch->proc, KILLED_MARKER);
 	WaitForSingleObject(ch->proc, INFINITE);
 	DWORD c = 0;
 	GetExitCodeProcess(ch->proc, &c);
-	CloseHandle(ch->proc);
-	if (ch->pending && !ch->eof) {
-		CancelIo(ch->out);
-		DWORD n;
-		GetOverlappedResult(ch->out, &ch->ov, &n, TRUE);
-	}
-	CloseHandle(ch->out);
-	CloseHandle(ch->ov.hEvent);
-	free(ch);
+	/* what the provider started and left running */
+	if (ch->job)
+		TerminateJobObject(ch->job, KILLED_MARKER);
+	child_free(ch);
 	*code = (long)c;
 	*end = (c & 0xF0000000u) == 0xC0000000u || c == 0x40000015u ? WSPH_CHILD_SIGNALED
 								     : WSPH_CHILD_EXITED;
+}
+
+/* Child side. The channel: the command pipe read by the main thread (blocking) and the frame pipe
+ * written from any thread and from the crash handlers: two handles, so a write never waits for
+ * the blocked read. Neither is inheritable. */
+static HANDLE chan_in = INVALID_HANDLE_VALUE, chan_out = INVALID_HANDLE_VALUE;
+static wchar_t own_job[96]; /* the job the parent made for this child (by name) */
+
+static HANDLE open_pipe(const wchar_t *name, DWORD access)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		HANDLE h = CreateFileW(name, access, 0, NULL, OPEN_EXISTING, 0, NULL);
+		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_PIPE_BUSY)
+			return h;
+		WaitNamedPipeW(name, 100);
+	}
+	return INVALID_HANDLE_VALUE;
+}
+
+int wsph_plat_channel_open(const char *token)
+{
+	wchar_t name[128];
+	if (!token || !token_valid(token))
+		return -1;
+	/* the command pipe first: once the frame pipe is connected, the parent can write commands */
+	channel_name(token, "cmd", name, 128);
+	HANDLE in = open_pipe(name, GENERIC_READ);
+	if (in == INVALID_HANDLE_VALUE)
+		return -1;
+	channel_name(token, "ev", name, 128);
+	HANDLE out = open_pipe(name, GENERIC_WRITE);
+	if (out == INVALID_HANDLE_VALUE) {
+		CloseHandle(in);
+		return -1;
+	}
+	chan_in = in;
+	chan_out = out;
+	job_name(token, own_job, sizeof own_job / sizeof own_job[0]);
+	return 0;
+}
+
+long wsph_plat_channel_read(char *buf, size_t len)
+{
+	if (chan_in == INVALID_HANDLE_VALUE || !len)
+		return -1;
+	DWORD want = len > 0x40000000u ? 0x40000000u : (DWORD)len;
+	for (;;) {
+		DWORD n = 0;
+		if (!ReadFile(chan_in, buf, want, &n, NULL))
+			return -1; /* ERROR_BROKEN_PIPE: the parent closed it */
+		if (n)
+			return (long)n;
+	}
+}
+
+/* Called from crash handlers and any thread: WriteFile only. */
+int wsph_plat_channel_write(const void *buf, size_t len)
+{
+	const char *p = buf;
+	if (chan_out == INVALID_HANDLE_VALUE)
+		return -1;
+	while (len) {
+		DWORD n = 0, chunk = len > 0x10000u ? 0x10000u : (DWORD)len;
+		if (!WriteFile(chan_out, p, chunk, &n, NULL) || !n)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The processes this one should end: the others of its own job, or when it has none (an old
+ * system's nesting limit) its descendants. */
+struct proc_list {
+	DWORD pid[1024];
+	size_t n;
+};
+
+static int job_processes(struct proc_list *out)
+{
+	BOOL in = FALSE;
+	if (!own_job[0])
+		return -1;
+	HANDLE job = OpenJobObjectW(JOB_OBJECT_QUERY, FALSE, own_job);
+	if (!job)
+		return -1;
+	/* the job by that name must be this process's: never another job it may be nested in */
+	if (!IsProcessInJob(GetCurrentProcess(), job, &in) || !in) {
+		CloseHandle(job);
+		return -1;
+	}
+	size_t size = sizeof(JOBOBJECT_BASIC_PROCESS_ID_LIST) + 1024 * sizeof(ULONG_PTR);
+	JOBOBJECT_BASIC_PROCESS_ID_LIST *list = malloc(size);
+	int r = -1;
+	if (list && QueryInformationJobObject(job, JobObjectBasicProcessIdList, list, (DWORD)size,
+					      NULL)) {
+		out->n = 0;
+		for (DWORD i = 0; i < list->NumberOfProcessIdsInList && out->n < 1024; i++)
+			if ((DWORD)list->ProcessIdList[i] != GetCurrentProcessId())
+				out->pid[out->n++] = (DWORD)list->ProcessIdList[i];
+		r = 0;
+	}
+	free(list);
+	CloseHandle(job);
+	return r;
+}
+
+static ULONGLONG created_at(DWORD pid)
+{
+	FILETIME c, x, k, u;
+	ULONGLONG t = 0;
+	HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+	if (h && GetProcessTimes(h, &c, &x, &k, &u))
+		t = ((ULONGLONG)c.dwHighDateTime << 32) | c.dwLowDateTime;
+	if (h)
+		CloseHandle(h);
+	return t;
+}
+
+/* Descendants by parent process id, each created after its parent (ids are reused). */
+static void descendants(struct proc_list *out)
+{
+	static DWORD pid[4096], parent[4096];
+	size_t n = 0;
+	PROCESSENTRY32W pe;
+	out->n = 0;
+	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+	if (snap == INVALID_HANDLE_VALUE)
+		return;
+	pe.dwSize = sizeof pe;
+	for (BOOL ok = Process32FirstW(snap, &pe); ok && n < 4096; ok = Process32NextW(snap, &pe)) {
+		pid[n] = pe.th32ProcessID;
+		parent[n++] = pe.th32ParentProcessID;
+	}
+	CloseHandle(snap);
+	DWORD tree[1024];
+	ULONGLONG born[1024];
+	size_t t = 1;
+	tree[0] = GetCurrentProcessId();
+	born[0] = created_at(tree[0]);
+	for (size_t i = 0; i < t && t < 1024; i++)
+		for (size_t j = 0; j < n && t < 1024; j++) {
+			if (parent[j] != tree[i] || pid[j] == tree[i])
+				continue;
+			size_t seen = 0;
+			while (seen < t && tree[seen] != pid[j])
+				seen++;
+			ULONGLONG b = created_at(pid[j]);
+			if (seen < t || !b || b < born[i])
+				continue;
+			born[t] = b;
+			tree[t++] = pid[j];
+		}
+	for (size_t i = 1; i < t; i++)
+		out->pid[out->n++] = tree[i];
+}
+
+/* The image's base name ("notepad.exe"), or "?". */
+static void image_name(HANDLE h, char *base, size_t len)
+{
+	wchar_t path[MAX_PATH * 2];
+	DWORD n = MAX_PATH * 2;
+	snprintf(base, len, "?");
+	if (QueryFullProcessImageNameW(h, 0, path, &n)) {
+		const wchar_t *b = path;
+		for (const wchar_t *p = path; *p; p++)
+			if (*p == L'\\' || *p == L'/')
+				b = p + 1;
+		if (!WideCharToMultiByte(CP_UTF8, 0, b, -1, base, (int)len, NULL, NULL))
+			snprintf(base, len, "?");
+	}
+}
+
+int wsph_plat_child_end_strays(char *what, size_t len)
+{
+	static struct proc_list list;
+	int count = 0;
+	if (what && len)
+		what[0] = 0;
+	/* a stray may start another while it is ended: look again until none is left */
+	for (int pass = 0; pass < 8; pass++) {
+		if (job_processes(&list) != 0)
+			descendants(&list);
+		int ended = 0;
+		for (size_t i = 0; i < list.n; i++) {
+			HANDLE h = OpenProcess(PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION |
+						       SYNCHRONIZE,
+					       FALSE, list.pid[i]);
+			if (!h)
+				continue;
+			char base[MAX_PATH * 3];
+			image_name(h, base, sizeof base);
+			/* a console host is the system's (this process's own among them: the job
+			 * holds it too), never the provider's; it ends with its console's processes */
+			if (WaitForSingleObject(h, 0) != WAIT_OBJECT_0 && _stricmp(base, "conhost.exe")) {
+				if (!count && what && len)
+					snprintf(what, len, "pid %lu (%s)", (unsigned long)list.pid[i],
+						 base);
+				TerminateProcess(h, KILLED_MARKER);
+				WaitForSingleObject(h, 2000);
+				count++;
+				ended++;
+			}
+			CloseHandle(h);
+		}
+		if (!ended)
+			break;
+	}
+	return count;
 }
 
 int wsph_plat_module_loaded(const char *path)
@@ -442,32 +1132,27 @@ const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char *
 	return buf;
 }
 
-static void (*crash_hook)(long code);
+static struct wsph_child_hooks hooks;
 
-/* The crash line is written with WriteFile and a fixed buffer: after a stack overflow only the
- * guaranteed stack is left. */
+/* The crash frame goes on the channel with a fixed buffer: after a stack overflow only the
+ * guaranteed stack is left, and a crashed process can take no lock. */
 static void report_code(DWORD code)
 {
-	char line[40] = "\n\x1eWSPH X ";
-	char digits[16];
-	int n = 0;
-	unsigned long v = code;
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n < 15);
-	size_t len = strlen(line);
-	while (n)
-		line[len++] = digits[--n];
-	line[len++] = '\n';
-	DWORD written;
-	WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), line, (DWORD)len, &written, NULL);
+	char frame[1024];
+	if (hooks.flush)
+		hooks.flush(); /* the frames the child buffered */
+	if (!hooks.crash_frame)
+		return;
+	size_t n = hooks.crash_frame(frame, sizeof frame, (long)code);
+	if (n > sizeof frame)
+		n = sizeof frame;
+	if (n)
+		wsph_plat_channel_write(frame, n);
 }
 
 static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 {
 	DWORD code = ep->ExceptionRecord->ExceptionCode;
-	fflush(stdout); /* the events the child buffered (runner.c) */
 	report_code(code);
 	TerminateProcess(GetCurrentProcess(), code);
 	return EXCEPTION_EXECUTE_HANDLER;
@@ -475,9 +1160,9 @@ static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 
 /* A stack overflow is fatal wherever it happens; a vectored handler sees it first. What stack is
  * left for it depends on where the overflowing frame landed in the guard page (Wine gives as
- * little as 2 KiB, whatever SetThreadStackGuarantee asked for), too little for fflush and a
+ * little as 2 KiB, whatever SetThreadStackGuarantee asked for), too little for the flush and a
  * system call. So the handler only raises a flag and spins, calling nothing; a watcher thread
- * made at start flushes the buffered events, writes the crash line and ends the process. */
+ * made at start flushes the buffered frames, writes the crash frame and ends the process. */
 static volatile LONG overflowed, watcher_up;
 
 static DWORD WINAPI overflow_watcher(LPVOID arg)
@@ -486,7 +1171,6 @@ static DWORD WINAPI overflow_watcher(LPVOID arg)
 	InterlockedExchange(&watcher_up, 1); /* counted: its DLL_THREAD_ATTACH has run */
 	while (!overflowed)
 		Sleep(2);
-	fflush(stdout);
 	report_code(EXCEPTION_STACK_OVERFLOW);
 	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
 	return 0;
@@ -503,7 +1187,6 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 		for (;;)
 			YieldProcessor(); /* no call: no stack */
 	}
-	fflush(stdout);
 	report_code(EXCEPTION_STACK_OVERFLOW);
 	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
 	return EXCEPTION_CONTINUE_SEARCH;
@@ -514,15 +1197,18 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 static void on_abort(int sig)
 {
 	(void)sig;
-	fflush(stdout);
 	report_code(ABORT_CODE);
 	TerminateProcess(GetCurrentProcess(), ABORT_CODE);
 }
 
-void wsph_plat_child_init(void (*on_crash)(long code))
+void wsph_plat_child_init(const struct wsph_child_hooks *h)
 {
 	ULONG guarantee = 64 * 1024;
-	crash_hook = on_crash;
+	if (h)
+		hooks = *h;
+	/* stdout is the provider's output now, not the channel: unbuffered, so that what a provider
+	 * sharing this C runtime printed before it crashed is not lost in a buffer */
+	setvbuf(stdout, NULL, _IONBF, 0);
 	SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
 	SetThreadStackGuarantee(&guarantee);
 	if (!watcher) {
@@ -542,7 +1228,7 @@ void wsph_plat_child_exit_unchecked(void)
 	 * DLL's detach code and the C runtime's: after a provider was unloaded without its cleanup,
 	 * a lower provider's thread can be ended holding a lock that code needs, and under Wine the
 	 * child then hung until the parent's 30 s limit (seen under load). TerminateProcess runs
-	 * none of it; the caller has flushed stdout. */
+	 * none of it; the caller has flushed its frames. */
 	fflush(stdout);
 	fflush(stderr);
 	TerminateProcess(GetCurrentProcess(), 0);

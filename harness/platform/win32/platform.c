@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #include <time.h>
 
 static int widen(const char *s, wchar_t *out, int n)
@@ -256,4 +257,79 @@ void wsph_plat_catch_interrupts(volatile int *flag)
 	interrupt_flag = flag;
 	SetConsoleCtrlHandler(on_console, TRUE);
 	signal(SIGTERM, on_signal);
+}
+
+int wsph_plat_cwd(char *buf, size_t len)
+{
+	wchar_t w[MAX_PATH * 4];
+	DWORD n = GetCurrentDirectoryW(MAX_PATH * 4, w);
+	if (!n || n >= MAX_PATH * 4 || !len)
+		return -1;
+	return WideCharToMultiByte(CP_UTF8, 0, w, -1, buf, (int)len, NULL, NULL) ? 0 : -1;
+}
+
+unsigned wsph_plat_umask(void)
+{
+	/* the C runtime only reads the mask by setting it: set it back at once */
+	int old = _umask(0);
+	_umask(old);
+	return (unsigned)old;
+}
+
+/* The environment as the system has it now: SetEnvironmentVariableW (a provider's, or
+ * wsph_plat_setenv) does not update the C runtime's copy. The per-drive working directories
+ * ("=C:=C:\dir", names starting with '=') are left out: the working directory is its own state. */
+char **wsph_plat_environ(void)
+{
+	static char **env;
+	static char *none[1];
+	wchar_t *block = GetEnvironmentStringsW();
+	if (!block)
+		return env ? env : none;
+	size_t count = 0, bytes = 0;
+	for (const wchar_t *p = block; *p; p += wcslen(p) + 1) {
+		if (*p == L'=')
+			continue;
+		int n = WideCharToMultiByte(CP_UTF8, 0, p, -1, NULL, 0, NULL, NULL);
+		if (n <= 0)
+			continue;
+		count++;
+		bytes += (size_t)n;
+	}
+	char **fresh = malloc((count + 1) * sizeof *fresh + bytes);
+	if (!fresh) {
+		FreeEnvironmentStringsW(block);
+		return env ? env : none;
+	}
+	char *s = (char *)(fresh + count + 1);
+	size_t i = 0;
+	for (const wchar_t *p = block; *p && i < count; p += wcslen(p) + 1) {
+		if (*p == L'=')
+			continue;
+		int n = WideCharToMultiByte(CP_UTF8, 0, p, -1, s, (int)bytes, NULL, NULL);
+		if (n <= 0)
+			continue;
+		fresh[i++] = s;
+		s += n;
+		bytes -= (size_t)n;
+	}
+	fresh[i] = NULL;
+	FreeEnvironmentStringsW(block);
+	free(env);
+	env = fresh;
+	return env;
+}
+
+int wsph_plat_absolute(const char *path, char *out, size_t len)
+{
+	wchar_t w[MAX_PATH * 4], full[MAX_PATH * 4];
+	if (!len || widen(path, w, MAX_PATH * 4) != 0)
+		return -1;
+	for (wchar_t *p = w; *p; p++)
+		if (*p == L'/')
+			*p = L'\\';
+	DWORD n = GetFullPathNameW(w, MAX_PATH * 4, full, NULL);
+	if (!n || n >= MAX_PATH * 4)
+		return -1;
+	return WideCharToMultiByte(CP_UTF8, 0, full, -1, out, (int)len, NULL, NULL) ? 0 : -1;
 }
