@@ -230,6 +230,12 @@ static char *field(char *s, char **next)
 	return s;
 }
 
+void wsph_caseio_unescape(char *s)
+{
+	char *next;
+	field(s, &next);
+}
+
 /* An event frame's payload: <the event up to its text, in hex> TAB <text> TAB <module>. Strings
  * escape control characters, DEL and the backslash as \xHH. */
 #define EV_FIXED offsetof(struct wsph_event, text)
@@ -342,11 +348,14 @@ void wsph_caseio_exit_unjudged(void)
 	put_frame('U', "", 0);
 }
 
-void wsph_caseio_loaded(int status, const char *message)
+void wsph_caseio_loaded(int status, long code, const char *message)
 {
 	struct text t = {0};
-	char num[16];
-	snprintf(num, sizeof num, "%d", status);
+	char num[48];
+	if (status == 1)
+		snprintf(num, sizeof num, "1 %lu", (unsigned long)code);
+	else
+		snprintf(num, sizeof num, "%d", status);
 	put_bytes(&t, num, strlen(num));
 	if (message) {
 		put_bytes(&t, "\t", 1);

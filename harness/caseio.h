@@ -37,9 +37,10 @@ void wsph_caseio_tainted(const char *reason);
 /* After wsph_caseio_tainted: how this child ends says nothing about its cases (the provider was
  * unloaded holding memory, which a leak checker at exit would report). */
 void wsph_caseio_exit_unjudged(void);
-/* The answer to a probe ("P"): "L 0" loaded, "L 2<TAB>message" the module cannot be loaded or
- * exports no WSPStartup. Flushed. */
-void wsph_caseio_loaded(int status, const char *message);
+/* The answer to a probe ("P"): "L 0" loaded; "L 1 CODE<TAB>message" loading raised the exception
+ * CODE, which the system loader caught; "L 2<TAB>message" the module cannot be loaded or exports
+ * no WSPStartup. Flushed. */
+void wsph_caseio_loaded(int status, long code, const char *message);
 /* The crash frame for code, written into buf (no allocation, no lock: a crash handler's call).
  * Returns its length (0 when cap is too small). */
 size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code);
@@ -51,6 +52,8 @@ struct wsph_caseio_frame {
 	char *payload; /* within the line given, NUL-terminated there */
 	size_t len;
 };
+/* Undoes the escapes of a text field (\\, \n, \r, \t) in place, up to a tab or the end. */
+void wsph_caseio_unescape(char *s);
 /* Checks one line (without its newline; modified). 0: a frame, its number the next one (lost
  * frames before it are counted in *lost); -1: not a frame of this child (forged or garbled). */
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,

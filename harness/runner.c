@@ -413,12 +413,13 @@ static void probe_modules(const struct wsph_run_config *cfg)
 	wsph_caseio_started();
 	for (size_t i = 0; i < 2; i++) {
 		if (paths[i] && wsph_drive_probe(paths[i], err, sizeof err) != 0) {
+			long exc = wsph_plat_load_exception();
 			snprintf(msg, sizeof msg, "%s: %s", paths[i], err);
-			wsph_caseio_loaded(2, msg);
+			wsph_caseio_loaded(exc ? 1 : 2, exc, msg);
 			return;
 		}
 	}
-	wsph_caseio_loaded(0, NULL);
+	wsph_caseio_loaded(0, 0, NULL);
 }
 
 /* "C INDEX [UPCALL CALL ERROR]": one case (with one injected fault). Returns whether the child is
@@ -1217,9 +1218,14 @@ static void probe_frames(struct probe *pr)
 		size_t n = (size_t)(nl - (pr->sl.buf + pos));
 		if (wsph_caseio_check(&pr->sl.chan, pr->sl.buf + pos, n, &f, &lost) == 0) {
 			if (f.kind == 'L') {
-				pr->loaded = atoi(f.payload);
+				char *end;
+				pr->loaded = (int)strtol(f.payload, &end, 10);
+				if (pr->loaded == 1)
+					pr->crash = (long)strtoul(end, NULL, 10);
 				char *tab = strchr(f.payload, '\t');
 				free(pr->message);
+				if (tab)
+					wsph_caseio_unescape(tab + 1);
 				pr->message = tab ? wsph_strdup(tab + 1) : NULL;
 			} else if (f.kind == 'X') {
 				pr->crash = (long)strtoul(f.payload, NULL, 10);
@@ -1260,11 +1266,18 @@ static void probe_verdict(struct probe *pr, int timed_out, enum wsph_child_end e
 		return;
 	}
 	pr->status = PROBE_DOWN;
-	free(pr->message);
+	char *loader = pr->message; /* the loader's own words, with "L 1" */
+	pr->message = NULL;
 	if (timed_out) {
 		pr->type = wsph_strdup("load-timeout");
 		pr->message = wsph_format("the child process did not finish within %u ms %s",
 					  timeout_ms, when);
+	} else if (pr->loaded == 1) {
+		wsph_plat_signal_name(pr->crash, name, sizeof name, &klass);
+		pr->type = wsph_format("load-%s", klass);
+		pr->message = wsph_format("loading the provider raised %s in its DllMain (the system "
+					  "loader caught it and failed the load: %s)",
+					  name, loader ? loader : "");
 	} else if (pr->crash || end == WSPH_CHILD_SIGNALED) {
 		wsph_plat_signal_name(pr->crash ? pr->crash : code, name, sizeof name, &klass);
 		pr->type = wsph_format("load-%s", klass);
@@ -1273,6 +1286,7 @@ static void probe_verdict(struct probe *pr, int timed_out, enum wsph_child_end e
 		pr->type = wsph_strdup("load-exit");
 		pr->message = wsph_format("the child process exited with status %ld %s", code, when);
 	}
+	free(loader);
 }
 
 /* Loads every module of the run in a child of its own, under the case deadline: what a module does

@@ -10,6 +10,10 @@ struct wsph_module;
 /* Loads a provider module (UTF-8 path). On failure returns NULL and writes a reason to err. */
 struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen);
 void *wsph_plat_symbol(struct wsph_module *m, const char *name);
+/* After wsph_plat_load failed: the exception the module's initialization raised and the system
+ * loader caught (Windows: an access violation in DllMain fails LoadLibrary with error 998), or 0.
+ * On POSIX such a fault ends the process instead, and this returns 0. */
+long wsph_plat_load_exception(void);
 void wsph_plat_unload(struct wsph_module *m);
 /* Redirects the module's imports of `name` (from any DLL) to `replacement`. On POSIX the program
  * exports the symbol instead and this is a no-op returning 0. Returns the number patched. */

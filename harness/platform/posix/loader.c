@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+long wsph_plat_load_exception(void)
+{
+	return 0; /* a fault in a constructor ends the process */
+}
+
 struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 {
 	/* dlopen searches the library path for names without a slash; a provider path never should. */

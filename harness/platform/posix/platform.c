@@ -287,6 +287,12 @@ char **wsph_plat_environ(void)
 
 int wsph_plat_absolute(const char *path, char *out, size_t len)
 {
+	char *real = realpath(path, NULL); /* "." and ".." resolved, when the file exists */
+	if (real) {
+		int n = snprintf(out, len, "%s", real);
+		free(real);
+		return n >= 0 && (size_t)n < len ? 0 : -1;
+	}
 	if (path[0] == '/') {
 		int n = snprintf(out, len, "%s", path);
 		return n >= 0 && (size_t)n < len ? 0 : -1;

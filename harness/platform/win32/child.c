@@ -303,7 +303,8 @@ static HANDLE server_pipe(const wchar_t *name, DWORD dir)
 static int job_warned;
 
 /* One attempt. 0 and *res, or the system error. */
-static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_child **res)
+static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_child **res,
+			const char **failed)
 {
 	static volatile LONG serial;
 	struct wsph_child *ch = calloc(1, sizeof *ch);
@@ -319,55 +320,56 @@ static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_chi
 	snprintf(token, sizeof token, "%lx-%lx-%lx", (unsigned long)GetCurrentProcessId(),
 		 (unsigned long)InterlockedIncrement(&serial), (unsigned long)(GetTickCount() & 0xFFFFFF));
 
-#define FAIL()                            \
-	do {                              \
-		e = GetLastError();       \
-		if (!e)                   \
+#define FAIL(call)                             \
+	do {                                   \
+		e = GetLastError();            \
+		if (!e)                        \
 			e = ERROR_GEN_FAILURE; \
-		goto fail;                \
+		*failed = call;                \
+		goto fail;                     \
 	} while (0)
 	if (!(ch->conn.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
 	    !(ch->wev = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
 	    !(ch->chan.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
 	    !(ch->out.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
-		FAIL();
+		FAIL("CreateEvent");
 	channel_name(token, "cmd", name, 128);
 	if ((ch->cmd = server_pipe(name, PIPE_ACCESS_OUTBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL();
+		FAIL("CreateNamedPipe");
 	channel_name(token, "ev", name, 128);
 	if ((ch->chan.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL();
+		FAIL("CreateNamedPipe");
 	/* the connections are under way before the child exists, so none can be missed */
 	int c = connect_start(ch->cmd, &ch->conn);
 	if (c < 0)
-		FAIL();
+		FAIL("ConnectNamedPipe");
 	ch->cmd_state = c;
 	c = connect_start(ch->chan.h, &ch->chan.ov);
 	if (c < 0)
-		FAIL();
+		FAIL("ConnectNamedPipe");
 	ch->chan.connecting = !c;
 
 	/* the provider's output: a named pipe too, so that it can be read overlapped */
 	SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
 	channel_name(token, "out", name, 128);
 	if ((ch->out.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL();
+		FAIL("CreateNamedPipe");
 	out_w = CreateFileW(name, GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
 	if (out_w == INVALID_HANDLE_VALUE)
-		FAIL();
+		FAIL("CreateFile");
 	nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
 			  OPEN_EXISTING, 0, NULL);
 	if (nul == INVALID_HANDLE_VALUE)
-		FAIL();
+		FAIL("CreateFile(NUL)");
 
 	job_name(token, name, 128);
 	if (!(ch->job = CreateJobObjectW(NULL, name)))
-		FAIL();
+		FAIL("CreateJobObject");
 	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
 	memset(&lim, 0, sizeof lim);
 	lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
 	if (!SetInformationJobObject(ch->job, JobObjectExtendedLimitInformation, &lim, sizeof lim))
-		FAIL();
+		FAIL("SetInformationJobObject");
 
 	size_t cap = 32768, pos = 0;
 	if (!(cmdline = calloc(cap, sizeof *cmdline))) {
@@ -423,7 +425,7 @@ static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_chi
 				    NULL, NULL, &si.StartupInfo, &pi);
 	}
 	if (!ok)
-		FAIL();
+		FAIL("CreateProcess");
 	ch->proc = pi.hProcess;
 	if (!AssignProcessToJobObject(ch->job, pi.hProcess)) {
 		/* an old system's job that cannot nest: the child runs, what it starts may outlive it */
@@ -441,6 +443,7 @@ static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_chi
 	}
 	if (ResumeThread(pi.hThread) == (DWORD)-1) {
 		e = GetLastError();
+		*failed = "ResumeThread";
 		TerminateProcess(pi.hProcess, KILLED_MARKER);
 		CloseHandle(pi.hThread);
 		goto fail;
@@ -492,6 +495,7 @@ static int transient(DWORD e)
 	case ERROR_PIPE_BUSY:
 	case ERROR_PIPE_NOT_CONNECTED:
 	case ERROR_NO_DATA:
+	case ERROR_INTERNAL_ERROR: /* seen under Wine on a loaded machine, once in a few hundred */
 		return 1;
 	default:
 		return 0;
@@ -507,6 +511,7 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, cha
 	wchar_t *args = NULL;
 	size_t cap = 32768, pos = 0;
 	DWORD e = 0;
+	const char *failed = "";
 	if (err && errlen)
 		err[0] = 0;
 	DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH * 4);
@@ -536,7 +541,7 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, cha
 	}
 	for (size_t attempt = 0;; attempt++) {
 		struct wsph_child *ch = NULL;
-		e = start_once(exe, args, &ch);
+		e = start_once(exe, args, &ch, &failed);
 		if (!e) {
 			free(args);
 			return ch;
@@ -544,14 +549,16 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, cha
 		if (!transient(e) || attempt >= sizeof backoff / sizeof backoff[0])
 			break;
 		sys_reason(e, reason, sizeof reason);
-		fprintf(stderr, "wspharness: starting a child process failed (%s), retrying\n", reason);
+		fprintf(stderr, "wspharness: starting a child process failed (%s: %s), retrying\n",
+			failed, reason);
 		Sleep(backoff[attempt]);
 	}
 fail:
 	free(args);
 	sys_reason(e ? e : ERROR_GEN_FAILURE, reason, sizeof reason);
 	if (err && errlen)
-		snprintf(err, errlen, "%s", reason);
+		snprintf(err, errlen, "%s%s%s", failed && *failed ? failed : "",
+			 failed && *failed ? ": " : "", reason);
 	return NULL;
 }
 

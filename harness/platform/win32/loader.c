@@ -2,6 +2,12 @@
 #include "../platform.h"
 
 #include <windows.h>
+
+#ifdef _MSC_VER
+#define WSPH_LOAD_TLS __declspec(thread)
+#else
+#define WSPH_LOAD_TLS _Thread_local
+#endif
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +17,32 @@ static int to_wide(const char *s, wchar_t *out, int n)
 	return MultiByteToWideChar(CP_UTF8, 0, s, -1, out, n) > 0 ? 0 : -1;
 }
 
+/* The first exception raised on this thread while a module loads (its DllMain, its TLS
+ * callbacks). The loader catches it and fails LoadLibrary; the code says what happened. */
+static WSPH_LOAD_TLS int loading;
+static WSPH_LOAD_TLS DWORD load_exc, last_exc;
+
+static LONG WINAPI note_load_exception(EXCEPTION_POINTERS *ep)
+{
+	DWORD code = ep->ExceptionRecord->ExceptionCode;
+	/* errors only (severity 3: access violations, C++ exceptions), not the informational ones a
+	 * DllMain may raise and handle (OutputDebugString's) */
+	if (loading && !load_exc && code >> 30 == 3)
+		load_exc = code;
+	return EXCEPTION_CONTINUE_SEARCH;
+}
+
+long wsph_plat_load_exception(void)
+{
+	return (long)last_exc;
+}
+
 struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 {
+	static volatile LONG watching;
+	if (!InterlockedExchange(&watching, 1))
+		AddVectoredExceptionHandler(0, note_load_exception);
+	last_exc = 0;
 	wchar_t wpath[MAX_PATH * 4];
 	if (to_wide(path, wpath, (int)(sizeof wpath / sizeof wpath[0])) != 0) {
 		snprintf(err, errlen, "path is not valid UTF-8");
@@ -22,9 +52,13 @@ struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 		if (*p == L'/')
 			*p = L'\\';
 	/* Search the DLL's own folder for its dependencies, as ws2_32 does for providers. */
+	load_exc = 0;
+	loading = 1;
 	HMODULE h = LoadLibraryExW(wpath, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+	DWORD code = GetLastError();
+	loading = 0;
 	if (!h) {
-		DWORD code = GetLastError();
+		last_exc = load_exc;
 		char msg[256] = "";
 		FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
 			       0, msg, sizeof msg, NULL);
