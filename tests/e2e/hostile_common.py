@@ -17,7 +17,7 @@ MARK_VAR = "WSPH_RUN_MARK"
 
 # Wine's infrastructure: started by whichever run came first, it stays for the session.
 WINE_SESSION = {"wineserver", "services.exe", "winedevice.exe", "plugplay.exe", "explorer.exe",
-                "svchost.exe", "rpcss.exe", "conhost.exe", "winemenubuilder.exe", "tabtip.exe"}
+                "svchost.exe", "rpcss.exe", "winemenubuilder.exe", "tabtip.exe"}
 
 
 def new_mark():

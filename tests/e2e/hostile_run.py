@@ -13,7 +13,7 @@ the hostile behaviour), then asserts:
                                   nothing else, each with a message containing TEXT (or ALT);
                                   '{pid}' stands for the pid in the pid file;
   --forbid-text TEXT              no case's error or failure type or message contains TEXT;
-  --stdout-junit                  the report goes to stdout (--junit - -q): the harness's stdout
+  --stdout-junit                  the report goes to stdout (--junit -): the harness's stdout
                                   must be exactly a valid JUnit document;
   --pidfile                       HOSTILE_PIDFILE names a fresh file; the pid the provider
                                   writes there must be gone after the run;
@@ -76,6 +76,8 @@ class Run:
         self.junit = os.path.join(workdir, tag + ".xml")
         self.pidfile = os.path.join(workdir, tag + ".pid")
         self.once = os.path.join(workdir, tag + ".once")
+        self.stdout_path = os.path.join(workdir, tag + ".stdout")
+        self.stderr_path = os.path.join(workdir, tag + ".stderr")
         for f in (self.junit, self.pidfile, self.once):
             if os.path.exists(f):
                 os.remove(f)
@@ -89,11 +91,8 @@ class Run:
         cmd.append(a.harness if not a.relative else os.path.abspath(a.harness))
         prov = os.path.basename(self.provider) if a.relative else host_path(self.provider, self.wine)
         cmd += ["run", prov, "--non-ifs" if a.kind == "nonifs" else "--ifs", "--color=never"]
-        if a.stdout_junit and hostile:
-            # -q: the summary lines are not part of the report; all else on stdout would be
-            cmd += ["--junit", "-", "-q"]
-        else:
-            cmd += ["--junit", host_path(self.junit, self.wine)]
+        # with the report on stdout, the console summary goes to stderr (README, Isolation)
+        cmd += ["--junit", "-" if (a.stdout_junit and hostile) else host_path(self.junit, self.wine)]
         return cmd + a.extra
 
     def env(self, hostile):
@@ -104,6 +103,10 @@ class Run:
         if hostile and self.a.once:
             env["HOSTILE_ONCE"] = host_path(self.once, self.wine)
         return env
+
+    def output(self):
+        with open(self.stdout_path, "rb") as fo, open(self.stderr_path, "rb") as fe:
+            return fo.read(), fe.read()
 
     def read_pid(self):
         try:
@@ -117,22 +120,24 @@ class Run:
         cwd = os.path.dirname(os.path.abspath(self.provider)) if self.a.relative else None
         print(f"$ {'(cd ' + cwd + ') ' if cwd else ''}{' '.join(cmd)}", flush=True)
         # A session of its own: a provider's kill(0, ...) reaches the harness's group, never this
-        # script, and whatever is left can be found by the marker.
-        p = subprocess.Popen(cmd, cwd=cwd, env=self.env(hostile), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
+        # script. Output goes to files, not pipes: a process the run leaves behind may hold them,
+        # and the wait is for the harness itself, never for the end of its output.
+        with open(self.stdout_path, "wb") as fo, open(self.stderr_path, "wb") as fe:
+            p = subprocess.Popen(cmd, cwd=cwd, env=self.env(hostile), stdin=subprocess.DEVNULL,
+                                 stdout=fo, stderr=fe, start_new_session=True)
         if hostile and self.a.kill_parent:
             return self.kill_parent(p)
         try:
-            out, err = p.communicate(timeout=RUN_CAP)
+            p.wait(timeout=RUN_CAP)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
+            p.wait()
             self.failures.append(f"FAIL: the harness did not finish within {RUN_CAP} s")
-        self.rc, self.out, self.err = p.returncode, out, err
-        sys.stdout.write(err.decode(errors="replace"))
+        self.rc = p.returncode
+        self.out, self.err = self.output()
+        sys.stdout.write(self.err.decode(errors="replace"))
         if not (hostile and self.a.stdout_junit):
-            sys.stdout.write(out.decode(errors="replace"))
+            sys.stdout.write(self.out.decode(errors="replace"))
         if hostile and self.a.pidfile:
             self.check_pid_gone()
         self.failures += check_no_leftovers(self.mark, GONE_CAP)
@@ -160,11 +165,12 @@ class Run:
             self.failures.append(f"FAIL: no pid in {self.pidfile} within {PIDFILE_CAP:.0f} s "
                                  f"(harness status {p.poll()})")
             os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
+            p.wait()
         else:
             print(f"the provider's process {pid} hangs; SIGKILL to the harness ({p.pid})")
             p.kill()
-            out, err = p.communicate()
+            p.wait()
+            out, err = self.output()
             sys.stdout.write(out.decode(errors="replace") + err.decode(errors="replace"))
             self.check_pid_gone()
         self.rc = p.returncode
