@@ -5,6 +5,7 @@
 #include "report.h"
 #include "results.h"
 #include "errtable.h"
+#include "modfile.h"
 #include "ruleset.h"
 #include "runner.h"
 #include "sha256.h"
@@ -350,11 +351,7 @@ static int usable_module(const char **path, char *buf, size_t len, char *err, si
 	}
 	memmove(buf, abs, strlen(abs) + 1);
 	*path = buf;
-	if (!wsph_plat_is_file(buf)) {
-		snprintf(err, errlen, "no such file");
-		return -1;
-	}
-	return 0;
+	return wsph_modfile_check(buf, "WSPStartup", err, errlen);
 }
 
 static int cmd_run(struct options *o)
