@@ -192,28 +192,14 @@ static void start_stray(void)
 	/* rd and wr stay open here as well: the provider leaks them like the rest */
 }
 
-static void load_attacks(void)
+static void start_crash_thread(void)
 {
-	if (HOSTILE_LOAD_CRASH)
-		*nowhere = 1;
-	if (HOSTILE_LOAD_EXIT)
-		exit(0);
-	if (HOSTILE_LOAD_ABORT)
-		abort();
-	if (HOSTILE_LOAD_HANG)
-		sleep_forever();
-	if (HOSTILE_LOAD_THREAD_CRASH) {
-		HANDLE h = CreateThread(NULL, 0, crash_thread, NULL, 0, NULL);
-		if (h)
-			CloseHandle(h);
-	}
-	if (HOSTILE_LOAD_BANNER) {
-		printf("hostile banner on stdout: <testsuites> not a report\n");
-		fflush(stdout);
-		fprintf(stderr, "hostile banner on stderr\n");
-		fflush(stderr);
-	}
+	HANDLE h = CreateThread(NULL, 0, crash_thread, NULL, 0, NULL);
+	if (h)
+		CloseHandle(h);
 }
+
+static void load_attacks(void);
 
 BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved);
 BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
@@ -322,28 +308,14 @@ static void *crash_thread(void *arg)
 	return NULL;
 }
 
-__attribute__((constructor)) static void load_attacks(void)
+static void start_crash_thread(void)
 {
-	if (HOSTILE_LOAD_CRASH)
-		*nowhere = 1;
-	if (HOSTILE_LOAD_EXIT)
-		exit(0);
-	if (HOSTILE_LOAD_ABORT)
-		abort();
-	if (HOSTILE_LOAD_HANG)
-		sleep_forever();
-	if (HOSTILE_LOAD_THREAD_CRASH) {
-		pthread_t t;
-		if (pthread_create(&t, NULL, crash_thread, NULL) == 0)
-			pthread_detach(t);
-	}
-	if (HOSTILE_LOAD_BANNER) {
-		printf("hostile banner on stdout: <testsuites> not a report\n");
-		fflush(stdout);
-		fprintf(stderr, "hostile banner on stderr\n");
-		fflush(stderr);
-	}
+	pthread_t t;
+	if (pthread_create(&t, NULL, crash_thread, NULL) == 0)
+		pthread_detach(t);
 }
+
+__attribute__((constructor)) static void load_attacks(void);
 
 /* Every descriptor 3..1023 that takes a write without blocking gets the forged lines. SIGPIPE is
  * ignored meanwhile: a pipe nobody reads any more must not turn the attack into a plain crash. */
@@ -449,3 +421,24 @@ void hostile_proc_socket(void)
 }
 
 #endif
+
+/* What the module does when it is loaded (DllMain's DLL_PROCESS_ATTACH, a constructor). */
+static void load_attacks(void)
+{
+	if (HOSTILE_LOAD_CRASH)
+		*nowhere = 1;
+	if (HOSTILE_LOAD_EXIT)
+		exit(0);
+	if (HOSTILE_LOAD_ABORT)
+		abort();
+	if (HOSTILE_LOAD_HANG)
+		sleep_forever();
+	if (HOSTILE_LOAD_THREAD_CRASH)
+		start_crash_thread();
+	if (HOSTILE_LOAD_BANNER) {
+		printf("hostile banner on stdout: <testsuites> not a report\n");
+		fflush(stdout);
+		fprintf(stderr, "hostile banner on stderr\n");
+		fflush(stderr);
+	}
+}
