@@ -1303,7 +1303,6 @@ int wsph_drive_probe(const char *provider, char *err, size_t errlen)
 			 "provider is a DLL with a single exported entry point, WSPStartup)");
 		rc = -1;
 	}
-	wsph_plat_unload(m);
 	return rc;
 }
 

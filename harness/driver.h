@@ -27,7 +27,9 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
  * allocated is then lost to the process, through no fault of the provider. */
 int wsph_drive_unloaded_uncleaned(void);
 
-/* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. */
+/* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. The module
+ * stays loaded: a process that loads a provider unloads it only after its final WSPCleanup (as
+ * ws2_32 does), so the caller ends without unloading it. */
 int wsph_drive_probe(const char *provider, char *err, size_t errlen);
 
 #endif

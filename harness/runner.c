@@ -405,9 +405,13 @@ static int next_command(struct commands *in, char *line, size_t cap)
 
 /* "P": can every module of the run be loaded, and does it export WSPStartup? The parent asks in
  * a child of its own, so that what a module does when it is loaded (constructors, DllMain) never
- * happens in the parent. */
+ * happens in the parent. The modules stay loaded and the child ends without unloading them: a
+ * provider is unloaded only after its final WSPCleanup, and a probe that unloaded one without
+ * it (a C++ provider's worker thread still running) would charge the provider with a sequence no
+ * real program makes. */
 static void probe_modules(const struct wsph_run_config *cfg)
 {
+	quick_exit_child = 1;
 	char err[1024], msg[1200];
 	const char *paths[2] = {cfg->provider, cfg->lower};
 	wsph_caseio_started();
