@@ -45,10 +45,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache_dir=$root/.cache
 src_dir=$cache_dir/apt-src
 
-native_pkgs="meson ninja-build pkg-config gcc libyaml-dev libcriterion-dev python3 python3-junitparser python3-yaml libxml2-utils"
+native_pkgs="meson ninja-build pkg-config gcc g++ libyaml-dev libcriterion-dev python3 python3-junitparser python3-yaml libxml2-utils"
 # apt-get source --download-only needs nothing beyond apt itself (gpgv comes with apt);
 # the orig tarball is unpacked with tar and gzip, which are essential packages.
-win_pkgs="gcc-mingw-w64-x86-64 wine wine64"
+win_pkgs="gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-win32 wine wine64"
 # The matrix page is checked in a real browser (tests/browser/matrix_browser.py).
 browser_pkgs="chromium"
 # clang-14's -fsanitize=fuzzer,address,undefined runtimes are in libclang-rt-14-dev, which clang
