@@ -203,9 +203,21 @@ static double run_pairs(WSPUPCALLTABLE *t, long pairs)
 	return now_s() - t0;
 }
 
+/* As in an isolated child: each event a frame on the channel, here written to /dev/null. */
+static FILE *channel_out;
+
+static int devnull_write(const void *buf, size_t len)
+{
+	return fwrite(buf, 1, len, channel_out) == len ? 0 : -1;
+}
+
 static void devnull_sink(void *ctx, const struct wsph_event *ev)
 {
-	wsph_caseio_event((FILE *)ctx, ev);
+	if (channel_out != ctx) {
+		channel_out = ctx;
+		wsph_caseio_begin(0x5eed5eed5eed5eedull, devnull_write);
+	}
+	wsph_caseio_event(ev);
 }
 
 static struct wsph_upcall_config config(void)
