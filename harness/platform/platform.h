@@ -94,13 +94,6 @@ enum wsph_child_end {
 	WSPH_CHILD_FAILED   /* could not start */
 };
 
-struct wsph_child_result {
-	enum wsph_child_end end;
-	long code;
-	char *output; /* what the child wrote for the case, NUL-terminated */
-	size_t len;
-};
-
 struct wsph_child;
 /* Starts a child; a transient failure (no process slot, no memory, under load) is retried a few
  * times, each retry said on stderr with its reason. NULL when it cannot be started, with the
