@@ -80,6 +80,7 @@ static struct {
 	volatile uint32_t seq;
 	uint32_t case_frames; /* since the last "S" */
 	uint64_t case_events;
+	size_t case_findings; /* streamed by wsph_caseio_finding since the last "S" */
 	int (*write)(const void *buf, size_t len);
 	size_t len;
 	char buf[WBUF];
@@ -294,19 +295,52 @@ void wsph_caseio_event(const struct wsph_event *ev)
 	put_frame('V', line, n);
 }
 
+static void put_finding(const struct wsph_finding *f)
+{
+	struct text t = {0};
+	char num[64];
+	put_escaped(&t, f->rule->id);
+	snprintf(num, sizeof num, "\t%d\t%d\t%d\t", f->step, f->loc.line, f->loc.col);
+	put_bytes(&t, num, strlen(num));
+	put_escaped(&t, f->message);
+	put_bytes(&t, "\t", 1);
+	put_escaped(&t, f->excerpt);
+	put_bytes(&t, "\t", 1);
+	put_escaped(&t, f->module);
+	snprintf(num, sizeof num, "\t%d\t%d", f->call_fn, f->upcall_fn);
+	put_bytes(&t, num, strlen(num));
+	put_text_frame('F', &t);
+}
+
+void wsph_caseio_finding(const struct wsph_finding *f)
+{
+	put_finding(f);
+	if (W.lock) {
+		wsph_mutex_lock(W.lock);
+		W.case_findings++;
+		wsph_mutex_unlock(W.lock);
+	}
+}
+
 void wsph_caseio_case(const struct wsph_case *c)
 {
 	struct text t = {0};
 	char num[64];
-	for (size_t i = 0; i < c->n_findings; i++) {
-		const struct wsph_finding *f = &c->findings[i];
-		put_escaped(&t, f->rule->id);
-		snprintf(num, sizeof num, "\t%d\t%d\t%d\t", f->step, f->loc.line, f->loc.col);
+	size_t sent = 0;
+	if (W.lock) {
+		wsph_mutex_lock(W.lock);
+		sent = W.case_findings;
+		wsph_mutex_unlock(W.lock);
+	}
+	for (size_t i = sent; i < c->n_findings; i++)
+		put_finding(&c->findings[i]);
+	for (size_t i = 0; i < c->n_unreached; i++) {
+		const struct wsph_unreached *u = &c->unreached[i];
+		put_escaped(&t, u->rule ? u->rule->id : "");
+		snprintf(num, sizeof num, "\t%d\t", u->step);
 		put_bytes(&t, num, strlen(num));
-		put_escaped(&t, f->message);
-		put_bytes(&t, "\t", 1);
-		put_escaped(&t, f->excerpt);
-		put_text_frame('F', &t);
+		put_escaped(&t, u->reason);
+		put_text_frame('N', &t);
 	}
 	if (c->outcome == WSPH_ERROR) {
 		put_escaped(&t, c->error_type);
@@ -331,6 +365,7 @@ void wsph_caseio_started(void)
 		wsph_mutex_lock(W.lock);
 		W.case_frames = 0; /* the case's frames come after its "S" */
 		W.case_events = 0;
+		W.case_findings = 0;
 		wsph_mutex_unlock(W.lock);
 	}
 	wsph_caseio_flush();
@@ -507,6 +542,9 @@ static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
 	int col = next ? atoi(field(next, &next)) : 0;
 	char *msg = next ? field(next, &next) : "";
 	char *excerpt = next ? field(next, &next) : NULL;
+	char *module = next ? field(next, &next) : "";
+	int call_fn = next ? atoi(field(next, &next)) : -1;
+	int upcall_fn = next ? atoi(field(next, &next)) : -1;
 	struct wsph_finding *p = realloc(c->findings, (c->n_findings + 1) * sizeof *p);
 	if (!p)
 		return;
@@ -520,6 +558,28 @@ static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
 	f->loc.col = col;
 	f->message = wsph_strdup(msg);
 	f->excerpt = excerpt && *excerpt ? wsph_strdup(excerpt) : NULL;
+	snprintf(f->module, sizeof f->module, "%s", module);
+	f->call_fn = call_fn >= -1 && call_fn < WSPH_FN_COUNT ? call_fn : -1;
+	f->upcall_fn = upcall_fn >= -1 && upcall_fn < WSPH_FN_COUNT ? upcall_fn : -1;
+}
+
+static void add_unreached(struct wsph_case *c, const struct wsph_ruleset *set, char *rest)
+{
+	char *next = rest;
+	char *id = field(next, &next);
+	const struct wsph_rule *rule = *id ? wsph_ruleset_find(set, id) : NULL;
+	if ((*id && !rule) || !next)
+		return;
+	int step = atoi(field(next, &next));
+	char *reason = next ? field(next, &next) : "";
+	struct wsph_unreached *p = realloc(c->unreached, (c->n_unreached + 1) * sizeof *p);
+	if (!p)
+		return;
+	c->unreached = p;
+	struct wsph_unreached *u = &c->unreached[c->n_unreached++];
+	u->rule = rule;
+	u->step = step;
+	u->reason = wsph_strdup(reason);
 }
 
 struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
@@ -621,6 +681,7 @@ static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 		return;
 	}
 	case 'F': add_finding(&r->c, r->set, r->sc, rest); break;
+	case 'N': add_unreached(&r->c, r->set, rest); break;
 	case 'O': r->outcome = atoi(rest); break;
 	case 'D':
 		r->done = 1;
@@ -734,6 +795,8 @@ void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end
 	c->events = r->c.events;
 	c->findings = r->c.findings;
 	c->n_findings = r->c.n_findings;
+	c->unreached = r->c.unreached;
+	c->n_unreached = r->c.n_unreached;
 	size_t n = wsph_case_n_events(c);
 	struct wsph_event lastev;
 	int have_last = n && wsph_case_event(c, n - 1, &lastev) == 0;
@@ -798,6 +861,9 @@ void wsph_caseio_reader_free(struct wsph_caseio_reader *r)
 		free(r->c.findings[i].excerpt);
 	}
 	free(r->c.findings);
+	for (size_t i = 0; i < r->c.n_unreached; i++)
+		free(r->c.unreached[i].reason);
+	free(r->c.unreached);
 	free(r->err_type);
 	free(r->err_msg);
 	free(r->tainted);

@@ -27,8 +27,10 @@ struct wsph_caseio_chan {
 void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len));
 void wsph_caseio_flush(void);
 void wsph_caseio_event(const struct wsph_event *ev); /* buffered */
-/* The findings, the error, the outcome, then "D <frames of the case before it> <events>";
- * flushed. */
+/* A finding as it is made (a case that then hangs or crashes keeps it). */
+void wsph_caseio_finding(const struct wsph_finding *f);
+/* The case's end: the findings not streamed yet, what was not reached, the error, the outcome,
+ * then "D <frames of the case before it> <events>"; flushed. */
 void wsph_caseio_case(const struct wsph_case *c);
 /* A command was taken: "S" first (what comes before it is not the case's). */
 void wsph_caseio_started(void);

@@ -1363,6 +1363,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	rc_cfg.kind = o->kind;
 	rc_cfg.catalog_ids = ids;
 	rc_cfg.layered = o->layered;
+	rc_cfg.on_finding = o->on_finding;
 	for (size_t i = 0; i < cat->n_providers; i++) {
 		if (cat->providers[i].under_test) {
 			rc_cfg.n_catalog_ids = wsph_catalog_ids(cat, (int)i, ids, 16);

@@ -15,6 +15,7 @@ struct wsph_drive_opts {
 	int layered;			    /* the provider under test is a layer */
 	const struct wsph_ruleset *set;
 	size_t trace_cap; /* bytes of trace text kept in the case */
+	void (*on_finding)(const struct wsph_finding *f); /* each finding as it is made (may be NULL) */
 };
 
 /* Loads the provider, runs the scenario, unloads it, and fills `c` (outcome, findings, trace).

@@ -38,6 +38,9 @@ void wsph_results_free(struct wsph_results *r)
 			free(c->findings[j].excerpt);
 		}
 		free(c->findings);
+		for (j = 0; j < c->n_unreached; j++)
+			free(c->unreached[j].reason);
+		free(c->unreached);
 		free(c->name);
 		free(c->error_type);
 		free(c->error_message);

@@ -20,6 +20,21 @@ struct wsph_finding {
 	struct wsph_loc loc;	      /* the step's location (or the scenario's) */
 	char *message;		      /* one line: what happened, with the offending upcall */
 	char *excerpt;		      /* trace lines around the offending event (may be NULL) */
+	/* The offending site, what a summary groups one defect by: the module charged with it
+	 * ("" when no event is named), the WSP call it happened in and the upcall it is about
+	 * (each an enum wsph_fn, or -1 when there is none). */
+	char module[64];
+	int call_fn;
+	int upcall_fn;
+};
+
+/* What a case did not reach: a step that was not run because a step before it failed, or a rule
+ * whose premise did not hold (the calls it is about never happened), so it says nothing here. */
+struct wsph_unreached {
+	const struct wsph_rule *rule; /* NULL: the step below was not run */
+	int step;		      /* the step not run; for a rule, the step whose failure left
+					 its premise unmet (0: none ran) */
+	char *reason;		      /* one line */
 };
 
 struct wsph_case {
@@ -31,6 +46,8 @@ struct wsph_case {
 	enum wsph_outcome outcome;
 	struct wsph_finding *findings; /* errors and warnings, in the order found */
 	size_t n_findings;
+	struct wsph_unreached *unreached; /* steps and rules not reached, in step order */
+	size_t n_unreached;
 	char *error_type;    /* WSPH_ERROR: "crash", "timeout", "provider-error" */
 	char *error_message; /* WSPH_ERROR: one line */
 	char *skip_reason;   /* WSPH_SKIP */

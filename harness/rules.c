@@ -244,6 +244,22 @@ static const struct wsph_step *step_at(const struct wsph_rules *r, int step)
 	return &sc->steps[step - 1];
 }
 
+/* The site of the event `seq` (1-based): the module charged, its WSP call and its upcall. */
+static void finding_site(struct wsph_rules *r, struct wsph_finding *f, uint64_t seq)
+{
+	struct wsph_event ev, call;
+	if (wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
+		return;
+	snprintf(f->module, sizeof f->module, "%s", ev.module);
+	if (ev.kind != WSPH_EV_UPCALL) {
+		f->call_fn = (int)ev.fn;
+		return;
+	}
+	f->upcall_fn = (int)ev.fn;
+	if (ev.parent && wsph_trace_get(r->cfg.trace, (size_t)(ev.parent - 1), &call) == 0)
+		f->call_fn = (int)call.fn;
+}
+
 static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
 			const char *message)
 {
@@ -280,8 +296,13 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 	f->message = malloc(len);
 	if (f->message)
 		snprintf(f->message, len, "%s%s", head, message);
-	if (seq)
+	f->call_fn = f->upcall_fn = -1;
+	if (seq) {
 		f->excerpt = wsph_trace_excerpt(r->cfg.trace, seq > 6 ? seq - 6 : 1, seq + 1, seq);
+		finding_site(r, f, seq);
+	}
+	if (r->cfg.on_finding)
+		r->cfg.on_finding(f);
 }
 
 void wsph_rules_report(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,

@@ -31,6 +31,7 @@ struct wsph_rules_config {
 	size_t n_lower;
 	int layered; /* the provider under test is a layer */
 	void *window; /* the harness's WSPAsyncSelect window */
+	void (*on_finding)(const struct wsph_finding *f); /* each finding as it is made (may be NULL) */
 };
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg);

@@ -65,7 +65,7 @@ int wsph_filter_match(const char *filter, const char *id)
 }
 
 static void drive_case(const struct wsph_run_config *cfg, const struct wsph_scenario *sc,
-		       unsigned kind, struct wsph_case *c)
+		       unsigned kind, struct wsph_case *c, void (*on_finding)(const struct wsph_finding *))
 {
 	struct wsph_catalog built;
 	const struct wsph_catalog *cat = cfg->manifest;
@@ -85,6 +85,7 @@ static void drive_case(const struct wsph_run_config *cfg, const struct wsph_scen
 		o.layered = cfg->layered;
 		o.set = cfg->set;
 		o.trace_cap = cfg->trace_cap;
+		o.on_finding = on_finding;
 		wsph_drive(&o, sc, c);
 	} else {
 		c->outcome = WSPH_ERROR;
@@ -460,7 +461,7 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 	int have_state = wsph_procstate_take(&before) == 0;
 	int threads = wsph_plat_thread_count();
 	wsph_trace_set_default_sink(stream_event, NULL);
-	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c);
+	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c, wsph_caseio_finding);
 	wsph_trace_set_default_sink(NULL, NULL);
 	const char *why = leftover(x->cfg, threads);
 	const char *proc = have_state ? process_leftovers(&c, &before) : NULL;
@@ -753,7 +754,7 @@ static void run_in_process(struct sched *s, long i)
 	struct entry *e = &s->e[i];
 	struct wsph_scenario *swept;
 	const struct wsph_scenario *sc = entry_sc(s, e, &swept);
-	drive_case(s->cfg, sc, s->sels[e->sel].kind, &e->c);
+	drive_case(s->cfg, sc, s->sels[e->sel].kind, &e->c, NULL);
 	if (swept) {
 		free(swept->faults);
 		free(swept);
