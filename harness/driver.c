@@ -55,6 +55,7 @@ struct drv {
 	struct {
 		const char *name;
 		WSAEVENT ev;
+		int registered; /* a WSPEventSelect with it succeeded */
 	} events[MAX_EVENTS];
 	size_t n_events;
 	SOCKET nonblocking[MAX_NAMES]; /* sockets made nonblocking (FIONBIO, event/async select) */
@@ -63,6 +64,18 @@ struct drv {
 	int final_cleanup;	 /* the final WSPCleanup has begun */
 	struct wsph_proctables *tables; /* the lpProcTable buffers, watched after WSPStartup */
 	int threads_before;		/* threads in the process before the provider was loaded */
+	/* Premises: the first step whose expectation was not met stops the scenario; the steps
+	 * after it are not reached, but for those that close what is open (see teardown). */
+	int async_registered;  /* a WSPAsyncSelect succeeded */
+	int failed_step;       /* the last step that reported an unmet expectation */
+	char failure[400];     /* what the first report of that step said */
+	int stopped;	       /* the step the scenario stopped at (0: running) */
+	int inconclusive;      /* ... and it was a control step */
+	char stop_reason[512];
+	SOCKET closed[MAX_NAMES]; /* sockets a close step closed */
+	size_t n_closed;
+	struct wsph_unreached *unreached;
+	size_t n_unreached, cap_unreached;
 };
 
 static void *fn_address(const void *fnptr_storage)
@@ -111,6 +124,8 @@ static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_e
 
 static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *fmt, ...) WSPH_PRINTF(4, 5);
 
+/* A step's expectation was not met: charged to the step's rule, except in a control step, whose
+ * failure makes the case inconclusive instead. Either way the scenario stops after the step. */
 #include <stdarg.h>
 static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *fmt, ...)
 {
@@ -119,7 +134,36 @@ static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
+	if (d->failed_step != d->step) {
+		d->failed_step = d->step;
+		snprintf(d->failure, sizeof d->failure, "%.390s", msg);
+	}
+	if (!st->control)
+		wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
+}
+
+/* Notes a step or a rule the case did not reach. */
+static void unreached(struct drv *d, const struct wsph_rule *rule, int step, const char *fmt, ...)
+	WSPH_PRINTF(4, 5);
+static void unreached(struct drv *d, const struct wsph_rule *rule, int step, const char *fmt, ...)
+{
+	if (d->n_unreached == d->cap_unreached) {
+		size_t nc = d->cap_unreached ? d->cap_unreached * 2 : 8;
+		struct wsph_unreached *p = realloc(d->unreached, nc * sizeof *p);
+		if (!p)
+			return;
+		d->unreached = p;
+		d->cap_unreached = nc;
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct wsph_unreached *u = &d->unreached[d->n_unreached++];
+	u->rule = rule;
+	u->step = step;
+	u->reason = wsph_strdup(msg);
 }
 
 /* Compares the outcome of a step with what the scenario expects. */
@@ -143,7 +187,7 @@ static void expect(struct drv *d, const struct wsph_step *st, const struct wsph_
 		       wsph_error_format(st->expect, x, sizeof x));
 }
 
-static SOCKET resolve(struct drv *d, const char *name)
+static SOCKET resolve(const struct drv *d, const char *name)
 {
 	if (!name)
 		return INVALID_SOCKET;
@@ -346,24 +390,19 @@ static void report_data(struct drv *d, const struct wsph_step *st, uint64_t seq,
 }
 
 /* A NULL entry cannot be called; it was already reported when WSPStartup returned. */
-static int usable(struct drv *d, const struct wsph_step *st, const void *entry, const char *name)
+static int usable(struct drv *d, const void *entry, const char *name)
 {
 	if (!d->have_procs) {
-		/* A step that accepts any outcome is skipped quietly (the startup was refused).
-		 * Otherwise the scenario's own expectation is what failed: the step's rule judges
-		 * the step's WSP call, which never happened (in a fault sweep, the failed startup
-		 * was the provider's correct answer to the injected fault). */
-		if (st->expect != WSPH_EXPECT_ANY) {
-			char msg[256];
-			snprintf(msg, sizeof msg,
-				 "cannot call %s: no WSPStartup has succeeded in this scenario", name);
-			wsph_rules_report(d->rules, "HARNESS.Step.Expectation", d->step, 0, msg);
-		}
+		/* The startup was refused (a step that accepted it, or a fault sweep's injected
+		 * failure): the step's WSP call cannot happen, and says nothing about the provider. */
+		unreached(d, NULL, d->step, "cannot call %s: no WSPStartup has succeeded in this "
+			  "scenario", name);
 		return 0;
 	}
 	if (!fn_address(entry)) {
-		wsph_rules_report(d->rules, "SPI.Startup.ProcTableComplete", d->step, 0,
-				  "the step needs lpWSP entry point that the provider left NULL");
+		/* reported once, when WSPStartup returned (SPI.Startup.ProcTableComplete) */
+		unreached(d, NULL, d->step, "cannot call %s: the provider left lp%s NULL in its "
+			  "WSPPROC_TABLE", name, name);
 		return 0;
 	}
 	return 1;
@@ -432,7 +471,7 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 
 static void step_cleanup(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPCleanup, "WSPCleanup"))
+	if (!usable(d, &d->procs.lpWSPCleanup, "WSPCleanup"))
 		return;
 	struct wsph_event call, ret;
 	int err = WSPH_ERRNO_UNSET;
@@ -454,7 +493,7 @@ static void step_cleanup(struct drv *d, const struct wsph_step *st)
 
 static void step_socket(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPSocket, "WSPSocket"))
+	if (!usable(d, &d->procs.lpWSPSocket, "WSPSocket"))
 		return;
 	int dgram = st->sock_type == SOCK_DGRAM;
 	int type = dgram ? SOCK_DGRAM : SOCK_STREAM, proto = dgram ? IPPROTO_UDP : IPPROTO_TCP;
@@ -487,7 +526,7 @@ static void set_nonblocking(struct drv *d, SOCKET s)
 
 static void step_accept(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPAccept, "WSPAccept"))
+	if (!usable(d, &d->procs.lpWSPAccept, "WSPAccept"))
 		return;
 	SOCKET l = resolve(d, st->socket);
 	struct sockaddr_in sin;
@@ -523,7 +562,7 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 	case WSPH_OP_GETSOCKNAME: fn = WSPH_FN_WSPGETSOCKNAME; entry = &d->procs.lpWSPGetSockName; break;
 	default: fn = WSPH_FN_WSPGETPEERNAME; entry = &d->procs.lpWSPGetPeerName; break;
 	}
-	if (!usable(d, st, entry, wsph_fn_name(fn)))
+	if (!usable(d, entry, wsph_fn_name(fn)))
 		return;
 	make_addr(&sin, st->addr);
 	call_begin(d, &call, fn, (uint64_t)s,
@@ -555,6 +594,8 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 	}
 	call_end(d, &call, &ret, rc, err, entry);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	if (st->op == WSPH_OP_CLOSE && rc == 0 && d->n_closed < MAX_NAMES)
+		d->closed[d->n_closed++] = s;
 }
 
 static void step_transfer(struct drv *d, const struct wsph_step *st)
@@ -569,7 +610,7 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 			    : fn == WSPH_FN_WSPSENDTO ? (const void *)&d->procs.lpWSPSendTo
 			    : fn == WSPH_FN_WSPRECV   ? (const void *)&d->procs.lpWSPRecv
 						      : (const void *)&d->procs.lpWSPRecvFrom;
-	if (!usable(d, st, entry, wsph_fn_name(fn)))
+	if (!usable(d, entry, wsph_fn_name(fn)))
 		return;
 	size_t cap = sending ? st->data_len : st->len;
 	unsigned char *buf = calloc(1, cap ? cap : 1);
@@ -703,7 +744,7 @@ static void step_sockopt(struct drv *d, const struct wsph_step *st)
 	enum wsph_fn fn = get ? WSPH_FN_WSPGETSOCKOPT : WSPH_FN_WSPSETSOCKOPT;
 	const void *entry = get ? (const void *)&d->procs.lpWSPGetSockOpt
 				: (const void *)&d->procs.lpWSPSetSockOpt;
-	if (!usable(d, st, entry, wsph_fn_name(fn)))
+	if (!usable(d, entry, wsph_fn_name(fn)))
 		return;
 	int val = get ? 0 : (int)st->value, len = (int)sizeof val;
 	int err = WSPH_ERRNO_UNSET, rc;
@@ -726,7 +767,7 @@ static void step_sockopt(struct drv *d, const struct wsph_step *st)
 
 static void step_ioctl(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPIoctl, "WSPIoctl"))
+	if (!usable(d, &d->procs.lpWSPIoctl, "WSPIoctl"))
 		return;
 	SOCKET s = resolve(d, st->socket);
 	u_long in = (u_long)st->value, out = 0;
@@ -751,7 +792,7 @@ static void step_ioctl(struct drv *d, const struct wsph_step *st)
 
 static void step_asyncselect(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPAsyncSelect, "WSPAsyncSelect"))
+	if (!usable(d, &d->procs.lpWSPAsyncSelect, "WSPAsyncSelect"))
 		return;
 	SOCKET s = resolve(d, st->socket);
 	HWND w = wsph_upcalls_window();
@@ -764,6 +805,7 @@ static void step_asyncselect(struct drv *d, const struct wsph_step *st)
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
 	if (rc == 0)
 		set_nonblocking(d, s);
+	d->async_registered |= rc == 0;
 }
 
 static WSAEVENT event_named(struct drv *d, const char *name, int create)
@@ -786,7 +828,7 @@ static WSAEVENT event_named(struct drv *d, const char *name, int create)
 
 static void step_eventselect(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPEventSelect, "WSPEventSelect"))
+	if (!usable(d, &d->procs.lpWSPEventSelect, "WSPEventSelect"))
 		return;
 	SOCKET s = resolve(d, st->socket);
 	WSAEVENT e = event_named(d, st->event, 1);
@@ -797,13 +839,17 @@ static void step_eventselect(struct drv *d, const struct wsph_step *st)
 	int rc = d->procs.lpWSPEventSelect(s, e, (LONG)st->value, &err);
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPEventSelect);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
-	if (rc == 0)
+	if (rc == 0) {
 		set_nonblocking(d, s);
+		for (size_t i = 0; i < d->n_events; i++)
+			if (d->events[i].ev == e)
+				d->events[i].registered = 1;
+	}
 }
 
 static void step_enumnetworkevents(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPEnumNetworkEvents, "WSPEnumNetworkEvents"))
+	if (!usable(d, &d->procs.lpWSPEnumNetworkEvents, "WSPEnumNetworkEvents"))
 		return;
 	SOCKET s = resolve(d, st->socket);
 	WSAEVENT e = event_named(d, st->event, 0);
@@ -835,7 +881,7 @@ static int in_set(const fd_set *set, SOCKET s)
 static void step_select(struct drv *d, const struct wsph_step *st)
 {
 	static const char *const set_names[3] = {"readfds", "writefds", "exceptfds"};
-	if (!usable(d, st, &d->procs.lpWSPSelect, "WSPSelect"))
+	if (!usable(d, &d->procs.lpWSPSelect, "WSPSelect"))
 		return;
 	fd_set sets[3], input[3];
 	fd_set *args[3];
@@ -927,6 +973,10 @@ static const char *event_bits(long mask, char *buf, size_t len)
 
 static void step_waitmessage(struct drv *d, const struct wsph_step *st)
 {
+	if (!d->async_registered) {
+		unreached(d, NULL, d->step, "no WSPAsyncSelect has succeeded in this scenario");
+		return;
+	}
 	SOCKET s = resolve(d, st->socket);
 	int none = st->expect == WSPH_EXPECT_NONE;
 	long want = none ? 0 : st->value, got = 0;
@@ -977,8 +1027,21 @@ static void step_waitmessage(struct drv *d, const struct wsph_step *st)
 		       event_bits(got, b, sizeof b));
 }
 
+static int event_registered(const struct drv *d, const char *name)
+{
+	for (size_t i = 0; name && i < d->n_events; i++)
+		if (!strcmp(d->events[i].name, name))
+			return d->events[i].registered;
+	return 0;
+}
+
 static void step_waitevent(struct drv *d, const struct wsph_step *st)
 {
+	if (!event_registered(d, st->event)) {
+		unreached(d, NULL, d->step, "event '%s' was never registered (no WSPEventSelect "
+			  "with it succeeded)", st->event ? st->event : "?");
+		return;
+	}
 	WSAEVENT e = event_named(d, st->event, 0);
 	int none = st->expect == WSPH_EXPECT_NONE;
 	int signalled = e && wsph_plat_event_wait(e, none ? NONE_WAIT_MS : WAIT_MS);
@@ -994,8 +1057,8 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 	struct pending *op = find_op(d, st->opname);
 	char e[64], x[64];
 	if (!op || op->failed) {
-		report(d, st, 0, "operation '%s' was never started (its call failed)",
-		       st->opname);
+		unreached(d, NULL, d->step, "operation '%s' was never started (its call failed)",
+			  st->opname);
 		return;
 	}
 	if (op->reaped) {
@@ -1055,10 +1118,15 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 
 static void step_getoverlappedresult(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPGetOverlappedResult, "WSPGetOverlappedResult"))
+	if (!usable(d, &d->procs.lpWSPGetOverlappedResult, "WSPGetOverlappedResult"))
 		return;
 	struct pending *op = find_op(d, st->opname);
-	if (!op || op->failed || op->reaped) {
+	if (!op || op->failed) {
+		unreached(d, NULL, d->step, "operation '%s' was never started (its call failed)",
+			  st->opname);
+		return;
+	}
+	if (op->reaped) {
 		report(d, st, 0, "operation '%s' has no result to take", st->opname);
 		return;
 	}
@@ -1179,7 +1247,7 @@ static void join_arrival(struct drv *d)
 
 static void step_arrive(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPSend, "WSPSend"))
+	if (!usable(d, &d->procs.lpWSPSend, "WSPSend"))
 		return;
 	join_arrival(d);
 	struct arrival *a = calloc(1, sizeof *a);
@@ -1228,7 +1296,7 @@ static void hook_cancel(void *ctx)
 
 static void step_cancelblockingcall(struct drv *d, const struct wsph_step *st)
 {
-	if (!usable(d, st, &d->procs.lpWSPCancelBlockingCall, "WSPCancelBlockingCall"))
+	if (!usable(d, &d->procs.lpWSPCancelBlockingCall, "WSPCancelBlockingCall"))
 		return;
 	int err;
 	uint64_t seq;
@@ -1288,6 +1356,72 @@ static void run_step(struct drv *d, const struct wsph_step *st)
 	case WSPH_OP_ARRIVE: step_arrive(d, st); break;
 	case WSPH_OP_CANCELBLOCKINGCALL: step_cancelblockingcall(d, st); break;
 	default: step_simple(d, st); break;
+	}
+}
+
+/* ---- premises ---- */
+
+static int is_closed(const struct drv *d, SOCKET s)
+{
+	for (size_t i = 0; i < d->n_closed; i++)
+		if (d->closed[i] == s)
+			return 1;
+	return 0;
+}
+
+/* After the scenario stopped, a step still runs when it puts back what the scenario opened (the
+ * provider is left as a program leaves it, and the rules about releasing handles still judge
+ * it): a close of a socket that was made and not closed yet, a cleanup while a startup is
+ * outstanding. */
+static int teardown(const struct drv *d, const struct wsph_step *st)
+{
+	if (st->op == WSPH_OP_CLEANUP)
+		return wsph_rules_startups(d->rules) > 0;
+	if (st->op != WSPH_OP_CLOSE || !st->socket || !strcmp(st->socket, "bogus"))
+		return 0;
+	SOCKET s = resolve(d, st->socket);
+	return s != INVALID_SOCKET && !is_closed(d, s);
+}
+
+/* The step just run did not meet its expectation: the scenario stops here. */
+static void stop_after(struct drv *d, const struct wsph_step *st)
+{
+	d->stopped = d->step;
+	d->inconclusive = st->control;
+	snprintf(d->stop_reason, sizeof d->stop_reason, "%s step %d (%s) failed: %s",
+		 st->control ? "the control" : "", d->step, wsph_op_name(st->op), d->failure);
+	if (!st->control)
+		memmove(d->stop_reason, d->stop_reason + 1, strlen(d->stop_reason));
+}
+
+static int step_mentions(const struct wsph_step *st, const char *rule)
+{
+	return st->rule && !strcmp(st->rule, rule);
+}
+
+/* The rules the scenario checks that said nothing because the scenario stopped before what they
+ * are about: a rule a step judges, when that step was not run; any other rule (judged as the
+ * events come) when it has no finding, since the calls it is about may never have come. */
+static void rules_unreached(struct drv *d, const struct wsph_finding *found, size_t n_found)
+{
+	const struct wsph_scenario *sc = d->sc;
+	for (size_t i = 0; d->stopped && i < sc->n_checks; i++) {
+		const struct wsph_rule *rule = wsph_ruleset_find(d->o->set, sc->checks[i]);
+		int judged = 0;
+		if (!rule)
+			continue;
+		for (size_t k = 0; k < n_found && !judged; k++)
+			judged = found[k].rule == rule;
+		for (size_t k = 0; k < sc->n_steps && !judged; k++) {
+			if (!step_mentions(&sc->steps[k], rule->id))
+				continue;
+			if ((int)k + 1 <= d->stopped)
+				judged = 1; /* its step ran (and met its expectation) */
+		}
+		if (judged)
+			continue;
+		unreached(d, rule, d->stopped, "%s%s", d->inconclusive ? "inconclusive: " : "",
+			  d->stop_reason);
 	}
 }
 
@@ -1437,8 +1571,14 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	memset(&hook_seen, 0, sizeof hook_seen);
 	for (size_t i = 0; i < sc->n_steps; i++) {
 		d.step = (int)i + 1;
+		if (d.stopped && !teardown(&d, &sc->steps[i])) {
+			unreached(&d, NULL, d.step, "%s", d.stop_reason);
+			continue;
+		}
 		wsph_upcalls_set_step(d.step);
 		run_step(&d, &sc->steps[i]);
+		if (!d.stopped && d.failed_step == d.step)
+			stop_after(&d, &sc->steps[i]);
 		if (d.arrival && d.arrival->step < d.step)
 			join_arrival(&d);
 		wsph_upcalls_alertable();
@@ -1502,10 +1642,19 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	}
 
 	c->findings = wsph_rules_take(d.rules, &c->n_findings);
+	rules_unreached(&d, c->findings, c->n_findings);
+	c->unreached = d.unreached;
+	c->n_unreached = d.n_unreached;
+	d.unreached = NULL;
+	d.n_unreached = 0;
 	c->outcome = WSPH_PASS;
 	for (size_t i = 0; i < c->n_findings; i++)
 		if (c->findings[i].rule->severity == WSPH_SEV_ERROR)
 			c->outcome = WSPH_FAIL;
+	if (c->outcome == WSPH_PASS && d.inconclusive) {
+		c->outcome = WSPH_SKIP;
+		c->skip_reason = wsph_format("inconclusive: %s", d.stop_reason);
+	}
 	c->trace = wsph_trace_text(d.trace, o->trace_cap ? o->trace_cap : 65536);
 	c->events = wsph_trace_seal(d.trace); /* the case owns it now */
 	d.trace = NULL;
@@ -1524,6 +1673,9 @@ out:
 	}
 	c->time = (double)(wsph_plat_now_ns() - t0) / 1e9;
 	wsph_rules_free(d.rules);
+	for (size_t i = 0; i < d.n_unreached; i++)
+		free(d.unreached[i].reason);
+	free(d.unreached);
 	wsph_trace_free(d.trace);
 	wsph_proctables_free(d.tables, 0);
 	return rc;

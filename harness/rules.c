@@ -104,37 +104,69 @@ struct ledger_entry {
 	uint64_t close_deferred_seq; /* WSPCloseSocket returned with overlapped operations pending */
 };
 
-#define MAX_FRAME_UPCALLS 256
-
 struct frame {
 	struct wsph_event call;
-	struct wsph_event up[MAX_FRAME_UPCALLS];
 	size_t n_up;
 	int startups_before;
 	int lower_hole_accepted; /* a lower WSPStartup with a hole in its table returned 0 */
 	int lower_startup_ok;	 /* a lower WSPStartup succeeded inside this call */
 	uint64_t lower_handles[8]; /* handles lower WSPSocket/WSPAccept returned inside this call */
 	size_t n_lower_handles;
+	/* the upcalls made inside the call, every one of them (the room grows and is kept) */
+	struct wsph_event *up;
+	size_t cap_up;
 };
 
 #define MAX_DEPTH 8
 
-/* The frame stack: about 700 KiB, most of it room for upcalls. It is not zeroed: a frame is set
- * up when its CALL arrives, and only the frames below the depth and their first n_up upcalls are
- * read. One is kept for the next case of the process (a calloc and a fresh mapping per case cost
- * a trivial case most of its time). */
+/* The frame stack. A frame is set up when its CALL arrives, and only the frames below the depth
+ * and their first n_up upcalls are read. One stack, with the room its frames grew, is kept for the
+ * next case of the process (fresh allocations per case cost a trivial case most of its time). */
 static struct frame *spare_frames;
 
 static struct frame *frames_get(void)
 {
 	struct frame *f = wsph_atomic_xchg_ptr((void **)&spare_frames, NULL);
-	return f ? f : malloc(MAX_DEPTH * sizeof *f);
+	return f ? f : calloc(MAX_DEPTH, sizeof *f);
+}
+
+static void frames_free(struct frame *f)
+{
+	for (size_t i = 0; f && i < MAX_DEPTH; i++)
+		free(f[i].up);
+	free(f);
 }
 
 static void frames_put(struct frame *f)
 {
 	if (f)
-		free(wsph_atomic_xchg_ptr((void **)&spare_frames, f));
+		frames_free(wsph_atomic_xchg_ptr((void **)&spare_frames, f));
+}
+
+/* Keeps an upcall made inside the frame's call. */
+static void frame_add_upcall(struct frame *f, const struct wsph_event *ev)
+{
+	if (f->n_up == f->cap_up) {
+		size_t nc = f->cap_up ? f->cap_up * 2 : 32;
+		struct wsph_event *p = realloc(f->up, nc * sizeof *p);
+		if (!p)
+			return;
+		f->up = p;
+		f->cap_up = nc;
+	}
+	f->up[f->n_up++] = *ev;
+}
+
+/* Drops frame `at` of the `top + 1` stored ones, keeping its room for the frame that comes next. */
+static void frame_remove(struct frame *frames, int at, int top)
+{
+	struct wsph_event *up = frames[at].up;
+	size_t cap = frames[at].cap_up;
+	if (at < top)
+		memmove(&frames[at], &frames[at + 1], (size_t)(top - at) * sizeof *frames);
+	frames[top].up = up;
+	frames[top].cap_up = cap;
+	frames[top].n_up = 0;
 }
 
 
@@ -974,7 +1006,8 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 			"WSPStartup returned 0 but %s",
 			!written ? "left wVersion/wHighVersion of WSPDATA unwritten"
 				 : "left szDescription without a NUL within its 256 WCHARs");
-	else {
+	/* The version is judged whenever it was written, whatever the description says. */
+	if (written) {
 		unsigned expect = version_le(req, high) ? req : high;
 		if (ver != expect)
 			finding(r, "SPI.Startup.VersionMin", ev,
@@ -1478,7 +1511,6 @@ void wsph_rules_advance(struct wsph_rules *r)
 				struct frame *f = &r->frames[r->depth];
 				memset(f, 0, offsetof(struct frame, up));
 				f->call = ev;
-				f->n_up = 0;
 				f->startups_before = r->startups;
 				f->lower_hole_accepted = f->lower_startup_ok = 0;
 				f->n_lower_handles = 0;
@@ -1489,8 +1521,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 			check_upcall(r, &ev);
 			for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; i >= 0; i--)
 				if (ev.parent == r->frames[i].call.seq) {
-					if (r->frames[i].n_up < MAX_FRAME_UPCALLS)
-						r->frames[i].up[r->frames[i].n_up++] = ev;
+					frame_add_upcall(&r->frames[i], &ev);
 					break;
 				}
 			break;
@@ -1514,9 +1545,7 @@ void wsph_rules_advance(struct wsph_rules *r)
 				check_layer_return(r, f, &ev);
 				wsph_rules_errno_return(r->errno_rules, r, r->cfg.set, &f->call, &ev);
 			}
-			if (at < top)
-				memmove(&r->frames[at], &r->frames[at + 1],
-					(size_t)(top - at) * sizeof *r->frames);
+			frame_remove(r->frames, at, top);
 			r->depth--;
 			break;
 		}

@@ -635,11 +635,12 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 			opkey = k;
 			args = n->pairs[i].value;
 			op = j;
-		} else if (!wsph_yaml_scalar_is(k, "expect") && !wsph_yaml_scalar_is(k, "rule")) {
+		} else if (!wsph_yaml_scalar_is(k, "expect") && !wsph_yaml_scalar_is(k, "rule") &&
+			   !wsph_yaml_scalar_is(k, "control")) {
 			char tmp[112];
 			return wsph_yaml_error(diag, k,
 					       "unknown key %s in step (expected one operation of: "
-					       "%s; and optionally expect, rule)",
+					       "%s; and optionally expect, rule, control)",
 					       wsph_yaml_describe(k, tmp, sizeof tmp),
 					       op_list(ops, sizeof ops));
 		}
@@ -706,8 +707,18 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 	if (st->op == WSPH_OP_ARRIVE && st->socket && !strcmp(st->socket, "bogus"))
 		return wsph_yaml_error(diag, opkey, "'arrive' needs a socket of the scenario, not "
 						    "'bogus'");
+	v = wsph_yaml_get(n, "control");
+	if (v) {
+		static const char *const bools[] = {"false", "true", NULL};
+		if (wsph_yaml_enum(v, "'control'", bools, &st->control, diag))
+			return -1;
+	}
 	v = wsph_yaml_get(n, "rule");
 	if (v) {
+		if (st->control)
+			return wsph_yaml_error(diag, v, "a control step charges no rule: its failure "
+							"makes the case inconclusive (drop 'rule' or "
+							"'control')");
 		if (wsph_yaml_rule_id(v, "'rule'", diag) ||
 		    wsph_yaml_dup_string(v, "'rule'", &st->rule, diag))
 			return -1;
@@ -831,6 +842,7 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	    wsph_yaml_check_keys(n, keys, "scenario", diag))
 		return -1;
 	sc->loc = wsph_yaml_loc(n);
+	sc->modify_ifs_same = 1; /* as ws2_32 does; 'different' is the strict behaviour */
 	sc->file = n->file;
 	sc->kinds = WSPH_KIND_ALL;
 

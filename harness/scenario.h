@@ -95,6 +95,9 @@ struct wsph_step {
 	long timeout_ms; /* select: -1 (absent) waits without limit */
 	int expect; /* WSPH_EXPECT_* or a WSA error code */
 	char *rule; /* rule charged when the expectation is not met; NULL: HARNESS.Step.Expectation */
+	int control; /* a control step: when its expectation is not met the case is inconclusive
+			(the probe the scenario's rules rely on does not work with this provider),
+			and nothing is charged */
 	struct wsph_loc rule_loc; /* where `rule` is written (zero when rule is NULL) */
 };
 
@@ -120,7 +123,8 @@ struct wsph_scenario {
 	size_t n_checks;
 	struct wsph_fault *faults;
 	size_t n_faults;
-	int modify_ifs_same; /* upcalls.modify_ifs_handle: same (1) or different (0, default) */
+	int modify_ifs_same; /* upcalls.modify_ifs_handle: same (1, default, as ws2_32 does) or
+				different (0: strict, in the scenarios that check UseReturned) */
 	int blocking;	     /* upcalls.blocking_callback: 0 none (default), 1 true, 2 false,
 				3 cancel (WSPH_BLOCKING_* in upcalls.h) */
 	int layered;	     /* 1: runs only when the provider is a layer (--layered); 0: always */

@@ -1368,7 +1368,10 @@ char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len)
 			cat(buf, len, &pos, " -> 0x%" PRIx64, (uint64_t)ev->ret);
 		break;
 	case RET_BOOL:
-		cat(buf, len, &pos, " -> %s", ev->ret ? "TRUE" : "FALSE");
+		if (ev->ret == 0 || ev->ret == 1)
+			cat(buf, len, &pos, " -> %s", ev->ret ? "TRUE" : "FALSE");
+		else /* a BOOL is TRUE or FALSE: show what came back */
+			cat(buf, len, &pos, " -> %" PRId64, ev->ret);
 		break;
 	case RET_CODE:
 		if (ev->ret)

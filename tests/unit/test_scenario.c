@@ -417,7 +417,7 @@ Test(scenario, good_file_every_operation)
 	cr_expect_null(sc->description);
 	cr_expect_eq(sc->kinds, WSPH_KIND_ALL);
 	cr_expect_eq(sc->n_faults, 0);
-	cr_expect_eq(sc->modify_ifs_same, 0);
+	cr_expect_eq(sc->modify_ifs_same, 1); /* the default: the proposed handle, as ws2_32 */
 	cr_assert_eq(sc->n_steps, 26);
 	cr_expect_eq(st[0].version, 0x0101);
 	cr_expect_eq(st[0].table, 1);
@@ -561,7 +561,8 @@ static const struct {
 	 "socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, close, shutdown, "
 	 "getsockopt, setsockopt, ioctl, getsockname, getpeername, asyncselect, eventselect, "
 	 "enumnetworkevents, select, waitmessage, waitevent, alertable, complete, "
-	 "getoverlappedresult, arrive, cancelblockingcall; and optionally expect, rule)"},
+	 "getoverlappedresult, arrive, cancelblockingcall; and optionally expect, rule, "
+	 "control)"},
 	{"step-args-seq.yaml",
 	 ":6:17: the arguments of 'socket' must be a mapping (found a sequence)"},
 	{"step-cleanup-args.yaml",
@@ -951,4 +952,35 @@ Test(scenario, asynchronous_steps_load_with_their_arguments)
 	st = &sc->steps[18];
 	cr_expect_eq(st->op, WSPH_OP_CANCELBLOCKINGCALL);
 	cr_expect_eq(st->expect, 10022);
+}
+
+/* A control step: its failure makes the case inconclusive, so it charges no rule. */
+Test(scenario, control_steps)
+{
+	static const char good[] = "scenarios:\n  - name: a\n    checks: [SPI.Startup.RefCount]\n"
+				   "    steps:\n      - startup:\n      - socket: {as: s}\n"
+				   "      - getsockopt: {socket: s, option: SO_TYPE, value: 1}\n"
+				   "        control: true\n      - close: {socket: s}\n";
+	static const char with_rule[] = "scenarios:\n  - name: a\n    checks: [SPI.Startup.RefCount]\n"
+					"    steps:\n      - startup:\n"
+					"        control: true\n        rule: SPI.Startup.RefCount\n";
+	static const char not_bool[] = "scenarios:\n  - name: a\n    checks: [SPI.Startup.RefCount]\n"
+				       "    steps:\n      - startup:\n        control: yes\n";
+	struct wsph_diag diag;
+
+	memset(&suite, 0, sizeof suite);
+	cr_assert_eq(wsph_scenario_load_string(&suite, "c.yaml", good, sizeof good - 1, NULL, &diag),
+		     0, "%s", diag.text);
+	cr_assert_eq(suite.scenarios[0].n_steps, 4);
+	cr_expect_eq(suite.scenarios[0].steps[2].control, 1);
+	cr_expect_eq(suite.scenarios[0].steps[3].control, 0);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "r.yaml", with_rule, sizeof with_rule - 1,
+					       NULL, &diag),
+		     -1);
+	cr_expect(strstr(diag.text, "r.yaml:7:15: a control step charges no rule") != NULL, "%s",
+		  diag.text);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "b.yaml", not_bool, sizeof not_bool - 1,
+					       NULL, &diag),
+		     -1);
+	cr_expect(strstr(diag.text, "b.yaml:6:18:") != NULL, "%s", diag.text);
 }
