@@ -138,7 +138,8 @@ static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, cons
 		d->failed_step = d->step;
 		snprintf(d->failure, sizeof d->failure, "%.390s", msg);
 	}
-	if (!st->control)
+	/* One defect, one finding: a result a rule already judged is not charged to the step too. */
+	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)))
 		wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
 }
 
@@ -166,6 +167,17 @@ static void unreached(struct drv *d, const struct wsph_rule *rule, int step, con
 	u->reason = wsph_strdup(msg);
 }
 
+/* Whether an injected fault hit an upcall made inside the call `call_seq`. */
+static int fault_fired(const struct drv *d, uint64_t call_seq)
+{
+	struct wsph_event ev;
+	size_t n = wsph_trace_count(d->trace);
+	for (size_t i = (size_t)call_seq; i < n && wsph_trace_get(d->trace, i, &ev) == 0; i++)
+		if (ev.kind == WSPH_EV_UPCALL && ev.parent == call_seq && ev.fault)
+			return 1;
+	return 0;
+}
+
 /* Compares the outcome of a step with what the scenario expects. */
 static void expect(struct drv *d, const struct wsph_step *st, const struct wsph_event *ret,
 		   int failed, int code)
@@ -174,6 +186,15 @@ static void expect(struct drv *d, const struct wsph_step *st, const struct wsph_
 	wsph_event_call_text(ret, call, sizeof call);
 	if (st->expect == WSPH_EXPECT_ANY)
 		return;
+	/* A failure the scenario expects because of an injected fault is owed only when the fault
+	 * hit: a provider that never made the faulted upcall in this call (it does not use it
+	 * here) says nothing about how it propagates a failure. */
+	if (!failed && d->sc->n_faults && (st->expect == WSPH_EXPECT_FAILURE || st->expect > 0) &&
+	    !fault_fired(d, ret->parent)) {
+		unreached(d, NULL, d->step, "%s made no upcall the scenario's faults name, so the "
+			  "injected failure never reached it", call);
+		return;
+	}
 	if (st->expect == WSPH_EXPECT_OK && failed)
 		report(d, st, ret->seq, "%s failed; the scenario expects success", call);
 	else if (st->expect == WSPH_EXPECT_FAILURE && !failed)

@@ -102,6 +102,7 @@ struct ledger_entry {
 	int open;
 	uint64_t created_seq, closed_seq;
 	uint64_t close_deferred_seq; /* WSPCloseSocket returned with overlapped operations pending */
+	int charged; /* a finding already names this handle's missing release: not charged again */
 };
 
 struct frame {
@@ -218,9 +219,20 @@ struct wsph_rules {
 	size_t n_threads, cap_threads, n_events, cap_events;
 	struct wsph_finding *findings;
 	size_t n_findings, cap_findings;
+	uint64_t *finding_seqs; /* the offending event of each finding (0 none) */
+	uint64_t *finding_calls; /* ... and the WSP call it belongs to (0 none) */
 	struct wsph_rules_errno *errno_rules; /* rules_errno.c */
 	struct wsph_rules_lsp *lsp; /* the LSP.NextProc.* rules (rules_lsp.c) */
 };
+
+/* The WSP call event `seq` belongs to: itself for a CALL, its call for a RETURN or an UPCALL. */
+static uint64_t call_of_seq(struct wsph_rules *r, uint64_t seq)
+{
+	struct wsph_event ev;
+	if (!seq || wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
+		return 0;
+	return ev.kind == WSPH_EV_CALL ? ev.seq : ev.parent;
+}
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
 {
@@ -242,6 +254,8 @@ void wsph_rules_free(struct wsph_rules *r)
 		free(r->findings[i].excerpt);
 	}
 	free(r->findings);
+	free(r->finding_seqs);
+	free(r->finding_calls);
 	free(r->ops);
 	free(r->regs);
 	free(r->threads);
@@ -264,8 +278,21 @@ struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n)
 	struct wsph_finding *f = r->findings;
 	*n = r->n_findings;
 	r->findings = NULL;
+	free(r->finding_seqs);
+	free(r->finding_calls);
+	r->finding_seqs = r->finding_calls = NULL;
 	r->n_findings = r->cap_findings = 0;
 	return f;
+}
+
+int wsph_rules_charged(struct wsph_rules *r, uint64_t seq)
+{
+	uint64_t call = call_of_seq(r, seq);
+	for (size_t i = 0; seq && i < r->n_findings; i++)
+		if ((r->finding_seqs[i] == seq || (call && r->finding_calls[i] == call)) &&
+		    strcmp(r->findings[i].rule->id, R_EXPECTATION) != 0)
+			return 1;
+	return 0;
 }
 
 static const struct wsph_step *step_at(const struct wsph_rules *r, int step)
@@ -274,6 +301,15 @@ static const struct wsph_step *step_at(const struct wsph_rules *r, int step)
 	if (!sc || step < 1 || (size_t)step > sc->n_steps)
 		return NULL;
 	return &sc->steps[step - 1];
+}
+
+/* The function of event `seq` (-1 when there is none). */
+static int call_fn_of_seq(struct wsph_rules *r, uint64_t seq)
+{
+	struct wsph_event ev;
+	if (!seq || wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
+		return -1;
+	return (int)ev.fn;
 }
 
 /* The site of the event `seq` (1-based): the module charged, its WSP call and its upcall. */
@@ -300,9 +336,14 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 		rule = wsph_ruleset_find(r->cfg.set, R_EXPECTATION);
 	if (!rule)
 		return;
-	/* One finding per rule and step: the first instance is the one worth reading. */
+	/* One finding per rule and step: the first instance is the one worth reading. And one per
+	 * offending event: the rules that describe the same wrong call or upcall from another angle
+	 * are not charged again. A WSPStartup's return is the exception: it reports several
+	 * independent facts (the version, WSPDATA, the procedure table). */
+	int per_event = seq && call_fn_of_seq(r, seq) != WSPH_FN_WSPSTARTUP;
 	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].rule == rule && r->findings[i].step == step)
+		if ((r->findings[i].rule == rule && r->findings[i].step == step) ||
+		    (per_event && r->finding_seqs[i] == seq))
 			return;
 	if (r->n_findings == r->cap_findings) {
 		size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
@@ -310,8 +351,18 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 		if (!p)
 			return;
 		r->findings = p;
+		uint64_t *q = realloc(r->finding_seqs, nc * sizeof *q);
+		if (!q)
+			return;
+		r->finding_seqs = q;
+		q = realloc(r->finding_calls, nc * sizeof *q);
+		if (!q)
+			return;
+		r->finding_calls = q;
 		r->cap_findings = nc;
 	}
+	r->finding_seqs[r->n_findings] = seq;
+	r->finding_calls[r->n_findings] = call_of_seq(r, seq);
 	struct wsph_finding *f = &r->findings[r->n_findings++];
 	memset(f, 0, sizeof *f);
 	f->rule = rule;
@@ -377,7 +428,7 @@ static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t 
 		r->ledger = p;
 		r->cap_ledger = nc;
 	}
-	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0};
+	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0, 0};
 }
 
 /* The provider that made a call: one below the layer under test, or (NULL) the one under test. */
@@ -975,14 +1026,21 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 	unsigned req = (unsigned)ev->a[0];
 	int rc = (int)ev->ret;
 	if (rc != 0) {
-		if ((req & 0xff) < 2 && rc != WSAVERNOTSUPPORTED)
+		/* One wrong result, one finding: a refused restart is that defect whatever its
+		 * code; a low version's wrong code is VersionTooLow's. */
+		if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
+			finding(r, "SPI.Cleanup.Reinit", ev,
+				"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
+				"final WSPCleanup; the provider must be ready to start again",
+				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+		else if ((req & 0xff) < 2 && rc != WSAVERNOTSUPPORTED)
 			finding(r, "SPI.Startup.VersionTooLow", ev,
 				"WSPStartup(wVersionRequested=%u.%u) returned %s; a request below "
 				"the SPI's 2.x versions must yield WSAVERNOTSUPPORTED",
 				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
 		/* A layer refusing a bogus lower table answers WSAEINVALIDPROCTABLE, as
 		 * LSP.NextProc.Validated asks: not undocumented for a layer. */
-		if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
+		else if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
 		    rc != WSAEPROCLIM && rc != WSAEFAULT &&
 		    !(r->cfg.layered && rc == WSAEINVALIDPROCTABLE))
 			finding(r, "SPI.Startup.ErrorIsReturnValue", ev,
@@ -990,11 +1048,6 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 				"(WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS, WSAEPROCLIM, "
 				"WSAEFAULT)",
 				wsph_error_format(rc, e, sizeof e));
-		if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
-			finding(r, "SPI.Cleanup.Reinit", ev,
-				"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
-				"final WSPCleanup; the provider must be ready to start again",
-				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
 		return;
 	}
 	r->startups++;
@@ -1066,14 +1119,19 @@ static void check_cleanup(struct wsph_rules *r, const struct frame *f, const str
 	r->after_final = 1;
 	if (r->cfg.kind != WSPH_KIND_NONIFS)
 		return;
+	/* A handle whose close already was charged, or will be (a close deferred by pending
+	 * operations), is that finding's, not this one's. */
 	size_t open = 0;
 	uint64_t first = 0;
-	for (size_t i = 0; i < r->n_ledger; i++)
-		if (!r->ledger[i].modified && r->ledger[i].open) {
-			if (!open)
-				first = r->ledger[i].value;
-			open++;
-		}
+	for (size_t i = 0; i < r->n_ledger; i++) {
+		struct ledger_entry *e = &r->ledger[i];
+		if (e->modified || !e->open || e->charged || e->close_deferred_seq)
+			continue;
+		if (!open)
+			first = e->value;
+		open++;
+		e->charged = 1;
+	}
 	if (open)
 		finding(r, "SPI.Cleanup.ReleasesHandles", ev,
 			"the final WSPCleanup returned with %zu handle(s) from WPUCreateSocketHandle "
@@ -1162,7 +1220,7 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 		h == mod->a[1] ? " (it returned the proposed one)" : "");
 }
 
-static void check_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+static void check_errno(struct wsph_rules *r, const struct wsph_event *ev)
 {
 	char call[1024];
 	if (ev->fn != WSPH_FN_WSPSTARTUP && is_failure(ev) &&
@@ -1176,7 +1234,15 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 		finding(r, "SPI.Errno.OnFailure", ev, "%s failed but %s",
 			wsph_event_call_text(ev, call, sizeof call), how);
 	}
+}
 
+static void check_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+{
+	char call[1024];
+	/* A cleanup that should not have failed at all is that defect (SuccessReturnsZero), not the
+	 * error code it then gave. */
+	if (ev->fn != WSPH_FN_WSPCLEANUP)
+		check_errno(r, ev);
 	on_return(r, f, ev);
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
@@ -1184,6 +1250,7 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 		return;
 	case WSPH_FN_WSPCLEANUP:
 		check_cleanup(r, f, ev);
+		check_errno(r, ev);
 		return;
 	default:
 		break;
@@ -1197,11 +1264,13 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 		 * completed (spec §7.2, as the Microsoft sample LSP does): judged at the end. */
 		if (e && !e->modified && e->open && pending_ops(r, ev->a[0]))
 			e->close_deferred_seq = ev->seq;
-		else if (e && !e->modified && e->open)
+		else if (e && !e->modified && e->open) {
 			finding(r, "WPU.CloseSocketHandle.OnClose", ev,
 				"WSPCloseSocket(s=0x%" PRIx64 ") returned 0 without releasing the "
 				"handle with WPUCloseSocketHandle (no overlapped operation was pending)",
 				ev->a[0]);
+			e->charged = 1; /* its leak is this finding, not another */
+		}
 	}
 	/* A handle ws2_32 does not know must fail the call with WSAENOTSOCK. */
 	if (r->cfg.kind == WSPH_KIND_NONIFS && wsph_fn_takes_socket(ev->fn)) {
@@ -1559,8 +1628,8 @@ void wsph_rules_finish(struct wsph_rules *r)
 	/* A release deferred by WSPCloseSocket is due once the operations have completed, and in
 	 * any case by the end of the final WSPCleanup. */
 	for (size_t i = 0; r->cfg.kind == WSPH_KIND_NONIFS && i < r->n_ledger; i++) {
-		const struct ledger_entry *e = &r->ledger[i];
-		if (!e->close_deferred_seq || !e->open || e->modified ||
+		struct ledger_entry *e = &r->ledger[i];
+		if (!e->close_deferred_seq || !e->open || e->modified || e->charged ||
 		    (!r->after_final && pending_ops(r, e->value)))
 			continue;
 		char msg[512];
@@ -1570,6 +1639,7 @@ void wsph_rules_finish(struct wsph_rules *r)
 			 "WPUCloseSocketHandle, even after they completed",
 			 e->value, e->close_deferred_seq);
 		add_finding(r, "WPU.CloseSocketHandle.OnClose", 0, e->close_deferred_seq, msg);
+		e->charged = 1;
 	}
 	wsph_rules_lsp_finish(r->lsp, r);
 	if (!r->ever_started || r->startups != 0)
@@ -1600,7 +1670,7 @@ void wsph_rules_finish(struct wsph_rules *r)
 	size_t open = 0;
 	const struct ledger_entry *first = NULL;
 	for (size_t i = 0; i < r->n_ledger; i++)
-		if (!r->ledger[i].modified && r->ledger[i].open) {
+		if (!r->ledger[i].modified && r->ledger[i].open && !r->ledger[i].charged) {
 			if (!first)
 				first = &r->ledger[i];
 			open++;

@@ -57,6 +57,8 @@ def main():
                     help="some case's <error> or <failure> message contains this text")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="an environment variable for the harness")
+    ap.add_argument("--expect-exact", action="store_true",
+                    help="no rule but those of --expect-rule is reported in any case")
     ap.add_argument("--expect-clean", action="store_true",
                     help="no failure, no error, no warning in any case")
     ap.add_argument("--expect-stderr")
@@ -153,6 +155,13 @@ def main():
             print(f"ok: {text!r} in the message of {', '.join(sorted(where)[:3])}")
         else:
             print(f"FAIL: no <error> or <failure> message contains {text!r}")
+            ok = False
+    if a.expect_exact:
+        extra = {n: ids - set(a.expect_rule) for n, (ids, _) in cases.items()}
+        extra = {n: ids for n, ids in extra.items() if ids}
+        for n, ids in sorted(extra.items()):
+            print(f"FAIL: {n}: also {', '.join(sorted(ids))} (only {', '.join(a.expect_rule)} expected)")
+        if extra:
             ok = False
     if a.expect_clean:
         dirty = {n: ids for n, (ids, _) in cases.items() if ids}

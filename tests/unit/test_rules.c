@@ -153,7 +153,8 @@ Test(rules, close_without_handle_release, .init = nonifs, .fini = teardown)
 	ret(WSPH_FN_WSPCLOSESOCKET, 0x3c000000, 0, WSPH_ERRNO_UNSET);
 	call(WSPH_FN_WSPCLEANUP, 0);
 	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
-	cr_assert_str_eq(found(), "WPU.CloseSocketHandle.OnClose SPI.Cleanup.ReleasesHandles WPU.Handles.NoLeak");
+	/* one defect (the close kept the handle), one finding: its leak is not charged again */
+	cr_assert_str_eq(found(), "WPU.CloseSocketHandle.OnClose");
 }
 
 Test(rules, double_release_and_foreign_catalog_id, .init = nonifs, .fini = teardown)
@@ -216,8 +217,9 @@ Test(rules, startup_results, .init = nonifs, .fini = teardown)
 	startup_ok(0x0002, 0x0202, 1ull << 15); /* asked 2.0, told 2.2, GetQOSByName NULL */
 	call(WSPH_FN_WSPSTARTUP, 0x0101);
 	ret(WSPH_FN_WSPSTARTUP, 0x0101, WSAEINVAL, 0);
+	/* a wrong code for a low version is VersionTooLow's alone (one wrong result) */
 	cr_assert_str_eq(found(), "SPI.Startup.VersionMin SPI.Startup.ProcTableComplete "
-				  "SPI.Startup.VersionTooLow SPI.Startup.ErrorIsReturnValue");
+				  "SPI.Startup.VersionTooLow");
 }
 
 Test(rules, upcall_tables_poisoned_and_stale, .init = nonifs, .fini = teardown)
@@ -252,7 +254,8 @@ Test(rules, cleanup_balance, .init = nonifs, .fini = teardown)
 	ret(WSPH_FN_WSPCLEANUP, 0, -1, 0);
 	call(WSPH_FN_WSPCLEANUP, 0); /* unbalanced, but "succeeds" */
 	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
-	cr_assert_str_eq(found(), "SPI.Startup.RefCount SPI.Errno.OnFailure SPI.Cleanup.SuccessReturnsZero "
+	/* the cleanup should not have failed: that is the defect, not its error code */
+	cr_assert_str_eq(found(), "SPI.Startup.RefCount SPI.Cleanup.SuccessReturnsZero "
 				  "SPI.Cleanup.Unbalanced");
 }
 
@@ -365,8 +368,9 @@ Test(rules, overlapped_completions, .init = nonifs, .fini = teardown)
 	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5900, 0, 4, 0, 0);	/* not the client's */
 	upx(WSPH_FN_WPUQUEUEAPC, 0x10, 0x6000, 0x20, 0x0dead7d0, 0, 0);	/* client routine, poison */
 	upx(WSPH_FN_WPUSETEVENT, 0x7777, 0, 0, 0, 1, 0);			/* nobody's event */
+	/* one upcall, one finding: the client's routine queued with an uncopied thread id */
 	cr_assert_str_eq(found(), "WPU.QueueApc.OnlyWithRoutine WPU.CompleteOverlapped.ClientOverlapped "
-				  "WPU.QueueApc.ThreadIdCopied WPU.QueueApc.NotClientRoutine "
+				  "WPU.QueueApc.ThreadIdCopied "
 				  "WPU.SetEvent.Optional");
 }
 
@@ -420,8 +424,9 @@ Test(rules, return_values_and_byte_counts, .init = ifs, .fini = teardown)
 	retx(-1, WSA_IO_PENDING, 0);
 	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, 0x4000, 0x5100, 0, 4, 0, 0); /* an IFS provider */
 	upx(WSPH_FN_WPUQUERYBLOCKINGCALLBACK, 7, 0, 0, 0, -1, 0); /* not its catalog id */
+	/* one upcall (an IFS provider completing with its own handle), one finding */
 	cr_assert_str_eq(found(), "SPI.Return.Domain SPI.Transfer.WithinBuffers "
-				  "WPU.CompleteOverlapped.IFSNotUsed WPU.CompleteOverlapped.CreatedHandleOnly "
+				  "WPU.CompleteOverlapped.IFSNotUsed "
 				  "WPU.BlockingCallback.OwnCatalogId");
 }
 
@@ -454,8 +459,8 @@ Test(rules, deferred_release_that_never_comes, .init = nonifs, .fini = teardown)
 	upx(WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST, s, 0x5100, WSA_OPERATION_ABORTED, 0, 0, 0);
 	call(WSPH_FN_WSPCLEANUP, 0);
 	ret(WSPH_FN_WSPCLEANUP, 0, 0, WSPH_ERRNO_UNSET);
-	cr_assert_str_eq(found(), "SPI.Cleanup.ReleasesHandles WPU.CloseSocketHandle.OnClose "
-				  "WPU.Handles.NoLeak");
+	/* the close that never released is the one finding; its leak is not charged again */
+	cr_assert_str_eq(found(), "WPU.CloseSocketHandle.OnClose");
 }
 
 /* ---- the codes of failing calls (rules_errno.c) ---- */
