@@ -138,6 +138,10 @@ static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, cons
 		d->failed_step = d->step;
 		snprintf(d->failure, sizeof d->failure, "%.390s", msg);
 	}
+	/* After the scenario stopped only its teardown runs: how it goes follows from the defect
+	 * already found (a close of a handle the provider mishandled), and is not charged again. */
+	if (d->stopped)
+		return;
 	/* One defect, one finding: a result a rule already judged is not charged to the step too. */
 	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)))
 		wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
@@ -1597,7 +1601,15 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 			continue;
 		}
 		wsph_upcalls_set_step(d.step);
+		size_t errors = wsph_rules_errors(d.rules);
 		run_step(&d, &sc->steps[i]);
+		wsph_rules_advance(d.rules);
+		if (!d.stopped && d.failed_step != d.step && wsph_rules_errors(d.rules) > errors) {
+			/* A rule was broken during the step: what follows is not reached either. */
+			d.failed_step = d.step;
+			snprintf(d.failure, sizeof d.failure, "the provider broke %s",
+				 wsph_rules_last_error(d.rules));
+		}
 		if (!d.stopped && d.failed_step == d.step)
 			stop_after(&d, &sc->steps[i]);
 		if (d.arrival && d.arrival->step < d.step)

@@ -285,6 +285,22 @@ struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n)
 	return f;
 }
 
+const char *wsph_rules_last_error(const struct wsph_rules *r)
+{
+	for (size_t i = r->n_findings; i-- > 0;)
+		if (r->findings[i].rule->severity == WSPH_SEV_ERROR)
+			return r->findings[i].rule->id;
+	return "";
+}
+
+size_t wsph_rules_errors(const struct wsph_rules *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_findings; i++)
+		n += r->findings[i].rule->severity == WSPH_SEV_ERROR;
+	return n;
+}
+
 int wsph_rules_charged(struct wsph_rules *r, uint64_t seq)
 {
 	uint64_t call = call_of_seq(r, seq);
@@ -341,9 +357,12 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 	 * are not charged again. A WSPStartup's return is the exception: it reports several
 	 * independent facts (the version, WSPDATA, the procedure table). */
 	int per_event = seq && call_fn_of_seq(r, seq) != WSPH_FN_WSPSTARTUP;
+	uint64_t call = per_event ? call_of_seq(r, seq) : 0;
 	for (size_t i = 0; i < r->n_findings; i++)
 		if ((r->findings[i].rule == rule && r->findings[i].step == step) ||
-		    (per_event && r->finding_seqs[i] == seq))
+		    (per_event && r->finding_seqs[i] == seq) ||
+		    (call && r->finding_calls[i] == call &&
+		     r->findings[i].rule->severity == WSPH_SEV_ERROR))
 			return;
 	if (r->n_findings == r->cap_findings) {
 		size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
@@ -880,17 +899,28 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 				", which is not its own (%s)",
 				ev->module, CALL, ev->a[0],
 				own_ids_text(r, ev->module, ids, sizeof ids));
-		if (!ifs)
+		if (!ifs) {
 			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
 				"%s called %s although its catalog entry does not advertise "
 				"XP1_IFS_HANDLES (a non-IFS provider)",
 				ev->module, CALL);
-		if (ev->ret != -1)
+			/* what then goes wrong with this handle is this defect's */
+			for (size_t i = 0; i < r->n_ledger; i++)
+				if (r->ledger[i].value == ev->a[1] || r->ledger[i].value == (uint64_t)ev->ret)
+					r->ledger[i].charged = 1;
+		}
+		if (ev->ret != -1) {
 			ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
+			struct ledger_entry *e = ledger_find(r, (uint64_t)ev->ret);
+			if (e && !ifs)
+				e->charged = 1;
+		}
 		break;
 	case WSPH_FN_WPUCLOSESOCKETHANDLE: {
 		struct ledger_entry *e = ledger_find(r, ev->a[0]);
-		if (e && e->modified)
+		if (e && e->charged)
+			; /* a handle an earlier finding is about */
+		else if (e && e->modified)
 			finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
 				"%s called %s on a handle that came from WPUModifyIFSHandle (event "
 				"#%" PRIu64 "), not from WPUCreateSocketHandle",

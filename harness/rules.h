@@ -48,6 +48,9 @@ void wsph_rules_report(struct wsph_rules *r, const char *rule_id, int step, uint
  * event of its WSP call: a step whose call a rule already judged is not charged again for the
  * same result. */
 int wsph_rules_charged(struct wsph_rules *r, uint64_t seq);
+/* The error findings made so far, and the rule of the last one ("" none). */
+size_t wsph_rules_errors(const struct wsph_rules *r);
+const char *wsph_rules_last_error(const struct wsph_rules *r);
 /* Moves the findings out (the caller owns them). */
 struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n);
 /* Outstanding successful WSPStartups as the engine has counted them. */
