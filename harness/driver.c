@@ -67,6 +67,7 @@ struct drv {
 	/* Premises: the first step whose expectation was not met stops the scenario; the steps
 	 * after it are not reached, but for those that close what is open (see teardown). */
 	int async_registered;  /* a WSPAsyncSelect succeeded */
+	size_t errors_before_step; /* error findings when the step began */
 	int failed_step;       /* the last step that reported an unmet expectation */
 	char failure[400];     /* what the first report of that step said */
 	int stopped;	       /* the step the scenario stopped at (0: running) */
@@ -142,8 +143,10 @@ static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, cons
 	 * already found (a close of a handle the provider mishandled), and is not charged again. */
 	if (d->stopped)
 		return;
-	/* One defect, one finding: a result a rule already judged is not charged to the step too. */
-	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)))
+	/* One defect, one finding: a result a rule already judged is not charged to the step too,
+	 * nor is a step during which a rule was already broken (its result follows from that). */
+	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)) &&
+	    wsph_rules_errors(d->rules) == d->errors_before_step)
 		wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
 }
 
@@ -1601,7 +1604,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 			continue;
 		}
 		wsph_upcalls_set_step(d.step);
-		size_t errors = wsph_rules_errors(d.rules);
+		size_t errors = d.errors_before_step = wsph_rules_errors(d.rules);
 		run_step(&d, &sc->steps[i]);
 		wsph_rules_advance(d.rules);
 		if (!d.stopped && d.failed_step != d.step && wsph_rules_errors(d.rules) > errors) {

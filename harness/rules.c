@@ -221,6 +221,8 @@ struct wsph_rules {
 	size_t n_findings, cap_findings;
 	uint64_t *finding_seqs; /* the offending event of each finding (0 none) */
 	uint64_t *finding_calls; /* ... and the WSP call it belongs to (0 none) */
+	uint64_t charged_handles[64]; /* handles a finding was made about when they were returned */
+	size_t n_charged_handles;
 	struct wsph_rules_errno *errno_rules; /* rules_errno.c */
 	struct wsph_rules_lsp *lsp; /* the LSP.NextProc.* rules (rules_lsp.c) */
 };
@@ -344,6 +346,27 @@ static void finding_site(struct wsph_rules *r, struct wsph_finding *f, uint64_t 
 		f->call_fn = (int)call.fn;
 }
 
+/* A handle returned by the call a finding is about: what its later calls do follows from it. */
+static void note_charged_handle(struct wsph_rules *r, const struct wsph_rule *rule, uint64_t seq)
+{
+	struct wsph_event ev;
+	if (rule->severity != WSPH_SEV_ERROR || !seq ||
+	    wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0 || ev.kind != WSPH_EV_RETURN)
+		return;
+	int handle = ev.fn == WSPH_FN_WSPSOCKET || ev.fn == WSPH_FN_WSPACCEPT ||
+		     ev.fn == WSPH_FN_WSPJOINLEAF;
+	if (handle && ev.ret != -1 && r->n_charged_handles < 64)
+		r->charged_handles[r->n_charged_handles++] = (uint64_t)ev.ret;
+}
+
+static int handle_charged(const struct wsph_rules *r, uint64_t h)
+{
+	for (size_t i = 0; i < r->n_charged_handles; i++)
+		if (r->charged_handles[i] == h)
+			return 1;
+	return 0;
+}
+
 static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
 			const char *message)
 {
@@ -382,6 +405,7 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 	}
 	r->finding_seqs[r->n_findings] = seq;
 	r->finding_calls[r->n_findings] = call_of_seq(r, seq);
+	note_charged_handle(r, rule, seq);
 	struct wsph_finding *f = &r->findings[r->n_findings++];
 	memset(f, 0, sizeof *f);
 	f->rule = rule;
@@ -1206,6 +1230,8 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 	if (ev->ret == -1)
 		return;
 	uint64_t h = (uint64_t)ev->ret;
+	if (r->cfg.layered && is_lower_handle(r, h))
+		return; /* a layer handing out its lower provider's handle: LSP.NonIFS.NoLowerHandleLeak */
 	if (r->cfg.kind == WSPH_KIND_NONIFS) {
 		struct ledger_entry *e = ledger_find(r, h);
 		int made_here = 0;
@@ -1309,6 +1335,8 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 			if (u->fn != WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT || u->fault ||
 			    u->ret != SOCKET_ERROR || u->err != WSAENOTSOCK || u->a[0] != ev->a[0])
 				continue;
+			if (handle_charged(r, ev->a[0]))
+				break; /* a handle already found wrong when it was handed out */
 			if (!is_failure(ev) || ev->err != WSAENOTSOCK) {
 				char ucall[512];
 				finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
