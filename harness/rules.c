@@ -1292,13 +1292,39 @@ static void check_errno(struct wsph_rules *r, const struct wsph_event *ev)
 	}
 }
 
+/* A handle ws2_32 does not know must fail the call with WSAENOTSOCK: judged before what the call
+ * then did with an operation, which follows from it. WSPSelect's handles are in its sets. */
+static void check_query_context(struct wsph_rules *r, const struct frame *f,
+				const struct wsph_event *ev)
+{
+	char call[1024], ucall[512];
+	int select = ev->fn == WSPH_FN_WSPSELECT;
+	if (r->cfg.kind != WSPH_KIND_NONIFS || (!wsph_fn_takes_socket(ev->fn) && !select))
+		return;
+	for (size_t i = 0; i < f->n_up; i++) {
+		const struct wsph_event *u = &f->up[i];
+		if (u->fn != WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT || u->fault ||
+		    u->ret != SOCKET_ERROR || u->err != WSAENOTSOCK || (!select && u->a[0] != ev->a[0]))
+			continue;
+		if (handle_charged(r, u->a[0]))
+			return; /* a handle already found wrong when it was handed out */
+		if (!is_failure(ev) || ev->err != WSAENOTSOCK)
+			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
+				"%s answered WSAENOTSOCK for the client's handle, but the call "
+				"returned %s; it must fail with WSAENOTSOCK",
+				wsph_event_call_text(u, ucall, sizeof ucall),
+				wsph_event_call_text(ev, call, sizeof call));
+		return;
+	}
+}
+
 static void check_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
 {
-	char call[1024];
 	/* A cleanup that should not have failed at all is that defect (SuccessReturnsZero), not the
 	 * error code it then gave. */
 	if (ev->fn != WSPH_FN_WSPCLEANUP)
 		check_errno(r, ev);
+	check_query_context(r, f, ev);
 	on_return(r, f, ev);
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
@@ -1326,26 +1352,6 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 				"handle with WPUCloseSocketHandle (no overlapped operation was pending)",
 				ev->a[0]);
 			e->charged = 1; /* its leak is this finding, not another */
-		}
-	}
-	/* A handle ws2_32 does not know must fail the call with WSAENOTSOCK. */
-	if (r->cfg.kind == WSPH_KIND_NONIFS && wsph_fn_takes_socket(ev->fn)) {
-		for (size_t i = 0; i < f->n_up; i++) {
-			const struct wsph_event *u = &f->up[i];
-			if (u->fn != WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT || u->fault ||
-			    u->ret != SOCKET_ERROR || u->err != WSAENOTSOCK || u->a[0] != ev->a[0])
-				continue;
-			if (handle_charged(r, ev->a[0]))
-				break; /* a handle already found wrong when it was handed out */
-			if (!is_failure(ev) || ev->err != WSAENOTSOCK) {
-				char ucall[512];
-				finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
-					"%s answered WSAENOTSOCK for the client's handle, but the call "
-					"returned %s; it must fail with WSAENOTSOCK",
-					wsph_event_call_text(u, ucall, sizeof ucall),
-					wsph_event_call_text(ev, call, sizeof call));
-			}
-			break;
 		}
 	}
 }
