@@ -308,6 +308,7 @@ int wsph_rules_charged(struct wsph_rules *r, uint64_t seq)
 	uint64_t call = call_of_seq(r, seq);
 	for (size_t i = 0; seq && i < r->n_findings; i++)
 		if ((r->finding_seqs[i] == seq || (call && r->finding_calls[i] == call)) &&
+		    r->findings[i].rule->severity == WSPH_SEV_ERROR &&
 		    strcmp(r->findings[i].rule->id, R_EXPECTATION) != 0)
 			return 1;
 	return 0;
@@ -381,12 +382,16 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 	 * independent facts (the version, WSPDATA, the procedure table). */
 	int per_event = seq && call_fn_of_seq(r, seq) != WSPH_FN_WSPSTARTUP;
 	uint64_t call = per_event ? call_of_seq(r, seq) : 0;
-	for (size_t i = 0; i < r->n_findings; i++)
+	for (size_t i = 0; i < r->n_findings; i++) {
+		/* a warning does not hide an error that comes after it */
+		int outranks = r->findings[i].rule->severity == WSPH_SEV_ERROR ||
+			       rule->severity == WSPH_SEV_WARNING;
 		if ((r->findings[i].rule == rule && r->findings[i].step == step) ||
-		    (per_event && r->finding_seqs[i] == seq) ||
+		    (per_event && r->finding_seqs[i] == seq && outranks) ||
 		    (call && r->finding_calls[i] == call &&
 		     r->findings[i].rule->severity == WSPH_SEV_ERROR))
 			return;
+	}
 	if (r->n_findings == r->cap_findings) {
 		size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
 		struct wsph_finding *p = realloc(r->findings, nc * sizeof *p);

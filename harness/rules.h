@@ -44,7 +44,7 @@ void wsph_rules_finish(struct wsph_rules *r);
  * HARNESS.Step.Expectation. `seq` is the offending event (0 none). */
 void wsph_rules_report(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
 		       const char *message);
-/* Whether a rule (other than HARNESS.Step.Expectation) was charged with event `seq` or another
+/* Whether an error rule (other than HARNESS.Step.Expectation) was charged with event `seq` or another
  * event of its WSP call: a step whose call a rule already judged is not charged again for the
  * same result. */
 int wsph_rules_charged(struct wsph_rules *r, uint64_t seq);
