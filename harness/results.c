@@ -138,8 +138,8 @@ int wsph_results_groups(const struct wsph_results *r, struct wsph_groups *out)
 				continue;
 			/* cases are visited in order, so the last one tells whether i is listed */
 			if ((grp->n_cases & (grp->n_cases - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
-				size_t *p = realloc(grp->cases,
-						    (grp->n_cases ? grp->n_cases * 2 : 1) * sizeof *p);
+				size_t *p = realloc(
+				    grp->cases, (grp->n_cases ? grp->n_cases * 2 : 1) * sizeof *p);
 				if (!p)
 					goto oom;
 				grp->cases = p;
@@ -171,7 +171,8 @@ oom:
 
 void wsph_site_format(const char *module, int call_fn, int upcall_fn, char *buf, size_t len)
 {
-	const char *call = call_fn >= 0 ? (call_fn < WSPH_FN_COUNT ? wsph_fn_name(call_fn) : "?") : NULL;
+	const char *call =
+	    call_fn >= 0 ? (call_fn < WSPH_FN_COUNT ? wsph_fn_name(call_fn) : "?") : NULL;
 	const char *up =
 	    upcall_fn >= 0 ? (upcall_fn < WSPH_FN_COUNT ? wsph_fn_name(upcall_fn) : "?") : NULL;
 	const char *sep = module && *module && (call || up) ? ", " : "";
@@ -197,17 +198,17 @@ void wsph_unreached_format(const struct wsph_unreached *u, char *buf, size_t len
 		return;
 	if (!u->rule) {
 		snprintf(buf, len, "step %d not run%s%s", u->step, reason ? ": " : "",
-			 reason ? reason : "");
+		         reason ? reason : "");
 		return;
 	}
 	if (u->step > 0)
 		snprintf(step, sizeof step, " (step %d)", u->step);
 	snprintf(buf, len, "%s not reached%s%s%s", u->rule->id ? u->rule->id : "?", step,
-		 reason ? ": " : "", reason ? reason : "");
+	         reason ? ": " : "", reason ? reason : "");
 }
 
 void wsph_results_unreached(const struct wsph_results *r, size_t *steps, size_t *rules,
-			    size_t *cases)
+                            size_t *cases)
 {
 	size_t i, j;
 
@@ -239,7 +240,7 @@ static int lists_unreached(const struct wsph_case *c, const struct wsph_rule *ru
 
 /* The scenario of case c in the suite (its classname, its name up to "[kind]"), or NULL. */
 static const struct wsph_scenario *scenario_of(const struct wsph_suite *s,
-					       const struct wsph_case *c)
+                                               const struct wsph_case *c)
 {
 	size_t i, n;
 
@@ -250,7 +251,7 @@ static const struct wsph_scenario *scenario_of(const struct wsph_suite *s,
 		const struct wsph_scenario *sc = &s->scenarios[i];
 		if (sc->name && strlen(sc->name) == n && strncmp(sc->name, c->name, n) == 0 &&
 		    (sc->classname && c->classname ? strcmp(sc->classname, c->classname) == 0
-						   : sc->classname == c->classname))
+		                                   : sc->classname == c->classname))
 			return sc;
 	}
 	return NULL;
@@ -267,7 +268,7 @@ static int scenario_checks(const struct wsph_scenario *sc, const struct wsph_rul
 }
 
 void wsph_results_rule_reach(const struct wsph_results *r, const struct wsph_rule *rule,
-			     size_t *unreached, long *checking)
+                             size_t *unreached, long *checking)
 {
 	size_t i;
 

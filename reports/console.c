@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* U+2014, the separator before a defect's site (spelled out: the sources stay ASCII). */
+#define EM_DASH "\xE2\x80\x94"
+
 #define RED "\x1b[31m"
 #define GREEN "\x1b[32m"
 #define YELLOW "\x1b[33m"
@@ -358,7 +361,7 @@ static void put_case_brief(const struct con *k, const struct wsph_case *c,
 			fprintf(out, "%s%d", printed++ ? ", " : "", c->findings[j].step);
 		}
 		if (g < gs->n && groups_of_rule(gs, &gs->v[g]) > 1)
-			put_site(k, &gs->v[g], " — ");
+			put_site(k, &gs->v[g], " " EM_DASH " ");
 		fputc('\n', out);
 	}
 	for (i = 0; i < c->n_unreached; i++) {
@@ -378,7 +381,7 @@ static void put_case_brief(const struct con *k, const struct wsph_case *c,
 
 #define CASES_SHOWN 8 /* case IDs listed under a defect before "and N more" (all with -v) */
 
-/* "SPI.Cleanup.SuccessReturnsZero in 57 cases (first: lifecycle.startup/startup[nonifs]) —
+/* "SPI.Cleanup.SuccessReturnsZero in 57 cases (first: lifecycle.startup/startup[nonifs]) -
  * passthru.dll, WSPCleanup", the cases when there are several, and without verbose the first
  * finding in full (verbose printed every finding with its case already). */
 static int put_group(struct con *k, const struct wsph_results *r, const struct wsph_group *g,
@@ -400,7 +403,7 @@ static int put_group(struct con *k, const struct wsph_results *r, const struct w
 	put_clean(out, label);
 	fputc(')', out);
 	free(label);
-	put_site(k, g, " — ");
+	put_site(k, g, " " EM_DASH " ");
 	fputc('\n', out);
 	if (g->n_cases > 1 || g->n_findings > 1) {
 		fprintf(out, "  %lu finding%s in: ", (unsigned long)g->n_findings,

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* U+2014, the separator before a defect's site (spelled out: the sources stay ASCII). */
+#define EM_DASH "\xE2\x80\x94"
+
 #define CASES_SHOWN 8 /* case names listed per defect before "and N more" */
 #define MODULES_MAX 8 /* modules told apart in a row's "used" cell; the rest are counted together */
 
@@ -237,7 +240,7 @@ static void case_list(const struct mx *m, const size_t *cases, size_t n, size_t 
 		fprintf(m->out, " and %lu more", (unsigned long)(n - shown));
 }
 
-/* One line per defect: "RULE (error) in 2 cases, 4 findings — mock.so, WSPCloseSocket: a, b";
+/* One line per defect: "RULE (error) in 2 cases, 4 findings - mock.so, WSPCloseSocket: a, b";
  * a defect charged to another module than the provider under test says so. In the rules tables
  * (show_rule 0) the rule is the row's. `note`, when not NULL, ends the cell (what was not
  * reached). */
@@ -295,7 +298,7 @@ static void findings_cell(const struct mx *m, const size_t *sel, size_t n, int s
 			}
 			fprintf(m->out, "(%s) %s", sev, counts);
 			if (site[0]) {
-				fputs(" — ", m->out);
+				fputs(" " EM_DASH " ", m->out);
 				text(m, site);
 			}
 			if (other)

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* U+2014, the separator before a defect's site (spelled out: the sources stay ASCII). */
+#define EM_DASH "\xE2\x80\x94"
+
 #define SCHEMA "wspharness.trace/1"
 
 struct rec {
@@ -505,7 +508,7 @@ static void put_groups(const struct show *s, const struct rec *r)
 		                                                : "?");
 		fputc(')', out);
 		if (site && *site) {
-			fputs(" — ", out);
+			fputs(" " EM_DASH " ", out);
 			put_clean(out, site);
 		}
 		fputc('\n', out);

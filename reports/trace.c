@@ -1,6 +1,6 @@
-/* JSON-lines trace (schema wspharness.trace/1): a header, then per case its record (with what it did
- * not reach), its events and its findings (with their site), then the defects (findings grouped
- * by rule and site) and a summary; one JSON object per line, documented in README.md. */
+/* JSON-lines trace (schema wspharness.trace/1): a header, then per case its record (with what it
+ * did not reach), its events and its findings (with their site), then the defects (findings
+ * grouped by rule and site) and a summary; one JSON object per line, documented in README.md. */
 #include "casemap.h"
 #include "json.h"
 #include "report.h"

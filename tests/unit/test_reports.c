@@ -694,7 +694,8 @@ Test(groups, one_defect_in_57_cases_is_one_console_line)
 	/* The trace has one groups record with that group, and `show` prints the same line. */
 	t = render(wsph_report_trace, &r, 1);
 	cr_assert_eq(count(t, "{\"type\":\"groups\""), 1);
-	cr_assert(strstr(t, "{\"type\":\"groups\",\"groups\":[{\"rule\":\"SPI.Cleanup.SuccessReturnsZero\","
+	cr_assert(strstr(t, "{\"type\":\"groups\",\"groups\":[{\"rule\":"
+	                    "\"SPI.Cleanup.SuccessReturnsZero\","
 	                    "\"severity\":\"error\",\"module\":\"passthru.dll\",\"call\":\"WSPCleanup\","
 	                    "\"upcall\":null,\"site\":\"passthru.dll, WSPCleanup\",\"cases\":57,"
 	                    "\"findings\":57,\"first\":\"lifecycle.startup/startup-and-cleanup[nonifs]\","
