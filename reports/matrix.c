@@ -86,11 +86,20 @@ static int ascii_ieq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* A finding charged to no module ("": no event named) is the provider under test's; so is every
- * module when the provider's own name appears in no event (the verdicts then read every module). */
+/* Whether upcalls made by `module` are the provider under test's: every module's are when the
+ * provider's own name appears in no event (the verdicts then read every module). */
+static int is_ut_module(const struct mx *m, const char *module)
+{
+	return !m->ut_known || ascii_ieq(module, m->ut);
+}
+
+/* Whether a defect charged to `module` is the provider under test's: also when it is charged to
+ * no module ("": no event named, "?": an address no module holds) or to the harness (a finding at
+ * the call the harness made). */
 static int under_test(const struct mx *m, const char *module)
 {
-	return !module || !*module || !m->ut_known || ascii_ieq(module, m->ut);
+	return !module || !*module || is_ut_module(m, module) || strcmp(module, "?") == 0 ||
+	       strcmp(module, "wspharness") == 0;
 }
 
 /* ---- which defects concern a row or a rule ---- */
@@ -363,7 +372,7 @@ static size_t used_text(const struct mx *m, int fn, char *buf, size_t len)
 	for (i = 0; mc && i <= MODULES_MAX; i++) {
 		total += mc[i].n;
 		kinds += mc[i].n != 0;
-		if (i < MODULES_MAX ? under_test(m, mc[i].module) : !m->ut_known)
+		if (i < MODULES_MAX ? is_ut_module(m, mc[i].module) : !m->ut_known)
 			mine += mc[i].n;
 	}
 	if (!total) {
@@ -378,7 +387,7 @@ static size_t used_text(const struct mx *m, int fn, char *buf, size_t len)
 		for (pass = 0; pass < 2; pass++)
 			for (i = 0; i <= MODULES_MAX && used < len; i++) {
 				char name[64];
-				int mine_here = i < MODULES_MAX ? under_test(m, mc[i].module)
+				int mine_here = i < MODULES_MAX ? is_ut_module(m, mc[i].module)
 				                                : !m->ut_known;
 				if (!mc[i].n || mine_here != (pass == 0))
 					continue;
