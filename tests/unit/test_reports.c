@@ -581,6 +581,7 @@ static struct wsph_upcall_row lrows[] = {
     {.function = "WPUQueueApc", .description = "Queues an APC.", .published = "Optional."},
     {.function = "WPUCreateSocketHandle", .description = "Creates.", .published = "Required."},
     {.function = "WPUCloseEvent", .description = "Closes an event.", .published = "Optional."},
+    {.function = "WPUFDIsSet", .description = "Checks a set.", .published = "Optional."},
 };
 
 static struct wsph_rule lrules[] = {
@@ -862,6 +863,7 @@ static void build_layered(struct wsph_results *r)
 	put_upcalls(c, "passthru.so", WSPH_FN_WPUCREATESOCKETHANDLE, 5);
 	put_upcalls(c, "mockbase.so", WSPH_FN_WPUCREATESOCKETHANDLE, 3);
 	put_upcalls(c, "mockbase.so", WSPH_FN_WPUCLOSESOCKETHANDLE, 2);
+	put_upcalls(c, "wspharness", WSPH_FN_WPUFDISSET, 3); /* the harness's own select */
 	c->events = wsph_trace_seal(c->events);
 	/* The lower provider leaks: listed on its row, not the layer's verdict. */
 	add_finding(c, lfinding(3, 0, "mockbase leaked a handle", "mockbase.so", WSPH_FN_WSPSOCKET,
@@ -926,6 +928,10 @@ Test(matrix, unused_rows_are_never_fail_and_modules_count_apart)
 	/* Made only by the provider below: the layer did not use it. */
 	cr_assert_str_eq(md_line(t, "WPUCloseSocketHandle"),
 	                 "| WPUCloseSocketHandle | Closes. | Required. | yes (2 calls: mockbase 2) | "
+	                 "layered/stream\\[nonifs\\] | n/a |  |");
+	/* The harness's own upcalls are not the provider's. */
+	cr_assert_str_eq(md_line(t, "WPUFDIsSet"),
+	                 "| WPUFDIsSet | Checks a set. | Optional. | yes (3 calls: wspharness 3) | "
 	                 "layered/stream\\[nonifs\\] | n/a |  |");
 	/* Rules: every case that checks it left it not reached; another one reached in the case
 	 * that checks it too is a pass, with the note. */
