@@ -77,6 +77,11 @@ struct wsph_results {
 	struct wsph_case *cases;
 	size_t n_cases;
 	const struct wsph_ruleset *set; /* the rule catalogue the run used (may be NULL) */
+	/* The scenarios the run used (may be NULL): which rules each case checks (its scenario's
+	 * `checks`), so a report can tell a rule every checking case left not reached from one
+	 * that some case reached. A case maps to the scenario of its classname whose name is the
+	 * case's name up to its "[kind]". */
+	const struct wsph_suite *suite;
 };
 
 /* Counts over the cases. */
@@ -85,5 +90,58 @@ struct wsph_counts {
 };
 void wsph_results_count(const struct wsph_results *r, struct wsph_counts *out);
 void wsph_results_free(struct wsph_results *r);
+
+/* ---- One defect, one line: findings grouped by rule and site, the same for every writer ---- */
+
+/* The findings of one rule at one site (the module charged, the WSP call, the upcall) across the
+ * cases: what a summary shows as one defect, however many cases it broke. */
+struct wsph_group {
+	const struct wsph_rule *rule;	  /* the first finding's (NULL when it has none) */
+	const char *rule_id;		  /* rule->id, or "?" */
+	const char *module;		  /* "" when unknown (the first finding's string) */
+	int call_fn;			  /* enum wsph_fn, or -1 */
+	int upcall_fn;			  /* enum wsph_fn, or -1 */
+	int warning;			  /* the rule is a warning */
+	size_t n_findings;		  /* in every case together */
+	size_t n_cases;			  /* distinct cases */
+	size_t first_case;		  /* index into r->cases (cases[0]) */
+	const struct wsph_finding *first; /* the first finding: the one printed in full */
+	size_t *cases;			  /* n_cases indexes into r->cases, ascending, each once */
+};
+
+struct wsph_groups {
+	struct wsph_group *v;
+	size_t n;
+};
+
+/* Groups every finding of every case (an error case's findings too) by rule ID, module, WSP call
+ * and upcall: errors first, then warnings, each in order of first appearance. Returns 0, or -1
+ * when out of memory (with *out empty). Release with wsph_groups_free. */
+int wsph_results_groups(const struct wsph_results *r, struct wsph_groups *out);
+void wsph_groups_free(struct wsph_groups *g);
+/* The index in g of the group finding f belongs to, or (size_t)-1. */
+size_t wsph_groups_find(const struct wsph_groups *g, const struct wsph_finding *f);
+/* A site for people: "passthru.dll, WSPCleanup", "mock.so, WPUCloseSocketHandle in
+ * WSPCloseSocket", "mock.so, WPUQueueApc" (an upcall outside any WSP call); "" when nothing is
+ * known. A function number out of range prints as "?". */
+void wsph_site_format(const char *module, int call_fn, int upcall_fn, char *buf, size_t len);
+
+/* ---- Not reached ---- */
+
+/* One line for people: "step 5 not run: step 4 failed", "SPI.Cleanup.SuccessReturnsZero not
+ * reached (step 4): WSPCleanup was never called" ("(step N)" is the step whose failure left the
+ * premise unmet, left out when 0); the reason is left out when empty. */
+void wsph_unreached_format(const struct wsph_unreached *u, char *buf, size_t len);
+/* Steps and rules not reached over every case, and the number of cases with any. */
+void wsph_results_unreached(const struct wsph_results *r, size_t *steps, size_t *rules,
+			    size_t *cases);
+/* How far the run reached `rule`. *unreached: the cases that ran (not skipped) and list the rule
+ * as not reached; *checking: the cases that ran and whose scenario names the rule in `checks`
+ * (from r->suite; -1 when r->suite is NULL, so it is not known). */
+void wsph_results_rule_reach(const struct wsph_results *r, const struct wsph_rule *rule,
+			     size_t *unreached, long *checking);
+/* Whether the run left `rule` not reached: no case has a finding of it, some case lists it as not
+ * reached and every case whose scenario checks it does (known only with r->suite). */
+int wsph_results_rule_not_reached(const struct wsph_results *r, const struct wsph_rule *rule);
 
 #endif

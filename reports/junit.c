@@ -136,6 +136,21 @@ static void put_findings(FILE *out, const struct wsph_case *c, int warnings_only
 			put_finding(out, c, &c->findings[i]);
 }
 
+/* "Not reached:" and one line per step not run and rule whose premise did not hold. */
+static void put_unreached(FILE *out, const struct wsph_case *c)
+{
+	char line[1024];
+	size_t i;
+
+	if (!c->n_unreached)
+		return;
+	fputs("Not reached:\n", out);
+	for (i = 0; i < c->n_unreached; i++) {
+		wsph_unreached_format(&c->unreached[i], line, sizeof line);
+		put_indented(out, line, "  ");
+	}
+}
+
 static void put_failure(FILE *out, const struct wsph_case *c)
 {
 	const struct wsph_finding *first = NULL;
@@ -155,6 +170,7 @@ static void put_failure(FILE *out, const struct wsph_case *c)
 		put_message(out, NULL, "failed without a finding");
 	fputc('>', out);
 	put_findings(out, c, 0);
+	put_unreached(out, c);
 	fputs("</failure>\n", out);
 }
 
@@ -168,24 +184,30 @@ static void put_error(FILE *out, const struct wsph_case *c)
 	if (c->error_message && *c->error_message)
 		put_indented(out, c->error_message, "");
 	put_findings(out, c, 0);
+	put_unreached(out, c);
 	fputs("</error>\n", out);
 }
 
 static void put_system_out(FILE *out, const struct wsph_case *c, const struct wsph_report_opts *o)
 {
-	/* Passing and skipped cases have no failure element to carry their warnings. */
-	int warnings = 0;
+	/* Passing and skipped cases have no failure element to carry their warnings and what they
+	 * did not reach. */
+	int warnings = 0, unreached = 0;
 	size_t i, cap = o->trace_cap ? o->trace_cap : WSPH_REPORT_TRACE_CAP_DEFAULT;
 	int trace = c->trace && *c->trace;
 
-	if (c->outcome == WSPH_PASS || c->outcome == WSPH_SKIP)
+	if (c->outcome == WSPH_PASS || c->outcome == WSPH_SKIP) {
 		for (i = 0; i < c->n_findings; i++)
 			warnings |= is_warning(&c->findings[i]);
-	if (!warnings && !trace)
+		unreached = c->n_unreached != 0;
+	}
+	if (!warnings && !unreached && !trace)
 		return;
 	fputs("      <system-out>", out);
 	if (warnings)
 		put_findings(out, c, 1);
+	if (unreached)
+		put_unreached(out, c);
 	if (trace) {
 		size_t total = strlen(c->trace);
 		size_t done = wsph_xml_text_n(out, c->trace, cap);

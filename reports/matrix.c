@@ -1,6 +1,7 @@
 /* Conformance matrix, as Markdown and as a self-contained HTML page: Microsoft's upcall table as
- * published, per row whether the provider used it, in which scenarios, with what verdict and
- * findings; then the lifecycle (SPI.*) rules and the other rules with their verdicts. */
+ * published, per row whether and by which module it was used, in which scenarios, with the
+ * provider under test's verdict and the defects (findings grouped by rule and site) that concern
+ * it; then the lifecycle (SPI.*) rules and the other rules with their verdicts. */
 #include "casemap.h"
 #include "report.h"
 #include "util.h"
@@ -9,23 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CASES_SHOWN 8 /* case names listed per finding group before "and N more" */
+/* U+2014, the separator before a defect's site (spelled out: the sources stay ASCII). */
+#define EM_DASH "\xE2\x80\x94"
+
+#define CASES_SHOWN 8 /* case names listed per defect before "and N more" */
+#define MODULES_MAX 8 /* modules told apart in a row's "used" cell; the rest are counted together */
 
 enum fmt { MD, HTML };
+
+/* Upcalls of one function made by one module, over the run. */
+struct modcount {
+	char module[64]; /* as the events name it ("" for the last slot, the other modules) */
+	size_t n;
+};
 
 struct mx {
 	FILE *out;
 	enum fmt fmt;
 	const struct wsph_results *r;
 	const struct wsph_report_opts *o;
-	char **labels; /* per case */
+	char **labels;	 /* per case */
 	size_t *upcalls; /* per case, WSPH_FN_COUNT counts of upcalls by function */
-};
-
-/* A finding of case `c` that a row or a rule table cell shows. */
-struct hit {
-	size_t c;
-	const struct wsph_finding *f;
+	struct modcount *mods; /* per function, MODULES_MAX + 1 (the last: every other module) */
+	char ut[64];	 /* the provider under test's module name (its file's base name) */
+	int ut_known;	 /* some event names that module: else every module counts as under test */
+	struct wsph_groups gs;
 };
 
 /* ---- escaping ---- */
@@ -64,16 +73,46 @@ static void text(const struct mx *m, const char *s)
 		wsph_xml_attr(m->out, s ? s : ""); /* escapes & < > " ' : right for HTML text too */
 }
 
-/* ---- what the run says about a row or a rule ---- */
+/* ---- who is charged ---- */
 
-static int is_warning(const struct wsph_finding *f)
+static int ascii_ieq(const char *a, const char *b)
 {
-	return f->rule && f->rule->severity == WSPH_SEV_WARNING;
+	for (; *a && *b; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
 }
 
-static const char *rule_id(const struct wsph_finding *f)
+/* Whether upcalls made by `module` are the provider under test's: every module's are when the
+ * provider's own name appears in no event (the verdicts then read every module). */
+static int is_ut_module(const struct mx *m, const char *module)
 {
-	return f->rule && f->rule->id ? f->rule->id : "?";
+	return !m->ut_known || ascii_ieq(module, m->ut);
+}
+
+/* Whether a defect charged to `module` is the provider under test's: also when it is charged to
+ * no module ("": no event named, "?": an address no module holds) or to the harness (a finding at
+ * the call the harness made). */
+static int under_test(const struct mx *m, const char *module)
+{
+	return !module || !*module || is_ut_module(m, module) || strcmp(module, "?") == 0 ||
+	       strcmp(module, "wspharness") == 0;
+}
+
+/* ---- which defects concern a row or a rule ---- */
+
+/* "WPUCloseSocketHandle" is concerned by "WPU.CloseSocketHandle.*" rules. */
+static int rule_of_row(const char *id, const char *fn_name)
+{
+	size_t n;
+
+	if (!id || strncmp(fn_name, "WPU", 3) != 0 || strncmp(id, "WPU.", 4) != 0)
+		return 0;
+	n = strlen(fn_name + 3);
+	return n && strncmp(id + 4, fn_name + 3, n) == 0 && id[4 + n] == '.';
 }
 
 /* The event a finding points at, in *ev: 0, or -1 when there is none. */
@@ -85,77 +124,82 @@ static int event_of(const struct wsph_case *c, const struct wsph_finding *f, str
 	return 0;
 }
 
-/* "WPUCloseSocketHandle" is concerned by "WPU.CloseSocketHandle.*" and by findings whose
- * offending event is an upcall of that function. */
-static int concerns_row(const struct wsph_case *c, const struct wsph_finding *f,
-                        const char *fn_name, int fn)
+/* A row is concerned by the defects of its rules and by those whose offending upcall is one of
+ * its function's (the site's upcall, or the event the excerpt marks). */
+static int group_concerns_row(const struct mx *m, const struct wsph_group *g, const char *fn_name,
+                              int fn)
 {
-	const char *id = rule_id(f);
 	struct wsph_event ev;
 
-	if (strncmp(fn_name, "WPU", 3) == 0 && strncmp(id, "WPU.", 4) == 0) {
-		size_t n = strlen(fn_name + 3);
-		if (n && strncmp(id + 4, fn_name + 3, n) == 0 && id[4 + n] == '.')
-			return 1;
-	}
-	return fn >= 0 && event_of(c, f, &ev) == 0 && ev.kind == WSPH_EV_UPCALL && (int)ev.fn == fn;
+	if (rule_of_row(g->rule_id, fn_name))
+		return 1;
+	if (fn < 0)
+		return 0;
+	if (g->upcall_fn >= 0)
+		return g->upcall_fn == fn;
+	return event_of(&m->r->cases[g->first_case], g->first, &ev) == 0 &&
+	       ev.kind == WSPH_EV_UPCALL && (int)ev.fn == fn;
 }
 
-static size_t row_hits(const struct mx *m, const struct wsph_upcall_row *row, struct hit *hits)
+static int group_of_rule(const struct wsph_group *g, const struct wsph_rule *rule)
+{
+	return g->rule == rule || (rule->id && strcmp(g->rule_id, rule->id) == 0);
+}
+
+/* The defects a row or a rule shows, in sel[] (indexes into m->gs); returns how many. */
+static size_t row_groups(const struct mx *m, const struct wsph_upcall_row *row, size_t *sel)
 {
 	int fn = wsph_fn_by_name(row->function);
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 
-	for (i = 0; i < m->r->n_cases; i++) {
-		const struct wsph_case *c = &m->r->cases[i];
-		for (j = 0; j < c->n_findings; j++)
-			if (concerns_row(c, &c->findings[j], row->function, fn)) {
-				hits[n].c = i;
-				hits[n++].f = &c->findings[j];
-			}
-	}
+	for (i = 0; i < m->gs.n; i++)
+		if (group_concerns_row(m, &m->gs.v[i], row->function, fn))
+			sel[n++] = i;
 	return n;
 }
 
-static size_t rule_hits(const struct mx *m, const struct wsph_rule *rule, struct hit *hits)
-{
-	size_t i, j, n = 0;
-
-	for (i = 0; i < m->r->n_cases; i++) {
-		const struct wsph_case *c = &m->r->cases[i];
-		for (j = 0; j < c->n_findings; j++)
-			if (c->findings[j].rule == rule ||
-			    (c->findings[j].rule && rule->id &&
-			     strcmp(rule_id(&c->findings[j]), rule->id) == 0)) {
-				hits[n].c = i;
-				hits[n++].f = &c->findings[j];
-			}
-	}
-	return n;
-}
-
-static size_t max_hits(const struct wsph_results *r)
+static size_t rule_groups(const struct mx *m, const struct wsph_rule *rule, size_t *sel)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < r->n_cases; i++)
-		n += r->cases[i].n_findings;
-	return n ? n : 1;
+	for (i = 0; i < m->gs.n; i++)
+		if (group_of_rule(&m->gs.v[i], rule))
+			sel[n++] = i;
+	return n;
 }
 
-static const char *verdict_of(const struct hit *hits, size_t n, int used, const char *otherwise)
+/* Whether some case that ran lists a rule of the row as not reached. */
+static int row_not_reached(const struct mx *m, const struct wsph_upcall_row *row)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->r->n_cases; i++) {
+		const struct wsph_case *c = &m->r->cases[i];
+		if (c->outcome == WSPH_SKIP)
+			continue;
+		for (j = 0; j < c->n_unreached; j++)
+			if (c->unreached[j].rule &&
+			    rule_of_row(c->unreached[j].rule->id, row->function))
+				return 1;
+	}
+	return 0;
+}
+
+/* fail / warn from the defects charged to the provider under test; NULL when there are none. */
+static const char *verdict_of(const struct mx *m, const size_t *sel, size_t n)
 {
 	size_t i;
 	int warn = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!is_warning(hits[i].f))
+		const struct wsph_group *g = &m->gs.v[sel[i]];
+		if (!under_test(m, g->module))
+			continue;
+		if (!g->warning)
 			return "fail";
 		warn = 1;
 	}
-	if (warn)
-		return "warn";
-	return used ? "pass" : otherwise;
+	return warn ? "warn" : NULL;
 }
 
 /* ---- pieces of both formats ---- */
@@ -163,7 +207,7 @@ static const char *verdict_of(const struct hit *hits, size_t n, int used, const 
 static void verdict_cell(const struct mx *m, const char *v)
 {
 	if (m->fmt == MD) {
-		if (!strcmp(v, "fail") || !strcmp(v, "warn"))
+		if (!strcmp(v, "fail") || !strcmp(v, "warn") || !strcmp(v, "missing"))
 			fprintf(m->out, " **%s** |", v);
 		else
 			fprintf(m->out, " %s |", v);
@@ -172,7 +216,7 @@ static void verdict_cell(const struct mx *m, const char *v)
 		size_t i;
 		snprintf(cls, sizeof cls, "%s", v);
 		for (i = 0; cls[i]; i++)
-			if (cls[i] == ' ')
+			if (!(cls[i] >= 'a' && cls[i] <= 'z'))
 				cls[i] = '-';
 		fprintf(m->out, "<td class=\"verdict v-%s\">%s</td>", cls, v);
 	}
@@ -205,69 +249,84 @@ static void case_list(const struct mx *m, const size_t *cases, size_t n, size_t 
 		fprintf(m->out, " and %lu more", (unsigned long)(n - shown));
 }
 
-/* Findings grouped by rule ID (rows) or shown per rule (rules tables): "ID (error) x3: cases". */
-static void findings_cell(const struct mx *m, const struct hit *hits, size_t n, int show_rule)
+/* One line per defect: "RULE (error) in 2 cases, 4 findings - mock.so, WSPCloseSocket: a, b";
+ * a defect charged to another module than the provider under test says so. In the rules tables
+ * (show_rule 0) the rule is the row's. `note`, when not NULL, ends the cell (what was not
+ * reached). */
+static void findings_cell(const struct mx *m, const size_t *sel, size_t n, int show_rule,
+                          const char *note)
 {
-	size_t i, j, *cases = NULL;
+	size_t i;
 
 	if (m->fmt == HTML)
 		fputs("<td class=\"findings\">", m->out);
 	else
 		fputc(' ', m->out);
-	if (n)
-		cases = malloc(n * sizeof *cases);
-	for (i = 0; cases && i < n; i++) {
-		size_t nc = 0, k, count = 0;
-		for (j = 0; j < i; j++) /* first hit of this rule ID only */
-			if (!strcmp(rule_id(hits[j].f), rule_id(hits[i].f)))
-				break;
-		if (j < i)
-			continue;
-		for (j = i; j < n; j++) {
-			if (strcmp(rule_id(hits[j].f), rule_id(hits[i].f)) != 0)
-				continue;
-			count++;
-			for (k = 0; k < nc && cases[k] != hits[j].c; k++)
-				;
-			if (k == nc)
-				cases[nc++] = hits[j].c;
-		}
+	for (i = 0; i < n; i++) {
+		const struct wsph_group *g = &m->gs.v[sel[i]];
+		const char *sev = g->warning ? "warning" : "error";
+		int other = !under_test(m, g->module);
+		char site[256], counts[96];
+		wsph_site_format(g->module, g->call_fn, g->upcall_fn, site, sizeof site);
+		snprintf(counts, sizeof counts, "in %lu case%s, %lu finding%s",
+		         (unsigned long)g->n_cases, g->n_cases == 1 ? "" : "s",
+		         (unsigned long)g->n_findings, g->n_findings == 1 ? "" : "s");
 		if (m->fmt == HTML) {
-			fprintf(m->out, "<div class=\"finding %s\">",
-			        is_warning(hits[i].f) ? "warning" : "error");
+			char *msg;
+			struct wsph_casemap *cm = NULL;
+			fprintf(m->out, "<div class=\"finding %s%s\">", sev, other ? " other" : "");
 			if (show_rule) {
 				fputs("<code>", m->out);
-				text(m, rule_id(hits[i].f));
+				text(m, g->rule_id);
 				fputs("</code> ", m->out);
 			}
-			fprintf(m->out, "(%s) &#215;%lu in ",
-			        is_warning(hits[i].f) ? "warning" : "error", (unsigned long)count);
-			case_list(m, cases, nc, CASES_SHOWN);
-			fputs("<p class=\"message\">", m->out);
-			{
-				char *msg = NULL;
-				struct wsph_casemap *cm = NULL;
-				if (m->o->deterministic)
-					cm = wsph_casemap_new(&m->r->cases[hits[i].c]);
-				msg = wsph_casemap_text(cm, hits[i].f->message);
-				text(m, msg ? msg : hits[i].f->message);
-				free(msg);
-				wsph_casemap_free(cm);
+			fprintf(m->out, "(%s) %s", sev, counts);
+			if (site[0]) {
+				fputs(" &#8212; <span class=\"site\">", m->out);
+				text(m, site);
+				fputs("</span>", m->out);
 			}
+			if (other)
+				fputs(" <span class=\"other\">(not the provider under test)</span>",
+				      m->out);
+			case_list(m, g->cases, g->n_cases, CASES_SHOWN);
+			fputs("<p class=\"message\">", m->out);
+			if (m->o->deterministic)
+				cm = wsph_casemap_new(&m->r->cases[g->first_case]);
+			msg = wsph_casemap_text(cm, g->first->message);
+			text(m, msg ? msg : g->first->message);
+			free(msg);
+			wsph_casemap_free(cm);
 			fputs("</p></div>", m->out);
 		} else {
 			if (i)
-				fputs("; ", m->out);
+				fputs("<br>", m->out); /* one line per defect in the cell */
 			if (show_rule) {
-				text(m, rule_id(hits[i].f));
+				text(m, g->rule_id);
 				fputc(' ', m->out);
 			}
-			fprintf(m->out, "(%s) x%lu in ",
-			        is_warning(hits[i].f) ? "warning" : "error", (unsigned long)count);
-			case_list(m, cases, nc, CASES_SHOWN);
+			fprintf(m->out, "(%s) %s", sev, counts);
+			if (site[0]) {
+				fputs(" " EM_DASH " ", m->out);
+				text(m, site);
+			}
+			if (other)
+				fputs(" (not the provider under test)", m->out);
+			fputs(": ", m->out);
+			case_list(m, g->cases, g->n_cases, CASES_SHOWN);
 		}
 	}
-	free(cases);
+	if (note) {
+		if (m->fmt == HTML) {
+			fputs("<p class=\"note\">", m->out);
+			text(m, note);
+			fputs("</p>", m->out);
+		} else {
+			if (n)
+				fputs("<br>", m->out);
+			text(m, note);
+		}
+	}
 	fputs(m->fmt == HTML ? "</td>" : " |", m->out);
 }
 
@@ -289,7 +348,65 @@ static void cell(const struct mx *m, const char *s, const char *cls)
 
 /* ---- the upcall table ---- */
 
-static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
+/* A module's name for the "used" cell: its file name without .so / .dll. */
+static void short_module(const char *module, char *buf, size_t len)
+{
+	size_t n = strlen(module);
+
+	if (n > 4 && ascii_ieq(module + n - 4, ".dll"))
+		n -= 4;
+	else if (n > 3 && ascii_ieq(module + n - 3, ".so"))
+		n -= 3;
+	snprintf(buf, len, "%.*s", (int)n, module);
+}
+
+/* "no", "yes (5 calls)", or with several modules "yes (12 calls: passthru 8, mockbase 4)",
+ * the provider under test first. Returns the calls the provider under test made. */
+static size_t used_text(const struct mx *m, int fn, char *buf, size_t len)
+{
+	const struct modcount *mc = fn >= 0 && fn < WSPH_FN_COUNT
+	                                ? &m->mods[(size_t)fn * (MODULES_MAX + 1)]
+	                                : NULL;
+	size_t i, total = 0, mine = 0, kinds = 0, used;
+
+	for (i = 0; mc && i <= MODULES_MAX; i++) {
+		total += mc[i].n;
+		kinds += mc[i].n != 0;
+		if (i < MODULES_MAX ? is_ut_module(m, mc[i].module) : !m->ut_known)
+			mine += mc[i].n;
+	}
+	if (!total) {
+		snprintf(buf, len, "no");
+		return 0;
+	}
+	used = (size_t)snprintf(buf, len, "yes (%lu call%s", (unsigned long)total,
+	                        total == 1 ? "" : "s");
+	if (kinds > 1 || (m->ut_known && !mine)) {
+		int pass, first = 1;
+		/* the provider under test first, then the others in order of first appearance */
+		for (pass = 0; pass < 2; pass++)
+			for (i = 0; i <= MODULES_MAX && used < len; i++) {
+				char name[64];
+				int mine_here = i < MODULES_MAX ? is_ut_module(m, mc[i].module)
+				                                : !m->ut_known;
+				if (!mc[i].n || mine_here != (pass == 0))
+					continue;
+				if (i == MODULES_MAX)
+					snprintf(name, sizeof name, "others");
+				else
+					short_module(mc[i].module, name, sizeof name);
+				used += (size_t)snprintf(buf + used, len - used, "%s%s %lu",
+				                         first ? ": " : ", ", name,
+				                         (unsigned long)mc[i].n);
+				first = 0;
+			}
+	}
+	if (used < len)
+		snprintf(buf + used, len - used, ")");
+	return mine;
+}
+
+static void upcall_table(const struct mx *m, size_t *sel, size_t *cases)
 {
 	const struct wsph_ruleset *set = m->r->set;
 	size_t i, j;
@@ -323,21 +440,21 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 	for (i = 0; i < set->n_rows; i++) {
 		const struct wsph_upcall_row *row = &set->rows[i];
 		int fn = wsph_fn_by_name(row->function);
-		size_t calls = 0, nc = 0, nh = row_hits(m, row, hits);
-		char used[64];
+		size_t nc = 0, ns = row_groups(m, row, sel), mine;
+		const char *v;
+		char used[256];
 
-		for (j = 0; j < m->r->n_cases; j++) {
-			size_t here =
-			    fn >= 0 && fn < WSPH_FN_COUNT ? m->upcalls[j * WSPH_FN_COUNT + fn] : 0;
-			if (here)
+		for (j = 0; j < m->r->n_cases; j++)
+			if (fn >= 0 && fn < WSPH_FN_COUNT && m->upcalls[j * WSPH_FN_COUNT + fn])
 				cases[nc++] = j;
-			calls += here;
-		}
-		if (calls)
-			snprintf(used, sizeof used, "yes (%lu call%s)", (unsigned long)calls,
-			         calls == 1 ? "" : "s");
-		else
-			snprintf(used, sizeof used, "no");
+		mine = used_text(m, fn, used, sizeof used);
+		/* A row the provider under test never used cannot fail: an error finding on it says
+		 * the provider did not make an upcall it needed to (missing). */
+		v = verdict_of(m, sel, ns);
+		if (v && !strcmp(v, "fail") && !mine)
+			v = "missing";
+		else if (!v)
+			v = mine ? "pass" : row_not_reached(m, row) ? "not reached" : "n/a";
 		if (m->fmt == HTML) {
 			fputs("<tr class=\"row\" data-function=\"", m->out);
 			text(m, row->function);
@@ -363,8 +480,8 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 			case_list(m, cases, nc, nc);
 			fputs(" |", m->out);
 		}
-		verdict_cell(m, verdict_of(hits, nh, calls > 0, "not used"));
-		findings_cell(m, hits, nh, 1);
+		verdict_cell(m, v);
+		findings_cell(m, sel, ns, 1, NULL);
 		fputs(m->fmt == HTML ? "</tr>\n" : "\n", m->out);
 	}
 	if (m->fmt == HTML)
@@ -373,7 +490,7 @@ static void upcall_table(const struct mx *m, struct hit *hits, size_t *cases)
 
 /* ---- the rules tables ---- */
 
-static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
+static void rules_table(const struct mx *m, size_t *sel, int lifecycle)
 {
 	const struct wsph_ruleset *set = m->r->set;
 	const char *title = lifecycle ? "Lifecycle rules (SPI.*)" : "Other rules";
@@ -397,14 +514,33 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 	for (i = 0; i < set->n_rules; i++) {
 		const struct wsph_rule *rule = &set->rules[i];
 		int spi = rule->id && strncmp(rule->id, "SPI.", 4) == 0;
-		size_t nh;
-		char level[128];
+		size_t ns, unreached;
+		long checking;
+		const char *v;
+		char level[128], note[96] = "";
 
 		if (spi != lifecycle)
 			continue;
-		nh = rule_hits(m, rule, hits);
+		ns = rule_groups(m, rule, sel);
 		snprintf(level, sizeof level, "%s (%s)", rule->level ? rule->level : "?",
 		         rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
+		wsph_results_rule_reach(m->r, rule, &unreached, &checking);
+		v = verdict_of(m, sel, ns);
+		if (!v && rule->not_checkable && !ns)
+			v = "not checkable";
+		else if (!v && wsph_results_rule_not_reached(m->r, rule))
+			v = "not reached";
+		else if (!v)
+			v = ran > 0 ? "pass" : "not run";
+		if (unreached && strcmp(v, "not reached") != 0)
+			snprintf(note, sizeof note, "not reached in %lu case%s",
+			         (unsigned long)unreached, unreached == 1 ? "" : "s");
+		else if (unreached && checking > 0)
+			snprintf(note, sizeof note, "not reached in %lu case%s (all that check it)",
+			         (unsigned long)unreached, unreached == 1 ? "" : "s");
+		else if (unreached)
+			snprintf(note, sizeof note, "not reached in %lu case%s",
+			         (unsigned long)unreached, unreached == 1 ? "" : "s");
 		if (m->fmt == HTML) {
 			fputs("<tr class=\"rule\" data-rule=\"", m->out);
 			text(m, rule->id);
@@ -417,10 +553,8 @@ static void rules_table(const struct mx *m, struct hit *hits, int lifecycle)
 		}
 		cell(m, level, "level");
 		cell(m, rule->statement, NULL);
-		verdict_cell(m, rule->not_checkable && !nh
-		                    ? "not checkable"
-		                    : verdict_of(hits, nh, ran > 0, "not run"));
-		findings_cell(m, hits, nh, 0);
+		verdict_cell(m, v);
+		findings_cell(m, sel, ns, 0, note[0] ? note : NULL);
 		fputs(m->fmt == HTML ? "</tr>\n" : "\n", m->out);
 	}
 	if (m->fmt == HTML)
@@ -438,12 +572,34 @@ static const char css[] =
     "ul.cases{margin:0;padding-left:1.1em}"
     ".verdict{font-weight:600;white-space:nowrap}"
     ".v-pass{background:#e3f4e1;color:#185c16}.v-fail{background:#fbe0df;color:#8a1512}"
-    ".v-warn{background:#fdf3d6;color:#6b4e00}.v-not-used,.v-not-run,.v-not-checkable"
-    "{color:#5a5a5a}"
+    ".v-warn{background:#fdf3d6;color:#6b4e00}.v-missing{background:#fbe0df;color:#8a1512}"
+    ".v-n-a,.v-not-run,.v-not-checkable,.v-not-reached{color:#5a5a5a}"
+    ".v-not-reached{font-style:italic}"
     ".finding{margin-bottom:.4em}.finding.error code{color:#8a1512}"
-    ".message{margin:.2em 0 0;color:#333;font-size:.95em}"
+    ".finding.other{opacity:.75}.other{font-style:italic}.site{white-space:nowrap}"
+    ".message,.note{margin:.2em 0 0;color:#333;font-size:.95em}"
     "dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}"
     "dt{font-weight:600}dd{margin:0;word-break:break-all}";
+
+/* The legend, the same words in both formats (none of them markup in either). */
+static const char *const legend[][2] = {
+    {"fail", "an error finding on something the provider under test did"},
+    {"missing", "the provider under test never made an upcall of the row, and an error finding "
+                "says a scenario needed it (a row it did not use never fails)"},
+    {"warn", "warnings only"},
+    {"pass", "used, or checked, without a finding"},
+    {"not reached", "no finding, and the cases that check the rule (for a row: its rules) "
+                    "stopped before its premise held, a step before having failed"},
+    {"n/a", "the provider under test made no upcall of the row, and nothing needed it"},
+    {"not checkable", "the rule cannot be observed from outside the provider"},
+    {"not run", "no case ran"},
+};
+
+static const char legend_tail[] =
+    "Verdicts are the provider under test's. Findings are grouped into defects, one line each: a "
+    "rule at one site (the module charged, the WSP call, the upcall) with the cases it was found "
+    "in. A defect charged to another module (the provider below a layer) is listed, but the "
+    "verdict is not its. Used counts the upcalls of every module, each apart.";
 
 static void meta(const struct mx *m, const char *label, const char *value)
 {
@@ -462,16 +618,26 @@ static void header(const struct mx *m)
 {
 	const struct wsph_results *r = m->r;
 	struct wsph_counts n;
-	char stamp[48], sha[sizeof r->provider_sha256], result[160];
+	size_t u_steps, u_rules, u_cases, len, i;
+	char stamp[48], sha[sizeof r->provider_sha256], result[256];
 
 	wsph_report_format_timestamp(stamp, 32, m->o->deterministic ? 0 : r->timestamp);
 	strcat(stamp, " UTC");
 	memcpy(sha, r->provider_sha256, sizeof sha);
 	sha[sizeof sha - 1] = '\0';
 	wsph_results_count(r, &n);
-	snprintf(result, sizeof result, "%lu passed, %lu failed, %lu errors, %lu skipped",
+	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
+	len = (size_t)snprintf(result, sizeof result, "%lu passed, %lu failed, %lu errors, %lu skipped",
 	         (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
 	         (unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
+	if (m->gs.n && len < sizeof result)
+		len += (size_t)snprintf(result + len, sizeof result - len, "; %lu defect%s",
+		                        (unsigned long)m->gs.n, m->gs.n == 1 ? "" : "s");
+	if ((u_steps || u_rules) && len < sizeof result)
+		snprintf(result + len, sizeof result - len,
+		         "; not reached: %lu step%s, %lu rule%s in %lu case%s",
+		         (unsigned long)u_steps, u_steps == 1 ? "" : "s", (unsigned long)u_rules,
+		         u_rules == 1 ? "" : "s", (unsigned long)u_cases, u_cases == 1 ? "" : "s");
 	if (m->fmt == MD)
 		fputs("# wspharness conformance matrix\n\n", m->out);
 	else {
@@ -494,16 +660,48 @@ static void header(const struct mx *m)
 	meta(m, "Result", result);
 	if (m->fmt == HTML)
 		fputs("</dl>\n", m->out);
-	if (m->fmt == MD)
-		fputs("\nVerdicts: fail (an error finding), warn (warnings only), pass (used, or "
-		      "checked, without a finding), not used (no upcall of the row in this run).\n",
-		      m->out);
-	else
-		fputs(
-		    "<p class=\"legend\">Verdicts: fail (an error finding), warn (warnings only), "
-		    "pass (used, or checked, without a finding), not used (no upcall of the row "
-		    "in this run).</p>\n",
-		    m->out);
+	if (m->fmt == MD) {
+		fputs("\nVerdicts:\n\n", m->out);
+		for (i = 0; i < sizeof legend / sizeof legend[0]; i++)
+			fprintf(m->out, "- %s: %s.\n", legend[i][0], legend[i][1]);
+		fprintf(m->out, "\n%s\n", legend_tail);
+	} else {
+		fputs("<div class=\"legend\"><p>Verdicts:</p><ul>", m->out);
+		for (i = 0; i < sizeof legend / sizeof legend[0]; i++)
+			fprintf(m->out, "<li><b>%s</b>: %s.</li>", legend[i][0], legend[i][1]);
+		fprintf(m->out, "</ul><p>%s</p></div>\n", legend_tail);
+	}
+}
+
+/* The provider under test's module name: the base name of the path it was given as. */
+static void provider_module(const char *path, char *buf, size_t len)
+{
+	const char *base = path ? path : "";
+	const char *p;
+
+	for (p = base; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	snprintf(buf, len, "%s", base);
+}
+
+/* Counts event ev into the per-function module counters. */
+static void count_module(struct mx *m, const struct wsph_event *ev)
+{
+	struct modcount *mc = &m->mods[(size_t)ev->fn * (MODULES_MAX + 1)];
+	const char *name = ev->module;
+	size_t i;
+
+	for (i = 0; i < MODULES_MAX && mc[i].n; i++)
+		if (strcmp(mc[i].module, name) == 0)
+			break;
+	if (i == MODULES_MAX) {
+		mc[MODULES_MAX].n++;
+		return;
+	}
+	if (!mc[i].n)
+		snprintf(mc[i].module, sizeof mc[i].module, "%s", name);
+	mc[i].n++;
 }
 
 static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o,
@@ -511,8 +709,7 @@ static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_rep
 {
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
 	struct mx m;
-	struct hit *hits = NULL;
-	size_t *cases = NULL, i;
+	size_t *sel = NULL, *cases = NULL, i;
 	int rc = -1;
 
 	if (!out || !r)
@@ -522,20 +719,29 @@ static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_rep
 	m.fmt = fmt;
 	m.r = r;
 	m.o = o ? o : &defaults;
+	provider_module(r->provider, m.ut, sizeof m.ut);
+	if (wsph_results_groups(r, &m.gs) != 0)
+		return -1;
 	m.labels = calloc(r->n_cases ? r->n_cases : 1, sizeof *m.labels);
-	hits = malloc(max_hits(r) * sizeof *hits);
+	sel = malloc((m.gs.n ? m.gs.n : 1) * sizeof *sel);
 	cases = malloc((r->n_cases ? r->n_cases : 1) * sizeof *cases);
 	m.upcalls = calloc((r->n_cases ? r->n_cases : 1) * WSPH_FN_COUNT, sizeof *m.upcalls);
-	if (!m.labels || !hits || !cases || !m.upcalls)
+	m.mods = calloc((size_t)WSPH_FN_COUNT * (MODULES_MAX + 1), sizeof *m.mods);
+	if (!m.labels || !sel || !cases || !m.upcalls || !m.mods)
 		goto out;
 	for (i = 0; i < r->n_cases; i++) {
 		size_t k, n = wsph_case_n_events(&r->cases[i]);
 		struct wsph_event ev;
 		if (!(m.labels[i] = wsph_case_label(&r->cases[i])))
 			goto out;
-		for (k = 0; k < n && wsph_case_event(&r->cases[i], k, &ev) == 0; k++)
-			if (ev.kind == WSPH_EV_UPCALL && (int)ev.fn >= 0 && ev.fn < WSPH_FN_COUNT)
+		for (k = 0; k < n && wsph_case_event(&r->cases[i], k, &ev) == 0; k++) {
+			if (m.ut[0] && ascii_ieq(ev.module, m.ut))
+				m.ut_known = 1;
+			if (ev.kind == WSPH_EV_UPCALL && (int)ev.fn >= 0 && ev.fn < WSPH_FN_COUNT) {
 				m.upcalls[i * WSPH_FN_COUNT + ev.fn]++;
+				count_module(&m, &ev);
+			}
+		}
 	}
 	header(&m);
 	if (!r->set) {
@@ -543,9 +749,9 @@ static int matrix(FILE *out, const struct wsph_results *r, const struct wsph_rep
 		                : "<p>No rule catalogue was given to the report.</p>\n",
 		      out);
 	} else {
-		upcall_table(&m, hits, cases);
-		rules_table(&m, hits, 1);
-		rules_table(&m, hits, 0);
+		upcall_table(&m, sel, cases);
+		rules_table(&m, sel, 1);
+		rules_table(&m, sel, 0);
 	}
 	if (fmt == HTML)
 		fputs("</body>\n</html>\n", out);
@@ -555,8 +761,10 @@ out:
 		free(m.labels[i]);
 	free(m.labels);
 	free(m.upcalls);
-	free(hits);
+	free(m.mods);
+	free(sel);
 	free(cases);
+	wsph_groups_free(&m.gs);
 	return rc;
 }
 

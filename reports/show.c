@@ -1,5 +1,6 @@
 /* `wspharness show TRACE`: a JSON-lines trace (schema wspharness.trace/1) printed for people, WSP
- * calls with their upcalls nested under them, arguments by symbolic name, findings at their event.
+ * calls with their upcalls nested under them, arguments by symbolic name, findings at their event,
+ * what each case did not reach, and the defects (findings grouped by rule and site).
  */
 #include "casemap.h"
 #include "json.h"
@@ -8,6 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* U+2014, the separator before a defect's site (spelled out: the sources stay ASCII). */
+#define EM_DASH "\xE2\x80\x94"
 
 #define SCHEMA "wspharness.trace/1"
 
@@ -362,6 +366,8 @@ static void put_finding(const struct show *s, const struct rec *f, const char *i
 	}
 }
 
+static void put_unreached(const struct show *s, const struct rec *c);
+
 /* The records of one case: its record at recs[from], the rest up to (not including) to. */
 static void put_case(const struct show *s, size_t from, size_t to)
 {
@@ -432,7 +438,8 @@ static void put_case(const struct show *s, size_t from, size_t to)
 				                ? "        "
 				                : "      ");
 	}
-	/* Findings that concern no event of the trace (the whole scenario, or an event lost). */
+	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
+	 * what the case did not reach. */
 	for (j = from + 1; j < to; j++) {
 		const struct rec *f = &s->recs[j];
 		long long seq;
@@ -445,6 +452,83 @@ static void put_case(const struct show *s, size_t from, size_t to)
 			        wsph_json_get_int(&s->recs[i].v, "seq", 0) == seq;
 		if (!found)
 			put_finding(s, f, "  ");
+	}
+	put_unreached(s, c);
+}
+
+/* "  not reached: step 5 not run: step 4 failed", as the console words it. */
+static void put_unreached(const struct show *s, const struct rec *c)
+{
+	const struct wsph_json *list = wsph_json_get(&c->v, "unreached");
+	size_t i;
+
+	for (i = 0; list && list->type == WSPH_JSON_ARRAY && i < list->n; i++) {
+		const struct wsph_json *u = &list->items[i];
+		const char *id = wsph_json_get_string(u, "rule");
+		struct wsph_rule rule;
+		struct wsph_unreached one;
+		char line[1024];
+		memset(&rule, 0, sizeof rule);
+		rule.id = (char *)(uintptr_t)id; /* only read */
+		one.rule = id ? &rule : NULL;
+		one.step = (int)wsph_json_get_int(u, "step", 0);
+		one.reason = (char *)(uintptr_t)wsph_json_get_string(u, "reason");
+		wsph_unreached_format(&one, line, sizeof line);
+		fputs("  not reached: ", s->out);
+		put_clean(s->out, line);
+		fputc('\n', s->out);
+	}
+}
+
+#define CASES_SHOWN 8
+
+/* The defects, as the console summary prints them: one line each, and their cases. */
+static void put_groups(const struct show *s, const struct rec *r)
+{
+	const struct wsph_json *list = wsph_json_get(&r->v, "groups");
+	FILE *out = s->out;
+	size_t i, j;
+
+	if (!list || list->type != WSPH_JSON_ARRAY || !list->n)
+		return;
+	fprintf(out, "\n%lu defect%s (findings of one rule at one site: module, WSP call, upcall):\n",
+	        (unsigned long)list->n, list->n == 1 ? "" : "s");
+	for (i = 0; i < list->n; i++) {
+		const struct wsph_json *g = &list->items[i];
+		const struct wsph_json *ids = wsph_json_get(g, "case_ids");
+		const char *site = wsph_json_get_string(g, "site");
+		const char *sev = wsph_json_get_string(g, "severity");
+		long long n = (long long)wsph_json_get_int(g, "cases", 0);
+		long long nf = (long long)wsph_json_get_int(g, "findings", 0);
+		put_clean(out, wsph_json_get_string(g, "rule"));
+		if (sev && !strcmp(sev, "warning"))
+			fputs(" [warning]", out);
+		fprintf(out, " in %lld case%s (first: ", n, n == 1 ? "" : "s");
+		put_clean(out, wsph_json_get_string(g, "first") ? wsph_json_get_string(g, "first")
+		                                                : "?");
+		fputc(')', out);
+		if (site && *site) {
+			fputs(" " EM_DASH " ", out);
+			put_clean(out, site);
+		}
+		fputc('\n', out);
+		if (wsph_json_get_string(g, "message")) {
+			fputs("  ", out);
+			put_clean(out, wsph_json_get_string(g, "message"));
+			fputc('\n', out);
+		}
+		if (!ids || ids->type != WSPH_JSON_ARRAY || (ids->n < 2 && nf < 2))
+			continue;
+		fprintf(out, "  %lld finding%s in: ", nf, nf == 1 ? "" : "s");
+		for (j = 0; j < ids->n && j < CASES_SHOWN; j++) {
+			if (j)
+				fputs(", ", out);
+			put_clean(out, ids->items[j].type == WSPH_JSON_STRING ? ids->items[j].string
+			                                                      : "?");
+		}
+		if (ids->n > CASES_SHOWN)
+			fprintf(out, " and %lu more", (unsigned long)(ids->n - CASES_SHOWN));
+		fputc('\n', out);
 	}
 }
 
@@ -494,6 +578,23 @@ static int check(const struct show *s, const struct rec *r)
 		    (rc = need(s, r, "rule", WSPH_JSON_STRING)) ||
 		    (rc = need(s, r, "message", WSPH_JSON_STRING)))
 			return rc;
+	} else if (!strcmp(r->type, "groups")) {
+		const struct wsph_json *g = wsph_json_get(&r->v, "groups");
+		if ((rc = need(s, r, "groups", WSPH_JSON_ARRAY)))
+			return rc;
+		for (i = 0; i < g->n; i++)
+			if (g->items[i].type != WSPH_JSON_OBJECT ||
+			    !wsph_json_get_string(&g->items[i], "rule"))
+				return bad(s, r->line, "groups record with a group without a \"rule\"");
+	}
+	if (!strcmp(r->type, "case") && wsph_json_get(&r->v, "unreached")) {
+		const struct wsph_json *u = wsph_json_get(&r->v, "unreached");
+		if (u->type != WSPH_JSON_ARRAY)
+			return bad(s, r->line, "case record whose \"unreached\" is not an array");
+		for (i = 0; i < u->n; i++)
+			if (u->items[i].type != WSPH_JSON_OBJECT)
+				return bad(s, r->line, "case record with an \"unreached\" item that is "
+				                       "not an object");
 	}
 	return 0;
 }
@@ -636,11 +737,15 @@ int wsph_show_trace(const char *path, FILE *out)
 			if (strcmp(s.recs[i].type, "case") != 0)
 				continue;
 			for (j = i + 1; j < s.n && strcmp(s.recs[j].type, "case") != 0 &&
-			                strcmp(s.recs[j].type, "summary") != 0;
+			                strcmp(s.recs[j].type, "summary") != 0 &&
+			                strcmp(s.recs[j].type, "groups") != 0;
 			     j++)
 				;
 			put_case(&s, i, j);
 		}
+		for (i = 1; i < s.n; i++)
+			if (!strcmp(s.recs[i].type, "groups"))
+				put_groups(&s, &s.recs[i]);
 		for (i = 1; i < s.n; i++)
 			if (!strcmp(s.recs[i].type, "summary")) {
 				const struct rec *r = &s.recs[i];

@@ -1,5 +1,6 @@
 /* TAP version 13, as `meson test` (protocol: 'tap') and prove read it: one flat plan, one test
- * point per case, the findings in a YAML diagnostics block, skips as "# SKIP reason". */
+ * point per case, the findings in a YAML diagnostics block, skips as "# SKIP reason", the steps
+ * and rules a case did not reach as "# not reached: ..." comments after it. */
 #include "casemap.h"
 #include "json.h"
 #include "report.h"
@@ -201,6 +202,13 @@ int wsph_report_tap(FILE *out, const struct wsph_results *r, const struct wsph_r
 		fputc('\n', out);
 		if (bad || has_warning(c))
 			put_diagnostics(out, c, m, o);
+		for (size_t j = 0; j < c->n_unreached; j++) {
+			char line[1024];
+			wsph_unreached_format(&c->unreached[j], line, sizeof line);
+			fputs("# not reached: ", out);
+			put_line_text(out, line, 0);
+			fputc('\n', out);
+		}
 		wsph_casemap_free(m);
 		free(label);
 	}

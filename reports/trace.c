@@ -1,5 +1,6 @@
-/* JSON-lines trace (schema wspharness.trace/1): a header, then per case its record, its events and
- * its findings, then a summary; one JSON object per line, documented in README.md. */
+/* JSON-lines trace (schema wspharness.trace/1): a header, then per case its record (with what it
+ * did not reach), its events and its findings (with their site), then the defects (findings
+ * grouped by rule and site) and a summary; one JSON object per line, documented in README.md. */
 #include "casemap.h"
 #include "json.h"
 #include "report.h"
@@ -100,7 +101,22 @@ static void put_case(FILE *out, const struct wsph_case *c, const char *id,
 	put_str(out, "error_type", c->outcome == WSPH_ERROR ? c->error_type : NULL);
 	put_str(out, "error_message", c->outcome == WSPH_ERROR ? c->error_message : NULL);
 	put_str(out, "skip_reason", c->outcome == WSPH_SKIP ? c->skip_reason : NULL);
-	fputs("}\n", out);
+	put_key(out, "unreached");
+	fputc('[', out);
+	for (size_t i = 0; i < c->n_unreached; i++) {
+		const struct wsph_unreached *u = &c->unreached[i];
+		fputs(i ? ",{\"rule\":" : "{\"rule\":", out);
+		wsph_json_string(out, u->rule ? (u->rule->id ? u->rule->id : "?") : NULL);
+		put_int_or_null(out, "step", u->step, u->step <= 0);
+		put_str(out, "reason", u->reason ? u->reason : "");
+		fputc('}', out);
+	}
+	fputs("]}\n", out);
+}
+
+static const char *fn_or_null(int fn)
+{
+	return fn >= 0 && fn < WSPH_FN_COUNT ? wsph_fn_name((enum wsph_fn)fn) : NULL;
 }
 
 static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m)
@@ -198,8 +214,70 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 	put_str(out, "message", msg ? msg : f->message);
 	put_str(out, "statement", f->rule ? f->rule->statement : NULL);
 	put_str(out, "source", f->rule ? f->rule->source : NULL);
+	put_str(out, "module", f->module[0] ? f->module : NULL);
+	put_str(out, "call", fn_or_null(f->call_fn));
+	put_str(out, "upcall", fn_or_null(f->upcall_fn));
 	fputs("}\n", out);
 	free(msg);
+}
+
+/* One record for every defect: {"type":"groups","groups":[{rule, severity, module, call, upcall,
+ * site, cases, findings, first, case_ids, message}, ...]}, errors first. */
+static int put_groups(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	struct wsph_groups gs;
+	size_t i, j;
+	int rc = 0;
+
+	if (wsph_results_groups(r, &gs) != 0)
+		return -1;
+	fputs("{\"type\":\"groups\",\"groups\":[", out);
+	for (i = 0; i < gs.n && rc == 0; i++) {
+		const struct wsph_group *g = &gs.v[i];
+		const struct wsph_case *first = &r->cases[g->first_case];
+		struct wsph_casemap *m = o->deterministic ? wsph_casemap_new(first) : NULL;
+		char *msg, *id = wsph_case_label(first), site[256];
+		if (!id || (o->deterministic && !m)) {
+			free(id);
+			wsph_casemap_free(m);
+			rc = -1;
+			break;
+		}
+		wsph_site_format(g->module, g->call_fn, g->upcall_fn, site, sizeof site);
+		fputs(i ? ",{\"rule\":" : "{\"rule\":", out);
+		wsph_json_string(out, g->rule_id);
+		put_str(out, "severity", g->warning ? "warning" : "error");
+		put_str(out, "module", g->module[0] ? g->module : NULL);
+		put_str(out, "call", fn_or_null(g->call_fn));
+		put_str(out, "upcall", fn_or_null(g->upcall_fn));
+		put_str(out, "site", site);
+		put_int(out, "cases", (long long)g->n_cases);
+		put_int(out, "findings", (long long)g->n_findings);
+		put_str(out, "first", id);
+		free(id);
+		put_key(out, "case_ids");
+		fputc('[', out);
+		for (j = 0; j < g->n_cases; j++) {
+			char *cid = wsph_case_label(&r->cases[g->cases[j]]);
+			if (!cid) {
+				rc = -1;
+				break;
+			}
+			if (j)
+				fputc(',', out);
+			wsph_json_string(out, cid);
+			free(cid);
+		}
+		fputc(']', out);
+		msg = wsph_casemap_text(m, g->first->message);
+		put_str(out, "message", msg ? msg : (g->first->message ? g->first->message : ""));
+		free(msg);
+		wsph_casemap_free(m);
+		fputc('}', out);
+	}
+	fputs("]}\n", out);
+	wsph_groups_free(&gs);
+	return rc;
 }
 
 static void put_summary(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
@@ -246,6 +324,8 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 		free(id);
 		wsph_casemap_free(m);
 	}
+	if (put_groups(out, r, o) != 0)
+		return -1;
 	put_summary(out, r, o);
 	return ferror(out) ? -1 : 0;
 }

@@ -1,7 +1,8 @@
-/* A results model for report tests: a failing case with events and findings at events, a passing
- * case with a hostile name and a warning, a skip and an error, and a small rule catalogue. Shared
- * by the Criterion tests and the fixture writer (included once per program: everything is static).
- */
+/* A results model for report tests: a failing case with events and findings at events (each with
+ * its site), a passing case with a hostile name, a warning and a rule it did not reach, a skip, and
+ * an error that kept a finding made before it and steps it did not reach; and a small rule
+ * catalogue. Shared by the Criterion tests and the fixture writer (included once per program:
+ * everything is static). */
 #ifndef WSPH_TEST_FIXTURE_H
 #define WSPH_TEST_FIXTURE_H
 
@@ -117,7 +118,28 @@ static struct wsph_finding finding(int rule, int step, const char *msg, const ch
 	f.loc.col = 7;
 	f.message = xdup(msg);
 	f.excerpt = excerpt ? xdup(excerpt) : NULL;
+	f.call_fn = f.upcall_fn = -1; /* no site until one is given */
 	return f;
+}
+
+/* The finding's site: the module charged, the WSP call and the upcall (-1: none). */
+static struct wsph_finding at_site(struct wsph_finding f, const char *module, int call_fn,
+                                   int upcall_fn)
+{
+	snprintf(f.module, sizeof f.module, "%s", module);
+	f.call_fn = call_fn;
+	f.upcall_fn = upcall_fn;
+	return f;
+}
+
+/* Appends to c what it did not reach: a step not run (rule < 0) or a rule of rules[]. */
+static void unreached(struct wsph_case *c, int rule, int step, const char *reason)
+{
+	c->unreached = must(realloc(c->unreached, (c->n_unreached + 1) * sizeof *c->unreached));
+	c->unreached[c->n_unreached].rule = rule < 0 ? NULL : &rules[rule];
+	c->unreached[c->n_unreached].step = step;
+	c->unreached[c->n_unreached].reason = xdup(reason);
+	c->n_unreached++;
 }
 
 /* Case 0 FAIL with seven events (a nested upcall, a failing close, an upcall from another thread)
@@ -171,19 +193,24 @@ static void build(struct wsph_results *r)
 	free(e);
 	c->n_findings = 4;
 	c->findings = must(calloc(4, sizeof *c->findings));
-	c->findings[0] = finding(
-	    2, 2, "WPUCloseSocketHandle(s=0x3c000008) closed a handle it never created",
-	    "   #4 step 2 call WSPCloseSocket(s=0x3c000000) [wspharness]\n"
-	    "=> #5 step 2 upcall WPUCloseSocketHandle(s=0x3c000008) -> SOCKET_ERROR [mock.so]\n");
-	c->findings[1] =
+	c->findings[0] = at_site(
+	    finding(2, 2, "WPUCloseSocketHandle(s=0x3c000008) closed a handle it never created",
+	            "   #4 step 2 call WSPCloseSocket(s=0x3c000000) [wspharness]\n"
+	            "=> #5 step 2 upcall WPUCloseSocketHandle(s=0x3c000008) -> SOCKET_ERROR "
+	            "[mock.so]\n"),
+	    "mock.so", WSPH_FN_WSPCLOSESOCKET, WSPH_FN_WPUCLOSESOCKETHANDLE);
+	c->findings[1] = at_site(
 	    finding(0, 2, "WSPCloseSocket failed but *lpErrno was not written",
-	            "=> #6 step 2 return WSPCloseSocket(s=0x3c000000) -> SOCKET_ERROR [mock.so]\n");
+	            "=> #6 step 2 return WSPCloseSocket(s=0x3c000000) -> SOCKET_ERROR [mock.so]\n"),
+	    "mock.so", WSPH_FN_WSPCLOSESOCKET, -1);
 	c->findings[2] = finding(4, 0, "a warning about context 0x7f00deadbeef", NULL);
-	c->findings[3] = finding(3, 0, "handle 0x3c000000 (context 0x7f00deadbeef) leaked",
-	                         "   #1 step 1 call WSPSocket() [wspharness]\n"
-	                         "=> #2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
-	                         "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n"
-	                         "   #3 step 1 return WSPSocket() -> 0x3c000000 [mock.so]\n");
+	c->findings[3] = at_site(
+	    finding(3, 0, "handle 0x3c000000 (context 0x7f00deadbeef) leaked",
+	            "   #1 step 1 call WSPSocket() [wspharness]\n"
+	            "=> #2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
+	            "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n"
+	            "   #3 step 1 return WSPSocket() -> 0x3c000000 [mock.so]\n"),
+	    "mock.so", WSPH_FN_WSPSOCKET, WSPH_FN_WPUCREATESOCKETHANDLE);
 	c->trace = xdup("#2 step 1 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, "
 	                "dwContext=0x7f00deadbeef) -> 0x3c000000 [mock.so]\n");
 
@@ -197,6 +224,7 @@ static void build(struct wsph_results *r)
 	c->findings = must(calloc(1, sizeof *c->findings));
 	c->findings[0] =
 	    finding(4, 1, "hostile \x01\x1b[2J ]]> \xc0\xaf \xed\xa0\x80 \xe2\x80\xa8 end", NULL);
+	unreached(c, 3, 0, "premise <&> \x1b[31m# \\ unmet ]]> \xff");
 
 	c = &r->cases[2];
 	c->classname = "wspharness.sockets.ifs";
@@ -214,6 +242,13 @@ static void build(struct wsph_results *r)
 	c->outcome = WSPH_ERROR;
 	c->error_type = xdup("crash");
 	c->error_message = xdup("the provider crashed (signal 11)");
+	/* Findings stream from the child as they are made: the crash keeps this one. */
+	c->n_findings = 1;
+	c->findings = must(calloc(1, sizeof *c->findings));
+	c->findings[0] = at_site(finding(0, 1, "WSPStartup failed but *lpErrno was not written", NULL),
+	                         "mock.so", WSPH_FN_WSPSTARTUP, -1);
+	unreached(c, -1, 3, "the provider crashed in step 2");
+	unreached(c, 2, 2, "no handle was closed before the crash");
 }
 
 #endif

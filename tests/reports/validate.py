@@ -3,8 +3,10 @@
 
 JUnit: xmllint against tests/schema/junit.xsd, and python3-junitparser. TAP 13: a reader with the
 rules meson's TAP parser applies, the YAML blocks loaded with PyYAML. Trace: every line strict JSON,
-the wspharness.trace/1 fields and types, seqs and the events findings point at. Matrix: the Markdown
-table shape and the HTML page's tables, rows and self-containment.
+the wspharness.trace/1 fields and types, seqs and the events findings point at, what a case did not
+reach, and the groups record (one group per rule and site, holding exactly those findings).
+Matrix: the Markdown table shape and the HTML page's tables, rows and self-containment, and no
+"fail" verdict in a row whose Used cell says the provider under test made no upcall.
 
 Used as a module by the golden tests, and as a program:
   validate.py [--xsd F] [--rules rules.yaml] REPORT...       (by extension: .xml .tap .jsonl .md .html)
@@ -146,7 +148,7 @@ TYPES = {
     "case": {"case": str, "classname": (str, type(None)), "name": str, "file": (str, type(None)),
              "line": (int, type(None)), "outcome": str, "time": (int, float), "events": int,
              "findings": int, "error_type": (str, type(None)), "error_message": (str, type(None)),
-             "skip_reason": (str, type(None))},
+             "skip_reason": (str, type(None)), "unreached": list},
     "event": {"case": str, "seq": int, "time_ns": int, "thread": int, "kind": str, "function": str,
               "args": dict, "ret": (int, str, type(None)), "errno": (int, type(None)),
               "errno_name": (str, type(None)), "module": (str, type(None)), "step": (int, type(None)),
@@ -155,10 +157,16 @@ TYPES = {
     "finding": {"case": str, "seq": (int, type(None)), "rule": str, "severity": str,
                 "level": (str, type(None)), "step": (int, type(None)), "file": (str, type(None)),
                 "line": (int, type(None)), "column": (int, type(None)), "message": str,
-                "statement": (str, type(None)), "source": (str, type(None))},
+                "statement": (str, type(None)), "source": (str, type(None)),
+                "module": (str, type(None)), "call": (str, type(None)), "upcall": (str, type(None))},
+    "groups": {"groups": list},
     "summary": {"tests": int, "passed": int, "failures": int, "errors": int, "skipped": int,
                 "warnings": int, "time": (int, float)},
 }
+UNREACHED = {"rule": (str, type(None)), "step": (int, type(None)), "reason": str}
+GROUP = {"rule": str, "severity": str, "module": (str, type(None)), "call": (str, type(None)),
+         "upcall": (str, type(None)), "site": str, "cases": int, "findings": int, "first": str,
+         "case_ids": list, "message": str}
 HEADER = {"schema": str, "type": str, "harness_version": (str, type(None)), "provider": (str, type(None)),
           "provider_sha256": (str, type(None)), "kind": (str, type(None)), "hostname": str,
           "timestamp": str, "deterministic": bool}
@@ -187,7 +195,7 @@ def validate_trace(path):
     _fields(f"{path}:1", recs[0], HEADER)
     need(recs[0]["schema"] == SCHEMA and recs[0]["type"] == "header", f"{path}:1: not a {SCHEMA} header")
     need(recs[-1].get("type") == "summary", f"{path}: the last record is not the summary")
-    cases, current, seqs = {}, None, set()
+    cases, current, seqs, found, groups = {}, None, set(), {}, None
     for n, rec in enumerate(recs[1:], 2):
         t = rec.get("type")
         need(t in TYPES, f"{path}:{n}: unknown type {t!r}")
@@ -198,6 +206,11 @@ def validate_trace(path):
             need(rec["outcome"] in ("pass", "fail", "error", "skip"), f"{path}:{n}: bad outcome")
             current, seqs = rec, set()
             cases[rec["case"]] = {"events": 0, "findings": 0, "outcome": rec["outcome"], "rec": rec}
+            for i, u in enumerate(rec["unreached"]):
+                need(isinstance(u, dict), f"{path}:{n}: unreached[{i}] is not an object")
+                _fields(f"{path}:{n}: unreached[{i}]", u, UNREACHED)
+                need(u["rule"] is not None or (u["step"] or 0) > 0,
+                     f"{path}:{n}: unreached[{i}]: a step not run without its number")
         elif t in ("event", "finding"):
             need(current and rec["case"] == current["case"], f"{path}:{n}: {t} outside its case")
             c = cases[rec["case"]]
@@ -213,6 +226,17 @@ def validate_trace(path):
                 need(rec["seq"] is None or rec["seq"] in seqs, f"{path}:{n}: finding at unknown event {rec['seq']}")
                 need(rec["severity"] in ("error", "warning"), f"{path}:{n}: bad severity")
                 c["findings"] += 1
+                key = (rec["rule"], rec["module"] or "", rec["call"], rec["upcall"])
+                found.setdefault(key, []).append(rec["case"])
+        elif t == "groups":
+            need(groups is None, f"{path}:{n}: a second groups record")
+            groups = rec["groups"]
+            for i, g in enumerate(groups):
+                need(isinstance(g, dict), f"{path}:{n}: groups[{i}] is not an object")
+                _fields(f"{path}:{n}: groups[{i}]", g, GROUP)
+                need(g["severity"] in ("error", "warning"), f"{path}:{n}: groups[{i}]: bad severity")
+                need(len(g["case_ids"]) == g["cases"] and g["case_ids"] and g["case_ids"][0] == g["first"],
+                     f"{path}:{n}: groups[{i}]: cases, case_ids and first disagree")
         elif t == "summary":
             counts = {k: sum(1 for c in cases.values() if c["outcome"] == o)
                       for k, o in (("passed", "pass"), ("failures", "fail"), ("errors", "error"), ("skipped", "skip"))}
@@ -221,6 +245,14 @@ def validate_trace(path):
     for name, c in cases.items():
         need(c["events"] == c["rec"]["events"] and c["findings"] == c["rec"]["findings"],
              f"{path}: case {name}: record counts differ from the lines that follow")
+    # One group per rule and site, holding exactly the findings of that key.
+    need(groups is not None, f"{path}: no groups record")
+    keys = [(g["rule"], g["module"] or "", g["call"], g["upcall"]) for g in groups]
+    need(len(set(keys)) == len(keys), f"{path}: two groups with the same rule and site")
+    need(set(keys) == set(found), f"{path}: the groups do not match the findings' rules and sites")
+    for g, k in zip(groups, keys):
+        need(g["findings"] == len(found[k]) and g["case_ids"] == list(dict.fromkeys(found[k])),
+             f"{path}: group {k}: counts or cases differ from its findings")
     return len(cases)
 
 
@@ -270,6 +302,12 @@ def validate_matrix_md(path, rules_yaml=None):
         need(all(re.fullmatch(r"-+", c) for c in t[1]), f"{path}: no delimiter row")
     rows = [r[0] for r in tables[0][2:]]
     rules = [r[0] for r in tables[1][2:] + tables[2][2:]]
+    for r in tables[0][2:]:
+        need(not (r[3] == "no" and r[5] == "**fail**"), f"{path}: {r[0]}: never used, yet fail")
+    verdicts = {"**fail**", "**warn**", "**missing**", "pass", "not reached", "n/a", "not checkable",
+                "not run"}
+    for r in tables[0][2:] + tables[1][2:] + tables[2][2:]:
+        need(r[-2] in verdicts, f"{path}: {r[0]}: unknown verdict {r[-2]!r}")
     if rules_yaml:
         want_rows, want_rules = rules_catalogue(rules_yaml)
         need(rows == want_rows, f"{path}: upcall rows {rows} != {want_rows}")
@@ -317,6 +355,9 @@ def validate_matrix_html(path, rules_yaml=None):
     p.feed(text)
     p.close()
     need(not p.errors and not p.stack, f"{path}: badly nested: {p.errors[:3]} {p.stack}")
+    for row in re.findall(r'<tr class="row".*?</tr>', text, re.S):
+        need(not ('<td class="used">no</td>' in row and 'class="verdict v-fail"' in row),
+             f"{path}: a row never used, yet fail: {row[:80]}")
     need(not p.external, f"{path}: not self-contained: {p.external}")
     need(set(p.rows) == {"upcalls", "lifecycle-rules", "other-rules"}, f"{path}: tables {sorted(p.rows)}")
     if rules_yaml:

@@ -57,6 +57,7 @@ static struct wsph_finding finding(const struct wsph_rule *rule, int step, int l
 	f.loc.col = col;
 	f.message = xstrdup(message);
 	f.excerpt = excerpt ? xstrdup(excerpt) : NULL;
+	f.call_fn = f.upcall_fn = -1; /* no site */
 	return f;
 }
 
@@ -578,7 +579,8 @@ Test(junit, locale_does_not_change_numbers)
 	wsph_results_free(&r);
 }
 
-/* The console summary, pinned whole in deterministic mode. */
+/* The console summary, pinned whole in deterministic mode: the failing cases one line per rule,
+ * then each defect once with its first finding in full, then the totals. */
 Test(console, failures_deterministic)
 {
 	struct wsph_results r;
@@ -589,21 +591,150 @@ Test(console, failures_deterministic)
 	cr_expect_str_eq(
 		out,
 		"FAIL  wspharness.sockets.nonifs close-twice[nonifs]  (" NONIFS_YAML ":30)\n"
-		"  WPU.QueryBlockingCallback.Once [warning]: blocking callback queried 3 times\n"
-		"    at step 2, " NONIFS_YAML ":33:7\n"
-		"    rule: A provider should query the blocking callback once per call.\n"
-		"    source: spec 7.9\n"
-		"  WPU.CloseSocketHandle.MatchesCreate [error]: closed handle 0x99 twice second <line> "
-		"& more\n"
+		"  WPU.QueryBlockingCallback.Once [warning] at step 2\n"
+		"  WPU.CloseSocketHandle.MatchesCreate [error] at step 3\n"
+		"ERROR wspharness.lifecycle.startup startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
+		"  crash: provider crashed: exception 0xC0000005 <ACCESS_VIOLATION> & \"q\"\n"
+		"\n"
+		"2 defects (findings of one rule at one site: module, WSP call, upcall):\n"
+		"WPU.CloseSocketHandle.MatchesCreate in 1 case (first: sockets.nonifs/close-twice[nonifs])\n"
+		"  [error] closed handle 0x99 twice second <line> & more\n"
 		"    at step 3, " NONIFS_YAML ":35:7\n"
 		"    rule: WPUCloseSocketHandle closes only handles WPUCreateSocketHandle returned.\n"
 		"    source: [CLOSING] Closing Sockets; spec 7.2\n"
 		"    #12 WPUCloseSocketHandle(0x99) -> 0\n"
 		"    #13 WPUCloseSocketHandle(0x99) -> 0\n"
-		"ERROR wspharness.lifecycle.startup startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
-		"  crash: provider crashed: exception 0xC0000005 <ACCESS_VIOLATION> & \"q\"\n"
-		"2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings\n");
+		"\n"
+		"WPU.QueryBlockingCallback.Once [warning] in 2 cases (first: "
+		"sockets.nonifs/close-twice[nonifs])\n"
+		"  2 findings in: sockets.nonifs/close-twice[nonifs], sockets.nonifs/odd<&>\"'\t ?name[nonifs]\n"
+		"  [warning] blocking callback queried 3 times\n"
+		"    at step 2, " NONIFS_YAML ":33:7\n"
+		"    rule: A provider should query the blocking callback once per call.\n"
+		"    source: spec 7.9\n"
+		"\n"
+		"2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings; 2 defects\n");
 	free(out);
+	wsph_results_free(&r);
+}
+
+/* A case that timed out keeps the findings made before: they are counted and shown. */
+Test(console, error_case_keeps_its_findings)
+{
+	struct wsph_results r;
+	struct wsph_case *c;
+	char *out;
+
+	build(&r);
+	c = &r.cases[2];
+	c->n_findings = 1;
+	c->findings = calloc(1, sizeof *c->findings);
+	cr_assert_not_null(c->findings);
+	c->findings[0] = finding(&rule_close, 4, 9, 5, "closed 0x7 before the crash", NULL);
+	out = render(wsph_report_console, &r, &det);
+	expect_has(out, "ERROR wspharness.lifecycle.startup startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
+			"  crash: provider crashed: exception 0xC0000005 <ACCESS_VIOLATION> & \"q\"\n"
+			"  WPU.CloseSocketHandle.MatchesCreate [error] at step 4\n");
+	expect_has(out, "WPU.CloseSocketHandle.MatchesCreate in 2 cases (first: "
+			"sockets.nonifs/close-twice[nonifs])\n"
+			"  2 findings in: sockets.nonifs/close-twice[nonifs], "
+			"lifecycle.startup/startup-crash[ifs]\n");
+	free(out);
+	wsph_results_free(&r);
+}
+
+/* Steps and rules not reached: why, in the verbose detail; how many, in the default output and
+ * the totals. */
+Test(console, unreached_in_detail_and_counted)
+{
+	static struct wsph_rule rule_cleanup = {
+		.id = "SPI.Cleanup.SuccessReturnsZero",
+		.level = "MUST",
+		.severity = WSPH_SEV_ERROR,
+		.statement = "A balanced WSPCleanup returns 0.",
+	};
+	struct wsph_report_opts verbose = {.deterministic = 1, .verbose = 1};
+	struct wsph_results r;
+	struct wsph_case *c;
+	char *out;
+
+	build(&r);
+	c = &r.cases[1];
+	c->n_unreached = 2;
+	c->unreached = calloc(2, sizeof *c->unreached);
+	cr_assert_not_null(c->unreached);
+	c->unreached[0].step = 4;
+	c->unreached[0].reason = xstrdup("step 3 failed");
+	c->unreached[1].rule = &rule_cleanup;
+	c->unreached[1].step = 3;
+	c->unreached[1].reason = xstrdup("WSPCleanup was never called\x1b[2J");
+	out = render(wsph_report_console, &r, &det);
+	expect_has(out, "  WPU.CloseSocketHandle.MatchesCreate [error] at step 3\n"
+			"  not reached: 1 step, 1 rule (-v says which and why)\n");
+	expect_has(out, "2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings; 2 defects; not reached: "
+			"1 step, 1 rule in 1 case\n");
+	free(out);
+	out = render(wsph_report_console, &r, &verbose);
+	expect_has(out, "    #13 WPUCloseSocketHandle(0x99) -> 0\n"
+			"  not reached: step 4 not run: step 3 failed\n"
+			"  not reached: SPI.Cleanup.SuccessReturnsZero not reached (step 3): WSPCleanup "
+			"was never called?[2J\n"
+			"ERROR ");
+	free(out);
+	wsph_results_free(&r);
+}
+
+/* JUnit: what a case did not reach, in its failure or error text, or in system-out when it has
+ * neither; an error's body keeps the findings made before it ended. */
+Test(junit, unreached_in_failure_error_and_system_out)
+{
+	struct wsph_results r;
+	struct wsph_case *c;
+	char *doc;
+
+	build(&r);
+	c = &r.cases[1]; /* FAIL */
+	c->n_unreached = 1;
+	c->unreached = calloc(1, sizeof *c->unreached);
+	cr_assert_not_null(c->unreached);
+	c->unreached[0].step = 4;
+	c->unreached[0].reason = xstrdup("step 3 failed <&>");
+	c = &r.cases[2]; /* ERROR */
+	c->n_findings = 1;
+	c->findings = calloc(1, sizeof *c->findings);
+	cr_assert_not_null(c->findings);
+	c->findings[0] = finding(&rule_close, 1, 9, 5, "closed 0x7 before the hang", NULL);
+	c->n_unreached = 1;
+	c->unreached = calloc(1, sizeof *c->unreached);
+	cr_assert_not_null(c->unreached);
+	c->unreached[0].rule = &rule_warn;
+	c->unreached[0].step = 2;
+	c->unreached[0].reason = xstrdup("the provider hung in step 2");
+	c = &r.cases[0]; /* PASS */
+	c->n_unreached = 1;
+	c->unreached = calloc(1, sizeof *c->unreached);
+	cr_assert_not_null(c->unreached);
+	c->unreached[0].rule = &rule_close;
+	c->unreached[0].reason = xstrdup("no socket was closed");
+	doc = render(wsph_report_junit, &r, &det);
+	expect_has(doc, "    #13 WPUCloseSocketHandle(0x99) -&gt; 0\n"
+			"Not reached:\n"
+			"  step 4 not run: step 3 failed &lt;&amp;&gt;\n"
+			"</failure>\n");
+	expect_has(doc, "0xC0000005 &lt;ACCESS_VIOLATION&gt; &amp; \"q\"\n"
+			"WPU.CloseSocketHandle.MatchesCreate [error] at step 1 (" NONIFS_YAML ":9:5)\n"
+			"  closed 0x7 before the hang\n"
+			"  Rule: WPUCloseSocketHandle closes only handles WPUCreateSocketHandle returned.\n"
+			"  Source: [CLOSING] Closing Sockets; spec 7.2\n"
+			"Not reached:\n"
+			"  WPU.QueryBlockingCallback.Once not reached (step 2): the provider hung in step 2\n"
+			"</error>\n");
+	expect_has(doc, "line=\"14\">\n"
+			"      <system-out>Not reached:\n"
+			"  WPU.CloseSocketHandle.MatchesCreate not reached: no socket was closed\n"
+			"#1 WSPSocket(2, 1, 6) -&gt; 0x1234\n");
+	cr_expect_eq(count(doc, "<failure "), 1, "a case does not change outcome for it");
+	free(doc);
 	wsph_results_free(&r);
 }
 
@@ -624,7 +755,15 @@ Test(console, verbose_lists_every_case)
 			":50)\n"
 			"  WPU.QueryBlockingCallback.Once [warning]: queried twice\n"
 			"    at " NONIFS_YAML ":50:3\n");
-	cr_expect_eq(count(out, "\n"), 21);
+	/* Verbose printed every finding with its case: a defect is one line, and its cases. */
+	expect_has(out, "\n2 defects (findings of one rule at one site: module, WSP call, upcall):\n"
+			"WPU.CloseSocketHandle.MatchesCreate in 1 case (first: "
+			"sockets.nonifs/close-twice[nonifs])\n"
+			"WPU.QueryBlockingCallback.Once [warning] in 2 cases (first: "
+			"sockets.nonifs/close-twice[nonifs])\n"
+			"  2 findings in: sockets.nonifs/close-twice[nonifs], "
+			"sockets.nonifs/odd<&>\"'\t ?name[nonifs]\n\n2 passed");
+	cr_expect_eq(count(out, "\n"), 27);
 	free(out);
 	wsph_results_free(&r);
 }
@@ -640,7 +779,7 @@ Test(console, colour_and_time)
 	expect_has(out, "\x1b[31mFAIL\x1b[0m  wspharness.sockets.nonifs close-twice[nonifs]");
 	expect_has(out, "\x1b[31mERROR\x1b[0m wspharness.lifecycle.startup");
 	expect_has(out, "\x1b[32m2 passed\x1b[0m, \x1b[31m1 failed\x1b[0m, \x1b[31m1 errors\x1b[0m, "
-			"1 skipped, \x1b[33m2 warnings\x1b[0m in 12.345 s\n");
+			"1 skipped, \x1b[33m2 warnings\x1b[0m in 12.345 s; 2 defects\n");
 	free(out);
 	o.color = 0;
 	out = render(wsph_report_console, &r, &o);
@@ -663,8 +802,14 @@ Test(console, all_passing_ends_with_one_line)
 	r.cases[1].outcome = WSPH_PASS;
 	r.cases[2].outcome = WSPH_PASS;
 	r.cases[3].outcome = WSPH_PASS;
-	r.cases[1].findings[0].rule = &rule_close;
-	r.cases[4].findings[0].rule = &rule_close;
+	/* no findings anywhere */
+	for (size_t i = 0; i < r.n_cases; i++) {
+		for (size_t j = 0; j < r.cases[i].n_findings; j++) {
+			free(r.cases[i].findings[j].message);
+			free(r.cases[i].findings[j].excerpt);
+		}
+		r.cases[i].n_findings = 0;
+	}
 	out = render(wsph_report_console, &r, &det);
 	cr_expect_str_eq(out, "5 passed, 0 failed, 0 errors, 0 skipped\n");
 	free(out);

@@ -213,8 +213,8 @@ Test(trace, one_record_per_line_with_schema_events_and_findings)
 	build(&r);
 	char *t = render(wsph_report_trace, &r, 1);
 	size_t n = parse_lines(t, l, 64);
-	/* header, 4 cases, 7 events, 4 + 1 findings, summary */
-	cr_assert_eq(n, 1 + 4 + 7 + 5 + 1, "%zu lines", n);
+	/* header, 4 cases, 7 events, 4 + 1 + 1 findings, the groups, summary */
+	cr_assert_eq(n, 1 + 4 + 7 + 6 + 1 + 1, "%zu lines", n);
 	cr_assert_str_eq(wsph_json_get_string(&l[0], "schema"), "wspharness.trace/1");
 	cr_assert_str_eq(wsph_json_get_string(&l[0], "hostname"), "localhost");
 	cr_assert_str_eq(wsph_json_get_string(&l[0], "timestamp"), "1970-01-01T00:00:00");
@@ -284,19 +284,21 @@ Test(matrix, markdown_rows_verdicts_and_findings)
 	struct wsph_results r;
 	build(&r);
 	char *t = render(wsph_report_matrix, &r, 1);
-	/* WPUCloseSocketHandle: concerned by its WPU.CloseSocketHandle.* rule; not used (its only
-	 * upcall is in case 0's events, so it is used). */
+	/* WPUCloseSocketHandle: concerned by its WPU.CloseSocketHandle.* rule, and used (its only
+	 * upcall is in case 0's events); the defect line names its site. */
 	cr_assert(
 	    strstr(t, "| WPUCloseSocketHandle | Closes a \\<socket\\> handle \\& more. | Required. "
 	              "| yes (1 call) | sockets.nonifs/create-and-close\\[nonifs\\] | **fail** | "
-	              "WPU.CloseSocketHandle.MatchesCreate (error) x1 in "
+	              "WPU.CloseSocketHandle.MatchesCreate (error) in 1 case, 1 finding — mock.so, "
+	              "WPUCloseSocketHandle in WSPCloseSocket: "
 	              "sockets.nonifs/create-and-close\\[nonifs\\] |"),
 	    "%s", t);
-	/* WPUCreateSocketHandle: WPU.Handles.NoLeak points at its upcall. */
+	/* WPUCreateSocketHandle: WPU.Handles.NoLeak's site is its upcall. */
 	cr_assert(strstr(t, "| WPUCreateSocketHandle |"));
-	cr_assert(strstr(t, "| **fail** | WPU.Handles.NoLeak (error) x1 in "));
-	cr_assert(
-	    strstr(t, "| WPUCloseEvent | Closes an event. | (not stated) | no |  | not used |  |"));
+	cr_assert(strstr(t, "| **fail** | WPU.Handles.NoLeak (error) in 1 case, 1 finding — mock.so, "
+	                    "WPUCreateSocketHandle in WSPSocket: "));
+	/* Never used, nothing needed it: n/a, never fail. */
+	cr_assert(strstr(t, "| WPUCloseEvent | Closes an event. | (not stated) | no |  | n/a |  |"));
 	cr_assert(strstr(
 	    t, "| WPUQuerySocketHandleContext | Queries the context. | Required for nonIFS "
 	       "providers. | yes (1 call) | sockets.nonifs/create-and-close\\[nonifs\\] | pass |"));
@@ -305,11 +307,19 @@ Test(matrix, markdown_rows_verdicts_and_findings)
 	cr_assert(strstr(
 	    t, "| SPI.Startup.Blocking | MAY (error) | Not observable here. | not checkable |"));
 	cr_assert(strstr(
-	    t,
-	    "| X.Warn | SHOULD (warning) | A warning \\<rule\\>. | **warn** | (warning) x2 in "));
+	    t, "| X.Warn | SHOULD (warning) | A warning \\<rule\\>. | **warn** | (warning) in 2 "
+	       "cases, 2 findings: "));
+	/* One rule at two sites is two defects, one line each in the cell. */
+	cr_assert(strstr(t, "| SPI.Errno.OnFailure | MUST (error) | A failure writes \\*lpErrno. | "
+	                    "**fail** | (error) in 1 case, 1 finding — mock.so, WSPCloseSocket: "
+	                    "sockets.nonifs/create-and-close\\[nonifs\\]<br>(error) in 1 case, 1 "
+	                    "finding — mock.so, WSPStartup: sockets.nonifs/crashes\\[nonifs\\] |"),
+	          "%s", t);
 	cr_assert(strstr(t, "evil/evil\\<\\&\\>\"'\\#\\\\\\[x\\]"), "hostile names escaped: %s", t);
 	cr_assert(strstr(t, "- Run: 1970-01-01T00:00:00 UTC\n"));
-	cr_assert(strstr(t, "- Result: 1 passed, 1 failed, 1 errors, 1 skipped\n"));
+	cr_assert(strstr(t, "- Result: 1 passed, 1 failed, 1 errors, 1 skipped; 5 defects; not "
+	                    "reached: 1 step, 2 rules in 2 cases\n"),
+	          "%s", t);
 	/* One table line per row and per rule. */
 	cr_assert_eq(count(t, "\n| WPU"), 4 + 2);
 	free(t);
@@ -561,4 +571,439 @@ Test(console, no_color_is_honoured)
 	cr_assert_eq(wsph_console_color(stdout, 1), 1, "--color=always wins");
 	unsetenv("NO_COLOR");
 	cr_assert_eq(wsph_console_color(stdout, 0), 0);
+}
+
+/* ---- one defect, one line; not reached; the matrix's verdicts (hand-made models) ---- */
+
+static struct wsph_upcall_row lrows[] = {
+    {.function = "WPUCloseSocketHandle", .description = "Closes.", .published = "Required."},
+    {.function = "WPUPostMessage", .description = "Posts.", .published = "Required."},
+    {.function = "WPUQueueApc", .description = "Queues an APC.", .published = "Optional."},
+    {.function = "WPUCreateSocketHandle", .description = "Creates.", .published = "Required."},
+    {.function = "WPUCloseEvent", .description = "Closes an event.", .published = "Optional."},
+    {.function = "WPUFDIsSet", .description = "Checks a set.", .published = "Optional."},
+};
+
+static struct wsph_rule lrules[] = {
+    {.id = "SPI.Cleanup.SuccessReturnsZero", .level = "MUST", .statement = "Cleanup returns 0."},
+    {.id = "WPU.PostMessage.Mandatory", .level = "MUST", .statement = "Use WPUPostMessage."},
+    {.id = "WPU.QueueApc.OnlyWithRoutine", .level = "MUST", .statement = "APC with a routine."},
+    {.id = "WPU.Handles.NoLeak", .level = "MUST", .statement = "Release every handle."},
+    {.id = "SPI.Startup.RefCount", .level = "MUST", .statement = "Balanced."},
+};
+
+static struct wsph_ruleset lset = {
+    .rows = lrows,
+    .n_rows = sizeof lrows / sizeof lrows[0],
+    .rules = lrules,
+    .n_rules = sizeof lrules / sizeof lrules[0],
+};
+
+static struct wsph_finding lfinding(int rule, int step, const char *msg, const char *module,
+                                    int call_fn, int upcall_fn)
+{
+	struct wsph_finding f;
+	memset(&f, 0, sizeof f);
+	f.rule = &lrules[rule];
+	f.step = step;
+	f.loc.file = "scenarios/lifecycle/startup.yaml";
+	f.loc.line = 20 + step;
+	f.loc.col = 9;
+	f.message = xdup(msg);
+	snprintf(f.module, sizeof f.module, "%s", module);
+	f.call_fn = call_fn;
+	f.upcall_fn = upcall_fn;
+	return f;
+}
+
+static void add_finding(struct wsph_case *c, struct wsph_finding f)
+{
+	c->findings = must(realloc(c->findings, (c->n_findings + 1) * sizeof *c->findings));
+	c->findings[c->n_findings++] = f;
+}
+
+static void add_unreached(struct wsph_case *c, int rule, int step, const char *reason)
+{
+	c->unreached = must(realloc(c->unreached, (c->n_unreached + 1) * sizeof *c->unreached));
+	c->unreached[c->n_unreached].rule = rule < 0 ? NULL : &lrules[rule];
+	c->unreached[c->n_unreached].step = step;
+	c->unreached[c->n_unreached].reason = xdup(reason);
+	c->n_unreached++;
+}
+
+/* n failing cases of lifecycle.startup, each with the same defect: the final WSPCleanup of the
+ * layer passthru.dll returns 1. */
+static void build_defect(struct wsph_results *r, size_t n)
+{
+	memset(r, 0, sizeof *r);
+	r->provider = "C:\\providers\\passthru.dll";
+	r->harness_version = "0.1.0";
+	r->kind = "nonifs";
+	r->set = &lset;
+	r->n_cases = n;
+	r->cases = must(calloc(n, sizeof *r->cases));
+	for (size_t i = 0; i < n; i++) {
+		struct wsph_case *c = &r->cases[i];
+		char name[64];
+		if (i == 0)
+			snprintf(name, sizeof name, "startup-and-cleanup[nonifs]");
+		else
+			snprintf(name, sizeof name, "scenario-%02zu[nonifs]", i);
+		c->classname = "wspharness.lifecycle.startup";
+		c->name = xdup(name);
+		c->file = "scenarios/lifecycle/startup.yaml";
+		c->line = 3;
+		c->outcome = WSPH_FAIL;
+		add_finding(c, lfinding(0, 2, "WSPCleanup() returned 1, not 0 (THE-FULL-TEXT)",
+		                        "passthru.dll", WSPH_FN_WSPCLEANUP, -1));
+	}
+}
+
+Test(groups, one_defect_in_57_cases_is_one_console_line)
+{
+	struct wsph_results r;
+	struct wsph_groups g;
+	build_defect(&r, 57);
+	cr_assert_eq(wsph_results_groups(&r, &g), 0);
+	cr_assert_eq(g.n, 1);
+	cr_assert_eq(g.v[0].n_cases, 57);
+	cr_assert_eq(g.v[0].n_findings, 57);
+	cr_assert_eq(g.v[0].first_case, 0);
+	cr_assert_str_eq(g.v[0].module, "passthru.dll");
+	cr_assert_eq(g.v[0].call_fn, WSPH_FN_WSPCLEANUP);
+	cr_assert_eq(g.v[0].upcall_fn, -1);
+	cr_assert_eq(g.v[0].cases[56], 56);
+	wsph_groups_free(&g);
+
+	char *t = render(wsph_report_console, &r, 1);
+	cr_assert_eq(count(t, "SPI.Cleanup.SuccessReturnsZero in 57 cases (first: "
+	                      "lifecycle.startup/startup-and-cleanup[nonifs]) — passthru.dll, "
+	                      "WSPCleanup\n"),
+	             1, "%s", t);
+	cr_assert_eq(count(t, "in 57 cases"), 1);
+	/* The full text once, not 57 times; each case says which rule, in one line. */
+	cr_assert_eq(count(t, "THE-FULL-TEXT"), 1, "%s", t);
+	cr_assert_eq(count(t, "    rule: Cleanup returns 0.\n"), 1);
+	cr_assert_eq(count(t, "\n  SPI.Cleanup.SuccessReturnsZero [error] at step 2\n"), 57);
+	cr_assert(strstr(t, "  57 findings in: lifecycle.startup/startup-and-cleanup[nonifs], "
+	                    "lifecycle.startup/scenario-01[nonifs], "),
+	          "%s", t);
+	cr_assert(strstr(t, "lifecycle.startup/scenario-07[nonifs] and 49 more (-v lists them)\n"));
+	cr_assert(strstr(t, "\n0 passed, 57 failed, 0 errors, 0 skipped; 1 defect\n"), "%s", t);
+	free(t);
+
+	/* The trace has one groups record with that group, and `show` prints the same line. */
+	t = render(wsph_report_trace, &r, 1);
+	cr_assert_eq(count(t, "{\"type\":\"groups\""), 1);
+	cr_assert(strstr(t, "{\"type\":\"groups\",\"groups\":[{\"rule\":"
+	                    "\"SPI.Cleanup.SuccessReturnsZero\","
+	                    "\"severity\":\"error\",\"module\":\"passthru.dll\",\"call\":\"WSPCleanup\","
+	                    "\"upcall\":null,\"site\":\"passthru.dll, WSPCleanup\",\"cases\":57,"
+	                    "\"findings\":57,\"first\":\"lifecycle.startup/startup-and-cleanup[nonifs]\","
+	                    "\"case_ids\":[\"lifecycle.startup/startup-and-cleanup[nonifs]\","),
+	          "%s", t);
+	free(t);
+	wsph_results_free(&r);
+}
+
+Test(groups, one_rule_at_two_sites_is_two_groups)
+{
+	struct wsph_results r;
+	struct wsph_groups g;
+	build_defect(&r, 4);
+	/* Cases 2 and 3: the lower provider's WSPCleanup, not the layer's. */
+	for (size_t i = 2; i < 4; i++)
+		snprintf(r.cases[i].findings[0].module, sizeof r.cases[i].findings[0].module,
+		         "mockbase.dll");
+	/* Case 1 also breaks it in another call: a third site. */
+	add_finding(&r.cases[1], lfinding(0, 3, "WSPStartup balance broken", "passthru.dll",
+	                                  WSPH_FN_WSPSTARTUP, -1));
+	cr_assert_eq(wsph_results_groups(&r, &g), 0);
+	cr_assert_eq(g.n, 3);
+	cr_assert_str_eq(g.v[0].module, "passthru.dll");
+	cr_assert_eq(g.v[0].n_cases, 2);
+	cr_assert_eq(g.v[1].call_fn, WSPH_FN_WSPSTARTUP);
+	cr_assert_eq(g.v[1].n_cases, 1);
+	cr_assert_eq(g.v[1].first_case, 1);
+	cr_assert_str_eq(g.v[2].module, "mockbase.dll");
+	cr_assert_eq(g.v[2].n_cases, 2);
+	cr_assert_eq(g.v[2].first_case, 2);
+	cr_assert_eq(wsph_groups_find(&g, &r.cases[3].findings[0]), 2);
+	cr_assert_eq(wsph_groups_find(&g, &r.cases[1].findings[1]), 1);
+	wsph_groups_free(&g);
+
+	char *t = render(wsph_report_console, &r, 1);
+	cr_assert(strstr(t, "\nSPI.Cleanup.SuccessReturnsZero in 2 cases (first: "
+	                    "lifecycle.startup/startup-and-cleanup[nonifs]) — passthru.dll, "
+	                    "WSPCleanup\n"),
+	          "%s", t);
+	cr_assert(strstr(t, "\nSPI.Cleanup.SuccessReturnsZero in 2 cases (first: "
+	                    "lifecycle.startup/scenario-02[nonifs]) — mockbase.dll, WSPCleanup\n"));
+	cr_assert(strstr(t, "\nSPI.Cleanup.SuccessReturnsZero in 1 case (first: "
+	                    "lifecycle.startup/scenario-01[nonifs]) — passthru.dll, WSPStartup\n"));
+	/* A case's line names the site when the rule has several. */
+	cr_assert(strstr(t, "  SPI.Cleanup.SuccessReturnsZero [error] at step 2 — mockbase.dll, "
+	                    "WSPCleanup\n"));
+	cr_assert(strstr(t, "; 3 defects\n"));
+	free(t);
+	wsph_results_free(&r);
+}
+
+/* The trace keeps each finding's site, what each case did not reach and the groups, and `show`
+ * prints them back: not reached under its case, the grouped summary at the end. */
+Test(show, trace_round_trips_site_unreached_and_groups)
+{
+	struct wsph_results r;
+	struct wsph_json l[16];
+	int rc;
+	build_defect(&r, 3);
+	snprintf(r.cases[2].findings[0].module, sizeof r.cases[2].findings[0].module, "mockbase.dll");
+	r.cases[2].findings[0].upcall_fn = WSPH_FN_WPUCLOSESOCKETHANDLE;
+	add_unreached(&r.cases[1], -1, 3, "step 2 failed");
+	add_unreached(&r.cases[1], 3, 2, "no handle was created");
+	r.cases[1].outcome = WSPH_ERROR;
+	r.cases[1].error_type = xdup("timeout");
+	r.cases[1].error_message = xdup("the case ran past 10 s");
+	char *t = render(wsph_report_trace, &r, 1);
+	size_t n = parse_lines(t, l, 16);
+	/* header, 3 cases with a finding each, groups, summary */
+	cr_assert_eq(n, 1 + 3 * 2 + 1 + 1, "%zu", n);
+	const struct wsph_json *u = wsph_json_get(&l[3], "unreached");
+	cr_assert(u && u->type == WSPH_JSON_ARRAY && u->n == 2);
+	cr_assert_eq(wsph_json_get(&u->items[0], "rule")->type, WSPH_JSON_NULL);
+	cr_assert_eq(wsph_json_get_int(&u->items[0], "step", 0), 3);
+	cr_assert_str_eq(wsph_json_get_string(&u->items[1], "rule"), "WPU.Handles.NoLeak");
+	cr_assert_str_eq(wsph_json_get_string(&u->items[1], "reason"), "no handle was created");
+	cr_assert_eq(wsph_json_get(&l[1], "unreached")->n, 0);
+	cr_assert_str_eq(wsph_json_get_string(&l[6], "module"), "mockbase.dll");
+	cr_assert_str_eq(wsph_json_get_string(&l[6], "call"), "WSPCleanup");
+	cr_assert_str_eq(wsph_json_get_string(&l[6], "upcall"), "WPUCloseSocketHandle");
+	cr_assert_eq(wsph_json_get(&l[2], "upcall")->type, WSPH_JSON_NULL);
+	const struct wsph_json *g = wsph_json_get(&l[7], "groups");
+	cr_assert(g && g->n == 2);
+	cr_assert_eq(wsph_json_get_int(&g->items[0], "cases", 0), 2);
+	cr_assert_str_eq(wsph_json_get_string(&g->items[1], "site"),
+	                 "mockbase.dll, WPUCloseSocketHandle in WSPCleanup");
+	for (size_t i = 0; i < n; i++)
+		wsph_json_free(&l[i]);
+
+	char *path = write_tmp(t);
+	char *out = show(path, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert(strstr(out, "ERROR lifecycle.startup/scenario-01[nonifs]  "
+	                      "(scenarios/lifecycle/startup.yaml:3)\n"
+	                      "  timeout: the case ran past 10 s\n"
+	                      "  !! SPI.Cleanup.SuccessReturnsZero [error] at "
+	                      "scenarios/lifecycle/startup.yaml:22:9: WSPCleanup() returned 1, not 0 "
+	                      "(THE-FULL-TEXT)\n"
+	                      "     rule: Cleanup returns 0.\n"
+	                      "  not reached: step 3 not run: step 2 failed\n"
+	                      "  not reached: WPU.Handles.NoLeak not reached (step 2): no handle was "
+	                      "created\n"),
+	          "%s", out);
+	cr_assert(strstr(out, "\n2 defects (findings of one rule at one site: module, WSP call, "
+	                      "upcall):\n"
+	                      "SPI.Cleanup.SuccessReturnsZero in 2 cases (first: "
+	                      "lifecycle.startup/startup-and-cleanup[nonifs]) — passthru.dll, "
+	                      "WSPCleanup\n"
+	                      "  WSPCleanup() returned 1, not 0 (THE-FULL-TEXT)\n"
+	                      "  2 findings in: lifecycle.startup/startup-and-cleanup[nonifs], "
+	                      "lifecycle.startup/scenario-01[nonifs]\n"
+	                      "SPI.Cleanup.SuccessReturnsZero in 1 case (first: "
+	                      "lifecycle.startup/scenario-02[nonifs]) — mockbase.dll, "
+	                      "WPUCloseSocketHandle in WSPCleanup\n"
+	                      "  WSPCleanup() returned 1, not 0 (THE-FULL-TEXT)\n"
+	                      "\n0 passed, 2 failed, 1 errors, 0 skipped\n"),
+	          "%s", out);
+	remove(path);
+	free(path);
+	free(out);
+	free(t);
+	wsph_results_free(&r);
+}
+
+/* A layer passthru.so over mockbase.so: case 0 (scenario "stream") and case 1 (scenario "apc",
+ * which fails before its APC step). */
+static void put_upcalls(struct wsph_case *c, const char *module, enum wsph_fn fn, int n)
+{
+	struct wsph_event e;
+	if (!c->events)
+		c->events = must(wsph_trace_new());
+	for (int i = 0; i < n; i++) {
+		e = ev(wsph_trace_count(c->events) + 1, WSPH_EV_UPCALL, fn, 1, 0, module);
+		must((void *)(uintptr_t)wsph_trace_put(c->events, &e));
+	}
+}
+
+static char *check_names[2][2] = {{"WPU.Handles.NoLeak", "SPI.Startup.RefCount"},
+                                  {"WPU.QueueApc.OnlyWithRoutine", "SPI.Startup.RefCount"}};
+static struct wsph_scenario lscenarios[2] = {
+    {.name = "stream", .classname = "wspharness.layered", .checks = check_names[0], .n_checks = 2},
+    {.name = "apc", .classname = "wspharness.layered", .checks = check_names[1], .n_checks = 2},
+};
+static struct wsph_suite lsuite = {.scenarios = lscenarios, .n_scenarios = 2};
+
+static void build_layered(struct wsph_results *r)
+{
+	struct wsph_case *c;
+
+	memset(r, 0, sizeof *r);
+	r->provider = "/opt/lsp/passthru.so";
+	r->harness_version = "0.1.0";
+	r->kind = "nonifs";
+	r->set = &lset;
+	r->suite = &lsuite;
+	r->n_cases = 2;
+	r->cases = must(calloc(2, sizeof *r->cases));
+
+	c = &r->cases[0];
+	c->classname = "wspharness.layered";
+	c->name = xdup("stream[nonifs]");
+	c->outcome = WSPH_FAIL;
+	put_upcalls(c, "passthru.so", WSPH_FN_WPUCREATESOCKETHANDLE, 5);
+	put_upcalls(c, "mockbase.so", WSPH_FN_WPUCREATESOCKETHANDLE, 3);
+	put_upcalls(c, "mockbase.so", WSPH_FN_WPUCLOSESOCKETHANDLE, 2);
+	put_upcalls(c, "wspharness", WSPH_FN_WPUFDISSET, 3); /* the harness's own select */
+	c->events = wsph_trace_seal(c->events);
+	/* The lower provider leaks: listed on its row, not the layer's verdict. */
+	add_finding(c, lfinding(3, 0, "mockbase leaked a handle", "mockbase.so", WSPH_FN_WSPSOCKET,
+	                        WSPH_FN_WPUCREATESOCKETHANDLE));
+	/* The layer never called WPUPostMessage where the scenario needed it (no event: no site). */
+	add_finding(c, lfinding(1, 4, "no WPUPostMessage for FD_READ", "", -1, -1));
+
+	c = &r->cases[1];
+	c->classname = "wspharness.layered";
+	c->name = xdup("apc[nonifs]");
+	c->outcome = WSPH_FAIL;
+	put_upcalls(c, "passthru.so", WSPH_FN_WPUCREATESOCKETHANDLE, 3);
+	put_upcalls(c, "mockbase.so", WSPH_FN_WPUCREATESOCKETHANDLE, 1);
+	c->events = wsph_trace_seal(c->events);
+	add_finding(c, lfinding(0, 2, "WSPCleanup() returned 1", "passthru.so", WSPH_FN_WSPCLEANUP,
+	                        -1));
+	add_unreached(c, -1, 3, "step 2 failed");
+	add_unreached(c, 2, 2, "no overlapped operation was started");
+	add_unreached(c, 4, 2, "the second WSPStartup never ran");
+}
+
+/* The markdown line of a row or rule, "| ID | ...\n" (static buffer). */
+static const char *md_line(const char *t, const char *id)
+{
+	static char line[2048];
+	char key[128];
+	snprintf(key, sizeof key, "\n| %s |", id);
+	const char *p = strstr(t, key);
+	cr_assert_not_null(p, "no line for %s in\n%s", id, t);
+	p++;
+	size_t n = strcspn(p, "\n");
+	cr_assert_lt(n, sizeof line);
+	memcpy(line, p, n);
+	line[n] = '\0';
+	return line;
+}
+
+Test(matrix, unused_rows_are_never_fail_and_modules_count_apart)
+{
+	struct wsph_results r;
+	build_layered(&r);
+	char *t = render(wsph_report_matrix, &r, 1);
+	/* Used by both: each module counted, the layer first; the lower's defect is listed but the
+	 * layer's verdict is pass. */
+	cr_assert_str_eq(md_line(t, "WPUCreateSocketHandle"),
+	                 "| WPUCreateSocketHandle | Creates. | Required. | yes (12 calls: passthru 8, "
+	                 "mockbase 4) | layered/stream\\[nonifs\\], layered/apc\\[nonifs\\] | pass | "
+	                 "WPU.Handles.NoLeak (error) in 1 case, 1 finding — mockbase.so, "
+	                 "WPUCreateSocketHandle in WSPSocket (not the provider under test): "
+	                 "layered/stream\\[nonifs\\] |");
+	/* Never made, and an error finding says a scenario needed it: missing, not fail. */
+	cr_assert_str_eq(md_line(t, "WPUPostMessage"),
+	                 "| WPUPostMessage | Posts. | Required. | no |  | **missing** | "
+	                 "WPU.PostMessage.Mandatory (error) in 1 case, 1 finding: "
+	                 "layered/stream\\[nonifs\\] |");
+	/* Never made, and its rule was not reached where it is checked. */
+	cr_assert_str_eq(md_line(t, "WPUQueueApc"),
+	                 "| WPUQueueApc | Queues an APC. | Optional. | no |  | not reached |  |");
+	/* Never made, nothing needed it. */
+	cr_assert_str_eq(md_line(t, "WPUCloseEvent"),
+	                 "| WPUCloseEvent | Closes an event. | Optional. | no |  | n/a |  |");
+	/* Made only by the provider below: the layer did not use it. */
+	cr_assert_str_eq(md_line(t, "WPUCloseSocketHandle"),
+	                 "| WPUCloseSocketHandle | Closes. | Required. | yes (2 calls: mockbase 2) | "
+	                 "layered/stream\\[nonifs\\] | n/a |  |");
+	/* The harness's own upcalls are not the provider's. */
+	cr_assert_str_eq(md_line(t, "WPUFDIsSet"),
+	                 "| WPUFDIsSet | Checks a set. | Optional. | yes (3 calls: wspharness 3) | "
+	                 "layered/stream\\[nonifs\\] | n/a |  |");
+	/* Rules: every case that checks it left it not reached; another one reached in the case
+	 * that checks it too is a pass, with the note. */
+	cr_assert_str_eq(md_line(t, "WPU.QueueApc.OnlyWithRoutine"),
+	                 "| WPU.QueueApc.OnlyWithRoutine | MUST (error) | APC with a routine. | not "
+	                 "reached | not reached in 1 case (all that check it) |");
+	cr_assert_str_eq(md_line(t, "SPI.Startup.RefCount"),
+	                 "| SPI.Startup.RefCount | MUST (error) | Balanced. | pass | not reached in 1 "
+	                 "case |");
+	cr_assert(strstr(md_line(t, "WPU.Handles.NoLeak"), "| pass | (error) in 1 case, 1 finding — "
+	                                                   "mockbase.so, WPUCreateSocketHandle in "
+	                                                   "WSPSocket (not the provider under test)"));
+	cr_assert(strstr(md_line(t, "SPI.Cleanup.SuccessReturnsZero"), "| **fail** | (error) in 1 "
+	                                                               "case, 1 finding — "
+	                                                               "passthru.so, WSPCleanup: "));
+	/* The upcall table: no row says fail (none of the layer's upcalls was at fault). */
+	const char *table = strstr(t, "## Upcalls"), *end = strstr(t, "## Lifecycle");
+	cr_assert(table && end);
+	for (const char *p = table; (p = strstr(p, "fail")) != NULL && p < end; p++)
+		cr_assert_fail("\"fail\" in the upcall table: %.80s", p);
+	cr_assert(strstr(t, "- missing: "), "the legend explains the verdicts");
+	cr_assert(strstr(t, "- n/a: "));
+	cr_assert(strstr(t, "- not reached: "));
+	free(t);
+
+	/* Without the scenarios the report cannot tell: pass, with what was not reached. */
+	r.suite = NULL;
+	t = render(wsph_report_matrix, &r, 1);
+	cr_assert_str_eq(md_line(t, "WPU.QueueApc.OnlyWithRoutine"),
+	                 "| WPU.QueueApc.OnlyWithRoutine | MUST (error) | APC with a routine. | pass | "
+	                 "not reached in 1 case |");
+	free(t);
+	r.suite = &lsuite;
+
+	/* HTML: the same verdicts, classes without spaces or slashes. */
+	t = render(wsph_report_matrix_html, &r, 1);
+	cr_assert(strstr(t, "<td class=\"used\">no</td><td class=\"scenarios\"></td>"
+	                    "<td class=\"verdict v-missing\">missing</td>"),
+	          "%s", t);
+	cr_assert(strstr(t, "<td class=\"verdict v-not-reached\">not reached</td>"));
+	cr_assert(strstr(t, "<td class=\"verdict v-n-a\">n/a</td>"));
+	cr_assert(strstr(t, "<div class=\"finding error other\">"));
+	cr_assert(strstr(t, "yes (12 calls: passthru 8, mockbase 4)"));
+	for (const char *p = t; (p = strstr(p, "<tr class=\"row\"")) != NULL; p++) {
+		const char *e = strstr(p, "</tr>");
+		const char *used_no = strstr(p, "<td class=\"used\">no</td>");
+		const char *fail = strstr(p, "v-fail");
+		cr_assert(!(used_no && used_no < e && fail && fail < e), "an unused row fails: %.200s",
+		          p);
+	}
+	free(t);
+	wsph_results_free(&r);
+}
+
+Test(tap, unreached_as_comments)
+{
+	struct wsph_results r;
+	build(&r);
+	char *t = render(wsph_report_tap, &r, 1);
+	/* After the test point and its YAML block: one comment line each, escaped to one line. */
+	cr_assert(strstr(t, "\nnot ok 4 - sockets.nonifs/crashes[nonifs]\n"), "%s", t);
+	cr_assert(strstr(t, "  ...\n# not reached: step 3 not run: the provider crashed in step 2\n"
+	                    "# not reached: WPU.CloseSocketHandle.MatchesCreate not reached (step 2): "
+	                    "no handle was closed before the crash\n"),
+	          "%s", t);
+	cr_assert(strstr(t, "# not reached: WPU.Handles.NoLeak not reached: premise <&> ?[31m# \\ "
+	                    "unmet ]]> \xEF\xBF\xBD\n"),
+	          "%s", t);
+	/* The crash kept the finding made before it. */
+	cr_assert(strstr(t, "  error_type: \"crash\"\n"));
+	cr_assert(strstr(t, "    - rule: \"SPI.Errno.OnFailure\"\n      severity: error\n      level: "
+	                    "\"MUST\"\n      step: 1\n"));
+	free(t);
+	wsph_results_free(&r);
 }
