@@ -1428,14 +1428,15 @@ static int step_mentions(const struct wsph_step *st, const char *rule)
 }
 
 /* The rules the scenario checks that said nothing because the scenario stopped before what they
- * are about: a rule a step judges, when that step was not run; any other rule (judged as the
- * events come) when it has no finding, since the calls it is about may never have come. */
+ * are about: a rule its steps judge, when none of them ran; every rule without a finding when a
+ * control step failed (the case is inconclusive). A rule judged as the events come is not
+ * listed otherwise: the calls before the stop may well have been what it is about. */
 static void rules_unreached(struct drv *d, const struct wsph_finding *found, size_t n_found)
 {
 	const struct wsph_scenario *sc = d->sc;
 	for (size_t i = 0; d->stopped && i < sc->n_checks; i++) {
 		const struct wsph_rule *rule = wsph_ruleset_find(d->o->set, sc->checks[i]);
-		int judged = 0;
+		int judged = 0, by_step = 0;
 		if (!rule)
 			continue;
 		for (size_t k = 0; k < n_found && !judged; k++)
@@ -1443,10 +1444,11 @@ static void rules_unreached(struct drv *d, const struct wsph_finding *found, siz
 		for (size_t k = 0; k < sc->n_steps && !judged; k++) {
 			if (!step_mentions(&sc->steps[k], rule->id))
 				continue;
+			by_step = 1;
 			if ((int)k + 1 <= d->stopped)
 				judged = 1; /* its step ran (and met its expectation) */
 		}
-		if (judged)
+		if (judged || (!by_step && !d->inconclusive))
 			continue;
 		unreached(d, rule, d->stopped, "%s%s", d->inconclusive ? "inconclusive: " : "",
 			  d->stop_reason);
