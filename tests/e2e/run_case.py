@@ -65,6 +65,8 @@ def main():
     ap.add_argument("--expect-clean", action="store_true",
                     help="no failure, no error, no warning in any case")
     ap.add_argument("--expect-stderr")
+    ap.add_argument("--expect-console", action="append", default=[],
+                    help="a regular expression the console output (stdout) must match")
     ap.add_argument("--no-junit", action="store_true", help="the run is expected to write no report")
     ap.add_argument("--layered", action="store_true", help="run the provider as a layer")
     ap.add_argument("--lower", help="the provider below the layer")
@@ -112,6 +114,12 @@ def main():
     if p.returncode != a.expect_exit:
         print(f"FAIL: exit status {p.returncode}, expected {a.expect_exit}")
         ok = False
+    for pattern in a.expect_console:
+        if re.search(pattern, p.stdout, re.M):
+            print(f"ok: the console matches {pattern!r}")
+        else:
+            print(f"FAIL: the console does not match {pattern!r}")
+            ok = False
     if a.expect_stderr and a.expect_stderr not in p.stderr:
         print(f"FAIL: stderr does not mention {a.expect_stderr!r}")
         ok = False
