@@ -872,6 +872,20 @@ static void image_name(HANDLE h, char *base, size_t len)
 	}
 }
 
+/* Whether the process is the desktop the window station starts with the first window a process
+ * makes (Wine runs "explorer.exe /desktop" from the system folder for it): the system's, never a
+ * provider's child. */
+static int is_system_desktop(HANDLE h, const char *base)
+{
+	wchar_t path[MAX_PATH * 2], sys[MAX_PATH];
+	DWORD n = MAX_PATH * 2;
+	UINT ns = GetSystemDirectoryW(sys, MAX_PATH);
+	if (_stricmp(base, "explorer.exe") || !ns || ns >= MAX_PATH ||
+	    !QueryFullProcessImageNameW(h, 0, path, &n))
+		return 0;
+	return n > ns && _wcsnicmp(path, sys, ns) == 0 && (path[ns] == L'\\' || path[ns] == L'/');
+}
+
 int wsph_plat_child_end_strays(char *what, size_t len)
 {
 	static struct proc_list list;
@@ -893,7 +907,8 @@ int wsph_plat_child_end_strays(char *what, size_t len)
 			image_name(h, base, sizeof base);
 			/* a console host is the system's (this process's own among them: the job
 			 * holds it too), never the provider's; it ends with its console's processes */
-			if (WaitForSingleObject(h, 0) != WAIT_OBJECT_0 && _stricmp(base, "conhost.exe")) {
+			if (WaitForSingleObject(h, 0) != WAIT_OBJECT_0 && _stricmp(base, "conhost.exe") &&
+			    !is_system_desktop(h, base)) {
 				if (!count && what && len)
 					snprintf(what, len, "pid %lu (%s)", (unsigned long)list.pid[i],
 						 base);
