@@ -19,6 +19,9 @@
  *    through WPUModifyIFSHandle with the layer's own catalog id and keep it; WSPCloseSocket closes
  *    the next provider's handle; the final WSPCleanup leaves what the client left open to the
  *    next provider's final cleanup (those are the client's own handles), then unloads it.
+ * IFSDIRECT_START_ONCE builds the variant that starts the next provider once, at its first
+ * WSPStartup, and balances that at its final WSPCleanup (the next provider keeps the upcall table
+ * of that first startup, which is the one it was given).
  * Faulty variants (one define each, see meson.build): IFSDIRECT_FAULT_SOCKET_INFO hands the next
  * WSPSocket the layer's own chained entry instead of the base's; IFSDIRECT_FAULT_STARTUP_INFO does
  * so for the next WSPStartup (the base then uses the layer's catalog id in its own upcalls).
@@ -42,6 +45,11 @@
 #define F_STARTUP_INFO 1
 #else
 #define F_STARTUP_INFO 0
+#endif
+#ifdef IFSDIRECT_START_ONCE
+#define START_ONCE 1
+#else
+#define START_ONCE 0
 #endif
 
 #define ID_DESCRIPTION "wspharness ifsdirect (IFS layered provider, next provider's entries direct)"
@@ -372,11 +380,12 @@ static int WSPAPI id_Cleanup(LPINT lpErrno)
 	 * WSPCleanup resets them, cancelling their pending operations silently as a final cleanup
 	 * must. Closing them first would complete those operations to the client, whose requests go
 	 * straight to the next provider, after its final WSPCleanup began. */
-	int e = 0;
-	(void)next_cleanup(&e); /* this layer's own cleanup succeeds whatever the next one says */
+	int e = 0, balance = !START_ONCE || final;
+	if (balance)
+		(void)next_cleanup(&e); /* this layer's own cleanup succeeds whatever it says */
 	HMODULE unload = NULL;
 	pv_lock();
-	g.lower_startups--;
+	g.lower_startups -= balance;
 	g.startups--;
 	if (final) {
 		unload = g.lower_mod;
@@ -472,8 +481,15 @@ WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpW
 	memset(&data, 0, sizeof data);
 	memset(&next, 0, sizeof next);
 	WSAPROTOCOL_INFOW down = F_STARTUP_INFO ? *lpProtocolInfo : route.down;
-	rc = start(wVersionRequested, &data, &down, UpcallTable, &next);
-	if (rc == 0 && !table_complete(&next)) {
+	int start_next = !START_ONCE || first;
+	if (start_next) {
+		rc = start(wVersionRequested, &data, &down, UpcallTable, &next);
+	} else {
+		pv_lock();
+		next = g.next; /* started once, with the first table: it keeps that one */
+		pv_unlock();
+	}
+	if (rc == 0 && start_next && !table_complete(&next)) {
 		int e = 0;
 		if (next.lpWSPCleanup)
 			next.lpWSPCleanup(&e); /* balances the startup that did succeed */
@@ -496,7 +512,7 @@ WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpW
 	pv_lock();
 	g.next = next;
 	g.up = UpcallTable; /* a copy; the most recent one is the one to use */
-	g.lower_startups++;
+	g.lower_startups += start_next;
 	g.startups++;
 	pv_unlock();
 	gate_leave();

@@ -466,6 +466,24 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 	wsph_upcalls_begin(t, &ucfg);
 	struct wsph_imports_config icfg = {&cat, -1};
 	wsph_imports_begin(&icfg);
+	struct wsph_ruleset rs;
+	struct wsph_diag d;
+	memset(&rs, 0, sizeof rs);
+	cr_assert_eq(wsph_ruleset_load(&rs, WSPH_SOURCE_ROOT "/scenarios/rules.yaml", &d), 0, "%s",
+		     d.text);
+	static const uint32_t ids[] = {1101, 1111, 1112};
+	struct wsph_rules_config rcfg;
+	memset(&rcfg, 0, sizeof rcfg);
+	rcfg.set = &rs;
+	rcfg.trace = t;
+	rcfg.kind = WSPH_KIND_IFS;
+	rcfg.catalog_ids = ids;
+	rcfg.n_catalog_ids = 3;
+	rcfg.layered = 1;
+	rcfg.n_lower = 1;
+	snprintf(rcfg.lower[0].module, sizeof rcfg.lower[0].module, "%s", LOWER);
+	rcfg.lower[0].kind = WSPH_KIND_IFS;
+	struct wsph_rules *rules = wsph_rules_new(&rcfg);
 
 	void *real;
 	WSPH_WSPSTARTUP_BYREF fs = fake_startup;
@@ -478,7 +496,8 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 	cr_assert_eq(start(0x202, &data, NULL, *wsph_upcalls_table_buffer(WSPH_TABLE_A), &procs),
 		     0);
 
-	/* The harness calls WSPRecv, and the layer's table holds the stand-in's lpWSPRecv. */
+	/* The harness calls WSPRecv, overlapped and without a thread id, and the layer's table holds
+	 * the stand-in's lpWSPRecv. */
 	struct wsph_event c;
 	memset(&c, 0, sizeof c);
 	c.kind = WSPH_EV_CALL;
@@ -491,7 +510,9 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 	WSABUF b = {8, (char *)&c};
 	DWORD got = 0, fl = 0;
 	int err = 0;
-	cr_assert_eq(procs.lpWSPRecv(0x500, &b, 1, &got, &fl, NULL, NULL, NULL, &err), 0);
+	WSAOVERLAPPED ov;
+	memset(&ov, 0, sizeof ov);
+	cr_assert_eq(procs.lpWSPRecv(0x500, &b, 1, &got, &fl, &ov, NULL, NULL, &err), 0);
 	cr_assert_eq(wsph_trace_count(t), before, "no lower call recorded for the harness's");
 	wsph_upcalls_leave();
 	struct wsph_event r = c;
@@ -501,22 +522,54 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 	cr_assert_str_eq(r.module, LOWER);
 	cr_assert_str_eq(r.behalf, LAYER);
 
-	/* Inside a harness call of another entry, the same lower entry is the layer's call. */
-	c.fn = WSPH_FN_WSPSOCKET;
-	c.a[0] = AF_INET;
+	/* Inside a harness call of another entry, the same lower entries are the layer's calls
+	 * (here the test program plays the layer too, so the entry must differ). */
+	c.fn = WSPH_FN_WSPIOCTL;
+	c.a[0] = 0x999;
 	seq = wsph_trace_append(t, &c);
 	wsph_upcalls_enter(seq, 1);
-	cr_assert_eq(procs.lpWSPRecv(0x500, &b, 1, &got, &fl, NULL, NULL, NULL, &err), 0);
+	cr_assert_eq(procs.lpWSPSocket(AF_INET, SOCK_STREAM, 6, NULL, 0, 0, &err), 0x500);
+	cr_assert_eq(procs.lpWSPRecv(0x500, &b, 1, &got, &fl, &ov, NULL, NULL, &err), 0);
 	wsph_upcalls_leave();
 	struct wsph_event low;
-	cr_assert_eq(wsph_trace_get(t, (size_t)seq, &low), 0);
+	cr_assert_eq(wsph_trace_get(t, (size_t)seq + 2, &low), 0);
 	cr_assert_eq(low.kind, WSPH_EV_CALL);
+	cr_assert_eq(low.fn, WSPH_FN_WSPRECV);
 	cr_assert_eq(low.layer, 1);
 	cr_assert_eq(low.parent, seq);
-	cr_assert_eq(wsph_trace_get(t, (size_t)seq + 1, &low), 0);
+	char layer_module[64];
+	snprintf(layer_module, sizeof layer_module, "%s", low.module); /* its caller's */
+	cr_assert_eq(wsph_trace_get(t, (size_t)seq + 3, &low), 0);
 	cr_assert_eq(low.kind, WSPH_EV_RETURN);
 	cr_assert_str_eq(low.module, LOWER);
 	cr_assert_str_eq(low.behalf, LAYER);
+	r = c;
+	r.kind = WSPH_EV_RETURN;
+	r.parent = seq;
+	r.ret = 0;
+	snprintf(r.module, sizeof r.module, LAYER);
+	wsph_trace_append(t, &r);
+
+	/* Only the layer's own overlapped call without a thread id is the layer's doing. */
+	wsph_rules_finish(rules);
+	size_t n;
+	struct wsph_finding *f = wsph_rules_take(rules, &n);
+	int thread_id = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(f[i].rule->id, "LSP.ThreadId.Private")) {
+			thread_id++;
+			/* the layer's call, charged to its caller (here the test program) */
+			cr_expect_str_eq(f[i].module, layer_module);
+		}
+		cr_expect(strncmp(f[i].rule->id, "LSP.NextProc.", 13) != 0, "%s: %s", f[i].rule->id,
+			  f[i].message);
+		free(f[i].message);
+		free(f[i].excerpt);
+	}
+	free(f);
+	cr_assert_eq(thread_id, 1, "the harness's own call through the layer's table is not judged");
+	wsph_rules_free(rules);
+	wsph_ruleset_free(&rs);
 
 	wsph_imports_end();
 	wsph_upcalls_end();
