@@ -18,11 +18,11 @@
 /* A provider below a layer that acted on the protocol information its layer passed it. */
 #define R_PROPAGATION "LSP.ProtocolInfo.Propagation"
 #define PROPAGATION_RULE                                                                           \
-	"a layer passes the next element's own WSAPROTOCOL_INFOW (the base's), or the structure it "  \
-	"received unmodified to a further layer"
+	"a layer passes the next element's own WSAPROTOCOL_INFOW (the base's), or the structure "  \
+	"it received unmodified to a further layer"
 #define PROPAGATION_ID_FMT                                                                         \
-	"%s called %s with catalog id %" PRIu64 ", which is not its own (%s) but the one %s passed "   \
-	"it in the WSAPROTOCOL_INFOW of a lower WSPStartup or WSPSocket; " PROPAGATION_RULE
+	"%s called %s with catalog id %" PRIu64 ", which is not its own (%s) but the one %s "      \
+	"passed it in the WSAPROTOCOL_INFOW of a lower WSPStartup or WSPSocket; " PROPAGATION_RULE
 
 const char *const wsph_rules_ids_used[] = {
 	R_EXPECTATION,
@@ -782,8 +782,9 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
 
 	/* A provider below a layer is judged against the table its layer gave it (current_table is
-	 * the table of the most recent WSPStartup the module was given, -1 one of the layer's own). */
-	if (ev->table == WSPH_TABLE_POISON && ev->behalf[0] && ev->current_table == WSPH_TABLE_POISON)
+	 * the table of the most recent WSPStartup the module was given, -1 the layer's own). */
+	if (ev->table == WSPH_TABLE_POISON && ev->behalf[0] &&
+	    ev->current_table == WSPH_TABLE_POISON)
 		finding(r, "LSP.UpcallTable.PassedDown", ev,
 			"%s called %s through the poisoned WSPUPCALLTABLE buffer, which is what %s "
 			"passed its WSPStartup: the layer kept &UpcallTable of its own WSPStartup "
@@ -821,8 +822,8 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 	switch (ev->fn) {
 	case WSPH_FN_WPUCREATESOCKETHANDLE:
 		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
-			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL, ev->a[0],
-				own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
+			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
+				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
 		else if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
@@ -831,9 +832,9 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (ifs && told_kind(r, ev) == WSPH_KIND_NONIFS)
 			finding(r, R_PROPAGATION, ev,
-				"%s called %s as a non-IFS provider would, since the WSAPROTOCOL_INFOW "
-				"%s passed its WSPStartup lacks XP1_IFS_HANDLES, which its own catalog "
-				"entry advertises; " PROPAGATION_RULE,
+				"%s called %s as a non-IFS provider would, since the "
+				"WSAPROTOCOL_INFOW %s passed its WSPStartup lacks XP1_IFS_HANDLES, "
+				"which its own catalog entry advertises; " PROPAGATION_RULE,
 				ev->module, CALL, ev->behalf);
 		else if (ifs)
 			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
@@ -844,8 +845,8 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 		break;
 	case WSPH_FN_WPUMODIFYIFSHANDLE:
 		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
-			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL, ev->a[0],
-				own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
+			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
+				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
 		else if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
@@ -854,9 +855,10 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 				own_ids_text(r, ev->module, ids, sizeof ids));
 		if (!ifs && told_kind(r, ev) == WSPH_KIND_IFS)
 			finding(r, R_PROPAGATION, ev,
-				"%s called %s as an IFS provider would, since the WSAPROTOCOL_INFOW %s "
-				"passed its WSPStartup carries XP1_IFS_HANDLES, which its own catalog "
-				"entry does not; " PROPAGATION_RULE,
+				"%s called %s as an IFS provider would, since the "
+				"WSAPROTOCOL_INFOW %s passed its WSPStartup carries "
+				"XP1_IFS_HANDLES, which its own catalog entry does not; "
+				PROPAGATION_RULE,
 				ev->module, CALL, ev->behalf);
 		else if (!ifs)
 			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
@@ -1156,16 +1158,16 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 			/* A handle made inside this call by a call of the layer's to the provider
 			 * below was issued to that provider, not to the provider called. */
 			char below[256] = "";
+			struct wsph_trace *t = r->cfg.trace;
 			struct wsph_event made, in;
 			if (e && !e->modified && e->open &&
-			    wsph_trace_get(r->cfg.trace, (size_t)(e->created_seq - 1), &made) == 0 &&
-			    made.parent &&
-			    wsph_trace_get(r->cfg.trace, (size_t)(made.parent - 1), &in) == 0 &&
+			    wsph_trace_get(t, (size_t)(e->created_seq - 1), &made) == 0 &&
+			    made.parent && wsph_trace_get(t, (size_t)(made.parent - 1), &in) == 0 &&
 			    in.layer == 1 && in.parent == f->call.seq)
 				snprintf(below, sizeof below,
-					 "it was issued during this call, but to %s, the provider below, "
-					 "inside the layer's %s (event #%" PRIu64 "): a handle of the "
-					 "provider below",
+					 "it was issued during this call, but to %s, the provider "
+					 "below, inside the layer's %s (event #%" PRIu64 "): a "
+					 "handle of the provider below",
 					 made.module, wsph_fn_name(in.fn), in.seq);
 			finding(r, "WPU.CreateSocketHandle.BeforeReturn", ev,
 				"%s returned 0x%" PRIx64 " to the client, which is not an open handle "

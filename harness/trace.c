@@ -1494,9 +1494,9 @@ char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len)
 				       " via the ws2_32 export"};
 	char call[768];
 	wsph_event_call_text(ev, call, sizeof call);
+	int via = ev->kind == WSPH_EV_UPCALL && ev->table > 0 && ev->table < 4;
 	snprintf(buf, len, "#%" PRIu64 " step %d %s %s%s [%s%s%s]", ev->seq, ev->step,
-		 kinds[ev->kind], call,
-		 ev->kind == WSPH_EV_UPCALL && ev->table > 0 && ev->table < 4 ? tables[ev->table] : "",
+		 kinds[ev->kind], call, via ? tables[ev->table] : "",
 		 ev->module[0] ? ev->module : "?", ev->behalf[0] ? " for " : "", ev->behalf);
 	return buf;
 }

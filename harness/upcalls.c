@@ -564,9 +564,10 @@ static SOCKET modify_ifs_handle(int table, const void *ra, DWORD id, SOCKET prop
 		err = WSAEINVAL; /* as the older ws2_32 did for an unknown catalog id */
 	else {
 		/* A value that is an IFS handle already (a layer registering the handle the IFS
-		 * provider below it got) keeps its value, as it must: an IFS handle is a file handle,
-		 * and ws2_32 cannot give the file another one. Only a provider's own proposal gets
-		 * the stricter different value (when the scenario does not ask for the same one). */
+		 * provider below it got) keeps its value, as it must: an IFS handle is a file
+		 * handle, and ws2_32 cannot give the file another one. Only a provider's own
+		 * proposal gets the stricter different value (unless the scenario asks for the
+		 * same one). */
 		const struct handle *had = find_handle(proposed);
 		int keep = S.cfg.modify_ifs_same || (had && had->how == H_MODIFIED);
 		h = keep ? proposed : new_handle();

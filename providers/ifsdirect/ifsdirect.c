@@ -1,4 +1,4 @@
-/* ifsdirect: an IFS layered provider built the way real IFS LSPs are, the next provider's own functions placed straight in its table. */
+/* ifsdirect: an IFS layer built as real IFS LSPs are, handing out the next provider's entries. */
 
 /*
  * Most IFS LSPs intercept only what they need and hand the rest of the procedure table over to
@@ -60,9 +60,9 @@
 /* Where one of the layer's chained entries leads: what the next provider is given for it. */
 struct route {
 	DWORD own_id;		/* the chained entry (the client's lpProtocolInfo) */
-	WSAPROTOCOL_INFOW down; /* the next element's own entry if it is the base, else the chained one */
+	WSAPROTOCOL_INFOW down; /* the next element's own entry (a base), else the chained one */
 	GUID next_provider;	/* the provider of the next element */
-	int next_ifs;		/* it has IFS handles (XP1_IFS_HANDLES): this layer can sit on it */
+	int next_ifs;		/* it has IFS handles: this layer may sit on it */
 };
 
 /* A socket the client holds: the handle it got and the next provider's handle behind it (the
@@ -73,7 +73,7 @@ struct sock {
 };
 
 static struct {
-	int busy;     /* a WSPStartup/WSPCleanup is running (they call the next provider unlocked) */
+	int busy;     /* a WSPStartup/WSPCleanup runs (they call the next provider unlocked) */
 	int startups; /* this layer's successful WSPStartups not yet balanced */
 	int lower_startups;
 	HMODULE lower_mod;

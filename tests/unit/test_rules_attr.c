@@ -365,7 +365,7 @@ Test(attribution, a_handle_made_below_is_named_as_such, .init = nonifs, .fini = 
 {
 	startup(1001, 0, WSPH_TABLE_A, WSPH_TABLE_A);
 	step_now = 2;
-	/* A non-IFS layer returns the handle the lower provider made for itself inside this call. */
+	/* A non-IFS layer returns the handle the lower provider made for itself in this call. */
 	struct wsph_event c = get(call(0, 0, WSPH_FN_WSPSOCKET, AF_INET));
 	struct wsph_event l = get(call(1, c.seq, WSPH_FN_WSPSOCKET, AF_INET));
 	l.a[3] = 1001;
@@ -380,7 +380,7 @@ Test(attribution, a_handle_made_below_is_named_as_such, .init = nonifs, .fini = 
 	int named = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(f[i].rule->id, "WPU.CreateSocketHandle.BeforeReturn")) {
-			named = strstr(f[i].message, "issued during this call, but to " LOWER) != NULL;
+			named = strstr(f[i].message, "during this call, but to " LOWER) != NULL;
 			cr_expect(named, "%s", f[i].message);
 		}
 		free(f[i].message);
@@ -496,8 +496,8 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 	cr_assert_eq(start(0x202, &data, NULL, *wsph_upcalls_table_buffer(WSPH_TABLE_A), &procs),
 		     0);
 
-	/* The harness calls WSPRecv, overlapped and without a thread id, and the layer's table holds
-	 * the stand-in's lpWSPRecv. */
+	/* The harness calls WSPRecv, overlapped and without a thread id, and the layer's table
+	 * holds the stand-in's lpWSPRecv. */
 	struct wsph_event c;
 	memset(&c, 0, sizeof c);
 	c.kind = WSPH_EV_CALL;
@@ -567,7 +567,7 @@ Test(attribution_lower, the_harness_calling_a_lower_entry_is_the_harness_call)
 		free(f[i].excerpt);
 	}
 	free(f);
-	cr_assert_eq(thread_id, 1, "the harness's own call through the layer's table is not judged");
+	cr_assert_eq(thread_id, 1, "the harness's call through the layer's table is not judged");
 	wsph_rules_free(rules);
 	wsph_ruleset_free(&rs);
 
