@@ -124,6 +124,8 @@ static struct {
 	WSPH_WSPSTARTUP_BYREF real_startup;
 	WSPPROC_TABLE real; /* the lower provider's own table, from its last WSPStartup */
 	char module[64];
+	char layer[64]; /* the layer under test, for which the lower provider acts */
+	char self[64];	/* the harness's own module (the program) */
 	int bound;
 	/* The one lower instance the wrappers serve (they forward to one table): its startups and
 	 * handles, guarded by the upcall lock. */
@@ -138,6 +140,14 @@ void wsph_lower_begin(const struct wsph_catalog *catalog, int hole)
 	memset(&L, 0, sizeof L);
 	L.catalog = catalog;
 	L.hole = hole;
+	const struct wsph_catalog_provider *p = catalog ? wsph_catalog_under_test(catalog) : NULL;
+	char *x = p ? wsph_catalog_expand(catalog, p->path) : NULL;
+	snprintf(L.layer, sizeof L.layer, "%s", x ? wsph_path_base(x) : "");
+	free(x);
+	void (*me)(const struct wsph_catalog *, int) = wsph_lower_begin;
+	void *addr;
+	memcpy(&addr, &me, sizeof addr);
+	wsph_plat_module_name_at(addr, L.self, sizeof L.self);
 }
 
 void wsph_lower_end(void)
@@ -180,6 +190,29 @@ static int propagation_ok(const WSAPROTOCOL_INFOW *pi)
 	return 0;
 }
 
+/* The harness's own call in progress on this thread that this lower call is, or 0. A layer may put
+ * the lower provider's functions straight into the table it returns (as IFS layers commonly do for
+ * what they need not intercept): the harness then calls this stand-in itself, from its own code,
+ * in the middle of its call of that same entry with the same first argument. That call is the
+ * harness's, recorded already (layer 0): the provider under test answers it with the lower
+ * provider's code, and nothing of it is the layer's use of the provider below. (A layer function
+ * that ends in a tail call of the same lower function with the same handle passes exactly what the
+ * harness passed, and is taken for the same.) */
+static uint64_t harness_call(const char *caller, enum wsph_fn fn, uint64_t a0)
+{
+	struct wsph_trace *t = wsph_upcalls_trace();
+	if (!t || !L.self[0] || strcmp(caller, L.self) != 0)
+		return 0;
+	uint64_t seq = wsph_trace_thread_call(t);
+	struct wsph_event c;
+	if (!seq || wsph_trace_get(t, (size_t)(seq - 1), &c) != 0 || c.kind != WSPH_EV_CALL ||
+	    c.layer != 0 || c.fn != fn || c.a[0] != a0)
+		return 0;
+	return seq;
+}
+
+/* A call into the lower provider begins. ev->layer is 1 for the layer's own call, 0 for the
+ * harness's call through the layer's table (ev->parent is then that call). */
 static void call_begin(struct wsph_event *ev, enum wsph_fn fn, const void *ra, uint64_t a0)
 {
 	memset(ev, 0, sizeof *ev);
@@ -189,11 +222,19 @@ static void call_begin(struct wsph_event *ev, enum wsph_fn fn, const void *ra, u
 	ev->a[0] = a0;
 	ev->err = WSPH_ERRNO_UNSET;
 	wsph_plat_module_name_at(ra, ev->module, sizeof ev->module);
+	uint64_t h = harness_call(ev->module, fn, a0);
+	if (h) {
+		ev->layer = 0;
+		ev->parent = h;
+		/* its RETURN names the code that answered: the lower provider's, for the layer */
+		wsph_trace_answered_by(wsph_upcalls_trace(), h, L.module, L.layer);
+	}
 }
 
 static void call_push(struct wsph_event *ev)
 {
-	wsph_upcalls_push_call(ev);
+	if (ev->layer == 1)
+		wsph_upcalls_push_call(ev);
 }
 
 /* Upcall lock held: what a returned lower call changes in the ledger. */
@@ -229,12 +270,22 @@ static void ledger_note(const struct wsph_event *r)
 static void call_end(const struct wsph_event *call, int64_t ret, const LPINT lpErrno)
 {
 	struct wsph_event r = *call;
-	wsph_upcalls_leave();
 	r.kind = WSPH_EV_RETURN;
-	r.parent = call->seq;
 	r.ret = ret;
 	r.err = lpErrno ? *lpErrno : WSPH_ERRNO_UNSET;
+	if (call->layer == 0) {
+		/* the harness's call: its RETURN is the harness's to record; the ledger still
+		 * follows what the lower provider issued and closed */
+		r.seq = call->parent;
+		wsph_upcalls_lock();
+		ledger_note(&r);
+		wsph_upcalls_unlock();
+		return;
+	}
+	wsph_upcalls_leave();
+	r.parent = call->seq;
 	snprintf(r.module, sizeof r.module, "%s", L.module);
+	snprintf(r.behalf, sizeof r.behalf, "%s", L.layer);
 	wsph_upcalls_lock();
 	wsph_upcalls_append(&r);
 	ledger_note(&r);
@@ -574,12 +625,15 @@ static const WSPPROC_TABLE wrappers = {
 };
 
 /* Does a table the layer hands down reach the harness? Identical pointers, or entries that
- * forward: probed with a harmless WPUFDIsSet on an empty set. */
+ * forward: probed with a harmless WPUFDIsSet on an empty set. The poisoned buffer (a layer that
+ * kept &UpcallTable hands down what it holds once its WSPStartup has returned) does not. */
 static int table_forwards(const WSPUPCALLTABLE *t)
 {
 	int id = wsph_upcalls_table_of(t);
 	if (id == WSPH_TABLE_A || id == WSPH_TABLE_B)
 		return 0;
+	if (id == WSPH_TABLE_POISON)
+		return 2;
 	if (!t->lpWPUFDIsSet)
 		return 2;
 	fd_set empty;
@@ -594,13 +648,21 @@ static int WSPAPI l_startup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi, WSPU
 {
 	struct wsph_event c;
 	call_begin(&c, WSPH_FN_WSPSTARTUP, RA, v);
+	/* What the layer tells the provider below (the CALL's a[1] and a[2] are no output yet): the
+	 * catalog id and service flags of the WSAPROTOCOL_INFOW it passes, and which table. */
+	c.a[1] = pi ? pi->dwCatalogEntryId : 0;
+	c.a[2] = pi ? pi->dwServiceFlags1 : 0;
 	c.a[3] = propagation_ok(pi) ? 1 : 2;
 	c.a[4] = (uint64_t)table_forwards(&t);
 	c.a[5] = L.hole >= 0 ? (uint64_t)L.hole + 1 : 0;
+	c.table = wsph_upcalls_table_of(&t);
 	snprintf(c.text, sizeof c.text, "lpProtocolInfo: catalog id %lu, ChainLen %d",
 		 pi ? (unsigned long)pi->dwCatalogEntryId : 0ul, pi ? pi->ProtocolChain.ChainLen : -1);
 	call_push(&c);
+	int table_before = wsph_upcalls_lower_table(c.table);
 	int r = L.real_startup(v, data, pi, &t, procs);
+	if (r != 0)
+		wsph_upcalls_lower_table(table_before);
 	if (r == 0 && procs) {
 		L.real = *procs;
 		*procs = wrappers;
@@ -623,6 +685,7 @@ static int WSPAPI l_startup(WORD v, LPWSPDATA data, LPWSAPROTOCOL_INFOW pi, WSPU
 	r_ev.a[1] = data ? data->wVersion : 0;
 	r_ev.a[2] = data ? data->wHighVersion : 0;
 	snprintf(r_ev.module, sizeof r_ev.module, "%s", L.module);
+	snprintf(r_ev.behalf, sizeof r_ev.behalf, "%s", L.layer);
 	wsph_upcalls_lock();
 	wsph_upcalls_append(&r_ev);
 	wsph_upcalls_unlock();
@@ -635,5 +698,6 @@ LPWSPSTARTUP wsph_lower_startup(void *real_startup, const char *module_name, uin
 	memcpy(&L.real_startup, &real_startup, sizeof real_startup);
 	snprintf(L.module, sizeof L.module, "%s", module_name);
 	L.bound = 1;
+	wsph_upcalls_set_lower(L.module, L.layer);
 	return l_startup;
 }

@@ -15,6 +15,14 @@
 #include <string.h>
 
 #define R_EXPECTATION "HARNESS.Step.Expectation"
+/* A provider below a layer that acted on the protocol information its layer passed it. */
+#define R_PROPAGATION "LSP.ProtocolInfo.Propagation"
+#define PROPAGATION_RULE                                                                           \
+	"a layer passes the next element's own WSAPROTOCOL_INFOW (the base's), or the structure "  \
+	"it received unmodified to a further layer"
+#define PROPAGATION_ID_FMT                                                                         \
+	"%s called %s with catalog id %" PRIu64 ", which is not its own (%s) but the one %s "      \
+	"passed it in the WSAPROTOCOL_INFOW of a lower WSPStartup or WSPSocket; " PROPAGATION_RULE
 
 const char *const wsph_rules_ids_used[] = {
 	R_EXPECTATION,
@@ -331,13 +339,17 @@ static int call_fn_of_seq(struct wsph_rules *r, uint64_t seq)
 	return (int)ev.fn;
 }
 
-/* The site of the event `seq` (1-based): the module charged, its WSP call and its upcall. */
+/* The site of the event `seq` (1-based): the module charged, its WSP call and its upcall. An
+ * LSP.* rule judges what a layer does: an event made on a layer's behalf (by the provider below
+ * it) is charged to that layer; every other rule charges the module whose code made the event. */
 static void finding_site(struct wsph_rules *r, struct wsph_finding *f, uint64_t seq)
 {
 	struct wsph_event ev, call;
 	if (wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
 		return;
-	snprintf(f->module, sizeof f->module, "%s", ev.module);
+	int layer_rule = f->rule && !strncmp(f->rule->id, "LSP.", 4);
+	snprintf(f->module, sizeof f->module, "%s",
+		 layer_rule && ev.behalf[0] ? ev.behalf : ev.module);
 	if (ev.kind != WSPH_EV_UPCALL) {
 		f->call_fn = (int)ev.fn;
 		return;
@@ -515,6 +527,27 @@ static const char *own_ids_text(const struct wsph_rules *r, const char *module, 
 	for (size_t i = 0; i < n && pos < len; i++)
 		pos += (size_t)snprintf(buf + pos, len - pos, "%s%" PRIu32, i ? " or " : "", ids[i]);
 	return buf;
+}
+
+/* A provider below the layer that used, in an upcall, what its layer told it rather than its own
+ * catalog entry: the catalog id `id` came in the WSAPROTOCOL_INFOW the layer passed it (lower
+ * WSPStartup or WSPSocket). What it did then is the layer's doing (LSP.ProtocolInfo.Propagation),
+ * with the lower provider's upcall as evidence. */
+static int told_by_layer(const struct wsph_rules *r, const struct wsph_event *ev, uint64_t id)
+{
+	int ifs;
+	return ev->behalf[0] && lower_of(r, ev->module) &&
+	       wsph_rules_lsp_told(r->lsp, ev->module, ev->parent, id, &ifs);
+}
+
+/* The kind its layer told a provider below (XP1_IFS_HANDLES in the WSAPROTOCOL_INFOW of its lower
+ * WSPStartup): WSPH_KIND_IFS or WSPH_KIND_NONIFS, 0 when unknown or not a provider below. */
+static unsigned told_kind(const struct wsph_rules *r, const struct wsph_event *ev)
+{
+	int ifs = -1;
+	if (ev->behalf[0] && lower_of(r, ev->module))
+		wsph_rules_lsp_told(r->lsp, ev->module, ev->parent, 0, &ifs);
+	return ifs < 0 ? 0 : ifs ? WSPH_KIND_IFS : WSPH_KIND_NONIFS;
 }
 
 static int is_lower_handle(const struct wsph_rules *r, uint64_t h)
@@ -879,20 +912,31 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 	lcs.done = 0;
 	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
 
-	if (ev->table == WSPH_TABLE_POISON)
+	/* A provider below a layer is judged against the table its layer gave it (current_table is
+	 * the table of the most recent WSPStartup the module was given, -1 the layer's own). */
+	if (ev->table == WSPH_TABLE_POISON && ev->behalf[0] &&
+	    ev->current_table == WSPH_TABLE_POISON)
+		finding(r, "LSP.UpcallTable.PassedDown", ev,
+			"%s called %s through the poisoned WSPUPCALLTABLE buffer, which is what %s "
+			"passed its WSPStartup: the layer kept &UpcallTable of its own WSPStartup "
+			"instead of copying the table, and handed down what the buffer held later",
+			ev->module, CALL, ev->behalf);
+	else if (ev->table == WSPH_TABLE_POISON)
 		finding(r, "SPI.Startup.UpcallTableCopied", ev,
 			"%s called %s through the WSPUPCALLTABLE buffer the harness passed to "
 			"WSPStartup, after WSPStartup had returned (the harness poisoned it): the "
 			"provider kept &UpcallTable instead of copying the table",
 			ev->module, CALL);
 	else if ((ev->table == WSPH_TABLE_A || ev->table == WSPH_TABLE_B) &&
+		 (ev->current_table == WSPH_TABLE_A || ev->current_table == WSPH_TABLE_B) &&
 		 ev->table != ev->current_table &&
 		 /* the harness's own probe of a table a layer hands down, mid-WSPStartup */
 		 strncmp(ev->module, "wspharness", 10) != 0)
 		finding(r, "SPI.Startup.MostRecentUpcallTable", ev,
-			"%s called %s through upcall table %c, but the most recent WSPStartup "
+			"%s called %s through upcall table %c, but the most recent WSPStartup %s "
 			"supplied table %c",
 			ev->module, CALL, ev->table == WSPH_TABLE_A ? 'A' : 'B',
+			ev->behalf[0] ? "its layer made on it" : "it was given",
 			ev->current_table == WSPH_TABLE_A ? 'A' : 'B');
 
 	if (r->after_final && wsph_fn_is_wpu(ev->fn)) {
@@ -908,13 +952,22 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 
 	switch (ev->fn) {
 	case WSPH_FN_WPUCREATESOCKETHANDLE:
-		if (!own_catalog_id(r, ev->module, ev->a[0]))
+		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
+			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
+				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
+		else if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
 				ev->module, CALL, ev->a[0],
 				own_ids_text(r, ev->module, ids, sizeof ids));
-		if (ifs)
+		if (ifs && told_kind(r, ev) == WSPH_KIND_NONIFS)
+			finding(r, R_PROPAGATION, ev,
+				"%s called %s as a non-IFS provider would, since the "
+				"WSAPROTOCOL_INFOW %s passed its WSPStartup lacks XP1_IFS_HANDLES, "
+				"which its own catalog entry advertises; " PROPAGATION_RULE,
+				ev->module, CALL, ev->behalf);
+		else if (ifs)
 			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
 				"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
 				ev->module, CALL);
@@ -922,22 +975,31 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
 		break;
 	case WSPH_FN_WPUMODIFYIFSHANDLE:
-		if (!own_catalog_id(r, ev->module, ev->a[0]))
+		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
+			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
+				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
+		else if (!own_catalog_id(r, ev->module, ev->a[0]))
 			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
 				"%s called %s with catalog id %" PRIu64
 				", which is not its own (%s)",
 				ev->module, CALL, ev->a[0],
 				own_ids_text(r, ev->module, ids, sizeof ids));
-		if (!ifs) {
+		if (!ifs && told_kind(r, ev) == WSPH_KIND_IFS)
+			finding(r, R_PROPAGATION, ev,
+				"%s called %s as an IFS provider would, since the "
+				"WSAPROTOCOL_INFOW %s passed its WSPStartup carries "
+				"XP1_IFS_HANDLES, which its own catalog entry does not; "
+				PROPAGATION_RULE,
+				ev->module, CALL, ev->behalf);
+		else if (!ifs)
 			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
 				"%s called %s although its catalog entry does not advertise "
 				"XP1_IFS_HANDLES (a non-IFS provider)",
 				ev->module, CALL);
-			/* what then goes wrong with this handle is this defect's */
-			for (size_t i = 0; i < r->n_ledger; i++)
-				if (r->ledger[i].value == ev->a[1] || r->ledger[i].value == (uint64_t)ev->ret)
-					r->ledger[i].charged = 1;
-		}
+		/* what then goes wrong with this handle is that finding's */
+		for (size_t i = 0; !ifs && i < r->n_ledger; i++)
+			if (r->ledger[i].value == ev->a[1] || r->ledger[i].value == (uint64_t)ev->ret)
+				r->ledger[i].charged = 1;
 		if (ev->ret != -1) {
 			ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
 			struct ledger_entry *e = ledger_find(r, (uint64_t)ev->ret);
@@ -1243,7 +1305,21 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 		for (size_t i = 0; i < f->n_up; i++)
 			if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
 				made_here = 1;
-		if (!made_here || !e || e->modified || !e->open)
+		if (!made_here || !e || e->modified || !e->open) {
+			/* A handle made inside this call by a call of the layer's to the provider
+			 * below was issued to that provider, not to the provider called. */
+			char below[256] = "";
+			struct wsph_trace *t = r->cfg.trace;
+			struct wsph_event made, in;
+			if (e && !e->modified && e->open &&
+			    wsph_trace_get(t, (size_t)(e->created_seq - 1), &made) == 0 &&
+			    made.parent && wsph_trace_get(t, (size_t)(made.parent - 1), &in) == 0 &&
+			    in.layer == 1 && in.parent == f->call.seq)
+				snprintf(below, sizeof below,
+					 "it was issued during this call, but to %s, the provider "
+					 "below, inside the layer's %s (event #%" PRIu64 "): a "
+					 "handle of the provider below",
+					 made.module, wsph_fn_name(in.fn), in.seq);
 			finding(r, "WPU.CreateSocketHandle.BeforeReturn", ev,
 				"%s returned 0x%" PRIx64 " to the client, which is not an open handle "
 				"WPUCreateSocketHandle returned during this call (%s)",
@@ -1251,7 +1327,9 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 				!e ? "the harness never issued it"
 				: e->modified ? "it came from WPUModifyIFSHandle"
 				: !e->open ? "it was already released"
+				: below[0] ? below
 				: "it was issued by an earlier call");
+		}
 		return;
 	}
 	/* IFS */

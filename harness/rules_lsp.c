@@ -21,6 +21,7 @@
 #define R_BALANCED	  "LSP.NextProc.CleanupBalanced"
 #define R_CLOSES_FIRST	  "LSP.NextProc.ClosesBeforeFinalCleanup"
 #define R_PARTIAL	  "LSP.NextProc.PartialReceive"
+#define R_TABLE_DOWN	  "LSP.UpcallTable.PassedDown"
 
 #define MAX_INFLIGHT 64
 #define MAX_ISSUED   8
@@ -33,11 +34,19 @@ struct inflight {
 	size_t n_issued;
 };
 
+#define MAX_TOLD 16
+
 /* A lower provider (by module), with the ledger rebuilt from its RETURN events. */
 struct inst {
 	char module[64];
 	struct wsph_lower_ledger led;
 	uint64_t last_cleanup_seq; /* the cleanup that brought the count to 0 */
+	/* What the layer told it in the WSAPROTOCOL_INFOW of its lower WSPStartups and WSPSockets
+	 * that returned: the catalog ids, and XP1_IFS_HANDLES of the most recent successful
+	 * WSPStartup's (-1 none yet). */
+	uint32_t told_ids[MAX_TOLD];
+	size_t n_told;
+	int told_ifs;
 };
 
 /* A socket the client got from the layer. */
@@ -64,6 +73,7 @@ struct wsph_rules_lsp {
 	struct usock *u;
 	size_t n_u, cap_u;
 	int upper_startups;
+	int upper_table; /* the table of the layer's most recent successful WSPStartup (-1 none) */
 };
 
 struct wsph_rules_lsp *wsph_rules_lsp_new(const struct wsph_rules_config *cfg)
@@ -73,6 +83,7 @@ struct wsph_rules_lsp *wsph_rules_lsp_new(const struct wsph_rules_config *cfg)
 		return NULL;
 	l->layered = cfg->layered;
 	l->kind = cfg->kind;
+	l->upper_table = -1;
 	return l;
 }
 
@@ -110,7 +121,25 @@ static struct inst *inst_for(struct wsph_rules_lsp *l, const char *module)
 	struct inst *in = &l->inst[l->n_inst++];
 	memset(in, 0, sizeof *in);
 	snprintf(in->module, sizeof in->module, "%s", module);
+	in->told_ifs = -1;
 	return in;
+}
+
+static const struct inst *inst_find(const struct wsph_rules_lsp *l, const char *module)
+{
+	for (size_t i = 0; i < l->n_inst; i++)
+		if (!strcmp(l->inst[i].module, module))
+			return &l->inst[i];
+	return NULL;
+}
+
+static void told_id(struct inst *in, uint64_t id)
+{
+	for (size_t i = 0; i < in->n_told; i++)
+		if (in->told_ids[i] == id)
+			return;
+	if (id && in->n_told < MAX_TOLD)
+		in->told_ids[in->n_told++] = (uint32_t)id;
 }
 
 static struct inflight *inflight_find(struct wsph_rules_lsp *l, uint64_t seq)
@@ -209,6 +238,26 @@ static void check_handle(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 	       in->module, call, h, where, what);
 }
 
+/* Is lower handle h the object of a socket the client still holds? An IFS layer's client handle
+ * is the lower handle itself, registered with WPUModifyIFSHandle: the client's to close, and the
+ * lower provider's final WSPCleanup resets it as it resets a base provider's. */
+static int held_by_client(const struct wsph_rules_lsp *l, uint64_t h)
+{
+	if (l->kind != WSPH_KIND_IFS)
+		return 0;
+	for (size_t i = 0; i < l->n_u; i++) {
+		const struct usock *u = &l->u[i];
+		if (u->closed)
+			continue;
+		if (u->h == h)
+			return 1;
+		for (size_t k = 0; k < u->n_lower; k++)
+			if (u->lower[k] == h)
+				return 1;
+	}
+	return 0;
+}
+
 /* Lower handles of closed client sockets, once the close has fully returned. */
 static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_t before_seq)
 {
@@ -273,11 +322,27 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
 		wsph_ledger_startup(&in->led, (int)ev->ret);
+		if (ev->ret == 0) {
+			/* the CALL's a[1], a[2]: the catalog id and service flags passed down */
+			told_id(in, call->a[1]);
+			in->told_ifs = (call->a[2] & XP1_IFS_HANDLES) != 0;
+		}
 		return;
 	case WSPH_FN_WSPCLEANUP: {
-		const struct wsph_lh *first;
-		size_t open = wsph_ledger_open(&in->led, &first);
-		uint64_t first_h = first ? first->h : 0, first_seq = first ? first->issued_seq : 0;
+		/* Open lower sockets, except those the client holds itself (an IFS layer's): the
+		 * layer cannot close them without completing the client's own operations on them,
+		 * which a final cleanup cancels silently. */
+		size_t open = 0;
+		uint64_t first_h = 0, first_seq = 0;
+		for (size_t i = 0; i < in->led.n; i++) {
+			const struct wsph_lh *e = &in->led.v[i];
+			if (e->state != WSPH_LH_OPEN || held_by_client(l, e->h))
+				continue;
+			if (!open++) {
+				first_h = e->h;
+				first_seq = e->issued_seq;
+			}
+		}
 		int last_failed = in->led.last_failed;
 		int before = wsph_ledger_cleanup(&in->led, (int)ev->ret, ev->seq, NULL);
 		if (before <= 0)
@@ -323,6 +388,8 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 	else if (ev->fn == WSPH_FN_WSPSELECT && ev->a[3])
 		check_handle(l, r, in, ev, upper, ev->a[1], "a member of an fd_set");
 
+	if (ev->fn == WSPH_FN_WSPSOCKET)
+		told_id(in, ev->a[3]);
 	if (issues_handle(ev->fn) && ev->ret != -1) {
 		const struct wsph_lh *from = wsph_ledger_find(&in->led, ev->a[0]);
 		int stream = ev->fn == WSPH_FN_WSPACCEPT ||
@@ -350,14 +417,62 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 	}
 }
 
+/* A harness call the lower provider's own code answered (the layer put that function of the
+ * provider below in its own table): nothing in it is the layer's use of the provider below, so
+ * no rule here judges it, but what it issued and closed changes that provider's ledger, and what
+ * it delivered the client read from the provider below. */
+static void answered_below(struct wsph_rules_lsp *l, struct inst *in, const struct wsph_event *ev,
+			   const struct wsph_event *call)
+{
+	if (issues_handle(ev->fn) && ev->ret != -1) {
+		const struct wsph_lh *from = wsph_ledger_find(&in->led, ev->a[0]);
+		int stream = ev->fn == WSPH_FN_WSPACCEPT ||
+			     (ev->fn == WSPH_FN_WSPSOCKET ? call->a[1] == SOCK_STREAM
+							   : from && from->stream);
+		wsph_ledger_issue(&in->led, (uint64_t)ev->ret, stream, ev->seq);
+	}
+	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0)
+		wsph_ledger_close(&in->led, ev->a[0], ev->seq);
+	if ((ev->fn == WSPH_FN_WSPRECV || ev->fn == WSPH_FN_WSPRECVFROM) && ev->ret == 0 &&
+	    !(call->a[2] & 1u)) {
+		struct usock *u = usock_find(l, ev->a[0]);
+		if (u)
+			u->lower_bytes += ev->a[2];
+	}
+}
+
+/* A lower WSPStartup: the table the layer hands down must be the one it was given most recently
+ * (its WSPStartup in progress, else its last successful one), or one that forwards to it. */
+static void check_table_down(struct wsph_rules_lsp *l, struct wsph_rules *r,
+			     const struct wsph_event *ev)
+{
+	if (ev->table != WSPH_TABLE_A && ev->table != WSPH_TABLE_B)
+		return;
+	int want = -1;
+	for (size_t i = l->n_fl; i-- > 0 && want < 0;)
+		if (l->fl[i].call.layer == 0 && l->fl[i].call.fn == WSPH_FN_WSPSTARTUP)
+			want = l->fl[i].call.table;
+	if (want < 0)
+		want = l->upper_table;
+	if (want < 0 || want == ev->table)
+		return;
+	report(r, R_TABLE_DOWN, ev->step, ev->seq,
+	       "%s passed upcall table %c to the next provider's WSPStartup, but its own most "
+	       "recent WSPStartup supplied table %c: a layer passes down the table it received "
+	       "(or one that forwards to it), so the provider below uses the most recent one too",
+	       ev->module, ev->table == WSPH_TABLE_A ? 'A' : 'B', want == WSPH_TABLE_A ? 'A' : 'B');
+}
+
 static void upper_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct wsph_event *ev,
 			 const struct inflight *f)
 {
 	const struct wsph_event *call = f ? &f->call : ev;
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
-		if (ev->ret == 0)
+		if (ev->ret == 0) {
 			l->upper_startups++;
+			l->upper_table = call->table;
+		}
 		break;
 	case WSPH_FN_WSPCLEANUP:
 		if (ev->ret == 0 && l->upper_startups > 0 && --l->upper_startups == 0)
@@ -439,6 +554,8 @@ void wsph_rules_lsp_event(struct wsph_rules_lsp *l, struct wsph_rules *r,
 	case WSPH_EV_CALL:
 		if (ev->layer == 0)
 			check_closed(l, r, ev->seq);
+		else if (ev->fn == WSPH_FN_WSPSTARTUP)
+			check_table_down(l, r, ev);
 		if (l->n_fl == MAX_INFLIGHT) { /* calls that never returned: forget the oldest */
 			memmove(&l->fl[0], &l->fl[1], (MAX_INFLIGHT - 1) * sizeof l->fl[0]);
 			l->n_fl--;
@@ -451,10 +568,14 @@ void wsph_rules_lsp_event(struct wsph_rules_lsp *l, struct wsph_rules *r,
 		struct inflight copy;
 		if (f)
 			copy = *f;
-		if (ev->layer == 1)
+		if (ev->layer == 1) {
 			lower_return(l, r, ev, f ? &copy.call : ev);
-		else
+		} else {
+			struct inst *in = ev->behalf[0] ? inst_for(l, ev->module) : NULL;
+			if (in)
+				answered_below(l, in, ev, f ? &copy.call : ev);
 			upper_return(l, r, ev, f ? &copy : NULL);
+		}
 		if (f) {
 			size_t i = (size_t)(f - l->fl);
 			memmove(&l->fl[i], &l->fl[i + 1], (l->n_fl - i - 1) * sizeof l->fl[0]);
@@ -465,6 +586,34 @@ void wsph_rules_lsp_event(struct wsph_rules_lsp *l, struct wsph_rules *r,
 	default:
 		break;
 	}
+}
+
+int wsph_rules_lsp_told(const struct wsph_rules_lsp *l, const char *module, uint64_t parent,
+			uint64_t id, int *told_ifs)
+{
+	int told = 0;
+	*told_ifs = -1;
+	if (!l || !l->layered)
+		return 0;
+	/* the lower call in progress, whose protocol information the provider may be using now */
+	for (size_t i = l->n_fl; parent && i-- > 0;) {
+		const struct wsph_event *c = &l->fl[i].call;
+		if (c->seq != parent || c->layer != 1)
+			continue;
+		if (c->fn == WSPH_FN_WSPSTARTUP) {
+			told = id && c->a[1] == id;
+			*told_ifs = (c->a[2] & XP1_IFS_HANDLES) != 0;
+		} else if (c->fn == WSPH_FN_WSPSOCKET) {
+			told = id && c->a[3] == id;
+		}
+		break;
+	}
+	const struct inst *in = inst_find(l, module);
+	for (size_t i = 0; in && i < in->n_told; i++)
+		told |= id && in->told_ids[i] == id;
+	if (in && *told_ifs < 0)
+		*told_ifs = in->told_ifs;
+	return told;
 }
 
 void wsph_rules_lsp_finish(struct wsph_rules_lsp *l, struct wsph_rules *r)

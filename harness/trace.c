@@ -135,6 +135,13 @@ struct wsph_trace {
 	int sbuf_ok, spilling, spill_dirty;
 	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
 	size_t n_spare;
+	/* Calls in progress answered by another module's code (wsph_trace_answered_by), under the
+	 * lock; n_answered is read without it. */
+	struct answered {
+		uint64_t call;
+		uint16_t module, behalf;
+	} answered[8];
+	uint64_t n_answered;
 	uint64_t id;		 /* unique in the process: the shared read cache's owner */
 	struct wsph_rec *rcache; /* a spilled chunk read back (sealed traces share one, below) */
 	size_t rcache_cap;	 /* records rcache holds room for */
@@ -930,10 +937,11 @@ static void to_rec(const struct wsph_event *ev, struct wsph_rec *r)
 	r->step = ev->step;
 	r->err = ev->err;
 	r->fault = ev->fault;
-	r->layer = ev->layer;
+	r->layer = (int16_t)ev->layer;
 	r->table = ev->table;
 	r->current_table = ev->current_table;
 	r->module = (uint16_t)wsph_trace_module_id(ev->module);
+	r->behalf = (uint16_t)(ev->behalf[0] ? wsph_trace_module_id(ev->behalf) : 0);
 	r->kind = (uint8_t)ev->kind;
 	r->fn = (uint8_t)ev->fn;
 }
@@ -962,6 +970,10 @@ static void from_rec(struct wsph_trace *t, const struct wsph_rec *r, struct wsph
 	size_t n = strlen(m);
 	memcpy(ev->module, m, n < sizeof ev->module ? n + 1 : sizeof ev->module);
 	ev->module[sizeof ev->module - 1] = '\0';
+	m = wsph_trace_module_name(r->behalf);
+	n = strlen(m);
+	memcpy(ev->behalf, m, n < sizeof ev->behalf ? n + 1 : sizeof ev->behalf);
+	ev->behalf[sizeof ev->behalf - 1] = '\0';
 }
 
 struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
@@ -1001,9 +1013,88 @@ uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coa
 	return seq;
 }
 
+/* ---- calls in progress, per thread, and who answers them ---- */
+#define THREAD_CALLS 16
+static WSPH_THREAD_LOCAL struct {
+	uint64_t trace; /* the id of the trace they belong to */
+	int n;
+	uint64_t seq[THREAD_CALLS];
+} my_calls;
+
+/* The event ev (seq just set) was appended by this thread. */
+static void note_call(struct wsph_trace *t, const struct wsph_event *ev)
+{
+	if (my_calls.trace != t->id) {
+		my_calls.trace = t->id;
+		my_calls.n = 0;
+	}
+	if (ev->kind == WSPH_EV_CALL) {
+		if (my_calls.n == THREAD_CALLS) { /* too deep: forget the outermost */
+			memmove(&my_calls.seq[0], &my_calls.seq[1],
+				(THREAD_CALLS - 1) * sizeof my_calls.seq[0]);
+			my_calls.n--;
+		}
+		my_calls.seq[my_calls.n++] = ev->seq;
+	} else if (ev->kind == WSPH_EV_RETURN) {
+		/* its call, and any call inside it that never returned */
+		for (int i = my_calls.n; i-- > 0;)
+			if (my_calls.seq[i] == ev->parent) {
+				my_calls.n = i;
+				break;
+			}
+	}
+}
+
+uint64_t wsph_trace_thread_call(struct wsph_trace *t)
+{
+	return my_calls.trace == t->id && my_calls.n > 0 ? my_calls.seq[my_calls.n - 1] : 0;
+}
+
+void wsph_trace_answered_by(struct wsph_trace *t, uint64_t call_seq, const char *module,
+			    const char *behalf)
+{
+	if (!call_seq)
+		return;
+	uint16_t m = (uint16_t)wsph_trace_module_id(module);
+	uint16_t b = (uint16_t)wsph_trace_module_id(behalf);
+	wsph_mutex_lock(t->lock);
+	size_t n = (size_t)wsph_atomic_load_u64(&t->n_answered), i = 0;
+	while (i < n && t->answered[i].call != call_seq)
+		i++;
+	if (i == n && n == sizeof t->answered / sizeof t->answered[0]) {
+		/* full of calls whose RETURN never came: the oldest goes */
+		memmove(&t->answered[0], &t->answered[1], (n - 1) * sizeof t->answered[0]);
+		i = --n;
+	}
+	t->answered[i] = (struct answered){call_seq, m, b};
+	wsph_atomic_store_u64(&t->n_answered, i == n ? n + 1 : n);
+	wsph_mutex_unlock(t->lock);
+}
+
+/* A RETURN about to be appended: the module and behalf registered for its call, if any. */
+static void apply_answered(struct wsph_trace *t, struct wsph_event *ev)
+{
+	wsph_mutex_lock(t->lock);
+	size_t n = (size_t)wsph_atomic_load_u64(&t->n_answered);
+	for (size_t i = 0; i < n; i++) {
+		if (t->answered[i].call != ev->parent)
+			continue;
+		snprintf(ev->module, sizeof ev->module, "%s",
+			 wsph_trace_module_name(t->answered[i].module));
+		snprintf(ev->behalf, sizeof ev->behalf, "%s",
+			 wsph_trace_module_name(t->answered[i].behalf));
+		t->answered[i] = t->answered[n - 1];
+		wsph_atomic_store_u64(&t->n_answered, n - 1);
+		break;
+	}
+	wsph_mutex_unlock(t->lock);
+}
+
 uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
 {
 	struct wsph_rec r;
+	if (ev->kind == WSPH_EV_RETURN && ev->parent && wsph_atomic_load_u64(&t->n_answered))
+		apply_answered(t, ev);
 	to_rec(ev, &r);
 	drain_all(t, 1); /* staged events happened before this one */
 	int locked = t->sink || ev->text[0];
@@ -1021,6 +1112,8 @@ uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
 	}
 	if (locked)
 		wsph_mutex_unlock(t->lock);
+	if (seq && ev->kind != WSPH_EV_UPCALL)
+		note_call(t, ev);
 	return seq;
 }
 
@@ -1404,9 +1497,10 @@ char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len)
 				       " via the ws2_32 export"};
 	char call[768];
 	wsph_event_call_text(ev, call, sizeof call);
-	snprintf(buf, len, "#%" PRIu64 " step %d %s %s%s [%s]", ev->seq, ev->step, kinds[ev->kind],
-		 call, ev->kind == WSPH_EV_UPCALL && ev->table > 0 && ev->table < 4 ? tables[ev->table] : "",
-		 ev->module[0] ? ev->module : "?");
+	int via = ev->kind == WSPH_EV_UPCALL && ev->table > 0 && ev->table < 4;
+	snprintf(buf, len, "#%" PRIu64 " step %d %s %s%s [%s%s%s]", ev->seq, ev->step,
+		 kinds[ev->kind], call, via ? tables[ev->table] : "",
+		 ev->module[0] ? ev->module : "?", ev->behalf[0] ? " for " : "", ev->behalf);
 	return buf;
 }
 

@@ -40,7 +40,13 @@ struct wsph_event {
 	int layer;		  /* CALL/RETURN: 0 the harness called the provider under test;
 				     1 the provider under test called the provider below it */
 	char text[160];		  /* a string argument (a DLL path, a symbol name), "" if none */
-	char module[64];	  /* the module that made the call */
+	char module[64];	  /* the module whose code made the event: CALL and UPCALL the
+				     caller, RETURN the code that answered the call */
+	char behalf[64];	  /* the module it acted for, when that is another module: a
+				     provider below the layer under test acts for the layer (its
+				     calls' RETURNs, its upcalls and imports, and the RETURN of a
+				     harness call into a function of its that the layer placed in
+				     its own table); "" when the module acted for itself */
 };
 
 /* The value the harness writes into *lpErrno before each WSP call. */
@@ -59,7 +65,9 @@ struct wsph_rec {
 	uint64_t parent;
 	uint64_t a[WSPH_EV_ARGS];
 	int64_t ret;
-	int32_t step, err, fault, layer, table, current_table;
+	int32_t step, err, fault, table, current_table;
+	int16_t layer;
+	uint16_t behalf; /* wsph_trace_module_id */
 	uint32_t text;	 /* 0 none, else 1 + its offset in the trace's text store */
 	uint16_t module; /* wsph_trace_module_id */
 	uint8_t kind, fn;
@@ -101,6 +109,18 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events);
 /* Events of this trace now in a spill file (0 when everything is in memory): for tests. */
 size_t wsph_trace_spilled(struct wsph_trace *t);
 
+/* The innermost call in progress on the calling thread: the seq of the newest CALL it appended to
+ * t whose RETURN it has not appended yet (0 none; calls nest at most 16 deep). */
+uint64_t wsph_trace_thread_call(struct wsph_trace *t);
+/* The call in progress `call_seq` is answered by the code of `module`, acting for `behalf` (a
+ * provider below the layer under test, whose function the layer placed in its own procedure
+ * table): the RETURN of that call (the next event appended with parent call_seq, the appender's
+ * copy included) is recorded with that module and behalf, whatever its appender named (the
+ * appender names the module of the function pointer it called, which for the harness's recording
+ * stand-in of the provider below is the harness). */
+void wsph_trace_answered_by(struct wsph_trace *t, uint64_t call_seq, const char *module,
+			    const char *behalf);
+
 /* Every trace created afterwards also hands each appended (or updated) event to fn: an isolated
  * child streams its events to the parent this way, so a crash loses none of them. */
 void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx);
@@ -139,7 +159,7 @@ void wsph_trace_after_fork(void);
 struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n);
 
 /* One line for people: "#12 step 3 UPCALL WPUCreateSocketHandle(dwCatalogEntryId=1001, ...)
- * -> 0x3c000004 [mockbase.so]". */
+ * -> 0x3c000004 [mockbase.so]" ("[mockbase.so for lsp.dll]" when it acted for another module). */
 char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len);
 /* The call part only: "WPUCloseSocketHandle(s=0x3c000004) -> SOCKET_ERROR, WSAENOTSOCK (10038)". */
 char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len);

@@ -93,6 +93,11 @@ static struct state {
 	size_t n_buffers;
 	int startups;	   /* outstanding successful WSPStartups */
 	int current_table; /* table of the most recent successful WSPStartup */
+	/* The provider below the layer under test (0: none): its module and the layer's (interned
+	 * ids), and the table the layer gave it in its most recent WSPStartup (-1: none, or a table
+	 * of the layer's own). Its events are made on the layer's behalf, and the table it must use
+	 * is the one it was given. Atomic: the fast path reads them without the lock. */
+	int lower_module, layer_module, lower_table;
 	/* the WSP calls in progress on the driver thread, innermost last */
 	unsigned long driver_thread;
 	uint64_t calls_in_progress[16];
@@ -337,14 +342,22 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 	ev->kind = WSPH_EV_UPCALL;
 	ev->fn = fn;
 	ev->table = table;
-	ev->current_table = S.current_table;
 	ev->err = WSPH_ERRNO_UNSET;
 	ev->step = S.step;
 	ev->parent = parent_of(wsph_trace_thread_id());
-	const char *name = wsph_trace_module_name(module_of(ra));
+	unsigned mod = module_of(ra);
+	int lower = mod && (int)mod == wsph_atomic_load_int(&S.lower_module);
+	ev->current_table = lower ? wsph_atomic_load_int(&S.lower_table) : S.current_table;
+	const char *name = wsph_trace_module_name(mod);
 	size_t len = strlen(name);
 	memcpy(ev->module, name, len < sizeof ev->module ? len + 1 : sizeof ev->module);
 	ev->module[sizeof ev->module - 1] = '\0';
+	if (lower) {
+		name = wsph_trace_module_name((unsigned)wsph_atomic_load_int(&S.layer_module));
+		len = strlen(name);
+		memcpy(ev->behalf, name, len < sizeof ev->behalf ? len + 1 : sizeof ev->behalf);
+		ev->behalf[sizeof ev->behalf - 1] = '\0';
+	}
 	unsigned n = ++S.calls[fn];
 	for (size_t i = 0; i < S.cfg.n_faults; i++)
 		if (S.cfg.faults[i].upcall == (int)fn && S.cfg.faults[i].call == n) {
@@ -380,9 +393,12 @@ static int record_fast(enum wsph_fn fn, int table, const void *ra, uint64_t a0, 
 	r->fault = 0;
 	r->layer = 0;
 	r->table = table;
-	r->current_table = wsph_atomic_load_int(&S.current_table);
+	unsigned mod = module_of(ra);
+	int lower = mod && (int)mod == wsph_atomic_load_int(&S.lower_module);
+	r->current_table = wsph_atomic_load_int(lower ? &S.lower_table : &S.current_table);
+	r->behalf = (uint16_t)(lower ? wsph_atomic_load_int(&S.layer_module) : 0);
 	r->text = 0;
-	r->module = (uint16_t)module_of(ra);
+	r->module = (uint16_t)mod;
 	r->kind = WSPH_EV_UPCALL;
 	r->fn = (uint8_t)fn;
 	if (r == &local)
@@ -547,7 +563,14 @@ static SOCKET modify_ifs_handle(int table, const void *ra, DWORD id, SOCKET prop
 	else if (proposed == 0 || proposed == INVALID_SOCKET || !known_catalog_id(id))
 		err = WSAEINVAL; /* as the older ws2_32 did for an unknown catalog id */
 	else {
-		h = S.cfg.modify_ifs_same ? proposed : new_handle();
+		/* A value that is an IFS handle already (a layer registering the handle the IFS
+		 * provider below it got) keeps its value, as it must: an IFS handle is a file
+		 * handle, and ws2_32 cannot give the file another one. Only a provider's own
+		 * proposal gets the stricter different value (unless the scenario asks for the
+		 * same one). */
+		const struct handle *had = find_handle(proposed);
+		int keep = S.cfg.modify_ifs_same || (had && had->how == H_MODIFIED);
+		h = keep ? proposed : new_handle();
 		if (!add_handle(h, H_MODIFIED, 0, proposed)) {
 			h = INVALID_SOCKET;
 			err = WSAENOBUFS;
@@ -934,6 +957,9 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	S.calls_done = 0;
 	S.startups = 0;
 	wsph_atomic_store_int(&S.current_table, WSPH_TABLE_A);
+	wsph_atomic_store_int(&S.lower_module, 0);
+	wsph_atomic_store_int(&S.layer_module, 0);
+	wsph_atomic_store_int(&S.lower_table, -1);
 	S.driver_thread = wsph_trace_thread_id();
 	S.depth = 0;
 	wsph_atomic_store_int(&S.step, 0);
@@ -968,6 +994,8 @@ void wsph_upcalls_end(void)
 	S.n_buffers = 0;
 	S.trace = NULL;
 	wsph_atomic_store_ptr((void **)&S.fast_trace, NULL);
+	wsph_atomic_store_int(&S.lower_module, 0);
+	wsph_atomic_store_int(&S.layer_module, 0);
 	wsph_upcalls_forget_modules();
 	free(S.handles);
 	free(S.avoid);
@@ -1014,6 +1042,30 @@ void wsph_upcalls_startup_done(int table, int success)
 		wsph_atomic_store_int(&S.current_table, table);
 	}
 	wsph_mutex_unlock(S.lock);
+}
+
+void wsph_upcalls_set_lower(const char *lower_module, const char *layer_module)
+{
+	wsph_mutex_lock(S.lock);
+	wsph_atomic_store_int(&S.layer_module, (int)wsph_trace_module_id(layer_module));
+	wsph_atomic_store_int(&S.lower_table, -1);
+	wsph_atomic_store_int(&S.lower_module, (int)wsph_trace_module_id(lower_module));
+	wsph_mutex_unlock(S.lock);
+}
+
+int wsph_upcalls_lower_table(int table)
+{
+	int was = wsph_atomic_load_int(&S.lower_table);
+	wsph_atomic_store_int(&S.lower_table, table == WSPH_TABLE_A || table == WSPH_TABLE_B ||
+						      table == WSPH_TABLE_POISON
+					      ? table
+					      : -1);
+	return was;
+}
+
+struct wsph_trace *wsph_upcalls_trace(void)
+{
+	return wsph_atomic_load_ptr((void **)&S.fast_trace);
 }
 
 void wsph_upcalls_cleanup_done(int success)

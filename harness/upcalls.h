@@ -42,6 +42,15 @@ void wsph_upcalls_poison(WSPUPCALLTABLE *buf);
 /* The driver reports startup/cleanup outcomes (for WSANOTINITIALISED answers and table checks). */
 void wsph_upcalls_startup_done(int table, int success);
 void wsph_upcalls_cleanup_done(int success);
+/* Layered runs: the layer under test (layer_module) loaded `lower_module` as the provider below
+ * it. Every upcall and import that module makes is recorded as made on the layer's behalf, and
+ * against the table the layer gave it most recently rather than the harness's latest. */
+void wsph_upcalls_set_lower(const char *lower_module, const char *layer_module);
+/* The table the layer passes to the lower WSPStartup being made (WSPH_TABLE_A/B/POISON, -1 a
+ * table of the layer's own); returns the one before, to put back when that startup fails. */
+int wsph_upcalls_lower_table(int table);
+/* The trace of the scenario in progress (NULL outside one). */
+struct wsph_trace *wsph_upcalls_trace(void);
 
 /* The driver brackets each WSP call so upcalls know the call (and step) they happen inside. */
 void wsph_upcalls_enter(uint64_t call_seq, int step);
