@@ -1608,7 +1608,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 		wsph_upcalls_set_step(d.step);
 		size_t errors = d.errors_before_step = wsph_rules_errors(d.rules);
 		run_step(&d, &sc->steps[i]);
-		wsph_rules_advance(d.rules);
+		wsph_rules_step_end(d.rules);
 		if (!d.stopped && d.failed_step != d.step && wsph_rules_errors(d.rules) > errors) {
 			/* A rule was broken during the step: what follows is not reached either. */
 			d.failed_step = d.step;

@@ -38,13 +38,22 @@ int wsph_ledger_issue(struct wsph_lower_ledger *l, uint64_t h, int stream, uint6
 		l->v = p;
 		l->cap = nc;
 	}
-	l->v[l->n++] = (struct wsph_lh){h, WSPH_LH_OPEN, stream != 0, seq, 0};
+	l->v[l->n++] = (struct wsph_lh){h, WSPH_LH_OPEN, stream != 0, seq, 0, 0};
 	return 0;
 }
 
 const struct wsph_lh *wsph_ledger_find(const struct wsph_lower_ledger *l, uint64_t h)
 {
 	return ledger_newest(l, h);
+}
+
+int wsph_ledger_charge(struct wsph_lower_ledger *l, uint64_t h)
+{
+	struct wsph_lh *e = ledger_newest(l, h);
+	if (!e || e->state != WSPH_LH_OPEN || e->charged)
+		return 0;
+	e->charged = 1;
+	return 1;
 }
 
 enum wsph_lh_state wsph_ledger_state(const struct wsph_lower_ledger *l, uint64_t h)

@@ -21,6 +21,7 @@ struct wsph_lh {
 	int stream;	    /* issued for a stream socket (WSPSocket type 1, or WSPAccept) */
 	uint64_t issued_seq; /* the RETURN event that issued it */
 	uint64_t closed_seq; /* the RETURN event of its close, or of the cleanup that reset it */
+	int charged;	     /* a finding already names it as leaked: not charged again */
 };
 
 struct wsph_lower_ledger {
@@ -38,6 +39,9 @@ void wsph_ledger_reset(struct wsph_lower_ledger *l);
 int wsph_ledger_issue(struct wsph_lower_ledger *l, uint64_t h, int stream, uint64_t seq);
 /* The newest entry for h, or NULL when this instance never issued it. */
 const struct wsph_lh *wsph_ledger_find(const struct wsph_lower_ledger *l, uint64_t h);
+/* Marks an open handle as named by a finding (it is not charged again): 1, or 0 when it is not
+ * open or was charged already. */
+int wsph_ledger_charge(struct wsph_lower_ledger *l, uint64_t h);
 enum wsph_lh_state wsph_ledger_state(const struct wsph_lower_ledger *l, uint64_t h);
 /* A lower WSPCloseSocket(h) returned 0. Returns the state h had before (OPEN when all is well). */
 enum wsph_lh_state wsph_ledger_close(struct wsph_lower_ledger *l, uint64_t h, uint64_t seq);

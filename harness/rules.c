@@ -1769,6 +1769,12 @@ void wsph_rules_advance(struct wsph_rules *r)
 	}
 }
 
+void wsph_rules_step_end(struct wsph_rules *r)
+{
+	wsph_rules_advance(r);
+	wsph_rules_lsp_step_end(r->lsp, r);
+}
+
 void wsph_rules_finish(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);

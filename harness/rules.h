@@ -38,6 +38,8 @@ struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg);
 void wsph_rules_free(struct wsph_rules *r);
 /* Checks every event recorded since the last call. */
 void wsph_rules_advance(struct wsph_rules *r);
+/* A scenario step ended (after an advance): the checks that wait for a step's calls to be over. */
+void wsph_rules_step_end(struct wsph_rules *r);
 /* End-of-scenario checks (after a last advance). */
 void wsph_rules_finish(struct wsph_rules *r);
 /* A finding from outside the engine (a step's expectation). rule_id NULL means

@@ -47,6 +47,14 @@ struct inst {
 	uint32_t told_ids[MAX_TOLD];
 	size_t n_told;
 	int told_ifs;
+	/* The lower WSPCleanup that brought the count to 0 with lower sockets open: judged once the
+	 * layer's cleanup is over, since a layer that then still closes them (the calls are
+	 * LSP.NextProc.WithinStartup's) has one defect, the order, not two. */
+	struct {
+		size_t open;
+		uint64_t first_h, first_seq, seq;
+		int step, pending, used_after;
+	} closes_first;
 };
 
 /* A socket the client got from the layer. */
@@ -258,6 +266,20 @@ static int held_by_client(const struct wsph_rules_lsp *l, uint64_t h)
 	return 0;
 }
 
+/* Is lower handle h one the layer obtained for a client socket the client has closed? Keeping it
+ * open is LSP.NextProc.NoHandleLeak's (judged at the close, or at the final cleanup when the
+ * client had overlapped operations on it), not also ClosesBeforeFinalCleanup's. */
+static int of_closed_client_socket(const struct wsph_rules_lsp *l, uint64_t h)
+{
+	for (size_t i = 0; i < l->n_u; i++) {
+		const struct usock *u = &l->u[i];
+		for (size_t k = 0; u->closed && k < u->n_lower; k++)
+			if (u->lower[k] == h)
+				return 1;
+	}
+	return 0;
+}
+
 /* Lower handles of closed client sockets, once the close has fully returned. */
 static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_t before_seq)
 {
@@ -273,7 +295,7 @@ static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_
 		for (size_t k = 0; k < u->n_lower; k++) {
 			for (size_t j = 0; j < l->n_inst; j++) {
 				const struct wsph_lh *e = wsph_ledger_find(&l->inst[j].led, u->lower[k]);
-				if (!e || e->state != WSPH_LH_OPEN)
+				if (!wsph_ledger_charge(&l->inst[j].led, u->lower[k]))
 					continue;
 				report(r, R_LEAK, u->close_step, u->close_seq,
 				       "the client closed 0x%" PRIx64 " (WSPCloseSocket returned 0 at "
@@ -287,10 +309,31 @@ static void check_closed(struct wsph_rules_lsp *l, struct wsph_rules *r, uint64_
 	}
 }
 
+/* The lower sockets a lower WSPCleanup left open, unless the layer went on to use the lower
+ * provider after it (then that is the one finding, LSP.NextProc.WithinStartup). */
+static void judge_closes_first(struct wsph_rules_lsp *l, struct wsph_rules *r)
+{
+	for (size_t i = 0; i < l->n_inst; i++) {
+		struct inst *in = &l->inst[i];
+		if (!in->closes_first.pending)
+			continue;
+		in->closes_first.pending = 0;
+		if (in->closes_first.used_after)
+			continue;
+		report(r, R_CLOSES_FIRST, in->closes_first.step, in->closes_first.seq,
+		       "the layer made the lower WSPCleanup that brought %s's count to 0 with %zu of "
+		       "its lower socket(s) still open (first: 0x%" PRIx64 ", issued at event #%" PRIu64
+		       "); it should close every lower socket before that cleanup",
+		       in->module, in->closes_first.open, in->closes_first.first_h,
+		       in->closes_first.first_seq);
+	}
+}
+
 /* The layer's final WSPCleanup returned: every lower handle closed, every lower startup balanced. */
 static void check_final(struct wsph_rules_lsp *l, struct wsph_rules *r, const struct wsph_event *ev)
 {
 	check_closed(l, r, UINT64_MAX);
+	judge_closes_first(l, r);
 	for (size_t i = 0; i < l->n_inst; i++) {
 		struct inst *in = &l->inst[i];
 		const struct wsph_lh *first;
@@ -332,11 +375,15 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 		/* Open lower sockets, except those the client holds itself (an IFS layer's): the
 		 * layer cannot close them without completing the client's own operations on them,
 		 * which a final cleanup cancels silently. */
+		/* ... and except those already found leaked when their client socket was closed
+		 * (one defect, one finding). */
+		check_closed(l, r, call->seq);
 		size_t open = 0;
 		uint64_t first_h = 0, first_seq = 0;
 		for (size_t i = 0; i < in->led.n; i++) {
 			const struct wsph_lh *e = &in->led.v[i];
-			if (e->state != WSPH_LH_OPEN || held_by_client(l, e->h))
+			if (e->state != WSPH_LH_OPEN || e->charged || held_by_client(l, e->h) ||
+			    of_closed_client_socket(l, e->h))
 				continue;
 			if (!open++) {
 				first_h = e->h;
@@ -356,13 +403,15 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 						       : "every one was already balanced");
 		else if (before == 1 && ev->ret == 0) {
 			in->last_cleanup_seq = ev->seq;
-			if (open)
-				report(r, R_CLOSES_FIRST, ev->step, ev->seq,
-				       "the layer made the lower WSPCleanup that brought %s's count "
-				       "to 0 with %zu of its lower socket(s) still open (first: 0x%" PRIx64
-				       ", issued at event #%" PRIu64 "); it should close every lower "
-				       "socket before that cleanup",
-				       in->module, open, first_h, first_seq);
+			if (open) {
+				in->closes_first.open = open;
+				in->closes_first.first_h = first_h;
+				in->closes_first.first_seq = first_seq;
+				in->closes_first.seq = ev->seq;
+				in->closes_first.step = ev->step;
+				in->closes_first.pending = 1;
+				in->closes_first.used_after = 0;
+			}
 		}
 		return;
 	}
@@ -382,6 +431,9 @@ static void lower_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 		       "on that provider (%s); the lower procedure table may only be used between "
 		       "a successful WSPStartup and the WSPCleanup that balances it",
 		       in->module, text, why);
+		in->closes_first.used_after = 1;
+		/* the handles it names are that defect's, not also KnownHandlesOnly's */
+		return;
 	}
 	if (wsph_fn_takes_socket(ev->fn))
 		check_handle(l, r, in, ev, upper, ev->a[0], "as s");
@@ -531,7 +583,7 @@ static void upper_return(struct wsph_rules_lsp *l, struct wsph_rules *r, const s
 			       "%s reported %" PRIu64 " byte(s) received into a buffer of %" PRIu64
 			       "; no receive may report more than the client asked for",
 			       text, got, cap);
-		else if (u->stream && !u->unaccountable && u->client_bytes > u->lower_bytes)
+		else if (!u->unaccountable && u->client_bytes > u->lower_bytes) /* datagrams too */
 			report(r, R_PARTIAL, ev->step, ev->seq,
 			       "%s: the client has now read %" PRIu64 " byte(s) through the layer on "
 			       "0x%" PRIx64 ", but the provider below delivered only %" PRIu64
@@ -616,9 +668,16 @@ int wsph_rules_lsp_told(const struct wsph_rules_lsp *l, const char *module, uint
 	return told;
 }
 
+void wsph_rules_lsp_step_end(struct wsph_rules_lsp *l, struct wsph_rules *r)
+{
+	if (l && l->layered)
+		check_closed(l, r, UINT64_MAX);
+}
+
 void wsph_rules_lsp_finish(struct wsph_rules_lsp *l, struct wsph_rules *r)
 {
 	if (!l || !l->layered)
 		return;
 	check_closed(l, r, UINT64_MAX);
+	judge_closes_first(l, r);
 }

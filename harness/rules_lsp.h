@@ -22,5 +22,8 @@ int wsph_rules_lsp_told(const struct wsph_rules_lsp *l, const char *module, uint
 			uint64_t id, int *told_ifs);
 /* End of the scenario (after the last event). */
 void wsph_rules_lsp_finish(struct wsph_rules_lsp *l, struct wsph_rules *r);
+/* A scenario step ended: the closes it made have returned, so what they left open is known now
+ * (a step that then waits for the peer's notification is not charged for it). */
+void wsph_rules_lsp_step_end(struct wsph_rules_lsp *l, struct wsph_rules *r);
 
 #endif
