@@ -237,12 +237,13 @@ void wsph_caseio_unescape(char *s)
 	field(s, &next);
 }
 
-/* An event frame's payload: <the event up to its text, in hex> TAB <text> TAB <module>. Strings
- * escape control characters, DEL and the backslash as \xHH. */
+/* An event frame's payload: <the event up to its text, in hex> TAB <text> TAB <module> TAB
+ * <behalf>. Strings escape control characters, DEL and the backslash as \xHH. */
 #define EV_FIXED offsetof(struct wsph_event, text)
 #define EV_LINE_MAX                                                                                \
 	(2 * EV_FIXED + 4 * (sizeof((struct wsph_event *)0)->text +                                \
-			     sizeof((struct wsph_event *)0)->module) + 8)
+			     sizeof((struct wsph_event *)0)->module +                              \
+			     sizeof((struct wsph_event *)0)->behalf) + 8)
 _Static_assert(offsetof(struct wsph_event, text) % 4 == 0, "the fixed part is whole ints");
 
 /* Four bytes as eight lowercase hex digits, in memory order, without a loop per digit. Both
@@ -292,6 +293,8 @@ void wsph_caseio_event(const struct wsph_event *ev)
 	n += put_str(line + n, ev->text, sizeof ev->text);
 	line[n++] = '\t';
 	n += put_str(line + n, ev->module, sizeof ev->module);
+	line[n++] = '\t';
+	n += put_str(line + n, ev->behalf, sizeof ev->behalf);
 	put_frame('V', line, n);
 }
 
@@ -523,8 +526,12 @@ static int parse_event(const char *s, size_t n, struct wsph_event *ev)
 			return -1;
 		p[i] = (unsigned char)(hi << 4 | lo);
 	}
+	const char *module = tab + 1;
+	const char *tab2 = memchr(module, '\t', (size_t)(end - module));
+	const char *module_end = tab2 ? tab2 : end;
 	if (get_str(text, (size_t)(tab - text), ev->text, sizeof ev->text) != 0 ||
-	    get_str(tab + 1, (size_t)(end - tab - 1), ev->module, sizeof ev->module) != 0)
+	    get_str(module, (size_t)(module_end - module), ev->module, sizeof ev->module) != 0 ||
+	    (tab2 && get_str(tab2 + 1, (size_t)(end - tab2 - 1), ev->behalf, sizeof ev->behalf) != 0))
 		return -1;
 	return 0;
 }

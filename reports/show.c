@@ -320,6 +320,10 @@ static void put_event(const struct show *s, const struct rec *r, unsigned long m
 		    wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
 	fputs(ret ? "  [in " : "  [by ", out);
 	put_clean(out, module ? module : "?");
+	if (str(r, "behalf")) { /* the provider below, acting for its layer */
+		fputs(" for ", out);
+		put_clean(out, str(r, "behalf"));
+	}
 	if (up && table) {
 		if (!strcmp(table, "A") || !strcmp(table, "B")) {
 			fputs(", table ", out);

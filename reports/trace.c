@@ -180,6 +180,7 @@ static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
 	put_int_or_null(out, "errno", ev->err, !err_known);
 	put_str(out, "errno_name", err_known ? wsph_error_name(ev->err) : NULL);
 	put_str(out, "module", ev->module[0] ? ev->module : NULL);
+	put_str(out, "behalf", ev->behalf[0] ? ev->behalf : NULL);
 	put_int_or_null(out, "step", ev->step, ev->step <= 0);
 	put_int_or_null(out, "parent", (long long)ev->parent, ev->parent == 0);
 	put_str(out, "table",

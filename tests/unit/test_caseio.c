@@ -26,6 +26,7 @@ static struct wsph_event event(uint64_t seq)
 	ev.err = WSPH_ERRNO_UNSET;
 	snprintf(ev.text, sizeof ev.text, "a\\b\tc\n\x1eWSPH V d");
 	snprintf(ev.module, sizeof ev.module, "mock base.so");
+	snprintf(ev.behalf, sizeof ev.behalf, "%s", seq % 2 ? "layer\t.so" : "");
 	return ev;
 }
 
@@ -117,6 +118,7 @@ Test(caseio, events_go_through_whole_with_their_strings)
 		cr_assert_eq(got.a[1], want.a[1]);
 		cr_assert_str_eq(got.text, want.text);
 		cr_assert_str_eq(got.module, want.module);
+		cr_assert_str_eq(got.behalf, want.behalf);
 	}
 	cr_assert_not_null(strstr(c.trace, "--- provider output ---\nprovider says hello\n"));
 	case_free(&c);
