@@ -1389,6 +1389,14 @@ static void run_step(struct drv *d, const struct wsph_step *st)
 
 /* ---- premises ---- */
 
+static int by_step(const void *a, const void *b)
+{
+	const struct wsph_unreached *x = a, *y = b;
+	if ((x->rule != NULL) != (y->rule != NULL))
+		return x->rule ? 1 : -1; /* the steps first, then the rules */
+	return (x->step > y->step) - (x->step < y->step);
+}
+
 static int is_closed(const struct drv *d, SOCKET s)
 {
 	for (size_t i = 0; i < d->n_closed; i++)
@@ -1453,6 +1461,37 @@ static void rules_unreached(struct drv *d, const struct wsph_finding *found, siz
 		unreached(d, rule, d->stopped, "%s%s", d->inconclusive ? "inconclusive: " : "",
 			  d->stop_reason);
 	}
+}
+
+static void stop_after(struct drv *d, const struct wsph_step *st);
+
+/* Runs step i (0-based) and what follows each step: the checks, a stop when its expectation was
+ * not met or a rule was broken during it. */
+static void play_step(struct drv *d, const struct wsph_scenario *sc, size_t i,
+		      struct wsph_blocking_stats *hook_seen)
+{
+	const struct wsph_step *st = &sc->steps[i];
+	d->step = (int)i + 1;
+	wsph_upcalls_set_step(d->step);
+	size_t errors = d->errors_before_step = wsph_rules_errors(d->rules);
+	run_step(d, st);
+	wsph_rules_step_end(d->rules);
+	if (!d->stopped && d->failed_step != d->step && wsph_rules_errors(d->rules) > errors) {
+		/* A rule was broken during the step: what follows is not reached either. */
+		d->failed_step = d->step;
+		snprintf(d->failure, sizeof d->failure, "the provider broke %s",
+			 wsph_rules_last_error(d->rules));
+	}
+	if (!d->stopped && d->failed_step == d->step)
+		stop_after(d, st);
+	if (d->arrival && d->arrival->step < d->step)
+		join_arrival(d);
+	wsph_upcalls_alertable();
+	check_hook(d, hook_seen);
+	wsph_rules_advance(d->rules);
+	char after[64];
+	snprintf(after, sizeof after, "step %d ended", d->step);
+	wsph_proctables_check(d->tables, d->rules, d->step, 0, after);
 }
 
 int wsph_drive_probe(const char *provider, char *err, size_t errlen)
@@ -1599,33 +1638,24 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	current = &d;
 	struct wsph_blocking_stats hook_seen;
 	memset(&hook_seen, 0, sizeof hook_seen);
-	for (size_t i = 0; i < sc->n_steps; i++) {
-		d.step = (int)i + 1;
-		if (d.stopped && !teardown(&d, &sc->steps[i])) {
-			unreached(&d, NULL, d.step, "%s", d.stop_reason);
-			continue;
+	size_t i = 0;
+	for (; i < sc->n_steps && !d.stopped; i++)
+		play_step(&d, sc, i, &hook_seen);
+	/* Stopped: the rest is not reached, but for its teardown, the closes of open sockets first
+	 * and then the cleanups a startup still needs (a scenario that started twice may clean up
+	 * once before its closes). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = i; k < sc->n_steps; k++) {
+			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
+			d.step = (int)k + 1;
+			if (cleanup != pass)
+				continue;
+			if (teardown(&d, &sc->steps[k]))
+				play_step(&d, sc, k, &hook_seen);
+			else
+				unreached(&d, NULL, d.step, "%s", d.stop_reason);
 		}
-		wsph_upcalls_set_step(d.step);
-		size_t errors = d.errors_before_step = wsph_rules_errors(d.rules);
-		run_step(&d, &sc->steps[i]);
-		wsph_rules_step_end(d.rules);
-		if (!d.stopped && d.failed_step != d.step && wsph_rules_errors(d.rules) > errors) {
-			/* A rule was broken during the step: what follows is not reached either. */
-			d.failed_step = d.step;
-			snprintf(d.failure, sizeof d.failure, "the provider broke %s",
-				 wsph_rules_last_error(d.rules));
-		}
-		if (!d.stopped && d.failed_step == d.step)
-			stop_after(&d, &sc->steps[i]);
-		if (d.arrival && d.arrival->step < d.step)
-			join_arrival(&d);
-		wsph_upcalls_alertable();
-		check_hook(&d, &hook_seen);
-		wsph_rules_advance(d.rules);
-		char after[64];
-		snprintf(after, sizeof after, "step %d ended", d.step);
-		wsph_proctables_check(d.tables, d.rules, d.step, 0, after);
-	}
+	qsort(d.unreached, d.n_unreached, sizeof *d.unreached, by_step);
 	join_arrival(&d);
 	d.step = 0;
 	wsph_upcalls_set_step(0);
