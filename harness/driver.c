@@ -155,14 +155,9 @@ static void unreached(struct drv *d, const struct wsph_rule *rule, int step, con
 	WSPH_PRINTF(4, 5);
 static void unreached(struct drv *d, const struct wsph_rule *rule, int step, const char *fmt, ...)
 {
-	if (d->n_unreached == d->cap_unreached) {
-		size_t nc = d->cap_unreached ? d->cap_unreached * 2 : 8;
-		struct wsph_unreached *p = realloc(d->unreached, nc * sizeof *p);
-		if (!p)
-			return;
-		d->unreached = p;
-		d->cap_unreached = nc;
-	}
+	if (wsph_grow((void **)&d->unreached, &d->cap_unreached, d->n_unreached,
+		      sizeof *d->unreached) != 0)
+		return;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);

@@ -155,15 +155,8 @@ static void frames_put(struct frame *f)
 /* Keeps an upcall made inside the frame's call. */
 static void frame_add_upcall(struct frame *f, const struct wsph_event *ev)
 {
-	if (f->n_up == f->cap_up) {
-		size_t nc = f->cap_up ? f->cap_up * 2 : 32;
-		struct wsph_event *p = realloc(f->up, nc * sizeof *p);
-		if (!p)
-			return;
-		f->up = p;
-		f->cap_up = nc;
-	}
-	f->up[f->n_up++] = *ev;
+	if (wsph_grow((void **)&f->up, &f->cap_up, f->n_up, sizeof *f->up) == 0)
+		f->up[f->n_up++] = *ev;
 }
 
 /* Drops frame `at` of the `top + 1` stored ones, keeping its room for the frame that comes next. */
@@ -480,14 +473,8 @@ static struct ledger_entry *ledger_find(struct wsph_rules *r, uint64_t v)
 
 static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t seq)
 {
-	if (r->n_ledger == r->cap_ledger) {
-		size_t nc = r->cap_ledger ? r->cap_ledger * 2 : 32;
-		struct ledger_entry *p = realloc(r->ledger, nc * sizeof *p);
-		if (!p)
-			return;
-		r->ledger = p;
-		r->cap_ledger = nc;
-	}
+	if (wsph_grow((void **)&r->ledger, &r->cap_ledger, r->n_ledger, sizeof *r->ledger) != 0)
+		return;
 	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0, 0};
 }
 
@@ -558,19 +545,6 @@ static int is_lower_handle(const struct wsph_rules *r, uint64_t h)
 	return 0;
 }
 
-static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, nc * elem);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
 static struct op_rec *op_find(struct wsph_rules *r, uint64_t ov)
 {
 	for (size_t i = r->n_ops; i-- > 0;)
@@ -620,7 +594,7 @@ static void reg_set(struct wsph_rules *r, uint64_t s, int async, uint64_t target
 {
 	struct reg *g = reg_find(r, s, async);
 	if (!g) {
-		if (grow_array((void **)&r->regs, &r->cap_regs, r->n_regs, sizeof *r->regs) != 0)
+		if (wsph_grow((void **)&r->regs, &r->cap_regs, r->n_regs, sizeof *r->regs) != 0)
 			return;
 		g = &r->regs[r->n_regs++];
 	}
@@ -637,7 +611,7 @@ static struct owned *owned_find(struct owned *v, size_t n, uint64_t h)
 
 static void owned_add(struct owned **v, size_t *n, size_t *cap, uint64_t h, uint64_t seq)
 {
-	if (grow_array((void **)v, cap, *n, sizeof **v) == 0)
+	if (wsph_grow((void **)v, cap, *n, sizeof **v) == 0)
 		(*v)[(*n)++] = (struct owned){h, seq, 1};
 }
 
@@ -1456,7 +1430,7 @@ static void on_call(struct wsph_rules *r, const struct wsph_event *ev)
 		/* the driver's CALL: a[2] flags (1 overlapped), a[3] lpOverlapped, a[4] routine,
 		 * a[5] hEvent */
 		if ((ev->a[2] & 1) &&
-		    grow_array((void **)&r->ops, &r->cap_ops, r->n_ops, sizeof *r->ops) == 0)
+		    wsph_grow((void **)&r->ops, &r->cap_ops, r->n_ops, sizeof *r->ops) == 0)
 			r->ops[r->n_ops++] = (struct op_rec){ev->a[3], ev->a[4], ev->a[0], ev->a[1],
 							     ev->a[5], ev->seq, OP_IN_CALL, 0, 0, 0, 0};
 		break;

@@ -19,6 +19,19 @@ char *wsph_strndup(const char *s, size_t n)
 	return p;
 }
 
+int wsph_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
 char *wsph_strdup(const char *s)
 {
 	return s ? wsph_strndup(s, strlen(s)) : NULL;

@@ -34,6 +34,9 @@ char *wsph_utf16_to_utf8(const uint16_t *s);
 uint16_t *wsph_utf8_to_utf16(const char *s, size_t *n_units);
 
 char *wsph_strdup(const char *s);		  /* NULL for NULL or out of memory */
+/* Room for element n of a growing array (*arr of *cap elements of `elem` bytes): 0, or -1 out of
+ * memory (the array is left as it was). */
+int wsph_grow(void **arr, size_t *cap, size_t n, size_t elem);
 char *wsph_strndup(const char *s, size_t n);
 /* printf into a malloc'd string (NULL when out of memory). */
 char *wsph_format(const char *fmt, ...) WSPH_PRINTF(1, 2);

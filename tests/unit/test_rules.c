@@ -504,3 +504,93 @@ Test(rules, errno_io_pending_on_a_nonoverlapped_socket, .init = nonifs, .fini = 
 	retx(-1, WSA_IO_PENDING, 0); /* no overlapped form at all */
 	cr_assert_str_eq(found(), "SPI.Errno.IoPendingOnlyOverlapped");
 }
+
+/* ---- every upcall of a call is kept (no fixed cap) ---- */
+
+static void up_fault(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int fault)
+{
+	struct wsph_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = WSPH_EV_UPCALL;
+	ev.fn = fn;
+	ev.a[0] = a0;
+	ev.a[1] = a1;
+	ev.ret = rv;
+	ev.err = WSPH_ERRNO_UNSET;
+	ev.parent = open_call;
+	ev.fault = fault;
+	ev.table = WSPH_TABLE_A;
+	strcpy(ev.module, "provider.so");
+	wsph_trace_append(trace, &ev);
+}
+
+/* 299 context queries, then the handle: the 300th upcall of the call is still seen. */
+Test(rules, a_handle_created_after_300_upcalls_is_seen, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	call(WSPH_FN_WSPSOCKET, AF_INET);
+	for (int i = 0; i < 299; i++)
+		up(WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, 0x3c000000, 0, SOCKET_ERROR, WSPH_TABLE_A);
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, 0x3c000000, WSPH_TABLE_A);
+	ret(WSPH_FN_WSPSOCKET, AF_INET, 0x3c000000, WSPH_ERRNO_UNSET);
+	call(WSPH_FN_WSPCLOSESOCKET, 0x3c000000);
+	up(WSPH_FN_WPUCLOSESOCKETHANDLE, 0x3c000000, 0, 0, WSPH_TABLE_A);
+	ret(WSPH_FN_WSPCLOSESOCKET, 0x3c000000, 0, WSPH_ERRNO_UNSET);
+	cr_expect_str_eq(found(), "");
+}
+
+/* A fault injected into the 400th upcall of a call that then succeeds is charged. */
+Test(rules, a_fault_past_256_upcalls_is_seen, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	call(WSPH_FN_WSPSOCKET, AF_INET);
+	for (int i = 0; i < 399; i++)
+		up(WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, 0x3c000000, 0, SOCKET_ERROR, WSPH_TABLE_A);
+	up_fault(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, SOCKET_ERROR, 10055);
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, 0x3c000000, WSPH_TABLE_A);
+	ret(WSPH_FN_WSPSOCKET, AF_INET, 0x3c000000, WSPH_ERRNO_UNSET);
+	cr_expect_str_eq(found(), "WPU.CreateSocketHandle.FailurePropagates");
+}
+
+/* Frames nested and returning out of order keep their own upcalls. */
+Test(rules, out_of_order_returns_keep_each_frames_upcalls, .init = nonifs, .fini = teardown)
+{
+	startup_ok(0x0202, 0x0202, 0);
+	call(WSPH_FN_WSPSOCKET, AF_INET);
+	uint64_t outer = open_call;
+	for (int i = 0; i < 40; i++)
+		up(WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, 0x3c000000, 0, SOCKET_ERROR, WSPH_TABLE_A);
+	call(WSPH_FN_WSPSOCKET, AF_INET); /* another thread's call, inside the first */
+	uint64_t inner = open_call;
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x78, 0x3c000004, WSPH_TABLE_A);
+	open_call = outer;
+	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, 0x3c000000, WSPH_TABLE_A);
+	ret(WSPH_FN_WSPSOCKET, AF_INET, 0x3c000000, WSPH_ERRNO_UNSET); /* the outer returns first */
+	open_call = inner;
+	ret(WSPH_FN_WSPSOCKET, AF_INET, 0x3c000004, WSPH_ERRNO_UNSET);
+	for (uint64_t h = 0x3c000000; h <= 0x3c000004; h += 4) {
+		call(WSPH_FN_WSPCLOSESOCKET, h);
+		up(WSPH_FN_WPUCLOSESOCKETHANDLE, h, 0, 0, WSPH_TABLE_A);
+		ret(WSPH_FN_WSPCLOSESOCKET, h, 0, WSPH_ERRNO_UNSET);
+	}
+	cr_expect_str_eq(found(), "");
+}
+
+/* An unterminated description and a wrong version are two defects, two findings. */
+Test(rules, version_judged_whatever_the_description, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	struct wsph_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = WSPH_EV_RETURN;
+	ev.fn = WSPH_FN_WSPSTARTUP;
+	ev.parent = open_call;
+	ev.a[0] = 0x0202;
+	ev.a[1] = 0x0002;
+	ev.a[2] = 0x0202;
+	ev.a[4] = 0; /* szDescription without a NUL */
+	ev.a[5] = 1;
+	wsph_trace_append(trace, &ev);
+	wsph_rules_advance(engine);
+	cr_expect_str_eq(found(), "SPI.Startup.WSPDataFilled SPI.Startup.VersionMin");
+}
