@@ -1650,7 +1650,8 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 			else
 				unreached(&d, NULL, d.step, "%s", d.stop_reason);
 		}
-	qsort(d.unreached, d.n_unreached, sizeof *d.unreached, by_step);
+	if (d.n_unreached > 1)
+		qsort(d.unreached, d.n_unreached, sizeof *d.unreached, by_step);
 	join_arrival(&d);
 	d.step = 0;
 	wsph_upcalls_set_step(0);
