@@ -1419,10 +1419,8 @@ static void stop_after(struct drv *d, const struct wsph_step *st)
 {
 	d->stopped = d->step;
 	d->inconclusive = st->control;
-	snprintf(d->stop_reason, sizeof d->stop_reason, "%s step %d (%s) failed: %s",
-		 st->control ? "the control" : "", d->step, wsph_op_name(st->op), d->failure);
-	if (!st->control)
-		memmove(d->stop_reason, d->stop_reason + 1, strlen(d->stop_reason));
+	snprintf(d->stop_reason, sizeof d->stop_reason, "%sstep %d (%s) failed: %s",
+		 st->control ? "the control " : "", d->step, wsph_op_name(st->op), d->failure);
 }
 
 static int step_mentions(const struct wsph_step *st, const char *rule)
