@@ -69,7 +69,8 @@ static void ret(enum wsph_fn fn, uint64_t a0, int64_t rv, int err)
 	wsph_rules_advance(engine);
 }
 
-static void up(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int table)
+/* An upcall inside the open call, through `table`; `fault` is the error injected into it (0 none). */
+static void up_at(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int table, int fault)
 {
 	struct wsph_event ev;
 	memset(&ev, 0, sizeof ev);
@@ -80,9 +81,15 @@ static void up(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int table)
 	ev.ret = rv;
 	ev.err = WSPH_ERRNO_UNSET;
 	ev.parent = open_call;
+	ev.fault = fault;
 	ev.table = table;
 	strcpy(ev.module, "provider.so");
 	wsph_trace_append(trace, &ev);
+}
+
+static void up(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int table)
+{
+	up_at(fn, a0, a1, rv, table, 0);
 }
 
 static void startup_ok(unsigned requested, unsigned version, uint64_t nulls)
@@ -507,23 +514,6 @@ Test(rules, errno_io_pending_on_a_nonoverlapped_socket, .init = nonifs, .fini = 
 
 /* ---- every upcall of a call is kept (no fixed cap) ---- */
 
-static void up_fault(enum wsph_fn fn, uint64_t a0, uint64_t a1, int64_t rv, int fault)
-{
-	struct wsph_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.kind = WSPH_EV_UPCALL;
-	ev.fn = fn;
-	ev.a[0] = a0;
-	ev.a[1] = a1;
-	ev.ret = rv;
-	ev.err = WSPH_ERRNO_UNSET;
-	ev.parent = open_call;
-	ev.fault = fault;
-	ev.table = WSPH_TABLE_A;
-	strcpy(ev.module, "provider.so");
-	wsph_trace_append(trace, &ev);
-}
-
 /* 299 context queries, then the handle: the 300th upcall of the call is still seen. */
 Test(rules, a_handle_created_after_300_upcalls_is_seen, .init = nonifs, .fini = teardown)
 {
@@ -546,7 +536,7 @@ Test(rules, a_fault_past_256_upcalls_is_seen, .init = nonifs, .fini = teardown)
 	call(WSPH_FN_WSPSOCKET, AF_INET);
 	for (int i = 0; i < 399; i++)
 		up(WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, 0x3c000000, 0, SOCKET_ERROR, WSPH_TABLE_A);
-	up_fault(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, SOCKET_ERROR, 10055);
+	up_at(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, SOCKET_ERROR, WSPH_TABLE_A, 10055);
 	up(WSPH_FN_WPUCREATESOCKETHANDLE, 1001, 0x77, 0x3c000000, WSPH_TABLE_A);
 	ret(WSPH_FN_WSPSOCKET, AF_INET, 0x3c000000, WSPH_ERRNO_UNSET);
 	cr_expect_str_eq(found(), "WPU.CreateSocketHandle.FailurePropagates");
