@@ -68,6 +68,7 @@ build: setup-native
 build-win: setup-win
 	@test -f build-win/build.ninja || $(MESON) setup --cross-file $(CROSS_FILE) build-win
 	$(NINJA) -C build-win
+	@tools/wine-prefix.sh "$$WINEPREFIX"
 
 # Everything, providers included: they bind to symbols of the sanitized program, so they are built
 # with the same flags (b_lundef=false: their sanitizer symbols come from the program).
@@ -92,14 +93,14 @@ demo: build
 	echo "JUnit report: $(CURDIR)/$(DEMO_REPORT)"; \
 	exit $$rc
 
-# Before the tests: a wineserver for build-win's own prefix that stays up 60 s after its last
-# client (a cold start costs about 3 s per test, a warm one a few ms; it exits by itself a minute
-# after the last test). A server still running from meson's setup-time check has a 3 s
-# persistence, so it is stopped first (it saves the registry). Then a trivial program creates
-# the prefix if it is missing (6-9 s) and warms up.
+# Before the tests: the prefix is made headless (tools/wine-prefix.sh: Wine's null graphics
+# driver, no debugger on crashes), then a wineserver for build-win's own prefix stays up 60 s
+# after its last client (a cold start costs about 3 s per test, a warm one a few ms; it exits by
+# itself a minute after the last test). A server still running from meson's setup-time check has a
+# 3 s persistence, so it is stopped first (it saves the registry). Then a trivial program warms up.
 check: build build-win setup-browser build-asan build-fuzz setup-valgrind
-	@mkdir -p "$$WINEPREFIX"
 	@wineserver -k >/dev/null 2>&1 || true
+	@tools/wine-prefix.sh "$$WINEPREFIX"
 	@wineserver -p60 >/dev/null 2>&1 || true
 	@wine cmd /c exit >/dev/null 2>&1 || true
 	@rc=0; \

@@ -403,6 +403,13 @@ void wsph_caseio_loaded(int status, long code, const char *message)
 	wsph_caseio_flush();
 }
 
+void wsph_caseio_lsp_guid(const char *text)
+{
+	struct text t = {0};
+	put_escaped(&t, text);
+	put_text_frame('G', &t);
+}
+
 /* ---- the parent's check ---- */
 
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,

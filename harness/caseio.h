@@ -43,6 +43,8 @@ void wsph_caseio_exit_unjudged(void);
  * CODE, which the system loader caught; "L 2<TAB>message" the module cannot be loaded or exports
  * no WSPStartup. Flushed. */
 void wsph_caseio_loaded(int status, long code, const char *message);
+/* The probe: the GUID the provider's GetLspGuid export returned (before its "L" frame). */
+void wsph_caseio_lsp_guid(const char *text);
 /* The crash frame for code, written into buf (no allocation, no lock: a crash handler's call).
  * Returns its length (0 when cap is too small). */
 size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code);

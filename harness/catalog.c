@@ -1,6 +1,7 @@
 /* The fake Winsock catalog: built from flags (--layered/--lower/--guid) or a manifest (--catalog). */
 #include "catalog.h"
 
+#include "platform/platform.h"
 #include "util.h"
 #include "yamlutil.h"
 
@@ -302,6 +303,13 @@ int wsph_guid_parse(const char *text, GUID *out)
 	return 0;
 }
 
+void wsph_guid_format(const GUID *g, char *buf, size_t len)
+{
+	snprintf(buf, len, "{%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}",
+		 (unsigned long)g->Data1, g->Data2, g->Data3, g->Data4[0], g->Data4[1], g->Data4[2],
+		 g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
+}
+
 int wsph_catalog_path_upcall(const struct wsph_catalog *c, const GUID *id, WCHAR *path, LPINT len,
 			     LPINT lpErrno, int fault, struct wsph_event *ev)
 {
@@ -421,7 +429,33 @@ static int load_entry(struct wsph_catalog *c, int prov, const struct wsph_yaml_n
 	return 0;
 }
 
-/* Chains that no installer could register are errors. */
+/* Do two providers of the catalog name one DLL? Installers register an LSP's hidden entry and its
+ * chained entries under different GUIDs, each with the LSP's path (compared expanded, as the
+ * platform compares paths). */
+static int same_module(const struct wsph_catalog *c, int a, int b)
+{
+	if (a == b)
+		return 1;
+	char *x = wsph_catalog_expand(c, c->providers[a].path);
+	char *y = wsph_catalog_expand(c, c->providers[b].path);
+	int same = x && y && wsph_plat_same_path(x, y);
+	free(x);
+	free(y);
+	return same;
+}
+
+int wsph_catalog_has_layered_entry(const struct wsph_catalog *c,
+				   const struct wsph_catalog_provider *p)
+{
+	for (size_t i = 0; i < c->n_entries; i++)
+		if (&c->providers[c->entries[i].provider] == p &&
+		    c->entries[i].info.ProtocolChain.ChainLen == LAYERED_PROTOCOL)
+			return 1;
+	return 0;
+}
+
+/* Chains that no installer could register are errors. The one provider marked 'under_test'
+ * names the DLL under test: every provider registered with its path is that DLL too. */
 static int validate(struct wsph_catalog *c, const struct wsph_yaml_node *root, struct wsph_diag *diag)
 {
 	int under_test = -1;
@@ -434,6 +468,8 @@ static int validate(struct wsph_catalog *c, const struct wsph_yaml_node *root, s
 		}
 	if (under_test < 0)
 		return wsph_yaml_error(diag, root, "no provider has 'under_test: true'");
+	for (size_t i = 0; i < c->n_providers; i++)
+		c->providers[i].under_test = same_module(c, (int)i, under_test);
 	c->stream_entry = c->dgram_entry = -1;
 	for (size_t i = 0; i < c->n_entries; i++) {
 		struct wsph_catalog_entry *e = &c->entries[i];
@@ -456,10 +492,11 @@ static int validate(struct wsph_catalog *c, const struct wsph_yaml_node *root, s
 			const struct wsph_catalog_entry *last =
 				wsph_catalog_by_id(c, ch->ChainEntries[ch->ChainLen - 1]);
 			if (first->info.ProtocolChain.ChainLen != LAYERED_PROTOCOL ||
-			    first->provider != e->provider)
+			    !same_module(c, first->provider, e->provider))
 				return wsph_yaml_error(diag, &at,
 						       "the first chain element must be a layered entry "
-						       "(chain: []) of the same provider");
+						       "(chain: []) of the same DLL (a provider with this "
+						       "entry's path)");
 			if (last->info.ProtocolChain.ChainLen != BASE_PROTOCOL)
 				return wsph_yaml_error(diag, &at,
 						       "the last chain element must be a base entry "
@@ -471,7 +508,7 @@ static int validate(struct wsph_catalog *c, const struct wsph_yaml_node *root, s
 							       "middle chain elements must be layered "
 							       "entries");
 		}
-		if (e->provider == under_test && ch->ChainLen != LAYERED_PROTOCOL) {
+		if (c->providers[e->provider].under_test && ch->ChainLen != LAYERED_PROTOCOL) {
 			if (e->info.iSocketType == SOCK_STREAM && c->stream_entry < 0)
 				c->stream_entry = (int)i;
 			if (e->info.iSocketType == SOCK_DGRAM && c->dgram_entry < 0)

@@ -13,7 +13,7 @@ struct wsph_catalog_provider {
 	struct wsph_loc loc;
 	GUID guid;
 	char *path;    /* as registered: may hold environment strings such as %SystemRoot% */
-	int under_test; /* the provider the harness starts */
+	int under_test; /* the DLL the harness starts (every provider registered with its path) */
 };
 
 struct wsph_catalog_entry {
@@ -47,7 +47,12 @@ void wsph_catalog_free(struct wsph_catalog *c);
 const struct wsph_catalog_entry *wsph_catalog_by_id(const struct wsph_catalog *c, DWORD id);
 const struct wsph_catalog_provider *wsph_catalog_provider_by_guid(const struct wsph_catalog *c,
 								  const GUID *g);
+/* The provider marked under test (the first, when installers registered the DLL under several
+ * GUIDs: all of them are marked). */
 const struct wsph_catalog_provider *wsph_catalog_under_test(const struct wsph_catalog *c);
+/* Has p a layered (hidden, chain: []) entry? */
+int wsph_catalog_has_layered_entry(const struct wsph_catalog *c,
+				   const struct wsph_catalog_provider *p);
 /* Is the provider of this entry the one under test? */
 int wsph_catalog_is_own(const struct wsph_catalog *c, DWORD id);
 /* The kind (WSPH_KIND_*) of a provider: IFS if its entries carry XP1_IFS_HANDLES. */
@@ -59,6 +64,8 @@ char *wsph_catalog_expand(const struct wsph_catalog *c, const char *path);
 /* Base name of a path ("mockbase.dll"), pointing into it. */
 const char *wsph_path_base(const char *path);
 int wsph_guid_parse(const char *text, GUID *out);
+/* "{5f8a6c3e-1b2d-4e7f-9a10-577068617269}" (len >= 39). */
+void wsph_guid_format(const GUID *g, char *buf, size_t len);
 /* WPUGetProviderPath / WSCGetProviderPath over the catalog: the registered path (environment
  * strings unexpanded), WSAEINVAL for an unknown GUID, WSAEFAULT with the needed length (in
  * characters, NUL included) when the buffer is too small. `fault` (0 none) is an injected error.

@@ -1487,19 +1487,30 @@ static void play_step(struct drv *d, const struct wsph_scenario *sc, size_t i,
 	wsph_proctables_check(d->tables, d->rules, d->step, 0, after);
 }
 
-int wsph_drive_probe(const char *provider, char *err, size_t errlen)
+/* What an LSP exports to name the GUID of its hidden catalog entry (the one it looks for). */
+typedef void(WSPAPI *get_lsp_guid_fn)(LPGUID lpGuid);
+
+int wsph_drive_probe(const char *provider, char *err, size_t errlen, GUID *lsp_guid)
 {
 	struct wsph_module *m = wsph_plat_load(provider, err, errlen);
 	if (!m)
 		return -1;
-	int rc = 0;
 	if (!wsph_plat_symbol(m, "WSPStartup")) {
 		snprintf(err, errlen,
 			 "the provider exports no WSPStartup (SPI.Startup.SingleExport: a transport "
 			 "provider is a DLL with a single exported entry point, WSPStartup)");
-		rc = -1;
+		return -1;
 	}
-	return rc;
+	void *sym = lsp_guid ? wsph_plat_symbol(m, "GetLspGuid") : NULL;
+	if (!sym)
+		return 0;
+	get_lsp_guid_fn get;
+	memcpy(&get, &sym, sizeof get);
+	GUID g;
+	memset(&g, 0, sizeof g);
+	get(&g);
+	*lsp_guid = g;
+	return 1;
 }
 
 /* Before the provider is unloaded: waits (up to SETTLE_MS) until the process has no more threads
@@ -1562,7 +1573,10 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	rc_cfg.on_finding = o->on_finding;
 	for (size_t i = 0; i < cat->n_providers; i++) {
 		if (cat->providers[i].under_test) {
-			rc_cfg.n_catalog_ids = wsph_catalog_ids(cat, (int)i, ids, 16);
+			/* one DLL may be registered under several GUIDs (an installer's hidden entry
+			 * and its chained entries): all its ids are the provider's own */
+			rc_cfg.n_catalog_ids += wsph_catalog_ids(cat, (int)i, ids + rc_cfg.n_catalog_ids,
+								 16 - rc_cfg.n_catalog_ids);
 			continue;
 		}
 		if (rc_cfg.n_lower == sizeof rc_cfg.lower / sizeof rc_cfg.lower[0])

@@ -5,6 +5,7 @@
 #include "results.h"
 #include "ruleset.h"
 #include "scenario.h"
+#include "wsph/spi.h"
 
 struct wsph_catalog;
 
@@ -30,7 +31,9 @@ int wsph_drive_unloaded_uncleaned(void);
 
 /* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. The module
  * stays loaded: a process that loads a provider unloads it only after its final WSPCleanup (as
- * ws2_32 does), so the caller ends without unloading it. */
-int wsph_drive_probe(const char *provider, char *err, size_t errlen);
+ * ws2_32 does), so the caller ends without unloading it. When lsp_guid is not NULL and the
+ * module exports GetLspGuid (as LSPs do, naming the GUID of the hidden catalog entry they look
+ * for), it is called and 1 is returned with the GUID. */
+int wsph_drive_probe(const char *provider, char *err, size_t errlen, GUID *lsp_guid);
 
 #endif

@@ -478,6 +478,7 @@ static int cmd_run(struct options *o)
 	static volatile int interrupted;
 	if (o->child_case < 0) {
 		wsph_plat_catch_interrupts(&interrupted);
+		wsph_plat_host_advice();
 		cfg.interrupted = &interrupted;
 	}
 	cfg.channel = o->channel;

@@ -368,12 +368,13 @@ static unsigned cases_per_child(void)
 }
 
 /* After a case, is this child done? The parent decides the same from the case's stream: a case
- * that left something behind, did not pass, or was the child's last. The parent sends the next
- * command before a case ends, so the child must not take it then. */
+ * that left something behind, ended in error, or was the child's last. A case that failed and
+ * left nothing behind (the provider unloaded after its final WSPCleanup, no thread or process of
+ * it left, the process's state as before) keeps the child. The parent sends the next command
+ * before a case ends, so the child must not take it then. */
 static int child_done(int tainted, enum wsph_outcome outcome, unsigned runs, unsigned per_child)
 {
-	return tainted || outcome == WSPH_FAIL || outcome == WSPH_ERROR ||
-	       (per_child && runs >= per_child);
+	return tainted || outcome == WSPH_ERROR || (per_child && runs >= per_child);
 }
 
 /* The commands from the parent, a line at a time. */
@@ -417,11 +418,18 @@ static void probe_modules(const struct wsph_run_config *cfg)
 	const char *paths[2] = {cfg->provider, cfg->lower};
 	wsph_caseio_started();
 	for (size_t i = 0; i < 2; i++) {
-		if (paths[i] && wsph_drive_probe(paths[i], err, sizeof err) != 0) {
+		GUID g;
+		int rc = paths[i] ? wsph_drive_probe(paths[i], err, sizeof err, i ? NULL : &g) : 0;
+		if (rc < 0) {
 			long exc = wsph_plat_load_exception();
 			snprintf(msg, sizeof msg, "%s: %s", paths[i], err);
 			wsph_caseio_loaded(exc ? 1 : 2, exc, msg);
 			return;
+		}
+		if (rc == 1) {
+			char text[48];
+			wsph_guid_format(&g, text, sizeof text);
+			wsph_caseio_lsp_guid(text);
 		}
 	}
 	wsph_caseio_loaded(0, 0, NULL);
@@ -475,6 +483,10 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 		why = "the provider was unloaded without its final WSPCleanup";
 		quick_exit_child = 1;
 	}
+	if (!why && c.outcome == WSPH_FAIL && wsph_plat_leak_checked())
+		/* memory a failing provider lost would be reported at this child's exit, against
+		 * whichever case it ran last */
+		why = "the case failed and a leak checker watches this process's exit";
 	if (why)
 		wsph_caseio_tainted(why);
 	if (quick_exit_child)
@@ -1025,8 +1037,8 @@ static void advance(struct sched *s, struct slot *sl)
 		if (s->log)
 			fprintf(stderr, "wspharness: child replaced after %s (%u case(s)): %s\n",
 				e->c.name, sl->runs,
-				tainted ? why : e->raw == WSPH_PASS ?
-				"WSPHARNESS_CASES_PER_CHILD" : "the case did not pass");
+				tainted ? why : e->raw == WSPH_ERROR ?
+				"the case ended in error" : "WSPHARNESS_CASES_PER_CHILD");
 		requeue_next(s, sl);
 		send_quit(s, sl);
 		return;
@@ -1211,6 +1223,8 @@ struct probe {
 	struct slot sl;	      /* the channel and the provider's output (sl.after) */
 	int loaded;	      /* the "L" frame's status (-1: none came) */
 	long crash;	      /* an "X" frame's code */
+	GUID lsp_guid;	      /* a "G" frame: what the provider's GetLspGuid returned */
+	int has_lsp_guid;
 };
 
 /* The probe child's frames: its "L" answer, a crash code. */
@@ -1234,6 +1248,9 @@ static void probe_frames(struct probe *pr)
 				pr->message = tab ? wsph_strdup(tab + 1) : NULL;
 			} else if (f.kind == 'X') {
 				pr->crash = (long)strtoul(f.payload, NULL, 10);
+			} else if (f.kind == 'G') {
+				wsph_caseio_unescape(f.payload);
+				pr->has_lsp_guid = wsph_guid_parse(f.payload, &pr->lsp_guid) == 0;
 			}
 		}
 		pos += n + 1;
@@ -1355,14 +1372,60 @@ static void all_cases_down(struct sched *s, const struct probe *pr)
 	report_progress(s);
 }
 
+/* A layer's catalog (built from --layered) registers it under the GUID its GetLspGuid export
+ * names, unless --guid said otherwise: the run's configuration and the children's arguments get
+ * it (a Windows child reads its configuration from its arguments). With a manifest, the GUID is
+ * only checked: an LSP that looks for a hidden entry the manifest does not have finds nothing. */
+struct guided {
+	struct wsph_run_config cfg;
+	GUID guid;
+	char text[48];
+	char **argv;
+};
+
+static const struct wsph_run_config *with_lsp_guid(const struct wsph_run_config *cfg,
+						   const struct probe *pr, struct guided *g)
+{
+	if (!pr->has_lsp_guid || !cfg->layered || cfg->guid)
+		return cfg;
+	wsph_guid_format(&pr->lsp_guid, g->text, sizeof g->text);
+	if (cfg->manifest) {
+		const struct wsph_catalog_provider *p =
+			wsph_catalog_provider_by_guid(cfg->manifest, &pr->lsp_guid);
+		if (!p || !wsph_catalog_has_layered_entry(cfg->manifest, p))
+			fprintf(stderr, "wspharness: warning: the provider's GetLspGuid returns %s, "
+					"but no layered entry (chain: []) of the catalog has that GUID: "
+					"the LSP will not find its own entries\n",
+				g->text);
+		return cfg;
+	}
+	if (!(g->argv = calloc((size_t)cfg->argc + 3, sizeof *g->argv)))
+		return cfg;
+	g->cfg = *cfg;
+	g->guid = pr->lsp_guid;
+	g->cfg.guid = &g->guid;
+	for (int i = 0; i < cfg->argc; i++)
+		g->argv[i] = cfg->argv[i];
+	g->argv[cfg->argc] = "--guid";
+	g->argv[cfg->argc + 1] = g->text;
+	g->cfg.argv = g->argv;
+	g->cfg.argc = cfg->argc + 2;
+	return &g->cfg;
+}
+
 /* Isolated: the probe, then the cases. Returns 1 when a module cannot be used at all. */
 static int isolated(struct sched *s)
 {
-	const struct wsph_run_config *cfg = s->cfg;
-	struct child_ctx cx = {cfg, s->sels, s->n_sels};
-	struct wsph_child_spec spec = {serve, &cx, cfg->argc, cfg->argv};
+	const struct wsph_run_config *orig = s->cfg;
 	struct probe pr;
-	probe_run(cfg, &spec, &pr);
+	struct guided gd;
+	memset(&gd, 0, sizeof gd);
+	struct child_ctx cx = {s->cfg, s->sels, s->n_sels};
+	struct wsph_child_spec spec = {serve, &cx, s->cfg->argc, s->cfg->argv};
+	probe_run(s->cfg, &spec, &pr);
+	const struct wsph_run_config *cfg = s->cfg = cx.cfg = with_lsp_guid(s->cfg, &pr, &gd);
+	spec.argc = cfg->argc;
+	spec.argv = cfg->argv;
 	int rc = 0;
 	if (pr.status == PROBE_BAD_MODULE) {
 		if (cfg->bad_input)
@@ -1375,6 +1438,8 @@ static int isolated(struct sched *s)
 		run_isolated(s, &spec);
 	}
 	probe_free(&pr);
+	s->cfg = orig;
+	free(gd.argv);
 	return rc;
 }
 

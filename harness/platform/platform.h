@@ -168,6 +168,13 @@ void wsph_plat_child_init(const struct wsph_child_hooks *hooks);
 int wsph_plat_setenv(const char *name, const char *value);
 /* PostMessage to a real window (Windows); POSIX has none and returns 0. */
 int wsph_plat_post_message(void *hwnd, unsigned msg, uintptr_t wparam, intptr_t lparam, int wide);
+/* Does a leak checker report this process's lost memory when it exits (a build with
+ * AddressSanitizer's leak checker, or a run under valgrind)? */
+int wsph_plat_leak_checked(void);
+/* Says once on stderr what this host lacks for providers to run as they would on Windows: under
+ * Wine without a display, a provider's window (the hidden one many LSPs make for WSPAsyncSelect)
+ * needs Wine's null graphics driver. Nothing on POSIX. */
+void wsph_plat_host_advice(void);
 /* Paths name the same file? (separators '/' and '\\' alike; case-insensitive on Windows) */
 int wsph_plat_same_path(const char *a, const char *b);
 

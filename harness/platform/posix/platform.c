@@ -305,3 +305,27 @@ int wsph_plat_absolute(const char *path, char *out, size_t len)
 	int n = snprintf(out, len, "%s/%s", cwd, path);
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
+
+void wsph_plat_host_advice(void)
+{
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WSPH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WSPH_ASAN 1
+#endif
+#endif
+
+int wsph_plat_leak_checked(void)
+{
+#ifdef WSPH_ASAN
+	const char *opts = getenv("ASAN_OPTIONS");
+	if (!opts || !strstr(opts, "detect_leaks=0"))
+		return 1;
+#endif
+	/* valgrind runs its client with its own preload objects */
+	const char *pre = getenv("LD_PRELOAD");
+	return pre && strstr(pre, "vgpreload") != NULL;
+}

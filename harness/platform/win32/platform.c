@@ -333,3 +333,31 @@ int wsph_plat_absolute(const char *path, char *out, size_t len)
 		return -1;
 	return WideCharToMultiByte(CP_UTF8, 0, full, -1, out, (int)len, NULL, NULL) ? 0 : -1;
 }
+
+/* Wine names itself through an ntdll export that Windows does not have. */
+static int under_wine(void)
+{
+	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+	return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
+void wsph_plat_host_advice(void)
+{
+	WCHAR driver[32];
+	DWORD size = sizeof driver;
+	if (!under_wine() || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"))
+		return;
+	if (RegGetValueW(HKEY_CURRENT_USER, L"Software\\Wine\\Drivers", L"Graphics", RRF_RT_REG_SZ,
+			 NULL, driver, &size) == ERROR_SUCCESS &&
+	    !_wcsicmp(driver, L"null"))
+		return;
+	fprintf(stderr, "wspharness: warning: Wine has no display here and its graphics driver is not "
+			"'null', so a provider cannot create a window (many LSPs make a hidden one for "
+			"WSPAsyncSelect); run tools/wine-prefix.sh once for this prefix, or: wine reg add "
+			"'HKCU\\Software\\Wine\\Drivers' /v Graphics /d null /f\n");
+}
+
+int wsph_plat_leak_checked(void)
+{
+	return 0;
+}
