@@ -177,6 +177,7 @@ if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_
 	{ make setup-win && { test -f build-win/build.ninja ||
 		meson setup --cross-file cross/x86_64-w64-mingw32.txt build-win; }; } >"$TMP/build-win.log" 2>&1 || true
 	if ninja -C build-win harness/wspharness.exe providers/mockbase/mockbase.dll \
+		providers/passthru-lsp/passthru-lsp.dll providers/passthru-lsp/fault-lsp-protocolinfo.dll \
 		bench/bench_spawnloop.exe >>"$TMP/build-win.log" 2>&1; then
 		mkdir -p "$WINEPREFIX"
 		wineserver -p60 >/dev/null 2>&1 || true
@@ -209,6 +210,26 @@ if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_
 			summary "2b. Wine: persistent child vs a process per scenario" "$(calc '%.1fx as fast' "$WHP / $WH")" "info"
 			summary "2b. Wine: persistent child vs a bare CreateProcess" "$(calc '%.2fx the floor' "$WH / $WS")" "info"
 			WINE_DONE=1
+		else
+			say "  a Wine run failed: see the output of the commands above"
+		fi
+		# A buggy LSP (every case fails: it hands the next provider a rewritten protocol
+		# info) against the clean pass-through LSP, the whole bundled suite layered over
+		# mockbase: a failing case that left nothing behind keeps the child (target: 2x).
+		: >"$TMP/wclean.s"; : >"$TMP/wbuggy.s"
+		for ((r = 0; r < 2; r++)); do
+			wine build-win/harness/wspharness.exe run build-win/providers/passthru-lsp/passthru-lsp.dll \
+				--layered 2>/dev/null | tr -d '\r' | sed -n 's/.* in \([0-9.]*\) s\(;.*\)\{0,1\}$/\1/p' >>"$TMP/wclean.s"
+			wine build-win/harness/wspharness.exe run \
+				build-win/providers/passthru-lsp/fault-lsp-protocolinfo.dll --layered 2>/dev/null |
+				tr -d '\r' | sed -n 's/.* in \([0-9.]*\) s\(;.*\)\{0,1\}$/\1/p' >>"$TMP/wbuggy.s"
+		done
+		WCL=$(median <"$TMP/wclean.s"); WBU=$(median <"$TMP/wbuggy.s")
+		if [ "$WCL" != nan ] && [ "$WBU" != nan ]; then
+			say "  passthru-lsp, clean run        $(calc '%7.2f s' "$WCL")"
+			say "  fault-lsp-protocolinfo (all cases fail) $(calc '%7.2f s  %.2fx the clean run' "$WBU, $WBU / $WCL")"
+			summary "2b. Wine: buggy LSP's run vs a clean one's (target <= 2x)" "$(calc '%.2fx' "$WBU / $WCL")" \
+				"$(awk "BEGIN { print ($WBU / $WCL <= 2) ? \"met\" : \"missed\" }")"
 		else
 			say "  a Wine run failed: see the output of the commands above"
 		fi
