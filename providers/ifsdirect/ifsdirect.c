@@ -7,7 +7,8 @@
  * the others. That is correct for an IFS layer, whose client handles are the next provider's
  * handles after WPUModifyIFSHandle. This provider is such a layer:
  *  - WSPStartup finds the next element of its protocol chain through the catalog (the layer's own
- *    ChainLen 0 entry by ProviderId, its position in the chain it was given, WSCEnumProtocols for
+ *    ChainLen 0 entry by the GUID its installer registered it under, which it also exports as
+ *    GetLspGuid; its position in the chain it was given, WSCEnumProtocols for
  *    the next entry, WSCGetProviderPath retried after WSAEFAULT, ExpandEnvironmentStringsW,
  *    LoadLibraryW, GetProcAddress), starts it with the next entry's own WSAPROTOCOL_INFOW when
  *    that is the base (else with the structure it received) and with the upcall table it received
@@ -53,6 +54,10 @@
 #endif
 
 #define ID_DESCRIPTION "wspharness ifsdirect (IFS layered provider, next provider's entries direct)"
+
+/* The GUID of the layer's hidden (ChainLen 0) catalog entry, as its installer registers it. */
+static const GUID layer_guid = {
+	0x6a1f0c2e, 0x3d4b, 0x4c5a, {0x8e, 0x9f, 0x69, 0x66, 0x73, 0x64, 0x69, 0x72}};
 #define MAX_ROUTES 16	   /* own chained entries seen */
 #define PATH_TRIES 4
 #define PATH_MAX_CHARS 32768
@@ -162,7 +167,7 @@ static const WSAPROTOCOL_INFOW *next_of(const WSAPROTOCOL_INFOW *all, int n,
 	DWORD layer_id = 0;
 	for (int i = 0; i < n && !layer_id; i++)
 		if (all[i].ProtocolChain.ChainLen == LAYERED_PROTOCOL &&
-		    same_guid(&all[i].ProviderId, &own->ProviderId))
+		    same_guid(&all[i].ProviderId, &layer_guid))
 			layer_id = all[i].dwCatalogEntryId;
 	int len = own->ProtocolChain.ChainLen;
 	for (int i = 0; layer_id && i + 1 < len && i + 1 < MAX_PROTOCOL_CHAIN; i++)
@@ -450,6 +455,12 @@ static void fill_table(LPWSPPROC_TABLE t, const WSPPROC_TABLE *next)
 	t->lpWSPAccept = id_Accept;
 	t->lpWSPCloseSocket = id_CloseSocket;
 	t->lpWSPCleanup = id_Cleanup;
+}
+
+/* What installers and tools ask the layer for: the GUID of its hidden catalog entry. */
+WSPH_PROVIDER_EXPORT void WSPAPI GetLspGuid(LPGUID lpGuid)
+{
+	*lpGuid = layer_guid;
 }
 
 WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
