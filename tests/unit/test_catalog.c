@@ -57,26 +57,38 @@ Test(catalog, the_chains_of_an_installer_under_another_guid_are_the_dlls_own)
 	wsph_catalog_free(&c);
 }
 
+/* A layer registered as installers do, its hidden entry's DLL at `hidden`, its chain's at `chained`
+ * (the one marked under test). */
+static int load_two_guids(struct wsph_catalog *c, const char *hidden, const char *chained,
+			  struct wsph_diag *diag)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "providers:\n"
+		 "  - guid: \"{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}\"\n"
+		 "    path: \"%s\"\n"
+		 "    entries:\n"
+		 "      - {id: 3101, chain: []}\n"
+		 "  - guid: \"{1a2b3c4d-5e6f-7a8b-9cad-becfd0e1f2a3}\"\n"
+		 "    path: \"%s\"\n"
+		 "    under_test: true\n"
+		 "    entries:\n"
+		 "      - {id: 3111, protocol: tcp, chain: [3101, 3001]}\n"
+		 "  - guid: \"{11111111-2222-3333-4444-555555555555}\"\n"
+		 "    path: \"base.so\"\n"
+		 "    entries:\n"
+		 "      - {id: 3001, protocol: tcp, chain: [3001]}\n",
+		 hidden, chained);
+	return load(c, text, diag);
+}
+
 Test(catalog, one_path_under_two_guids_is_one_dll)
 {
-	static const char text[] =
-		"providers:\n"
-		"  - guid: \"{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}\"\n"
-		"    path: \"%WSPH_CATALOG_DIR%/mylsp.so\"\n"
-		"    entries:\n"
-		"      - {id: 3101, chain: []}\n"
-		"  - guid: \"{1a2b3c4d-5e6f-7a8b-9cad-becfd0e1f2a3}\"\n"
-		"    path: \"%WSPH_CATALOG_DIR%/mylsp.so\"\n"
-		"    under_test: true\n"
-		"    entries:\n"
-		"      - {id: 3111, protocol: tcp, chain: [3101, 3001]}\n"
-		"  - guid: \"{11111111-2222-3333-4444-555555555555}\"\n"
-		"    path: \"base.so\"\n"
-		"    entries:\n"
-		"      - {id: 3001, protocol: tcp, chain: [3001]}\n";
 	struct wsph_catalog c;
 	struct wsph_diag diag;
-	cr_assert_eq(load(&c, text, &diag), 0, "%s", diag.text);
+	cr_assert_eq(load_two_guids(&c, "%WSPH_CATALOG_DIR%/mylsp.so", "%WSPH_CATALOG_DIR%/mylsp.so",
+				    &diag),
+		     0, "%s", diag.text);
 	cr_assert(c.providers[0].under_test && c.providers[1].under_test);
 	cr_assert(!c.providers[2].under_test);
 	cr_assert_eq(c.entries[c.stream_entry].info.dwCatalogEntryId, 3111);
@@ -86,24 +98,9 @@ Test(catalog, one_path_under_two_guids_is_one_dll)
 
 Test(catalog, a_chain_headed_by_another_dlls_hidden_entry_is_refused)
 {
-	static const char text[] =
-		"providers:\n"
-		"  - guid: \"{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}\"\n"
-		"    path: \"other.so\"\n"
-		"    entries:\n"
-		"      - {id: 3101, chain: []}\n"
-		"  - guid: \"{1a2b3c4d-5e6f-7a8b-9cad-becfd0e1f2a3}\"\n"
-		"    path: \"mylsp.so\"\n"
-		"    under_test: true\n"
-		"    entries:\n"
-		"      - {id: 3111, protocol: tcp, chain: [3101, 3001]}\n"
-		"  - guid: \"{11111111-2222-3333-4444-555555555555}\"\n"
-		"    path: \"base.so\"\n"
-		"    entries:\n"
-		"      - {id: 3001, protocol: tcp, chain: [3001]}\n";
 	struct wsph_catalog c;
 	struct wsph_diag diag;
-	cr_assert_eq(load(&c, text, &diag), -1);
+	cr_assert_eq(load_two_guids(&c, "other.so", "mylsp.so", &diag), -1);
 	cr_assert(strstr(diag.text, ":10:9: the first chain element must be a layered entry "
 				    "(chain: []) of the same DLL"),
 		  "%s", diag.text);
