@@ -794,10 +794,11 @@ static int append(struct slot *sl, const char *buf, size_t n)
 /* Drops the first n bytes of the slot's buffer. */
 static void consume(struct slot *sl, size_t n)
 {
+	if (!sl->buf)
+		return; /* nothing came yet */
 	memmove(sl->buf, sl->buf + n, sl->len - n);
 	sl->len -= n;
-	if (sl->buf)
-		sl->buf[sl->len] = '\0';
+	sl->buf[sl->len] = '\0';
 }
 
 /* The running case's reader (made when the case starts). */
@@ -977,7 +978,7 @@ static int skip_frames(struct sched *s, struct slot *sl, int until_start)
 {
 	size_t pos = 0;
 	int started = 0;
-	while (!started) {
+	while (!started && sl->buf) {
 		char *nl = memchr(sl->buf + pos, '\n', sl->len - pos);
 		if (!nl)
 			break;
@@ -1231,6 +1232,8 @@ struct probe {
 static void probe_frames(struct probe *pr)
 {
 	size_t pos = 0;
+	if (!pr->sl.buf)
+		return; /* nothing came yet */
 	for (char *nl; (nl = memchr(pr->sl.buf + pos, '\n', pr->sl.len - pos));) {
 		struct wsph_caseio_frame f;
 		uint32_t lost;
