@@ -13,9 +13,12 @@
  *    that caused it, and nothing needs a worker thread).
  *  - Handles. Non-IFS: every socket object gets its handle from WPUCreateSocketHandle with the
  *    object pointer as context, and is found again through WPUQuerySocketHandleContext (the context
- *    is then checked against the list of live objects). IFS: the provider proposes a value from a
- *    counter that is never reset, passes it through WPUModifyIFSHandle and from then on knows the
- *    socket only by the value that came back.
+ *    is then checked against the list of live objects). IFS: the provider proposes a value,
+ *    passes it through WPUModifyIFSHandle and from then on knows the socket only by the value that
+ *    came back. The value is a kernel handle where the OS has them (khandle.h: on Windows one end
+ *    of a private pipe, and overlapped operations without a completion routine complete through
+ *    the kernel on it, so a layer can use a completion port), else one from a counter that is
+ *    never reset.
  *  - A connection made by WSPConnect creates the server-side object at once (data can flow before
  *    the accept), but its handle is only created inside the WSPAccept that hands it out, so that
  *    the "handle returned by WSPAccept was created in that call" rules hold.
@@ -30,6 +33,7 @@
 
 #include <wsph/spi.h>
 
+#include "khandle.h"
 #include "mockbase_faults.h"
 #include "pv_sync.h"
 
@@ -117,6 +121,8 @@ struct mb_socket {
 	int has_handle;         /* handed out to the client (queued connections have none yet) */
 	int wpu_handle;         /* the handle came from WPUCreateSocketHandle: close it with WPU */
 	int ifs;                /* created in IFS mode: completions signal hEvent, not WPU */
+	struct mb_kh *kh;       /* IFS with a kernel handle: completions go through the kernel */
+	int kernel;             /* had one: an OVERLAPPED's status is the kernel's to write */
 	int type;
 	int protocol;
 	int nonblocking;
@@ -199,7 +205,9 @@ enum note_kind {
 	N_CLOSEHANDLE,
 	N_CLOSETHREAD,
 	N_CLOSEEVENT,
-	N_WAITER
+	N_WAITER,
+	N_KCOMPLETE, /* through the kernel object (khandle.h) */
+	N_KRELEASE
 };
 
 struct apc_ctx {
@@ -226,6 +234,7 @@ struct note {
 	WSAOVERLAPPED shadow; /* the complete-own-overlapped variant's substitute */
 	struct mb_waiter *waiter;
 	int tid_opened; /* N_APC: tid came from WPUOpenCurrentThread */
+	struct mb_kh *kh; /* N_KCOMPLETE, N_KRELEASE: a reference the note holds */
 };
 
 struct batch {
@@ -321,6 +330,21 @@ static int queue_apc(const WSPUPCALLTABLE *up, WSATHREADID *tid, struct apc_ctx 
 	return 0;
 }
 
+/* Outside the lock: the kernel completes the operation (its OVERLAPPED already holds mockbase's
+ * error and flags). Should it not, the provider does as without a kernel object. Either way the
+ * operation is then done (mb_GetOverlappedResult waits for this). */
+static void kernel_complete(const WSPUPCALLTABLE *up, struct note *n)
+{
+	if (mb_kh_complete(n->kh, n->ov, n->bytes) != 0) {
+		n->ov->InternalHigh = n->bytes;
+		n->ov->Internal = 0;
+		if (n->ov->hEvent)
+			set_event(up, n->ov->hEvent);
+	}
+	mb_kh_unref(n->kh);
+	pv_wake_all();
+}
+
 static void batch_flush(struct batch *b)
 {
 	const WSPUPCALLTABLE *up = &b->c->up;
@@ -365,6 +389,12 @@ static void batch_flush(struct batch *b)
 			n->waiter->signalled = 1;
 			pv_wake_all();
 			pv_unlock();
+			break;
+		case N_KCOMPLETE:
+			kernel_complete(up, n);
+			break;
+		case N_KRELEASE:
+			mb_kh_unref(n->kh);
 			break;
 		}
 		free(n);
@@ -673,6 +703,8 @@ static void free_op(struct mb_op *op)
 
 static void free_socket(struct mb_socket *o)
 {
+	if (o->kh)
+		mb_kh_unref(o->kh); /* never handed out (close_socket releases the others') */
 	free(o->rbuf);
 	while (o->dq_head) {
 		struct mb_dgram *d = o->dq_head;
@@ -737,6 +769,31 @@ static SOCKET next_proposal(void)
 {
 	g_next_proposal += 4;
 	return (SOCKET)g_next_proposal;
+}
+
+/* Outside the lock: the value an IFS socket proposes to WPUModifyIFSHandle, its kernel handle where
+ * there is one (*kh, a reference for the socket), else the next counter value. */
+static SOCKET propose(const struct call *c, struct mb_kh **kh)
+{
+	*kh = c->ifs ? mb_kh_create() : NULL;
+	if (*kh)
+		return (SOCKET)mb_kh_value(*kh);
+	pv_lock();
+	SOCKET p = next_proposal();
+	pv_unlock();
+	return p;
+}
+
+/* With the lock held: the socket now has its handle (and kernel object, if any). */
+static void give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu,
+                        struct mb_kh *kh)
+{
+	o->handle = h;
+	o->has_handle = 1;
+	o->wpu_handle = wpu;
+	o->ifs = c->ifs;
+	o->kh = kh;
+	o->kernel = kh != NULL;
 }
 
 /*
@@ -895,12 +952,41 @@ static void refresh(struct batch *b, struct mb_socket *o)
 /* ------------------------------------------------------------------------------------------ */
 /* Overlapped completion                                                                        */
 
-static void ov_result(LPWSAOVERLAPPED ov, DWORD err, DWORD bytes, DWORD flags)
+/* Whether a completion goes through the socket's kernel object: one without a routine (those
+ * keep their APC); the variant that completes IFS operations with WPUCompleteOverlappedRequest
+ * keeps doing so. */
+static int via_kernel(const struct mb_socket *o, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
 {
-	ov->InternalHigh = bytes;
+	return o->kh && !routine && !F_IFS_COMPLETES_OVERLAPPED;
+}
+
+/* Records a result: the flags and the error in Offset/OffsetHigh (for mb_GetOverlappedResult),
+ * the count and the done mark in InternalHigh/Internal, unless the kernel will write those. */
+static void ov_result(LPWSAOVERLAPPED ov, DWORD err, DWORD bytes, DWORD flags, int kernel)
+{
 	ov->Offset = flags;
 	ov->OffsetHigh = err;
+	if (kernel) {
+		ov->Internal = WSS_OPERATION_IN_PROGRESS; /* until the kernel completes it */
+		return;
+	}
+	ov->InternalHigh = bytes;
 	ov->Internal = 0;
+}
+
+static void note_kcomplete(struct batch *b, struct mb_kh *kh, LPWSAOVERLAPPED ov, DWORD bytes)
+{
+	struct note *n = note_new(b, N_KCOMPLETE);
+	if (!n) {
+		/* out of memory: done without a notice, rather than never */
+		ov->InternalHigh = bytes;
+		ov->Internal = 0;
+		return;
+	}
+	mb_kh_ref(kh);
+	n->kh = kh;
+	n->ov = ov;
+	n->bytes = bytes;
 }
 
 /* Queues the completion notice through the mechanism the client chose. tid_opened: the thread id
@@ -944,6 +1030,8 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
 		n->bytes = bytes;
 		if (o->ifs && ov->hEvent)
 			note_setevent(b, ov->hEvent);
+	} else if (o->kh) {
+		note_kcomplete(b, o->kh, ov, bytes); /* the kernel signals hEvent */
 	} else if (ov->hEvent) {
 		note_setevent(b, ov->hEvent);
 	}
@@ -952,7 +1040,7 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
 static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err,
                         DWORD bytes, DWORD flags, int notify)
 {
-	ov_result(op->ov, err, bytes, flags);
+	ov_result(op->ov, err, bytes, flags, notify && via_kernel(o, op->routine));
 	if (notify) {
 		/* the keeps-thread-id-pointer variant reads the caller's structure now */
 		WSATHREADID tid = F_KEEPS_THREAD_ID_POINTER && op->tidp ? *op->tidp : op->tid;
@@ -1235,6 +1323,15 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 	if (o->has_handle && (o->wpu_handle || (F_IFS_CLOSES_HANDLE && o->ifs)))
 		for (int i = 0; i < handle_closes; i++)
 			note_closehandle(b, o->handle);
+	if (o->kh) {
+		/* after the completions above, which hold references of their own */
+		struct note *n = note_new(b, N_KRELEASE);
+		if (n)
+			n->kh = o->kh;
+		else
+			mb_kh_unref(o->kh);
+		o->kh = NULL;
+	}
 	pv_wake_all();
 	if (o->refs == 0)
 		free_socket(o);
@@ -1331,7 +1428,8 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	snapshot(&c);
 	batch_init(&b, &c);
 	g.startups--;
-	if (g.startups == 0)
+	int final = g.startups == 0;
+	if (final)
 		g_cleaned_up = 1;
 	/* The no-refcount variant treats every cleanup as the final one (the count itself still
 	 * balances, so later cleanups succeed and an unbalanced one still fails). */
@@ -1350,6 +1448,8 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	}
 	pv_unlock();
 	batch_flush(&b);
+	if (final)
+		mb_kh_cleanup(); /* the kernel handles of the sockets closed in this session */
 	if (F_CLEANUP_RETURNS_ERROR) {
 		if (lpErrno)
 			*lpErrno = 0;
@@ -1394,10 +1494,10 @@ static SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
 
 	pv_lock();
 	struct mb_socket *o = sock_new(type, protocol, lpProtocolInfo);
-	SOCKET proposed = next_proposal();
 	pv_unlock();
 	if (!o)
 		return fail_socket(lpErrno, WSAENOBUFS);
+	SOCKET proposed = propose(&c, &o->kh);
 
 	SOCKET h;
 	int wpu;
@@ -1413,10 +1513,7 @@ static SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
 		free_socket(o);
 		return fail_socket(lpErrno, WSANOTINITIALISED);
 	}
-	o->handle = h;
-	o->has_handle = 1;
-	o->wpu_handle = wpu;
-	o->ifs = c.ifs;
+	give_handle(o, &c, h, wpu, o->kh);
 	sock_link(o);
 	pv_unlock();
 	if (F_NONIFS_RETURNS_CONTEXT && !c.ifs)
@@ -1647,13 +1744,14 @@ static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	conn->wmsg = l->wmsg;
 	conn->as_mask = l->as_mask;
 	conn->fired = 0;
-	SOCKET proposed = next_proposal();
 	l->fired &= ~FD_ACCEPT; /* accept re-enables FD_ACCEPT */
 	refresh(&b, l);
 	sock_unref(l);
 	pv_unlock();
 	batch_flush(&b);
 
+	struct mb_kh *kh;
+	SOCKET proposed = propose(&c, &kh);
 	SOCKET h;
 	int wpu;
 	err = obtain_handle(&c, conn, proposed, &h, &wpu);
@@ -1671,12 +1769,11 @@ static SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		batch_flush(&b);
 		if (h != INVALID_SOCKET)
 			release_handle(&c, h, wpu);
+		if (kh)
+			mb_kh_unref(kh);
 		return fail_socket(lpErrno, err);
 	}
-	conn->handle = h;
-	conn->has_handle = 1;
-	conn->wpu_handle = wpu;
-	conn->ifs = c.ifs;
+	give_handle(conn, &c, h, wpu, kh);
 	refresh(&b, conn); /* FD_WRITE now, FD_READ/FD_CLOSE if already due */
 	if (addr) {
 		addr_write(&conn->remote, addr);
@@ -1797,7 +1894,8 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	if (lpNumberOfBytesRecvd)
 		*lpNumberOfBytesRecvd = (DWORD)got + (F_RECV_OVERCOUNT ? 1u : 0u);
 	if (lpOverlapped) {
-		ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0);
+		ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0,
+		          !rerr && via_kernel(o, lpCompletionRoutine));
 		/* A failure other than WSA_IO_PENDING starts no overlapped operation: no notice. */
 		if (!rerr) {
 			struct note *last = b.tail;
@@ -2025,14 +2123,15 @@ static int send_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 			*lpNumberOfBytesSent = (DWORD)sent;
 		if (lpOverlapped) {
 			struct note *last = b.tail;
-			ov_result(lpOverlapped, 0, (DWORD)sent, 0);
+			ov_result(lpOverlapped, 0, (DWORD)sent, 0,
+			          via_kernel(o, lpCompletionRoutine));
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
 			        (DWORD)sent, 0, tid_opened);
 			if (F_LATE_APC && lpCompletionRoutine)
 				defer_notes(&b, last ? last->next : b.head);
 		}
 	} else if (lpOverlapped) {
-		ov_result(lpOverlapped, (DWORD)err, 0, 0);
+		ov_result(lpOverlapped, (DWORD)err, 0, 0, 0);
 	}
 	pv_unlock();
 	batch_flush(&b);
@@ -2380,6 +2479,14 @@ static int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
 	return 0;
 }
 
+/* An operation of o's that left mockbase's queues and whose kernel completion (kernel_complete) has
+ * not written its status yet. The kernel writes InternalHigh before Internal. */
+static int kernel_pending(const struct mb_socket *o, LPWSAOVERLAPPED ov)
+{
+	return o->kernel &&
+	       *(volatile ULONG_PTR *)&ov->Internal == (ULONG_PTR)WSS_OPERATION_IN_PROGRESS;
+}
+
 static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
                                          LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
                                          LPINT lpErrno)
@@ -2424,6 +2531,15 @@ static int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 	/* The completion is delivered to the event outside the lock: wait for that too. */
 	while (w.ev && !w.signalled)
 		pv_wait_ms(MB_SLICE_MS);
+	/* Through the kernel: done once the kernel has written the status (kernel_complete). */
+	while (kernel_pending(o, lpOverlapped)) {
+		if (!fWait) { /* (no waiter event: that is for fWait) */
+			sock_unref(o);
+			pv_unlock();
+			return fail_bool(lpErrno, WSA_IO_INCOMPLETE);
+		}
+		pv_wait_ms(MB_SLICE_MS);
+	}
 	if (w.ev) {
 		int e = 0;
 		pv_unlock();
@@ -2580,7 +2696,7 @@ static int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, 
 		if (lpcbBytesReturned)
 			*lpcbBytesReturned = returned;
 		if (lpOverlapped) {
-			ov_result(lpOverlapped, 0, returned, 0);
+			ov_result(lpOverlapped, 0, returned, 0, via_kernel(o, lpCompletionRoutine));
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, returned,
 			        0, 0);
 		}
