@@ -346,6 +346,8 @@ static char *crashed_case(const struct wsph_crash_info *ci, const struct wsph_ev
 	cr_assert_gt(n, 0);
 	capture(frame, n);
 	parse(wbuf, wlen, WSPH_CHILD_SIGNALED, 11, c);
+	free(wbuf);
+	wbuf = NULL;
 	cr_assert_eq(c->outcome, WSPH_ERROR);
 	return c->error_message;
 }
