@@ -335,8 +335,8 @@ static void put_ret(FILE *out, const struct rec *r, int fn)
 struct tree {
 	size_t n;
 	const struct rec **ev; /* in trace order */
-	long *ret;	       /* a call's return (its index), -1 none */
-	char *merged;	       /* a return shown on its call's line */
+	long *ret;             /* a call's return (its index), -1 none */
+	char *merged;          /* a return shown on its call's line */
 	int *depth;
 };
 
