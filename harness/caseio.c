@@ -153,18 +153,82 @@ static void put_frame(char kind, const char *payload, size_t n)
 	wsph_mutex_unlock(W.lock);
 }
 
-size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code)
+/* ---- the crash frame: written by a crash handler, so no allocation, no lock, no stdio ---- */
+
+/* A bounded writer over a fixed buffer. */
+struct fixed {
+	char *p;
+	size_t len, cap;
+	int full;
+};
+
+static void fx_byte(struct fixed *w, char ch)
+{
+	if (w->len < w->cap)
+		w->p[w->len++] = ch;
+	else
+		w->full = 1;
+}
+
+static void fx_num(struct fixed *w, uint64_t v, unsigned base)
 {
 	char digits[24];
 	size_t n = 0;
-	unsigned long v = (unsigned long)code;
 	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n < 20);
-	char payload[24];
-	for (size_t i = 0; i < n; i++)
-		payload[i] = digits[n - 1 - i];
+		digits[n++] = hexd[v % base];
+		v /= base;
+	} while (v && n < sizeof digits);
+	while (n)
+		fx_byte(w, digits[--n]);
+}
+
+/* Tabs, newlines and backslashes escaped as the text frames escape them. */
+static void fx_escaped(struct fixed *w, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		char ch = s[i];
+		if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+			fx_byte(w, '\\');
+			ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
+		}
+		fx_byte(w, ch);
+	}
+}
+
+/* The payload: CODE, then with info the fields MODULE OFFSET PC ACCESS ADDR THREAD TID, each after
+ * a tab (numbers in hex but the code and the tid; ACCESS and THREAD one character, '-' none). */
+static void crash_payload(struct fixed *w, long code, const struct wsph_crash_info *ci)
+{
+	fx_num(w, (unsigned long)code, 10);
+	if (!ci)
+		return;
+	fx_byte(w, '\t');
+	fx_escaped(w, ci->module, sizeof ci->module);
+	fx_byte(w, '\t');
+	fx_num(w, ci->offset, 16);
+	fx_byte(w, '\t');
+	fx_num(w, ci->pc, 16);
+	fx_byte(w, '\t');
+	fx_byte(w, ci->access ? ci->access : '-');
+	fx_byte(w, '\t');
+	fx_num(w, ci->addr, 16);
+	fx_byte(w, '\t');
+	fx_byte(w, ci->thread < 0 ? '-' : ci->thread ? '1' : '0');
+	fx_byte(w, '\t');
+	fx_num(w, ci->tid, 10);
+}
+
+size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code, const struct wsph_crash_info *info)
+{
+	char payload[512];
+	struct fixed w = {payload, 0, sizeof payload, 0};
+	crash_payload(&w, code, info);
+	if (w.full) { /* a module name that does not fit: the code alone */
+		w.len = 0;
+		w.full = 0;
+		crash_payload(&w, code, NULL);
+	}
+	size_t n = w.len;
 	if (cap < FRAME_HEAD + n + FRAME_TAIL)
 		return 0;
 	uint32_t seq = W.seq++;
@@ -410,6 +474,67 @@ void wsph_caseio_lsp_guid(const char *text)
 	put_text_frame('G', &t);
 }
 
+/* ---- the parent's reading of a crash frame ---- */
+
+int wsph_caseio_crash_parse(char *payload, long *code, struct wsph_crash_info *info)
+{
+	char *next = payload;
+	char *f[8];
+	size_t n = 0;
+	memset(info, 0, sizeof *info);
+	info->thread = -1;
+	while (next && n < 8)
+		f[n++] = field(next, &next);
+	*code = n ? (long)strtoul(f[0], NULL, 10) : 0;
+	if (n < 8)
+		return 0;
+	snprintf(info->module, sizeof info->module, "%s", f[1]);
+	info->offset = strtoull(f[2], NULL, 16);
+	info->pc = strtoull(f[3], NULL, 16);
+	info->access = strchr("rwxa", f[4][0]) && f[4][0] ? f[4][0] : 0;
+	info->addr = strtoull(f[5], NULL, 16);
+	info->thread = f[6][0] == '1' ? 1 : f[6][0] == '0' ? 0 : -1;
+	info->tid = strtoul(f[7], NULL, 10);
+	return 1;
+}
+
+/* What the faulting instruction accessed: "writing address 0x10" ("" when nothing). */
+static void crash_access(const struct wsph_crash_info *info, char *buf, size_t len)
+{
+	static const struct {
+		char access;
+		const char *verb;
+	} verbs[] = {{'r', "reading"}, {'w', "writing"}, {'x', "executing"}, {'a', "accessing"}};
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (verbs[i].access == info->access)
+			snprintf(buf, len, "%s address 0x%llx", verbs[i].verb,
+				 (unsigned long long)info->addr);
+}
+
+char *wsph_caseio_crash_detail(const struct wsph_crash_info *info, const char *thread, char *buf,
+			       size_t len)
+{
+	char at[160] = "", access[64];
+	buf[0] = '\0';
+	if (!info)
+		return buf;
+	if (info->module[0])
+		snprintf(at, sizeof at, " at %s+0x%llx", info->module,
+			 (unsigned long long)info->offset);
+	else if (info->pc)
+		snprintf(at, sizeof at, " at 0x%llx (in no module)", (unsigned long long)info->pc);
+	crash_access(info, access, sizeof access);
+	if (!thread)
+		thread = info->thread == 1   ? "the harness's driver thread"
+			 : info->thread == 0 ? "another thread than the harness's driver thread"
+					     : NULL;
+	snprintf(buf, len, "%s%s%s%s%s%s", at, at[0] && access[0] ? "," : "", access[0] ? " " : "",
+		 access, thread && (at[0] || access[0]) ? ", on " : thread ? " on " : "",
+		 thread ? thread : "");
+	return buf;
+}
+
 /* ---- the parent's check ---- */
 
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
@@ -483,6 +608,8 @@ struct wsph_caseio_reader {
 	char *tainted; /* the reason of a "T" line */
 	int exit_unjudged; /* a "U" line: the child's exit status is not about its cases */
 	long crash;
+	struct wsph_crash_info crash_info; /* what the crash handler saw */
+	int crash_detail;		   /* crash_info was sent */
 	char *err_type, *err_msg;
 	char *output; /* the provider's own output: the last output_cap bytes */
 	size_t out_len, out_cap, out_dropped, output_cap;
@@ -708,7 +835,7 @@ static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 		r->tainted = wsph_strdup(field(next, &next));
 		break;
 	}
-	case 'X': r->crash = (long)strtoul(rest, NULL, 10); break;
+	case 'X': r->crash_detail = wsph_caseio_crash_parse(rest, &r->crash, &r->crash_info); break;
 	case 'E': {
 		char *next = rest;
 		free(r->err_type);
@@ -803,6 +930,29 @@ static void channel_verdict(struct wsph_caseio_reader *r, struct wsph_case *c)
 	}
 }
 
+/* A thread other than the driver that made a WSP call is the harness's helper thread (the one
+ * that delivers an arrive step's data). */
+static int harness_helper(struct wsph_case *c, unsigned long tid)
+{
+	size_t n = wsph_case_n_events(c);
+	struct wsph_event ev;
+	for (size_t i = 0; tid && i < n && wsph_case_event(c, i, &ev) == 0; i++)
+		if (ev.thread == tid && ev.kind == WSPH_EV_CALL && ev.layer == 0)
+			return 1;
+	return 0;
+}
+
+/* The crash handler's detail for the error message ("" without one). */
+static void crash_text(struct wsph_caseio_reader *r, struct wsph_case *c, char *buf, size_t len)
+{
+	const struct wsph_crash_info *ci = &r->crash_info;
+	const char *thread = ci->thread == 1	       ? "the harness's driver thread"
+			     : ci->thread != 0	       ? NULL
+			     : harness_helper(c, ci->tid) ? "the harness's helper thread"
+							 : "a provider thread";
+	wsph_caseio_crash_detail(r->crash_detail ? ci : NULL, thread, buf, len);
+}
+
 void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end end, long code,
 			       unsigned timeout_ms, size_t trace_cap, struct wsph_case *c)
 {
@@ -841,10 +991,12 @@ void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end
 						       "step %d%s)",
 						       timeout_ms, last_step, last);
 		} else if (r->crash || end == WSPH_CHILD_SIGNALED) {
+			char detail[512];
 			wsph_plat_signal_name(r->crash ? r->crash : code, name, sizeof name, &klass);
+			crash_text(r, c, detail, sizeof detail);
 			c->error_type = wsph_strdup(klass);
-			c->error_message = wsph_format("the provider crashed: %s (at step %d%s)", name,
-						       last_step, last);
+			c->error_message = wsph_format("the provider crashed: %s%s (at step %d%s)", name,
+						       detail, last_step, last);
 		} else if (end == WSPH_CHILD_FAILED) {
 			c->error_type = wsph_strdup("internal");
 			c->error_message = wsph_strdup("the child process could not be started");

@@ -45,9 +45,21 @@ void wsph_caseio_exit_unjudged(void);
 void wsph_caseio_loaded(int status, long code, const char *message);
 /* The probe: the GUID the provider's GetLspGuid export returned (before its "L" frame). */
 void wsph_caseio_lsp_guid(const char *text);
-/* The crash frame for code, written into buf (no allocation, no lock: a crash handler's call).
- * Returns its length (0 when cap is too small). */
-size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code);
+/* The crash frame ("X") for code and what the handler saw (info may be NULL), written into buf (no
+ * allocation, no lock: a crash handler's call). Returns its length (0 when cap is too small). The
+ * payload is the code in decimal, then, with info, its fields after tabs (see caseio.c): a reader
+ * that takes the leading number alone still reads the code. */
+size_t wsph_caseio_crash_frame(char *buf, size_t cap, long code, const struct wsph_crash_info *info);
+/* Parent side: an "X" frame's payload (modified: its fields unescaped in place). Sets *code;
+ * returns 1 when the handler's detail came with it (into *info), else 0. */
+int wsph_caseio_crash_parse(char *payload, long *code, struct wsph_crash_info *info);
+/* The detail as an error message words it after the signal's name: " at hostile.so+0x1139,
+ * writing address 0x0, on a provider thread" ("" for info NULL). `thread` names the thread; NULL
+ * names it from info->thread alone (the harness's driver thread, or another thread). One line
+ * without pointers of the run but the address accessed: offsets within a module are the same
+ * from run to run, and the thread is named, not numbered (--deterministic). */
+char *wsph_caseio_crash_detail(const struct wsph_crash_info *info, const char *thread, char *buf,
+			       size_t len);
 
 /* Parent side: one frame. */
 struct wsph_caseio_frame {

@@ -1298,98 +1298,312 @@ struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n)
 	return out;
 }
 
-/* Argument names per function, in the order they are stored in a[]. A leading '#' prints the
- * value in hex (handles, pointers, contexts); '%' prints it as FD_* / error names where known. */
-struct fn_shape {
-	const char *args[WSPH_EV_ARGS];
-	enum { RET_INT, RET_HANDLE, RET_BOOL, RET_CODE, RET_NONE } ret;
+/* ---- how events read: one table of every function's parameters and result ---- */
+
+/* What a function returns, and how it fails. */
+enum ret_kind {
+	RET_INT,     /* int: SOCKET_ERROR (-1) fails, *lpErrno says why */
+	RET_HANDLE,  /* SOCKET: INVALID_SOCKET (-1) fails */
+	RET_BOOL,    /* BOOL: FALSE fails, *lpErrno says why */
+	RET_CODE,    /* an error code itself (WSPStartup): non-zero fails */
+	RET_NONE,    /* nothing */
+	RET_EVENT,   /* WSAEVENT: WSA_INVALID_EVENT (NULL) fails, *lpErrno says why */
+	RET_MODULE,  /* HMODULE: NULL fails (GetLastError) */
+	RET_FOUND,   /* FARPROC, recorded as found (1) or NULL (0) */
+	RET_WINBOOL, /* a Win32 BOOL: FALSE fails (GetLastError) */
+	RET_COUNT    /* a Win32 count: 0 fails (GetLastError) */
 };
 
-static const struct fn_shape *shape_of(enum wsph_fn fn)
+static const struct {
+	char fail;    /* '-' fails at -1, '0' at 0, '!' when not 0, 0 never */
+	char lp_errno; /* a failure's error is in *lpErrno */
+	char pointer; /* the value is a pointer of the run */
+} rets[] = {
+	[RET_INT] = {'-', 1, 0},     [RET_HANDLE] = {'-', 1, 0}, [RET_BOOL] = {'0', 1, 0},
+	[RET_CODE] = {'!', 0, 0},    [RET_NONE] = {0, 0, 0},	 [RET_EVENT] = {'0', 1, 1},
+	[RET_MODULE] = {'0', 0, 1},  [RET_FOUND] = {'0', 0, 0},	 [RET_WINBOOL] = {'0', 0, 0},
+	[RET_COUNT] = {'0', 0, 0},
+};
+
+/* A function's parameters in call order, each a name after its marks: '#' a value in hex
+ * (handles, flags, codes), '*' a pointer of the run (hex; a placeholder in deterministic
+ * reports), '&' a pointer followed by the event's text (the module it names), '%' a WSA error
+ * code, '$' a string: the event's text, which takes no a[] slot, '>' a value the call returns
+ * (shown once known), '!' a slot the recorder fills for the rules only (not shown); no mark: a
+ * decimal number. Every parameter but a '$' one takes the next a[] slot. Rows are keyed by name: a
+ * row whose function this build does not have is skipped. */
+#define MAX_PARAMS WSPH_FN_PARAMS_MAX
+
+struct fn_row {
+	const char *fn;
+	const char *args[MAX_PARAMS];
+	enum ret_kind ret;
+};
+
+static const struct fn_row rows[] = {
+	{"WSPStartup",
+	 {"#wVersionRequested", ">#wVersion", ">#wHighVersion", ">#nullEntries", ">descTerminated"},
+	 RET_CODE},
+	{"WSPCleanup", {NULL}, RET_INT},
+	{"WSPCancelBlockingCall", {NULL}, RET_INT},
+	{"WSPSocket", {"af", "type", "protocol", "catalogEntryId", "dwFlags"}, RET_HANDLE},
+	{"WSPAccept", {"#s"}, RET_HANDLE},
+	{"WSPJoinLeaf", {"#s"}, RET_HANDLE},
+	{"WSPSend", {"#s", "len", ">sent"}, RET_INT},
+	{"WSPSendTo", {"#s", "len", ">sent"}, RET_INT},
+	{"WSPRecv", {"#s", "len", ">received"}, RET_INT},
+	{"WSPRecvFrom", {"#s", "len", ">received"}, RET_INT},
+	{"WSPListen", {"#s", "backlog"}, RET_INT},
+	{"WSPShutdown", {"#s", "how"}, RET_INT},
+	{"WSPGetSockOpt", {"#s", "#level", "#optname", "value"}, RET_INT},
+	{"WSPSetSockOpt", {"#s", "#level", "#optname", "value"}, RET_INT},
+	{"WSPIoctl", {"#s", "#dwIoControlCode", "in", ">out"}, RET_INT},
+	{"WSPGetOverlappedResult", {"#s"}, RET_BOOL},
+	{"WSPGetQOSByName", {"#s"}, RET_BOOL},
+	{"WSPSelect", {"nfds"}, RET_INT},
+	{"WSPStringToAddress", {NULL}, RET_INT},
+	{"WSPAddressToString", {NULL}, RET_INT},
+	{"WPUCloseEvent", {"*hEvent"}, RET_BOOL},
+	{"WPUCloseSocketHandle", {"#s"}, RET_INT},
+	{"WPUCreateEvent", {NULL}, RET_EVENT},
+	{"WPUCreateSocketHandle", {"dwCatalogEntryId", "*dwContext"}, RET_HANDLE},
+	{"WPUFDIsSet", {"#s", "*fdset"}, RET_INT},
+	{"WPUGetProviderPath", {"*lpProviderId", "len"}, RET_INT},
+	{"WPUModifyIFSHandle", {"dwCatalogEntryId", "#ProposedHandle"}, RET_HANDLE},
+	{"WPUPostMessage", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_BOOL},
+	{"WPUQueryBlockingCallback", {"dwCatalogEntryId", "*callback", "*context"}, RET_INT},
+	{"WPUQuerySocketHandleContext", {"#s", "*context"}, RET_INT},
+	{"WPUQueueApc", {"*lpThreadId", "*lpfnUserApc", "*dwContext", "*ThreadHandle"}, RET_INT},
+	{"WPUResetEvent", {"*hEvent"}, RET_BOOL},
+	{"WPUSetEvent", {"*hEvent"}, RET_BOOL},
+	{"WPUOpenCurrentThread", {"*lpThreadId", "*ThreadHandle"}, RET_INT},
+	{"WPUCloseThread", {"*lpThreadId", "*ThreadHandle"}, RET_INT},
+	{"WPUCompleteOverlappedRequest", {"#s", "*lpOverlapped", "%dwError", "cbTransferred"},
+	 RET_INT},
+	/* the interposed imports (harness/imports.c): what the recorder keeps of their arguments */
+	{"WSCEnumProtocols", {"*lpiProtocols", "lpdwBufferLength"}, RET_INT},
+	{"WSCEnumProtocols32", {"*lpiProtocols", "lpdwBufferLength"}, RET_INT},
+	{"WSCGetProviderPath", {"*lpProviderId", ">$lpszProviderDllPath", "lpProviderDllPathLen"},
+	 RET_INT},
+	{"LoadLibraryA", {"$lpLibFileName"}, RET_MODULE},
+	{"LoadLibraryW", {"$lpLibFileName"}, RET_MODULE},
+	{"LoadLibraryExA", {"$lpLibFileName"}, RET_MODULE},
+	{"LoadLibraryExW", {"$lpLibFileName"}, RET_MODULE},
+	{"GetProcAddress", {"*hModule", "$lpProcName"}, RET_FOUND},
+	{"FreeLibrary", {"&hLibModule"}, RET_WINBOOL},
+	{"PostMessageA", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
+	{"PostMessageW", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
+	{"ExpandEnvironmentStringsA", {"$lpSrc", "!*lpSrcPointer", "*lpDst", "nSize"}, RET_COUNT},
+	{"ExpandEnvironmentStringsW", {"$lpSrc", "!*lpSrcPointer", "*lpDst", "nSize"}, RET_COUNT},
+};
+
+/* What a function without a row shows: its first argument, in hex. */
+static const struct fn_row generic_row = {"", {"#s"}, RET_INT};
+
+/* One parameter read from its marks. */
+struct param {
+	const char *name;
+	char kind; /* 'x', 'p', 'm', 'e', 's', 'd' (wsph_param) */
+	int slot;  /* a[] index, -1 for 's' */
+	int output, hidden;
+};
+
+static const struct fn_row *row_of(enum wsph_fn fn)
 {
-	static const struct fn_shape generic_s = {{"#s"}, RET_INT};
-	static struct fn_shape shapes[WSPH_FN_COUNT];
-	static int init;
-	if (!init) {
+	static const struct fn_row *by_fn[WSPH_FN_COUNT];
+	static volatile int init;
+	if ((int)fn < 0 || fn >= WSPH_FN_COUNT)
+		return &generic_row;
+	if (!init) { /* idempotent: a race writes the same pointers */
 		for (int i = 0; i < WSPH_FN_COUNT; i++)
-			shapes[i] = generic_s;
-		shapes[WSPH_FN_WSPSTARTUP] = (struct fn_shape){
-			{"#wVersionRequested", "#wVersion", "#wHighVersion", "#nullEntries",
-			 "descTerminated"},
-			RET_CODE};
-		shapes[WSPH_FN_WSPCLEANUP] = (struct fn_shape){{NULL}, RET_INT};
-		shapes[WSPH_FN_WSPCANCELBLOCKINGCALL] = (struct fn_shape){{NULL}, RET_INT};
-		shapes[WSPH_FN_WSPSOCKET] = (struct fn_shape){
-			{"af", "type", "protocol", "catalogEntryId", "dwFlags"}, RET_HANDLE};
-		shapes[WSPH_FN_WSPACCEPT] = (struct fn_shape){{"#s"}, RET_HANDLE};
-		shapes[WSPH_FN_WSPJOINLEAF] = (struct fn_shape){{"#s"}, RET_HANDLE};
-		shapes[WSPH_FN_WSPSEND] = (struct fn_shape){{"#s", "len", "sent"}, RET_INT};
-		shapes[WSPH_FN_WSPSENDTO] = (struct fn_shape){{"#s", "len", "sent"}, RET_INT};
-		shapes[WSPH_FN_WSPRECV] = (struct fn_shape){{"#s", "len", "received"}, RET_INT};
-		shapes[WSPH_FN_WSPRECVFROM] = (struct fn_shape){{"#s", "len", "received"}, RET_INT};
-		shapes[WSPH_FN_WSPLISTEN] = (struct fn_shape){{"#s", "backlog"}, RET_INT};
-		shapes[WSPH_FN_WSPSHUTDOWN] = (struct fn_shape){{"#s", "how"}, RET_INT};
-		shapes[WSPH_FN_WSPGETSOCKOPT] =
-			(struct fn_shape){{"#s", "#level", "#optname", "value"}, RET_INT};
-		shapes[WSPH_FN_WSPSETSOCKOPT] =
-			(struct fn_shape){{"#s", "#level", "#optname", "value"}, RET_INT};
-		shapes[WSPH_FN_WSPIOCTL] =
-			(struct fn_shape){{"#s", "#dwIoControlCode", "in", "out"}, RET_INT};
-		shapes[WSPH_FN_WSPGETOVERLAPPEDRESULT] = (struct fn_shape){{"#s"}, RET_BOOL};
-		shapes[WSPH_FN_WSPGETQOSBYNAME] = (struct fn_shape){{"#s"}, RET_BOOL};
-		shapes[WSPH_FN_WSPSELECT] = (struct fn_shape){{"nfds"}, RET_INT};
-		shapes[WSPH_FN_WSPSTRINGTOADDRESS] = (struct fn_shape){{NULL}, RET_INT};
-		shapes[WSPH_FN_WSPADDRESSTOSTRING] = (struct fn_shape){{NULL}, RET_INT};
-		shapes[WSPH_FN_WPUCLOSEEVENT] = (struct fn_shape){{"#hEvent"}, RET_BOOL};
-		shapes[WSPH_FN_WPUCLOSESOCKETHANDLE] = (struct fn_shape){{"#s"}, RET_INT};
-		shapes[WSPH_FN_WPUCREATEEVENT] = (struct fn_shape){{NULL}, RET_HANDLE};
-		shapes[WSPH_FN_WPUCREATESOCKETHANDLE] =
-			(struct fn_shape){{"dwCatalogEntryId", "#dwContext"}, RET_HANDLE};
-		shapes[WSPH_FN_WPUFDISSET] = (struct fn_shape){{"#s", "#fdset"}, RET_INT};
-		shapes[WSPH_FN_WPUGETPROVIDERPATH] =
-			(struct fn_shape){{"#lpProviderId", "len"}, RET_INT};
-		shapes[WSPH_FN_WPUMODIFYIFSHANDLE] =
-			(struct fn_shape){{"dwCatalogEntryId", "#ProposedHandle"}, RET_HANDLE};
-		shapes[WSPH_FN_WPUPOSTMESSAGE] =
-			(struct fn_shape){{"#hWnd", "#Msg", "#wParam", "#lParam"}, RET_BOOL};
-		shapes[WSPH_FN_WPUQUERYBLOCKINGCALLBACK] = (struct fn_shape){
-			{"dwCatalogEntryId", "#callback", "#context"}, RET_INT};
-		shapes[WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT] =
-			(struct fn_shape){{"#s", "#context"}, RET_INT};
-		shapes[WSPH_FN_WPUQUEUEAPC] = (struct fn_shape){
-			{"#lpThreadId", "#lpfnUserApc", "#dwContext", "#ThreadHandle"}, RET_INT};
-		shapes[WSPH_FN_WPURESETEVENT] = (struct fn_shape){{"#hEvent"}, RET_BOOL};
-		shapes[WSPH_FN_WPUSETEVENT] = (struct fn_shape){{"#hEvent"}, RET_BOOL};
-		shapes[WSPH_FN_WPUOPENCURRENTTHREAD] =
-			(struct fn_shape){{"#lpThreadId", "#ThreadHandle"}, RET_INT};
-		shapes[WSPH_FN_WPUCLOSETHREAD] =
-			(struct fn_shape){{"#lpThreadId", "#ThreadHandle"}, RET_INT};
-		shapes[WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST] = (struct fn_shape){
-			{"#s", "#lpOverlapped", "%dwError", "cbTransferred"}, RET_INT};
+			by_fn[i] = &generic_row;
+		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+			int id = wsph_fn_by_name(rows[i].fn);
+			if (id >= 0)
+				by_fn[id] = &rows[i];
+		}
 		init = 1;
 	}
-	return &shapes[fn];
+	return by_fn[fn];
+}
+
+/* The parameters of fn, hidden ones included; returns how many. */
+static int params_of(enum wsph_fn fn, struct param out[MAX_PARAMS])
+{
+	static const struct {
+		char mark, kind;
+	} kinds[] = {{'#', 'x'}, {'*', 'p'}, {'&', 'm'}, {'%', 'e'}, {'$', 's'}};
+	const struct fn_row *row = row_of(fn);
+	int n = 0, slot = 0;
+	for (; n < MAX_PARAMS && row->args[n]; n++) {
+		const char *a = row->args[n];
+		struct param *p = &out[n];
+		memset(p, 0, sizeof *p);
+		p->kind = 'd';
+		for (;; a++) {
+			size_t k = 0;
+			while (k < sizeof kinds / sizeof kinds[0] && kinds[k].mark != *a)
+				k++;
+			if (k < sizeof kinds / sizeof kinds[0])
+				p->kind = kinds[k].kind;
+			else if (*a == '>')
+				p->output = 1;
+			else if (*a == '!')
+				p->hidden = 1;
+			else
+				break;
+		}
+		p->name = a;
+		p->slot = p->kind == 's' ? -1 : slot++;
+	}
+	return n;
+}
+
+int wsph_fn_params(enum wsph_fn fn, struct wsph_param *out)
+{
+	struct param ps[MAX_PARAMS];
+	int n = params_of(fn, ps), k = 0;
+	for (int i = 0; i < n; i++) {
+		if (ps[i].hidden || ps[i].slot >= WSPH_EV_ARGS)
+			continue;
+		out[k].name = ps[i].name;
+		out[k].kind = ps[i].kind;
+		out[k].slot = ps[i].slot;
+		out[k].output = ps[i].output;
+		k++;
+	}
+	return k;
 }
 
 int wsph_fn_arg_names(enum wsph_fn fn, const char *names[WSPH_EV_ARGS], char marks[WSPH_EV_ARGS])
 {
-	int n = 0;
+	struct param ps[MAX_PARAMS];
+	int n = params_of(fn, ps), k = 0;
 	for (int i = 0; i < WSPH_EV_ARGS; i++) {
 		names[i] = NULL;
 		if (marks)
 			marks[i] = 0;
 	}
-	if ((int)fn < 0 || fn >= WSPH_FN_COUNT)
-		return 0;
-	const struct fn_shape *sh = shape_of(fn);
-	for (; n < WSPH_EV_ARGS && sh->args[n]; n++) {
-		const char *name = sh->args[n];
-		int mark = name[0] == '#' || name[0] == '%';
+	for (int i = 0; i < n; i++) {
+		if (ps[i].slot < 0 || ps[i].slot >= WSPH_EV_ARGS)
+			continue;
+		names[ps[i].slot] = ps[i].name;
 		if (marks)
-			marks[n] = mark ? name[0] : 0;
-		names[n] = name + mark;
+			marks[ps[i].slot] = ps[i].kind == 'e' ? '%' : ps[i].kind == 'd' ? 0 : '#';
+		k = ps[i].slot + 1;
 	}
-	return n;
+	return k;
+}
+
+int wsph_fn_arg_is_pointer(enum wsph_fn fn, const char *name)
+{
+	struct param ps[MAX_PARAMS];
+	int n = params_of(fn, ps);
+	for (int i = 0; name && i < n; i++)
+		if (!strcmp(ps[i].name, name))
+			return ps[i].kind == 'p' || ps[i].kind == 'm';
+	return 0;
+}
+
+int wsph_fn_ret_is_pointer(enum wsph_fn fn)
+{
+	return rets[row_of(fn)->ret].pointer;
+}
+
+int wsph_fn_ret_failed(enum wsph_fn fn, int64_t ret)
+{
+	switch (rets[row_of(fn)->ret].fail) {
+	case '-': return ret == -1;
+	case '0': return ret == 0;
+	case '!': return ret != 0;
+	default: return 0;
+	}
+}
+
+int wsph_fn_ret_errno(enum wsph_fn fn)
+{
+	return rets[row_of(fn)->ret].lp_errno;
+}
+
+char *wsph_fn_ret_text(enum wsph_fn fn, int64_t ret, char *buf, size_t len)
+{
+	char e[64];
+	switch (row_of(fn)->ret) {
+	case RET_HANDLE:
+		if (ret == -1)
+			snprintf(buf, len, "INVALID_SOCKET");
+		else
+			snprintf(buf, len, "0x%" PRIx64, (uint64_t)ret);
+		break;
+	case RET_BOOL:
+	case RET_WINBOOL: /* a BOOL is TRUE or FALSE: anything else shows what came back */
+		if (ret == 0 || ret == 1)
+			snprintf(buf, len, "%s", ret ? "TRUE" : "FALSE");
+		else
+			snprintf(buf, len, "%" PRId64, ret);
+		break;
+	case RET_CODE:
+		snprintf(buf, len, "%s", ret ? wsph_error_format((int)ret, e, sizeof e) : "0");
+		break;
+	case RET_EVENT:
+	case RET_MODULE:
+		if (ret == 0)
+			snprintf(buf, len, "NULL");
+		else
+			snprintf(buf, len, "0x%" PRIx64, (uint64_t)ret);
+		break;
+	case RET_FOUND:
+		snprintf(buf, len, "%s", ret ? "non-NULL" : "NULL");
+		break;
+	case RET_NONE:
+		buf[0] = '\0';
+		break;
+	case RET_INT:
+		if (ret == -1) {
+			snprintf(buf, len, "SOCKET_ERROR");
+			break;
+		}
+		/* fall through */
+	default:
+		snprintf(buf, len, "%" PRId64, ret);
+		break;
+	}
+	return buf;
+}
+
+char *wsph_quote(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t pos = 0;
+	if (!len)
+		return buf;
+	if (!s || !strcmp(s, "(null)")) { /* what the recorders keep of a NULL string */
+		snprintf(buf, len, "NULL");
+		return buf;
+	}
+	buf[pos++] = '"';
+	for (; *s && pos + 6 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\\' || ch == '"') {
+			buf[pos++] = '\\';
+			buf[pos++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			buf[pos++] = '\\';
+			buf[pos++] = 'x';
+			buf[pos++] = hex[ch >> 4];
+			buf[pos++] = hex[ch & 15];
+		} else {
+			buf[pos++] = (char)ch;
+		}
+	}
+	if (*s && pos + 4 <= len) { /* cut: say so */
+		memcpy(buf + pos, "...", 3);
+		pos += 3;
+	}
+	if (pos + 1 < len)
+		buf[pos++] = '"';
+	buf[pos] = '\0';
+	return buf;
 }
 
 static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...) WSPH_PRINTF(4, 5);
@@ -1407,100 +1621,73 @@ static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 		*pos = (*pos + (size_t)n < len) ? *pos + (size_t)n : len - 1;
 }
 
-static int is_failure(const struct wsph_event *ev, int ret_kind)
+/* One argument's value as the text shows it. */
+static void put_value(const struct wsph_event *ev, const struct wsph_param *p, char *buf,
+		      size_t len, size_t *pos)
 {
-	switch (ret_kind) {
-	case RET_HANDLE:
-		return ev->ret == -1;
-	case RET_BOOL:
-		return ev->ret == 0;
-	case RET_CODE:
-		return ev->ret != 0;
-	case RET_INT:
-		return ev->ret == -1;
-	default:
-		return 0;
+	char v[sizeof ev->text * 4 + 8];
+	uint64_t x = p->slot >= 0 ? ev->a[p->slot] : 0;
+	switch (p->kind) {
+	case 's': cat(buf, len, pos, "%s", wsph_quote(ev->text, v, sizeof v)); break;
+	case 'e': cat(buf, len, pos, "%s", wsph_error_format((int)x, v, sizeof v)); break;
+	case 'd': cat(buf, len, pos, "%" PRId64, (int64_t)x); break;
+	case 'm':
+		cat(buf, len, pos, "0x%" PRIx64, x);
+		if (ev->text[0])
+			cat(buf, len, pos, " (%s)", ev->text);
+		break;
+	default: cat(buf, len, pos, "0x%" PRIx64, x); break;
 	}
 }
 
 char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len)
 {
-	const struct fn_shape *sh = shape_of(ev->fn);
+	struct wsph_param ps[MAX_PARAMS];
+	int n = wsph_fn_params(ev->fn, ps), shown = 0;
 	size_t pos = 0;
 	char e[64];
 	buf[0] = '\0';
 	cat(buf, len, &pos, "%s(", wsph_fn_name(ev->fn));
-	for (int i = 0; i < WSPH_EV_ARGS && sh->args[i]; i++) {
-		const char *name = sh->args[i];
-		int hex = name[0] == '#', err = name[0] == '%';
-		if (hex || err)
-			name++;
-		/* RETURN-only arguments are shown only once known. */
-		if (ev->kind == WSPH_EV_CALL &&
-		    (!strcmp(name, "sent") || !strcmp(name, "received") || !strcmp(name, "out") ||
-		     !strcmp(name, "wVersion") || !strcmp(name, "wHighVersion") ||
-		     !strcmp(name, "nullEntries") || !strcmp(name, "descTerminated")))
-			continue;
-		if (i)
-			cat(buf, len, &pos, ", ");
-		if (hex)
-			cat(buf, len, &pos, "%s=0x%" PRIx64, name, ev->a[i]);
-		else if (err)
-			cat(buf, len, &pos, "%s=%s", name, wsph_error_format((int)ev->a[i], e, sizeof e));
-		else
-			cat(buf, len, &pos, "%s=%" PRId64, name, (int64_t)ev->a[i]);
+	for (int i = 0; i < n; i++) {
+		if (ev->kind == WSPH_EV_CALL && ps[i].output)
+			continue; /* RETURN-only arguments are shown only once known */
+		cat(buf, len, &pos, "%s%s=", shown++ ? ", " : "", ps[i].name);
+		put_value(ev, &ps[i], buf, len, &pos);
 	}
 	cat(buf, len, &pos, ")");
-	if (ev->kind == WSPH_EV_CALL)
+	if (ev->kind == WSPH_EV_CALL || row_of(ev->fn)->ret == RET_NONE)
 		return buf;
-	switch (sh->ret) {
-	case RET_HANDLE:
-		if (ev->ret == -1)
-			cat(buf, len, &pos, " -> INVALID_SOCKET");
-		else
-			cat(buf, len, &pos, " -> 0x%" PRIx64, (uint64_t)ev->ret);
-		break;
-	case RET_BOOL:
-		if (ev->ret == 0 || ev->ret == 1)
-			cat(buf, len, &pos, " -> %s", ev->ret ? "TRUE" : "FALSE");
-		else /* a BOOL is TRUE or FALSE: show what came back */
-			cat(buf, len, &pos, " -> %" PRId64, ev->ret);
-		break;
-	case RET_CODE:
-		if (ev->ret)
-			cat(buf, len, &pos, " -> %s", wsph_error_format((int)ev->ret, e, sizeof e));
-		else
-			cat(buf, len, &pos, " -> 0");
-		break;
-	case RET_INT:
-		cat(buf, len, &pos, ev->ret == -1 ? " -> SOCKET_ERROR" : " -> %" PRId64, ev->ret);
-		break;
-	default:
-		break;
-	}
-	if (is_failure(ev, sh->ret) && sh->ret != RET_CODE) {
-		if (ev->err == WSPH_ERRNO_UNSET)
-			cat(buf, len, &pos, ", *lpErrno not written");
-		else
-			cat(buf, len, &pos, ", %s", wsph_error_format(ev->err, e, sizeof e));
-	}
-	if (ev->fault) {
+	cat(buf, len, &pos, " -> %s", wsph_fn_ret_text(ev->fn, ev->ret, e, sizeof e));
+	int failed = wsph_fn_ret_failed(ev->fn, ev->ret) && row_of(ev->fn)->ret != RET_CODE;
+	if (failed && ev->err != WSPH_ERRNO_UNSET)
+		cat(buf, len, &pos, ", %s", wsph_error_format(ev->err, e, sizeof e));
+	else if (failed && wsph_fn_ret_errno(ev->fn))
+		cat(buf, len, &pos, ", *lpErrno not written");
+	if (ev->fault)
 		cat(buf, len, &pos, " [fault injected: %s]", wsph_error_format(ev->fault, e, sizeof e));
-	}
 	return buf;
+}
+
+/* How an upcall reached the harness, after its call text ("" through the table it was given). */
+static const char *via(const struct wsph_event *ev)
+{
+	static const char *tables[] = {"", " via table B", " via the poisoned table buffer",
+				       " via the ws2_32 export"};
+	if (ev->kind != WSPH_EV_UPCALL)
+		return "";
+	if (ev->fn >= WSPH_FN_FIRST_IMPORT)
+		return " (interposed)";
+	return ev->table > 0 && ev->table < 4 ? tables[ev->table] : "";
 }
 
 char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len)
 {
 	static const char *kinds[] = {"call  ", "return", "upcall"};
-	static const char *tables[] = {"", " via table B", " via the poisoned table buffer",
-				       " via the ws2_32 export"};
 	char call[768];
 	wsph_event_call_text(ev, call, sizeof call);
-	int via = ev->kind == WSPH_EV_UPCALL && ev->table > 0 && ev->table < 4;
 	snprintf(buf, len, "#%" PRIu64 " step %d %s %s%s [%s%s%s]", ev->seq, ev->step,
-		 kinds[ev->kind], call, via ? tables[ev->table] : "",
-		 ev->module[0] ? ev->module : "?", ev->behalf[0] ? " for " : "", ev->behalf);
+		 kinds[ev->kind], call, via(ev), ev->module[0] ? ev->module : "?",
+		 ev->behalf[0] ? " for " : "", ev->behalf);
 	return buf;
 }
 

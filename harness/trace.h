@@ -163,11 +163,39 @@ struct wsph_event *wsph_trace_copy(struct wsph_trace *t, size_t *n);
 char *wsph_event_format(const struct wsph_event *ev, char *buf, size_t len);
 /* The call part only: "WPUCloseSocketHandle(s=0x3c000004) -> SOCKET_ERROR, WSAENOTSOCK (10038)". */
 char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len);
-/* The names of fn's arguments in a[] order, as wsph_event_call_text prints them ("s",
- * "dwContext", ...); names[i] is NULL past the last. marks (may be NULL) gets, per argument, '#'
- * for a value printed in hex (handles, pointers, contexts), '%' for a WSA error code, 0 for a
- * decimal number. Returns the number of names. */
+/* The names of fn's arguments in a[] order ("s", "dwContext", ...; the recorder's own slots too);
+ * names[i] is NULL past the last. marks (may be NULL) gets, per argument, '#' for a value printed
+ * in hex (handles, pointers, contexts), '%' for a WSA error code, 0 for a decimal number. Returns
+ * the number of names. String arguments (wsph_fn_params) have no a[] slot and are not named. */
 int wsph_fn_arg_names(enum wsph_fn fn, const char *names[WSPH_EV_ARGS], char marks[WSPH_EV_ARGS]);
+/* One parameter of a function as the events show it, in call order. */
+struct wsph_param {
+	const char *name; /* "s", "dwContext", "lpLibFileName", ... */
+	char kind;	  /* 'x' a value in hex (handles, flags, codes), 'p' a pointer of the run
+			     (hex), 'm' a pointer followed by the event's text (the module it names),
+			     'e' a WSA error code, 's' a string (the event's text), 'd' a decimal */
+	int slot;	  /* its a[] index; -1 for a string */
+	int output;	  /* a value only the return knows (sent, received, wVersion, ...) */
+};
+/* fn's parameters as shown (the recorder's own slots left out), into out (room for
+ * WSPH_FN_PARAMS_MAX); returns how many. */
+#define WSPH_FN_PARAMS_MAX (WSPH_EV_ARGS + 2)
+int wsph_fn_params(enum wsph_fn fn, struct wsph_param *out);
+/* Whether argument `name` of fn holds a pointer of the run, and whether fn returns one. */
+int wsph_fn_arg_is_pointer(enum wsph_fn fn, const char *name);
+int wsph_fn_ret_is_pointer(enum wsph_fn fn);
+/* fn's return value for people: "0x3c000000" or "INVALID_SOCKET" (sockets), "TRUE" or "FALSE",
+ * "0" or "WSAVERNOTSUPPORTED (10092)" (WSPStartup), "SOCKET_ERROR" or the number (int results),
+ * "0x7f..." or "NULL" (events, modules), "non-NULL" or "NULL" (GetProcAddress). */
+char *wsph_fn_ret_text(enum wsph_fn fn, int64_t ret, char *buf, size_t len);
+/* Whether ret is fn's failure value, and whether a failure's error is in *lpErrno (the Win32
+ * imports' is in GetLastError, which the trace does not keep). */
+int wsph_fn_ret_failed(enum wsph_fn fn, int64_t ret);
+int wsph_fn_ret_errno(enum wsph_fn fn);
+/* A string argument as the text shows it: "C:\\x\\mock.dll" in double quotes with \\, \" and \xHH
+ * escapes (cut with "..." when buf is short); NULL for a NULL string (the recorders keep
+ * "(null)"). Returns buf. */
+char *wsph_quote(const char *s, char *buf, size_t len);
 /* Lines for events [from, to] (seqs), each prefixed, marking `mark` with "=>". malloc'd. */
 char *wsph_trace_excerpt(struct wsph_trace *t, uint64_t from, uint64_t to, uint64_t mark);
 /* The whole trace as text, capped at `cap` bytes. malloc'd. */

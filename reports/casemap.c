@@ -13,94 +13,28 @@ struct wsph_casemap {
 	size_t n_threads;
 };
 
-/* Pointer-like argument names of harness/trace.c's shapes. */
-static const char *const pointer_args[] = {
-    "dwContext", "context",    "callback",    "lpProviderId", "fdset",  "hWnd",         "wParam",
-    "lParam",    "lpThreadId", "lpfnUserApc", "ThreadHandle", "hEvent", "lpOverlapped",
-};
-
+/* Which values are pointers, and how returns read: harness/trace.c's table of the functions. */
 int wsph_arg_is_pointer(enum wsph_fn fn, const char *name)
 {
-	size_t i;
-
-	(void)fn; /* the names alone decide today; fn is there for the day they do not */
-	if (!name)
-		return 0;
-	for (i = 0; i < sizeof pointer_args / sizeof pointer_args[0]; i++)
-		if (strcmp(pointer_args[i], name) == 0)
-			return 1;
-	return 0;
+	return wsph_fn_arg_is_pointer(fn, name);
 }
 
 int wsph_ret_is_pointer(enum wsph_fn fn)
 {
-	return fn == WSPH_FN_WPUCREATEEVENT;
-}
-
-enum ret_kind { RET_INT, RET_HANDLE, RET_BOOL, RET_CODE };
-
-static enum ret_kind ret_kind(enum wsph_fn fn)
-{
-	switch (fn) {
-	case WSPH_FN_WSPSOCKET:
-	case WSPH_FN_WSPACCEPT:
-	case WSPH_FN_WSPJOINLEAF:
-	case WSPH_FN_WPUCREATESOCKETHANDLE:
-	case WSPH_FN_WPUMODIFYIFSHANDLE:
-	case WSPH_FN_WPUCREATEEVENT:
-		return RET_HANDLE;
-	case WSPH_FN_WPUCLOSEEVENT:
-	case WSPH_FN_WPUPOSTMESSAGE:
-	case WSPH_FN_WPURESETEVENT:
-	case WSPH_FN_WPUSETEVENT:
-	case WSPH_FN_WSPGETOVERLAPPEDRESULT:
-	case WSPH_FN_WSPGETQOSBYNAME:
-		return RET_BOOL;
-	case WSPH_FN_WSPSTARTUP:
-		return RET_CODE;
-	default:
-		return RET_INT;
-	}
+	return wsph_fn_ret_is_pointer(fn);
 }
 
 int wsph_ret_is_failure(enum wsph_fn fn, int64_t ret)
 {
-	switch (ret_kind(fn)) {
-	case RET_BOOL:
-		return ret == 0;
-	case RET_CODE:
-		return ret != 0;
-	default:
-		return ret == -1;
-	}
+	return wsph_fn_ret_failed(fn, ret);
 }
 
 char *wsph_ret_format(const struct wsph_casemap *m, enum wsph_fn fn, int64_t ret, char *buf,
                       size_t len)
 {
-	char e[64];
-
-	switch (ret_kind(fn)) {
-	case RET_HANDLE:
-		if (ret == -1)
-			snprintf(buf, len, "INVALID_SOCKET");
-		else if (!wsph_ret_is_pointer(fn) || !wsph_casemap_ptr(m, (uint64_t)ret, buf, len))
-			snprintf(buf, len, "0x%llx", (unsigned long long)ret);
-		break;
-	case RET_BOOL:
-		snprintf(buf, len, "%s", ret ? "TRUE" : "FALSE");
-		break;
-	case RET_CODE:
-		snprintf(buf, len, "%s", ret ? wsph_error_format((int)ret, e, sizeof e) : "0");
-		break;
-	default:
-		if (ret == -1)
-			snprintf(buf, len, "SOCKET_ERROR");
-		else
-			snprintf(buf, len, "%lld", (long long)ret);
-		break;
-	}
-	return buf;
+	if (ret && wsph_ret_is_pointer(fn) && wsph_casemap_ptr(m, (uint64_t)ret, buf, len))
+		return buf;
+	return wsph_fn_ret_text(fn, ret, buf, len);
 }
 
 int wsph_arg_is_output(const char *name)

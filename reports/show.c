@@ -164,12 +164,34 @@ static int arg_value(const struct wsph_json *v, long long *out)
 	return 0;
 }
 
-static void put_arg(FILE *out, const char *name, const struct wsph_json *v, long long level)
+/* The table's word on argument `name` of fn (harness/trace.c); 0 when fn or name is unknown. */
+static int param_of(int fn, const char *name, struct wsph_param *out)
+{
+	struct wsph_param ps[WSPH_FN_PARAMS_MAX];
+	int i, n = fn >= 0 ? wsph_fn_params((enum wsph_fn)fn, ps) : 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ps[i].name, name)) {
+			*out = ps[i];
+			return 1;
+		}
+	return 0;
+}
+
+static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json *v,
+                    long long level)
 {
 	long long x = 0;
 	const char *s = NULL;
 	char e[64];
+	struct wsph_param p;
 
+	if (param_of(fn, name, &p) && p.kind == 's' &&
+	    (v->type == WSPH_JSON_STRING || v->type == WSPH_JSON_NULL)) {
+		char q[1024];
+		put_clean(out, wsph_quote(v->type == WSPH_JSON_STRING ? v->string : NULL, q, sizeof q));
+		return;
+	}
 	if (!arg_value(v, &x)) {
 		if (v->type == WSPH_JSON_STRING)
 			put_clean(out, v->string);
@@ -226,9 +248,18 @@ static void put_arg(FILE *out, const char *name, const struct wsph_json *v, long
 		fprintf(out, "%lld", x);
 }
 
-/* "(a=1, b=FD_READ)"; outputs_only: only the values a call returns (sent, wVersion, ...), and
- * nothing at all when there are none. */
-static void put_args(FILE *out, const struct wsph_json *args, int outputs_only)
+/* Which arguments a list shows: the ones a call is made with, the values it returned, or all
+ * (an upcall's record holds both). */
+enum which { INPUTS, OUTPUTS, ALL };
+
+static int is_output(int fn, const char *name)
+{
+	struct wsph_param p;
+	return param_of(fn, name, &p) ? p.output : wsph_arg_is_output(name);
+}
+
+/* "a=1, b=FD_READ" in call order (without parentheses); returns how many were shown. */
+static size_t put_arg_list(FILE *out, int fn, const struct wsph_json *args, enum which which)
 {
 	const struct wsph_json *lv = wsph_json_get(args, "level");
 	long long level = -1;
@@ -237,17 +268,25 @@ static void put_args(FILE *out, const struct wsph_json *args, int outputs_only)
 	if (lv)
 		arg_value(lv, &level);
 	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++) {
-		if (outputs_only && !wsph_arg_is_output(args->keys[i]))
+		if (which != ALL && is_output(fn, args->keys[i]) != (which == OUTPUTS))
 			continue;
-		fputs(shown++ ? ", " : "(", out);
+		if (shown++)
+			fputs(", ", out);
 		put_clean(out, args->keys[i]);
 		fputc('=', out);
-		put_arg(out, args->keys[i], &args->items[i], level);
+		put_arg(out, fn, args->keys[i], &args->items[i], level);
 	}
-	if (shown)
-		fputc(')', out);
-	else if (!outputs_only)
-		fputs("()", out);
+	return shown;
+}
+
+static int has_outputs(int fn, const struct wsph_json *args)
+{
+	size_t i;
+
+	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++)
+		if (is_output(fn, args->keys[i]))
+			return 1;
+	return 0;
 }
 
 /* ---- records ---- */
@@ -263,6 +302,7 @@ static int is_null_or_absent(const struct rec *r, const char *key)
 	return !m || m->type == WSPH_JSON_NULL;
 }
 
+/* " -> 0x3c000000", " -> SOCKET_ERROR, WSAENOTSOCK (10038)": r's result and error. */
 static void put_ret(FILE *out, const struct rec *r, int fn)
 {
 	const struct wsph_json *ret = wsph_json_get(&r->v, "ret");
@@ -279,75 +319,209 @@ static void put_ret(FILE *out, const struct rec *r, int fn)
 		fprintf(out, "%lld", (long long)ret->integer);
 	else
 		fputs("?", out);
-	if (fn >= 0 && ret->type == WSPH_JSON_NUMBER && ret->is_int &&
-	    wsph_ret_is_failure((enum wsph_fn)fn, ret->integer) && fn != WSPH_FN_WSPSTARTUP) {
-		if (is_null_or_absent(r, "errno"))
-			fputs(", *lpErrno not written", out);
+	if (fn < 0 || ret->type != WSPH_JSON_NUMBER || !ret->is_int ||
+	    !wsph_ret_is_failure((enum wsph_fn)fn, ret->integer) || fn == WSPH_FN_WSPSTARTUP)
+		return;
+	if (!is_null_or_absent(r, "errno"))
+		fprintf(out, ", %s",
+		        wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf, sizeof buf));
+	else if (wsph_fn_ret_errno((enum wsph_fn)fn))
+		fputs(", *lpErrno not written", out);
+}
+
+/* The events of one case linked: each call's return, shown on the call's line ("merged"), and
+ * each event's depth under the calls it happened in (a layer's call to the provider below, and
+ * that provider's upcalls, under the layer's call). */
+struct tree {
+	size_t n;
+	const struct rec **ev; /* in trace order */
+	long *ret;             /* a call's return (its index), -1 none */
+	char *merged;          /* a return shown on its call's line */
+	int *depth;
+};
+
+#define MAX_DEPTH 12
+
+static long long seq_of(const struct rec *r)
+{
+	return (long long)wsph_json_get_int(&r->v, "seq", 0);
+}
+
+/* The index of the event with this seq (seqs rise through a case), or -1. */
+static long find_seq(const struct tree *t, long long seq)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long long m = seq_of(t->ev[mid]);
+		if (m == seq)
+			return (long)mid;
+		if (m < seq)
+			lo = mid + 1;
 		else
-			fprintf(out, ", %s",
-			        wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf,
-			                          sizeof buf));
+			hi = mid;
+	}
+	return -1;
+}
+
+static void tree_free(struct tree *t)
+{
+	free(t->ev);
+	free(t->ret);
+	free(t->merged);
+	free(t->depth);
+	memset(t, 0, sizeof *t);
+}
+
+static int tree_build(const struct show *s, size_t from, size_t to, struct tree *t)
+{
+	size_t i, k = 0;
+
+	memset(t, 0, sizeof *t);
+	for (i = from + 1; i < to; i++)
+		t->n += !strcmp(s->recs[i].type, "event");
+	t->ev = calloc(t->n + 1, sizeof *t->ev);
+	t->ret = calloc(t->n + 1, sizeof *t->ret);
+	t->merged = calloc(t->n + 1, 1);
+	t->depth = calloc(t->n + 1, sizeof *t->depth);
+	if (!t->ev || !t->ret || !t->merged || !t->depth) {
+		tree_free(t);
+		return -1;
+	}
+	for (i = from + 1; i < to; i++)
+		if (!strcmp(s->recs[i].type, "event"))
+			t->ev[k++] = &s->recs[i];
+	for (i = 0; i < t->n; i++) {
+		const struct rec *e = t->ev[i];
+		const char *kind = str(e, "kind");
+		long p = is_null_or_absent(e, "parent")
+		             ? -1
+		             : find_seq(t, (long long)wsph_json_get_int(&e->v, "parent", 0));
+		int is_ret = kind && !strcmp(kind, "return");
+		t->ret[i] = -1;
+		if (p < 0 || (size_t)p >= i)
+			continue;
+		if (is_ret && t->ret[p] < 0 && !strcmp(str(t->ev[p], "kind"), "call")) {
+			t->ret[p] = (long)i;
+			t->merged[i] = 1;
+			t->depth[i] = t->depth[p];
+		} else if (!is_ret) {
+			t->depth[i] = t->depth[p] < MAX_DEPTH ? t->depth[p] + 1 : MAX_DEPTH;
+		}
+	}
+	return 0;
+}
+
+static void put_indent(FILE *out, int depth)
+{
+	fprintf(out, "%*s", 4 + 2 * depth, "");
+}
+
+/* ", interposed" (an import), ", table A", ", through the ws2_32 export", ...: how an upcall
+ * reached the harness. */
+static void put_table(FILE *out, int fn, const char *table)
+{
+	if (fn >= WSPH_FN_FIRST_IMPORT)
+		fputs(", interposed", out);
+	else if (!strcmp(table, "poison"))
+		fputs(", through the poisoned table buffer", out);
+	else if (!strcmp(table, "export"))
+		fputs(", through the ws2_32 export", out);
+	else {
+		fputs(", table ", out);
+		put_clean(out, table);
 	}
 }
 
-static void put_event(const struct show *s, const struct rec *r, unsigned long main_thread)
+/* "[by mockbase.so for lsp.so, table A, thread 2]": who made it, where it was answered, how. */
+static void put_site(FILE *out, const struct rec *e, const struct rec *ret, int fn,
+                     unsigned long main_thread)
 {
-	FILE *out = s->out;
-	const char *kind = str(r, "kind"), *fname = str(r, "function");
-	const char *module = str(r, "module"), *table = str(r, "table");
-	int fn = wsph_fn_by_name(fname);
-	int up = !strcmp(kind, "upcall"), ret = !strcmp(kind, "return");
-	int nested = up && !is_null_or_absent(r, "parent");
-	long long thread = wsph_json_get_int(&r->v, "thread", 0);
-	char buf[96];
+	const char *kind = str(e, "kind");
+	int up = !strcmp(kind, "upcall"), is_ret = !strcmp(kind, "return");
+	const char *module = str(e, "module"), *table = str(e, "table");
+	long long thread = wsph_json_get_int(&e->v, "thread", 0);
 
-	fprintf(out, "%s#%lld ", nested ? "      " : "    ",
-	        (long long)wsph_json_get_int(&r->v, "seq", 0));
-	if (up)
-		fputs("upcall ", out);
-	else if (ret)
-		fputs("return ", out);
-	put_clean(out, fname);
-	put_args(out, wsph_json_get(&r->v, "args"), ret);
-	if (!ret && !up && !strcmp(fname, "WSPStartup") && table) {
-		fputs(" with table ", out);
-		put_clean(out, table);
-	}
-	put_ret(out, r, fn);
-	if (!is_null_or_absent(r, "fault"))
-		fprintf(
-		    out, " [fault injected: %s]",
-		    wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
-	fputs(ret ? "  [in " : "  [by ", out);
+	fputs(is_ret ? "  [in " : "  [by ", out);
 	put_clean(out, module ? module : "?");
-	if (str(r, "behalf")) { /* the provider below, acting for its layer */
+	if (str(e, "behalf")) { /* the provider below, acting for its layer */
 		fputs(" for ", out);
-		put_clean(out, str(r, "behalf"));
+		put_clean(out, str(e, "behalf"));
 	}
-	if (up && table) {
-		if (!strcmp(table, "A") || !strcmp(table, "B")) {
-			fputs(", table ", out);
-			put_clean(out, table);
-		} else if (!strcmp(table, "poison")) {
-			fputs(", through the poisoned table buffer", out);
-		} else if (!strcmp(table, "export")) {
-			fputs(", through the ws2_32 export", out);
-		} else {
-			fputs(", table ", out);
-			put_clean(out, table);
+	if (ret) {
+		fputs(", in ", out);
+		put_clean(out, str(ret, "module") ? str(ret, "module") : "?");
+		if (str(ret, "behalf")) {
+			fputs(" for ", out);
+			put_clean(out, str(ret, "behalf"));
 		}
 	}
+	if (up && table)
+		put_table(out, fn, table);
 	if (main_thread && (unsigned long)thread != main_thread)
 		fprintf(out, ", thread %lld", thread);
 	fputs("]\n", out);
 }
 
-static void put_finding(const struct show *s, const struct rec *f, const char *indent)
+/* One line: an upcall; a call with its return ("#4-6 WSPSocket(...) -> 0x3c000000  [by wspharness,
+ * in mockbase.so]", "(no return)" when it never came); a return whose call is not in the trace. */
+static void put_event(const struct show *s, const struct rec *r, const struct rec *ret, int depth,
+                      unsigned long main_thread)
+{
+	FILE *out = s->out;
+	const char *kind = str(r, "kind"), *fname = str(r, "function"), *table = str(r, "table");
+	int fn = wsph_fn_by_name(fname);
+	int up = !strcmp(kind, "upcall"), is_ret = !strcmp(kind, "return");
+	char buf[96];
+
+	put_indent(out, depth);
+	fprintf(out, "#%lld", seq_of(r));
+	if (ret)
+		fprintf(out, "-%lld", seq_of(ret));
+	fputs(up ? " upcall " : is_ret ? " return " : " ", out);
+	put_clean(out, fname);
+	if (is_ret) {
+		const struct wsph_json *args = wsph_json_get(&r->v, "args");
+		if (has_outputs(fn, args)) {
+			fputc('(', out);
+			put_arg_list(out, fn, args, OUTPUTS);
+			fputc(')', out);
+		}
+	} else {
+		fputc('(', out);
+		put_arg_list(out, fn, wsph_json_get(&r->v, "args"), up ? ALL : INPUTS);
+		fputc(')', out);
+	}
+	if (!is_ret && !up && !strcmp(fname, "WSPStartup") && table) {
+		fputs(" with table ", out);
+		put_clean(out, table);
+	}
+	if (!is_ret && !up) {
+		if (ret)
+			put_ret(out, ret, fn);
+		else
+			fputs(" (no return)", out);
+		if (ret && has_outputs(fn, wsph_json_get(&ret->v, "args"))) {
+			fputs("; ", out);
+			put_arg_list(out, fn, wsph_json_get(&ret->v, "args"), OUTPUTS);
+		}
+	} else {
+		put_ret(out, r, fn);
+	}
+	if (!is_null_or_absent(r, "fault"))
+		fprintf(
+		    out, " [fault injected: %s]",
+		    wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
+	put_site(out, r, ret, fn, main_thread);
+}
+
+static void put_finding(const struct show *s, const struct rec *f, int indent)
 {
 	FILE *out = s->out;
 	const char *file = str(f, "file");
 
-	fprintf(out, "%s!! ", indent);
+	fprintf(out, "%*s!! ", indent, "");
 	put_clean(out, str(f, "rule"));
 	fputs(" [", out);
 	put_clean(out, str(f, "severity") ? str(f, "severity") : "error");
@@ -364,23 +538,30 @@ static void put_finding(const struct show *s, const struct rec *f, const char *i
 	put_clean(out, str(f, "message"));
 	fputc('\n', out);
 	if (str(f, "statement")) {
-		fprintf(out, "%s   rule: ", indent);
+		fprintf(out, "%*s   rule: ", indent, "");
 		put_clean(out, str(f, "statement"));
 		fputc('\n', out);
 	}
 }
 
+/* The findings of the case's records [from, to) that concern event `seq`. */
+static void put_findings_at(const struct show *s, size_t from, size_t to, long long seq,
+                            int indent)
+{
+	size_t j;
+
+	for (j = from + 1; j < to; j++)
+		if (!strcmp(s->recs[j].type, "finding") &&
+		    wsph_json_get_int(&s->recs[j].v, "seq", 0) == seq)
+			put_finding(s, &s->recs[j], indent);
+}
+
 static void put_unreached(const struct show *s, const struct rec *c);
 
-/* The records of one case: its record at recs[from], the rest up to (not including) to. */
-static void put_case(const struct show *s, size_t from, size_t to)
+static void put_case_head(const struct show *s, const struct rec *c)
 {
 	FILE *out = s->out;
-	const struct rec *c = &s->recs[from];
 	const char *outcome = str(c, "outcome"), *file = str(c, "file");
-	unsigned long main_thread = 0;
-	long long step = -1;
-	size_t i, j;
 
 	fputc('\n', out);
 	if (!strcmp(outcome, "fail"))
@@ -416,13 +597,33 @@ static void put_case(const struct show *s, size_t from, size_t to)
 		put_clean(out, str(c, "error_message") ? str(c, "error_message") : "");
 		fputc('\n', out);
 	}
-	for (i = from + 1; i < to; i++) {
-		const struct rec *e = &s->recs[i];
-		long long seq, st;
-		if (strcmp(e->type, "event") != 0)
-			continue;
+}
+
+/* The records of one case: its record at recs[from], the rest up to (not including) to. Each
+ * call is one line with its return; what happened inside it is indented under it; a finding
+ * about the return comes after them. */
+static void put_case(const struct show *s, size_t from, size_t to)
+{
+	FILE *out = s->out;
+	unsigned long main_thread = 0;
+	long long step = -1;
+	struct tree t;
+	size_t i, j;
+
+	put_case_head(s, &s->recs[from]);
+	if (tree_build(s, from, to, &t) != 0) {
+		fputs("  (out of memory: the events are not shown)\n", out);
+		t.n = 0;
+	}
+	for (i = 0; i < t.n; i++) {
+		const struct rec *e = t.ev[i];
+		long long st;
 		if (!main_thread)
 			main_thread = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
+		if (t.merged[i]) { /* on its call's line: its findings after the call's events */
+			put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
+			continue;
+		}
 		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(&e->v, "step", 0);
 		if (st != step) {
 			if (st > 0)
@@ -431,33 +632,22 @@ static void put_case(const struct show *s, size_t from, size_t to)
 				fputs("  outside the steps\n", out);
 			step = st;
 		}
-		put_event(s, e, main_thread);
-		seq = wsph_json_get_int(&e->v, "seq", 0);
-		for (j = from + 1; j < to; j++)
-			if (!strcmp(s->recs[j].type, "finding") &&
-			    wsph_json_get_int(&s->recs[j].v, "seq", 0) == seq)
-				put_finding(s, &s->recs[j],
-				            !strcmp(str(e, "kind"), "upcall") &&
-				                    !is_null_or_absent(e, "parent")
-				                ? "        "
-				                : "      ");
+		put_event(s, e, t.ret[i] >= 0 ? t.ev[t.ret[i]] : NULL, t.depth[i], main_thread);
+		put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
 	 * what the case did not reach. */
 	for (j = from + 1; j < to; j++) {
 		const struct rec *f = &s->recs[j];
 		long long seq;
-		int found = 0;
 		if (strcmp(f->type, "finding") != 0)
 			continue;
 		seq = wsph_json_get_int(&f->v, "seq", 0);
-		for (i = from + 1; seq && i < to && !found; i++)
-			found = !strcmp(s->recs[i].type, "event") &&
-			        wsph_json_get_int(&s->recs[i].v, "seq", 0) == seq;
-		if (!found)
-			put_finding(s, f, "  ");
+		if (!seq || find_seq(&t, seq) < 0)
+			put_finding(s, f, 2);
 	}
-	put_unreached(s, c);
+	tree_free(&t);
+	put_unreached(s, &s->recs[from]);
 }
 
 /* "  not reached: step 5 not run: step 4 failed", as the console words it. */

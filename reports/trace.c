@@ -119,33 +119,40 @@ static const char *fn_or_null(int fn)
 	return fn >= 0 && fn < WSPH_FN_COUNT ? wsph_fn_name((enum wsph_fn)fn) : NULL;
 }
 
+/* The arguments by name in call order: strings as strings, values shown in hex as "0x..." strings
+ * (a pointer of the run as its placeholder when deterministic), the others as numbers. */
 static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m)
 {
-	const char *names[WSPH_EV_ARGS];
-	char marks[WSPH_EV_ARGS], buf[64];
-	int i, first = 1;
+	struct wsph_param ps[WSPH_FN_PARAMS_MAX];
+	char buf[64];
+	int i, n = wsph_fn_params(ev->fn, ps), first = 1;
 
-	wsph_fn_arg_names(ev->fn, names, marks);
 	put_key(out, "args");
 	fputc('{', out);
-	for (i = 0; i < WSPH_EV_ARGS && names[i]; i++) {
-		if (ev->kind == WSPH_EV_CALL && wsph_arg_is_output(names[i]))
+	for (i = 0; i < n; i++) {
+		const struct wsph_param *p = &ps[i];
+		uint64_t v = p->slot >= 0 ? ev->a[p->slot] : 0;
+		if (ev->kind == WSPH_EV_CALL && p->output)
 			continue;
-		fprintf(out, "%s\"%s\":", first ? "" : ",", names[i]);
+		fputs(first ? "" : ",", out);
+		wsph_json_string(out, p->name);
+		fputc(':', out);
 		first = 0;
-		if (marks[i] == '#') {
-			const char *ph = wsph_arg_is_pointer(ev->fn, names[i])
-			                     ? wsph_casemap_ptr(m, ev->a[i], buf, sizeof buf)
+		if (p->kind == 's') {
+			wsph_json_string(out, strcmp(ev->text, "(null)") ? ev->text : NULL);
+		} else if (p->kind == 'e') {
+			fprintf(out, "%d", (int)v);
+		} else if (p->kind == 'd') {
+			fprintf(out, "%lld", (long long)(int64_t)v);
+		} else {
+			const char *ph = p->kind == 'p' || p->kind == 'm'
+			                     ? wsph_casemap_ptr(m, v, buf, sizeof buf)
 			                     : NULL;
 			if (!ph) {
-				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)ev->a[i]);
+				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
 				ph = buf;
 			}
 			wsph_json_string(out, ph);
-		} else if (marks[i] == '%') {
-			fprintf(out, "%d", (int)ev->a[i]);
-		} else {
-			fprintf(out, "%lld", (long long)(int64_t)ev->a[i]);
 		}
 	}
 	fputc('}', out);

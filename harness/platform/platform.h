@@ -152,17 +152,31 @@ unsigned wsph_plat_cpu_count(void);
 /* "SIGSEGV (11)" or "EXCEPTION_ACCESS_VIOLATION (0xC0000005)"; the class: "crash", "abort",
  * "stack-overflow". A crash code is what the child's crash hook reported, else how it ended. */
 const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char **klass);
+/* What a child's crash handler saw, gathered with fixed buffers only. */
+struct wsph_crash_info {
+	uint64_t pc;	   /* the faulting instruction's address; 0 unknown */
+	char module[96];   /* base name of the module holding it ("" unknown) */
+	uint64_t offset;   /* pc minus that module's base (with module[0]) */
+	char access;	   /* 'r' read, 'w' write, 'x' execute, 'a' an access of unknown kind, 0 none */
+	uint64_t addr;	   /* the address accessed (with access) */
+	int thread;	   /* 1 the thread that runs the case's WSP calls (the child's main thread),
+			      0 another one, -1 unknown */
+	unsigned long tid; /* the faulting thread's id, as the trace records it (0 unknown) */
+};
 /* What the child's crash handlers call, with only the calls a crashed process can still make:
- * flush() sends the frames still buffered; crash_frame() writes the crash frame for code into buf
- * (no allocation, no locks taken) and returns its length. */
+ * flush() sends the frames still buffered; crash_frame() writes the crash frame for code (and
+ * info, which may be NULL) into buf (no allocation, no locks taken) and returns its length. */
 struct wsph_child_hooks {
 	void (*flush)(void);
-	size_t (*crash_frame)(char *buf, size_t cap, long code);
+	size_t (*crash_frame)(char *buf, size_t cap, long code, const struct wsph_crash_info *info);
 };
 /* Child side, first thing: report crashes as results instead of dialogs or debuggers. The crash
- * frame goes on the channel, written by the platform itself: Windows exceptions by code; on POSIX
- * a SIGSEGV near the main thread's stack limit (a stack overflow), other signals being seen by the
- * parent. */
+ * frame goes on the channel, written by the platform itself, with what the handler saw: Windows
+ * exceptions and abort(); on POSIX SIGSEGV (a stack overflow when near the main thread's stack
+ * limit), SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGABRT (SIGTERM and SIGKILL are seen by the parent
+ * only). The faulting module is found without the loader's lock: /proc/self/maps read with
+ * read(2) on POSIX; GetModuleHandleExW on Windows, which may take it (the crash of a thread that
+ * holds it while another waits for it could then hang, and the case become a timeout). */
 void wsph_plat_child_init(const struct wsph_child_hooks *hooks);
 /* Sets an environment variable of this process (visible to ExpandEnvironmentStrings). */
 int wsph_plat_setenv(const char *name, const char *value);

@@ -139,7 +139,7 @@ Test(caseio, a_frame_cut_anywhere_is_not_believed)
 		char *buf = malloc(cut + 64);
 		memcpy(buf, full, cut);
 		buf[cut] = '\n';
-		size_t n = cut + 1 + wsph_caseio_crash_frame(buf + cut + 1, 63, 11);
+		size_t n = cut + 1 + wsph_caseio_crash_frame(buf + cut + 1, 63, 11, NULL);
 		struct wsph_case c;
 		parse(buf, n, WSPH_CHILD_SIGNALED, 11, &c);
 		cr_assert_eq(c.outcome, WSPH_ERROR);
@@ -303,7 +303,7 @@ Test(caseio, the_crash_frame_is_believed)
 {
 	char buf[64];
 	wsph_caseio_begin(SECRET, capture);
-	size_t n = wsph_caseio_crash_frame(buf, sizeof buf, 3221225477);
+	size_t n = wsph_caseio_crash_frame(buf, sizeof buf, 3221225477, NULL);
 	cr_assert_gt(n, 0);
 	cr_assert_eq(buf[n - 1], '\n');
 	struct wsph_caseio_chan chan = {SECRET, 0};
@@ -312,5 +312,117 @@ Test(caseio, the_crash_frame_is_believed)
 	cr_assert_eq(wsph_caseio_check(&chan, buf, n - 1, &f, &lost), 0);
 	cr_assert_eq(f.kind, 'X');
 	cr_assert_str_eq(f.payload, "3221225477");
-	cr_assert_eq(wsph_caseio_crash_frame(buf, 8, 11), 0);
+	cr_assert_eq(wsph_caseio_crash_frame(buf, 8, 11, NULL), 0);
+}
+
+static struct wsph_crash_info seen(int thread, unsigned long tid)
+{
+	struct wsph_crash_info ci;
+	memset(&ci, 0, sizeof ci);
+	snprintf(ci.module, sizeof ci.module, "hostile\\x\tmod.so");
+	ci.pc = 0x7f0000001139ull;
+	ci.offset = 0x1139;
+	ci.access = 'w';
+	ci.addr = 0x10;
+	ci.thread = thread;
+	ci.tid = tid;
+	return ci;
+}
+
+/* A case of two upcalls (thread 4242), then a crash frame with what the handler saw: the error
+ * message. */
+static char *crashed_case(const struct wsph_crash_info *ci, const struct wsph_event *extra,
+			  struct wsph_case *c)
+{
+	size_t len;
+	char *buf = stream(2, 0, &len);
+	wbuf = buf;
+	wlen = len;
+	if (extra)
+		wsph_caseio_event(extra);
+	wsph_caseio_flush();
+	char frame[1024];
+	size_t n = wsph_caseio_crash_frame(frame, sizeof frame, 11, ci);
+	cr_assert_gt(n, 0);
+	capture(frame, n);
+	parse(wbuf, wlen, WSPH_CHILD_SIGNALED, 11, c);
+	free(wbuf);
+	wbuf = NULL;
+	cr_assert_eq(c->outcome, WSPH_ERROR);
+	return c->error_message;
+}
+
+/* The crash frame carries the faulting module and offset, the access and the thread; the parent
+ * words them in the error message, the thread named (a provider's, the harness's). */
+Test(caseio, the_crash_frame_carries_where_what_and_which_thread)
+{
+	struct wsph_case c;
+	struct wsph_crash_info ci = seen(0, 4242);
+	const char *m = crashed_case(&ci, NULL, &c);
+	cr_assert_not_null(strstr(m, " at hostile\\x\tmod.so+0x1139, writing address 0x10, on a "
+				     "provider thread (at step 1; last event: "),
+			   "%s", m);
+	case_free(&c);
+
+	ci = seen(1, 1);
+	m = crashed_case(&ci, NULL, &c);
+	cr_assert_not_null(strstr(m, "+0x1139, writing address 0x10, on the harness's driver thread "
+				     "(at step 1"),
+			   "%s", m);
+	case_free(&c);
+
+	/* a thread that made a WSP call of the harness's is its helper thread */
+	struct wsph_event call = event(3);
+	call.kind = WSPH_EV_CALL;
+	call.fn = WSPH_FN_WSPSEND;
+	call.thread = 77;
+	ci = seen(0, 77);
+	m = crashed_case(&ci, &call, &c);
+	cr_assert_not_null(strstr(m, ", on the harness's helper thread (at step 1"), "%s", m);
+	case_free(&c);
+}
+
+Test(caseio, crash_detail_words_what_is_known)
+{
+	char buf[256];
+	struct wsph_crash_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.thread = -1;
+	cr_assert_str_eq(wsph_caseio_crash_detail(&ci, NULL, buf, sizeof buf), "");
+	cr_assert_str_eq(wsph_caseio_crash_detail(NULL, "x", buf, sizeof buf), "");
+	ci.access = 'x';
+	ci.thread = 1;
+	cr_assert_str_eq(wsph_caseio_crash_detail(&ci, NULL, buf, sizeof buf),
+			 " executing address 0x0, on the harness's driver thread");
+	ci.access = 0;
+	ci.pc = 0x1234;
+	ci.thread = 0;
+	cr_assert_str_eq(wsph_caseio_crash_detail(&ci, NULL, buf, sizeof buf),
+			 " at 0x1234 (in no module), on another thread than the harness's driver "
+			 "thread");
+	ci.access = 'r';
+	snprintf(ci.module, sizeof ci.module, "m.dll");
+	ci.offset = 0xab;
+	cr_assert_str_eq(wsph_caseio_crash_detail(&ci, "a provider thread", buf, sizeof buf),
+			 " at m.dll+0xab, reading address 0x0, on a provider thread");
+}
+
+/* An "X" payload of the code alone (an older child, or a handler that saw nothing) still reads. */
+Test(caseio, a_crash_payload_without_detail_is_the_code)
+{
+	char p[] = "3221225477";
+	long code = 0;
+	struct wsph_crash_info ci;
+	cr_assert_eq(wsph_caseio_crash_parse(p, &code, &ci), 0);
+	cr_assert_eq(code, 3221225477l);
+	char q[] = "11\tm\\\\x.so\t1f\t7f001f\tw\t10\t0\t99";
+	cr_assert_eq(wsph_caseio_crash_parse(q, &code, &ci), 1);
+	cr_assert_eq(code, 11);
+	cr_assert_str_eq(ci.module, "m\\x.so");
+	cr_assert_eq(ci.offset, 0x1f);
+	cr_assert_eq(ci.pc, 0x7f001f);
+	cr_assert_eq(ci.access, 'w');
+	cr_assert_eq(ci.addr, 0x10);
+	cr_assert_eq(ci.thread, 0);
+	cr_assert_eq(ci.tid, 99);
 }

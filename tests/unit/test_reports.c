@@ -400,18 +400,25 @@ Test(show, nests_upcalls_names_arguments_and_attaches_findings)
 	        out,
 	        "FAIL  sockets.nonifs/create-and-close[nonifs]  "
 	        "(scenarios/sockets/nonifs.yaml:3)\n  step 1\n"
-	        "    #1 WSPSocket(af=AF_INET (2), type=SOCK_STREAM (1), protocol=IPPROTO_TCP (6), "
-	        "catalogEntryId=1001, dwFlags=WSA_FLAG_OVERLAPPED)  [by wspharness]\n"
+	        "    #1-3 WSPSocket(af=AF_INET (2), type=SOCK_STREAM (1), protocol=IPPROTO_TCP (6), "
+	        "catalogEntryId=1001, dwFlags=WSA_FLAG_OVERLAPPED) -> 0x3c000000  [by wspharness, "
+	        "in mock.so]\n"
 	        "      #2 upcall WPUCreateSocketHandle(dwCatalogEntryId=1001, dwContext=0x<ptr1>) "
 	        "-> 0x3c000000  [by mock.so, table A]\n"),
 	    "%s", out);
+	cr_assert_null(strstr(out, " return WSPSocket"), "a call and its return are one line");
 	cr_assert(strstr(out, "      #5 upcall WPUCloseSocketHandle(s=0x3c000008) -> SOCKET_ERROR, "
 	                      "WSAENOTSOCK (10038)  [by mock.so, table B]\n"
 	                      "        !! WPU.CloseSocketHandle.MatchesCreate [error] at "
 	                      "scenarios/x.yaml:12:7: "),
 	          "%s", out);
-	cr_assert(strstr(out, "    #6 return WSPCloseSocket -> SOCKET_ERROR, *lpErrno not written  "
-	                      "[in mock.so]\n      !! SPI.Errno.OnFailure [error]"),
+	/* a finding about the return comes after what happened inside the call */
+	cr_assert(strstr(out, "    #4-6 WSPCloseSocket(s=0x3c000000) -> SOCKET_ERROR, *lpErrno not "
+	                      "written  [by wspharness, in mock.so]\n"),
+	          "%s", out);
+	cr_assert(strstr(out, "scenarios/x.yaml:12:7: WPUCloseSocketHandle(s=0x3c000008) closed a "
+	                      "handle it never created\n           rule: Close only created handles.\n"
+	                      "      !! SPI.Errno.OnFailure [error]"),
 	          "%s", out);
 	cr_assert(
 	    strstr(out, "[fault injected: WSAENOBUFS (10055)]  [by mock.so, table A, thread 2]\n"),
@@ -463,6 +470,59 @@ Test(show, symbolic_flags_and_error_arguments)
 	    strstr(out,
 	           "WSPGetSockOpt(s=0x3c000000, level=SOL_SOCKET (65535), optname=SO_TYPE (4104))"),
 	    "%s", out);
+	remove(path);
+	free(path);
+	free(out);
+}
+
+/* A layer's call to the provider below sits under the harness's call, each call on one line with
+ * its return; an interposed import shows its string arguments as strings; a call that never
+ * returned says so. */
+Test(show, each_call_once_nested_under_the_call_it_happened_in)
+{
+#define EV(rest) "{\"type\":\"event\",\"case\":\"a/b[nonifs]\"," rest "}\n"
+	const char *text =
+	    "{\"schema\":\"wspharness.trace/1\",\"type\":\"header\"}\n"
+	    "{\"type\":\"case\",\"case\":\"a/b[nonifs]\",\"outcome\":\"error\",\"error_type\":"
+	    "\"crash\",\"error_message\":\"boom\"}\n"
+	    EV("\"seq\":1,\"thread\":7,\"kind\":\"call\",\"function\":\"WSPSend\",\"args\":{\"s\":"
+	       "\"0x3c000000\",\"len\":3},\"module\":\"wspharness\",\"step\":1")
+	    EV("\"seq\":2,\"thread\":7,\"kind\":\"upcall\",\"function\":\"LoadLibraryW\",\"args\":"
+	       "{\"lpLibFileName\":\"C:\\\\x\\\\mockbase.dll\"},\"ret\":\"0x<ptr1>\",\"module\":"
+	       "\"lsp.dll\",\"parent\":1,\"table\":\"export\",\"step\":1")
+	    EV("\"seq\":3,\"thread\":7,\"kind\":\"call\",\"function\":\"WSPSend\",\"args\":{\"s\":"
+	       "\"0x4d420004\",\"len\":3},\"module\":\"lsp.dll\",\"parent\":1,\"step\":1")
+	    EV("\"seq\":4,\"thread\":7,\"kind\":\"upcall\",\"function\":\"WPUQueueApc\",\"args\":"
+	       "{},\"ret\":0,\"module\":\"mockbase.dll\",\"behalf\":\"lsp.dll\",\"parent\":3,"
+	       "\"table\":\"A\",\"step\":1")
+	    EV("\"seq\":5,\"thread\":7,\"kind\":\"return\",\"function\":\"WSPSend\",\"args\":{\"s\":"
+	       "\"0x4d420004\",\"len\":3,\"sent\":3},\"ret\":0,\"module\":\"mockbase.dll\","
+	       "\"behalf\":\"lsp.dll\",\"parent\":3,\"step\":1")
+	    EV("\"seq\":6,\"thread\":7,\"kind\":\"return\",\"function\":\"WSPSend\",\"args\":{\"s\":"
+	       "\"0x3c000000\",\"len\":3,\"sent\":3},\"ret\":0,\"module\":\"lsp.dll\",\"parent\":1,"
+	       "\"step\":1")
+	    EV("\"seq\":7,\"thread\":7,\"kind\":\"call\",\"function\":\"WSPRecv\",\"args\":{\"s\":"
+	       "\"0x3c000000\",\"len\":9},\"module\":\"wspharness\",\"step\":2")
+	    "{\"type\":\"finding\",\"case\":\"a/b[nonifs]\",\"seq\":6,\"rule\":\"R.One\","
+	    "\"message\":\"about the return\"}\n";
+#undef EV
+	char *path = write_tmp(text);
+	int rc;
+	char *out = show(path, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert(strstr(out,
+	                 "  step 1\n"
+	                 "    #1-6 WSPSend(s=0x3c000000, len=3) -> 0; sent=3  [by wspharness, in "
+	                 "lsp.dll]\n"
+	                 "      #2 upcall LoadLibraryW(lpLibFileName=\"C:\\\\x\\\\mockbase.dll\") -> "
+	                 "0x<ptr1>  [by lsp.dll, interposed]\n"
+	                 "      #3-5 WSPSend(s=0x4d420004, len=3) -> 0; sent=3  [by lsp.dll, in "
+	                 "mockbase.dll for lsp.dll]\n"
+	                 "        #4 upcall WPUQueueApc() -> 0  [by mockbase.dll for lsp.dll, table A]\n"
+	                 "      !! R.One [error]: about the return\n"
+	                 "  step 2\n"
+	                 "    #7 WSPRecv(s=0x3c000000, len=9) (no return)  [by wspharness]\n"),
+	          "%s", out);
 	remove(path);
 	free(path);
 	free(out);

@@ -449,3 +449,82 @@ Test(trace, spilled_traces_share_one_file_and_stay_readable_after_seal)
 	check_filled(u, 7000);
 	wsph_trace_free(u);
 }
+
+/* The interposed imports read with their own parameter names: strings as strings, handles and
+ * pointers in hex, typed results, no *lpErrno where the function has none (GetLastError). */
+Test(trace, formats_interposed_calls_by_their_parameters)
+{
+	char buf[512];
+	struct wsph_event ev = upcall(WSPH_FN_LOADLIBRARYW, 0x2d6da0000, 1, 0x2d6da0000);
+	ev.table = WSPH_TABLE_EXPORT;
+	ev.seq = 5;
+	ev.step = 1;
+	snprintf(ev.text, sizeof ev.text, "C:\\x\\mock\"base.dll");
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "LoadLibraryW(lpLibFileName=\"C:\\\\x\\\\mock\\\"base.dll\") -> 0x2d6da0000");
+	wsph_event_format(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "#5 step 1 upcall LoadLibraryW(lpLibFileName=\"C:\\\\x\\\\mock\\\"base.dll\") "
+			      "-> 0x2d6da0000 (interposed) [mockbase.so]");
+
+	ev = upcall(WSPH_FN_LOADLIBRARYA, 0, 0, 0);
+	snprintf(ev.text, sizeof ev.text, "(null)");
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "LoadLibraryA(lpLibFileName=NULL) -> NULL");
+
+	ev = upcall(WSPH_FN_GETPROCADDRESS, 0x2d6da0000, 5, 1);
+	snprintf(ev.text, sizeof ev.text, "WSPStartup");
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "GetProcAddress(hModule=0x2d6da0000, lpProcName=\"WSPStartup\") -> non-NULL");
+
+	ev = upcall(WSPH_FN_FREELIBRARY, 0x2d6da0000, 0, 1);
+	snprintf(ev.text, sizeof ev.text, "mockbase.dll");
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "FreeLibrary(hLibModule=0x2d6da0000 (mockbase.dll)) -> TRUE");
+
+	ev = upcall(WSPH_FN_WSCGETPROVIDERPATH, 0x7ff0, 260, -1);
+	ev.err = 10014;
+	snprintf(ev.text, sizeof ev.text, "%%WSPH_LOWER_DIR%%\\mockbase.dll");
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "WSCGetProviderPath(lpProviderId=0x7ff0, lpszProviderDllPath="
+			      "\"%WSPH_LOWER_DIR%\\\\mockbase.dll\", lpProviderDllPathLen=260) -> "
+			      "SOCKET_ERROR, WSAEFAULT (10014)");
+
+	ev = upcall(WSPH_FN_WSCENUMPROTOCOLS, 0, 0, -1);
+	ev.err = 10055;
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "WSCEnumProtocols(lpiProtocols=0x0, lpdwBufferLength=0) -> "
+			      "SOCKET_ERROR, WSAENOBUFS (10055)");
+
+	ev = upcall(WSPH_FN_POSTMESSAGEW, 0x1234, 0x401, 0);
+	ev.a[2] = 0x3c000000;
+	ev.a[3] = 0x20;
+	wsph_event_call_text(&ev, buf, sizeof buf);
+	cr_assert_str_eq(buf, "PostMessageW(hWnd=0x1234, Msg=0x401, wParam=0x3c000000, lParam=0x20) "
+			      "-> FALSE");
+}
+
+/* What the writers ask of the table: the parameters as shown, pointers, typed returns. */
+Test(trace, the_function_table_answers_the_writers)
+{
+	struct wsph_param ps[WSPH_FN_PARAMS_MAX];
+	cr_assert_eq(wsph_fn_params(WSPH_FN_LOADLIBRARYEXW, ps), 1);
+	cr_assert_str_eq(ps[0].name, "lpLibFileName");
+	cr_assert_eq(ps[0].kind, 's');
+	cr_assert_eq(ps[0].slot, -1);
+	cr_assert_eq(wsph_fn_params(WSPH_FN_WSPSEND, ps), 3);
+	cr_assert(ps[2].output && !ps[0].output);
+	cr_assert(wsph_fn_arg_is_pointer(WSPH_FN_WPUCREATESOCKETHANDLE, "dwContext"));
+	cr_assert(!wsph_fn_arg_is_pointer(WSPH_FN_WPUCREATESOCKETHANDLE, "dwCatalogEntryId"));
+	cr_assert(wsph_fn_arg_is_pointer(WSPH_FN_GETPROCADDRESS, "hModule"));
+	cr_assert(wsph_fn_ret_is_pointer(WSPH_FN_LOADLIBRARYW));
+	cr_assert(wsph_fn_ret_is_pointer(WSPH_FN_WPUCREATEEVENT));
+	cr_assert(!wsph_fn_ret_is_pointer(WSPH_FN_WSPSOCKET));
+	cr_assert(wsph_fn_ret_failed(WSPH_FN_LOADLIBRARYW, 0));
+	cr_assert(!wsph_fn_ret_errno(WSPH_FN_LOADLIBRARYW));
+	cr_assert(wsph_fn_ret_errno(WSPH_FN_WSCENUMPROTOCOLS));
+	cr_assert(wsph_fn_ret_failed(WSPH_FN_WSPSTARTUP, 10092));
+	char b[64];
+	cr_assert_str_eq(wsph_fn_ret_text(WSPH_FN_WPUCREATEEVENT, 0, b, sizeof b), "NULL");
+	cr_assert_str_eq(wsph_quote("a\tb", b, sizeof b), "\"a\\x09b\"");
+	cr_assert_str_eq(wsph_quote("abcdefghijklmnop", b, 12), "\"abcde...\"");
+}

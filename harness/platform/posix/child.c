@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 struct wsph_child {
@@ -532,10 +533,191 @@ static void main_stack_bounds(void)
 
 static const struct wsph_child_hooks *hooks;
 
-static void write_code(long code)
+/* ---- what a crash handler sees: only async-signal-safe calls (no allocation, no lock) ---- */
+
+/* The faulting instruction, from the signal's ucontext: x86-64 and AArch64 Linux (0 elsewhere). */
+static uint64_t uc_pc(const void *ucp)
 {
-	char frame[64];
-	size_t n = hooks ? hooks->crash_frame(frame, sizeof frame, code) : 0;
+#if defined(__x86_64__) && defined(REG_RIP)
+	return (uint64_t)((const ucontext_t *)ucp)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uint64_t)((const ucontext_t *)ucp)->uc_mcontext.pc;
+#else
+	(void)ucp;
+	return 0;
+#endif
+}
+
+/* What a SIGSEGV's instruction did: the x86-64 page-fault error code (bit 4 an instruction fetch,
+ * bit 1 a write); an access of unknown kind elsewhere. */
+static char uc_access(const void *ucp)
+{
+#if defined(__x86_64__) && defined(REG_ERR) && defined(REG_TRAPNO)
+	const ucontext_t *uc = ucp;
+	if (uc->uc_mcontext.gregs[REG_TRAPNO] == 14) {
+		greg_t e = uc->uc_mcontext.gregs[REG_ERR];
+		return e & 0x10 ? 'x' : e & 2 ? 'w' : 'r';
+	}
+#else
+	(void)ucp;
+#endif
+	return 'a';
+}
+
+/* One line of /proc/self/maps: "START-END PERMS OFFSET DEV INODE   PATH". */
+struct mapping {
+	uint64_t start, end, offset;
+	const char *path; /* "" for an anonymous mapping */
+};
+
+static const char *hex_field(const char *s, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		if (d < 0)
+			break;
+		x = x << 4 | (uint64_t)d;
+	}
+	*v = x;
+	return s;
+}
+
+static const char *skip_field(const char *s)
+{
+	while (*s && *s != ' ')
+		s++;
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+static int parse_mapping(const char *line, struct mapping *m)
+{
+	const char *s = hex_field(line, &m->start);
+	if (*s != '-')
+		return -1;
+	s = hex_field(s + 1, &m->end);
+	s = skip_field(skip_field(s)); /* the range, the permissions */
+	s = hex_field(s, &m->offset);
+	s = skip_field(skip_field(skip_field(s))); /* the offset, device, inode */
+	m->path = s;
+	return 0;
+}
+
+/* The module search: a module's base is the start of its file's mapping at offset 0. */
+struct module_scan {
+	uint64_t pc;
+	uint64_t base;
+	char base_path[256];
+	struct wsph_crash_info *ci;
+	int done;
+};
+
+static void set_module(struct wsph_crash_info *ci, const char *path)
+{
+	const char *base = path;
+	for (const char *p = path; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	size_t n = strlen(base);
+	static const char deleted[] = " (deleted)";
+	if (n > sizeof deleted - 1 && !strcmp(base + n - (sizeof deleted - 1), deleted))
+		n -= sizeof deleted - 1;
+	if (n >= sizeof ci->module)
+		n = sizeof ci->module - 1;
+	memcpy(ci->module, base, n);
+	ci->module[n] = '\0';
+}
+
+static void scan_line(struct module_scan *sc, const char *line)
+{
+	struct mapping m;
+	if (parse_mapping(line, &m) != 0)
+		return;
+	if (m.offset == 0 && m.path[0]) {
+		sc->base = m.start;
+		size_t n = strlen(m.path);
+		n = n < sizeof sc->base_path - 1 ? n : sizeof sc->base_path - 1;
+		memcpy(sc->base_path, m.path, n);
+		sc->base_path[n] = '\0';
+	}
+	if (sc->pc < m.start || sc->pc >= m.end)
+		return;
+	sc->done = 1;
+	if (!m.path[0])
+		return; /* anonymous memory: in no module */
+	int same = !strncmp(m.path, sc->base_path, sizeof sc->base_path - 1);
+	sc->ci->offset = same ? sc->pc - sc->base : sc->pc - m.start + m.offset;
+	set_module(sc->ci, m.path);
+}
+
+/* The module holding ci->pc and its offset there, from /proc/self/maps read with read(2): the
+ * loader's own lookups (dladdr) take its lock, which the crashing code may hold. */
+static void module_at(struct wsph_crash_info *ci)
+{
+	char chunk[2048], line[512];
+	size_t len = 0;
+	struct module_scan sc;
+	memset(&sc, 0, sizeof sc);
+	sc.pc = ci->pc;
+	sc.ci = ci;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n;
+	while (!sc.done && ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))) {
+		for (ssize_t i = 0; i < n && !sc.done; i++) {
+			if (chunk[i] != '\n') {
+				if (len < sizeof line - 1)
+					line[len++] = chunk[i];
+				continue;
+			}
+			line[len] = '\0';
+			scan_line(&sc, line);
+			len = 0;
+		}
+	}
+	close(fd);
+}
+
+/* The signals the child reports itself, and what their handler looks at. */
+enum { SEE_THREAD = 1, SEE_PC = 2, SEE_ACCESS = 4 };
+
+static const struct {
+	int sig, see;
+} reported[] = {
+	{SIGSEGV, SEE_THREAD | SEE_PC | SEE_ACCESS},
+	{SIGBUS, SEE_THREAD | SEE_PC | SEE_ACCESS},
+	{SIGILL, SEE_THREAD | SEE_PC},
+	{SIGFPE, SEE_THREAD | SEE_PC},
+	{SIGTRAP, SEE_THREAD | SEE_PC},
+	{SIGABRT, SEE_THREAD}, /* where abort() raised it says nothing */
+};
+
+static void crash_info(int sig, const siginfo_t *si, const void *uc, struct wsph_crash_info *ci)
+{
+	int see = 0;
+	for (size_t i = 0; i < sizeof reported / sizeof reported[0]; i++)
+		if (reported[i].sig == sig)
+			see = reported[i].see;
+	memset(ci, 0, sizeof *ci);
+	ci->tid = (unsigned long)gettid();
+	ci->thread = (pid_t)ci->tid == main_tid;
+	/* an address only for a fault the kernel raised on a known address (not kill(), not a
+	 * general-protection fault, SI_KERNEL) */
+	if ((see & SEE_ACCESS) && si && si->si_code > 0 && si->si_code != SI_KERNEL) {
+		ci->access = sig == SIGSEGV ? uc_access(uc) : 'a';
+		ci->addr = (uint64_t)(uintptr_t)si->si_addr;
+	}
+	if ((see & SEE_PC) && uc && (ci->pc = uc_pc(uc)) != 0)
+		module_at(ci);
+}
+
+static void write_code(long code, const struct wsph_crash_info *ci)
+{
+	char frame[1024];
+	size_t n = hooks ? hooks->crash_frame(frame, sizeof frame, code, ci) : 0;
 	if (n)
 		wsph_plat_channel_write(frame, n);
 }
@@ -556,17 +738,22 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
-static void on_segv(int sig, siginfo_t *si, void *uc)
+/* A reported signal: the buffered frames, then the crash frame with what the handler saw, then
+ * death by the signal itself (the parent sees it too). A SIGSEGV near the main thread's stack
+ * limit is a stack overflow: its frame carries that code instead. */
+static void on_crash(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
+	struct wsph_crash_info ci;
 	flush_frames();
+	crash_info(sig, si, uc, &ci);
+	long code = sig;
 	uintptr_t a = (uintptr_t)si->si_addr;
-	int main_thread = (pid_t)gettid() == main_tid;
-	if (main_thread && stack_lo && a < stack_lo + ABOVE_MARGIN &&
-	    a + BELOW_MARGIN >= stack_lo)
-		write_code(STACK_OVERFLOW_CODE);
-	/* die of the signal itself: the parent sees SIGSEGV (the crash frame, when written, names
-	 * the overflow) */
+	if (sig == SIGSEGV && ci.thread == 1 && stack_lo && a < stack_lo + ABOVE_MARGIN &&
+	    a + BELOW_MARGIN >= stack_lo) {
+		code = STACK_OVERFLOW_CODE;
+		ci.access = 0; /* a stack address: the overflow says it all */
+	}
+	write_code(code, &ci);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -574,24 +761,21 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 void wsph_plat_child_init(const struct wsph_child_hooks *h)
 {
 	hooks = h;
-	/* the parent sees the signal itself; the overflow frame is written here */
-	static const int fatal[] = {SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM};
-	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-		signal(fatal[i], on_fatal);
+	signal(SIGTERM, on_fatal); /* the parent sees the signal; its frames go out first */
 	main_tid = (pid_t)gettid();
 	main_stack_bounds();
 	stack_t ss;
 	memset(&ss, 0, sizeof ss);
 	ss.ss_sp = alt_stack;
 	ss.ss_size = sizeof alt_stack;
-	if (sigaltstack(&ss, NULL) != 0)
-		return;
+	sigaltstack(&ss, NULL); /* without it an overflow dies of SIGSEGV unreported */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_segv;
+	sa.sa_sigaction = on_crash;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
+	for (size_t i = 0; i < sizeof reported / sizeof reported[0]; i++)
+		sigaction(reported[i].sig, &sa, NULL);
 }
 
 void wsph_plat_child_exit_unchecked(void)

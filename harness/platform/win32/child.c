@@ -1155,17 +1155,68 @@ const char *wsph_plat_signal_name(long code, char *buf, size_t len, const char *
 }
 
 static struct wsph_child_hooks hooks;
+static DWORD driver_tid; /* the thread that runs the case's WSP calls (wsph_plat_child_init's) */
+
+/* The module holding ci->pc: its base name and pc's offset from its base. The lookup may take the
+ * loader's lock (see platform.h). */
+static void module_at(struct wsph_crash_info *ci)
+{
+	HMODULE h = NULL;
+	wchar_t wname[MAX_PATH];
+	if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+				    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+				(LPCWSTR)(uintptr_t)ci->pc, &h) ||
+	    !h)
+		return;
+	DWORD n = GetModuleFileNameW(h, wname, MAX_PATH);
+	if (!n || n >= MAX_PATH)
+		return;
+	const wchar_t *base = wname;
+	for (const wchar_t *p = wname; *p; p++)
+		if (*p == L'\\' || *p == L'/')
+			base = p + 1;
+	if (!WideCharToMultiByte(CP_UTF8, 0, base, -1, ci->module, (int)sizeof ci->module, NULL,
+				 NULL))
+		ci->module[0] = '\0';
+	ci->offset = ci->pc - (uint64_t)(uintptr_t)h;
+}
+
+/* What an access violation's record says it did: ExceptionInformation[0] 0 read, 1 write, 8 an
+ * execution (DEP), [1] the address. */
+static void access_of(const EXCEPTION_RECORD *er, struct wsph_crash_info *ci)
+{
+	if (!er || er->NumberParameters < 2 ||
+	    (er->ExceptionCode != EXCEPTION_ACCESS_VIOLATION &&
+	     er->ExceptionCode != EXCEPTION_IN_PAGE_ERROR))
+		return;
+	ULONG_PTR kind = er->ExceptionInformation[0];
+	ci->access = kind == 0 ? 'r' : kind == 1 ? 'w' : kind == 8 ? 'x' : 'a';
+	ci->addr = (uint64_t)er->ExceptionInformation[1];
+}
+
+/* What the handler saw: the faulting thread, instruction (pc 0: unknown) and access. */
+static void crash_info(struct wsph_crash_info *ci, DWORD tid, uintptr_t pc,
+		       const EXCEPTION_RECORD *er)
+{
+	memset(ci, 0, sizeof *ci);
+	ci->tid = tid;
+	ci->thread = driver_tid ? tid == driver_tid : -1;
+	ci->pc = pc;
+	access_of(er, ci);
+	if (pc)
+		module_at(ci);
+}
 
 /* The crash frame goes on the channel with a fixed buffer: after a stack overflow only the
  * guaranteed stack is left, and a crashed process can take no lock. */
-static void report_code(DWORD code)
+static void report_code(DWORD code, const struct wsph_crash_info *ci)
 {
 	char frame[1024];
 	if (hooks.flush)
 		hooks.flush(); /* the frames the child buffered */
 	if (!hooks.crash_frame)
 		return;
-	size_t n = hooks.crash_frame(frame, sizeof frame, (long)code);
+	size_t n = hooks.crash_frame(frame, sizeof frame, (long)code, ci);
 	if (n > sizeof frame)
 		n = sizeof frame;
 	if (n)
@@ -1174,18 +1225,31 @@ static void report_code(DWORD code)
 
 static LONG WINAPI on_exception(EXCEPTION_POINTERS *ep)
 {
-	DWORD code = ep->ExceptionRecord->ExceptionCode;
-	report_code(code);
-	TerminateProcess(GetCurrentProcess(), code);
+	const EXCEPTION_RECORD *er = ep->ExceptionRecord;
+	struct wsph_crash_info ci;
+	crash_info(&ci, GetCurrentThreadId(), (uintptr_t)er->ExceptionAddress, er);
+	report_code(er->ExceptionCode, &ci);
+	TerminateProcess(GetCurrentProcess(), er->ExceptionCode);
 	return EXCEPTION_EXECUTE_HANDLER;
 }
 
 /* A stack overflow is fatal wherever it happens; a vectored handler sees it first. What stack is
  * left for it depends on where the overflowing frame landed in the guard page (Wine gives as
  * little as 2 KiB, whatever SetThreadStackGuarantee asked for), too little for the flush and a
- * system call. So the handler only raises a flag and spins, calling nothing; a watcher thread
- * made at start flushes the buffered frames, writes the crash frame and ends the process. */
+ * system call. So the handler only notes where and on which thread, raises a flag and spins; a
+ * watcher thread made at start flushes the buffered frames, writes the crash frame and ends the
+ * process. */
 static volatile LONG overflowed, watcher_up;
+static volatile uintptr_t overflow_pc;
+static volatile DWORD overflow_tid;
+
+static void report_overflow(void)
+{
+	struct wsph_crash_info ci;
+	crash_info(&ci, overflow_tid, overflow_pc, NULL);
+	report_code(EXCEPTION_STACK_OVERFLOW, &ci);
+	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
+}
 
 static DWORD WINAPI overflow_watcher(LPVOID arg)
 {
@@ -1193,8 +1257,7 @@ static DWORD WINAPI overflow_watcher(LPVOID arg)
 	InterlockedExchange(&watcher_up, 1); /* counted: its DLL_THREAD_ATTACH has run */
 	while (!overflowed)
 		Sleep(2);
-	report_code(EXCEPTION_STACK_OVERFLOW);
-	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
+	report_overflow();
 	return 0;
 }
 
@@ -1204,13 +1267,14 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 {
 	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
 		return EXCEPTION_CONTINUE_SEARCH;
+	overflow_pc = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
+	overflow_tid = GetCurrentThreadId(); /* a leaf reading the TEB: a few bytes of stack */
 	if (watcher) {
 		overflowed = 1;
 		for (;;)
 			YieldProcessor(); /* no call: no stack */
 	}
-	report_code(EXCEPTION_STACK_OVERFLOW);
-	TerminateProcess(GetCurrentProcess(), EXCEPTION_STACK_OVERFLOW);
+	report_overflow();
 	return EXCEPTION_CONTINUE_SEARCH;
 }
 
@@ -1218,8 +1282,10 @@ static LONG WINAPI on_first_chance(EXCEPTION_POINTERS *ep)
 
 static void on_abort(int sig)
 {
+	struct wsph_crash_info ci;
 	(void)sig;
-	report_code(ABORT_CODE);
+	crash_info(&ci, GetCurrentThreadId(), 0, NULL); /* where abort() raised it says nothing */
+	report_code(ABORT_CODE, &ci);
 	TerminateProcess(GetCurrentProcess(), ABORT_CODE);
 }
 
@@ -1228,6 +1294,7 @@ void wsph_plat_child_init(const struct wsph_child_hooks *h)
 	ULONG guarantee = 64 * 1024;
 	if (h)
 		hooks = *h;
+	driver_tid = GetCurrentThreadId();
 	/* stdout is the provider's output now, not the channel: unbuffered, so that what a provider
 	 * sharing this C runtime printed before it crashed is not lost in a buffer */
 	setvbuf(stdout, NULL, _IONBF, 0);
