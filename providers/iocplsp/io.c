@@ -162,6 +162,8 @@ static void deliver(struct req *r, DWORD err, DWORD bytes, DWORD flags)
 		free(a);
 }
 
+static void retire_if_over(struct req *r);
+
 /* Tells the client, unless it was told (or the final WSPCleanup began) already. */
 static void tell(struct req *r, DWORD err, DWORD bytes, DWORD flags)
 {
@@ -180,6 +182,7 @@ static void tell(struct req *r, DWORD err, DWORD bytes, DWORD flags)
 	r->k->delivering--;
 	wake_all();
 	unlock();
+	retire_if_over(r);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -196,12 +199,6 @@ static void unwatch(struct req *r)
  * upcalls come before it leaves the list: the final WSPCleanup returns only once it is empty. */
 static void retire(struct req *r)
 {
-	lock();
-	int first = !r->retiring;
-	r->retiring = 1;
-	unlock();
-	if (!first)
-		return;
 	unwatch(r);
 	int e = 0;
 	if (r->ev)
@@ -221,17 +218,41 @@ static void retire(struct req *r)
 	unlock();
 }
 
-/* A worker's share of a completed request: the lower result, the client told, retired. */
+/* With the lock held: whether the caller is the one to retire r now (once). */
+static int take_retire_locked(struct req *r)
+{
+	if (r->retiring)
+		return 0;
+	r->retiring = 1;
+	return 1;
+}
+
+/*
+ * A request is over once both of its sides are: the lower provider's completion was taken (or
+ * none will come), and the client was told (or never will be). Whoever finishes the second side
+ * retires it: the thread id must outlive the APC that goes to it.
+ */
+static void retire_if_over(struct req *r)
+{
+	lock();
+	int go = r->lower_seen && r->client_done && r->told && take_retire_locked(r);
+	unlock();
+	if (go)
+		retire(r);
+}
+
+/* A worker's share of a completed request: the lower result, the client told. After the lower
+ * handle's close began, WSPCloseSocket tells the client itself. */
 static void finish(struct req *r)
 {
 	lock();
+	r->lower_seen = 1;
 	int want = !r->client_done && !g.final;
 	unlock();
 	DWORD err = 0, cb = 0, fl = 0;
-	/* After the lower handle's close began, WSPCloseSocket tells the client itself. */
 	if (want && lower_result(r->k, r, FALSE, &err, &cb, &fl))
 		tell(r, err, cb, fl);
-	retire(r);
+	retire_if_over(r);
 }
 
 static DWORD WINAPI worker(LPVOID arg)
@@ -325,10 +346,9 @@ static void abandon(struct req *r)
 	unlock();
 	unwatch(r);
 	lock();
-	int posted = r->posted;
+	r->lower_seen = !r->posted;
 	unlock();
-	if (!posted)
-		retire(r);
+	retire_if_over(r);
 }
 
 int io_start(struct sock *k, const struct io *a, LPINT lpErrno)
@@ -552,8 +572,10 @@ void io_drain_all(void)
 		struct req *r = g.reqs;
 		while (r && r->retiring)
 			r = r->next;
-		if (r)
+		if (r) {
 			r->refs++;
+			take_retire_locked(r);
+		}
 		unlock();
 		if (!r)
 			break;

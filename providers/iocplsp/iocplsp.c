@@ -258,7 +258,8 @@ static void final_cleanup(void)
 	lock();
 	g.final = 1; /* from now on nothing reaches the client */
 	for (struct req *r = g.reqs; r; r = r->next)
-		r->client_done = 1;
+		if (!r->client_done) /* cancelled: no word for the client */
+			r->client_done = r->told = 1;
 	struct sock *socks = g.socks;
 	g.socks = NULL;
 	unlock();

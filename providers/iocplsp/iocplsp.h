@@ -76,8 +76,9 @@ struct req {
 	struct sock *k;
 	unsigned refs;   /* the list's + whoever holds it for a moment */
 	int client_done; /* told to the client, or claimed by the one who will tell it */
-	int told;        /* the telling is over */
+	int told;        /* the telling is over (or there is none: failed, cancelled) */
 	int posted;      /* the fallback wait posted it to the port */
+	int lower_seen;  /* its lower completion was taken from the port (or none will come) */
 	int retiring;    /* its resources are being given back (once) */
 	int via_port;
 	WSAEVENT ev;           /* fallback: from WPUCreateEvent, in lov.hEvent */
