@@ -22,7 +22,13 @@
  * Exactly once: whoever tells the client (a worker; the client's own call when the lower call
  * completed at once; WSPGetOverlappedResult; WSPCloseSocket, which completes what is pending
  * before it gives the client's handle back) first sets client_done under the lock. The final
- * WSPCleanup sets it for everything pending: cancelled without a word.
+ * WSPCleanup sets it for everything pending: cancelled without a word. Every request also gets one
+ * thread id from WPUOpenCurrentThread in the client's call (the lower call carries it), released
+ * once the request is over on both sides (retire_if_over).
+ *
+ * In port mode the lower provider must produce exactly one completion packet for every lower call
+ * that returned 0 or WSA_IO_PENDING, as the system does for a kernel handle (this layer does not
+ * set FILE_SKIP_COMPLETION_PORT_ON_SUCCESS).
  */
 
 #define KEY_PORT 1 /* a completion the system queued for an associated lower handle */
