@@ -1,4 +1,4 @@
-/* iocplsp: its own entries in the catalog, and the next provider of each chain (loaded, started). */
+/* iocplsp: its own catalog entries, and the next provider of each chain (loaded, started). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +12,12 @@
  * them under the dummy's. Both are found the same way: by ChainEntries[0].
  */
 
-#define PATH_TRIES 4
+#define PATH_TRIES     4
 #define PATH_MAX_CHARS 32768
 
 /* {6c5e0a1d-93b4-4f27-8e0d-494f43504c53}: the dummy entry's GUID (GetLspGuid). */
-const GUID iocplsp_guid = {0x6c5e0a1d, 0x93b4, 0x4f27, {0x8e, 0x0d, 0x49, 0x4f, 0x43, 0x50, 0x4c, 0x53}};
+const GUID iocplsp_guid = {
+    0x6c5e0a1d, 0x93b4, 0x4f27, {0x8e, 0x0d, 0x49, 0x4f, 0x43, 0x50, 0x4c, 0x53}};
 
 static int guid_eq(const GUID *a, const GUID *b)
 {
@@ -247,8 +248,9 @@ int catalog_bind(const WSAPROTOCOL_INFOW *started_with)
 	for (size_t i = 0; i < g.n_binds && !rc && !g.deflt; i++)
 		if (g.binds[i].own.dwCatalogEntryId == started_with->dwCatalogEntryId)
 			g.deflt = &g.binds[i];
+	/* Started with an entry that is not one of this layer's chains: refused. */
 	if (!rc && !g.deflt)
-		rc = WSASYSNOTREADY; /* started with an entry that is not one of this layer's chains */
+		rc = WSASYSNOTREADY;
 	if (rc) {
 		lowers_cleanup();
 		lowers_unload();

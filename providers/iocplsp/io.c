@@ -101,8 +101,7 @@ static struct req *take_packet(LPOVERLAPPED ov)
 }
 
 /* The lower provider's result for a request: 1 (complete, *err 0 or its error) or 0 (not yet). */
-static int lower_result(struct sock *k, struct req *r, BOOL wait, DWORD *err, DWORD *cb,
-                        DWORD *fl)
+static int lower_result(struct sock *k, struct req *r, BOOL wait, DWORD *err, DWORD *cb, DWORD *fl)
 {
 	int e = WSA_IO_INCOMPLETE;
 	*cb = 0;
@@ -624,8 +623,8 @@ int io_lower_call(const struct sock *k, const struct io *a, LPDWORD count, LPDWO
 	const WSPPROC_TABLE *t = &k->lp->procs;
 	switch (a->kind) {
 	case IO_SEND:
-		return t->lpWSPSend(k->lower, a->bufs, a->nbufs, count, a->send_flags, ov, NULL, tid,
-		                    lpErrno);
+		return t->lpWSPSend(k->lower, a->bufs, a->nbufs, count, a->send_flags, ov, NULL,
+		                    tid, lpErrno);
 	case IO_SENDTO:
 		return t->lpWSPSendTo(k->lower, a->bufs, a->nbufs, count, a->send_flags, a->to,
 		                      a->tolen, ov, NULL, tid, lpErrno);

@@ -887,10 +887,9 @@ static INT WSPAPI lsp_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLen
 	const struct binding *b = binding_or(lpProtocolInfo, &err, WSAEINVAL);
 	if (!b)
 		return fail(lpErrno, err);
-	return done(b->lp->procs.lpWSPAddressToString(lpsaAddress, dwAddressLength,
-	                                              (LPWSAPROTOCOL_INFOW)&b->down,
-	                                              lpszAddressString, lpdwAddressStringLength,
-	                                              lpErrno));
+	return done(b->lp->procs.lpWSPAddressToString(
+	    lpsaAddress, dwAddressLength, (LPWSAPROTOCOL_INFOW)&b->down, lpszAddressString,
+	    lpdwAddressStringLength, lpErrno));
 }
 
 static INT WSPAPI lsp_StringToAddress(LPWSTR AddressString, INT AddressFamily,

@@ -58,8 +58,8 @@ struct sock {
 	SOCKET lower;      /* the next provider's handle */
 	struct lower *lp;
 	const struct binding *b;
-	unsigned refs; /* list membership + calls in progress + requests */
-	int closed;    /* unlinked: WSPCloseSocket succeeded, or the final WSPCleanup took it */
+	unsigned refs;     /* list membership + calls in progress + requests */
+	int closed;        /* unlinked: WSPCloseSocket succeeded, or the final WSPCleanup took it */
 	int lower_closing; /* the lower handle is about to be closed: no new use of it */
 	unsigned lower_users; /* workers asking the lower provider about a request right now */
 	unsigned delivering;  /* completions being told to the client right now */
@@ -81,9 +81,9 @@ struct req {
 	int lower_seen;  /* its lower completion was taken from the port (or none will come) */
 	int retiring;    /* its resources are being given back (once) */
 	int via_port;
-	WSAEVENT ev;           /* fallback: from WPUCreateEvent, in lov.hEvent */
-	HANDLE volatile wait;  /* fallback: RegisterWaitForSingleObject on ev */
-	LPWSAOVERLAPPED cov;   /* the client's */
+	WSAEVENT ev;          /* fallback: from WPUCreateEvent, in lov.hEvent */
+	HANDLE volatile wait; /* fallback: RegisterWaitForSingleObject on ev */
+	LPWSAOVERLAPPED cov;  /* the client's */
 	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
 	WSATHREADID tid; /* from WPUOpenCurrentThread in the client's call */
 };

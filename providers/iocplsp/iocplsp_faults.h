@@ -1,4 +1,4 @@
-/* The faulty-variant switch: IOCPLSP_FAULT_<NAME> (one per build, from meson.build) -> F_<NAME> 0/1. */
+/* The faulty-variant switch: IOCPLSP_FAULT_<NAME> (one per build, meson.build) -> F_<NAME> 0/1. */
 #ifndef IOCPLSP_FAULTS_H
 #define IOCPLSP_FAULTS_H
 
