@@ -101,12 +101,11 @@ static int open_pipe(struct mb_kh *k)
 	WCHAR name[80];
 	for (int i = 0; i < KH_NAME_TRIES; i++) {
 		pipe_name(name, InterlockedIncrement(&kh_serial));
-		k->out = CreateNamedPipeW(name,
-		                          PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-		                              FILE_FLAG_FIRST_PIPE_INSTANCE,
-		                          PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
-		                              PIPE_REJECT_REMOTE_CLIENTS,
-		                          1, KH_PIPE_BUFFER, KH_PIPE_BUFFER, 0, NULL);
+		k->out = CreateNamedPipeW(
+		    name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+		    PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
+		        PIPE_REJECT_REMOTE_CLIENTS,
+		    1, KH_PIPE_BUFFER, KH_PIPE_BUFFER, 0, NULL);
 		if (k->out == INVALID_HANDLE_VALUE) {
 			DWORD e = GetLastError();
 			if (e == ERROR_ACCESS_DENIED || e == ERROR_PIPE_BUSY)
@@ -116,7 +115,8 @@ static int open_pipe(struct mb_kh *k)
 		k->own = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0,
 		                     NULL);
 		DWORD mode = PIPE_READMODE_MESSAGE;
-		if (k->own != INVALID_HANDLE_VALUE && SetNamedPipeHandleState(k->own, &mode, NULL, NULL) &&
+		if (k->own != INVALID_HANDLE_VALUE &&
+		    SetNamedPipeHandleState(k->own, &mode, NULL, NULL) &&
 		    connect_server(k->out) == 0)
 			return 0;
 		if (k->own != INVALID_HANDLE_VALUE)

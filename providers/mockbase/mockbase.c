@@ -798,7 +798,7 @@ static void give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int
 
 /*
  * Outside the lock: obtains the client-visible handle for obj through the upcalls (the IFS
- * proposal was taken under the lock). 0 on success, else the WSA error.
+ * proposal comes from propose()). 0 on success, else the WSA error.
  */
 static int obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,
                          int *wpu_handle)

@@ -1,4 +1,4 @@
-/* mockbase's IFS handles are kernel handles on Windows: completion ports and events work on them. */
+/* mockbase's IFS handles are kernel handles on Windows: ports and events work on them. */
 
 /*
  * Loads mockbase.dll (argv[1]) without the harness, starts it as an IFS provider with a minimal
@@ -205,8 +205,8 @@ static void connect_pair(SOCKET listener, unsigned port, SOCKET *client, SOCKET 
 	struct sockaddr_in to = loopback(port);
 	int err = 0;
 	*client = new_socket();
-	CHECK(P.lpWSPConnect(*client, (struct sockaddr *)&to, (int)sizeof to, NULL, NULL, NULL, NULL,
-	                     &err) == 0,
+	CHECK(P.lpWSPConnect(*client, (struct sockaddr *)&to, (int)sizeof to, NULL, NULL, NULL,
+	                     NULL, &err) == 0,
 	      "WSPConnect");
 	*server = P.lpWSPAccept(listener, NULL, NULL, NULL, 0, &err);
 	CHECK(*server != INVALID_SOCKET, "WSPAccept");
@@ -386,7 +386,8 @@ static void error_completion(HANDLE port, SOCKET client, SOCKET server)
 	CHECK(rc == SOCKET_ERROR && err == WSA_IO_PENDING, "a long overlapped WSPSend pends");
 	CHECK(P.lpWSPCloseSocket(client, &err) == 0, "WSPCloseSocket of the peer");
 	expect_packet(port, KEY, &ov, 65536, "WSPSend cut short by the peer's close");
-	get_result(server, &ov, FALSE, 65536, WSAECONNRESET, "WSPGetOverlappedResult: WSAECONNRESET");
+	get_result(server, &ov, FALSE, 65536, WSAECONNRESET,
+	           "WSPGetOverlappedResult: WSAECONNRESET");
 }
 
 /* Closing a socket aborts its pending receive: the packet still comes. */
@@ -421,8 +422,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	HMODULE dll = LoadLibraryA(argv[1]);
-	LPWSPSTARTUP startup = dll ? (LPWSPSTARTUP)(void (*)(void))GetProcAddress(dll, "WSPStartup")
-	                           : NULL;
+	LPWSPSTARTUP startup =
+	    dll ? (LPWSPSTARTUP)(void (*)(void))GetProcAddress(dll, "WSPStartup") : NULL;
 	if (!startup) {
 		printf("not ok: cannot load %s\n", argv[1]);
 		return 1;
@@ -466,7 +467,8 @@ int main(int argc, char **argv)
 		SOCKET closed[2];
 		abort_on_close(port, listener, closed);
 		SOCKET fresh = new_socket();
-		CHECK(fresh != client && fresh != server && fresh != closed[0] && fresh != closed[1],
+		CHECK(fresh != client && fresh != server && fresh != closed[0] &&
+		          fresh != closed[1],
 		      "a closed socket's value is not given to a new socket");
 		CHECK(P.lpWSPCloseSocket(fresh, &err) == 0, "WSPCloseSocket");
 		CloseHandle(port);
@@ -481,7 +483,8 @@ int main(int argc, char **argv)
 		if (GetHandleInformation((HANDLE)issued[i], &flags))
 			open_after++;
 	}
-	printf("# %u socket handle(s) issued, %u still open after WSPCleanup\n", n_issued, open_after);
+	printf("# %u socket handle(s) issued, %u still open after WSPCleanup\n", n_issued,
+	       open_after);
 	CHECK(n_issued > 0 && open_after == 0, "WSPCleanup leaves no handle of mockbase's open");
 	FreeLibrary(dll);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
