@@ -162,7 +162,11 @@ size_t wsph_plat_stack_room(const void *p)
 {
 	CONTEXT ctx;
 	RtlCaptureContext(&ctx);
-	ULONG64 hi = (ULONG64)(ULONG_PTR)((NT_TIB *)NtCurrentTeb())->StackBase;
+	/* The committed stack above the stack pointer is one region: its end is the stack's base. */
+	MEMORY_BASIC_INFORMATION mbi;
+	if (!VirtualQuery(&ctx, &mbi, sizeof mbi))
+		return 0;
+	ULONG64 hi = (ULONG64)(ULONG_PTR)mbi.BaseAddress + mbi.RegionSize;
 	ULONG64 a = (ULONG64)(ULONG_PTR)p, prev = ctx.Rsp;
 	if (a < prev || a >= hi)
 		return 0;
