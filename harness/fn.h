@@ -68,7 +68,9 @@
 	X(GETPROCADDRESS, "GetProcAddress")                                                       \
 	X(FREELIBRARY, "FreeLibrary")                                                             \
 	X(POSTMESSAGEA, "PostMessageA")                                                           \
-	X(POSTMESSAGEW, "PostMessageW")
+	X(POSTMESSAGEW, "PostMessageW")                                                           \
+	X(EXPANDENVIRONMENTSTRINGSA, "ExpandEnvironmentStringsA")                                 \
+	X(EXPANDENVIRONMENTSTRINGSW, "ExpandEnvironmentStringsW")
 
 enum wsph_fn {
 #define WSPH_FN_ENUM(id, name) WSPH_FN_##id,

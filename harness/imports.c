@@ -148,6 +148,16 @@ int wsph_imp_get_provider_path(const void *ra, LPGUID id, WCHAR *path, LPINT len
 	int fault = begin(&ev, WSPH_FN_WSCGETPROVIDERPATH, ra);
 	ev.a[0] = (uint64_t)(uintptr_t)id;
 	ev.a[1] = len ? (uint64_t)(int64_t)*len : 0;
+	ev.a[2] = (uint64_t)(uintptr_t)path;
+	/* A buffer on the caller's stack cannot reach past the return address of the frame that
+	 * holds it: a length claiming more is not the buffer's size in characters. The harness then
+	 * writes no further than the frame allows (a too-small buffer gets WSAEFAULT). */
+	size_t room = path ? wsph_plat_stack_room(path) : 0;
+	ev.a[3] = room;
+	if (room && len && *len > 0 && (uint64_t)*len * sizeof(WCHAR) > room) {
+		ev.a[4] = 1;
+		*len = (int)(room / sizeof(WCHAR));
+	}
 	int rc = wsph_catalog_path_upcall(I.cfg.catalog, id, path, len, lpErrno, fault, &ev);
 	if (rc && lpErrno)
 		*lpErrno = ev.err;
@@ -155,7 +165,18 @@ int wsph_imp_get_provider_path(const void *ra, LPGUID id, WCHAR *path, LPINT len
 	return rc;
 }
 
-HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *path)
+/* FNV-1a over the UTF-8 text: a path's identity in an event, whatever the text field holds. */
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211u;
+	}
+	return h;
+}
+
+HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *path, const void *arg)
 {
 	struct wsph_event ev;
 	int fault = begin(&ev, fn, ra);
@@ -165,6 +186,8 @@ HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *path)
 	int from_catalog = path && catalog_path(path);
 	ev.a[1] = (uint64_t)from_catalog;
 	ev.a[2] = path && strchr(path, '%') ? 1 : 0; /* environment strings left unexpanded */
+	ev.a[3] = (uint64_t)(uintptr_t)arg;		/* the caller's buffer */
+	ev.a[4] = text_hash(path);
 	if (fault)
 		ev.err = fault;
 	else if (path && I.n < MAX_MODULES && (m = wsph_plat_load(path, err, sizeof err)) != NULL) {
@@ -258,18 +281,62 @@ int wsph_imp_complete_overlapped(const void *ra, SOCKET s, LPWSAOVERLAPPED ov, D
 	return wsph_wpu_complete_overlapped_from(ra, s, ov, dwError, cb, lpErrno);
 }
 
-DWORD wsph_imp_expand_environment(const WCHAR *src, WCHAR *dst, DWORD size)
+/* Characters in a string of `unit`-byte characters, its terminator included (0 for NULL). */
+static size_t units(const void *s, size_t unit)
 {
-	char *in = wsph_utf16_to_utf8((const uint16_t *)src);
-	char *out = in ? wsph_catalog_expand(I.cfg.catalog, in) : NULL;
 	size_t n = 0;
-	uint16_t *w = out ? wsph_utf8_to_utf16(out, &n) : NULL;
+	if (!s)
+		return 0;
+	if (unit == 1)
+		return strlen(s) + 1;
+	for (const uint16_t *w = s; w[n]; n++)
+		;
+	return n + 1;
+}
+
+/* Writes the expansion `out` in the caller's encoding when it fits; returns the characters it
+ * takes, its terminator included. */
+static DWORD put_expansion(const char *out, int wide, void *dst, DWORD size)
+{
+	if (!wide) {
+		DWORD need = (DWORD)strlen(out) + 1;
+		if (dst && size >= need)
+			memcpy(dst, out, need);
+		return need;
+	}
+	size_t n = 0;
+	uint16_t *w = wsph_utf8_to_utf16(out, &n);
 	DWORD need = w ? (DWORD)n + 1 : 0;
 	if (w && dst && size >= need)
 		memcpy(dst, w, need * sizeof *w);
+	free(w);
+	return need;
+}
+
+DWORD wsph_imp_expand_environment(const void *ra, int wide, const void *src, void *dst, DWORD size)
+{
+	struct wsph_event ev;
+	int fault = begin(&ev, wide ? WSPH_FN_EXPANDENVIRONMENTSTRINGSW
+				   : WSPH_FN_EXPANDENVIRONMENTSTRINGSA, ra);
+	/* The source is read whole before anything is written: an in-place call is recorded, not
+	 * made worse. */
+	char *in = wide ? wsph_utf16_to_utf8(src) : wsph_strdup(src);
+	char *out = in ? wsph_catalog_expand(I.cfg.catalog, in) : NULL;
+	snprintf(ev.text, sizeof ev.text, "%s", in ? in : "(null)");
+	ev.a[0] = (uint64_t)(uintptr_t)src;
+	ev.a[1] = (uint64_t)(uintptr_t)dst;
+	ev.a[2] = size;
+	ev.a[3] = units(src, wide ? 2 : 1);
+	ev.a[5] = text_hash(out); /* what a complete expansion gives */
+	DWORD need = 0;
+	if (fault)
+		ev.err = fault;
+	else if (out)
+		need = put_expansion(out, wide, dst, size);
+	ev.a[4] = need;
+	record(&ev, need);
 	free(in);
 	free(out);
-	free(w);
 	return need;
 }
 
@@ -289,12 +356,12 @@ static int WSPAPI p_path(LPGUID a, WCHAR *b, LPINT c, LPINT d)
 }
 static HMODULE WINAPI p_load_a(const char *path)
 {
-	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYA, path);
+	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYA, path, path);
 }
 static HMODULE WINAPI p_load_w(const WCHAR *path)
 {
 	char *u = wsph_utf16_to_utf8((const uint16_t *)path);
-	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYW, u);
+	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYW, u, path);
 	free(u);
 	return h;
 }
@@ -302,16 +369,24 @@ static HMODULE WINAPI p_load_ex_a(const char *path, HANDLE f, DWORD flags)
 {
 	(void)f;
 	(void)flags;
-	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXA, path);
+	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXA, path, path);
 }
 static HMODULE WINAPI p_load_ex_w(const WCHAR *path, HANDLE f, DWORD flags)
 {
 	(void)f;
 	(void)flags;
 	char *u = wsph_utf16_to_utf8((const uint16_t *)path);
-	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXW, u);
+	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXW, u, path);
 	free(u);
 	return h;
+}
+static DWORD WINAPI p_expand_a(const char *src, char *dst, DWORD size)
+{
+	return wsph_imp_expand_environment(WSPH_RETURN_ADDRESS(), 0, src, dst, size);
+}
+static DWORD WINAPI p_expand_w(const WCHAR *src, WCHAR *dst, DWORD size)
+{
+	return wsph_imp_expand_environment(WSPH_RETURN_ADDRESS(), 1, src, dst, size);
 }
 static FARPROC WINAPI p_gpa(HMODULE h, const char *name)
 {
@@ -358,6 +433,8 @@ static const struct {
 	STANDIN("FreeLibrary", p_free),
 	STANDIN("PostMessageA", p_post_a),
 	STANDIN("PostMessageW", p_post_w),
+	STANDIN("ExpandEnvironmentStringsA", p_expand_a),
+	STANDIN("ExpandEnvironmentStringsW", p_expand_w),
 };
 
 static void *interposer_for(const char *name)

@@ -27,15 +27,24 @@ int wsph_imp_enum_protocols(const void *ra, int is32, LPINT lpiProtocols,
 			    LPINT lpErrno);
 int wsph_imp_get_provider_path(const void *ra, LPGUID lpProviderId, WCHAR *lpszProviderDllPath,
 			       LPINT lpProviderDllPathLen, LPINT lpErrno);
-HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *utf8_path);
+/* `arg` is the path argument as the caller passed it (its buffer, recorded). */
+HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *utf8_path,
+			      const void *arg);
 FARPROC wsph_imp_get_proc_address(const void *ra, HMODULE h, const char *name);
 BOOL wsph_imp_free_library(const void *ra, HMODULE h);
 BOOL wsph_imp_post_message(const void *ra, int wide, HWND hWnd, UINT Msg, WPARAM wParam,
 			   LPARAM lParam);
 int wsph_imp_complete_overlapped(const void *ra, SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 				 DWORD dwError, DWORD cbTransferred, LPINT lpErrno);
-/* %NAME% expansion as ExpandEnvironmentStringsW does it (POSIX export). */
-DWORD wsph_imp_expand_environment(const WCHAR *src, WCHAR *dst, DWORD size);
+/* ExpandEnvironmentStringsA (wide 0) / W (wide 1): %NAME% expanded with the catalog's variable and
+ * the process environment, recorded with the buffers and sizes the caller passed. Nothing is
+ * written when the destination is too small; the return value is the characters needed. */
+DWORD wsph_imp_expand_environment(const void *ra, int wide, const void *src, void *dst,
+				  DWORD size);
+/* Platform part (platform/posix/exports.c, platform/win32/loader.c): the bytes from `p` to the
+ * return address of the stack frame of the calling thread that holds `p`, found by unwinding the
+ * stack; 0 when `p` is in no frame the unwinder reaches (the heap, static data, another thread). */
+size_t wsph_plat_stack_room(const void *p);
 
 /* The lower provider: the recording stand-in for its WSPStartup (see lower.c). */
 LPWSPSTARTUP wsph_lower_startup(void *real_startup, const char *module_name,

@@ -62,6 +62,8 @@ const char *const wsph_rules_ids_used[] = {
 	"LSP.NextProvider.FromCatalog",
 	"WPU.GetProviderPath.Expands",
 	"WPU.GetProviderPath.ShortBuffer",
+	"WPU.GetProviderPath.ExpandBuffer",
+	"WPU.GetProviderPath.LengthInChars",
 	"WPU.PostMessage.Mandatory",
 	"WPU.PostMessage.MatchesRegistration",
 	"WPU.PostMessage.StopsAfterCancel",
@@ -210,6 +212,17 @@ struct wsph_rules {
 	uint64_t *lower_handles; /* every handle a lower provider returned */
 	size_t n_lower_handles, cap_lower_handles;
 	int path_fault_pending; /* a provider-path lookup failed with WSAEFAULT, not yet retried */
+	/* ExpandEnvironmentStrings destinations whose content is not a complete expansion (the
+	 * result did not fit, or the call was made in place), until a call that fits rewrites them */
+	struct expand_rec {
+		uint64_t lo, hi; /* [lpDst, lpDst + nSize) in bytes */
+		uint64_t hash;	 /* the complete expansion (see imports.c) */
+		uint64_t seq, need, size;
+		int charged; /* a finding already names this buffer */
+	} expands[8];
+	size_t n_expands;
+	uint64_t charged_loads[8]; /* LoadLibrary events a finding already names */
+	size_t n_charged_loads;
 	int cleanup_begun; /* the final WSPCleanup has begun (until the next successful startup) */
 	int after_final;   /* the final WSPCleanup has returned (until the next successful startup) */
 	struct op_rec *ops;
@@ -459,6 +472,105 @@ static void finding(struct wsph_rules *r, const char *rule_id, const struct wsph
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	add_finding(r, rule_id, ev ? ev->step : 0, ev ? ev->seq : 0, msg);
+}
+
+/* ---- the interposed path functions: ExpandEnvironmentStrings, LoadLibrary, GetProcAddress ---- */
+
+static int load_charged(const struct wsph_rules *r, uint64_t seq)
+{
+	for (size_t i = 0; i < r->n_charged_loads; i++)
+		if (r->charged_loads[i] == seq)
+			return 1;
+	return 0;
+}
+
+static void charge_load(struct wsph_rules *r, uint64_t seq)
+{
+	if (r->n_charged_loads < sizeof r->charged_loads / sizeof r->charged_loads[0])
+		r->charged_loads[r->n_charged_loads++] = seq;
+}
+
+/* An ExpandEnvironmentStrings call: lpDst must not overlap lpSrc (the source cannot be the
+ * destination); a destination left without the complete expansion (the result did not fit: the
+ * return value is then the size needed, or 0 on failure) is remembered until a call that fits
+ * rewrites it, so that loading from it is seen. */
+static void on_expand(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	uint64_t unit = ev->fn == WSPH_FN_EXPANDENVIRONMENTSTRINGSW ? 2 : 1;
+	uint64_t src = ev->a[0], dst = ev->a[1], size = ev->a[2];
+	uint64_t src_end = src + ev->a[3] * unit, dst_end = dst + size * unit;
+	int overlap = src && dst && size && dst < src_end && src < dst_end;
+	if (overlap)
+		finding(r, "WPU.GetProviderPath.ExpandBuffer", ev,
+			"%s called %s(\"%s\", lpDst, %" PRIu64 ") with lpDst %s lpSrc (in place); "
+			"the destination cannot be the source buffer",
+			ev->module, wsph_fn_name(ev->fn), ev->text, size,
+			dst == src ? "the same buffer as" : "overlapping");
+	int fits = ev->ret > 0 && (uint64_t)ev->ret <= size;
+	if (!dst || !size)
+		return;
+	/* this call rewrote [dst, dst_end): older records of that memory are stale */
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_expands; i++)
+		if (!(r->expands[i].lo < dst_end && dst < r->expands[i].hi))
+			r->expands[k++] = r->expands[i];
+	r->n_expands = k;
+	if (fits && !overlap)
+		return;
+	if (r->n_expands == sizeof r->expands / sizeof r->expands[0])
+		memmove(r->expands, r->expands + 1, --r->n_expands * sizeof r->expands[0]);
+	r->expands[r->n_expands++] = (struct expand_rec){dst, dst_end, ev->a[5], ev->seq,
+							  (uint64_t)ev->ret, size, overlap};
+}
+
+/* A LoadLibrary whose path argument lies in an ExpandEnvironmentStrings destination that did not
+ * get the complete expansion, and is not that expansion: the result was used although the call
+ * said it did not fit. Returns 1 when the path is such a one (charged now or before). */
+static int load_from_bad_expansion(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	uint64_t p = ev->a[3];
+	for (size_t i = r->n_expands; p && i-- > 0;) {
+		struct expand_rec *x = &r->expands[i];
+		if (p < x->lo || p >= x->hi)
+			continue;
+		if (!x->charged && ev->a[4] == x->hash)
+			return 0; /* the complete expansion after all: nothing wrong with it */
+		if (!x->charged)
+			finding(r, "WPU.GetProviderPath.ExpandBuffer", ev,
+				"%s called %s(\"%s\") with the destination of ExpandEnvironmentStrings "
+				"(event #%" PRIu64 "), which returned %" PRIu64 " for nSize %" PRIu64
+				": the expansion did not fit and its result was used anyway",
+				ev->module, wsph_fn_name(ev->fn), ev->text, x->seq, x->need, x->size);
+		x->charged = 1;
+		charge_load(r, ev->seq);
+		return 1;
+	}
+	return 0;
+}
+
+/* GetProcAddress("WSPStartup") in a module loaded from a path the catalog does not hold: a
+ * provider DLL that is not the catalog's. The lookup is what shows the module is loaded as a
+ * provider (a layer may load helper DLLs, or mswsock.dll for its extension functions); the
+ * finding names the LoadLibrary that chose the path, unless a finding already names that load. */
+static void not_from_catalog(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	struct wsph_event load;
+	if (load_charged(r, ev->a[1]))
+		return;
+	charge_load(r, ev->a[1]);
+	if (!ev->a[1] || wsph_trace_get(r->cfg.trace, (size_t)(ev->a[1] - 1), &load) != 0) {
+		finding(r, "LSP.NextProvider.FromCatalog", ev,
+			"%s looked up WSPStartup in a module loaded from a path the catalog never "
+			"returned; the next provider's DLL must come from "
+			"WSCGetProviderPath/WPUGetProviderPath",
+			ev->module);
+		return;
+	}
+	finding(r, "LSP.NextProvider.FromCatalog", &load,
+		"%s called %s(\"%s\"), a path the catalog does not hold (no provider's registered "
+		"path, expanded, names it), and looked up WSPStartup in that module (event #%" PRIu64
+		"); the next provider's DLL must come from WSCGetProviderPath/WPUGetProviderPath",
+		load.module, wsph_fn_name(load.fn), load.text, ev->seq);
 }
 
 /* ---- the handle ledger, rebuilt from the upcalls ---- */
@@ -1023,15 +1135,29 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 		break;
 	case WSPH_FN_WSCGETPROVIDERPATH:
 	case WSPH_FN_WPUGETPROVIDERPATH:
+		if (ev->fn == WSPH_FN_WSCGETPROVIDERPATH && ev->a[4])
+			finding(r, "WPU.GetProviderPath.LengthInChars", ev,
+				"%s called %s with *lpProviderDllPathLen = %" PRId64 " characters "
+				"(%" PRId64 " bytes) for a buffer on its stack that has room for at most "
+				"%" PRIu64 " characters before its frame's return address; the length is "
+				"the buffer's size in characters (a sizeof gives bytes)",
+				ev->module, wsph_fn_name(ev->fn), (int64_t)ev->a[1], (int64_t)ev->a[1] * 2,
+				ev->a[3] / 2);
 		if (ev->ret == SOCKET_ERROR && ev->err == WSAEFAULT)
 			r->path_fault_pending = 1;
 		else if (ev->ret == 0)
 			r->path_fault_pending = 0;
 		break;
+	case WSPH_FN_EXPANDENVIRONMENTSTRINGSA:
+	case WSPH_FN_EXPANDENVIRONMENTSTRINGSW:
+		on_expand(r, ev);
+		break;
 	case WSPH_FN_LOADLIBRARYA:
 	case WSPH_FN_LOADLIBRARYW:
 	case WSPH_FN_LOADLIBRARYEXA:
 	case WSPH_FN_LOADLIBRARYEXW:
+		if (load_from_bad_expansion(r, ev))
+			break; /* what else is wrong with this path follows from that */
 		if (ev->a[2])
 			finding(r, "WPU.GetProviderPath.Expands", ev,
 				"%s called %s(\"%s\") with environment strings unexpanded; the "
@@ -1046,11 +1172,7 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 		break;
 	case WSPH_FN_GETPROCADDRESS:
 		if (!strcmp(ev->text, "WSPStartup") && ev->ret && !ev->a[2])
-			finding(r, "LSP.NextProvider.FromCatalog", ev,
-				"%s looked up WSPStartup in a module loaded from a path the catalog "
-				"never returned (event #%" PRIu64 "); the next provider's DLL must come "
-				"from WSCGetProviderPath/WPUGetProviderPath",
-				ev->module, ev->a[1]);
+			not_from_catalog(r, ev);
 		break;
 	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT: {
 		struct ledger_entry *e = ledger_find(r, ev->a[0]);

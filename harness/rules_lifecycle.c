@@ -14,8 +14,8 @@
 #define R_PROCTABLE "SPI.Startup.ProcTableNotRetained"
 
 /* What a DllMain may not call: ws2_32 (its exports and the upcall table it hands out), module
- * loading, and a lower provider (its WSPStartup and procedure table). GetProcAddress and
- * PostMessage are no ws2_32 functions. */
+ * loading, and a lower provider (its WSPStartup and procedure table). GetProcAddress, PostMessage
+ * and ExpandEnvironmentStrings are no ws2_32 functions. */
 static int forbidden_in_dllmain(const struct wsph_event *ev)
 {
 	if (ev->kind == WSPH_EV_CALL)
@@ -23,7 +23,8 @@ static int forbidden_in_dllmain(const struct wsph_event *ev)
 	if (ev->kind != WSPH_EV_UPCALL)
 		return 0;
 	return ev->fn != WSPH_FN_GETPROCADDRESS && ev->fn != WSPH_FN_POSTMESSAGEA &&
-	       ev->fn != WSPH_FN_POSTMESSAGEW;
+	       ev->fn != WSPH_FN_POSTMESSAGEW && ev->fn != WSPH_FN_EXPANDENVIRONMENTSTRINGSA &&
+	       ev->fn != WSPH_FN_EXPANDENVIRONMENTSTRINGSW;
 }
 
 void wsph_rules_dllmain_window(struct wsph_rules *r, struct wsph_trace *t, uint64_t after,

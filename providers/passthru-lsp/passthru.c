@@ -501,41 +501,73 @@ static WCHAR *wcs_dup(const WCHAR *s)
 	return d;
 }
 
+#ifdef __GNUC__
+#define LSP_NOINLINE __attribute__((noinline))
+#else
+#define LSP_NOINLINE
+#endif
+
+/* The first lookup, into a stack array in a frame of its own (the usual way): the path (a heap
+ * copy), or NULL with *len the length needed after WSAEFAULT, or NULL and *e another error. */
+static LSP_NOINLINE WCHAR *provider_path_on_stack(GUID *id, int *len, int *e)
+{
+	WCHAR buf[MAX_PATH + 1];
+	memset(buf, 0, sizeof buf);
+	if (F_SHORT_BUFFER) {
+		/* Some plausible content, so the bug below reads nothing uninitialised. */
+		static const char guess[] = "mockbase";
+		for (size_t i = 0; i < sizeof guess - 1; i++)
+			buf[i] = (WCHAR)guess[i];
+	}
+	/* The bug (provider-path-len-bytes): the size in bytes, where it is in characters. */
+	*len = F_PATH_LEN_BYTES ? (int)sizeof buf : MAX_PATH;
+	*e = 0;
+	if (WSCGetProviderPath(id, buf, len, e) == 0)
+		return wcs_dup(buf); /* one longer than MAX_PATH, zeroed: always terminated */
+	if (F_SHORT_BUFFER && *e == WSAEFAULT)
+		/* The bug: no retry; whatever the buffer holds is taken for the path. */
+		return wcs_dup(buf);
+	return NULL;
+}
+
 /* The registered DLL path of a provider (unexpanded), malloc'd. */
 static WCHAR *provider_path(GUID *id)
 {
-	int cap = MAX_PATH;
-	for (int tries = 0; tries < LSP_PATH_TRIES; tries++) {
+	int len = 0, e = 0;
+	WCHAR *first = provider_path_on_stack(id, &len, &e);
+	if (first || e != WSAEFAULT)
+		return first;
+	/* Too small: *len is the length needed, in characters (else grow anyway). */
+	int cap = len > MAX_PATH ? len : MAX_PATH * 2;
+	for (int tries = 0; tries < LSP_PATH_TRIES && cap <= LSP_PATH_MAX; tries++) {
 		WCHAR *buf = calloc((size_t)cap + 1, sizeof *buf);
 		if (!buf)
 			return NULL;
-		if (F_SHORT_BUFFER) {
-			/* Some plausible content, so the bug below reads nothing uninitialised. */
-			static const char guess[] = "mockbase";
-			for (size_t i = 0; i < sizeof guess - 1; i++)
-				buf[i] = (WCHAR)guess[i];
-		}
-		int len = cap, e = 0;
+		len = cap;
+		e = 0;
 		if (WSCGetProviderPath(id, buf, &len, &e) == 0)
 			return buf; /* calloc'd one longer than cap: always terminated */
-		if (F_SHORT_BUFFER && e == WSAEFAULT)
-			/* The bug: no retry; whatever the buffer holds is taken for the path. */
-			return buf;
 		free(buf);
 		if (e != WSAEFAULT)
 			return NULL;
-		/* Too small: *len is the length needed, in characters (else grow anyway). */
-		int next = len > cap ? len : cap * 2;
-		if (next > LSP_PATH_MAX)
-			return NULL;
-		cap = next;
+		cap = len > cap ? len : cap * 2;
 	}
 	return NULL;
 }
 
+static size_t wcs_len(const WCHAR *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+/* The expansion, malloc'd: first into a buffer the size of the source (enough when nothing
+ * expands to more), then, when the return value says it did not fit, into one of that size. */
 static WCHAR *expand(const WCHAR *src)
 {
-	DWORD cap = MAX_PATH;
+	DWORD cap = (DWORD)wcs_len(src) + 1;
 	for (int tries = 0; tries < LSP_PATH_TRIES; tries++) {
 		WCHAR *dst = calloc((size_t)cap + 1, sizeof *dst);
 		if (!dst)
@@ -555,14 +587,34 @@ static WCHAR *expand(const WCHAR *src)
 	return NULL;
 }
 
-/* The bug: the lower provider's file name next to this module's directory, not from the catalog
- * (the build tree keeps it in ../mockbase/). */
+/* The bugs of expand-in-place-short and expand-short: the path expanded into a buffer too small
+ * for the expansion (in place: the source's own buffer, its length as the size), the return value
+ * that says so ignored, and the buffer loaded. */
+static HMODULE load_badly_expanded(WCHAR *path)
+{
+	if (F_EXPAND_IN_PLACE_SHORT) {
+		ExpandEnvironmentStringsW(path, path, (DWORD)wcs_len(path) + 1);
+		return LoadLibraryW(path);
+	}
+	WCHAR small[16];
+	memset(small, 0, sizeof small);
+	ExpandEnvironmentStringsW(path, small, (DWORD)(sizeof small / sizeof small[0]));
+	return LoadLibraryW(small);
+}
+
+/* The bugs of hardcoded-path and loads-other-dll: a provider DLL found from this module's
+ * directory, not through the catalog. The build tree keeps mockbase in ../mockbase/ (the
+ * catalog's file, spelled another way) and mockbase-os-notify, another provider, in ../faulty/. */
 static WCHAR *hardcoded_path(void)
 {
 #ifdef _WIN32
 	HMODULE self = NULL;
 	WCHAR buf[MAX_PATH];
+#if F_LOADS_OTHER_DLL
+	static const WCHAR tail[] = L"\\..\\faulty\\mockbase-os-notify.dll";
+#else
 	static const WCHAR tail[] = L"\\..\\mockbase\\mockbase.dll";
+#endif
 	if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
 	                            GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
 	                        (LPCWSTR)(const void *)&g, &self))
@@ -582,7 +634,11 @@ static WCHAR *hardcoded_path(void)
 	memcpy(out + n, tail, tl * sizeof *out);
 	return out;
 #else
+#if F_LOADS_OTHER_DLL
+	static const char tail[] = "/../faulty/mockbase-os-notify.so";
+#else
 	static const char tail[] = "/../mockbase/mockbase.so";
+#endif
 	const char *f = passthru_module_path();
 	if (!f)
 		return NULL;
@@ -617,14 +673,20 @@ static int table_complete(const WSPPROC_TABLE *t)
 
 static HMODULE load_module(GUID *id)
 {
-	WCHAR *path = F_HARDCODED_PATH ? hardcoded_path() : provider_path(id);
+	int own = F_HARDCODED_PATH || F_LOADS_OTHER_DLL;
+	WCHAR *path = own ? hardcoded_path() : provider_path(id);
 	if (!path)
 		return NULL;
 	HMODULE m = NULL;
 	if (F_NO_EXPAND)
 		m = LoadLibraryW(path); /* the bug: the registered path used as it is */
+	if (F_EXPAND_IN_PLACE_SHORT || F_EXPAND_SHORT) {
+		m = load_badly_expanded(path);
+		free(path);
+		return m;
+	}
 	if (!m) {
-		WCHAR *x = F_HARDCODED_PATH ? wcs_dup(path) : expand(path);
+		WCHAR *x = own ? wcs_dup(path) : expand(path);
 		if (x)
 			m = LoadLibraryW(x);
 		free(x);

@@ -114,4 +114,28 @@
 #define F_WHOLE_RECEIVE 0
 #endif
 
+#ifdef PASSTHRU_FAULT_EXPAND_IN_PLACE_SHORT
+#define F_EXPAND_IN_PLACE_SHORT 1
+#else
+#define F_EXPAND_IN_PLACE_SHORT 0
+#endif
+
+#ifdef PASSTHRU_FAULT_EXPAND_SHORT
+#define F_EXPAND_SHORT 1
+#else
+#define F_EXPAND_SHORT 0
+#endif
+
+#ifdef PASSTHRU_FAULT_PATH_LEN_BYTES
+#define F_PATH_LEN_BYTES 1
+#else
+#define F_PATH_LEN_BYTES 0
+#endif
+
+#ifdef PASSTHRU_FAULT_LOADS_OTHER_DLL
+#define F_LOADS_OTHER_DLL 1
+#else
+#define F_LOADS_OTHER_DLL 0
+#endif
+
 #endif

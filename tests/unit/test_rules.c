@@ -584,3 +584,150 @@ Test(rules, version_judged_whatever_the_description, .init = nonifs, .fini = tea
 	wsph_rules_advance(engine);
 	cr_expect_str_eq(found(), "SPI.Startup.WSPDataFilled SPI.Startup.VersionMin");
 }
+
+/* ---- the interposed path functions: ExpandEnvironmentStrings, WSCGetProviderPath, LoadLibrary,
+ * GetProcAddress (arguments as harness/imports.c records them) ---- */
+
+#define HASH_FULL 0x1111u  /* the complete expansion of the source */
+#define HASH_OTHER 0x2222u /* any other path */
+
+/* An interposed call inside the open call: its six arguments, return value and text. */
+static uint64_t imp(enum wsph_fn fn, const uint64_t a[6], int64_t rv, const char *text)
+{
+	struct wsph_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = WSPH_EV_UPCALL;
+	ev.fn = fn;
+	for (int i = 0; i < 6; i++)
+		ev.a[i] = a[i];
+	ev.ret = rv;
+	ev.err = WSPH_ERRNO_UNSET;
+	ev.parent = open_call;
+	ev.step = 1;
+	snprintf(ev.text, sizeof ev.text, "%s", text);
+	strcpy(ev.module, "layer.so");
+	uint64_t seq = wsph_trace_append(trace, &ev);
+	wsph_rules_advance(engine);
+	return seq;
+}
+
+/* ExpandEnvironmentStringsW(src, dst, size) of a 29-character source that needs 56. */
+static void expand_w(uint64_t src, uint64_t dst, uint64_t size)
+{
+	uint64_t a[6] = {src, dst, size, 29, 56, HASH_FULL};
+	imp(WSPH_FN_EXPANDENVIRONMENTSTRINGSW, a, 56, "%WSPH_LOWER_DIR%/mockbase.so");
+}
+
+/* LoadLibraryW of the text in buffer `buf`; `hash` its identity; returns the module (its seq). */
+static uint64_t load_w(uint64_t buf, uint64_t hash, int from_catalog, int unexpanded)
+{
+	uint64_t a[6] = {0x7000, (uint64_t)from_catalog, (uint64_t)unexpanded, buf, hash, 0};
+	return imp(WSPH_FN_LOADLIBRARYW, a, 0x7000, "/lib/mockbase.so");
+}
+
+static void lookup(uint64_t load_seq, int from_catalog, const char *name)
+{
+	uint64_t a[6] = {0x7000, load_seq, (uint64_t)from_catalog, 0, 0, 0};
+	imp(WSPH_FN_GETPROCADDRESS, a, 1, name);
+}
+
+Test(rules, expand_in_place_is_one_finding_at_the_expansion, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	expand_w(0x1000, 0x1000, 29); /* in place, too small: the user's case */
+	/* the unexpanded text is then loaded from that buffer: not charged again as Expands */
+	load_w(0x1000, HASH_OTHER, 0, 1);
+	/* the startup fails because of it (a code the WSPStartup page lists) */
+	ret(WSPH_FN_WSPSTARTUP, 0x0202, WSASYSNOTREADY, WSPH_ERRNO_UNSET);
+	size_t n;
+	wsph_rules_finish(engine);
+	struct wsph_finding *f = wsph_rules_take(engine, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(f[0].rule->id, "WPU.GetProviderPath.ExpandBuffer");
+	cr_expect_eq(f[0].upcall_fn, WSPH_FN_EXPANDENVIRONMENTSTRINGSW, "the site is the call");
+	free(f[0].message);
+	free(f[0].excerpt);
+	free(f);
+}
+
+Test(rules, expand_overlapping_but_not_the_same_pointer, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	expand_w(0x1000, 0x1010, 260); /* lpDst 8 characters into lpSrc */
+	expand_w(0x1000, 0x1000 + 29 * 2, 260); /* right after the source's terminator: fine */
+	expand_w(0x1000, 0x1000, 0);	       /* a size query (nothing written): fine */
+	cr_expect_str_eq(found(), "WPU.GetProviderPath.ExpandBuffer");
+}
+
+Test(rules, expand_result_used_although_it_did_not_fit, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	expand_w(0x1000, 0x2000, 16);
+	uint64_t m = load_w(0x2000 + 4, HASH_OTHER, 0, 0); /* a pointer into the buffer counts too */
+	lookup(m, 0, "WSPStartup"); /* not charged again as FromCatalog */
+	size_t n;
+	wsph_rules_finish(engine);
+	struct wsph_finding *f = wsph_rules_take(engine, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(f[0].rule->id, "WPU.GetProviderPath.ExpandBuffer");
+	cr_expect_eq(f[0].upcall_fn, WSPH_FN_LOADLIBRARYW, "the site is the load");
+	free(f[0].message);
+	free(f[0].excerpt);
+	free(f);
+}
+
+Test(rules, expand_retried_with_the_returned_size_is_clean, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	expand_w(0x1000, 0x2000, 16); /* too small: returns 56 */
+	expand_w(0x1000, 0x3000, 56); /* the retry, into a new buffer */
+	lookup(load_w(0x3000, HASH_FULL, 1, 0), 1, "WSPStartup");
+	expand_w(0x1000, 0x4000, 16); /* too small */
+	expand_w(0x1000, 0x4000, 56); /* the retry, into the same (grown) buffer */
+	load_w(0x4000, HASH_FULL, 1, 0);
+	expand_w(0x1000, 0x5000, 16); /* too small, but the buffer is filled in some other way */
+	load_w(0x5000, HASH_FULL, 1, 0);
+	load_w(0x6000, HASH_OTHER, 0, 0); /* a load from elsewhere is not the expansion's business */
+	cr_expect_str_eq(found(), "");
+}
+
+Test(rules, provider_path_length_beyond_the_stack_frame, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	/* id, *len, buffer, room in its frame (bytes), beyond */
+	uint64_t fits[6] = {0x10, 261, 0x7ff0, 552, 0, 0};
+	imp(WSPH_FN_WSCGETPROVIDERPATH, fits, 0, "%WSPH_LOWER_DIR%/mockbase.so");
+	uint64_t heap[6] = {0x10, 522, 0x2000, 0, 0, 0}; /* not on the stack: not judged */
+	imp(WSPH_FN_WSCGETPROVIDERPATH, heap, 0, "%WSPH_LOWER_DIR%/mockbase.so");
+	cr_expect_str_eq(found(), "");
+}
+
+Test(rules, provider_path_length_in_bytes, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	uint64_t bytes[6] = {0x10, 522, 0x7ff0, 552, 1, 0};
+	imp(WSPH_FN_WSCGETPROVIDERPATH, bytes, 0, "%WSPH_LOWER_DIR%/mockbase.so");
+	cr_expect_str_eq(found(), "WPU.GetProviderPath.LengthInChars");
+}
+
+Test(rules, provider_from_another_path_is_charged_at_its_load, .init = nonifs, .fini = teardown)
+{
+	call(WSPH_FN_WSPSTARTUP, 0x0202);
+	uint64_t helper = load_w(0x6000, HASH_OTHER, 0, 0); /* a helper DLL: never a provider */
+	lookup(helper, 0, "HelperInit");
+	uint64_t other = load_w(0x6100, HASH_OTHER, 0, 0);
+	lookup(other, 0, "AcceptEx"); /* mswsock.dll for its extensions: fine */
+	lookup(other, 0, "WSPStartup"); /* ... but not as the next provider */
+	lookup(other, 0, "WSPStartup"); /* the same module again: the same defect */
+	size_t n;
+	wsph_rules_finish(engine);
+	struct wsph_finding *f = wsph_rules_take(engine, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(f[0].rule->id, "LSP.NextProvider.FromCatalog");
+	cr_expect_eq(f[0].upcall_fn, WSPH_FN_LOADLIBRARYW, "the site is the load");
+	cr_expect_not_null(strstr(f[0].message, "LoadLibraryW(\"/lib/mockbase.so\")"), "%s",
+			   f[0].message);
+	free(f[0].message);
+	free(f[0].excerpt);
+	free(f);
+}

@@ -84,6 +84,7 @@ Test(dllmain, getprocaddress_and_other_threads_are_not)
 	uint64_t mark = wsph_trace_count(trace);
 	upcall(WSPH_FN_GETPROCADDRESS, "p.so");
 	upcall(WSPH_FN_POSTMESSAGEW, "p.so");
+	upcall(WSPH_FN_EXPANDENVIRONMENTSTRINGSW, "p.so"); /* kernel32's, not ws2_32's */
 	wsph_rules_dllmain_window(engine, trace, mark, wsph_plat_thread_id(), "unloading");
 	upcall(WSPH_FN_LOADLIBRARYW, "p.so");
 	wsph_rules_dllmain_window(engine, trace, mark, wsph_plat_thread_id() + 1, "unloading");

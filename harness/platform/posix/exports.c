@@ -35,13 +35,15 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId, WCHAR *lpszProviderDllPath,
 
 HMODULE WINAPI LoadLibraryA(const char *lpLibFileName)
 {
-	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYA, lpLibFileName);
+	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYA, lpLibFileName,
+				     lpLibFileName);
 }
 
 HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName)
 {
 	char *u = wsph_utf16_to_utf8((const uint16_t *)lpLibFileName);
-	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYW, u);
+	HMODULE h =
+		wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYW, u, lpLibFileName);
 	free(u);
 	return h;
 }
@@ -50,7 +52,8 @@ HMODULE WINAPI LoadLibraryExA(const char *lpLibFileName, HANDLE hFile, DWORD dwF
 {
 	(void)hFile;
 	(void)dwFlags;
-	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXA, lpLibFileName);
+	return wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXA, lpLibFileName,
+				     lpLibFileName);
 }
 
 HMODULE WINAPI LoadLibraryExW(LPCWSTR lpLibFileName, HANDLE hFile, DWORD dwFlags)
@@ -58,7 +61,8 @@ HMODULE WINAPI LoadLibraryExW(LPCWSTR lpLibFileName, HANDLE hFile, DWORD dwFlags
 	(void)hFile;
 	(void)dwFlags;
 	char *u = wsph_utf16_to_utf8((const uint16_t *)lpLibFileName);
-	HMODULE h = wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXW, u);
+	HMODULE h =
+		wsph_imp_load_library(WSPH_RETURN_ADDRESS(), WSPH_FN_LOADLIBRARYEXW, u, lpLibFileName);
 	free(u);
 	return h;
 }
@@ -73,9 +77,14 @@ BOOL WINAPI FreeLibrary(HMODULE hLibModule)
 	return wsph_imp_free_library(WSPH_RETURN_ADDRESS(), hLibModule);
 }
 
+DWORD WINAPI ExpandEnvironmentStringsA(const char *lpSrc, char *lpDst, DWORD nSize)
+{
+	return wsph_imp_expand_environment(WSPH_RETURN_ADDRESS(), 0, lpSrc, lpDst, nSize);
+}
+
 DWORD WINAPI ExpandEnvironmentStringsW(LPCWSTR lpSrc, LPWSTR lpDst, DWORD nSize)
 {
-	return wsph_imp_expand_environment(lpSrc, lpDst, nSize);
+	return wsph_imp_expand_environment(WSPH_RETURN_ADDRESS(), 1, lpSrc, lpDst, nSize);
 }
 
 BOOL WINAPI PostMessageA(HWND hWnd, UINT Msg, WPARAM wParam, LPARAM lParam)

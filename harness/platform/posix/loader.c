@@ -3,8 +3,10 @@
 #include "../platform.h"
 
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unwind.h>
 
 long wsph_plat_load_exception(void)
 {
@@ -64,4 +66,38 @@ const char *wsph_plat_module_name_at(const void *addr, char *buf, size_t len)
 const char *wsph_plat_module_suffix(void)
 {
 	return ".so";
+}
+
+/* ---- the stack frame that holds a buffer (wsph_plat_stack_room, declared in imports.h) ---- */
+
+size_t wsph_plat_stack_room(const void *p);
+
+struct frame_walk {
+	uintptr_t p, prev_cfa, room;
+	int done;
+};
+
+/* Each frame's CFA is the caller's stack pointer before the call: the frame's own return address
+ * lies just below it, and everything the frame holds lies between the previous CFA and that. */
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
+{
+	struct frame_walk *w = arg;
+	uintptr_t cfa = (uintptr_t)_Unwind_GetCFA(ctx);
+	if (cfa <= w->prev_cfa) /* not a stack that grows down frame by frame: judge nothing */
+		return _URC_END_OF_STACK;
+	if (w->prev_cfa && w->p >= w->prev_cfa && w->p < cfa) {
+		uintptr_t ret_slot = cfa - sizeof(void *);
+		w->room = w->p < ret_slot ? ret_slot - w->p : 0;
+		w->done = 1;
+		return _URC_END_OF_STACK;
+	}
+	w->prev_cfa = cfa;
+	return _URC_NO_REASON;
+}
+
+size_t wsph_plat_stack_room(const void *p)
+{
+	struct frame_walk w = {(uintptr_t)p, 0, 0, 0};
+	_Unwind_Backtrace(on_frame, &w);
+	return w.done ? (size_t)w.room : 0;
 }

@@ -148,3 +148,52 @@ const char *wsph_plat_module_suffix(void)
 {
 	return ".dll";
 }
+
+/* ---- the stack frame that holds a buffer (wsph_plat_stack_room, declared in imports.h) ---- */
+
+size_t wsph_plat_stack_room(const void *p);
+
+#if defined(__x86_64__) || defined(_M_X64)
+/* Unwinds the calling thread's stack with the modules' unwind data: after a frame is unwound,
+ * Rsp is its caller's stack pointer, its return address lies just below it, and everything the
+ * frame holds lies between the previous Rsp and that. A frame without unwind data ends the walk
+ * (nothing is judged past it). */
+size_t wsph_plat_stack_room(const void *p)
+{
+	CONTEXT ctx;
+	RtlCaptureContext(&ctx);
+	/* The committed stack above the stack pointer is one region: its end is the stack's base. */
+	MEMORY_BASIC_INFORMATION mbi;
+	if (!VirtualQuery(&ctx, &mbi, sizeof mbi))
+		return 0;
+	ULONG64 hi = (ULONG64)(ULONG_PTR)mbi.BaseAddress + mbi.RegionSize;
+	ULONG64 a = (ULONG64)(ULONG_PTR)p, prev = ctx.Rsp;
+	if (a < prev || a >= hi)
+		return 0;
+	for (int depth = 0; depth < 64; depth++) {
+		ULONG64 image = 0;
+		PRUNTIME_FUNCTION fn = RtlLookupFunctionEntry(ctx.Rip, &image, NULL);
+		if (!fn)
+			return 0;
+		void *handler_data = NULL;
+		ULONG64 establisher = 0;
+		RtlVirtualUnwind(UNW_FLAG_NHANDLER, image, ctx.Rip, fn, &ctx, &handler_data,
+				 &establisher, NULL);
+		ULONG64 sp = ctx.Rsp;
+		if (sp <= prev || sp > hi || !ctx.Rip)
+			return 0;
+		if (a < sp) {
+			ULONG64 ret_slot = sp - sizeof(void *);
+			return a < ret_slot ? (size_t)(ret_slot - a) : 0;
+		}
+		prev = sp;
+	}
+	return 0;
+}
+#else
+size_t wsph_plat_stack_room(const void *p)
+{
+	(void)p;
+	return 0;
+}
+#endif
