@@ -1383,7 +1383,9 @@ static const struct fn_row rows[] = {
 	/* the interposed imports (harness/imports.c): what the recorder keeps of their arguments */
 	{"WSCEnumProtocols", {"*lpiProtocols", "lpdwBufferLength"}, RET_INT},
 	{"WSCEnumProtocols32", {"*lpiProtocols", "lpdwBufferLength"}, RET_INT},
-	{"WSCGetProviderPath", {"*lpProviderId", ">$lpszProviderDllPath", "lpProviderDllPathLen"},
+	{"WSCGetProviderPath",
+	 {"*lpProviderId", ">$lpszProviderDllPath", "lpProviderDllPathLen", "!*lpszBuffer",
+	  "!stackRoom", "!beyondFrame"},
 	 RET_INT},
 	{"LoadLibraryA", {"$lpLibFileName"}, RET_MODULE},
 	{"LoadLibraryW", {"$lpLibFileName"}, RET_MODULE},
@@ -1393,8 +1395,12 @@ static const struct fn_row rows[] = {
 	{"FreeLibrary", {"&hLibModule"}, RET_WINBOOL},
 	{"PostMessageA", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
 	{"PostMessageW", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
-	{"ExpandEnvironmentStringsA", {"$lpSrc", "!*lpSrcPointer", "*lpDst", "nSize"}, RET_COUNT},
-	{"ExpandEnvironmentStringsW", {"$lpSrc", "!*lpSrcPointer", "*lpDst", "nSize"}, RET_COUNT},
+	{"ExpandEnvironmentStringsA",
+	 {"$lpSrc", "*lpSrcAddress", "*lpDst", "nSize", "!srcChars", "!needed", "!#hash"},
+	 RET_COUNT},
+	{"ExpandEnvironmentStringsW",
+	 {"$lpSrc", "*lpSrcAddress", "*lpDst", "nSize", "!srcChars", "!needed", "!#hash"},
+	 RET_COUNT},
 };
 
 /* What a function without a row shows: its first argument, in hex. */

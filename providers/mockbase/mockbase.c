@@ -2,7 +2,7 @@
 
 /*
  * What this file is for: a complete base provider that uses the upcall table exactly as
- * shared/spec/upcalls.md says, so that every rule the harness checks passes on it, and so that each
+ * scenarios/rules.yaml says, so that every rule the harness checks passes on it, and so that each
  * faulty variant (built from this same file with one MOCKBASE_FAULT_<NAME> define) trips exactly
  * the rule it was made for.
  *

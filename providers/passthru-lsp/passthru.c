@@ -2,7 +2,7 @@
 
 /*
  * What this file is for: an LSP that sits over the next provider of its protocol chain exactly
- * as shared/spec/upcalls.md §5-§7 describe, so that every rule the harness checks passes on it,
+ * as the rules of scenarios/rules.yaml describe, so that every rule the harness checks passes on it,
  * and so that each faulty variant (this same file with one PASSTHRU_FAULT_<NAME> define, see
  * meson.build) trips exactly the rule it was made for.
  *
