@@ -13,7 +13,8 @@
  * by a real overlapped I/O of exactly its byte count on that handle: the kernel then writes the
  * OVERLAPPED's Internal/InternalHigh, signals its hEvent and queues the packet to the port.
  * mockbase keeps its data in memory either way. Elsewhere (khandle_posix.c) mb_kh_create returns
- * NULL and the in-memory model, with a proposed counter value as the handle, stays as it is.
+ * NULL and the in-memory model, with a proposed counter value as the handle, stays as it is (on
+ * Windows too when MOCKBASE_COUNTER_HANDLES=1: output compared across builds, tests/golden).
  *
  * None of these is called with mockbase's lock held: they are kernel calls, and mb_kh_complete
  * waits for its I/O.

@@ -63,10 +63,15 @@ def main():
     with open(a.provider, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
 
+    # One set of golden files for both builds: on Windows mockbase's IFS sockets are kernel
+    # handles, whose values are the system's; this makes them the counter values POSIX uses
+    # (tests/e2e's kbase-iocp and iocplsp-port check the kernel handles).
+    env = dict(os.environ, MOCKBASE_COUNTER_HANDLES="1")
+
     def run(*args):
         cmd = ([a.wrapper] if wine else []) + [harness] + list(args)
         print("$", " ".join(cmd), flush=True)
-        return subprocess.run(cmd, cwd=root, capture_output=True, timeout=300)
+        return subprocess.run(cmd, cwd=root, capture_output=True, timeout=300, env=env)
 
     # Relative scenario and rule paths (from the source root) keep file names identical everywhere.
     p = run("run", provider, *["--ifs" if k == "ifs" else "--non-ifs" for k in a.kind],
