@@ -1224,6 +1224,8 @@ struct probe {
 	struct slot sl;	      /* the channel and the provider's output (sl.after) */
 	int loaded;	      /* the "L" frame's status (-1: none came) */
 	long crash;	      /* an "X" frame's code */
+	struct wsph_crash_info crash_info; /* what the crash handler saw (with crash_detail) */
+	int crash_detail;
 	GUID lsp_guid;	      /* a "G" frame: what the provider's GetLspGuid returned */
 	int has_lsp_guid;
 };
@@ -1250,7 +1252,8 @@ static void probe_frames(struct probe *pr)
 					wsph_caseio_unescape(tab + 1);
 				pr->message = tab ? wsph_strdup(tab + 1) : NULL;
 			} else if (f.kind == 'X') {
-				pr->crash = (long)strtoul(f.payload, NULL, 10);
+				pr->crash_detail =
+					wsph_caseio_crash_parse(f.payload, &pr->crash, &pr->crash_info);
 			} else if (f.kind == 'G') {
 				wsph_caseio_unescape(f.payload);
 				pr->has_lsp_guid = wsph_guid_parse(f.payload, &pr->lsp_guid) == 0;
@@ -1304,9 +1307,12 @@ static void probe_verdict(struct probe *pr, int timed_out, enum wsph_child_end e
 					  "loader caught it and failed the load: %s)",
 					  name, loader ? loader : "");
 	} else if (pr->crash || end == WSPH_CHILD_SIGNALED) {
+		char detail[320];
 		wsph_plat_signal_name(pr->crash ? pr->crash : code, name, sizeof name, &klass);
+		wsph_caseio_crash_detail(pr->crash_detail ? &pr->crash_info : NULL, NULL, detail,
+					 sizeof detail);
 		pr->type = wsph_format("load-%s", klass);
-		pr->message = wsph_format("the child process was ended by %s %s", name, when);
+		pr->message = wsph_format("the child process was ended by %s%s %s", name, detail, when);
 	} else {
 		pr->type = wsph_strdup("load-exit");
 		pr->message = wsph_format("the child process exited with status %ld %s", code, when);

@@ -220,6 +220,8 @@ def main():
     ap.add_argument("--expect-exit", type=int, default=1)
     ap.add_argument("--expect-all-errors")
     ap.add_argument("--cases-of")
+    ap.add_argument("--error-message",
+                    help="with --expect-all-errors: each error's message contains this (ALT|ALT)")
     ap.add_argument("--or-baseline", action="store_true",
                     help="with --expect-all-errors and --cases-of: a case may instead have the "
                          "baseline's verdict, and at least one case is such an error (a thread "
@@ -291,6 +293,9 @@ def main():
                                 f"type {'/'.join(sorted(allowed))}")
             elif set(ids) != {e.type}:
                 failures.append(f"FAIL: {name} reports more than its error: {sorted(ids)}")
+            elif a.error_message and not any(m in (e.message or "") for m in a.error_message.split("|")):
+                failures.append(f"FAIL: {name}'s error does not say {a.error_message!r}: "
+                                f"{e.message!r}")
         if a.or_baseline and not errors:
             failures.append(f"FAIL: no case is an <error> of type {'/'.join(sorted(allowed))}")
         if base_cases is not None and set(cases) != set(base_cases):
