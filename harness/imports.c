@@ -165,15 +165,10 @@ int wsph_imp_get_provider_path(const void *ra, LPGUID id, WCHAR *path, LPINT len
 	return rc;
 }
 
-/* FNV-1a over the UTF-8 text: a path's identity in an event, whatever the text field holds. */
+/* A path's identity in an event (FNV-1a over its UTF-8 text), whatever the text field holds. */
 static uint64_t text_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037u;
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211u;
-	}
-	return h;
+	return s ? wsph_fnv1a(s, strlen(s)) : wsph_fnv1a("", 0);
 }
 
 HMODULE wsph_imp_load_library(const void *ra, enum wsph_fn fn, const char *path, const void *arg)

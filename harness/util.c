@@ -133,3 +133,13 @@ int wsph_fseek64(FILE *f, int64_t off)
 	return off > (int64_t)LONG_MAX ? -1 : fseek(f, (long)off, SEEK_SET);
 #endif
 }
+
+uint64_t wsph_fnv1a(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211u;
+	}
+	return h;
+}

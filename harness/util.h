@@ -38,6 +38,8 @@ char *wsph_strdup(const char *s);		  /* NULL for NULL or out of memory */
  * memory (the array is left as it was). */
 int wsph_grow(void **arr, size_t *cap, size_t n, size_t elem);
 char *wsph_strndup(const char *s, size_t n);
+/* FNV-1a over len bytes: cheap, for names and paths (not for anything an attacker picks). */
+uint64_t wsph_fnv1a(const char *s, size_t len);
 /* printf into a malloc'd string (NULL when out of memory). */
 char *wsph_format(const char *fmt, ...) WSPH_PRINTF(1, 2);
 /* fseek to an absolute 64-bit offset (long is 32 bits on Windows). 0 on success. */

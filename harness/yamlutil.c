@@ -118,13 +118,7 @@ struct wsph_strset_slot {
 /* FNV-1a: cheap, and good enough for names written by hand. */
 static size_t hash_bytes(const char *s, size_t len)
 {
-	unsigned long long h = 14695981039346656037ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
+	uint64_t h = wsph_fnv1a(s, len);
 	return (size_t)(h ^ (h >> 32));
 }
 
