@@ -61,7 +61,7 @@ def main():
     want = load_expected(os.path.join(a.corpus, "expected.txt"))
     files = corpus_files(a.corpus)
 
-    def run(rel):
+    def attempt(rel):
         flag = "--rules" if rel.startswith("rules/") else "--scenarios"
         cmd = prefix + [harness, "run", provider, flag, rel, "-q", "--color=never"]
         try:
@@ -70,9 +70,19 @@ def main():
             env = dict(os.environ, WSPHARNESS_TIMEOUT_MULTIPLIER="20")
             p = subprocess.run(cmd, cwd=a.corpus, capture_output=True, timeout=a.timeout, env=env)
         except subprocess.TimeoutExpired:
-            return rel, None, f"no exit within {a.timeout:.0f} s (a hang)"
+            return None, f"no exit within {a.timeout:.0f} s (a hang)", b""
         err = p.stderr.replace(b"\r\n", b"\n").decode("utf-8", "backslashreplace")
-        return rel, p.returncode, err
+        return p.returncode, err, p.stdout
+
+    def run(rel):
+        rc, err, out = attempt(rel)
+        # Under Wine, once in many CI runs, a process ended with status 1 having written nothing
+        # at all (not even to stdout), which the harness never does for any input of the corpus.
+        # That attempt is printed in full and the file run once more; the second verdict counts.
+        if wine and rc == 1 and not err and not out and want.get(rel, (1,))[0] != 1:
+            print(f"note: {rel}: exit 1 with no output at all under Wine; run again")
+            rc, err, out = attempt(rel)
+        return rel, rc, err
 
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
