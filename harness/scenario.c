@@ -1183,15 +1183,27 @@ static void names_free(struct names *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* Each entry is kept as 'd' (the listing says a folder) or 'f', then its name. */
 static void collect_entry(void *ctx, const char *name, int is_dir)
 {
-	(void)is_dir; /* asked again on the joined path: a link to a folder is walked as one */
-	names_push(ctx, dup_cstr(name));
+	size_t n = strlen(name) + 1;
+	char *e = malloc(n + 1);
+
+	if (e) {
+		e[0] = is_dir ? 'd' : 'f';
+		memcpy(e + 1, name, n);
+	}
+	names_push(ctx, e);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 /* dir + separator + name; the separator is the one dir already uses, so Windows paths given with
@@ -1274,8 +1286,9 @@ static int walk_dir(struct walk *w, const char *dir, int depth);
  * of *.yaml file reported and skipped. Names starting with '.' (editor and VCS files) are skipped;
  * rules.yaml and errors.yaml are skipped at the top only, where the rule catalogue and the error
  * tables live. */
-static int walk_entry(struct walk *w, const char *dir, const char *name, int depth)
+static int walk_entry(struct walk *w, const char *dir, const char *entry, int depth)
 {
+	const char *name = entry + 1;
 	enum wsph_file_kind kind;
 	char why[64];
 	char *path;
@@ -1287,12 +1300,12 @@ static int walk_entry(struct walk *w, const char *dir, const char *name, int dep
 	path = join_path(dir, name);
 	if (!path)
 		return walk_oom(w, dir);
-	if (!ends_with(name, ".yaml") && !wsph_plat_is_dir(path)) {
+	if (!ends_with(name, ".yaml") && entry[0] != 'd' && !wsph_plat_is_dir(path)) {
 		free(path);
 		return 0;
 	}
 	kind = wsph_plat_file_kind(path);
-	if (path_too_long(path, w->diag)) {
+	if (path_too_long(path, w->diag)) { /* before the kind counts: a long path may have none */
 		rc = -1;
 	} else if (kind == WSPH_FILE_DIR) {
 		rc = walk_dir(w, path, depth + 1);
@@ -1333,7 +1346,7 @@ static int walk_dir(struct walk *w, const char *dir, int depth)
 		goto out;
 	}
 	if (entries.n > 1) /* sorted: the warnings come in the same order on every run */
-		qsort(entries.v, entries.n, sizeof *entries.v, cmp_str);
+		qsort(entries.v, entries.n, sizeof *entries.v, cmp_entry);
 	for (i = 0; i < entries.n; i++)
 		if (walk_entry(w, dir, entries.v[i], depth))
 			goto out;

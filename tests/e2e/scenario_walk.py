@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """The scenario folder walk takes regular files only and stays bounded (README.md, "Scenario
-format"): a FIFO, a UNIX socket or a link to a device named *.yaml is reported on stderr and
+files"): a FIFO, a UNIX socket or a link to a device named *.yaml is reported on stderr and
 skipped, the good scenario beside them still lists and runs; the same file given to --scenarios
 is bad input (exit 2); a folder reached again through a link (a link loop) is walked once; a path
 longer than 1024 bytes and folders nested deeper than 16 levels are bad input.
 
-Natively every part runs. Under Wine (--wrapper) the POSIX-only files (FIFO, socket, device
-link) are left out: the link loops, the long path and the depth are checked there too. Nothing is
-timed: a walk or an open that blocks is caught by meson's timeout for the test.
+Natively and under Wine (--wrapper) alike, except: Wine shows a FIFO as a pipe, and no UNIX
+socket at all (left out there); a DOS device name (nul.yaml: the NUL device) is checked under Wine
+only. Nothing is timed: a walk or an open that blocks is caught by meson's timeout for the test.
 """
 import argparse
 import os
@@ -86,17 +86,22 @@ def main():
     os.symlink(".", os.path.join(d, "loop"))
     write(os.path.join(d, "sub", "deeper.yaml"), GOOD.replace("name: good", "name: deeper"))
     os.symlink("..", os.path.join(d, "sub", "back"))
-    skipped = [("loop", "a folder this walk has read already (a link loop?)")]
+    loop_why = "a folder this walk has read already (a link loop?)"
+    fifo_why = "not a regular file (a pipe)" if wine else "not a regular file (a FIFO)"
+    dev_why = "not a regular file (a character device)"
+    os.mkfifo(os.path.join(d, "x.yaml"))
+    os.symlink("/dev/zero", os.path.join(d, "z.yaml"))
+    skipped = [("loop", loop_why)]
     sock = None
-    if not wine:
-        os.mkfifo(os.path.join(d, "x.yaml"))
+    if wine:
+        # a DOS device name: the NUL device, not the file of that name
+        write(os.path.join(d, "nul.yaml"), "not yaml")
+        skipped += [("nul.yaml", dev_why)]
+    else:
+        # Wine does not show a UNIX socket as a file at all (it is "cannot open")
         sock = make_socket(os.path.join(d, "s.yaml"))
-        os.symlink("/dev/zero", os.path.join(d, "z.yaml"))
         skipped += [("s.yaml", "not a regular file (a socket)")]
-    skipped += [("sub" + sep + "back", "a folder this walk has read already (a link loop?)")]
-    if not wine:
-        skipped += [("x.yaml", "not a regular file (a FIFO)"),
-                    ("z.yaml", "not a regular file (a character device)")]
+    skipped += [("sub" + sep + "back", loop_why), ("x.yaml", fifo_why), ("z.yaml", dev_why)]
     want = [f"wspharness: {host(d)}{sep}{name}: {why}; skipped" for name, why in skipped]
 
     rc, out, err = run("list", "--scenarios", host(d))
@@ -116,15 +121,16 @@ def main():
     check('name="good' in report and 'name="deeper' in report and "<failure" not in report,
           "the good scenarios ran and passed")
 
-    if not wine:
-        for name, kind in (("x.yaml", "a FIFO"), ("s.yaml", "a socket"),
-                           ("z.yaml", "a character device")):
-            p = os.path.join(d, name)
-            rc, _, err = run("list", "--scenarios", p)
-            msg = f"{p}: not a regular file ({kind})"
-            check(rc == 2 and err.strip() == msg,
-                  f"--scenarios {name} ({kind}) given directly is bad input: {msg!r} "
-                  f"(got {rc}: {err.strip()!r})")
+    direct = [("x.yaml", fifo_why), ("z.yaml", dev_why)]
+    direct += [("nul.yaml", dev_why)] if wine else [("s.yaml", "not a regular file (a socket)")]
+    for name, why in direct:
+        p = host(os.path.join(d, name))
+        rc, _, err = run("list", "--scenarios", p)
+        msg = f"{p}: {why}"
+        got = err.strip() if not wine else err.strip().splitlines()[-1:] and err.strip().splitlines()[-1]
+        check(rc == 2 and got == msg,
+              f"--scenarios {name} given directly is bad input: {msg!r} "
+              f"(got {rc}: {err.strip()!r})")
 
     # A path longer than 1024 bytes under the folder: bad input naming the path's start.
     long_dir = os.path.join(top, "long")
