@@ -26,6 +26,19 @@ int wsph_plat_is_file(const char *path)
 	return 0;
 }
 
+enum wsph_file_kind wsph_plat_file_kind(const char *path)
+{
+	(void)path;
+	return WSPH_FILE_MISSING;
+}
+
+int wsph_plat_dir_identity(const char *path, uint64_t id[2])
+{
+	(void)path;
+	(void)id;
+	return -1;
+}
+
 const char *wsph_plat_file_kind_name(enum wsph_file_kind kind)
 {
 	(void)kind;

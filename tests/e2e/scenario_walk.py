@@ -3,7 +3,8 @@
 files"): a FIFO, a UNIX socket or a link to a device named *.yaml is reported on stderr and
 skipped, the good scenario beside them still lists and runs; the same file given to --scenarios
 is bad input (exit 2); a folder reached again through a link (a link loop) is walked once; a path
-longer than 1024 bytes and folders nested deeper than 16 levels are bad input.
+longer than 1024 bytes, a class name longer than 256 and folders nested deeper than 16 levels are
+bad input.
 
 Natively and under Wine (--wrapper) alike, except: Wine shows a FIFO as a pipe, and no UNIX
 socket at all (left out there); a DOS device name (nul.yaml: the NUL device) is checked under Wine
@@ -144,6 +145,16 @@ def main():
     check(rc == 2 and "...: the path is longer than 1024 bytes (found " in err
           and err.startswith(first[:200]),
           f"a path over 1024 bytes is bad input (got {rc}: {err.strip()[:120]!r}...)")
+
+    # A class name (the path under the folder, dotted) over 256 bytes: bad input.
+    cls = os.path.join(top, "cls")
+    far = os.path.join(cls, "c" * 130, "c" * 130, "x.yaml")
+    write(far)
+    rc, _, err = run("list", "--scenarios", host(cls))
+    msg = (f"{host(far)}: the class name (the path under the scenarios folder, dotted) is "
+           "longer than 256 bytes (found 263)")
+    check(rc == 2 and err.strip().splitlines()[-1:] == [msg],
+          f"a class name over 256 bytes is bad input (got {rc}: {err.strip()[-200:]!r})")
 
     # Folders nested deeper than 16 levels: bad input.
     nest = os.path.join(top, "nest")
