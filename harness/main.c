@@ -300,12 +300,13 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 			int rc;
 			if (wsph_plat_is_dir(p))
 				rc = wsph_scenario_load_dir(suite, p, &diag);
-			else if (wsph_plat_is_file(p))
+			else if (wsph_plat_file_kind(p) != WSPH_FILE_MISSING) /* refused unless regular */
 				rc = wsph_scenario_load_file(suite, p, NULL, &diag);
 			else {
 				fprintf(stderr, "wspharness: %s: no such file or directory\n", p);
 				return EXIT_BAD_INPUT;
 			}
+			wsph_suite_print_warnings(suite, stderr);
 			if (rc != 0) {
 				fprintf(stderr, "%s\n", diag.text);
 				return EXIT_BAD_INPUT;

@@ -167,7 +167,19 @@ void wsph_suite_free(struct wsph_suite *suite)
 	for (i = 0; i < suite->n_classnames; i++)
 		free(suite->classnames[i]);
 	free(suite->classnames);
+	for (i = 0; i < suite->n_warnings; i++)
+		free(suite->warnings[i]);
+	free(suite->warnings);
 	memset(suite, 0, sizeof *suite);
+}
+
+void wsph_suite_print_warnings(struct wsph_suite *suite, FILE *out)
+{
+	for (size_t i = 0; i < suite->n_warnings; i++) {
+		fprintf(out, "wspharness: %s\n", suite->warnings[i]);
+		free(suite->warnings[i]);
+	}
+	suite->n_warnings = 0;
 }
 
 /* ---- values ---- */
@@ -313,7 +325,7 @@ static int name_arg(const struct wsph_yaml_node *v, const char *what, const char
 		    const struct wsph_strset *known, char **out, struct wsph_diag *diag)
 {
 	char found[112];
-	if (wsph_yaml_want_string(v, what, diag))
+	if (wsph_yaml_want_name(v, what, diag))
 		return -1;
 	if (!is_ident(v))
 		return wsph_yaml_error(diag, v, "%s must be a name matching [A-Za-z_][A-Za-z0-9_]* "
@@ -340,7 +352,7 @@ static int socket_list(const struct wsph_yaml_node *v, const char *what,
 		return wsph_yaml_error(diag, v, "out of memory");
 	for (size_t i = 0; i < v->n_items; i++) {
 		const struct wsph_yaml_node *it = v->items[i];
-		if (wsph_yaml_want_string(it, what, diag))
+		if (wsph_yaml_want_name(it, what, diag))
 			return -1;
 		if (!wsph_yaml_scalar_is(it, "bogus") && !wsph_strset_find(sockets, it->text, it->len))
 			return wsph_yaml_error(diag, it, "socket %s is not defined by an earlier step",
@@ -367,7 +379,7 @@ static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
 	if (wsph_yaml_scalar_is(key, "socket") || wsph_yaml_scalar_is(key, "as")) {
 		int is_as = wsph_yaml_scalar_is(key, "as");
 		const char *what = is_as ? "'as'" : "'socket'";
-		if (wsph_yaml_want_string(v, what, diag))
+		if (wsph_yaml_want_name(v, what, diag))
 			return -1;
 		if (!is_ident(v))
 			return wsph_yaml_error(diag, v,
@@ -847,7 +859,7 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	sc->kinds = WSPH_KIND_ALL;
 
 	if (wsph_yaml_require(n, "name", "scenario", &v, diag) ||
-	    wsph_yaml_want_string(v, "'name'", diag))
+	    wsph_yaml_want_name(v, "'name'", diag))
 		return -1;
 	if (!is_scenario_name(v))
 		return wsph_yaml_error(diag, v, "'name' must match [A-Za-z0-9._-]+ (found %s)",
@@ -988,10 +1000,13 @@ static int is_sep(char c)
 	return c == '/' || c == '\\';
 }
 
+#define CLASS_PREFIX "wspharness."
+#define CLASS_PREFIX_LEN (sizeof CLASS_PREFIX - 1)
+
 /* "wspharness." + path under root, without ".yaml", separators turned into dots. */
 static char *make_classname(const char *path, const char *root)
 {
-	static const char prefix[] = "wspharness.";
+	static const char prefix[] = CLASS_PREFIX;
 	const char *rel = NULL, *p;
 	size_t rl, n, i;
 	char *out;
@@ -1046,6 +1061,13 @@ static int load_text_or_file(struct wsph_suite *suite, const char *path, const c
 		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
 		goto out;
 	}
+	if (strlen(classname) - CLASS_PREFIX_LEN > WSPH_SCENARIO_MAX_CLASSNAME) {
+		snprintf(diag->text, sizeof diag->text,
+			 "%s: the class name (the path under the scenarios folder, dotted) is longer "
+			 "than %u bytes (found %lu)", path, WSPH_SCENARIO_MAX_CLASSNAME,
+			 (unsigned long)(strlen(classname) - CLASS_PREFIX_LEN));
+		goto out;
+	}
 	if ((text ? wsph_yaml_load_string(&doc, file, text, len, diag)
 		  : wsph_yaml_load_file(&doc, file, diag)) ||
 	    wsph_yaml_check_keys(doc.root, top_keys, "the top-level mapping", diag) ||
@@ -1096,9 +1118,23 @@ out:
 	return rc;
 }
 
+/* A path longer than WSPH_SCENARIO_MAX_PATH: an error that shows its start. */
+static int path_too_long(const char *path, struct wsph_diag *diag)
+{
+	size_t n = strlen(path);
+
+	if (n <= WSPH_SCENARIO_MAX_PATH)
+		return 0;
+	snprintf(diag->text, sizeof diag->text, "%.200s...: the path is longer than %u bytes "
+		 "(found %lu)", path, WSPH_SCENARIO_MAX_PATH, (unsigned long)n);
+	return -1;
+}
+
 int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const char *root,
 			    struct wsph_diag *diag)
 {
+	if (path_too_long(path, diag))
+		return -1;
 	return load_text_or_file(suite, path, NULL, 0, root, diag);
 }
 
@@ -1109,8 +1145,6 @@ int wsph_scenario_load_string(struct wsph_suite *suite, const char *path, const 
 }
 
 /* ---- directories ---- */
-
-#define MAX_DIR_DEPTH 16
 
 struct names {
 	char **v;
@@ -1149,15 +1183,27 @@ static void names_free(struct names *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* Each entry is kept as 'd' (the listing says a folder) or 'f', then its name. */
 static void collect_entry(void *ctx, const char *name, int is_dir)
 {
-	(void)is_dir; /* checked again on the joined path, so links to folders count as folders */
-	names_push(ctx, dup_cstr(name));
+	size_t n = strlen(name) + 1;
+	char *e = malloc(n + 1);
+
+	if (e) {
+		e[0] = is_dir ? 'd' : 'f';
+		memcpy(e + 1, name, n);
+	}
+	names_push(ctx, e);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 /* dir + separator + name; the separator is the one dir already uses, so Windows paths given with
@@ -1184,81 +1230,158 @@ static int ends_with(const char *s, const char *suffix)
 	return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Appends every scenario file under dir to out. Names starting with '.' (editor and VCS files)
- * are skipped; rules.yaml and errors.yaml are skipped at the top only, where the rule catalogue
- * and the error tables live. */
-static int walk(const char *dir, int depth, struct names *out, struct wsph_diag *diag)
+/* One walk of a scenario folder: the files found, the folders read (by identity, so that a link
+ * loop, or a second link to a folder, reads it once) and the suite that keeps the warnings. */
+struct walk {
+	struct names files;
+	struct names dir_ids; /* each a malloc'd uint64_t[2], the keys of `seen` */
+	struct wsph_strset seen;
+	struct wsph_suite *suite;
+	struct wsph_diag *diag;
+};
+
+static int walk_oom(struct walk *w, const char *where)
+{
+	snprintf(w->diag->text, sizeof w->diag->text, "%s: out of memory", where);
+	return -1;
+}
+
+/* "PATH: why; skipped" in the suite's warnings. */
+static int walk_warn(struct walk *w, const char *path, const char *why)
+{
+	size_t n = strlen(path) + strlen(why) + 16;
+	char *text = malloc(n);
+	char **v = realloc(w->suite->warnings, (w->suite->n_warnings + 1) * sizeof *v);
+
+	if (v)
+		w->suite->warnings = v;
+	if (!text || !v) {
+		free(text);
+		return walk_oom(w, path);
+	}
+	snprintf(text, n, "%s: %s; skipped", path, why);
+	w->suite->warnings[w->suite->n_warnings++] = text;
+	return 0;
+}
+
+/* 1 when the folder was read already, 0 when it is new (and now marked), -1 out of memory. */
+static int dir_seen(struct walk *w, const char *dir)
+{
+	uint64_t id[2], *key;
+	int rc;
+
+	if (wsph_plat_dir_identity(dir, id) != 0)
+		return 0; /* not told: the depth limit still ends a loop */
+	key = malloc(sizeof id);
+	if (!key || names_push(&w->dir_ids, (char *)key))
+		return -1;
+	memcpy(key, id, sizeof id);
+	rc = wsph_strset_add(&w->seen, (const char *)key, sizeof id, NULL, NULL);
+	return rc < 0 ? -1 : rc;
+}
+
+static int walk_dir(struct walk *w, const char *dir, int depth);
+
+/* One entry of a folder at `depth`: a folder is walked, a regular *.yaml file kept, another kind
+ * of *.yaml file reported and skipped. Names starting with '.' (editor and VCS files) are skipped;
+ * rules.yaml and errors.yaml are skipped at the top only, where the rule catalogue and the error
+ * tables live. */
+static int walk_entry(struct walk *w, const char *dir, const char *entry, int depth)
+{
+	const char *name = entry + 1;
+	enum wsph_file_kind kind;
+	char why[64];
+	char *path;
+	int rc = 0;
+
+	if (name[0] == '.' ||
+	    (depth == 0 && (strcmp(name, "rules.yaml") == 0 || strcmp(name, "errors.yaml") == 0)))
+		return 0;
+	path = join_path(dir, name);
+	if (!path)
+		return walk_oom(w, dir);
+	if (!ends_with(name, ".yaml") && entry[0] != 'd' && !wsph_plat_is_dir(path)) {
+		free(path);
+		return 0;
+	}
+	kind = wsph_plat_file_kind(path);
+	if (path_too_long(path, w->diag)) { /* before the kind counts: a long path may have none */
+		rc = -1;
+	} else if (kind == WSPH_FILE_DIR) {
+		rc = walk_dir(w, path, depth + 1);
+	} else if (kind == WSPH_FILE_REGULAR || kind == WSPH_FILE_MISSING) {
+		/* a link to nothing is kept: loading it says "cannot open" */
+		rc = names_push(&w->files, path) ? walk_oom(w, dir) : 0;
+		path = NULL;
+	} else {
+		snprintf(why, sizeof why, "not a regular file (%s)", wsph_plat_file_kind_name(kind));
+		rc = walk_warn(w, path, why);
+	}
+	free(path);
+	return rc;
+}
+
+/* Appends every scenario file under dir to w->files. */
+static int walk_dir(struct walk *w, const char *dir, int depth)
 {
 	struct names entries = {NULL, 0, 0, 0};
-	char *path = NULL;
 	size_t i;
-	int rc = -1;
+	int rc = -1, seen;
 
-	if (depth > MAX_DIR_DEPTH) {
-		snprintf(diag->text, sizeof diag->text,
-			 "%s: folders nested deeper than %d levels (a link loop?)", dir,
-			 MAX_DIR_DEPTH);
-		goto out;
+	if (depth > WSPH_SCENARIO_MAX_DEPTH) {
+		snprintf(w->diag->text, sizeof w->diag->text,
+			 "%s: folders nested deeper than %d levels", dir, WSPH_SCENARIO_MAX_DEPTH);
+		return -1;
 	}
+	seen = dir_seen(w, dir);
+	if (seen != 0)
+		return seen < 0 ? walk_oom(w, dir)
+				: walk_warn(w, dir, "a folder this walk has read already (a link loop?)");
 	if (wsph_plat_list_dir(dir, collect_entry, &entries) != 0) {
-		snprintf(diag->text, sizeof diag->text, "%s: cannot read the folder", dir);
+		snprintf(w->diag->text, sizeof w->diag->text, "%s: cannot read the folder", dir);
 		goto out;
 	}
 	if (entries.oom) {
-		snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
+		walk_oom(w, dir);
 		goto out;
 	}
-	for (i = 0; i < entries.n; i++) {
-		const char *name = entries.v[i];
-		if (name[0] == '.')
-			continue;
-		path = join_path(dir, name);
-		if (!path) {
-			snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
+	if (entries.n > 1) /* sorted: the warnings come in the same order on every run */
+		qsort(entries.v, entries.n, sizeof *entries.v, cmp_entry);
+	for (i = 0; i < entries.n; i++)
+		if (walk_entry(w, dir, entries.v[i], depth))
 			goto out;
-		}
-		if (wsph_plat_is_dir(path)) {
-			if (walk(path, depth + 1, out, diag))
-				goto out;
-		} else if (ends_with(name, ".yaml") &&
-			   !(depth == 0 && (strcmp(name, "rules.yaml") == 0 ||
-					    strcmp(name, "errors.yaml") == 0))) {
-			if (names_push(out, path)) {
-				path = NULL;
-				snprintf(diag->text, sizeof diag->text, "%s: out of memory", dir);
-				goto out;
-			}
-			path = NULL;
-		}
-		free(path);
-		path = NULL;
-	}
 	rc = 0;
 out:
-	free(path);
 	names_free(&entries);
 	return rc;
 }
 
 int wsph_scenario_load_dir(struct wsph_suite *suite, const char *dir, struct wsph_diag *diag)
 {
-	struct names files = {NULL, 0, 0, 0};
+	struct walk w;
 	size_t i;
 	int rc = -1;
 
+	memset(&w, 0, sizeof w);
+	w.suite = suite;
+	w.diag = diag;
+	if (path_too_long(dir, diag))
+		return -1;
 	if (!wsph_plat_is_dir(dir)) {
 		snprintf(diag->text, sizeof diag->text, "%s: not a folder", dir);
-		goto out;
+		return -1;
 	}
-	if (walk(dir, 0, &files, diag))
+	if (walk_dir(&w, dir, 0))
 		goto out;
-	if (files.n > 1)
-		qsort(files.v, files.n, sizeof *files.v, cmp_str);
-	for (i = 0; i < files.n; i++)
-		if (wsph_scenario_load_file(suite, files.v[i], dir, diag))
+	if (w.files.n > 1)
+		qsort(w.files.v, w.files.n, sizeof *w.files.v, cmp_str);
+	for (i = 0; i < w.files.n; i++)
+		if (wsph_scenario_load_file(suite, w.files.v[i], dir, diag))
 			goto out;
 	rc = 0;
 out:
-	names_free(&files);
+	wsph_strset_free(&w.seen);
+	names_free(&w.dir_ids);
+	names_free(&w.files);
 	return rc;
 }

@@ -3,6 +3,15 @@
 #define WSPH_SCENARIO_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+/* Limits of what a scenario folder may hold (README.md, "Scenario format"); names are bounded by
+ * WSPH_YAML_MAX_NAME (yamlutil.h). */
+#define WSPH_SCENARIO_MAX_PATH 1024u /* bytes in the path of a scenario file or folder */
+#define WSPH_SCENARIO_MAX_DEPTH 16   /* folders below the one given */
+/* bytes in a class name after "wspharness." (the file's path under the scenarios folder, dotted):
+ * with a name of WSPH_YAML_MAX_NAME bytes, a case ID ("CLASS/NAME[nonifs]") fits in 512 */
+#define WSPH_SCENARIO_MAX_CLASSNAME 256u
 
 struct wsph_loc {
 	const char *file; /* owned by the suite (one string per file) */
@@ -146,11 +155,14 @@ struct wsph_suite {
 	size_t n_scenarios;
 	char **classnames; /* owned */
 	size_t n_classnames;
+	char **warnings; /* owned: what the loaders skipped ("DIR/x.yaml: not a regular file (a
+			    FIFO); skipped"), until wsph_suite_print_warnings */
+	size_t n_warnings;
 };
 
 /* A load error: "file:line:column: message". */
 struct wsph_diag {
-	char text[1024];
+	char text[2048]; /* a path of WSPH_SCENARIO_MAX_PATH bytes and its message */
 };
 
 /*
@@ -164,9 +176,15 @@ int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const ch
  * scenarios' file); nothing is read from disk. */
 int wsph_scenario_load_string(struct wsph_suite *suite, const char *path, const char *text,
 			      size_t len, const char *root, struct wsph_diag *diag);
-/* Loads every *.yaml under `dir` (recursively, sorted, rules.yaml excluded). */
+/* Loads every *.yaml under `dir` (recursively, sorted, rules.yaml excluded). Only regular files are
+ * read: another kind of file named *.yaml (a FIFO, a socket, a device, or a link to one) and a
+ * folder reached a second time through a link are skipped, each with a warning in the suite. A
+ * path longer than WSPH_SCENARIO_MAX_PATH or folders nested deeper than WSPH_SCENARIO_MAX_DEPTH
+ * are errors. */
 int wsph_scenario_load_dir(struct wsph_suite *suite, const char *dir, struct wsph_diag *diag);
 void wsph_suite_free(struct wsph_suite *suite);
+/* Writes each warning as "wspharness: WARNING" on its line to out, and forgets them. */
+void wsph_suite_print_warnings(struct wsph_suite *suite, FILE *out);
 
 const char *wsph_op_name(enum wsph_op op); /* the YAML key: "startup", "socket", ... */
 

@@ -1,6 +1,8 @@
 /* Builds the YAML node tree from libyaml's event API and reports located errors. */
 #include "yamlutil.h"
 
+#include "platform/platform.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -527,49 +529,34 @@ out:
 
 int wsph_yaml_load_file(struct wsph_yaml_doc *doc, const char *file, struct wsph_diag *diag)
 {
-	FILE *f = NULL;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	enum wsph_file_kind kind = WSPH_FILE_MISSING;
+	char *buf = NULL, why[128] = "unknown error";
+	size_t len = 0;
 	int rc = -1;
 
 	doc->root = NULL;
-	errno = 0;
-	f = fopen(file, "rb");
-	if (!f) {
-		diag_at(diag, file, 0, 0, "cannot open: %s",
-			errno ? strerror(errno) : "unknown error");
-		goto out;
-	}
-	for (;;) {
-		size_t got;
-		if (cap - len < 4096) {
-			char *nb;
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				diag_at(diag, file, 0, 0, "out of memory");
-				goto out;
-			}
-			buf = nb;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (len > WSPH_YAML_MAX_FILE) {
-			diag_at(diag, file, 0, 0, "file is larger than the limit of %u bytes",
-				WSPH_YAML_MAX_FILE);
-			goto out;
-		}
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
+	switch (wsph_plat_read_regular(file, WSPH_YAML_MAX_FILE, &buf, &len, &kind, why,
+				       sizeof why)) {
+	case WSPH_READ_OK:
+		rc = wsph_yaml_load_string(doc, file, buf, len, diag);
+		break;
+	case WSPH_READ_CANNOT_OPEN:
+		diag_at(diag, file, 0, 0, "cannot open: %s", why);
+		break;
+	case WSPH_READ_NOT_REGULAR:
+		diag_at(diag, file, 0, 0, "not a regular file (%s)", wsph_plat_file_kind_name(kind));
+		break;
+	case WSPH_READ_TOO_LARGE:
+		diag_at(diag, file, 0, 0, "file is larger than the limit of %u bytes",
+			WSPH_YAML_MAX_FILE);
+		break;
+	case WSPH_READ_FAILED:
 		diag_at(diag, file, 0, 0, "cannot read");
-		goto out;
+		break;
+	case WSPH_READ_NO_MEMORY:
+		diag_at(diag, file, 0, 0, "out of memory");
+		break;
 	}
-	rc = wsph_yaml_load_string(doc, file, buf ? buf : "", len, diag);
-out:
-	if (f)
-		fclose(f);
 	free(buf);
 	return rc;
 }
@@ -690,6 +677,16 @@ int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what, stru
 		return -1;
 	if (memchr(n->text, '\0', n->len))
 		return wsph_yaml_error(diag, n, "%s must not contain a NUL character", what);
+	return 0;
+}
+
+int wsph_yaml_want_name(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag)
+{
+	if (wsph_yaml_want_string(n, what, diag))
+		return -1;
+	if (n->len > WSPH_YAML_MAX_NAME)
+		return wsph_yaml_error(diag, n, "%s is longer than %u bytes (found %lu)", what,
+				       WSPH_YAML_MAX_NAME, (unsigned long)n->len);
 	return 0;
 }
 
@@ -819,7 +816,7 @@ int wsph_yaml_rule_id(const struct wsph_yaml_node *n, const char *what, struct w
 	size_t i, parts = 0, run = 0;
 	int ok;
 
-	if (wsph_yaml_want_string(n, what, diag))
+	if (wsph_yaml_want_name(n, what, diag))
 		return -1;
 	ok = n->len > 0 && n->text[0] >= 'A' && n->text[0] <= 'Z';
 	for (i = 0; ok && i < n->len; i++) {

@@ -10,6 +10,8 @@
 #define WSPH_YAML_MAX_SCALAR (64u * 1024u)	 /* bytes in one scalar */
 #define WSPH_YAML_MAX_FILE (16u * 1024u * 1024u) /* bytes in one file */
 #define WSPH_YAML_MAX_NODES (1u << 20)		 /* scalars, sequences and mappings in one file */
+/* bytes in a name: a scenario's, a socket's, an operation's or an event's, a rule ID */
+#define WSPH_YAML_MAX_NAME 200u
 
 enum wsph_yaml_type { WSPH_YAML_SCALAR, WSPH_YAML_SEQUENCE, WSPH_YAML_MAPPING };
 
@@ -88,6 +90,9 @@ int wsph_yaml_want_sequence(const struct wsph_yaml_node *n, const char *what, in
 			    struct wsph_diag *diag);
 /* A scalar that is not null and holds no NUL byte. */
 int wsph_yaml_want_string(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag);
+/* wsph_yaml_want_string of at most WSPH_YAML_MAX_NAME bytes; else at the node:
+ * "<what> is longer than 200 bytes (found 600)". */
+int wsph_yaml_want_name(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag);
 /* wsph_yaml_want_string, then a malloc'd copy in *out. */
 int wsph_yaml_dup_string(const struct wsph_yaml_node *n, const char *what, char **out,
 			 struct wsph_diag *diag);
@@ -119,7 +124,8 @@ const void *wsph_strset_find(const struct wsph_strset *set, const char *s, size_
 void wsph_strset_free(struct wsph_strset *set);
 
 /* Shared by the scenario and rule loaders: a rule ID matches ^[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+$.
- * Otherwise: "<what> must be a rule ID like SPI.Startup.ProcTableComplete (found 'x')". */
+ * Otherwise: "<what> must be a rule ID like SPI.Startup.ProcTableComplete (found 'x')"; at most
+ * WSPH_YAML_MAX_NAME bytes. */
 int wsph_yaml_rule_id(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag);
 
 #endif

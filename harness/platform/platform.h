@@ -44,9 +44,45 @@ void wsph_mutex_free(struct wsph_mutex *m);
 /* Files and directories (UTF-8 paths, '/' accepted on both). */
 int wsph_plat_is_dir(const char *path);
 int wsph_plat_is_file(const char *path);
-/* Calls fn for every entry name in dir (not "." or ".."), in no particular order. */
+/* Calls fn for every entry name in dir (not "." or ".."), in no particular order; is_dir as the
+ * entry itself says (a link to a folder may say 0: ask wsph_plat_file_kind on the joined path). */
 int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, int is_dir),
 		       void *ctx);
+/* What a path names, links followed. Examining it never blocks and never opens it for reading
+ * (Windows opens it without access rights to ask GetFileType: DOS device names such as
+ * "nul.yaml" name devices there). */
+enum wsph_file_kind {
+	WSPH_FILE_MISSING, /* nothing there, or nothing that can be examined */
+	WSPH_FILE_REGULAR,
+	WSPH_FILE_DIR,
+	WSPH_FILE_FIFO, /* a FIFO (POSIX) or a pipe (Windows) */
+	WSPH_FILE_SOCKET,
+	WSPH_FILE_CHAR_DEVICE,
+	WSPH_FILE_BLOCK_DEVICE,
+	WSPH_FILE_OTHER
+};
+enum wsph_file_kind wsph_plat_file_kind(const char *path);
+/* "a FIFO", "a socket", "a character device", ...: for "not a regular file (a FIFO)". */
+const char *wsph_plat_file_kind_name(enum wsph_file_kind kind);
+/* The identity of the folder path names, links followed (device and inode; volume serial and
+ * file index): two paths with the same identity are one folder. 0, or -1. */
+int wsph_plat_dir_identity(const char *path, uint64_t id[2]);
+/* Reads the whole of the regular file at path (links followed) into *data (malloc'd, NUL added
+ * after *len bytes). It never blocks on what is not a regular file: the path is examined first (a
+ * device is never opened for reading), opened without blocking (POSIX O_NONBLOCK, cleared once
+ * open), and what was opened is checked again (fstat S_ISREG; GetFileType FILE_TYPE_DISK), so a
+ * file swapped in between is refused too. More than max bytes: WSPH_READ_TOO_LARGE. */
+enum wsph_read_status {
+	WSPH_READ_OK,
+	WSPH_READ_CANNOT_OPEN, /* err: the system's reason ("No such file or directory") */
+	WSPH_READ_NOT_REGULAR, /* *kind says what it is */
+	WSPH_READ_TOO_LARGE,
+	WSPH_READ_FAILED, /* a read error */
+	WSPH_READ_NO_MEMORY
+};
+enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
+					     size_t *len, enum wsph_file_kind *kind, char *err,
+					     size_t errlen);
 /* Replaces dst with src atomically where the OS allows it. 0 on success. */
 int wsph_plat_replace_file(const char *src, const char *dst);
 /* Directory of the running program, without a trailing separator. */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -93,15 +94,135 @@ int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, 
 	if (!d)
 		return -1;
 	struct dirent *e;
-	char path[PATH_MAX];
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		fn(ctx, e->d_name, wsph_plat_is_dir(path));
+		struct stat st; /* relative to the open folder: no joined path to build */
+		int is_dir = fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+		fn(ctx, e->d_name, is_dir);
 	}
 	closedir(d);
 	return 0;
+}
+
+static enum wsph_file_kind kind_of_mode(mode_t m)
+{
+	if (S_ISREG(m))
+		return WSPH_FILE_REGULAR;
+	if (S_ISDIR(m))
+		return WSPH_FILE_DIR;
+	if (S_ISFIFO(m))
+		return WSPH_FILE_FIFO;
+	if (S_ISSOCK(m))
+		return WSPH_FILE_SOCKET;
+	if (S_ISCHR(m))
+		return WSPH_FILE_CHAR_DEVICE;
+	if (S_ISBLK(m))
+		return WSPH_FILE_BLOCK_DEVICE;
+	return WSPH_FILE_OTHER;
+}
+
+enum wsph_file_kind wsph_plat_file_kind(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? kind_of_mode(st.st_mode) : WSPH_FILE_MISSING;
+}
+
+const char *wsph_plat_file_kind_name(enum wsph_file_kind kind)
+{
+	static const char *const names[] = {
+		[WSPH_FILE_MISSING] = "nothing",
+		[WSPH_FILE_REGULAR] = "a regular file",
+		[WSPH_FILE_DIR] = "a folder",
+		[WSPH_FILE_FIFO] = "a FIFO",
+		[WSPH_FILE_SOCKET] = "a socket",
+		[WSPH_FILE_CHAR_DEVICE] = "a character device",
+		[WSPH_FILE_BLOCK_DEVICE] = "a block device",
+		[WSPH_FILE_OTHER] = "a file of another kind",
+	};
+	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+int wsph_plat_dir_identity(const char *path, uint64_t id[2])
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	id[0] = (uint64_t)st.st_dev;
+	id[1] = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Opens path for reading if it is a regular file: examined first (a device is never opened),
+ * opened with O_NONBLOCK (a FIFO swapped in meanwhile does not wait for a writer), checked again
+ * on the descriptor, then made blocking. */
+static enum wsph_read_status open_regular(const char *path, int *fd, enum wsph_file_kind *kind,
+					  char *err, size_t errlen)
+{
+	struct stat st;
+	int flags;
+
+	*kind = wsph_plat_file_kind(path);
+	if (*kind != WSPH_FILE_REGULAR && *kind != WSPH_FILE_MISSING)
+		return WSPH_READ_NOT_REGULAR;
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (*fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return WSPH_READ_CANNOT_OPEN;
+	}
+	if (fstat(*fd, &st) != 0 || (*kind = kind_of_mode(st.st_mode)) != WSPH_FILE_REGULAR ||
+	    (flags = fcntl(*fd, F_GETFL)) < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		close(*fd);
+		return *kind == WSPH_FILE_REGULAR ? WSPH_READ_FAILED : WSPH_READ_NOT_REGULAR;
+	}
+	return WSPH_READ_OK;
+}
+
+/* Reads fd to its end, at most max bytes. */
+static enum wsph_read_status read_fd(int fd, size_t max, char **data, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	ssize_t got;
+
+	do {
+		if (cap - n < 4096) {
+			char *nb = realloc(buf, cap ? cap * 2 : 8192);
+			if (!nb) {
+				free(buf);
+				return WSPH_READ_NO_MEMORY;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 8192;
+		}
+		got = read(fd, buf + n, cap - n - 1);
+		if (got > 0)
+			n += (size_t)got;
+	} while ((got > 0 || (got < 0 && errno == EINTR)) && n <= max);
+	if (got != 0) {
+		free(buf);
+		return got < 0 ? WSPH_READ_FAILED : WSPH_READ_TOO_LARGE;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return WSPH_READ_OK;
+}
+
+enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
+					     size_t *len, enum wsph_file_kind *kind, char *err,
+					     size_t errlen)
+{
+	int fd;
+	enum wsph_read_status rc = open_regular(path, &fd, kind, err, errlen);
+
+	*data = NULL;
+	*len = 0;
+	if (rc != WSPH_READ_OK)
+		return rc;
+	rc = read_fd(fd, max, data, len);
+	close(fd);
+	return rc;
 }
 
 int wsph_plat_replace_file(const char *src, const char *dst)

@@ -4,6 +4,8 @@
 #include <windows.h>
 #include <signal.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +95,38 @@ int wsph_plat_is_file(const char *path)
 	return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
 }
 
+/* s as a malloc'd wide string, or NULL. */
+static wchar_t *widen_alloc(const char *s)
+{
+	int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+	wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+	if (w && MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n) <= 0) {
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
 int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, int is_dir),
 		       void *ctx)
 {
-	char pattern[MAX_PATH * 4];
-	wchar_t w[MAX_PATH * 4];
-	snprintf(pattern, sizeof pattern, "%s\\*", dir);
-	if (widen(pattern, w, (int)(sizeof w / sizeof w[0])) != 0)
+	size_t dl = strlen(dir);
+	char *pattern = malloc(dl + 3);
+	if (!pattern)
+		return -1;
+	memcpy(pattern, dir, dl);
+	memcpy(pattern + dl, "\\*", 3);
+	wchar_t *w = widen_alloc(pattern);
+	free(pattern);
+	if (!w)
 		return -1;
 	WIN32_FIND_DATAW fd;
 	HANDLE h = FindFirstFileW(w, &fd);
+	free(w);
 	if (h == INVALID_HANDLE_VALUE)
 		return -1;
 	do {
-		char name[MAX_PATH * 4];
+		char name[MAX_PATH * 4]; /* cFileName holds at most MAX_PATH UTF-16 units */
 		if (!WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof name, NULL,
 					 NULL))
 			continue;
@@ -116,6 +136,137 @@ int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, 
 	} while (FindNextFileW(h, &fd));
 	FindClose(h);
 	return 0;
+}
+
+/* Opens path without access rights (nothing is read, nothing waits), links followed. */
+static HANDLE open_no_access(const char *path)
+{
+	wchar_t *w = widen_alloc(path);
+	HANDLE h = INVALID_HANDLE_VALUE;
+	if (w)
+		h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+				OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	free(w);
+	return h;
+}
+
+static enum wsph_file_kind kind_of_type(DWORD type)
+{
+	switch (type) {
+	case FILE_TYPE_DISK:
+		return WSPH_FILE_REGULAR;
+	case FILE_TYPE_CHAR:
+		return WSPH_FILE_CHAR_DEVICE;
+	case FILE_TYPE_PIPE:
+		return WSPH_FILE_FIFO;
+	default:
+		return WSPH_FILE_OTHER;
+	}
+}
+
+enum wsph_file_kind wsph_plat_file_kind(const char *path)
+{
+	DWORD a = attrs(path);
+	if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY))
+		return WSPH_FILE_DIR;
+	HANDLE h = open_no_access(path);
+	if (h == INVALID_HANDLE_VALUE)
+		return a != INVALID_FILE_ATTRIBUTES ? WSPH_FILE_OTHER : WSPH_FILE_MISSING;
+	enum wsph_file_kind k = kind_of_type(GetFileType(h));
+	CloseHandle(h);
+	return k;
+}
+
+const char *wsph_plat_file_kind_name(enum wsph_file_kind kind)
+{
+	static const char *const names[] = {
+		[WSPH_FILE_MISSING] = "nothing",
+		[WSPH_FILE_REGULAR] = "a regular file",
+		[WSPH_FILE_DIR] = "a folder",
+		[WSPH_FILE_FIFO] = "a pipe",
+		[WSPH_FILE_SOCKET] = "a socket",
+		[WSPH_FILE_CHAR_DEVICE] = "a character device",
+		[WSPH_FILE_BLOCK_DEVICE] = "a block device",
+		[WSPH_FILE_OTHER] = "a file of another kind",
+	};
+	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+int wsph_plat_dir_identity(const char *path, uint64_t id[2])
+{
+	BY_HANDLE_FILE_INFORMATION info;
+	HANDLE h = open_no_access(path);
+	if (h == INVALID_HANDLE_VALUE)
+		return -1;
+	int ok = GetFileInformationByHandle(h, &info) &&
+		 (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+	CloseHandle(h);
+	if (!ok)
+		return -1;
+	id[0] = info.dwVolumeSerialNumber;
+	id[1] = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+	return 0;
+}
+
+/* Reads the open descriptor to its end, at most max bytes. */
+static enum wsph_read_status read_fd(int fd, size_t max, char **data, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int got;
+
+	do {
+		if (cap - n < 4096) {
+			char *nb = realloc(buf, cap ? cap * 2 : 8192);
+			if (!nb) {
+				free(buf);
+				return WSPH_READ_NO_MEMORY;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 8192;
+		}
+		got = _read(fd, buf + n, (unsigned)(cap - n - 1));
+		if (got > 0)
+			n += (size_t)got;
+	} while (got > 0 && n <= max);
+	if (got != 0) {
+		free(buf);
+		return got < 0 ? WSPH_READ_FAILED : WSPH_READ_TOO_LARGE;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return WSPH_READ_OK;
+}
+
+/* Examined first (a device is never opened for reading), then opened and checked again on the
+ * handle: only FILE_TYPE_DISK is read. */
+enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
+					     size_t *len, enum wsph_file_kind *kind, char *err,
+					     size_t errlen)
+{
+	enum wsph_read_status rc;
+	wchar_t *w;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	*kind = wsph_plat_file_kind(path);
+	if (*kind != WSPH_FILE_REGULAR && *kind != WSPH_FILE_MISSING)
+		return WSPH_READ_NOT_REGULAR;
+	if (!(w = widen_alloc(path)))
+		return WSPH_READ_NO_MEMORY;
+	errno = 0;
+	fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+	free(w);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", errno ? strerror(errno) : "unknown error");
+		return WSPH_READ_CANNOT_OPEN;
+	}
+	*kind = kind_of_type(GetFileType((HANDLE)_get_osfhandle(fd)));
+	rc = *kind == WSPH_FILE_REGULAR ? read_fd(fd, max, data, len) : WSPH_READ_NOT_REGULAR;
+	_close(fd);
+	return rc;
 }
 
 int wsph_plat_replace_file(const char *src, const char *dst)
