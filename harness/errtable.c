@@ -240,7 +240,8 @@ int wsph_errtable_load_beside(const char *rules_path, struct wsph_errtable **out
 	}
 	memcpy(path, rules_path, dir);
 	memcpy(path + dir, WSPH_ERRTABLE_FILE, sizeof WSPH_ERRTABLE_FILE);
-	if (!wsph_plat_is_file(path)) {
+	/* absent: no table; anything else there is read, so a FIFO or device is refused by name */
+	if (wsph_plat_file_kind(path) == WSPH_FILE_MISSING) {
 		free(path);
 		return 0;
 	}

@@ -168,6 +168,19 @@ def main():
     check(rc == 0 and "n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.x/good[nonifs]" in out,
           f"16 levels of folders load (got {rc}: {err.strip()!r})")
 
+    # errors.yaml beside rules.yaml is optional; a FIFO there is refused by name, never read.
+    if not wine:
+        rdir = os.path.join(top, "rules")
+        write(os.path.join(rdir, "good.yaml"))
+        bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "scenarios", "rules.yaml")
+        shutil.copyfile(bundled, os.path.join(rdir, "rules.yaml"))
+        os.mkfifo(os.path.join(rdir, "errors.yaml"))
+        rc, _, err = run("list", "--scenarios", rdir)
+        msg = f"{os.path.join(rdir, 'errors.yaml')}: not a regular file (a FIFO)"
+        check(rc == 2 and err.strip() == msg,
+              f"a FIFO errors.yaml is bad input: {msg!r} (got {rc}: {err.strip()!r})")
+
     if sock:
         sock.close()
     if not failures:
