@@ -53,6 +53,8 @@ int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_re
 		errno = EINVAL;
 		return -1;
 	}
+	/* what went to stdout before (the summary) comes first, also through /dev/stdout */
+	fflush(stdout);
 	if (strcmp(path, "-") == 0)
 		return emit(stdout, fn, r, o);
 	if (wsph_plat_mkdirs(path) != 0)

@@ -51,7 +51,8 @@ int wsph_plat_list_dir(const char *dir, void (*fn)(void *ctx, const char *name, 
 /* Writing a file whole (a report) without writing through a name the harness did not create.
  * When path exists and is not a regular file (a FIFO, a character device such as /dev/null or
  * NUL, a pipe), it is opened itself, for writing without truncation (a FIFO waits for a reader,
- * as `cat > fifo` does), and tmp is set to "". Otherwise the file to replace goes to dst: path,
+ * as `cat > fifo` does), and tmp is set to ""; so is the descriptor /dev/stdout, /dev/stderr or
+ * /dev/fd/N names on POSIX, written through a copy of it. Otherwise the file to replace goes to dst: path,
  * or the file a symbolic link at path leads to (the link stays a link); a new file is created
  * exclusively, under a unique name, in dst's directory (".NAME.XXXXXX" on POSIX), never through
  * a symbolic link, and its name goes to tmp. Once it is written and closed,

@@ -217,6 +217,29 @@ def test_symlink_target(h, d):
           "a link that leads nowhere is replaced by the report")
 
 
+def test_stdout_file(h, d):
+    """/dev/stdout with stdout redirected to a file (`>>`): written through the harness's own
+    descriptor after the summary, the file neither replaced nor rewritten from its start."""
+    out = os.path.join(d, "out.txt")
+    with open(out, "w") as f:
+        f.write("before\n")
+    inode = os.stat(out).st_ino
+    with open(out, "a") as f:
+        p = subprocess.run(h.command([("junit", "/dev/stdout")]), stdout=f,
+                           stderr=subprocess.PIPE, text=True, timeout=300)
+    text = open(out).read()
+    check(p.returncode == 0 and os.stat(out).st_ino == inode,
+          f"--junit /dev/stdout into a file writes (got {p.returncode}: {p.stderr.strip()[-200:]})")
+    at = text.find("<?xml")
+    ok = text.startswith("before\n") and 0 < text.find("1 passed") < at
+    try:
+        ok = ok and ET.fromstring(text[at:]).tag == "testsuites"
+    except ET.ParseError:
+        ok = False
+    check(ok, "what was there, the summary, then the whole report")
+    check(leftovers(d, ["out.txt"]) == [], "nothing else created")
+
+
 def limit_file_size():
     # A write past the limit fails with EFBIG instead of raising SIGXFSZ.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -241,7 +264,7 @@ def test_write_error(h, d):
 # Under Wine, symbolic links made on the POSIX side are links to the Windows program too.
 COMMON = [test_unwritable_first, test_directory_target, test_concurrent, test_temp_symlink,
           test_symlink_target]
-POSIX = [test_dev_null, test_dev_full, test_fifo, test_write_error]
+POSIX = [test_dev_null, test_dev_full, test_fifo, test_stdout_file, test_write_error]
 WINDOWS = [test_nul]
 
 

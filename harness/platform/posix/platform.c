@@ -167,15 +167,43 @@ static int create_unique(const char *dst, char *tmp, size_t len)
 	return -1;
 }
 
+/* The descriptor /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N names, else -1. Written
+ * through a copy of it, as the shell does: with stdout redirected to a file, opening the name
+ * would start a second offset at 0 (or replace the file). */
+static int own_descriptor(const char *path)
+{
+	static const struct {
+		const char *name;
+		int fd;
+	} std_names[] = {{"/dev/stdout", 1}, {"/dev/stderr", 2}};
+	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
+
+	for (size_t i = 0; i < sizeof std_names / sizeof std_names[0]; i++)
+		if (!strcmp(path, std_names[i].name))
+			return std_names[i].fd;
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t n = strlen(prefixes[i]);
+		char *end;
+		if (strncmp(path, prefixes[i], n) || path[n] < '0' || path[n] > '9')
+			continue;
+		long fd = strtol(path + n, &end, 10);
+		if (!*end && fd <= INT_MAX)
+			return (int)fd;
+	}
+	return -1;
+}
+
 FILE *wsph_plat_out_open(const char *path, char *tmp, char *dst, size_t len)
 {
 	struct stat st;
-	int fd;
+	int fd = own_descriptor(path);
 
 	tmp[0] = '\0';
 	if (copy_path(dst, len, path) != 0)
 		return NULL;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	if (fd >= 0)
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	else if (file_to_replace(path, dst, len) != 0)
 		return NULL;
