@@ -57,9 +57,10 @@ int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_re
 	fflush(stdout);
 	if (strcmp(path, "-") == 0)
 		return emit(stdout, fn, r, o);
-	if (wsph_plat_mkdirs(path) != 0)
-		return -1;
+	/* folders are made only when missing: a device or a pipe (\\.\pipe\x) has none to make */
 	f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
+	if (!f && errno == ENOENT && wsph_plat_mkdirs(path) == 0)
+		f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
 	if (!f)
 		return -1;
 	rc = emit(f, fn, r, o);

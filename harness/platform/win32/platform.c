@@ -160,7 +160,8 @@ static int widen_path(const char *s, wchar_t *out, int n)
 /* An existing path that is no disk file (NUL, CON, a pipe), opened for writing; else none. */
 static HANDLE open_device(const wchar_t *w)
 {
-	HANDLE h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+	HANDLE h = CreateFileW(w, GENERIC_WRITE,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
 			       OPEN_EXISTING, 0, NULL);
 	if (h != INVALID_HANDLE_VALUE && GetFileType(h) == FILE_TYPE_DISK) {
 		CloseHandle(h);
@@ -253,6 +254,10 @@ FILE *wsph_plat_out_open(const char *path, char *tmp, char *dst, size_t len)
 	wtmp[0] = L'\0';
 	if (widen_path(path, w, MAX_PATH * 4) != 0 || narrow(w, dst, len) != 0)
 		return NULL;
+	if (wsph_plat_is_dir(path)) {
+		errno = EISDIR;
+		return NULL;
+	}
 	h = open_device(w);
 	if (h == INVALID_HANDLE_VALUE) {
 		file_to_replace(w, wdst, MAX_PATH * 4);
