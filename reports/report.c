@@ -2,6 +2,7 @@
 #include "report.h"
 #include "platform/platform.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,51 +30,71 @@ wsph_reporter wsph_reporter_find(const char *name)
 	return NULL;
 }
 
+/* Writes the report on f and flushes it. 0, or -1 with errno set (EIO when nothing said why). */
+static int emit(FILE *f, wsph_reporter fn, const struct wsph_results *r,
+		const struct wsph_report_opts *o)
+{
+	errno = 0;
+	if (fn(f, r, o) == 0 && fflush(f) == 0 && !ferror(f))
+		return 0;
+	if (!errno)
+		errno = EIO;
+	return -1;
+}
+
 int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_results *r,
 			const struct wsph_report_opts *o)
 {
-	static const char suffix[] = ".tmp";
-	char *tmp = NULL;
-	FILE *f = NULL;
-	size_t n;
-	int rc = -1;
+	char tmp[WSPH_REPORT_PATH_CAP], dst[WSPH_REPORT_PATH_CAP];
+	FILE *f;
+	int rc, e;
 
-	if (!path || !*path || !fn)
+	if (!path || !*path || !fn) {
+		errno = EINVAL;
 		return -1;
-	if (strcmp(path, "-") == 0) {
-		rc = fn(stdout, r, o);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			rc = -1;
-		return rc;
 	}
-	if (wsph_plat_mkdirs(path) != 0)
-		goto out;
-	n = strlen(path);
-	tmp = malloc(n + sizeof suffix);
-	if (!tmp)
-		goto out;
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, suffix, sizeof suffix);
-	f = fopen(tmp, "wb");
+	/* what went to stdout before (the summary) comes first, also through /dev/stdout */
+	fflush(stdout);
+	if (strcmp(path, "-") == 0)
+		return emit(stdout, fn, r, o);
+	/* folders are made only when missing: a device or a pipe (\\.\pipe\x) has none to make */
+	f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
+	if (!f && errno == ENOENT && wsph_plat_mkdirs(path) == 0)
+		f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
 	if (!f)
-		goto out;
-	if (fn(f, r, o) != 0 || fflush(f) != 0 || ferror(f))
-		goto out;
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto out;
+		return -1;
+	rc = emit(f, fn, r, o);
+	e = errno;
+	errno = 0;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno ? errno : EIO;
 	}
-	f = NULL;
-	if (wsph_plat_replace_file(tmp, path) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	if (rc != 0 && tmp)
-		remove(tmp);
-	free(tmp);
+	if (rc == 0 && tmp[0] && wsph_plat_replace_file(tmp, dst) != 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc != 0 && tmp[0])
+		wsph_plat_remove_file(tmp);
+	errno = e;
 	return rc;
+}
+
+int wsph_report_write(const char *format, const char *path, const struct wsph_results *r,
+		      const struct wsph_report_opts *o)
+{
+	wsph_reporter fn = wsph_reporter_find(format);
+	const char *name = path && strcmp(path, "-") ? path : "standard output";
+
+	if (!fn) {
+		fprintf(stderr, "wspharness: cannot write %s: unknown report format '%s'\n", name,
+			format ? format : "");
+		return -1;
+	}
+	if (wsph_report_to_path(path, fn, r, o) == 0)
+		return 0;
+	fprintf(stderr, "wspharness: cannot write %s: %s\n", name, strerror(errno));
+	return -1;
 }
 
 int64_t wsph_report_millis(double seconds)

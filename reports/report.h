@@ -48,11 +48,19 @@ int wsph_show_trace(const char *path, FILE *out);
 /* "junit", "console", "tap", "trace", "matrix", "matrix-html"; NULL for an unknown name. */
 wsph_reporter wsph_reporter_find(const char *name);
 
-/* Writes the report to path ("-" means stdout): creates the parent directories, writes path.tmp,
- * then replaces path atomically. Returns 0, or -1 leaving no half-written file at path (and no
- * path.tmp either). */
+/* Writes the report to path ("-" means stdout; README.md, "Reports"): creates the parent
+ * directories; a path that exists and is not a regular file (a FIFO, /dev/null, NUL) is written
+ * directly; otherwise a new file with a unique name, created next to the file to replace (path, or
+ * the file a symbolic link at path leads to), is written and renamed over it atomically. Returns
+ * 0, or -1 with errno set, leaving the previous file whole and no temporary file behind. */
 int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_results *r,
 			const struct wsph_report_opts *o);
+/* One requested report: wsph_report_to_path with the writer named format. On failure prints
+ * "wspharness: cannot write PATH: REASON" on stderr and returns -1; the caller goes on with the
+ * next report and ends with exit status 3. */
+int wsph_report_write(const char *format, const char *path, const struct wsph_results *r,
+		      const struct wsph_report_opts *o);
+#define WSPH_REPORT_PATH_CAP 4096 /* bytes of a report's path, the file replaced and its temp */
 
 /* Helpers shared by the writers, independent of the locale. */
 int64_t wsph_report_millis(double seconds); /* rounded; 0 for negative or NaN */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct wsph_module;
 
@@ -83,11 +84,25 @@ enum wsph_read_status {
 enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
 					     size_t *len, enum wsph_file_kind *kind, char *err,
 					     size_t errlen);
-/* Replaces dst with src atomically where the OS allows it. 0 on success. */
+/* Writing a file whole (a report) without writing through a name the harness did not create.
+ * When path exists and is not a regular file (a FIFO, a character device such as /dev/null or
+ * NUL, a pipe), it is opened itself, for writing without truncation (a FIFO waits for a reader,
+ * as `cat > fifo` does), and tmp is set to ""; so is the descriptor /dev/stdout, /dev/stderr or
+ * /dev/fd/N names on POSIX, written through a copy of it. Otherwise the file to replace goes to dst: path,
+ * or the file a symbolic link at path leads to (the link stays a link); a new file is created
+ * exclusively, under a unique name, in dst's directory (".NAME.XXXXXX" on POSIX), never through
+ * a symbolic link, and its name goes to tmp. Once it is written and closed,
+ * wsph_plat_replace_file(tmp, dst); on any failure, wsph_plat_remove_file(tmp). tmp and dst hold
+ * len bytes. Returns the stream, or NULL with errno set (and nothing created). */
+FILE *wsph_plat_out_open(const char *path, char *tmp, char *dst, size_t len);
+/* Replaces dst with src atomically where the OS allows it. 0, or -1 with errno set. */
 int wsph_plat_replace_file(const char *src, const char *dst);
+int wsph_plat_remove_file(const char *path); /* 0, or -1 with errno set */
 /* Directory of the running program, without a trailing separator. */
 int wsph_plat_exe_dir(char *buf, size_t len);
-int wsph_plat_mkdirs(const char *path); /* mkdir -p of the parent directories of a file path */
+/* mkdir -p of the parent directories of a file path. 0, or -1 with errno set (ENAMETOOLONG when
+ * the path is too long for the platform's buffers). */
+int wsph_plat_mkdirs(const char *path);
 /* Terminal colour on this stream? (isatty and not NO_COLOR) */
 int wsph_plat_stream_is_tty(void *file);
 /* The provider module suffix: ".so" or ".dll". */

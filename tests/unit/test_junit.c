@@ -3,6 +3,8 @@
 #include "../../reports/report.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,20 +508,35 @@ static int half_then_fail(FILE *out, const struct wsph_results *r,
 	return -1;
 }
 
+/* The number of entries of dir other than "." and "..": a temporary file left behind counts. */
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
 /* The written file parses as XML (xmllint) and as JUnit (junitparser), with the expected counts. */
 Test(junit, written_file_parses)
 {
 	struct wsph_results r;
-	char dir[] = "/tmp/wsph-junit-XXXXXX", path[256], tmp[300], cmd[1024];
+	char dir[] = "/tmp/wsph-junit-XXXXXX", path[256], sub[256], cmd[1024];
 	char *doc;
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/sub/dir/junit.xml", dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	snprintf(sub, sizeof sub, "%s/sub/dir", dir);
 	build(&r);
 	cr_assert_eq(wsph_report_to_path(path, wsph_report_junit, &r, &det), 0);
 	cr_expect(exists(path));
-	cr_expect(!exists(tmp), "left %s behind", tmp);
+	cr_expect_eq(entries(sub), 1, "a temporary file left in %s", sub);
 
 	if (access("/usr/bin/xmllint", X_OK) == 0) {
 		snprintf(cmd, sizeof cmd, "/usr/bin/xmllint --noout '%s'", path);
@@ -545,7 +562,7 @@ Test(junit, written_file_parses)
 
 	/* A writer that fails half-way leaves the previous report and no temporary file. */
 	cr_expect_eq(wsph_report_to_path(path, half_then_fail, &r, &det), -1);
-	cr_expect(!exists(tmp), "left %s behind", tmp);
+	cr_expect_eq(entries(sub), 1, "a temporary file left in %s", sub);
 	doc = slurp(path);
 	cr_assert_not_null(doc);
 	cr_expect_not_null(strstr(doc, "</testsuites>\n"), "previous report damaged");
@@ -558,6 +575,23 @@ Test(junit, written_file_parses)
 	snprintf(path, sizeof path, "%s/sub", dir);
 	rmdir(path);
 	rmdir(dir);
+}
+
+/* A path longer than the writer's buffers is refused whole (ENAMETOOLONG), never cut short and
+ * written somewhere else; an unknown format is a named failure too. */
+Test(junit, overlong_path_refused)
+{
+	static char path[WSPH_REPORT_PATH_CAP + 64];
+	struct wsph_results r;
+
+	memset(path, 'a', sizeof path - 1);
+	memcpy(path, "/tmp/", 5);
+	build(&r);
+	errno = 0;
+	cr_expect_eq(wsph_report_to_path(path, wsph_report_junit, &r, &det), -1);
+	cr_expect_eq(errno, ENAMETOOLONG);
+	cr_expect_eq(wsph_report_write("nonesuch", "/tmp/x.xml", &r, &det), -1);
+	wsph_results_free(&r);
 }
 
 Test(junit, locale_does_not_change_numbers)

@@ -225,9 +225,131 @@ enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char 
 	return rc;
 }
 
+/* Copies s into out (len bytes); -1 with ENAMETOOLONG when it does not fit. */
+static int copy_path(char *out, size_t len, const char *s)
+{
+	if (snprintf(out, len, "%s", s) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The file a report at path replaces: path, or the file a symbolic link there leads to (a link
+ * that leads nowhere is replaced itself). */
+static int file_to_replace(const char *path, char *dst, size_t len)
+{
+	struct stat st;
+	char real[PATH_MAX];
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real))
+		return copy_path(dst, len, real);
+	return copy_path(dst, len, path);
+}
+
+/* Six letters no other run is likely to pick: the process, a counter and the clock, mixed. */
+static void unique_suffix(char out[7])
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	static unsigned counter;
+	struct timespec ts;
+	uint64_t x;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x = ((uint64_t)getpid() << 40) ^ ((uint64_t)++counter << 20) ^ (uint64_t)ts.tv_nsec ^
+	    ((uint64_t)ts.tv_sec << 30);
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u; /* splitmix64's finalizer */
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	x ^= x >> 31;
+	for (int i = 0; i < 6; i++, x /= 36)
+		out[i] = alphabet[x % 36];
+	out[6] = '\0';
+}
+
+/* Creates ".NAME.XXXXXX" next to dst, exclusively and never through a symbolic link. */
+static int create_unique(const char *dst, char *tmp, size_t len)
+{
+	const char *slash = strrchr(dst, '/');
+	int dir_len = slash ? (int)(slash - dst + 1) : 0;
+
+	for (int tries = 0; tries < 100; tries++) {
+		char suffix[7];
+		unique_suffix(suffix);
+		if (snprintf(tmp, len, "%.*s.%s.%s", dir_len, dst, dst + dir_len, suffix) >=
+		    (int)len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+/* The descriptor /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N names, else -1. Written
+ * through a copy of it, as the shell does: with stdout redirected to a file, opening the name
+ * would start a second offset at 0 (or replace the file). */
+static int own_descriptor(const char *path)
+{
+	static const struct {
+		const char *name;
+		int fd;
+	} std_names[] = {{"/dev/stdout", 1}, {"/dev/stderr", 2}};
+	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
+
+	for (size_t i = 0; i < sizeof std_names / sizeof std_names[0]; i++)
+		if (!strcmp(path, std_names[i].name))
+			return std_names[i].fd;
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t n = strlen(prefixes[i]);
+		char *end;
+		if (strncmp(path, prefixes[i], n) || path[n] < '0' || path[n] > '9')
+			continue;
+		long fd = strtol(path + n, &end, 10);
+		if (!*end && fd <= INT_MAX)
+			return (int)fd;
+	}
+	return -1;
+}
+
+FILE *wsph_plat_out_open(const char *path, char *tmp, char *dst, size_t len)
+{
+	struct stat st;
+	int fd = own_descriptor(path);
+
+	tmp[0] = '\0';
+	if (copy_path(dst, len, path) != 0)
+		return NULL;
+	if (fd >= 0)
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	else if (file_to_replace(path, dst, len) != 0)
+		return NULL;
+	else
+		fd = create_unique(dst, tmp, len);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "wb");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		if (tmp[0])
+			unlink(tmp);
+		errno = e;
+	}
+	return f;
+}
+
 int wsph_plat_replace_file(const char *src, const char *dst)
 {
 	return rename(src, dst) == 0 ? 0 : -1;
+}
+
+int wsph_plat_remove_file(const char *path)
+{
+	return unlink(path) == 0 ? 0 : -1;
 }
 
 int wsph_plat_exe_dir(char *buf, size_t len)
@@ -245,7 +367,8 @@ int wsph_plat_exe_dir(char *buf, size_t len)
 int wsph_plat_mkdirs(const char *path)
 {
 	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s", path);
+	if (copy_path(tmp, sizeof tmp, path) != 0)
+		return -1;
 	char *slash = strrchr(tmp, '/');
 	if (!slash)
 		return 0;

@@ -269,12 +269,182 @@ enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char 
 	return rc;
 }
 
+/* errno for a Win32 error, so that every failure is said the same way (strerror). */
+static int set_errno(DWORD err)
+{
+	static const struct {
+		DWORD win;
+		int posix;
+	} map[] = {
+		{ERROR_FILE_NOT_FOUND, ENOENT},
+		{ERROR_PATH_NOT_FOUND, ENOENT},
+		{ERROR_ACCESS_DENIED, EACCES},
+		{ERROR_SHARING_VIOLATION, EACCES},
+		{ERROR_LOCK_VIOLATION, EACCES},
+		{ERROR_WRITE_PROTECT, EROFS},
+		{ERROR_DISK_FULL, ENOSPC},
+		{ERROR_HANDLE_DISK_FULL, ENOSPC},
+		{ERROR_FILE_EXISTS, EEXIST},
+		{ERROR_ALREADY_EXISTS, EEXIST},
+		{ERROR_FILENAME_EXCED_RANGE, ENAMETOOLONG},
+		{ERROR_INVALID_NAME, EINVAL},
+		{ERROR_DIRECTORY, ENOTDIR},
+		{ERROR_NOT_ENOUGH_MEMORY, ENOMEM},
+	};
+	errno = EIO;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (map[i].win == err)
+			errno = map[i].posix;
+	return -1;
+}
+
+static int widen_path(const char *s, wchar_t *out, int n)
+{
+	if (widen(s, out, n) == 0)
+		return 0;
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+/* An existing path that is no disk file (NUL, CON, a pipe), opened for writing; else none. */
+static HANDLE open_device(const wchar_t *w)
+{
+	HANDLE h = CreateFileW(w, GENERIC_WRITE,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			       OPEN_EXISTING, 0, NULL);
+	if (h != INVALID_HANDLE_VALUE && GetFileType(h) == FILE_TYPE_DISK) {
+		CloseHandle(h);
+		h = INVALID_HANDLE_VALUE;
+	}
+	return h;
+}
+
+/* The file a report at w replaces: the final path of an existing file (through a symbolic
+ * link), else w itself. */
+static void file_to_replace(const wchar_t *w, wchar_t *dst, DWORD n)
+{
+	HANDLE h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			       OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	DWORD got = 0;
+
+	if (h != INVALID_HANDLE_VALUE) {
+		got = GetFinalPathNameByHandleW(h, dst, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+		CloseHandle(h);
+	}
+	if (!got || got >= n)
+		wcscpy(dst, w);
+}
+
+/* Creates ".NAME.PID-COUNTER-RANDOM" next to dst; CREATE_NEW never opens what exists. */
+static HANDLE create_unique(const wchar_t *dst, wchar_t *tmp, size_t n)
+{
+	static LONG counter;
+	const wchar_t *base = dst;
+	LARGE_INTEGER qpc;
+
+	for (const wchar_t *p = dst; *p; p++)
+		if (*p == L'\\' || *p == L'/')
+			base = p + 1;
+	for (int tries = 0; tries < 100; tries++) {
+		QueryPerformanceCounter(&qpc);
+		int k = _snwprintf(tmp, n, L"%.*ls.%ls.%lx-%lx-%llx", (int)(base - dst), dst, base,
+				   GetCurrentProcessId(), (unsigned long)InterlockedIncrement(&counter),
+				   (unsigned long long)qpc.QuadPart * 0x9e3779b97f4a7c15ull >> 24);
+		if (k < 0 || (size_t)k >= n) {
+			errno = ENAMETOOLONG;
+			return INVALID_HANDLE_VALUE;
+		}
+		HANDLE h = CreateFileW(tmp, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+				       CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		DWORD err = GetLastError();
+		if (h != INVALID_HANDLE_VALUE)
+			return h;
+		if (err != ERROR_FILE_EXISTS && err != ERROR_ALREADY_EXISTS) {
+			set_errno(err);
+			break;
+		}
+	}
+	return INVALID_HANDLE_VALUE;
+}
+
+static int narrow(const wchar_t *w, char *out, size_t len)
+{
+	if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)len, NULL, NULL) > 0)
+		return 0;
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+/* The stream over h; h is closed (and tmp removed) when there is none. */
+static FILE *stream_of(HANDLE h, const wchar_t *tmp)
+{
+	int fd = _open_osfhandle((intptr_t)h, _O_WRONLY | _O_BINARY);
+	FILE *f = fd >= 0 ? _fdopen(fd, "wb") : NULL;
+
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			_close(fd);
+		else
+			CloseHandle(h);
+		if (tmp[0])
+			DeleteFileW(tmp);
+		errno = e;
+	}
+	return f;
+}
+
+FILE *wsph_plat_out_open(const char *path, char *tmp, char *dst, size_t len)
+{
+	wchar_t w[MAX_PATH * 4], wdst[MAX_PATH * 4], wtmp[MAX_PATH * 4];
+	HANDLE h;
+
+	tmp[0] = '\0';
+	wtmp[0] = L'\0';
+	if (widen_path(path, w, MAX_PATH * 4) != 0 || narrow(w, dst, len) != 0)
+		return NULL;
+	if (wsph_plat_is_dir(path)) {
+		errno = EISDIR;
+		return NULL;
+	}
+	h = open_device(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		file_to_replace(w, wdst, MAX_PATH * 4);
+		h = create_unique(wdst, wtmp, MAX_PATH * 4);
+		if (h == INVALID_HANDLE_VALUE)
+			return NULL;
+		if (narrow(wdst, dst, len) != 0 || narrow(wtmp, tmp, len) != 0) {
+			CloseHandle(h);
+			DeleteFileW(wtmp);
+			return NULL;
+		}
+	}
+	return stream_of(h, wtmp);
+}
+
 int wsph_plat_replace_file(const char *src, const char *dst)
 {
 	wchar_t ws[MAX_PATH * 4], wd[MAX_PATH * 4];
-	if (widen(src, ws, MAX_PATH * 4) || widen(dst, wd, MAX_PATH * 4))
+	if (widen_path(src, ws, MAX_PATH * 4) || widen_path(dst, wd, MAX_PATH * 4))
 		return -1;
-	return MoveFileExW(ws, wd, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : -1;
+	/* Another run replacing the same file, or a reader without FILE_SHARE_DELETE, holds it
+	 * for a moment: try again a few times before giving up. */
+	for (int tries = 0;; tries++) {
+		if (MoveFileExW(ws, wd, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+			return 0;
+		DWORD err = GetLastError();
+		if (tries == 20 || (err != ERROR_ACCESS_DENIED && err != ERROR_SHARING_VIOLATION))
+			return set_errno(err);
+		Sleep(50);
+	}
+}
+
+int wsph_plat_remove_file(const char *path)
+{
+	wchar_t w[MAX_PATH * 4];
+	if (widen_path(path, w, MAX_PATH * 4))
+		return -1;
+	return DeleteFileW(w) ? 0 : set_errno(GetLastError());
 }
 
 int wsph_plat_exe_dir(char *buf, size_t len)
@@ -294,10 +464,24 @@ int wsph_plat_exe_dir(char *buf, size_t len)
 	return 0;
 }
 
+/* Creates one directory of a path being made; an existing one is fine. */
+static int make_dir(const char *dir)
+{
+	wchar_t w[MAX_PATH * 4];
+	if (widen_path(dir, w, MAX_PATH * 4) != 0)
+		return -1;
+	if (CreateDirectoryW(w, NULL) || GetLastError() == ERROR_ALREADY_EXISTS)
+		return 0;
+	return set_errno(GetLastError());
+}
+
 int wsph_plat_mkdirs(const char *path)
 {
 	char tmp[MAX_PATH * 4];
-	snprintf(tmp, sizeof tmp, "%s", path);
+	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	char *last = NULL;
 	for (char *p = tmp; *p; p++)
 		if (*p == '/' || *p == '\\')
@@ -305,21 +489,24 @@ int wsph_plat_mkdirs(const char *path)
 	if (!last)
 		return 0;
 	*last = '\0';
-	for (char *p = tmp; ; p++) {
+	int rc = 0;
+	for (char *p = tmp;; p++) {
 		if (*p == '/' || *p == '\\' || *p == '\0') {
 			char c = *p;
 			*p = '\0';
-			if (tmp[0] && !(p == tmp + 2 && tmp[1] == ':')) {
-				wchar_t w[MAX_PATH * 4];
-				if (!widen(tmp, w, MAX_PATH * 4))
-					CreateDirectoryW(w, NULL);
-			}
+			/* the last directory's failure is the one that counts (is_dir below) */
+			if (tmp[0] && !(p == tmp + 2 && tmp[1] == ':'))
+				rc = make_dir(tmp);
 			*p = c;
 			if (!c)
 				break;
 		}
 	}
-	return wsph_plat_is_dir(tmp) ? 0 : -1;
+	if (wsph_plat_is_dir(tmp))
+		return 0;
+	if (rc == 0)
+		errno = ENOTDIR;
+	return -1;
 }
 
 int wsph_plat_stream_is_tty(void *file)
