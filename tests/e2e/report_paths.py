@@ -93,9 +93,9 @@ def test_directory_target(h, d):
 
 
 def test_concurrent(h, d):
+    """Two runs writing one path: whatever the order, one complete report and nothing else."""
     # each round is a fresh race; under Wine a run costs seconds, so fewer rounds there
     rounds = 3 if h.wine else 10
-    """Two runs writing one path: whatever the order, one complete report and nothing else."""
     target = os.path.join(d, "report.xml")
     for i in range(rounds):
         procs = [subprocess.Popen(h.command([("junit", h.host(target))]), stdout=subprocess.DEVNULL,
