@@ -12,7 +12,6 @@
 #include "runner.h"
 #include "sha256.h"
 #include "scenario.h"
-#include "shard.h"
 #include "util.h"
 
 #include <stddef.h>
