@@ -57,8 +57,8 @@ static const struct num_spec nums[WSPH_NUM_COUNT] = {
 	[WSPH_NUM_GTEST_TOTAL] = {"GTEST_TOTAL_SHARDS", "a whole number", 1, 1000000, 1, ""},
 	[WSPH_NUM_CASES_PER_CHILD] = {"WSPHARNESS_CASES_PER_CHILD", "a whole number of cases", 0,
 				      1000000, 1, ""},
-	[WSPH_NUM_TRACE_MEM] = {"WSPH_TRACE_MEM_EVENTS", "a whole number of events", 1, 16777216, 1,
-				""},
+	[WSPH_NUM_TRACE_MEM] = {"WSPH_TRACE_MEM_EVENTS", "a whole number of events", 0, 16777216, 1,
+				" (0: the default)"},
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -436,7 +436,7 @@ static int env_shard(struct options *o, const char *(*get)(const char *), char *
 int wsph_options_env(struct options *o, const char *(*get)(const char *name), char *err,
 		     size_t errlen)
 {
-	double per = 0, mem = 1;
+	double per = 0, mem = 0;
 	o->multiplier = 0;
 	if (env_num(get, WSPH_NUM_MULTIPLIER, &o->multiplier, err, errlen) ||
 	    env_num(get, WSPH_NUM_CASES_PER_CHILD, &per, err, errlen) ||
