@@ -218,7 +218,7 @@ static void say_empty(const struct wsph_run_config *cfg, const struct sel_count 
 	if (!n->matched && f)
 		snprintf(out, len, "no case matches --filter '%s'", f);
 	else if (!n->matched)
-		snprintf(out, len, "no case: no scenario applies to the provider kind of this run");
+		snprintf(out, len, "the scenarios have no case");
 	else if (!n->checking)
 		snprintf(out, len, "no case%s%s%s checks --rule '%s'", f ? " that matches --filter '" : "",
 			 f ? f : "", f ? "'" : "", cfg->rule);
