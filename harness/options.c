@@ -126,100 +126,70 @@ struct parser {
 	size_t errlen;
 };
 
-typedef int (*flag_fn)(struct parser *p, const char *flag, const char *v);
+struct flag;
+typedef int (*flag_fn)(struct parser *p, const struct flag *f, const char *v);
 
 struct flag {
 	const char *name;
 	const char *needs; /* the value it takes, for "--x needs ..." (NULL: a switch) */
 	flag_fn fn;
 	const char *absent; /* the value when none follows (NULL: the value is required) */
+	size_t field;	    /* set_switch, set_string: offsetof the int or const char * it sets */
 };
 
-static int set_kind(struct parser *p, const char *flag, const char *v)
+#define FIELD(name) offsetof(struct options, name)
+
+static int set_kind(struct parser *p, const struct flag *f, const char *v)
 {
 	(void)v;
-	p->o->kinds |= !strcmp(flag, "--ifs") ? WSPH_KIND_IFS : WSPH_KIND_NONIFS;
+	p->o->kinds |= !strcmp(f->name, "--ifs") ? WSPH_KIND_IFS : WSPH_KIND_NONIFS;
 	return OK;
 }
 
-/* The switches that set one int field to 1. */
-static int *switch_field(struct options *o, const char *flag)
-{
-	const struct {
-		const char *name;
-		size_t off;
-	} t[] = {
-		{"--layered", offsetof(struct options, layered)},
-		{"--lower-non-ifs", offsetof(struct options, lower_nonifs)},
-		{"--no-isolation", offsetof(struct options, no_isolation)},
-		{"--fault-sweep", offsetof(struct options, fault_sweep)},
-		{"--allow-empty", offsetof(struct options, allow_empty)},
-		{"--deterministic", offsetof(struct options, deterministic)},
-		{"-q", offsetof(struct options, quiet)},
-		{"--quiet", offsetof(struct options, quiet)},
-		{"-v", offsetof(struct options, verbose)},
-		{"--verbose", offsetof(struct options, verbose)},
-	};
-	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
-		if (!strcmp(flag, t[k].name))
-			return (int *)((char *)o + t[k].off);
-	return NULL;
-}
-
-static int set_switch(struct parser *p, const char *flag, const char *v)
+/* A switch: its int field to 1. */
+static int set_switch(struct parser *p, const struct flag *f, const char *v)
 {
 	(void)v;
-	*switch_field(p->o, flag) = 1;
+	*(int *)((char *)p->o + f->field) = 1;
 	return OK;
 }
 
-/* The flags that keep their value as given. */
-static int set_string(struct parser *p, const char *flag, const char *v)
+/* A value kept as given, in its const char * field. */
+static int set_string(struct parser *p, const struct flag *f, const char *v)
 {
-	struct options *o = p->o;
-	if (!strcmp(flag, "--rule"))
-		o->rule = v;
-	else if (!strcmp(flag, "--guid"))
-		o->guid = v;
-	else if (!strcmp(flag, "--catalog"))
-		o->catalog = v;
-	else if (!strcmp(flag, "--rules"))
-		o->rules = v;
-	else {
-		o->lower = v; /* --lower */
-		o->layered = 1;
-	}
+	*(const char **)((char *)p->o + f->field) = v;
+	p->o->layered |= !strcmp(f->name, "--lower");
 	return OK;
 }
 
-static int set_scenarios(struct parser *p, const char *flag, const char *v)
+static int set_scenarios(struct parser *p, const struct flag *f, const char *v)
 {
-	(void)flag;
+	(void)f;
 	if (p->o->n_scenarios == WSPH_MAX_PATHS)
 		return fail(p->err, p->errlen, "too many --scenarios (at most %d)", WSPH_MAX_PATHS);
 	p->o->scenarios[p->o->n_scenarios++] = v;
 	return OK;
 }
 
-static int set_filter(struct parser *p, const char *flag, const char *v)
+static int set_filter(struct parser *p, const struct flag *f, const char *v)
 {
-	(void)flag;
+	(void)f;
 	if (wsph_filter_check(v, p->err, p->errlen) != 0)
 		return BAD;
 	p->o->filter = v;
 	return OK;
 }
 
-static int set_timeout(struct parser *p, const char *flag, const char *v)
+static int set_timeout(struct parser *p, const struct flag *f, const char *v)
 {
-	(void)flag;
+	(void)f;
 	return wsph_num_parse(WSPH_NUM_TIMEOUT, v, &p->o->timeout, p->err, p->errlen) ? BAD : OK;
 }
 
-static int set_jobs(struct parser *p, const char *flag, const char *v)
+static int set_jobs(struct parser *p, const struct flag *f, const char *v)
 {
 	double n = 0;
-	(void)flag;
+	(void)f;
 	if (strcmp(v, "auto") && wsph_num_parse(WSPH_NUM_JOBS, v, &n, p->err, p->errlen))
 		return BAD;
 	p->o->jobs = (unsigned)n;
@@ -245,9 +215,9 @@ static int parse_shard(const char *v, enum wsph_num nk, enum wsph_num nn, unsign
 	return 0;
 }
 
-static int set_shard(struct parser *p, const char *flag, const char *v)
+static int set_shard(struct parser *p, const struct flag *f, const char *v)
 {
-	(void)flag;
+	(void)f;
 	if (parse_shard(v, WSPH_NUM_SHARD_INDEX, WSPH_NUM_SHARD_TOTAL, &p->o->shard_k,
 			&p->o->shard_n, p->err, p->errlen))
 		return fail(p->err, p->errlen, "--shard takes K/N with 0 <= K < N <= %.15g, not '%s'",
@@ -256,10 +226,10 @@ static int set_shard(struct parser *p, const char *flag, const char *v)
 	return OK;
 }
 
-static int set_color(struct parser *p, const char *flag, const char *v)
+static int set_color(struct parser *p, const struct flag *f, const char *v)
 {
 	static const char *const words[] = {"never", "always", "auto"};
-	(void)flag;
+	(void)f;
 	for (int k = 0; k < 3; k++)
 		if (!strcmp(v, words[k])) {
 			p->o->color = k < 2 ? k : -1;
@@ -269,7 +239,7 @@ static int set_color(struct parser *p, const char *flag, const char *v)
 }
 
 /* --report FORMAT:PATH, or the shortcut --FORMAT PATH. */
-static int set_report(struct parser *p, const char *flag, const char *v)
+static int set_report(struct parser *p, const struct flag *f, const char *v)
 {
 	static const char *const shortcuts[] = {"junit", "tap", "trace", "matrix"};
 	struct options *o = p->o;
@@ -277,7 +247,7 @@ static int set_report(struct parser *p, const char *flag, const char *v)
 	if (o->n_reports == WSPH_MAX_PATHS)
 		return fail(p->err, p->errlen, "too many reports (at most %d)", WSPH_MAX_PATHS);
 	for (size_t k = 0; k < sizeof shortcuts / sizeof shortcuts[0]; k++)
-		if (!strcmp(flag + 2, shortcuts[k]))
+		if (!strcmp(f->name + 2, shortcuts[k]))
 			format = shortcuts[k];
 	if (!format) {
 		const char *colon = strchr(v, ':');
@@ -300,34 +270,34 @@ static int set_report(struct parser *p, const char *flag, const char *v)
 }
 
 static const struct flag flags[] = {
-	{"--ifs", NULL, set_kind, NULL},
-	{"--non-ifs", NULL, set_kind, NULL},
-	{"--layered", NULL, set_switch, NULL},
-	{"--lower-non-ifs", NULL, set_switch, NULL},
-	{"--no-isolation", NULL, set_switch, NULL},
-	{"--fault-sweep", NULL, set_switch, NULL},
-	{"--allow-empty", NULL, set_switch, NULL},
-	{"--deterministic", NULL, set_switch, NULL},
-	{"-q", NULL, set_switch, NULL},
-	{"--quiet", NULL, set_switch, NULL},
-	{"-v", NULL, set_switch, NULL},
-	{"--verbose", NULL, set_switch, NULL},
-	{"--rule", "a rule ID", set_string, NULL},
-	{"--guid", "a GUID", set_string, NULL},
-	{"--catalog", "a manifest file", set_string, NULL},
-	{"--rules", "a file", set_string, NULL},
-	{"--lower", "a provider DLL", set_string, NULL},
-	{"--scenarios", "a path", set_scenarios, NULL},
-	{"--filter", "a pattern", set_filter, NULL},
-	{"--timeout", "a number of seconds", set_timeout, NULL},
-	{"--jobs", "a number of processes or auto", set_jobs, NULL},
-	{"--shard", "K/N", set_shard, NULL},
-	{"--color", "auto, always or never", set_color, "auto"},
-	{"--report", "FORMAT:PATH", set_report, NULL},
-	{"--junit", "a path", set_report, NULL},
-	{"--tap", "a path", set_report, NULL},
-	{"--trace", "a path", set_report, NULL},
-	{"--matrix", "a path", set_report, NULL},
+	{"--ifs", NULL, set_kind, NULL, 0},
+	{"--non-ifs", NULL, set_kind, NULL, 0},
+	{"--layered", NULL, set_switch, NULL, FIELD(layered)},
+	{"--lower-non-ifs", NULL, set_switch, NULL, FIELD(lower_nonifs)},
+	{"--no-isolation", NULL, set_switch, NULL, FIELD(no_isolation)},
+	{"--fault-sweep", NULL, set_switch, NULL, FIELD(fault_sweep)},
+	{"--allow-empty", NULL, set_switch, NULL, FIELD(allow_empty)},
+	{"--deterministic", NULL, set_switch, NULL, FIELD(deterministic)},
+	{"-q", NULL, set_switch, NULL, FIELD(quiet)},
+	{"--quiet", NULL, set_switch, NULL, FIELD(quiet)},
+	{"-v", NULL, set_switch, NULL, FIELD(verbose)},
+	{"--verbose", NULL, set_switch, NULL, FIELD(verbose)},
+	{"--rule", "a rule ID", set_string, NULL, FIELD(rule)},
+	{"--guid", "a GUID", set_string, NULL, FIELD(guid)},
+	{"--catalog", "a manifest file", set_string, NULL, FIELD(catalog)},
+	{"--rules", "a file", set_string, NULL, FIELD(rules)},
+	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower)},
+	{"--scenarios", "a path", set_scenarios, NULL, 0},
+	{"--filter", "a pattern", set_filter, NULL, 0},
+	{"--timeout", "a number of seconds", set_timeout, NULL, 0},
+	{"--jobs", "a number of processes or auto", set_jobs, NULL, 0},
+	{"--shard", "K/N", set_shard, NULL, 0},
+	{"--color", "auto, always or never", set_color, "auto", 0},
+	{"--report", "FORMAT:PATH", set_report, NULL, 0},
+	{"--junit", "a path", set_report, NULL, 0},
+	{"--tap", "a path", set_report, NULL, 0},
+	{"--trace", "a path", set_report, NULL, 0},
+	{"--matrix", "a path", set_report, NULL, 0},
 };
 
 /* "--flag=value" or "--flag value"; NULL when the value is missing. */
@@ -342,13 +312,13 @@ static const char *value_of(struct parser *p, size_t n)
 static int one_flag(struct parser *p, const struct flag *f)
 {
 	if (!f->needs)
-		return f->fn(p, f->name, NULL);
+		return f->fn(p, f, NULL);
 	const char *v = value_of(p, strlen(f->name));
 	if (!v)
 		v = f->absent;
 	if (!v)
 		return fail(p->err, p->errlen, "%s needs %s", f->name, f->needs);
-	return f->fn(p, f->name, v);
+	return f->fn(p, f, v);
 }
 
 /* -jN or -j N */
@@ -358,7 +328,7 @@ static int short_jobs(struct parser *p)
 	const char *v = a[2] ? a + 2 : (p->i + 1 < p->argc ? p->argv[++p->i] : NULL);
 	if (!v)
 		return fail(p->err, p->errlen, "-j needs a number of processes or auto");
-	return set_jobs(p, "--jobs", v);
+	return set_jobs(p, NULL, v);
 }
 
 static int one_arg(struct parser *p)
