@@ -79,7 +79,7 @@ build-asan: setup-native
 	$(NINJA) -C build-asan
 
 # clang with libFuzzer, ASan and UBSan; only the two fuzz targets are built (a few files each).
-FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules fuzz/fuzz_errtable
+FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules fuzz/fuzz_errtable fuzz/fuzz_options fuzz/fuzz_glob
 build-fuzz: setup-fuzz
 	@test -f build-fuzz/build.ninja || CC=clang $(MESON) setup build-fuzz \
 		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \

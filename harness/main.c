@@ -5,12 +5,13 @@
 #include "report.h"
 #include "results.h"
 #include "errtable.h"
+#include "filter.h"
 #include "modfile.h"
+#include "options.h"
 #include "ruleset.h"
 #include "runner.h"
 #include "sha256.h"
 #include "scenario.h"
-#include "shard.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -20,216 +21,22 @@
 
 enum exit_status { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERNAL = 3 };
 
-#define MAX_PATHS 64
-
-struct options {
-	const char *command;
-	const char *provider;
-	unsigned kinds;
-	const char *scenarios[MAX_PATHS];
-	size_t n_scenarios;
-	const char *rules;
-	const char *filter;
-	struct {
-		const char *format, *path;
-		char name[32]; /* --report FORMAT:PATH: FORMAT, which format points to */
-	} reports[MAX_PATHS];
-	size_t n_reports;
-	int quiet, verbose, color; /* color: -1 auto */
-	int deterministic;	   /* reports without times, host names or pointer values */
-	int layered, lower_nonifs;
-	int no_isolation;
-	double timeout; /* seconds per scenario, 0: the default */
-	long child_case;
-	const char *channel; /* child mode: the channel to the parent */
-	unsigned jobs;
-	int fault_sweep;
-	unsigned shard_k, shard_n;
-	int have_shard;
-	const char *rule;
-	int argc;
-	char **argv;
-	const char *lower, *guid, *catalog;
-};
-
-static const char usage[] =
-	"usage: wspharness run [PROVIDER] [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
-	"                      [--filter GLOB[:GLOB]...] [--report FORMAT:PATH]... [--junit FILE]\n"
-	"                      [-q|-v] [--color=WHEN] [--deterministic]\n"
-	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
-	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
-	"                      [--fault-sweep] [--rule ID] [--shard K/N] [--jobs N|auto]\n"
-	"       wspharness list [--scenarios PATH]... [--filter GLOB]\n"
-	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
-	"       wspharness show TRACE\n"
-	"       wspharness --help | --version\n"
-	"\n"
-	"PROVIDER is a provider DLL (.dll on Windows, .so elsewhere); without it the bundled\n"
-	"reference provider (mockbase) is used. --ifs and --non-ifs say what kind of provider it is\n"
-	"(XP1_IFS_HANDLES in the protocol information it is started with); give both to run every\n"
-	"scenario in both kinds; the default is --non-ifs. Exit status: 0 every scenario passed,\n"
-	"1 a rule was broken or the provider failed, 2 bad input, 3 internal error.\n";
-
 static int bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "wspharness: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage);
+	fprintf(stderr, "\n%s", wsph_usage);
 	return EXIT_BAD_INPUT;
 }
 
-static const char *value_of(int argc, char **argv, int *i, const char *flag)
+static int format_known(const char *format)
 {
-	size_t n = strlen(flag);
-	if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], flag)) {
-		if (*i + 1 >= argc)
-			return NULL;
-		return argv[++*i];
-	}
-	return NULL;
+	return wsph_reporter_find(format) != NULL;
 }
 
-static int is_flag(const char *arg, const char *flag)
+static const char *env_get(const char *name)
 {
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
-}
-
-static int parse(int argc, char **argv, struct options *o)
-{
-	memset(o, 0, sizeof *o);
-	o->jobs = 1;
-	o->color = -1;
-	if (argc < 2)
-		return bad_usage("%s", "no command given");
-	o->command = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--ifs"))
-			o->kinds |= WSPH_KIND_IFS;
-		else if (!strcmp(a, "--non-ifs"))
-			o->kinds |= WSPH_KIND_NONIFS;
-		else if (!strcmp(a, "--layered"))
-			o->layered = 1;
-		else if (!strcmp(a, "--lower-non-ifs"))
-			o->lower_nonifs = 1;
-		else if (!strcmp(a, "--no-isolation"))
-			o->no_isolation = 1;
-		else if (!strcmp(a, "--fault-sweep"))
-			o->fault_sweep = 1;
-		else if (is_flag(a, "--rule")) {
-			if (!(o->rule = value_of(argc, argv, &i, "--rule")))
-				return bad_usage("%s needs a rule ID", "--rule");
-		} else if (is_flag(a, "--shard")) {
-			const char *v = value_of(argc, argv, &i, "--shard");
-			if (!v || wsph_shard_parse(v, &o->shard_k, &o->shard_n) != 0)
-				return bad_usage("--shard takes K/N with 0 <= K < N, not '%s'",
-						 v ? v : "");
-			o->have_shard = 1;
-		}
-		else if (is_flag(a, "--jobs") || !strncmp(a, "-j", 2)) {
-			const char *v = a[1] == 'j' ? (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL))
-						    : value_of(argc, argv, &i, "--jobs");
-			char *end = NULL;
-			long n = v && strcmp(v, "auto") ? strtol(v, &end, 10) : 0;
-			if (!v || (end && (*end || end == v)) || n < 0 || n > 64)
-				return bad_usage("--jobs takes a number of processes (0..64) or auto, "
-						 "not '%s'", v ? v : "");
-			o->jobs = (unsigned)n;
-		}
-		else if (is_flag(a, "--timeout")) {
-			const char *v = value_of(argc, argv, &i, "--timeout");
-			char *end = NULL;
-			if (!v || (o->timeout = strtod(v, &end)) <= 0 || *end)
-				return bad_usage("--timeout takes a number of seconds, not '%s'",
-						 v ? v : "");
-		}
-		else if (is_flag(a, "--lower")) {
-			if (!(o->lower = value_of(argc, argv, &i, "--lower")))
-				return bad_usage("%s needs a provider DLL", "--lower");
-			o->layered = 1;
-		} else if (is_flag(a, "--guid")) {
-			if (!(o->guid = value_of(argc, argv, &i, "--guid")))
-				return bad_usage("%s needs a GUID", "--guid");
-		} else if (is_flag(a, "--catalog")) {
-			if (!(o->catalog = value_of(argc, argv, &i, "--catalog")))
-				return bad_usage("%s needs a manifest file", "--catalog");
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-			o->quiet = 1;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			o->verbose = 1;
-		else if (!strcmp(a, "--deterministic"))
-			o->deterministic = 1;
-		else if (is_flag(a, "--scenarios")) {
-			const char *v = value_of(argc, argv, &i, "--scenarios");
-			if (!v)
-				return bad_usage("%s needs a path", "--scenarios");
-			if (o->n_scenarios == MAX_PATHS)
-				return bad_usage("%s", "too many --scenarios");
-			o->scenarios[o->n_scenarios++] = v;
-		} else if (is_flag(a, "--rules")) {
-			if (!(o->rules = value_of(argc, argv, &i, "--rules")))
-				return bad_usage("%s needs a file", "--rules");
-		} else if (is_flag(a, "--filter")) {
-			if (!(o->filter = value_of(argc, argv, &i, "--filter")))
-				return bad_usage("%s needs a pattern", "--filter");
-		} else if (is_flag(a, "--report") || is_flag(a, "--junit") || is_flag(a, "--tap") ||
-			   is_flag(a, "--trace") || is_flag(a, "--matrix")) {
-			/* --report FORMAT:PATH, or the shortcut --FORMAT PATH */
-			const char *flag = a, *eq = strchr(a, '=');
-			char name[32];
-			snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - a : (ptrdiff_t)strlen(a)), a);
-			const char *v = value_of(argc, argv, &i, name);
-			if (!v)
-				return bad_usage("%s needs a value", name);
-			if (o->n_reports == MAX_PATHS)
-				return bad_usage("%s", "too many reports");
-			/* name is a local buffer: the shortcut's format must outlive it */
-			static const char *const shortcuts[] = {"junit", "tap", "trace", "matrix"};
-			const char *format = NULL, *path = v;
-			for (size_t k = 0; k < sizeof shortcuts / sizeof shortcuts[0]; k++)
-				if (!strcmp(name + 2, shortcuts[k]))
-					format = shortcuts[k];
-			char *colon = NULL;
-			if (!strcmp(name, "--report")) {
-				colon = strchr(v, ':');
-				/* "C:\x" is a path, not a format; FORMAT has no backslash or slash */
-				if (!colon || colon == v || strcspn(v, "/\\") < (size_t)(colon - v))
-					return bad_usage("--report takes FORMAT:PATH, not '%s'", v);
-				snprintf(o->reports[o->n_reports].name,
-					 sizeof o->reports[o->n_reports].name, "%.*s",
-					 (int)(colon - v), v);
-				format = o->reports[o->n_reports].name;
-				path = colon + 1;
-			}
-			if (!wsph_reporter_find(format))
-				return bad_usage("unknown report format '%s'", format);
-			(void)flag;
-			o->reports[o->n_reports].format = format;
-			o->reports[o->n_reports].path = path;
-			o->n_reports++;
-		} else if (is_flag(a, "--color")) {
-			const char *v = value_of(argc, argv, &i, "--color");
-			if (!v || !strcmp(v, "auto"))
-				o->color = -1;
-			else if (!strcmp(v, "always"))
-				o->color = 1;
-			else if (!strcmp(v, "never"))
-				o->color = 0;
-			else
-				return bad_usage("--color takes auto, always or never, not '%s'", v);
-		} else if (a[0] == '-' && a[1])
-			return bad_usage("unknown option '%s'", a);
-		else if (!strcmp(o->command, "run") && !o->provider)
-			o->provider = a;
-		else
-			return bad_usage("unexpected argument '%s'", a);
-	}
-	if (!o->kinds)
-		o->kinds = WSPH_KIND_NONIFS;
-	return 0;
+	return getenv(name);
 }
 
 /* buf = a + b + c; -1 when it does not fit. */
@@ -355,158 +162,104 @@ static int usable_module(const char **path, char *buf, size_t len, char *err, si
 	return wsph_modfile_check(buf, "WSPStartup", err, errlen);
 }
 
-static int cmd_run(struct options *o)
+static int say(int status, const char *prefix, const char *text)
 {
-	struct wsph_suite suite;
-	struct wsph_ruleset set;
-	struct wsph_results results;
-	char provider[4096], lower[4096], err[1024];
-	struct wsph_catalog manifest;
-	int have_manifest = 0;
-	int status;
-	memset(&suite, 0, sizeof suite);
-	memset(&set, 0, sizeof set);
-	memset(&results, 0, sizeof results);
+	fprintf(stderr, "%s%s\n", prefix, text);
+	return status;
+}
 
-	if (!o->provider) {
-		if (default_provider(provider, sizeof provider) != 0) {
-			fprintf(stderr, "wspharness: no PROVIDER given and the bundled mockbase "
-					"provider was not found\n");
-			return EXIT_BAD_INPUT;
-		}
-		o->provider = provider;
+/* The numbers from the environment and the run's time limit per case, before anything loads. */
+static int run_limits(struct options *o, struct wsph_run_config *cfg)
+{
+	char err[1024];
+	if (wsph_options_env(o, env_get, err, sizeof err) ||
+	    wsph_options_timeout_ms(o, &cfg->timeout_ms, err, sizeof err))
+		return say(EXIT_BAD_INPUT, "wspharness: ", err);
+	cfg->timeout_scale = o->multiplier;
+	cfg->cases_per_child = o->cases_per_child;
+	cfg->shard_k = o->shard_k;
+	cfg->shard_n = o->shard_n;
+	cfg->jobs = o->jobs;
+	return 0;
+}
+
+/* The flags that map one to one onto the run's configuration. */
+static void run_config(struct options *o, struct wsph_run_config *cfg,
+		       const struct wsph_suite *suite, const struct wsph_ruleset *set)
+{
+	cfg->provider = o->provider;
+	cfg->kinds = o->kinds;
+	cfg->filter = o->filter;
+	cfg->allow_empty = o->allow_empty;
+	cfg->set = set;
+	cfg->suite = suite;
+	cfg->trace_cap = 65536;
+	cfg->layered = o->layered;
+	cfg->isolate = !o->no_isolation;
+	cfg->child_case = o->child_case;
+	cfg->fault_sweep = o->fault_sweep;
+	cfg->rule = o->rule;
+	cfg->argc = o->argc;
+	cfg->argv = o->argv;
+	cfg->lower_kind = o->lower_nonifs ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
+	cfg->channel = o->channel;
+}
+
+/* --layered: the provider below (the bundled mockbase unless --lower), checked. */
+static int run_lower(struct options *o, struct wsph_run_config *cfg, char *lower, size_t len)
+{
+	char err[1024];
+	if (!o->layered)
+		return 0;
+	if (!o->lower) {
+		if (default_provider(lower, len) != 0)
+			return say(EXIT_BAD_INPUT, "wspharness: ", "--layered needs --lower DLL (the "
+								   "bundled mockbase was not found)");
+		o->lower = lower;
 	}
-	status = load_inputs(o, &suite, &set, 0);
-	if (status)
-		goto out;
-	if (usable_module(&o->provider, provider, sizeof provider, err, sizeof err) != 0) {
-		fprintf(stderr, "wspharness: %s: %s\n", o->provider, err);
-		status = EXIT_BAD_INPUT;
-		goto out;
+	if (usable_module(&o->lower, lower, len, err, sizeof err) != 0) {
+		fprintf(stderr, "wspharness: %s: %s\n", o->lower, err);
+		return EXIT_BAD_INPUT;
 	}
-	struct wsph_run_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	cfg.provider = o->provider;
-	cfg.kinds = o->kinds;
-	cfg.filter = o->filter;
-	cfg.set = &set;
-	cfg.suite = &suite;
-	cfg.trace_cap = 65536;
-	cfg.layered = o->layered;
-	cfg.isolate = !o->no_isolation;
-	cfg.child_case = o->child_case;
-	cfg.fault_sweep = o->fault_sweep;
-	if (!o->have_shard &&
-	    wsph_shard_from_env(getenv("GTEST_SHARD_INDEX"), getenv("GTEST_TOTAL_SHARDS"),
-				&o->shard_k, &o->shard_n) < 0) {
-		fprintf(stderr, "wspharness: GTEST_SHARD_INDEX and GTEST_TOTAL_SHARDS must both be "
-				"set, with 0 <= index < total\n");
-		status = EXIT_BAD_INPUT;
-		goto out;
-	}
-	cfg.rule = o->rule;
-	if (o->rule && !wsph_ruleset_find(&set, o->rule)) {
+	cfg->lower = o->lower;
+	return 0;
+}
+
+/* --rule and --guid name something that exists. */
+static int run_names(struct options *o, struct wsph_run_config *cfg, const struct wsph_ruleset *set,
+		     GUID *guid)
+{
+	if (o->rule && !wsph_ruleset_find(set, o->rule)) {
 		fprintf(stderr, "wspharness: --rule: '%s' is not a rule of rules.yaml\n", o->rule);
-		status = EXIT_BAD_INPUT;
-		goto out;
+		return EXIT_BAD_INPUT;
 	}
-	cfg.shard_k = o->shard_k;
-	cfg.shard_n = o->shard_n;
-	struct wsph_report_opts po;
-	memset(&po, 0, sizeof po);
-	po.color = o->color >= 0 ? o->color : WSPH_COLOR_AUTO;
-	po.verbose = o->verbose;
-	if (!o->quiet && o->child_case < 0) {
-		cfg.progress = wsph_console_progress;
-		cfg.progress_ctx = &po;
-	}
-	cfg.argc = o->argc;
-	cfg.argv = o->argv;
-	{
-		/* per scenario: 10 s by default, --timeout, times WSPHARNESS_TIMEOUT_MULTIPLIER */
-		double t = o->timeout > 0 ? o->timeout : 10.0;
-		const char *mul = getenv("WSPHARNESS_TIMEOUT_MULTIPLIER");
-		if (mul && atof(mul) > 0) {
-			t *= atof(mul);
-			cfg.timeout_scale = atof(mul);
-		}
-		cfg.timeout_ms = (unsigned)(t * 1000.0);
-		cfg.jobs = o->jobs;
-	}
-	cfg.lower_kind = o->lower_nonifs ? WSPH_KIND_NONIFS : WSPH_KIND_IFS;
-	GUID guid;
 	if (o->guid) {
-		if (wsph_guid_parse(o->guid, &guid) != 0) {
+		if (wsph_guid_parse(o->guid, guid) != 0) {
 			fprintf(stderr, "wspharness: --guid: '%s' is not a GUID like "
 					"{5f8a6c3e-1b2d-4e7f-9a10-577068617269}\n", o->guid);
-			status = EXIT_BAD_INPUT;
-			goto out;
+			return EXIT_BAD_INPUT;
 		}
-		cfg.guid = &guid;
+		cfg->guid = guid;
 	}
-	if (o->layered) {
-		if (!o->lower) {
-			if (default_provider(lower, sizeof lower) != 0) {
-				fprintf(stderr, "wspharness: --layered needs --lower DLL (the bundled "
-						"mockbase was not found)\n");
-				status = EXIT_BAD_INPUT;
-				goto out;
-			}
-			o->lower = lower;
-		}
-		if (usable_module(&o->lower, lower, sizeof lower, err, sizeof err) != 0) {
-			fprintf(stderr, "wspharness: %s: %s\n", o->lower, err);
-			status = EXIT_BAD_INPUT;
-			goto out;
-		}
-		cfg.lower = o->lower;
-	}
-	if (o->catalog) {
-		struct wsph_diag diag;
-		if (wsph_catalog_load(&manifest, o->catalog, &diag) != 0) {
-			fprintf(stderr, "%s\n", diag.text);
-			status = EXIT_BAD_INPUT;
-			goto out;
-		}
-		have_manifest = 1;
-		cfg.manifest = &manifest;
-		cfg.layered = manifest.entries[manifest.stream_entry].info.ProtocolChain.ChainLen > 1;
-		cfg.kinds = wsph_catalog_provider_kind(&manifest,
-						       manifest.entries[manifest.stream_entry].provider);
-		/* The manifest names the provider under test; PROVIDER, when given, must be it. */
-		cfg.provider = wsph_catalog_under_test(&manifest)->path;
-	}
-	static volatile int interrupted;
-	if (o->child_case < 0) {
-		wsph_plat_catch_interrupts(&interrupted);
-		wsph_plat_host_advice();
-		cfg.interrupted = &interrupted;
-	}
-	cfg.channel = o->channel;
-	cfg.bad_input = err;
-	cfg.bad_input_len = sizeof err;
-	int ran = wsph_run(&cfg, &results);
-	if (ran == 1) {
-		fprintf(stderr, "wspharness: %s\n", err);
-		status = EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (ran != 0) {
-		fprintf(stderr, "wspharness: out of memory\n");
-		status = EXIT_INTERNAL;
-		goto out;
-	}
-	if (o->child_case >= 0) {
-		/* child mode: the case went to stdout; the parent reports */
-		status = EXIT_PASS;
-		goto out;
-	}
-	/* The matrix needs the catalogue and the reports the provider's fingerprint (until the
-	 * runner fills both in). */
-	if (!results.set)
-		results.set = &set;
-	if (!results.provider_sha256[0])
-		wsph_sha256_file(o->provider, results.provider_sha256);
+	return 0;
+}
+
+/* --catalog: the manifest names the provider under test; PROVIDER, when given, must be it. */
+static int run_manifest(struct options *o, struct wsph_run_config *cfg, struct wsph_catalog *m)
+{
+	struct wsph_diag diag;
+	if (wsph_catalog_load(m, o->catalog, &diag) != 0)
+		return say(EXIT_BAD_INPUT, "", diag.text);
+	cfg->manifest = m;
+	cfg->layered = m->entries[m->stream_entry].info.ProtocolChain.ChainLen > 1;
+	cfg->kinds = wsph_catalog_provider_kind(m, m->entries[m->stream_entry].provider);
+	cfg->provider = wsph_catalog_under_test(m)->path;
+	return 0;
+}
+
+/* The summary and every --report; 0, or EXIT_INTERNAL when a report cannot be written. */
+static int run_reports(struct options *o, struct wsph_results *results)
+{
 	/* A report written to stdout is all that goes there: the summary goes to stderr then. */
 	FILE *console = stdout;
 	for (size_t i = 0; i < o->n_reports; i++)
@@ -519,19 +272,101 @@ static int cmd_run(struct options *o)
 	ro.deterministic = o->deterministic;
 	ro.trace_cap = 65536;
 	if (!o->quiet)
-		wsph_report_console(console, &results, &ro);
+		wsph_report_console(console, results, &ro);
 	/* Every report is attempted; each one not written is said (reports/report.c) and exits 3. */
 	struct wsph_report_opts jo = ro;
 	jo.color = 0;
 	size_t unwritten = 0;
 	for (size_t i = 0; i < o->n_reports; i++)
-		unwritten += wsph_report_write(o->reports[i].format, o->reports[i].path, &results,
+		unwritten += wsph_report_write(o->reports[i].format, o->reports[i].path, results,
 					       &jo) != 0;
+	return unwritten ? EXIT_INTERNAL : 0;
+}
+
+/* Everything the run needs, loaded and checked: 0, or the exit status. */
+static int run_prepare(struct options *o, struct wsph_run_config *cfg, struct wsph_suite *suite,
+		       struct wsph_ruleset *set, char (*paths)[4096], GUID *guid)
+{
+	char err[1024];
+	if (!o->provider) {
+		if (default_provider(paths[0], sizeof paths[0]) != 0)
+			return say(EXIT_BAD_INPUT, "wspharness: ", "no PROVIDER given and the bundled "
+								   "mockbase provider was not found");
+		o->provider = paths[0];
+	}
+	int status = run_limits(o, cfg);
+	if (!status)
+		status = load_inputs(o, suite, set, 0);
+	if (!status && wsph_options_check_scenarios(o, suite, err, sizeof err))
+		status = say(EXIT_BAD_INPUT, "", err);
+	if (status)
+		return status;
+	if (usable_module(&o->provider, paths[0], sizeof paths[0], err, sizeof err) != 0) {
+		fprintf(stderr, "wspharness: %s: %s\n", o->provider, err);
+		return EXIT_BAD_INPUT;
+	}
+	run_config(o, cfg, suite, set);
+	status = run_names(o, cfg, set, guid);
+	if (!status)
+		status = run_lower(o, cfg, paths[1], sizeof paths[1]);
+	return status;
+}
+
+static int cmd_run(struct options *o)
+{
+	struct wsph_suite suite;
+	struct wsph_ruleset set;
+	struct wsph_results results;
+	struct wsph_run_config cfg;
+	struct wsph_catalog manifest;
+	char paths[2][4096], err[1024];
+	GUID guid;
+	static volatile int interrupted;
+	memset(&suite, 0, sizeof suite);
+	memset(&set, 0, sizeof set);
+	memset(&results, 0, sizeof results);
+	memset(&cfg, 0, sizeof cfg);
+	int have_manifest = 0;
+	int status = run_prepare(o, &cfg, &suite, &set, paths, &guid);
+	if (!status && o->catalog)
+		have_manifest = (status = run_manifest(o, &cfg, &manifest)) == 0;
+	if (status)
+		goto out;
+	struct wsph_report_opts po;
+	memset(&po, 0, sizeof po);
+	po.color = o->color >= 0 ? o->color : WSPH_COLOR_AUTO;
+	po.verbose = o->verbose;
+	if (!o->quiet && o->child_case < 0) {
+		cfg.progress = wsph_console_progress;
+		cfg.progress_ctx = &po;
+	}
+	if (o->child_case < 0) {
+		wsph_plat_catch_interrupts(&interrupted);
+		wsph_plat_host_advice();
+		cfg.interrupted = &interrupted;
+	}
+	cfg.bad_input = err;
+	cfg.bad_input_len = sizeof err;
+	int ran = wsph_run(&cfg, &results);
+	if (ran != 0) {
+		status = ran == 1 ? say(EXIT_BAD_INPUT, "wspharness: ", err)
+				  : say(EXIT_INTERNAL, "wspharness: ", "out of memory");
+		goto out;
+	}
+	if (o->child_case >= 0)
+		goto out; /* child mode: the case went to stdout; the parent reports */
+	/* The matrix needs the catalogue and the reports the provider's fingerprint (until the
+	 * runner fills both in). */
+	if (!results.set)
+		results.set = &set;
+	if (!results.provider_sha256[0])
+		wsph_sha256_file(o->provider, results.provider_sha256);
+	status = run_reports(o, &results);
+	if (status)
+		goto out;
 	struct wsph_counts counts;
 	wsph_results_count(&results, &counts);
 	status = counts.failures || counts.errors || interrupted ? EXIT_FAIL : EXIT_PASS;
-	if (unwritten)
-		status = EXIT_INTERNAL;
 	if (interrupted)
 		fprintf(stderr, "wspharness: interrupted after %zu case(s); the report holds what ran\n",
 			results.n_cases);
@@ -544,6 +379,25 @@ out:
 	return status;
 }
 
+/* The cases of one scenario the filter selects, printed; -1 when out of memory. */
+static long list_scenario(const struct options *o, const struct wsph_scenario *sc)
+{
+	long n = 0;
+	for (unsigned k = WSPH_KIND_NONIFS; k <= WSPH_KIND_IFS; k <<= 1) {
+		if (!(sc->kinds & k))
+			continue;
+		char *id = wsph_case_id(sc, wsph_kind_name(k));
+		if (!id)
+			return -1;
+		if (wsph_filter_match(o->filter, id)) {
+			printf("%s  (%s:%d)\n", id, sc->file, sc->loc.line);
+			n++;
+		}
+		free(id);
+	}
+	return n;
+}
+
 static int cmd_list(struct options *o)
 {
 	struct wsph_suite suite;
@@ -551,18 +405,19 @@ static int cmd_list(struct options *o)
 	memset(&suite, 0, sizeof suite);
 	memset(&set, 0, sizeof set);
 	int status = load_inputs(o, &suite, &set, 0);
-	if (!status) {
-		char id[512];
-		for (size_t i = 0; i < suite.n_scenarios; i++) {
-			const struct wsph_scenario *sc = &suite.scenarios[i];
-			for (unsigned k = WSPH_KIND_NONIFS; k <= WSPH_KIND_IFS; k <<= 1) {
-				if (!(sc->kinds & k))
-					continue;
-				wsph_case_id(sc, wsph_kind_name(k), id, sizeof id);
-				if (wsph_filter_match(o->filter, id))
-					printf("%s  (%s:%d)\n", id, sc->file, sc->loc.line);
-			}
-		}
+	long listed = 0;
+	for (size_t i = 0; !status && i < suite.n_scenarios; i++) {
+		long n = list_scenario(o, &suite.scenarios[i]);
+		if (n < 0)
+			status = say(EXIT_INTERNAL, "wspharness: ", "out of memory");
+		listed += n;
+	}
+	if (!status && !listed && !o->allow_empty) {
+		if (o->filter)
+			fprintf(stderr, "wspharness: no case matches --filter '%s'\n", o->filter);
+		else
+			fprintf(stderr, "wspharness: the scenarios have no case\n");
+		status = EXIT_BAD_INPUT;
 	}
 	wsph_ruleset_free(&set);
 	wsph_suite_free(&suite);
@@ -608,10 +463,9 @@ static int cmd_rules(struct options *o)
 			const struct wsph_scenario *sc = &suite.scenarios[s];
 			for (size_t c = 0; c < sc->n_checks; c++)
 				if (!strcmp(sc->checks[c], r->id)) {
-					char id[512];
-					wsph_case_id(sc, "", id, sizeof id);
-					id[strlen(id) - 2] = '\0'; /* drop the empty "[]" */
-					printf("%s %s", any ? "," : "", id);
+					char *id = wsph_case_id(sc, NULL);
+					printf("%s %s", any ? "," : "", id ? id : sc->name);
+					free(id);
 					any = 1;
 				}
 		}
@@ -635,7 +489,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(usage, stdout);
+		fputs(wsph_usage, stdout);
 		return EXIT_PASS;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--version")) {
@@ -656,9 +510,9 @@ int main(int argc, char **argv)
 		argv += 2;
 		argc -= 2;
 	}
-	int rc = parse(argc, argv, &o);
-	if (rc)
-		return rc;
+	char err[1024];
+	if (wsph_options_parse(argc, argv, &o, format_known, err, sizeof err))
+		return bad_usage("%s", err);
 	o.child_case = child_case;
 	o.channel = channel;
 	o.argc = child_case >= 0 ? argc : all_argc;

@@ -20,48 +20,14 @@ const char *wsph_kind_name(unsigned kind)
 	return kind == WSPH_KIND_IFS ? "ifs" : "nonifs";
 }
 
-void wsph_case_id(const struct wsph_scenario *sc, const char *kind, char *buf, size_t len)
+char *wsph_case_id(const struct wsph_scenario *sc, const char *kind)
 {
 	const char *cls = sc->classname ? sc->classname : "";
 	if (!strncmp(cls, "wspharness.", 11))
 		cls += 11;
-	snprintf(buf, len, "%s/%s[%s]", cls, sc->name, kind);
-}
-
-static int glob(const char *p, const char *pe, const char *s)
-{
-	while (p < pe) {
-		if (*p == '*') {
-			for (const char *t = s;; t++) {
-				if (glob(p + 1, pe, t))
-					return 1;
-				if (!*t)
-					return 0;
-			}
-		}
-		if (!*s || (*p != '?' && *p != *s))
-			return 0;
-		p++;
-		s++;
-	}
-	return *s == '\0';
-}
-
-int wsph_filter_match(const char *filter, const char *id)
-{
-	if (!filter || !*filter)
-		return 1;
-	const char *p = filter;
-	for (;;) {
-		const char *end = strchr(p, ':');
-		if (!end)
-			end = p + strlen(p);
-		if (end > p && glob(p, end, id))
-			return 1;
-		if (!*end)
-			return 0;
-		p = end + 1;
-	}
+	if (!kind)
+		return wsph_format("%s/%s", cls, sc->name);
+	return wsph_format("%s/%s[%s]", cls, sc->name, kind);
 }
 
 static void drive_case(const struct wsph_run_config *cfg, const struct wsph_scenario *sc,
@@ -218,30 +184,80 @@ struct sel {
 	unsigned kind;
 };
 
-static size_t select_cases(const struct wsph_run_config *cfg, struct sel **out)
+/* How far a selection got: cases of the run's kinds the filter matched, and of those the ones
+ * that check --rule (numbered for the shard). */
+struct sel_count {
+	size_t matched, checking;
+};
+
+/* 1 when the case is selected, 0 when not, -1 when out of memory. */
+static int selects(const struct wsph_run_config *cfg, const struct wsph_scenario *sc,
+		   unsigned kind, struct sel_count *n)
+{
+	char *id = wsph_case_id(sc, wsph_kind_name(kind));
+	if (!id)
+		return -1;
+	int match = wsph_filter_match(cfg->filter, id);
+	free(id);
+	if (!match)
+		return 0;
+	n->matched++;
+	if (!checks_rule(sc, cfg->rule))
+		return 0;
+	return wsph_shard_selects(cfg->shard_k, cfg->shard_n, n->checking++);
+}
+
+/* Why a selection is empty, at the first step that left nothing. */
+static void say_empty(const struct wsph_run_config *cfg, const struct sel_count *n)
+{
+	char *out = cfg->bad_input;
+	size_t len = cfg->bad_input_len;
+	const char *f = cfg->filter;
+	if (!out || !len)
+		return;
+	if (!n->matched && f)
+		snprintf(out, len, "no case matches --filter '%s'", f);
+	else if (!n->matched)
+		snprintf(out, len, "the scenarios have no case");
+	else if (!n->checking)
+		snprintf(out, len, "no case%s%s%s checks --rule '%s'", f ? " that matches --filter '" : "",
+			 f ? f : "", f ? "'" : "", cfg->rule);
+	else
+		snprintf(out, len, "shard %u/%u has none of the %zu selected case(s)", cfg->shard_k,
+			 cfg->shard_n, n->checking);
+}
+
+/* The cases of the run, in suite order. Returns 0; -1 when out of memory; 1 when none is selected
+ * (cfg->bad_input says why), unless the run allows that or is a child (which runs what its
+ * parent sends). */
+static int select_cases(const struct wsph_run_config *cfg, struct sel **out, size_t *n_out)
 {
 	static const unsigned order[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
-	char id[512];
-	size_t n = 0, selected = 0;
+	struct sel_count count = {0, 0};
+	size_t n = 0;
 	struct sel *v = malloc((cfg->suite->n_scenarios * 2 + 1) * sizeof *v);
 	*out = v;
+	*n_out = 0;
 	if (!v)
-		return 0;
+		return -1;
 	for (size_t i = 0; i < cfg->suite->n_scenarios; i++) {
 		const struct wsph_scenario *sc = &cfg->suite->scenarios[i];
 		for (int k = 0; k < 2; k++) {
-			if (!(cfg->kinds & order[k]))
-				continue;
-			wsph_case_id(sc, wsph_kind_name(order[k]), id, sizeof id);
-			if (wsph_filter_match(cfg->filter, id) && checks_rule(sc, cfg->rule) &&
-			    wsph_shard_selects(cfg->shard_k, cfg->shard_n, selected++)) {
+			int r = cfg->kinds & order[k] ? selects(cfg, sc, order[k], &count) : 0;
+			if (r < 0)
+				return -1;
+			if (r) {
 				v[n].sc = sc;
 				v[n].kind = order[k];
 				n++;
 			}
 		}
 	}
-	return n;
+	*n_out = n;
+	if (n || cfg->allow_empty || cfg->child_case >= 0)
+		return 0;
+	say_empty(cfg, &count);
+	return 1;
 }
 
 /* ---- the child side ---- */
@@ -360,11 +376,11 @@ static const char *process_leftovers(struct wsph_case *c, const struct wsph_proc
 	return why;
 }
 
-/* Cases a child runs before it is replaced (WSPHARNESS_CASES_PER_CHILD; 0: no limit). */
-static unsigned cases_per_child(void)
+/* Cases a child runs before it is replaced (WSPHARNESS_CASES_PER_CHILD, which main.c checked;
+ * 0: no limit). */
+static unsigned cases_per_child(const struct wsph_run_config *cfg)
 {
-	const char *per = getenv("WSPHARNESS_CASES_PER_CHILD");
-	return per && atoi(per) > 0 ? (unsigned)atoi(per) : 0;
+	return cfg->cases_per_child;
 }
 
 /* After a case, is this child done? The parent decides the same from the case's stream: a case
@@ -509,7 +525,7 @@ static int serve(void *vctx)
 	const struct child_ctx *x = vctx;
 	struct commands *in = calloc(1, sizeof *in);
 	char line[256];
-	unsigned runs = 0, per_child = cases_per_child();
+	unsigned runs = 0, per_child = cases_per_child(x->cfg);
 	wsph_trace_after_fork();
 	if (!in || !next_command(in, line, sizeof line) || line[0] != 'K') {
 		free(in);
@@ -1469,9 +1485,11 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	struct sched s;
 	memset(&s, 0, sizeof s);
 	s.cfg = cfg;
-	s.n_sels = select_cases(cfg, &s.sels);
-	if (!s.sels)
-		return -1;
+	int selected = select_cases(cfg, &s.sels, &s.n_sels);
+	if (selected != 0) {
+		free(s.sels);
+		return selected;
+	}
 	if (cfg->child_case >= 0) {
 		/* child mode (Windows): serve the parent's commands on the channel */
 		struct child_ctx cx = {cfg, s.sels, s.n_sels};
@@ -1483,7 +1501,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		free(s.sels);
 		return 0;
 	}
-	s.per_child = cases_per_child();
+	s.per_child = cases_per_child(cfg);
 	/* a child asked to exit gets longer than a case: under load (or valgrind) ending a process
 	 * takes a while */
 	s.quit_ms = cfg->timeout_ms > 10000 ? cfg->timeout_ms * 3 : 30000;

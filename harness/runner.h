@@ -2,6 +2,7 @@
 #ifndef WSPH_RUNNER_H
 #define WSPH_RUNNER_H
 
+#include "filter.h"
 #include "results.h"
 #include "ruleset.h"
 #include "scenario.h"
@@ -17,7 +18,10 @@ struct wsph_run_config {
 	const void *guid;			    /* GUID * for the layer, or NULL */
 	const struct wsph_catalog *manifest; /* --catalog: used as is (NULL: built from flags) */
 	unsigned kinds;	    /* WSPH_KIND_* to run; both means every scenario twice */
-	const char *filter; /* colon-separated globs over "<suite>/<name>[<kind>]"; NULL = all */
+	const char *filter; /* colon-separated globs over "<suite>/<name>[<kind>]"; NULL = all
+			       (filter.h: a glob starting with '-' excludes) */
+	/* A selection of no case is bad input (wsph_run returns 1 saying why) unless allow_empty. */
+	int allow_empty;
 	const struct wsph_ruleset *set;
 	const struct wsph_suite *suite;
 	size_t trace_cap;
@@ -31,6 +35,7 @@ struct wsph_run_config {
 	unsigned timeout_ms;
 	double timeout_scale; /* WSPHARNESS_TIMEOUT_MULTIPLIER (0: 1) */
 	unsigned jobs;	      /* --jobs: children in parallel (0: one per processor) */
+	unsigned cases_per_child; /* WSPHARNESS_CASES_PER_CHILD: a child's cases (0: no limit) */
 	int argc; /* the program's arguments, to start it again in child mode (Windows) */
 	char **argv;
 	/* Child mode (--child CHANNEL, Windows): run the cases the parent asks for on the channel
@@ -56,9 +61,9 @@ struct wsph_run_config {
  * cannot be loaded or exports no WSPStartup (cfg->bad_input says why); -1 when out of memory. */
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out);
 
-/* "sockets.nonifs/create-and-close[nonifs]": the text --filter matches. */
-void wsph_case_id(const struct wsph_scenario *sc, const char *kind, char *buf, size_t len);
-int wsph_filter_match(const char *filter, const char *id);
+/* "sockets.nonifs/create-and-close[nonifs]": the text --filter matches, allocated (the caller
+ * frees it; NULL when out of memory). A NULL kind leaves out the "[kind]". */
+char *wsph_case_id(const struct wsph_scenario *sc, const char *kind);
 const char *wsph_kind_name(unsigned kind); /* "nonifs" or "ifs" */
 
 #endif

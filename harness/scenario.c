@@ -951,6 +951,8 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	v = wsph_yaml_get(n, "timeout");
 	if (v && scenario_timeout(v, &sc->timeout, diag))
 		return -1;
+	if (v)
+		sc->timeout_loc = wsph_yaml_loc(v);
 
 	v = wsph_yaml_get(n, "faults");
 	if (v) {

@@ -144,6 +144,7 @@ struct wsph_scenario {
 	struct wsph_step *steps;
 	size_t n_steps;
 	double timeout; /* timeout: seconds for the whole scenario (0: the run's default) */
+	struct wsph_loc timeout_loc; /* where the timeout: value is (for a message about it) */
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
 	const char *classname; /* "wspharness.<path under the scenarios root, dots, no .yaml>" */
 };
