@@ -576,8 +576,7 @@ struct slot {
 	char *buf; /* what the child wrote on its channel and nobody read yet */
 	size_t len, cap;
 	struct wsph_caseio_chan chan;
-	char *after; /* the provider's output outside a case: its last part, for the report */
-	size_t after_len;
+	struct wsph_caseio_kept after; /* the provider's output outside a case, for the report */
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
 	unsigned runs;
@@ -860,27 +859,6 @@ static void requeue_next(struct sched *s, struct slot *sl)
 	sl->next = -1;
 }
 
-/* The provider's output outside a case: the last part of it is kept. */
-static void keep_after(struct slot *sl, const char *buf, size_t n)
-{
-	size_t keep = WSPH_CASEIO_OUTPUT_KEEP;
-	if (n >= keep) {
-		buf += n - keep;
-		n = keep;
-		sl->after_len = 0;
-	}
-	if (sl->after_len + n > keep) {
-		size_t drop = sl->after_len + n - keep;
-		memmove(sl->after, sl->after + drop, sl->after_len - drop);
-		sl->after_len -= drop;
-	}
-	if (!sl->after && !(sl->after = malloc(keep + 1)))
-		return;
-	memcpy(sl->after + sl->after_len, buf, n);
-	sl->after_len += n;
-	sl->after[sl->after_len] = '\0';
-}
-
 /* The provider's output that has arrived: the running case's once it has started, else kept for
  * an after-case report. */
 static void drain_output(struct sched *s, struct slot *sl)
@@ -894,7 +872,7 @@ static void drain_output(struct sched *s, struct slot *sl)
 		if (rd)
 			wsph_caseio_reader_output(rd, buf, (size_t)n);
 		else
-			keep_after(sl, buf, (size_t)n);
+			wsph_caseio_keep(&sl->after, buf, (size_t)n);
 	}
 }
 
@@ -940,7 +918,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 			if (!clean && why != WSPH_CHILD_STOPPED)
 				wsph_caseio_after_case(&s->e[sl->pending].c,
 						       killed ? WSPH_CHILD_TIMEOUT : end, code,
-						       s->quit_ms, sl->after);
+						       s->quit_ms, &sl->after);
 			finalize(s, sl->pending);
 		}
 		sl->pending = -1;
@@ -958,7 +936,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	wsph_caseio_reader_free(sl->rd);
 	sl->rd = NULL;
 	consume(sl, sl->len);
-	sl->after_len = 0;
+	wsph_caseio_kept_reset(&sl->after);
 }
 
 /* Entry i (its command sent) is the slot's running case from now. */
@@ -1012,7 +990,7 @@ static void advance(struct sched *s, struct slot *sl)
 		if (sl->pending >= 0)
 			finalize(s, sl->pending);
 		sl->pending = -1;
-		sl->after_len = 0;
+		wsph_caseio_kept_reset(&sl->after);
 	}
 	feed(s, sl, 0);
 	if (!sl->rd || !wsph_caseio_reader_done(sl->rd))
@@ -1209,7 +1187,7 @@ static void run_isolated(struct sched *s, struct wsph_child_spec *spec)
 	}
 	for (unsigned j = 0; j < jobs; j++) {
 		free(slots[j].buf);
-		free(slots[j].after);
+		wsph_caseio_kept_free(&slots[j].after);
 		wsph_caseio_reader_free(slots[j].rd);
 	}
 }
@@ -1269,7 +1247,7 @@ static void probe_read(struct probe *pr)
 	char buf[65536];
 	long n;
 	while ((n = wsph_plat_child_read_output(pr->sl.ch, buf, sizeof buf)) > 0)
-		keep_after(&pr->sl, buf, (size_t)n);
+		wsph_caseio_keep(&pr->sl.after, buf, (size_t)n);
 	while ((n = wsph_plat_child_read(pr->sl.ch, buf, sizeof buf)) > 0)
 		append(&pr->sl, buf, (size_t)n);
 	probe_frames(pr);
@@ -1362,7 +1340,7 @@ static void probe_free(struct probe *pr)
 	free(pr->type);
 	free(pr->message);
 	free(pr->sl.buf);
-	free(pr->sl.after);
+	wsph_caseio_kept_free(&pr->sl.after);
 }
 
 /* Every case that would run is the probe's error, with what the provider printed. */
@@ -1374,8 +1352,7 @@ static void all_cases_down(struct sched *s, const struct probe *pr)
 		c->outcome = WSPH_ERROR;
 		c->error_type = wsph_strdup(pr->type);
 		c->error_message = wsph_strdup(pr->message);
-		if (pr->sl.after_len)
-			c->trace = wsph_format("--- provider output ---\n%s", pr->sl.after);
+		c->trace = wsph_caseio_kept_text(&pr->sl.after, "provider output");
 		finalize(s, i);
 	}
 	report_progress(s);
