@@ -859,6 +859,15 @@ void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, si
 	wsph_caseio_keep(&r->out, buf, len);
 }
 
+void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from)
+{
+	size_t cap = kept_cap(from), start = from->len > cap ? from->len - cap : 0;
+	r->out.dropped += from->dropped + start;
+	if (from->len > start)
+		wsph_caseio_keep(&r->out, from->buf + start, from->len - start);
+	wsph_caseio_kept_reset(from);
+}
+
 /* A frame that is not believed: counted, and the first kept for the message. */
 static void not_believed(struct wsph_caseio_reader *r, const char *line, size_t n)
 {

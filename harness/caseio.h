@@ -107,6 +107,9 @@ struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final);
 /* The provider's own output (the child's stdout and stderr) that arrived during the case. */
 void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, size_t len);
+/* Output kept before the case was seen to start (read before its "S" frame: the two pipes are
+ * not ordered) becomes the case's; `from` is left empty. */
+void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from);
 /* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
 const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);

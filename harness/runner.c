@@ -878,6 +878,17 @@ static void drain_output(struct sched *s, struct slot *sl)
 
 static void advance(struct sched *s, struct slot *sl);
 
+/* The case has started: what the provider printed since the last case ended, read before the
+ * case's "S" (the output and the channel are two pipes), is the case's. */
+static void carry_output(struct sched *s, struct slot *sl)
+{
+	struct wsph_caseio_reader *rd = reader(s, sl);
+	if (rd)
+		wsph_caseio_reader_take_output(rd, &sl->after);
+	else
+		s->oom = 1;
+}
+
 /* Everything the child wrote (the process has ended, or is killed now). */
 static void drain_all(struct sched *s, struct slot *sl)
 {
@@ -990,7 +1001,7 @@ static void advance(struct sched *s, struct slot *sl)
 		if (sl->pending >= 0)
 			finalize(s, sl->pending);
 		sl->pending = -1;
-		wsph_caseio_kept_reset(&sl->after);
+		carry_output(s, sl);
 	}
 	feed(s, sl, 0);
 	if (!sl->rd || !wsph_caseio_reader_done(sl->rd))
