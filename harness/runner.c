@@ -575,6 +575,8 @@ struct slot {
 	int asked;	   /* we asked it to exit */
 	char *buf; /* what the child wrote on its channel and nobody read yet */
 	size_t len, cap;
+	size_t scanned; /* buf[0..scanned) has no newline */
+	int skipping;	/* a line longer than any frame is being dropped, up to its newline */
 	struct wsph_caseio_chan chan;
 	struct wsph_caseio_kept after; /* the provider's output outside a case, for the report */
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
@@ -774,8 +776,29 @@ static void run_in_process(struct sched *s, long i)
 	finalize(s, i);
 }
 
+/* A line on the channel longer than any frame (a provider's bytes, not the child's frames) is
+ * dropped as it arrives: the frames around it say by their numbers if one was lost with it. */
+#define CHANNEL_LINE_MAX (4u << 20)
+
+/* Whether the slot's buffer holds a whole line; the bytes looked at are not looked at again. */
+static int has_line(struct slot *sl)
+{
+	if (sl->scanned < sl->len && memchr(sl->buf + sl->scanned, '\n', sl->len - sl->scanned))
+		return 1;
+	sl->scanned = sl->len;
+	return 0;
+}
+
 static int append(struct slot *sl, const char *buf, size_t n)
 {
+	const char *nl = sl->skipping ? memchr(buf, '\n', n) : NULL;
+	if (sl->skipping && !nl)
+		return 0;
+	if (nl) {
+		sl->skipping = 0;
+		n -= (size_t)(nl + 1 - buf);
+		buf = nl + 1;
+	}
 	if (sl->len + n + 1 > sl->cap) {
 		size_t nc = (sl->len + n + 1) * 2;
 		char *p = realloc(sl->buf, nc);
@@ -787,6 +810,10 @@ static int append(struct slot *sl, const char *buf, size_t n)
 	memcpy(sl->buf + sl->len, buf, n);
 	sl->len += n;
 	sl->buf[sl->len] = '\0';
+	if (sl->len > CHANNEL_LINE_MAX && !has_line(sl)) {
+		sl->len = sl->scanned = 0;
+		sl->skipping = 1;
+	}
 	return 0;
 }
 
@@ -798,6 +825,7 @@ static void consume(struct slot *sl, size_t n)
 	memmove(sl->buf, sl->buf + n, sl->len - n);
 	sl->len -= n;
 	sl->buf[sl->len] = '\0';
+	sl->scanned = 0;
 }
 
 /* The running case's reader (made when the case starts). */
@@ -818,7 +846,7 @@ static void feed(struct sched *s, struct slot *sl, int final)
 		s->oom = 1;
 		return;
 	}
-	if (sl->len)
+	if (sl->len && (final || has_line(sl)))
 		consume(sl, wsph_caseio_reader_feed(rd, sl->buf, sl->len, final));
 }
 
@@ -947,6 +975,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	wsph_caseio_reader_free(sl->rd);
 	sl->rd = NULL;
 	consume(sl, sl->len);
+	sl->skipping = 0;
 	wsph_caseio_kept_reset(&sl->after);
 }
 
@@ -967,7 +996,9 @@ static int skip_frames(struct sched *s, struct slot *sl, int until_start)
 {
 	size_t pos = 0;
 	int started = 0;
-	while (!started && sl->buf) {
+	if (!sl->buf || !has_line(sl))
+		return 0;
+	while (!started) {
 		char *nl = memchr(sl->buf + pos, '\n', sl->len - pos);
 		if (!nl)
 			break;
@@ -1223,8 +1254,8 @@ struct probe {
 static void probe_frames(struct probe *pr)
 {
 	size_t pos = 0;
-	if (!pr->sl.buf)
-		return; /* nothing came yet */
+	if (!pr->sl.buf || !has_line(&pr->sl))
+		return; /* no whole line came yet */
 	for (char *nl; (nl = memchr(pr->sl.buf + pos, '\n', pr->sl.len - pos));) {
 		struct wsph_caseio_frame f;
 		uint32_t lost;

@@ -13,6 +13,7 @@
  *                         process's own pid (HOSTILE_HANG_PIDFILE) is written, whole (rename);
  *   HOSTILE_OUTPUT_BYTES=N  (HOSTILE_OUTPUT) the bytes written to stdout in all;
  *   HOSTILE_OUTPUT_LINE=L   each line L bytes, its newline included (0 or unset: no newline at all);
+ *   HOSTILE_OUTPUT_FD=N     (POSIX) written to descriptor N instead of stdout;
  *   HOSTILE_OUTPUT_NUL=1    the text has NUL bytes and invalid UTF-8 in it: each line reads
  *                           "out<NUL>after-nul <FF><FE> bad-utf8 <C3>( tail|" then the same again;
  *                           without it "hostile output abcdefghijklmnopqrstuvwxyz|" again and again. */
@@ -450,7 +451,9 @@ static void out_write(const char *s, size_t n)
 		n -= w;
 	}
 #else
-	write_all(1, s, n);
+	/* HOSTILE_OUTPUT_FD: another descriptor (the harness's channel, say) instead of stdout */
+	const char *fd = getenv("HOSTILE_OUTPUT_FD");
+	write_all(fd ? atoi(fd) : 1, s, n);
 #endif
 }
 
