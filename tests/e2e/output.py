@@ -95,9 +95,9 @@ def system_out(junit):
 
 def check_escaped(r):
     total, line = 3000, 70
-    tap = os.path.join(r.workdir, "nul.tap")
-    trace = os.path.join(r.workdir, "nul.jsonl")
-    junit, _, console = r.run("nul", total, line, True,
+    tap = os.path.join(r.workdir, "escapes.tap")
+    trace = os.path.join(r.workdir, "escapes.jsonl")
+    junit, _, console = r.run("escapes", total, line, True,
                               ["-v", "--report", "tap:" + host_path(tap, r.wine),
                                "--report", "trace:" + host_path(trace, r.wine)])
     got = system_out(junit)
