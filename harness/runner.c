@@ -825,7 +825,7 @@ static void consume(struct slot *sl, size_t n)
 	memmove(sl->buf, sl->buf + n, sl->len - n);
 	sl->len -= n;
 	sl->buf[sl->len] = '\0';
-	sl->scanned = 0;
+	sl->scanned = sl->scanned > n ? sl->scanned - n : 0;
 }
 
 /* The running case's reader (made when the case starts). */
