@@ -10,6 +10,8 @@
 #      (and a bare CreateProcess loop)
 #   3. scale: loading 10,000 scenario files; a scenario whose provider makes 1,000,000 upcalls
 #      (peak RSS); a fault sweep over the full bundled suite
+#   3d. the provider's own output (issue 14): 200 MB without a newline against 200 MB of lines,
+#      16 MB of two-byte lines; wall time and the run's peak RSS
 #
 # Knobs (environment): BENCH_WINE=auto|no, BENCH_SWEEP=background|serial|no (background: as
 # BENCH_SWEEP_SHARDS processes, default 4, beside sections 2-3), BENCH_UPCALLS
@@ -56,7 +58,7 @@ section "build"
 { make setup-native && { test -f build/build.ninja || meson setup build; }; } >"$TMP/build.log" 2>&1 ||
 	{ cat "$TMP/build.log"; say "bench: setting up build/ failed"; exit 1; }
 NATIVE_TARGETS="harness/wspharness providers/mockbase/mockbase.so bench/bench_upcalls bench/bench_proto bench/bench_forkloop bench/bench_timecmd
-	bench/bench_yamlfloor bench/benchprov.so"
+	bench/bench_yamlfloor bench/benchprov.so providers/hostile/hostile-output.so"
 HAVE_CRITERION=0
 if pkg-config --exists criterion 2>/dev/null; then
 	NATIVE_TARGETS="$NATIVE_TARGETS bench/bench_criterion"
@@ -285,6 +287,47 @@ say "  peak RSS against the same run with 0 upcalls: $(calc '%.0fx' "$FR / $(frs
 summary "3b. $BENCH_UPCALLS upcalls, peak RSS < 64 MiB" "$(calc '%.0f MiB (%.0fx 0-upcall run)' "$FR / 1024, $FR / $(frss 0)")" "$(verdict "$FR < 65536")"
 summary "3b. ... in-process (--no-isolation), peak RSS" "$(calc '%.0f MiB (%.0fx 0-upcall run), %.1f s' "$(irss "$BENCH_UPCALLS") / 1024, $(irss "$BENCH_UPCALLS") / $(irss 0), $(itime "$BENCH_UPCALLS")")" "$(verdict "$(irss "$BENCH_UPCALLS") < 65536")"
 summary "3b. ... wall time (isolated)" "$(calc '%.1f s, %.1f us/upcall' "$(ftime "$BENCH_UPCALLS"), ($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")" "info"
+
+section "3d. the provider's own output (issue 14: providers/hostile hostile-output, one case)"
+# The provider writes in its first WSPStartup what HOSTILE_OUTPUT_* say; the parent keeps the last
+# 64 KiB. Each figure is the median of $REPS runs (wall time; peak RSS of the whole run, parent
+# and child: wait4's peak is the larger of the two).
+OUTP=build/providers/hostile/hostile-output.so
+out_run() { # NAME BYTES LINE
+	local r
+	for r in $(seq "$REPS"); do
+		rm -f "$TMP/once.$1"
+		HOSTILE_ONCE="$TMP/once.$1" HOSTILE_OUTPUT_BYTES=$2 HOSTILE_OUTPUT_LINE=$3 $TIMECMD -- \
+			$H run "$OUTP" --filter 'lifecycle.startup/startup-and-cleanup*' \
+			--junit "$TMP/out.$1.xml" >>"$TMP/out.$1"
+	done
+}
+MB200=$((200 * 1000 * 1000)); MB16=$((16 * 1000 * 1000))
+out_run none 0 0
+out_run lines "$MB200" 100
+out_run noline "$MB200" 0
+out_run two "$MB16" 2
+# the same 200 MB on the child's channel (its descriptor, harness/platform/posix/child.c): a line
+# longer than any frame is dropped as it arrives
+HOSTILE_OUTPUT_FD=987 out_run chan "$MB200" 0
+ot() { awk '{ print $2 }' "$TMP/out.$1" | median; }
+orss() { awk '{ print $3 }' "$TMP/out.$1" | median; }
+for k in none lines noline two chan; do
+	case $k in
+	none) d="no output                        " ;;
+	lines) d="200 MB in lines of 100 bytes     " ;;
+	noline) d="200 MB without a newline         " ;;
+	two) d="16 MB of two-byte lines          " ;;
+	chan) d="200 MB without a newline, channel" ;;
+	esac
+	say "  $d $(calc '%6.2f s  peak RSS %5.1f MiB' "$(ot $k), $(orss $k) / 1024")"
+done
+ONL=$(ot noline); OL=$(ot lines); OMAX=$(for k in none lines noline two chan; do orss $k; done | sort -n | tail -n 1)
+say "  200 MB without a newline / 200 MB of lines: $(calc '%.2fx' "$ONL / $OL") (target: under 2x); highest peak RSS $(calc '%.1f MiB' "$OMAX / 1024") (target: under 32 MiB)"
+summary "3d. 200 MB no newline vs lines (< 2x)" "$(calc '%.2fx (%.2f s vs %.2f s)' "$ONL / $OL, $ONL, $OL")" "$(verdict "$ONL < 2 * $OL")"
+summary "3d. ... peak RSS of the output runs (< 32 MiB)" "$(calc '%.1f MiB' "$OMAX / 1024")" "$(verdict "$OMAX < 32768")"
+summary "3d. ... 16 MB of two-byte lines" "$(calc '%.2f s (%.2f s without output)' "$(ot two), $(ot none)")" "info"
+summary "3d. ... 200 MB without a newline on the channel" "$(calc '%.2f s, %.1f MiB' "$(ot chan), $(orss chan) / 1024")" "info"
 
 section "3c. fault sweep over the full bundled suite (mockbase, --non-ifs --ifs)"
 if [ "$BENCH_SWEEP" = no ]; then

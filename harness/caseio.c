@@ -562,8 +562,132 @@ int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct 
 	return 0;
 }
 
+/* ---- the provider's output, kept ---- */
+
+static size_t kept_cap(const struct wsph_caseio_kept *k)
+{
+	return k->cap ? k->cap : WSPH_CASEIO_OUTPUT_KEEP;
+}
+
+void wsph_caseio_keep(struct wsph_caseio_kept *k, const char *s, size_t n)
+{
+	size_t cap = kept_cap(k);
+	if (n >= cap) {
+		k->dropped += k->len + n - cap;
+		s += n - cap;
+		n = cap;
+		k->len = 0;
+	}
+	if (!k->buf && !(k->buf = malloc(2 * cap)))
+		return;
+	if (k->len + n > 2 * cap) {
+		/* the window slides once per cap bytes at most: linear in what arrives */
+		size_t drop = k->len + n - cap;
+		memmove(k->buf, k->buf + drop, k->len - drop);
+		k->len -= drop;
+		k->dropped += drop;
+	}
+	memcpy(k->buf + k->len, s, n);
+	k->len += n;
+}
+
+void wsph_caseio_kept_reset(struct wsph_caseio_kept *k)
+{
+	k->len = k->dropped = 0;
+}
+
+void wsph_caseio_kept_free(struct wsph_caseio_kept *k)
+{
+	free(k->buf);
+	k->buf = NULL;
+	k->len = k->dropped = 0;
+}
+
+/* The length of the well-formed UTF-8 sequence at p (n bytes left), 0 when there is none. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	if (!len || len > n || p[0] > 0xf4)
+		return 0;
+	uint32_t cp = p[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* s[0..n) as text: what is not text written \xHH. dst holds 4 * n bytes; returns the end. */
+static char *escape_text(char *dst, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n;) {
+		unsigned char ch = s[i];
+		size_t len = ch >= 0x80 ? utf8_len(s + i, n - i) : 1;
+		if (len > 1 || (ch >= 0x20 && ch < 0x7f) || ch == '\t' || ch == '\n' || ch == '\r') {
+			memcpy(dst, s + i, len);
+			dst += len;
+			i += len;
+			continue;
+		}
+		*dst++ = '\\';
+		*dst++ = 'x';
+		*dst++ = hex[ch >> 4];
+		*dst++ = hex[ch & 15];
+		i++;
+	}
+	return dst;
+}
+
+char *wsph_caseio_kept_text(const struct wsph_caseio_kept *k, const char *title)
+{
+	size_t cap = kept_cap(k), start = k->len > cap ? k->len - cap : 0;
+	size_t dropped = k->dropped + start;
+	if (k->len == start)
+		return NULL;
+	const char *nl = dropped ? memchr(k->buf + start, '\n', k->len - start) : NULL;
+	if (nl && (size_t)(nl + 1 - k->buf) < k->len) {
+		/* whole lines where it can */
+		dropped += (size_t)(nl + 1 - (k->buf + start));
+		start = (size_t)(nl + 1 - k->buf);
+	}
+	char head[160];
+	int h = snprintf(head, sizeof head, "--- %s ---\n", title);
+	if (dropped)
+		h += snprintf(head + h, sizeof head - (size_t)h, "... (%llu earlier bytes not kept)\n",
+			      (unsigned long long)dropped);
+	char *t = malloc((size_t)h + 4 * (k->len - start) + 2);
+	if (!t)
+		return NULL;
+	memcpy(t, head, (size_t)h);
+	char *end = escape_text(t + h, (const unsigned char *)k->buf + start, k->len - start);
+	if (end[-1] != '\n')
+		*end++ = '\n';
+	*end = '\0';
+	return t;
+}
+
+/* The kept output appended to a case's trace. */
+static void trace_add_output(struct wsph_case *c, const struct wsph_caseio_kept *k,
+			     const char *title)
+{
+	char *out = k ? wsph_caseio_kept_text(k, title) : NULL;
+	if (!out)
+		return;
+	char *t = wsph_format("%s%s", c->trace ? c->trace : "", out);
+	free(out);
+	if (t) {
+		free(c->trace);
+		c->trace = t;
+	}
+}
+
 void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long code,
-			    unsigned wait_ms, const char *output)
+			    unsigned wait_ms, const struct wsph_caseio_kept *output)
 {
 	char name[96];
 	const char *klass = "exit";
@@ -588,14 +712,7 @@ void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long c
 	c->outcome = WSPH_ERROR;
 	c->error_type = wsph_format("%s-after-case", klass);
 	c->error_message = msg;
-	if (output && *output) {
-		char *t = wsph_format("%s--- output after the case ---\n%s%s", c->trace ? c->trace : "",
-				      output, output[strlen(output) - 1] == '\n' ? "" : "\n");
-		if (t) {
-			free(c->trace);
-			c->trace = t;
-		}
-	}
+	trace_add_output(c, output, "output after the case");
 }
 
 /* ---- the parent's reader: the stream parsed as it arrives ---- */
@@ -611,8 +728,7 @@ struct wsph_caseio_reader {
 	struct wsph_crash_info crash_info; /* what the crash handler saw */
 	int crash_detail;		   /* crash_info was sent */
 	char *err_type, *err_msg;
-	char *output; /* the provider's own output: the last output_cap bytes */
-	size_t out_len, out_cap, out_dropped, output_cap;
+	struct wsph_caseio_kept out; /* the provider's own output */
 	struct wsph_caseio_chan *chan;
 	unsigned long frames, bad, lost; /* frames believed, not believed, missing */
 	unsigned long sent;		 /* the frames the child says it sent (its "D") */
@@ -734,47 +850,22 @@ struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set
 	r->set = set;
 	r->sc = sc;
 	r->outcome = -1;
-	r->output_cap = output_cap ? output_cap : WSPH_CASEIO_OUTPUT_KEEP;
+	r->out.cap = output_cap;
 	return r;
-}
-
-/* Keeps the provider's own bytes, the last output_cap of them. */
-static void keep_output(struct wsph_caseio_reader *r, const char *s, size_t n)
-{
-	if (n > r->output_cap) {
-		r->out_dropped += n - r->output_cap + r->out_len;
-		s += n - r->output_cap;
-		n = r->output_cap;
-		r->out_len = 0;
-	}
-	if (r->out_len + n > r->output_cap) {
-		size_t drop = r->out_len + n - r->output_cap;
-		/* drop whole lines where it can */
-		const char *nl = memchr(r->output + drop, '\n', r->out_len - drop);
-		if (nl)
-			drop = (size_t)(nl - r->output) + 1;
-		memmove(r->output, r->output + drop, r->out_len - drop);
-		r->out_len -= drop;
-		r->out_dropped += drop;
-	}
-	if (r->out_len + n + 1 > r->out_cap) {
-		size_t cap = (r->out_len + n + 1) * 2;
-		if (cap > r->output_cap + 1)
-			cap = r->output_cap + 1;
-		char *p = realloc(r->output, cap);
-		if (!p)
-			return;
-		r->output = p;
-		r->out_cap = cap;
-	}
-	memcpy(r->output + r->out_len, s, n);
-	r->out_len += n;
-	r->output[r->out_len] = '\0';
 }
 
 void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, size_t len)
 {
-	keep_output(r, buf, len);
+	wsph_caseio_keep(&r->out, buf, len);
+}
+
+void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from)
+{
+	size_t cap = kept_cap(from), start = from->len > cap ? from->len - cap : 0;
+	r->out.dropped += from->dropped + start;
+	if (from->len > start)
+		wsph_caseio_keep(&r->out, from->buf + start, from->len - start);
+	wsph_caseio_kept_reset(from);
 }
 
 /* A frame that is not believed: counted, and the first kept for the message. */
@@ -875,24 +966,6 @@ const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r)
 int wsph_caseio_reader_exit_unjudged(const struct wsph_caseio_reader *r)
 {
 	return r->exit_unjudged;
-}
-
-static char *events_text(struct wsph_case *c, size_t cap, const char *output, size_t dropped)
-{
-	char *t = c->events ? wsph_trace_text(c->events, cap) : wsph_strdup("");
-	if (t && output && *output) {
-		char more[96] = "";
-		if (dropped)
-			snprintf(more, sizeof more, "... (%lu earlier bytes not kept)\n",
-				 (unsigned long)dropped);
-		char *all = wsph_format("%s--- provider output ---\n%s%s%s", t, more, output,
-					output[strlen(output) - 1] == '\n' ? "" : "\n");
-		if (all) {
-			free(t);
-			t = all;
-		}
-	}
-	return t;
 }
 
 /* Frames not believed or missing: a case that completed is not believed (an <error> "channel");
@@ -1008,12 +1081,14 @@ void wsph_caseio_reader_finish(struct wsph_caseio_reader *r, enum wsph_child_end
 		}
 	}
 	channel_verdict(r, c);
-	c->trace = events_text(c, trace_cap ? trace_cap : 65536, r->output, r->out_dropped);
+	c->trace = c->events ? wsph_trace_text(c->events, trace_cap ? trace_cap : 65536)
+			     : wsph_strdup("");
+	trace_add_output(c, &r->out, "provider output");
 	c->events = wsph_trace_seal(c->events);
 	free(r->err_type);
 	free(r->err_msg);
 	free(r->tainted);
-	free(r->output);
+	wsph_caseio_kept_free(&r->out);
 	free(r);
 }
 
@@ -1033,6 +1108,6 @@ void wsph_caseio_reader_free(struct wsph_caseio_reader *r)
 	free(r->err_type);
 	free(r->err_msg);
 	free(r->tainted);
-	free(r->output);
+	wsph_caseio_kept_free(&r->out);
 	free(r);
 }

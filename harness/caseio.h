@@ -75,10 +75,28 @@ void wsph_caseio_unescape(char *s);
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
 		      uint32_t *lost);
 
+/* Parent side: the provider's own output (the child's stdout and stderr) as it arrives, in pieces
+ * of any size. Its last `cap` bytes (0: WSPH_CASEIO_OUTPUT_KEEP) are kept byte for byte, NUL
+ * bytes and all, the bytes before them counted: the cost is linear in what arrives whatever its
+ * lines (none at all included), and at most 2 * cap bytes are held. Zeroed is empty. */
+#define WSPH_CASEIO_OUTPUT_KEEP (64 * 1024)
+struct wsph_caseio_kept {
+	char *buf; /* its last min(len, cap) bytes are the kept ones */
+	size_t len, cap, dropped;
+};
+void wsph_caseio_keep(struct wsph_caseio_kept *k, const char *s, size_t n);
+/* The kept output for a report, NULL when there is none: "--- TITLE ---", then "... (N earlier
+ * bytes not kept)" when some were dropped (the first partial line of the kept part with them),
+ * then the text, ending with a newline. Bytes that are not text (NUL, the control characters but
+ * tab, LF and CR, DEL, each byte of invalid UTF-8) are written \xHH: the text is valid UTF-8
+ * without NUL, and every report writes it whole. */
+char *wsph_caseio_kept_text(const struct wsph_caseio_kept *k, const char *title);
+void wsph_caseio_kept_reset(struct wsph_caseio_kept *k); /* empty again (its memory kept) */
+void wsph_caseio_kept_free(struct wsph_caseio_kept *k);
+
 /* Parent side, as the stream arrives: a reader per running case. Events go into a bounded trace
  * (spilled like the child's), the provider's own output keeps its last output_cap bytes (0: the
- * default below), so a case of any length costs the parent bounded memory. */
-#define WSPH_CASEIO_OUTPUT_KEEP (64 * 1024)
+ * default), so a case of any length costs the parent bounded memory. */
 struct wsph_caseio_reader;
 struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set,
 						  const struct wsph_scenario *sc, size_t output_cap,
@@ -89,6 +107,9 @@ struct wsph_caseio_reader *wsph_caseio_reader_new(const struct wsph_ruleset *set
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final);
 /* The provider's own output (the child's stdout and stderr) that arrived during the case. */
 void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, size_t len);
+/* Output kept before the case was seen to start (read before its "S" frame: the two pipes are
+ * not ordered) becomes the case's; `from` is left empty. */
+void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from);
 /* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
 const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
@@ -104,6 +125,6 @@ void wsph_caseio_reader_free(struct wsph_caseio_reader *r);
  * "<class>-after-case" ("exit-after-case", "crash-after-case", "abort-after-case",
  * "timeout-after-case"). `output` is what the child wrote after the case (may be NULL). */
 void wsph_caseio_after_case(struct wsph_case *c, enum wsph_child_end end, long code,
-			    unsigned wait_ms, const char *output);
+			    unsigned wait_ms, const struct wsph_caseio_kept *output);
 
 #endif

@@ -591,9 +591,10 @@ struct slot {
 	int asked;	   /* we asked it to exit */
 	char *buf; /* what the child wrote on its channel and nobody read yet */
 	size_t len, cap;
+	size_t scanned; /* buf[0..scanned) has no newline */
+	int skipping;	/* a line longer than any frame is being dropped, up to its newline */
 	struct wsph_caseio_chan chan;
-	char *after; /* the provider's output outside a case: its last part, for the report */
-	size_t after_len;
+	struct wsph_caseio_kept after; /* the provider's output outside a case, for the report */
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
 	unsigned runs;
@@ -791,8 +792,29 @@ static void run_in_process(struct sched *s, long i)
 	finalize(s, i);
 }
 
+/* A line on the channel longer than any frame (a provider's bytes, not the child's frames) is
+ * dropped as it arrives: the frames around it say by their numbers if one was lost with it. */
+#define CHANNEL_LINE_MAX (4u << 20)
+
+/* Whether the slot's buffer holds a whole line; the bytes looked at are not looked at again. */
+static int has_line(struct slot *sl)
+{
+	if (sl->scanned < sl->len && memchr(sl->buf + sl->scanned, '\n', sl->len - sl->scanned))
+		return 1;
+	sl->scanned = sl->len;
+	return 0;
+}
+
 static int append(struct slot *sl, const char *buf, size_t n)
 {
+	const char *nl = sl->skipping ? memchr(buf, '\n', n) : NULL;
+	if (sl->skipping && !nl)
+		return 0;
+	if (nl) {
+		sl->skipping = 0;
+		n -= (size_t)(nl + 1 - buf);
+		buf = nl + 1;
+	}
 	if (sl->len + n + 1 > sl->cap) {
 		size_t nc = (sl->len + n + 1) * 2;
 		char *p = realloc(sl->buf, nc);
@@ -804,6 +826,10 @@ static int append(struct slot *sl, const char *buf, size_t n)
 	memcpy(sl->buf + sl->len, buf, n);
 	sl->len += n;
 	sl->buf[sl->len] = '\0';
+	if (sl->len > CHANNEL_LINE_MAX && !has_line(sl)) {
+		sl->len = sl->scanned = 0;
+		sl->skipping = 1;
+	}
 	return 0;
 }
 
@@ -815,6 +841,7 @@ static void consume(struct slot *sl, size_t n)
 	memmove(sl->buf, sl->buf + n, sl->len - n);
 	sl->len -= n;
 	sl->buf[sl->len] = '\0';
+	sl->scanned = sl->scanned > n ? sl->scanned - n : 0;
 }
 
 /* The running case's reader (made when the case starts). */
@@ -835,7 +862,7 @@ static void feed(struct sched *s, struct slot *sl, int final)
 		s->oom = 1;
 		return;
 	}
-	if (sl->len)
+	if (sl->len && (final || has_line(sl)))
 		consume(sl, wsph_caseio_reader_feed(rd, sl->buf, sl->len, final));
 }
 
@@ -876,27 +903,6 @@ static void requeue_next(struct sched *s, struct slot *sl)
 	sl->next = -1;
 }
 
-/* The provider's output outside a case: the last part of it is kept. */
-static void keep_after(struct slot *sl, const char *buf, size_t n)
-{
-	size_t keep = WSPH_CASEIO_OUTPUT_KEEP;
-	if (n >= keep) {
-		buf += n - keep;
-		n = keep;
-		sl->after_len = 0;
-	}
-	if (sl->after_len + n > keep) {
-		size_t drop = sl->after_len + n - keep;
-		memmove(sl->after, sl->after + drop, sl->after_len - drop);
-		sl->after_len -= drop;
-	}
-	if (!sl->after && !(sl->after = malloc(keep + 1)))
-		return;
-	memcpy(sl->after + sl->after_len, buf, n);
-	sl->after_len += n;
-	sl->after[sl->after_len] = '\0';
-}
-
 /* The provider's output that has arrived: the running case's once it has started, else kept for
  * an after-case report. */
 static void drain_output(struct sched *s, struct slot *sl)
@@ -910,11 +916,22 @@ static void drain_output(struct sched *s, struct slot *sl)
 		if (rd)
 			wsph_caseio_reader_output(rd, buf, (size_t)n);
 		else
-			keep_after(sl, buf, (size_t)n);
+			wsph_caseio_keep(&sl->after, buf, (size_t)n);
 	}
 }
 
 static void advance(struct sched *s, struct slot *sl);
+
+/* The case has started: what the provider printed since the last case ended, read before the
+ * case's "S" (the output and the channel are two pipes), is the case's. */
+static void carry_output(struct sched *s, struct slot *sl)
+{
+	struct wsph_caseio_reader *rd = reader(s, sl);
+	if (rd)
+		wsph_caseio_reader_take_output(rd, &sl->after);
+	else
+		s->oom = 1;
+}
 
 /* Everything the child wrote (the process has ended, or is killed now). */
 static void drain_all(struct sched *s, struct slot *sl)
@@ -956,7 +973,7 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 			if (!clean && why != WSPH_CHILD_STOPPED)
 				wsph_caseio_after_case(&s->e[sl->pending].c,
 						       killed ? WSPH_CHILD_TIMEOUT : end, code,
-						       s->quit_ms, sl->after);
+						       s->quit_ms, &sl->after);
 			finalize(s, sl->pending);
 		}
 		sl->pending = -1;
@@ -974,7 +991,8 @@ static void child_gone(struct sched *s, struct slot *sl, int killed, enum wsph_c
 	wsph_caseio_reader_free(sl->rd);
 	sl->rd = NULL;
 	consume(sl, sl->len);
-	sl->after_len = 0;
+	sl->skipping = 0;
+	wsph_caseio_kept_reset(&sl->after);
 }
 
 /* Entry i (its command sent) is the slot's running case from now. */
@@ -994,7 +1012,9 @@ static int skip_frames(struct sched *s, struct slot *sl, int until_start)
 {
 	size_t pos = 0;
 	int started = 0;
-	while (!started && sl->buf) {
+	if (!sl->buf || !has_line(sl))
+		return 0;
+	while (!started) {
 		char *nl = memchr(sl->buf + pos, '\n', sl->len - pos);
 		if (!nl)
 			break;
@@ -1028,7 +1048,7 @@ static void advance(struct sched *s, struct slot *sl)
 		if (sl->pending >= 0)
 			finalize(s, sl->pending);
 		sl->pending = -1;
-		sl->after_len = 0;
+		carry_output(s, sl);
 	}
 	feed(s, sl, 0);
 	if (!sl->rd || !wsph_caseio_reader_done(sl->rd))
@@ -1225,7 +1245,7 @@ static void run_isolated(struct sched *s, struct wsph_child_spec *spec)
 	}
 	for (unsigned j = 0; j < jobs; j++) {
 		free(slots[j].buf);
-		free(slots[j].after);
+		wsph_caseio_kept_free(&slots[j].after);
 		wsph_caseio_reader_free(slots[j].rd);
 	}
 }
@@ -1250,8 +1270,8 @@ struct probe {
 static void probe_frames(struct probe *pr)
 {
 	size_t pos = 0;
-	if (!pr->sl.buf)
-		return; /* nothing came yet */
+	if (!pr->sl.buf || !has_line(&pr->sl))
+		return; /* no whole line came yet */
 	for (char *nl; (nl = memchr(pr->sl.buf + pos, '\n', pr->sl.len - pos));) {
 		struct wsph_caseio_frame f;
 		uint32_t lost;
@@ -1285,7 +1305,7 @@ static void probe_read(struct probe *pr)
 	char buf[65536];
 	long n;
 	while ((n = wsph_plat_child_read_output(pr->sl.ch, buf, sizeof buf)) > 0)
-		keep_after(&pr->sl, buf, (size_t)n);
+		wsph_caseio_keep(&pr->sl.after, buf, (size_t)n);
 	while ((n = wsph_plat_child_read(pr->sl.ch, buf, sizeof buf)) > 0)
 		append(&pr->sl, buf, (size_t)n);
 	probe_frames(pr);
@@ -1378,7 +1398,7 @@ static void probe_free(struct probe *pr)
 	free(pr->type);
 	free(pr->message);
 	free(pr->sl.buf);
-	free(pr->sl.after);
+	wsph_caseio_kept_free(&pr->sl.after);
 }
 
 /* Every case that would run is the probe's error, with what the provider printed. */
@@ -1390,8 +1410,7 @@ static void all_cases_down(struct sched *s, const struct probe *pr)
 		c->outcome = WSPH_ERROR;
 		c->error_type = wsph_strdup(pr->type);
 		c->error_message = wsph_strdup(pr->message);
-		if (pr->sl.after_len)
-			c->trace = wsph_format("--- provider output ---\n%s", pr->sl.after);
+		c->trace = wsph_caseio_kept_text(&pr->sl.after, "provider output");
 		finalize(s, i);
 	}
 	report_progress(s);

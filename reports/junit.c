@@ -188,6 +188,35 @@ static void put_error(FILE *out, const struct wsph_case *c)
 	fputs("</error>\n", out);
 }
 
+/* Where the provider's output begins in a case's trace (harness/caseio.c writes it after the
+ * events, under a heading of its own at the start of a line), or the end. */
+static size_t output_start(const char *trace)
+{
+	static const char *const heads[] = {"--- provider output ---\n",
+					    "--- output after the case ---\n"};
+	size_t at = strlen(trace);
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+		const char *p = trace;
+		while ((p = strstr(p, heads[i])) && p != trace && p[-1] != '\n')
+			p++;
+		if (p && (size_t)(p - trace) < at)
+			at = (size_t)(p - trace);
+	}
+	return at;
+}
+
+/* The trace: its events capped at cap bytes, then the provider's output whole (the harness keeps
+ * a bounded part of it, already made text). */
+static void put_trace(FILE *out, const char *trace, size_t cap)
+{
+	size_t events = output_start(trace);
+	size_t done = wsph_xml_text_n(out, trace, cap < events ? cap : events);
+	if (done < events)
+		fprintf(out, "\n[trace truncated: %lu of %lu bytes shown]\n", (unsigned long)done,
+			(unsigned long)events);
+	wsph_xml_text(out, trace + events);
+}
+
 static void put_system_out(FILE *out, const struct wsph_case *c, const struct wsph_report_opts *o)
 {
 	/* Passing and skipped cases have no failure element to carry their warnings and what they
@@ -208,13 +237,8 @@ static void put_system_out(FILE *out, const struct wsph_case *c, const struct ws
 		put_findings(out, c, 1);
 	if (unreached)
 		put_unreached(out, c);
-	if (trace) {
-		size_t total = strlen(c->trace);
-		size_t done = wsph_xml_text_n(out, c->trace, cap);
-		if (done < total)
-			fprintf(out, "\n[trace truncated: %lu of %lu bytes shown]\n", (unsigned long)done,
-				(unsigned long)total);
-	}
+	if (trace)
+		put_trace(out, c->trace, cap);
 	fputs("</system-out>\n", out);
 }
 

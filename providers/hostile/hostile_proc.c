@@ -10,7 +10,13 @@
  *   HOSTILE_ONCE=PATH     the WSP-call attacks marked "once" happen only in the call that creates
  *                         PATH (the first of the run), so every other case is a baseline case;
  *   HOSTILE_PIDFILE=PATH  where the stray grandchild's pid (HOSTILE_STRAY_PROCESS) or the hanging
- *                         process's own pid (HOSTILE_HANG_PIDFILE) is written, whole (rename). */
+ *                         process's own pid (HOSTILE_HANG_PIDFILE) is written, whole (rename);
+ *   HOSTILE_OUTPUT_BYTES=N  (HOSTILE_OUTPUT) the bytes written to stdout in all;
+ *   HOSTILE_OUTPUT_LINE=L   each line L bytes, its newline included (0 or unset: no newline at all);
+ *   HOSTILE_OUTPUT_FD=N     (POSIX) written to descriptor N instead of stdout;
+ *   HOSTILE_OUTPUT_NUL=1    the text has NUL bytes and invalid UTF-8 in it: each line reads
+ *                           "out<NUL>after-nul <FF><FE> bad-utf8 <C3>( tail|" then the same again;
+ *                           without it "hostile output abcdefghijklmnopqrstuvwxyz|" again and again. */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, setenv, nanosleep under -std=c11 */
 #endif
@@ -97,8 +103,13 @@ void hostile_proc_socket(void);
 #ifndef HOSTILE_SETENV /* WSPStartup, once: a new environment variable */
 #define HOSTILE_SETENV 0
 #endif
+#ifndef HOSTILE_OUTPUT /* WSPStartup, once: stdout written as HOSTILE_OUTPUT_* say (below) */
+#define HOSTILE_OUTPUT 0
+#endif
 
 static volatile int *volatile nowhere;
+
+static void hostile_output(void);
 
 /* What the forging variants write: a finding, a passing outcome and "done", a crash code and an
  * error, in today's line format (harness/caseio.c). None of it may be believed. */
@@ -232,6 +243,8 @@ void hostile_proc_startup(void)
 		SetCurrentDirectoryA("C:\\");
 	if (HOSTILE_SETENV && first_time())
 		SetEnvironmentVariableA("HOSTILE_POLLUTED", "1");
+	if (HOSTILE_OUTPUT && first_time())
+		hostile_output();
 }
 
 void hostile_proc_socket(void)
@@ -388,6 +401,8 @@ void hostile_proc_startup(void)
 		umask(0);
 	if (HOSTILE_SETENV && first_time())
 		setenv("HOSTILE_POLLUTED", "1", 1);
+	if (HOSTILE_OUTPUT && first_time())
+		hostile_output();
 }
 
 void hostile_proc_socket(void)
@@ -421,6 +436,81 @@ void hostile_proc_socket(void)
 }
 
 #endif
+
+/* ---- HOSTILE_OUTPUT: stdout written as the environment says ---- */
+
+static void out_write(const char *s, size_t n)
+{
+#ifdef _WIN32
+	HANDLE h = GetStdHandle(STD_OUTPUT_HANDLE);
+	while (n > 0 && h && h != INVALID_HANDLE_VALUE) {
+		DWORD w = 0, k = n > 0x10000000u ? 0x10000000u : (DWORD)n;
+		if (!WriteFile(h, s, k, &w, NULL) || !w)
+			return;
+		s += w;
+		n -= w;
+	}
+#else
+	/* HOSTILE_OUTPUT_FD: another descriptor (the harness's channel, say) instead of stdout */
+	const char *fd = getenv("HOSTILE_OUTPUT_FD");
+	write_all(fd ? atoi(fd) : 1, s, n);
+#endif
+}
+
+#define OUT_CHUNK 65536
+
+static unsigned long long env_number(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* buf (OUT_CHUNK bytes) filled with the text, repeated. */
+static void out_pattern(char *buf, int nul)
+{
+	static const char plain[] = "hostile output abcdefghijklmnopqrstuvwxyz|";
+	static const char hostile[] = "out\0after-nul \xff\xfe bad-utf8 \xc3( tail|";
+	const char *p = nul ? hostile : plain;
+	size_t len = nul ? sizeof hostile - 1 : sizeof plain - 1;
+	for (size_t i = 0; i < OUT_CHUNK; i++)
+		buf[i] = p[i % len];
+}
+
+/* total bytes of lines of `line` bytes (0: one line without an end): a chunk of whole lines
+ * written again and again where lines are short, a line written in pieces where they are long. */
+static void out_emit(char *buf, unsigned long long total, unsigned long long line)
+{
+	if (line > 0 && line <= OUT_CHUNK) {
+		size_t per = (size_t)(OUT_CHUNK / line * line);
+		for (size_t i = (size_t)line - 1; i < per; i += (size_t)line)
+			buf[i] = '\n';
+		for (; total > 0; total -= total < per ? total : per)
+			out_write(buf, (size_t)(total < per ? total : per));
+		return;
+	}
+	for (unsigned long long at = 0; at < total;) {
+		unsigned long long left = total - at, in_line = line ? line - at % line : left;
+		size_t n = (size_t)(left < OUT_CHUNK ? left : OUT_CHUNK);
+		if (line && in_line <= n) {
+			out_write(buf, (size_t)in_line - 1);
+			out_write("\n", 1);
+			at += in_line;
+			continue;
+		}
+		out_write(buf, n);
+		at += n;
+	}
+}
+
+static void hostile_output(void)
+{
+	char *buf = malloc(OUT_CHUNK);
+	if (!buf)
+		return;
+	out_pattern(buf, env_number("HOSTILE_OUTPUT_NUL") != 0);
+	out_emit(buf, env_number("HOSTILE_OUTPUT_BYTES"), env_number("HOSTILE_OUTPUT_LINE"));
+	free(buf);
+}
 
 /* What the module does when it is loaded (DllMain's DLL_PROCESS_ATTACH, a constructor). */
 static void load_attacks(void)

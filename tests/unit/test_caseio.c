@@ -298,6 +298,47 @@ Test(caseio, provider_output_keeps_its_last_part)
 	case_free(&c);
 }
 
+/* Kept output is byte for byte: a NUL, control characters and invalid UTF-8 are written \xHH, what
+ * follows a NUL is there, valid UTF-8 stays as it is. */
+Test(caseio, kept_output_escapes_what_is_not_text)
+{
+	static const char in[] = "a\0b\x01\x7f \xff\xc3( \xc3\xa9 \xed\xa0\x80 \xf4\x90\x80\x80\tend";
+	struct wsph_caseio_kept k = {0};
+	wsph_caseio_keep(&k, in, sizeof in - 1);
+	char *t = wsph_caseio_kept_text(&k, "provider output");
+	cr_assert_str_eq(t, "--- provider output ---\na\\x00b\\x01\\x7f \\xff\\xc3( \xc3\xa9 "
+			    "\\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80\tend\n");
+	free(t);
+	wsph_caseio_kept_free(&k);
+}
+
+/* Whatever the pieces, the kept part is the last cap bytes (from a line's start where there is
+ * one) and the count of the others is exact; at most 2 * cap bytes are held. */
+Test(caseio, kept_output_counts_what_it_drops)
+{
+	struct wsph_caseio_kept k = {0};
+	k.cap = 100;
+	char piece[37];
+	memset(piece, 'x', sizeof piece);
+	size_t total = 0;
+	for (int i = 0; i < 1000; i++) {
+		wsph_caseio_keep(&k, piece, (size_t)(i % 37) + 1);
+		total += (size_t)(i % 37) + 1;
+		cr_assert_leq(k.len, 200);
+	}
+	wsph_caseio_keep(&k, "tail\n", 5);
+	total += 5;
+	char *t = wsph_caseio_kept_text(&k, "out");
+	char want[96];
+	snprintf(want, sizeof want, "--- out ---\n... (%zu earlier bytes not kept)\n", total - 100);
+	cr_assert(!strncmp(t, want, strlen(want)), "%s", t);
+	cr_assert_eq(strlen(t), strlen(want) + 100);
+	free(t);
+	wsph_caseio_kept_reset(&k);
+	cr_assert_null(wsph_caseio_kept_text(&k, "out"));
+	wsph_caseio_kept_free(&k);
+}
+
 /* The crash frame a handler writes is a frame like the others. */
 Test(caseio, the_crash_frame_is_believed)
 {
