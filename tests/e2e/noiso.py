@@ -4,8 +4,9 @@ end the run in order.
 
 Modes (--mode):
   timeout          hostile-hang-pidfile hangs in its first WSPSocket: with --timeout 5 the run
-                   ends, exit status 1, with a complete, valid JUnit report holding every case
-                   that finished (lifecycle.startup) and the hung one as <error type="timeout">.
+                   ends, exit status 1, with a complete, valid JUnit report holding the selected
+                   cases in order up to that one: those that finished, then the hung one as
+                   <error type="timeout">.
   interrupt        the same provider, no time limit to speak of: once it hangs (its pid file
                    names the harness itself), one SIGINT ends the run the same way, the hung case
                    an <error type="interrupted">, and stderr says the run was interrupted.
