@@ -371,6 +371,7 @@ static int cmd_run(struct options *o)
 		fprintf(stderr, "wspharness: interrupted after %zu case(s); the report holds what ran\n",
 			results.n_cases);
 out:
+	wsph_exit_if_abandoned(status); /* a case still runs on another thread: end here */
 	wsph_results_free(&results);
 	wsph_ruleset_free(&set);
 	wsph_suite_free(&suite);
@@ -488,6 +489,7 @@ static int cmd_show(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct options o;
+	wsph_stdout_guard(argc, argv);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(wsph_usage, stdout);
 		return EXIT_PASS;

@@ -10,6 +10,7 @@
 #include "platform/platform.h"
 #include "procstate.h"
 #include "util.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,12 +779,25 @@ static void report_progress(struct sched *s)
 	}
 }
 
-static void run_in_process(struct sched *s, long i)
+/* ---- in process (--no-isolation): the cases on a thread of their own, under a watchdog ---- */
+
+struct inproc {
+	struct sched *s;
+	long running; /* the entry inside the driver (-1: none); written under the watchdog's lock */
+};
+
+/* Runs entry i. Once the watchdog abandoned the run, wsph_watchdog_end never returns: nothing
+ * after it touches the scheduler, which the waiting thread then owns. */
+static void run_in_process(struct sched *s, long i, struct wsph_watchdog *w, long *running)
 {
 	struct entry *e = &s->e[i];
 	struct wsph_scenario *swept;
 	const struct wsph_scenario *sc = entry_sc(s, e, &swept);
+	*running = i;
+	wsph_watchdog_begin(w, e->timeout_ms);
 	drive_case(s->cfg, sc, s->sels[e->sel].kind, &e->c, NULL);
+	wsph_watchdog_end(w);
+	*running = -1;
 	if (swept) {
 		free(swept->faults);
 		free(swept);
@@ -803,6 +817,109 @@ static int has_line(struct slot *sl)
 		return 1;
 	sl->scanned = sl->len;
 	return 0;
+}
+
+static void in_process_work(void *ctx, struct wsph_watchdog *w)
+{
+	struct inproc *x = ctx;
+	struct sched *s = x->s;
+	long i;
+	while (!s->oom && (i = next_entry(s)) >= 0) {
+		run_in_process(s, i, w, &x->running);
+		report_progress(s);
+		if (s->cfg->interrupted && *s->cfg->interrupted)
+			break;
+	}
+	report_progress(s);
+}
+
+/* At an abandoned run's end: progress for every final case not shown yet, in suite order. */
+static void report_rest(struct sched *s)
+{
+	for (size_t b = s->print_base; b < s->n_sels && b < s->n_e && s->cfg->progress; b++) {
+		for (size_t k = 0; k <= s->e[b].n_sweeps; k++) {
+			struct entry *x = k ? &s->e[s->e[b].sweep_first + k - 1] : &s->e[b];
+			if (x->state == E_FINAL)
+				s->cfg->progress(s->cfg->progress_ctx, ++s->printed, s->total, &x->c);
+		}
+	}
+	s->print_base = s->n_sels;
+}
+
+/* The case the abandoned worker is inside, as the report shows it: a new record (the worker
+ * keeps writing its own). */
+static void abandoned_case(const struct entry *e, enum wsph_watch_end end, uint64_t ns,
+			   struct wsph_case *c)
+{
+	memset(c, 0, sizeof *c);
+	c->classname = e->c.classname;
+	c->file = e->c.file;
+	c->line = e->c.line;
+	c->name = wsph_strdup(e->c.name);
+	c->time = (double)ns / 1e9;
+	c->outcome = WSPH_ERROR;
+	if (end == WSPH_WATCH_TIMEOUT) {
+		c->error_type = wsph_strdup("timeout");
+		c->error_message = wsph_format("the scenario did not finish within %u ms; with "
+					       "--no-isolation a case that hangs ends the run",
+					       e->timeout_ms);
+	} else {
+		c->error_type = wsph_strdup("interrupted");
+		c->error_message = wsph_strdup("the run was interrupted during this scenario");
+	}
+}
+
+/* The watchdog ended the run while the worker was inside entry `running` (-1: none). The worker
+ * keeps the entries it has; the scheduler goes on with a copy, that case made final in it. */
+static void abandon(struct sched *s, long running, enum wsph_watch_end end, uint64_t ns)
+{
+	struct entry *copy = malloc((s->n_e ? s->n_e : 1) * sizeof *copy);
+	if (!copy) {
+		fprintf(stderr, "wspharness: out of memory\n");
+		wsph_plat_exit_now(3);
+	}
+	if (s->n_e)
+		memcpy(copy, s->e, s->n_e * sizeof *copy);
+	s->e = copy;
+	s->cap_e = s->n_e ? s->n_e : 1;
+	s->nq = 0;
+	if (running >= 0) {
+		struct entry *e = &s->e[running];
+		struct entry was = *e;
+		abandoned_case(&was, end, ns, &e->c);
+		e->state = E_FINAL;
+		if (end == WSPH_WATCH_TIMEOUT)
+			fprintf(stderr, "wspharness: %s did not finish within %u ms; with "
+					"--no-isolation a case that hangs ends the run (the reports "
+					"hold the cases that ran)\n",
+				e->c.name ? e->c.name : "a case", e->timeout_ms);
+	}
+	report_rest(s);
+}
+
+/* In process: the cases on a worker thread; this thread is the watchdog. Without a thread, they
+ * run here, unwatched. */
+static void in_process(struct sched *s)
+{
+	struct inproc *x = calloc(1, sizeof *x); /* the worker's: kept when it is abandoned */
+	if (!x) {
+		s->oom = 1;
+		return;
+	}
+	x->s = s;
+	x->running = -1;
+	struct wsph_watchdog *w = wsph_watchdog_start(in_process_work, x);
+	if (!w) {
+		in_process_work(x, NULL);
+		free(x);
+		return;
+	}
+	uint64_t ns = 0;
+	enum wsph_watch_end end = wsph_watchdog_wait(w, s->cfg->interrupted, &ns);
+	if (end == WSPH_WATCH_DONE)
+		free(x);
+	else
+		abandon(s, x->running, end, ns);
 }
 
 static int append(struct slot *sl, const char *buf, size_t n)
@@ -1544,14 +1661,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		if (cfg->isolate) {
 			bad = isolated(&s);
 		} else {
-			long i;
-			while (!s.oom && (i = next_entry(&s)) >= 0) {
-				run_in_process(&s, i);
-				report_progress(&s);
-				if (cfg->interrupted && *cfg->interrupted)
-					break;
-			}
-			report_progress(&s);
+			in_process(&s);
 		}
 	}
 	/* the cases that ran, in suite order, each followed by its sweeps */

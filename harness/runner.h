@@ -58,12 +58,26 @@ struct wsph_run_config {
 
 /* Runs and fills `out` (the caller frees it with wsph_results_free). Isolated, every module is
  * first loaded once in a child of its own (never in this process). Returns 0; 1 when a module
- * cannot be loaded or exports no WSPStartup (cfg->bad_input says why); -1 when out of memory. */
+ * cannot be loaded or exports no WSPStartup (cfg->bad_input says why); -1 when out of memory.
+ * In process (isolate 0) the cases run on a thread of their own under a watchdog (watchdog.h):
+ * when one passes its time limit (an <error type="timeout">) or *interrupted is set (the case
+ * running becomes an <error type="interrupted">), wsph_run returns at once with the cases that
+ * finished, leaving that thread where it is: the caller writes its reports and then must call
+ * wsph_exit_if_abandoned before freeing anything. */
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out);
 
 /* "sockets.nonifs/create-and-close[nonifs]": the text --filter matches, allocated (the caller
  * frees it; NULL when out of memory). A NULL kind leaves out the "[kind]". */
 char *wsph_case_id(const struct wsph_scenario *sc, const char *kind);
+
+/* The program's end (watchdog.c). wsph_stdout_guard, first thing in main (a no-op in child mode,
+ * argv[1] "--child"): a write to a closed stdout fails instead of killing the process
+ * (wsph_plat_guard_stdio), and at exit a stdout that did not take everything written to it is
+ * said on stderr, the exit status then 3. wsph_exit_if_abandoned: after an in-process run whose
+ * worker was abandoned, ends the process at once with this status (or 3, stdout as above), its
+ * exit handlers and frees left out; returns otherwise. */
+void wsph_stdout_guard(int argc, char **argv);
+void wsph_exit_if_abandoned(int status);
 const char *wsph_kind_name(unsigned kind); /* "nonifs" or "ifs" */
 
 #endif

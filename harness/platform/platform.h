@@ -119,8 +119,25 @@ void wsph_plat_event_free(void *ev);
 void wsph_plat_sleep_ms(unsigned ms);
 
 /* SIGINT/SIGTERM (Ctrl-C, Ctrl-Break, termination on Windows) set *flag instead of killing the
- * run, so the report of what ran can still be written. */
+ * run, so the report of what ran can still be written, and wake wsph_plat_wake_wait. A second one,
+ * with *flag already set, ends the process at once (exit status 128 + the signal: 130 for SIGINT;
+ * 130 on Windows). In a forked child the handler only sets the child's flag. */
 void wsph_plat_catch_interrupts(volatile int *flag);
+/* A wake-up any thread may give (async-signal-safe on POSIX) and one thread waits for:
+ * wsph_plat_wake_wait returns 1 when woken (by wsph_plat_wake or an interrupt) since the last
+ * wait, 0 after ms. Wake-ups do not queue: a waiter rechecks what it waits for. */
+void wsph_plat_wake(void);
+int wsph_plat_wake_wait(unsigned ms);
+/* The program's standard streams, first thing: on POSIX a write to a pipe nobody reads (stdout
+ * into `head -c0`) fails with EPIPE instead of raising SIGPIPE (caught by a handler that does
+ * nothing, so a program started from here gets the default disposition back at exec), and a
+ * standard descriptor that is closed (`>&-`) is taken by /dev/null opened read-only, so writes to
+ * it still fail and no file the program opens becomes its stdout. Nothing on Windows. */
+void wsph_plat_guard_stdio(void);
+unsigned long wsph_plat_process_id(void);
+/* Ends the process at once with this status: no exit handlers, no DLL detach code, no flushing
+ * (POSIX _exit, Windows TerminateProcess). */
+void wsph_plat_exit_now(int status);
 
 /* Isolation. Scenarios run in a persistent child process. The child talks to the parent on a
  * private channel (commands in, frames out) that is neither its stdin, stdout nor stderr and is

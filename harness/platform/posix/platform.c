@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,13 +491,45 @@ void wsph_plat_sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* ---- interrupts and the wake-up: a pipe the signal handler writes (self-pipe) ---- */
+
 static volatile int *interrupt_flag;
+static pid_t interrupt_owner; /* a forked child inherits the handler: it only sets its flag */
+static int wake_fd[2] = {-1, -1};
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+
+static void wake_init(void)
+{
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		wake_fd[0] = wake_fd[1] = -1;
+}
+
+static void wake_write(void)
+{
+	int saved = errno;
+	if (wake_fd[1] >= 0 && write(wake_fd[1], "w", 1) < 0) {
+		/* full: a wake-up is already pending */
+	}
+	errno = saved;
+}
 
 static void on_interrupt(int sig)
 {
-	(void)sig;
+	static const char again[] = "wspharness: interrupted again; exiting at once\n";
+	if (getpid() != interrupt_owner) {
+		if (interrupt_flag)
+			*interrupt_flag = 1;
+		return;
+	}
+	if (interrupt_flag && *interrupt_flag) {
+		if (write(2, again, sizeof again - 1) < 0) {
+			/* nothing more to do: the process ends */
+		}
+		_exit(128 + sig);
+	}
 	if (interrupt_flag)
 		*interrupt_flag = 1;
+	wake_write();
 }
 
 void wsph_plat_catch_interrupts(volatile int *flag)
@@ -505,9 +538,70 @@ void wsph_plat_catch_interrupts(volatile int *flag)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_interrupt;
 	sigemptyset(&sa.sa_mask);
+	pthread_once(&wake_once, wake_init);
+	interrupt_owner = getpid();
 	interrupt_flag = flag;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void wsph_plat_wake(void)
+{
+	pthread_once(&wake_once, wake_init);
+	wake_write();
+}
+
+int wsph_plat_wake_wait(unsigned ms)
+{
+	pthread_once(&wake_once, wake_init);
+	if (wake_fd[0] < 0) {
+		wsph_plat_sleep_ms(ms < 50 ? ms : 50); /* no pipe: the caller polls */
+		return 0;
+	}
+	struct pollfd p = {wake_fd[0], POLLIN, 0};
+	if (poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms) <= 0)
+		return 0;
+	char buf[64];
+	while (read(wake_fd[0], buf, sizeof buf) > 0)
+		;
+	return 1;
+}
+
+/* ---- standard streams ---- */
+
+static void on_sigpipe(int sig)
+{
+	(void)sig; /* the write that raised it fails with EPIPE */
+}
+
+void wsph_plat_guard_stdio(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigpipe;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* read-only: a write to it fails (EBADF) as it did on the closed descriptor */
+		int n = open("/dev/null", O_RDONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
+unsigned long wsph_plat_process_id(void)
+{
+	return (unsigned long)getpid();
+}
+
+void wsph_plat_exit_now(int status)
+{
+	_exit(status);
 }
 
 int wsph_plat_cwd(char *buf, size_t len)

@@ -572,29 +572,90 @@ void wsph_plat_sleep_ms(unsigned ms)
 	Sleep(ms);
 }
 
+/* ---- interrupts and the wake-up: an auto-reset event ---- */
+
 static volatile int *interrupt_flag;
+static HANDLE volatile wake_event;
+
+static HANDLE wake_handle(void)
+{
+	if (!wake_event) {
+		HANDLE h = CreateEventW(NULL, FALSE, FALSE, NULL);
+		if (h && InterlockedCompareExchangePointer((PVOID volatile *)&wake_event, h, NULL))
+			CloseHandle(h); /* another thread made it first */
+	}
+	return wake_event;
+}
+
+/* The first interrupt sets the flag and wakes the waiter; a second ends the process at once. */
+static void interrupt(void)
+{
+	if (interrupt_flag && *interrupt_flag) {
+		static const char again[] = "wspharness: interrupted again; exiting at once\r\n";
+		DWORD n;
+		WriteFile(GetStdHandle(STD_ERROR_HANDLE), again, sizeof again - 1, &n, NULL);
+		TerminateProcess(GetCurrentProcess(), 130);
+	}
+	if (interrupt_flag)
+		*interrupt_flag = 1;
+	if (wake_event)
+		SetEvent(wake_event);
+}
 
 static BOOL WINAPI on_console(DWORD type)
 {
 	(void)type;
-	if (interrupt_flag)
-		*interrupt_flag = 1;
+	interrupt();
 	return TRUE;
 }
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	if (interrupt_flag)
-		*interrupt_flag = 1;
+	interrupt();
 	signal(SIGTERM, on_signal);
 }
 
 void wsph_plat_catch_interrupts(volatile int *flag)
 {
+	wake_handle();
 	interrupt_flag = flag;
 	SetConsoleCtrlHandler(on_console, TRUE);
 	signal(SIGTERM, on_signal);
+}
+
+void wsph_plat_wake(void)
+{
+	HANDLE h = wake_handle();
+	if (h)
+		SetEvent(h);
+}
+
+int wsph_plat_wake_wait(unsigned ms)
+{
+	HANDLE h = wake_handle();
+	if (!h) {
+		Sleep(ms < 50 ? ms : 50); /* no event: the caller polls */
+		return 0;
+	}
+	return WaitForSingleObject(h, ms) == WAIT_OBJECT_0;
+}
+
+/* No SIGPIPE on Windows: a write to a closed pipe fails by itself. */
+void wsph_plat_guard_stdio(void)
+{
+}
+
+unsigned long wsph_plat_process_id(void)
+{
+	return (unsigned long)GetCurrentProcessId();
+}
+
+void wsph_plat_exit_now(int status)
+{
+	/* ExitProcess would run every DLL's detach code, a provider's among them, while one of its
+	 * threads may be stopped anywhere: TerminateProcess runs none */
+	TerminateProcess(GetCurrentProcess(), (UINT)status);
 }
 
 int wsph_plat_cwd(char *buf, size_t len)
