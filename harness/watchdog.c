@@ -122,7 +122,7 @@ static int stdout_failed(void)
 	errno = 0;
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
-	int e = errno;
+	int e = errno ? errno : wsph_plat_stdout_errno();
 	fprintf(stderr, "wspharness: cannot write to stdout%s%s\n", e ? ": " : "",
 		e ? strerror(e) : "");
 	return 1;

@@ -134,6 +134,9 @@ int wsph_plat_wake_wait(unsigned ms);
  * standard descriptor that is closed (`>&-`) is taken by /dev/null opened read-only, so writes to
  * it still fail and no file the program opens becomes its stdout. Nothing on Windows. */
 void wsph_plat_guard_stdio(void);
+/* Why stdout cannot be written now, as an errno value (0: it can, or it cannot be told): the
+ * reason of a write that failed earlier, when errno no longer holds it. */
+int wsph_plat_stdout_errno(void);
 unsigned long wsph_plat_process_id(void);
 /* Ends the process at once with this status: no exit handlers, no DLL detach code, no flushing
  * (POSIX _exit, Windows TerminateProcess). */

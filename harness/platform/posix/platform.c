@@ -594,6 +594,17 @@ void wsph_plat_guard_stdio(void)
 	}
 }
 
+int wsph_plat_stdout_errno(void)
+{
+	int fl = fcntl(1, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return EBADF; /* closed (or the read-only stand-in wsph_plat_guard_stdio put there) */
+	struct pollfd p = {1, POLLOUT, 0};
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		return EPIPE; /* a pipe whose reader is gone */
+	return 0;
+}
+
 unsigned long wsph_plat_process_id(void)
 {
 	return (unsigned long)getpid();

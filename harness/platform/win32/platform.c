@@ -646,6 +646,11 @@ void wsph_plat_guard_stdio(void)
 {
 }
 
+int wsph_plat_stdout_errno(void)
+{
+	return 0; /* the write's own error is what there is */
+}
+
 unsigned long wsph_plat_process_id(void)
 {
 	return (unsigned long)GetCurrentProcessId();
