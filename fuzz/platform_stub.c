@@ -39,12 +39,6 @@ int wsph_plat_dir_identity(const char *path, uint64_t id[2])
 	return -1;
 }
 
-const char *wsph_plat_file_kind_name(enum wsph_file_kind kind)
-{
-	(void)kind;
-	return "a file of another kind";
-}
-
 /* The fuzz_scenario target reads the bundled catalogue once; plain stdio is enough here. */
 enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
 					     size_t *len, enum wsph_file_kind *kind, char *err,

@@ -1316,7 +1316,7 @@ static int walk_entry(struct walk *w, const char *dir, const char *entry, int de
 		rc = names_push(&w->files, path) ? walk_oom(w, dir) : 0;
 		path = NULL;
 	} else {
-		snprintf(why, sizeof why, "not a regular file (%s)", wsph_plat_file_kind_name(kind));
+		snprintf(why, sizeof why, "not a regular file (%s)", wsph_file_kind_name(kind));
 		rc = walk_warn(w, path, why);
 	}
 	free(path);

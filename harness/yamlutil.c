@@ -189,6 +189,22 @@ void wsph_strset_free(struct wsph_strset *set)
 	set->cap = 0;
 }
 
+const char *wsph_file_kind_name(int kind)
+{
+	static const char *const names[] = {
+		[WSPH_FILE_MISSING] = "nothing",
+		[WSPH_FILE_REGULAR] = "a regular file",
+		[WSPH_FILE_DIR] = "a folder",
+		[WSPH_FILE_FIFO] = "a FIFO",
+		[WSPH_FILE_PIPE] = "a pipe",
+		[WSPH_FILE_SOCKET] = "a socket",
+		[WSPH_FILE_CHAR_DEVICE] = "a character device",
+		[WSPH_FILE_BLOCK_DEVICE] = "a block device",
+		[WSPH_FILE_OTHER] = "a file of another kind",
+	};
+	return kind >= 0 && (size_t)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
 /* ---- the tree ---- */
 
 static void node_free(struct wsph_yaml_node *n)
@@ -544,7 +560,7 @@ int wsph_yaml_load_file(struct wsph_yaml_doc *doc, const char *file, struct wsph
 		diag_at(diag, file, 0, 0, "cannot open: %s", why);
 		break;
 	case WSPH_READ_NOT_REGULAR:
-		diag_at(diag, file, 0, 0, "not a regular file (%s)", wsph_plat_file_kind_name(kind));
+		diag_at(diag, file, 0, 0, "not a regular file (%s)", wsph_file_kind_name(kind));
 		break;
 	case WSPH_READ_TOO_LARGE:
 		diag_at(diag, file, 0, 0, "file is larger than the limit of %u bytes",

@@ -128,4 +128,7 @@ void wsph_strset_free(struct wsph_strset *set);
  * WSPH_YAML_MAX_NAME bytes. */
 int wsph_yaml_rule_id(const struct wsph_yaml_node *n, const char *what, struct wsph_diag *diag);
 
+/* "a FIFO", "a pipe", "a character device", ...: for "not a regular file (a FIFO)". */
+const char *wsph_file_kind_name(int kind); /* kind: an enum wsph_file_kind (platform.h) */
+
 #endif

@@ -56,15 +56,14 @@ enum wsph_file_kind {
 	WSPH_FILE_MISSING, /* nothing there, or nothing that can be examined */
 	WSPH_FILE_REGULAR,
 	WSPH_FILE_DIR,
-	WSPH_FILE_FIFO, /* a FIFO (POSIX) or a pipe (Windows) */
+	WSPH_FILE_FIFO, /* POSIX */
+	WSPH_FILE_PIPE, /* Windows: a named or anonymous pipe */
 	WSPH_FILE_SOCKET,
 	WSPH_FILE_CHAR_DEVICE,
 	WSPH_FILE_BLOCK_DEVICE,
 	WSPH_FILE_OTHER
 };
 enum wsph_file_kind wsph_plat_file_kind(const char *path);
-/* "a FIFO", "a socket", "a character device", ...: for "not a regular file (a FIFO)". */
-const char *wsph_plat_file_kind_name(enum wsph_file_kind kind);
 /* The identity of the folder path names, links followed (device and inode; volume serial and
  * file index): two paths with the same identity are one folder. 0, or -1. */
 int wsph_plat_dir_identity(const char *path, uint64_t id[2]);

@@ -129,21 +129,6 @@ enum wsph_file_kind wsph_plat_file_kind(const char *path)
 	return stat(path, &st) == 0 ? kind_of_mode(st.st_mode) : WSPH_FILE_MISSING;
 }
 
-const char *wsph_plat_file_kind_name(enum wsph_file_kind kind)
-{
-	static const char *const names[] = {
-		[WSPH_FILE_MISSING] = "nothing",
-		[WSPH_FILE_REGULAR] = "a regular file",
-		[WSPH_FILE_DIR] = "a folder",
-		[WSPH_FILE_FIFO] = "a FIFO",
-		[WSPH_FILE_SOCKET] = "a socket",
-		[WSPH_FILE_CHAR_DEVICE] = "a character device",
-		[WSPH_FILE_BLOCK_DEVICE] = "a block device",
-		[WSPH_FILE_OTHER] = "a file of another kind",
-	};
-	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
-}
-
 int wsph_plat_dir_identity(const char *path, uint64_t id[2])
 {
 	struct stat st;
