@@ -6,6 +6,7 @@ selection of no case is exit 2 unless --allow-empty; a long scenario name keeps 
 --part numbers|filter (two tests, so that each fits its time limit under Wine). Runs the native
 program or the Windows one under Wine."""
 import argparse
+import concurrent.futures
 import os
 import re
 import shlex
@@ -48,22 +49,22 @@ def bounded_numbers(run, host, a, tmp):
         ([], {"GTEST_SHARD_INDEX": "3", "GTEST_TOTAL_SHARDS": "3"},
          "wspharness: GTEST_SHARD_INDEX (3) must be below GTEST_TOTAL_SHARDS (3)"),
     ]
-    for timeout, env, want in cases:
-        args = ["run", host(a.provider)] + (["--timeout", timeout[0]] if timeout else [])
-        if env.get("WSPHARNESS_TIMEOUT_MULTIPLIER") == "" and a.wrapper:
-            continue  # an empty variable does not reach a Windows process through Wine
-        rc, _, err = run(*args, env=env)
-        check(rc == 2 and first_line(err) == want,
-              f"{' '.join(args[2:])} {env}: exit 2, '{want}' (got {rc}: {first_line(err)!r})")
-    for args, want in [
+    cases = [(["run", host(a.provider)] + (["--timeout", timeout[0]] if timeout else []), env, want)
+             for timeout, env, want in cases
+             # an empty variable does not reach a Windows process through Wine
+             if not (env.get("WSPHARNESS_TIMEOUT_MULTIPLIER") == "" and a.wrapper)]
+    cases += [(["run", host(a.provider)] + args, {}, want) for args, want in [
             (["--jobs", "65"], "wspharness: --jobs must be a number of processes from 0 to 64 or "
                                "auto, not '65'"),
             (["--shard", "0/0"], "wspharness: --shard takes K/N with 0 <= K < N <= 1000000, not '0/0'"),
             (["--shard", "1/4294967297"], "wspharness: --shard takes K/N with 0 <= K < N <= "
-                                          "1000000, not '1/4294967297'")]:
-        rc, _, err = run("run", host(a.provider), *args)
-        check(rc == 2 and first_line(err) == want, f"{args}: exit 2, '{want}' (got {rc}: "
-              f"{first_line(err)!r})")
+                                          "1000000, not '1/4294967297'")]]
+    # each run only parses and exits: several at once (a Windows process costs seconds to start)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda c: run(*c[0], env=c[1]), cases))
+    for (args, env, want), (rc, _, err) in zip(cases, results):
+        check(rc == 2 and first_line(err) == want,
+              f"{' '.join(args[2:])} {env}: exit 2, '{want}' (got {rc}: {first_line(err)!r})")
 
     # A scenario's own timeout: times the multiplier stays within 86400 s, checked before any case
     long = os.path.join(tmp, "long-timeout.yaml")
