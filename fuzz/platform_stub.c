@@ -40,24 +40,13 @@ int wsph_plat_dir_identity(const char *path, uint64_t id[2])
 }
 
 /* The fuzz_scenario target reads the bundled catalogue once; plain stdio is enough here. */
-enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
-					     size_t *len, enum wsph_file_kind *kind, char *err,
-					     size_t errlen)
+enum wsph_read_status wsph_plat_open_regular(const char *path, FILE **f,
+					     enum wsph_file_kind *kind, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = f ? malloc(max + 1) : NULL;
-
 	*kind = WSPH_FILE_REGULAR;
-	*data = NULL;
-	*len = f && buf ? fread(buf, 1, max + 1, f) : 0;
-	if (f)
-		fclose(f);
-	if (!buf || *len > max) {
-		free(buf);
-		snprintf(err, errlen, "cannot read");
-		return f ? WSPH_READ_TOO_LARGE : WSPH_READ_CANNOT_OPEN;
+	if (!(*f = fopen(path, "rb"))) {
+		snprintf(err, errlen, "cannot open");
+		return WSPH_READ_CANNOT_OPEN;
 	}
-	buf[*len] = '\0';
-	*data = buf;
 	return WSPH_READ_OK;
 }

@@ -543,6 +543,51 @@ out:
 	return rc;
 }
 
+/* Reads the stream to its end, at most max bytes, into *data (malloc'd, NUL added after *len). */
+static enum wsph_read_status read_stream(FILE *f, size_t max, char **data, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+
+	do {
+		if (cap - n < 4096) {
+			char *nb = realloc(buf, cap ? cap * 2 : 8192);
+			if (!nb) {
+				free(buf);
+				return WSPH_READ_NO_MEMORY;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 8192;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0 && n <= max);
+	if (ferror(f) || n > max) {
+		free(buf);
+		return ferror(f) ? WSPH_READ_FAILED : WSPH_READ_TOO_LARGE;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return WSPH_READ_OK;
+}
+
+/* The whole of the regular file at path (wsph_plat_open_regular, then read once here). */
+static enum wsph_read_status read_regular(const char *path, size_t max, char **data, size_t *len,
+					  enum wsph_file_kind *kind, char *err, size_t errlen)
+{
+	FILE *f;
+	enum wsph_read_status rc = wsph_plat_open_regular(path, &f, kind, err, errlen);
+
+	*data = NULL;
+	*len = 0;
+	if (rc != WSPH_READ_OK)
+		return rc;
+	rc = read_stream(f, max, data, len);
+	fclose(f);
+	return rc;
+}
+
 int wsph_yaml_load_file(struct wsph_yaml_doc *doc, const char *file, struct wsph_diag *diag)
 {
 	enum wsph_file_kind kind = WSPH_FILE_MISSING;
@@ -551,7 +596,7 @@ int wsph_yaml_load_file(struct wsph_yaml_doc *doc, const char *file, struct wsph
 	int rc = -1;
 
 	doc->root = NULL;
-	switch (wsph_plat_read_regular(file, WSPH_YAML_MAX_FILE, &buf, &len, &kind, why,
+	switch (read_regular(file, WSPH_YAML_MAX_FILE, &buf, &len, &kind, why,
 				       sizeof why)) {
 	case WSPH_READ_OK:
 		rc = wsph_yaml_load_string(doc, file, buf, len, diag);

@@ -67,11 +67,12 @@ enum wsph_file_kind wsph_plat_file_kind(const char *path);
 /* The identity of the folder path names, links followed (device and inode; volume serial and
  * file index): two paths with the same identity are one folder. 0, or -1. */
 int wsph_plat_dir_identity(const char *path, uint64_t id[2]);
-/* Reads the whole of the regular file at path (links followed) into *data (malloc'd, NUL added
- * after *len bytes). It never blocks on what is not a regular file: the path is examined first (a
- * device is never opened for reading), opened without blocking (POSIX O_NONBLOCK, cleared once
- * open), and what was opened is checked again (fstat S_ISREG; GetFileType FILE_TYPE_DISK), so a
- * file swapped in between is refused too. More than max bytes: WSPH_READ_TOO_LARGE. */
+/* Opening a regular file (links followed) for reading, as a binary stream (*f). It never blocks on
+ * what is not a regular file: the path is examined first (a device is never opened for reading),
+ * opened without blocking (POSIX O_NONBLOCK, cleared once open), and what was opened is checked
+ * again (fstat S_ISREG; GetFileType FILE_TYPE_DISK), so a file swapped in between is refused too.
+ * The stream is read by the core (wsph_read_regular in yamlutil.c): TOO_LARGE, FAILED and
+ * NO_MEMORY are the reader's outcomes. */
 enum wsph_read_status {
 	WSPH_READ_OK,
 	WSPH_READ_CANNOT_OPEN, /* err: the system's reason ("No such file or directory") */
@@ -80,9 +81,8 @@ enum wsph_read_status {
 	WSPH_READ_FAILED, /* a read error */
 	WSPH_READ_NO_MEMORY
 };
-enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
-					     size_t *len, enum wsph_file_kind *kind, char *err,
-					     size_t errlen);
+enum wsph_read_status wsph_plat_open_regular(const char *path, FILE **f,
+					     enum wsph_file_kind *kind, char *err, size_t errlen);
 /* Writing a file whole (a report) without writing through a name the harness did not create.
  * When path exists and is not a regular file (a FIFO, a character device such as /dev/null or
  * NUL, a pipe), it is opened itself, for writing without truncation (a FIFO waits for a reader,

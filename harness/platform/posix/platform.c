@@ -164,51 +164,20 @@ static enum wsph_read_status open_regular(const char *path, int *fd, enum wsph_f
 	return WSPH_READ_OK;
 }
 
-/* Reads fd to its end, at most max bytes. */
-static enum wsph_read_status read_fd(int fd, size_t max, char **data, size_t *len)
-{
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	ssize_t got;
-
-	do {
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap ? cap * 2 : 8192);
-			if (!nb) {
-				free(buf);
-				return WSPH_READ_NO_MEMORY;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 8192;
-		}
-		got = read(fd, buf + n, cap - n - 1);
-		if (got > 0)
-			n += (size_t)got;
-	} while ((got > 0 || (got < 0 && errno == EINTR)) && n <= max);
-	if (got != 0) {
-		free(buf);
-		return got < 0 ? WSPH_READ_FAILED : WSPH_READ_TOO_LARGE;
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return WSPH_READ_OK;
-}
-
-enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
-					     size_t *len, enum wsph_file_kind *kind, char *err,
-					     size_t errlen)
+enum wsph_read_status wsph_plat_open_regular(const char *path, FILE **f,
+					     enum wsph_file_kind *kind, char *err, size_t errlen)
 {
 	int fd;
 	enum wsph_read_status rc = open_regular(path, &fd, kind, err, errlen);
 
-	*data = NULL;
-	*len = 0;
+	*f = NULL;
 	if (rc != WSPH_READ_OK)
 		return rc;
-	rc = read_fd(fd, max, data, len);
-	close(fd);
-	return rc;
+	if (!(*f = fdopen(fd, "rb"))) {
+		close(fd);
+		return WSPH_READ_NO_MEMORY;
+	}
+	return WSPH_READ_OK;
 }
 
 /* Copies s into out (len bytes); -1 with ENAMETOOLONG when it does not fit. */

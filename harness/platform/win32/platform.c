@@ -193,49 +193,15 @@ int wsph_plat_dir_identity(const char *path, uint64_t id[2])
 	return 0;
 }
 
-/* Reads the open descriptor to its end, at most max bytes. */
-static enum wsph_read_status read_fd(int fd, size_t max, char **data, size_t *len)
-{
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int got;
-
-	do {
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap ? cap * 2 : 8192);
-			if (!nb) {
-				free(buf);
-				return WSPH_READ_NO_MEMORY;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 8192;
-		}
-		got = _read(fd, buf + n, (unsigned)(cap - n - 1));
-		if (got > 0)
-			n += (size_t)got;
-	} while (got > 0 && n <= max);
-	if (got != 0) {
-		free(buf);
-		return got < 0 ? WSPH_READ_FAILED : WSPH_READ_TOO_LARGE;
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return WSPH_READ_OK;
-}
-
 /* Examined first (a device is never opened for reading), then opened and checked again on the
  * handle: only FILE_TYPE_DISK is read. */
-enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char **data,
-					     size_t *len, enum wsph_file_kind *kind, char *err,
-					     size_t errlen)
+enum wsph_read_status wsph_plat_open_regular(const char *path, FILE **f,
+					     enum wsph_file_kind *kind, char *err, size_t errlen)
 {
-	enum wsph_read_status rc;
 	wchar_t *w;
 	int fd;
 
-	*data = NULL;
-	*len = 0;
+	*f = NULL;
 	*kind = wsph_plat_file_kind(path);
 	if (*kind != WSPH_FILE_REGULAR && *kind != WSPH_FILE_MISSING)
 		return WSPH_READ_NOT_REGULAR;
@@ -249,9 +215,15 @@ enum wsph_read_status wsph_plat_read_regular(const char *path, size_t max, char 
 		return WSPH_READ_CANNOT_OPEN;
 	}
 	*kind = kind_of_type(GetFileType((HANDLE)_get_osfhandle(fd)));
-	rc = *kind == WSPH_FILE_REGULAR ? read_fd(fd, max, data, len) : WSPH_READ_NOT_REGULAR;
-	_close(fd);
-	return rc;
+	if (*kind != WSPH_FILE_REGULAR) {
+		_close(fd);
+		return WSPH_READ_NOT_REGULAR;
+	}
+	if (!(*f = _fdopen(fd, "rb"))) {
+		_close(fd);
+		return WSPH_READ_NO_MEMORY;
+	}
+	return WSPH_READ_OK;
 }
 
 /* errno for a Win32 error, so that every failure is said the same way (strerror). */
