@@ -3,8 +3,8 @@
 /*
  * What this file is for: a complete base provider that uses the upcall table exactly as
  * scenarios/rules.yaml says, so that every rule the harness checks passes on it, and so that each
- * faulty variant (built from this same file with one MOCKBASE_FAULT_<NAME> define) trips exactly
- * the rule it was made for.
+ * faulty variant (this same file, its fault chosen by mockbase_fault: see mockbase_faults.h) trips
+ * exactly the rule it was made for.
  *
  * How it is built:
  *  - All state lives behind one mutex (pv_lock). No upcall is ever made with it held: entry points
@@ -58,7 +58,7 @@ DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
 #endif
 
 /* The faulty variant without a WSPStartup export exports the same function under another name. */
-#if F_NO_STARTUP_EXPORT
+#ifdef MOCKBASE_FAULT_NO_STARTUP_EXPORT
 #define WSPStartup MockbaseStartup
 #endif
 
@@ -306,7 +306,7 @@ static int set_event(const WSPUPCALLTABLE *up, WSAEVENT ev)
 static int queue_apc(const WSPUPCALLTABLE *up, WSATHREADID *tid, struct apc_ctx *a)
 {
 	int e = 0;
-	if (F_APC_CLIENT_ROUTINE) {
+	if (F(APC_CLIENT_ROUTINE)) {
 		/* The bug: the client's routine itself as the APC. */
 		LPWSAUSERAPC fn;
 		memcpy(&fn, &a->routine, sizeof fn);
@@ -354,7 +354,7 @@ static void batch_flush(struct batch *b)
 		int e = 0;
 		switch (n->kind) {
 		case N_POST:
-			up->lpWPUPostMessage(n->hwnd, F_POST_WRONG_MESSAGE ? n->msg + 1 : n->msg,
+			up->lpWPUPostMessage(n->hwnd, F(POST_WRONG_MESSAGE) ? n->msg + 1 : n->msg,
 			                     (WPARAM)n->s, n->lparam);
 			break;
 		case N_SETEVENT:
@@ -362,11 +362,11 @@ static void batch_flush(struct batch *b)
 			break;
 		case N_APC:
 			queue_apc(up, &n->tid, n->apc);
-			if (F_CLOSES_CLIENT_THREAD && !n->tid_opened)
+			if (F(CLOSES_CLIENT_THREAD) && !n->tid_opened)
 				up->lpWPUCloseThread(&n->tid, &e); /* the bug: not ours to close */
 			break;
 		case N_COMPLETE:
-			if (F_COMPLETE_OWN_OVERLAPPED) {
+			if (F(COMPLETE_OWN_OVERLAPPED)) {
 				n->shadow = *n->ov; /* the bug: a substitute, not the client's */
 				WPUCompleteOverlappedRequest(n->s, &n->shadow, n->err, n->bytes, &e);
 			} else {
@@ -377,7 +377,7 @@ static void batch_flush(struct batch *b)
 			up->lpWPUCloseSocketHandle(n->s, &e);
 			break;
 		case N_CLOSETHREAD:
-			if (!F_THREAD_LEAK)
+			if (!F(THREAD_LEAK))
 				up->lpWPUCloseThread(&n->tid, &e);
 			break;
 		case N_CLOSEEVENT:
@@ -434,7 +434,7 @@ static void defer_notes(struct batch *b, struct note *from)
 	b->tail = prev;
 }
 
-#if !defined(_WIN32) && (defined(MOCKBASE_FAULT_LATE_RELEASE) || defined(MOCKBASE_FAULT_LATE_APC))
+#if !defined(_WIN32) && defined(MOCKBASE_FAULTY)
 /* Unloaded with notifications still held back (no entry came after the final WSPCleanup): the
  * variant's bug is their lateness, not a leak, so they are dropped with the module. */
 __attribute__((destructor)) static void drop_late(void)
@@ -627,14 +627,14 @@ static struct mb_socket *find_by_context(DWORD_PTR ctx, SOCKET s)
 /* The error for a handle WPUQuerySocketHandleContext did not know. */
 static int query_failed_error(void)
 {
-	if (F_ERRNO_NOT_SET)
+	if (F(ERRNO_NOT_SET))
 		return MB_ERR_UNSET;
-	return F_NONIFS_WRONG_NOTSOCK ? WSAEINVAL : WSAENOTSOCK;
+	return F(NONIFS_WRONG_NOTSOCK) ? WSAEINVAL : WSAENOTSOCK;
 }
 
 static int unknown_handle_error(void)
 {
-	return F_ERRNO_NOT_SET ? MB_ERR_UNSET : F_STALE_WRONG_ERROR ? WSAEINVAL : WSAENOTSOCK;
+	return F(ERRNO_NOT_SET) ? MB_ERR_UNSET : F(STALE_WRONG_ERROR) ? WSAEINVAL : WSAENOTSOCK;
 }
 
 /* Non-IFS: asks WPUQuerySocketHandleContext (outside the lock). */
@@ -645,7 +645,7 @@ static int prepare_lookup(const struct call *c, SOCKET s, int io_call, DWORD_PTR
 	if (!c->ifs) {
 		if (c->up.lpWPUQuerySocketHandleContext(s, ctx, &e) != 0)
 			return query_failed_error();
-	} else if (F_IFS_QUERIES_CONTEXT && io_call) {
+	} else if (F(IFS_QUERIES_CONTEXT) && io_call) {
 		DWORD_PTR ignored = 0;
 		(void)c->up.lpWPUQuerySocketHandleContext(s, &ignored, &e);
 	}
@@ -803,20 +803,20 @@ static void give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int
 static int obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,
                          int *wpu_handle)
 {
-	DWORD catalog = F_WRONG_CATALOG_ID ? 1 : c->catalog;
+	DWORD catalog = F(WRONG_CATALOG_ID) ? 1 : c->catalog;
 	int e = 0;
 	*wpu_handle = 0;
-	if (!c->ifs || F_IFS_CREATES_HANDLE) {
+	if (!c->ifs || F(IFS_CREATES_HANDLE)) {
 		SOCKET h = c->up.lpWPUCreateSocketHandle(catalog, (DWORD_PTR)obj, &e);
 		if (h == INVALID_SOCKET) {
-			if (F_IGNORES_CREATE_FAILURE && !c->ifs) {
+			if (F(IGNORES_CREATE_FAILURE) && !c->ifs) {
 				/* The bug: the context passes for a handle. */
 				*out = (SOCKET)(DWORD_PTR)obj;
 				return 0;
 			}
 			return e ? e : WSAENOBUFS;
 		}
-		if (F_NONIFS_MODIFIES && !c->ifs) {
+		if (F(NONIFS_MODIFIES) && !c->ifs) {
 			int e2 = 0;
 			(void)c->up.lpWPUModifyIFSHandle(catalog, h, &e2);
 		}
@@ -824,19 +824,19 @@ static int obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET pro
 		*wpu_handle = 1;
 		return 0;
 	}
-	if (F_IFS_NO_MODIFY) {
+	if (F(IFS_NO_MODIFY)) {
 		*out = proposed;
 		return 0;
 	}
 	SOCKET h = c->up.lpWPUModifyIFSHandle(catalog, proposed, &e);
 	if (h == INVALID_SOCKET) {
-		if (F_IGNORES_MODIFY_FAILURE) {
+		if (F(IGNORES_MODIFY_FAILURE)) {
 			*out = proposed;
 			return 0;
 		}
 		return e ? e : WSAEINVAL;
 	}
-	*out = F_IFS_IGNORES_MODIFIED ? proposed : h;
+	*out = F(IFS_IGNORES_MODIFIED) ? proposed : h;
 	return 0;
 }
 
@@ -957,7 +957,7 @@ static void refresh(struct batch *b, struct mb_socket *o)
  * keeps doing so. */
 static int via_kernel(const struct mb_socket *o, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
 {
-	return o->kh && !routine && !F_IFS_COMPLETES_OVERLAPPED;
+	return o->kh && !routine && !F(IFS_COMPLETES_OVERLAPPED);
 }
 
 /* Records a result: the flags and the error in Offset/OffsetHigh (for mb_GetOverlappedResult),
@@ -995,7 +995,7 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
                     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
                     DWORD bytes, DWORD flags, int tid_opened)
 {
-	if (routine && F_COMPLETE_WITH_ROUTINE && !o->ifs)
+	if (routine && F(COMPLETE_WITH_ROUTINE) && !o->ifs)
 		routine = NULL; /* the bug: the event mechanism for a routine operation */
 	if (routine) {
 		struct apc_ctx *a = malloc(sizeof *a);
@@ -1019,12 +1019,12 @@ static void deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED 
 			if (c)
 				c->tid = *tid;
 		}
-	} else if (!o->ifs || F_IFS_COMPLETES_OVERLAPPED) {
+	} else if (!o->ifs || F(IFS_COMPLETES_OVERLAPPED)) {
 		struct note *n = note_new(b, N_COMPLETE);
 		if (!n)
 			return;
 		/* the wrong-handle variant passes its own context instead of the client's handle */
-		n->s = F_COMPLETE_WRONG_HANDLE ? (SOCKET)(uintptr_t)o : o->handle;
+		n->s = F(COMPLETE_WRONG_HANDLE) ? (SOCKET)(uintptr_t)o : o->handle;
 		n->ov = ov;
 		n->err = err;
 		n->bytes = bytes;
@@ -1043,7 +1043,7 @@ static void complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, 
 	ov_result(op->ov, err, bytes, flags, notify && via_kernel(o, op->routine));
 	if (notify) {
 		/* the keeps-thread-id-pointer variant reads the caller's structure now */
-		WSATHREADID tid = F_KEEPS_THREAD_ID_POINTER && op->tidp ? *op->tidp : op->tid;
+		WSATHREADID tid = F(KEEPS_THREAD_ID_POINTER) && op->tidp ? *op->tidp : op->tid;
 		deliver(b, o, op->ov, op->routine, &tid, err, bytes, flags, op->tid_opened);
 	} else if (op->tid_opened) {
 		/* cancelled silently: no APC, but the thread id still goes back */
@@ -1267,12 +1267,12 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 	o->closed = 1;
 	o->ev_mask = o->as_mask = 0;
 	sock_unlink(o);
-	if (F_CLOSES_CLIENT_EVENT && notify && o->ev) {
+	if (F(CLOSES_CLIENT_EVENT) && notify && o->ev) {
 		struct note *n = note_new(b, N_CLOSEEVENT); /* the bug: not the provider's event */
 		if (n)
 			n->ev = o->ev;
 	}
-	if (F_RELEASE_BEFORE_ABORT && o->has_handle && o->wpu_handle) {
+	if (F(RELEASE_BEFORE_ABORT) && o->has_handle && o->wpu_handle) {
 		/* the bug: the handle goes back before the aborted operations are completed */
 		for (int i = 0; i < handle_closes; i++)
 			note_closehandle(b, o->handle);
@@ -1280,7 +1280,7 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 	}
 
 	struct mb_op *op;
-	int aborts = notify && !F_CLOSE_NO_ABORT;
+	int aborts = notify && !F(CLOSE_NO_ABORT);
 	while ((op = op_pop(&o->rops_head, &o->rops_tail)) != NULL)
 		complete_op(b, o, op, WSA_OPERATION_ABORTED, 0, 0, aborts);
 	while ((op = op_pop(&o->sops_head, &o->sops_tail)) != NULL)
@@ -1320,7 +1320,7 @@ static void close_socket(struct batch *b, struct mb_socket *o, int notify, int h
 			pump(b, p);
 	}
 
-	if (o->has_handle && (o->wpu_handle || (F_IFS_CLOSES_HANDLE && o->ifs)))
+	if (o->has_handle && (o->wpu_handle || (F(IFS_CLOSES_HANDLE) && o->ifs)))
 		for (int i = 0; i < handle_closes; i++)
 			note_closehandle(b, o->handle);
 	if (o->kh) {
@@ -1370,12 +1370,12 @@ static int blk_wait(const struct call *c, struct blk *k)
 		g.blocking++;
 		k->cancel_gen = g.cancel_gen;
 		pv_unlock();
-		int r = c->up.lpWPUQueryBlockingCallback(F_BLOCKING_WRONG_ID ? 0 : c->catalog, &cb,
+		int r = c->up.lpWPUQueryBlockingCallback(F(BLOCKING_WRONG_ID) ? 0 : c->catalog, &cb,
 		                                         &ctx, &e);
 		pv_lock();
 		if (r != 0)
 			return e ? e : WSAEINVAL;
-		if (F_NULL_CALLBACK_FAILS && !cb)
+		if (F(NULL_CALLBACK_FAILS) && !cb)
 			return WSAEOPNOTSUPP; /* the bug: no hook taken for "cannot block" */
 		k->cb = cb;
 		k->ctx = ctx;
@@ -1398,7 +1398,7 @@ static int blk_wait(const struct call *c, struct blk *k)
 		pv_unlock();
 		BOOL go_on = k->cb(k->ctx);
 		pv_lock();
-		if (!go_on && !F_CALLBACK_FALSE_IGNORED)
+		if (!go_on && !F(CALLBACK_FALSE_IGNORED))
 			return WSAEINTR;
 	}
 	return 0;
@@ -1421,7 +1421,7 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	pv_lock();
 	if (g.startups <= 0) {
 		pv_unlock();
-		if (F_UNBALANCED_CLEANUP_SUCCEEDS)
+		if (F(UNBALANCED_CLEANUP_SUCCEEDS))
 			return 0; /* the bug: nothing to balance, yet success */
 		return fail(lpErrno, WSANOTINITIALISED);
 	}
@@ -1433,14 +1433,14 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 		g_cleaned_up = 1;
 	/* The no-refcount variant treats every cleanup as the final one (the count itself still
 	 * balances, so later cleanups succeed and an unbalanced one still fails). */
-	if (g.startups == 0 || F_NO_REFCOUNT) {
+	if (g.startups == 0 || F(NO_REFCOUNT)) {
 		/* Reset every socket as if closed, silently: no messages, events, APCs or
 		 * completions; only the handles go back to ws2_32. */
 		while (g.sockets)
-			close_socket(&b, g.sockets, F_CLEANUP_NOTIFIES,
-			             F_CLEANUP_KEEPS_HANDLES ? 0 : 1);
+			close_socket(&b, g.sockets, F(CLEANUP_NOTIFIES),
+			             F(CLEANUP_KEEPS_HANDLES) ? 0 : 1);
 		/* the late-release variant gives the handles back at its next entry */
-		if (F_LATE_RELEASE && b.head)
+		if (F(LATE_RELEASE) && b.head)
 			defer_notes(&b, b.head);
 		g.gen++;
 		g.next_port = MB_EPHEMERAL_FIRST;
@@ -1450,7 +1450,7 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 	batch_flush(&b);
 	if (final)
 		mb_kh_cleanup(); /* the kernel handles of the sockets closed in this session */
-	if (F_CLEANUP_RETURNS_ERROR) {
+	if (F(CLEANUP_RETURNS_ERROR)) {
 		if (lpErrno)
 			*lpErrno = 0;
 		return SOCKET_ERROR;
@@ -1516,7 +1516,7 @@ static SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
 	give_handle(o, &c, h, wpu, o->kh);
 	sock_link(o);
 	pv_unlock();
-	if (F_NONIFS_RETURNS_CONTEXT && !c.ifs)
+	if (F(NONIFS_RETURNS_CONTEXT) && !c.ifs)
 		return (SOCKET)(uintptr_t)o; /* the bug: its own context instead of the handle */
 	return h;
 }
@@ -1530,7 +1530,7 @@ static int WSPAPI mb_CloseSocket(SOCKET s, LPINT lpErrno)
 	if (!o)
 		return fail(lpErrno, err);
 	batch_init(&b, &c);
-	int closes = F_NONIFS_NO_CLOSE_HANDLE ? 0 : F_DOUBLE_CLOSE_HANDLE ? 2 : 1;
+	int closes = F(NONIFS_NO_CLOSE_HANDLE) ? 0 : F(DOUBLE_CLOSE_HANDLE) ? 2 : 1;
 	close_socket(&b, o, 1, closes);
 	pv_unlock();
 	batch_flush(&b);
@@ -1820,7 +1820,7 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	else if (o->type == SOCK_STREAM && (o->listening || !o->connected))
 		/* The undocumented-errno variant answers with a send-side code WSPRecv's page does not
 		 * list. */
-		err = F_UNDOCUMENTED_ERRNO ? WSAEDESTADDRREQ : WSAENOTCONN;
+		err = F(UNDOCUMENTED_ERRNO) ? WSAEDESTADDRREQ : WSAENOTCONN;
 	else if (o->type == SOCK_DGRAM && !o->bound)
 		err = WSAEINVAL;
 	else if (o->shut_recv)
@@ -1859,7 +1859,7 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 			if (o->nonblocking) {
 				/* The pending-not-overlapped variant claims an overlapped operation
 				 * started although the call passed no WSAOVERLAPPED. */
-				err = F_PENDING_NOT_OVERLAPPED ? WSA_IO_PENDING : WSAEWOULDBLOCK;
+				err = F(PENDING_NOT_OVERLAPPED) ? WSA_IO_PENDING : WSAEWOULDBLOCK;
 				break;
 			}
 			err = blk_wait(&c, &k);
@@ -1892,7 +1892,7 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	}
 	*lpFlags = 0;
 	if (lpNumberOfBytesRecvd)
-		*lpNumberOfBytesRecvd = (DWORD)got + (F_RECV_OVERCOUNT ? 1u : 0u);
+		*lpNumberOfBytesRecvd = (DWORD)got + (F(RECV_OVERCOUNT) ? 1u : 0u);
 	if (lpOverlapped) {
 		ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0,
 		          !rerr && via_kernel(o, lpCompletionRoutine));
@@ -1901,7 +1901,7 @@ static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 			struct note *last = b.tail;
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)got,
 			        0, tid_opened);
-			if (F_LATE_APC && lpCompletionRoutine)
+			if (F(LATE_APC) && lpCompletionRoutine)
 				defer_notes(&b, last ? last->next : b.head);
 		}
 	}
@@ -1938,7 +1938,7 @@ static void close_thread_after(const struct call *c, int opened, int rc, LPINT l
 	/* Success: the completion went out with the APC, and the release with it (deliver);
 	 * pending: the operation keeps the thread id. Only a failed call gives it back here. */
 	if (opened && rc == SOCKET_ERROR && !(lpErrno && *lpErrno == WSA_IO_PENDING) &&
-	    !F_THREAD_LEAK)
+	    !F(THREAD_LEAK))
 		c->up.lpWPUCloseThread(own, &e);
 }
 
@@ -2127,7 +2127,7 @@ static int send_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 			          via_kernel(o, lpCompletionRoutine));
 			deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
 			        (DWORD)sent, 0, tid_opened);
-			if (F_LATE_APC && lpCompletionRoutine)
+			if (F(LATE_APC) && lpCompletionRoutine)
 				defer_notes(&b, last ? last->next : b.head);
 		}
 	} else if (lpOverlapped) {
@@ -2135,7 +2135,7 @@ static int send_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	}
 	pv_unlock();
 	batch_flush(&b);
-	if (F_SEND_RETURNS_COUNT && !err && !lpOverlapped)
+	if (F(SEND_RETURNS_COUNT) && !err && !lpOverlapped)
 		return (int)sent; /* the bug: the byte count as the return value */
 	return err ? fail(lpErrno, err) : 0;
 }
@@ -2375,7 +2375,7 @@ static int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set 
 					sets[i]->fd_array[sets[i]->fd_count++] = ent[j].s;
 			total += (int)sets[i]->fd_count;
 		}
-		if (F_SELECT_MISCOUNT)
+		if (F(SELECT_MISCOUNT))
 			total++; /* the bug: the count disagrees with the sets */
 	}
 	free(ent);
@@ -2398,7 +2398,7 @@ static int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkE
 	}
 	o->as_mask = 0; /* cancels any WSPAsyncSelect */
 	o->hwnd = NULL;
-	if (!(F_SETEVENT_STALE_EVENT && o->ev)) /* the bug: the first event stays */
+	if (!(F(SETEVENT_STALE_EVENT) && o->ev)) /* the bug: the first event stays */
 		o->ev = lNetworkEvents ? hEventObject : NULL;
 	o->ev_mask = lNetworkEvents & FD_ALL_EVENTS;
 	o->fired = 0;
@@ -2424,7 +2424,7 @@ static int WSPAPI mb_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lE
 	}
 	o->ev_mask = 0; /* cancels any WSPEventSelect */
 	o->ev = NULL;
-	if (F_POST_AFTER_CANCEL && !lEvent) {
+	if (F(POST_AFTER_CANCEL) && !lEvent) {
 		/* the bug: a zero lEvent leaves the registration in place */
 		pv_unlock();
 		return 0;
@@ -2946,7 +2946,7 @@ static void fill_proc_table(LPWSPPROC_TABLE t)
 	t->lpWSPGetPeerName = mb_GetPeerName;
 	t->lpWSPGetSockName = mb_GetSockName;
 	t->lpWSPGetSockOpt = mb_GetSockOpt;
-	t->lpWSPGetQOSByName = F_PROCTABLE_HOLE ? NULL : mb_GetQOSByName;
+	t->lpWSPGetQOSByName = F(PROCTABLE_HOLE) ? NULL : mb_GetQOSByName;
 	t->lpWSPIoctl = mb_Ioctl;
 	t->lpWSPJoinLeaf = mb_JoinLeaf;
 	t->lpWSPListen = mb_Listen;
@@ -2972,18 +2972,18 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	const WORD high = MAKEWORD(2, 2);
 	if (!lpWSPData || !lpProcTable)
 		return WSAEFAULT;
-	if (LOBYTE(wVersionRequested) < 2 && !F_ACCEPTS_OLD_VERSION)
+	if (LOBYTE(wVersionRequested) < 2 && !F(ACCEPTS_OLD_VERSION))
 		return WSAVERNOTSUPPORTED;
-	if (F_STARTUP_EINVAL && LOBYTE(wVersionRequested) > 2)
+	if (F(STARTUP_EINVAL) && LOBYTE(wVersionRequested) > 2)
 		return WSAEINVAL; /* the bug: an undocumented code (and a refusal it need not make) */
-	if (F_NO_REINIT && g_cleaned_up)
+	if (F(NO_REINIT) && g_cleaned_up)
 		return WSASYSNOTREADY; /* the bug: cannot start again after the final cleanup */
 
 	pv_lock();
-	if (!F_FIRST_TABLE_ONLY || !g_table_taken)
+	if (!F(FIRST_TABLE_ONLY) || !g_table_taken)
 		g.up = UpcallTable; /* a copy, and the most recent one wins */
 	g_table_taken = 1;
-	if (F_KEEPS_UPCALL_POINTER) {
+	if (F(KEEPS_UPCALL_POINTER)) {
 		/* The bug: remember where the by-value parameter lives instead of copying it. */
 		uintptr_t where = (uintptr_t)&UpcallTable;
 		g.upp = (const WSPUPCALLTABLE *)where;
@@ -3009,7 +3009,7 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	g.startups++;
 	pv_unlock();
 
-	if (F_OPENS_THREAD_IN_STARTUP && first) {
+	if (F(OPENS_THREAD_IN_STARTUP) && first) {
 		/* the bug: a thread id asked for before any WSPStartup has succeeded */
 		WSATHREADID t;
 		int e = 0;
@@ -3026,12 +3026,12 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	}
 
 	lpWSPData->wHighVersion = high;
-	lpWSPData->wVersion = F_VERSION_MAX ? high : version_min(wVersionRequested, high);
+	lpWSPData->wVersion = F(VERSION_MAX) ? high : version_min(wVersionRequested, high);
 	static const char desc[] = MB_DESCRIPTION;
 	memset(lpWSPData->szDescription, 0, sizeof lpWSPData->szDescription);
 	for (size_t i = 0; i < sizeof desc - 1 && i < WSPDESCRIPTION_LEN; i++)
 		lpWSPData->szDescription[i] = (WCHAR)(unsigned char)desc[i];
-	if (F_NO_DESCRIPTION) /* the bug: no terminating NUL anywhere in the 256 WCHARs */
+	if (F(NO_DESCRIPTION)) /* the bug: no terminating NUL anywhere in the 256 WCHARs */
 		for (size_t i = 0; i <= WSPDESCRIPTION_LEN; i++)
 			lpWSPData->szDescription[i] = (WCHAR)'x';
 	fill_proc_table(lpProcTable);
