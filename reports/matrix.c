@@ -504,11 +504,11 @@ static void upcall_table(const struct mx *m, size_t *sel, size_t *cases)
 		cell(m, used, "used");
 		if (m->fmt == HTML) {
 			fputs("<td class=\"scenarios\">", m->out);
-			if (nc > 1)
-				fprintf(m->out, "<details><summary>%lu cases</summary>",
-				        (unsigned long)nc);
+			if (nc)
+				fprintf(m->out, "<details><summary>%lu case%s</summary>",
+				        (unsigned long)nc, nc == 1 ? "" : "s");
 			case_list(m, cases, nc, nc);
-			if (nc > 1)
+			if (nc)
 				fputs("</details>", m->out);
 			fputs("</td>", m->out);
 		} else {
@@ -626,8 +626,9 @@ static const char css[] =
     "th,td{border:1px solid #c8c8c8;padding:.25em .45em;text-align:left;vertical-align:top;"
     "overflow-wrap:anywhere}"
     "thead th{background:#eef1f5;position:sticky;top:0}"
-    "col.c-fn{width:15em}col.c-desc{width:24%}col.c-status{width:10%}col.c-used{width:9%}"
-    "col.c-scen{width:7.5em}col.c-verdict{width:6.5em}col.c-rule{width:19em}"
+    "col.c-fn{width:17em}col.c-desc{width:28%}col.c-status{width:9%}col.c-used{width:9%}"
+    "#upcalls tbody th{overflow-wrap:normal}"
+    "col.c-scen{width:6.5em}col.c-verdict{width:6em}col.c-rule{width:19em}"
     "col.c-level{width:9em}col.c-statement{width:38%}"
     "th:target,.case:target{background:#fff3b0}"
     "ul.cases{margin:.2em 0 0;padding-left:1.1em}"
@@ -651,7 +652,7 @@ static const char css[] =
     ".outcome{font-weight:600;color:#8a1512}"
     "ul.case-findings{margin:0;padding-left:1.2em;list-style:square}"
     "ul.case-findings li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
-    ".legend{margin:1em 0;font-size:.9em}";
+    ".legend{margin:1em 0;font-size:.9em}.nav{margin:.4em 0 0;font-size:.9em}";
 
 /* The legend, the same words in both formats (none of them markup in either). */
 static const char *const legend[][2] = {
@@ -823,7 +824,11 @@ static void summary(const struct mx *m)
 	if (sha[0])
 		meta(m, "SHA-256", sha);
 	if (m->fmt == HTML)
-		fputs("</dl>\n</section>\n", m->out);
+		fputs("</dl>\n<p class=\"nav\">Below: <a href=\"#failures-title\">failing cases</a> "
+		      "&#183; <a href=\"#upcalls-title\">upcall matrix</a> &#183; "
+		      "<a href=\"#lifecycle-rules-title\">lifecycle rules</a> &#183; "
+		      "<a href=\"#other-rules-title\">other rules</a></p>\n</section>\n",
+		      m->out);
 }
 
 /* ---- the failing cases ---- */
@@ -861,7 +866,13 @@ static void case_findings(const struct mx *m, const struct wsph_case *c)
 		for (j = i; j < c->n_findings; j++)
 			same += c->findings[j].rule == f->rule;
 		msg = wsph_casemap_text(cm, f->message);
-		fputs(m->fmt == MD ? "\n  - " : "<li>", m->out);
+		if (m->fmt == MD) {
+			fputs("\n  - ", m->out);
+		} else { /* the line may be cut at the page's edge: the whole message on hover */
+			fputs("<li title=\"", m->out);
+			text(m, msg ? msg : f->message);
+			fputs("\">", m->out);
+		}
 		rule_link(m, id);
 		fprintf(m->out, " (%s", f->rule && f->rule->severity == WSPH_SEV_WARNING ? "warning"
 		                                                                       : "error");
