@@ -18,6 +18,8 @@
 #define CASES_SHOWN 8 /* case names listed per defect before "and N more" */
 #define MODULES_MAX 8 /* modules told apart in a row's "used" cell; the rest are counted together */
 
+#define NOTE_LEN 96    /* a rule's "not reached in N cases (all that check it)" */
+
 enum fmt { MD, HTML };
 
 /* Upcalls of one function made by one module, over the run. */
@@ -38,11 +40,10 @@ struct mx {
 	int ut_known;	 /* some event names that module: else every module counts as under test */
 	struct wsph_groups gs;
 	const char **rule_v; /* per rule of r->set: its verdict */
-	char (*rule_note)[96]; /* per rule: what was not reached ("" when nothing) */
+	char (*rule_note)[NOTE_LEN]; /* per rule: what was not reached ("" when nothing) */
 	size_t ran;	     /* cases not skipped */
 };
 
-#define NOTE_LEN sizeof(((struct mx *)0)->rule_note[0])
 
 /* ---- escaping ---- */
 
