@@ -631,7 +631,7 @@ static const char css[] =
     "#upcalls tbody th{overflow-wrap:normal}"
     "col.c-scen{width:6.5em}col.c-verdict{width:6em}col.c-rule{width:19em}"
     "col.c-level{width:9em}col.c-statement{width:38%}"
-    "th:target,.case:target{background:#fff3b0}"
+    "th:target,.case:target{background:#fff3b0}tbody th{scroll-margin-top:3em}"
     "ul.cases{margin:.2em 0 0;padding-left:1.1em}"
     "details>summary{cursor:pointer}"
     ".verdict{font-weight:600;white-space:nowrap}"
