@@ -666,8 +666,9 @@ static const char *const legend[][2] = {
     {"not reached", "no finding, and the cases that check the rule (for a row: its rules) "
                     "stopped before its premise held, a step before having failed"},
     {"n/a", "for a row: the provider under test made no upcall of it, and nothing needed it; "
-            "for a rule: no case that checks it ran to its end (every one was skipped or "
-            "errored)"},
+            "for a rule: no case that checks it ran to its end where the rule applies (every one "
+            "was skipped or errored, or of the other kind, or, for an LSP.* rule, the run was not "
+            "layered)"},
     {"not checkable", "the rule cannot be observed from outside the provider"},
     {"not run", "no case ran"},
 };
