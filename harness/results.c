@@ -304,3 +304,50 @@ int wsph_results_rule_not_reached(const struct wsph_results *r, const struct wsp
 	}
 	return unreached > 0;
 }
+
+/* WSPH_KIND_* of a case, from its name's "[ifs]" or "[nonifs]"; every kind when it has neither. */
+static unsigned case_kind(const struct wsph_case *c)
+{
+	size_t n = c->name ? strlen(c->name) : 0;
+
+	if (n >= 5 && !strcmp(c->name + n - 5, "[ifs]"))
+		return WSPH_KIND_IFS;
+	if (n >= 8 && !strcmp(c->name + n - 8, "[nonifs]"))
+		return WSPH_KIND_NONIFS;
+	return WSPH_KIND_ALL;
+}
+
+static int suite_names(const struct wsph_suite *s, const struct wsph_rule *rule)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_scenarios; i++)
+		if (scenario_checks(&s->scenarios[i], rule))
+			return 1;
+	return 0;
+}
+
+long wsph_results_rule_reached(const struct wsph_results *r, const struct wsph_rule *rule)
+{
+	size_t i;
+	long n = 0;
+	int everywhere;
+
+	if (!r || !r->suite || !rule)
+		return -1;
+	if (rule->id && !strncmp(rule->id, "LSP.", 4) && !r->layered)
+		return 0; /* a layer's rules say nothing of a provider that is not one */
+	everywhere = !suite_names(r->suite, rule);
+	for (i = 0; i < r->n_cases; i++) {
+		const struct wsph_case *c = &r->cases[i];
+		if (c->outcome != WSPH_PASS && c->outcome != WSPH_FAIL)
+			continue;
+		if (rule->kinds && !(rule->kinds & case_kind(c)))
+			continue;
+		if (lists_unreached(c, rule))
+			continue;
+		if (everywhere || scenario_checks(scenario_of(r->suite, c), rule))
+			n++;
+	}
+	return n;
+}

@@ -82,6 +82,7 @@ struct wsph_results {
 	 * that some case reached. A case maps to the scenario of its classname whose name is the
 	 * case's name up to its "[kind]". */
 	const struct wsph_suite *suite;
+	int layered; /* the provider ran as a layer (--layered): only then are LSP.* rules reached */
 };
 
 /* Counts over the cases. */
@@ -143,5 +144,10 @@ void wsph_results_rule_reach(const struct wsph_results *r, const struct wsph_rul
 /* Whether the run left `rule` not reached: no case has a finding of it, some case lists it as not
  * reached and every case whose scenario checks it does (known only with r->suite). */
 int wsph_results_rule_not_reached(const struct wsph_results *r, const struct wsph_rule *rule);
+/* The cases that ran to their end (passed or failed; not skipped, not an error) and reached `rule`:
+ * their scenario checks it (or no scenario of r->suite names it: every case checks it), the rule
+ * applies to their kind ("[ifs]", "[nonifs]") and, for an LSP.* rule, the run was layered, and
+ * they do not list it as not reached. -1 when r->suite is NULL (not known). */
+long wsph_results_rule_reached(const struct wsph_results *r, const struct wsph_rule *rule);
 
 #endif

@@ -1614,6 +1614,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 	out->timestamp = wsph_plat_utc_seconds();
 	out->set = cfg->set;
 	out->suite = cfg->suite; /* which scenarios check which rule (the matrix's "not reached") */
+	out->layered = cfg->layered;
 	if (cfg->child_case < 0 && wsph_sha256_file(cfg->provider, out->provider_sha256) != 0)
 		out->provider_sha256[0] = '\0';
 	uint64_t t0 = wsph_plat_now_ns();

@@ -5,8 +5,9 @@ JUnit: xmllint against tests/schema/junit.xsd, and python3-junitparser. TAP 13: 
 rules meson's TAP parser applies, the YAML blocks loaded with PyYAML. Trace: every line strict JSON,
 the wspharness.trace/1 fields and types, seqs and the events findings point at, what a case did not
 reach, and the groups record (one group per rule and site, holding exactly those findings).
-Matrix: the Markdown table shape and the HTML page's tables, rows and self-containment, and no
-"fail" verdict in a row whose Used cell says the provider under test made no upcall.
+Matrix: the Markdown table shape and the HTML page's tables, rows and self-containment (links only
+to its own elements), the summary and the failing cases before the tables, and no "fail" verdict in
+a row whose Used cell says the provider under test made no upcall.
 
 Used as a module by the golden tests, and as a program:
   validate.py [--xsd F] [--rules rules.yaml] REPORT...       (by extension: .xml .tap .jsonl .md .html)
@@ -298,6 +299,9 @@ def validate_matrix_md(path, rules_yaml=None):
         else:
             cur = None
     need(len(tables) == 3, f"{path}: {len(tables)} tables, expected 3")
+    need(re.search(r"\n## Summary\n\n\*\*(FAIL|PASS|NOTHING RAN)\*\*: ", text) and
+         text.index("\n## Summary") < text.index("\n## Failing cases (") < text.index("\n## Upcalls"),
+         f"{path}: no summary, then the failing cases, before the tables")
     for t, width in zip(tables, (7, 5, 5)):
         need(all(len(r) == width for r in t), f"{path}: a row of a {width}-column table has another width")
         need(all(re.fullmatch(r"-+", c) for c in t[1]), f"{path}: no delimiter row")
@@ -317,17 +321,21 @@ def validate_matrix_md(path, rules_yaml=None):
 
 
 class _Page(html.parser.HTMLParser):
-    VOID = {"meta", "link", "br", "img", "hr", "input"}
+    VOID = {"meta", "link", "br", "img", "hr", "input", "col"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.errors, self.rows, self.table = [], [], {}, None
-        self.external = []
+        self.external, self.ids, self.fragments = [], set(), []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if (a.get("href") or "").startswith("#"):
+            self.fragments.append(a["href"][1:])
         for k in ("src", "href", "action", "srcset"):
-            if k in a and not (a[k] or "").startswith("data:"):
+            if k in a and not (a[k] or "").startswith(("data:", "#")):
                 self.external.append(f"{tag} {k}={a[k]}")
         if tag == "script":
             self.external.append("script")
@@ -360,6 +368,11 @@ def validate_matrix_html(path, rules_yaml=None):
         need(not ('<td class="used">no</td>' in row and 'class="verdict v-fail"' in row),
              f"{path}: a row never used, yet fail: {row[:80]}")
     need(not p.external, f"{path}: not self-contained: {p.external}")
+    dangling = sorted(set(p.fragments) - p.ids)
+    need(not dangling, f"{path}: links to no element: {dangling[:3]}")
+    need(re.search(r'<section id="summary" class="summary s-(fail|pass|none)"', text) and
+         text.index('id="summary"') < text.index('id="failures"') < text.index('<table id="upcalls"'),
+         f"{path}: no summary box, then the failing cases, before the tables")
     need(set(p.rows) == {"upcalls", "lifecycle-rules", "other-rules"}, f"{path}: tables {sorted(p.rows)}")
     if rules_yaml:
         want_rows, want_rules = rules_catalogue(rules_yaml)

@@ -317,9 +317,21 @@ Test(matrix, markdown_rows_verdicts_and_findings)
 	          "%s", t);
 	cr_assert(strstr(t, "evil/evil\\<\\&\\>\"'\\#\\\\\\[x\\]"), "hostile names escaped: %s", t);
 	cr_assert(strstr(t, "- Run: 1970-01-01T00:00:00 UTC\n"));
-	cr_assert(strstr(t, "- Result: 1 passed, 1 failed, 1 errors, 1 skipped; 5 defects; not "
-	                    "reached: 1 step, 2 rules in 2 cases\n"),
+	cr_assert(strstr(t, "- Cases: 1 passed, 1 failed, 1 errored, 1 skipped; not reached: 1 step, "
+	                    "2 rules in 2 cases\n"),
 	          "%s", t);
+	/* The summary and the failing cases come before the tables: each case by its ID, each rule
+	 * it broke once, an error case with its error. */
+	cr_assert(strstr(t, "\n## Summary\n\n**FAIL**: 2 of 3 cases that ran failed or errored; 3 "
+	                    "rules broken\n"));
+	cr_assert(strstr(t, "- Rules broken: 3 (4 defects): SPI.Errno.OnFailure, "
+	                    "WPU.CloseSocketHandle.MatchesCreate, WPU.Handles.NoLeak\n"));
+	cr_assert(strstr(t, "- Rules with warnings: 1 (1 defect): X.Warn\n"));
+	cr_assert(strstr(t, "\n## Failing cases (2)\n\n- sockets.nonifs/create-and-close\\[nonifs\\]: "
+	                    "failed\n  - WPU.CloseSocketHandle.MatchesCreate (error, step 2): "));
+	cr_assert(strstr(t, "- sockets.nonifs/crashes\\[nonifs\\]: errored\n  - error (crash): the "
+	                    "provider crashed (signal 11)\n  - SPI.Errno.OnFailure (error, step 1): "));
+	cr_assert(strstr(t, "## Failing cases") < strstr(t, "## Upcalls"));
 	/* One table line per row and per rule. */
 	cr_assert_eq(count(t, "\n| WPU"), 4 + 2);
 	free(t);
@@ -344,8 +356,20 @@ Test(matrix, html_is_self_contained_and_escaped)
 	/* Nothing to fetch: no scripts, no external URLs in attributes. */
 	cr_assert_null(strstr(t, "<script"));
 	cr_assert_null(strstr(t, "src="));
-	cr_assert_eq(count(t, "href="), 1);
 	cr_assert(strstr(t, "<link rel=\"icon\" href=\"data:,\">"));
+	for (const char *p = t; (p = strstr(p, "href=\"")) != NULL; p++)
+		cr_assert(p[6] == '#' || strncmp(p + 6, "data:,\"", 7) == 0, "%.40s", p);
+	/* The summary box, the failing cases linking to their rules' rows, lists in <details>. */
+	cr_assert(strstr(t, "<section id=\"summary\" class=\"summary s-fail\""));
+	cr_assert(strstr(t, "<li class=\"case\" id=\"case-1\"><code class=\"case-id\">"
+	                    "sockets.nonifs/create-and-close[nonifs]</code> <span class=\"outcome\">"
+	                    "failed</span><ul class=\"case-findings\"><li title=\"WPUCloseSocketHandle(s=0x3c000008) "
+	                    "closed a handle it never created\"><a "
+	                    "href=\"#rule-WPU.CloseSocketHandle.MatchesCreate\">"),
+	          "%s", t);
+	cr_assert(strstr(t, "<th scope=\"row\" id=\"rule-WPU.CloseSocketHandle.MatchesCreate\">"));
+	cr_assert(strstr(t, "<td class=\"scenarios\"><details><summary>1 case</summary>"));
+	cr_assert(strstr(t, "<div class=\"finding error\"><details><summary><a href=\"#rule-"));
 	cr_assert(strstr(t, "</html>\n"));
 	free(t);
 	r.set = NULL;
@@ -1042,6 +1066,51 @@ Test(matrix, unused_rows_are_never_fail_and_modules_count_apart)
 		cr_assert(!(used_no && used_no < e && fail && fail < e), "an unused row fails: %.200s",
 		          p);
 	}
+	free(t);
+	wsph_results_free(&r);
+}
+
+/* A rule passes only when a case that checks it ran to its end and is of its kind (and, for an
+ * LSP.* rule, the run was layered); otherwise, with no finding charged to the provider, n/a. */
+Test(matrix, a_rule_passes_only_where_a_checking_case_ran_to_its_end)
+{
+	struct wsph_results r;
+	build_layered(&r);
+	char *t = render(wsph_report_matrix, &r, 1);
+	cr_assert(strstr(md_line(t, "WPU.Handles.NoLeak"), "| Release every handle. | pass |"));
+	free(t);
+	/* Its only checking case errored, or was skipped. */
+	r.cases[0].outcome = WSPH_ERROR;
+	t = render(wsph_report_matrix, &r, 1);
+	cr_assert(strstr(md_line(t, "WPU.Handles.NoLeak"), "| Release every handle. | n/a |"), "%s",
+	          md_line(t, "WPU.Handles.NoLeak"));
+	free(t);
+	r.cases[0].outcome = WSPH_SKIP;
+	t = render(wsph_report_matrix, &r, 1);
+	cr_assert(strstr(md_line(t, "WPU.Handles.NoLeak"), "| Release every handle. | n/a |"));
+	free(t);
+	/* A rule of the other kind than the case's. */
+	r.cases[0].outcome = WSPH_FAIL;
+	lrules[3].kinds = WSPH_KIND_IFS;
+	t = render(wsph_report_matrix, &r, 1);
+	lrules[3].kinds = 0;
+	cr_assert(strstr(md_line(t, "WPU.Handles.NoLeak"), "| Release every handle. | n/a |"));
+	free(t);
+	/* A layer's rule (named by no scenario: every case checks it) in a run that is not layered,
+	 * then in a layered one. */
+	static char lsp_id[] = "LSP.Test.Rule";
+	char *id = lrules[3].id;
+	lrules[3].id = lsp_id;
+	t = render(wsph_report_matrix, &r, 1);
+	cr_assert(strstr(md_line(t, "LSP.Test.Rule"), "| Release every handle. | n/a |"));
+	free(t);
+	r.layered = 1;
+	t = render(wsph_report_matrix_html, &r, 1);
+	lrules[3].id = id;
+	cr_assert(strstr(t, "id=\"rule-LSP.Test.Rule\"><code>LSP.Test.Rule</code></th><td "
+	                    "class=\"level\">MUST (error)</td><td>Release every handle.</td><td "
+	                    "class=\"verdict v-pass\">pass</td>"),
+	          "%s", t);
 	free(t);
 	wsph_results_free(&r);
 }
