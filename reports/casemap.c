@@ -7,7 +7,8 @@
 #include <string.h>
 
 struct wsph_casemap {
-	uint64_t *ptrs; /* distinct pointer values, in order of first appearance */
+	uint64_t *ptrs; /* placeholder N is ptrs[N - 1], first seen at canonical position from[N - 1] */
+	size_t *from;
 	size_t n_ptrs;
 	uint64_t *scratch; /* values seen only in arguments whose identity means nothing */
 	size_t n_scratch;
@@ -35,6 +36,61 @@ static const struct {
     {"WPUQueryBlockingCallback", "context"},
     {"WPUQueueApc", "dwContext"},
 };
+
+/* Arguments that make a new object: its value gets a new placeholder even when an object freed
+ * earlier had the same address (what an allocator's reuse makes vary from run to run). A pointer
+ * a function returns (an event, a module) is one too. */
+static const struct {
+	const char *fn, *arg;
+} birth_args[] = {
+    {"WPUCreateSocketHandle", "dwContext"},
+    {"WPUOpenCurrentThread", "ThreadHandle"},
+};
+
+static int is_birth_arg(const char *fn, const char *arg)
+{
+	size_t i;
+
+	for (i = 0; fn && arg && i < sizeof birth_args / sizeof birth_args[0]; i++)
+		if (strcmp(birth_args[i].arg, arg) == 0 && strcmp(birth_args[i].fn, fn) == 0)
+			return 1;
+	return 0;
+}
+
+/* Adds v as a pointer seen at position pos: a new placeholder when it is new or born here. */
+static int add_ptr(struct wsph_casemap *m, uint64_t v, size_t pos, int birth)
+{
+	size_t i;
+	uint64_t *p;
+	size_t *f;
+
+	for (i = 0; !birth && i < m->n_ptrs; i++)
+		if (m->ptrs[i] == v)
+			return 0;
+	p = realloc(m->ptrs, (m->n_ptrs + 1) * sizeof *p);
+	if (!p)
+		return -1;
+	m->ptrs = p;
+	f = realloc(m->from, (m->n_ptrs + 1) * sizeof *f);
+	if (!f)
+		return -1;
+	m->from = f;
+	m->ptrs[m->n_ptrs] = v;
+	m->from[m->n_ptrs++] = pos;
+	return 0;
+}
+
+/* The placeholder number of v at position pos (the latest one born at or before it; the first
+ * one when none is), or 0. */
+static size_t ptr_number(const struct wsph_casemap *m, uint64_t v, size_t pos)
+{
+	size_t i, found = 0;
+
+	for (i = 0; m && v && i < m->n_ptrs; i++)
+		if (m->ptrs[i] == v && (!found || m->from[i] <= pos))
+			found = i + 1;
+	return found;
+}
 
 static int is_scratch_arg(const char *fn, const char *arg)
 {
@@ -217,14 +273,15 @@ struct wsph_casemap *wsph_casemap_new(const struct wsph_case *c)
 		for (j = 0; j < WSPH_EV_ARGS && names[j]; j++) {
 			if (!ev->a[j] || !wsph_arg_is_pointer(ev->fn, names[j]))
 				continue;
-			if (is_scratch_arg(wsph_fn_name(ev->fn), names[j])
+			const char *fn = wsph_fn_name(ev->fn);
+			if (is_scratch_arg(fn, names[j])
 			        ? add_unique_u64(&m->scratch, &m->n_scratch, ev->a[j]) != 0
-			        : add_unique_u64(&m->ptrs, &m->n_ptrs, ev->a[j]) != 0)
+			        : add_ptr(m, ev->a[j], i, is_birth_arg(fn, names[j])) != 0)
 				goto oom;
 		}
 		if (ev->kind != WSPH_EV_CALL && ev->ret && ev->ret != -1 &&
 		    wsph_ret_is_pointer(ev->fn) &&
-		    add_unique_u64(&m->ptrs, &m->n_ptrs, (uint64_t)ev->ret) != 0)
+		    add_ptr(m, (uint64_t)ev->ret, i, 1) != 0)
 			goto oom;
 	}
 	return m;
@@ -238,6 +295,7 @@ void wsph_casemap_free(struct wsph_casemap *m)
 	if (!m)
 		return;
 	free(m->ptrs);
+	free(m->from);
 	free(m->scratch);
 	free(m->threads);
 	free(m->order);
@@ -245,17 +303,17 @@ void wsph_casemap_free(struct wsph_casemap *m)
 	free(m);
 }
 
-const char *wsph_casemap_ptr(const struct wsph_casemap *m, uint64_t v, char *buf, size_t len)
+static const char *ptr_at(const struct wsph_casemap *m, uint64_t v, size_t pos, char *buf,
+                          size_t len)
 {
-	size_t i;
+	size_t i, n = ptr_number(m, v, pos);
 
 	if (!m || !v)
 		return NULL;
-	for (i = 0; i < m->n_ptrs; i++)
-		if (m->ptrs[i] == v) {
-			snprintf(buf, len, "0x<ptr%lu>", (unsigned long)i + 1);
-			return buf;
-		}
+	if (n) {
+		snprintf(buf, len, "0x<ptr%lu>", (unsigned long)n);
+		return buf;
+	}
 	for (i = 0; i < m->n_scratch; i++)
 		if (m->scratch[i] == v) {
 			snprintf(buf, len, "0x<ptr>");
@@ -264,14 +322,19 @@ const char *wsph_casemap_ptr(const struct wsph_casemap *m, uint64_t v, char *buf
 	return NULL;
 }
 
-const char *wsph_casemap_arg(const struct wsph_casemap *m, enum wsph_fn fn, const char *name,
-                             uint64_t v, char *buf, size_t len)
+const char *wsph_casemap_ptr(const struct wsph_casemap *m, uint64_t v, char *buf, size_t len)
 {
-	if (m && v && is_scratch_arg(wsph_fn_name(fn), name)) {
+	return ptr_at(m, v, (size_t)-1, buf, len);
+}
+
+const char *wsph_casemap_arg(const struct wsph_casemap *m, size_t pos, enum wsph_fn fn,
+                             const char *name, uint64_t v, char *buf, size_t len)
+{
+	if (m && v && name && is_scratch_arg(wsph_fn_name(fn), name)) {
 		snprintf(buf, len, "0x<ptr>");
 		return buf;
 	}
-	return wsph_casemap_ptr(m, v, buf, len);
+	return ptr_at(m, v, pos, buf, len);
 }
 
 unsigned long wsph_casemap_thread(const struct wsph_casemap *m, unsigned long tid)
@@ -377,15 +440,17 @@ static uint64_t read_seq(const char *hash, const char **end)
  * "#N" and every "event #N"). */
 static char *map_tokens(const struct wsph_casemap *m, const char *text)
 {
-	size_t cap = 0, pos = 0;
-	const char *s, *line = text, *seq_tok = line_seq_at(text);
+	size_t cap = 0, pos = 0, at;
+	const char *s, *line = text, *seq_tok = line_seq_at(text), *e;
 	char *out = NULL;
 
+	/* at: the canonical position of the line's event (a pointer reads as it did there) */
+	at = seq_tok ? (size_t)wsph_casemap_seq(m, read_seq(seq_tok, &e)) - 1 : (size_t)-1;
 	if (append(&out, &pos, &cap, "", 0) != 0)
 		return NULL;
 	for (s = text; *s;) {
-		const char *e = s + 1;
 		char ph[48];
+		e = s + 1;
 		if (s[0] == '0' && s[1] == 'x' && (s == text || !is_word(s[-1])) &&
 		    hexval(s[2]) >= 0) {
 			uint64_t v = 0;
@@ -395,7 +460,7 @@ static char *map_tokens(const struct wsph_casemap *m, const char *text)
 			const char *p = NULL;
 			if (digits <= 16 && !is_word(*e))
 				p = token_is_scratch(line, s) && v ? "0x<ptr>"
-				                                   : wsph_casemap_ptr(m, v, ph, sizeof ph);
+				                                   : ptr_at(m, v, at, ph, sizeof ph);
 			if (p) {
 				if (append(&out, &pos, &cap, p, strlen(p)) != 0)
 					goto oom;
@@ -413,6 +478,9 @@ static char *map_tokens(const struct wsph_casemap *m, const char *text)
 		if (*s == '\n') {
 			line = s + 1;
 			seq_tok = line_seq_at(line);
+			at = seq_tok ? (size_t)wsph_casemap_seq(m, read_seq(seq_tok, &e)) - 1
+			             : (size_t)-1;
+			e = s + 1;
 		}
 		if (append(&out, &pos, &cap, s, (size_t)(e - s)) != 0)
 			goto oom;

@@ -11,7 +11,9 @@
 /*
  * Pointer-valued arguments (contexts, heap and stack addresses, event and thread handles) differ
  * from run to run. In a deterministic report each distinct non-zero pointer value of a case is
- * printed as 0x<ptrN>, N counted from 1 in order of first appearance in the case's events; thread
+ * printed as 0x<ptrN>, N counted from 1 in order of first appearance in the case's events (an
+ * object made at an address an earlier one had, a socket's context, a thread handle, an event,
+ * a module, gets a new N: the allocator's reuse varies from run to run); thread
  * IDs become 1, 2, ... the same way. A scratch address (a thread ID's, a provider ID's, an
  * fd_set's, an out-parameter's: a structure made for one call, whose value repeats only when the
  * allocator happens to reuse it) is printed as 0x<ptr>, without a number. Socket handles issued by
@@ -34,10 +36,12 @@ uint64_t wsph_casemap_seq(const struct wsph_casemap *m, uint64_t seq);
 
 /* "0x<ptr3>" in buf when v is one of the case's pointer values, else NULL. m may be NULL. */
 const char *wsph_casemap_ptr(const struct wsph_casemap *m, uint64_t v, char *buf, size_t len);
-/* How argument `name` of fn with value v reads: wsph_casemap_ptr, or 0x<ptr> for a scratch
- * address. NULL when v is not one of the case's pointer values (or m is NULL). */
-const char *wsph_casemap_arg(const struct wsph_casemap *m, enum wsph_fn fn, const char *name,
-                             uint64_t v, char *buf, size_t len);
+/* How argument `name` of fn (NULL: its return value) with value v reads in the event listed at
+ * canonical position pos: its placeholder there (a new object at an address freed earlier has a
+ * new one), or 0x<ptr> for a scratch address. NULL when v is not one of the case's pointer values
+ * (or m is NULL). wsph_casemap_ptr is the placeholder after the last event. */
+const char *wsph_casemap_arg(const struct wsph_casemap *m, size_t pos, enum wsph_fn fn,
+                             const char *name, uint64_t v, char *buf, size_t len);
 /* 1, 2, ... for the case's threads in order of first appearance; tid itself when unknown. */
 unsigned long wsph_casemap_thread(const struct wsph_casemap *m, unsigned long tid);
 /* A malloc'd copy of text with every "0x<hex>" token that is one of the case's pointer values

@@ -126,7 +126,8 @@ static const char *fn_or_null(int fn)
 
 /* The arguments by name in call order: strings as strings, values shown in hex as "0x..." strings
  * (a pointer of the run as its placeholder when deterministic), the others as numbers. */
-static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m)
+static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m,
+                     size_t pos)
 {
 	struct wsph_param ps[WSPH_FN_PARAMS_MAX];
 	char buf[64];
@@ -151,7 +152,7 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 			fprintf(out, "%lld", (long long)(int64_t)v);
 		} else {
 			const char *ph = p->kind == 'p' || p->kind == 'm'
-			                     ? wsph_casemap_arg(m, ev->fn, p->name, v, buf, sizeof buf)
+			                     ? wsph_casemap_arg(m, pos, ev->fn, p->name, v, buf, sizeof buf)
 			                     : NULL;
 			if (!ph) {
 				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
@@ -164,7 +165,7 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 }
 
 static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
-                      const struct wsph_casemap *m, const struct wsph_report_opts *o)
+                      const struct wsph_casemap *m, size_t pos, const struct wsph_report_opts *o)
 {
 	char buf[64];
 	int has_result = ev->kind != WSPH_EV_CALL;
@@ -179,12 +180,12 @@ static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
 	        (long long)(o->deterministic ? wsph_casemap_thread(m, ev->thread) : ev->thread));
 	put_str(out, "kind", (unsigned)ev->kind < 3 ? kind_names[ev->kind] : "?");
 	put_str(out, "function", wsph_fn_name(ev->fn));
-	put_args(out, ev, m);
+	put_args(out, ev, m, pos);
 	put_key(out, "ret");
 	if (!has_result)
 		fputs("null", out);
 	else if (wsph_ret_is_pointer(ev->fn) &&
-	         wsph_casemap_ptr(m, (uint64_t)ev->ret, buf, sizeof buf))
+	         wsph_casemap_arg(m, pos, ev->fn, NULL, (uint64_t)ev->ret, buf, sizeof buf))
 		wsph_json_string(out, buf);
 	else
 		fprintf(out, "%lld", (long long)ev->ret);
@@ -333,7 +334,7 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 		for (j = 0; j < wsph_case_n_events(c) &&
 		            wsph_case_event(c, wsph_casemap_event_at(m, j), &ev) == 0;
 		     j++)
-			put_event(out, &ev, id, m, o);
+			put_event(out, &ev, id, m, j, o);
 		for (j = 0; j < c->n_findings; j++)
 			put_finding(out, c, &c->findings[j], id, m);
 		free(id);
