@@ -45,7 +45,8 @@ const char *wsph_casemap_arg(const struct wsph_casemap *m, size_t pos, enum wsph
 /* 1, 2, ... for the case's threads in order of first appearance; tid itself when unknown. */
 unsigned long wsph_casemap_thread(const struct wsph_casemap *m, unsigned long tid);
 /* A malloc'd copy of text with every "0x<hex>" token that is one of the case's pointer values
- * replaced by its placeholder, event numbers renumbered and each run of event lines ("#N ...",
+ * replaced by its placeholder (any other hex value wider than 32 bits, an address the events do
+ * not hold, by 0x<addr>; "pid N" by "pid <pid>"), event numbers renumbered and each run of event lines ("#N ...",
  * "=> #N ...") in canonical order (a plain copy when m is NULL; NULL for NULL or out of
  * memory). */
 char *wsph_casemap_text(const struct wsph_casemap *m, const char *text);
