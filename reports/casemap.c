@@ -14,6 +14,7 @@ struct wsph_casemap {
 	size_t n_scratch;
 	unsigned long *threads;
 	size_t n_threads;
+	const struct wsph_case *c; /* the case it maps (its events) */
 	size_t *order;	  /* canonical position -> event index */
 	uint64_t *renum;  /* event index (seq - 1) -> canonical seq */
 	size_t n_events;
@@ -262,6 +263,7 @@ struct wsph_casemap *wsph_casemap_new(const struct wsph_case *c)
 
 	if (!m)
 		return NULL;
+	m->c = c;
 	if (canonical_order(m, c, n) != 0)
 		goto oom;
 	for (i = 0; c && i < m->n_events && wsph_case_event(c, m->order[i], &evbuf) == 0; i++) {
@@ -594,6 +596,41 @@ char *wsph_casemap_text(const struct wsph_casemap *m, const char *text)
 	return out;
 }
 
+char *wsph_casemap_excerpt(const struct wsph_casemap *m, const struct wsph_finding *f)
+{
+	uint64_t seq = wsph_finding_seq(f);
+	size_t pos, from, to, i, cap = 0, len = 0;
+	char *raw = NULL, *out;
+
+	if (!f || !f->excerpt)
+		return NULL;
+	if (!m || !m->renum || !seq || seq > m->n_events)
+		return wsph_casemap_text(m, f->excerpt);
+	/* the window the rules take (harness/rules.c: six events before, one after), over the
+	 * canonical order */
+	pos = (size_t)m->renum[seq - 1] - 1;
+	from = pos > 6 ? pos - 6 : 0;
+	to = pos + 1 < m->n_events ? pos + 1 : m->n_events - 1;
+	if (append(&raw, &len, &cap, "", 0) != 0)
+		return NULL;
+	for (i = from; i <= to; i++) {
+		struct wsph_event ev;
+		char line[1024];
+		if (wsph_case_event(m->c, m->order[i], &ev) != 0)
+			break;
+		wsph_event_format(&ev, line, sizeof line);
+		if (append(&raw, &len, &cap, i == pos ? "=> " : "   ", 3) != 0 ||
+		    append(&raw, &len, &cap, line, strlen(line)) != 0 ||
+		    append(&raw, &len, &cap, "\n", 1) != 0) {
+			free(raw);
+			return NULL;
+		}
+	}
+	out = wsph_casemap_text(m, raw);
+	free(raw);
+	return out;
+}
+
 uint64_t wsph_finding_seq(const struct wsph_finding *f)
 {
 	const char *s;
@@ -646,7 +683,7 @@ int wsph_casemap_case(const struct wsph_case *c, struct wsph_case *out)
 	for (i = 0; i < c->n_findings; i++) {
 		out->findings[i] = c->findings[i];
 		out->findings[i].message = wsph_casemap_text(m, c->findings[i].message);
-		out->findings[i].excerpt = wsph_casemap_text(m, c->findings[i].excerpt);
+		out->findings[i].excerpt = wsph_casemap_excerpt(m, &c->findings[i]);
 		if ((c->findings[i].message && !out->findings[i].message) ||
 		    (c->findings[i].excerpt && !out->findings[i].excerpt))
 			goto oom;

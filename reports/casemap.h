@@ -75,6 +75,12 @@ int wsph_arg_is_output(const char *name);
  * model keeps no other link); 0 when it has none. */
 uint64_t wsph_finding_seq(const struct wsph_finding *f);
 
+/* A finding's trace excerpt as a deterministic report shows it: the same window the rules take
+ * (six events before the offending one, one after) over the canonical order, mapped as
+ * wsph_casemap_text maps; the excerpt mapped as it is when its event is not known. NULL for none
+ * or out of memory. */
+char *wsph_casemap_excerpt(const struct wsph_casemap *m, const struct wsph_finding *f);
+
 /* "lifecycle.cleanup/restart-after-cleanup[nonifs]": the case's ID as --filter matches it. */
 char *wsph_case_label(const struct wsph_case *c);
 

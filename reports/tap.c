@@ -92,7 +92,13 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 	put_yaml_mapped(out, "      ", "message", f->message, m);
 	put_yaml_str(out, "      ", "statement", f->rule ? f->rule->statement : NULL);
 	put_yaml_str(out, "      ", "source", f->rule ? f->rule->source : NULL);
-	put_yaml_mapped(out, "      ", "trace", f->excerpt, m);
+	if (m) {
+		char *ex = wsph_casemap_excerpt(m, f);
+		put_yaml_str(out, "      ", "trace", ex ? ex : f->excerpt);
+		free(ex);
+	} else {
+		put_yaml_str(out, "      ", "trace", f->excerpt);
+	}
 }
 
 /* The first error finding (else the first finding): what the one-line message names. */
