@@ -1108,7 +1108,7 @@ static void clean_path(char *p)
 	if (w > start && w[-1] == '/')
 		w--;
 	*w = '\0';
-	if (w == p) {
+	if (w == p && len > 0) { /* "./" and the like: the folder itself */
 		p[0] = '.';
 		p[1] = '\0';
 	}
