@@ -93,6 +93,7 @@ static int load_inputs(struct options *o, struct wsph_suite *suite, struct wsph_
 	struct wsph_diag diag;
 	char defdir[4096] = "";
 	int have_default = default_scenarios(defdir, sizeof defdir) == 0;
+	suite->report_root = o->report_root;
 	if (!need_rules_only) {
 		if (o->n_scenarios == 0) {
 			if (!have_default) {

@@ -286,6 +286,7 @@ static const struct flag flags[] = {
 	{"--guid", "a GUID", set_string, NULL, FIELD(guid)},
 	{"--catalog", "a manifest file", set_string, NULL, FIELD(catalog)},
 	{"--rules", "a file", set_string, NULL, FIELD(rules)},
+	{"--report-root", "a folder", set_string, NULL, FIELD(report_root)},
 	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower)},
 	{"--scenarios", "a path", set_scenarios, NULL, 0},
 	{"--filter", "a pattern", set_filter, NULL, 0},

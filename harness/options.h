@@ -24,6 +24,7 @@ struct options {
 	size_t n_reports;
 	int quiet, verbose, color; /* color: -1 auto */
 	int deterministic;	   /* reports without times, host names or pointer values */
+	const char *report_root;   /* --report-root: paths in reports relative to it (NULL: cwd) */
 	int layered, lower_nonifs;
 	int no_isolation;
 	int allow_empty; /* --allow-empty: a selection of no case is a run of no case, not an error */

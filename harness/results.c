@@ -53,6 +53,10 @@ void wsph_results_free(struct wsph_results *r)
 	free(r->cases);
 	r->cases = NULL;
 	r->n_cases = 0;
+	if (r->provider == r->provider_shown)
+		r->provider = NULL;
+	free(r->provider_shown);
+	r->provider_shown = NULL;
 }
 
 /* ---- grouping ---- */

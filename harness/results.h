@@ -67,7 +67,8 @@ static inline int wsph_case_event(const struct wsph_case *c, size_t i, struct ws
 }
 
 struct wsph_results {
-	const char *provider;	     /* path as given */
+	const char *provider;	     /* path as reports show it (wsph_path_for_report) */
+	char *provider_shown;	     /* owned: what provider points at (NULL: the path as given) */
 	char provider_sha256[65];    /* hex, "" when unknown */
 	const char *harness_version; /* "0.1.0" */
 	const char *kind;	     /* "nonifs", "ifs" or "nonifs,ifs" */

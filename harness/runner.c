@@ -1607,7 +1607,10 @@ static int isolated(struct sched *s)
 int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 {
 	memset(out, 0, sizeof *out);
-	out->provider = cfg->provider;
+	out->provider_shown = cfg->provider ? wsph_path_for_report(
+	                          cfg->provider, cfg->suite ? cfg->suite->report_root : NULL)
+	                                    : NULL;
+	out->provider = out->provider_shown ? out->provider_shown : cfg->provider;
 	out->harness_version = WSPH_VERSION;
 	out->kind = cfg->kinds == WSPH_KIND_ALL ? "nonifs,ifs" : wsph_kind_name(cfg->kinds);
 	wsph_plat_hostname(out->hostname, sizeof out->hostname);

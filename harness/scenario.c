@@ -1045,6 +1045,145 @@ static char *make_classname(const char *path, const char *root)
 	return out;
 }
 
+/* ---- paths for reports ---- */
+
+static int has_drive(const char *p)
+{
+	return ((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z')) && p[1] == ':';
+}
+
+static int is_absolute(const char *p)
+{
+	return p[0] == '/' || (has_drive(p) && p[2] == '/');
+}
+
+/* '/' separators, then ".", ".." and empty segments collapsed in place after the root part ("/",
+ * "//" of a UNC path, "X:/"); ".." at the top of an absolute path stays at the top, a relative
+ * path keeps its leading "..". */
+static void clean_path(char *p)
+{
+	size_t len = strlen(p), keep = 0;
+	char *src = malloc(len + 1), *w, *start;
+	const char *r;
+
+	if (!src)
+		return; /* left as it is: only a report's path */
+	for (w = p; *w; w++)
+		if (*w == '\\')
+			*w = '/';
+	memcpy(src, p, len + 1);
+	if (has_drive(p))
+		keep = p[2] == '/' ? 3 : 2;
+	else if (p[0] == '/' && p[1] == '/')
+		keep = 2;
+	else if (p[0] == '/')
+		keep = 1;
+	start = w = p + keep;
+	for (r = src + keep; *r;) {
+		size_t n = strcspn(r, "/");
+		if (n == 0 || (n == 1 && r[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && r[0] == '.' && r[1] == '.') {
+			char *back = w;
+			if (back > start)
+				back--; /* the '/' after the last segment */
+			while (back > start && back[-1] != '/')
+				back--;
+			if (w > start && !(w - back == 3 && !strncmp(back, "../", 3)))
+				w = back;
+			else if (keep == 0) {
+				memcpy(w, "../", 3);
+				w += 3;
+			}
+		} else {
+			memcpy(w, r, n);
+			w += n;
+			*w++ = '/';
+		}
+		r += n;
+		while (*r == '/')
+			r++;
+	}
+	free(src);
+	if (w > start && w[-1] == '/')
+		w--;
+	*w = '\0';
+	if (w == p && len > 0) { /* "./" and the like: the folder itself */
+		p[0] = '.';
+		p[1] = '\0';
+	}
+}
+
+/* base and rel joined and cleaned (rel alone when it is absolute), allocated. */
+static char *absolute_clean(const char *rel, const char *base)
+{
+	size_t nb = base ? strlen(base) : 0, nr = strlen(rel);
+	char *out = malloc(nb + nr + 3);
+	if (!out)
+		return NULL;
+	if (!base || is_absolute(rel) || rel[0] == '\\' || (has_drive(rel) && rel[2] == '\\'))
+		memcpy(out, rel, nr + 1);
+	else {
+		memcpy(out, base, nb);
+		out[nb] = '/';
+		memcpy(out + nb + 1, rel, nr + 1);
+	}
+	clean_path(out);
+	return out;
+}
+
+/* Whether path starts with the folder root (the drive letter in any case); its length then. */
+static size_t under(const char *path, const char *root)
+{
+	size_t n = strlen(root), i;
+	if (strcmp(root, "/") == 0)
+		return path[0] == '/' ? 1 : 0;
+	for (i = 0; i < n; i++) {
+		char a = path[i], b = root[i];
+		if (i == 0 && has_drive(root) && a >= 'a' && a <= 'z')
+			a = (char)(a - 'a' + 'A');
+		if (i == 0 && has_drive(root) && b >= 'a' && b <= 'z')
+			b = (char)(b - 'a' + 'A');
+		if (a != b)
+			return 0;
+	}
+	return path[n] == '/' || path[n] == '\0' ? n : 0;
+}
+
+char *wsph_path_for_report(const char *path, const char *root)
+{
+	char cwd[4096], *abs = NULL, *base = NULL, *out = NULL;
+	size_t n;
+
+	if (!path)
+		return NULL;
+	if (wsph_plat_cwd(cwd, sizeof cwd) != 0) {
+		out = dup_cstr(path);
+		if (out)
+			clean_path(out);
+		return out;
+	}
+	clean_path(cwd);
+	abs = absolute_clean(path, cwd);
+	base = absolute_clean(root && *root ? root : ".", cwd);
+	if (!abs || !base)
+		goto done;
+	n = under(abs, base);
+	if (!n) {
+		out = abs;
+		abs = NULL;
+	} else {
+		const char *rest = abs + n;
+		while (*rest == '/')
+			rest++;
+		out = dup_cstr(*rest ? rest : ".");
+	}
+done:
+	free(abs);
+	free(base);
+	return out;
+}
+
 /* Loads `text` (len bytes) as the file `path`, or the file itself when text is NULL. */
 static int load_text_or_file(struct wsph_suite *suite, const char *path, const char *text,
 			     size_t len, const char *root, struct wsph_diag *diag)
@@ -1055,11 +1194,17 @@ static int load_text_or_file(struct wsph_suite *suite, const char *path, const c
 	struct wsph_scenario *list = NULL, *scenarios;
 	char **files, **classnames;
 	const struct wsph_yaml_node *seq;
-	char *file = dup_cstr(path), *classname = make_classname(path, root);
+	/* The file is read by the path as given and shown in reports by wsph_path_for_report's form,
+	 * which replaces it in the same buffer once the file is loaded (its nodes point at it). */
+	char *shown = text ? NULL : wsph_path_for_report(path, suite->report_root);
+	size_t room = strlen(path) > (shown ? strlen(shown) : 0) ? strlen(path) : strlen(shown);
+	char *file = malloc(room + 1), *classname = make_classname(path, root);
 	size_t n = 0, i;
 	int rc = -1;
 
-	if (!file || !classname) {
+	if (file)
+		strcpy(file, path);
+	if (!file || !classname || (!text && !shown)) {
 		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
 		goto out;
 	}
@@ -1101,6 +1246,8 @@ static int load_text_or_file(struct wsph_suite *suite, const char *path, const c
 		snprintf(diag->text, sizeof diag->text, "%s: out of memory", path);
 		goto out;
 	}
+	if (shown)
+		strcpy(file, shown); /* every loc.file points at this string: renamed in place */
 	suite->files[suite->n_files++] = file;
 	suite->classnames[suite->n_classnames++] = classname;
 	memcpy(suite->scenarios + suite->n_scenarios, list, n * sizeof *list);
@@ -1116,6 +1263,7 @@ out:
 	wsph_strset_free(&names);
 	wsph_yaml_free(&doc);
 	free(file);
+	free(shown);
 	free(classname);
 	return rc;
 }

@@ -156,6 +156,9 @@ struct wsph_suite {
 	size_t n_scenarios;
 	char **classnames; /* owned */
 	size_t n_classnames;
+	/* --report-root: the folder the scenario files' paths in reports are relative to (NULL: the
+	 * working directory); read by the loaders (wsph_path_for_report). */
+	const char *report_root;
 	char **warnings; /* owned: what the loaders skipped ("DIR/x.yaml: not a regular file (a
 			    FIFO); skipped"), until wsph_suite_print_warnings */
 	size_t n_warnings;
@@ -187,6 +190,12 @@ void wsph_suite_free(struct wsph_suite *suite);
 /* Writes each warning as "wspharness: WARNING" on its line to out, and forgets them. */
 void wsph_suite_print_warnings(struct wsph_suite *suite, FILE *out);
 
-const char *wsph_op_name(enum wsph_op op); /* the YAML key: "startup", "socket", ... */
+const char *wsph_op_name(enum wsph_op op);
+
+/* A path as reports show it, allocated (NULL when out of memory): '/' for every separator, "."
+ * and ".." collapsed, relative to `root` (NULL: the working directory) when it is under it, else
+ * absolute. Under Wine the working directory is a "Z:\..." path too, so a file under it loses the
+ * drive mapping. A path that cannot be made absolute is only cleaned. */
+char *wsph_path_for_report(const char *path, const char *root); /* the YAML key: "startup", "socket", ... */
 
 #endif

@@ -88,11 +88,17 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 		free(at);
 	}
 	if (seq)
-		fprintf(out, "      event: %llu\n", (unsigned long long)seq);
+		fprintf(out, "      event: %llu\n", (unsigned long long)wsph_casemap_seq(m, seq));
 	put_yaml_mapped(out, "      ", "message", f->message, m);
 	put_yaml_str(out, "      ", "statement", f->rule ? f->rule->statement : NULL);
 	put_yaml_str(out, "      ", "source", f->rule ? f->rule->source : NULL);
-	put_yaml_mapped(out, "      ", "trace", f->excerpt, m);
+	if (m) {
+		char *ex = wsph_casemap_excerpt(m, f);
+		put_yaml_str(out, "      ", "trace", ex ? ex : f->excerpt);
+		free(ex);
+	} else {
+		put_yaml_str(out, "      ", "trace", f->excerpt);
+	}
 }
 
 /* The first error finding (else the first finding): what the one-line message names. */
@@ -189,15 +195,18 @@ int wsph_report_tap(FILE *out, const struct wsph_results *r, const struct wsph_r
 
 		if (!label)
 			return -1;
-		if (o->deterministic && (bad || c->n_findings) && !(m = wsph_casemap_new(c))) {
+		if (o->deterministic && !(m = wsph_casemap_new(c))) {
 			free(label);
 			return -1;
 		}
 		fprintf(out, "%s %lu - ", bad ? "not ok" : "ok", (unsigned long)i + 1);
 		put_line_text(out, label, 1);
 		if (c->outcome == WSPH_SKIP) {
+			char *why = wsph_casemap_text(m, c->skip_reason);
 			fputs(" # SKIP ", out);
-			put_line_text(out, c->skip_reason ? c->skip_reason : "not applicable", 0);
+			put_line_text(out, why ? why : c->skip_reason ? c->skip_reason : "not applicable",
+			              0);
+			free(why);
 		}
 		fputc('\n', out);
 		if (bad || has_warning(c))

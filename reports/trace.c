@@ -86,8 +86,10 @@ static void put_header(FILE *out, const struct wsph_results *r, const struct wsp
 }
 
 static void put_case(FILE *out, const struct wsph_case *c, const char *id,
-                     const struct wsph_report_opts *o)
+                     const struct wsph_casemap *m, const struct wsph_report_opts *o)
 {
+	char *err = wsph_casemap_text(m, c->error_message), *skip = wsph_casemap_text(m, c->skip_reason);
+
 	fputs("{\"type\":\"case\"", out);
 	put_str(out, "case", id);
 	put_str(out, "classname", c->classname);
@@ -99,8 +101,11 @@ static void put_case(FILE *out, const struct wsph_case *c, const char *id,
 	put_int(out, "events", (long long)wsph_case_n_events(c));
 	put_int(out, "findings", (long long)c->n_findings);
 	put_str(out, "error_type", c->outcome == WSPH_ERROR ? c->error_type : NULL);
-	put_str(out, "error_message", c->outcome == WSPH_ERROR ? c->error_message : NULL);
-	put_str(out, "skip_reason", c->outcome == WSPH_SKIP ? c->skip_reason : NULL);
+	put_str(out, "error_message",
+	        c->outcome == WSPH_ERROR ? (err ? err : c->error_message) : NULL);
+	put_str(out, "skip_reason", c->outcome == WSPH_SKIP ? (skip ? skip : c->skip_reason) : NULL);
+	free(err);
+	free(skip);
 	put_key(out, "unreached");
 	fputc('[', out);
 	for (size_t i = 0; i < c->n_unreached; i++) {
@@ -121,7 +126,8 @@ static const char *fn_or_null(int fn)
 
 /* The arguments by name in call order: strings as strings, values shown in hex as "0x..." strings
  * (a pointer of the run as its placeholder when deterministic), the others as numbers. */
-static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m)
+static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_casemap *m,
+                     size_t pos)
 {
 	struct wsph_param ps[WSPH_FN_PARAMS_MAX];
 	char buf[64];
@@ -146,7 +152,7 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 			fprintf(out, "%lld", (long long)(int64_t)v);
 		} else {
 			const char *ph = p->kind == 'p' || p->kind == 'm'
-			                     ? wsph_casemap_ptr(m, v, buf, sizeof buf)
+			                     ? wsph_casemap_arg(m, pos, ev->fn, p->name, v, buf, sizeof buf)
 			                     : NULL;
 			if (!ph) {
 				snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
@@ -159,7 +165,7 @@ static void put_args(FILE *out, const struct wsph_event *ev, const struct wsph_c
 }
 
 static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
-                      const struct wsph_casemap *m, const struct wsph_report_opts *o)
+                      const struct wsph_casemap *m, size_t pos, const struct wsph_report_opts *o)
 {
 	char buf[64];
 	int has_result = ev->kind != WSPH_EV_CALL;
@@ -168,18 +174,18 @@ static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
 
 	fputs("{\"type\":\"event\"", out);
 	put_str(out, "case", id);
-	put_int(out, "seq", (long long)ev->seq);
+	put_int(out, "seq", (long long)wsph_casemap_seq(m, ev->seq));
 	put_int(out, "time_ns", o->deterministic ? 0 : (long long)ev->time_ns);
 	put_int(out, "thread",
 	        (long long)(o->deterministic ? wsph_casemap_thread(m, ev->thread) : ev->thread));
 	put_str(out, "kind", (unsigned)ev->kind < 3 ? kind_names[ev->kind] : "?");
 	put_str(out, "function", wsph_fn_name(ev->fn));
-	put_args(out, ev, m);
+	put_args(out, ev, m, pos);
 	put_key(out, "ret");
 	if (!has_result)
 		fputs("null", out);
 	else if (wsph_ret_is_pointer(ev->fn) &&
-	         wsph_casemap_ptr(m, (uint64_t)ev->ret, buf, sizeof buf))
+	         wsph_casemap_arg(m, pos, ev->fn, NULL, (uint64_t)ev->ret, buf, sizeof buf))
 		wsph_json_string(out, buf);
 	else
 		fprintf(out, "%lld", (long long)ev->ret);
@@ -189,7 +195,7 @@ static void put_event(FILE *out, const struct wsph_event *ev, const char *id,
 	put_str(out, "module", ev->module[0] ? ev->module : NULL);
 	put_str(out, "behalf", ev->behalf[0] ? ev->behalf : NULL);
 	put_int_or_null(out, "step", ev->step, ev->step <= 0);
-	put_int_or_null(out, "parent", (long long)ev->parent, ev->parent == 0);
+	put_int_or_null(out, "parent", (long long)wsph_casemap_seq(m, ev->parent), ev->parent == 0);
 	put_str(out, "table",
 	        has_table && ev->table >= 0 && ev->table < 4 ? table_names[ev->table] : NULL);
 	put_str(out, "current_table",
@@ -210,7 +216,7 @@ static void put_finding(FILE *out, const struct wsph_case *c, const struct wsph_
 
 	fputs("{\"type\":\"finding\"", out);
 	put_str(out, "case", id);
-	put_int_or_null(out, "seq", (long long)seq, seq == 0);
+	put_int_or_null(out, "seq", (long long)wsph_casemap_seq(m, seq), seq == 0);
 	put_str(out, "rule", f->rule ? f->rule->id : NULL);
 	put_str(out, "severity",
 	        f->rule && f->rule->severity == WSPH_SEV_WARNING ? "warning" : "error");
@@ -324,9 +330,11 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 			wsph_casemap_free(m);
 			return -1;
 		}
-		put_case(out, c, id, o);
-		for (j = 0; j < wsph_case_n_events(c) && wsph_case_event(c, j, &ev) == 0; j++)
-			put_event(out, &ev, id, m, o);
+		put_case(out, c, id, m, o);
+		for (j = 0; j < wsph_case_n_events(c) &&
+		            wsph_case_event(c, wsph_casemap_event_at(m, j), &ev) == 0;
+		     j++)
+			put_event(out, &ev, id, m, j, o);
 		for (j = 0; j < c->n_findings; j++)
 			put_finding(out, c, &c->findings[j], id, m);
 		free(id);

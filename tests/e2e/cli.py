@@ -125,7 +125,7 @@ def main():
              f"stderr: {err[:2000]!r})"))
     xml = junitparser.JUnitXml.fromfile(junit)
     suites = list(xml)
-    case = next(c for s in suites for c in s if c.name == "connect-accept-transfer[ifs]")
+    case = next(c for s in suites for c in s if c.name == "sockets.stream/connect-accept-transfer[ifs]")
     check(case.classname == "wspharness.sockets.stream", f"classname is dotted ({case.classname})")
     check(case._elem.get("file", "").endswith("stream.yaml") and int(case._elem.get("line")) > 0,
           "testcase has file and line of the scenario")

@@ -110,7 +110,7 @@ def filters(run, host, a, tmp):
     rc, _, err = run("run", host(a.provider), *scen, "--ifs", "--non-ifs", "--filter", "*[nonifs]",
                      "--junit", host(junit), "-q")
     names = [c.name for s in junitparser.JUnitXml.fromfile(junit) for c in s] if rc == 0 else []
-    check(names == [f"{name}[nonifs]"], f"run --filter '*[nonifs]' runs the long name's case "
+    check(names == [f"long-name/{name}[nonifs]"], f"run --filter '*[nonifs]' runs the long name's case "
           f"only (got {rc}: {[n[-20:] for n in names]} {first_line(err)!r})")
 
     # a pattern that makes a backtracking matcher exponential, over long IDs and the bundled

@@ -123,7 +123,7 @@ class Harness:
             self.fail(f"the report is not a valid JUnit document:\n{lint.stderr}")
             return
         cases = [c for s in junitparser.JUnitXml.fromfile(self.junit) for c in s]
-        ids = [c.classname.replace("wspharness.", "", 1) + "/" + c.name for c in cases]
+        ids = [c.name for c in cases]  # the case ID (README.md, "JUnit")
         errors = [(c.name, r.type, r.message or "") for c in cases for r in c.result
                   if isinstance(r, junitparser.Error)]
         print(f"{len(cases)} case(s); errors: {errors}")

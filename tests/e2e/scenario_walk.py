@@ -119,7 +119,7 @@ def main():
     check(ours(err) == want, "run reports the same skipped entries (got:\n  "
           + "\n  ".join(ours(err)) + ")")
     report = open(junit, encoding="utf-8").read() if os.path.exists(junit) else ""
-    check('name="good' in report and 'name="deeper' in report and "<failure" not in report,
+    check('name="good/good' in report and 'name="sub.deeper/deeper' in report and "<failure" not in report,
           "the good scenarios ran and passed")
 
     direct = [("x.yaml", fifo_why), ("z.yaml", dev_why)]

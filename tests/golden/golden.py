@@ -4,7 +4,7 @@ trace, matrix in Markdown and HTML), `show` prints the trace; each output, norma
 its file in tests/golden/expected/NAME/. Every report is also validated (tests/reports/validate.py).
 
 Normalising makes one golden serve the native build and the Windows build under Wine: CRLF -> LF,
-the provider's path -> <provider>, its SHA-256 -> <sha256>, and module suffixes .so/.dll -> .<mod>.
+the provider's path (as given, and as reports show it) -> <provider>, its SHA-256 -> <sha256>, and module suffixes .so/.dll -> .<mod>.
 Times, host names, timestamps, pointer values and thread IDs are already stable (--deterministic).
 
 After an intended change, rewrite the golden files with
@@ -31,9 +31,19 @@ def host_path(path, wine):
     return "Z:" + path.replace("/", "\\") if wine else path
 
 
-def normalise(text, provider, sha):
+def report_form(path, root, wine):
+    """The path as reports show it: relative to the working directory (root) when under it,
+    else absolute; '/' separators on both builds (README.md, "Paths in reports")."""
+    path, root = os.path.abspath(path), os.path.abspath(root)
+    if os.path.commonpath([path, root]) == root:
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    return ("Z:" if wine else "") + path
+
+
+def normalise(text, provider, sha, shown=None):
     text = text.replace("\r\n", "\n")
-    for form in {provider, json.dumps(provider)[1:-1]}:
+    forms = {provider, json.dumps(provider)[1:-1]} | ({shown} if shown else set())
+    for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, "<provider>")
     if sha:
         text = text.replace(sha, "<sha256>")
@@ -113,7 +123,7 @@ def main():
             ok = False
             continue
         with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            got = normalise(f.read(), provider, sha)
+            got = normalise(f.read(), provider, sha, report_form(a.provider, root, wine))
         want_path = os.path.join(expected_dir, name)
         if a.update:
             os.makedirs(expected_dir, exist_ok=True)

@@ -240,13 +240,13 @@ Test(junit, testcases_deterministic)
 	build(&r);
 	doc = render(wsph_report_junit, &r, &det);
 	expect_has(doc, "    <testcase classname=\"wspharness.sockets.nonifs\" "
-			"name=\"create-and-close[nonifs]\" time=\"0.000\" file=\"" NONIFS_YAML
+			"name=\"sockets.nonifs/create-and-close[nonifs]\" time=\"0.000\" file=\"" NONIFS_YAML
 			"\" line=\"14\">\n"
 			"      <system-out>#1 WSPSocket(2, 1, 6) -&gt; 0x1234\n"
 			"#2 WPUCreateSocketHandle -&gt; 0x1234\n</system-out>\n"
 			"    </testcase>\n");
 	expect_has(doc,
-		   "    <testcase classname=\"wspharness.sockets.nonifs\" name=\"close-twice[nonifs]\" "
+		   "    <testcase classname=\"wspharness.sockets.nonifs\" name=\"sockets.nonifs/close-twice[nonifs]\" "
 		   "time=\"0.000\" file=\"" NONIFS_YAML "\" line=\"30\">\n"
 		   "      <failure type=\"WPU.CloseSocketHandle.MatchesCreate\" "
 		   "message=\"WPU.CloseSocketHandle.MatchesCreate: closed handle 0x99 twice second "
@@ -268,21 +268,21 @@ Test(junit, testcases_deterministic)
 		   "[0m\n</system-out>\n"
 		   "    </testcase>\n");
 	expect_has(doc, "    <testcase classname=\"wspharness.lifecycle.startup\" "
-			"name=\"startup-crash[ifs]\" time=\"0.000\" file=\"" STARTUP_YAML
+			"name=\"lifecycle.startup/startup-crash[ifs]\" time=\"0.000\" file=\"" STARTUP_YAML
 			"\" line=\"5\">\n"
 			"      <error type=\"crash\" message=\"provider crashed: exception 0xC0000005 "
 			"&lt;ACCESS_VIOLATION&gt; &amp; &quot;q&quot;\">provider crashed: exception "
 			"0xC0000005 &lt;ACCESS_VIOLATION&gt; &amp; \"q\"\n</error>\n"
 			"    </testcase>\n");
 	expect_has(doc, "    <testcase classname=\"wspharness.lifecycle.startup\" "
-			"name=\"ifs-handles[nonifs]\" time=\"0.000\" file=\"" STARTUP_YAML
+			"name=\"lifecycle.startup/ifs-handles[nonifs]\" time=\"0.000\" file=\"" STARTUP_YAML
 			"\" line=\"40\">\n"
 			"      <skipped message=\"not applicable to nonIFS providers\"/>\n"
 			"    </testcase>\n");
 	/* Hostile name: every special character escaped, the control character replaced; the
 	 * passing case's warning goes to system-out. */
 	expect_has(doc, "    <testcase classname=\"wspharness.sockets.nonifs\" "
-			"name=\"odd&lt;&amp;&gt;&quot;&apos;&#9;&#10;" FFFD "name[nonifs]\" "
+			"name=\"sockets.nonifs/odd&lt;&amp;&gt;&quot;&apos;&#9;&#10;" FFFD "name[nonifs]\" "
 			"time=\"0.000\" file=\"" NONIFS_YAML "\" line=\"50\">\n"
 			"      <system-out>WPU.QueryBlockingCallback.Once [warning] (" NONIFS_YAML
 			":50:3)\n"
@@ -404,9 +404,9 @@ Test(junit, real_times_host_and_timestamp)
 			"time=\"1.248\" timestamp=\"2026-01-31T10:00:00\" hostname=\"build-07\"");
 	expect_has(doc, "id=\"1\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"1\" "
 			"time=\"0.500\" timestamp=\"2026-01-31T10:00:00\" hostname=\"build-07\"");
-	expect_has(doc, "name=\"create-and-close[nonifs]\" time=\"0.012\"");
-	expect_has(doc, "name=\"close-twice[nonifs]\" time=\"1.235\"");
-	expect_has(doc, "name=\"ifs-handles[nonifs]\" time=\"0.000\"");
+	expect_has(doc, "name=\"sockets.nonifs/create-and-close[nonifs]\" time=\"0.012\"");
+	expect_has(doc, "name=\"sockets.nonifs/close-twice[nonifs]\" time=\"1.235\"");
+	expect_has(doc, "name=\"lifecycle.startup/ifs-handles[nonifs]\" time=\"0.000\"");
 	r.hostname[0] = '\0';
 	free(doc);
 	doc = render(wsph_report_junit, &r, NULL);

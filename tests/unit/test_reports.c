@@ -138,8 +138,9 @@ Test(casemap, pointers_become_numbered_placeholders)
 	cr_assert_eq(wsph_casemap_thread(m, 777), 2);
 	char *t = wsph_casemap_text(m, "ctx=0x7f00deadbeef, s=0x3c000000, x0x7f00deadbeef, "
 	                               "0x7f00deadbeefff, 0x55aa00112230)");
+	/* a wide value the events do not hold is an address too (a crash's): 0x<addr> */
 	cr_assert_str_eq(
-	    t, "ctx=0x<ptr1>, s=0x3c000000, x0x7f00deadbeef, 0x7f00deadbeefff, 0x<ptr2>)");
+	    t, "ctx=0x<ptr1>, s=0x3c000000, x0x7f00deadbeef, 0x<addr>, 0x<ptr2>)");
 	free(t);
 	wsph_casemap_free(m);
 	cr_assert_eq(wsph_finding_seq(&r.cases[0].findings[0]), 5);
