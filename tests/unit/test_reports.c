@@ -547,7 +547,7 @@ static void expect_bad(const char *text, const char *want)
 
 Test(show, malformed_traces_exit_2_with_file_and_line_1)
 {
-	expect_bad("", "1: empty file, not a wspharness trace");
+	expect_bad("", " is not a wspharness trace (it is empty; 'wspharness run --trace FILE' writes one)");
 }
 Test(show, malformed_traces_exit_2_with_file_and_line_2)
 {
