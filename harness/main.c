@@ -469,11 +469,11 @@ static int known_rules(const struct options *o, const struct wsph_ruleset *set)
 	for (size_t i = 0; i < set->n_rules; i++)
 		ids[i] = set->rules[i].id;
 	for (size_t i = 0; i < o->n_args; i++) {
-		char near[400];
+		char hint[400];
 		if (wsph_ruleset_find(set, o->args[i]))
 			continue;
 		fprintf(stderr, "wspharness: unknown rule '%s'%s\n", o->args[i],
-			wsph_did_you_mean(o->args[i], ids, set->n_rules, near, sizeof near));
+			wsph_did_you_mean(o->args[i], ids, set->n_rules, hint, sizeof hint));
 		status = EXIT_BAD_INPUT;
 	}
 	free(ids);

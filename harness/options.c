@@ -486,14 +486,14 @@ static int short_jobs(struct parser *p)
 static int unknown_flag(struct parser *p, const char *a)
 {
 	const char *names[N_FLAGS];
-	char near[160], word[64];
+	char close_ones[160], word[64];
 	size_t n = 0;
 	for (size_t k = 0; k < N_FLAGS; k++)
 		if (accepted_by(&flags[k]) & p->o->cmd)
 			names[n++] = flags[k].name;
 	snprintf(word, sizeof word, "%.*s", (int)strcspn(a, "="), a);
 	return fail(p->err, p->errlen, "unknown option '%s'%s", a,
-		    wsph_did_you_mean(word, names, n, near, sizeof near));
+		    wsph_did_you_mean(word, names, n, close_ones, sizeof close_ones));
 }
 
 /* An argument that is not an option: the command's PROVIDER, ID or TRACE. */
@@ -531,18 +531,18 @@ static int one_arg(struct parser *p)
 static int unknown_command(const char *a, char *err, size_t errlen)
 {
 	const char *names[N_COMMANDS];
-	char near[160], all[64];
+	char close_ones[160], all[64];
 	size_t n = strlen(a);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		names[i] = commands[i].name;
 	command_names(~0u, all, sizeof all);
 	if (a[0] == '-')
 		return fail(err, errlen, "'%s' before a command: the command comes first (%s)", a, all);
-	wsph_did_you_mean(a, names, N_COMMANDS, near, sizeof near);
+	wsph_did_you_mean(a, names, N_COMMANDS, close_ones, sizeof close_ones);
 	int module = strpbrk(a, "/\\") || (n > 3 && !strcmp(a + n - 3, ".so")) ||
 		     (n > 4 && !strcmp(a + n - 4, ".dll"));
-	if (near[0])
-		return fail(err, errlen, "unknown command '%s'%s", a, near);
+	if (close_ones[0])
+		return fail(err, errlen, "unknown command '%s'%s", a, close_ones);
 	return fail(err, errlen, "unknown command '%s' (the commands are %s%s%s)", a, all,
 		    module ? "; to run a provider: wspharness run " : "", module ? a : "");
 }
@@ -713,14 +713,14 @@ size_t wsph_closest(const char *word, const char *const *cands, size_t n, const 
 const char *wsph_did_you_mean(const char *word, const char *const *cands, size_t n, char *buf,
 			      size_t len)
 {
-	const char *near[3];
-	size_t k = wsph_closest(word, cands, n, near, 3), used = 0;
+	const char *close_ones[3];
+	size_t k = wsph_closest(word, cands, n, close_ones, 3), used = 0;
 	if (!len)
 		return buf;
 	buf[0] = '\0';
 	for (size_t i = 0; i < k && used < len; i++) {
 		int w = snprintf(buf + used, len - used, "%s'%s'%s",
-				 i == 0 ? " (did you mean " : i + 1 == k ? " or " : ", ", near[i],
+				 i == 0 ? " (did you mean " : i + 1 == k ? " or " : ", ", close_ones[i],
 				 i + 1 == k ? "?)" : "");
 		used += w > 0 ? (size_t)w : 0;
 	}
