@@ -682,7 +682,7 @@ static int contains(const char *text, const char *word)
 size_t wsph_closest(const char *word, const char *const *cands, size_t n, const char **out,
 		    size_t max)
 {
-	size_t limit = strlen(word) / 3 > 1 ? strlen(word) / 3 : 1, found = 0;
+	size_t limit = strlen(word) / 3 > 2 ? strlen(word) / 3 : 2, found = 0;
 	size_t score[8];
 	if (max > 8)
 		max = 8;

@@ -71,7 +71,7 @@ void wsph_options_help(unsigned cmd, FILE *out);
 void wsph_options_usage_hint(unsigned cmd, FILE *out);
 
 /* Up to max candidates close to word (case-insensitive edit distance within a third of its
- * length, or containing it), best first, into out; returns how many. */
+ * length or 2, or containing it), best first, into out; returns how many. */
 size_t wsph_closest(const char *word, const char *const *cands, size_t n, const char **out,
 		    size_t max);
 /* " (did you mean 'a', 'b' or 'c'?)", or "" when none is close; into buf. */
