@@ -21,11 +21,12 @@
 
 enum exit_status { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERNAL = 3 };
 
-static int bad_usage(const char *fmt, const char *arg)
+/* Bad input on the command line: the reason, then the command's synopsis and where its help is
+ * (cmd 0: no command was understood). */
+static int bad_usage(const char *why, unsigned cmd)
 {
-	fprintf(stderr, "wspharness: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", wsph_usage);
+	fprintf(stderr, "wspharness: %s\n", why);
+	wsph_options_usage_hint(cmd, stderr);
 	return EXIT_BAD_INPUT;
 }
 
@@ -386,7 +387,7 @@ static long list_scenario(const struct options *o, const struct wsph_scenario *s
 {
 	long n = 0;
 	for (unsigned k = WSPH_KIND_NONIFS; k <= WSPH_KIND_IFS; k <<= 1) {
-		if (!(sc->kinds & k))
+		if (!(sc->kinds & k) || !(o->kinds & k))
 			continue;
 		char *id = wsph_case_id(sc, wsph_kind_name(k));
 		if (!id)
@@ -426,6 +427,62 @@ static int cmd_list(struct options *o)
 	return status;
 }
 
+/* One rule: ID, level, statement, source, status, and what trips and checks it. */
+static void print_rule(const struct wsph_rule *r, const struct wsph_suite *suite)
+{
+	printf("%s  [%s, %s]\n  %s\n  source: %s\n  status: %s\n", r->id, r->level,
+	       r->severity == WSPH_SEV_ERROR ? "error" : "warning", r->statement, r->source,
+	       wsph_rule_status_name(r));
+	if (r->not_checkable) {
+		printf("  not checkable: %s\n", r->not_checkable);
+		return;
+	}
+	if (!strcmp(wsph_rule_status_name(r), "every-step")) {
+		printf("  checked by: every scenario step that states an expectation\n");
+		return;
+	}
+	printf("  tripped by:");
+	for (size_t t = 0; t < r->n_tripped_by; t++)
+		printf("%s %s", t ? "," : "", r->tripped_by[t]);
+	printf("%s\n", r->n_tripped_by ? "" : " (no faulty provider)");
+	printf("  checked by:");
+	int any = 0;
+	for (size_t s = 0; s < suite->n_scenarios; s++) {
+		const struct wsph_scenario *sc = &suite->scenarios[s];
+		for (size_t c = 0; c < sc->n_checks; c++)
+			if (!strcmp(sc->checks[c], r->id)) {
+				char *id = wsph_case_id(sc, NULL);
+				printf("%s %s", any ? "," : "", id ? id : sc->name);
+				free(id);
+				any = 1;
+			}
+	}
+	printf("%s\n", any ? "" : " (no scenario)");
+}
+
+/* rules ID...: every ID a rule of the set; each one that is not said with the closest IDs. */
+static int known_rules(const struct options *o, const struct wsph_ruleset *set)
+{
+	const char **ids = malloc((set->n_rules ? set->n_rules : 1) * sizeof *ids);
+	int status = 0;
+	if (!ids)
+		return say(EXIT_INTERNAL, "wspharness: ", "out of memory");
+	for (size_t i = 0; i < set->n_rules; i++)
+		ids[i] = set->rules[i].id;
+	for (size_t i = 0; i < o->n_args; i++) {
+		char hint[400];
+		if (wsph_ruleset_find(set, o->args[i]))
+			continue;
+		fprintf(stderr, "wspharness: unknown rule '%s'%s\n", o->args[i],
+			wsph_did_you_mean(o->args[i], ids, set->n_rules, hint, sizeof hint));
+		status = EXIT_BAD_INPUT;
+	}
+	free(ids);
+	if (status)
+		fprintf(stderr, "'wspharness rules' lists every rule.\n");
+	return status;
+}
+
 static int cmd_rules(struct options *o)
 {
 	struct wsph_suite suite;
@@ -433,7 +490,13 @@ static int cmd_rules(struct options *o)
 	memset(&suite, 0, sizeof suite);
 	memset(&set, 0, sizeof set);
 	int status = load_inputs(o, &suite, &set, 0);
+	if (!status && o->n_args)
+		status = known_rules(o, &set);
 	if (status)
+		goto out;
+	for (size_t i = 0; i < o->n_args; i++)
+		print_rule(wsph_ruleset_find(&set, o->args[i]), &suite);
+	if (o->n_args)
 		goto out;
 	printf("Upcalls Exposed by Windows Sockets 2 DLL (%s)\n", set.table_source ? set.table_source : "");
 	for (size_t i = 0; i < set.n_rows; i++) {
@@ -442,37 +505,8 @@ static int cmd_rules(struct options *o)
 		       row->published && row->published[0] ? row->published : "(blank)");
 	}
 	printf("\nRules\n");
-	for (size_t i = 0; i < set.n_rules; i++) {
-		const struct wsph_rule *r = &set.rules[i];
-		printf("%s  [%s, %s]\n  %s\n  source: %s\n  status: %s\n", r->id, r->level,
-		       r->severity == WSPH_SEV_ERROR ? "error" : "warning", r->statement, r->source,
-		       wsph_rule_status_name(r));
-		if (r->not_checkable) {
-			printf("  not checkable: %s\n", r->not_checkable);
-			continue;
-		}
-		if (!strcmp(wsph_rule_status_name(r), "every-step")) {
-			printf("  checked by: every scenario step that states an expectation\n");
-			continue;
-		}
-		printf("  tripped by:");
-		for (size_t t = 0; t < r->n_tripped_by; t++)
-			printf("%s %s", t ? "," : "", r->tripped_by[t]);
-		printf("%s\n", r->n_tripped_by ? "" : " (no faulty provider)");
-		printf("  checked by:");
-		int any = 0;
-		for (size_t s = 0; s < suite.n_scenarios; s++) {
-			const struct wsph_scenario *sc = &suite.scenarios[s];
-			for (size_t c = 0; c < sc->n_checks; c++)
-				if (!strcmp(sc->checks[c], r->id)) {
-					char *id = wsph_case_id(sc, NULL);
-					printf("%s %s", any ? "," : "", id ? id : sc->name);
-					free(id);
-					any = 1;
-				}
-		}
-		printf("%s\n", any ? "" : " (no scenario)");
-	}
+	for (size_t i = 0; i < set.n_rules; i++)
+		print_rule(&set.rules[i], &suite);
 out:
 	wsph_ruleset_free(&set);
 	wsph_suite_free(&suite);
@@ -480,11 +514,9 @@ out:
 }
 
 /* wspharness show TRACE: a JSON-lines trace printed for people (reports/show.c). */
-static int cmd_show(int argc, char **argv)
+static int cmd_show(struct options *o)
 {
-	if (argc != 3 || argv[2][0] == '-')
-		return bad_usage("%s", "show takes one argument: a trace file (--trace FILE)");
-	return wsph_show_trace(argv[2], stdout);
+	return wsph_show_trace(o->args[0], stdout);
 }
 
 int main(int argc, char **argv)
@@ -499,8 +531,6 @@ int main(int argc, char **argv)
 		printf("wspharness %s\n", WSPH_VERSION);
 		return EXIT_PASS;
 	}
-	if (argc >= 2 && !strcmp(argv[1], "show"))
-		return cmd_show(argc, argv);
 	/* Child mode (isolation on Windows): wspharness --child CHANNEL <the parent's arguments> */
 	long child_case = -1;
 	const char *channel = NULL;
@@ -515,16 +545,24 @@ int main(int argc, char **argv)
 	}
 	char err[1024];
 	if (wsph_options_parse(argc, argv, &o, format_known, err, sizeof err))
-		return bad_usage("%s", err);
+		return bad_usage(err, argc >= 2 ? wsph_command_find(argv[1]) : 0);
+	if (o.help) {
+		wsph_options_help(o.cmd, stdout);
+		return EXIT_PASS;
+	}
 	o.child_case = child_case;
 	o.channel = channel;
 	o.argc = child_case >= 0 ? argc : all_argc;
 	o.argv = child_case >= 0 ? argv : all_argv;
-	if (!strcmp(o.command, "run"))
-		return cmd_run(&o);
-	if (!strcmp(o.command, "list"))
-		return cmd_list(&o);
-	if (!strcmp(o.command, "rules"))
-		return cmd_rules(&o);
-	return bad_usage("unknown command '%s'", o.command);
+	static const struct {
+		unsigned cmd;
+		int (*fn)(struct options *o);
+	} commands[] = {{WSPH_CMD_RUN, cmd_run},
+			{WSPH_CMD_LIST, cmd_list},
+			{WSPH_CMD_RULES, cmd_rules},
+			{WSPH_CMD_SHOW, cmd_show}};
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (commands[i].cmd == o.cmd)
+			return commands[i].fn(&o);
+	return say(EXIT_INTERNAL, "wspharness: ", "a command without its function");
 }

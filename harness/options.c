@@ -20,10 +20,11 @@ const char wsph_usage[] =
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
 	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
 	"                      [--fault-sweep] [--rule ID] [--shard K/N] [--jobs N|auto]\n"
-	"       wspharness list [--scenarios PATH]... [--filter GLOB[:GLOB]...] [--allow-empty]\n"
-	"       wspharness rules [--rules FILE] [--scenarios PATH]...\n"
+	"       wspharness list [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
+	"                       [--filter GLOB[:GLOB]...] [--allow-empty]\n"
+	"       wspharness rules [ID]... [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
-	"       wspharness --help | --version\n"
+	"       wspharness COMMAND --help | wspharness --help | --version\n"
 	"\n"
 	"PROVIDER is a provider DLL (.dll on Windows, .so elsewhere); without it the bundled\n"
 	"reference provider (mockbase) is used. --ifs and --non-ifs say what kind of provider it is\n"
@@ -35,8 +36,64 @@ const char wsph_usage[] =
 	"--timeout is 0.001 to 86400 seconds per scenario (default 10; a scenario's own timeout:\n"
 	"wins), times WSPHARNESS_TIMEOUT_MULTIPLIER (0.01 to 1000); the product too must be at most\n"
 	"86400 s. --jobs is 0 to 64 (0 or auto: one per processor); --shard K/N has N <= 1000000.\n"
+	"An option a command does not take, an argument it does not take and an unknown command\n"
+	"are bad input. 'wspharness COMMAND --help' lists the command's options.\n"
 	"Exit status: 0 every scenario passed, 1 a rule was broken or the provider failed,\n"
 	"2 bad input, 3 internal error.\n";
+
+#define EXIT_DONE "Exit status: 0 done, 2 bad input, 3 internal error.\n"
+
+/* ---- commands ---- */
+
+struct command {
+	const char *name;
+	unsigned cmd;
+	size_t min_args, max_args; /* its arguments (not options) */
+	const char *arg;	   /* what one is called: PROVIDER, ID, TRACE (NULL: none) */
+	const char *synopsis;
+	const char *about; /* what it does, for COMMAND --help */
+	const char *exits; /* its exit statuses */
+};
+
+static const struct command commands[] = {
+	{"run", WSPH_CMD_RUN, 0, 1, "PROVIDER", "usage: wspharness run [PROVIDER] [OPTION]...\n",
+	 "Runs the selected cases of the scenarios on PROVIDER (a .dll on Windows, a .so elsewhere;\n"
+	 "default: the bundled mockbase) and prints a summary; --report writes the reports.\n",
+	 "Exit status: 0 every scenario passed, 1 a rule was broken or the provider failed,\n"
+	 "2 bad input, 3 internal error.\n"},
+	{"list", WSPH_CMD_LIST, 0, 0, NULL, "usage: wspharness list [OPTION]...\n",
+	 "Prints the cases a run would make, as <suite>/<scenario>[<kind>] with the scenario's file\n"
+	 "and line: both kinds, or the kinds --ifs and --non-ifs give.\n",
+	 "Exit status: 0 done, 2 bad input (a selection of no case too, unless --allow-empty),\n"
+	 "3 internal error.\n"},
+	{"rules", WSPH_CMD_RULES, 0, WSPH_MAX_PATHS, "ID", "usage: wspharness rules [ID]... [OPTION]...\n",
+	 "Without ID: the upcall table with each row's status, then every rule. With IDs: those\n"
+	 "rules (statement, source, status, the faulty providers that trip it, the scenarios that\n"
+	 "check it); an unknown ID is bad input.\n",
+	 EXIT_DONE},
+	{"show", WSPH_CMD_SHOW, 1, 1, "TRACE", "usage: wspharness show TRACE\n",
+	 "Prints a trace written by 'run --trace FILE' for people: each case's calls with their\n"
+	 "upcalls, arguments by name, the findings and the defects.\n",
+	 "Exit status: 0 done, 2 bad input (not a trace, or a malformed one), 3 internal error.\n"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *command_of(unsigned cmd)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (commands[i].cmd == cmd)
+			return &commands[i];
+	return NULL;
+}
+
+unsigned wsph_command_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].cmd;
+	return 0;
+}
 
 /* ---- numbers ---- */
 
@@ -129,13 +186,20 @@ struct parser {
 struct flag;
 typedef int (*flag_fn)(struct parser *p, const struct flag *f, const char *v);
 
+/* One row per flag. Every flag applies to run; also says which other commands accept it (0: run
+ * only). help is its line in COMMAND --help, "NAME VALUE\twhat it does" (NULL: not listed, an
+ * alias listed with another row). */
 struct flag {
 	const char *name;
 	const char *needs; /* the value it takes, for "--x needs ..." (NULL: a switch) */
 	flag_fn fn;
 	const char *absent; /* the value when none follows (NULL: the value is required) */
 	size_t field;	    /* set_switch, set_string: offsetof the int or const char * it sets */
+	unsigned also;	    /* the commands besides run that accept it (WSPH_CMD_*) */
+	const char *help;
 };
+
+enum { STOP = -1 }; /* --help: the parse ends, successfully */
 
 #define FIELD(name) offsetof(struct options, name)
 
@@ -269,37 +333,146 @@ static int set_report(struct parser *p, const struct flag *f, const char *v)
 	return OK;
 }
 
+/* --help, -h: the command's help instead of the command. */
+static int set_help(struct parser *p, const struct flag *f, const char *v)
+{
+	(void)f;
+	(void)v;
+	p->o->help = 1;
+	return STOP;
+}
+
+#define L WSPH_CMD_LIST
+#define R WSPH_CMD_RULES
+#define S WSPH_CMD_SHOW
+
 static const struct flag flags[] = {
-	{"--ifs", NULL, set_kind, NULL, 0},
-	{"--non-ifs", NULL, set_kind, NULL, 0},
-	{"--layered", NULL, set_switch, NULL, FIELD(layered)},
-	{"--lower-non-ifs", NULL, set_switch, NULL, FIELD(lower_nonifs)},
-	{"--no-isolation", NULL, set_switch, NULL, FIELD(no_isolation)},
-	{"--fault-sweep", NULL, set_switch, NULL, FIELD(fault_sweep)},
-	{"--allow-empty", NULL, set_switch, NULL, FIELD(allow_empty)},
-	{"--deterministic", NULL, set_switch, NULL, FIELD(deterministic)},
-	{"-q", NULL, set_switch, NULL, FIELD(quiet)},
-	{"--quiet", NULL, set_switch, NULL, FIELD(quiet)},
-	{"-v", NULL, set_switch, NULL, FIELD(verbose)},
-	{"--verbose", NULL, set_switch, NULL, FIELD(verbose)},
-	{"--rule", "a rule ID", set_string, NULL, FIELD(rule)},
-	{"--guid", "a GUID", set_string, NULL, FIELD(guid)},
-	{"--catalog", "a manifest file", set_string, NULL, FIELD(catalog)},
-	{"--rules", "a file", set_string, NULL, FIELD(rules)},
-	{"--report-root", "a folder", set_string, NULL, FIELD(report_root)},
-	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower)},
-	{"--scenarios", "a path", set_scenarios, NULL, 0},
-	{"--filter", "a pattern", set_filter, NULL, 0},
-	{"--timeout", "a number of seconds", set_timeout, NULL, 0},
-	{"--jobs", "a number of processes or auto", set_jobs, NULL, 0},
-	{"--shard", "K/N", set_shard, NULL, 0},
-	{"--color", "auto, always or never", set_color, "auto", 0},
-	{"--report", "FORMAT:PATH", set_report, NULL, 0},
-	{"--junit", "a path", set_report, NULL, 0},
-	{"--tap", "a path", set_report, NULL, 0},
-	{"--trace", "a path", set_report, NULL, 0},
-	{"--matrix", "a path", set_report, NULL, 0},
+	{"--help", NULL, set_help, NULL, 0, L | R | S, "-h, --help\tthis help"},
+	{"-h", NULL, set_help, NULL, 0, L | R | S, NULL},
+	{"--ifs", NULL, set_kind, NULL, 0, L,
+	 "--ifs, --non-ifs\tthe provider's kind, XP1_IFS_HANDLES set or clear (run: "
+	 "default\n--non-ifs; list: default both; both: each scenario in both kinds)"},
+	{"--non-ifs", NULL, set_kind, NULL, 0, L, NULL},
+	{"--layered", NULL, set_switch, NULL, FIELD(layered), 0,
+	 "--layered\tPROVIDER is a layered provider, run over a fake catalog"},
+	{"--lower-non-ifs", NULL, set_switch, NULL, FIELD(lower_nonifs), 0,
+	 "--lower-non-ifs\tthe fake catalog's base entries without XP1_IFS_HANDLES"},
+	{"--no-isolation", NULL, set_switch, NULL, FIELD(no_isolation), 0,
+	 "--no-isolation\tthe cases and the provider in this process (debugging)"},
+	{"--fault-sweep", NULL, set_switch, NULL, FIELD(fault_sweep), 0,
+	 "--fault-sweep\trerun each passing case failing each failable upcall it made"},
+	{"--allow-empty", NULL, set_switch, NULL, FIELD(allow_empty), L,
+	 "--allow-empty\ta selection of no case is not bad input"},
+	{"--deterministic", NULL, set_switch, NULL, FIELD(deterministic), 0,
+	 "--deterministic\treports without times, host names or pointer values"},
+	{"-q", NULL, set_switch, NULL, FIELD(quiet), 0, NULL},
+	{"--quiet", NULL, set_switch, NULL, FIELD(quiet), 0,
+	 "-q, --quiet\tno summary on standard output"},
+	{"-v", NULL, set_switch, NULL, FIELD(verbose), 0, NULL},
+	{"--verbose", NULL, set_switch, NULL, FIELD(verbose), 0,
+	 "-v, --verbose\tevery case in the summary, a progress line per case"},
+	{"--rule", "a rule ID", set_string, NULL, FIELD(rule), 0,
+	 "--rule ID\tonly the scenarios that check rule ID"},
+	{"--guid", "a GUID", set_string, NULL, FIELD(guid), 0,
+	 "--guid GUID\tthe GUID of the layered provider's hidden catalog entry"},
+	{"--catalog", "a manifest file", set_string, NULL, FIELD(catalog), 0,
+	 "--catalog MANIFEST.yaml\tthe fake catalog from a manifest"},
+	{"--rules", "a file", set_string, NULL, FIELD(rules), L | R,
+	 "--rules FILE\tthe rule catalogue (default: the scenarios' rules.yaml)"},
+	{"--report-root", "a folder", set_string, NULL, FIELD(report_root), L,
+	 "--report-root DIR\tpaths in reports relative to DIR (default: the working folder)"},
+	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower), 0,
+	 "--lower DLL\tthe provider below a layered one (default: mockbase)"},
+	{"--scenarios", "a path", set_scenarios, NULL, 0, L | R,
+	 "--scenarios PATH\ta scenario file or folder; repeatable (default: the bundled ones)"},
+	{"--filter", "a pattern", set_filter, NULL, 0, L,
+	 "--filter GLOB[:GLOB]...\tthe cases whose ID matches a glob (* and ?); a glob that "
+	 "starts\nwith - excludes"},
+	{"--timeout", "a number of seconds", set_timeout, NULL, 0, 0,
+	 "--timeout SECONDS\tthe limit per scenario, 0.001 to 86400 (default 10)"},
+	{"--jobs", "a number of processes or auto", set_jobs, NULL, 0, 0,
+	 "-j N, --jobs N|auto\tchild processes in parallel, 0 to 64 (0, auto: one per\nprocessor)"},
+	{"--shard", "K/N", set_shard, NULL, 0, 0,
+	 "--shard K/N\tonly the cases whose index is K modulo N"},
+	{"--color", "auto, always or never", set_color, "auto", 0, 0,
+	 "--color[=WHEN]\tcolours: auto, always or never"},
+	{"--report", "FORMAT:PATH", set_report, NULL, 0, 0,
+	 "--report FORMAT:PATH\ta report: junit, tap, trace, matrix, matrix-html or "
+	 "console\n(PATH - is standard output); repeatable"},
+	{"--junit", "a path", set_report, NULL, 0, 0,
+	 "--junit PATH\t--report junit:PATH; --tap, --trace, --matrix likewise"},
+	{"--tap", "a path", set_report, NULL, 0, 0, NULL},
+	{"--trace", "a path", set_report, NULL, 0, 0, NULL},
+	{"--matrix", "a path", set_report, NULL, 0, 0, NULL},
 };
+
+#undef L
+#undef R
+#undef S
+
+#define N_FLAGS (sizeof flags / sizeof flags[0])
+
+static unsigned accepted_by(const struct flag *f)
+{
+	return WSPH_CMD_RUN | f->also;
+}
+
+/* The row of a flag as typed: "--x", "--x=value" (a flag with a value); NULL if none. */
+static const struct flag *flag_of(const char *a)
+{
+	for (size_t k = 0; k < N_FLAGS; k++) {
+		size_t n = strlen(flags[k].name);
+		if (!strncmp(a, flags[k].name, n) && (a[n] == '\0' || (flags[k].needs && a[n] == '=')))
+			return &flags[k];
+	}
+	return NULL;
+}
+
+int wsph_options_applies(const char *flag, unsigned cmd)
+{
+	const struct flag *f = flag_of(strncmp(flag, "-j", 2) ? flag : "--jobs");
+	return f ? (accepted_by(f) & cmd) != 0 : -1;
+}
+
+/* "'run'", "'run' and 'list'", "'run', 'list' and 'rules'" into buf. */
+static const char *command_names(unsigned mask, char *buf, size_t len)
+{
+	size_t n = 0, total = 0, used = 0;
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		total += (mask & commands[i].cmd) != 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_COMMANDS && used < len; i++) {
+		if (!(mask & commands[i].cmd))
+			continue;
+		n++;
+		int w = snprintf(buf + used, len - used, "%s'%s'",
+				 n == 1 ? "" : n == total ? " and " : ", ", commands[i].name);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	return buf;
+}
+
+/* What a command says instead of a flag it does not take, where there is a better way. */
+static const struct {
+	const char *flag;
+	unsigned cmd;
+	const char *hint;
+} elsewhere[] = {
+	{"--rule", WSPH_CMD_RULES, "; to print a rule: wspharness rules ID..."},
+	{"--filter", WSPH_CMD_RULES, "; to print a rule: wspharness rules ID..."},
+	{"--trace", WSPH_CMD_SHOW, "; show reads the TRACE file given as its argument"},
+};
+
+static int not_here(struct parser *p, const struct flag *f)
+{
+	char names[64];
+	const char *hint = "";
+	for (size_t k = 0; k < sizeof elsewhere / sizeof elsewhere[0]; k++)
+		if (!strcmp(elsewhere[k].flag, f->name) && elsewhere[k].cmd == p->o->cmd)
+			hint = elsewhere[k].hint;
+	return fail(p->err, p->errlen, "%s does not apply to '%s' (only to %s%s)", f->name,
+		    p->o->command, command_names(accepted_by(f), names, sizeof names), hint);
+}
 
 /* "--flag=value" or "--flag value"; NULL when the value is missing. */
 static const char *value_of(struct parser *p, size_t n)
@@ -312,6 +485,8 @@ static const char *value_of(struct parser *p, size_t n)
 
 static int one_flag(struct parser *p, const struct flag *f)
 {
+	if (!(accepted_by(f) & p->o->cmd))
+		return not_here(p, f);
 	if (!f->needs)
 		return f->fn(p, f, NULL);
 	const char *v = value_of(p, strlen(f->name));
@@ -326,29 +501,87 @@ static int one_flag(struct parser *p, const struct flag *f)
 static int short_jobs(struct parser *p)
 {
 	const char *a = p->argv[p->i];
+	if (!(accepted_by(flag_of("--jobs")) & p->o->cmd))
+		return fail(p->err, p->errlen, "-j does not apply to '%s' (only to 'run')",
+			    p->o->command);
 	const char *v = a[2] ? a + 2 : (p->i + 1 < p->argc ? p->argv[++p->i] : NULL);
 	if (!v)
 		return fail(p->err, p->errlen, "-j needs a number of processes or auto");
 	return set_jobs(p, NULL, v);
 }
 
+static int unknown_flag(struct parser *p, const char *a)
+{
+	const char *names[N_FLAGS];
+	char close_ones[160], word[64];
+	size_t n = 0;
+	for (size_t k = 0; k < N_FLAGS; k++)
+		if (accepted_by(&flags[k]) & p->o->cmd)
+			names[n++] = flags[k].name;
+	snprintf(word, sizeof word, "%.*s", (int)strcspn(a, "="), a);
+	return fail(p->err, p->errlen, "unknown option '%s'%s", a,
+		    wsph_did_you_mean(word, names, n, close_ones, sizeof close_ones));
+}
+
+/* An argument that is not an option: the command's PROVIDER, ID or TRACE. */
+static int positional(struct parser *p, const char *a)
+{
+	struct options *o = p->o;
+	const struct command *c = command_of(o->cmd);
+	if (c->max_args == 0)
+		return fail(p->err, p->errlen, "unexpected argument '%s' ('%s' takes options only)",
+			    a, c->name);
+	if (o->n_args == c->max_args && c->max_args == 1)
+		return fail(p->err, p->errlen, "unexpected argument '%s' ('%s' takes one %s, given "
+					       "as '%s')", a, c->name, c->arg, o->args[0]);
+	if (o->n_args == c->max_args)
+		return fail(p->err, p->errlen, "too many arguments for '%s' (at most %zu %ss)",
+			    c->name, c->max_args, c->arg);
+	o->args[o->n_args++] = a;
+	return OK;
+}
+
 static int one_arg(struct parser *p)
 {
 	const char *a = p->argv[p->i];
-	for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
-		size_t n = strlen(flags[k].name);
-		if (!strncmp(a, flags[k].name, n) && (a[n] == '\0' || (flags[k].needs && a[n] == '=')))
-			return one_flag(p, &flags[k]);
-	}
+	const struct flag *f = flag_of(a);
+	if (f)
+		return one_flag(p, f);
 	if (!strncmp(a, "-j", 2))
 		return short_jobs(p);
 	if (a[0] == '-' && a[1])
-		return fail(p->err, p->errlen, "unknown option '%s'", a);
-	if (!strcmp(p->o->command, "run") && !p->o->provider) {
-		p->o->provider = a;
+		return unknown_flag(p, a);
+	return positional(p, a);
+}
+
+/* argv[1], which names no command. */
+static int unknown_command(const char *a, char *err, size_t errlen)
+{
+	const char *names[N_COMMANDS];
+	char close_ones[160], all[64];
+	size_t n = strlen(a);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i].name;
+	command_names(~0u, all, sizeof all);
+	if (a[0] == '-')
+		return fail(err, errlen, "'%s' before a command: the command comes first (%s)", a, all);
+	wsph_did_you_mean(a, names, N_COMMANDS, close_ones, sizeof close_ones);
+	int module = strpbrk(a, "/\\") || (n > 3 && !strcmp(a + n - 3, ".so")) ||
+		     (n > 4 && !strcmp(a + n - 4, ".dll"));
+	if (close_ones[0])
+		return fail(err, errlen, "unknown command '%s'%s", a, close_ones);
+	return fail(err, errlen, "unknown command '%s' (the commands are %s%s%s)", a, all,
+		    module ? "; to run a provider: wspharness run " : "", module ? a : "");
+}
+
+/* The command's arguments, all given. */
+static int enough_args(const struct options *o, char *err, size_t errlen)
+{
+	const struct command *c = command_of(o->cmd);
+	if (o->n_args >= c->min_args)
 		return OK;
-	}
-	return fail(p->err, p->errlen, "unexpected argument '%s'", a);
+	return fail(err, errlen, "'%s' needs a %s%s", c->name, c->arg,
+		    o->cmd == WSPH_CMD_SHOW ? " (a file written by run --trace FILE)" : "");
 }
 
 int wsph_options_parse(int argc, char **argv, struct options *o,
@@ -364,14 +597,161 @@ int wsph_options_parse(int argc, char **argv, struct options *o,
 	if (argc < 2)
 		return fail(err, errlen, "no command given");
 	o->command = argv[1];
+	o->cmd = wsph_command_find(argv[1]);
+	if (!o->cmd)
+		return unknown_command(argv[1], err, errlen);
 	for (; p.i < argc; p.i++) {
 		int rc = one_arg(&p);
+		if (rc == STOP)
+			break;
 		if (rc)
 			return rc;
 	}
 	if (!o->kinds)
-		o->kinds = WSPH_KIND_NONIFS;
-	return OK;
+		o->kinds = o->cmd == WSPH_CMD_LIST ? WSPH_KIND_ALL : WSPH_KIND_NONIFS;
+	if (o->cmd == WSPH_CMD_RUN)
+		o->provider = o->n_args ? o->args[0] : NULL;
+	return o->help ? OK : enough_args(o, err, errlen);
+}
+
+/* ---- help ---- */
+
+/* One help line: "  NAME VALUE   what it does", the what aligned (on the next line after a
+ * long NAME VALUE), each of its \n-separated lines too. */
+static void help_line(const char *help, FILE *out)
+{
+	enum { COL = 28 };
+	size_t n = strcspn(help, "\t");
+	const char *what = help + n + (help[n] != '\0');
+	if (n + 3 <= COL)
+		fprintf(out, "  %-*.*s", COL - 2, (int)n, help);
+	else
+		fprintf(out, "  %.*s\n%*s", (int)n, help, COL, "");
+	for (;;) {
+		size_t k = strcspn(what, "\n");
+		fprintf(out, "%.*s\n", (int)k, what);
+		if (!what[k])
+			break;
+		what += k + 1;
+		fprintf(out, "%*s", COL, "");
+	}
+}
+
+void wsph_options_help(unsigned cmd, FILE *out)
+{
+	const struct command *c = command_of(cmd);
+	if (!c) {
+		fputs(wsph_usage, out);
+		return;
+	}
+	fprintf(out, "%s\n%s\nOptions:\n", c->synopsis, c->about);
+	for (size_t k = 0; k < N_FLAGS; k++)
+		if ((accepted_by(&flags[k]) & cmd) && flags[k].help)
+			help_line(flags[k].help, out);
+	fprintf(out, "\n%s", c->exits);
+}
+
+void wsph_options_usage_hint(unsigned cmd, FILE *out)
+{
+	const struct command *c = command_of(cmd);
+	if (c)
+		fprintf(out, "%s'wspharness %s --help' lists its options.\n", c->synopsis, c->name);
+	else
+		fputs("usage: wspharness run|list|rules|show ...; 'wspharness --help' for more.\n", out);
+}
+
+/* ---- near misses ---- */
+
+static int lower_ascii(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Case-insensitive edit distance (insert, delete, substitute); words of at most 127 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), row[128];
+	if (na > 127 || nb > 127)
+		return (size_t)-1;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (lower_ascii(a[i - 1]) != lower_ascii(b[j - 1]));
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+/* Whether word is within text, ignoring case. */
+static int contains(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (; *text; text++) {
+		size_t k = 0;
+		while (k < n && text[k] && lower_ascii(text[k]) == lower_ascii(word[k]))
+			k++;
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+
+size_t wsph_closest(const char *word, const char *const *cands, size_t n, const char **out,
+		    size_t max)
+{
+	size_t limit = strlen(word) / 3 > 2 ? strlen(word) / 3 : 2, found = 0;
+	size_t score[8];
+	if (max > 8)
+		max = 8;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(word, cands[i]);
+		if (d > limit)
+			d = strlen(word) >= 3 && contains(cands[i], word) ? limit + 1 : (size_t)-1;
+		if (d == (size_t)-1 || !strcmp(word, cands[i]))
+			continue;
+		/* insert in order of score, the first candidate first among equals */
+		size_t at = found;
+		while (at > 0 && score[at - 1] > d)
+			at--;
+		if (at >= max)
+			continue;
+		size_t last = found < max ? found : max - 1;
+		for (size_t k = last; k > at; k--) {
+			score[k] = score[k - 1];
+			out[k] = out[k - 1];
+		}
+		score[at] = d;
+		out[at] = cands[i];
+		found += found < max;
+	}
+	return found;
+}
+
+const char *wsph_did_you_mean(const char *word, const char *const *cands, size_t n, char *buf,
+			      size_t len)
+{
+	const char *close_ones[3];
+	size_t k = wsph_closest(word, cands, n, close_ones, 3), used = 0;
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < k && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s'%s'%s",
+				 i == 0 ? " (did you mean " : i + 1 == k ? " or " : ", ", close_ones[i],
+				 i + 1 == k ? "?)" : "");
+		used += w > 0 ? (size_t)w : 0;
+	}
+	return buf;
 }
 
 /* ---- the environment ---- */

@@ -4,14 +4,27 @@
 #define WSPH_OPTIONS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct wsph_suite;
 
 #define WSPH_MAX_PATHS 64
 
+/* The commands, as bits: a flag's row says which of them accept it (options.c). */
+enum wsph_cmd {
+	WSPH_CMD_RUN = 1u << 0,
+	WSPH_CMD_LIST = 1u << 1,
+	WSPH_CMD_RULES = 1u << 2,
+	WSPH_CMD_SHOW = 1u << 3,
+};
+
 struct options {
 	const char *command;
-	const char *provider;
+	unsigned cmd; /* its enum wsph_cmd bit */
+	int help;     /* COMMAND --help (or -h): print wsph_options_help and exit 0 */
+	const char *provider;		    /* run: the first argument */
+	const char *args[WSPH_MAX_PATHS]; /* the command's arguments: PROVIDER, rule IDs, TRACE */
+	size_t n_args;
 	unsigned kinds;
 	const char *scenarios[WSPH_MAX_PATHS];
 	size_t n_scenarios;
@@ -44,7 +57,27 @@ struct options {
 	unsigned cases_per_child; /* WSPHARNESS_CASES_PER_CHILD (0: no limit) */
 };
 
+/* wspharness --help: every command's synopsis and what they share. */
 extern const char wsph_usage[];
+
+/* The command named name (WSPH_CMD_*), or 0 when there is none. */
+unsigned wsph_command_find(const char *name);
+/* Whether the flag (as typed, "--x" or "--x=v"; "-jN") is accepted by the command cmd: 1 yes,
+ * 0 no, -1 no such flag. */
+int wsph_options_applies(const char *flag, unsigned cmd);
+/* COMMAND --help: its synopsis, what it does, the options its rows accept (from the table) and
+ * the exit status. */
+void wsph_options_help(unsigned cmd, FILE *out);
+/* The two lines said after bad input for a command: its synopsis and where its help is. */
+void wsph_options_usage_hint(unsigned cmd, FILE *out);
+
+/* Up to max candidates close to word (case-insensitive edit distance within a third of its
+ * length or 2, or containing it), best first, into out; returns how many. */
+size_t wsph_closest(const char *word, const char *const *cands, size_t n, const char **out,
+		    size_t max);
+/* " (did you mean 'a', 'b' or 'c'?)", or "" when none is close; into buf. */
+const char *wsph_did_you_mean(const char *word, const char *const *cands, size_t n, char *buf,
+			      size_t len);
 
 /* Every number the program reads from its arguments or environment, with its allowed range. */
 enum wsph_num {
@@ -71,9 +104,11 @@ enum wsph_num {
  * MIN to MAX, not 'TEXT'" in err. */
 int wsph_num_parse(enum wsph_num which, const char *text, double *out, char *err, size_t errlen);
 
-/* argv[1] is the command, then its flags (argv is not changed; o points into it). format_known
- * says whether a report format exists (NULL: every one does). Returns 0, or 2 with the reason in
- * err (the caller adds the usage). */
+/* argv[1] is the command, then its flags and arguments (argv is not changed; o points into it).
+ * Refused, with a message naming it: an unknown command (with the closest ones), an unknown flag,
+ * a flag the command does not accept, an argument the command does not take. --help (or -h)
+ * sets o->help and ends the parse. format_known says whether a report format exists (NULL: every
+ * one does). Returns 0, or 2 with the reason in err (the caller adds the usage). */
 int wsph_options_parse(int argc, char **argv, struct options *o,
 		       int (*format_known)(const char *format), char *err, size_t errlen);
 

@@ -513,3 +513,100 @@ int64_t wsph_json_get_int(const struct wsph_json *v, const char *key, int64_t de
 	const struct wsph_json *m = wsph_json_get(v, key);
 	return m && m->type == WSPH_JSON_NUMBER && m->is_int ? m->integer : def;
 }
+
+/* ---- is it a trace at all? ---- */
+
+/* What a file starts with, and what that makes it (after "it looks like "). */
+static const struct {
+	const char *start;
+	size_t n;
+	const char *what;
+} looks[] = {
+	{"\x1f\x8b", 2, "gzip-compressed data"},
+	{"\x7f" "ELF", 4, "an ELF program or shared object, a provider?"},
+	{"MZ", 2, "a Windows program or DLL, a provider?"},
+	{"PK\x03\x04", 4, "a zip archive"},
+	{"<!DOCTYPE html", 14, "HTML, e.g. the matrix-html report"},
+	{"<html", 5, "HTML, e.g. the matrix-html report"},
+	{"TAP version", 11, "a TAP report"},
+	{"# wspharness conformance matrix", 31, "Markdown: the matrix report"},
+	{"[", 1, "a JSON array"},
+};
+
+static int starts(const char *text, size_t len, const char *with, size_t n)
+{
+	return len >= n && !memcmp(text, with, n);
+}
+
+/* Whether the first bytes have a NUL or are not UTF-8 (a cut at the end is allowed). */
+static int binary(const unsigned char *p, size_t len)
+{
+	if (len > 4096)
+		len = 4096;
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+				     : (c & 0xf8) == 0xf0 ? 3 : 9;
+		if (c == 0 || n == 9 || (c >= 0xc0 && c < 0xc2))
+			return 1;
+		for (size_t k = 1; k <= n && i + k < len; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 1;
+		i += n + 1;
+	}
+	return 0;
+}
+
+/* "text that starts 'first line'": at most 40 bytes of it, printable ASCII or '?'. */
+static void text_start(const char *t, size_t len, char *buf, size_t cap)
+{
+	char line[48];
+	size_t n = 0;
+	for (; n < len && n < 40 && t[n] != '\n' && t[n] != '\r'; n++)
+		line[n] = t[n] >= 0x20 && t[n] < 0x7f ? t[n] : '?';
+	line[n] = '\0';
+	snprintf(buf, cap, "text that starts '%s%s'", line,
+		 n == 40 && n < len && t[n] != '\n' && t[n] != '\r' ? "..." : "");
+}
+
+/* What text looks like ("it is empty", or a noun for "it looks like"), into buf; NULL when
+ * it may be a trace. */
+static const char *looks_like(const char *text, size_t len, char *buf, size_t cap)
+{
+	size_t skip = starts(text, len, "\xef\xbb\xbf", 3) ? 3 : 0;
+	while (skip < len && strchr(" \t\r\n", text[skip]) && text[skip])
+		skip++;
+	const char *t = text + skip;
+	size_t n = len - skip;
+	if (len == 0)
+		return "it is empty";
+	if (n == 0)
+		return "it has only white space";
+	if (t[0] == '{')
+		return NULL;
+	for (size_t k = 0; k < sizeof looks / sizeof looks[0]; k++)
+		if (starts(t, n, looks[k].start, looks[k].n))
+			return looks[k].what;
+	if (binary((const unsigned char *)t, n))
+		return "binary data";
+	if (t[0] == '<') {
+		size_t head = n < 4096 ? n : 4096;
+		for (size_t i = 0; i + 10 <= head; i++)
+			if (!memcmp(t + i, "<testsuite", 10))
+				return "XML, e.g. a JUnit report";
+		return "XML";
+	}
+	text_start(t, n, buf, cap);
+	return buf;
+}
+
+int wsph_json_trace_refuse(const char *path, const char *text, size_t len, FILE *err)
+{
+	char buf[96];
+	const char *what = looks_like(text, len, buf, sizeof buf);
+	if (!what)
+		return 0;
+	fprintf(err, "%s is not a wspharness trace (%s%s; 'wspharness run --trace FILE' writes one)\n",
+		path, strncmp(what, "it ", 3) ? "it looks like " : "", what);
+	return 2;
+}

@@ -55,4 +55,10 @@ const struct wsph_json *wsph_json_get(const struct wsph_json *v, const char *key
 const char *wsph_json_get_string(const struct wsph_json *v, const char *key);
 int64_t wsph_json_get_int(const struct wsph_json *v, const char *key, int64_t def);
 
+/* `wspharness show`'s first look at a file: a trace's first byte other than white space is '{'
+ * (the parse then places any fault at file:line: column). Anything else is not a trace: said on
+ * err as "PATH is not a wspharness trace (it looks like XML, e.g. a JUnit report; ...)", with
+ * what the text looks like, and 2 returned; 0 for a text that may be a trace. */
+int wsph_json_trace_refuse(const char *path, const char *text, size_t len, FILE *err);
+
 #endif

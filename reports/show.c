@@ -923,7 +923,9 @@ int wsph_show_trace(const char *path, FILE *out)
 		fprintf(stderr, "%s: cannot read: %s\n", s.path, strerror(path ? err : EINVAL));
 		return 2;
 	}
-	rc = load(&s, text, len);
+	rc = wsph_json_trace_refuse(s.path, text, len, stderr);
+	if (rc == 0)
+		rc = load(&s, text, len);
 	if (rc == 0) {
 		put_header(&s);
 		for (i = 1; i < s.n; i++) {

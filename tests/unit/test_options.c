@@ -162,3 +162,113 @@ Test(options, environment_and_time_limits)
 	cr_assert_eq(wsph_options_env(&o, fake_env, err, sizeof err), 2);
 	cr_assert_str_eq(err, "GTEST_TOTAL_SHARDS must be a whole number from 1 to 1000000, not 'x'");
 }
+
+/* ---- the commands and which flags each takes (the flag table's rows) ---- */
+
+Test(commands, each_flag_row_names_the_commands_that_take_it)
+{
+	static const struct {
+		const char *flag;
+		unsigned cmds;
+	} rows[] = {
+		{"--help", WSPH_CMD_RUN | WSPH_CMD_LIST | WSPH_CMD_RULES | WSPH_CMD_SHOW},
+		{"-h", WSPH_CMD_RUN | WSPH_CMD_LIST | WSPH_CMD_RULES | WSPH_CMD_SHOW},
+		{"--ifs", WSPH_CMD_RUN | WSPH_CMD_LIST},
+		{"--non-ifs", WSPH_CMD_RUN | WSPH_CMD_LIST},
+		{"--scenarios", WSPH_CMD_RUN | WSPH_CMD_LIST | WSPH_CMD_RULES},
+		{"--rules=x", WSPH_CMD_RUN | WSPH_CMD_LIST | WSPH_CMD_RULES},
+		{"--filter", WSPH_CMD_RUN | WSPH_CMD_LIST},
+		{"--allow-empty", WSPH_CMD_RUN | WSPH_CMD_LIST},
+		{"--rule", WSPH_CMD_RUN},
+		{"--junit", WSPH_CMD_RUN},
+		{"--trace", WSPH_CMD_RUN},
+		{"--deterministic", WSPH_CMD_RUN},
+		{"--timeout=3", WSPH_CMD_RUN},
+		{"-j4", WSPH_CMD_RUN},
+		{"-q", WSPH_CMD_RUN},
+		{"--color", WSPH_CMD_RUN},
+	};
+	static const unsigned all[] = {WSPH_CMD_RUN, WSPH_CMD_LIST, WSPH_CMD_RULES, WSPH_CMD_SHOW};
+	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
+		for (size_t c = 0; c < 4; c++)
+			cr_assert_eq(wsph_options_applies(rows[k].flag, all[c]),
+				     (rows[k].cmds & all[c]) != 0, "%s, command %u", rows[k].flag,
+				     all[c]);
+	cr_assert_eq(wsph_options_applies("--bogus", WSPH_CMD_RUN), -1);
+	cr_assert_eq(wsph_options_applies("--ifs=1", WSPH_CMD_RUN), -1);
+	cr_assert_eq(wsph_command_find("rules"), WSPH_CMD_RULES);
+	cr_assert_eq(wsph_command_find("runn"), 0);
+}
+
+Test(commands, a_flag_a_command_does_not_take_is_named_with_the_commands_that_do)
+{
+	struct options o;
+	char err[256];
+	cr_assert_eq(parse(&o, err, sizeof err, "list", "--non-ifs", "--junit", "j.xml", NULL), 2);
+	cr_assert_str_eq(err, "--junit does not apply to 'list' (only to 'run')");
+	cr_assert_eq(parse(&o, err, sizeof err, "rules", "--filter=x", NULL), 2);
+	cr_assert_str_eq(err, "--filter does not apply to 'rules' (only to 'run' and 'list'; to "
+			      "print a rule: wspharness rules ID...)");
+	cr_assert_eq(parse(&o, err, sizeof err, "show", "t", "--scenarios", "s", NULL), 2);
+	cr_assert_str_eq(err, "--scenarios does not apply to 'show' (only to 'run', 'list' and "
+			      "'rules')");
+	cr_assert_eq(parse(&o, err, sizeof err, "list", "-j", "2", NULL), 2);
+	cr_assert_str_eq(err, "-j does not apply to 'list' (only to 'run')");
+}
+
+Test(commands, arguments_help_and_kinds)
+{
+	struct options o;
+	char err[256];
+	cr_assert_eq(parse(&o, err, sizeof err, "rules", "A.B", "C.D", "--rules", "r.yaml", NULL), 0,
+		     "%s", err);
+	cr_assert(o.cmd == WSPH_CMD_RULES && o.n_args == 2 && !strcmp(o.args[1], "C.D"));
+	cr_assert_eq(parse(&o, err, sizeof err, "run", "p.so", "q.so", NULL), 2);
+	cr_assert_str_eq(err, "unexpected argument 'q.so' ('run' takes one PROVIDER, given as 'p.so')");
+	cr_assert_eq(parse(&o, err, sizeof err, "list", "p.so", NULL), 2);
+	cr_assert_str_eq(err, "unexpected argument 'p.so' ('list' takes options only)");
+	cr_assert_eq(parse(&o, err, sizeof err, "show", NULL), 2);
+	cr_assert_str_eq(err, "'show' needs a TRACE (a file written by run --trace FILE)");
+	cr_assert_eq(parse(&o, err, sizeof err, "show", "--help", NULL), 0);
+	cr_assert(o.help && o.cmd == WSPH_CMD_SHOW);
+	cr_assert_eq(parse(&o, err, sizeof err, "run", "-h", "--bogus", NULL), 0);
+	cr_assert(o.help);
+	cr_assert_eq(parse(&o, err, sizeof err, "list", NULL), 0);
+	cr_assert_eq(o.kinds, WSPH_KIND_ALL);
+	cr_assert_eq(parse(&o, err, sizeof err, "list", "--ifs", NULL), 0);
+	cr_assert_eq(o.kinds, WSPH_KIND_IFS);
+	cr_assert_eq(parse(&o, err, sizeof err, "run", NULL), 0);
+	cr_assert_eq(o.kinds, WSPH_KIND_NONIFS);
+	cr_assert_eq(parse(&o, err, sizeof err, "runn", "x.so", NULL), 2);
+	cr_assert_str_eq(err, "unknown command 'runn' (did you mean 'run'?)");
+	cr_assert_eq(parse(&o, err, sizeof err, "run", "--non-if", NULL), 2);
+	cr_assert_str_eq(err, "unknown option '--non-if' (did you mean '--non-ifs'?)");
+}
+
+Test(commands, help_lists_the_rows_a_command_takes)
+{
+	static char text[8192];
+	FILE *f = tmpfile();
+	cr_assert(f != NULL);
+	wsph_options_help(WSPH_CMD_LIST, f);
+	rewind(f);
+	text[fread(text, 1, sizeof text - 1, f)] = '\0';
+	fclose(f);
+	cr_assert(!strncmp(text, "usage: wspharness list", 22), "%s", text);
+	cr_assert(strstr(text, "\n  --filter GLOB[:GLOB]...") && strstr(text, "\n  --allow-empty"),
+		  "%s", text);
+	cr_assert(!strstr(text, "--junit") && !strstr(text, "--timeout"), "%s", text);
+}
+
+Test(commands, closest_names)
+{
+	static const char *const ids[] = {"SPI.Startup.RefCount", "SPI.Startup.SingleExport",
+					  "WPU.CloseSocketHandle.OnClose"};
+	char buf[200];
+	cr_assert_str_eq(wsph_did_you_mean("spi.startup.refcount", ids, 3, buf, sizeof buf),
+			 " (did you mean 'SPI.Startup.RefCount'?)");
+	cr_assert_str_eq(wsph_did_you_mean("SPI.Startup", ids, 3, buf, sizeof buf),
+			 " (did you mean 'SPI.Startup.RefCount' or 'SPI.Startup.SingleExport'?)");
+	cr_assert_str_eq(wsph_did_you_mean("Nothing.Like.It", ids, 3, buf, sizeof buf), "");
+	cr_assert_str_eq(wsph_did_you_mean("SPI.Startup.RefCount", ids, 3, buf, sizeof buf), "");
+}

@@ -6,6 +6,7 @@
  * processes when the parent's handle closes: the child dies with the parent, and what a provider
  * started ends with its child. */
 #include "../platform.h"
+#include "errtext.h"
 
 #include <windows.h>
 #include <tlhelp32.h>
@@ -58,20 +59,17 @@ static void ascii_widen(const char *s, wchar_t *out, size_t cap)
 	out[i] = 0;
 }
 
-/* "The system cannot find the file specified (2)": the system's text for code. */
-static void sys_reason(DWORD code, char *out, size_t cap)
+/* "The system cannot find the file specified (2)": the system's text for code, its %1 the
+ * program (exe) or the thing that failed. */
+static void sys_reason(DWORD code, const wchar_t *insert, char *out, size_t cap)
 {
-	wchar_t w[512];
-	char text[1024];
-	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
-				 0, w, (DWORD)(sizeof w / sizeof w[0]), NULL);
-	while (n && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' || w[n - 1] == L'.'))
-		n--;
-	w[n] = 0;
-	if (!n || !WideCharToMultiByte(CP_UTF8, 0, w, -1, text, (int)sizeof text, NULL, NULL))
-		snprintf(text, sizeof text, "system error");
+	char text[1024], ins[MAX_PATH * 4];
+	if (!insert || !insert[0] ||
+	    !WideCharToMultiByte(CP_UTF8, 0, insert, -1, ins, (int)sizeof ins, NULL, NULL))
+		snprintf(ins, sizeof ins, "?");
+	wsph_win32_error_text(code, ins, text, sizeof text);
 	if (cap)
-		snprintf(out, cap, "%s (%lu)", text, (unsigned long)code);
+		snprintf(out, cap, "%s (%lu)", text[0] ? text : "system error", (unsigned long)code);
 }
 
 /* Names of one child's channel and job: "wspharness-<token>-cmd" and so on. The token is the
@@ -431,7 +429,7 @@ static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_chi
 		/* an old system's job that cannot nest: the child runs, what it starts may outlive it */
 		if (!job_warned) {
 			char why[600];
-			sys_reason(GetLastError(), why, sizeof why);
+			sys_reason(GetLastError(), L"the child process", why, sizeof why);
 			fprintf(stderr,
 				"wspharness: the child processes run without a job object (%s): what a "
 				"provider starts may outlive its child\n",
@@ -506,7 +504,7 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, cha
 					 size_t errlen)
 {
 	static const DWORD backoff[] = {10, 50, 200, 500, 500};
-	wchar_t exe[MAX_PATH * 4];
+	wchar_t exe[MAX_PATH * 4] = L"";
 	char reason[700];
 	wchar_t *args = NULL;
 	size_t cap = 32768, pos = 0;
@@ -548,14 +546,14 @@ struct wsph_child *wsph_plat_child_start(const struct wsph_child_spec *spec, cha
 		}
 		if (!transient(e) || attempt >= sizeof backoff / sizeof backoff[0])
 			break;
-		sys_reason(e, reason, sizeof reason);
+		sys_reason(e, exe, reason, sizeof reason);
 		fprintf(stderr, "wspharness: starting a child process failed (%s: %s), retrying\n",
 			failed, reason);
 		Sleep(backoff[attempt]);
 	}
 fail:
 	free(args);
-	sys_reason(e ? e : ERROR_GEN_FAILURE, reason, sizeof reason);
+	sys_reason(e ? e : ERROR_GEN_FAILURE, exe, reason, sizeof reason);
 	if (err && errlen)
 		snprintf(err, errlen, "%s%s%s", failed && *failed ? failed : "",
 			 failed && *failed ? ": " : "", reason);

@@ -1,5 +1,6 @@
 /* Windows module loading: LoadLibraryW a provider DLL, find symbols, patch its imports. */
 #include "../platform.h"
+#include "errtext.h"
 
 #include <windows.h>
 
@@ -59,17 +60,94 @@ struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 	loading = 0;
 	if (!h) {
 		last_exc = load_exc;
-		char msg[256] = "";
-		FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
-			       0, msg, sizeof msg, NULL);
-		size_t n = strlen(msg);
-		while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
-		snprintf(err, errlen, "LoadLibrary failed with error %lu%s%s", (unsigned long)code,
-			 n ? ": " : "", msg);
+		char msg[1024];
+		const char *hint = wsph_win32_load_hint(code);
+		wsph_win32_error_text(code, path, msg, sizeof msg);
+		snprintf(err, errlen, "LoadLibrary failed: %s%s(error %lu%s%s)", msg, msg[0] ? " " : "",
+			 (unsigned long)code, hint ? ": " : "", hint ? hint : "");
 		return NULL;
 	}
 	return (struct wsph_module *)h;
+}
+
+/* Appends text to out (at *used, within cap). */
+static void put(char *out, size_t cap, size_t *used, const char *text, size_t n)
+{
+	if (*used + n >= cap)
+		n = cap - 1 - *used;
+	memcpy(out + *used, text, n);
+	*used += n;
+	out[*used] = '\0';
+}
+
+/* The message's escapes with IGNORE_INSERTS left in it: %1..%99 (and a !format! after one),
+ * %n, %%, %0 (the end). */
+static void fill_inserts(const char *msg, const char *insert, char *out, size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (const char *p = msg; *p && used + 1 < cap;) {
+		size_t plain = strcspn(p, "%");
+		put(out, cap, &used, p, plain);
+		p += plain;
+		if (!*p)
+			break;
+		if (p[1] >= '1' && p[1] <= '9') {
+			int n = p[1] - '0';
+			p += 2;
+			if (*p >= '0' && *p <= '9')
+				n = n * 10 + (*p++ - '0');
+			if (*p == '!' && strchr(p + 1, '!'))
+				p = strchr(p + 1, '!') + 1;
+			const char *with = n == 1 && insert ? insert : "?";
+			put(out, cap, &used, with, strlen(with));
+		} else if (p[1] == '0' || !p[1]) {
+			break;
+		} else {
+			put(out, cap, &used, p[1] == 'n' ? " " : p + 1, 1);
+			p += 2;
+		}
+	}
+}
+
+void wsph_win32_error_text(unsigned long code, const char *insert, char *out, size_t cap)
+{
+	wchar_t w[512];
+	char text[1024];
+	if (!cap)
+		return;
+	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+				 (DWORD)code, 0, w, (DWORD)(sizeof w / sizeof w[0]), NULL);
+	w[n < sizeof w / sizeof w[0] ? n : 0] = 0;
+	if (!n || !WideCharToMultiByte(CP_UTF8, 0, w, -1, text, (int)sizeof text, NULL, NULL))
+		text[0] = '\0';
+	fill_inserts(text, insert, out, cap);
+	size_t len = strlen(out);
+	while (len && strchr("\r\n .", out[len - 1]))
+		out[--len] = '\0';
+}
+
+const char *wsph_win32_load_hint(unsigned long code)
+{
+	static const struct {
+		unsigned long code;
+		const char *hint;
+	} hints[] = {
+		{ERROR_BAD_EXE_FORMAT, "not a DLL this Windows build can load; build the provider "
+				       "with the mingw-w64 cross build"},
+		{ERROR_EXE_MACHINE_TYPE_MISMATCH, "built for another processor than this build"},
+		{ERROR_MOD_NOT_FOUND, "the DLL, or a DLL it imports, was not found (its imports are "
+				      "searched in its own folder first)"},
+		{ERROR_PROC_NOT_FOUND, "a function it imports is missing from the DLL it imports it "
+				       "from"},
+		{ERROR_DLL_INIT_FAILED, "its DllMain returned FALSE"},
+		{ERROR_SXS_CANT_GEN_ACTCTX, "a side-by-side dependency (such as a C runtime) is "
+					    "missing"},
+	};
+	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+		if (hints[i].code == code)
+			return hints[i].hint;
+	return NULL;
 }
 
 void *wsph_plat_symbol(struct wsph_module *m, const char *name)
