@@ -508,52 +508,128 @@ static void put_case_head(const struct show *s, const struct rec *c)
 	}
 }
 
+/* The operation of step n (1-based) from the case record's "steps" ("waitmessage"), or NULL. */
+static const char *step_op(const struct rec *c, long long n)
+{
+	const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+
+	if (!steps || steps->type != WSPH_JSON_ARRAY || n < 1 || (size_t)n > steps->n ||
+	    steps->items[n - 1].type != WSPH_JSON_STRING)
+		return NULL;
+	return steps->items[n - 1].string;
+}
+
+static void put_step_name(FILE *out, const struct rec *c, long long n)
+{
+	const char *op = step_op(c, n);
+
+	fprintf(out, "step %lld", n);
+	if (op) {
+		fputs(" (", out);
+		put_clean(out, op);
+		fputc(')', out);
+	}
+}
+
+/* Whether the case did not run step n (its "unreached" says so). */
+static int step_not_run(const struct rec *c, long long n)
+{
+	const struct wsph_json *list = wsph_json_get(&c->v, "unreached");
+	size_t i;
+
+	for (i = 0; list && list->type == WSPH_JSON_ARRAY && i < list->n; i++)
+		if (!wsph_json_get_string(&list->items[i], "rule") &&
+		    wsph_json_get_int(&list->items[i], "step", 0) == n)
+			return 1;
+	return 0;
+}
+
+/* The steps after `last` and before `next` that made no WSP call on the driver's thread
+ * (waitmessage, waitevent, complete, arrive, ...): one line each, so step numbers do not jump. */
+static void put_quiet_steps(const struct show *s, const struct rec *c, long long last,
+                            long long next)
+{
+	long long n;
+
+	for (n = last + 1; n < next; n++) {
+		if (!step_op(c, n) || step_not_run(c, n))
+			continue;
+		fputs("  ", s->out);
+		put_step_name(s->out, c, n);
+		fputs(": no WSP call on the driver's thread\n", s->out);
+	}
+}
+
+/* The header of a run of events: "  step 9 (recv)" on the driver's thread; another thread's
+ * events (an arrive step's sender, a provider's thread) under "  thread 2, step 8 (arrive)", the
+ * step they were recorded in. */
+static void put_header_of(const struct show *s, const struct rec *c, long long st,
+                          unsigned long th, unsigned long main_thread, long long prev_step)
+{
+	FILE *out = s->out;
+
+	if (th != main_thread) {
+		fprintf(out, "  thread %lu, ", th);
+		if (st > 0)
+			put_step_name(out, c, st);
+		else
+			fputs("outside the steps", out);
+		fputc('\n', out);
+	} else if (st > 0) {
+		fputs("  ", out);
+		put_step_name(out, c, st);
+		fputc('\n', out);
+	} else if (prev_step > 0) {
+		fputs("  outside the steps\n", out);
+	}
+}
+
 /* The records of one case: its record at recs[from], the rest up to (not including) to. Each
  * call is one line with its return; what happened inside it is indented under it; a finding
  * about the return comes after them. */
 static void put_case(const struct show *s, size_t from, size_t to)
 {
 	FILE *out = s->out;
+	const struct rec *c = &s->recs[from];
 	unsigned long main_thread = 0, thread = 0;
-	long long step = -1;
+	long long step = -1, main_step = 0;
 	struct tree t;
 	size_t i, j;
 
-	put_case_head(s, &s->recs[from]);
+	put_case_head(s, c);
 	if (tree_build(s, from, to, &t) != 0) {
 		fputs("  (out of memory: the events are not shown)\n", out);
 		t.n = 0;
 	}
 	for (i = 0; i < t.n; i++) {
 		const struct rec *e = t.ev[i];
+		unsigned long th = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
 		long long st;
 		if (!main_thread)
-			main_thread = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
+			main_thread = th;
 		if (t.merged[i]) { /* on its call's line: its findings after the call's events */
 			put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
 			continue;
 		}
 		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(&e->v, "step", 0);
-		/* an event inside a call stays under that call's header */
-		if (t.depth[i] == 0 &&
-		    (st != step || (unsigned long)wsph_json_get_int(&e->v, "thread", 0) != thread)) {
-			/* another thread's events (an arrive step's sender, a provider's thread) under a
-			 * header of their own that names the thread and the step they belong to */
-			unsigned long th = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
-			int other = th != main_thread;
-			if (st > 0 && other)
-				fprintf(out, "  thread %lu, step %lld\n", th, st);
-			else if (st > 0)
-				fprintf(out, "  step %lld\n", st);
-			else if (other)
-				fprintf(out, "  thread %lu, outside the steps\n", th);
-			else if (step > 0 || thread != th)
-				fputs("  outside the steps\n", out);
+		/* an event inside a call stays under its call's header, another thread's next event
+		 * under its thread's */
+		if (t.depth[i] == 0 && (th != thread || (st != step && th == main_thread))) {
+			if (th == main_thread && st > main_step) {
+				put_quiet_steps(s, c, main_step, st);
+				main_step = st;
+			}
+			put_header_of(s, c, st, th, main_thread, step);
 			step = st;
 			thread = th;
 		}
 		put_event(s, e, t.ret[i] >= 0 ? t.ev[t.ret[i]] : NULL, t.depth[i], main_thread);
 		put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
+	}
+	{ /* the quiet steps after the last call */
+		const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+		if (steps && steps->type == WSPH_JSON_ARRAY && t.n)
+			put_quiet_steps(s, c, main_step, (long long)steps->n + 1);
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
 	 * what the case did not reach. */
