@@ -13,77 +13,82 @@ struct sym {
 };
 
 static const struct sym af_syms[] = {{0, "AF_UNSPEC"}, {2, "AF_INET"}, {23, "AF_INET6"}, {0, NULL}};
-static const struct sym type_syms[] = {{1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"},	  {3, "SOCK_RAW"},
-				       {4, "SOCK_RDM"},	   {5, "SOCK_SEQPACKET"}, {0, NULL}};
-static const struct sym proto_syms[] = {{1, "IPPROTO_ICMP"}, {6, "IPPROTO_TCP"},
-					{17, "IPPROTO_UDP"}, {41, "IPPROTO_IPV6"},
-					{58, "IPPROTO_ICMPV6"}, {0, NULL}};
+static const struct sym type_syms[] = {{1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"},     {3, "SOCK_RAW"},
+                                       {4, "SOCK_RDM"},    {5, "SOCK_SEQPACKET"}, {0, NULL}};
+static const struct sym proto_syms[] = {{1, "IPPROTO_ICMP"},    {6, "IPPROTO_TCP"},
+                                        {17, "IPPROTO_UDP"},    {41, "IPPROTO_IPV6"},
+                                        {58, "IPPROTO_ICMPV6"}, {0, NULL}};
 static const struct sym how_syms[] = {{0, "SD_RECEIVE"}, {1, "SD_SEND"}, {2, "SD_BOTH"}, {0, NULL}};
 static const struct sym level_syms[] = {{0xffff, "SOL_SOCKET"}, {0, "IPPROTO_IP"},
-					{6, "IPPROTO_TCP"},	{17, "IPPROTO_UDP"},
-					{41, "IPPROTO_IPV6"},	{0, NULL}};
+                                        {6, "IPPROTO_TCP"},     {17, "IPPROTO_UDP"},
+                                        {41, "IPPROTO_IPV6"},   {0, NULL}};
 static const struct sym so_syms[] = {{0x1, "SO_DEBUG"},
-				     {0x2, "SO_ACCEPTCONN"},
-				     {0x4, "SO_REUSEADDR"},
-				     {0x8, "SO_KEEPALIVE"},
-				     {0x10, "SO_DONTROUTE"},
-				     {0x20, "SO_BROADCAST"},
-				     {0x40, "SO_USELOOPBACK"},
-				     {0x80, "SO_LINGER"},
-				     {0x100, "SO_OOBINLINE"},
-				     {0xff7f, "SO_DONTLINGER"},
-				     {0xfffffffb, "SO_EXCLUSIVEADDRUSE"},
-				     {0x1001, "SO_SNDBUF"},
-				     {0x1002, "SO_RCVBUF"},
-				     {0x1003, "SO_SNDLOWAT"},
-				     {0x1004, "SO_RCVLOWAT"},
-				     {0x1005, "SO_SNDTIMEO"},
-				     {0x1006, "SO_RCVTIMEO"},
-				     {0x1007, "SO_ERROR"},
-				     {0x1008, "SO_TYPE"},
-				     {0x2001, "SO_GROUP_ID"},
-				     {0x2002, "SO_GROUP_PRIORITY"},
-				     {0x2003, "SO_MAX_MSG_SIZE"},
-				     {0x2004, "SO_PROTOCOL_INFOA"},
-				     {0x2005, "SO_PROTOCOL_INFOW"},
-				     {0x3002, "SO_CONDITIONAL_ACCEPT"},
-				     {0x700b, "SO_UPDATE_ACCEPT_CONTEXT"},
-				     {0x700c, "SO_CONNECT_TIME"},
-				     {0x7010, "SO_UPDATE_CONNECT_CONTEXT"},
-				     {0, NULL}};
-static const struct sym ip_syms[] = {
-    {1, "IP_OPTIONS"},	     {2, "IP_HDRINCL"},		 {3, "IP_TOS"},
-    {4, "IP_TTL"},	     {9, "IP_MULTICAST_IF"},	 {10, "IP_MULTICAST_TTL"},
-    {11, "IP_MULTICAST_LOOP"}, {12, "IP_ADD_MEMBERSHIP"}, {13, "IP_DROP_MEMBERSHIP"},
-    {0, NULL}};
+                                     {0x2, "SO_ACCEPTCONN"},
+                                     {0x4, "SO_REUSEADDR"},
+                                     {0x8, "SO_KEEPALIVE"},
+                                     {0x10, "SO_DONTROUTE"},
+                                     {0x20, "SO_BROADCAST"},
+                                     {0x40, "SO_USELOOPBACK"},
+                                     {0x80, "SO_LINGER"},
+                                     {0x100, "SO_OOBINLINE"},
+                                     {0xff7f, "SO_DONTLINGER"},
+                                     {0xfffffffb, "SO_EXCLUSIVEADDRUSE"},
+                                     {0x1001, "SO_SNDBUF"},
+                                     {0x1002, "SO_RCVBUF"},
+                                     {0x1003, "SO_SNDLOWAT"},
+                                     {0x1004, "SO_RCVLOWAT"},
+                                     {0x1005, "SO_SNDTIMEO"},
+                                     {0x1006, "SO_RCVTIMEO"},
+                                     {0x1007, "SO_ERROR"},
+                                     {0x1008, "SO_TYPE"},
+                                     {0x2001, "SO_GROUP_ID"},
+                                     {0x2002, "SO_GROUP_PRIORITY"},
+                                     {0x2003, "SO_MAX_MSG_SIZE"},
+                                     {0x2004, "SO_PROTOCOL_INFOA"},
+                                     {0x2005, "SO_PROTOCOL_INFOW"},
+                                     {0x3002, "SO_CONDITIONAL_ACCEPT"},
+                                     {0x700b, "SO_UPDATE_ACCEPT_CONTEXT"},
+                                     {0x700c, "SO_CONNECT_TIME"},
+                                     {0x7010, "SO_UPDATE_CONNECT_CONTEXT"},
+                                     {0, NULL}};
+static const struct sym ip_syms[] = {{1, "IP_OPTIONS"},
+                                     {2, "IP_HDRINCL"},
+                                     {3, "IP_TOS"},
+                                     {4, "IP_TTL"},
+                                     {9, "IP_MULTICAST_IF"},
+                                     {10, "IP_MULTICAST_TTL"},
+                                     {11, "IP_MULTICAST_LOOP"},
+                                     {12, "IP_ADD_MEMBERSHIP"},
+                                     {13, "IP_DROP_MEMBERSHIP"},
+                                     {0, NULL}};
 static const struct sym tcp_syms[] = {{1, "TCP_NODELAY"}, {0, NULL}};
 static const struct sym ipv6_syms[] = {{27, "IPV6_V6ONLY"}, {0, NULL}};
 static const struct sym ioctl_syms[] = {{0x8004667e, "FIONBIO"},
-					{0x4004667f, "FIONREAD"},
-					{0x40047307, "SIOCATMARK"},
-					{0xc8000006, "SIO_GET_EXTENSION_FUNCTION_POINTER"},
-					{0xc8000014, "SIO_ROUTING_INTERFACE_QUERY"},
-					{0x48000016, "SIO_ADDRESS_LIST_QUERY"},
-					{0x48000018, "SIO_QUERY_TARGET_PNP_HANDLE"},
-					{0x4800001b, "SIO_BSP_HANDLE"},
-					{0x4800001c, "SIO_BSP_HANDLE_SELECT"},
-					{0x4800001d, "SIO_BSP_HANDLE_POLL"},
-					{0x48000022, "SIO_BASE_HANDLE"},
-					{0x98000004, "SIO_KEEPALIVE_VALS"},
-					{0, NULL}};
+                                        {0x4004667f, "FIONREAD"},
+                                        {0x40047307, "SIOCATMARK"},
+                                        {0xc8000006, "SIO_GET_EXTENSION_FUNCTION_POINTER"},
+                                        {0xc8000014, "SIO_ROUTING_INTERFACE_QUERY"},
+                                        {0x48000016, "SIO_ADDRESS_LIST_QUERY"},
+                                        {0x48000018, "SIO_QUERY_TARGET_PNP_HANDLE"},
+                                        {0x4800001b, "SIO_BSP_HANDLE"},
+                                        {0x4800001c, "SIO_BSP_HANDLE_SELECT"},
+                                        {0x4800001d, "SIO_BSP_HANDLE_POLL"},
+                                        {0x48000022, "SIO_BASE_HANDLE"},
+                                        {0x98000004, "SIO_KEEPALIVE_VALS"},
+                                        {0, NULL}};
 static const struct sym fd_bits[] = {{0x1, "FD_READ"},
-				     {0x2, "FD_WRITE"},
-				     {0x4, "FD_OOB"},
-				     {0x8, "FD_ACCEPT"},
-				     {0x10, "FD_CONNECT"},
-				     {0x20, "FD_CLOSE"},
-				     {0x40, "FD_QOS"},
-				     {0x80, "FD_GROUP_QOS"},
-				     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
-				     {0x200, "FD_ADDRESS_LIST_CHANGE"},
-				     {0, NULL}};
+                                     {0x2, "FD_WRITE"},
+                                     {0x4, "FD_OOB"},
+                                     {0x8, "FD_ACCEPT"},
+                                     {0x10, "FD_CONNECT"},
+                                     {0x20, "FD_CLOSE"},
+                                     {0x40, "FD_QOS"},
+                                     {0x80, "FD_GROUP_QOS"},
+                                     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
+                                     {0x200, "FD_ADDRESS_LIST_CHANGE"},
+                                     {0, NULL}};
 static const struct sym wsa_flag_bits[] = {
-    {0x01, "WSA_FLAG_OVERLAPPED"},	  {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
+    {0x01, "WSA_FLAG_OVERLAPPED"},        {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
     {0x04, "WSA_FLAG_MULTIPOINT_C_LEAF"}, {0x08, "WSA_FLAG_MULTIPOINT_D_ROOT"},
     {0x10, "WSA_FLAG_MULTIPOINT_D_LEAF"}, {0x40, "WSA_FLAG_ACCESS_SYSTEM_SECURITY"},
     {0x80, "WSA_FLAG_NO_HANDLE_INHERIT"}, {0, NULL}};
@@ -308,14 +313,15 @@ uint64_t wsph_decode_pack_sockaddr(const void *sa, size_t salen)
 
 char *wsph_decode_packed_sockaddr(uint64_t packed, char *buf, size_t len)
 {
-	unsigned family = (unsigned)((packed >> 48) & 0x7fff), port = (unsigned)((packed >> 32) & 0xffff);
+	unsigned family = (unsigned)((packed >> 48) & 0x7fff),
+	         port = (unsigned)((packed >> 32) & 0xffff);
 	uint32_t a = (uint32_t)packed;
 
 	if (!(packed & PACKED_BIT))
 		snprintf(buf, len, "(not recorded)");
 	else if (family == 2)
 		snprintf(buf, len, "%u.%u.%u.%u:%u", (unsigned)(a >> 24), (unsigned)(a >> 16) & 255,
-			 (unsigned)(a >> 8) & 255, (unsigned)a & 255, port);
+		         (unsigned)(a >> 8) & 255, (unsigned)a & 255, port);
 	else if (is_inet6(family))
 		snprintf(buf, len, "[IPv6]:%u", port);
 	else
@@ -326,7 +332,7 @@ char *wsph_decode_packed_sockaddr(uint64_t packed, char *buf, size_t len)
 /* ---- select sets ---- */
 
 void wsph_decode_sets_record(char *buf, size_t len, const uint64_t *const sets[3],
-			     const size_t n[3], int append)
+                             const size_t n[3], int append)
 {
 	size_t pos = 0, i, k;
 
@@ -346,7 +352,8 @@ void wsph_decode_sets_record(char *buf, size_t len, const uint64_t *const sets[3
 			continue;
 		}
 		for (k = 0; k < n[i]; k++)
-			cat(buf, len, &pos, "%s0x%llx", k ? "," : "", (unsigned long long)sets[i][k]);
+			cat(buf, len, &pos, "%s0x%llx", k ? "," : "",
+			    (unsigned long long)sets[i][k]);
 	}
 	if (pos >= len - 1 && len > 4) /* cut: say so */
 		memcpy(buf + len - 4, "...", 4);
@@ -438,19 +445,27 @@ static const char *named(enum how how, uint64_t v, long long level)
 	long long x = (long long)v;
 
 	switch (how) {
-	case D_AF: return wsph_decode_af(x);
-	case D_TYPE: return wsph_decode_socktype(x);
-	case D_PROTOCOL: return x ? wsph_decode_protocol(x) : NULL;
-	case D_HOW: return wsph_decode_how(x);
-	case D_LEVEL: return wsph_decode_level(x);
-	case D_OPTION: return level == -1 ? NULL : wsph_decode_option(level, x);
-	case D_IOCTL: return wsph_decode_ioctl(v);
-	default: return NULL;
+	case D_AF:
+		return wsph_decode_af(x);
+	case D_TYPE:
+		return wsph_decode_socktype(x);
+	case D_PROTOCOL:
+		return x ? wsph_decode_protocol(x) : NULL;
+	case D_HOW:
+		return wsph_decode_how(x);
+	case D_LEVEL:
+		return wsph_decode_level(x);
+	case D_OPTION:
+		return level == -1 ? NULL : wsph_decode_option(level, x);
+	case D_IOCTL:
+		return wsph_decode_ioctl(v);
+	default:
+		return NULL;
 	}
 }
 
-int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long level,
-		    const char *text, int flags, char *buf, size_t len)
+int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long level, const char *text,
+                    int flags, char *buf, size_t len)
 {
 	size_t i;
 	const char *s;
@@ -465,17 +480,30 @@ int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long leve
 	if (i == sizeof by_name / sizeof by_name[0])
 		return 0;
 	switch (by_name[i].how) {
-	case D_FD: wsph_decode_fd_events(v, buf, len); return 1;
-	case D_WSAFLAGS: wsph_decode_wsa_flags(v, buf, len); return 1;
-	case D_MESSAGE: wsph_decode_message(v, buf, len); return 1;
-	case D_REPLY: wsph_decode_select_reply(v, buf, len); return 1;
-	case D_ADDRESS: wsph_decode_packed_sockaddr(v, buf, len); return 1;
-	case D_SETS: wsph_decode_sets(text, flags & WSPH_DECODE_OUTPUT, buf, len); return 2;
-	case D_VERSION:
-		snprintf(buf, len, "%u.%u (0x%llx)", (unsigned)(v & 0xff), (unsigned)((v >> 8) & 0xff),
-			 (unsigned long long)v);
+	case D_FD:
+		wsph_decode_fd_events(v, buf, len);
 		return 1;
-	default: break;
+	case D_WSAFLAGS:
+		wsph_decode_wsa_flags(v, buf, len);
+		return 1;
+	case D_MESSAGE:
+		wsph_decode_message(v, buf, len);
+		return 1;
+	case D_REPLY:
+		wsph_decode_select_reply(v, buf, len);
+		return 1;
+	case D_ADDRESS:
+		wsph_decode_packed_sockaddr(v, buf, len);
+		return 1;
+	case D_SETS:
+		wsph_decode_sets(text, flags & WSPH_DECODE_OUTPUT, buf, len);
+		return 2;
+	case D_VERSION:
+		snprintf(buf, len, "%u.%u (0x%llx)", (unsigned)(v & 0xff),
+		         (unsigned)((v >> 8) & 0xff), (unsigned long long)v);
+		return 1;
+	default:
+		break;
 	}
 	s = named(by_name[i].how, v, level);
 	if (!s)

@@ -19,8 +19,8 @@
  * Returns 1; 2 when buf names its parts itself and reads without "name=" (the select sets:
  * "readfds={0x3c000000}, writefds={}, exceptfds=NULL"); 0 when the argument has no decoding (buf
  * then holds ""; print the value as usual). */
-int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long level,
-		    const char *text, int flags, char *buf, size_t len);
+int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long level, const char *text,
+                    int flags, char *buf, size_t len);
 
 /* The named constants: NULL when v has no name. */
 const char *wsph_decode_af(long long v);
@@ -59,7 +59,7 @@ char *wsph_decode_packed_sockaddr(uint64_t packed, char *buf, size_t len);
  * the number of sockets of set i, sets[i] NULL for a NULL set); a list too long for buf ends
  * with "..." and reads as cut. */
 void wsph_decode_sets_record(char *buf, size_t len, const uint64_t *const sets[3],
-			     const size_t n[3], int append);
+                             const size_t n[3], int append);
 /* "readfds={0x3c000000, 0x3c000004}, writefds={}, exceptfds=NULL" from that text: the sets
  * given, or with `output` the sets returned ("readfds=?, writefds=?, exceptfds=?" when the text
  * has none: a layer's call to the provider below). */
