@@ -1647,8 +1647,8 @@ static void put_value(const struct wsph_event *ev, const struct wsph_param *p, l
 {
 	char v[sizeof ev->text * 4 + 8];
 	uint64_t x = p->slot >= 0 ? ev->a[p->slot] : 0;
-	int how = wsph_decode_arg(wsph_fn_name(ev->fn), p->name, x, level, ev->text,
-				  ev->kind == WSPH_EV_CALL ? 0 : WSPH_DECODE_OUTPUT, v, sizeof v);
+	/* the select sets as given, on a return too (show prints the sets returned) */
+	int how = wsph_decode_arg(wsph_fn_name(ev->fn), p->name, x, level, ev->text, 0, v, sizeof v);
 	if (how) {
 		cat(buf, len, pos, how == 2 ? "%s" : "%s=", how == 2 ? v : p->name);
 		if (how != 2)
