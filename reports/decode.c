@@ -508,7 +508,9 @@ int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long leve
 	s = named(by_name[i].how, v, level);
 	if (!s)
 		return 0;
-	if (flags & WSPH_DECODE_NUMBER)
+	if ((flags & WSPH_DECODE_NUMBER) && by_name[i].how == D_IOCTL)
+		snprintf(buf, len, "%s (0x%lx)", s, (unsigned long)(uint32_t)v);
+	else if (flags & WSPH_DECODE_NUMBER)
 		snprintf(buf, len, "%s (%lld)", s, (long long)(uint32_t)v);
 	else
 		snprintf(buf, len, "%s", s);

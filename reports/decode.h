@@ -8,7 +8,9 @@
 #include <stdint.h>
 
 /* Flags for wsph_decode_arg. */
-#define WSPH_DECODE_NUMBER 1 /* a named constant keeps its number: "SOL_SOCKET (65535)" */
+#define WSPH_DECODE_NUMBER                                                                         \
+	1                    /* a named constant keeps its number: "SOL_SOCKET (65535)", an ioctl  \
+	                        code in hex: "FIONBIO (0x8004667e)" */
 #define WSPH_DECODE_OUTPUT 2 /* the select sets: the ones the call returned, not the ones given */
 
 /* The value of argument `name` of function `fn` ("WSPSetSockOpt", "WPUPostMessage", ...) by name,

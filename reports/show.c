@@ -123,6 +123,8 @@ static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json 
 	                                e, sizeof e)
 	              : 0;
 	if (how == 2) { /* names its parts itself */
+		if (output)
+			fputs("ready: ", out);
 		put_clean(out, e);
 		return;
 	}

@@ -147,3 +147,10 @@ Test(decode, versions_and_no_decoding)
 	cr_assert_null(arg(NULL, NULL, 0, -1, NULL, 0));
 	cr_assert_eq(wsph_decode_arg("WSPSocket", "af", 2, -1, NULL, 0, buf, 0), 0);
 }
+
+Test(decode, numbers_kept_for_show)
+{
+	cr_assert_str_eq(arg("WSPIoctl", "dwIoControlCode", 0x8004667e, -1, NULL, WSPH_DECODE_NUMBER),
+	                 "FIONBIO (0x8004667e)");
+	cr_assert_str_eq(arg("WSPSocket", "af", 2, -1, NULL, WSPH_DECODE_NUMBER), "AF_INET (2)");
+}
