@@ -478,35 +478,44 @@ static int by_count(const void *pa, const void *pb)
 	return strcmp(a->id, b->id);
 }
 
-/* "Rules broken": each rule's statement and source, once per run, in order of first appearance. */
-static void put_rules_broken(const struct con *k, const struct brokens *b)
+/* "Rules broken": each rule's statement and source, once per run: errors, then warnings, each in
+ * order of first appearance. */
+static void put_rule_broken(const struct con *k, const struct broken *br)
 {
 	FILE *out = k->out;
-	size_t i;
+	const struct wsph_rule *rule = br->rule;
 
-	fprintf(out, "\nRules broken (%lu):\n", (unsigned long)b->n);
-	for (i = 0; i < b->n; i++) {
-		const struct wsph_rule *rule = b->v[i].rule;
-		color_on(k, b->v[i].warning ? YELLOW : RED);
-		put_clean(out, b->v[i].id);
-		color_off(k);
-		fputs(b->v[i].warning ? " [warning" : " [error", out);
-		if (rule && rule->level && *rule->level) {
-			fputs(", ", out);
-			put_clean(out, rule->level);
-		}
-		fputs("]\n", out);
-		if (rule && rule->statement) {
-			fputs("  rule: ", out);
-			put_clean(out, rule->statement);
-			fputc('\n', out);
-		}
-		if (rule && rule->source) {
-			fputs("  source: ", out);
-			put_clean(out, rule->source);
-			fputc('\n', out);
-		}
+	color_on(k, br->warning ? YELLOW : RED);
+	put_clean(out, br->id);
+	color_off(k);
+	fputs(br->warning ? " [warning" : " [error", out);
+	if (rule && rule->level && *rule->level) {
+		fputs(", ", out);
+		put_clean(out, rule->level);
 	}
+	fputs("]\n", out);
+	if (rule && rule->statement) {
+		fputs("  rule: ", out);
+		put_clean(out, rule->statement);
+		fputc('\n', out);
+	}
+	if (rule && rule->source) {
+		fputs("  source: ", out);
+		put_clean(out, rule->source);
+		fputc('\n', out);
+	}
+}
+
+static void put_rules_broken(const struct con *k, const struct brokens *b)
+{
+	size_t i;
+	int warnings;
+
+	fprintf(k->out, "\nRules broken (%lu):\n", (unsigned long)b->n);
+	for (warnings = 0; warnings < 2; warnings++)
+		for (i = 0; i < b->n; i++)
+			if (b->v[i].warning == warnings)
+				put_rule_broken(k, &b->v[i]);
 }
 
 /* The closing table: the broken rules by count, most first. */
