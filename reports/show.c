@@ -628,9 +628,11 @@ static void put_case(const struct show *s, size_t from, size_t to)
 		put_event(s, e, t.ret[i] >= 0 ? t.ev[t.ret[i]] : NULL, t.depth[i], main_thread);
 		put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
 	}
-	{ /* the quiet steps after the last call */
+	{ /* the quiet steps after the last call; not after a crash or a hang, which ended the case
+	   * where its last event is */
 		const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
-		if (steps && steps->type == WSPH_JSON_ARRAY && t.n)
+		const char *outcome = str(c, "outcome");
+		if (steps && steps->type == WSPH_JSON_ARRAY && t.n && strcmp(outcome, "error") != 0)
 			put_quiet_steps(s, c, main_step, (long long)steps->n + 1);
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
