@@ -258,7 +258,7 @@ static const struct wsph_scenario *scenario_of(const struct wsph_suite *s,
 }
 
 const struct wsph_scenario *wsph_results_scenario(const struct wsph_results *r,
-						  const struct wsph_case *c)
+                                                  const struct wsph_case *c)
 {
 	return r && c ? scenario_of(r->suite, c) : NULL;
 }
