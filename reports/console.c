@@ -745,8 +745,10 @@ void wsph_console_ticker_stop(void)
 		return;
 	wsph_plat_event_set(tick.stop);
 	wsph_thread_join(tick.thread);
-	/* a run longer than the interval says so at least once, however the thread was scheduled */
-	if (!tick.lines && wsph_plat_now_ns() - tick.t0 >= (uint64_t)tick.interval_ms * 1000000u)
+	/* a run of cases longer than the interval says so at least once, however the thread was
+	 * scheduled (not one that ended before its first case did: a module that cannot be used) */
+	if (!tick.lines && tick.done &&
+	    wsph_plat_now_ns() - tick.t0 >= (uint64_t)tick.interval_ms * 1000000u)
 		tick_line();
 	wsph_mutex_free(tick.lock);
 	wsph_plat_event_free(tick.stop);

@@ -43,8 +43,8 @@ void wsph_console_progress(void *ctx, size_t done, size_t total, const struct ws
 
 /* On a stderr that is not a terminal (where the progress line above does not update in place),
  * and unless deterministic: a line every WSPHARNESS_PROGRESS_INTERVAL_MS (default 5000) while the
- * run lasts, "[ 12/48] 25% 00:31 elapsed, current: <case ID>", and one at the end of a run that
- * lasted longer than that if none came yet. Start before wsph_run, stop after it. Returns 0, or -1
+ * run lasts, "[12/48]  25% 00:31 elapsed, current: <case ID>", and one at the end of a run that
+ * lasted longer than that if none came yet and a case finished. Start before wsph_run, stop after it. Returns 0, or -1
  * with err saying why when the variable is not a number of milliseconds from 1 to 3600000 (bad
  * input). The ticker follows wsph_console_progress and, for the current case,
  * wsph_console_progress_next (wsph_run_config.progress_next). */
