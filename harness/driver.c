@@ -13,6 +13,7 @@
 #include "upcalls.h"
 #include "util.h"
 #include "wsph/spi.h"
+#include "decode.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -590,7 +591,10 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 	make_addr(&sin, st->addr);
 	call_begin(d, &call, fn, (uint64_t)s,
 		   st->op == WSPH_OP_LISTEN ? (uint64_t)st->backlog
-		   : st->op == WSPH_OP_SHUTDOWN ? (uint64_t)st->how : 0, 0, 0);
+		   : st->op == WSPH_OP_SHUTDOWN ? (uint64_t)st->how
+		   : st->op == WSPH_OP_BIND || st->op == WSPH_OP_CONNECT
+			   ? wsph_decode_pack_sockaddr(&sin, sizeof sin)
+			   : 0, 0, 0);
 	switch (st->op) {
 	case WSPH_OP_BIND:
 		rc = d->procs.lpWSPBind(s, (struct sockaddr *)&sin, (int)sizeof sin, &err);
@@ -901,6 +905,22 @@ static int in_set(const fd_set *set, SOCKET s)
 	return 0;
 }
 
+/* The sockets of WSPSelect's sets in the event's text (decode.h): the sets given, and with `out`
+ * the sets the call returned after them. */
+static void record_sets(struct wsph_event *ev, fd_set *const args[3], int out)
+{
+	uint64_t socks[3][FD_SETSIZE];
+	const uint64_t *sets[3];
+	size_t n[3];
+	for (int i = 0; i < 3; i++) {
+		n[i] = 0;
+		sets[i] = args[i] ? socks[i] : NULL;
+		for (u_int k = 0; args[i] && k < args[i]->fd_count && k < FD_SETSIZE; k++)
+			socks[i][n[i]++] = (uint64_t)args[i]->fd_array[k];
+	}
+	wsph_decode_sets_record(ev->text, sizeof ev->text, sets, n, out);
+}
+
 static void step_select(struct drv *d, const struct wsph_step *st)
 {
 	static const char *const set_names[3] = {"readfds", "writefds", "exceptfds"};
@@ -924,8 +944,12 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 	struct wsph_event call, ret;
 	call_begin(d, &call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
 		   (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
+	record_sets(&call, args, 0);
+	wsph_trace_update(d->trace, &call);
 	int rc = d->procs.lpWSPSelect(0, args[0], args[1], args[2],
 				      st->timeout_ms < 0 ? NULL : &tv, &err);
+	if (rc != SOCKET_ERROR)
+		record_sets(&call, args, 1);
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPSelect);
 	wsph_upcalls_blocking_stats(&after);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);

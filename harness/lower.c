@@ -4,6 +4,7 @@
 
 #include "upcalls.h"
 #include "util.h"
+#include "decode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,19 +410,21 @@ static int WSPAPI l_async_select(SOCKET s, HWND h, unsigned int m, LONG ev, LPIN
 	}
 #define SIMPLE_S(name, field, FN, params, args) SIMPLE_SX(name, field, FN, params, args, (void)0)
 
-SIMPLE_S(l_bind, lpWSPBind, WSPH_FN_WSPBIND,
-	 (SOCKET s, const struct sockaddr *n, int nl, LPINT err), (s, n, nl, err))
+SIMPLE_SX(l_bind, lpWSPBind, WSPH_FN_WSPBIND,
+	  (SOCKET s, const struct sockaddr *n, int nl, LPINT err), (s, n, nl, err),
+	  c.a[1] = wsph_decode_pack_sockaddr(n, nl > 0 ? (size_t)nl : 0))
 SIMPLE_S(l_close, lpWSPCloseSocket, WSPH_FN_WSPCLOSESOCKET, (SOCKET s, LPINT err), (s, err))
-SIMPLE_S(l_connect, lpWSPConnect, WSPH_FN_WSPCONNECT,
-	 (SOCKET s, const struct sockaddr *n, int nl, LPWSABUF a, LPWSABUF b, LPQOS q1, LPQOS q2,
-	  LPINT err),
-	 (s, n, nl, a, b, q1, q2, err))
+SIMPLE_SX(l_connect, lpWSPConnect, WSPH_FN_WSPCONNECT,
+	  (SOCKET s, const struct sockaddr *n, int nl, LPWSABUF a, LPWSABUF b, LPQOS q1, LPQOS q2,
+	   LPINT err),
+	  (s, n, nl, a, b, q1, q2, err), c.a[1] = wsph_decode_pack_sockaddr(n, nl > 0 ? (size_t)nl : 0))
 SIMPLE_S(l_dup, lpWSPDuplicateSocket, WSPH_FN_WSPDUPLICATESOCKET,
 	 (SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT err), (s, pid, pi, err))
 SIMPLE_S(l_enum_events, lpWSPEnumNetworkEvents, WSPH_FN_WSPENUMNETWORKEVENTS,
 	 (SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne, LPINT err), (s, e, ne, err))
-SIMPLE_S(l_event_select, lpWSPEventSelect, WSPH_FN_WSPEVENTSELECT,
-	 (SOCKET s, WSAEVENT e, LONG ne, LPINT err), (s, e, ne, err))
+SIMPLE_SX(l_event_select, lpWSPEventSelect, WSPH_FN_WSPEVENTSELECT,
+	  (SOCKET s, WSAEVENT e, LONG ne, LPINT err), (s, e, ne, err),
+	  (c.a[1] = (uint64_t)(uintptr_t)e, c.a[2] = (uint64_t)(uint32_t)ne))
 SIMPLE_S(l_peer, lpWSPGetPeerName, WSPH_FN_WSPGETPEERNAME,
 	 (SOCKET s, struct sockaddr *n, LPINT nl, LPINT err), (s, n, nl, err))
 SIMPLE_S(l_sockname, lpWSPGetSockName, WSPH_FN_WSPGETSOCKNAME,

@@ -340,7 +340,13 @@ static int cmd_run(struct options *o)
 	po.verbose = o->verbose;
 	if (!o->quiet && o->child_case < 0) {
 		cfg.progress = wsph_console_progress;
+		cfg.progress_next = wsph_console_progress_next;
 		cfg.progress_ctx = &po;
+		po.deterministic = o->deterministic;
+		if (wsph_console_ticker_start(&po, err, sizeof err) != 0) {
+			status = say(EXIT_BAD_INPUT, "wspharness: ", err);
+			goto out;
+		}
 	}
 	if (o->child_case < 0) {
 		wsph_plat_catch_interrupts(&interrupted);
@@ -350,6 +356,7 @@ static int cmd_run(struct options *o)
 	cfg.bad_input = err;
 	cfg.bad_input_len = sizeof err;
 	int ran = wsph_run(&cfg, &results);
+	wsph_console_ticker_stop();
 	if (ran != 0) {
 		status = ran == 1 ? say(EXIT_BAD_INPUT, "wspharness: ", err)
 				  : say(EXIT_INTERNAL, "wspharness: ", "out of memory");

@@ -261,6 +261,12 @@ static const struct wsph_scenario *scenario_of(const struct wsph_suite *s,
 	return NULL;
 }
 
+const struct wsph_scenario *wsph_results_scenario(const struct wsph_results *r,
+                                                  const struct wsph_case *c)
+{
+	return r && c ? scenario_of(r->suite, c) : NULL;
+}
+
 static int scenario_checks(const struct wsph_scenario *sc, const struct wsph_rule *rule)
 {
 	size_t i;

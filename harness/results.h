@@ -137,6 +137,9 @@ void wsph_unreached_format(const struct wsph_unreached *u, char *buf, size_t len
 /* Steps and rules not reached over every case, and the number of cases with any. */
 void wsph_results_unreached(const struct wsph_results *r, size_t *steps, size_t *rules,
 			    size_t *cases);
+/* The scenario case c ran (r->suite's, by classname and name up to "[kind]"), or NULL. */
+const struct wsph_scenario *wsph_results_scenario(const struct wsph_results *r,
+						  const struct wsph_case *c);
 /* How far the run reached `rule`. *unreached: the cases that ran (not skipped) and list the rule
  * as not reached; *checking: the cases that ran and whose scenario names the rule in `checks`
  * (from r->suite; -1 when r->suite is NULL, so it is not known). */

@@ -759,16 +759,28 @@ static void finalize(struct sched *s, long i)
 		push(s, (long)first + k);
 }
 
+/* The case whose progress is due next (the console's periodic line names it). */
+static void report_next(struct sched *s)
+{
+	if (s->cfg->progress_next)
+		s->cfg->progress_next(s->cfg->progress_ctx, s->printed, s->total,
+				      s->print_base < s->n_sels && !s->oom ? &s->e[s->print_base].c
+									  : NULL);
+}
+
 /* Progress, in suite order: a case and its sweeps once all of them are final. */
 static void report_progress(struct sched *s)
 {
+	size_t base = s->print_base;
 	while (s->print_base < s->n_sels) {
 		struct entry *e = &s->e[s->print_base];
+		size_t f = 0;
 		if (e->state != E_FINAL)
-			return;
-		for (size_t k = 0; k < e->n_sweeps; k++)
-			if (s->e[e->sweep_first + k].state != E_FINAL)
-				return;
+			break;
+		while (f < e->n_sweeps && s->e[e->sweep_first + f].state == E_FINAL)
+			f++;
+		if (f < e->n_sweeps)
+			break;
 		if (s->cfg->progress) {
 			s->cfg->progress(s->cfg->progress_ctx, ++s->printed, s->total, &e->c);
 			for (size_t k = 0; k < e->n_sweeps; k++)
@@ -777,6 +789,8 @@ static void report_progress(struct sched *s)
 		}
 		s->print_base++;
 	}
+	if (s->print_base != base)
+		report_next(s);
 }
 
 /* ---- in process (--no-isolation): the cases on a thread of their own, under a watchdog ---- */
@@ -1661,6 +1675,7 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out)
 		e->c.name = wsph_format("%s[%s]", sc->name, wsph_kind_name(s.sels[k].kind));
 	}
 	int bad = 0;
+	report_next(&s);
 	if (!s.oom) {
 		if (cfg->isolate) {
 			bad = isolated(&s);

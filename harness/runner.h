@@ -28,6 +28,10 @@ struct wsph_run_config {
 	/* Called after each case (may be NULL). */
 	void (*progress)(void *ctx, size_t done, size_t total, const struct wsph_case *c);
 	void *progress_ctx;
+	/* Called (may be NULL) with the case whose progress is due next, the one the run waits
+	 * for (its classname and name set), whenever that changes (NULL once none is left), and
+	 * the counts as progress gives them. */
+	void (*progress_next)(void *ctx, size_t done, size_t total, const struct wsph_case *next);
 	/* Isolation: cases run in a persistent child process (the default), replaced after a
 	 * crash, timeout, abort, exit or a failing case; a case is killed after timeout_ms (a
 	 * scenario's own `timeout:` times timeout_scale instead, when it has one). */

@@ -1,5 +1,6 @@
 /* The recorder: an append-only, thread-safe event array, and its formatting for people. */
 #include "trace.h"
+#include "decode.h"
 
 #include "platform/platform.h"
 
@@ -1360,7 +1361,11 @@ static const struct fn_row rows[] = {
 	{"WSPIoctl", {"#s", "#dwIoControlCode", "in", ">out"}, RET_INT},
 	{"WSPGetOverlappedResult", {"#s"}, RET_BOOL},
 	{"WSPGetQOSByName", {"#s"}, RET_BOOL},
-	{"WSPSelect", {"nfds"}, RET_INT},
+	{"WSPSelect", {"nfds", "!*readfds", "!*writefds", "!*exceptfds", "$sets"}, RET_INT},
+	{"WSPBind", {"#s", "#name"}, RET_INT},
+	{"WSPConnect", {"#s", "#name"}, RET_INT},
+	{"WSPAsyncSelect", {"#s", "*hWnd", "#wMsg", "#lEvent"}, RET_INT},
+	{"WSPEventSelect", {"#s", "*hEventObject", "#lNetworkEvents"}, RET_INT},
 	{"WSPStringToAddress", {NULL}, RET_INT},
 	{"WSPAddressToString", {NULL}, RET_INT},
 	{"WPUCloseEvent", {"*hEvent"}, RET_BOOL},
@@ -1370,7 +1375,7 @@ static const struct fn_row rows[] = {
 	{"WPUFDIsSet", {"#s", "*fdset"}, RET_INT},
 	{"WPUGetProviderPath", {"*lpProviderId", "len"}, RET_INT},
 	{"WPUModifyIFSHandle", {"dwCatalogEntryId", "#ProposedHandle"}, RET_HANDLE},
-	{"WPUPostMessage", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_BOOL},
+	{"WPUPostMessage", {"*hWnd", "#Msg", "#wParam", "#lParam"}, RET_BOOL},
 	{"WPUQueryBlockingCallback", {"dwCatalogEntryId", "*callback", "*context"}, RET_INT},
 	{"WPUQuerySocketHandleContext", {"#s", "*context"}, RET_INT},
 	{"WPUQueueApc", {"*lpThreadId", "*lpfnUserApc", "*dwContext", "*ThreadHandle"}, RET_INT},
@@ -1393,8 +1398,8 @@ static const struct fn_row rows[] = {
 	{"LoadLibraryExW", {"$lpLibFileName"}, RET_MODULE},
 	{"GetProcAddress", {"*hModule", "$lpProcName"}, RET_FOUND},
 	{"FreeLibrary", {"&hLibModule"}, RET_WINBOOL},
-	{"PostMessageA", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
-	{"PostMessageW", {"*hWnd", "#Msg", "*wParam", "*lParam"}, RET_WINBOOL},
+	{"PostMessageA", {"*hWnd", "#Msg", "#wParam", "#lParam"}, RET_WINBOOL},
+	{"PostMessageW", {"*hWnd", "#Msg", "#wParam", "#lParam"}, RET_WINBOOL},
 	{"ExpandEnvironmentStringsA",
 	 {"$lpSrc", "*lpSrcAddress", "*lpDst", "nSize", "!srcChars", "!needed", "!#hash"},
 	 RET_COUNT},
@@ -1627,12 +1632,30 @@ static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 		*pos = (*pos + (size_t)n < len) ? *pos + (size_t)n : len - 1;
 }
 
-/* One argument's value as the text shows it. */
-static void put_value(const struct wsph_event *ev, const struct wsph_param *p, char *buf,
-		      size_t len, size_t *pos)
+/* The call's level argument (what its optname means), or -1 when it has none. */
+static long long level_of(const struct wsph_event *ev, const struct wsph_param *ps, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(ps[i].name, "level") && ps[i].slot >= 0)
+			return (long long)(int64_t)ev->a[ps[i].slot];
+	return -1;
+}
+
+/* One argument as the text shows it, "name=value": by name where it has one (decode.h). */
+static void put_value(const struct wsph_event *ev, const struct wsph_param *p, long long level,
+		      char *buf, size_t len, size_t *pos)
 {
 	char v[sizeof ev->text * 4 + 8];
 	uint64_t x = p->slot >= 0 ? ev->a[p->slot] : 0;
+	/* the select sets as given, on a return too (show prints the sets returned) */
+	int how = wsph_decode_arg(wsph_fn_name(ev->fn), p->name, x, level, ev->text, 0, v, sizeof v);
+	if (how) {
+		cat(buf, len, pos, how == 2 ? "%s" : "%s=", how == 2 ? v : p->name);
+		if (how != 2)
+			cat(buf, len, pos, "%s", v);
+		return;
+	}
+	cat(buf, len, pos, "%s=", p->name);
 	switch (p->kind) {
 	case 's': cat(buf, len, pos, "%s", wsph_quote(ev->text, v, sizeof v)); break;
 	case 'e': cat(buf, len, pos, "%s", wsph_error_format((int)x, v, sizeof v)); break;
@@ -1650,6 +1673,7 @@ char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len)
 {
 	struct wsph_param ps[MAX_PARAMS];
 	int n = wsph_fn_params(ev->fn, ps), shown = 0;
+	long long level = level_of(ev, ps, n);
 	size_t pos = 0;
 	char e[64];
 	buf[0] = '\0';
@@ -1657,8 +1681,8 @@ char *wsph_event_call_text(const struct wsph_event *ev, char *buf, size_t len)
 	for (int i = 0; i < n; i++) {
 		if (ev->kind == WSPH_EV_CALL && ps[i].output)
 			continue; /* RETURN-only arguments are shown only once known */
-		cat(buf, len, &pos, "%s%s=", shown++ ? ", " : "", ps[i].name);
-		put_value(ev, &ps[i], buf, len, &pos);
+		cat(buf, len, &pos, "%s", shown++ ? ", " : "");
+		put_value(ev, &ps[i], level, buf, len, &pos);
 	}
 	cat(buf, len, &pos, ")");
 	if (ev->kind == WSPH_EV_CALL || row_of(ev->fn)->ret == RET_NONE)

@@ -1,8 +1,11 @@
-/* The human summary: the failing cases, one line per finding's rule; then the defects (findings
- * grouped by rule and site), one line each with the full text once; then one line of totals. With
- * verbose, every case with all its findings and what it did not reach. */
+/* The human summary: the failing cases, one line per finding (its message names the step and the
+ * decoded call); the defects (findings grouped by rule and site), one line each; each broken rule's
+ * statement and source once; a table of the broken rules by count; one line of totals. With
+ * verbose, every case with all its findings, their places and trace excerpts, and what it did not
+ * reach. Also the progress on stderr while running. */
 #include "casemap.h"
 #include "report.h"
+#include "platform/async.h"
 #include "platform/platform.h"
 
 #include <stdlib.h>
@@ -92,8 +95,8 @@ static int is_warning(const struct wsph_finding *f)
 	return f->rule && f->rule->severity == WSPH_SEV_WARNING;
 }
 
-/* "  RULE [error]: message", its place, rule, source and excerpt; with_id 0 leaves the rule ID out
- * (under a defect's line, which names it). */
+/* "  RULE [error]: message", its place and excerpt (the rule's statement and source are printed
+ * once, under "Rules broken"); with_id 0 leaves the rule ID out. */
 static void put_finding_as(const struct con *k, const struct wsph_case *c,
 			   const struct wsph_finding *f, int with_id)
 {
@@ -128,16 +131,6 @@ static void put_finding_as(const struct con *k, const struct wsph_case *c,
 		}
 		fputc('\n', out);
 	}
-	if (f->rule && f->rule->statement) {
-		fputs("    rule: ", out);
-		put_clean(out, f->rule->statement);
-		fputc('\n', out);
-	}
-	if (f->rule && f->rule->source) {
-		fputs("    source: ", out);
-		put_clean(out, f->rule->source);
-		fputc('\n', out);
-	}
 	if (f->excerpt)
 		put_mapped(k, f->excerpt, put_indented_plain);
 }
@@ -148,11 +141,13 @@ static void put_finding(const struct con *k, const struct wsph_case *c,
 	put_finding_as(k, c, f, 1);
 }
 
-/* "FAIL  wspharness.x name  (file:line)"; the status words are padded to one width. */
+/* "FAIL  suite/scenario[kind]  (file:line)": the case ID that --filter, list and the progress
+ * line use; the status words are padded to one width. */
 static void put_head(const struct con *k, const struct wsph_case *c, const char *status,
 		     const char *code)
 {
 	FILE *out = k->out;
+	char *label = wsph_case_label(c);
 
 	if (code)
 		color_on(k, code);
@@ -160,9 +155,8 @@ static void put_head(const struct con *k, const struct wsph_case *c, const char 
 	if (code)
 		color_off(k);
 	fprintf(out, "%*s", (int)(6 - strlen(status)), "");
-	put_clean(out, c->classname ? c->classname : "wspharness");
-	fputc(' ', out);
-	put_clean(out, c->name);
+	put_clean(out, label ? label : c->name);
+	free(label);
 	if (c->file) {
 		fputs("  (", out);
 		put_clean(out, c->file);
@@ -240,6 +234,8 @@ int wsph_console_color(FILE *stream, int requested)
 	return wsph_plat_stream_is_tty(stream);
 }
 
+static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next);
+
 /* "[12/48] sockets.stream/connect-accept-transfer[nonifs] ... ok". On a terminal each line
  * replaces the previous one, and only failures, errors and the last case stay on screen;
  * with verbose every case gets its own line, terminal or not. */
@@ -253,6 +249,8 @@ void wsph_console_progress(void *ctx, size_t done, size_t total, const struct ws
 	char *label;
 	int keep;
 
+	if (c)
+		tick_update(done, total, NULL, 0);
 	if (!c || (!tty && !verbose))
 		return;
 	switch (c->outcome) {
@@ -291,16 +289,6 @@ void wsph_console_progress(void *ctx, size_t done, size_t total, const struct ws
 	free(label);
 }
 
-/* How many groups share g's rule: then a case's line names the site too, to tell them apart. */
-static size_t groups_of_rule(const struct wsph_groups *gs, const struct wsph_group *g)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < gs->n; i++)
-		n += strcmp(gs->v[i].rule_id, g->rule_id) == 0;
-	return n;
-}
-
 static void put_site(const struct con *k, const struct wsph_group *g, const char *lead)
 {
 	char site[256];
@@ -321,13 +309,14 @@ static void put_severity(const struct con *k, int warning)
 	fputc(']', k->out);
 }
 
-/* A failing case without the finding texts (the defects below hold them): one line per group the
- * case has findings in, "  RULE [error] at steps 10, 11, 12", and how much it did not reach. */
-static void put_case_brief(const struct con *k, const struct wsph_case *c,
-			   const struct wsph_groups *gs)
+/* A failing case without -v: its error, one line per finding, "  RULE [error] line 12: step 3
+ * (bind): WSPBind(s=0x3c000000, name=127.0.0.1:5000) -> SOCKET_ERROR, ..." (the message names the
+ * step and the call with its arguments by name; the line is the step's in the case's file), and
+ * how much it did not reach. */
+static void put_case_brief(const struct con *k, const struct wsph_case *c)
 {
 	FILE *out = k->out;
-	size_t i, j, steps = 0, rules = 0;
+	size_t i, steps = 0, rules = 0;
 
 	put_head(k, c, c->outcome == WSPH_ERROR ? "ERROR" : "FAIL", RED);
 	fputc('\n', out);
@@ -341,27 +330,22 @@ static void put_case_brief(const struct con *k, const struct wsph_case *c,
 		fputc('\n', out);
 	}
 	for (i = 0; i < c->n_findings; i++) {
-		size_t g = wsph_groups_find(gs, &c->findings[i]), n_steps = 0, printed;
-		for (j = 0; j < i; j++) /* the group's first finding in this case prints the line */
-			if (wsph_groups_find(gs, &c->findings[j]) == g)
-				break;
-		if (j < i)
-			continue;
+		const struct wsph_finding *f = &c->findings[i];
+		int other_file = f->loc.file && (!c->file || strcmp(f->loc.file, c->file) != 0);
 		fputs("  ", out);
-		put_clean(out, g < gs->n ? gs->v[g].rule_id : "?");
-		put_severity(k, is_warning(&c->findings[i]));
-		for (j = i; j < c->n_findings; j++)
-			n_steps += c->findings[j].step > 0 &&
-				   wsph_groups_find(gs, &c->findings[j]) == g;
-		if (n_steps)
-			fputs(n_steps > 1 ? " at steps " : " at step ", out);
-		for (j = i, printed = 0; j < c->n_findings; j++) {
-			if (c->findings[j].step <= 0 || wsph_groups_find(gs, &c->findings[j]) != g)
-				continue;
-			fprintf(out, "%s%d", printed++ ? ", " : "", c->findings[j].step);
+		put_clean(out, f->rule && f->rule->id ? f->rule->id : "?");
+		put_severity(k, is_warning(f));
+		if (other_file) {
+			fputc(' ', out);
+			put_clean(out, f->loc.file);
+			if (f->loc.line > 0)
+				fprintf(out, ":%d", f->loc.line);
+		} else if (f->loc.line > 0) {
+			fprintf(out, " line %d", f->loc.line);
 		}
-		if (g < gs->n && groups_of_rule(gs, &gs->v[g]) > 1)
-			put_site(k, &gs->v[g], " " EM_DASH " ");
+		fputs(": ", out);
+		if (f->message)
+			put_mapped(k, f->message, put_clean);
 		fputc('\n', out);
 	}
 	for (i = 0; i < c->n_unreached; i++) {
@@ -382,8 +366,7 @@ static void put_case_brief(const struct con *k, const struct wsph_case *c,
 #define CASES_SHOWN 8 /* case IDs listed under a defect before "and N more" (all with -v) */
 
 /* "SPI.Cleanup.SuccessReturnsZero in 57 cases (first: lifecycle.startup/startup[nonifs]) -
- * passthru.dll, WSPCleanup", the cases when there are several, and without verbose the first
- * finding in full (verbose printed every finding with its case already). */
+ * passthru.dll, WSPCleanup" and, when there are several, its findings' cases. */
 static int put_group(struct con *k, const struct wsph_results *r, const struct wsph_group *g,
 		     const struct wsph_report_opts *o)
 {
@@ -423,16 +406,135 @@ static int put_group(struct con *k, const struct wsph_results *r, const struct w
 				(unsigned long)(g->n_cases - shown));
 		fputc('\n', out);
 	}
-	if (!o->verbose) {
-		struct wsph_casemap *map = NULL;
-		if (o->deterministic && !(map = wsph_casemap_new(first)))
-			return -1;
-		k->map = map;
-		put_finding_as(k, first, g->first, 0);
-		k->map = NULL;
-		wsph_casemap_free(map);
-	}
 	return 0;
+}
+
+/* One broken rule over the run: its findings and the cases they are in. */
+struct broken {
+	const struct wsph_rule *rule; /* the first finding's (NULL when it has none) */
+	const char *id;
+	int warning;
+	size_t findings, cases;
+	size_t last_case; /* the last case counted, + 1 (0: none yet) */
+};
+
+struct brokens {
+	struct broken *v;
+	size_t n;
+};
+
+/* Every rule with a finding, in order of first appearance; 0, or -1 when out of memory. */
+static int brokens_collect(const struct wsph_results *r, struct brokens *b)
+{
+	size_t i, j, m, cap = 0;
+
+	b->v = NULL;
+	b->n = 0;
+	for (i = 0; i < r->n_cases; i++)
+		for (j = 0; j < r->cases[i].n_findings; j++) {
+			const struct wsph_finding *f = &r->cases[i].findings[j];
+			const char *id = f->rule && f->rule->id ? f->rule->id : "?";
+			for (m = 0; m < b->n && strcmp(b->v[m].id, id) != 0; m++)
+				;
+			if (m == b->n) {
+				if (b->n == cap) {
+					struct broken *nv;
+					cap = cap ? cap * 2 : 16;
+					nv = realloc(b->v, cap * sizeof *nv);
+					if (!nv) {
+						free(b->v);
+						b->v = NULL;
+						b->n = 0;
+						return -1;
+					}
+					b->v = nv;
+				}
+				memset(&b->v[m], 0, sizeof b->v[m]);
+				b->v[m].rule = f->rule;
+				b->v[m].id = id;
+				b->v[m].warning = is_warning(f);
+				b->n++;
+			}
+			b->v[m].findings++;
+			if (b->v[m].last_case != i + 1) {
+				b->v[m].cases++;
+				b->v[m].last_case = i + 1;
+			}
+		}
+	return 0;
+}
+
+/* Most cases first, then most findings, errors before warnings, then by ID: a stable order. */
+static int by_count(const void *pa, const void *pb)
+{
+	const struct broken *a = pa, *b = pb;
+
+	if (a->cases != b->cases)
+		return a->cases < b->cases ? 1 : -1;
+	if (a->findings != b->findings)
+		return a->findings < b->findings ? 1 : -1;
+	if (a->warning != b->warning)
+		return a->warning - b->warning;
+	return strcmp(a->id, b->id);
+}
+
+/* "Rules broken": each rule's statement and source, once per run: errors, then warnings, each in
+ * order of first appearance. */
+static void put_rule_broken(const struct con *k, const struct broken *br)
+{
+	FILE *out = k->out;
+	const struct wsph_rule *rule = br->rule;
+
+	color_on(k, br->warning ? YELLOW : RED);
+	put_clean(out, br->id);
+	color_off(k);
+	fputs(br->warning ? " [warning" : " [error", out);
+	if (rule && rule->level && *rule->level) {
+		fputs(", ", out);
+		put_clean(out, rule->level);
+	}
+	fputs("]\n", out);
+	if (rule && rule->statement) {
+		fputs("  rule: ", out);
+		put_clean(out, rule->statement);
+		fputc('\n', out);
+	}
+	if (rule && rule->source) {
+		fputs("  source: ", out);
+		put_clean(out, rule->source);
+		fputc('\n', out);
+	}
+}
+
+static void put_rules_broken(const struct con *k, const struct brokens *b)
+{
+	size_t i;
+	int warnings;
+
+	fprintf(k->out, "\nRules broken (%lu):\n", (unsigned long)b->n);
+	for (warnings = 0; warnings < 2; warnings++)
+		for (i = 0; i < b->n; i++)
+			if (b->v[i].warning == warnings)
+				put_rule_broken(k, &b->v[i]);
+}
+
+/* The closing table: the broken rules by count, most first. */
+static void put_rule_table(const struct con *k, struct brokens *b)
+{
+	FILE *out = k->out;
+	size_t i, w = strlen("rule");
+
+	qsort(b->v, b->n, sizeof *b->v, by_count);
+	for (i = 0; i < b->n; i++)
+		if (strlen(b->v[i].id) > w)
+			w = strlen(b->v[i].id);
+	fprintf(out, "\n%-*s  %5s  %8s\n", (int)w, "rule", "cases", "findings");
+	for (i = 0; i < b->n; i++) {
+		put_clean(out, b->v[i].id);
+		fprintf(out, "%*s  %5lu  %8lu%s\n", (int)(w - strlen(b->v[i].id)), "",
+			(unsigned long)b->v[i].cases, (unsigned long)b->v[i].findings,
+			b->v[i].warning ? "  (warning)" : "");
+	}
 }
 
 int wsph_report_console(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
@@ -440,6 +542,7 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
 	struct wsph_counts n;
 	struct wsph_groups gs;
+	struct brokens b = {NULL, 0};
 	struct con k;
 	size_t i, u_steps, u_rules, u_cases;
 	int rc = -1;
@@ -453,6 +556,8 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	k.map = NULL;
 	if (wsph_results_groups(r, &gs) != 0)
 		return -1;
+	if (brokens_collect(r, &b) != 0)
+		goto out;
 
 	for (i = 0; i < r->n_cases; i++) {
 		const struct wsph_case *c = &r->cases[i];
@@ -463,7 +568,7 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 			goto out;
 		k.map = map;
 		if (bad && !o->verbose)
-			put_case_brief(&k, c, &gs);
+			put_case_brief(&k, c);
 		else
 			put_case(&k, c, o->verbose);
 		k.map = NULL;
@@ -474,14 +579,16 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 		fprintf(out, "\n%lu defect%s (findings of one rule at one site: module, WSP call, "
 			     "upcall):\n",
 			(unsigned long)gs.n, gs.n == 1 ? "" : "s");
-		for (i = 0; i < gs.n; i++) {
-			if (i && !o->verbose)
-				fputc('\n', out);
+		for (i = 0; i < gs.n; i++)
 			if (put_group(&k, r, &gs.v[i], o) != 0)
 				goto out;
-		}
-		fputc('\n', out);
 	}
+	if (b.n) {
+		put_rules_broken(&k, &b);
+		put_rule_table(&k, &b);
+	}
+	if (gs.n || b.n)
+		fputc('\n', out);
 
 	wsph_results_count(r, &n);
 	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
@@ -526,6 +633,147 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	fputc('\n', out);
 	rc = ferror(out) ? -1 : 0;
 out:
+	free(b.v);
 	wsph_groups_free(&gs);
 	return rc;
+}
+
+/* ---- progress on a stderr that is not a terminal: a line every few seconds ---- */
+
+#define TICK_MS_DEFAULT 5000
+#define TICK_ENV "WSPHARNESS_PROGRESS_INTERVAL_MS"
+
+static struct ticker {
+	struct wsph_mutex *lock;
+	void *stop;    /* a platform event: set to end the thread */
+	void *running; /* set by the thread first thing */
+	struct wsph_thread *thread;
+	unsigned interval_ms;
+	uint64_t t0;
+	size_t done, total;
+	char *current; /* the case the run waits for (its ID), NULL none */
+	unsigned long lines;
+} tick;
+
+/* "[ 12/48] 25% 00:31 elapsed, current: sockets.stream/connect-refused[nonifs]" */
+static void tick_line(void)
+{
+	uint64_t s = (wsph_plat_now_ns() - tick.t0) / 1000000000u;
+	int width = (int)snprintf(NULL, 0, "%lu", (unsigned long)tick.total);
+
+	fprintf(stderr, "[%*lu/%lu] %3lu%% %02lu:%02lu elapsed", width, (unsigned long)tick.done,
+		(unsigned long)tick.total,
+		tick.total ? (unsigned long)(tick.done * 100 / tick.total) : 0UL,
+		(unsigned long)(s / 60), (unsigned long)(s % 60));
+	if (tick.current) {
+		fputs(", current: ", stderr);
+		put_clean(stderr, tick.current);
+	}
+	fputc('\n', stderr);
+	fflush(stderr);
+	tick.lines++;
+}
+
+static int tick_main(void *ctx)
+{
+	(void)ctx;
+	wsph_plat_event_set(tick.running);
+	while (!wsph_plat_event_wait(tick.stop, tick.interval_ms)) {
+		wsph_mutex_lock(tick.lock);
+		tick_line();
+		wsph_mutex_unlock(tick.lock);
+	}
+	return 0;
+}
+
+/* The interval: WSPHARNESS_PROGRESS_INTERVAL_MS, a plain decimal from 1 to 3600000, or 5 s. */
+static int tick_interval(unsigned *ms, char *err, size_t errlen)
+{
+	const char *v = getenv(TICK_ENV), *p;
+	unsigned long x = 0;
+
+	*ms = TICK_MS_DEFAULT;
+	if (!v)
+		return 0;
+	for (p = v; *p >= '0' && *p <= '9' && x <= 3600000; p++)
+		x = x * 10 + (unsigned long)(*p - '0');
+	if (!*v || *p || x < 1 || x > 3600000) {
+		snprintf(err, errlen, TICK_ENV " must be a number of milliseconds from 1 to 3600000, "
+				      "not '%.40s'",
+			 v);
+		return -1;
+	}
+	*ms = (unsigned)x;
+	return 0;
+}
+
+int wsph_console_ticker_start(const struct wsph_report_opts *o, char *err, size_t errlen)
+{
+	unsigned ms;
+
+	if (tick_interval(&ms, err, errlen) != 0)
+		return -1;
+	if ((o && o->deterministic) || wsph_plat_stream_is_tty(stderr) || tick.thread)
+		return 0;
+	memset(&tick, 0, sizeof tick);
+	tick.interval_ms = ms;
+	tick.t0 = wsph_plat_now_ns();
+	tick.lock = wsph_mutex_new();
+	tick.stop = wsph_plat_event_new();
+	tick.running = wsph_plat_event_new();
+	if (tick.lock && tick.stop && tick.running)
+		tick.thread = wsph_thread_start(tick_main, NULL);
+	/* Running before any case starts: a Windows thread is counted when it first runs, and an
+	 * in-process run compares the thread count before a provider loads with the count after. */
+	if (tick.thread)
+		wsph_plat_event_wait(tick.running, 60000);
+	if (!tick.thread) { /* no progress line is no reason to stop a run */
+		if (tick.lock)
+			wsph_mutex_free(tick.lock);
+		if (tick.stop)
+			wsph_plat_event_free(tick.stop);
+		if (tick.running)
+			wsph_plat_event_free(tick.running);
+		memset(&tick, 0, sizeof tick);
+	}
+	return 0;
+}
+
+void wsph_console_ticker_stop(void)
+{
+	if (!tick.thread)
+		return;
+	wsph_plat_event_set(tick.stop);
+	wsph_thread_join(tick.thread);
+	/* a run of cases longer than the interval says so at least once, however the thread was
+	 * scheduled (not one that ended before its first case did: a module that cannot be used) */
+	if (!tick.lines && tick.done &&
+	    wsph_plat_now_ns() - tick.t0 >= (uint64_t)tick.interval_ms * 1000000u)
+		tick_line();
+	wsph_mutex_free(tick.lock);
+	wsph_plat_event_free(tick.stop);
+	wsph_plat_event_free(tick.running);
+	free(tick.current);
+	memset(&tick, 0, sizeof tick);
+}
+
+/* The ticker's count and current case; nothing while no ticker runs. */
+static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next)
+{
+	if (!tick.thread)
+		return;
+	wsph_mutex_lock(tick.lock);
+	if (has_next) {
+		free(tick.current);
+		tick.current = next ? wsph_case_label(next) : NULL;
+	}
+	tick.done = done;
+	tick.total = total;
+	wsph_mutex_unlock(tick.lock);
+}
+
+void wsph_console_progress_next(void *ctx, size_t done, size_t total, const struct wsph_case *next)
+{
+	(void)ctx;
+	tick_update(done, total, next, 1);
 }

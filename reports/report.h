@@ -41,6 +41,17 @@ int wsph_console_color(FILE *stream, int requested);
  * ok" (FAIL, ERROR, skip) on stderr when stderr is a terminal (one updating line) or verbose. */
 void wsph_console_progress(void *ctx, size_t done, size_t total, const struct wsph_case *c);
 
+/* On a stderr that is not a terminal (where the progress line above does not update in place),
+ * and unless deterministic: a line every WSPHARNESS_PROGRESS_INTERVAL_MS (default 5000) while the
+ * run lasts, "[12/48]  25% 00:31 elapsed, current: <case ID>", and one at the end of a run that
+ * lasted longer than that if none came yet and a case finished. Start before wsph_run, stop after it. Returns 0, or -1
+ * with err saying why when the variable is not a number of milliseconds from 1 to 3600000 (bad
+ * input). The ticker follows wsph_console_progress and, for the current case,
+ * wsph_console_progress_next (wsph_run_config.progress_next). */
+int wsph_console_ticker_start(const struct wsph_report_opts *o, char *err, size_t errlen);
+void wsph_console_ticker_stop(void);
+void wsph_console_progress_next(void *ctx, size_t done, size_t total, const struct wsph_case *next);
+
 /* `wspharness show TRACE`: prints a JSON-lines trace for people. Returns 0, or 2 after printing
  * "file:line: message" on stderr when the file cannot be read or is not a wspharness trace. */
 int wsph_show_trace(const char *path, FILE *out);

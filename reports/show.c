@@ -3,6 +3,7 @@
  * what each case did not reach, and the defects (findings grouped by rule and site).
  */
 #include "casemap.h"
+#include "decode.h"
 #include "json.h"
 #include "report.h"
 
@@ -43,87 +44,7 @@ static void put_clean(FILE *out, const char *s)
 	}
 }
 
-/* ---- symbolic names of argument values ---- */
-
-struct sym {
-	long long v;
-	const char *name;
-};
-
-static const struct sym af_syms[] = {{0, "AF_UNSPEC"}, {2, "AF_INET"}, {23, "AF_INET6"}, {0, NULL}};
-static const struct sym type_syms[] = {{1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"},     {3, "SOCK_RAW"},
-                                       {4, "SOCK_RDM"},    {5, "SOCK_SEQPACKET"}, {0, NULL}};
-static const struct sym proto_syms[] = {
-    {6, "IPPROTO_TCP"}, {17, "IPPROTO_UDP"}, {1, "IPPROTO_ICMP"}, {0, NULL}};
-static const struct sym how_syms[] = {{0, "SD_RECEIVE"}, {1, "SD_SEND"}, {2, "SD_BOTH"}, {0, NULL}};
-static const struct sym level_syms[] = {
-    {0xffff, "SOL_SOCKET"}, {6, "IPPROTO_TCP"}, {0, "IPPROTO_IP"}, {17, "IPPROTO_UDP"}, {0, NULL}};
-static const struct sym so_syms[] = {{0x1, "SO_DEBUG"},
-                                     {0x2, "SO_ACCEPTCONN"},
-                                     {0x4, "SO_REUSEADDR"},
-                                     {0x8, "SO_KEEPALIVE"},
-                                     {0x10, "SO_DONTROUTE"},
-                                     {0x20, "SO_BROADCAST"},
-                                     {0x80, "SO_LINGER"},
-                                     {0x100, "SO_OOBINLINE"},
-                                     {0x1001, "SO_SNDBUF"},
-                                     {0x1002, "SO_RCVBUF"},
-                                     {0x1005, "SO_SNDTIMEO"},
-                                     {0x1006, "SO_RCVTIMEO"},
-                                     {0x1007, "SO_ERROR"},
-                                     {0x1008, "SO_TYPE"},
-                                     {0x2005, "SO_PROTOCOL_INFOW"},
-                                     {0, NULL}};
-static const struct sym ioctl_syms[] = {
-    {0x8004667e, "FIONBIO"}, {0x4004667f, "FIONREAD"}, {0x40047307, "SIOCATMARK"}, {0, NULL}};
-static const struct sym fd_bits[] = {{0x1, "FD_READ"},
-                                     {0x2, "FD_WRITE"},
-                                     {0x4, "FD_OOB"},
-                                     {0x8, "FD_ACCEPT"},
-                                     {0x10, "FD_CONNECT"},
-                                     {0x20, "FD_CLOSE"},
-                                     {0x40, "FD_QOS"},
-                                     {0x80, "FD_GROUP_QOS"},
-                                     {0x100, "FD_ROUTING_INTERFACE_CHANGE"},
-                                     {0x200, "FD_ADDRESS_LIST_CHANGE"},
-                                     {0, NULL}};
-static const struct sym wsa_flag_bits[] = {
-    {0x01, "WSA_FLAG_OVERLAPPED"},        {0x02, "WSA_FLAG_MULTIPOINT_C_ROOT"},
-    {0x04, "WSA_FLAG_MULTIPOINT_C_LEAF"}, {0x08, "WSA_FLAG_MULTIPOINT_D_ROOT"},
-    {0x10, "WSA_FLAG_MULTIPOINT_D_LEAF"}, {0x40, "WSA_FLAG_ACCESS_SYSTEM_SECURITY"},
-    {0x80, "WSA_FLAG_NO_HANDLE_INHERIT"}, {0, NULL}};
-
-static const char *sym_find(const struct sym *t, long long v)
-{
-	for (; t->name; t++)
-		if (t->v == v)
-			return t->name;
-	return NULL;
-}
-
-/* "FD_READ|FD_CLOSE", with unknown bits as hex; "0" for none. */
-static void put_bits(FILE *out, const struct sym *t, unsigned long long v)
-{
-	int first = 1;
-
-	if (!v) {
-		fputs("0", out);
-		return;
-	}
-	for (; t->name; t++)
-		if (v & (unsigned long long)t->v) {
-			fprintf(out, "%s%s", first ? "" : "|", t->name);
-			v &= ~(unsigned long long)t->v;
-			first = 0;
-		}
-	if (v)
-		fprintf(out, "%s0x%llx", first ? "" : "|", v);
-}
-
-static int name_is(const char *name, const char *a)
-{
-	return strcmp(name, a) == 0;
-}
+/* ---- arguments by name (decode.h) ---- */
 
 static int contains_ci(const char *s, const char *needle)
 {
@@ -178,18 +99,39 @@ static int param_of(int fn, const char *name, struct wsph_param *out)
 	return 0;
 }
 
+/* One argument, "name=value": by name where decode.h knows it ("level=SOL_SOCKET (65535)"), a
+ * string in quotes, an error code by name, else as recorded. */
 static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json *v,
-                    long long level)
+                    long long level, const char *text, int output)
 {
 	long long x = 0;
-	const char *s = NULL;
-	char e[64];
+	char e[1024];
 	struct wsph_param p;
+	int how;
 
-	if (param_of(fn, name, &p) && p.kind == 's' &&
+	if (param_of(fn, name, &p) && p.kind == 's' && strcmp(name, "sets") != 0 &&
 	    (v->type == WSPH_JSON_STRING || v->type == WSPH_JSON_NULL)) {
-		char q[1024];
-		put_clean(out, wsph_quote(v->type == WSPH_JSON_STRING ? v->string : NULL, q, sizeof q));
+		put_clean(out, name);
+		fputc('=', out);
+		put_clean(out, wsph_quote(v->type == WSPH_JSON_STRING ? v->string : NULL, e, sizeof e));
+		return;
+	}
+	if (!arg_value(v, &x))
+		x = 0;
+	how = fn >= 0 ? wsph_decode_arg(wsph_fn_name((enum wsph_fn)fn), name, (uint64_t)x, level,
+	                                text, WSPH_DECODE_NUMBER | (output ? WSPH_DECODE_OUTPUT : 0),
+	                                e, sizeof e)
+	              : 0;
+	if (how == 2) { /* names its parts itself */
+		if (output)
+			fputs("ready: ", out);
+		put_clean(out, e);
+		return;
+	}
+	put_clean(out, name);
+	fputc('=', out);
+	if (how && (arg_value(v, &x) || text)) {
+		put_clean(out, e);
 		return;
 	}
 	if (!arg_value(v, &x)) {
@@ -201,41 +143,6 @@ static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json 
 			fputs(v->boolean ? "true" : "false", out);
 		else
 			fputs("null", out);
-		return;
-	}
-	if (name_is(name, "af"))
-		s = sym_find(af_syms, x);
-	else if (name_is(name, "type"))
-		s = sym_find(type_syms, x);
-	else if (name_is(name, "protocol"))
-		s = x ? sym_find(proto_syms, x) : NULL;
-	else if (name_is(name, "how"))
-		s = sym_find(how_syms, x);
-	else if (name_is(name, "level"))
-		s = sym_find(level_syms, x);
-	else if (name_is(name, "optname") && level == 0xffff)
-		s = sym_find(so_syms, x);
-	else if (name_is(name, "optname") && level == 6 && x == 1)
-		s = "TCP_NODELAY";
-	else if (name_is(name, "dwIoControlCode"))
-		s = sym_find(ioctl_syms, x);
-	if (s) {
-		fprintf(out, "%s (%lld)", s, x);
-		return;
-	}
-	if (name_is(name, "wVersionRequested") || name_is(name, "wVersion") ||
-	    name_is(name, "wHighVersion")) {
-		fprintf(out, "%lld.%lld (0x%llx)", x & 0xff, (x >> 8) & 0xff,
-		        (unsigned long long)x);
-		return;
-	}
-	if (name_is(name, "lNetworkEvents") || name_is(name, "lEvent") ||
-	    name_is(name, "NetworkEvents")) {
-		put_bits(out, fd_bits, (unsigned long long)x);
-		return;
-	}
-	if (name_is(name, "dwFlags")) {
-		put_bits(out, wsa_flag_bits, (unsigned long long)x);
 		return;
 	}
 	if (contains_ci(name, "error") || contains_ci(name, "errno")) {
@@ -262,31 +169,35 @@ static int is_output(int fn, const char *name)
 static size_t put_arg_list(FILE *out, int fn, const struct wsph_json *args, enum which which)
 {
 	const struct wsph_json *lv = wsph_json_get(args, "level");
+	const char *sets = wsph_json_get_string(args, "sets");
 	long long level = -1;
 	size_t i, shown = 0;
 
 	if (lv)
 		arg_value(lv, &level);
 	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++) {
-		if (which != ALL && is_output(fn, args->keys[i]) != (which == OUTPUTS))
+		int is_sets = !strcmp(args->keys[i], "sets");
+		if (which != ALL && !is_sets && is_output(fn, args->keys[i]) != (which == OUTPUTS))
 			continue;
+		if (is_sets && which == OUTPUTS && (!sets || !strchr(sets, '>')))
+			continue; /* the sets returned: only when the call returned some */
 		if (shown++)
 			fputs(", ", out);
-		put_clean(out, args->keys[i]);
-		fputc('=', out);
-		put_arg(out, fn, args->keys[i], &args->items[i], level);
+		put_arg(out, fn, args->keys[i], &args->items[i], level, is_sets ? sets : NULL,
+		        which == OUTPUTS);
 	}
 	return shown;
 }
 
 static int has_outputs(int fn, const struct wsph_json *args)
 {
+	const char *sets = wsph_json_get_string(args, "sets");
 	size_t i;
 
 	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++)
 		if (is_output(fn, args->keys[i]))
 			return 1;
-	return 0;
+	return sets && strchr(sets, '>') != NULL;
 }
 
 /* ---- records ---- */
@@ -599,41 +510,130 @@ static void put_case_head(const struct show *s, const struct rec *c)
 	}
 }
 
+/* The operation of step n (1-based) from the case record's "steps" ("waitmessage"), or NULL. */
+static const char *step_op(const struct rec *c, long long n)
+{
+	const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+
+	if (!steps || steps->type != WSPH_JSON_ARRAY || n < 1 || (size_t)n > steps->n ||
+	    steps->items[n - 1].type != WSPH_JSON_STRING)
+		return NULL;
+	return steps->items[n - 1].string;
+}
+
+static void put_step_name(FILE *out, const struct rec *c, long long n)
+{
+	const char *op = step_op(c, n);
+
+	fprintf(out, "step %lld", n);
+	if (op) {
+		fputs(" (", out);
+		put_clean(out, op);
+		fputc(')', out);
+	}
+}
+
+/* Whether the case did not run step n (its "unreached" says so). */
+static int step_not_run(const struct rec *c, long long n)
+{
+	const struct wsph_json *list = wsph_json_get(&c->v, "unreached");
+	size_t i;
+
+	for (i = 0; list && list->type == WSPH_JSON_ARRAY && i < list->n; i++)
+		if (!wsph_json_get_string(&list->items[i], "rule") &&
+		    wsph_json_get_int(&list->items[i], "step", 0) == n)
+			return 1;
+	return 0;
+}
+
+/* The steps after `last` and before `next` that made no WSP call on the driver's thread
+ * (waitmessage, waitevent, complete, arrive, ...): one line each, so step numbers do not jump. */
+static void put_quiet_steps(const struct show *s, const struct rec *c, long long last,
+                            long long next)
+{
+	long long n;
+
+	for (n = last + 1; n < next; n++) {
+		if (!step_op(c, n) || step_not_run(c, n))
+			continue;
+		fputs("  ", s->out);
+		put_step_name(s->out, c, n);
+		fputs(": no WSP call on the driver's thread\n", s->out);
+	}
+}
+
+/* The header of a run of events: "  step 9 (recv)" on the driver's thread; another thread's
+ * events (an arrive step's sender, a provider's thread) under "  thread 2, step 8 (arrive)", the
+ * step they were recorded in. */
+static void put_header_of(const struct show *s, const struct rec *c, long long st,
+                          unsigned long th, unsigned long main_thread, long long prev_step)
+{
+	FILE *out = s->out;
+
+	if (th != main_thread) {
+		fprintf(out, "  thread %lu, ", th);
+		if (st > 0)
+			put_step_name(out, c, st);
+		else
+			fputs("outside the steps", out);
+		fputc('\n', out);
+	} else if (st > 0) {
+		fputs("  ", out);
+		put_step_name(out, c, st);
+		fputc('\n', out);
+	} else if (prev_step > 0) {
+		fputs("  outside the steps\n", out);
+	}
+}
+
 /* The records of one case: its record at recs[from], the rest up to (not including) to. Each
  * call is one line with its return; what happened inside it is indented under it; a finding
  * about the return comes after them. */
 static void put_case(const struct show *s, size_t from, size_t to)
 {
 	FILE *out = s->out;
-	unsigned long main_thread = 0;
-	long long step = -1;
+	const struct rec *c = &s->recs[from];
+	unsigned long main_thread = 0, thread = 0;
+	long long step = -1, main_step = 0;
 	struct tree t;
 	size_t i, j;
 
-	put_case_head(s, &s->recs[from]);
+	put_case_head(s, c);
 	if (tree_build(s, from, to, &t) != 0) {
 		fputs("  (out of memory: the events are not shown)\n", out);
 		t.n = 0;
 	}
 	for (i = 0; i < t.n; i++) {
 		const struct rec *e = t.ev[i];
+		unsigned long th = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
 		long long st;
 		if (!main_thread)
-			main_thread = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
+			main_thread = th;
 		if (t.merged[i]) { /* on its call's line: its findings after the call's events */
 			put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
 			continue;
 		}
 		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(&e->v, "step", 0);
-		if (st != step) {
-			if (st > 0)
-				fprintf(out, "  step %lld\n", st);
-			else if (step > 0)
-				fputs("  outside the steps\n", out);
+		/* an event inside a call stays under its call's header, another thread's next event
+		 * under its thread's */
+		if (t.depth[i] == 0 && (th != thread || (st != step && th == main_thread))) {
+			if (th == main_thread && st > main_step) {
+				put_quiet_steps(s, c, main_step, st);
+				main_step = st;
+			}
+			put_header_of(s, c, st, th, main_thread, step);
 			step = st;
+			thread = th;
 		}
 		put_event(s, e, t.ret[i] >= 0 ? t.ev[t.ret[i]] : NULL, t.depth[i], main_thread);
 		put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
+	}
+	{ /* the quiet steps after the last call; not after a crash or a hang, which ended the case
+	   * where its last event is */
+		const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+		const char *outcome = str(c, "outcome");
+		if (steps && steps->type == WSPH_JSON_ARRAY && t.n && strcmp(outcome, "error") != 0)
+			put_quiet_steps(s, c, main_step, (long long)steps->n + 1);
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
 	 * what the case did not reach. */

@@ -4,6 +4,7 @@
 #include "casemap.h"
 #include "json.h"
 #include "report.h"
+#include "scenario.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,8 @@ static void put_header(FILE *out, const struct wsph_results *r, const struct wsp
 }
 
 static void put_case(FILE *out, const struct wsph_case *c, const char *id,
-                     const struct wsph_casemap *m, const struct wsph_report_opts *o)
+                     const struct wsph_casemap *m, const struct wsph_scenario *sc,
+                     const struct wsph_report_opts *o)
 {
 	char *err = wsph_casemap_text(m, c->error_message), *skip = wsph_casemap_text(m, c->skip_reason);
 
@@ -106,6 +108,14 @@ static void put_case(FILE *out, const struct wsph_case *c, const char *id,
 	put_str(out, "skip_reason", c->outcome == WSPH_SKIP ? (skip ? skip : c->skip_reason) : NULL);
 	free(err);
 	free(skip);
+	put_key(out, "steps"); /* each step's operation, so `show` names the steps without a call */
+	fputc('[', out);
+	for (size_t i = 0; sc && i < sc->n_steps; i++) {
+		if (i)
+			fputc(',', out);
+		wsph_json_string(out, wsph_op_name(sc->steps[i].op));
+	}
+	fputc(']', out);
 	put_key(out, "unreached");
 	fputc('[', out);
 	for (size_t i = 0; i < c->n_unreached; i++) {
@@ -330,7 +340,7 @@ int wsph_report_trace(FILE *out, const struct wsph_results *r, const struct wsph
 			wsph_casemap_free(m);
 			return -1;
 		}
-		put_case(out, c, id, m, o);
+		put_case(out, c, id, m, wsph_results_scenario(r, c), o);
 		for (j = 0; j < wsph_case_n_events(c) &&
 		            wsph_case_event(c, wsph_casemap_event_at(m, j), &ev) == 0;
 		     j++)

@@ -149,7 +149,7 @@ TYPES = {
     "case": {"case": str, "classname": (str, type(None)), "name": str, "file": (str, type(None)),
              "line": (int, type(None)), "outcome": str, "time": (int, float), "events": int,
              "findings": int, "error_type": (str, type(None)), "error_message": (str, type(None)),
-             "skip_reason": (str, type(None)), "unreached": list},
+             "skip_reason": (str, type(None)), "unreached": list, "steps": list},
     "event": {"case": str, "seq": int, "time_ns": int, "thread": int, "kind": str, "function": str,
               "args": dict, "ret": (int, str, type(None)), "errno": (int, type(None)),
               "errno_name": (str, type(None)), "module": (str, type(None)),
@@ -208,6 +208,8 @@ def validate_trace(path):
             need(rec["outcome"] in ("pass", "fail", "error", "skip"), f"{path}:{n}: bad outcome")
             current, seqs = rec, set()
             cases[rec["case"]] = {"events": 0, "findings": 0, "outcome": rec["outcome"], "rec": rec}
+            need(all(isinstance(op, str) and op for op in rec["steps"]),
+                 f"{path}:{n}: steps: each step's operation is a non-empty string")
             for i, u in enumerate(rec["unreached"]):
                 need(isinstance(u, dict), f"{path}:{n}: unreached[{i}] is not an object")
                 _fields(f"{path}:{n}: unreached[{i}]", u, UNREACHED)

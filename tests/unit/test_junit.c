@@ -613,8 +613,9 @@ Test(junit, locale_does_not_change_numbers)
 	wsph_results_free(&r);
 }
 
-/* The console summary, pinned whole in deterministic mode: the failing cases one line per rule,
- * then each defect once with its first finding in full, then the totals. */
+/* The console summary, pinned whole in deterministic mode: the failing cases by their IDs, one
+ * line per finding; each defect once; each broken rule's statement and source once (errors
+ * first); the table of broken rules by count; the totals. */
 Test(console, failures_deterministic)
 {
 	struct wsph_results r;
@@ -624,28 +625,28 @@ Test(console, failures_deterministic)
 	out = render(wsph_report_console, &r, &det);
 	cr_expect_str_eq(
 		out,
-		"FAIL  wspharness.sockets.nonifs close-twice[nonifs]  (" NONIFS_YAML ":30)\n"
-		"  WPU.QueryBlockingCallback.Once [warning] at step 2\n"
-		"  WPU.CloseSocketHandle.MatchesCreate [error] at step 3\n"
-		"ERROR wspharness.lifecycle.startup startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
+		"FAIL  sockets.nonifs/close-twice[nonifs]  (" NONIFS_YAML ":30)\n"
+		"  WPU.QueryBlockingCallback.Once [warning] line 33: blocking callback queried 3 times\n"
+		"  WPU.CloseSocketHandle.MatchesCreate [error] line 35: closed handle 0x99 twice second <line> & more\n"
+		"ERROR lifecycle.startup/startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
 		"  crash: provider crashed: exception 0xC0000005 <ACCESS_VIOLATION> & \"q\"\n"
 		"\n"
 		"2 defects (findings of one rule at one site: module, WSP call, upcall):\n"
 		"WPU.CloseSocketHandle.MatchesCreate in 1 case (first: sockets.nonifs/close-twice[nonifs])\n"
-		"  [error] closed handle 0x99 twice second <line> & more\n"
-		"    at step 3, " NONIFS_YAML ":35:7\n"
-		"    rule: WPUCloseSocketHandle closes only handles WPUCreateSocketHandle returned.\n"
-		"    source: [CLOSING] Closing Sockets; spec 7.2\n"
-		"    #12 WPUCloseSocketHandle(0x99) -> 0\n"
-		"    #13 WPUCloseSocketHandle(0x99) -> 0\n"
-		"\n"
-		"WPU.QueryBlockingCallback.Once [warning] in 2 cases (first: "
-		"sockets.nonifs/close-twice[nonifs])\n"
+		"WPU.QueryBlockingCallback.Once [warning] in 2 cases (first: sockets.nonifs/close-twice[nonifs])\n"
 		"  2 findings in: sockets.nonifs/close-twice[nonifs], sockets.nonifs/odd<&>\"'\t ?name[nonifs]\n"
-		"  [warning] blocking callback queried 3 times\n"
-		"    at step 2, " NONIFS_YAML ":33:7\n"
-		"    rule: A provider should query the blocking callback once per call.\n"
-		"    source: spec 7.9\n"
+		"\n"
+		"Rules broken (2):\n"
+		"WPU.CloseSocketHandle.MatchesCreate [error, MUST]\n"
+		"  rule: WPUCloseSocketHandle closes only handles WPUCreateSocketHandle returned.\n"
+		"  source: [CLOSING] Closing Sockets; spec 7.2\n"
+		"WPU.QueryBlockingCallback.Once [warning, SHOULD]\n"
+		"  rule: A provider should query the blocking callback once per call.\n"
+		"  source: spec 7.9\n"
+		"\n"
+		"rule                                 cases  findings\n"
+		"WPU.QueryBlockingCallback.Once           2         2  (warning)\n"
+		"WPU.CloseSocketHandle.MatchesCreate      1         1\n"
 		"\n"
 		"2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings; 2 defects\n");
 	free(out);
@@ -666,9 +667,10 @@ Test(console, error_case_keeps_its_findings)
 	cr_assert_not_null(c->findings);
 	c->findings[0] = finding(&rule_close, 4, 9, 5, "closed 0x7 before the crash", NULL);
 	out = render(wsph_report_console, &r, &det);
-	expect_has(out, "ERROR wspharness.lifecycle.startup startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
+	expect_has(out, "ERROR lifecycle.startup/startup-crash[ifs]  (" STARTUP_YAML ":5)\n"
 			"  crash: provider crashed: exception 0xC0000005 <ACCESS_VIOLATION> & \"q\"\n"
-			"  WPU.CloseSocketHandle.MatchesCreate [error] at step 4\n");
+			"  WPU.CloseSocketHandle.MatchesCreate [error] " NONIFS_YAML ":9: closed 0x7 "
+			"before the crash\n");
 	expect_has(out, "WPU.CloseSocketHandle.MatchesCreate in 2 cases (first: "
 			"sockets.nonifs/close-twice[nonifs])\n"
 			"  2 findings in: sockets.nonifs/close-twice[nonifs], "
@@ -703,7 +705,8 @@ Test(console, unreached_in_detail_and_counted)
 	c->unreached[1].step = 3;
 	c->unreached[1].reason = xstrdup("WSPCleanup was never called\x1b[2J");
 	out = render(wsph_report_console, &r, &det);
-	expect_has(out, "  WPU.CloseSocketHandle.MatchesCreate [error] at step 3\n"
+	expect_has(out, "  WPU.CloseSocketHandle.MatchesCreate [error] line 35: closed handle 0x99 "
+			"twice second <line> & more\n"
 			"  not reached: 1 step, 1 rule (-v says which and why)\n");
 	expect_has(out, "2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings; 2 defects; not reached: "
 			"1 step, 1 rule in 1 case\n");
@@ -780,12 +783,12 @@ Test(console, verbose_lists_every_case)
 
 	build(&r);
 	out = render(wsph_report_console, &r, &o);
-	expect_has(out, "PASS  wspharness.sockets.nonifs create-and-close[nonifs]  (" NONIFS_YAML
+	expect_has(out, "PASS  sockets.nonifs/create-and-close[nonifs]  (" NONIFS_YAML
 			":14)\nFAIL  ");
-	expect_has(out, "SKIP  wspharness.lifecycle.startup ifs-handles[nonifs]  (" STARTUP_YAML
+	expect_has(out, "SKIP  lifecycle.startup/ifs-handles[nonifs]  (" STARTUP_YAML
 			":40): not applicable to nonIFS providers\n");
 	/* Control characters in provider text never reach the terminal. */
-	expect_has(out, "PASS  wspharness.sockets.nonifs odd<&>\"'\t ?name[nonifs]  (" NONIFS_YAML
+	expect_has(out, "PASS  sockets.nonifs/odd<&>\"'\t ?name[nonifs]  (" NONIFS_YAML
 			":50)\n"
 			"  WPU.QueryBlockingCallback.Once [warning]: queried twice\n"
 			"    at " NONIFS_YAML ":50:3\n");
@@ -796,8 +799,10 @@ Test(console, verbose_lists_every_case)
 			"WPU.QueryBlockingCallback.Once [warning] in 2 cases (first: "
 			"sockets.nonifs/close-twice[nonifs])\n"
 			"  2 findings in: sockets.nonifs/close-twice[nonifs], "
-			"sockets.nonifs/odd<&>\"'\t ?name[nonifs]\n\n2 passed");
-	cr_expect_eq(count(out, "\n"), 27);
+			"sockets.nonifs/odd<&>\"'\t ?name[nonifs]\n\nRules broken (2):\n");
+	/* each rule's statement once, though verbose prints every finding */
+	cr_expect_eq(count(out, "  rule: "), 2);
+	cr_expect_eq(count(out, "\n"), 33);
 	free(out);
 	wsph_results_free(&r);
 }
@@ -810,8 +815,8 @@ Test(console, colour_and_time)
 
 	build(&r);
 	out = render(wsph_report_console, &r, &o);
-	expect_has(out, "\x1b[31mFAIL\x1b[0m  wspharness.sockets.nonifs close-twice[nonifs]");
-	expect_has(out, "\x1b[31mERROR\x1b[0m wspharness.lifecycle.startup");
+	expect_has(out, "\x1b[31mFAIL\x1b[0m  sockets.nonifs/close-twice[nonifs]");
+	expect_has(out, "\x1b[31mERROR\x1b[0m lifecycle.startup/startup-crash[ifs]");
 	expect_has(out, "\x1b[32m2 passed\x1b[0m, \x1b[31m1 failed\x1b[0m, \x1b[31m1 errors\x1b[0m, "
 			"1 skipped, \x1b[33m2 warnings\x1b[0m in 12.345 s; 2 defects\n");
 	free(out);

@@ -27,6 +27,18 @@ static char *render(wsph_reporter fn, const struct wsph_results *r, int determin
 	return buf;
 }
 
+static char *render_opts(wsph_reporter fn, const struct wsph_results *r,
+                         const struct wsph_report_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	cr_assert_eq(fn(f, r, o), 0);
+	fclose(f);
+	return buf;
+}
+
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -636,7 +648,8 @@ Test(console, deterministic_findings_show_placeholders)
 {
 	struct wsph_results r;
 	build(&r);
-	char *t = render(wsph_report_console, &r, 1);
+	struct wsph_report_opts verbose = {1, 0, 1, 0}; /* the excerpts are printed with -v */
+	char *t = render_opts(wsph_report_console, &r, &verbose);
 	cr_assert(strstr(t, "dwContext=0x<ptr1>) -> 0x3c000000 [mock.so]"), "%s", t);
 	cr_assert_null(strstr(t, "deadbeef"));
 	free(t);
@@ -781,10 +794,15 @@ Test(groups, one_defect_in_57_cases_is_one_console_line)
 	                      "WSPCleanup\n"),
 	             1, "%s", t);
 	cr_assert_eq(count(t, "in 57 cases"), 1);
-	/* The full text once, not 57 times; each case says which rule, in one line. */
-	cr_assert_eq(count(t, "THE-FULL-TEXT"), 1, "%s", t);
-	cr_assert_eq(count(t, "    rule: Cleanup returns 0.\n"), 1);
-	cr_assert_eq(count(t, "\n  SPI.Cleanup.SuccessReturnsZero [error] at step 2\n"), 57);
+	/* Each finding one line under its case; the rule's statement once, not 57 times. */
+	cr_assert_eq(count(t, "\n  SPI.Cleanup.SuccessReturnsZero [error] line 22: WSPCleanup() "
+	                      "returned 1, not 0 (THE-FULL-TEXT)\n"),
+	             57, "%s", t);
+	cr_assert_eq(count(t, "THE-FULL-TEXT"), 57, "%s", t);
+	cr_assert_eq(count(t, "  rule: Cleanup returns 0.\n"), 1);
+	cr_assert(strstr(t, "\nrule                            cases  findings\n"
+	                    "SPI.Cleanup.SuccessReturnsZero     57        57\n"),
+	          "%s", t);
 	cr_assert(strstr(t, "  57 findings in: lifecycle.startup/startup-and-cleanup[nonifs], "
 	                    "lifecycle.startup/scenario-01[nonifs], "),
 	          "%s", t);
@@ -841,9 +859,8 @@ Test(groups, one_rule_at_two_sites_is_two_groups)
 	                    "lifecycle.startup/scenario-02[nonifs]) — mockbase.dll, WSPCleanup\n"));
 	cr_assert(strstr(t, "\nSPI.Cleanup.SuccessReturnsZero in 1 case (first: "
 	                    "lifecycle.startup/scenario-01[nonifs]) — passthru.dll, WSPStartup\n"));
-	/* A case's line names the site when the rule has several. */
-	cr_assert(strstr(t, "  SPI.Cleanup.SuccessReturnsZero [error] at step 2 — mockbase.dll, "
-	                    "WSPCleanup\n"));
+	/* One rule at three sites is one row of the table: its cases and findings together. */
+	cr_assert(strstr(t, "\nSPI.Cleanup.SuccessReturnsZero      4         5\n"), "%s", t);
 	cr_assert(strstr(t, "; 3 defects\n"));
 	free(t);
 	wsph_results_free(&r);
