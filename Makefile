@@ -3,9 +3,8 @@
 #   make build-win  mingw-w64 cross build in build-win/ (tests run under Wine)
 #   make demo       build only what it needs, run the harness on the mock base provider (JUnit
 #                   report and HTML matrix in build/demo/), then print what to do next
-#   make example    build and run the example provider (examples/minimal-provider/) natively
-#   make example-win the same with the Windows build, under Wine (builds only the Windows harness
-#                   and the example's DLL)
+#   make example-win build only the Windows harness and the example provider's DLL
+#                   (examples/minimal-provider/) in build-win/, and make its Wine prefix headless
 #   make check      all builds, then every test suite: native, Wine, ASan+UBSan (build-asan/),
 #                   and the native end-to-end tests under valgrind
 #   make build-asan native build with ASan+UBSan in build-asan/
@@ -59,7 +58,7 @@ $(SAN_TARGETS): export ASAN_OPTIONS := \
 $(SAN_TARGETS): export UBSAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 .PHONY: setup-native setup-win setup-browser setup-fuzz setup-valgrind build build-win build-asan \
-	build-fuzz demo example example-win check fuzz bench clean
+	build-fuzz demo example-win check fuzz bench clean
 
 setup-native:
 	tools/setup.sh native
@@ -114,8 +113,10 @@ demo: setup-native
 	"Next (README, \"Test your provider\"):" \
 	"  1. Run your own provider. The example one (examples/minimal-provider/minimal.c) is built:" \
 	"       build/harness/wspharness run $(EXAMPLE_SO) --non-ifs --filter '$(EXAMPLE_FILTER)'" \
-	"     and its Windows build under Wine (builds the Windows harness and the DLL, then runs it):" \
+	"     and its Windows build under Wine (make example-win builds the Windows harness and the DLL):" \
 	"       make example-win" \
+	"       export WINEPREFIX=\$$PWD/build-win/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml=" \
+	"       wine build-win/harness/wspharness.exe run $(EXAMPLE_DLL) --non-ifs --filter '$(EXAMPLE_FILTER)'" \
 	"     Put your own .so or .dll in its place." \
 	"  2. Write a scenario (README, \"Write a scenario\"), starting from the example one:" \
 	"       cp examples/scenarios/first.yaml my-scenario.yaml" \
@@ -124,16 +125,12 @@ demo: setup-native
 	"       xdg-open $(DEMO_MATRIX)"; \
 	exit $$rc
 
-example: setup-native
-	@test -f build/build.ninja || $(MESON) setup build
-	$(NINJA) -C build harness/wspharness examples/minimal-provider/minimal-provider.so
-	build/harness/wspharness run $(EXAMPLE_SO) --non-ifs --filter '$(EXAMPLE_FILTER)'
-
+# The Windows harness and the example's DLL only (not the whole Windows build), and the headless
+# Wine prefix; the README ("Test your provider") and make demo's hints give the command that runs it.
 example-win: setup-win
 	@test -f build-win/build.ninja || $(MESON) setup --cross-file $(CROSS_FILE) build-win
 	$(NINJA) -C build-win $(EXAMPLE_WIN_TARGETS)
 	@tools/wine-prefix.sh "$$WINEPREFIX"
-	wine build-win/harness/wspharness.exe run $(EXAMPLE_DLL) --non-ifs --filter '$(EXAMPLE_FILTER)'
 
 # Before the tests: the prefix is made headless (tools/wine-prefix.sh: Wine's null graphics
 # driver, no debugger on crashes), then a wineserver for build-win's own prefix stays up 60 s
