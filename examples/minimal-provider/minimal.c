@@ -13,8 +13,9 @@
  *   - getsockopt(SO_TYPE) is answered. No socket is ever bound or connected: send, receive and
  *     getpeername fail with WSAENOTCONN, and the entry points not written yet fail with
  *     WSAEOPNOTSUPP. Each failure writes its code to *lpErrno.
- * For brevity it has no lock: the bundled scenarios it passes (README, "Test your provider") call it
- * from one thread. A provider whose calls can come from several threads guards `g` with one.
+ * For brevity it has no lock: the bundled scenarios it passes (README, "Test your provider")
+ * call it from one thread. A provider whose calls can come from several threads guards `g` with
+ * one.
  */
 #include "wsph/spi.h"
 
@@ -35,8 +36,8 @@ struct slot {
 
 static struct {
 	unsigned startups;      /* successful WSPStartups not yet balanced by a WSPCleanup */
-	WSPUPCALLTABLE upcalls; /* a copy: the table arrives by value and its buffer does not last */
-	DWORD catalog_id;       /* of the protocol info given to the most recent WSPStartup */
+	WSPUPCALLTABLE upcalls; /* a copy: the table arrives by value, its buffer does not last */
+	DWORD catalog_id;       /* of the protocol info given to the latest WSPStartup */
 	struct slot slots[MAX_SOCKETS];
 } g;
 
@@ -78,16 +79,16 @@ static int release(struct slot *k)
 /* ---- sockets ---- */
 
 static SOCKET WSPAPI mp_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
-			       GROUP g_, DWORD dwFlags, LPINT lpErrno)
+                               GROUP g_, DWORD dwFlags, LPINT lpErrno)
 {
 	if (g.startups == 0) {
 		*lpErrno = WSANOTINITIALISED;
 		return INVALID_SOCKET;
 	}
-	if (lpProtocolInfo && (type == 0 || type == -1)) /* -1: FROM_PROTOCOL_INFO */
+	if (lpProtocolInfo && (type == 0 || type == FROM_PROTOCOL_INFO))
 		type = lpProtocolInfo->iSocketType;
 	int err = 0;
-	if (af != AF_INET && af != -1)
+	if (af != AF_INET && af != FROM_PROTOCOL_INFO)
 		err = WSAEAFNOSUPPORT;
 	else if (type != SOCK_STREAM && type != SOCK_DGRAM)
 		err = WSAESOCKTNOSUPPORT;
@@ -104,11 +105,11 @@ static SOCKET WSPAPI mp_socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
 		*lpErrno = WSAEMFILE;
 		return INVALID_SOCKET;
 	}
-	/* The handle is ws2_32's; the context (slot number + 1) is how this provider finds the slot. */
+	/* The handle is ws2_32's; the context (slot number + 1) leads back to the slot. */
 	DWORD catalog_id = lpProtocolInfo ? lpProtocolInfo->dwCatalogEntryId : g.catalog_id;
 	SOCKET h = g.upcalls.lpWPUCreateSocketHandle(catalog_id, (DWORD_PTR)i + 1, &err);
 	if (h == INVALID_SOCKET) {
-		*lpErrno = err ? err : WSAENOBUFS; /* WSPSocket fails when the handle cannot be made */
+		*lpErrno = err ? err : WSAENOBUFS; /* no handle, no socket */
 		return INVALID_SOCKET;
 	}
 	g.slots[i].in_use = 1;
@@ -128,7 +129,7 @@ static int WSPAPI mp_closesocket(SOCKET s, LPINT lpErrno)
 }
 
 static int WSPAPI mp_getsockopt(SOCKET s, int level, int optname, char *optval, LPINT optlen,
-				LPINT lpErrno)
+                                LPINT lpErrno)
 {
 	struct slot *k = find(s);
 	if (!k)
@@ -145,17 +146,18 @@ static int WSPAPI mp_getsockopt(SOCKET s, int level, int optname, char *optval, 
 /* ---- calls that need a connection: none is ever made ---- */
 
 static int WSPAPI mp_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			  LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
-			  LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			  LPWSATHREADID lpThreadId, LPINT lpErrno)
+                          LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                          LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return refuse(s, WSAENOTCONN, lpErrno);
 }
 
 static int WSPAPI mp_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			  LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, LPWSAOVERLAPPED lpOverlapped,
-			  LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			  LPWSATHREADID lpThreadId, LPINT lpErrno)
+                          LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                          LPWSAOVERLAPPED lpOverlapped,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                          LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return refuse(s, WSAENOTCONN, lpErrno);
 }
@@ -183,16 +185,16 @@ static int WSPAPI mp_senddisconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
 /* ---- not written yet: WSAEOPNOTSUPP (the harness reports the first step that needs one) ---- */
 
 static SOCKET WSPAPI mp_accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
-			       LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
-			       LPINT lpErrno)
+                               LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
+                               LPINT lpErrno)
 {
 	refuse(s, WSAEOPNOTSUPP, lpErrno);
 	return INVALID_SOCKET;
 }
 
 static SOCKET WSPAPI mp_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
-				 LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-				 LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
+                                 LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                                 LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
 {
 	refuse(s, WSAEOPNOTSUPP, lpErrno);
 	return INVALID_SOCKET;
@@ -209,27 +211,27 @@ static int WSPAPI mp_listen(SOCKET s, int backlog, LPINT lpErrno)
 }
 
 static int WSPAPI mp_connect(SOCKET s, const struct sockaddr *name, int namelen,
-			     LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-			     LPQOS lpGQOS, LPINT lpErrno)
+                             LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+                             LPQOS lpGQOS, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static int WSPAPI mp_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-			    int iTolen, LPWSAOVERLAPPED lpOverlapped,
-			    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			    LPWSATHREADID lpThreadId, LPINT lpErrno)
+                            LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+                            int iTolen, LPWSAOVERLAPPED lpOverlapped,
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                            LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static int WSPAPI mp_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-			      LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
-			      struct sockaddr *lpFrom, LPINT lpFromlen,
-			      LPWSAOVERLAPPED lpOverlapped,
-			      LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			      LPWSATHREADID lpThreadId, LPINT lpErrno)
+                              LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                              struct sockaddr *lpFrom, LPINT lpFromlen,
+                              LPWSAOVERLAPPED lpOverlapped,
+                              LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                              LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
@@ -240,41 +242,40 @@ static int WSPAPI mp_getsockname(SOCKET s, struct sockaddr *name, LPINT namelen,
 }
 
 static int WSPAPI mp_setsockopt(SOCKET s, int level, int optname, const char *optval, int optlen,
-				LPINT lpErrno)
+                                LPINT lpErrno)
 {
 	return refuse(s, WSAENOPROTOOPT, lpErrno);
 }
 
 static int WSPAPI mp_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, DWORD cbInBuffer,
-			   LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
-			   LPWSAOVERLAPPED lpOverlapped,
-			   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-			   LPWSATHREADID lpThreadId, LPINT lpErrno)
+                           LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
+                           LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                           LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
-static int WSPAPI mp_asyncselect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent,
-				 LPINT lpErrno)
+static int WSPAPI mp_asyncselect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static int WSPAPI mp_eventselect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
-				 LPINT lpErrno)
+                                 LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static int WSPAPI mp_enumnetworkevents(SOCKET s, WSAEVENT hEventObject,
-				       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
+                                       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static BOOL WSPAPI mp_getoverlappedresult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-					  LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
-					  LPINT lpErrno)
+                                          LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
+                                          LPINT lpErrno)
 {
 	refuse(s, WSAEINVAL, lpErrno); /* no overlapped operation is ever started */
 	return FALSE;
@@ -287,13 +288,13 @@ static BOOL WSPAPI mp_getqosbyname(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS, LP
 }
 
 static int WSPAPI mp_duplicatesocket(SOCKET s, DWORD dwProcessId,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
 {
 	return refuse(s, WSAEOPNOTSUPP, lpErrno);
 }
 
 static int WSPAPI mp_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-			    const PTIMEVAL timeout, LPINT lpErrno)
+                            const PTIMEVAL timeout, LPINT lpErrno)
 {
 	return fail(lpErrno, WSAEOPNOTSUPP);
 }
@@ -304,15 +305,15 @@ static int WSPAPI mp_cancelblockingcall(LPINT lpErrno)
 }
 
 static INT WSPAPI mp_addresstostring(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
-				     LPDWORD lpdwAddressStringLength, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+                                     LPDWORD lpdwAddressStringLength, LPINT lpErrno)
 {
 	return fail(lpErrno, WSAEINVAL);
 }
 
 static INT WSPAPI mp_stringtoaddress(LPWSTR AddressString, INT AddressFamily,
-				     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
-				     LPINT lpAddressLength, LPINT lpErrno)
+                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+                                     LPINT lpAddressLength, LPINT lpErrno)
 {
 	return fail(lpErrno, WSAEINVAL);
 }
@@ -335,36 +336,36 @@ static int WSPAPI mp_cleanup(LPINT lpErrno)
 
 /* All 30 entries: one left NULL makes a bogus table (WSAEINVALIDPROCTABLE). */
 static const WSPPROC_TABLE procs = {
-	.lpWSPAccept = mp_accept,
-	.lpWSPAddressToString = mp_addresstostring,
-	.lpWSPAsyncSelect = mp_asyncselect,
-	.lpWSPBind = mp_bind,
-	.lpWSPCancelBlockingCall = mp_cancelblockingcall,
-	.lpWSPCleanup = mp_cleanup,
-	.lpWSPCloseSocket = mp_closesocket,
-	.lpWSPConnect = mp_connect,
-	.lpWSPDuplicateSocket = mp_duplicatesocket,
-	.lpWSPEnumNetworkEvents = mp_enumnetworkevents,
-	.lpWSPEventSelect = mp_eventselect,
-	.lpWSPGetOverlappedResult = mp_getoverlappedresult,
-	.lpWSPGetPeerName = mp_getpeername,
-	.lpWSPGetSockName = mp_getsockname,
-	.lpWSPGetSockOpt = mp_getsockopt,
-	.lpWSPGetQOSByName = mp_getqosbyname,
-	.lpWSPIoctl = mp_ioctl,
-	.lpWSPJoinLeaf = mp_joinleaf,
-	.lpWSPListen = mp_listen,
-	.lpWSPRecv = mp_recv,
-	.lpWSPRecvDisconnect = mp_recvdisconnect,
-	.lpWSPRecvFrom = mp_recvfrom,
-	.lpWSPSelect = mp_select,
-	.lpWSPSend = mp_send,
-	.lpWSPSendDisconnect = mp_senddisconnect,
-	.lpWSPSendTo = mp_sendto,
-	.lpWSPSetSockOpt = mp_setsockopt,
-	.lpWSPShutdown = mp_shutdown,
-	.lpWSPSocket = mp_socket,
-	.lpWSPStringToAddress = mp_stringtoaddress,
+    .lpWSPAccept = mp_accept,
+    .lpWSPAddressToString = mp_addresstostring,
+    .lpWSPAsyncSelect = mp_asyncselect,
+    .lpWSPBind = mp_bind,
+    .lpWSPCancelBlockingCall = mp_cancelblockingcall,
+    .lpWSPCleanup = mp_cleanup,
+    .lpWSPCloseSocket = mp_closesocket,
+    .lpWSPConnect = mp_connect,
+    .lpWSPDuplicateSocket = mp_duplicatesocket,
+    .lpWSPEnumNetworkEvents = mp_enumnetworkevents,
+    .lpWSPEventSelect = mp_eventselect,
+    .lpWSPGetOverlappedResult = mp_getoverlappedresult,
+    .lpWSPGetPeerName = mp_getpeername,
+    .lpWSPGetSockName = mp_getsockname,
+    .lpWSPGetSockOpt = mp_getsockopt,
+    .lpWSPGetQOSByName = mp_getqosbyname,
+    .lpWSPIoctl = mp_ioctl,
+    .lpWSPJoinLeaf = mp_joinleaf,
+    .lpWSPListen = mp_listen,
+    .lpWSPRecv = mp_recv,
+    .lpWSPRecvDisconnect = mp_recvdisconnect,
+    .lpWSPRecvFrom = mp_recvfrom,
+    .lpWSPSelect = mp_select,
+    .lpWSPSend = mp_send,
+    .lpWSPSendDisconnect = mp_senddisconnect,
+    .lpWSPSendTo = mp_sendto,
+    .lpWSPSetSockOpt = mp_setsockopt,
+    .lpWSPShutdown = mp_shutdown,
+    .lpWSPSocket = mp_socket,
+    .lpWSPStringToAddress = mp_stringtoaddress,
 };
 
 /* Versions are WORDs: the major number in the low byte, the minor in the high byte. */
@@ -375,8 +376,8 @@ static unsigned version_number(WORD v)
 
 /* WSPAPI is required: spi.h declares WSPStartup with it (on Windows, <ws2spi.h> does). */
 WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
-					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
-					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
+                                           LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                                           WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable)
 {
 	static const char description[] = "wspharness minimal example provider";
 	const WORD highest = MAKEWORD(2, 2);

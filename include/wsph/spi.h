@@ -197,6 +197,8 @@ typedef struct sockaddr_in SOCKADDR_IN;
 #define FIONBIO ((long)0x8004667eU)
 
 #define WSA_FLAG_OVERLAPPED 0x01
+/* WSPSocket's af, type or protocol: take it from the protocol info (winsock2.h). */
+#define FROM_PROTOCOL_INFO (-1)
 
 /* Overlapped I/O and buffers */
 typedef struct _WSABUF {
@@ -588,8 +590,9 @@ typedef int(WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
 				  LPWSPPROC_TABLE lpProcTable);
 
 /* A provider's one export, declared as <ws2spi.h> declares it on Windows. Its definition must say
- * WSPAPI (the Windows x64 convention above): one without it is a compile error ("conflicting types
- * for 'WSPStartup'"), where it would otherwise build and read every argument from the wrong place. */
+ * WSPAPI (the Windows x64 convention above): under gcc one without it is a compile error
+ * ("conflicting types for 'WSPStartup'"), where it would otherwise build and read every argument
+ * from the wrong place; clang gives such a definition the declared convention. */
 WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
 					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable);
