@@ -1,7 +1,10 @@
 # wspharness: convenience targets around meson/ninja.
 #   make            native build in build/ (installs missing Debian packages first)
 #   make build-win  mingw-w64 cross build in build-win/ (tests run under Wine)
-#   make demo       run the harness on the mock base provider, JUnit report in build/demo/
+#   make demo       build only what it needs, run the harness on the mock base provider (JUnit
+#                   report and HTML matrix in build/demo/), then print what to do next
+#   make example-win build only the Windows harness and the example provider's DLL
+#                   (examples/minimal-provider/) in build-win/, and make its Wine prefix headless
 #   make check      all builds, then every test suite: native, Wine, ASan+UBSan (build-asan/),
 #                   and the native end-to-end tests under valgrind
 #   make build-asan native build with ASan+UBSan in build-asan/
@@ -17,6 +20,17 @@ NINJA ?= ninja
 CROSS_FILE := cross/x86_64-w64-mingw32.txt
 DEMO_PROVIDER := build/providers/mockbase/mockbase.so
 DEMO_REPORT := build/demo/junit.xml
+DEMO_MATRIX := build/demo/matrix.html
+# What make demo builds: the harness, the provider it runs (the scenarios are read from the source
+# tree) and the example provider its closing hints run; not the tests or the faulty providers.
+DEMO_TARGETS := harness/wspharness providers/mockbase/mockbase.so \
+	examples/minimal-provider/minimal-provider.so
+# The example provider (README, "Test your provider") and the bundled scenarios it passes: the
+# lifecycle and the socket handles; the rest needs connections it does not make.
+EXAMPLE_SO := build/examples/minimal-provider/minimal-provider.so
+EXAMPLE_DLL := build-win/examples/minimal-provider/minimal-provider.dll
+EXAMPLE_WIN_TARGETS := harness/wspharness.exe examples/minimal-provider/minimal-provider.dll
+EXAMPLE_FILTER := lifecycle.*:sockets.nonifs/*:sockets.handles/*:sockets.stale/stale-*:-*/errors-are-documented*
 FUZZ_SECONDS ?= 60
 # The valgrind pass: any memory error or definitely lost block fails the test (exit 99). It runs
 # the suites below (each harness run costs about a second more under valgrind); every suite runs
@@ -30,7 +44,7 @@ VALGRIND_SUITES ?= layered
 
 # Wine, for everything that touches build-win/ (meson's exe_wrapper sanity check at setup
 # time, the tests): a private prefix in the build folder, no debug noise, no Mono/Gecko prompts.
-WINE_ENV_TARGETS := build-win check
+WINE_ENV_TARGETS := build-win check example-win
 $(WINE_ENV_TARGETS): export WINEPREFIX := $(CURDIR)/build-win/wineprefix
 $(WINE_ENV_TARGETS): export WINEDEBUG := -all
 $(WINE_ENV_TARGETS): export WINEDLLOVERRIDES := mscoree,mshtml=
@@ -44,7 +58,7 @@ $(SAN_TARGETS): export ASAN_OPTIONS := \
 $(SAN_TARGETS): export UBSAN_OPTIONS := halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 .PHONY: setup-native setup-win setup-browser setup-fuzz setup-valgrind build build-win build-asan \
-	build-fuzz demo check fuzz bench clean
+	build-fuzz demo example-win check fuzz bench clean
 
 setup-native:
 	tools/setup.sh native
@@ -86,12 +100,37 @@ build-fuzz: setup-fuzz
 		-Dc_args=-fno-sanitize-recover=all -Dfuzz=enabled
 	$(NINJA) -C build-fuzz $(FUZZ_TARGETS)
 
-demo: build
+demo: setup-native
+	@test -f build/build.ninja || $(MESON) setup build
+	$(NINJA) -C build $(DEMO_TARGETS)
 	@mkdir -p build/demo
 	@rc=0; \
-	build/harness/wspharness run $(DEMO_PROVIDER) --non-ifs --ifs --junit $(DEMO_REPORT) || rc=$$?; \
+	build/harness/wspharness run $(DEMO_PROVIDER) --non-ifs --ifs --junit $(DEMO_REPORT) \
+		--report matrix-html:$(DEMO_MATRIX) || rc=$$?; \
 	echo "JUnit report: $(CURDIR)/$(DEMO_REPORT)"; \
+	echo "HTML matrix:  $(CURDIR)/$(DEMO_MATRIX)"; \
+	printf '%s\n' "" \
+	"Next (README, \"Test your provider\"):" \
+	"  1. Run your own provider. The example one (examples/minimal-provider/minimal.c) is built:" \
+	"       build/harness/wspharness run $(EXAMPLE_SO) --non-ifs --filter '$(EXAMPLE_FILTER)'" \
+	"     and its Windows build under Wine (make example-win builds the Windows harness and the DLL):" \
+	"       make example-win" \
+	"       export WINEPREFIX=\$$PWD/build-win/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml=" \
+	"       wine build-win/harness/wspharness.exe run $(EXAMPLE_DLL) --non-ifs --filter '$(EXAMPLE_FILTER)'" \
+	"     Put your own .so or .dll in its place." \
+	"  2. Write a scenario (README, \"Write a scenario\"), starting from the example one:" \
+	"       cp examples/scenarios/first.yaml my-scenario.yaml" \
+	"       build/harness/wspharness run $(EXAMPLE_SO) --non-ifs --scenarios my-scenario.yaml" \
+	"  3. Open the conformance matrix of this run in a browser:" \
+	"       xdg-open $(DEMO_MATRIX)"; \
 	exit $$rc
+
+# The Windows harness and the example's DLL only (not the whole Windows build), and the headless
+# Wine prefix; the README ("Test your provider") and make demo's hints give the command that runs it.
+example-win: setup-win
+	@test -f build-win/build.ninja || $(MESON) setup --cross-file $(CROSS_FILE) build-win
+	$(NINJA) -C build-win $(EXAMPLE_WIN_TARGETS)
+	@tools/wine-prefix.sh "$$WINEPREFIX"
 
 # Before the tests: the prefix is made headless (tools/wine-prefix.sh: Wine's null graphics
 # driver, no debugger on crashes), then a wineserver for build-win's own prefix stays up 60 s

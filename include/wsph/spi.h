@@ -15,14 +15,46 @@
 #else /* the POSIX mirror: Windows x64 sizes and layouts */
 
 /*
- * Rule for users of this header: do not combine it with <sys/select.h>, <sys/socket.h> or
- * <netinet/in.h>; it defines the Winsock names (fd_set, struct sockaddr, ...) with Winsock layouts.
+ * Rule for users of this header: do not combine it with the C library's sockets headers
+ * (<sys/socket.h>, <netinet/in.h>, <arpa/inet.h>, <sys/ioctl.h>); it defines the Winsock names
+ * (struct sockaddr, AF_INET, SOL_SOCKET, FIONBIO, ...) with Winsock layouts and values. The C
+ * standard headers and the other POSIX headers may come before or after it, in any mode.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-/* The Windows x64 calling convention, so the by-value upcall table travels as a pointer to the
- * caller's buffer on both builds (see NOTES.md, "The by-value upcall table"). */
+/*
+ * The C library's names that Winsock gives other layouts. Under its default feature set (gcc's and
+ * clang's gnu modes, the compilers' defaults), glibc's <stdlib.h> includes <sys/types.h>, which
+ * defines u_char, u_short, u_int and u_long (u_long is 8 bytes there, 4 on Windows) and includes
+ * <sys/select.h>, which defines fd_set (a bitmap of FD_SETSIZE = 1024 bits; Winsock's is a count
+ * and an array of 64 SOCKETs) and the FD_* macros over that bitmap. Both headers are included
+ * here first, so the C library defines its names once whatever the order of a source's includes
+ * (their include guards keep them from coming back), and the Winsock names are then macros for
+ * this header's own types, whose wsph_ names never clash. glibc's FD_ZERO, FD_SET, FD_CLR and
+ * FD_ISSET work on its bitmap only, so they are removed: a provider asks WPUFDIsSet, or reads
+ * fd_count and fd_array as Winsock's fd_set has them.
+ */
+#include <sys/types.h>
+#include <sys/select.h>
+#undef FD_SETSIZE
+#undef FD_ZERO
+#undef FD_SET
+#undef FD_CLR
+#undef FD_ISSET
+#define u_char wsph_u_char
+#define u_short wsph_u_short
+#define u_int wsph_u_int
+#define u_long wsph_u_long
+#define fd_set wsph_fd_set
+
+/*
+ * The Windows x64 calling convention. On x64 Windows a by-value struct larger than 8 bytes, such
+ * as the 120-byte WSPUPCALLTABLE that WSPStartup takes, travels as a pointer to a copy the caller
+ * made; the System V x86-64 convention copies it onto the stack instead. With ms_abi on POSIX too,
+ * the table travels as on Windows, so the harness can hand over (and later poison) its own buffer
+ * (WSPH_WSPSTARTUP_BYREF below) and one provider source behaves the same on both builds.
+ */
 #if defined(__x86_64__)
 #define WSPH_MSABI __attribute__((ms_abi))
 #else
@@ -47,10 +79,10 @@ typedef int32_t LONG;
 typedef uint32_t ULONG;
 typedef char CHAR;
 typedef uint16_t WCHAR;
+typedef uint8_t u_char;
 typedef uint16_t u_short;
 typedef uint32_t u_int;
 typedef uint32_t u_long;
-typedef uint8_t u_char;
 typedef uintptr_t UINT_PTR;
 typedef intptr_t INT_PTR;
 typedef uintptr_t ULONG_PTR;
@@ -165,6 +197,8 @@ typedef struct sockaddr_in SOCKADDR_IN;
 #define FIONBIO ((long)0x8004667eU)
 
 #define WSA_FLAG_OVERLAPPED 0x01
+/* WSPSocket's af, type or protocol: take it from the protocol info (winsock2.h). */
+#define FROM_PROTOCOL_INFO (-1)
 
 /* Overlapped I/O and buffers */
 typedef struct _WSABUF {
@@ -554,6 +588,14 @@ typedef struct _WSPUPCALLTABLE {
 typedef int(WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
 				  LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
 				  LPWSPPROC_TABLE lpProcTable);
+
+/* A provider's one export, declared as <ws2spi.h> declares it on Windows. Its definition must say
+ * WSPAPI (the Windows x64 convention above): under gcc one without it is a compile error
+ * ("conflicting types for 'WSPStartup'"), where it would otherwise build and read every argument
+ * from the wrong place; clang gives such a definition the declared convention. */
+WSPH_PROVIDER_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+					   LPWSAPROTOCOL_INFOW lpProtocolInfo,
+					   WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable);
 
 /* On Windows these are ws2_32/kernel32/user32 exports; on POSIX the harness program exports them
  * (backed by its fake catalog and its module loader) and provider .so files bind to them, so one
