@@ -133,17 +133,22 @@ example-win: setup-win
 	@tools/wine-prefix.sh "$$WINEPREFIX"
 
 # Before the tests: the prefix is made headless (tools/wine-prefix.sh: Wine's null graphics
-# driver, no debugger on crashes), then a wineserver for build-win's own prefix stays up 60 s
-# after its last client (a cold start costs about 3 s per test, a warm one a few ms; it exits by
-# itself a minute after the last test). A server still running from meson's setup-time check has a
-# 3 s persistence, so it is stopped first (it saves the registry). Then a trivial program warms up.
+# driver, no debugger on crashes). Right before the Wine suite (not before the native one, which
+# runs longer than the server would wait), a wineserver for build-win's own prefix is started to
+# stay up 60 s after its last client, and a trivial program starts Wine's system processes with
+# its output to /dev/null. Without that, a test's first Windows program starts a server of its own
+# that exits 3 s after it (each later test paid ~3 s to start another), and the system processes
+# it starts inherit that test's output pipes and hold them until the server exits (a test that
+# reads them waited up to a minute). A server still running from meson's setup-time check has a
+# 3 s persistence, so it is stopped first (it saves the registry).
+WINE_WARM_UP := wineserver -k >/dev/null 2>&1; wineserver -w; wineserver -p60 >/dev/null 2>&1; \
+	wine cmd /c exit >/dev/null 2>&1
 check: build build-win setup-browser build-asan build-fuzz setup-valgrind
 	@wineserver -k >/dev/null 2>&1 || true
 	@tools/wine-prefix.sh "$$WINEPREFIX"
-	@wineserver -p60 >/dev/null 2>&1 || true
-	@wine cmd /c exit >/dev/null 2>&1 || true
 	@rc=0; \
 	$(MESON) test -C build --print-errorlogs || rc=1; \
+	$(WINE_WARM_UP); \
 	$(MESON) test -C build-win --print-errorlogs || rc=1; \
 	$(MESON) test -C build-asan --print-errorlogs || rc=1; \
 	$(MESON) test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
