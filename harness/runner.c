@@ -23,9 +23,7 @@ const char *wsph_kind_name(unsigned kind)
 
 char *wsph_case_id(const struct wsph_scenario *sc, const char *kind)
 {
-	const char *cls = sc->classname ? sc->classname : "";
-	if (!strncmp(cls, "wspharness.", 11))
-		cls += 11;
+	const char *cls = wsph_suite_of(sc->classname);
 	if (!kind)
 		return wsph_format("%s/%s", cls, sc->name);
 	return wsph_format("%s/%s[%s]", cls, sc->name, kind);

@@ -1002,8 +1002,16 @@ static int is_sep(char c)
 	return c == '/' || c == '\\';
 }
 
-#define CLASS_PREFIX "wspharness."
+#define CLASS_PREFIX WSPH_CLASS_PREFIX
 #define CLASS_PREFIX_LEN (sizeof CLASS_PREFIX - 1)
+
+const char *wsph_suite_of(const char *classname)
+{
+	const char *cls = classname ? classname : "";
+	return !strncmp(cls, CLASS_PREFIX, CLASS_PREFIX_LEN) && cls[CLASS_PREFIX_LEN]
+		       ? cls + CLASS_PREFIX_LEN
+		       : cls;
+}
 
 /* "wspharness." + path under root, without ".yaml", separators turned into dots. */
 static char *make_classname(const char *path, const char *root)

@@ -190,12 +190,19 @@ void wsph_suite_free(struct wsph_suite *suite);
 /* Writes each warning as "wspharness: WARNING" on its line to out, and forgets them. */
 void wsph_suite_print_warnings(struct wsph_suite *suite, FILE *out);
 
-const char *wsph_op_name(enum wsph_op op);
+const char *wsph_op_name(enum wsph_op op); /* the YAML key: "startup", "socket", ... */
+
+/* A scenario's class name is WSPH_CLASS_PREFIX followed by its suite: the file's path under its
+ * scenarios folder, dotted, without ".yaml" ("wspharness.sockets.stream"). */
+#define WSPH_CLASS_PREFIX "wspharness."
+/* The suite of a class name ("sockets.stream"), as case IDs and JUnit's testsuite names show it;
+ * a class name without the prefix (or with nothing after it) as it is. */
+const char *wsph_suite_of(const char *classname);
 
 /* A path as reports show it, allocated (NULL when out of memory): '/' for every separator, "."
  * and ".." collapsed, relative to `root` (NULL: the working directory) when it is under it, else
  * absolute. Under Wine the working directory is a "Z:\..." path too, so a file under it loses the
  * drive mapping. A path that cannot be made absolute is only cleaned. */
-char *wsph_path_for_report(const char *path, const char *root); /* the YAML key: "startup", "socket", ... */
+char *wsph_path_for_report(const char *path, const char *root);
 
 #endif

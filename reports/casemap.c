@@ -1,5 +1,6 @@
 /* Per-case maps for the writers: pointer placeholders, thread numbers, a finding's event. */
 #include "casemap.h"
+#include "scenario.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -662,10 +663,7 @@ uint64_t wsph_finding_seq(const struct wsph_finding *f)
 
 char *wsph_case_label(const struct wsph_case *c)
 {
-	const char *cls = c->classname ? c->classname : "";
-	if (strncmp(cls, "wspharness.", 11) == 0)
-		cls += 11;
-	return wsph_format("%s/%s", cls, c->name ? c->name : "");
+	return wsph_format("%s/%s", wsph_suite_of(c->classname), c->name ? c->name : "");
 }
 
 int wsph_casemap_case(const struct wsph_case *c, struct wsph_case *out)

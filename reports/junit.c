@@ -1,13 +1,13 @@
 /* JUnit XML report: one testsuite per classname, in the shape Jenkins, GitLab, Azure and GitHub read. */
 #include "casemap.h"
 #include "report.h"
+#include "scenario.h"
 #include "xml.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MESSAGE_CAP 500 /* bytes of a one-line message attribute */
-#define CLASS_PREFIX "wspharness."
 
 static const char *classname_of(const struct wsph_case *c)
 {
@@ -297,7 +297,6 @@ static void put_property(FILE *out, const char *name, const char *value)
 static void put_suite(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o,
 		      const char *cls, size_t id, const char *stamp, const char *host)
 {
-	const size_t plen = strlen(CLASS_PREFIX);
 	const struct wsph_case *first = NULL;
 	struct wsph_counts k;
 	char sha[sizeof r->provider_sha256];
@@ -310,7 +309,7 @@ static void put_suite(FILE *out, const struct wsph_results *r, const struct wsph
 	counts_of(r, cls, &k, &ms);
 
 	fputs("  <testsuite name=\"", out);
-	wsph_xml_attr(out, strncmp(cls, CLASS_PREFIX, plen) == 0 && cls[plen] ? cls + plen : cls);
+	wsph_xml_attr(out, wsph_suite_of(cls));
 	fprintf(out, "\" package=\"wspharness\" id=\"%lu\"", (unsigned long)id);
 	put_counts(out, &k);
 	put_time(out, o, ms);
