@@ -155,9 +155,28 @@ static void frames_put(struct frame *f)
 }
 
 /* Keeps an upcall made inside the frame's call. */
+/* The upcalls a return check reads (frame_find, check_cleanup, check_new_handle,
+ * check_query_context, check_layer_return): handle creation, release and modification, a failed
+ * context query, and any upcall that failed by injection. The rest (the data path's WPUFDIsSet,
+ * successful queries: a provider may make millions inside one call) are judged as they come and
+ * not kept, so a frame's room is bounded by what the provider did to its handles. */
+static int frame_keeps(const struct wsph_event *ev)
+{
+	switch (ev->fn) {
+	case WSPH_FN_WPUCREATESOCKETHANDLE:
+	case WSPH_FN_WPUCLOSESOCKETHANDLE:
+	case WSPH_FN_WPUMODIFYIFSHANDLE:
+		return 1;
+	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT:
+		return ev->ret == SOCKET_ERROR || ev->fault;
+	default:
+		return ev->fault != 0;
+	}
+}
+
 static void frame_add_upcall(struct frame *f, const struct wsph_event *ev)
 {
-	if (wsph_grow((void **)&f->up, &f->cap_up, f->n_up, sizeof *f->up) == 0)
+	if (frame_keeps(ev) && wsph_grow((void **)&f->up, &f->cap_up, f->n_up, sizeof *f->up) == 0)
 		f->up[f->n_up++] = *ev;
 }
 
