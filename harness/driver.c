@@ -14,6 +14,7 @@
 #include "util.h"
 #include "wsph/spi.h"
 #include "decode.h"
+#include "stall.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@
  * window in which a late one from a provider thread is still caught). */
 #define WAIT_MS 300
 #define NONE_WAIT_MS 30
+/* Either wait ends sooner when nothing can change any more (stall.h): the process still for this
+ * long. A wait is made of slices of WAIT_SLICE_MS. */
+#define QUIET_MS 10
+#define WAIT_SLICE_MS 5
 /* How long the driver waits, before unloading the provider, for threads the provider started to
  * end (a conforming provider has ended them by the time its final WSPCleanup returns, so this is
  * spent only on one that has not: its late upcalls are caught meanwhile). */
@@ -347,26 +352,72 @@ static int collect(struct drv *d, struct pending *op)
 	return 1;
 }
 
-/* Waits (up to ms) for the operation's completion through the mechanism it chose: an alertable wait
- * for the routine, the event then WSPGetOverlappedResult, or polling WSPGetOverlappedResult. */
-static int wait_completion(struct drv *d, struct pending *op, unsigned ms)
+static int arrival_pending(const struct drv *d);
+
+/* One slice of a wait: waits up to `ms` for what the wait is for; 1 once it came. */
+typedef int (*wait_slice)(struct drv *d, void *ctx, unsigned ms);
+
+/* How a wait ended: what it waited for came, its limit passed, or the process was still (nothing
+ * can change any more: every thread blocked with no time limit on nothing ready, no event, no
+ * arrival pending) after `ms`. */
+enum waited { CAME, LIMIT, STILL };
+
+/* Waits (in slices, up to `limit` ms of them) for what `slice` looks for, or until the process is
+ * still (stall.h; never on a platform that cannot tell). */
+static enum waited wait_until(struct drv *d, unsigned limit, wait_slice slice, void *ctx,
+			      unsigned *ms)
 {
-	for (unsigned waited = 0; !op->done && waited <= ms; waited += 5) {
-		wsph_upcalls_alertable();
-		if (op->done)
-			break;
-		if (op->completion == WSPH_COMPLETION_ROUTINE) {
-			wsph_alertable_sleep(5);
-		} else if (op->completion == WSPH_COMPLETION_EVENT) {
-			if (wsph_plat_event_wait(op->event, 5) && collect(d, op))
-				break;
-		} else {
-			if (collect(d, op))
-				break;
-			wsph_plat_sleep_ms(5);
-		}
+	struct wsph_quiet q;
+	wsph_quiet_reset(&q);
+	for (unsigned waited = 0;; waited += WAIT_SLICE_MS) {
+		*ms = waited;
+		if (slice(d, ctx, WAIT_SLICE_MS))
+			return CAME;
+		if (waited >= limit)
+			return LIMIT;
+		if (wsph_quiet_sample(&q, wsph_trace_count(d->trace), arrival_pending(d),
+				      QUIET_MS) == 1)
+			return slice(d, ctx, 0) ? CAME : STILL;
 	}
-	return op->done;
+}
+
+/* "within 300 ms", or why the wait ended sooner */
+static const char *waited_text(enum waited w, unsigned limit, unsigned ms, char *buf, size_t len)
+{
+	if (w == STILL)
+		snprintf(buf, len, "after %u ms: " WSPH_STALL_TEXT, ms);
+	else
+		snprintf(buf, len, "within %u ms", limit);
+	return buf;
+}
+
+/* A slice of the wait for an operation's completion through the mechanism it chose: an alertable
+ * wait for the routine, the event then WSPGetOverlappedResult, or polling WSPGetOverlappedResult. */
+static int completion_slice(struct drv *d, void *ctx, unsigned ms)
+{
+	struct pending *op = ctx;
+	wsph_upcalls_alertable();
+	if (op->done)
+		return 1;
+	if (op->completion == WSPH_COMPLETION_ROUTINE) {
+		if (ms)
+			wsph_alertable_sleep(ms);
+		wsph_upcalls_alertable();
+		return op->done;
+	}
+	if (op->completion == WSPH_COMPLETION_EVENT)
+		return wsph_plat_event_wait(op->event, ms) && collect(d, op);
+	if (collect(d, op))
+		return 1;
+	if (ms)
+		wsph_plat_sleep_ms(ms);
+	return 0;
+}
+
+/* Waits (up to ms) for the operation's completion: CAME once it completed. */
+static enum waited wait_completion(struct drv *d, struct pending *op, unsigned ms, unsigned *took)
+{
+	return wait_until(d, ms, completion_slice, op, took);
 }
 
 /* Once the result is taken the provider may no longer touch the WSAOVERLAPPED: poison it. */
@@ -739,11 +790,14 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	if (op && op->name)
 		return; /* left pending: a later complete/getoverlappedresult step takes it */
 	if (op) {
-		if (!wait_completion(d, op, WAIT_MS)) {
+		unsigned took;
+		char w[96];
+		enum waited how = wait_completion(d, op, WAIT_MS, &took);
+		if (how != CAME) {
 			report(d, st, ret.seq,
 			       "the overlapped %s was never completed (no completion routine ran, "
-			       "no event was signalled within %d ms)",
-			       wsph_fn_name(fn), WAIT_MS);
+			       "no event was signalled %s)",
+			       wsph_fn_name(fn), waited_text(how, WAIT_MS, took, w, sizeof w));
 			return;
 		}
 		op->reaped = 1;
@@ -1018,60 +1072,72 @@ static const char *event_bits(long mask, char *buf, size_t len)
 	return buf;
 }
 
+/* What a waitmessage step has seen so far. */
+struct msg_wait {
+	const struct wsph_step *st;
+	SOCKET s;
+	long want, got;
+};
+
+/* Takes the messages posted for the socket (each judged as it comes); 1 once all wanted came. */
+static int message_slice(struct drv *d, void *ctx, unsigned ms)
+{
+	struct msg_wait *w = ctx;
+	const struct wsph_step *st = w->st;
+	int none = st->expect == WSPH_EXPECT_NONE;
+	struct wsph_message m;
+	char a[128];
+	if (wsph_upcalls_pump_window(&m)) {
+		snprintf(a, sizeof a,
+			 "the harness window received Msg 0x%x (wParam 0x%llx), which was not posted "
+			 "through WPUPostMessage",
+			 m.msg, (unsigned long long)m.wparam);
+		wsph_rules_report(d->rules, "WPU.PostMessage.Mandatory", d->step, 0, a);
+	}
+	while (wsph_upcalls_take_message((uint64_t)w->s, 0, &m)) {
+		WORD ev = WSAGETSELECTEVENT(m.lparam), e = WSAGETSELECTERROR(m.lparam);
+		if (none)
+			report(d, st, m.seq,
+			       "a message for socket 0x%llx arrived (%s); the scenario expects none",
+			       (unsigned long long)w->s, event_bits(ev, a, sizeof a));
+		else if (m.msg != (unsigned)st->command)
+			report(d, st, m.seq,
+			       "a message for socket 0x%llx came with Msg 0x%x; the scenario "
+			       "registered 0x%lx",
+			       (unsigned long long)w->s, m.msg, st->command);
+		else if ((ev & w->want) && e != (WORD)st->msg_error)
+			report(d, st, m.seq,
+			       "the %s message for socket 0x%llx carries error %u; the scenario "
+			       "expects %d",
+			       event_bits(ev, a, sizeof a), (unsigned long long)w->s, e,
+			       st->msg_error);
+		if (!none)
+			w->got |= ev;
+	}
+	if (!none && (w->got & w->want) == w->want)
+		return 1;
+	wsph_upcalls_alertable();
+	if (ms)
+		wsph_plat_sleep_ms(ms);
+	return 0;
+}
+
 static void step_waitmessage(struct drv *d, const struct wsph_step *st)
 {
 	if (!d->async_registered) {
 		unreached(d, NULL, d->step, "no WSPAsyncSelect has succeeded in this scenario");
 		return;
 	}
-	SOCKET s = resolve(d, st->socket);
 	int none = st->expect == WSPH_EXPECT_NONE;
-	long want = none ? 0 : st->value, got = 0;
-	unsigned limit = none ? NONE_WAIT_MS : WAIT_MS;
-	char a[128], b[128];
-	for (unsigned waited = 0;; waited += 5) {
-		struct wsph_message m;
-		int strays = wsph_upcalls_pump_window(&m);
-		if (strays) {
-			snprintf(a, sizeof a,
-				 "the harness window received Msg 0x%x (wParam 0x%llx), which was "
-				 "not posted through WPUPostMessage",
-				 m.msg, (unsigned long long)m.wparam);
-			wsph_rules_report(d->rules, "WPU.PostMessage.Mandatory", d->step, 0, a);
-		}
-		while (wsph_upcalls_take_message((uint64_t)s, 0, &m)) {
-			WORD ev = WSAGETSELECTEVENT(m.lparam), e = WSAGETSELECTERROR(m.lparam);
-			if (none) {
-				report(d, st, m.seq,
-				       "a message for socket 0x%llx arrived (%s); the scenario "
-				       "expects none",
-				       (unsigned long long)s, event_bits(ev, a, sizeof a));
-				continue;
-			}
-			if (m.msg != (unsigned)st->command)
-				report(d, st, m.seq,
-				       "a message for socket 0x%llx came with Msg 0x%x; the "
-				       "scenario registered 0x%lx",
-				       (unsigned long long)s, m.msg, st->command);
-			else if ((ev & want) && e != (WORD)st->msg_error)
-				report(d, st, m.seq,
-				       "the %s message for socket 0x%llx carries error %u; the "
-				       "scenario expects %d",
-				       event_bits(ev, a, sizeof a), (unsigned long long)s, e,
-				       st->msg_error);
-			got |= ev;
-		}
-		if ((!none && (got & want) == want) || waited >= limit)
-			break;
-		wsph_upcalls_alertable();
-		wsph_plat_sleep_ms(5);
-	}
-	if (!none && (got & want) != want)
-		report(d, st, 0,
-		       "the harness window did not receive %s for socket 0x%llx within %d ms "
+	struct msg_wait w = {st, resolve(d, st->socket), none ? 0 : st->value, 0};
+	unsigned took;
+	char a[128], b[128], t[96];
+	enum waited how = wait_until(d, none ? NONE_WAIT_MS : WAIT_MS, message_slice, &w, &took);
+	if (!none && how != CAME)
+		report(d, st, 0, "the harness window did not receive %s for socket 0x%llx %s "
 		       "(received: %s)",
-		       event_bits(want & ~got, a, sizeof a), (unsigned long long)s, WAIT_MS,
-		       event_bits(got, b, sizeof b));
+		       event_bits(w.want & ~w.got, a, sizeof a), (unsigned long long)w.s,
+		       waited_text(how, WAIT_MS, took, t, sizeof t), event_bits(w.got, b, sizeof b));
 }
 
 static int event_registered(const struct drv *d, const char *name)
@@ -1080,6 +1146,20 @@ static int event_registered(const struct drv *d, const char *name)
 		if (!strcmp(d->events[i].name, name))
 			return d->events[i].registered;
 	return 0;
+}
+
+static int event_slice(struct drv *d, void *ctx, unsigned ms)
+{
+	(void)d;
+	return wsph_plat_event_wait(ctx, ms);
+}
+
+/* APCs: 1 once one ran (ctx NULL) or once the operation's routine ran (ctx an operation). */
+static int apc_slice(struct drv *d, void *ctx, unsigned ms)
+{
+	(void)d;
+	int ran = wsph_upcalls_alertable_wait(ms);
+	return ctx ? ((struct pending *)ctx)->routine_runs > 0 : ran > 0;
 }
 
 static void step_waitevent(struct drv *d, const struct wsph_step *st)
@@ -1091,12 +1171,16 @@ static void step_waitevent(struct drv *d, const struct wsph_step *st)
 	}
 	WSAEVENT e = event_named(d, st->event, 0);
 	int none = st->expect == WSPH_EXPECT_NONE;
-	int signalled = e && wsph_plat_event_wait(e, none ? NONE_WAIT_MS : WAIT_MS);
-	if (none && signalled)
+	unsigned took;
+	char w[96];
+	enum waited how = e ? wait_until(d, none ? NONE_WAIT_MS : WAIT_MS, event_slice, e, &took)
+			    : LIMIT;
+	if (none && how == CAME)
 		report(d, st, 0, "event '%s' was signalled; the scenario expects it not to be",
 		       st->event);
-	else if (!none && !signalled)
-		report(d, st, 0, "event '%s' was not signalled within %d ms", st->event, WAIT_MS);
+	else if (!none && how != CAME)
+		report(d, st, 0, "event '%s' was not signalled %s", st->event,
+		       waited_text(how, WAIT_MS, e ? took : 0, w, sizeof w));
 }
 
 static void step_complete(struct drv *d, const struct wsph_step *st)
@@ -1114,15 +1198,16 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 	}
 	if (st->expect == WSPH_EXPECT_NONE) {
 		/* Nothing may arrive: a routine must not run, an event must stay unsignalled. */
+		unsigned took;
 		if (op->completion == WSPH_COMPLETION_ROUTINE) {
-			wsph_upcalls_alertable_wait(NONE_WAIT_MS);
+			wait_until(d, NONE_WAIT_MS, apc_slice, op, &took);
 			if (op->routine_runs)
 				report(d, st, op->call_seq,
 				       "the completion routine of operation '%s' ran; the scenario "
 				       "expects no notification",
 				       st->opname);
 		} else if (op->completion == WSPH_COMPLETION_EVENT &&
-			   wsph_plat_event_wait(op->event, NONE_WAIT_MS)) {
+			   wait_until(d, NONE_WAIT_MS, event_slice, op->event, &took) == CAME) {
 			report(d, st, op->call_seq,
 			       "the event of operation '%s' was signalled; the scenario expects no "
 			       "notification",
@@ -1130,10 +1215,14 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 		}
 		return;
 	}
-	if (!wait_completion(d, op, WAIT_MS)) {
+	unsigned took;
+	char w[96];
+	enum waited how = wait_completion(d, op, WAIT_MS, &took);
+	if (how != CAME) {
 		report(d, st, op->call_seq,
-		       "operation '%s' (the overlapped %s of step %d) did not complete within %d ms",
-		       st->opname, wsph_fn_name(op->fn), op->step, WAIT_MS);
+		       "operation '%s' (the overlapped %s of step %d) did not complete %s",
+		       st->opname, wsph_fn_name(op->fn), op->step,
+		       waited_text(how, WAIT_MS, took, w, sizeof w));
 		return;
 	}
 	op->reaped = 1;
@@ -1212,13 +1301,28 @@ struct arrival {
 	unsigned queried; /* WPUQueryBlockingCallback calls when it started */
 	unsigned calls_done; /* the driver's returned calls when it started */
 	struct wsph_thread *t;
+	int finished; /* atomic: its WSPSend returned (or it never made one) */
 };
 
 /* Records a call made on the helper thread: no frame on the driver's stack, no rule advance (the
  * driver thread advances the engine). */
+static int arrival_send(struct arrival *a);
+
 static int arrival_main(void *ctx)
 {
 	struct arrival *a = ctx;
+	int rc = arrival_send(a);
+	wsph_atomic_store_int(&a->finished, 1);
+	return rc;
+}
+
+static int arrival_pending(const struct drv *d)
+{
+	return d->arrival && !wsph_atomic_load_int(&d->arrival->finished);
+}
+
+static int arrival_send(struct arrival *a)
+{
 	struct drv *d = a->d;
 	/* With a hook that ends the call (FALSE, cancel) the data must not race the hook: it goes
 	 * out once the next call has returned, or after a long bound for a provider that never asks
@@ -1397,7 +1501,11 @@ static void run_step(struct drv *d, const struct wsph_step *st)
 	case WSPH_OP_SELECT: step_select(d, st); break;
 	case WSPH_OP_WAITMESSAGE: step_waitmessage(d, st); break;
 	case WSPH_OP_WAITEVENT: step_waitevent(d, st); break;
-	case WSPH_OP_ALERTABLE: wsph_upcalls_alertable_wait(NONE_WAIT_MS); break;
+	case WSPH_OP_ALERTABLE: {
+		unsigned took;
+		wait_until(d, NONE_WAIT_MS, apc_slice, NULL, &took);
+		break;
+	}
 	case WSPH_OP_COMPLETE: step_complete(d, st); break;
 	case WSPH_OP_GETOVERLAPPEDRESULT: step_getoverlappedresult(d, st); break;
 	case WSPH_OP_ARRIVE: step_arrive(d, st); break;
@@ -1540,17 +1648,22 @@ int wsph_drive_probe(const char *provider, char *err, size_t errlen, GUID *lsp_g
 /* Before the provider is unloaded: waits (up to SETTLE_MS) until the process has no more threads
  * than before the provider was loaded, so none of the provider's threads can still be running its
  * code when it goes. Meanwhile late upcalls from such threads are recorded (and the driver thread
- * stays alertable for late APCs). Returns the number of threads still left over (0 settled). */
+ * stays alertable for late APCs); it ends sooner when they are blocked for good. Returns the
+ * number of threads still left over (0 settled). */
 static int settle_threads(struct drv *d)
 {
 	if (d->threads_before < 0)
 		return 0;
 	uint64_t t0 = wsph_plat_now_ns();
+	struct wsph_quiet q;
+	wsph_quiet_reset(&q);
 	for (;;) {
 		int n = wsph_plat_thread_count();
 		if (n < 0 || n <= d->threads_before)
 			return 0;
-		if (wsph_plat_now_ns() - t0 >= (uint64_t)SETTLE_MS * 1000000u)
+		/* threads blocked for good (stall.h) will not end by themselves either */
+		if (wsph_plat_now_ns() - t0 >= (uint64_t)SETTLE_MS * 1000000u ||
+		    wsph_quiet_sample(&q, wsph_trace_count(d->trace), 0, QUIET_MS) == 1)
 			return n - d->threads_before;
 		wsph_upcalls_alertable();
 		wsph_plat_sleep_ms(2);

@@ -5,6 +5,7 @@
 #include "catalog.h"
 #include "driver.h"
 #include "shard.h"
+#include "stall.h"
 #include "sha256.h"
 #include "platform/async.h"
 #include "platform/platform.h"
@@ -267,6 +268,7 @@ static int select_cases(const struct wsph_run_config *cfg, struct sel **out, siz
 static void stream_event(void *ctx, const struct wsph_event *ev)
 {
 	(void)ctx;
+	wsph_stall_event();
 	wsph_caseio_event(ev);
 }
 
@@ -276,6 +278,7 @@ static int quick_exit_child; /* end the child unchecked (see serve) */
 
 static int flusher(void *ctx)
 {
+	wsph_plat_idle_exempt(1);
 	wsph_atomic_store_u64(&flusher_up, 1);
 	while (!wsph_atomic_load_int(&flusher_stop)) {
 		if (ctx)
@@ -290,6 +293,22 @@ static int flusher(void *ctx)
 static int channel_write(const void *buf, size_t len)
 {
 	return wsph_plat_channel_write(buf, len);
+}
+
+/* The stall monitor (stall.h) found the driver inside a WSP call that nothing can end: the case
+ * ends as a timeout would end it, now rather than at its limit, and so does this child (the call
+ * never returns). */
+static void stalled_case(const char *message)
+{
+	struct wsph_case c;
+	memset(&c, 0, sizeof c);
+	c.outcome = WSPH_ERROR;
+	c.error_type = (char *)"timeout";
+	c.error_message = (char *)message;
+	wsph_caseio_tainted("a WSP call of the case never returned");
+	wsph_caseio_exit_unjudged();
+	wsph_caseio_case(&c);
+	wsph_plat_exit_now(0);
 }
 
 static const struct wsph_child_hooks crash_hooks = {wsph_caseio_flush, wsph_caseio_crash_frame};
@@ -484,7 +503,9 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 	int have_state = wsph_procstate_take(&before) == 0;
 	int threads = wsph_plat_thread_count();
 	wsph_trace_set_default_sink(stream_event, NULL);
+	wsph_stall_arm(1);
 	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c, wsph_caseio_finding);
+	wsph_stall_arm(0);
 	wsph_trace_set_default_sink(NULL, NULL);
 	const char *why = leftover(x->cfg, threads);
 	const char *proc = have_state ? process_leftovers(&c, &before) : NULL;
@@ -540,6 +561,7 @@ static int serve(void *vctx)
 	 * the process's threads, or the first case would see one thread more after it than before */
 	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
+	wsph_stall_start(stalled_case);
 	while (next_command(in, line, sizeof line)) {
 		if (line[0] == 'Q')
 			break;
@@ -549,6 +571,7 @@ static int serve(void *vctx)
 			break;
 	}
 	free(in);
+	wsph_stall_stop();
 	wsph_atomic_store_int(&flusher_stop, 1);
 	if (wake)
 		wsph_plat_event_set(wake);
@@ -672,11 +695,18 @@ static void settle(struct sched *s, struct entry *e)
 	if (e->base < 0)
 		return;
 	if (c->outcome == WSPH_ERROR && c->error_type && !strcmp(c->error_type, "timeout")) {
+		const char *m = c->error_message ? c->error_message : "";
+		size_t k = strlen(WSPH_STALL_TEXT);
 		c->outcome = WSPH_SKIP;
-		c->skip_reason = wsph_format("inconclusive: with %s #%u failing, a later step "
-					     "blocked until the time limit (%s)",
-					     wsph_fn_name((enum wsph_fn)e->fault.upcall), e->fault.call,
-					     c->error_message ? c->error_message : "");
+		if (!strncmp(m, WSPH_STALL_TEXT, k)) /* ended before the limit (stall.h) */
+			c->skip_reason = wsph_format("inconclusive: with %s #%u failing, %s",
+						     wsph_fn_name((enum wsph_fn)e->fault.upcall),
+						     e->fault.call, m);
+		else
+			c->skip_reason = wsph_format("inconclusive: with %s #%u failing, a later "
+						     "step blocked until the time limit (%s)",
+						     wsph_fn_name((enum wsph_fn)e->fault.upcall),
+						     e->fault.call, m);
 	}
 	sweep_verdict(c);
 	(void)s;

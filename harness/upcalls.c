@@ -1101,6 +1101,9 @@ void wsph_upcalls_leave(void)
 
 int wsph_upcalls_driver_busy(int *step, unsigned *calls_done)
 {
+	/* the lock is made by the first case's wsph_upcalls_begin, on the driver thread */
+	if (!wsph_atomic_load_ptr((void **)&S.lock))
+		return 0;
 	wsph_mutex_lock(S.lock);
 	int busy = S.depth > 0;
 	if (step)

@@ -262,4 +262,21 @@ void wsph_plat_host_advice(void);
 /* Paths name the same file? (separators '/' and '\\' alike; case-insensitive on Windows) */
 int wsph_plat_same_path(const char *a, const char *b);
 
+/* What the process's threads are doing (platform idle.c), to decide that nothing can change any
+ * more: the calling thread and the exempt ones are not looked at. */
+struct wsph_idle {
+	unsigned threads;  /* threads looked at */
+	int all_waiting;   /* every one is blocked, with no time limit, on nothing already ready */
+	uint64_t switches; /* their context switches so far (a thread that ran between two samples
+			    * shows here even if it waits again) */
+};
+/* 0 with *out filled; -1 when the platform cannot tell (the caller keeps its time limits). Thread
+ * `waiter` (0: none) is inside a WSP call that blocks: it counts as waiting in any wait, timed or
+ * not, since a provider's blocking call waits in slices (calling the blocking hook between them);
+ * what it does shows in the events it records. */
+int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out);
+/* The calling thread is one of the harness's helpers, which wait with time limits of their own
+ * (on 1) or is no longer one (0). */
+void wsph_plat_idle_exempt(int on);
+
 #endif

@@ -1,0 +1,19 @@
+/* Windows side of wsph_plat_idle (platform.h). Whether a thread waits without a time limit is not
+ * something Windows tells a process about its own threads at a price worth paying per sample (and
+ * Wine does not report wait states), so the platform cannot tell: the harness keeps its time
+ * limits on this build. */
+#include "../platform.h"
+
+#include <string.h>
+
+int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out)
+{
+	(void)waiter;
+	memset(out, 0, sizeof *out);
+	return -1;
+}
+
+void wsph_plat_idle_exempt(int on)
+{
+	(void)on;
+}

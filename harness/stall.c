@@ -1,0 +1,164 @@
+/* Stillness (stall.h): the platform's view of the threads, the trace's event count and what the
+ * harness has pending, sampled until they agree for long enough; and the child's monitor, which
+ * ends a case whose WSP call waits for what can no longer come. */
+#include "stall.h"
+
+#include "platform/async.h"
+#include "platform/platform.h"
+#include "upcalls.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define QUIET_SAMPLES 3
+
+void wsph_quiet_reset(struct wsph_quiet *q)
+{
+	memset(q, 0, sizeof *q);
+}
+
+static int sample(struct wsph_quiet *q, unsigned long waiter, uint64_t events, int pending,
+		  unsigned min_ms)
+{
+	struct wsph_idle idle;
+	if (wsph_plat_idle(waiter, &idle) != 0)
+		return -1;
+	uint64_t now = wsph_plat_now_ns();
+	int still = !pending && idle.all_waiting &&
+		    (q->streak == 0 || (idle.switches == q->switches && events == q->events));
+	q->switches = idle.switches;
+	q->events = events;
+	if (!still) {
+		q->streak = 0;
+		return 0;
+	}
+	if (q->streak++ == 0)
+		q->since_ns = now;
+	return q->streak >= QUIET_SAMPLES && now - q->since_ns >= (uint64_t)min_ms * 1000000u;
+}
+
+int wsph_quiet_sample(struct wsph_quiet *q, uint64_t events, int pending, unsigned min_ms)
+{
+	return sample(q, 0, events, pending, min_ms);
+}
+
+int wsph_quiet_sample_in_call(struct wsph_quiet *q, unsigned long waiter, uint64_t events,
+			      unsigned min_ms)
+{
+	return sample(q, waiter, events, 0, min_ms);
+}
+
+/* ---- the child's monitor ---- */
+
+#define MONITOR_MS 10     /* between samples */
+#define MONITOR_MIN_MS 50 /* still for at least this long */
+
+static struct {
+	struct wsph_mutex *lock; /* held while armed is changed and while a sample runs */
+	struct wsph_thread *thread;
+	void *wake;
+	void (*on_stall)(const char *message);
+	int armed, stop;
+	unsigned long driver; /* the thread that armed the monitor: the one running the case */
+} M;
+
+static uint64_t events_seen; /* atomic: wsph_stall_event */
+
+void wsph_stall_event(void)
+{
+	wsph_atomic_add_u64(&events_seen, 1);
+}
+
+/* One look: the driver inside the same WSP call as at the sample before, and the process still. */
+static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char *msg, size_t len)
+{
+	int s = 0;
+	unsigned d = 0;
+	if (!wsph_upcalls_driver_busy(&s, &d) || s != *step || d != *done) {
+		*step = s;
+		*done = d;
+		wsph_quiet_reset(q);
+		return 0;
+	}
+	if (wsph_quiet_sample_in_call(q, M.driver, wsph_atomic_load_u64(&events_seen),
+				      MONITOR_MIN_MS) != 1)
+		return 0;
+	snprintf(msg, len,
+		 "%s: step %d has been inside its WSP call for %llu ms with no event, every "
+		 "other thread of the process blocked with no time limit",
+		 WSPH_STALL_TEXT, s,
+		 (unsigned long long)((wsph_plat_now_ns() - q->since_ns) / 1000000u));
+	return 1;
+}
+
+static int monitor(void *ctx)
+{
+	(void)ctx;
+	wsph_plat_idle_exempt(1);
+	struct wsph_quiet q;
+	wsph_quiet_reset(&q);
+	int step = -1;
+	unsigned done = 0;
+	char msg[256];
+	for (;;) {
+		wsph_plat_event_wait(M.wake, MONITOR_MS);
+		wsph_mutex_lock(M.lock);
+		if (M.stop) {
+			wsph_mutex_unlock(M.lock);
+			return 0;
+		}
+		int hit = M.armed && stalled(&q, &step, &done, msg, sizeof msg);
+		if (!M.armed)
+			wsph_quiet_reset(&q);
+		wsph_mutex_unlock(M.lock);
+		if (hit)
+			M.on_stall(msg); /* ends the process */
+	}
+}
+
+int wsph_stall_start(void (*on_stall)(const char *message))
+{
+	struct wsph_idle probe;
+	if (M.thread || wsph_plat_idle(0, &probe) != 0)
+		return 0;
+	M.on_stall = on_stall;
+	M.lock = wsph_mutex_new();
+	M.wake = wsph_plat_event_new();
+	M.armed = M.stop = 0;
+	if (M.lock && M.wake)
+		M.thread = wsph_thread_start(monitor, NULL);
+	if (!M.thread) {
+		if (M.wake)
+			wsph_plat_event_free(M.wake);
+		if (M.lock)
+			wsph_mutex_free(M.lock);
+		memset(&M, 0, sizeof M);
+		return 0;
+	}
+	return 1;
+}
+
+void wsph_stall_arm(int on)
+{
+	if (!M.thread)
+		return;
+	wsph_mutex_lock(M.lock);
+	M.armed = on;
+	M.driver = wsph_plat_thread_id();
+	wsph_mutex_unlock(M.lock);
+}
+
+void wsph_stall_stop(void)
+{
+	if (!M.thread)
+		return;
+	wsph_mutex_lock(M.lock);
+	M.stop = 1;
+	wsph_mutex_unlock(M.lock);
+	wsph_plat_event_set(M.wake);
+	wsph_thread_join(M.thread);
+	wsph_plat_event_free(M.wake);
+	wsph_mutex_free(M.lock);
+	memset(&M, 0, sizeof M);
+}

@@ -1,0 +1,43 @@
+/* Deciding that nothing can change any more: the provider is waiting and nothing can wake it.
+ * A wait of the harness (a blocking step, a notification that must or must not come) can then end
+ * at once instead of at its time limit. Where the platform cannot tell (Windows), nothing here
+ * ever concludes and the limits stay as they are. */
+#ifndef WSPH_STALL_H
+#define WSPH_STALL_H
+
+#include <stdint.h>
+
+/* What the caller says for the process is still, besides the platform's view of its threads. */
+struct wsph_quiet {
+	int streak;	   /* samples in a row that found the process still */
+	uint64_t switches; /* at the last sample */
+	uint64_t events;   /* the trace's events at the last sample */
+	uint64_t since_ns; /* when the streak began */
+};
+
+/* The message a case that ends this way carries. */
+#define WSPH_STALL_TEXT "the provider is waiting and nothing can wake it"
+
+void wsph_quiet_reset(struct wsph_quiet *q);
+/* One sample, from a thread that is not the provider's: 1 once the process has been still for at
+ * least three samples in a row and min_ms (every thread but the caller and the harness's helpers
+ * blocked with no time limit on nothing ready, none of them run and no event recorded since the
+ * sample before, and the harness has nothing pending: pending 0), 0 while not (yet), -1 when the
+ * platform cannot tell. */
+int wsph_quiet_sample(struct wsph_quiet *q, uint64_t events, int pending, unsigned min_ms);
+/* The same, with thread `waiter` inside a blocking WSP call (wsph_plat_idle). */
+int wsph_quiet_sample_in_call(struct wsph_quiet *q, unsigned long waiter, uint64_t events,
+			      unsigned min_ms);
+
+/* The child's monitor: a thread that, while a case is armed and the driver is inside a WSP call,
+ * samples every few milliseconds and calls on_stall(message) once the process is still. Not
+ * started (0 returned, nothing done) where the platform cannot tell. */
+int wsph_stall_start(void (*on_stall)(const char *message));
+void wsph_stall_stop(void);
+/* Arms (1) or disarms (0) the monitor around a case; disarming waits for a sample in progress,
+ * so that no descriptor of the monitor is open while the process's state is taken. */
+void wsph_stall_arm(int on);
+/* Counts an event the case recorded (the child's event stream calls it for each). */
+void wsph_stall_event(void);
+
+#endif
