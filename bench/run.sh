@@ -12,9 +12,13 @@
 #      (peak RSS); a fault sweep over the full bundled suite
 #   3d. the provider's own output (issue 14): 200 MB without a newline against 200 MB of lines,
 #      16 MB of two-byte lines; wall time and the run's peak RSS
+#   4. issue 16: the early-development provider's full run against mockbase's; handle pairs flat
+#      and cheap (from section 1); per upcall in the isolated child against in-process (3b); under
+#      Wine the persistent child against 3 ms and against in-process (2b); the fault sweep (3c)
 #
-# Knobs (environment): BENCH_WINE=auto|no, BENCH_SWEEP=background|serial|no (background: as
-# BENCH_SWEEP_SHARDS processes, default 4, beside sections 2-3), BENCH_UPCALLS
+# Knobs (environment): BENCH_WINE=auto|no, BENCH_SWEEP=serial|background|no (serial, the default:
+# one process after everything else; background: as BENCH_SWEEP_SHARDS processes, default 4,
+# beside sections 2-3, the serial figure then the sum of theirs), BENCH_UPCALLS
 # (default 1000000), BENCH_N (trivial scenarios, default 100), BENCH_REPS (default 3).
 # The whole output is also kept in build/bench/last-run.txt. Nothing here asserts a time: a
 # missed target is printed as "missed", and the script exits 0 unless a build or a run failed.
@@ -23,7 +27,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 T_START=$(date +%s)
 BENCH_WINE=${BENCH_WINE:-auto}
-BENCH_SWEEP=${BENCH_SWEEP:-background}
+BENCH_SWEEP=${BENCH_SWEEP:-serial}
 BENCH_UPCALLS=${BENCH_UPCALLS:-1000000}
 N=${BENCH_N:-100}
 REPS=${BENCH_REPS:-3}
@@ -58,7 +62,7 @@ section "build"
 { make setup-native && { test -f build/build.ninja || meson setup build; }; } >"$TMP/build.log" 2>&1 ||
 	{ cat "$TMP/build.log"; say "bench: setting up build/ failed"; exit 1; }
 NATIVE_TARGETS="harness/wspharness providers/mockbase/mockbase.so bench/bench_upcalls bench/bench_proto bench/bench_forkloop bench/bench_timecmd
-	bench/bench_yamlfloor bench/benchprov.so providers/hostile/hostile-output.so"
+	bench/bench_yamlfloor bench/benchprov.so providers/hostile/hostile-output.so providers/early/early.so"
 HAVE_CRITERION=0
 if pkg-config --exists criterion 2>/dev/null; then
 	NATIVE_TARGETS="$NATIVE_TARGETS bench/bench_criterion"
@@ -91,6 +95,10 @@ TRE=$(get threads_empty_ratio "$TMP/upcalls.txt")
 say "  two threads relative to what the machine gave the empty table: $(calc %.2f "$TR / $TRE")"
 summary "1. added per recorded upcall <= 25 ns" "$(calc '%.0f ns (%.0fx empty)' "$ADDED, $URATIO")" "$(verdict "$ADDED <= 25")"
 summary "1. two threads record >= 1.6x one thread" "$(calc '%.2fx (empty %.2fx)' "$TR, $TRE")" "$(verdict "$TR >= 1.6")"
+PS=$(get pairs_small "$TMP/upcalls.txt" | awk '{ print $2 }')
+PB=$(get pairs_big "$TMP/upcalls.txt" | awk '{ print $2 }')
+summary "1. handle pair at 20,000 <= 1.1x at 5,000" "$(calc '%.2fx (%.0f vs %.0f ns)' "$PB / $PS, $PB, $PS")" "$(verdict "$PB <= 1.1 * $PS")"
+summary "1. handle pair <= 100 ns" "$(calc '%.0f ns at 20,000' "$PB")" "$(verdict "$PB <= 100")"
 
 if command -v valgrind >/dev/null 2>&1; then
 	# Instructions per upcall, from two callgrind runs (20k and 40k calls: the difference is
@@ -211,6 +219,8 @@ if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_
 			say "  wspharness.exe, in-process     $(calc '%7.1f ms/case  (--no-isolation: the harness work alone)' "$WHN * 1000 / $WN")"
 			summary "2b. Wine: persistent child vs a process per scenario" "$(calc '%.1fx as fast' "$WHP / $WH")" "info"
 			summary "2b. Wine: persistent child vs a bare CreateProcess" "$(calc '%.2fx the floor' "$WH / $WS")" "info"
+			summary "2b. Wine: persistent child <= 3 ms per trivial case" "$(calc '%.1f ms' "$WH * 1000 / $WN")" "$(verdict "$WH * 1000 / $WN <= 3")"
+			summary "2b. Wine: persistent child <= 1.5x in-process" "$(calc '%.2fx (%.1f vs %.1f ms)' "$WH / $WHN, $WH * 1000 / $WN, $WHN * 1000 / $WN")" "$(verdict "$WH <= 1.5 * $WHN")"
 			WINE_DONE=1
 		else
 			say "  a Wine run failed: see the output of the commands above"
@@ -262,31 +272,32 @@ PROV=$B/benchprov.so
 M_ARGS=(run "$PROV" --non-ifs --scenarios "$ROOT/bench/scenarios/million.yaml" --timeout 900)
 SMALL=$((BENCH_UPCALLS / 10))
 for n in 0 $SMALL $BENCH_UPCALLS; do
-	# the child alone (child mode, as Windows runs it: "C 0" runs case 0, "Q" ends it; what the
-	# forked child does, its event stream to /dev/null) ...
-	printf 'C 0\nQ\n' | WSPH_BENCH_UPCALLS=$n $TIMECMD -- $H --child "${M_ARGS[@]}" >"$TMP/child.$n"
-	# ... and the whole isolated run (parent + child; wait4's peak is the larger of the two)
-	WSPH_BENCH_UPCALLS=$n $TIMECMD -o "$TMP/full.$n.out" -- $H "${M_ARGS[@]}" >"$TMP/full.$n"
-	# ... and in-process (--no-isolation: the recorder, the trace and the rules, no event stream)
-	WSPH_BENCH_UPCALLS=$n $TIMECMD -- $H "${M_ARGS[@]}" --no-isolation >"$TMP/inproc.$n"
+	for ((r = 0; r < REPS; r++)); do
+		# the whole isolated run (parent + child: the child records, frames each event on
+		# its channel, the parent reads and judges them; wait4's peak is the larger of the two)
+		WSPH_BENCH_UPCALLS=$n $TIMECMD -o "$TMP/full.$n.out" -- $H "${M_ARGS[@]}" >>"$TMP/full.$n"
+		# ... and in-process (--no-isolation: the recorder, the trace and the rules, no channel)
+		WSPH_BENCH_UPCALLS=$n $TIMECMD -- $H "${M_ARGS[@]}" --no-isolation >>"$TMP/inproc.$n"
+	done
 done
-crss() { awk '{ print $3 }' "$TMP/child.$1"; }
-frss() { awk '{ print $3 }' "$TMP/full.$1"; }
-ftime() { awk '{ print $2 }' "$TMP/full.$1"; }
-ctime() { awk '{ print $2 }' "$TMP/child.$1"; }
-irss() { awk '{ print $3 }' "$TMP/inproc.$1"; }
-itime() { awk '{ print $2 }' "$TMP/inproc.$1"; }
-FSTATUS=$(awk '{ print $4 }' "$TMP/full.$BENCH_UPCALLS")
+frss() { awk '{ print $3 }' "$TMP/full.$1" | median; }
+ftime() { awk '{ print $2 }' "$TMP/full.$1" | median; }
+irss() { awk '{ print $3 }' "$TMP/inproc.$1" | median; }
+itime() { awk '{ print $2 }' "$TMP/inproc.$1" | median; }
+FSTATUS=$(awk '{ print $4 }' "$TMP/full.$BENCH_UPCALLS" | sort -u | paste -sd,)
 say "  exit status of the isolated run: $FSTATUS ($(tail -n 1 "$TMP/full.$BENCH_UPCALLS.out"))"
 for n in 0 $SMALL $BENCH_UPCALLS; do
-	say "  $(printf '%8d' "$n") upcalls: child $(calc '%6.2f s %7.1f MiB' "$(ctime "$n"), $(crss "$n") / 1024"),  whole run $(calc '%6.2f s %7.1f MiB' "$(ftime "$n"), $(frss "$n") / 1024"),  in-process $(calc '%6.2f s %7.1f MiB' "$(itime "$n"), $(irss "$n") / 1024")"
+	say "  $(printf '%8d' "$n") upcalls (median of $REPS): isolated $(calc '%6.2f s %7.1f MiB' "$(ftime "$n"), $(frss "$n") / 1024"),  in-process $(calc '%6.2f s %7.1f MiB' "$(itime "$n"), $(irss "$n") / 1024")"
 done
-CR=$(crss "$BENCH_UPCALLS"); FR=$(frss "$BENCH_UPCALLS")
-say "  per upcall: child $(calc '%.0f bytes, %.2f us' "($CR - $(crss 0)) * 1024 / $BENCH_UPCALLS, ($(ctime "$BENCH_UPCALLS") - $(ctime 0)) * 1e6 / $BENCH_UPCALLS"); whole run $(calc '%.0f bytes, %.2f us' "($FR - $(frss 0)) * 1024 / $BENCH_UPCALLS, ($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")"
+FR=$(frss "$BENCH_UPCALLS")
+UI=$(calc %.4f "($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")
+UP=$(calc %.4f "($(itime "$BENCH_UPCALLS") - $(itime 0)) * 1e6 / $BENCH_UPCALLS")
+say "  per upcall: isolated $(calc '%.0f bytes, %.3f us' "($FR - $(frss 0)) * 1024 / $BENCH_UPCALLS, $UI"); in-process $(calc '%.3f us' "$UP"); $(calc '%.2fx' "$UI / $UP") (target <= 2x)"
 say "  peak RSS against the same run with 0 upcalls: $(calc '%.0fx' "$FR / $(frss 0)") (target: under 64 MiB)"
 summary "3b. $BENCH_UPCALLS upcalls, peak RSS < 64 MiB" "$(calc '%.0f MiB (%.0fx 0-upcall run)' "$FR / 1024, $FR / $(frss 0)")" "$(verdict "$FR < 65536")"
 summary "3b. ... in-process (--no-isolation), peak RSS" "$(calc '%.0f MiB (%.0fx 0-upcall run), %.1f s' "$(irss "$BENCH_UPCALLS") / 1024, $(irss "$BENCH_UPCALLS") / $(irss 0), $(itime "$BENCH_UPCALLS")")" "$(verdict "$(irss "$BENCH_UPCALLS") < 65536")"
-summary "3b. ... wall time (isolated)" "$(calc '%.1f s, %.1f us/upcall' "$(ftime "$BENCH_UPCALLS"), ($(ftime "$BENCH_UPCALLS") - $(ftime 0)) * 1e6 / $BENCH_UPCALLS")" "info"
+summary "3b. ... wall time (isolated)" "$(calc '%.1f s, %.2f us/upcall' "$(ftime "$BENCH_UPCALLS"), $UI")" "info"
+summary "3b. per upcall, isolated child <= 2x in-process" "$(calc '%.2fx (%.3f vs %.3f us)' "$UI / $UP, $UI, $UP")" "$(verdict "$UI <= 2 * $UP")"
 
 section "3d. the provider's own output (issue 14: providers/hostile hostile-output, one case)"
 # The provider writes in its first WSPStartup what HOSTILE_OUTPUT_* say; the parent keeps the last
@@ -369,13 +380,27 @@ def inconclusive(c):
 inc = [c for c in cases if inconclusive(c)]
 slow = [c for c in cases if not inconclusive(c) and t(c) >= 0.5]
 rest = [c for c in cases if not inconclusive(c) and t(c) < 0.5]
-print("  %d cases: %d inconclusive (each ran into the 2 s sweep time limit) %.1f s; "
+print("  %d cases: %d inconclusive (a blocked step: found still, or at the 2 s sweep limit) %.1f s; "
       "%d others of 0.5 s or more %.1f s; the other %d cases %.1f s (%.1f ms each)"
       % (len(cases), len(inc), sum(map(t, inc)), len(slow), sum(map(t, slow)), len(rest),
          sum(map(t, rest)), 1000 * sum(map(t, rest)) / max(1, len(rest))))
 EOF
-	summary "3c. fault sweep, full suite" "$(calc '%.0f s serial (%.0fx plain), %.0f s wall' "$TS, $TS / $TP, $TW")" "info"
+	summary "3c. fault sweep, full suite <= 30x the plain run" "$(calc '%.1f s serial (%.1fx plain), %.1f s wall' "$TS, $TS / $TP, $TW")" "$(verdict "$TS <= 30 * $TP")"
 fi
+
+section "4. a provider early in its development (providers/early) against mockbase, full bundled suite"
+# Each the whole run, both kinds (--non-ifs --ifs), isolated; median of $REPS. The early provider
+# fails most calls cleanly: its cases stop at the first step whose premise does not hold, and a
+# call that would wait for what cannot come ends when the process is still (stall.h).
+: >"$TMP/early.s"; : >"$TMP/mock.s"
+for ((r = 0; r < REPS; r++)); do
+	$TIMECMD -- $H run build/providers/early/early.so --non-ifs --ifs -q | awk '{ print $2 }' >>"$TMP/early.s"
+	$TIMECMD -- $H run $MOCK --non-ifs --ifs -q | awk '{ print $2 }' >>"$TMP/mock.s"
+done
+TE=$(median <"$TMP/early.s"); TM=$(median <"$TMP/mock.s")
+say "  mockbase (passes)            $(calc '%7.2f s' "$TM")"
+say "  early (fails most cases)     $(calc '%7.2f s  %.2fx mockbase (target <= 3x)' "$TE, $TE / $TM")"
+summary "4. early provider's full run <= 3x mockbase's" "$(calc '%.2fx (%.2f s vs %.2f s)' "$TE / $TM, $TE, $TM")" "$(verdict "$TE <= 3 * $TM")"
 
 T_END=$(date +%s)
 section "summary (details above; bench/RESULTS.md explains each miss)"
