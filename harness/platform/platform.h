@@ -275,6 +275,9 @@ struct wsph_idle {
  * not, since a provider's blocking call waits in slices (calling the blocking hook between them);
  * what it does shows in the events it records. */
 int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out);
+/* One thread of this process, as wsph_plat_idle judges each: 1 blocked for good, 0 not, -1 when
+ * the platform cannot tell. */
+int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter);
 /* The calling thread is one of the harness's helpers, which wait with time limits of their own
  * (on 1) or is no longer one (0). */
 void wsph_plat_idle_exempt(int on);

@@ -230,6 +230,14 @@ static int thread_waits(const char *tid, int waiter, uint64_t *switches)
 	return nr >= 0 && untimed_wait(nr, a);
 }
 
+int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter)
+{
+	char name[32];
+	uint64_t switches = 0;
+	snprintf(name, sizeof name, "%lu", tid);
+	return thread_waits(name, tid == waiter, &switches);
+}
+
 int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out)
 {
 	memset(out, 0, sizeof *out);

@@ -13,6 +13,13 @@ int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out)
 	return -1;
 }
 
+int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter)
+{
+	(void)tid;
+	(void)waiter;
+	return -1;
+}
+
 void wsph_plat_idle_exempt(int on)
 {
 	(void)on;
