@@ -1,6 +1,6 @@
 /* POSIX side of wsph_plat_idle (platform.h): what every thread of the process is doing, read from
  * /proc/self/task. A thread can still change something unless it is blocked in a system call that
- * has no time limit and waits on nothing already ready: its state is 'S' (or 'D'), its system call
+ * has no time limit and waits on nothing already ready: its state is 'S', its system call
  * (/proc/self/task/TID/syscall) is one of the waits below with no timeout argument, and a poll of
  * the descriptors it waits on (from this thread, with a zero timeout) finds none ready. A wake-up by
  * the kernel (data on a socket, a futex wake, a signal) makes the thread runnable before the call
@@ -210,14 +210,14 @@ static int untimed_wait(long nr, const unsigned long *a)
  * in any wait, and its switches are not counted. */
 static int thread_waits(const char *tid, int waiter, uint64_t *switches)
 {
-	char buf[2048];
+	char buf[4096];
 	if (read_task(tid, "status", buf, sizeof buf) < 0)
 		return 1; /* it ended meanwhile: it does nothing any more */
 	const char *st = strstr(buf, "\nState:\t");
 	for (const char *k = buf; !waiter && (k = strstr(k, "ctxt_switches:\t")) != NULL; k++)
 		*switches += strtoull(k + 15, NULL, 10);
-	if (!st || (st[8] != 'S' && st[8] != 'D'))
-		return 0;
+	if (!st || st[8] != 'S')
+		return 0; /* running, in an uninterruptible wait (it ends by itself), stopped, ... */
 	if (waiter)
 		return 1;
 	if (read_task(tid, "syscall", buf, sizeof buf) < 0)
