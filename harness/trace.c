@@ -219,6 +219,13 @@ static FILE *spill_file;
 static uint64_t spill_file_end;
 static size_t spill_file_users; /* traces with data in it */
 static FILE *inherited_spill;	/* a forked child's copy of its parent's (see below) */
+/* Writes to the spill file wait in memory (up to SPILL_BUF bytes) and go out together: on a
+ * virtual machine a system call costs more than encoding the chunk, and a write per chunk made an
+ * event of a trace that spills cost several times one of a trace that does not. The waiting bytes
+ * are the file's last pend_len, from spill_file_end - pend_len on; reads find them there. */
+#define SPILL_BUF ((size_t)1 << 20)
+static unsigned char *pend;
+static size_t pend_len, pend_cap;
 
 void wsph_trace_after_fork(void)
 {
@@ -229,16 +236,47 @@ void wsph_trace_after_fork(void)
 	spill_file = NULL;
 	spill_file_end = 0;
 	spill_file_users = 0;
+	pend_len = 0; /* the parent's bytes, for the parent's file */
 }
 
-/* Appends buf to the shared file; its offset in *off. 0 on success. */
+/* With file_lock held: writes the waiting bytes out. 0 on success; they wait on if not. */
+static int file_flush(void)
+{
+	if (!pend_len)
+		return 0;
+	if (wsph_fseek64(spill_file, (int64_t)(spill_file_end - pend_len)) != 0 ||
+	    fwrite(pend, 1, pend_len, spill_file) != pend_len || fflush(spill_file) != 0)
+		return -1;
+	pend_len = 0;
+	return 0;
+}
+
+/* With file_lock held: room for len more waiting bytes, written out first if need be (or, when
+ * the file refuses them, kept in memory: nothing written is lost). 0 on success. */
+static int pend_room(size_t len)
+{
+	if (pend_len + len <= pend_cap || (pend_len && file_flush() == 0 && len <= pend_cap))
+		return 0;
+	size_t cap = pend_cap ? pend_cap : SPILL_BUF;
+	while (cap < pend_len + len)
+		cap *= 2;
+	unsigned char *p = realloc(pend, cap);
+	if (!p)
+		return -1;
+	pend = p;
+	pend_cap = cap;
+	return 0;
+}
+
+/* Appends buf to the shared file (it waits in memory to be written with the next ones); its
+ * offset in *off. 0 on success. */
 static int file_write(const unsigned char *buf, size_t len, uint64_t *off)
 {
 	int rc = -1;
 	wsph_mutex_lock(file_lock);
-	if ((spill_file || (spill_file = tmpfile()) != NULL) &&
-	    wsph_fseek64(spill_file, (int64_t)spill_file_end) == 0 &&
-	    fwrite(buf, 1, len, spill_file) == len && fflush(spill_file) == 0) {
+	if ((spill_file || (spill_file = tmpfile()) != NULL) && pend_room(len) == 0) {
+		memcpy(pend + pend_len, buf, len);
+		pend_len += len;
 		*off = spill_file_end;
 		spill_file_end += len;
 		rc = 0;
@@ -247,13 +285,19 @@ static int file_write(const unsigned char *buf, size_t len, uint64_t *off)
 	return rc;
 }
 
+/* Reads what file_write stored at off (len bytes): from the bytes still waiting, or the file. */
 static int file_read(unsigned char *buf, size_t len, uint64_t off)
 {
 	int rc = -1;
 	wsph_mutex_lock(file_lock);
-	if (spill_file && wsph_fseek64(spill_file, (int64_t)off) == 0 &&
-	    fread(buf, 1, len, spill_file) == len)
+	uint64_t waiting = spill_file_end - pend_len; /* the offset of the first waiting byte */
+	if (off >= waiting && off + len <= spill_file_end) {
+		memcpy(buf, pend + (off - waiting), len);
 		rc = 0;
+	} else if (off + len <= waiting && spill_file && wsph_fseek64(spill_file, (int64_t)off) == 0 &&
+		   fread(buf, 1, len, spill_file) == len) {
+		rc = 0;
+	}
 	wsph_mutex_unlock(file_lock);
 	return rc;
 }
@@ -264,8 +308,10 @@ static void file_release(struct wsph_trace *t)
 		return;
 	t->in_file = 0;
 	wsph_mutex_lock(file_lock);
-	if (spill_file_users && --spill_file_users == 0)
+	if (spill_file_users && --spill_file_users == 0) {
 		spill_file_end = 0; /* nobody reads it any more: write over it from the start */
+		pend_len = 0;
+	}
 	wsph_mutex_unlock(file_lock);
 }
 
