@@ -335,9 +335,38 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
 #define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
 #define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
 
+/* Word i (1-based) of a record into out at *pos: zero, the same as in the record before, or its
+ * value in 8 bytes or, under 2^32, in 4; its 2-bit code into *mask. */
+static inline void encode_word(const unsigned char *rec, size_t i, uint64_t *prev,
+			       unsigned char *out, size_t *pos, uint32_t *mask)
+{
+	uint64_t v;
+	uint32_t code, lo;
+	memcpy(&v, rec + 8 * i, 8);
+	if (v == prev[i]) {
+		code = v != 0;
+	} else if (v > UINT32_MAX) {
+		memcpy(out + *pos, &v, 8);
+		*pos += 8;
+		code = 2;
+	} else if (v) {
+		lo = (uint32_t)v;
+		memcpy(out + *pos, &lo, 4);
+		*pos += 4;
+		code = 3;
+	} else {
+		code = 0;
+	}
+	prev[i] = v;
+	*mask |= code << (2 * (i - 1));
+}
+
+_Static_assert(REC_WORDS == 15, "encode_recs codes words 1 to 14");
+
 /* Encodes records r[0..nrec) of chunk k into out; 0 if a record is not finished yet (a recorder
  * is still in it). A record equal to the one before (a busy data path repeats its last upcall; the
- * clock is read once per 64 events) codes as its mask alone. */
+ * clock is read once per 64 events) codes as its mask alone. The words are written out one by one
+ * rather than in a loop: every event is encoded, so this is part of its recording's cost. */
 static size_t encode_recs(const struct wsph_rec *r, size_t nrec, uint64_t k, unsigned char *out)
 {
 	uint64_t prev[REC_WORDS] = {0};
@@ -349,27 +378,20 @@ static size_t encode_recs(const struct wsph_rec *r, size_t nrec, uint64_t k, uns
 		uint32_t mask = 0;
 		size_t mpos = pos;
 		pos += 4;
-		for (size_t i = 1; i < REC_WORDS; i++) {
-			uint64_t v;
-			uint32_t code, lo;
-			memcpy(&v, rec + 8 * i, 8);
-			if (v == prev[i]) {
-				code = v != 0;
-			} else if (v > UINT32_MAX) {
-				memcpy(out + pos, &v, 8);
-				pos += 8;
-				code = 2;
-			} else if (v) {
-				lo = (uint32_t)v;
-				memcpy(out + pos, &lo, 4);
-				pos += 4;
-				code = 3;
-			} else {
-				code = 0;
-			}
-			prev[i] = v;
-			mask |= code << (2 * (i - 1));
-		}
+		encode_word(rec, 1, prev, out, &pos, &mask);
+		encode_word(rec, 2, prev, out, &pos, &mask);
+		encode_word(rec, 3, prev, out, &pos, &mask);
+		encode_word(rec, 4, prev, out, &pos, &mask);
+		encode_word(rec, 5, prev, out, &pos, &mask);
+		encode_word(rec, 6, prev, out, &pos, &mask);
+		encode_word(rec, 7, prev, out, &pos, &mask);
+		encode_word(rec, 8, prev, out, &pos, &mask);
+		encode_word(rec, 9, prev, out, &pos, &mask);
+		encode_word(rec, 10, prev, out, &pos, &mask);
+		encode_word(rec, 11, prev, out, &pos, &mask);
+		encode_word(rec, 12, prev, out, &pos, &mask);
+		encode_word(rec, 13, prev, out, &pos, &mask);
+		encode_word(rec, 14, prev, out, &pos, &mask);
 		memcpy(out + mpos, &mask, 4);
 	}
 	return pos;

@@ -35,12 +35,12 @@ struct handle {
 	enum handle_how how;
 };
 
-/* A table of slots keyed by a nonzero 64-bit value (each slot's first member): open addressing,
+/* A table of handles keyed by their nonzero value: open addressing,
  * linear probing, at most half full, so a lookup, an insertion or a removal costs the same however
  * many handles a scenario has issued. */
 struct keyed {
-	unsigned char *slots; /* cap slots of `size` bytes; key 0: empty */
-	size_t cap, n, size;
+	struct handle *slots; /* cap slots; value 0: empty */
+	size_t cap, n;
 };
 
 struct apc {
@@ -83,7 +83,7 @@ static struct state {
 	struct keyed handles; /* struct handle: the newest of each value (a value may be proposed twice) */
 	SOCKET next_handle;
 	struct keyed avoid; /* values the provider proposed or used as contexts that new_handle could
-			       still issue (uint64_t slots) */
+			       still issue (only their value is set) */
 	unsigned calls[WSPH_FN_COUNT];
 	struct event_rec *events;
 	size_t n_events, cap_events;
@@ -239,28 +239,15 @@ static size_t key_slot(uint64_t key, size_t cap)
 	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
 }
 
-static void *slot_at(const struct keyed *t, size_t i)
-{
-	return t->slots + i * t->size;
-}
-
-static uint64_t key_at(const struct keyed *t, size_t i)
-{
-	uint64_t k;
-	memcpy(&k, slot_at(t, i), sizeof k);
-	return k;
-}
-
 /* The slot of key, or NULL. */
-static void *keyed_find(const struct keyed *t, uint64_t key)
+static struct handle *keyed_find(const struct keyed *t, uint64_t key)
 {
 	if (!t->cap || !key)
 		return NULL;
 	for (size_t i = key_slot(key, t->cap);; i = (i + 1) & (t->cap - 1)) {
-		uint64_t k = key_at(t, i);
-		if (k == key)
-			return slot_at(t, i);
-		if (!k)
+		if (t->slots[i].value == key)
+			return &t->slots[i];
+		if (!t->slots[i].value)
 			return NULL;
 	}
 }
@@ -268,17 +255,17 @@ static void *keyed_find(const struct keyed *t, uint64_t key)
 static int keyed_grow(struct keyed *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct keyed bigger = {calloc(cap, t->size), cap, t->n, t->size};
+	struct keyed bigger = {calloc(cap, sizeof *t->slots), cap, t->n};
 	if (!bigger.slots)
 		return -1;
 	for (size_t i = 0; i < t->cap; i++) {
-		uint64_t k = key_at(t, i);
+		uint64_t k = t->slots[i].value;
 		if (!k)
 			continue;
 		size_t j = key_slot(k, cap);
-		while (key_at(&bigger, j))
+		while (bigger.slots[j].value)
 			j = (j + 1) & (cap - 1);
-		memcpy(slot_at(&bigger, j), slot_at(t, i), t->size);
+		bigger.slots[j] = t->slots[i];
 	}
 	free(t->slots);
 	*t = bigger;
@@ -286,47 +273,45 @@ static int keyed_grow(struct keyed *t)
 }
 
 /* The slot of key: its own, or a new one (zeroed, key set). NULL when out of memory. */
-static void *keyed_put(struct keyed *t, uint64_t key)
+static struct handle *keyed_put(struct keyed *t, uint64_t key)
 {
 	if (!key || ((t->n + 1) * 2 > t->cap && keyed_grow(t) != 0))
 		return NULL;
 	size_t i = key_slot(key, t->cap);
-	for (uint64_t k; (k = key_at(t, i)) != 0; i = (i + 1) & (t->cap - 1))
+	for (uint64_t k; (k = t->slots[i].value) != 0; i = (i + 1) & (t->cap - 1))
 		if (k == key)
-			return slot_at(t, i);
-	void *slot = slot_at(t, i);
-	memset(slot, 0, t->size);
-	memcpy(slot, &key, sizeof key);
+			return &t->slots[i];
+	t->slots[i] = (struct handle){key, 0, 0, H_CREATED};
 	t->n++;
-	return slot;
+	return &t->slots[i];
 }
 
 /* Removes key's slot, if any: the slots after it in its run move back (no tombstones). */
 static void keyed_remove(struct keyed *t, uint64_t key)
 {
-	unsigned char *slot = keyed_find(t, key);
+	struct handle *slot = keyed_find(t, key);
 	if (!slot)
 		return;
-	size_t mask = t->cap - 1, hole = (size_t)(slot - t->slots) / t->size;
+	size_t mask = t->cap - 1, hole = (size_t)(slot - t->slots);
 	for (size_t i = (hole + 1) & mask;; i = (i + 1) & mask) {
-		uint64_t k = key_at(t, i);
+		uint64_t k = t->slots[i].value;
 		if (!k)
 			break;
 		/* k may fill the hole when its home slot is not in (hole, i] */
 		size_t home = key_slot(k, t->cap);
 		if (((i - home) & mask) >= ((i - hole) & mask)) {
-			memcpy(slot_at(t, hole), slot_at(t, i), t->size);
+			t->slots[hole] = t->slots[i];
 			hole = i;
 		}
 	}
-	memset(slot_at(t, hole), 0, t->size);
+	t->slots[hole].value = 0;
 	t->n--;
 }
 
-static void keyed_clear(struct keyed *t, size_t size)
+static void keyed_clear(struct keyed *t)
 {
 	free(t->slots);
-	*t = (struct keyed){NULL, 0, 0, size};
+	*t = (struct keyed){NULL, 0, 0};
 }
 
 /* Only a value new_handle could still issue needs keeping: one at or above next_handle (handles
@@ -1071,8 +1056,8 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	wsph_mutex_lock(S.lock);
 	S.trace = trace;
 	S.cfg = *cfg;
-	keyed_clear(&S.handles, sizeof(struct handle));
-	keyed_clear(&S.avoid, sizeof(uint64_t));
+	keyed_clear(&S.handles);
+	keyed_clear(&S.avoid);
 	S.next_handle = HANDLE_BASE;
 	memset(S.calls, 0, sizeof S.calls);
 	S.n_apcs = 0;
@@ -1123,8 +1108,8 @@ void wsph_upcalls_end(void)
 	wsph_atomic_store_int(&S.lower_module, 0);
 	wsph_atomic_store_int(&S.layer_module, 0);
 	wsph_upcalls_forget_modules();
-	keyed_clear(&S.handles, sizeof(struct handle));
-	keyed_clear(&S.avoid, sizeof(uint64_t));
+	keyed_clear(&S.handles);
+	keyed_clear(&S.avoid);
 	free(S.apcs);
 	free(S.tokens);
 	free(S.events);
