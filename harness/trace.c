@@ -561,8 +561,9 @@ static int encode_kept(struct wsph_trace *t, uint64_t k)
 }
 
 /* With the lock held, on the spiller's turn: writes chunk c (k)'s encoding to the spill file and
- * gives its memory to a next new chunk. The writing (a system call) runs without the lock, so
- * recorders that need a new chunk meanwhile do not wait for the disk. 0 on success. */
+ * gives its memory to a next new chunk. The writing (a copy, and now and then a system call) runs
+ * without the lock, so recorders that need a new chunk meanwhile do not wait for the disk. 0 on
+ * success. */
 static int write_out(struct wsph_trace *t, uint64_t k, struct chunk *c)
 {
 	size_t len = t->spill_at[k].len;
