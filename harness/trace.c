@@ -89,6 +89,7 @@ static char spilled_mark;
 struct chunk {
 	struct wsph_rec r[CHUNK_EVENTS];
 	void *raw; /* what malloc returned: chunks are aligned to a cache line (see chunk_alloc) */
+	uint64_t k; /* the chunk index it holds (or last held) records of */
 };
 
 /* Chunks that traces gave back, for the next traces: a new chunk's 32 pages each cost a page
@@ -99,24 +100,37 @@ static struct wsph_mutex *pool_lock;
 static struct chunk *pool[POOL_CHUNKS];
 static size_t n_pool;
 
-/* Records aligned to 64 bytes, so two recorders never write the same cache line. */
-static struct chunk *chunk_alloc(void)
+/* A chunk for chunk index k. A record counts as written only when its seq matches its place, so
+ * the records a reused chunk still holds need clearing only when it held chunk k before (of this
+ * trace before a reset, or of another trace); new memory is cleared. Records aligned to 64 bytes,
+ * so two recorders never write the same cache line. */
+static struct chunk *chunk_for_k(struct chunk *c, uint64_t k)
 {
-	struct chunk *c = NULL;
-	wsph_mutex_lock(pool_lock);
-	if (n_pool)
-		c = pool[--n_pool];
-	wsph_mutex_unlock(pool_lock);
+	if (c && c->k != k) {
+		c->k = k;
+		return c;
+	}
 	if (!c) {
 		char *raw = malloc(sizeof(struct chunk) + 64);
 		if (!raw)
 			return NULL;
 		c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
 		c->raw = raw;
+		c->k = k;
 	}
 	for (size_t j = 0; j < CHUNK_EVENTS; j++)
-		c->r[j].seq = 0; /* a pooled or recycled chunk holds another trace's records */
+		c->r[j].seq = 0;
 	return c;
+}
+
+static struct chunk *chunk_alloc(uint64_t k)
+{
+	struct chunk *c = NULL;
+	wsph_mutex_lock(pool_lock);
+	if (n_pool)
+		c = pool[--n_pool];
+	wsph_mutex_unlock(pool_lock);
+	return chunk_for_k(c, k);
 }
 
 static void chunk_free(struct chunk *c)
@@ -624,11 +638,11 @@ static void settle(struct wsph_trace *t, uint64_t newest)
 	wsph_mutex_unlock(t->lock);
 }
 
-/* A chunk to fill: a spilled one's memory, or a new one. Its old records need no clearing: a
- * record counts as written only when its seq matches its index, and an old record's cannot. */
-static struct chunk *take_spare(struct wsph_trace *t)
+/* A chunk to fill for chunk index k: a spilled one's memory (which held an older index: its
+ * records need no clearing), or a pooled or new one. */
+static struct chunk *take_spare(struct wsph_trace *t, uint64_t k)
 {
-	return t->n_spare ? t->spare[--t->n_spare] : chunk_alloc();
+	return t->n_spare ? chunk_for_k(t->spare[--t->n_spare], k) : chunk_alloc(k);
 }
 
 static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k);
@@ -653,7 +667,7 @@ static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k)
 	struct chunk **block = t->dir[k / DIR_SIZE];
 	if (!block && (block = calloc(DIR_SIZE, sizeof *block)) != NULL)
 		wsph_atomic_store_ptr((void **)&t->dir[k / DIR_SIZE], block);
-	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t)) != NULL) {
+	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t, k)) != NULL) {
 		wsph_atomic_store_ptr((void **)&block[k % DIR_SIZE], c);
 		t->in_memory++;
 	}
