@@ -89,24 +89,60 @@ static char spilled_mark;
 struct chunk {
 	struct wsph_rec r[CHUNK_EVENTS];
 	void *raw; /* what malloc returned: chunks are aligned to a cache line (see chunk_alloc) */
+	uint64_t k; /* the chunk index it holds (or last held) records of */
 };
 
-/* Records aligned to 64 bytes, so two recorders never write the same cache line. */
-static struct chunk *chunk_alloc(void)
+/* Chunks that traces gave back, for the next traces: a new chunk's 32 pages each cost a page
+ * fault when first written (on a virtual machine, more than the recording of its 1024 events), and
+ * a run records a trace per case. At most two traces' windows (WSPH_TRACE_MEM_EVENTS) are kept. */
+#define POOL_CHUNKS (2 * WSPH_TRACE_MEM_EVENTS / CHUNK_EVENTS + 8)
+static struct wsph_mutex *pool_lock;
+static struct chunk *pool[POOL_CHUNKS];
+static size_t n_pool;
+
+/* A chunk for chunk index k. A record counts as written only when its seq matches its place, so
+ * the records a reused chunk still holds need clearing only when it held chunk k before (of this
+ * trace before a reset, or of another trace); new memory is cleared. Records aligned to 64 bytes,
+ * so two recorders never write the same cache line. */
+static struct chunk *chunk_for_k(struct chunk *c, uint64_t k)
 {
-	char *raw = malloc(sizeof(struct chunk) + 64);
-	if (!raw)
-		return NULL;
-	struct chunk *c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
+	if (c && c->k != k) {
+		c->k = k;
+		return c;
+	}
+	if (!c) {
+		char *raw = malloc(sizeof(struct chunk) + 64);
+		if (!raw)
+			return NULL;
+		c = (struct chunk *)(void *)(raw + (64 - (uintptr_t)raw % 64));
+		c->raw = raw;
+		c->k = k;
+	}
 	for (size_t j = 0; j < CHUNK_EVENTS; j++)
-		c->r[j].seq = 0; /* recycled heap memory could hold a freed trace's records */
-	c->raw = raw;
+		c->r[j].seq = 0;
 	return c;
+}
+
+static struct chunk *chunk_alloc(uint64_t k)
+{
+	struct chunk *c = NULL;
+	wsph_mutex_lock(pool_lock);
+	if (n_pool)
+		c = pool[--n_pool];
+	wsph_mutex_unlock(pool_lock);
+	return chunk_for_k(c, k);
 }
 
 static void chunk_free(struct chunk *c)
 {
-	if (c && c != SPILLED)
+	if (!c || c == SPILLED)
+		return;
+	wsph_mutex_lock(pool_lock);
+	int kept = n_pool < POOL_CHUNKS;
+	if (kept)
+		pool[n_pool++] = c;
+	wsph_mutex_unlock(pool_lock);
+	if (!kept)
 		free(c->raw);
 }
 
@@ -122,6 +158,8 @@ struct wsph_trace {
 	size_t mem_chunks;   /* the bound */
 	size_t in_memory;    /* chunks allocated and not spilled */
 	uint64_t spill_next; /* the oldest chunk not spilled yet */
+	uint64_t encode_next; /* the oldest chunk not encoded yet (see settle) */
+	uint64_t busy_k;      /* the chunk the spiller works on without the lock (see settle) */
 	int spill_failed;    /* no spill file could be made or written: everything stays in memory */
 	int in_file;	     /* some chunk is in the shared spill file */
 	int sealed;	     /* see wsph_trace_seal: the directory below is gone */
@@ -133,7 +171,7 @@ struct wsph_trace {
 	size_t cap_spill_at;
 	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
 	unsigned char *sbuf; /* the spiller's (see spill_old) */
-	int sbuf_ok, spilling, spill_dirty;
+	int spilling, spill_dirty; /* a settler's turn (see settle); busy_k was updated meanwhile */
 	struct chunk *spare[4]; /* spilled chunks' memory, for the next new chunks */
 	size_t n_spare;
 	/* Calls in progress answered by another module's code (wsph_trace_answered_by), under the
@@ -195,6 +233,13 @@ static FILE *spill_file;
 static uint64_t spill_file_end;
 static size_t spill_file_users; /* traces with data in it */
 static FILE *inherited_spill;	/* a forked child's copy of its parent's (see below) */
+/* Writes to the spill file wait in memory (up to SPILL_BUF bytes) and go out together: on a
+ * virtual machine a system call costs more than encoding the chunk, and a write per chunk made an
+ * event of a trace that spills cost several times one of a trace that does not. The waiting bytes
+ * are the file's last pend_len, from spill_file_end - pend_len on; reads find them there. */
+#define SPILL_BUF ((size_t)1 << 20)
+static unsigned char *pend;
+static size_t pend_len, pend_cap;
 
 void wsph_trace_after_fork(void)
 {
@@ -205,16 +250,47 @@ void wsph_trace_after_fork(void)
 	spill_file = NULL;
 	spill_file_end = 0;
 	spill_file_users = 0;
+	pend_len = 0; /* the parent's bytes, for the parent's file */
 }
 
-/* Appends buf to the shared file; its offset in *off. 0 on success. */
+/* With file_lock held: writes the waiting bytes out. 0 on success; they wait on if not. */
+static int file_flush(void)
+{
+	if (!pend_len)
+		return 0;
+	if (wsph_fseek64(spill_file, (int64_t)(spill_file_end - pend_len)) != 0 ||
+	    fwrite(pend, 1, pend_len, spill_file) != pend_len || fflush(spill_file) != 0)
+		return -1;
+	pend_len = 0;
+	return 0;
+}
+
+/* With file_lock held: room for len more waiting bytes, written out first if need be (or, when
+ * the file refuses them, kept in memory: nothing written is lost). 0 on success. */
+static int pend_room(size_t len)
+{
+	if (pend_len + len <= pend_cap || (pend_len && file_flush() == 0 && len <= pend_cap))
+		return 0;
+	size_t cap = pend_cap ? pend_cap : SPILL_BUF;
+	while (cap < pend_len + len)
+		cap *= 2;
+	unsigned char *p = realloc(pend, cap);
+	if (!p)
+		return -1;
+	pend = p;
+	pend_cap = cap;
+	return 0;
+}
+
+/* Appends buf to the shared file (it waits in memory to be written with the next ones); its
+ * offset in *off. 0 on success. */
 static int file_write(const unsigned char *buf, size_t len, uint64_t *off)
 {
 	int rc = -1;
 	wsph_mutex_lock(file_lock);
-	if ((spill_file || (spill_file = tmpfile()) != NULL) &&
-	    wsph_fseek64(spill_file, (int64_t)spill_file_end) == 0 &&
-	    fwrite(buf, 1, len, spill_file) == len && fflush(spill_file) == 0) {
+	if ((spill_file || (spill_file = tmpfile()) != NULL) && pend_room(len) == 0) {
+		memcpy(pend + pend_len, buf, len);
+		pend_len += len;
 		*off = spill_file_end;
 		spill_file_end += len;
 		rc = 0;
@@ -223,13 +299,19 @@ static int file_write(const unsigned char *buf, size_t len, uint64_t *off)
 	return rc;
 }
 
+/* Reads what file_write stored at off (len bytes): from the bytes still waiting, or the file. */
 static int file_read(unsigned char *buf, size_t len, uint64_t off)
 {
 	int rc = -1;
 	wsph_mutex_lock(file_lock);
-	if (spill_file && wsph_fseek64(spill_file, (int64_t)off) == 0 &&
-	    fread(buf, 1, len, spill_file) == len)
+	uint64_t waiting = spill_file_end - pend_len; /* the offset of the first waiting byte */
+	if (off >= waiting && off + len <= spill_file_end) {
+		memcpy(buf, pend + (off - waiting), len);
 		rc = 0;
+	} else if (off + len <= waiting && spill_file && wsph_fseek64(spill_file, (int64_t)off) == 0 &&
+		   fread(buf, 1, len, spill_file) == len) {
+		rc = 0;
+	}
 	wsph_mutex_unlock(file_lock);
 	return rc;
 }
@@ -240,8 +322,10 @@ static void file_release(struct wsph_trace *t)
 		return;
 	t->in_file = 0;
 	wsph_mutex_lock(file_lock);
-	if (spill_file_users && --spill_file_users == 0)
+	if (spill_file_users && --spill_file_users == 0) {
 		spill_file_end = 0; /* nobody reads it any more: write over it from the start */
+		pend_len = 0;
+	}
 	wsph_mutex_unlock(file_lock);
 }
 
@@ -265,52 +349,63 @@ static struct chunk *chunk_get(struct wsph_trace *t, uint64_t k)
 #define REC_WORDS (offsetof(struct wsph_rec, pad) / 8) /* the padding is not written */
 #define CBUF_MAX (CHUNK_EVENTS * (4 + (REC_WORDS - 1) * 8))
 
+/* Word i (1-based) of a record into out at *pos: zero, the same as in the record before, or its
+ * value in 8 bytes or, under 2^32, in 4; its 2-bit code into *mask. */
+static inline void encode_word(const unsigned char *rec, size_t i, uint64_t *prev,
+			       unsigned char *out, size_t *pos, uint32_t *mask)
+{
+	uint64_t v;
+	uint32_t code, lo;
+	memcpy(&v, rec + 8 * i, 8);
+	if (v == prev[i]) {
+		code = v != 0;
+	} else if (v > UINT32_MAX) {
+		memcpy(out + *pos, &v, 8);
+		*pos += 8;
+		code = 2;
+	} else if (v) {
+		lo = (uint32_t)v;
+		memcpy(out + *pos, &lo, 4);
+		*pos += 4;
+		code = 3;
+	} else {
+		code = 0;
+	}
+	prev[i] = v;
+	*mask |= code << (2 * (i - 1));
+}
+
+_Static_assert(REC_WORDS == 15, "encode_recs codes words 1 to 14");
+
 /* Encodes records r[0..nrec) of chunk k into out; 0 if a record is not finished yet (a recorder
- * is still in it). */
+ * is still in it). A record equal to the one before (a busy data path repeats its last upcall; the
+ * clock is read once per 64 events) codes as its mask alone. The words are written out one by one
+ * rather than in a loop: every event is encoded, so this is part of its recording's cost. */
 static size_t encode_recs(const struct wsph_rec *r, size_t nrec, uint64_t k, unsigned char *out)
 {
 	uint64_t prev[REC_WORDS] = {0};
-	uint32_t same = 0; /* the mask of a record equal to prev: 1 for its nonzero words, else 0 */
 	size_t pos = 0;
 	for (size_t j = 0; j < nrec; j++) {
-		uint64_t w[REC_WORDS];
+		const unsigned char *rec = (const unsigned char *)&r[j];
 		if (wsph_atomic_load_u64(&r[j].seq) != k * CHUNK_EVENTS + j + 1)
 			return 0;
-		/* A busy data path repeats its last upcall (the clock is read once per 64 events):
-		 * a record equal to the one before takes one comparison and its 4-byte mask. (Should
-		 * an update change the record before meanwhile, the spiller encodes the chunk again.) */
-		if (j && !memcmp((const char *)&r[j] + 8, (const char *)&r[j - 1] + 8,
-				 (REC_WORDS - 1) * 8)) {
-			memcpy(out + pos, &same, 4);
-			pos += 4;
-			continue;
-		}
-		memcpy(w, &r[j], sizeof w);
-		same = 0;
-		for (size_t i = 1; i < REC_WORDS; i++)
-			same |= (uint32_t)(w[i] != 0) << (2 * (i - 1));
 		uint32_t mask = 0;
 		size_t mpos = pos;
 		pos += 4;
-		for (size_t i = 1; i < REC_WORDS; i++) {
-			unsigned code;
-			if (!w[i])
-				code = 0;
-			else if (w[i] == prev[i])
-				code = 1;
-			else if (w[i] <= UINT32_MAX) {
-				uint32_t v = (uint32_t)w[i];
-				memcpy(out + pos, &v, 4);
-				pos += 4;
-				code = 3;
-			} else {
-				memcpy(out + pos, &w[i], 8);
-				pos += 8;
-				code = 2;
-			}
-			mask |= (uint32_t)code << (2 * (i - 1));
-			prev[i] = w[i];
-		}
+		encode_word(rec, 1, prev, out, &pos, &mask);
+		encode_word(rec, 2, prev, out, &pos, &mask);
+		encode_word(rec, 3, prev, out, &pos, &mask);
+		encode_word(rec, 4, prev, out, &pos, &mask);
+		encode_word(rec, 5, prev, out, &pos, &mask);
+		encode_word(rec, 6, prev, out, &pos, &mask);
+		encode_word(rec, 7, prev, out, &pos, &mask);
+		encode_word(rec, 8, prev, out, &pos, &mask);
+		encode_word(rec, 9, prev, out, &pos, &mask);
+		encode_word(rec, 10, prev, out, &pos, &mask);
+		encode_word(rec, 11, prev, out, &pos, &mask);
+		encode_word(rec, 12, prev, out, &pos, &mask);
+		encode_word(rec, 13, prev, out, &pos, &mask);
+		encode_word(rec, 14, prev, out, &pos, &mask);
 		memcpy(out + mpos, &mask, 4);
 	}
 	return pos;
@@ -443,75 +538,111 @@ static int unspill_chunk(struct wsph_trace *t, uint64_t k, struct wsph_rec *r, s
 	return decode_recs(t->cbuf, sp->len, k, r, nrec);
 }
 
-/* With the lock held: the next chunk to spill (1, *k set), or 0 when none is due or ready. */
-static int spill_pick(struct wsph_trace *t, uint64_t newest, uint64_t *k)
+#define NOT_BUSY UINT64_MAX
+
+/* Chunk k is in memory without an encoding (a fresh one: an update drops it). With the lock. */
+static int needs_code(struct wsph_trace *t, uint64_t k)
 {
-	while (t->in_memory > t->mem_chunks && t->spill_next < newest && !t->spill_failed) {
-		uint64_t j = t->spill_next;
-		struct chunk *c = chunk_get(t, j);
-		if (c && c != SPILLED) {
-			*k = j;
-			return 1;
-		}
-		t->spill_next++;
-	}
+	struct chunk *c = chunk_get(t, k);
+	return c && c != SPILLED && !(k < t->cap_spill_at && t->spill_at[k].mem);
+}
+
+/* With the lock held, on the spiller's turn: encodes chunk k, which stays in memory, and keeps the
+ * encoding beside it (spill_at[k].mem) for the spill file or the seal. The encoding runs without
+ * the lock; should a record of k be updated meanwhile, it runs again under the lock. 0 on success,
+ * -1 when a recorder is still writing in k, or out of memory. */
+static int encode_kept(struct wsph_trace *t, uint64_t k)
+{
+	struct chunk *c = chunk_get(t, k);
+	if (spill_room(t, k) != 0)
+		return -1;
+	t->busy_k = k;
+	t->spill_dirty = 0;
+	wsph_mutex_unlock(t->lock);
+	size_t len = encode_chunk(c, k, t->sbuf);
+	wsph_mutex_lock(t->lock);
+	if (t->spill_dirty && len)
+		len = encode_chunk(c, k, t->sbuf);
+	t->busy_k = NOT_BUSY;
+	unsigned char *m = len ? malloc(len) : NULL;
+	if (!m)
+		return -1;
+	memcpy(m, t->sbuf, len);
+	free(t->spill_at[k].mem);
+	t->spill_at[k].mem = m;
+	t->spill_at[k].len = (uint32_t)len;
 	return 0;
 }
 
-/* Writes the oldest finished chunks beyond the bound to the spill file, one spiller at a time.
- * The encoding, most of the work, runs without the lock, so the other recorders (and readers)
- * go on meanwhile: the chunk stays in place until it is written, and an update of one of its
- * records in that time has it encoded again. Called without the lock. */
-static void spill_old(struct wsph_trace *t, uint64_t newest)
+/* With the lock held, on the spiller's turn: writes chunk c (k)'s encoding to the spill file and
+ * gives its memory to a next new chunk. The writing (a copy, and now and then a system call) runs
+ * without the lock, so recorders that need a new chunk meanwhile do not wait for the disk. 0 on
+ * success. */
+static int write_out(struct wsph_trace *t, uint64_t k, struct chunk *c)
 {
-	uint64_t k = 0;
+	size_t len = t->spill_at[k].len;
+	uint64_t off = 0;
+	t->busy_k = k;
+	t->spill_dirty = 0;
+	wsph_mutex_unlock(t->lock);
+	int wrote = file_write(t->spill_at[k].mem, len, &off) == 0;
 	wsph_mutex_lock(t->lock);
-	if (t->spilling || !t->sbuf_ok) {
-		if (!t->spilling && !t->sbuf_ok)
-			t->sbuf_ok = (t->sbuf = malloc(CBUF_MAX)) != NULL;
-		if (t->spilling || !t->sbuf_ok) {
-			wsph_mutex_unlock(t->lock);
-			return;
-		}
+	t->busy_k = NOT_BUSY;
+	if (t->spill_dirty) { /* updated meanwhile: what was written is stale */
+		free(t->spill_at[k].mem);
+		t->spill_at[k].mem = NULL;
+		len = encode_chunk(c, k, t->sbuf);
+		wrote = len && file_write(t->sbuf, len, &off) == 0;
+	}
+	if (!wrote || spill_note(t, k, off, len) != 0)
+		return -1;
+	wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
+	if (t->n_spare < sizeof t->spare / sizeof t->spare[0])
+		t->spare[t->n_spare++] = c; /* a next new chunk reuses it */
+	else
+		chunk_free(c);
+	t->in_memory--;
+	return 0;
+}
+
+/* Settles the chunks before `newest`, one settler at a time. Each is encoded once it is finished
+ * (when the chunk after it is begun), whether or not the trace will spill, so an event costs the
+ * same in a short trace and a long one, and the seal finds it encoded; beyond the memory bound the
+ * oldest are written to the spill file and their memory reused. A chunk a recorder is still
+ * writing in is retried when the next chunk is begun. Called without the lock. */
+static void settle(struct wsph_trace *t, uint64_t newest)
+{
+	wsph_mutex_lock(t->lock);
+	if (t->spilling || (!t->sbuf && !(t->sbuf = malloc(CBUF_MAX)))) {
+		wsph_mutex_unlock(t->lock);
+		return;
 	}
 	t->spilling = 1;
-	while (spill_pick(t, newest, &k)) {
+	for (; t->encode_next < newest; t->encode_next++)
+		if (needs_code(t, t->encode_next) && encode_kept(t, t->encode_next) != 0)
+			break;
+	for (; t->in_memory > t->mem_chunks && t->spill_next < t->encode_next && !t->spill_failed;
+	     t->spill_next++) {
+		uint64_t k = t->spill_next;
 		struct chunk *c = chunk_get(t, k);
-		t->spill_dirty = 0;
-		wsph_mutex_unlock(t->lock);
-		/* encoding and writing (a system call) without the lock: recorders that need a new
-		 * chunk meanwhile do not wait for the disk */
-		size_t len = encode_chunk(c, k, t->sbuf);
-		uint64_t off = 0;
-		int wrote = len && file_write(t->sbuf, len, &off) == 0;
-		wsph_mutex_lock(t->lock);
-		if (t->spill_dirty && len) { /* updated meanwhile: again, under the lock */
-			len = encode_chunk(c, k, t->sbuf);
-			wrote = len && file_write(t->sbuf, len, &off) == 0;
-		}
-		if (!len)
-			break; /* a recorder is still writing in it: the next new chunk retries */
-		if (!wrote || spill_note(t, k, off, len) != 0) {
+		if (!c || c == SPILLED)
+			continue;
+		if (needs_code(t, k) && encode_kept(t, k) != 0)
+			break;
+		if (write_out(t, k, c) != 0) {
 			t->spill_failed = 1; /* keep everything in memory from now on */
 			break;
 		}
-		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
-		if (t->n_spare < sizeof t->spare / sizeof t->spare[0])
-			t->spare[t->n_spare++] = c; /* a next new chunk reuses it */
-		else
-			chunk_free(c);
-		t->in_memory--;
-		t->spill_next++;
 	}
 	t->spilling = 0;
 	wsph_mutex_unlock(t->lock);
 }
 
-/* A chunk to fill: a spilled one's memory, or a new one. Its old records need no clearing: a
- * record counts as written only when its seq matches its index, and an old record's cannot. */
-static struct chunk *take_spare(struct wsph_trace *t)
+/* A chunk to fill for chunk index k: a spilled one's memory (which held an older index: its
+ * records need no clearing), or a pooled or new one. */
+static struct chunk *take_spare(struct wsph_trace *t, uint64_t k)
 {
-	return t->n_spare ? t->spare[--t->n_spare] : chunk_alloc();
+	return t->n_spare ? chunk_for_k(t->spare[--t->n_spare], k) : chunk_alloc(k);
 }
 
 static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k);
@@ -536,14 +667,14 @@ static struct chunk *new_chunk(struct wsph_trace *t, uint64_t k)
 	struct chunk **block = t->dir[k / DIR_SIZE];
 	if (!block && (block = calloc(DIR_SIZE, sizeof *block)) != NULL)
 		wsph_atomic_store_ptr((void **)&t->dir[k / DIR_SIZE], block);
-	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t)) != NULL) {
+	if (block && !(c = block[k % DIR_SIZE]) && (c = take_spare(t, k)) != NULL) {
 		wsph_atomic_store_ptr((void **)&block[k % DIR_SIZE], c);
 		t->in_memory++;
 	}
-	int due = c && t->in_memory > t->mem_chunks && !t->spilling;
+	int due = c && k > t->encode_next && !t->spilling;
 	wsph_mutex_unlock(t->lock);
 	if (due)
-		spill_old(t, k);
+		settle(t, k);
 	return c;
 }
 
@@ -663,7 +794,9 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 		file_lock = wsph_mutex_new();
 	if (!sealed_lock)
 		sealed_lock = wsph_mutex_new();
-	if (!t->lock || !intern_lock || !file_lock || !sealed_lock) {
+	if (!pool_lock)
+		pool_lock = wsph_mutex_new();
+	if (!t->lock || !intern_lock || !file_lock || !sealed_lock || !pool_lock) {
 		wsph_mutex_free(t->lock);
 		free(t);
 		return NULL;
@@ -678,6 +811,7 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	if (t->mem_chunks < 2)
 		t->mem_chunks = 2;
 	t->t0 = wsph_plat_now_ns();
+	t->busy_k = NOT_BUSY;
 	t->id = wsph_atomic_add_u64(&next_trace_id, 1);
 	t->sink = default_sink;
 	t->sink_ctx = default_sink_ctx;
@@ -720,6 +854,7 @@ static void drop_store(struct wsph_trace *t)
 	file_release(t);
 	t->in_memory = 0;
 	t->spill_next = 0;
+	t->encode_next = 0;
 	t->n_texts = 0;
 }
 
@@ -814,14 +949,22 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 	}
 	wsph_atomic_store_u64(&t->n, end);
 	chunks = (end + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
-	/* encode what is still in memory: into the shared file if the trace has spilled already
-	 * (the same bound as before), else kept in memory, a tenth of its size or less */
+	/* encode what is still in memory (settle encoded every whole chunk but the newest already):
+	 * into the shared file if the trace has spilled already (the same bound as before), else kept
+	 * in memory, a tenth of its size or less */
+	for (uint64_t k = chunks; k < t->cap_spill_at; k++) { /* lost events' chunks */
+		free(t->spill_at[k].mem);
+		t->spill_at[k].mem = NULL;
+	}
 	for (uint64_t k = 0; k < chunks; k++) {
 		struct chunk *c = chunk_get(t, k);
 		if (c == SPILLED)
 			continue;
+		int kept = t->spill_at[k].mem && recs_in(t, k) == CHUNK_EVENTS;
 		t->sealed = 1; /* for spill_chunk: the last chunk is partial */
-		int rc = spill_chunk(t, k, c->r);
+		int rc = !kept	       ? spill_chunk(t, k, c->r)
+			 : t->in_file ? spill_encoded(t, k, t->spill_at[k].mem, t->spill_at[k].len)
+				      : 0;
 		t->sealed = 0;
 		if (rc != 0) {
 			/* keep the rest readable from memory: not sealed */
@@ -841,7 +984,6 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 	free(t->sbuf);
 	free(t->rcache);
 	t->cbuf = t->sbuf = NULL;
-	t->sbuf_ok = 0;
 	t->rcache = NULL;
 	t->rcache_cap = 0;
 	t->rcache_ok = 0;
@@ -1181,8 +1323,14 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 		wsph_mutex_lock(sealed_lock);
 	struct wsph_rec *r = ev->seq >= 1 ? rec_at(t, ev->seq - 1) : NULL;
 	if (r) {
-		if (t->spilling && (ev->seq - 1) / CHUNK_EVENTS == t->spill_next)
+		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
+		if (t->spilling && k == t->busy_k)
 			t->spill_dirty = 1; /* the spiller encodes its chunk again */
+		else if (!sealed && chunk_get(t, k) != SPILLED && k < t->cap_spill_at) {
+			free(t->spill_at[k].mem); /* in memory: its encoding is stale */
+			t->spill_at[k].mem = NULL;
+			t->spill_at[k].len = 0;
+		}
 		uint32_t text = r->text;
 		struct wsph_rec n;
 		to_rec(ev, &n);
@@ -1197,7 +1345,6 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 			n.text = keep_text(t, ev->text);
 		memcpy((char *)r + sizeof r->seq, (const char *)&n + sizeof n.seq,
 		       sizeof n - sizeof n.seq);
-		uint64_t k = (ev->seq - 1) / CHUNK_EVENTS;
 		if ((sealed || chunk_get(t, k) == SPILLED) &&
 		    spill_chunk(t, k, sealed ? sealed_cache : t->rcache) != 0) {
 			/* the read cache has it, but it would be lost: read nothing stale later */

@@ -26,12 +26,21 @@
 
 enum handle_how { H_CREATED, H_MODIFIED };
 
+/* An open handle the harness issued, or one it registered: a slot of S.handles, keyed by its
+ * value. */
 struct handle {
-	SOCKET value;
-	enum handle_how how;
+	uint64_t value; /* the key: first */
 	DWORD_PTR context;
 	SOCKET proposed;
-	int open;
+	enum handle_how how;
+};
+
+/* A table of handles keyed by their nonzero value: open addressing,
+ * linear probing, at most half full, so a lookup, an insertion or a removal costs the same however
+ * many handles a scenario has issued. */
+struct keyed {
+	struct handle *slots; /* cap slots; value 0: empty */
+	size_t cap, n;
 };
 
 struct apc {
@@ -71,11 +80,10 @@ static struct state {
 	struct wsph_mutex *lock;
 	struct wsph_trace *trace;
 	struct wsph_upcall_config cfg;
-	struct handle *handles;
-	size_t n_handles, cap_handles;
+	struct keyed handles; /* struct handle: the newest of each value (a value may be proposed twice) */
 	SOCKET next_handle;
-	uint64_t *avoid; /* values the provider proposed or used as contexts */
-	size_t n_avoid, cap_avoid;
+	struct keyed avoid; /* values the provider proposed or used as contexts that new_handle could
+			       still issue (only their value is set) */
 	unsigned calls[WSPH_FN_COUNT];
 	struct event_rec *events;
 	size_t n_events, cap_events;
@@ -130,7 +138,9 @@ static unsigned module_miss(const void *ra, size_t h, uint64_t gen);
 static inline unsigned module_of(const void *ra)
 {
 	uint64_t gen = wsph_atomic_load_u64(&module_gen);
-	size_t h = (size_t)(((uintptr_t)ra >> 4) ^ ((uintptr_t)ra >> 12)) & (MODCACHE - 1);
+	/* every bit of the address counts: two call sites a few bytes apart (a provider's create and
+	 * close of a handle, back to back) must not share a slot and evict each other each call */
+	size_t h = (size_t)(((uint64_t)(uintptr_t)ra * 0x9e3779b97f4a7c15ull) >> 58) & (MODCACHE - 1);
 	if (mc.gen == gen && ra && mc.ra[h] == ra)
 		return mc.id[h];
 	return module_miss(ra, h, gen);
@@ -224,9 +234,88 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+static size_t key_slot(uint64_t key, size_t cap)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+/* The slot of key, or NULL. */
+static struct handle *keyed_find(const struct keyed *t, uint64_t key)
+{
+	if (!t->cap || !key)
+		return NULL;
+	for (size_t i = key_slot(key, t->cap);; i = (i + 1) & (t->cap - 1)) {
+		if (t->slots[i].value == key)
+			return &t->slots[i];
+		if (!t->slots[i].value)
+			return NULL;
+	}
+}
+
+static int keyed_grow(struct keyed *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct keyed bigger = {calloc(cap, sizeof *t->slots), cap, t->n};
+	if (!bigger.slots)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		uint64_t k = t->slots[i].value;
+		if (!k)
+			continue;
+		size_t j = key_slot(k, cap);
+		while (bigger.slots[j].value)
+			j = (j + 1) & (cap - 1);
+		bigger.slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	*t = bigger;
+	return 0;
+}
+
+/* The slot of key: its own, or a new one (zeroed, key set). NULL when out of memory. */
+static struct handle *keyed_put(struct keyed *t, uint64_t key)
+{
+	if (!key || ((t->n + 1) * 2 > t->cap && keyed_grow(t) != 0))
+		return NULL;
+	size_t i = key_slot(key, t->cap);
+	for (uint64_t k; (k = t->slots[i].value) != 0; i = (i + 1) & (t->cap - 1))
+		if (k == key)
+			return &t->slots[i];
+	t->slots[i] = (struct handle){key, 0, 0, H_CREATED};
+	t->n++;
+	return &t->slots[i];
+}
+
+/* Removes key's slot, if any: the slots after it in its run move back (no tombstones). */
+static void keyed_remove(struct keyed *t, uint64_t key)
+{
+	struct handle *slot = keyed_find(t, key);
+	if (!slot)
+		return;
+	size_t mask = t->cap - 1, hole = (size_t)(slot - t->slots);
+	for (size_t i = (hole + 1) & mask;; i = (i + 1) & mask) {
+		uint64_t k = t->slots[i].value;
+		if (!k)
+			break;
+		/* k may fill the hole when its home slot is not in (hole, i] */
+		size_t home = key_slot(k, t->cap);
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			t->slots[hole] = t->slots[i];
+			hole = i;
+		}
+	}
+	t->slots[hole].value = 0;
+	t->n--;
+}
+
+static void keyed_clear(struct keyed *t)
+{
+	free(t->slots);
+	*t = (struct keyed){NULL, 0, 0};
+}
+
 /* Only a value new_handle could still issue needs keeping: one at or above next_handle (handles
- * only go up) on the HANDLE_STEP grid. A context such as a pointer or a small number never is,
- * so the list stays short instead of growing with every WPUCreateSocketHandle. */
+ * only go up) on the HANDLE_STEP grid. A context such as a pointer or a small number never is. */
 static int issuable(uint64_t v)
 {
 	return v >= (uint64_t)S.next_handle && (v - (uint64_t)HANDLE_BASE) % HANDLE_STEP == 0;
@@ -234,53 +323,39 @@ static int issuable(uint64_t v)
 
 static void avoid_value(uint64_t v)
 {
-	if (issuable(v) && grow((void **)&S.avoid, &S.cap_avoid, S.n_avoid, sizeof *S.avoid) == 0)
-		S.avoid[S.n_avoid++] = v;
+	if (issuable(v))
+		keyed_put(&S.avoid, v);
 }
 
-static int avoided(uint64_t v)
-{
-	int hit = 0;
-	size_t kept = 0;
-	for (size_t i = 0; i < S.n_avoid; i++) {
-		if (S.avoid[i] == v)
-			hit = 1;
-		if (issuable(S.avoid[i]))
-			S.avoid[kept++] = S.avoid[i]; /* the ones already passed can go */
-	}
-	S.n_avoid = kept;
-	return hit;
-}
-
+/* Values below next_handle stay in S.avoid: new_handle never looks at them again. */
 static SOCKET new_handle(void)
 {
 	SOCKET h;
 	do {
 		h = S.next_handle;
 		S.next_handle += HANDLE_STEP;
-	} while (avoided((uint64_t)h));
+	} while (S.avoid.n && keyed_find(&S.avoid, (uint64_t)h));
 	return h;
 }
 
+/* The newest entry of s: a value is never reissued, but a provider may propose one twice. A
+ * closed handle the harness created is no longer in the table: every upcall answers it as it
+ * answers a value never issued (WSAENOTSOCK, WSAEINVAL for WPUCompleteOverlappedRequest, and
+ * WPUModifyIFSHandle keeps only a value registered by WPUModifyIFSHandle), so the table holds the
+ * open handles, not every handle issued. */
 static struct handle *find_handle(SOCKET s)
 {
-	/* Newest first: a value is never reissued, but a provider may propose one twice. */
-	for (size_t i = S.n_handles; i-- > 0;)
-		if (S.handles[i].value == s)
-			return &S.handles[i];
-	return NULL;
+	return keyed_find(&S.handles, (uint64_t)s);
 }
 
 static struct handle *add_handle(SOCKET v, enum handle_how how, DWORD_PTR ctx, SOCKET proposed)
 {
-	if (grow((void **)&S.handles, &S.cap_handles, S.n_handles, sizeof *S.handles) != 0)
+	struct handle *h = keyed_put(&S.handles, (uint64_t)v);
+	if (!h)
 		return NULL;
-	struct handle *h = &S.handles[S.n_handles++];
-	h->value = v;
 	h->how = how;
 	h->context = ctx;
 	h->proposed = proposed;
-	h->open = 1;
 	return h;
 }
 
@@ -335,6 +410,16 @@ static void close_token(struct thread_token *t)
 	t->os = NULL;
 }
 
+/* Counts a call of fn under the lock; returns the error a fault injects into it (0 for none). */
+static int count_locked(enum wsph_fn fn)
+{
+	unsigned n = ++S.calls[fn];
+	for (size_t i = 0; S.faulted[fn] && i < S.cfg.n_faults; i++)
+		if (S.cfg.faults[i].upcall == (int)fn && S.cfg.faults[i].call == n)
+			return S.cfg.faults[i].error;
+	return 0;
+}
+
 /* Starts an upcall event; returns the injected error (0 for none). Called with S.lock held. */
 static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *ra)
 {
@@ -358,13 +443,53 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 		memcpy(ev->behalf, name, len < sizeof ev->behalf ? len + 1 : sizeof ev->behalf);
 		ev->behalf[sizeof ev->behalf - 1] = '\0';
 	}
-	unsigned n = ++S.calls[fn];
-	for (size_t i = 0; i < S.cfg.n_faults; i++)
-		if (S.cfg.faults[i].upcall == (int)fn && S.cfg.faults[i].call == n) {
-			ev->fault = S.cfg.faults[i].error;
-			return ev->fault;
-		}
-	return 0;
+	ev->fault = count_locked(fn);
+	return ev->fault;
+}
+
+/* An upcall's record as begin starts its event, the module interned (no name is copied, or looked
+ * up again when it is stored): arguments and result zero, no error, no fault. */
+static void fill_rec(struct wsph_rec *r, enum wsph_fn fn, int table, const void *ra,
+		     unsigned long me)
+{
+	r->parent = parent_of(me);
+	memset(r->a, 0, sizeof r->a);
+	r->ret = 0;
+	r->step = wsph_atomic_load_int(&S.step);
+	r->err = WSPH_ERRNO_UNSET;
+	r->fault = 0;
+	r->layer = 0;
+	r->table = table;
+	unsigned mod = module_of(ra);
+	int lower = mod && (int)mod == wsph_atomic_load_int(&S.lower_module);
+	r->current_table = wsph_atomic_load_int(lower ? &S.lower_table : &S.current_table);
+	r->behalf = (uint16_t)(lower ? wsph_atomic_load_int(&S.layer_module) : 0);
+	r->text = 0;
+	r->module = (uint16_t)mod;
+	r->kind = WSPH_EV_UPCALL;
+	r->fn = (uint8_t)fn;
+}
+
+/* begin and finish for the upcalls that change the handle table, straight into a record: it is
+ * stored under the lock (its seq orders it after every upcall the lock let in before), with the
+ * thread's clock reading reused as on the fast path. */
+static int begin_rec(struct wsph_rec *r, enum wsph_fn fn, int table, const void *ra)
+{
+	fill_rec(r, fn, table, ra, wsph_trace_thread_id());
+	r->fault = count_locked(fn);
+	return r->fault;
+}
+
+static void finish_rec(struct wsph_rec *r, int64_t ret, LPINT lpErrno, int err)
+{
+	r->ret = ret;
+	if (err) {
+		r->err = err;
+		if (lpErrno)
+			*lpErrno = err;
+	}
+	if (S.trace)
+		wsph_trace_append_rec(S.trace, r, 1);
 }
 
 /* Records a pure upcall (one that changes no state of the harness) without the lock: no fault
@@ -383,24 +508,10 @@ static int record_fast(enum wsph_fn fn, int table, const void *ra, uint64_t a0, 
 			return 1; /* lost (out of memory): the trace says so by stopping there */
 		r = &local;   /* the trace has a sink: append under its lock */
 	}
-	r->parent = parent_of(me);
+	fill_rec(r, fn, table, ra, me);
 	r->a[0] = a0;
 	r->a[1] = a1;
-	r->a[2] = r->a[3] = r->a[4] = r->a[5] = 0;
 	r->ret = ret;
-	r->step = wsph_atomic_load_int(&S.step);
-	r->err = WSPH_ERRNO_UNSET;
-	r->fault = 0;
-	r->layer = 0;
-	r->table = table;
-	unsigned mod = module_of(ra);
-	int lower = mod && (int)mod == wsph_atomic_load_int(&S.lower_module);
-	r->current_table = wsph_atomic_load_int(lower ? &S.lower_table : &S.current_table);
-	r->behalf = (uint16_t)(lower ? wsph_atomic_load_int(&S.layer_module) : 0);
-	r->text = 0;
-	r->module = (uint16_t)mod;
-	r->kind = WSPH_EV_UPCALL;
-	r->fn = (uint8_t)fn;
 	if (r == &local)
 		wsph_trace_append_rec(t, r, 1);
 	else
@@ -447,21 +558,21 @@ static BOOL close_event(int table, const void *ra, WSAEVENT hEvent, LPINT lpErrn
 
 static int close_socket_handle(int table, const void *ra, SOCKET s, LPINT lpErrno)
 {
-	struct wsph_event ev;
+	struct wsph_rec r;
 	wsph_mutex_lock(S.lock);
-	int fault = begin(&ev, WSPH_FN_WPUCLOSESOCKETHANDLE, table, ra);
-	ev.a[0] = (uint64_t)s;
+	int fault = begin_rec(&r, WSPH_FN_WPUCLOSESOCKETHANDLE, table, ra);
+	r.a[0] = (uint64_t)s;
 	struct handle *h = find_handle(s);
 	int rc = SOCKET_ERROR, err = 0;
 	if (fault)
 		err = fault;
-	else if (!h || h->how != H_CREATED || !h->open)
+	else if (!h || h->how != H_CREATED)
 		err = WSAENOTSOCK;
 	else {
-		h->open = 0;
+		keyed_remove(&S.handles, (uint64_t)s); /* answers from now on as never issued */
 		rc = 0;
 	}
-	finish(&ev, rc, lpErrno, err);
+	finish_rec(&r, rc, lpErrno, err);
 	wsph_mutex_unlock(S.lock);
 	return rc;
 }
@@ -489,11 +600,11 @@ static WSAEVENT create_event(int table, const void *ra, LPINT lpErrno)
 static SOCKET create_socket_handle(int table, const void *ra, DWORD id, DWORD_PTR ctx,
 				   LPINT lpErrno)
 {
-	struct wsph_event ev;
+	struct wsph_rec r;
 	wsph_mutex_lock(S.lock);
-	int fault = begin(&ev, WSPH_FN_WPUCREATESOCKETHANDLE, table, ra);
-	ev.a[0] = id;
-	ev.a[1] = (uint64_t)ctx;
+	int fault = begin_rec(&r, WSPH_FN_WPUCREATESOCKETHANDLE, table, ra);
+	r.a[0] = id;
+	r.a[1] = (uint64_t)ctx;
 	avoid_value((uint64_t)ctx);
 	SOCKET h = INVALID_SOCKET;
 	int err = fault;
@@ -504,7 +615,7 @@ static SOCKET create_socket_handle(int table, const void *ra, DWORD id, DWORD_PT
 			err = WSAENOBUFS;
 		}
 	}
-	finish(&ev, h == INVALID_SOCKET ? -1 : (int64_t)h, lpErrno, err);
+	finish_rec(&r, h == INVALID_SOCKET ? -1 : (int64_t)h, lpErrno, err);
 	wsph_mutex_unlock(S.lock);
 	return h;
 }
@@ -682,24 +793,24 @@ static int query_blocking_callback(int table, const void *ra, DWORD id, LPBLOCKI
 static int query_socket_handle_context(int table, const void *ra, SOCKET s, PDWORD_PTR ctx,
 				       LPINT lpErrno)
 {
-	struct wsph_event ev;
+	struct wsph_rec r;
 	wsph_mutex_lock(S.lock);
-	int fault = begin(&ev, WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, table, ra);
-	ev.a[0] = (uint64_t)s;
+	int fault = begin_rec(&r, WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT, table, ra);
+	r.a[0] = (uint64_t)s;
 	struct handle *h = find_handle(s);
 	int rc = SOCKET_ERROR, err = fault;
 	if (err)
 		;
-	else if (!h || h->how != H_CREATED || !h->open)
+	else if (!h || h->how != H_CREATED)
 		err = WSAENOTSOCK;
 	else if (!ctx)
 		err = WSAEFAULT;
 	else {
 		*ctx = h->context;
-		ev.a[1] = (uint64_t)h->context;
+		r.a[1] = (uint64_t)h->context;
 		rc = 0;
 	}
-	finish(&ev, rc, lpErrno, err);
+	finish_rec(&r, rc, lpErrno, err);
 	wsph_mutex_unlock(S.lock);
 	return rc;
 }
@@ -829,7 +940,7 @@ static int complete_overlapped(int table, const void *ra, SOCKET s, LPWSAOVERLAP
 	int rc = SOCKET_ERROR, err = fault;
 	if (err)
 		;
-	else if (!h || h->how != H_CREATED || !h->open)
+	else if (!h || h->how != H_CREATED)
 		err = WSAEINVAL; /* "not a socket created by WPUCreateSocketHandle" */
 	else if (!ov)
 		err = WSAEFAULT;
@@ -945,8 +1056,8 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	wsph_mutex_lock(S.lock);
 	S.trace = trace;
 	S.cfg = *cfg;
-	S.n_handles = 0;
-	S.n_avoid = 0;
+	keyed_clear(&S.handles);
+	keyed_clear(&S.avoid);
 	S.next_handle = HANDLE_BASE;
 	memset(S.calls, 0, sizeof S.calls);
 	S.n_apcs = 0;
@@ -997,18 +1108,16 @@ void wsph_upcalls_end(void)
 	wsph_atomic_store_int(&S.lower_module, 0);
 	wsph_atomic_store_int(&S.layer_module, 0);
 	wsph_upcalls_forget_modules();
-	free(S.handles);
-	free(S.avoid);
+	keyed_clear(&S.handles);
+	keyed_clear(&S.avoid);
 	free(S.apcs);
 	free(S.tokens);
 	free(S.events);
-	S.handles = NULL;
-	S.avoid = NULL;
 	S.apcs = NULL;
 	S.tokens = NULL;
 	S.events = NULL;
-	S.cap_handles = S.cap_avoid = S.cap_apcs = S.cap_tokens = S.cap_events = 0;
-	S.n_handles = S.n_avoid = S.n_apcs = S.n_tokens = 0;
+	S.cap_apcs = S.cap_tokens = S.cap_events = 0;
+	S.n_apcs = S.n_tokens = 0;
 	wsph_mutex_unlock(S.lock);
 	wsph_msgwin_free(win);
 }

@@ -404,6 +404,78 @@ Test(trace, put_keeps_seq_time_and_thread_and_seal_keeps_every_event)
 	wsph_trace_free(t);
 }
 
+/* A finished chunk is encoded as soon as the next one begins, spill or not: an update of one of
+ * its events afterwards must reach the spill file and the seal, not the encoding made before. */
+static void update_ret(struct wsph_trace *t, size_t i, int64_t ret)
+{
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(t, i, &ev), 0);
+	ev.ret = ret;
+	wsph_trace_update(t, &ev);
+}
+
+static void expect_ret(struct wsph_trace *t, size_t i, int64_t ret)
+{
+	struct wsph_event ev;
+	cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+	cr_assert_eq(ev.ret, ret, "event %zu", i);
+}
+
+Test(trace, updates_after_a_chunk_was_encoded_are_kept)
+{
+	for (int bounded = 0; bounded < 2; bounded++) {
+		struct wsph_trace *t = bounded ? wsph_trace_new_bounded(2048) : wsph_trace_new();
+		fill(t, 2500); /* chunks 0 and 1 encoded; bounded: chunk 0 in the spill file */
+		update_ret(t, 1500, -5);	  /* chunk 1, encoded, in memory */
+		update_ret(t, 10, -6);		  /* chunk 0 */
+		struct wsph_event ev = upcall(WSPH_FN_WPUFDISSET, 0, 0, 0);
+		for (size_t i = 2500; i < 4500; i++) /* bounded: chunk 1 goes to the file now */
+			cr_assert_eq(wsph_trace_append(t, &ev), i + 1);
+		cr_assert_eq(wsph_trace_spilled(t) > 0, bounded);
+		expect_ret(t, 1500, -5);
+		expect_ret(t, 10, -6);
+		expect_ret(t, 1501, 1501 * 3);
+		t = wsph_trace_seal(t);
+		cr_assert_eq(wsph_trace_count(t), 4500);
+		expect_ret(t, 1500, -5);
+		expect_ret(t, 10, -6);
+		expect_ret(t, 1499, 1499 * 3);
+		expect_ret(t, 4499, 0);
+		wsph_trace_free(t);
+	}
+}
+
+/* Spilled chunks wait in memory to be written to the file together: a trace long enough to fill
+ * that buffer several times reads back whole from both, before and after the seal, and an update
+ * reaches an event whose chunk was written out. */
+Test(trace, a_long_spill_reads_back_from_the_file_and_the_waiting_bytes)
+{
+	enum { N = 200000 };
+	struct wsph_trace *t = wsph_trace_new_bounded(2048);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t mix = (uint64_t)i * 0x9e3779b97f4a7c15ull; /* 8 bytes of its own each */
+		struct wsph_event ev = upcall(WSPH_FN_WPUFDISSET, mix, ~mix, (int64_t)mix);
+		cr_assert_eq(wsph_trace_append(t, &ev), i + 1);
+	}
+	update_ret(t, 3, 33);
+	for (int sealed = 0; sealed < 2; sealed++) {
+		cr_assert_eq(wsph_trace_count(t), N);
+		for (size_t i = 0; i < N; i += 97) {
+			uint64_t mix = (uint64_t)i * 0x9e3779b97f4a7c15ull;
+			struct wsph_event ev;
+			cr_assert_eq(wsph_trace_get(t, i, &ev), 0, "event %zu", i);
+			cr_assert_eq(ev.a[0], mix, "event %zu", i);
+			cr_assert_eq(ev.a[1], ~mix, "event %zu", i);
+		}
+		expect_ret(t, 3, 33);
+		expect_ret(t, N - 1, (int64_t)((uint64_t)(N - 1) * 0x9e3779b97f4a7c15ull));
+		if (!sealed)
+			t = wsph_trace_seal(t);
+	}
+	cr_assert_eq(wsph_trace_spilled(t), N);
+	wsph_trace_free(t);
+}
+
 Test(trace, a_sealed_trace_costs_a_small_part_of_its_events)
 {
 	struct wsph_trace *t = wsph_trace_new();
