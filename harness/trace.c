@@ -166,8 +166,10 @@ struct wsph_trace {
 	struct spilled {
 		uint64_t off;	    /* in the shared spill file */
 		uint32_t len;	    /* 0: lost */
+		uint32_t held;	    /* its records' memory given back, the encoding held (see settle) */
 		unsigned char *mem; /* a sealed chunk kept in memory, encoded (else NULL) */
 	} *spill_at;		    /* per chunk, where it went */
+	size_t held_bytes, held_max; /* the encodings held in memory beyond the bound, and their cap */
 	size_t cap_spill_at;
 	unsigned char *cbuf; /* an encoded chunk (with the lock held) */
 	unsigned char *sbuf; /* the spiller's (see spill_old) */
@@ -479,6 +481,9 @@ static int spill_note(struct wsph_trace *t, uint64_t k, uint64_t off, size_t len
 		spill_file_users++;
 		wsph_mutex_unlock(file_lock);
 	}
+	if (t->spill_at[k].held)
+		t->held_bytes -= t->spill_at[k].len;
+	t->spill_at[k].held = 0;
 	free(t->spill_at[k].mem);
 	t->spill_at[k].mem = NULL;
 	t->spill_at[k].off = off;
@@ -605,6 +610,23 @@ static int write_out(struct wsph_trace *t, uint64_t k, struct chunk *c)
 	return 0;
 }
 
+/* With the lock held, on the spiller's turn: chunk c (k) beyond the memory bound gives its records'
+ * memory to a next new chunk and is read from its encoding, held in memory until the seal (which
+ * writes it to the spill file: wsph_trace_seal). So the file is written once a case's trace is
+ * complete, not while its provider runs, and an event costs the same in a trace of any length up
+ * to held_max bytes of encodings (the window's own size: ten times its events, or more). */
+static void hold(struct wsph_trace *t, uint64_t k, struct chunk *c)
+{
+	t->spill_at[k].held = 1;
+	t->held_bytes += t->spill_at[k].len;
+	wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
+	if (t->n_spare < sizeof t->spare / sizeof t->spare[0])
+		t->spare[t->n_spare++] = c;
+	else
+		chunk_free(c);
+	t->in_memory--;
+}
+
 /* Settles the chunks before `newest`, one settler at a time. Each is encoded once it is finished
  * (when the chunk after it is begun), whether or not the trace will spill, so an event costs the
  * same in a short trace and a long one, and the seal finds it encoded; beyond the memory bound the
@@ -629,6 +651,10 @@ static void settle(struct wsph_trace *t, uint64_t newest)
 			continue;
 		if (needs_code(t, k) && encode_kept(t, k) != 0)
 			break;
+		if (t->held_bytes + t->spill_at[k].len <= t->held_max) {
+			hold(t, k, c);
+			continue;
+		}
 		if (write_out(t, k, c) != 0) {
 			t->spill_failed = 1; /* keep everything in memory from now on */
 			break;
@@ -810,6 +836,7 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	t->mem_chunks = (mem_events + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
 	if (t->mem_chunks < 2)
 		t->mem_chunks = 2;
+	t->held_max = t->mem_chunks * sizeof(struct chunk);
 	t->t0 = wsph_plat_now_ns();
 	t->busy_k = NOT_BUSY;
 	t->id = wsph_atomic_add_u64(&next_trace_id, 1);
@@ -850,7 +877,9 @@ static void drop_store(struct wsph_trace *t)
 		free(t->spill_at[k].mem);
 		t->spill_at[k].mem = NULL;
 		t->spill_at[k].len = 0;
+		t->spill_at[k].held = 0;
 	}
+	t->held_bytes = 0;
 	file_release(t);
 	t->in_memory = 0;
 	t->spill_next = 0;
@@ -887,10 +916,13 @@ size_t wsph_trace_spilled(struct wsph_trace *t)
 	wsph_mutex_lock(t->lock);
 	size_t n = 0;
 	uint64_t chunks = (wsph_atomic_load_u64(&t->n) + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
-	for (uint64_t k = 0; k < chunks && k < t->cap_spill_at; k++)
-		if ((t->sealed || chunk_get(t, k) == SPILLED) && t->spill_at[k].len &&
-		    !t->spill_at[k].mem)
+	for (uint64_t k = 0; k < chunks && k < t->cap_spill_at; k++) {
+		/* out of the window: held encoded until the seal, or in the file; once sealed, in
+		 * the file */
+		int out = t->sealed ? !t->spill_at[k].mem : chunk_get(t, k) == SPILLED;
+		if (out && t->spill_at[k].len)
 			n += recs_in(t, k);
+	}
 	wsph_mutex_unlock(t->lock);
 	return n;
 }
@@ -955,6 +987,14 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 	for (uint64_t k = chunks; k < t->cap_spill_at; k++) { /* lost events' chunks */
 		free(t->spill_at[k].mem);
 		t->spill_at[k].mem = NULL;
+	}
+	for (uint64_t k = 0; k < chunks; k++) { /* the encodings held beyond the bound: to the file */
+		struct spilled *sp = &t->spill_at[k];
+		if (sp->held && chunk_get(t, k) == SPILLED &&
+		    spill_encoded(t, k, sp->mem, sp->len) != 0) {
+			wsph_mutex_unlock(t->lock);
+			return t; /* it stays as it is, readable from memory */
+		}
 	}
 	for (uint64_t k = 0; k < chunks; k++) {
 		struct chunk *c = chunk_get(t, k);

@@ -106,7 +106,8 @@ uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coa
  * differs from wsph_trace_new. */
 struct wsph_trace *wsph_trace_new_bounded(size_t mem_events);
 #define WSPH_TRACE_MEM_EVENTS 16384
-/* Events of this trace now in a spill file (0 when everything is in memory): for tests. */
+/* Events of this trace out of its memory window (0 when all are in it): held encoded until the
+ * seal or in the spill file, and once it is sealed, those in the file. For tests. */
 size_t wsph_trace_spilled(struct wsph_trace *t);
 
 /* The innermost call in progress on the calling thread: the seq of the newest CALL it appended to
