@@ -9,16 +9,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The channel carries frames, one a line: KIND, a sequence number (8 hex digits, counted per
- * child from 0), the payload (no newline), a tab and a check (8 hex digits) computed over all of it
- * with the child's secret (sent by the parent as its first command, "K <16 hex digits>"). The
- * parent believes only a frame whose check holds and whose number is the next one: a frame
- * forged by a provider that writes on the channel, garbled or cut short by a crash, or lost is
- * detected and reported as such. (The secret stops accidents and imitation, not a provider that
- * reads the child's memory.) */
+/* The channel carries frames, each ending with a newline. A text frame is one line: KIND, a
+ * sequence number (8 hex digits, counted per child from 0), the payload (no newline), a tab and a
+ * check (8 hex digits) computed over all of it with the child's secret (sent by the parent as its
+ * first command, "K <16 hex digits>"). An event is a binary frame ("R", see caseio.c): its number
+ * and check in binary around the trace's record and the event's text, the record's modules by
+ * number, each named once per channel by an "M" frame. The parent believes only a frame whose
+ * check holds and whose number is the next one: a frame forged by a provider that writes on the
+ * channel, garbled or cut short by a crash, or lost is detected and reported as such. (The secret
+ * stops accidents and imitation, not a provider that reads the child's memory.) */
+#define WSPH_CASEIO_MODULES 1024 /* module ids a channel names (the trace's interned ids) */
 struct wsph_caseio_chan {
 	uint64_t secret;
 	uint32_t next_seq; /* the number the next frame must carry */
+	uint16_t modules[WSPH_CASEIO_MODULES]; /* the child's module id -> this process's (0 unnamed) */
 };
 
 /* Child side. Frames are buffered and written with `write` (the platform's channel writer in a
@@ -27,6 +31,13 @@ struct wsph_caseio_chan {
 void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len));
 void wsph_caseio_flush(void);
 void wsph_caseio_event(const struct wsph_event *ev); /* buffered */
+/* The same for a record as a trace's record sink hands it (wsph_trace_set_default_rec_sink). */
+void wsph_caseio_rec(const struct wsph_rec *r, const char *text);
+/* The writer's lock (recursive; made by wsph_caseio_begin, never freed): a record sink's lock,
+ * which a trace's record sink given it holds when it is called (wsph_trace_set_default_rec_sink),
+ * so the sink calls wsph_caseio_rec_locked. */
+struct wsph_mutex *wsph_caseio_lock(void);
+void wsph_caseio_rec_locked(const struct wsph_rec *r, const char *text);
 /* A finding as it is made (a case that then hangs or crashes keeps it). */
 void wsph_caseio_finding(const struct wsph_finding *f);
 /* The case's end: the findings not streamed yet, what was not reached, the error, the outcome,
@@ -65,7 +76,7 @@ char *wsph_caseio_crash_detail(const struct wsph_crash_info *info, const char *t
 struct wsph_caseio_frame {
 	char kind;
 	uint32_t seq;
-	char *payload; /* within the line given, NUL-terminated there */
+	char *payload; /* within the buffer given; a text frame's NUL-terminated there */
 	size_t len;
 };
 /* Undoes the escapes of a text field (\\, \n, \r, \t) in place, up to a tab or the end. */
@@ -74,6 +85,13 @@ void wsph_caseio_unescape(char *s);
  * frames before it are counted in *lost); -1: not a frame of this child (forged or garbled). */
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
 		      uint32_t *lost);
+/* The frame at the start of buf[0..len) (modified), text or binary: 1 a frame believed, in *f
+ * (the lost ones before it in *lost), `*used` bytes with its newline; -1 `*used` bytes not believed
+ * (a line, or a spoilt frame: the next frame may begin after them); 0 the frame is not complete
+ * yet (never with final: the rest is then not believed). An "M" frame also names a module for the
+ * channel's later records. */
+int wsph_caseio_next(struct wsph_caseio_chan *ch, char *buf, size_t len, int final,
+		     struct wsph_caseio_frame *f, uint32_t *lost, size_t *used);
 
 /* Parent side: the provider's own output (the child's stdout and stderr) as it arrives, in pieces
  * of any size. Its last `cap` bytes (0: WSPH_CASEIO_OUTPUT_KEEP) are kept byte for byte, NUL
