@@ -123,9 +123,6 @@ void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len
 	W.case_events = 0;
 	W.write = write;
 	memset(W.named, 0, sizeof W.named);
-	/* the trace's module names are interned once a trace was made: wsph_caseio_event names its
-	 * events' modules through them */
-	wsph_trace_free(wsph_trace_new());
 	W.len = 0;
 }
 
@@ -341,6 +338,18 @@ void wsph_caseio_unescape(char *s)
 	field(s, &next);
 }
 
+/* A module's id in this process. The trace interns names once a trace was made: a parent names a
+ * child's modules before it made one. */
+static unsigned intern(const char *name)
+{
+	unsigned id = wsph_trace_module_id(name);
+	if (!id && name[0]) {
+		wsph_trace_free(wsph_trace_new());
+		id = wsph_trace_module_id(name);
+	}
+	return id;
+}
+
 /* ---- the event frame: binary ---- */
 
 /* 'R', the number (4 bytes), the record as the trace stores it (struct wsph_rec, its text field
@@ -457,8 +466,8 @@ void wsph_caseio_event(const struct wsph_event *ev)
 	r.table = ev->table;
 	r.current_table = ev->current_table;
 	r.layer = (int16_t)ev->layer;
-	r.module = (uint16_t)wsph_trace_module_id(ev->module);
-	r.behalf = (uint16_t)(ev->behalf[0] ? wsph_trace_module_id(ev->behalf) : 0);
+	r.module = (uint16_t)intern(ev->module);
+	r.behalf = (uint16_t)intern(ev->behalf);
 	r.kind = (uint8_t)ev->kind;
 	r.fn = (uint8_t)ev->fn;
 	wsph_caseio_rec(&r, ev->text);
@@ -670,7 +679,7 @@ static void name_module(struct wsph_caseio_chan *ch, char *payload)
 	char *next = payload, *end;
 	unsigned long id = strtoul(field(next, &next), &end, 10);
 	if (next && id && id < WSPH_CASEIO_MODULES)
-		ch->modules[id] = (uint16_t)wsph_trace_module_id(field(next, &next));
+		ch->modules[id] = (uint16_t)intern(field(next, &next));
 }
 
 /* A binary frame of `total` bytes at buf: 0 and *f if believed. */

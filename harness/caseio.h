@@ -22,7 +22,7 @@
 struct wsph_caseio_chan {
 	uint64_t secret;
 	uint32_t next_seq; /* the number the next frame must carry */
-	uint16_t modules[WSPH_CASEIO_MODULES]; /* the child's module id -> this process's (0 unnamed) */
+	uint16_t modules[WSPH_CASEIO_MODULES]; /* a child module id: this process's (0 none) */
 };
 
 /* Child side. Frames are buffered and written with `write` (the platform's channel writer in a

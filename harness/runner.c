@@ -1172,8 +1172,8 @@ static int skip_frames(struct sched *s, struct slot *sl, int until_start)
 	uint32_t lost;
 	if (!sl->buf || !has_line(sl))
 		return 0;
-	while (!started &&
-	       (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f, &lost, &used))) {
+	while (!started && (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f,
+						     &lost, &used))) {
 		if (got < 0 && s->log)
 			fprintf(stderr, "wspharness: a frame from a child was not believed (%zu bytes)\n",
 				used);
@@ -1423,8 +1423,9 @@ static void probe_frames(struct probe *pr)
 	uint32_t lost;
 	if (!pr->sl.buf || !has_line(&pr->sl))
 		return; /* no whole line came yet */
-	for (int got; (got = wsph_caseio_next(&pr->sl.chan, pr->sl.buf + pos, pr->sl.len - pos, 0, &f,
-					       &lost, &used));
+	struct slot *sl = &pr->sl;
+	for (int got; (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f, &lost,
+					       &used));
 	     pos += used) {
 		if (got > 0) {
 			if (f.kind == 'L') {

@@ -1303,7 +1303,7 @@ uint64_t wsph_trace_put_rec(struct wsph_trace *t, const void *rec, unsigned modu
 	wsph_atomic_store_u64(&t->n, seq); /* one writer: no atomic claim */
 	struct chunk *c = chunk_for(t, seq - 1);
 	if (c && c != SPILLED) {
-		/* copied from the caller's bytes, then patched in place: no copy of a patched copy */
+		/* from the caller's bytes, then patched in place (no copy of a patched copy) */
 		struct wsph_rec *dst = &c->r[(seq - 1) % CHUNK_EVENTS];
 		memcpy((char *)dst + sizeof dst->seq, (const char *)rec + sizeof dst->seq,
 		       sizeof *dst - sizeof dst->seq);
