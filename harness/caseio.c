@@ -445,8 +445,9 @@ void wsph_caseio_rec(const struct wsph_rec *r, const char *text)
 	wsph_mutex_unlock(W.lock);
 }
 
-void wsph_caseio_rec_locked(const struct wsph_rec *r, const char *text)
+void wsph_caseio_rec_sink(void *ctx, const struct wsph_rec *r, const char *text)
 {
+	(void)ctx;
 	put_rec_locked(r, text);
 }
 

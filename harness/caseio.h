@@ -33,11 +33,11 @@ void wsph_caseio_flush(void);
 void wsph_caseio_event(const struct wsph_event *ev); /* buffered */
 /* The same for a record as a trace's record sink hands it (wsph_trace_set_default_rec_sink). */
 void wsph_caseio_rec(const struct wsph_rec *r, const char *text);
-/* The writer's lock (recursive; made by wsph_caseio_begin, never freed): a record sink's lock,
- * which a trace's record sink given it holds when it is called (wsph_trace_set_default_rec_sink),
- * so the sink calls wsph_caseio_rec_locked. */
+/* The record sink for a trace (wsph_trace_set_default_rec_sink) given the writer's lock (recursive;
+ * made by wsph_caseio_begin, never freed), which the trace holds when it calls the sink: one lock
+ * an event for the trace and the channel together. */
 struct wsph_mutex *wsph_caseio_lock(void);
-void wsph_caseio_rec_locked(const struct wsph_rec *r, const char *text);
+void wsph_caseio_rec_sink(void *ctx, const struct wsph_rec *r, const char *text);
 /* A finding as it is made (a case that then hangs or crashes keeps it). */
 void wsph_caseio_finding(const struct wsph_finding *f);
 /* The case's end: the findings not streamed yet, what was not reached, the error, the outcome,

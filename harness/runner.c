@@ -261,16 +261,11 @@ static int select_cases(const struct wsph_run_config *cfg, struct sel **out, siz
 
 /* ---- the child side ---- */
 
-/* Events go into the channel's buffer, as the trace stores them (binary records); a helper
- * thread flushes it every few milliseconds (a write per event costs a round trip to the Wine
- * server), the case's end flushes it, and so do the crash handlers: a hang still shows the events
- * up to it, a crash too. */
-static void stream_rec(void *ctx, const struct wsph_rec *r, const char *text)
-{
-	(void)ctx;
-	wsph_caseio_rec_locked(r, text); /* the trace holds the channel's lock (see serve_case) */
-}
-
+/* Events go into the channel's buffer as the trace stores them (binary records, under the
+ * channel's lock, which the case's trace takes for its own: see serve_case); a helper thread
+ * flushes it every few milliseconds (a write per event costs a round trip to the Wine server), the
+ * case's end flushes it, and so do the crash handlers: a hang still shows the events up to it, a
+ * crash too. */
 static int flusher_stop; /* atomic */
 static uint64_t flusher_up;
 static int quick_exit_child; /* end the child unchecked (see serve) */
@@ -484,7 +479,7 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 	struct wsph_procstate before;
 	int have_state = wsph_procstate_take(&before) == 0;
 	int threads = wsph_plat_thread_count();
-	wsph_trace_set_default_rec_sink(stream_rec, NULL, wsph_caseio_lock());
+	wsph_trace_set_default_rec_sink(wsph_caseio_rec_sink, NULL, wsph_caseio_lock());
 	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c, wsph_caseio_finding);
 	wsph_trace_set_default_rec_sink(NULL, NULL, NULL);
 	const char *why = leftover(x->cfg, threads);

@@ -531,7 +531,7 @@ Test(caseio, a_crash_payload_without_detail_is_the_code)
 /* ---- the binary event frame ---- */
 
 /* Every field of a record crosses as it is, its module and behalf by name, its text (control
- * characters and all) up to the event's 159 bytes. */
+ * characters and all) up to the event's 159 bytes; a record sent again updates its event. */
 Test(caseio, a_record_crosses_whole)
 {
 	wbuf = NULL;
@@ -567,6 +567,8 @@ Test(caseio, a_record_crosses_whole)
 	r.module = r.behalf;
 	r.behalf = 0;
 	wsph_caseio_rec(&r, NULL);
+	r.ret = 42; /* an update of event 2 (a call's RETURN data filled in after it) */
+	wsph_caseio_rec(&r, "updated");
 	struct wsph_case c;
 	memset(&c, 0, sizeof c);
 	c.outcome = WSPH_PASS;
@@ -598,7 +600,8 @@ Test(caseio, a_record_crosses_whole)
 	cr_assert_eq(wsph_case_event(&got, 1, &ev), 0);
 	cr_assert_str_eq(ev.module, "base.dll");
 	cr_assert_str_eq(ev.behalf, "");
-	cr_assert_str_eq(ev.text, "");
+	cr_assert_eq(ev.ret, 42);
+	cr_assert_str_eq(ev.text, "updated");
 	case_free(&got);
 	free(wbuf);
 }
