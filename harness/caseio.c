@@ -13,27 +13,34 @@
 
 #define HASH_MUL 0x100000001b3ull
 
-/* Two words at place i, each keyed by its place, times an odd constant, added to its lane. */
-static void hash_pair(uint64_t *a, uint64_t *b, const char *p, uint64_t i)
+/* Two words, each keyed by its place (ka, kb), times an odd constant, added to its lane. */
+static void hash_pair(uint64_t *a, uint64_t *b, const char *p, uint64_t ka, uint64_t kb)
 {
 	uint64_t w0, w1;
 	memcpy(&w0, p, 8);
 	memcpy(&w1, p + 8, 8);
-	*a += (w0 ^ i * 0x9e3779b97f4a7c15ull) * HASH_MUL;
-	*b += (w1 ^ i * 0xc2b2ae3d27d4eb4full) * 0xff51afd7ed558ccdull;
+	*a += (w0 ^ ka) * HASH_MUL;
+	*b += (w1 ^ kb) * 0xff51afd7ed558ccdull;
 }
 
-/* The bytes s[0..n) at places from..from + n of what is hashed, into the lanes. */
+#define HASH_KA 0x9e3779b97f4a7c15ull /* the keys of place i are i * HASH_KA, i * HASH_KB */
+#define HASH_KB 0xc2b2ae3d27d4eb4full
+
+/* The bytes s[0..n) at places from..from + n of what is hashed, into the lanes (kept in locals
+ * meanwhile: a store through a or b could change the bytes for all the compiler knows). */
 static void hash_more(uint64_t *a, uint64_t *b, const char *s, size_t n, size_t from)
 {
+	uint64_t x = *a, y = *b, ka = from * HASH_KA, kb = from * HASH_KB;
 	size_t i = 0;
-	for (; i + 16 <= n; i += 16)
-		hash_pair(a, b, s + i, from + i);
+	for (; i + 16 <= n; i += 16, ka += 16 * HASH_KA, kb += 16 * HASH_KB)
+		hash_pair(&x, &y, s + i, ka, kb);
 	if (i < n) {
 		char tail[16] = {0};
 		memcpy(tail, s + i, n - i);
-		hash_pair(a, b, tail, from + i);
+		hash_pair(&x, &y, tail, ka, kb);
 	}
+	*a = x;
+	*b = y;
 }
 
 static uint64_t hash_end(uint64_t a, uint64_t b, size_t n)
@@ -403,7 +410,7 @@ static uint64_t hash_rec(const struct wsph_rec *r, uint32_t tn, const char *text
 	memcpy(last, (const char *)r + REC_LAST, 16);
 	memcpy(last + REC_TEXT_AT - REC_LAST, &tn, 4);
 	memset(last + REC_PAD_AT - REC_LAST, 0, sizeof r->pad);
-	hash_pair(&a, &b, last, REC_LAST);
+	hash_more(&a, &b, last, 16, REC_LAST);
 	hash_more(&a, &b, text, tn, REC_SIZE);
 	return hash_end(a, b, REC_SIZE + tn);
 }
