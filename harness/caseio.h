@@ -81,8 +81,9 @@ struct wsph_caseio_frame {
 };
 /* Undoes the escapes of a text field (\\, \n, \r, \t) in place, up to a tab or the end. */
 void wsph_caseio_unescape(char *s);
-/* Checks one line (without its newline; modified). 0: a frame, its number the next one (lost
- * frames before it are counted in *lost); -1: not a frame of this child (forged or garbled). */
+/* Checks one line as a text frame (without its newline; modified). 0: a frame, its number the
+ * next one (lost frames before it are counted in *lost); -1: not a frame of this child (forged or
+ * garbled). wsph_caseio_next reads any frame. */
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
 		      uint32_t *lost);
 /* The frame at the start of buf[0..len) (modified), text or binary: 1 a frame believed, in *f
@@ -128,7 +129,7 @@ void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, si
 /* Output kept before the case was seen to start (read before its "S" frame: the two pipes are
  * not ordered) becomes the case's; `from` is left empty. */
 void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from);
-/* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
+/* The "D" frame was read (the case's verdict is complete); the reason of a "T" frame (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
 const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
 /* Whether the child said (wsph_caseio_exit_unjudged) that its exit status is not about its cases. */

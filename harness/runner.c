@@ -818,7 +818,8 @@ static void run_in_process(struct sched *s, long i, struct wsph_watchdog *w, lon
  * dropped as it arrives: the frames around it say by their numbers if one was lost with it. */
 #define CHANNEL_LINE_MAX (4u << 20)
 
-/* Whether the slot's buffer holds a whole line; the bytes looked at are not looked at again. */
+/* Whether the slot's buffer holds a whole line (every frame, text or binary, ends with a newline:
+ * without one no frame is complete); the bytes looked at are not looked at again. */
 static int has_line(struct slot *sl)
 {
 	if (sl->scanned < sl->len && memchr(sl->buf + sl->scanned, '\n', sl->len - sl->scanned))
@@ -1007,7 +1008,7 @@ static struct wsph_caseio_reader *reader(struct sched *s, struct slot *sl)
 	return sl->rd;
 }
 
-/* Feeds the complete lines of the slot's buffer (all of it with final) to the running case's
+/* Feeds the complete frames of the slot's buffer (all of it with final) to the running case's
  * reader, up to the case's end; what was read leaves the buffer. */
 static void feed(struct sched *s, struct slot *sl, int final)
 {
@@ -1417,7 +1418,7 @@ static void probe_frames(struct probe *pr)
 	struct wsph_caseio_frame f;
 	uint32_t lost;
 	if (!pr->sl.buf || !has_line(&pr->sl))
-		return; /* no whole line came yet */
+		return; /* no whole frame came yet */
 	struct slot *sl = &pr->sl;
 	for (int got; (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f, &lost,
 					       &used));
