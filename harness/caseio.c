@@ -13,20 +13,53 @@
 
 #define HASH_MUL 0x100000001b3ull
 
-/* Over the bytes, eight at a time. */
+/* Two words, each keyed by its place (ka, kb), times an odd constant, added to its lane. */
+static void hash_pair(uint64_t *a, uint64_t *b, const char *p, uint64_t ka, uint64_t kb)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, p, 8);
+	memcpy(&w1, p + 8, 8);
+	*a += (w0 ^ ka) * HASH_MUL;
+	*b += (w1 ^ kb) * 0xff51afd7ed558ccdull;
+}
+
+#define HASH_KA 0x9e3779b97f4a7c15ull /* the keys of place i are i * HASH_KA, i * HASH_KB */
+#define HASH_KB 0xc2b2ae3d27d4eb4full
+
+/* The bytes s[0..n) at places from..from + n of what is hashed, into the lanes (kept in locals
+ * meanwhile: a store through a or b could change the bytes for all the compiler knows). */
+static void hash_more(uint64_t *a, uint64_t *b, const char *s, size_t n, size_t from)
+{
+	uint64_t x = *a, y = *b, ka = from * HASH_KA, kb = from * HASH_KB;
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16, ka += 16 * HASH_KA, kb += 16 * HASH_KB)
+		hash_pair(&x, &y, s + i, ka, kb);
+	if (i < n) {
+		char tail[16] = {0};
+		memcpy(tail, s + i, n - i);
+		hash_pair(&x, &y, tail, ka, kb);
+	}
+	*a = x;
+	*b = y;
+}
+
+static uint64_t hash_end(uint64_t a, uint64_t b, size_t n)
+{
+	b ^= b >> 31;
+	return (a ^ b * 0x94d049bb133111ebull ^ n) * HASH_MUL;
+}
+
+#define HASH_A0 0xcbf29ce484222325ull
+#define HASH_B0 0x84222325cbf29ce4ull
+
+/* Over the bytes, sixteen at a time: independent multiplications summed in two lanes, not a chain
+ * of them (a record's check costs a few nanoseconds on each side). A word changed anywhere
+ * changes its lane's sum (the constants are odd); frame_check mixes the result. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * HASH_MUL;
-		h ^= h >> 29;
-	}
-	for (; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * HASH_MUL;
-	return (h ^ n) * HASH_MUL;
+	uint64_t a = HASH_A0, b = HASH_B0;
+	hash_more(&a, &b, s, n, 0);
+	return hash_end(a, b, n);
 }
 
 /* The frame's check: its kind, number and payload, keyed with the child's secret. */
@@ -72,7 +105,7 @@ static int unhex32(const char *s, uint32_t *v)
 
 #define FRAME_HEAD 9  /* kind, number */
 #define FRAME_TAIL 10 /* tab, check, newline */
-#define WBUF (64 * 1024)
+#define WBUF (256 * 1024)
 
 static struct {
 	struct wsph_mutex *lock;
@@ -82,6 +115,7 @@ static struct {
 	uint64_t case_events;
 	size_t case_findings; /* streamed by wsph_caseio_finding since the last "S" */
 	int (*write)(const void *buf, size_t len);
+	unsigned char named[WSPH_CASEIO_MODULES / 8]; /* module ids the parent was told */
 	size_t len;
 	char buf[WBUF];
 } W;
@@ -95,6 +129,7 @@ void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len
 	W.case_frames = 0;
 	W.case_events = 0;
 	W.write = write;
+	memset(W.named, 0, sizeof W.named);
 	W.len = 0;
 }
 
@@ -103,6 +138,11 @@ static void flush_locked(void)
 	if (W.len && W.write)
 		W.write(W.buf, W.len);
 	W.len = 0;
+}
+
+struct wsph_mutex *wsph_caseio_lock(void)
+{
+	return W.lock;
 }
 
 void wsph_caseio_flush(void)
@@ -125,15 +165,11 @@ static void frame_ends(char *head, char *tail, char kind, uint32_t seq, const ch
 	tail[9] = '\n';
 }
 
-static void put_frame(char kind, const char *payload, size_t n)
+static void put_frame_locked(char kind, const char *payload, size_t n)
 {
 	char head[FRAME_HEAD], tail[FRAME_TAIL];
-	if (!W.lock)
-		return;
-	wsph_mutex_lock(W.lock);
 	uint32_t seq = W.seq++;
 	W.case_frames++;
-	W.case_events += kind == 'V';
 	frame_ends(head, tail, kind, seq, payload, n);
 	size_t total = FRAME_HEAD + n + FRAME_TAIL;
 	if (W.len + total > WBUF)
@@ -150,6 +186,14 @@ static void put_frame(char kind, const char *payload, size_t n)
 		memcpy(W.buf + W.len + FRAME_HEAD + n, tail, FRAME_TAIL);
 		W.len += total;
 	}
+}
+
+static void put_frame(char kind, const char *payload, size_t n)
+{
+	if (!W.lock)
+		return;
+	wsph_mutex_lock(W.lock);
+	put_frame_locked(kind, payload, n);
 	wsph_mutex_unlock(W.lock);
 }
 
@@ -301,65 +345,145 @@ void wsph_caseio_unescape(char *s)
 	field(s, &next);
 }
 
-/* An event frame's payload: <the event up to its text, in hex> TAB <text> TAB <module> TAB
- * <behalf>. Strings escape control characters, DEL and the backslash as \xHH. */
-#define EV_FIXED offsetof(struct wsph_event, text)
-#define EV_LINE_MAX                                                                                \
-	(2 * EV_FIXED + 4 * (sizeof((struct wsph_event *)0)->text +                                \
-			     sizeof((struct wsph_event *)0)->module +                              \
-			     sizeof((struct wsph_event *)0)->behalf) + 8)
-_Static_assert(offsetof(struct wsph_event, text) % 4 == 0, "the fixed part is whole ints");
-
-/* Four bytes as eight lowercase hex digits, in memory order, without a loop per digit. Both
- * targets are little-endian (x86-64). */
-static void hex4(char *out, const unsigned char *in)
+/* A module's id in this process. The trace interns names once a trace was made: a parent names a
+ * child's modules before it made one. */
+static unsigned intern(const char *name)
 {
-	uint32_t v;
-	memcpy(&v, in, 4);
-	uint64_t x = v;
-	x = (x | x << 16) & 0x0000ffff0000ffffull;
-	x = (x | x << 8) & 0x00ff00ff00ff00ffull; /* byte i of v in byte 2i */
-	uint64_t n = (x >> 4 & 0x000f000f000f000full) | (x & 0x000f000f000f000full) << 8;
-	uint64_t letter = ((n + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
-	uint64_t ascii = n + 0x3030303030303030ull + letter * ('a' - '0' - 10);
-	memcpy(out, &ascii, 8);
-}
-
-static size_t put_str(char *w, const char *s, size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
-			w[n++] = '\\';
-			w[n++] = 'x';
-			w[n++] = hexd[ch >> 4];
-			w[n++] = hexd[ch & 15];
-		} else {
-			w[n++] = (char)ch;
-		}
+	unsigned id = wsph_trace_module_id(name);
+	if (!id && name[0]) {
+		wsph_trace_free(wsph_trace_new());
+		id = wsph_trace_module_id(name);
 	}
-	return n;
+	return id;
 }
 
-/* The payload is built off the stack: a provider that recurses until its stack overflows makes
- * upcalls on its way down, and the overflow must stay in its own frames as far as possible. */
-static WSPH_THREAD_LOCAL char ev_line[EV_LINE_MAX];
+/* ---- the event frame: binary ---- */
+
+/* 'R', the number (4 bytes), the record as the trace stores it (struct wsph_rec, its text field
+ * the text's length, its pad zero), the text (that many bytes, at most REC_TEXT_MAX), the check (4
+ * bytes, over the record and the text), a newline. Numbers are in the machine's byte order: parent
+ * and child are the same program. A module id is named once per channel, in an "M" frame ("ID TAB
+ * name") before the first record that carries it, so a record stays 138 bytes and a module's name
+ * crosses once. The parent finds frames as it finds lines (a frame may begin only after a
+ * newline), and a record's length is known from its fixed part: bytes written by a provider or
+ * cut short spoil the frames they touch, and the parent takes up again at a following newline. */
+#define REC_HEAD 5
+#define REC_TAIL 5
+#define REC_SIZE sizeof(struct wsph_rec)
+#define REC_TEXT_MAX (sizeof((struct wsph_event *)0)->text - 1)
+#define REC_TEXT_AT offsetof(struct wsph_rec, text)
+#define REC_PAD_AT offsetof(struct wsph_rec, pad)
+_Static_assert(REC_HEAD + REC_SIZE + REC_TEXT_MAX + REC_TAIL <= WBUF, "a record fits the buffer");
+_Static_assert(sizeof((struct wsph_rec *)0)->text == 4, "the text field holds the length");
+#define REC_LAST (REC_SIZE - 16) /* the last sixteen bytes hold the text field and the pad */
+_Static_assert(REC_SIZE % 16 == 0 && REC_TEXT_AT >= REC_LAST && REC_PAD_AT >= REC_LAST,
+	       "hash_rec's layout");
+
+/* Whether the parent knows id (0 is "" for both; an id past the map goes without a name). */
+static int is_named(unsigned id)
+{
+	return !id || id >= WSPH_CASEIO_MODULES || (W.named[id >> 3] >> (id & 7) & 1);
+}
+
+/* With the lock held: the "M" frame for a module id the parent was not told yet. */
+static void name_module_locked(unsigned id)
+{
+	char num[16];
+	struct text t = {0};
+	if (is_named(id))
+		return;
+	W.named[id >> 3] |= (unsigned char)(1u << (id & 7));
+	snprintf(num, sizeof num, "%u\t", id);
+	put_bytes(&t, num, strlen(num));
+	put_escaped(&t, wsph_trace_module_name(id));
+	put_frame_locked('M', t.p ? t.p : "", t.len);
+	free(t.p);
+}
+
+/* hash_bytes of a record frame's payload, read from where it came from (r, in the cache and
+ * written long ago) rather than from the copy just made. */
+static uint64_t hash_rec(const struct wsph_rec *r, uint32_t tn, const char *text)
+{
+	uint64_t a = HASH_A0, b = HASH_B0;
+	char last[16]; /* its text length and zero pad, as in the frame */
+	hash_more(&a, &b, (const char *)r, REC_LAST, 0);
+	memcpy(last, (const char *)r + REC_LAST, 16);
+	memcpy(last + REC_TEXT_AT - REC_LAST, &tn, 4);
+	memset(last + REC_PAD_AT - REC_LAST, 0, sizeof r->pad);
+	hash_more(&a, &b, last, 16, REC_LAST);
+	hash_more(&a, &b, text, tn, REC_SIZE);
+	return hash_end(a, b, REC_SIZE + tn);
+}
+
+static void put_rec_locked(const struct wsph_rec *r, const char *text)
+{
+	uint32_t tn = 0;
+	while (text && tn < REC_TEXT_MAX && text[tn])
+		tn++;
+	if (!is_named(r->module))
+		name_module_locked(r->module);
+	if (!is_named(r->behalf))
+		name_module_locked(r->behalf);
+	size_t total = REC_HEAD + REC_SIZE + tn + REC_TAIL;
+	if (W.len + total > WBUF)
+		flush_locked();
+	char *p = W.buf + W.len, *rec = p + REC_HEAD;
+	uint32_t seq = W.seq++;
+	W.case_frames++;
+	W.case_events++;
+	p[0] = 'R';
+	memcpy(p + 1, &seq, 4);
+	memcpy(rec, r, REC_SIZE);
+	memcpy(rec + REC_TEXT_AT, &tn, 4);
+	memset(rec + REC_PAD_AT, 0, sizeof r->pad);
+	memcpy(rec + REC_SIZE, text, tn);
+	uint32_t check = frame_check(W.secret, 'R', seq, hash_rec(r, tn, text));
+	memcpy(rec + REC_SIZE + tn, &check, 4);
+	p[total - 1] = '\n';
+	W.len += total;
+}
+
+void wsph_caseio_rec(const struct wsph_rec *r, const char *text)
+{
+	if (!W.lock)
+		return;
+	wsph_mutex_lock(W.lock);
+	put_rec_locked(r, text);
+	wsph_mutex_unlock(W.lock);
+}
+
+uint64_t wsph_caseio_events(void)
+{
+	return wsph_atomic_load_u64(&W.case_events);
+}
+
+void wsph_caseio_rec_sink(void *ctx, const struct wsph_rec *r, const char *text)
+{
+	(void)ctx;
+	put_rec_locked(r, text);
+}
 
 void wsph_caseio_event(const struct wsph_event *ev)
 {
-	char *line = ev_line;
-	const unsigned char *p = (const unsigned char *)ev;
-	size_t n = 0;
-	for (size_t i = 0; i < EV_FIXED; i += 4, n += 8)
-		hex4(line + n, p + i);
-	line[n++] = '\t';
-	n += put_str(line + n, ev->text, sizeof ev->text);
-	line[n++] = '\t';
-	n += put_str(line + n, ev->module, sizeof ev->module);
-	line[n++] = '\t';
-	n += put_str(line + n, ev->behalf, sizeof ev->behalf);
-	put_frame('V', line, n);
+	struct wsph_rec r;
+	memset(&r, 0, sizeof r);
+	r.seq = ev->seq;
+	r.time_ns = ev->time_ns;
+	r.thread = ev->thread;
+	r.parent = ev->parent;
+	memcpy(r.a, ev->a, sizeof r.a);
+	r.ret = ev->ret;
+	r.step = ev->step;
+	r.err = ev->err;
+	r.fault = ev->fault;
+	r.table = ev->table;
+	r.current_table = ev->current_table;
+	r.layer = (int16_t)ev->layer;
+	r.module = (uint16_t)intern(ev->module);
+	r.behalf = (uint16_t)intern(ev->behalf);
+	r.kind = (uint8_t)ev->kind;
+	r.fn = (uint8_t)ev->fn;
+	wsph_caseio_rec(&r, ev->text);
 }
 
 static void put_finding(const struct wsph_finding *f)
@@ -562,6 +686,90 @@ int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct 
 	return 0;
 }
 
+/* An "M" frame's payload, "ID TAB name": the child's id names that module. */
+static void name_module(struct wsph_caseio_chan *ch, char *payload)
+{
+	char *next = payload, *end;
+	unsigned long id = strtoul(field(next, &next), &end, 10);
+	if (next && id && id < WSPH_CASEIO_MODULES)
+		ch->modules[id] = (uint16_t)intern(field(next, &next));
+}
+
+/* A binary frame of `total` bytes at buf: 0 and *f if believed. */
+static int check_rec(struct wsph_caseio_chan *ch, char *buf, size_t total,
+		     struct wsph_caseio_frame *f, uint32_t *lost)
+{
+	uint32_t seq, check;
+	size_t plen = total - REC_HEAD - REC_TAIL;
+	memcpy(&seq, buf + 1, 4);
+	memcpy(&check, buf + total - REC_TAIL, 4);
+	if (buf[total - 1] != '\n' ||
+	    frame_check(ch->secret, 'R', seq, hash_bytes(buf + REC_HEAD, plen)) != check ||
+	    seq < ch->next_seq)
+		return -1;
+	*lost = seq - ch->next_seq;
+	ch->next_seq = seq + 1;
+	f->kind = 'R';
+	f->seq = seq;
+	f->payload = buf + REC_HEAD;
+	f->len = plen;
+	return 0;
+}
+
+/* Bytes not believed from buf: up to and including the first newline from `from` (the rest with
+ * final); 0 when more must come first. */
+static int spoilt(const char *buf, size_t from, size_t len, int final, size_t *used)
+{
+	const char *nl = from < len ? memchr(buf + from, '\n', len - from) : NULL;
+	if (!nl && !final)
+		return 0;
+	*used = nl ? (size_t)(nl + 1 - buf) : len;
+	return -1;
+}
+
+/* A frame that begins like a record: its length is in its fixed part. */
+static int next_rec(struct wsph_caseio_chan *ch, char *buf, size_t len, int final,
+		    struct wsph_caseio_frame *f, uint32_t *lost, size_t *used)
+{
+	uint32_t tn;
+	if (len < REC_HEAD + REC_SIZE)
+		return final ? spoilt(buf, 0, len, 1, used) : 0;
+	memcpy(&tn, buf + REC_HEAD + REC_TEXT_AT, 4);
+	if (tn > REC_TEXT_MAX)
+		return spoilt(buf, 0, len, final, used);
+	size_t total = REC_HEAD + REC_SIZE + tn + REC_TAIL;
+	if (len < total)
+		return final ? spoilt(buf, 0, len, 1, used) : 0;
+	if (check_rec(ch, buf, total, f, lost) == 0) {
+		*used = total;
+		return 1;
+	}
+	/* spoilt: its length may be too (bytes cut out of it or written into it), so the next frame
+	 * is looked for after each newline from its start, never past one unlooked at */
+	return spoilt(buf, 0, len, final, used);
+}
+
+int wsph_caseio_next(struct wsph_caseio_chan *ch, char *buf, size_t len, int final,
+		     struct wsph_caseio_frame *f, uint32_t *lost, size_t *used)
+{
+	*lost = 0;
+	*used = 0;
+	if (!len)
+		return 0;
+	if (buf[0] == 'R')
+		return next_rec(ch, buf, len, final, f, lost, used);
+	char *nl = memchr(buf, '\n', len);
+	if (!nl && !final)
+		return 0;
+	size_t n = nl ? (size_t)(nl - buf) : len;
+	*used = n + (nl != NULL);
+	if (wsph_caseio_check(ch, buf, n, f, lost) != 0)
+		return -1;
+	if (f->kind == 'M')
+		name_module(ch, f->payload);
+	return 1;
+}
+
 /* ---- the provider's output, kept ---- */
 
 static size_t kept_cap(const struct wsph_caseio_kept *k)
@@ -735,55 +943,22 @@ struct wsph_caseio_reader {
 	char first_bad[64];		 /* the start of the first frame not believed */
 };
 
-/* Decodes one escaped string field of an event line into dst (at most max - 1 bytes). */
-static int get_str(const char *s, size_t n, char *dst, size_t max)
+/* A believed "R" frame into the case's events. */
+static void add_rec(struct wsph_caseio_reader *r, const struct wsph_caseio_frame *f)
 {
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '\\') {
-			int hi, lo;
-			if (i + 3 >= n)
-				return -1;
-			if (s[i + 1] != 'x' || (hi = hexval(s[i + 2])) < 0 || (lo = hexval(s[i + 3])) < 0)
-				return -1;
-			ch = (char)(hi << 4 | lo);
-			i += 3;
-		}
-		if (w + 1 >= max)
-			return -1;
-		dst[w++] = ch;
-	}
-	dst[w] = '\0';
-	return 0;
-}
-
-/* An event frame's payload (n bytes): 0 and *ev, or -1 if it is not whole. */
-static int parse_event(const char *s, size_t n, struct wsph_event *ev)
-{
-	size_t fixed = 2 * EV_FIXED;
-	if (n < fixed + 2 || s[fixed] != '\t')
-		return -1;
-	const char *text = s + fixed + 1, *end = s + n;
-	const char *tab = memchr(text, '\t', (size_t)(end - text));
-	if (!tab)
-		return -1;
-	memset(ev, 0, sizeof *ev);
-	unsigned char *p = (unsigned char *)ev;
-	for (size_t i = 0; i < EV_FIXED; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		p[i] = (unsigned char)(hi << 4 | lo);
-	}
-	const char *module = tab + 1;
-	const char *tab2 = memchr(module, '\t', (size_t)(end - module));
-	const char *module_end = tab2 ? tab2 : end;
-	if (get_str(text, (size_t)(tab - text), ev->text, sizeof ev->text) != 0 ||
-	    get_str(module, (size_t)(module_end - module), ev->module, sizeof ev->module) != 0 ||
-	    (tab2 && get_str(tab2 + 1, (size_t)(end - tab2 - 1), ev->behalf, sizeof ev->behalf) != 0))
-		return -1;
-	return 0;
+	uint16_t module, behalf;
+	char text[REC_TEXT_MAX + 1];
+	memcpy(&module, f->payload + offsetof(struct wsph_rec, module), 2);
+	memcpy(&behalf, f->payload + offsetof(struct wsph_rec, behalf), 2);
+	size_t tn = f->len - REC_SIZE;
+	memcpy(text, f->payload + REC_SIZE, tn);
+	text[tn] = '\0';
+	if (!r->c.events && !(r->c.events = wsph_trace_new()))
+		return;
+	/* the record goes from the channel's bytes into the trace: no copy of it on the way */
+	wsph_trace_put_rec(r->c.events, f->payload,
+			   module < WSPH_CASEIO_MODULES ? r->chan->modules[module] : 0,
+			   behalf < WSPH_CASEIO_MODULES ? r->chan->modules[behalf] : 0, text);
 }
 
 static void add_finding(struct wsph_case *c, const struct wsph_ruleset *set,
@@ -885,33 +1060,16 @@ static void not_believed(struct wsph_caseio_reader *r, const char *line, size_t 
 	}
 }
 
-/* One line of the channel (without its newline). */
-static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
+/* One believed frame. */
+static void read_frame(struct wsph_caseio_reader *r, struct wsph_caseio_frame *fr, uint32_t lost)
 {
-	struct wsph_caseio_frame f;
-	uint32_t lost = 0;
-	if (!n)
-		return;
-	if (wsph_caseio_check(r->chan, line, n, &f, &lost) != 0) {
-		not_believed(r, line, n);
-		return;
-	}
+	struct wsph_caseio_frame f = *fr;
 	r->lost += lost;
 	char *rest = f.payload;
 	if (f.kind != 'D')
 		r->frames++;
 	switch (f.kind) {
-	case 'V': {
-		struct wsph_event ev;
-		if (parse_event(rest, f.len, &ev) != 0) {
-			not_believed(r, line, n);
-			return;
-		}
-		if (!r->c.events && !(r->c.events = wsph_trace_new()))
-			return;
-		wsph_trace_put(r->c.events, &ev);
-		return;
-	}
+	case 'R': add_rec(r, &f); return;
 	case 'F': add_finding(&r->c, r->set, r->sc, rest); break;
 	case 'N': add_unreached(&r->c, r->set, rest); break;
 	case 'O': r->outcome = atoi(rest); break;
@@ -941,14 +1099,18 @@ static void read_line(struct wsph_caseio_reader *r, char *line, size_t n)
 
 size_t wsph_caseio_reader_feed(struct wsph_caseio_reader *r, char *buf, size_t len, int final)
 {
-	size_t pos = 0;
+	size_t pos = 0, used;
 	while (pos < len && !r->done) {
-		char *nl = memchr(buf + pos, '\n', len - pos);
-		if (!nl && !final)
+		struct wsph_caseio_frame f;
+		uint32_t lost;
+		int got = wsph_caseio_next(r->chan, buf + pos, len - pos, final, &f, &lost, &used);
+		if (!got)
 			break;
-		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-		read_line(r, buf + pos, n);
-		pos += n + (nl != NULL);
+		if (got > 0)
+			read_frame(r, &f, lost);
+		else if (used > 1 || buf[pos] != '\n') /* an empty line is nothing */
+			not_believed(r, buf + pos, used - (buf[pos + used - 1] == '\n'));
+		pos += used;
 	}
 	return pos;
 }

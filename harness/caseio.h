@@ -9,16 +9,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The channel carries frames, one a line: KIND, a sequence number (8 hex digits, counted per
- * child from 0), the payload (no newline), a tab and a check (8 hex digits) computed over all of it
- * with the child's secret (sent by the parent as its first command, "K <16 hex digits>"). The
- * parent believes only a frame whose check holds and whose number is the next one: a frame
- * forged by a provider that writes on the channel, garbled or cut short by a crash, or lost is
- * detected and reported as such. (The secret stops accidents and imitation, not a provider that
- * reads the child's memory.) */
+/* The channel carries frames, each ending with a newline. A text frame is one line: KIND, a
+ * sequence number (8 hex digits, counted per child from 0), the payload (no newline), a tab and a
+ * check (8 hex digits) computed over all of it with the child's secret (sent by the parent as its
+ * first command, "K <16 hex digits>"). An event is a binary frame ("R", see caseio.c): its number
+ * and check in binary around the trace's record and the event's text, the record's modules by
+ * number, each named once per channel by an "M" frame. The parent believes only a frame whose
+ * check holds and whose number is the next one: a frame forged by a provider that writes on the
+ * channel, garbled or cut short by a crash, or lost is detected and reported as such. (The secret
+ * stops accidents and imitation, not a provider that reads the child's memory.) */
+#define WSPH_CASEIO_MODULES 1024 /* module ids a channel names (the trace's interned ids) */
 struct wsph_caseio_chan {
 	uint64_t secret;
 	uint32_t next_seq; /* the number the next frame must carry */
+	uint16_t modules[WSPH_CASEIO_MODULES]; /* a child module id: this process's (0 none) */
 };
 
 /* Child side. Frames are buffered and written with `write` (the platform's channel writer in a
@@ -27,6 +31,15 @@ struct wsph_caseio_chan {
 void wsph_caseio_begin(uint64_t secret, int (*write)(const void *buf, size_t len));
 void wsph_caseio_flush(void);
 void wsph_caseio_event(const struct wsph_event *ev); /* buffered */
+/* The same for a record as a trace's record sink hands it (wsph_trace_set_default_rec_sink). */
+void wsph_caseio_rec(const struct wsph_rec *r, const char *text);
+/* The record sink for a trace (wsph_trace_set_default_rec_sink) given the writer's lock (recursive;
+ * made by wsph_caseio_begin, never freed), which the trace holds when it calls the sink: one lock
+ * an event for the trace and the channel together. */
+struct wsph_mutex *wsph_caseio_lock(void);
+void wsph_caseio_rec_sink(void *ctx, const struct wsph_rec *r, const char *text);
+/* The events framed since the case began (read without the lock: a count that moves). */
+uint64_t wsph_caseio_events(void);
 /* A finding as it is made (a case that then hangs or crashes keeps it). */
 void wsph_caseio_finding(const struct wsph_finding *f);
 /* The case's end: the findings not streamed yet, what was not reached, the error, the outcome,
@@ -65,15 +78,23 @@ char *wsph_caseio_crash_detail(const struct wsph_crash_info *info, const char *t
 struct wsph_caseio_frame {
 	char kind;
 	uint32_t seq;
-	char *payload; /* within the line given, NUL-terminated there */
+	char *payload; /* within the buffer given; a text frame's NUL-terminated there */
 	size_t len;
 };
 /* Undoes the escapes of a text field (\\, \n, \r, \t) in place, up to a tab or the end. */
 void wsph_caseio_unescape(char *s);
-/* Checks one line (without its newline; modified). 0: a frame, its number the next one (lost
- * frames before it are counted in *lost); -1: not a frame of this child (forged or garbled). */
+/* Checks one line as a text frame (without its newline; modified). 0: a frame, its number the
+ * next one (lost frames before it are counted in *lost); -1: not a frame of this child (forged or
+ * garbled). wsph_caseio_next reads any frame. */
 int wsph_caseio_check(struct wsph_caseio_chan *ch, char *line, size_t n, struct wsph_caseio_frame *f,
 		      uint32_t *lost);
+/* The frame at the start of buf[0..len) (modified), text or binary: 1 a frame believed, in *f
+ * (the lost ones before it in *lost), `*used` bytes with its newline; -1 `*used` bytes not believed
+ * (a line, or a spoilt frame: the next frame may begin after them); 0 the frame is not complete
+ * yet (never with final: the rest is then not believed). An "M" frame also names a module for the
+ * channel's later records. */
+int wsph_caseio_next(struct wsph_caseio_chan *ch, char *buf, size_t len, int final,
+		     struct wsph_caseio_frame *f, uint32_t *lost, size_t *used);
 
 /* Parent side: the provider's own output (the child's stdout and stderr) as it arrives, in pieces
  * of any size. Its last `cap` bytes (0: WSPH_CASEIO_OUTPUT_KEEP) are kept byte for byte, NUL
@@ -110,7 +131,7 @@ void wsph_caseio_reader_output(struct wsph_caseio_reader *r, const char *buf, si
 /* Output kept before the case was seen to start (read before its "S" frame: the two pipes are
  * not ordered) becomes the case's; `from` is left empty. */
 void wsph_caseio_reader_take_output(struct wsph_caseio_reader *r, struct wsph_caseio_kept *from);
-/* The "D" line was read (the case's verdict is complete); the reason of a "T" line (or NULL). */
+/* The "D" frame was read (the case's verdict is complete); the reason of a "T" frame (or NULL). */
 int wsph_caseio_reader_done(const struct wsph_caseio_reader *r);
 const char *wsph_caseio_reader_tainted(const struct wsph_caseio_reader *r);
 /* Whether the child said (wsph_caseio_exit_unjudged) that its exit status is not about its cases. */

@@ -262,16 +262,11 @@ static int select_cases(const struct wsph_run_config *cfg, struct sel **out, siz
 
 /* ---- the child side ---- */
 
-/* Events go into the channel's buffer; a helper thread flushes it every few milliseconds (a write
- * per event costs a round trip to the Wine server), the case's end flushes it, and so do the
- * crash handlers: a hang still shows the events up to it, a crash too. */
-static void stream_event(void *ctx, const struct wsph_event *ev)
-{
-	(void)ctx;
-	wsph_stall_event();
-	wsph_caseio_event(ev);
-}
-
+/* Events go into the channel's buffer as the trace stores them (binary records, under the
+ * channel's lock, which the case's trace takes for its own: see serve_case); a helper thread
+ * flushes it every few milliseconds (a write per event costs a round trip to the Wine server), the
+ * case's end flushes it, and so do the crash handlers: a hang still shows the events up to it, a
+ * crash too. */
 static int flusher_stop; /* atomic */
 static uint64_t flusher_up;
 static int quick_exit_child; /* end the child unchecked (see serve) */
@@ -502,11 +497,11 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 	struct wsph_procstate before;
 	int have_state = wsph_procstate_take(&before) == 0;
 	int threads = wsph_plat_thread_count();
-	wsph_trace_set_default_sink(stream_event, NULL);
+	wsph_trace_set_default_rec_sink(wsph_caseio_rec_sink, NULL, wsph_caseio_lock());
 	wsph_stall_arm(1);
 	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c, wsph_caseio_finding);
 	wsph_stall_arm(0);
-	wsph_trace_set_default_sink(NULL, NULL);
+	wsph_trace_set_default_rec_sink(NULL, NULL, NULL);
 	const char *why = leftover(x->cfg, threads);
 	const char *proc = have_state ? process_leftovers(&c, &before) : NULL;
 	if (have_state)
@@ -561,7 +556,7 @@ static int serve(void *vctx)
 	 * the process's threads, or the first case would see one thread more after it than before */
 	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
-	wsph_stall_start(stalled_case);
+	wsph_stall_start(stalled_case, wsph_caseio_events);
 	while (next_command(in, line, sizeof line)) {
 		if (line[0] == 'Q')
 			break;
@@ -852,7 +847,8 @@ static void run_in_process(struct sched *s, long i, struct wsph_watchdog *w, lon
  * dropped as it arrives: the frames around it say by their numbers if one was lost with it. */
 #define CHANNEL_LINE_MAX (4u << 20)
 
-/* Whether the slot's buffer holds a whole line; the bytes looked at are not looked at again. */
+/* Whether the slot's buffer holds a whole line (every frame, text or binary, ends with a newline:
+ * without one no frame is complete); the bytes looked at are not looked at again. */
 static int has_line(struct slot *sl)
 {
 	if (sl->scanned < sl->len && memchr(sl->buf + sl->scanned, '\n', sl->len - sl->scanned))
@@ -964,32 +960,61 @@ static void in_process(struct sched *s)
 		abandon(s, x->running, end, ns);
 }
 
-static int append(struct slot *sl, const char *buf, size_t n)
+/* Room for n more bytes (and a NUL) in the slot's buffer. */
+static int reserve(struct slot *sl, size_t n)
 {
-	const char *nl = sl->skipping ? memchr(buf, '\n', n) : NULL;
-	if (sl->skipping && !nl)
+	if (sl->len + n + 1 <= sl->cap)
 		return 0;
-	if (nl) {
+	size_t nc = (sl->len + n + 1) * 2;
+	char *p = realloc(sl->buf, nc);
+	if (!p)
+		return -1;
+	sl->buf = p;
+	sl->cap = nc;
+	return 0;
+}
+
+/* n bytes arrived at the end of the slot's buffer (buf + len): kept, or dropped while a line
+ * longer than any frame is skipped. */
+static void took(struct slot *sl, size_t n)
+{
+	char *in = sl->buf + sl->len;
+	if (sl->skipping) {
+		const char *nl = memchr(in, '\n', n);
+		if (!nl)
+			return;
 		sl->skipping = 0;
-		n -= (size_t)(nl + 1 - buf);
-		buf = nl + 1;
+		n -= (size_t)(nl + 1 - in);
+		memmove(in, nl + 1, n);
 	}
-	if (sl->len + n + 1 > sl->cap) {
-		size_t nc = (sl->len + n + 1) * 2;
-		char *p = realloc(sl->buf, nc);
-		if (!p)
-			return -1;
-		sl->buf = p;
-		sl->cap = nc;
-	}
-	memcpy(sl->buf + sl->len, buf, n);
 	sl->len += n;
 	sl->buf[sl->len] = '\0';
 	if (sl->len > CHANNEL_LINE_MAX && !has_line(sl)) {
 		sl->len = sl->scanned = 0;
 		sl->skipping = 1;
 	}
+}
+
+static int append(struct slot *sl, const char *buf, size_t n)
+{
+	if (reserve(sl, n) != 0)
+		return -1;
+	memcpy(sl->buf + sl->len, buf, n);
+	took(sl, n);
 	return 0;
+}
+
+/* Reads the child's channel straight into the slot's buffer (no copy of each piece): the bytes
+ * read, <= 0 when none. */
+#define CHANNEL_READ (256u << 10)
+static long read_channel(struct slot *sl)
+{
+	if (reserve(sl, CHANNEL_READ) != 0)
+		return -1;
+	long n = wsph_plat_child_read(sl->ch, sl->buf + sl->len, CHANNEL_READ);
+	if (n > 0)
+		took(sl, (size_t)n);
+	return n;
 }
 
 /* Drops the first n bytes of the slot's buffer. */
@@ -1012,7 +1037,7 @@ static struct wsph_caseio_reader *reader(struct sched *s, struct slot *sl)
 	return sl->rd;
 }
 
-/* Feeds the complete lines of the slot's buffer (all of it with final) to the running case's
+/* Feeds the complete frames of the slot's buffer (all of it with final) to the running case's
  * reader, up to the case's end; what was read leaves the buffer. */
 static void feed(struct sched *s, struct slot *sl, int final)
 {
@@ -1095,11 +1120,8 @@ static void carry_output(struct sched *s, struct slot *sl)
 /* Everything the child wrote (the process has ended, or is killed now). */
 static void drain_all(struct sched *s, struct slot *sl)
 {
-	char buf[65536];
-	long n;
 	drain_output(s, sl);
-	while (sl->ch && (n = wsph_plat_child_read(sl->ch, buf, sizeof buf)) > 0) {
-		append(sl, buf, (size_t)n);
+	while (sl->ch && read_channel(sl) > 0) {
 		advance(s, sl);
 		drain_output(s, sl);
 	}
@@ -1169,24 +1191,20 @@ static void running(struct sched *s, struct slot *sl, long i)
  * (returns 1 when it was read). Frames not believed there are said in the child log. */
 static int skip_frames(struct sched *s, struct slot *sl, int until_start)
 {
-	size_t pos = 0;
-	int started = 0;
+	size_t pos = 0, used;
+	int started = 0, got;
+	struct wsph_caseio_frame f;
+	uint32_t lost;
 	if (!sl->buf || !has_line(sl))
 		return 0;
-	while (!started) {
-		char *nl = memchr(sl->buf + pos, '\n', sl->len - pos);
-		if (!nl)
-			break;
-		struct wsph_caseio_frame f;
-		uint32_t lost;
-		size_t n = (size_t)(nl - (sl->buf + pos));
-		int ok = wsph_caseio_check(&sl->chan, sl->buf + pos, n, &f, &lost) == 0;
-		if (!ok && s->log)
+	while (!started && (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f,
+						     &lost, &used))) {
+		if (got < 0 && s->log)
 			fprintf(stderr, "wspharness: a frame from a child was not believed (%zu bytes)\n",
-				n);
-		if (ok && f.kind == 'S' && until_start)
+				used);
+		if (got > 0 && f.kind == 'S' && until_start)
 			started = 1;
-		pos += n + 1;
+		pos += used;
 	}
 	consume(sl, pos);
 	return started;
@@ -1284,8 +1302,8 @@ static struct wsph_child *start_child(struct wsph_child_spec *spec, struct wsph_
 	if (!ch)
 		return NULL;
 	char cmd[40];
+	memset(chan, 0, sizeof *chan); /* its module names too */
 	chan->secret = new_secret();
-	chan->next_seq = 0;
 	snprintf(cmd, sizeof cmd, "K %016llx\n", (unsigned long long)chan->secret);
 	wsph_plat_child_send(ch, cmd);
 	return ch;
@@ -1336,13 +1354,10 @@ static void send_ahead(struct sched *s, struct slot *sl)
  * closes: a process the provider forked may hold the channel open, and a provider may close it. */
 static void poll_slot(struct sched *s, struct slot *sl)
 {
-	char buf[65536];
 	drain_output(s, sl);
 	while (sl->ch) {
-		long n = wsph_plat_child_read(sl->ch, buf, sizeof buf);
-		if (n <= 0)
+		if (read_channel(sl) <= 0)
 			break;
-		append(sl, buf, (size_t)n);
 		advance(s, sl);
 		drain_output(s, sl);
 	}
@@ -1428,14 +1443,16 @@ struct probe {
 /* The probe child's frames: its "L" answer, a crash code. */
 static void probe_frames(struct probe *pr)
 {
-	size_t pos = 0;
+	size_t pos = 0, used;
+	struct wsph_caseio_frame f;
+	uint32_t lost;
 	if (!pr->sl.buf || !has_line(&pr->sl))
-		return; /* no whole line came yet */
-	for (char *nl; (nl = memchr(pr->sl.buf + pos, '\n', pr->sl.len - pos));) {
-		struct wsph_caseio_frame f;
-		uint32_t lost;
-		size_t n = (size_t)(nl - (pr->sl.buf + pos));
-		if (wsph_caseio_check(&pr->sl.chan, pr->sl.buf + pos, n, &f, &lost) == 0) {
+		return; /* no whole frame came yet */
+	struct slot *sl = &pr->sl;
+	for (int got; (got = wsph_caseio_next(&sl->chan, sl->buf + pos, sl->len - pos, 0, &f, &lost,
+					       &used));
+	     pos += used) {
+		if (got > 0) {
 			if (f.kind == 'L') {
 				char *end;
 				pr->loaded = (int)strtol(f.payload, &end, 10);
@@ -1454,7 +1471,6 @@ static void probe_frames(struct probe *pr)
 				pr->has_lsp_guid = wsph_guid_parse(f.payload, &pr->lsp_guid) == 0;
 			}
 		}
-		pos += n + 1;
 	}
 	consume(&pr->sl, pos);
 }

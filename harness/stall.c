@@ -59,16 +59,11 @@ static struct {
 	struct wsph_thread *thread;
 	void *wake;
 	void (*on_stall)(const char *message);
+	uint64_t (*events)(void);
 	int armed, stop;
 	unsigned long driver; /* the thread that armed the monitor: the one running the case */
 } M;
 
-static uint64_t events_seen; /* atomic: wsph_stall_event */
-
-void wsph_stall_event(void)
-{
-	wsph_atomic_add_u64(&events_seen, 1);
-}
 
 /* One look: the driver inside the same WSP call as at the sample before, and the process still. */
 static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char *msg, size_t len)
@@ -81,8 +76,7 @@ static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char *msg, s
 		wsph_quiet_reset(q);
 		return 0;
 	}
-	if (wsph_quiet_sample_in_call(q, M.driver, wsph_atomic_load_u64(&events_seen),
-				      MONITOR_MIN_MS) != 1)
+	if (wsph_quiet_sample_in_call(q, M.driver, M.events(), MONITOR_MIN_MS) != 1)
 		return 0;
 	snprintf(msg, len,
 		 "%s: step %d has been inside its WSP call for %llu ms with no event, every "
@@ -117,12 +111,13 @@ static int monitor(void *ctx)
 	}
 }
 
-int wsph_stall_start(void (*on_stall)(const char *message))
+int wsph_stall_start(void (*on_stall)(const char *message), uint64_t (*events)(void))
 {
 	struct wsph_idle probe;
 	if (M.thread || wsph_plat_idle(0, &probe) != 0)
 		return 0;
 	M.on_stall = on_stall;
+	M.events = events;
 	M.lock = wsph_mutex_new();
 	M.wake = wsph_plat_event_new();
 	M.armed = M.stop = 0;

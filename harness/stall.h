@@ -30,14 +30,13 @@ int wsph_quiet_sample_in_call(struct wsph_quiet *q, unsigned long waiter, uint64
 			      unsigned min_ms);
 
 /* The child's monitor: a thread that, while a case is armed and the driver is inside a WSP call,
- * samples every few milliseconds and calls on_stall(message) once the process is still. Not
- * started (0 returned, nothing done) where the platform cannot tell. */
-int wsph_stall_start(void (*on_stall)(const char *message));
+ * samples every few milliseconds (events() says how many events the case has recorded so far) and
+ * calls on_stall(message) once the process is still. Not started (0 returned, nothing done) where
+ * the platform cannot tell. */
+int wsph_stall_start(void (*on_stall)(const char *message), uint64_t (*events)(void));
 void wsph_stall_stop(void);
 /* Arms (1) or disarms (0) the monitor around a case; disarming waits for a sample in progress,
  * so that no descriptor of the monitor is open while the process's state is taken. */
 void wsph_stall_arm(int on);
-/* Counts an event the case recorded (the child's event stream calls it for each). */
-void wsph_stall_event(void);
 
 #endif

@@ -21,6 +21,17 @@ void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *
 	default_sink_ctx = ctx;
 }
 
+static wsph_trace_rec_sink default_rec_sink;
+static void *default_rec_sink_ctx;
+static struct wsph_mutex *default_rec_sink_lock;
+
+void wsph_trace_set_default_rec_sink(wsph_trace_rec_sink fn, void *ctx, struct wsph_mutex *lock)
+{
+	default_rec_sink = fn;
+	default_rec_sink_ctx = ctx;
+	default_rec_sink_lock = fn ? lock : NULL;
+}
+
 /* ---- interned module names ---- */
 
 #define MAX_MODULES 1024
@@ -153,6 +164,9 @@ struct wsph_trace {
 	uint64_t pad1[8];
 	void (*sink)(void *ctx, const struct wsph_event *ev);
 	void *sink_ctx;
+	wsph_trace_rec_sink rec_sink; /* takes the place of sink when set */
+	void *rec_sink_ctx;
+	int lock_borrowed; /* lock is the record sink's: not freed here */
 	struct wsph_mutex *lock;
 	uint64_t t0;
 	size_t mem_chunks;   /* the bound */
@@ -813,7 +827,8 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	struct wsph_trace *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	t->lock = wsph_mutex_new();
+	t->lock_borrowed = default_rec_sink_lock != NULL;
+	t->lock = t->lock_borrowed ? default_rec_sink_lock : wsph_mutex_new();
 	if (!intern_lock)
 		intern_lock = wsph_mutex_new();
 	if (!file_lock)
@@ -823,7 +838,8 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	if (!pool_lock)
 		pool_lock = wsph_mutex_new();
 	if (!t->lock || !intern_lock || !file_lock || !sealed_lock || !pool_lock) {
-		wsph_mutex_free(t->lock);
+		if (!t->lock_borrowed)
+			wsph_mutex_free(t->lock);
 		free(t);
 		return NULL;
 	}
@@ -842,6 +858,8 @@ struct wsph_trace *wsph_trace_new_bounded(size_t mem_events)
 	t->id = wsph_atomic_add_u64(&next_trace_id, 1);
 	t->sink = default_sink;
 	t->sink_ctx = default_sink_ctx;
+	t->rec_sink = default_rec_sink;
+	t->rec_sink_ctx = default_rec_sink_ctx;
 	return t;
 }
 
@@ -897,7 +915,8 @@ void wsph_trace_free(struct wsph_trace *t)
 	free(t->cbuf);
 	free(t->sbuf);
 	free(t->texts);
-	wsph_mutex_free(t->lock);
+	if (!t->lock_borrowed)
+		wsph_mutex_free(t->lock);
 	free(t);
 }
 
@@ -1047,6 +1066,7 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 	}
 	t->sealed = 1;
 	t->sink = NULL;
+	t->rec_sink = NULL;
 	wsph_mutex_unlock(t->lock);
 	/* the directory goes: it is the last member, and most of a small trace's size */
 	struct wsph_trace *s = realloc(t, offsetof(struct wsph_trace, dir));
@@ -1071,7 +1091,13 @@ static uint64_t store(struct wsph_trace *t, struct wsph_rec *r, int coarse)
 {
 	if (t->sealed)
 		return 0; /* read-only, and without its directory */
-	uint64_t seq = wsph_atomic_add_u64(&t->n, 1);
+	uint64_t seq;
+	if (t->sink || t->rec_sink) { /* every append holds the lock: no atomic claim */
+		seq = wsph_atomic_load_u64(&t->n) + 1;
+		wsph_atomic_store_u64(&t->n, seq);
+	} else {
+		seq = wsph_atomic_add_u64(&t->n, 1);
+	}
 	r->time_ns = stamp(t, coarse);
 	r->thread = wsph_trace_thread_id();
 	struct chunk *c = chunk_for(t, seq - 1);
@@ -1159,9 +1185,32 @@ static void from_rec(struct wsph_trace *t, const struct wsph_rec *r, struct wsph
 	ev->behalf[sizeof ev->behalf - 1] = '\0';
 }
 
+/* Whether every event goes to a sink (under the lock, in seq order). */
+static int has_sink(const struct wsph_trace *t)
+{
+	return t->sink || t->rec_sink;
+}
+
+/* With the lock held: the event stored as r (its text, NULL or "" none) to the sink; the record
+ * as it is to a record sink, else the event (ev, or NULL for r expanded). */
+static void to_sink(struct wsph_trace *t, const struct wsph_rec *r, const char *text,
+		    const struct wsph_event *ev)
+{
+	struct wsph_event x;
+	if (t->rec_sink) {
+		t->rec_sink(t->rec_sink_ctx, r, text);
+		return;
+	}
+	if (!ev) {
+		from_rec(t, r, &x);
+		ev = &x;
+	}
+	t->sink(t->sink_ctx, ev);
+}
+
 struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
 {
-	if (t->sink || t->sealed)
+	if (has_sink(t) || t->sealed)
 		return NULL;
 	struct stage *s = my_stage;
 	if ((!s || my_stage_trace != t->id) && !(s = stage_for(t))) {
@@ -1180,18 +1229,15 @@ struct wsph_rec *wsph_trace_reserve(struct wsph_trace *t, uint64_t *seq)
 
 uint64_t wsph_trace_append_rec(struct wsph_trace *t, struct wsph_rec *r, int coarse_time)
 {
-	if (!t->sink) {
+	if (!has_sink(t)) {
 		drain_all(t, 1);
 		return store(t, r, coarse_time);
 	}
 	/* A sink sees every event in seq order, as soon as it is recorded. */
-	struct wsph_event ev;
 	wsph_mutex_lock(t->lock);
-	uint64_t seq = store(t, r, 0);
-	if (seq) {
-		from_rec(t, r, &ev);
-		t->sink(t->sink_ctx, &ev);
-	}
+	uint64_t seq = store(t, r, coarse_time);
+	if (seq)
+		to_sink(t, r, r->text ? t->texts + r->text - 1 : NULL, NULL);
 	wsph_mutex_unlock(t->lock);
 	return seq;
 }
@@ -1280,7 +1326,7 @@ uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
 		apply_answered(t, ev);
 	to_rec(ev, &r);
 	drain_all(t, 1); /* staged events happened before this one */
-	int locked = t->sink || ev->text[0];
+	int locked = has_sink(t) || ev->text[0];
 	if (locked) {
 		wsph_mutex_lock(t->lock);
 		r.text = keep_text(t, ev->text);
@@ -1290,8 +1336,8 @@ uint64_t wsph_trace_append(struct wsph_trace *t, struct wsph_event *ev)
 		ev->seq = seq;
 		ev->time_ns = r.time_ns;
 		ev->thread = (unsigned long)r.thread;
-		if (t->sink)
-			t->sink(t->sink_ctx, ev);
+		if (has_sink(t))
+			to_sink(t, &r, ev->text, ev);
 	}
 	if (locked)
 		wsph_mutex_unlock(t->lock);
@@ -1393,8 +1439,10 @@ void wsph_trace_update(struct wsph_trace *t, const struct wsph_event *ev)
 				sealed_cache_owner = 0;
 			t->spill_at[k].len = 0;
 		}
-		if (t->sink)
-			t->sink(t->sink_ctx, ev);
+		if (has_sink(t)) {
+			n.seq = ev->seq;
+			to_sink(t, &n, ev->text, ev);
+		}
 	}
 	if (sealed)
 		wsph_mutex_unlock(sealed_lock);
@@ -1405,30 +1453,62 @@ uint64_t wsph_trace_put(struct wsph_trace *t, const struct wsph_event *ev)
 {
 	if (t->sealed || ev->seq < 1)
 		return 0;
-	uint64_t n = wsph_atomic_load_u64(&t->n);
-	if (ev->seq <= n) {
+	if (ev->seq <= wsph_atomic_load_u64(&t->n)) {
 		wsph_trace_update(t, ev);
 		return ev->seq;
 	}
-	if (ev->seq != n + 1)
-		return 0; /* a gap: the event before it was lost */
 	struct wsph_rec r;
 	to_rec(ev, &r);
+	r.seq = ev->seq;
 	r.time_ns = ev->time_ns;
 	r.thread = ev->thread;
-	wsph_mutex_lock(t->lock);
-	r.text = ev->text[0] ? keep_text(t, ev->text) : 0;
-	uint64_t seq = wsph_atomic_add_u64(&t->n, 1);
+	return wsph_trace_put_rec(t, &r, r.module, r.behalf, ev->text);
+}
+
+uint64_t wsph_trace_put_rec(struct wsph_trace *t, const void *rec, unsigned module, unsigned behalf,
+			    const char *text)
+{
+	uint64_t seq;
+	memcpy(&seq, (const char *)rec + offsetof(struct wsph_rec, seq), sizeof seq);
+	if (t->sealed || seq < 1)
+		return 0;
+	uint64_t n = wsph_atomic_load_u64(&t->n);
+	if (seq <= n) { /* rare: an update, as an event */
+		struct wsph_rec r;
+		struct wsph_event ev;
+		memcpy(&r, rec, sizeof r);
+		r.text = 0;
+		r.module = (uint16_t)module;
+		r.behalf = (uint16_t)behalf;
+		from_rec(t, &r, &ev);
+		snprintf(ev.text, sizeof ev.text, "%s", text ? text : "");
+		wsph_trace_update(t, &ev);
+		return seq;
+	}
+	if (seq != n + 1)
+		return 0; /* a gap: the event before it was lost */
+	int locked = text && text[0]; /* for the text store; a record alone goes in as store's do */
+	uint32_t text_id = 0;
+	if (locked) {
+		wsph_mutex_lock(t->lock);
+		text_id = keep_text(t, text);
+	}
+	wsph_atomic_store_u64(&t->n, seq); /* one writer: no atomic claim */
 	struct chunk *c = chunk_for(t, seq - 1);
 	if (c && c != SPILLED) {
+		/* from the caller's bytes, then patched in place (no copy of a patched copy) */
 		struct wsph_rec *dst = &c->r[(seq - 1) % CHUNK_EVENTS];
-		memcpy((char *)dst + sizeof dst->seq, (const char *)&r + sizeof r.seq,
-		       sizeof r - sizeof r.seq);
+		memcpy((char *)dst + sizeof dst->seq, (const char *)rec + sizeof dst->seq,
+		       sizeof *dst - sizeof dst->seq);
+		dst->text = text_id;
+		dst->module = (uint16_t)module;
+		dst->behalf = (uint16_t)behalf;
 		wsph_atomic_store_u64(&dst->seq, seq);
 	} else {
 		seq = 0;
 	}
-	wsph_mutex_unlock(t->lock);
+	if (locked)
+		wsph_mutex_unlock(t->lock);
 	return seq;
 }
 

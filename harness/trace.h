@@ -125,6 +125,15 @@ void wsph_trace_answered_by(struct wsph_trace *t, uint64_t call_seq, const char 
 /* Every trace created afterwards also hands each appended (or updated) event to fn: an isolated
  * child streams its events to the parent this way, so a crash loses none of them. */
 void wsph_trace_set_default_sink(void (*fn)(void *ctx, const struct wsph_event *ev), void *ctx);
+/* The same with the record as the trace stores it (seq, time and thread set; its module and
+ * behalf wsph_trace_module_id's; its text field the trace's own, the text itself in `text`, NULL
+ * or "" for none): no struct wsph_event is made. Set, it is called instead of the event sink.
+ * `lock` (may be NULL), the sink's own recursive lock, is then the lock of the traces created
+ * (not freed with them; it must outlive them): the sink, called with it held, takes it again at
+ * the cost of a count, not of a second lock per event. */
+struct wsph_mutex;
+typedef void (*wsph_trace_rec_sink)(void *ctx, const struct wsph_rec *r, const char *text);
+void wsph_trace_set_default_rec_sink(wsph_trace_rec_sink fn, void *ctx, struct wsph_mutex *lock);
 
 struct wsph_trace *wsph_trace_new(void);
 void wsph_trace_free(struct wsph_trace *t);
@@ -143,6 +152,11 @@ int wsph_trace_get(struct wsph_trace *t, size_t i, struct wsph_event *out);
  * event with a seq already stored updates it, the next seq is appended, any other is dropped.
  * Returns its seq, or 0. One writer at a time. */
 uint64_t wsph_trace_put(struct wsph_trace *t, const struct wsph_event *ev);
+/* The same for a record given as the bytes of a struct wsph_rec at any alignment (as they came
+ * off a channel: its seq, time and thread as they are, its text field ignored), with its module
+ * and behalf replaced by these ids of this process, and its text (NULL or "" for none). */
+uint64_t wsph_trace_put_rec(struct wsph_trace *t, const void *rec, unsigned module, unsigned behalf,
+			    const char *text);
 /* Ends recording: the events still in memory are encoded (a tenth of their size or less) and
  * kept in memory, or, if the trace had spilled already, written to the spill file, and the
  * recording structures are freed, so a finished case's trace costs a few hundred bytes plus its
