@@ -1638,14 +1638,13 @@ static int isolated(struct sched *s)
 	 * unused when it fails. Not when the probe's answer goes into their arguments (a layer's
 	 * GUID, with_lsp_guid). */
 	struct spares sp;
+	char err[256];
 	sp.n = 0;
 	probe_start(&spec, &pr);
-	if (pr.sl.ch && (!s->cfg->layered || s->cfg->guid || s->cfg->manifest)) {
-		unsigned want = job_count(s->cfg);
-		for (char err[256]; sp.n < want && sp.n < s->n_sels; sp.n++)
-			if (!(sp.ch[sp.n] = start_child(&spec, &sp.chan[sp.n], err, sizeof err)))
-				break;
-	}
+	if (pr.sl.ch && (!s->cfg->layered || s->cfg->guid || s->cfg->manifest))
+		while (sp.n < job_count(s->cfg) && sp.n < s->n_sels &&
+		       (sp.ch[sp.n] = start_child(&spec, &sp.chan[sp.n], err, sizeof err)) != NULL)
+			sp.n++;
 	probe_run(s->cfg, &pr);
 	const struct wsph_run_config *cfg = s->cfg = cx.cfg = with_lsp_guid(s->cfg, &pr, &gd);
 	spec.argc = cfg->argc;
