@@ -1371,17 +1371,49 @@ static void poll_slot(struct sched *s, struct slot *sl)
 		child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
 }
 
-static void run_isolated(struct sched *s, struct wsph_child_spec *spec)
+/* The children the cases run in at once. */
+static unsigned job_count(const struct wsph_run_config *cfg)
+{
+	unsigned jobs = cfg->jobs ? cfg->jobs : wsph_plat_cpu_count();
+	return jobs > MAX_JOBS ? MAX_JOBS : jobs;
+}
+
+/* Children started for the first cases while the probe runs (see isolated). */
+struct spares {
+	struct wsph_child *ch[MAX_JOBS];
+	struct wsph_caseio_chan chan[MAX_JOBS];
+	unsigned n;
+};
+
+static void spares_end(struct spares *sp)
+{
+	for (unsigned j = 0; j < sp->n; j++) {
+		enum wsph_child_end end;
+		long code;
+		if (sp->ch[j])
+			wsph_plat_child_end(sp->ch[j], 1, 0, &end, &code);
+		sp->ch[j] = NULL;
+	}
+	sp->n = 0;
+}
+
+static void run_isolated(struct sched *s, struct wsph_child_spec *spec, struct spares *sp)
 {
 	const struct wsph_run_config *cfg = s->cfg;
-	unsigned jobs = cfg->jobs ? cfg->jobs : wsph_plat_cpu_count();
-	if (jobs > MAX_JOBS)
-		jobs = MAX_JOBS;
+	unsigned jobs = job_count(cfg);
 	struct slot slots[MAX_JOBS];
 	struct wsph_child *chs[MAX_JOBS];
 	memset(slots, 0, sizeof slots);
 	for (unsigned j = 0; j < jobs; j++)
 		slots[j].cur = slots[j].pending = slots[j].next = -1;
+	for (unsigned j = 0; j < sp->n && j < jobs; j++) {
+		/* a child started already: as start_case leaves a new one */
+		slots[j].ch = sp->ch[j];
+		slots[j].chan = sp->chan[j];
+		slots[j].phase = P_IDLE;
+		sp->ch[j] = NULL;
+	}
+	spares_end(sp);
 	for (;;) {
 		if (cfg->interrupted && *cfg->interrupted) {
 			for (unsigned j = 0; j < jobs; j++)
@@ -1534,8 +1566,7 @@ static void probe_verdict(struct probe *pr, int timed_out, enum wsph_child_end e
 /* Loads every module of the run in a child of its own, under the case deadline: what a module does
  * when it is loaded (a constructor or DllMain that crashes, exits, hangs or prints) never happens
  * in the parent, and when it takes the child down every case says so. */
-static void probe_run(const struct wsph_run_config *cfg, struct wsph_child_spec *spec,
-		      struct probe *pr)
+static void probe_start(struct wsph_child_spec *spec, struct probe *pr)
 {
 	char err[256];
 	memset(pr, 0, sizeof *pr);
@@ -1548,6 +1579,13 @@ static void probe_run(const struct wsph_run_config *cfg, struct wsph_child_spec 
 		return;
 	}
 	wsph_plat_child_send(pr->sl.ch, "P\nQ\n");
+}
+
+/* After probe_start: waits for the probe child's answer and end. */
+static void probe_run(const struct wsph_run_config *cfg, struct probe *pr)
+{
+	if (!pr->sl.ch)
+		return;
 	uint64_t deadline = wsph_plat_now_ns() + (uint64_t)cfg->timeout_ms * 1000000u;
 	int timed_out = 0;
 	while (!wsph_plat_child_ended(pr->sl.ch)) {
@@ -1641,7 +1679,19 @@ static int isolated(struct sched *s)
 	memset(&gd, 0, sizeof gd);
 	struct child_ctx cx = {s->cfg, s->sels, s->n_sels};
 	struct wsph_child_spec spec = {serve, &cx, s->cfg->argc, s->cfg->argv};
-	probe_run(s->cfg, &spec, &pr);
+	/* The first cases' children start while the probe runs (a process start under Wine is a
+	 * few hundred milliseconds); they take no command before the probe has passed, and end
+	 * unused when it fails. Not when the probe's answer goes into their arguments (a layer's
+	 * GUID, with_lsp_guid). */
+	struct spares sp;
+	char err[256];
+	sp.n = 0;
+	probe_start(&spec, &pr);
+	if (pr.sl.ch && (!s->cfg->layered || s->cfg->guid || s->cfg->manifest))
+		while (sp.n < job_count(s->cfg) && sp.n < s->n_sels &&
+		       (sp.ch[sp.n] = start_child(&spec, &sp.chan[sp.n], err, sizeof err)) != NULL)
+			sp.n++;
+	probe_run(s->cfg, &pr);
 	const struct wsph_run_config *cfg = s->cfg = cx.cfg = with_lsp_guid(s->cfg, &pr, &gd);
 	spec.argc = cfg->argc;
 	spec.argv = cfg->argv;
@@ -1654,8 +1704,9 @@ static int isolated(struct sched *s)
 	} else if (pr.status == PROBE_DOWN) {
 		all_cases_down(s, &pr);
 	} else {
-		run_isolated(s, &spec);
+		run_isolated(s, &spec, &sp);
 	}
+	spares_end(&sp);
 	probe_free(&pr);
 	s->cfg = orig;
 	free(gd.argv);

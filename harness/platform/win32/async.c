@@ -1,9 +1,12 @@
 /* Windows side of platform/async.h: threads, the message-only window, thread handles, SleepEx. */
 #include "../async.h"
+#include "user32.h"
 
 #include <windows.h>
 #include <process.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct wsph_thread {
 	HANDLE h;
@@ -45,9 +48,44 @@ int wsph_thread_join(struct wsph_thread *t)
 	return rc;
 }
 
+static struct wsph_user32 user32;
+
+static BOOL CALLBACK find_user32(PINIT_ONCE once, PVOID arg, PVOID *ctx)
+{
+	static const struct {
+		const char *name;
+		size_t at;
+	} fns[] = {
+		{"RegisterClassW", offsetof(struct wsph_user32, register_class)},
+		{"CreateWindowExW", offsetof(struct wsph_user32, create_window)},
+		{"DefWindowProcW", offsetof(struct wsph_user32, def_window_proc)},
+		{"DestroyWindow", offsetof(struct wsph_user32, destroy_window)},
+		{"PeekMessageW", offsetof(struct wsph_user32, peek_message)},
+		{"PostMessageA", offsetof(struct wsph_user32, post_message_a)},
+		{"PostMessageW", offsetof(struct wsph_user32, post_message_w)},
+	};
+	(void)once;
+	(void)arg;
+	(void)ctx;
+	HMODULE m = LoadLibraryW(L"user32.dll");
+	for (size_t i = 0; m && i < sizeof fns / sizeof fns[0]; i++) {
+		FARPROC f = GetProcAddress(m, fns[i].name);
+		if (!f)
+			return FALSE;
+		memcpy((char *)&user32 + fns[i].at, &f, sizeof f);
+	}
+	return m != NULL;
+}
+
+const struct wsph_user32 *wsph_win32_user32(void)
+{
+	static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+	return InitOnceExecuteOnce(&once, find_user32, NULL, NULL) ? &user32 : NULL;
+}
+
 static LRESULT CALLBACK msgwin_proc(HWND h, UINT m, WPARAM w, LPARAM l)
 {
-	return DefWindowProcW(h, m, w, l);
+	return wsph_win32_user32()->def_window_proc(h, m, w, l);
 }
 
 static const wchar_t msgwin_class[] = L"wspharness-async-select";
@@ -56,23 +94,26 @@ void *wsph_msgwin_new(void)
 {
 	static int registered;
 	HINSTANCE inst = GetModuleHandleW(NULL);
+	const struct wsph_user32 *u = wsph_win32_user32();
+	if (!u)
+		return NULL;
 	if (!registered) {
 		WNDCLASSW wc;
 		ZeroMemory(&wc, sizeof wc);
 		wc.lpfnWndProc = msgwin_proc;
 		wc.hInstance = inst;
 		wc.lpszClassName = msgwin_class;
-		if (!RegisterClassW(&wc) && GetLastError() != ERROR_CLASS_ALREADY_EXISTS)
+		if (!u->register_class(&wc) && GetLastError() != ERROR_CLASS_ALREADY_EXISTS)
 			return NULL;
 		registered = 1;
 	}
-	return CreateWindowExW(0, msgwin_class, L"", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, inst, NULL);
+	return u->create_window(0, msgwin_class, L"", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, inst, NULL);
 }
 
 int wsph_msgwin_take(void *win, unsigned *msg, uintptr_t *wparam, intptr_t *lparam)
 {
 	MSG m;
-	if (!win || !PeekMessageW(&m, (HWND)win, 0, 0, PM_REMOVE))
+	if (!win || !wsph_win32_user32()->peek_message(&m, (HWND)win, 0, 0, PM_REMOVE))
 		return 0;
 	*msg = m.message;
 	*wparam = (uintptr_t)m.wParam;
@@ -84,10 +125,12 @@ void wsph_msgwin_free(void *win)
 {
 	if (!win)
 		return;
+	/* a window was made: user32 is there */
+	const struct wsph_user32 *u = wsph_win32_user32();
 	MSG m;
-	while (PeekMessageW(&m, (HWND)win, 0, 0, PM_REMOVE))
+	while (u->peek_message(&m, (HWND)win, 0, 0, PM_REMOVE))
 		;
-	DestroyWindow((HWND)win);
+	u->destroy_window((HWND)win);
 }
 
 void *wsph_thread_handle_open(void)

@@ -33,6 +33,59 @@ static LONG WINAPI note_load_exception(EXCEPTION_POINTERS *ep)
 	return EXCEPTION_CONTINUE_SEARCH;
 }
 
+/* The module's import descriptors, or NULL. */
+static IMAGE_IMPORT_DESCRIPTOR *imports_of(HMODULE h)
+{
+	BYTE *base = (BYTE *)h;
+	IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
+	if (dos->e_magic != IMAGE_DOS_SIGNATURE)
+		return NULL;
+	IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+	IMAGE_DATA_DIRECTORY dir = nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+	return dir.VirtualAddress ? (IMAGE_IMPORT_DESCRIPTOR *)(base + dir.VirtualAddress) : NULL;
+}
+
+/* Is the module one of the system folder's? */
+static int in_system_dir(HMODULE m)
+{
+	static wchar_t sys[MAX_PATH];
+	static UINT ns;
+	wchar_t path[MAX_PATH * 2];
+	if (!ns) {
+		UINT n = GetSystemDirectoryW(sys, MAX_PATH);
+		if (!n || n >= MAX_PATH)
+			return 0;
+		ns = n;
+	}
+	DWORD n = GetModuleFileNameW(m, path, MAX_PATH * 2);
+	return n > ns && n < MAX_PATH * 2 && !_wcsnicmp(path, sys, ns) &&
+	       (path[ns] == L'\\' || path[ns] == L'/');
+}
+
+/* The system DLLs a module imports (ws2_32 for every provider) stay loaded once it was: a program
+ * that uses providers has them loaded for good, and unloading ws2_32 with the provider after each
+ * case made the next case load it again, its own imports and initialization with it (milliseconds
+ * under Wine, most of a trivial case). A DLL that is not the system's (one of the provider's
+ * folder) is never kept: each case loads it afresh. */
+static void keep_system_imports(HMODULE h)
+{
+	static HMODULE kept[64];
+	static volatile LONG n_kept;
+	IMAGE_IMPORT_DESCRIPTOR *imp = imports_of(h);
+	for (; imp && imp->Name; imp++) {
+		HMODULE m = GetModuleHandleA((const char *)h + imp->Name);
+		LONG n = n_kept, i = 0;
+		while (i < n && kept[i] != m)
+			i++;
+		if (!m || i < n || n == (LONG)(sizeof kept / sizeof kept[0]) || !in_system_dir(m))
+			continue;
+		HMODULE pinned;
+		if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+				       (LPCWSTR)m, &pinned))
+			kept[InterlockedIncrement(&n_kept) - 1] = m;
+	}
+}
+
 long wsph_plat_load_exception(void)
 {
 	return (long)last_exc;
@@ -67,6 +120,7 @@ struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 			 (unsigned long)code, hint ? ": " : "", hint ? hint : "");
 		return NULL;
 	}
+	keep_system_imports(h);
 	return (struct wsph_module *)h;
 }
 
@@ -168,16 +222,9 @@ void wsph_plat_unload(struct wsph_module *m)
 int wsph_plat_interpose(struct wsph_module *m, const char *name, void *replacement)
 {
 	BYTE *base = (BYTE *)m;
-	IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
-	if (dos->e_magic != IMAGE_DOS_SIGNATURE)
-		return 0;
-	IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
-	IMAGE_DATA_DIRECTORY dir = nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
-	if (!dir.VirtualAddress)
-		return 0;
 	int patched = 0;
-	IMAGE_IMPORT_DESCRIPTOR *imp = (IMAGE_IMPORT_DESCRIPTOR *)(base + dir.VirtualAddress);
-	for (; imp->Name; imp++) {
+	IMAGE_IMPORT_DESCRIPTOR *imp = imports_of((HMODULE)m);
+	for (; imp && imp->Name; imp++) {
 		if (!imp->OriginalFirstThunk)
 			continue;
 		IMAGE_THUNK_DATA *names = (IMAGE_THUNK_DATA *)(base + imp->OriginalFirstThunk);

@@ -1,5 +1,6 @@
 /* Windows implementation of the platform interface: time, threads, locks, events, files. */
 #include "../platform.h"
+#include "user32.h"
 
 #include <windows.h>
 #include <signal.h>
@@ -510,8 +511,13 @@ int wsph_plat_setenv(const char *name, const char *value)
 
 int wsph_plat_post_message(void *hwnd, unsigned msg, uintptr_t wparam, intptr_t lparam, int wide)
 {
-	return wide ? PostMessageW((HWND)hwnd, msg, wparam, lparam)
-		    : PostMessageA((HWND)hwnd, msg, wparam, lparam);
+	const struct wsph_user32 *u = wsph_win32_user32();
+	if (!u) {
+		SetLastError(ERROR_INVALID_WINDOW_HANDLE); /* no user32: no window either */
+		return 0;
+	}
+	return wide ? u->post_message_w((HWND)hwnd, msg, wparam, lparam)
+		    : u->post_message_a((HWND)hwnd, msg, wparam, lparam);
 }
 
 int wsph_plat_same_path(const char *a, const char *b)
