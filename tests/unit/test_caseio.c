@@ -69,6 +69,17 @@ static size_t frames_of(const char *buf, size_t len, size_t *at, char *kinds, si
 	return frames_with(SECRET, buf, len, at, kinds, max);
 }
 
+/* The index of the first record frame of a stream (at: the frames' offsets, 16 at most). */
+static size_t first_record(const char *buf, size_t len, size_t *at)
+{
+	char kinds[16];
+	size_t n = frames_of(buf, len, at, kinds, 15), ev = 0;
+	while (ev < n && kinds[ev] != 'R')
+		ev++;
+	cr_assert_lt(ev, n);
+	return ev;
+}
+
 /* What the child's writer wrote. */
 static char *wbuf;
 static size_t wlen;
@@ -207,12 +218,8 @@ Test(caseio, a_frame_cut_anywhere_is_not_believed)
 Test(caseio, a_changed_byte_makes_the_case_a_channel_error)
 {
 	size_t len, at[16];
-	char kinds[16];
 	char *full = stream(1, 1, &len);
-	size_t n = frames_of(full, len, at, kinds, 15), ev = 0;
-	while (ev < n && kinds[ev] != 'R')
-		ev++;
-	cr_assert_lt(ev, n);
+	size_t ev = first_record(full, len, at);
 	for (size_t i = at[ev]; i < at[ev + 1]; i++) {
 		for (int bit = 0; bit < 8; bit += 3) {
 			char *buf = malloc(len + 1);
@@ -722,12 +729,8 @@ Test(caseio, stray_bytes_anywhere_keep_the_events_before_them)
 Test(caseio, a_forged_record_is_not_believed)
 {
 	size_t len, at[16];
-	char kinds[16];
 	char *full = stream(1, 1, &len);
-	size_t n = frames_of(full, len, at, kinds, 15), ev = 0;
-	while (ev < n && kinds[ev] != 'R')
-		ev++;
-	cr_assert_lt(ev, n);
+	size_t ev = first_record(full, len, at);
 	size_t end = at[ev + 1]; /* the check is the 4 bytes before the newline */
 	for (int variant = 0; variant < 2; variant++) {
 		char *buf = malloc(len + 1);
