@@ -436,7 +436,8 @@ static void put_rec_locked(const struct wsph_rec *r, const char *text)
 	memcpy(rec, r, REC_SIZE);
 	memcpy(rec + REC_TEXT_AT, &tn, 4);
 	memset(rec + REC_PAD_AT, 0, sizeof r->pad);
-	memcpy(rec + REC_SIZE, text, tn);
+	if (tn)
+		memcpy(rec + REC_SIZE, text, tn);
 	uint32_t check = frame_check(W.secret, 'R', seq, hash_rec(r, tn, text));
 	memcpy(rec + REC_SIZE + tn, &check, 4);
 	p[total - 1] = '\n';
