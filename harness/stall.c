@@ -25,10 +25,17 @@ static int sample(struct wsph_quiet *q, unsigned long waiter, uint64_t events, i
 	if (wsph_plat_idle(waiter, &idle) != 0)
 		return -1;
 	uint64_t now = wsph_plat_now_ns();
-	int still = !pending && idle.all_waiting &&
+	/* a waiter that polls runs a few microseconds a slice; one that ran a tenth of the time
+	 * since the sample before is at work (a long WSPStartup, or every thread slowed down under
+	 * valgrind, which runs one thread at a time and shows the others as blocked) */
+	int busy = waiter && q->streak &&
+		   (idle.waiter_cpu_ns - q->waiter_cpu_ns) * 10 > now - q->at_ns;
+	int still = !pending && idle.all_waiting && !busy &&
 		    (q->streak == 0 || (idle.switches == q->switches && events == q->events));
 	q->switches = idle.switches;
 	q->events = events;
+	q->at_ns = now;
+	q->waiter_cpu_ns = idle.waiter_cpu_ns;
 	if (!still) {
 		q->streak = 0;
 		return 0;

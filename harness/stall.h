@@ -13,6 +13,7 @@ struct wsph_quiet {
 	uint64_t switches; /* at the last sample */
 	uint64_t events;   /* the trace's events at the last sample */
 	uint64_t since_ns; /* when the streak began */
+	uint64_t at_ns, waiter_cpu_ns; /* the last sample's time, and the waiter's CPU time then */
 };
 
 /* The message a case that ends this way carries. */

@@ -269,11 +269,12 @@ struct wsph_idle {
 	int all_waiting;   /* every one is blocked, with no time limit, on nothing already ready */
 	uint64_t switches; /* their context switches so far (a thread that ran between two samples
 			    * shows here even if it waits again) */
+	uint64_t waiter_cpu_ns; /* the time the waiter has run on a CPU so far (0: no waiter) */
 };
 /* 0 with *out filled; -1 when the platform cannot tell (the caller keeps its time limits). Thread
  * `waiter` (0: none) is inside a WSP call that blocks: it counts as waiting in any wait, timed or
  * not, since a provider's blocking call waits in slices (calling the blocking hook between them);
- * what it does shows in the events it records. */
+ * what it does shows in the events it records and in the time it runs (waiter_cpu_ns). */
 int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out);
 /* One thread of this process, as wsph_plat_idle judges each: 1 blocked for good, 0 not, -1 when
  * the platform cannot tell. */

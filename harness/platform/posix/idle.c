@@ -230,6 +230,27 @@ static int thread_waits(const char *tid, int waiter, uint64_t *switches)
 	return nr >= 0 && untimed_wait(nr, a);
 }
 
+/* The time thread tid has run on a CPU, in nanoseconds (schedstat; else its user and system
+ * clock ticks from stat). */
+static uint64_t cpu_ns(const char *tid)
+{
+	char buf[1024];
+	if (read_task(tid, "schedstat", buf, sizeof buf) > 0)
+		return strtoull(buf, NULL, 10);
+	if (read_task(tid, "stat", buf, sizeof buf) < 0)
+		return 0;
+	const char *p = strrchr(buf, ')'); /* fields 14 and 15 count from the end of the name */
+	for (int field = 2; p && *p && field < 14; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	char *end;
+	uint64_t ticks = strtoull(p + 1, &end, 10);
+	ticks += strtoull(end, NULL, 10);
+	long hz = sysconf(_SC_CLK_TCK);
+	return ticks * (1000000000u / (uint64_t)(hz > 0 ? hz : 100));
+}
+
 int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter)
 {
 	char name[32];
@@ -256,6 +277,8 @@ int wsph_plat_idle(unsigned long waiter, struct wsph_idle *out)
 		out->threads++;
 		if (!thread_waits(e->d_name, tid == waiter, &out->switches))
 			out->all_waiting = 0;
+		if (tid == waiter)
+			out->waiter_cpu_ns = cpu_ns(e->d_name);
 	}
 	closedir(d);
 	return 0;
