@@ -464,6 +464,16 @@ static const char *named(enum how how, uint64_t v, long long level)
 	}
 }
 
+/* The kinds whose text one decoder writes whole. */
+static char *(*const writers[])(uint64_t v, char *buf, size_t len) = {
+    [D_FD] = wsph_decode_fd_events,
+    [D_WSAFLAGS] = wsph_decode_wsa_flags,
+    [D_MESSAGE] = wsph_decode_message,
+    [D_REPLY] = wsph_decode_select_reply,
+    [D_ADDRESS] = wsph_decode_packed_sockaddr,
+    [D_VERSION] = NULL,
+};
+
 int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long level, const char *text,
                     int flags, char *buf, size_t len)
 {
@@ -479,22 +489,11 @@ int wsph_decode_arg(const char *fn, const char *name, uint64_t v, long long leve
 			break;
 	if (i == sizeof by_name / sizeof by_name[0])
 		return 0;
+	if (writers[by_name[i].how]) {
+		writers[by_name[i].how](v, buf, len);
+		return 1;
+	}
 	switch (by_name[i].how) {
-	case D_FD:
-		wsph_decode_fd_events(v, buf, len);
-		return 1;
-	case D_WSAFLAGS:
-		wsph_decode_wsa_flags(v, buf, len);
-		return 1;
-	case D_MESSAGE:
-		wsph_decode_message(v, buf, len);
-		return 1;
-	case D_REPLY:
-		wsph_decode_select_reply(v, buf, len);
-		return 1;
-	case D_ADDRESS:
-		wsph_decode_packed_sockaddr(v, buf, len);
-		return 1;
 	case D_SETS:
 		wsph_decode_sets(text, flags & WSPH_DECODE_OUTPUT, buf, len);
 		return 2;
