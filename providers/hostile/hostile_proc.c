@@ -11,6 +11,9 @@
  *                         PATH (the first of the run), so every other case is a baseline case;
  *   HOSTILE_PIDFILE=PATH  where the stray grandchild's pid (HOSTILE_STRAY_PROCESS) or the hanging
  *                         process's own pid (HOSTILE_HANG_PIDFILE) is written, whole (rename);
+ *   HOSTILE_HANG_BUSY=1   (HOSTILE_HANG_PIDFILE) the hang is a loop that keeps running instead of a
+ *                         sleep, which no stall detection can tell from work: a test that must
+ *                         find the case still hanging when it acts uses it;
  *   HOSTILE_OUTPUT_BYTES=N  (HOSTILE_OUTPUT) the bytes written to stdout in all;
  *   HOSTILE_OUTPUT_LINE=L   each line L bytes, its newline included (0 or unset: no newline at all);
  *   HOSTILE_OUTPUT_FD=N     (POSIX) written to descriptor N instead of stdout;
@@ -120,10 +123,27 @@ static const char forged[] =
 	"\x1eWSPH X 77\n"
 	"\x1eWSPH O 0\n\x1eWSPH D\n";
 
+/* HOSTILE_HANG_BUSY=1: the hang keeps the processor busy (getenv is portable C). */
+static int busy_hang(void)
+{
+	const char *v = getenv("HOSTILE_HANG_BUSY");
+	return v && strcmp(v, "1") == 0;
+}
+
+static volatile unsigned long spins;
+
+static void spin_forever(void)
+{
+	for (;;)
+		spins++;
+}
+
 #ifdef _WIN32
 
 static void sleep_forever(void)
 {
+	if (busy_hang())
+		spin_forever();
 	for (;;)
 		Sleep(INFINITE);
 }
@@ -267,6 +287,8 @@ void hostile_proc_socket(void)
 
 static void sleep_forever(void)
 {
+	if (busy_hang())
+		spin_forever();
 	for (;;) {
 		struct timespec ts = {3600, 0};
 		nanosleep(&ts, NULL);

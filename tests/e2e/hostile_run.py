@@ -20,7 +20,9 @@ the hostile behaviour), then asserts:
   --pidfile                       HOSTILE_PIDFILE names a fresh file; the pid the provider
                                   writes there must be gone after the run;
   --kill-parent                   once the pid file exists (the provider is hanging), the harness
-                                  is killed with SIGKILL; the process of the pid must be gone;
+                                  is killed with SIGKILL; the process of the pid must be gone.
+                                  The hang is a busy loop (HOSTILE_HANG_BUSY=1): a sleeping one
+                                  is ended by the stall monitor, maybe before the SIGKILL;
   --once                          HOSTILE_ONCE names a fresh file (the attack happens once);
   --relative                      the harness runs in the provider's folder and is given the
                                   provider's bare file name.
@@ -102,6 +104,8 @@ class Run:
         env[MARK_VAR] = self.mark
         if hostile and self.a.pidfile:
             env["HOSTILE_PIDFILE"] = host_path(self.pidfile, self.wine)
+        if hostile and self.a.kill_parent:
+            env["HOSTILE_HANG_BUSY"] = "1"
         if hostile and self.a.once:
             env["HOSTILE_ONCE"] = host_path(self.once, self.wine)
         return env
