@@ -83,6 +83,7 @@ struct drv {
 	size_t n_closed;
 	struct wsph_unreached *unreached;
 	size_t n_unreached, cap_unreached;
+	uint32_t catalog_ids[16]; /* the provider's own catalog ids (the rule engine reads them) */
 };
 
 static void *fn_address(const void *fnptr_storage)
@@ -618,6 +619,22 @@ static void step_accept(struct drv *d, const struct wsph_step *st)
 	expect(d, st, &ret, s == INVALID_SOCKET, err);
 }
 
+/* The WSPPROC_TABLE entry of a WSP function: the table holds the entries in the order of
+ * enum wsph_fn after WSPStartup (fn.h), each one function pointer. */
+_Static_assert(sizeof(WSPPROC_TABLE) ==
+		       (WSPH_FN_WSPSTRINGTOADDRESS - WSPH_FN_WSPACCEPT + 1) * sizeof(LPWSPACCEPT),
+	       "WSPPROC_TABLE is the WSP functions of fn.h after WSPStartup, in order");
+static const void *proc_entry(const struct drv *d, enum wsph_fn fn)
+{
+	return (const char *)&d->procs + (size_t)(fn - WSPH_FN_WSPACCEPT) * sizeof(LPWSPACCEPT);
+}
+
+/* The WSP function a step calls (its row in steps.c). */
+static enum wsph_fn step_fn(const struct wsph_step *st)
+{
+	return (enum wsph_fn)wsph_step_def(st->op)->fn;
+}
+
 /* bind, connect, listen, close, shutdown, getsockname, getpeername: one int result */
 static void step_simple(struct drv *d, const struct wsph_step *st)
 {
@@ -626,17 +643,8 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 	int len = (int)sizeof sin;
 	int err = WSPH_ERRNO_UNSET, rc = SOCKET_ERROR;
 	struct wsph_event call, ret;
-	const void *entry = NULL;
-	enum wsph_fn fn;
-	switch (st->op) {
-	case WSPH_OP_BIND: fn = WSPH_FN_WSPBIND; entry = &d->procs.lpWSPBind; break;
-	case WSPH_OP_CONNECT: fn = WSPH_FN_WSPCONNECT; entry = &d->procs.lpWSPConnect; break;
-	case WSPH_OP_LISTEN: fn = WSPH_FN_WSPLISTEN; entry = &d->procs.lpWSPListen; break;
-	case WSPH_OP_CLOSE: fn = WSPH_FN_WSPCLOSESOCKET; entry = &d->procs.lpWSPCloseSocket; break;
-	case WSPH_OP_SHUTDOWN: fn = WSPH_FN_WSPSHUTDOWN; entry = &d->procs.lpWSPShutdown; break;
-	case WSPH_OP_GETSOCKNAME: fn = WSPH_FN_WSPGETSOCKNAME; entry = &d->procs.lpWSPGetSockName; break;
-	default: fn = WSPH_FN_WSPGETPEERNAME; entry = &d->procs.lpWSPGetPeerName; break;
-	}
+	enum wsph_fn fn = step_fn(st);
+	const void *entry = proc_entry(d, fn);
 	if (!usable(d, entry, wsph_fn_name(fn)))
 		return;
 	make_addr(&sin, st->addr);
@@ -676,41 +684,52 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 		d->closed[d->n_closed++] = s;
 }
 
-static void step_transfer(struct drv *d, const struct wsph_step *st)
+/* A transfer step's buffer and, when it is overlapped, its operation (kept until the scenario
+ * ends: a provider may still write to either). Returns 0, or -1 after reporting why not. */
+static int transfer_begin(struct drv *d, const struct wsph_step *st, enum wsph_fn fn, SOCKET s,
+			  size_t cap, unsigned char **buf, struct pending **opp)
 {
-	SOCKET s = resolve(d, st->socket);
-	int sending = st->op == WSPH_OP_SEND || st->op == WSPH_OP_SENDTO;
-	enum wsph_fn fn = st->op == WSPH_OP_SEND     ? WSPH_FN_WSPSEND
-			  : st->op == WSPH_OP_SENDTO ? WSPH_FN_WSPSENDTO
-			  : st->op == WSPH_OP_RECV   ? WSPH_FN_WSPRECV
-						     : WSPH_FN_WSPRECVFROM;
-	const void *entry = fn == WSPH_FN_WSPSEND     ? (const void *)&d->procs.lpWSPSend
-			    : fn == WSPH_FN_WSPSENDTO ? (const void *)&d->procs.lpWSPSendTo
-			    : fn == WSPH_FN_WSPRECV   ? (const void *)&d->procs.lpWSPRecv
-						      : (const void *)&d->procs.lpWSPRecvFrom;
-	if (!usable(d, entry, wsph_fn_name(fn)))
-		return;
-	size_t cap = sending ? st->data_len : st->len;
-	unsigned char *buf = calloc(1, cap ? cap : 1);
+	int sending = fn == WSPH_FN_WSPSEND || fn == WSPH_FN_WSPSENDTO;
 	struct pending *op = NULL;
-	if (buf && st->overlapped) {
-		/* Kept until the scenario ends: a provider may still write to it. */
+	*buf = calloc(1, cap ? cap : 1);
+	if (*buf && st->overlapped) {
 		op = calloc(1, sizeof *op);
 		if (!op || d->n_pending == MAX_PENDING) {
 			free(op);
-			free(buf);
+			free(*buf);
 			report(d, st, 0, "too many overlapped operations in one scenario");
-			return;
+			return -1;
 		}
 		d->pending[d->n_pending++] = op;
-		op->buf = buf;
+		op->buf = *buf;
 	}
-	if (!buf) {
+	if (!*buf) {
 		report(d, st, 0, "out of memory");
-		return;
+		return -1;
 	}
 	if (sending && st->data_len)
-		memcpy(buf, st->data, st->data_len);
+		memcpy(*buf, st->data, st->data_len);
+	*opp = op;
+	if (!op)
+		return 0;
+	op->completion = st->completion;
+	op->name = st->opname;
+	op->s = s;
+	op->fn = fn;
+	op->cap = cap;
+	op->sending = sending;
+	op->step = d->step;
+	op->silenced = d->final_cleanup;
+	if (st->completion == WSPH_COMPLETION_EVENT)
+		op->ov.hEvent = op->event = wsph_upcalls_client_event();
+	return 0;
+}
+
+/* The transfer's WSP call itself, with its CALL and RETURN events. */
+static int transfer_call(struct drv *d, const struct wsph_step *st, enum wsph_fn fn, SOCKET s,
+			 unsigned char *buf, size_t cap, struct pending *op, DWORD *count,
+			 int *err, struct wsph_event *ret)
+{
 	WSABUF wb;
 	wb.len = (ULONG)cap;
 	wb.buf = (char *)buf;
@@ -719,29 +738,12 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	LPWSATHREADID tid_arg = op && st->no_thread_id ? NULL : tid;
 	struct sockaddr_in sin;
 	make_addr(&sin, st->addr);
-	int fromlen = (int)sizeof sin;
-	DWORD count = 0, flags = 0;
-	int err = WSPH_ERRNO_UNSET, rc;
-	struct wsph_event call, ret;
-	LPWSAOVERLAPPED ov = NULL;
-	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = NULL;
-	if (op) {
-		ov = &op->ov;
-		op->completion = st->completion;
-		op->name = st->opname;
-		op->s = s;
-		op->fn = fn;
-		op->cap = cap;
-		op->sending = sending;
-		op->step = d->step;
-		op->silenced = d->final_cleanup;
-		if (st->completion == WSPH_COMPLETION_ROUTINE)
-			routine = completion_routine;
-		else if (st->completion == WSPH_COMPLETION_EVENT)
-			ov->hEvent = op->event = wsph_upcalls_client_event();
-	}
-	struct wsph_blocking_stats before, after;
-	wsph_upcalls_blocking_stats(&before);
+	int fromlen = (int)sizeof sin, rc;
+	DWORD flags = 0;
+	struct wsph_event call;
+	LPWSAOVERLAPPED ov = op ? &op->ov : NULL;
+	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine =
+		op && st->completion == WSPH_COMPLETION_ROUTINE ? completion_routine : NULL;
 	/* a[2] (an output) carries the flags in the CALL: 1 overlapped, 2 lpThreadId given;
 	 * a[3] lpOverlapped, a[4] lpCompletionRoutine, a[5] the overlapped hEvent. */
 	call_begin(d, &call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
@@ -752,66 +754,108 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 	if (op)
 		op->call_seq = call.seq;
 	if (fn == WSPH_FN_WSPSEND)
-		rc = d->procs.lpWSPSend(s, &wb, 1, &count, 0, ov, routine, tid_arg, &err);
+		rc = d->procs.lpWSPSend(s, &wb, 1, count, 0, ov, routine, tid_arg, err);
 	else if (fn == WSPH_FN_WSPSENDTO)
-		rc = d->procs.lpWSPSendTo(s, &wb, 1, &count, 0, (struct sockaddr *)&sin,
-					  (int)sizeof sin, ov, routine, tid_arg, &err);
+		rc = d->procs.lpWSPSendTo(s, &wb, 1, count, 0, (struct sockaddr *)&sin,
+					  (int)sizeof sin, ov, routine, tid_arg, err);
 	else if (fn == WSPH_FN_WSPRECV)
-		rc = d->procs.lpWSPRecv(s, &wb, 1, &count, &flags, ov, routine, tid_arg, &err);
+		rc = d->procs.lpWSPRecv(s, &wb, 1, count, &flags, ov, routine, tid_arg, err);
 	else
-		rc = d->procs.lpWSPRecvFrom(s, &wb, 1, &count, &flags, (struct sockaddr *)&sin,
-					    &fromlen, ov, routine, tid_arg, &err);
-	call.a[2] = count;
-	call_end(d, &call, &ret, rc, err, entry);
+		rc = d->procs.lpWSPRecvFrom(s, &wb, 1, count, &flags, (struct sockaddr *)&sin,
+					    &fromlen, ov, routine, tid_arg, err);
+	call.a[2] = *count;
+	call_end(d, &call, ret, rc, *err, proc_entry(d, fn));
 	/* The provider had to copy the WSATHREADID: from now on it names no thread. */
 	if (op)
 		wsph_upcalls_poison_thread_id(&op->tid);
+	return rc;
+}
+
+/* An overlapped transfer no later step takes: waits for its completion. Returns 0 with its
+ * result in *count and *rc, or -1 after reporting that it never came. */
+static int transfer_reap(struct drv *d, const struct wsph_step *st, struct pending *op,
+			 uint64_t seq, DWORD *count, int *rc)
+{
+	unsigned took;
+	char w[96];
+	enum waited how = wait_completion(d, op, WAIT_MS, &took);
+	if (how != CAME) {
+		report(d, st, seq,
+		       "the overlapped %s was never completed (no completion routine ran, no event "
+		       "was signalled %s)",
+		       wsph_fn_name(op->fn), waited_text(how, WAIT_MS, took, w, sizeof w));
+		return -1;
+	}
+	op->reaped = 1;
+	if (op->status_known && op->error && st->expect == WSPH_EXPECT_OK)
+		report(d, st, seq, "the overlapped %s completed with error %lu", wsph_fn_name(op->fn),
+		       (unsigned long)op->error);
+	if (op->bytes > op->cap)
+		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, seq,
+				  "the overlapped operation completed with more bytes than its "
+				  "WSABUF holds");
+	*count = op->bytes;
+	*rc = op->error ? SOCKET_ERROR : 0;
+	poison_overlapped(op);
+	return 0;
+}
+
+/* The blocking hook may only be called while a blocking call cannot complete. */
+static void hook_on_nonblocking(struct drv *d, SOCKET s, uint64_t seq,
+				const struct wsph_blocking_stats *before)
+{
+	struct wsph_blocking_stats after;
 	wsph_upcalls_blocking_stats(&after);
-	if (after.calls > before.calls && is_nonblocking(d, s))
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, ret.seq,
+	if (after.calls > before->calls && is_nonblocking(d, s))
+		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, seq,
 				  "the provider called the blocking hook during a call on a "
 				  "nonblocking socket; it may only be called while a blocking call "
 				  "cannot complete");
+}
+
+/* An overlapped call with a completion routine that completed at once: the routine "will have
+ * already been queued" when it returned. */
+static void immediate_routine(struct drv *d, struct pending *op, uint64_t seq)
+{
+	wsph_upcalls_alertable();
+	if (!op->done)
+		wsph_rules_report(d->rules, "WPU.QueueApc.ImmediateCompletion", d->step, seq,
+				  "the overlapped call returned 0 (completed at once) but its "
+				  "completion routine was not queued before it returned: the first "
+				  "alertable wait after the return did not run it");
+}
+
+static void step_transfer(struct drv *d, const struct wsph_step *st)
+{
+	SOCKET s = resolve(d, st->socket);
+	enum wsph_fn fn = step_fn(st);
+	int sending = fn == WSPH_FN_WSPSEND || fn == WSPH_FN_WSPSENDTO;
+	if (!usable(d, proc_entry(d, fn), wsph_fn_name(fn)))
+		return;
+	size_t cap = sending ? st->data_len : st->len;
+	unsigned char *buf;
+	struct pending *op;
+	if (transfer_begin(d, st, fn, s, cap, &buf, &op))
+		return;
+	DWORD count = 0;
+	int err = WSPH_ERRNO_UNSET;
+	struct wsph_event ret;
+	struct wsph_blocking_stats before;
+	wsph_upcalls_blocking_stats(&before);
+	int rc = transfer_call(d, st, fn, s, buf, cap, op, &count, &err, &ret);
+	hook_on_nonblocking(d, s, ret.seq, &before);
 	int pending_ok = op && rc == SOCKET_ERROR && err == WSA_IO_PENDING;
 	expect(d, st, &ret, rc == SOCKET_ERROR && !pending_ok, err);
 	if (op && rc == SOCKET_ERROR && !pending_ok) {
 		op->failed = 1;
 		return;
 	}
-	if (op && rc == 0 && routine) {
-		/* Completed at once: the routine "will have already been queued". */
-		wsph_upcalls_alertable();
-		if (!op->done)
-			wsph_rules_report(d->rules, "WPU.QueueApc.ImmediateCompletion", d->step, ret.seq,
-					  "the overlapped call returned 0 (completed at once) but its "
-					  "completion routine was not queued before it returned: the "
-					  "first alertable wait after the return did not run it");
-	}
+	if (op && rc == 0 && op->completion == WSPH_COMPLETION_ROUTINE)
+		immediate_routine(d, op, ret.seq);
 	if (op && op->name)
 		return; /* left pending: a later complete/getoverlappedresult step takes it */
-	if (op) {
-		unsigned took;
-		char w[96];
-		enum waited how = wait_completion(d, op, WAIT_MS, &took);
-		if (how != CAME) {
-			report(d, st, ret.seq,
-			       "the overlapped %s was never completed (no completion routine ran, "
-			       "no event was signalled %s)",
-			       wsph_fn_name(fn), waited_text(how, WAIT_MS, took, w, sizeof w));
-			return;
-		}
-		op->reaped = 1;
-		if (op->status_known && op->error && st->expect == WSPH_EXPECT_OK)
-			report(d, st, ret.seq, "the overlapped %s completed with error %lu",
-			       wsph_fn_name(fn), (unsigned long)op->error);
-		if (op->bytes > cap)
-			wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, ret.seq,
-					  "the overlapped operation completed with more bytes than "
-					  "its WSABUF holds");
-		count = op->bytes;
-		rc = op->error ? SOCKET_ERROR : 0;
-		poison_overlapped(op);
-	}
+	if (op && transfer_reap(d, st, op, ret.seq, &count, &rc))
+		return;
 	if (!sending && rc == 0 && st->has_data)
 		report_data(d, st, ret.seq, fn, buf, cap, count);
 	if (!op)
@@ -821,10 +865,9 @@ static void step_transfer(struct drv *d, const struct wsph_step *st)
 static void step_sockopt(struct drv *d, const struct wsph_step *st)
 {
 	SOCKET s = resolve(d, st->socket);
-	int get = st->op == WSPH_OP_GETSOCKOPT;
-	enum wsph_fn fn = get ? WSPH_FN_WSPGETSOCKOPT : WSPH_FN_WSPSETSOCKOPT;
-	const void *entry = get ? (const void *)&d->procs.lpWSPGetSockOpt
-				: (const void *)&d->procs.lpWSPSetSockOpt;
+	enum wsph_fn fn = step_fn(st);
+	int get = fn == WSPH_FN_WSPGETSOCKOPT;
+	const void *entry = proc_entry(d, fn);
 	if (!usable(d, entry, wsph_fn_name(fn)))
 		return;
 	int val = get ? 0 : (int)st->value, len = (int)sizeof val;
@@ -1481,37 +1524,54 @@ static void check_hook(struct drv *d, struct wsph_blocking_stats *seen)
 	*seen = now;
 }
 
+static void step_alertable(struct drv *d, const struct wsph_step *st)
+{
+	unsigned took;
+	(void)st;
+	wait_until(d, NONE_WAIT_MS, apc_slice, NULL, &took);
+}
+
+/* The action of each step of steps.c. */
+static void (*const actions[WSPH_OP_COUNT])(struct drv *, const struct wsph_step *) = {
+	[WSPH_OP_STARTUP] = step_startup,
+	[WSPH_OP_CLEANUP] = step_cleanup,
+	[WSPH_OP_SOCKET] = step_socket,
+	[WSPH_OP_BIND] = step_simple,
+	[WSPH_OP_LISTEN] = step_simple,
+	[WSPH_OP_CONNECT] = step_simple,
+	[WSPH_OP_ACCEPT] = step_accept,
+	[WSPH_OP_SEND] = step_transfer,
+	[WSPH_OP_RECV] = step_transfer,
+	[WSPH_OP_SENDTO] = step_transfer,
+	[WSPH_OP_RECVFROM] = step_transfer,
+	[WSPH_OP_CLOSE] = step_simple,
+	[WSPH_OP_SHUTDOWN] = step_simple,
+	[WSPH_OP_GETSOCKOPT] = step_sockopt,
+	[WSPH_OP_SETSOCKOPT] = step_sockopt,
+	[WSPH_OP_IOCTL] = step_ioctl,
+	[WSPH_OP_GETSOCKNAME] = step_simple,
+	[WSPH_OP_GETPEERNAME] = step_simple,
+	[WSPH_OP_ASYNCSELECT] = step_asyncselect,
+	[WSPH_OP_EVENTSELECT] = step_eventselect,
+	[WSPH_OP_ENUMNETWORKEVENTS] = step_enumnetworkevents,
+	[WSPH_OP_SELECT] = step_select,
+	[WSPH_OP_WAITMESSAGE] = step_waitmessage,
+	[WSPH_OP_WAITEVENT] = step_waitevent,
+	[WSPH_OP_ALERTABLE] = step_alertable,
+	[WSPH_OP_COMPLETE] = step_complete,
+	[WSPH_OP_GETOVERLAPPEDRESULT] = step_getoverlappedresult,
+	[WSPH_OP_ARRIVE] = step_arrive,
+	[WSPH_OP_CANCELBLOCKINGCALL] = step_cancelblockingcall,
+};
+
+int wsph_drive_has_action(int op)
+{
+	return op >= 0 && op < WSPH_OP_COUNT && actions[op] != NULL;
+}
+
 static void run_step(struct drv *d, const struct wsph_step *st)
 {
-	switch (st->op) {
-	case WSPH_OP_STARTUP: step_startup(d, st); break;
-	case WSPH_OP_CLEANUP: step_cleanup(d, st); break;
-	case WSPH_OP_SOCKET: step_socket(d, st); break;
-	case WSPH_OP_ACCEPT: step_accept(d, st); break;
-	case WSPH_OP_SEND:
-	case WSPH_OP_SENDTO:
-	case WSPH_OP_RECV:
-	case WSPH_OP_RECVFROM: step_transfer(d, st); break;
-	case WSPH_OP_GETSOCKOPT:
-	case WSPH_OP_SETSOCKOPT: step_sockopt(d, st); break;
-	case WSPH_OP_IOCTL: step_ioctl(d, st); break;
-	case WSPH_OP_ASYNCSELECT: step_asyncselect(d, st); break;
-	case WSPH_OP_EVENTSELECT: step_eventselect(d, st); break;
-	case WSPH_OP_ENUMNETWORKEVENTS: step_enumnetworkevents(d, st); break;
-	case WSPH_OP_SELECT: step_select(d, st); break;
-	case WSPH_OP_WAITMESSAGE: step_waitmessage(d, st); break;
-	case WSPH_OP_WAITEVENT: step_waitevent(d, st); break;
-	case WSPH_OP_ALERTABLE: {
-		unsigned took;
-		wait_until(d, NONE_WAIT_MS, apc_slice, NULL, &took);
-		break;
-	}
-	case WSPH_OP_COMPLETE: step_complete(d, st); break;
-	case WSPH_OP_GETOVERLAPPEDRESULT: step_getoverlappedresult(d, st); break;
-	case WSPH_OP_ARRIVE: step_arrive(d, st); break;
-	case WSPH_OP_CANCELBLOCKINGCALL: step_cancelblockingcall(d, st); break;
-	default: step_simple(d, st); break;
-	}
+	actions[st->op](d, st);
 }
 
 /* ---- premises ---- */
@@ -1538,9 +1598,11 @@ static int is_closed(const struct drv *d, SOCKET s)
  * outstanding. */
 static int teardown(const struct drv *d, const struct wsph_step *st)
 {
+	if (!(wsph_step_def(st->op)->flags & WSPH_STEP_TEARDOWN))
+		return 0;
 	if (st->op == WSPH_OP_CLEANUP)
 		return wsph_rules_startups(d->rules) > 0;
-	if (st->op != WSPH_OP_CLOSE || !st->socket || !strcmp(st->socket, "bogus"))
+	if (!st->socket || !strcmp(st->socket, "bogus"))
 		return 0;
 	SOCKET s = resolve(d, st->socket);
 	return s != INVALID_SOCKET && !is_closed(d, s);
@@ -1677,140 +1739,144 @@ int wsph_drive_unloaded_uncleaned(void)
 	return unloaded_uncleaned;
 }
 
-int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
-	       struct wsph_case *c)
+/* The rule engine's view of the catalog: the provider's own catalog ids and the layers below. */
+static void catalog_for_rules(const struct wsph_catalog *cat, struct wsph_rules_config *cfg,
+			      uint32_t *ids, size_t max_ids)
 {
-	struct drv d;
-	char err[512];
-	int rc = 0, begun = 0;
-	unloaded_uncleaned = 0;
-	memset(&d, 0, sizeof d);
-	d.o = o;
-	d.sc = sc;
-	uint64_t t0 = wsph_plat_now_ns();
-	d.trace = wsph_trace_new();
-	d.tables = wsph_proctables_new();
-	if (!d.trace || !d.tables)
-		goto oom;
-	const struct wsph_catalog *cat = o->catalog;
-	d.pi_stream = cat->entries[cat->stream_entry].info;
-	d.pi_dgram = cat->entries[cat->dgram_entry >= 0 ? cat->dgram_entry : cat->stream_entry].info;
-	if (cat->env_value)
-		wsph_plat_setenv(cat->env_name, cat->env_value);
-
-	uint32_t ids[16];
-	struct wsph_rules_config rc_cfg;
-	memset(&rc_cfg, 0, sizeof rc_cfg);
-	rc_cfg.set = o->set;
-	rc_cfg.trace = d.trace;
-	rc_cfg.scenario = sc;
-	rc_cfg.kind = o->kind;
-	rc_cfg.catalog_ids = ids;
-	rc_cfg.layered = o->layered;
-	rc_cfg.on_finding = o->on_finding;
+	cfg->catalog_ids = ids;
 	for (size_t i = 0; i < cat->n_providers; i++) {
 		if (cat->providers[i].under_test) {
 			/* one DLL may be registered under several GUIDs (an installer's hidden entry
 			 * and its chained entries): all its ids are the provider's own */
-			rc_cfg.n_catalog_ids += wsph_catalog_ids(cat, (int)i, ids + rc_cfg.n_catalog_ids,
-								 16 - rc_cfg.n_catalog_ids);
+			cfg->n_catalog_ids += wsph_catalog_ids(cat, (int)i, ids + cfg->n_catalog_ids,
+							       max_ids - cfg->n_catalog_ids);
 			continue;
 		}
-		if (rc_cfg.n_lower == sizeof rc_cfg.lower / sizeof rc_cfg.lower[0])
+		if (cfg->n_lower == sizeof cfg->lower / sizeof cfg->lower[0])
 			continue;
-		struct wsph_rules_layer *l = &rc_cfg.lower[rc_cfg.n_lower++];
+		struct wsph_rules_layer *l = &cfg->lower[cfg->n_lower++];
 		char *x = wsph_catalog_expand(cat, cat->providers[i].path);
 		snprintf(l->module, sizeof l->module, "%s", x ? wsph_path_base(x) : "?");
 		free(x);
 		l->kind = wsph_catalog_provider_kind(cat, (int)i);
 		l->n_ids = wsph_catalog_ids(cat, (int)i, l->ids, 16);
 	}
+}
 
-	/* The recorders are in place before the provider is loaded: what its DllMain (on POSIX, its
-	 * constructors) calls during the load is recorded too. */
+/* The recorders, the rule engine and the import patching, in place before the provider is
+ * loaded: what its DllMain (on POSIX, its constructors) calls during the load is recorded too.
+ * Returns 0, or -1 when out of memory (nothing left begun). */
+static int begin_case(struct drv *d)
+{
+	const struct wsph_drive_opts *o = d->o;
+	const struct wsph_scenario *sc = d->sc;
+	struct wsph_rules_config rc_cfg;
+	memset(&rc_cfg, 0, sizeof rc_cfg);
+	rc_cfg.set = o->set;
+	rc_cfg.trace = d->trace;
+	rc_cfg.scenario = sc;
+	rc_cfg.kind = o->kind;
+	rc_cfg.layered = o->layered;
+	rc_cfg.on_finding = o->on_finding;
+	catalog_for_rules(o->catalog, &rc_cfg, d->catalog_ids, 16);
+
 	struct wsph_upcall_config ucfg;
 	memset(&ucfg, 0, sizeof ucfg);
 	ucfg.kind = o->kind;
-	ucfg.catalog = cat;
+	ucfg.catalog = o->catalog;
 	ucfg.modify_ifs_same = sc->modify_ifs_same;
 	ucfg.faults = sc->faults;
 	ucfg.n_faults = sc->n_faults;
 	ucfg.blocking = sc->blocking;
 	ucfg.cancel_blocking = hook_cancel;
-	ucfg.cancel_ctx = &d;
-	wsph_upcalls_begin(d.trace, &ucfg);
+	ucfg.cancel_ctx = d;
+	wsph_upcalls_begin(d->trace, &ucfg);
 	for (size_t i = 0; i < sc->n_steps; i++)
-		if (sc->steps[i].op == WSPH_OP_ASYNCSELECT || sc->steps[i].op == WSPH_OP_WAITMESSAGE) {
+		if (wsph_step_def(sc->steps[i].op)->needs & WSPH_NEEDS_WINDOW) {
 			wsph_upcalls_open_window();
 			break;
 		}
 	rc_cfg.window = (void *)wsph_upcalls_window();
-	d.rules = wsph_rules_new(&rc_cfg);
-	if (!d.rules) {
+	d->rules = wsph_rules_new(&rc_cfg);
+	if (!d->rules) {
 		wsph_upcalls_end();
-		goto oom;
+		return -1;
 	}
-	struct wsph_imports_config icfg = {cat, sc->lower_hole};
+	struct wsph_imports_config icfg = {o->catalog, sc->lower_hole};
 	wsph_imports_begin(&icfg);
 	wsph_lower_set_fragment(sc->lower_fragment);
-	begun = 1;
+	return 0;
+}
 
-	/* The provider's DllMain runs inside this load, on this thread. */
-	unsigned long me = wsph_plat_thread_id();
-	d.threads_before = wsph_plat_thread_count();
-	uint64_t mark = wsph_trace_count(d.trace);
-	d.mod = wsph_plat_load(o->provider, err, sizeof err);
-	if (!d.mod) {
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("provider-error");
-		c->error_message = wsph_strdup(err);
-		rc = -1;
-		goto out;
+static void case_error(struct wsph_case *c, const char *type, const char *msg)
+{
+	c->outcome = WSPH_ERROR;
+	c->error_type = wsph_strdup(type);
+	c->error_message = wsph_strdup(msg);
+}
+
+/* Loads the provider (its DllMain runs inside the load, on this thread) and finds WSPStartup.
+ * Returns 0, or -1 with the case's error filled. */
+static int load_provider(struct drv *d, unsigned long me, struct wsph_case *c)
+{
+	char err[512];
+	d->threads_before = wsph_plat_thread_count();
+	uint64_t mark = wsph_trace_count(d->trace);
+	d->mod = wsph_plat_load(d->o->provider, err, sizeof err);
+	if (!d->mod) {
+		case_error(c, "provider-error", err);
+		return -1;
 	}
-	wsph_rules_dllmain_window(d.rules, d.trace, mark, me, "loading");
-	void *sym = wsph_plat_symbol(d.mod, "WSPStartup");
+	wsph_rules_dllmain_window(d->rules, d->trace, mark, me, "loading");
+	void *sym = wsph_plat_symbol(d->mod, "WSPStartup");
 	if (!sym) {
-		c->outcome = WSPH_ERROR;
-		c->error_type = wsph_strdup("provider-error");
-		c->error_message = wsph_strdup("the provider exports no WSPStartup");
-		rc = -1;
-		goto out;
+		case_error(c, "provider-error", "the provider exports no WSPStartup");
+		return -1;
 	}
-	memcpy(&d.startup, &sym, sizeof sym);
-	wsph_imports_patch(d.mod);
+	memcpy(&d->startup, &sym, sizeof sym);
+	wsph_imports_patch(d->mod);
+	return 0;
+}
 
-	current = &d;
+/* Every step until the scenario stops; after a stop the rest is not reached, but for its
+ * teardown: the closes of open sockets first and then the cleanups a startup still needs (a
+ * scenario that started twice may clean up once before its closes). */
+static void play_steps(struct drv *d)
+{
+	const struct wsph_scenario *sc = d->sc;
 	struct wsph_blocking_stats hook_seen;
 	memset(&hook_seen, 0, sizeof hook_seen);
 	size_t i = 0;
-	for (; i < sc->n_steps && !d.stopped; i++)
-		play_step(&d, sc, i, &hook_seen);
-	/* Stopped: the rest is not reached, but for its teardown, the closes of open sockets first
-	 * and then the cleanups a startup still needs (a scenario that started twice may clean up
-	 * once before its closes). */
+	for (; i < sc->n_steps && !d->stopped; i++)
+		play_step(d, sc, i, &hook_seen);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t k = i; k < sc->n_steps; k++) {
 			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
-			d.step = (int)k + 1;
+			d->step = (int)k + 1;
 			if (cleanup != pass)
 				continue;
-			if (teardown(&d, &sc->steps[k]))
-				play_step(&d, sc, k, &hook_seen);
+			if (teardown(d, &sc->steps[k]))
+				play_step(d, sc, k, &hook_seen);
 			else
-				unreached(&d, NULL, d.step, "%s", d.stop_reason);
+				unreached(d, NULL, d->step, "%s", d->stop_reason);
 		}
-	if (d.n_unreached > 1)
-		qsort(d.unreached, d.n_unreached, sizeof *d.unreached, by_step);
-	join_arrival(&d);
-	d.step = 0;
+	if (d->n_unreached > 1)
+		qsort(d->unreached, d->n_unreached, sizeof *d->unreached, by_step);
+	join_arrival(d);
+	d->step = 0;
 	wsph_upcalls_set_step(0);
+}
 
-	/* The provider's threads end before its code goes. One that outlives the bound keeps the
-	 * provider (and what it loaded) in memory for good: unloading it would pull the code from
-	 * under a running thread. */
-	int left = settle_threads(&d);
-	wsph_rules_advance(d.rules);
-	if (left && d.final_cleanup && wsph_rules_startups(d.rules) == 0) {
+/* The provider's threads end before its code goes. One that outlives the bound keeps the
+ * provider (and what it loaded) in memory for good: unloading it would pull the code from under
+ * a running thread. The provider's DllMain (DLL_PROCESS_DETACH; on POSIX its destructors) runs
+ * inside the unload, and so do those of the modules it loaded and did not free. Returns the
+ * threads left over. */
+static int unload_provider(struct drv *d, unsigned long me)
+{
+	int left = settle_threads(d);
+	wsph_rules_advance(d->rules);
+	if (left && d->final_cleanup && wsph_rules_startups(d->rules) == 0) {
 		char msg[512];
 		snprintf(msg, sizeof msg,
 			 "%d thread(s) more than before the provider was loaded still ran %d ms after "
@@ -1818,65 +1884,100 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 			 "prepared to be unloaded, and such a thread can still call the upcall table "
 			 "(the harness leaves the provider loaded rather than unload code in use)",
 			 left, SETTLE_MS);
-		wsph_rules_report(d.rules, "WPU.Table.NotAfterFinalCleanup", 0, 0, msg);
+		wsph_rules_report(d->rules, "WPU.Table.NotAfterFinalCleanup", 0, 0, msg);
 	}
-	wsph_proctables_check(d.tables, d.rules, 0, 0, "the scenario ended");
-
-	/* The provider's DllMain (DLL_PROCESS_DETACH; on POSIX its destructors) runs inside the
-	 * unload, and so do those of the modules it loaded and did not free. */
-	mark = wsph_trace_count(d.trace);
-	unloaded_uncleaned = !left && wsph_rules_startups(d.rules) != 0;
+	wsph_proctables_check(d->tables, d->rules, 0, 0, "the scenario ended");
+	uint64_t mark = wsph_trace_count(d->trace);
+	unloaded_uncleaned = !left && wsph_rules_startups(d->rules) != 0;
 	if (left)
 		wsph_imports_keep_modules();
 	else
-		wsph_plat_unload(d.mod);
-	d.mod = NULL;
+		wsph_plat_unload(d->mod);
+	d->mod = NULL;
 	wsph_imports_end();
-	begun = 0;
-	wsph_rules_dllmain_window(d.rules, d.trace, mark, me, "unloading");
-	wsph_rules_finish(d.rules);
-	current = NULL;
-	for (size_t i = 0; i < d.n_pending; i++) {
-		if (d.pending[i]->event)
-			wsph_upcalls_client_event_free(d.pending[i]->event);
+	wsph_rules_dllmain_window(d->rules, d->trace, mark, me, "unloading");
+	wsph_rules_finish(d->rules);
+	return left;
+}
+
+/* The client events and overlapped buffers; with threads left over, a provider thread may still
+ * write to the buffers, which are then kept. */
+static void release_client_state(struct drv *d, int left)
+{
+	for (size_t i = 0; i < d->n_pending; i++) {
+		if (d->pending[i]->event)
+			wsph_upcalls_client_event_free(d->pending[i]->event);
 		if (!left) {
-			free(d.pending[i]->buf);
-			free(d.pending[i]); /* else a provider thread may still write there */
+			free(d->pending[i]->buf);
+			free(d->pending[i]);
 		}
 	}
-	d.n_pending = 0;
-	for (size_t i = 0; i < d.n_events; i++)
-		wsph_upcalls_client_event_free(d.events[i].ev);
-	d.n_events = 0;
+	d->n_pending = 0;
+	for (size_t i = 0; i < d->n_events; i++)
+		wsph_upcalls_client_event_free(d->events[i].ev);
+	d->n_events = 0;
 	wsph_upcalls_end();
 	if (left) {
-		wsph_proctables_free(d.tables, 1);
-		d.tables = NULL;
+		wsph_proctables_free(d->tables, 1);
+		d->tables = NULL;
 	}
+}
 
-	c->findings = wsph_rules_take(d.rules, &c->n_findings);
-	rules_unreached(&d, c->findings, c->n_findings);
-	c->unreached = d.unreached;
-	c->n_unreached = d.n_unreached;
-	d.unreached = NULL;
-	d.n_unreached = 0;
+/* The case's findings, what was not reached, its outcome and its trace. */
+static void fill_case(struct drv *d, struct wsph_case *c)
+{
+	c->findings = wsph_rules_take(d->rules, &c->n_findings);
+	rules_unreached(d, c->findings, c->n_findings);
+	c->unreached = d->unreached;
+	c->n_unreached = d->n_unreached;
+	d->unreached = NULL;
+	d->n_unreached = 0;
 	c->outcome = WSPH_PASS;
 	for (size_t i = 0; i < c->n_findings; i++)
 		if (c->findings[i].rule->severity == WSPH_SEV_ERROR)
 			c->outcome = WSPH_FAIL;
-	if (c->outcome == WSPH_PASS && d.inconclusive) {
+	if (c->outcome == WSPH_PASS && d->inconclusive) {
 		c->outcome = WSPH_SKIP;
-		c->skip_reason = wsph_format("inconclusive: %s", d.stop_reason);
+		c->skip_reason = wsph_format("inconclusive: %s", d->stop_reason);
 	}
-	c->trace = wsph_trace_text(d.trace, o->trace_cap ? o->trace_cap : 65536);
-	c->events = wsph_trace_seal(d.trace); /* the case owns it now */
-	d.trace = NULL;
-	goto out;
-oom:
-	c->outcome = WSPH_ERROR;
-	c->error_type = wsph_strdup("internal");
-	c->error_message = wsph_strdup("out of memory");
-	rc = -1;
+	c->trace = wsph_trace_text(d->trace, d->o->trace_cap ? d->o->trace_cap : 65536);
+	c->events = wsph_trace_seal(d->trace); /* the case owns it now */
+	d->trace = NULL;
+}
+
+int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
+	       struct wsph_case *c)
+{
+	struct drv d;
+	int rc = -1, begun = 0;
+	unloaded_uncleaned = 0;
+	memset(&d, 0, sizeof d);
+	d.o = o;
+	d.sc = sc;
+	uint64_t t0 = wsph_plat_now_ns();
+	d.trace = wsph_trace_new();
+	d.tables = wsph_proctables_new();
+	const struct wsph_catalog *cat = o->catalog;
+	d.pi_stream = cat->entries[cat->stream_entry].info;
+	d.pi_dgram = cat->entries[cat->dgram_entry >= 0 ? cat->dgram_entry : cat->stream_entry].info;
+	if (cat->env_value)
+		wsph_plat_setenv(cat->env_name, cat->env_value);
+	if (!d.trace || !d.tables || begin_case(&d)) {
+		case_error(c, "internal", "out of memory");
+		goto out;
+	}
+	begun = 1;
+	unsigned long me = wsph_plat_thread_id();
+	if (load_provider(&d, me, c))
+		goto out;
+	current = &d;
+	play_steps(&d);
+	int left = unload_provider(&d, me);
+	begun = 0;
+	current = NULL;
+	release_client_state(&d, left);
+	fill_case(&d, c);
+	rc = 0;
 out:
 	if (d.mod)
 		wsph_plat_unload(d.mod);

@@ -28,6 +28,8 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
  * WSPStartup (a scenario that ends without the final WSPCleanup): whatever the provider had
  * allocated is then lost to the process, through no fault of the provider. */
 int wsph_drive_unloaded_uncleaned(void);
+/* Whether the driver has an action for the step operation (every row of steps.c must). */
+int wsph_drive_has_action(int op);
 
 /* Checks that a provider loads and exports WSPStartup. 0 ok, else -1 with a message. The module
  * stays loaded: a process that loads a provider unloads it only after its final WSPCleanup (as

@@ -410,6 +410,10 @@ static long list_scenario(const struct options *o, const struct wsph_scenario *s
 
 static int cmd_list(struct options *o)
 {
+	if (o->steps) {
+		wsph_steps_markdown(stdout);
+		return fflush(stdout) ? say(EXIT_INTERNAL, "wspharness: ", "cannot write the steps") : 0;
+	}
 	struct wsph_suite suite;
 	struct wsph_ruleset set;
 	memset(&suite, 0, sizeof suite);

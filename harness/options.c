@@ -22,6 +22,7 @@ const char wsph_usage[] =
 	"                      [--fault-sweep] [--rule ID] [--shard K/N] [--jobs N|auto]\n"
 	"       wspharness list [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
 	"                       [--filter GLOB[:GLOB]...] [--allow-empty]\n"
+	"       wspharness list --steps\n"
 	"       wspharness rules [ID]... [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
 	"       wspharness COMMAND --help | wspharness --help | --version\n"
@@ -186,8 +187,8 @@ struct parser {
 struct flag;
 typedef int (*flag_fn)(struct parser *p, const struct flag *f, const char *v);
 
-/* One row per flag. Every flag applies to run; also says which other commands accept it (0: run
- * only). help is its line in COMMAND --help, "NAME VALUE\twhat it does" (NULL: not listed, an
+/* One row per flag. Every flag applies to run unless `also` has NOT_RUN; also says which other
+ * commands accept it (0: run only). help is its line in COMMAND --help, "NAME VALUE\twhat it does" (NULL: not listed, an
  * alias listed with another row). */
 struct flag {
 	const char *name;
@@ -200,6 +201,8 @@ struct flag {
 };
 
 enum { STOP = -1 }; /* --help: the parse ends, successfully */
+
+#define NOT_RUN (1u << 8) /* in flag.also: run does not take the flag */
 
 #define FIELD(name) offsetof(struct options, name)
 
@@ -361,6 +364,8 @@ static const struct flag flags[] = {
 	 "--no-isolation\tthe cases and the provider in this process (debugging)"},
 	{"--fault-sweep", NULL, set_switch, NULL, FIELD(fault_sweep), 0,
 	 "--fault-sweep\trerun each passing case failing each failable upcall it made"},
+	{"--steps", NULL, set_switch, NULL, FIELD(steps), L | NOT_RUN,
+	 "--steps\tthe steps a scenario can write, as the README's table, instead of cases"},
 	{"--allow-empty", NULL, set_switch, NULL, FIELD(allow_empty), L,
 	 "--allow-empty\ta selection of no case is not bad input"},
 	{"--deterministic", NULL, set_switch, NULL, FIELD(deterministic), 0,
@@ -414,6 +419,8 @@ static const struct flag flags[] = {
 
 static unsigned accepted_by(const struct flag *f)
 {
+	if (f->also & NOT_RUN)
+		return f->also & ~NOT_RUN;
 	return WSPH_CMD_RUN | f->also;
 }
 

@@ -40,6 +40,7 @@ struct options {
 	const char *report_root;   /* --report-root: paths in reports relative to it (NULL: cwd) */
 	int layered, lower_nonifs;
 	int no_isolation;
+	int steps;	 /* list --steps: the step vocabulary instead of the cases */
 	int allow_empty; /* --allow-empty: a selection of no case is a run of no case, not an error */
 	double timeout;	 /* seconds per scenario, 0: the default */
 	long child_case;

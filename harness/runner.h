@@ -6,6 +6,7 @@
 #include "results.h"
 #include "ruleset.h"
 #include "scenario.h"
+#include "watchdog.h" /* the program's end: wsph_stdout_guard, wsph_exit_if_abandoned */
 
 struct wsph_catalog;
 
@@ -74,14 +75,6 @@ int wsph_run(const struct wsph_run_config *cfg, struct wsph_results *out);
  * frees it; NULL when out of memory). A NULL kind leaves out the "[kind]". */
 char *wsph_case_id(const struct wsph_scenario *sc, const char *kind);
 
-/* The program's end (watchdog.c). wsph_stdout_guard, first thing in main (a no-op in child mode,
- * argv[1] "--child"): a write to a closed stdout fails instead of killing the process
- * (wsph_plat_guard_stdio), and at exit a stdout that did not take everything written to it is
- * said on stderr, the exit status then 3. wsph_exit_if_abandoned: after an in-process run whose
- * worker was abandoned, ends the process at once with this status (or 3, stdout as above), its
- * exit handlers and frees left out; returns otherwise. */
-void wsph_stdout_guard(int argc, char **argv);
-void wsph_exit_if_abandoned(int status);
 const char *wsph_kind_name(unsigned kind); /* "nonifs" or "ifs" */
 
 #endif

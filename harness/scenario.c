@@ -10,69 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[WSPH_OP_COUNT + 1] = {
-	"startup",    "cleanup", "socket",	"bind",	       "listen", "connect",  "accept",
-	"send",	      "recv",	 "sendto",	"recvfrom",    "close",	 "shutdown", "getsockopt",
-	"setsockopt", "ioctl",	 "getsockname", "getpeername", "asyncselect", "eventselect",
-	"enumnetworkevents", "select", "waitmessage", "waitevent", "alertable", "complete",
-	"getoverlappedresult", "arrive", "cancelblockingcall", NULL,
-};
-
 const char *wsph_op_name(enum wsph_op op)
 {
-	if ((int)op < 0 || op >= WSPH_OP_COUNT)
-		return "?";
-	return op_names[op];
+	const struct wsph_step_def *d = wsph_step_def(op);
+	return d ? d->name : "?";
 }
-
-/* Argument keys of each operation (allowed, alphabetical) and the ones that must be present. */
-struct op_spec {
-	const char *allowed[9];
-	const char *required[4];
-};
-
-static const struct op_spec op_specs[WSPH_OP_COUNT] = {
-	[WSPH_OP_STARTUP] = {{"table", "version", NULL}, {NULL}},
-	[WSPH_OP_CLEANUP] = {{NULL}, {NULL}},
-	[WSPH_OP_SOCKET] = {{"as", "type", NULL}, {"as", NULL}},
-	[WSPH_OP_BIND] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
-	[WSPH_OP_LISTEN] = {{"backlog", "socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_CONNECT] = {{"addr", "socket", NULL}, {"socket", "addr", NULL}},
-	[WSPH_OP_ACCEPT] = {{"as", "socket", NULL}, {"socket", "as", NULL}},
-	[WSPH_OP_SEND] = {{"completion", "data", "op", "overlapped", "socket", "thread_id", NULL},
-			  {"socket", "data", NULL}},
-	[WSPH_OP_RECV] = {{"completion", "data", "len", "op", "overlapped", "socket", "thread_id",
-			   NULL},
-			  {"socket", NULL}},
-	[WSPH_OP_SENDTO] = {{"addr", "completion", "data", "op", "overlapped", "socket",
-			     "thread_id", NULL},
-			    {"socket", "addr", "data", NULL}},
-	[WSPH_OP_RECVFROM] = {{"completion", "data", "len", "op", "overlapped", "socket",
-			       "thread_id", NULL},
-			      {"socket", NULL}},
-	[WSPH_OP_CLOSE] = {{"socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_SHUTDOWN] = {{"how", "socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_GETSOCKOPT] = {{"level", "option", "socket", "value", NULL},
-				{"socket", "option", NULL}},
-	[WSPH_OP_SETSOCKOPT] = {{"level", "option", "socket", "value", NULL},
-				{"socket", "option", "value", NULL}},
-	[WSPH_OP_IOCTL] = {{"command", "result", "socket", "value", NULL},
-			   {"socket", "command", NULL}},
-	[WSPH_OP_GETSOCKNAME] = {{"socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_GETPEERNAME] = {{"socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_ASYNCSELECT] = {{"events", "msg", "socket", NULL}, {"socket", "events", NULL}},
-	[WSPH_OP_EVENTSELECT] = {{"event", "events", "socket", NULL}, {"socket", "events", NULL}},
-	[WSPH_OP_ENUMNETWORKEVENTS] = {{"event", "events", "socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_SELECT] = {{"except", "read", "readable", "timeout", "writable", "write", NULL},
-			    {NULL}},
-	[WSPH_OP_WAITMESSAGE] = {{"error", "events", "msg", "socket", NULL}, {"socket", NULL}},
-	[WSPH_OP_WAITEVENT] = {{"event", NULL}, {"event", NULL}},
-	[WSPH_OP_ALERTABLE] = {{NULL}, {NULL}},
-	[WSPH_OP_COMPLETE] = {{"data", "op", NULL}, {"op", NULL}},
-	[WSPH_OP_GETOVERLAPPEDRESULT] = {{"data", "op", "wait", NULL}, {"op", NULL}},
-	[WSPH_OP_ARRIVE] = {{"data", "socket", NULL}, {"socket", "data", NULL}},
-	[WSPH_OP_CANCELBLOCKINGCALL] = {{NULL}, {NULL}},
-};
 
 struct named {
 	const char *name;
@@ -320,6 +262,17 @@ struct bound_names {
 	struct wsph_strset sockets, ops, events;
 };
 
+/* What a key's parser works with: the step being filled, its row's entry for the key, the names
+ * bound so far and where a message goes. */
+struct arg_ctx {
+	struct wsph_step *st;
+	const struct wsph_step_def *def;
+	const struct wsph_step_arg *arg;
+	const struct bound_names *names;
+	struct wsph_diag *diag;
+	char what[40]; /* "'key'" */
+};
+
 /* A name (socket, op or event) an earlier step bound, or one this step binds. */
 static int name_arg(const struct wsph_yaml_node *v, const char *what, const char *kind, int binds,
 		    const struct wsph_strset *known, char **out, struct wsph_diag *diag)
@@ -364,246 +317,335 @@ static int socket_list(const struct wsph_yaml_node *v, const char *what,
 	return 0;
 }
 
-static int step_arg(struct wsph_step *st, const struct wsph_yaml_node *key,
-		    const struct wsph_yaml_node *v, const struct bound_names *names,
-		    struct wsph_diag *diag)
+/* One of `names` (NULL-terminated) into *out. */
+static int enum_arg(struct arg_ctx *c, const struct wsph_yaml_node *v, const char *const *names,
+		    int *out)
 {
-	const struct wsph_strset *bound = &names->sockets;
-	static const char *const types[] = {"stream", "dgram", NULL};
-	static const char *const tables[] = {"A", "B", NULL};
-	static const char *const hows[] = {"receive", "send", "both", NULL};
-	char found[112];
-	long long ll;
 	int idx;
-
-	if (wsph_yaml_scalar_is(key, "socket") || wsph_yaml_scalar_is(key, "as")) {
-		int is_as = wsph_yaml_scalar_is(key, "as");
-		const char *what = is_as ? "'as'" : "'socket'";
-		if (wsph_yaml_want_name(v, what, diag))
-			return -1;
-		if (!is_ident(v))
-			return wsph_yaml_error(diag, v,
-					       "%s must be a socket name matching "
-					       "[A-Za-z_][A-Za-z0-9_]* (found %s)",
-					       what, wsph_yaml_describe(v, found, sizeof found));
-		if (is_as && wsph_yaml_scalar_is(v, "bogus"))
-			return wsph_yaml_error(diag, v,
-					       "'bogus' is reserved for a handle nobody issued and "
-					       "cannot be bound with 'as'");
-		if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
-		    !wsph_strset_find(bound, v->text, v->len))
-			return wsph_yaml_error(diag, v,
-					       "socket %s is not defined by an earlier step",
-					       wsph_yaml_describe(v, found, sizeof found));
-		return wsph_yaml_dup_string(v, what, is_as ? &st->as : &st->socket, diag);
-	}
-	if (wsph_yaml_scalar_is(key, "type")) {
-		if (wsph_yaml_enum(v, "'type'", types, &idx, diag))
-			return -1;
-		st->sock_type = idx + 1;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "table")) {
-		if (wsph_yaml_enum(v, "'table'", tables, &idx, diag))
-			return -1;
-		st->table = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "how")) {
-		if (wsph_yaml_enum(v, "'how'", hows, &idx, diag))
-			return -1;
-		st->how = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "version")) {
-		long major, minor;
-		const char *s, *end;
-		if (wsph_yaml_want_string(v, "'version'", diag))
-			return -1;
-		end = v->text + v->len;
-		s = parse_decimal(v->text, end, 3, 255, &major);
-		if (s && s < end && *s == '.')
-			s = parse_decimal(s + 1, end, 3, 255, &minor);
-		else
-			s = NULL;
-		if (!s || s != end)
-			return wsph_yaml_error(diag, v,
-					       "'version' must be major.minor with both in 0..255, "
-					       "like \"2.2\" (found %s)",
-					       wsph_yaml_describe(v, found, sizeof found));
-		st->version = (int)(major | (minor << 8));
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "addr")) {
-		if (wsph_yaml_want_string(v, "'addr'", diag))
-			return -1;
-		if (!is_ipv4_port(v))
-			return wsph_yaml_error(diag, v,
-					       "'addr' must be an IPv4 address and port like "
-					       "127.0.0.1:5000 (found %s)",
-					       wsph_yaml_describe(v, found, sizeof found));
-		return wsph_yaml_dup_string(v, "'addr'", &st->addr, diag);
-	}
-	if (wsph_yaml_scalar_is(key, "backlog")) {
-		if (wsph_yaml_integer(v, "'backlog'", INT32_MIN, INT32_MAX, &ll, diag))
-			return -1;
-		st->backlog = (int)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "len")) {
-		if (wsph_yaml_integer(v, "'len'", 1, 65536, &ll, diag))
-			return -1;
-		st->len = (size_t)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "data")) {
-		/* Bytes, not text: a "\0" escape is kept. */
-		if (v->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(v))
-			return wsph_yaml_error(diag, v, "'data' must be a string (found %s)",
-					       wsph_yaml_describe(v, found, sizeof found));
-		st->data = malloc(v->len + 1);
-		if (!st->data)
-			return wsph_yaml_error(diag, v, "out of memory");
-		memcpy(st->data, v->text, v->len + 1);
-		st->data_len = v->len;
-		st->has_data = 1;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "level")) {
-		if (named_or_int(v, "'level'", level_names, INT32_MIN, UINT32_MAX, 1, &ll, diag))
-			return -1;
-		st->level = (int)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "option")) {
-		if (named_or_int(v, "'option'", option_names, INT32_MIN, UINT32_MAX, 1, &ll, diag))
-			return -1;
-		st->option = (int)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "command")) {
-		if (named_or_int(v, "'command'", command_names, 0, UINT32_MAX, 0, &ll, diag))
-			return -1;
-		st->command = (unsigned long)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "value")) {
-		if (int32_value(v, "'value'", &ll, diag))
-			return -1;
-		st->value = (long)ll;
-		st->has_value = 1;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "events")) {
-		/* a list of FD_* names; [] cancels a registration */
-		long mask = 0;
-		size_t i;
-		if (wsph_yaml_want_sequence(v, "'events'", 0, diag))
-			return -1;
-		for (i = 0; i < v->n_items; i++) {
-			if (named_or_int(v->items[i], "each 'events' item", event_names, 1, 0x3ff, 1,
-					 &ll, diag))
-				return -1;
-			mask |= (long)ll;
-		}
-		st->value = mask;
-		st->has_value = 1;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "msg")) {
-		if (wsph_yaml_integer(v, "'msg'", 0x400, 0xbfff, &ll, diag))
-			return -1;
-		st->command = (unsigned long)ll;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "overlapped")) {
-		static const char *const bools[] = {"false", "true", NULL};
-		if (wsph_yaml_enum(v, "'overlapped'", bools, &idx, diag))
-			return -1;
-		st->overlapped = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "completion")) {
-		static const char *const how[] = {"event", "routine", "none", NULL};
-		if (wsph_yaml_enum(v, "'completion'", how, &idx, diag))
-			return -1;
-		st->completion = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "result")) {
-		if (int32_value(v, "'result'", &ll, diag))
-			return -1;
-		st->result = (long)ll;
-		st->has_result = 1;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "op")) {
-		int binds = st->op != WSPH_OP_COMPLETE && st->op != WSPH_OP_GETOVERLAPPEDRESULT;
-		return name_arg(v, "'op'", "operation", binds, &names->ops, &st->opname, diag);
-	}
-	if (wsph_yaml_scalar_is(key, "event"))
-		return name_arg(v, "'event'", "event", st->op == WSPH_OP_EVENTSELECT, &names->events,
-				&st->event, diag);
-	if (wsph_yaml_scalar_is(key, "thread_id")) {
-		static const char *const tids[] = {"client", "none", NULL};
-		if (wsph_yaml_enum(v, "'thread_id'", tids, &idx, diag))
-			return -1;
-		st->no_thread_id = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "wait")) {
-		static const char *const bools[] = {"false", "true", NULL};
-		if (wsph_yaml_enum(v, "'wait'", bools, &idx, diag))
-			return -1;
-		st->wait = idx;
-		return 0;
-	}
-	if (wsph_yaml_scalar_is(key, "error")) {
-		if (wsph_yaml_is_null(v) || (v->type == WSPH_YAML_SCALAR && v->len == 1 &&
-					     v->text[0] == '0')) {
-			st->msg_error = 0;
-			return 0;
-		}
-		return error_code(v, "'error'", "0 or ", &st->msg_error, diag);
-	}
-	if (wsph_yaml_scalar_is(key, "timeout")) {
-		if (wsph_yaml_integer(v, "'timeout'", 0, 60000, &ll, diag))
-			return -1;
-		st->timeout_ms = (long)ll;
-		return 0;
-	}
-	{
-		static const char *const set_keys[] = {"read", "write", "except"};
-		static const char *const ready_keys[] = {"readable", "writable"};
-		char what[32];
-		for (int i = 0; i < 3; i++)
-			if (wsph_yaml_scalar_is(key, set_keys[i])) {
-				snprintf(what, sizeof what, "'%s'", set_keys[i]);
-				st->has_set[i] = 1;
-				return socket_list(v, what, bound, &st->sets[i], &st->n_sets[i],
-						   diag);
-			}
-		for (int i = 0; i < 2; i++)
-			if (wsph_yaml_scalar_is(key, ready_keys[i])) {
-				snprintf(what, sizeof what, "'%s'", ready_keys[i]);
-				st->has_ready[i] = 1;
-				return socket_list(v, what, bound, &st->ready[i], &st->n_ready[i],
-						   diag);
-			}
-	}
-	/* Unreachable: keys were checked against the operation's list. */
-	return wsph_yaml_error(diag, key, "unknown key '%s'", key->text);
+	if (wsph_yaml_enum(v, c->what, names, &idx, c->diag))
+		return -1;
+	*out = idx;
+	return 0;
 }
 
-/* "startup, cleanup, ...": every operation, for messages (built only when one is needed). */
+static const char *const bools[] = {"false", "true", NULL};
+
+/* socket, as: a socket name; `as` binds it, `socket` names one an earlier step bound. */
+static int arg_socket(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	int is_as = c->arg->flags & WSPH_ARG_BINDS;
+	char found[112];
+	if (wsph_yaml_want_name(v, c->what, c->diag))
+		return -1;
+	if (!is_ident(v))
+		return wsph_yaml_error(c->diag, v,
+				       "%s must be a socket name matching [A-Za-z_][A-Za-z0-9_]* "
+				       "(found %s)",
+				       c->what, wsph_yaml_describe(v, found, sizeof found));
+	if (is_as && wsph_yaml_scalar_is(v, "bogus"))
+		return wsph_yaml_error(c->diag, v,
+				       "'bogus' is reserved for a handle nobody issued and cannot be "
+				       "bound with 'as'");
+	if (!is_as && !wsph_yaml_scalar_is(v, "bogus") &&
+	    !wsph_strset_find(&c->names->sockets, v->text, v->len))
+		return wsph_yaml_error(c->diag, v, "socket %s is not defined by an earlier step",
+				       wsph_yaml_describe(v, found, sizeof found));
+	return wsph_yaml_dup_string(v, c->what, is_as ? &c->st->as : &c->st->socket, c->diag);
+}
+
+static int arg_type(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	static const char *const types[] = {"stream", "dgram", NULL};
+	if (enum_arg(c, v, types, &c->st->sock_type))
+		return -1;
+	c->st->sock_type++; /* SOCK_STREAM 1, SOCK_DGRAM 2 */
+	return 0;
+}
+
+static int arg_table(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	static const char *const tables[] = {"A", "B", NULL};
+	return enum_arg(c, v, tables, &c->st->table);
+}
+
+static int arg_how(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	static const char *const hows[] = {"receive", "send", "both", NULL};
+	return enum_arg(c, v, hows, &c->st->how);
+}
+
+static int arg_version(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long major, minor;
+	const char *s, *end;
+	char found[112];
+	if (wsph_yaml_want_string(v, c->what, c->diag))
+		return -1;
+	end = v->text + v->len;
+	s = parse_decimal(v->text, end, 3, 255, &major);
+	if (s && s < end && *s == '.')
+		s = parse_decimal(s + 1, end, 3, 255, &minor);
+	else
+		s = NULL;
+	if (!s || s != end)
+		return wsph_yaml_error(c->diag, v,
+				       "'version' must be major.minor with both in 0..255, like "
+				       "\"2.2\" (found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	c->st->version = (int)(major | (minor << 8));
+	return 0;
+}
+
+static int arg_addr(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	char found[112];
+	if (wsph_yaml_want_string(v, c->what, c->diag))
+		return -1;
+	if (!is_ipv4_port(v))
+		return wsph_yaml_error(c->diag, v,
+				       "'addr' must be an IPv4 address and port like 127.0.0.1:5000 "
+				       "(found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	return wsph_yaml_dup_string(v, c->what, &c->st->addr, c->diag);
+}
+
+static int arg_backlog(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (wsph_yaml_integer(v, c->what, INT32_MIN, INT32_MAX, &ll, c->diag))
+		return -1;
+	c->st->backlog = (int)ll;
+	return 0;
+}
+
+static int arg_len(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (wsph_yaml_integer(v, c->what, 1, 65536, &ll, c->diag))
+		return -1;
+	c->st->len = (size_t)ll;
+	return 0;
+}
+
+/* Bytes, not text: a "\0" escape is kept. */
+static int arg_data(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	char found[112];
+	if (v->type != WSPH_YAML_SCALAR || wsph_yaml_is_null(v))
+		return wsph_yaml_error(c->diag, v, "'data' must be a string (found %s)",
+				       wsph_yaml_describe(v, found, sizeof found));
+	c->st->data = malloc(v->len + 1);
+	if (!c->st->data)
+		return wsph_yaml_error(c->diag, v, "out of memory");
+	memcpy(c->st->data, v->text, v->len + 1);
+	c->st->data_len = v->len;
+	c->st->has_data = 1;
+	return 0;
+}
+
+static int arg_level(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (named_or_int(v, c->what, level_names, INT32_MIN, UINT32_MAX, 1, &ll, c->diag))
+		return -1;
+	c->st->level = (int)ll;
+	return 0;
+}
+
+static int arg_option(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (named_or_int(v, c->what, option_names, INT32_MIN, UINT32_MAX, 1, &ll, c->diag))
+		return -1;
+	c->st->option = (int)ll;
+	return 0;
+}
+
+static int arg_command(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (named_or_int(v, c->what, command_names, 0, UINT32_MAX, 0, &ll, c->diag))
+		return -1;
+	c->st->command = (unsigned long)ll;
+	return 0;
+}
+
+static int arg_value(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (int32_value(v, c->what, &ll, c->diag))
+		return -1;
+	c->st->value = (long)ll;
+	c->st->has_value = 1;
+	return 0;
+}
+
+static int arg_result(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (int32_value(v, c->what, &ll, c->diag))
+		return -1;
+	c->st->result = (long)ll;
+	c->st->has_result = 1;
+	return 0;
+}
+
+/* A list of FD_* names; [] cancels a registration. */
+static int arg_events(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long mask = 0;
+	long long ll;
+	if (wsph_yaml_want_sequence(v, c->what, 0, c->diag))
+		return -1;
+	for (size_t i = 0; i < v->n_items; i++) {
+		if (named_or_int(v->items[i], "each 'events' item", event_names, 1, 0x3ff, 1, &ll,
+				 c->diag))
+			return -1;
+		mask |= (long)ll;
+	}
+	c->st->value = mask;
+	c->st->has_value = 1;
+	return 0;
+}
+
+static int arg_msg(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (wsph_yaml_integer(v, c->what, 0x400, 0xbfff, &ll, c->diag))
+		return -1;
+	c->st->command = (unsigned long)ll;
+	return 0;
+}
+
+static int arg_overlapped(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return enum_arg(c, v, bools, &c->st->overlapped);
+}
+
+static int arg_completion(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	static const char *const how[] = {"event", "routine", "none", NULL};
+	return enum_arg(c, v, how, &c->st->completion);
+}
+
+static int arg_thread_id(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	static const char *const tids[] = {"client", "none", NULL};
+	return enum_arg(c, v, tids, &c->st->no_thread_id);
+}
+
+static int arg_wait(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return enum_arg(c, v, bools, &c->st->wait);
+}
+
+static int arg_op(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return name_arg(v, c->what, "operation", (c->arg->flags & WSPH_ARG_BINDS) != 0,
+			&c->names->ops, &c->st->opname, c->diag);
+}
+
+static int arg_event(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return name_arg(v, c->what, "event", (c->arg->flags & WSPH_ARG_BINDS) != 0,
+			&c->names->events, &c->st->event, c->diag);
+}
+
+static int arg_error(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	if (wsph_yaml_is_null(v) || (v->type == WSPH_YAML_SCALAR && v->len == 1 && v->text[0] == '0')) {
+		c->st->msg_error = 0;
+		return 0;
+	}
+	return error_code(v, c->what, "0 or ", &c->st->msg_error, c->diag);
+}
+
+static int arg_timeout(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	if (wsph_yaml_integer(v, c->what, 0, 60000, &ll, c->diag))
+		return -1;
+	c->st->timeout_ms = (long)ll;
+	return 0;
+}
+
+/* select's read, write, except sets and its readable, writable expectations */
+static int arg_sockets(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	struct wsph_step *st = c->st;
+	int i = (int)c->arg->key - WSPH_KEY_READ;
+	if (i < 3) {
+		st->has_set[i] = 1;
+		return socket_list(v, c->what, &c->names->sockets, &st->sets[i], &st->n_sets[i],
+				   c->diag);
+	}
+	i -= 3;
+	st->has_ready[i] = 1;
+	return socket_list(v, c->what, &c->names->sockets, &st->ready[i], &st->n_ready[i], c->diag);
+}
+
+/* The parser of each key (steps.h names the keys; the rows say which step takes which). */
+static int (*const arg_parsers[WSPH_KEY_COUNT])(struct arg_ctx *, const struct wsph_yaml_node *) = {
+	[WSPH_KEY_SOCKET] = arg_socket,	    [WSPH_KEY_AS] = arg_socket,
+	[WSPH_KEY_TYPE] = arg_type,	    [WSPH_KEY_VERSION] = arg_version,
+	[WSPH_KEY_TABLE] = arg_table,	    [WSPH_KEY_ADDR] = arg_addr,
+	[WSPH_KEY_BACKLOG] = arg_backlog,   [WSPH_KEY_HOW] = arg_how,
+	[WSPH_KEY_LEVEL] = arg_level,	    [WSPH_KEY_OPTION] = arg_option,
+	[WSPH_KEY_COMMAND] = arg_command,   [WSPH_KEY_VALUE] = arg_value,
+	[WSPH_KEY_RESULT] = arg_result,	    [WSPH_KEY_DATA] = arg_data,
+	[WSPH_KEY_LEN] = arg_len,	    [WSPH_KEY_EVENTS] = arg_events,
+	[WSPH_KEY_MSG] = arg_msg,	    [WSPH_KEY_OVERLAPPED] = arg_overlapped,
+	[WSPH_KEY_COMPLETION] = arg_completion, [WSPH_KEY_THREAD_ID] = arg_thread_id,
+	[WSPH_KEY_OP] = arg_op,		    [WSPH_KEY_EVENT] = arg_event,
+	[WSPH_KEY_WAIT] = arg_wait,	    [WSPH_KEY_ERROR] = arg_error,
+	[WSPH_KEY_TIMEOUT] = arg_timeout,   [WSPH_KEY_READ] = arg_sockets,
+	[WSPH_KEY_WRITE] = arg_sockets,	    [WSPH_KEY_EXCEPT] = arg_sockets,
+	[WSPH_KEY_READABLE] = arg_sockets,  [WSPH_KEY_WRITABLE] = arg_sockets,
+};
+
+int wsph_scenario_parses_key(int key)
+{
+	return key > 0 && key < WSPH_KEY_COUNT && arg_parsers[key] != NULL;
+}
+
+static int parse_arg(struct arg_ctx *c, const struct wsph_step_arg *a,
+		     const struct wsph_yaml_node *v)
+{
+	c->arg = a;
+	snprintf(c->what, sizeof c->what, "'%s'", wsph_key_name(a->key));
+	return arg_parsers[a->key](c, v);
+}
+
+/* The defaults of the keys the step does not write, parsed as if written where the step is. */
+static int apply_defaults(struct arg_ctx *c, const struct wsph_yaml_node *args,
+			  const struct wsph_yaml_node *at)
+{
+	for (size_t i = 0; i < wsph_step_n_args(c->def); i++) {
+		const struct wsph_step_arg *a = &c->def->args[i];
+		char text[32];
+		if (!a->def || wsph_yaml_get(args, wsph_key_name(a->key)))
+			continue;
+		snprintf(text, sizeof text, "%s", a->def);
+		struct wsph_yaml_node v = *at;
+		v.type = WSPH_YAML_SCALAR;
+		v.text = text;
+		v.len = strlen(text);
+		v.plain = 1;
+		if (parse_arg(c, a, &v))
+			return -1;
+	}
+	return 0;
+}
+
+/* "startup, cleanup, ...": every step's name, for messages (built only when one is needed). */
 static const char *op_list(char *buf, size_t len)
 {
 	size_t o = 0;
-	int j;
 
 	buf[0] = '\0';
-	for (j = 0; j < WSPH_OP_COUNT && o < len; j++) {
-		int w = snprintf(buf + o, len - o, "%s%s", j ? ", " : "", op_names[j]);
+	for (int j = 0; j < WSPH_OP_COUNT && o < len; j++) {
+		int w = snprintf(buf + o, len - o, "%s%s", j ? ", " : "",
+				 wsph_step_def((enum wsph_op)j)->name);
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -611,45 +653,26 @@ static const char *op_list(char *buf, size_t len)
 	return buf;
 }
 
-static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
-		     const struct bound_names *bound, struct wsph_diag *diag)
+/* The one operation key of a step mapping (into *opkey, *args, *def). */
+static int find_op(const struct wsph_yaml_node *n, const struct wsph_yaml_node **opkey,
+		   const struct wsph_yaml_node **args, const struct wsph_step_def **def,
+		   struct wsph_diag *diag)
 {
-	char ops[512], where[64];
-	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
-	const struct op_spec *spec;
-	size_t i;
-	int op = -1, j;
-
-	memset(st, 0, sizeof *st);
-	st->sock_type = 1;
-	st->version = 0x0202;
-	st->backlog = 5;
-	st->how = 2;
-	st->level = 0xffff;
-	st->len = 1024;
-	st->expect = WSPH_EXPECT_OK;
-	st->command = 0x8001; /* asyncselect: WM_APP + 1 */
-	st->timeout_ms = -1;
-	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag))
-		return -1;
-
-	for (i = 0; i < n->n_pairs; i++) {
+	char ops[512], tmp[112];
+	for (size_t i = 0; i < n->n_pairs; i++) {
 		const struct wsph_yaml_node *k = n->pairs[i].key;
-		for (j = 0; j < WSPH_OP_COUNT; j++)
-			if (wsph_yaml_scalar_is(k, op_names[j]))
-				break;
-		if (j < WSPH_OP_COUNT) {
-			if (opkey)
+		const struct wsph_step_def *d = wsph_step_find(k->text, k->len);
+		if (d) {
+			if (*opkey)
 				return wsph_yaml_error(diag, k,
 						       "step has two operations, '%s' and '%s' "
 						       "(write one step for each)",
-						       opkey->text, k->text);
-			opkey = k;
-			args = n->pairs[i].value;
-			op = j;
+						       (*opkey)->text, k->text);
+			*opkey = k;
+			*args = n->pairs[i].value;
+			*def = d;
 		} else if (!wsph_yaml_scalar_is(k, "expect") && !wsph_yaml_scalar_is(k, "rule") &&
 			   !wsph_yaml_scalar_is(k, "control")) {
-			char tmp[112];
 			return wsph_yaml_error(diag, k,
 					       "unknown key %s in step (expected one operation of: "
 					       "%s; and optionally expect, rule, control)",
@@ -657,86 +680,172 @@ static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
 					       op_list(ops, sizeof ops));
 		}
 	}
-	if (!opkey)
+	if (!*opkey)
 		return wsph_yaml_error(diag, n, "step has no operation (expected one of: %s)",
 				       op_list(ops, sizeof ops));
-	st->op = (enum wsph_op)op;
-	st->loc = wsph_yaml_loc(opkey);
-	spec = &op_specs[op];
-	snprintf(where, sizeof where, "'%s' step", op_names[op]);
-
-	if (wsph_yaml_is_null(args)) {
-		args = NULL;
-	} else {
-		char what[64];
-		snprintf(what, sizeof what, "the arguments of '%s'", op_names[op]);
-		if (wsph_yaml_want_mapping(args, what, diag))
-			return -1;
-		if (!spec->allowed[0] && args->n_pairs > 0) {
-			char tmp[112];
-			return wsph_yaml_error(
-				diag, args->pairs[0].key,
-				"unknown key %s in %s (it takes no arguments)",
-				wsph_yaml_describe(args->pairs[0].key, tmp, sizeof tmp), where);
-		}
-		if (wsph_yaml_check_keys(args, spec->allowed, where, diag))
-			return -1;
-	}
-	for (j = 0; spec->required[j]; j++)
-		if (!wsph_yaml_get(args, spec->required[j]))
-			return wsph_yaml_error(diag, opkey, "missing required key '%s' in %s",
-					       spec->required[j], where);
-	for (i = 0; args && i < args->n_pairs; i++)
-		if (step_arg(st, args->pairs[i].key, args->pairs[i].value, bound, diag))
-			return -1;
-
-	v = wsph_yaml_get(n, "expect");
-	if (v) {
-		if (wsph_yaml_scalar_is(v, "ok"))
-			st->expect = WSPH_EXPECT_OK;
-		else if (wsph_yaml_scalar_is(v, "any"))
-			st->expect = WSPH_EXPECT_ANY;
-		else if (wsph_yaml_scalar_is(v, "failure"))
-			st->expect = WSPH_EXPECT_FAILURE;
-		else if (wsph_yaml_scalar_is(v, "none")) {
-			if (st->op != WSPH_OP_WAITMESSAGE && st->op != WSPH_OP_WAITEVENT &&
-			    st->op != WSPH_OP_COMPLETE)
-				return wsph_yaml_error(diag, v,
-						       "'expect: none' is for waitmessage, waitevent "
-						       "and complete steps only");
-			st->expect = WSPH_EXPECT_NONE;
-		} else if (error_code(v, "'expect'", "ok, any, failure, or ", &st->expect, diag))
-			return -1;
-	}
-	if (st->op == WSPH_OP_WAITMESSAGE && st->expect != WSPH_EXPECT_NONE && !st->has_value)
-		return wsph_yaml_error(diag, opkey,
-				       "missing required key 'events' in 'waitmessage' step (or "
-				       "'expect: none')");
-	if (st->opname && !st->overlapped &&
-	    (st->op == WSPH_OP_SEND || st->op == WSPH_OP_RECV || st->op == WSPH_OP_SENDTO ||
-	     st->op == WSPH_OP_RECVFROM))
-		return wsph_yaml_error(diag, opkey, "'op' needs 'overlapped: true' in %s", where);
-	if (st->op == WSPH_OP_ARRIVE && st->socket && !strcmp(st->socket, "bogus"))
-		return wsph_yaml_error(diag, opkey, "'arrive' needs a socket of the scenario, not "
-						    "'bogus'");
-	v = wsph_yaml_get(n, "control");
-	if (v) {
-		static const char *const bools[] = {"false", "true", NULL};
-		if (wsph_yaml_enum(v, "'control'", bools, &st->control, diag))
-			return -1;
-	}
-	v = wsph_yaml_get(n, "rule");
-	if (v) {
-		if (st->control)
-			return wsph_yaml_error(diag, v, "a control step charges no rule: its failure "
-							"makes the case inconclusive (drop 'rule' or "
-							"'control')");
-		if (wsph_yaml_rule_id(v, "'rule'", diag) ||
-		    wsph_yaml_dup_string(v, "'rule'", &st->rule, diag))
-			return -1;
-		st->rule_loc = wsph_yaml_loc(v);
-	}
 	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The argument mapping holds only keys the step takes, and every key it requires. */
+static int check_args(const struct wsph_step_def *def, const struct wsph_yaml_node *opkey,
+		      const struct wsph_yaml_node *args, const char *where, struct wsph_diag *diag)
+{
+	const char *allowed[WSPH_STEP_MAX_ARGS + 1];
+	size_t n = wsph_step_n_args(def);
+	char tmp[112];
+	for (size_t i = 0; i < n; i++)
+		allowed[i] = wsph_key_name(def->args[i].key);
+	allowed[n] = NULL;
+	qsort(allowed, n, sizeof allowed[0], by_name);
+	if (args && n == 0 && args->n_pairs > 0)
+		return wsph_yaml_error(diag, args->pairs[0].key,
+				       "unknown key %s in %s (it takes no arguments)",
+				       wsph_yaml_describe(args->pairs[0].key, tmp, sizeof tmp), where);
+	if (args && wsph_yaml_check_keys(args, allowed, where, diag))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((def->args[i].flags & WSPH_ARG_REQUIRED) &&
+		    !wsph_yaml_get(args, wsph_key_name(def->args[i].key)))
+			return wsph_yaml_error(diag, opkey, "missing required key '%s' in %s",
+					       wsph_key_name(def->args[i].key), where);
+	return 0;
+}
+
+/* The step's arguments: those written, then the defaults of the others. */
+static int load_args(struct arg_ctx *c, const struct wsph_yaml_node *opkey,
+		     const struct wsph_yaml_node *args, const char *where)
+{
+	if (args) {
+		char what[64];
+		snprintf(what, sizeof what, "the arguments of '%s'", c->def->name);
+		if (wsph_yaml_want_mapping(args, what, c->diag))
+			return -1;
+	}
+	if (check_args(c->def, opkey, args, where, c->diag))
+		return -1;
+	for (size_t i = 0; args && i < args->n_pairs; i++) {
+		const struct wsph_yaml_node *k = args->pairs[i].key;
+		if (parse_arg(c, wsph_step_arg(c->def, (enum wsph_key)wsph_key_find(k->text, k->len)),
+			      args->pairs[i].value))
+			return -1;
+	}
+	return apply_defaults(c, args, opkey);
+}
+
+/* The steps that may say 'expect: none', as a message lists them. */
+static void expect_none_steps(char *buf, size_t len)
+{
+	size_t n = 0, o = 0, count = 0;
+	for (int j = 0; j < WSPH_OP_COUNT; j++)
+		count += (wsph_step_def((enum wsph_op)j)->flags & WSPH_STEP_EXPECT_NONE) != 0;
+	buf[0] = '\0';
+	for (int j = 0; j < WSPH_OP_COUNT && o < len; j++) {
+		const struct wsph_step_def *d = wsph_step_def((enum wsph_op)j);
+		if (!(d->flags & WSPH_STEP_EXPECT_NONE))
+			continue;
+		n++;
+		int w = snprintf(buf + o, len - o, "%s%s", n == 1 ? "" : n == count ? " and " : ", ",
+				 d->name);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static int load_expect(struct wsph_step *st, const struct wsph_step_def *def,
+		       const struct wsph_yaml_node *v, struct wsph_diag *diag)
+{
+	if (wsph_yaml_scalar_is(v, "ok"))
+		st->expect = WSPH_EXPECT_OK;
+	else if (wsph_yaml_scalar_is(v, "any"))
+		st->expect = WSPH_EXPECT_ANY;
+	else if (wsph_yaml_scalar_is(v, "failure"))
+		st->expect = WSPH_EXPECT_FAILURE;
+	else if (wsph_yaml_scalar_is(v, "none")) {
+		char list[128];
+		if (!(def->flags & WSPH_STEP_EXPECT_NONE)) {
+			expect_none_steps(list, sizeof list);
+			return wsph_yaml_error(diag, v, "'expect: none' is for %s steps only", list);
+		}
+		st->expect = WSPH_EXPECT_NONE;
+	} else if (error_code(v, "'expect'", "ok, any, failure, or ", &st->expect, diag))
+		return -1;
+	return 0;
+}
+
+/* What no single key says: combinations of keys and the expectation. */
+static int check_step(const struct wsph_step *st, const struct wsph_step_def *def,
+		      const struct wsph_yaml_node *opkey, const struct wsph_yaml_node *args,
+		      const char *where, struct wsph_diag *diag)
+{
+	const struct wsph_step_arg *sock = wsph_step_arg(def, WSPH_KEY_SOCKET);
+	for (size_t i = 0; st->expect != WSPH_EXPECT_NONE && i < wsph_step_n_args(def); i++) {
+		const char *key = wsph_key_name(def->args[i].key);
+		if ((def->args[i].flags & WSPH_ARG_UNLESS_NONE) && !wsph_yaml_get(args, key))
+			return wsph_yaml_error(diag, opkey,
+					       "missing required key '%s' in %s (or 'expect: none')",
+					       key, where);
+	}
+	if (st->opname && !st->overlapped && wsph_step_arg(def, WSPH_KEY_OVERLAPPED))
+		return wsph_yaml_error(diag, opkey, "'op' needs 'overlapped: true' in %s", where);
+	if (sock && (sock->flags & WSPH_ARG_REAL) && st->socket && !strcmp(st->socket, "bogus"))
+		return wsph_yaml_error(diag, opkey, "'%s' needs a socket of the scenario, not "
+						    "'bogus'", def->name);
+	return 0;
+}
+
+/* control: and rule: (a control step charges no rule). */
+static int load_charge(struct wsph_step *st, const struct wsph_yaml_node *n,
+		       struct wsph_diag *diag)
+{
+	const struct wsph_yaml_node *v = wsph_yaml_get(n, "control");
+	if (v && wsph_yaml_enum(v, "'control'", bools, &st->control, diag))
+		return -1;
+	v = wsph_yaml_get(n, "rule");
+	if (!v)
+		return 0;
+	if (st->control)
+		return wsph_yaml_error(diag, v, "a control step charges no rule: its failure makes "
+						"the case inconclusive (drop 'rule' or 'control')");
+	if (wsph_yaml_rule_id(v, "'rule'", diag) || wsph_yaml_dup_string(v, "'rule'", &st->rule, diag))
+		return -1;
+	st->rule_loc = wsph_yaml_loc(v);
+	return 0;
+}
+
+static int load_step(struct wsph_step *st, const struct wsph_yaml_node *n,
+		     const struct bound_names *bound, struct wsph_diag *diag)
+{
+	const struct wsph_yaml_node *opkey = NULL, *args = NULL, *v;
+	struct arg_ctx c;
+	char where[64];
+
+	memset(st, 0, sizeof *st);
+	st->expect = WSPH_EXPECT_OK;
+	st->timeout_ms = -1; /* select: no timeout written, a NULL timeval */
+	memset(&c, 0, sizeof c);
+	if (wsph_yaml_want_mapping(n, "each item of 'steps'", diag) ||
+	    find_op(n, &opkey, &args, &c.def, diag))
+		return -1;
+	st->op = c.def->op;
+	st->loc = wsph_yaml_loc(opkey);
+	snprintf(where, sizeof where, "'%s' step", c.def->name);
+	c.st = st;
+	c.names = bound;
+	c.diag = diag;
+	if (wsph_yaml_is_null(args))
+		args = NULL;
+	if (load_args(&c, opkey, args, where))
+		return -1;
+	v = wsph_yaml_get(n, "expect");
+	if (v && load_expect(st, c.def, v, diag))
+		return -1;
+	return check_step(st, c.def, opkey, args, where, diag) || load_charge(st, n, diag) ? -1 : 0;
 }
 
 /* ---- scenarios ---- */
@@ -832,31 +941,14 @@ static int scenario_timeout(const struct wsph_yaml_node *v, double *out, struct 
 
 /* Loads item `index` of the 'scenarios' sequence; the items before it are already loaded and
  * their name nodes are in `names`. */
-static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
-			 struct wsph_strset *names, struct wsph_diag *diag)
+/* name: unique among the suite's scenarios. */
+static int load_name(struct wsph_scenario *sc, const struct wsph_yaml_node *n,
+		     struct wsph_strset *names, struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
-					   "faults", "layered",	    "lower", "steps",  "timeout",
-					   NULL};
-	static const char *const upcall_keys[] = {"blocking_callback", "modify_ifs_handle", NULL};
-	static const char *const hooks[] = {"none", "true", "false", "cancel", NULL};
-	static const char *const lower_keys[] = {"proctable_hole", "fragment_receives", NULL};
-	static const char *const bools[] = {"false", "true", NULL};
-	static const char *const same_different[] = {"different", "same", NULL};
-	const struct wsph_yaml_node *n = seq->items[index], *v, *u;
-	struct bound_names bound = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+	const struct wsph_yaml_node *v;
 	const void *earlier;
 	char found[112];
-	size_t i, k;
-	int idx, rc;
-
-	if (wsph_yaml_want_mapping(n, "each item of 'scenarios'", diag) ||
-	    wsph_yaml_check_keys(n, keys, "scenario", diag))
-		return -1;
-	sc->loc = wsph_yaml_loc(n);
-	sc->modify_ifs_same = 1; /* as ws2_32 does; 'different' is the strict behaviour */
-	sc->file = n->file;
-	sc->kinds = WSPH_KIND_ALL;
+	int rc;
 
 	if (wsph_yaml_require(n, "name", "scenario", &v, diag) ||
 	    wsph_yaml_want_name(v, "'name'", diag))
@@ -873,19 +965,15 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 				       "duplicate scenario name %s (first at line %d, column %d)",
 				       wsph_yaml_describe(v, found, sizeof found), first->line,
 				       first->col);
-
 	}
-	if (wsph_yaml_dup_string(v, "'name'", &sc->name, diag))
-		return -1;
+	return wsph_yaml_dup_string(v, "'name'", &sc->name, diag);
+}
 
-	v = wsph_yaml_get(n, "description");
-	if (v && wsph_yaml_dup_string(v, "'description'", &sc->description, diag))
-		return -1;
-
-	v = wsph_yaml_get(n, "kinds");
-	if (v && load_kinds(v, "'kinds'", &sc->kinds, diag))
-		return -1;
-
+/* checks: the rule IDs the scenario checks, with where each is written. */
+static int load_checks(struct wsph_scenario *sc, const struct wsph_yaml_node *n,
+		       struct wsph_diag *diag)
+{
+	const struct wsph_yaml_node *v;
 	if (wsph_yaml_require(n, "checks", "scenario", &v, diag) ||
 	    wsph_yaml_want_sequence(v, "'checks'", 1, diag))
 		return -1;
@@ -893,7 +981,7 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 	sc->check_locs = calloc(v->n_items, sizeof *sc->check_locs);
 	if (!sc->checks || !sc->check_locs)
 		return wsph_yaml_error(diag, v, "out of memory");
-	for (i = 0; i < v->n_items; i++) {
+	for (size_t i = 0; i < v->n_items; i++) {
 		const struct wsph_yaml_node *item = v->items[i];
 		if (wsph_yaml_rule_id(item, "each 'checks' item", diag) ||
 		    wsph_yaml_dup_string(item, "each 'checks' item", &sc->checks[i], diag))
@@ -901,100 +989,148 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 		sc->check_locs[i] = wsph_yaml_loc(item);
 		sc->n_checks++;
 	}
+	return 0;
+}
 
-	u = wsph_yaml_get(n, "upcalls");
-	if (u) {
-		if (wsph_yaml_want_mapping(u, "'upcalls'", diag) ||
-		    wsph_yaml_check_keys(u, upcall_keys, "'upcalls'", diag))
-			return -1;
-		v = wsph_yaml_get(u, "modify_ifs_handle");
-		if (v) {
-			if (wsph_yaml_enum(v, "'modify_ifs_handle'", same_different, &idx, diag))
-				return -1;
-			sc->modify_ifs_same = idx;
-		}
-		v = wsph_yaml_get(u, "blocking_callback");
-		if (v) {
-			if (wsph_yaml_enum(v, "'blocking_callback'", hooks, &idx, diag))
-				return -1;
-			sc->blocking = idx;
-		}
-	}
-
-	sc->lower_hole = -1;
-	v = wsph_yaml_get(n, "layered");
-	if (v) {
-		if (wsph_yaml_enum(v, "'layered'", bools, &idx, diag))
-			return -1;
-		sc->layered = idx;
-	}
-	u = wsph_yaml_get(n, "lower");
-	if (u) {
-		if (wsph_yaml_want_mapping(u, "'lower'", diag) ||
-		    wsph_yaml_check_keys(u, lower_keys, "'lower'", diag))
-			return -1;
-		v = wsph_yaml_get(u, "proctable_hole");
-		if (v) {
-			if (wsph_yaml_enum(v, "'proctable_hole'", proc_entry_names, &idx, diag))
-				return -1;
-			sc->lower_hole = idx;
-		}
-		v = wsph_yaml_get(u, "fragment_receives");
-		if (v) {
-			long long k;
-			if (named_or_int(v, "'fragment_receives'", NULL, 1, 65536, 0, &k, diag))
-				return -1;
-			sc->lower_fragment = (unsigned)k;
-		}
-	}
-
-	v = wsph_yaml_get(n, "timeout");
-	if (v && scenario_timeout(v, &sc->timeout, diag))
+/* upcalls: how the fake upcall table behaves in this scenario. */
+static int load_upcalls(struct wsph_scenario *sc, const struct wsph_yaml_node *u,
+			struct wsph_diag *diag)
+{
+	static const char *const upcall_keys[] = {"blocking_callback", "modify_ifs_handle", NULL};
+	static const char *const hooks[] = {"none", "true", "false", "cancel", NULL};
+	static const char *const same_different[] = {"different", "same", NULL};
+	const struct wsph_yaml_node *v;
+	if (wsph_yaml_want_mapping(u, "'upcalls'", diag) ||
+	    wsph_yaml_check_keys(u, upcall_keys, "'upcalls'", diag))
 		return -1;
-	if (v)
-		sc->timeout_loc = wsph_yaml_loc(v);
+	v = wsph_yaml_get(u, "modify_ifs_handle");
+	if (v && wsph_yaml_enum(v, "'modify_ifs_handle'", same_different, &sc->modify_ifs_same, diag))
+		return -1;
+	v = wsph_yaml_get(u, "blocking_callback");
+	if (v && wsph_yaml_enum(v, "'blocking_callback'", hooks, &sc->blocking, diag))
+		return -1;
+	return 0;
+}
 
-	v = wsph_yaml_get(n, "faults");
+/* lower: how the provider below a layer behaves in this scenario. */
+static int load_lower(struct wsph_scenario *sc, const struct wsph_yaml_node *u,
+		      struct wsph_diag *diag)
+{
+	static const char *const lower_keys[] = {"proctable_hole", "fragment_receives", NULL};
+	const struct wsph_yaml_node *v;
+	if (wsph_yaml_want_mapping(u, "'lower'", diag) ||
+	    wsph_yaml_check_keys(u, lower_keys, "'lower'", diag))
+		return -1;
+	v = wsph_yaml_get(u, "proctable_hole");
+	if (v && wsph_yaml_enum(v, "'proctable_hole'", proc_entry_names, &sc->lower_hole, diag))
+		return -1;
+	v = wsph_yaml_get(u, "fragment_receives");
 	if (v) {
-		if (wsph_yaml_want_sequence(v, "'faults'", 0, diag))
+		long long k;
+		if (named_or_int(v, "'fragment_receives'", NULL, 1, 65536, 0, &k, diag))
 			return -1;
-		if (v->n_items) {
-			sc->faults = calloc(v->n_items, sizeof *sc->faults);
-			if (!sc->faults)
-				return wsph_yaml_error(diag, v, "out of memory");
-		}
-		for (i = 0; i < v->n_items; i++) {
-			if (load_fault(&sc->faults[i], v->items[i], diag))
-				return -1;
-			sc->n_faults++;
-		}
+		sc->lower_fragment = (unsigned)k;
 	}
+	return 0;
+}
 
+static int load_faults(struct wsph_scenario *sc, const struct wsph_yaml_node *v,
+		       struct wsph_diag *diag)
+{
+	if (wsph_yaml_want_sequence(v, "'faults'", 0, diag))
+		return -1;
+	if (v->n_items) {
+		sc->faults = calloc(v->n_items, sizeof *sc->faults);
+		if (!sc->faults)
+			return wsph_yaml_error(diag, v, "out of memory");
+	}
+	for (size_t i = 0; i < v->n_items; i++) {
+		if (load_fault(&sc->faults[i], v->items[i], diag))
+			return -1;
+		sc->n_faults++;
+	}
+	return 0;
+}
+
+/* A step's bound names join those later steps may use. */
+static int bind_names(struct bound_names *bound, const struct wsph_step *st)
+{
+	return (st->as && wsph_strset_add(&bound->sockets, st->as, strlen(st->as), st, NULL) < 0) ||
+			       (st->opname && wsph_strset_add(&bound->ops, st->opname,
+							      strlen(st->opname), st, NULL) < 0) ||
+			       (st->event && wsph_strset_add(&bound->events, st->event,
+							     strlen(st->event), st, NULL) < 0)
+		       ? -1
+		       : 0;
+}
+
+static int load_steps(struct wsph_scenario *sc, const struct wsph_yaml_node *n,
+		      struct wsph_diag *diag)
+{
+	struct bound_names bound = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+	const struct wsph_yaml_node *v;
+	int rc = 0;
 	if (wsph_yaml_require(n, "steps", "scenario", &v, diag) ||
 	    wsph_yaml_want_sequence(v, "'steps'", 1, diag))
 		return -1;
 	sc->steps = calloc(v->n_items, sizeof *sc->steps);
 	if (!sc->steps)
 		return wsph_yaml_error(diag, v, "out of memory");
-	rc = 0;
-	for (k = 0; k < v->n_items && rc == 0; k++) {
-		const struct wsph_step *st = &sc->steps[k];
+	for (size_t k = 0; k < v->n_items && rc == 0; k++) {
 		/* Count the step before loading it so a half-filled step is freed too. */
 		sc->n_steps++;
 		rc = load_step(&sc->steps[k], v->items[k], &bound, diag);
-		if (rc == 0 &&
-		    ((st->as &&
-		      wsph_strset_add(&bound.sockets, st->as, strlen(st->as), st, NULL) < 0) ||
-		     (st->opname &&
-		      wsph_strset_add(&bound.ops, st->opname, strlen(st->opname), st, NULL) < 0) ||
-		     (st->event &&
-		      wsph_strset_add(&bound.events, st->event, strlen(st->event), st, NULL) < 0)))
+		if (rc == 0 && bind_names(&bound, &sc->steps[k]))
 			rc = wsph_yaml_error(diag, v->items[k], "out of memory");
 	}
 	wsph_strset_free(&bound.sockets);
 	wsph_strset_free(&bound.ops);
 	wsph_strset_free(&bound.events);
 	return rc;
+}
+
+static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
+			 struct wsph_strset *names, struct wsph_diag *diag)
+{
+	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
+					   "faults", "layered",	    "lower", "steps",  "timeout",
+					   NULL};
+	const struct wsph_yaml_node *n = seq->items[index], *v;
+
+	if (wsph_yaml_want_mapping(n, "each item of 'scenarios'", diag) ||
+	    wsph_yaml_check_keys(n, keys, "scenario", diag))
+		return -1;
+	sc->loc = wsph_yaml_loc(n);
+	sc->modify_ifs_same = 1; /* as ws2_32 does; 'different' is the strict behaviour */
+	sc->file = n->file;
+	sc->kinds = WSPH_KIND_ALL;
+	sc->lower_hole = -1;
+	if (load_name(sc, n, names, diag))
+		return -1;
+	v = wsph_yaml_get(n, "description");
+	if (v && wsph_yaml_dup_string(v, "'description'", &sc->description, diag))
+		return -1;
+	v = wsph_yaml_get(n, "kinds");
+	if ((v && load_kinds(v, "'kinds'", &sc->kinds, diag)) || load_checks(sc, n, diag))
+		return -1;
+	v = wsph_yaml_get(n, "upcalls");
+	if (v && load_upcalls(sc, v, diag))
+		return -1;
+	v = wsph_yaml_get(n, "layered");
+	if (v && wsph_yaml_enum(v, "'layered'", bools, &sc->layered, diag))
+		return -1;
+	v = wsph_yaml_get(n, "lower");
+	if (v && load_lower(sc, v, diag))
+		return -1;
+	v = wsph_yaml_get(n, "timeout");
+	if (v && scenario_timeout(v, &sc->timeout, diag))
+		return -1;
+	if (v)
+		sc->timeout_loc = wsph_yaml_loc(v);
+	v = wsph_yaml_get(n, "faults");
+	if (v && load_faults(sc, v, diag))
+		return -1;
+	return load_steps(sc, n, diag);
 }
 
 static int is_sep(char c)

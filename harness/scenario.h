@@ -2,6 +2,9 @@
 #ifndef WSPH_SCENARIO_H
 #define WSPH_SCENARIO_H
 
+#include "diag.h"
+#include "steps.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,50 +16,10 @@
  * with a name of WSPH_YAML_MAX_NAME bytes, a case ID ("CLASS/NAME[nonifs]") fits in 512 */
 #define WSPH_SCENARIO_MAX_CLASSNAME 256u
 
-struct wsph_loc {
-	const char *file; /* owned by the suite (one string per file) */
-	int line;	  /* 1-based */
-	int col;	  /* 1-based */
-};
-
 /* Provider kinds a scenario applies to (bit mask). */
 #define WSPH_KIND_NONIFS 0x1u
 #define WSPH_KIND_IFS 0x2u
 #define WSPH_KIND_ALL (WSPH_KIND_NONIFS | WSPH_KIND_IFS)
-
-enum wsph_op {
-	WSPH_OP_STARTUP,     /* WSPStartup: version, table */
-	WSPH_OP_CLEANUP,     /* WSPCleanup */
-	WSPH_OP_SOCKET,	     /* WSPSocket: type, as */
-	WSPH_OP_BIND,	     /* WSPBind: socket, addr */
-	WSPH_OP_LISTEN,	     /* WSPListen: socket, backlog */
-	WSPH_OP_CONNECT,     /* WSPConnect: socket, addr */
-	WSPH_OP_ACCEPT,	     /* WSPAccept: socket, as */
-	WSPH_OP_SEND,	     /* WSPSend: socket, data */
-	WSPH_OP_RECV,	     /* WSPRecv: socket, len, data (expected) */
-	WSPH_OP_SENDTO,	     /* WSPSendTo: socket, addr, data */
-	WSPH_OP_RECVFROM,    /* WSPRecvFrom: socket, len, data (expected) */
-	WSPH_OP_CLOSE,	     /* WSPCloseSocket: socket */
-	WSPH_OP_SHUTDOWN,    /* WSPShutdown: socket, how */
-	WSPH_OP_GETSOCKOPT,  /* WSPGetSockOpt: socket, level, option, value (expected) */
-	WSPH_OP_SETSOCKOPT,  /* WSPSetSockOpt: socket, level, option, value */
-	WSPH_OP_IOCTL,	     /* WSPIoctl: socket, command, value (in), result (expected out) */
-	WSPH_OP_GETSOCKNAME, /* WSPGetSockName: socket */
-	WSPH_OP_GETPEERNAME, /* WSPGetPeerName: socket */
-	WSPH_OP_ASYNCSELECT, /* WSPAsyncSelect: socket, events (value), msg (command) */
-	WSPH_OP_EVENTSELECT, /* WSPEventSelect: socket, event, events (value; [] cancels) */
-	WSPH_OP_ENUMNETWORKEVENTS, /* WSPEnumNetworkEvents: socket, event; events: expected */
-	WSPH_OP_SELECT,	     /* WSPSelect: read/write/except sets, timeout; readable/writable */
-	WSPH_OP_WAITMESSAGE, /* the harness window: socket, events (each expected as a message),
-				msg (command), error (HIWORD of lParam) */
-	WSPH_OP_WAITEVENT,   /* a client event is signalled: event */
-	WSPH_OP_ALERTABLE,   /* an alertable wait: queued APCs run */
-	WSPH_OP_COMPLETE,    /* an overlapped operation completes through its mechanism: op, data */
-	WSPH_OP_GETOVERLAPPEDRESULT, /* WSPGetOverlappedResult: op, wait, data */
-	WSPH_OP_ARRIVE,	     /* a harness thread sends data on socket once the next step blocks */
-	WSPH_OP_CANCELBLOCKINGCALL, /* WSPCancelBlockingCall */
-	WSPH_OP_COUNT
-};
 
 /* Expectation of a step's result. */
 #define WSPH_EXPECT_OK 0	 /* success (the default) */
@@ -164,11 +127,6 @@ struct wsph_suite {
 	size_t n_warnings;
 };
 
-/* A load error: "file:line:column: message". */
-struct wsph_diag {
-	char text[2048]; /* a path of WSPH_SCENARIO_MAX_PATH bytes and its message */
-};
-
 /*
  * Loads one scenario file and appends its scenarios to the suite. `root` is the directory the
  * classname is relative to (may be NULL: the file's base name is used).
@@ -191,6 +149,9 @@ void wsph_suite_free(struct wsph_suite *suite);
 void wsph_suite_print_warnings(struct wsph_suite *suite, FILE *out);
 
 const char *wsph_op_name(enum wsph_op op); /* the YAML key: "startup", "socket", ... */
+/* Whether the loader has a parser for the step argument key (enum wsph_key): every key steps.c
+ * names must have one (tests/unit/test_steps.c). */
+int wsph_scenario_parses_key(int key);
 
 /* A scenario's class name is WSPH_CLASS_PREFIX followed by its suite: the file's path under its
  * scenarios folder, dotted, without ".yaml" ("wspharness.sockets.stream"). */

@@ -1,8 +1,7 @@
-/* The in-process watchdog (watchdog.h) and the program's orderly end (runner.h): stdout checked,
+/* The in-process watchdog and the program's orderly end (watchdog.h): stdout checked,
  * an abandoned run ended without touching what its worker still uses. */
 #include "watchdog.h"
 
-#include "runner.h"
 #include "platform/async.h"
 #include "platform/platform.h"
 

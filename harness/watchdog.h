@@ -2,7 +2,7 @@
  * own while the calling thread waits for the running case's time limit or an interrupt. A thread
  * inside a provider cannot be stopped safely, so either of those ends the run: the worker is
  * abandoned where it is, never to go past its next wsph_watchdog_end, and the process ends without
- * freeing what the worker may still use (wsph_exit_if_abandoned, runner.h). */
+ * freeing what the worker may still use (wsph_exit_if_abandoned, below). */
 #ifndef WSPH_WATCHDOG_H
 #define WSPH_WATCHDOG_H
 
@@ -32,5 +32,14 @@ enum wsph_watch_end wsph_watchdog_wait(struct wsph_watchdog *w, volatile int *in
 				       uint64_t *case_ns);
 /* 1 once a watchdog abandoned its work. */
 int wsph_watchdog_abandoned(void);
+
+/* The program's end. wsph_stdout_guard, first thing in main (a no-op in child mode,
+ * argv[1] "--child"): a write to a closed stdout fails instead of killing the process
+ * (wsph_plat_guard_stdio), and at exit a stdout that did not take everything written to it is
+ * said on stderr, the exit status then 3. wsph_exit_if_abandoned: after an in-process run whose
+ * worker was abandoned, ends the process at once with this status (or 3, stdout as above), its
+ * exit handlers and frees left out; returns otherwise. */
+void wsph_stdout_guard(int argc, char **argv);
+void wsph_exit_if_abandoned(int status);
 
 #endif

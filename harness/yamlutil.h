@@ -2,7 +2,7 @@
 #ifndef WSPH_YAMLUTIL_H
 #define WSPH_YAMLUTIL_H
 
-#include "scenario.h"
+#include "diag.h"
 #include "util.h"
 #include <stddef.h>
 

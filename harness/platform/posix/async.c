@@ -1,12 +1,6 @@
 /* POSIX side of platform/async.h: pthreads; no windows and no APCs (upcalls.c keeps portable
- * queues for both). This file also stands in for the three kernel32 functions a provider may use
- * instead of the optional upcalls (SetEvent, ResetEvent, QueueUserAPC): on Windows they are the
- * operating system's; a POSIX provider binds to these exports of the program, which act on the
- * harness's own events and thread queues without recording an upcall, so "optional means optional"
- * gets the same verdicts on both builds. */
+ * queues for both; the kernel32 functions a provider may call instead are exports.c's). */
 #include "../async.h"
-
-#include "../../upcalls.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -84,28 +78,4 @@ void wsph_alertable_sleep(unsigned ms)
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 	if (ms)
 		nanosleep(&ts, NULL);
-}
-
-/* ---- the kernel32 stand-ins (exported by the program) ---- */
-
-typedef void(CALLBACK *wsph_papcfunc)(ULONG_PTR);
-
-BOOL WINAPI SetEvent(HANDLE hEvent);
-BOOL WINAPI ResetEvent(HANDLE hEvent);
-DWORD WINAPI QueueUserAPC(wsph_papcfunc pfnAPC, HANDLE hThread, ULONG_PTR dwData);
-
-BOOL WINAPI SetEvent(HANDLE hEvent)
-{
-	return wsph_upcalls_os_event(hEvent, 1) ? TRUE : FALSE;
-}
-
-BOOL WINAPI ResetEvent(HANDLE hEvent)
-{
-	return wsph_upcalls_os_event(hEvent, 0) ? TRUE : FALSE;
-}
-
-DWORD WINAPI QueueUserAPC(wsph_papcfunc pfnAPC, HANDLE hThread, ULONG_PTR dwData)
-{
-	return wsph_upcalls_os_queue_apc((LPWSAUSERAPC)pfnAPC, hThread, (DWORD_PTR)dwData) ? 1u
-											: 0u;
 }

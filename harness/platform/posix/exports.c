@@ -1,6 +1,7 @@
 /* POSIX: the program exports what providers import on Windows (ws2_32, kernel32, user32 names), so
  * one provider source binds to the harness's recorders when built as a .so. */
 #include "../../imports.h"
+#include "../../upcalls.h"
 #include "../../util.h"
 
 #include <stdlib.h>
@@ -95,4 +96,32 @@ BOOL WINAPI PostMessageA(HWND hWnd, UINT Msg, WPARAM wParam, LPARAM lParam)
 BOOL WINAPI PostMessageW(HWND hWnd, UINT Msg, WPARAM wParam, LPARAM lParam)
 {
 	return wsph_imp_post_message(WSPH_RETURN_ADDRESS(), 1, hWnd, Msg, wParam, lParam);
+}
+
+/* ---- the kernel32 stand-ins ----
+ * The three kernel32 functions a provider may use instead of the optional upcalls (SetEvent,
+ * ResetEvent, QueueUserAPC): on Windows they are the operating system's; a POSIX provider binds
+ * to these, which act on the harness's own events and thread queues without recording an upcall,
+ * so "optional means optional" gets the same verdicts on both builds. */
+
+typedef void(CALLBACK *wsph_papcfunc)(ULONG_PTR);
+
+BOOL WINAPI SetEvent(HANDLE hEvent);
+BOOL WINAPI ResetEvent(HANDLE hEvent);
+DWORD WINAPI QueueUserAPC(wsph_papcfunc pfnAPC, HANDLE hThread, ULONG_PTR dwData);
+
+BOOL WINAPI SetEvent(HANDLE hEvent)
+{
+	return wsph_upcalls_os_event(hEvent, 1) ? TRUE : FALSE;
+}
+
+BOOL WINAPI ResetEvent(HANDLE hEvent)
+{
+	return wsph_upcalls_os_event(hEvent, 0) ? TRUE : FALSE;
+}
+
+DWORD WINAPI QueueUserAPC(wsph_papcfunc pfnAPC, HANDLE hThread, ULONG_PTR dwData)
+{
+	return wsph_upcalls_os_queue_apc((LPWSAUSERAPC)pfnAPC, hThread, (DWORD_PTR)dwData) ? 1u
+											: 0u;
 }
