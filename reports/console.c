@@ -5,8 +5,6 @@
  * reach. Also the progress on stderr while running. */
 #include "casemap.h"
 #include "report.h"
-#include "platform/async.h"
-#include "platform/platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -223,34 +221,19 @@ static void put_case(const struct con *k, const struct wsph_case *c, int verbose
 		put_unreached(k, c);
 }
 
-int wsph_console_color(FILE *stream, int requested)
-{
-	const char *no = getenv("NO_COLOR");
-
-	if (requested != WSPH_COLOR_AUTO)
-		return requested != 0;
-	if (no && *no) /* https://no-color.org: present and not empty */
-		return 0;
-	return wsph_plat_stream_is_tty(stream);
-}
-
-static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next);
-
 /* "[12/48] sockets.stream/connect-accept-transfer[nonifs] ... ok". On a terminal each line
  * replaces the previous one, and only failures, errors and the last case stay on screen;
  * with verbose every case gets its own line, terminal or not. */
 void wsph_console_progress(void *ctx, size_t done, size_t total, const struct wsph_case *c)
 {
-	const struct wsph_report_opts *o = ctx;
+	const struct wsph_console_progress *o = ctx;
 	int verbose = o && o->verbose;
-	int tty = wsph_plat_stream_is_tty(stderr);
-	int color = wsph_console_color(stderr, o ? o->color : WSPH_COLOR_AUTO);
+	int tty = o && o->tty;
+	int color = o && o->color > 0;
 	const char *word = "ok", *code = GREEN;
 	char *label;
 	int keep;
 
-	if (c)
-		tick_update(done, total, NULL, 0);
 	if (!c || (!tty && !verbose))
 		return;
 	switch (c->outcome) {
@@ -552,7 +535,7 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	if (!o)
 		o = &defaults;
 	k.out = out;
-	k.color = wsph_console_color(out, o->color);
+	k.color = o->color > 0;
 	k.map = NULL;
 	if (wsph_results_groups(r, &gs) != 0)
 		return -1;
@@ -638,143 +621,19 @@ out:
 	return rc;
 }
 
-/* ---- progress on a stderr that is not a terminal: a line every few seconds ---- */
-
-#define TICK_MS_DEFAULT 5000
-#define TICK_ENV "WSPHARNESS_PROGRESS_INTERVAL_MS"
-
-static struct ticker {
-	struct wsph_mutex *lock;
-	void *stop;    /* a platform event: set to end the thread */
-	void *running; /* set by the thread first thing */
-	struct wsph_thread *thread;
-	unsigned interval_ms;
-	uint64_t t0;
-	size_t done, total;
-	char *current; /* the case the run waits for (its ID), NULL none */
-	unsigned long lines;
-} tick;
-
-/* "[ 12/48] 25% 00:31 elapsed, current: sockets.stream/connect-refused[nonifs]" */
-static void tick_line(void)
+/* The periodic progress line (harness/progress.c prints it on a stderr that is not a terminal):
+ * "[ 12/48]  25% 00:31 elapsed, current: sockets.stream/connect-refused[nonifs]". */
+void wsph_console_tick(FILE *out, size_t done, size_t total, uint64_t elapsed_s,
+		       const char *current)
 {
-	uint64_t s = (wsph_plat_now_ns() - tick.t0) / 1000000000u;
-	int width = (int)snprintf(NULL, 0, "%lu", (unsigned long)tick.total);
+	int width = (int)snprintf(NULL, 0, "%lu", (unsigned long)total);
 
-	fprintf(stderr, "[%*lu/%lu] %3lu%% %02lu:%02lu elapsed", width, (unsigned long)tick.done,
-		(unsigned long)tick.total,
-		tick.total ? (unsigned long)(tick.done * 100 / tick.total) : 0UL,
-		(unsigned long)(s / 60), (unsigned long)(s % 60));
-	if (tick.current) {
-		fputs(", current: ", stderr);
-		put_clean(stderr, tick.current);
+	fprintf(out, "[%*lu/%lu] %3lu%% %02lu:%02lu elapsed", width, (unsigned long)done,
+		(unsigned long)total, total ? (unsigned long)(done * 100 / total) : 0UL,
+		(unsigned long)(elapsed_s / 60), (unsigned long)(elapsed_s % 60));
+	if (current) {
+		fputs(", current: ", out);
+		put_clean(out, current);
 	}
-	fputc('\n', stderr);
-	fflush(stderr);
-	tick.lines++;
-}
-
-static int tick_main(void *ctx)
-{
-	(void)ctx;
-	wsph_plat_idle_exempt(1); /* the harness's own timed wait, not the provider's */
-	wsph_plat_event_set(tick.running);
-	while (!wsph_plat_event_wait(tick.stop, tick.interval_ms)) {
-		wsph_mutex_lock(tick.lock);
-		tick_line();
-		wsph_mutex_unlock(tick.lock);
-	}
-	return 0;
-}
-
-/* The interval: WSPHARNESS_PROGRESS_INTERVAL_MS, a plain decimal from 1 to 3600000, or 5 s. */
-static int tick_interval(unsigned *ms, char *err, size_t errlen)
-{
-	const char *v = getenv(TICK_ENV), *p;
-	unsigned long x = 0;
-
-	*ms = TICK_MS_DEFAULT;
-	if (!v)
-		return 0;
-	for (p = v; *p >= '0' && *p <= '9' && x <= 3600000; p++)
-		x = x * 10 + (unsigned long)(*p - '0');
-	if (!*v || *p || x < 1 || x > 3600000) {
-		snprintf(err, errlen, TICK_ENV " must be a number of milliseconds from 1 to 3600000, "
-				      "not '%.40s'",
-			 v);
-		return -1;
-	}
-	*ms = (unsigned)x;
-	return 0;
-}
-
-int wsph_console_ticker_start(const struct wsph_report_opts *o, char *err, size_t errlen)
-{
-	unsigned ms;
-
-	if (tick_interval(&ms, err, errlen) != 0)
-		return -1;
-	if ((o && o->deterministic) || wsph_plat_stream_is_tty(stderr) || tick.thread)
-		return 0;
-	memset(&tick, 0, sizeof tick);
-	tick.interval_ms = ms;
-	tick.t0 = wsph_plat_now_ns();
-	tick.lock = wsph_mutex_new();
-	tick.stop = wsph_plat_event_new();
-	tick.running = wsph_plat_event_new();
-	if (tick.lock && tick.stop && tick.running)
-		tick.thread = wsph_thread_start(tick_main, NULL);
-	/* Running before any case starts: a Windows thread is counted when it first runs, and an
-	 * in-process run compares the thread count before a provider loads with the count after. */
-	if (tick.thread)
-		wsph_plat_event_wait(tick.running, 60000);
-	if (!tick.thread) { /* no progress line is no reason to stop a run */
-		if (tick.lock)
-			wsph_mutex_free(tick.lock);
-		if (tick.stop)
-			wsph_plat_event_free(tick.stop);
-		if (tick.running)
-			wsph_plat_event_free(tick.running);
-		memset(&tick, 0, sizeof tick);
-	}
-	return 0;
-}
-
-void wsph_console_ticker_stop(void)
-{
-	if (!tick.thread)
-		return;
-	wsph_plat_event_set(tick.stop);
-	wsph_thread_join(tick.thread);
-	/* a run of cases longer than the interval says so at least once, however the thread was
-	 * scheduled (not one that ended before its first case did: a module that cannot be used) */
-	if (!tick.lines && tick.done &&
-	    wsph_plat_now_ns() - tick.t0 >= (uint64_t)tick.interval_ms * 1000000u)
-		tick_line();
-	wsph_mutex_free(tick.lock);
-	wsph_plat_event_free(tick.stop);
-	wsph_plat_event_free(tick.running);
-	free(tick.current);
-	memset(&tick, 0, sizeof tick);
-}
-
-/* The ticker's count and current case; nothing while no ticker runs. */
-static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next)
-{
-	if (!tick.thread)
-		return;
-	wsph_mutex_lock(tick.lock);
-	if (has_next) {
-		free(tick.current);
-		tick.current = next ? wsph_case_label(next) : NULL;
-	}
-	tick.done = done;
-	tick.total = total;
-	wsph_mutex_unlock(tick.lock);
-}
-
-void wsph_console_progress_next(void *ctx, size_t done, size_t total, const struct wsph_case *next)
-{
-	(void)ctx;
-	tick_update(done, total, next, 1);
+	fputc('\n', out);
 }
