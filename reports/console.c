@@ -520,14 +520,90 @@ static void put_rule_table(const struct con *k, struct brokens *b)
 	}
 }
 
+/* Every case as the summary shows it: failures and errors in brief (in full with verbose, with
+ * the passing and skipped ones); 0, or -1 when out of memory. */
+static int put_cases(struct con *k, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_cases; i++) {
+		const struct wsph_case *c = &r->cases[i];
+		struct wsph_casemap *map = NULL;
+		int bad = c->outcome == WSPH_FAIL || c->outcome == WSPH_ERROR;
+		int shown = bad || (o->verbose && c->n_findings);
+		if (o->deterministic && shown && !(map = wsph_casemap_new(c)))
+			return -1;
+		k->map = map;
+		if (bad && !o->verbose)
+			put_case_brief(k, c);
+		else
+			put_case(k, c, o->verbose);
+		k->map = NULL;
+		wsph_casemap_free(map);
+	}
+	return 0;
+}
+
+/* "N of what", in colour when there are any (code NULL: never). */
+static void put_count(const struct con *k, unsigned long n, const char *what, const char *code)
+{
+	if (n && code)
+		color_on(k, code);
+	fprintf(k->out, "%lu %s", n, what);
+	if (n && code)
+		color_off(k);
+}
+
+/* The last line: "2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings in 12.345 s; 2 defects;
+ * not reached: 3 steps, 1 rule in 2 cases". */
+static void put_totals(const struct con *k, const struct wsph_results *r,
+		       const struct wsph_report_opts *o, size_t defects)
+{
+	FILE *out = k->out;
+	struct wsph_counts n;
+	size_t u_steps, u_rules, u_cases;
+
+	wsph_results_count(r, &n);
+	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
+	color_on(k, GREEN); /* even 0 passed */
+	fprintf(out, "%lu passed", (unsigned long)(n.tests - n.failures - n.errors - n.skipped));
+	color_off(k);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.failures, "failed", RED);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.errors, "errors", RED);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.skipped, "skipped", NULL);
+	if (n.warnings) {
+		fputs(", ", out);
+		put_count(k, (unsigned long)n.warnings, "warnings", YELLOW);
+	}
+	if (!o->deterministic) {
+		char t[32];
+		wsph_report_format_millis(t, sizeof t, wsph_report_millis(r->time));
+		fprintf(out, " in %s s", t);
+	}
+	if (defects)
+		fprintf(out, "; %lu defect%s", (unsigned long)defects, defects == 1 ? "" : "s");
+	if (u_steps || u_rules) {
+		fputs("; not reached:", out);
+		if (u_steps)
+			fprintf(out, " %lu step%s", (unsigned long)u_steps, u_steps == 1 ? "" : "s");
+		if (u_rules)
+			fprintf(out, "%s %lu rule%s", u_steps ? "," : "", (unsigned long)u_rules,
+				u_rules == 1 ? "" : "s");
+		fprintf(out, " in %lu case%s", (unsigned long)u_cases, u_cases == 1 ? "" : "s");
+	}
+	fputc('\n', out);
+}
+
 int wsph_report_console(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
 {
 	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
-	struct wsph_counts n;
 	struct wsph_groups gs;
 	struct brokens b = {NULL, 0};
 	struct con k;
-	size_t i, u_steps, u_rules, u_cases;
+	size_t i;
 	int rc = -1;
 
 	if (!out || !r)
@@ -539,25 +615,8 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	k.map = NULL;
 	if (wsph_results_groups(r, &gs) != 0)
 		return -1;
-	if (brokens_collect(r, &b) != 0)
+	if (brokens_collect(r, &b) != 0 || put_cases(&k, r, o) != 0)
 		goto out;
-
-	for (i = 0; i < r->n_cases; i++) {
-		const struct wsph_case *c = &r->cases[i];
-		struct wsph_casemap *map = NULL;
-		int bad = c->outcome == WSPH_FAIL || c->outcome == WSPH_ERROR;
-		int shown = bad || (o->verbose && c->n_findings);
-		if (o->deterministic && shown && !(map = wsph_casemap_new(c)))
-			goto out;
-		k.map = map;
-		if (bad && !o->verbose)
-			put_case_brief(&k, c);
-		else
-			put_case(&k, c, o->verbose);
-		k.map = NULL;
-		wsph_casemap_free(map);
-	}
-
 	if (gs.n) {
 		fprintf(out, "\n%lu defect%s (findings of one rule at one site: module, WSP call, "
 			     "upcall):\n",
@@ -572,48 +631,7 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	}
 	if (gs.n || b.n)
 		fputc('\n', out);
-
-	wsph_results_count(r, &n);
-	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
-	color_on(&k, GREEN);
-	fprintf(out, "%lu passed", (unsigned long)(n.tests - n.failures - n.errors - n.skipped));
-	color_off(&k);
-	fputs(", ", out);
-	if (n.failures)
-		color_on(&k, RED);
-	fprintf(out, "%lu failed", (unsigned long)n.failures);
-	if (n.failures)
-		color_off(&k);
-	fputs(", ", out);
-	if (n.errors)
-		color_on(&k, RED);
-	fprintf(out, "%lu errors", (unsigned long)n.errors);
-	if (n.errors)
-		color_off(&k);
-	fprintf(out, ", %lu skipped", (unsigned long)n.skipped);
-	if (n.warnings) {
-		fputs(", ", out);
-		color_on(&k, YELLOW);
-		fprintf(out, "%lu warnings", (unsigned long)n.warnings);
-		color_off(&k);
-	}
-	if (!o->deterministic) {
-		char t[32];
-		wsph_report_format_millis(t, sizeof t, wsph_report_millis(r->time));
-		fprintf(out, " in %s s", t);
-	}
-	if (gs.n)
-		fprintf(out, "; %lu defect%s", (unsigned long)gs.n, gs.n == 1 ? "" : "s");
-	if (u_steps || u_rules) {
-		fputs("; not reached:", out);
-		if (u_steps)
-			fprintf(out, " %lu step%s", (unsigned long)u_steps, u_steps == 1 ? "" : "s");
-		if (u_rules)
-			fprintf(out, "%s %lu rule%s", u_steps ? "," : "", (unsigned long)u_rules,
-				u_rules == 1 ? "" : "s");
-		fprintf(out, " in %lu case%s", (unsigned long)u_cases, u_cases == 1 ? "" : "s");
-	}
-	fputc('\n', out);
+	put_totals(&k, r, o, gs.n);
 	rc = ferror(out) ? -1 : 0;
 out:
 	free(b.v);
