@@ -1,4 +1,4 @@
-/* libFuzzer target: the command line and environment parser (harness/options.c). The input is
+/* libFuzzer target: the command line and environment parser (cli/options.c). The input is
  * NUL-separated arguments after argv[0]; one that starts with '=' is an environment variable
  * instead ("=NAME=value"). Whatever the input: exit status 0 or 2, a reason with 2, and on 0 every
  * value within its documented range. */

@@ -964,23 +964,11 @@ size_t wsph_trace_memory(struct wsph_trace *t)
 	return n;
 }
 
-struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
+/* The readable events of chunks: up to the first one lost or never finished. */
+static uint64_t seal_end(struct wsph_trace *t, uint64_t chunks)
 {
-	if (!t)
-		return NULL;
-	if (!t->sealed)
-		drain_all(t, 1);
-	wsph_mutex_lock(t->lock);
-	if (t->sealed) {
-		wsph_mutex_unlock(t->lock);
-		return t;
-	}
-	uint64_t n = wsph_atomic_load_u64(&t->n);
-	uint64_t chunks = (n + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
-	int ok = chunks == 0 || spill_room(t, chunks - 1) == 0;
-	/* the readable events: up to the first one lost or never finished */
 	uint64_t end = 0;
-	for (uint64_t k = 0; ok && k < chunks; k++) {
+	for (uint64_t k = 0; k < chunks; k++) {
 		struct chunk *c = chunk_get(t, k);
 		size_t nrec = recs_in(t, k), j = 0;
 		if (c == SPILLED) {
@@ -994,15 +982,14 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 		if (j < nrec)
 			break;
 	}
-	if (!ok) {
-		wsph_mutex_unlock(t->lock);
-		return t; /* out of memory: it stays as it is, readable all the same */
-	}
-	wsph_atomic_store_u64(&t->n, end);
-	chunks = (end + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
-	/* encode what is still in memory (settle encoded every whole chunk but the newest already):
-	 * into the shared file if the trace has spilled already (the same bound as before), else kept
-	 * in memory, a tenth of its size or less */
+	return end;
+}
+
+/* Encodes what is still in memory (settle encoded every whole chunk but the newest already):
+ * into the shared file if the trace has spilled already (the same bound as before), else kept in
+ * memory, a tenth of its size or less. 0, or -1 with the rest still readable from memory. */
+static int seal_encode(struct wsph_trace *t, uint64_t chunks)
+{
 	for (uint64_t k = chunks; k < t->cap_spill_at; k++) { /* lost events' chunks */
 		free(t->spill_at[k].mem);
 		t->spill_at[k].mem = NULL;
@@ -1010,10 +997,8 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 	for (uint64_t k = 0; k < chunks; k++) { /* the encodings held beyond the bound: to the file */
 		struct spilled *sp = &t->spill_at[k];
 		if (sp->held && chunk_get(t, k) == SPILLED &&
-		    spill_encoded(t, k, sp->mem, sp->len) != 0) {
-			wsph_mutex_unlock(t->lock);
-			return t; /* it stays as it is, readable from memory */
-		}
+		    spill_encoded(t, k, sp->mem, sp->len) != 0)
+			return -1;
 	}
 	for (uint64_t k = 0; k < chunks; k++) {
 		struct chunk *c = chunk_get(t, k);
@@ -1025,15 +1010,19 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 			 : t->in_file ? spill_encoded(t, k, t->spill_at[k].mem, t->spill_at[k].len)
 				      : 0;
 		t->sealed = 0;
-		if (rc != 0) {
-			/* keep the rest readable from memory: not sealed */
-			wsph_mutex_unlock(t->lock);
-			return t;
-		}
+		if (rc != 0)
+			return -1;
 		wsph_atomic_store_ptr((void **)slot_of(t, k), SPILLED);
 		chunk_free(c);
 		t->in_memory--;
 	}
+	return 0;
+}
+
+/* Everything a sealed trace no longer needs: the chunks, the stages, the buffers; the chunk table
+ * and the texts cut to their size. */
+static void seal_shrink(struct wsph_trace *t, uint64_t chunks)
+{
 	free_dir(t); /* chunks past the end (lost events' chunks) */
 	while (t->n_spare)
 		chunk_free(t->spare[--t->n_spare]);
@@ -1064,6 +1053,33 @@ struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
 			t->cap_texts = t->n_texts;
 		}
 	}
+}
+
+struct wsph_trace *wsph_trace_seal(struct wsph_trace *t)
+{
+	if (!t)
+		return NULL;
+	if (!t->sealed)
+		drain_all(t, 1);
+	wsph_mutex_lock(t->lock);
+	if (t->sealed) {
+		wsph_mutex_unlock(t->lock);
+		return t;
+	}
+	uint64_t chunks = (wsph_atomic_load_u64(&t->n) + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	if (chunks && spill_room(t, chunks - 1) != 0) {
+		wsph_mutex_unlock(t->lock);
+		return t; /* out of memory: it stays as it is, readable all the same */
+	}
+	uint64_t end = seal_end(t, chunks);
+	wsph_atomic_store_u64(&t->n, end);
+	chunks = (end + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+	if (seal_encode(t, chunks) != 0) {
+		/* keep the rest readable from memory: not sealed */
+		wsph_mutex_unlock(t->lock);
+		return t;
+	}
+	seal_shrink(t, chunks);
 	t->sealed = 1;
 	t->sink = NULL;
 	t->rec_sink = NULL;

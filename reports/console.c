@@ -5,8 +5,6 @@
  * reach. Also the progress on stderr while running. */
 #include "casemap.h"
 #include "report.h"
-#include "platform/async.h"
-#include "platform/platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -223,34 +221,19 @@ static void put_case(const struct con *k, const struct wsph_case *c, int verbose
 		put_unreached(k, c);
 }
 
-int wsph_console_color(FILE *stream, int requested)
-{
-	const char *no = getenv("NO_COLOR");
-
-	if (requested != WSPH_COLOR_AUTO)
-		return requested != 0;
-	if (no && *no) /* https://no-color.org: present and not empty */
-		return 0;
-	return wsph_plat_stream_is_tty(stream);
-}
-
-static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next);
-
 /* "[12/48] sockets.stream/connect-accept-transfer[nonifs] ... ok". On a terminal each line
  * replaces the previous one, and only failures, errors and the last case stay on screen;
  * with verbose every case gets its own line, terminal or not. */
 void wsph_console_progress(void *ctx, size_t done, size_t total, const struct wsph_case *c)
 {
-	const struct wsph_report_opts *o = ctx;
+	const struct wsph_console_progress *o = ctx;
 	int verbose = o && o->verbose;
-	int tty = wsph_plat_stream_is_tty(stderr);
-	int color = wsph_console_color(stderr, o ? o->color : WSPH_COLOR_AUTO);
+	int tty = o && o->tty;
+	int color = o && o->color > 0;
 	const char *word = "ok", *code = GREEN;
 	char *label;
 	int keep;
 
-	if (c)
-		tick_update(done, total, NULL, 0);
 	if (!c || (!tty && !verbose))
 		return;
 	switch (c->outcome) {
@@ -537,27 +520,11 @@ static void put_rule_table(const struct con *k, struct brokens *b)
 	}
 }
 
-int wsph_report_console(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+/* Every case as the summary shows it: failures and errors in brief (in full with verbose, with
+ * the passing and skipped ones); 0, or -1 when out of memory. */
+static int put_cases(struct con *k, const struct wsph_results *r, const struct wsph_report_opts *o)
 {
-	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
-	struct wsph_counts n;
-	struct wsph_groups gs;
-	struct brokens b = {NULL, 0};
-	struct con k;
-	size_t i, u_steps, u_rules, u_cases;
-	int rc = -1;
-
-	if (!out || !r)
-		return -1;
-	if (!o)
-		o = &defaults;
-	k.out = out;
-	k.color = wsph_console_color(out, o->color);
-	k.map = NULL;
-	if (wsph_results_groups(r, &gs) != 0)
-		return -1;
-	if (brokens_collect(r, &b) != 0)
-		goto out;
+	size_t i;
 
 	for (i = 0; i < r->n_cases; i++) {
 		const struct wsph_case *c = &r->cases[i];
@@ -565,16 +532,91 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 		int bad = c->outcome == WSPH_FAIL || c->outcome == WSPH_ERROR;
 		int shown = bad || (o->verbose && c->n_findings);
 		if (o->deterministic && shown && !(map = wsph_casemap_new(c)))
-			goto out;
-		k.map = map;
+			return -1;
+		k->map = map;
 		if (bad && !o->verbose)
-			put_case_brief(&k, c);
+			put_case_brief(k, c);
 		else
-			put_case(&k, c, o->verbose);
-		k.map = NULL;
+			put_case(k, c, o->verbose);
+		k->map = NULL;
 		wsph_casemap_free(map);
 	}
+	return 0;
+}
 
+/* "N of what", in colour when there are any (code NULL: never). */
+static void put_count(const struct con *k, unsigned long n, const char *what, const char *code)
+{
+	if (n && code)
+		color_on(k, code);
+	fprintf(k->out, "%lu %s", n, what);
+	if (n && code)
+		color_off(k);
+}
+
+/* The last line: "2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings in 12.345 s; 2 defects;
+ * not reached: 3 steps, 1 rule in 2 cases". */
+static void put_totals(const struct con *k, const struct wsph_results *r,
+		       const struct wsph_report_opts *o, size_t defects)
+{
+	FILE *out = k->out;
+	struct wsph_counts n;
+	size_t u_steps, u_rules, u_cases;
+
+	wsph_results_count(r, &n);
+	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
+	color_on(k, GREEN); /* even 0 passed */
+	fprintf(out, "%lu passed", (unsigned long)(n.tests - n.failures - n.errors - n.skipped));
+	color_off(k);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.failures, "failed", RED);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.errors, "errors", RED);
+	fputs(", ", out);
+	put_count(k, (unsigned long)n.skipped, "skipped", NULL);
+	if (n.warnings) {
+		fputs(", ", out);
+		put_count(k, (unsigned long)n.warnings, "warnings", YELLOW);
+	}
+	if (!o->deterministic) {
+		char t[32];
+		wsph_report_format_millis(t, sizeof t, wsph_report_millis(r->time));
+		fprintf(out, " in %s s", t);
+	}
+	if (defects)
+		fprintf(out, "; %lu defect%s", (unsigned long)defects, defects == 1 ? "" : "s");
+	if (u_steps || u_rules) {
+		fputs("; not reached:", out);
+		if (u_steps)
+			fprintf(out, " %lu step%s", (unsigned long)u_steps, u_steps == 1 ? "" : "s");
+		if (u_rules)
+			fprintf(out, "%s %lu rule%s", u_steps ? "," : "", (unsigned long)u_rules,
+				u_rules == 1 ? "" : "s");
+		fprintf(out, " in %lu case%s", (unsigned long)u_cases, u_cases == 1 ? "" : "s");
+	}
+	fputc('\n', out);
+}
+
+int wsph_report_console(FILE *out, const struct wsph_results *r, const struct wsph_report_opts *o)
+{
+	static const struct wsph_report_opts defaults = {0, 0, 0, 0};
+	struct wsph_groups gs;
+	struct brokens b = {NULL, 0};
+	struct con k;
+	size_t i;
+	int rc = -1;
+
+	if (!out || !r)
+		return -1;
+	if (!o)
+		o = &defaults;
+	k.out = out;
+	k.color = o->color > 0;
+	k.map = NULL;
+	if (wsph_results_groups(r, &gs) != 0)
+		return -1;
+	if (brokens_collect(r, &b) != 0 || put_cases(&k, r, o) != 0)
+		goto out;
 	if (gs.n) {
 		fprintf(out, "\n%lu defect%s (findings of one rule at one site: module, WSP call, "
 			     "upcall):\n",
@@ -589,48 +631,7 @@ int wsph_report_console(FILE *out, const struct wsph_results *r, const struct ws
 	}
 	if (gs.n || b.n)
 		fputc('\n', out);
-
-	wsph_results_count(r, &n);
-	wsph_results_unreached(r, &u_steps, &u_rules, &u_cases);
-	color_on(&k, GREEN);
-	fprintf(out, "%lu passed", (unsigned long)(n.tests - n.failures - n.errors - n.skipped));
-	color_off(&k);
-	fputs(", ", out);
-	if (n.failures)
-		color_on(&k, RED);
-	fprintf(out, "%lu failed", (unsigned long)n.failures);
-	if (n.failures)
-		color_off(&k);
-	fputs(", ", out);
-	if (n.errors)
-		color_on(&k, RED);
-	fprintf(out, "%lu errors", (unsigned long)n.errors);
-	if (n.errors)
-		color_off(&k);
-	fprintf(out, ", %lu skipped", (unsigned long)n.skipped);
-	if (n.warnings) {
-		fputs(", ", out);
-		color_on(&k, YELLOW);
-		fprintf(out, "%lu warnings", (unsigned long)n.warnings);
-		color_off(&k);
-	}
-	if (!o->deterministic) {
-		char t[32];
-		wsph_report_format_millis(t, sizeof t, wsph_report_millis(r->time));
-		fprintf(out, " in %s s", t);
-	}
-	if (gs.n)
-		fprintf(out, "; %lu defect%s", (unsigned long)gs.n, gs.n == 1 ? "" : "s");
-	if (u_steps || u_rules) {
-		fputs("; not reached:", out);
-		if (u_steps)
-			fprintf(out, " %lu step%s", (unsigned long)u_steps, u_steps == 1 ? "" : "s");
-		if (u_rules)
-			fprintf(out, "%s %lu rule%s", u_steps ? "," : "", (unsigned long)u_rules,
-				u_rules == 1 ? "" : "s");
-		fprintf(out, " in %lu case%s", (unsigned long)u_cases, u_cases == 1 ? "" : "s");
-	}
-	fputc('\n', out);
+	put_totals(&k, r, o, gs.n);
 	rc = ferror(out) ? -1 : 0;
 out:
 	free(b.v);
@@ -638,143 +639,19 @@ out:
 	return rc;
 }
 
-/* ---- progress on a stderr that is not a terminal: a line every few seconds ---- */
-
-#define TICK_MS_DEFAULT 5000
-#define TICK_ENV "WSPHARNESS_PROGRESS_INTERVAL_MS"
-
-static struct ticker {
-	struct wsph_mutex *lock;
-	void *stop;    /* a platform event: set to end the thread */
-	void *running; /* set by the thread first thing */
-	struct wsph_thread *thread;
-	unsigned interval_ms;
-	uint64_t t0;
-	size_t done, total;
-	char *current; /* the case the run waits for (its ID), NULL none */
-	unsigned long lines;
-} tick;
-
-/* "[ 12/48] 25% 00:31 elapsed, current: sockets.stream/connect-refused[nonifs]" */
-static void tick_line(void)
+/* The periodic progress line (harness/progress.c prints it on a stderr that is not a terminal):
+ * "[ 12/48]  25% 00:31 elapsed, current: sockets.stream/connect-refused[nonifs]". */
+void wsph_console_tick(FILE *out, size_t done, size_t total, uint64_t elapsed_s,
+		       const char *current)
 {
-	uint64_t s = (wsph_plat_now_ns() - tick.t0) / 1000000000u;
-	int width = (int)snprintf(NULL, 0, "%lu", (unsigned long)tick.total);
+	int width = (int)snprintf(NULL, 0, "%lu", (unsigned long)total);
 
-	fprintf(stderr, "[%*lu/%lu] %3lu%% %02lu:%02lu elapsed", width, (unsigned long)tick.done,
-		(unsigned long)tick.total,
-		tick.total ? (unsigned long)(tick.done * 100 / tick.total) : 0UL,
-		(unsigned long)(s / 60), (unsigned long)(s % 60));
-	if (tick.current) {
-		fputs(", current: ", stderr);
-		put_clean(stderr, tick.current);
+	fprintf(out, "[%*lu/%lu] %3lu%% %02lu:%02lu elapsed", width, (unsigned long)done,
+		(unsigned long)total, total ? (unsigned long)(done * 100 / total) : 0UL,
+		(unsigned long)(elapsed_s / 60), (unsigned long)(elapsed_s % 60));
+	if (current) {
+		fputs(", current: ", out);
+		put_clean(out, current);
 	}
-	fputc('\n', stderr);
-	fflush(stderr);
-	tick.lines++;
-}
-
-static int tick_main(void *ctx)
-{
-	(void)ctx;
-	wsph_plat_idle_exempt(1); /* the harness's own timed wait, not the provider's */
-	wsph_plat_event_set(tick.running);
-	while (!wsph_plat_event_wait(tick.stop, tick.interval_ms)) {
-		wsph_mutex_lock(tick.lock);
-		tick_line();
-		wsph_mutex_unlock(tick.lock);
-	}
-	return 0;
-}
-
-/* The interval: WSPHARNESS_PROGRESS_INTERVAL_MS, a plain decimal from 1 to 3600000, or 5 s. */
-static int tick_interval(unsigned *ms, char *err, size_t errlen)
-{
-	const char *v = getenv(TICK_ENV), *p;
-	unsigned long x = 0;
-
-	*ms = TICK_MS_DEFAULT;
-	if (!v)
-		return 0;
-	for (p = v; *p >= '0' && *p <= '9' && x <= 3600000; p++)
-		x = x * 10 + (unsigned long)(*p - '0');
-	if (!*v || *p || x < 1 || x > 3600000) {
-		snprintf(err, errlen, TICK_ENV " must be a number of milliseconds from 1 to 3600000, "
-				      "not '%.40s'",
-			 v);
-		return -1;
-	}
-	*ms = (unsigned)x;
-	return 0;
-}
-
-int wsph_console_ticker_start(const struct wsph_report_opts *o, char *err, size_t errlen)
-{
-	unsigned ms;
-
-	if (tick_interval(&ms, err, errlen) != 0)
-		return -1;
-	if ((o && o->deterministic) || wsph_plat_stream_is_tty(stderr) || tick.thread)
-		return 0;
-	memset(&tick, 0, sizeof tick);
-	tick.interval_ms = ms;
-	tick.t0 = wsph_plat_now_ns();
-	tick.lock = wsph_mutex_new();
-	tick.stop = wsph_plat_event_new();
-	tick.running = wsph_plat_event_new();
-	if (tick.lock && tick.stop && tick.running)
-		tick.thread = wsph_thread_start(tick_main, NULL);
-	/* Running before any case starts: a Windows thread is counted when it first runs, and an
-	 * in-process run compares the thread count before a provider loads with the count after. */
-	if (tick.thread)
-		wsph_plat_event_wait(tick.running, 60000);
-	if (!tick.thread) { /* no progress line is no reason to stop a run */
-		if (tick.lock)
-			wsph_mutex_free(tick.lock);
-		if (tick.stop)
-			wsph_plat_event_free(tick.stop);
-		if (tick.running)
-			wsph_plat_event_free(tick.running);
-		memset(&tick, 0, sizeof tick);
-	}
-	return 0;
-}
-
-void wsph_console_ticker_stop(void)
-{
-	if (!tick.thread)
-		return;
-	wsph_plat_event_set(tick.stop);
-	wsph_thread_join(tick.thread);
-	/* a run of cases longer than the interval says so at least once, however the thread was
-	 * scheduled (not one that ended before its first case did: a module that cannot be used) */
-	if (!tick.lines && tick.done &&
-	    wsph_plat_now_ns() - tick.t0 >= (uint64_t)tick.interval_ms * 1000000u)
-		tick_line();
-	wsph_mutex_free(tick.lock);
-	wsph_plat_event_free(tick.stop);
-	wsph_plat_event_free(tick.running);
-	free(tick.current);
-	memset(&tick, 0, sizeof tick);
-}
-
-/* The ticker's count and current case; nothing while no ticker runs. */
-static void tick_update(size_t done, size_t total, const struct wsph_case *next, int has_next)
-{
-	if (!tick.thread)
-		return;
-	wsph_mutex_lock(tick.lock);
-	if (has_next) {
-		free(tick.current);
-		tick.current = next ? wsph_case_label(next) : NULL;
-	}
-	tick.done = done;
-	tick.total = total;
-	wsph_mutex_unlock(tick.lock);
-}
-
-void wsph_console_progress_next(void *ctx, size_t done, size_t total, const struct wsph_case *next)
-{
-	(void)ctx;
-	tick_update(done, total, next, 1);
+	fputc('\n', out);
 }

@@ -1,6 +1,6 @@
-/* Reporter registry, atomic report files, and the locale-free time formats every writer uses. */
+/* Reporter registry, a report to its file through the caller's writer, and the locale-free time
+ * formats every writer uses. */
 #include "report.h"
-#include "platform/platform.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,58 +30,33 @@ wsph_reporter wsph_reporter_find(const char *name)
 	return NULL;
 }
 
-/* Writes the report on f and flushes it. 0, or -1 with errno set (EIO when nothing said why). */
-static int emit(FILE *f, wsph_reporter fn, const struct wsph_results *r,
-		const struct wsph_report_opts *o)
+/* A report to write: the writer and what it reads. */
+struct job {
+	wsph_reporter fn;
+	const struct wsph_results *r;
+	const struct wsph_report_opts *o;
+};
+
+static int emit(FILE *f, void *ctx)
 {
-	errno = 0;
-	if (fn(f, r, o) == 0 && fflush(f) == 0 && !ferror(f))
-		return 0;
-	if (!errno)
-		errno = EIO;
-	return -1;
+	const struct job *j = ctx;
+	return j->fn(f, j->r, j->o);
 }
 
-int wsph_report_to_path(const char *path, wsph_reporter fn, const struct wsph_results *r,
-			const struct wsph_report_opts *o)
+int wsph_report_to_path(wsph_report_sink sink, const char *path, wsph_reporter fn,
+			const struct wsph_results *r, const struct wsph_report_opts *o)
 {
-	char tmp[WSPH_REPORT_PATH_CAP], dst[WSPH_REPORT_PATH_CAP];
-	FILE *f;
-	int rc, e;
+	struct job j = {fn, r, o};
 
-	if (!path || !*path || !fn) {
+	if (!sink || !fn) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* what went to stdout before (the summary) comes first, also through /dev/stdout */
-	fflush(stdout);
-	if (strcmp(path, "-") == 0)
-		return emit(stdout, fn, r, o);
-	/* folders are made only when missing: a device or a pipe (\\.\pipe\x) has none to make */
-	f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
-	if (!f && errno == ENOENT && wsph_plat_mkdirs(path) == 0)
-		f = wsph_plat_out_open(path, tmp, dst, sizeof tmp);
-	if (!f)
-		return -1;
-	rc = emit(f, fn, r, o);
-	e = errno;
-	errno = 0;
-	if (fclose(f) != 0 && rc == 0) {
-		rc = -1;
-		e = errno ? errno : EIO;
-	}
-	if (rc == 0 && tmp[0] && wsph_plat_replace_file(tmp, dst) != 0) {
-		rc = -1;
-		e = errno;
-	}
-	if (rc != 0 && tmp[0])
-		wsph_plat_remove_file(tmp);
-	errno = e;
-	return rc;
+	return sink(path, emit, &j);
 }
 
-int wsph_report_write(const char *format, const char *path, const struct wsph_results *r,
-		      const struct wsph_report_opts *o)
+int wsph_report_write(wsph_report_sink sink, const char *format, const char *path,
+		      const struct wsph_results *r, const struct wsph_report_opts *o)
 {
 	wsph_reporter fn = wsph_reporter_find(format);
 	const char *name = path && strcmp(path, "-") ? path : "standard output";
@@ -91,7 +66,7 @@ int wsph_report_write(const char *format, const char *path, const struct wsph_re
 			format ? format : "");
 		return -1;
 	}
-	if (wsph_report_to_path(path, fn, r, o) == 0)
+	if (wsph_report_to_path(sink, path, fn, r, o) == 0)
 		return 0;
 	fprintf(stderr, "wspharness: cannot write %s: %s\n", name, strerror(errno));
 	return -1;

@@ -2,6 +2,7 @@
  * with independent consumers (xmllint against our XSD, junitparser, a TAP and YAML reader, JSON).
  */
 #include "fixture.h"
+#include "outfile.h"
 #include "report.h"
 #include "util.h"
 
@@ -27,7 +28,8 @@ int main(int argc, char **argv)
 			struct wsph_report_opts o = {det, 0, 0, 0};
 			char *path =
 			    wsph_format("%s/%s%s", argv[1], det ? "det-" : "", outs[i].file);
-			if (!path || wsph_report_to_path(path, wsph_reporter_find(outs[i].format),
+			if (!path || wsph_report_to_path(wsph_outfile_write, path,
+			                                 wsph_reporter_find(outs[i].format),
 			                                 &r, &o) != 0) {
 				fprintf(stderr, "write_fixture: cannot write %s\n",
 				        path ? path : "?");

@@ -1,6 +1,7 @@
 /* JUnit and console reports over one model with every outcome and hostile strings; model helpers. */
 #define _POSIX_C_SOURCE 200809L
 #include "../../reports/report.h"
+#include "outfile.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -534,7 +535,7 @@ Test(junit, written_file_parses)
 	snprintf(path, sizeof path, "%s/sub/dir/junit.xml", dir);
 	snprintf(sub, sizeof sub, "%s/sub/dir", dir);
 	build(&r);
-	cr_assert_eq(wsph_report_to_path(path, wsph_report_junit, &r, &det), 0);
+	cr_assert_eq(wsph_report_to_path(wsph_outfile_write, path, wsph_report_junit, &r, &det), 0);
 	cr_expect(exists(path));
 	cr_expect_eq(entries(sub), 1, "a temporary file left in %s", sub);
 
@@ -561,7 +562,7 @@ Test(junit, written_file_parses)
 	}
 
 	/* A writer that fails half-way leaves the previous report and no temporary file. */
-	cr_expect_eq(wsph_report_to_path(path, half_then_fail, &r, &det), -1);
+	cr_expect_eq(wsph_report_to_path(wsph_outfile_write, path, half_then_fail, &r, &det), -1);
 	cr_expect_eq(entries(sub), 1, "a temporary file left in %s", sub);
 	doc = slurp(path);
 	cr_assert_not_null(doc);
@@ -581,16 +582,16 @@ Test(junit, written_file_parses)
  * written somewhere else; an unknown format is a named failure too. */
 Test(junit, overlong_path_refused)
 {
-	static char path[WSPH_REPORT_PATH_CAP + 64];
+	static char path[WSPH_OUTFILE_PATH_CAP + 64];
 	struct wsph_results r;
 
 	memset(path, 'a', sizeof path - 1);
 	memcpy(path, "/tmp/", 5);
 	build(&r);
 	errno = 0;
-	cr_expect_eq(wsph_report_to_path(path, wsph_report_junit, &r, &det), -1);
+	cr_expect_eq(wsph_report_to_path(wsph_outfile_write, path, wsph_report_junit, &r, &det), -1);
 	cr_expect_eq(errno, ENAMETOOLONG);
-	cr_expect_eq(wsph_report_write("nonesuch", "/tmp/x.xml", &r, &det), -1);
+	cr_expect_eq(wsph_report_write(wsph_outfile_write, "nonesuch", "/tmp/x.xml", &r, &det), -1);
 	wsph_results_free(&r);
 }
 
@@ -824,8 +825,8 @@ Test(console, colour_and_time)
 	out = render(wsph_report_console, &r, &o);
 	cr_expect_null(strchr(out, '\x1b'));
 	free(out);
-	/* auto: a temporary file is no terminal */
-	o.color = WSPH_COLOR_AUTO;
+	/* anything but 1 is plain: the caller decides what a terminal gets (harness/progress.h) */
+	o.color = -1;
 	out = render(wsph_report_console, &r, &o);
 	cr_expect_null(strchr(out, '\x1b'));
 	free(out);

@@ -1,4 +1,4 @@
-/* The command line and the numeric environment (harness/options.c): strict numbers in range,
+/* The command line and the numeric environment (cli/options.c): strict numbers in range,
  * flags into struct options, the time limits' product. */
 #include "options.h"
 #include "scenario.h"

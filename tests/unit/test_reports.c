@@ -4,6 +4,7 @@
 #include "../../reports/casemap.h"
 #include "../../reports/json.h"
 #include "../../reports/report.h"
+#include "progress.h"
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -663,7 +664,7 @@ Test(console, deterministic_findings_show_placeholders)
 Test(console, progress_lines_when_verbose, .init = cr_redirect_stderr)
 {
 	struct wsph_results r;
-	struct wsph_report_opts o = {0, 0, 1, 0};
+	struct wsph_console_progress o = {.verbose = 1};
 	build(&r);
 	for (size_t i = 0; i < r.n_cases; i++)
 		wsph_console_progress(&o, i + 1, r.n_cases, &r.cases[i]);
@@ -680,10 +681,10 @@ Test(console, progress_lines_when_verbose, .init = cr_redirect_stderr)
 Test(console, no_color_is_honoured)
 {
 	setenv("NO_COLOR", "1", 1);
-	cr_assert_eq(wsph_console_color(stdout, WSPH_COLOR_AUTO), 0);
-	cr_assert_eq(wsph_console_color(stdout, 1), 1, "--color=always wins");
+	cr_assert_eq(wsph_term_color(stdout, WSPH_COLOR_AUTO), 0);
+	cr_assert_eq(wsph_term_color(stdout, 1), 1, "--color=always wins");
 	unsetenv("NO_COLOR");
-	cr_assert_eq(wsph_console_color(stdout, 0), 0);
+	cr_assert_eq(wsph_term_color(stdout, 0), 0);
 }
 
 /* ---- one defect, one line; not reached; the matrix's verdicts (hand-made models) ---- */

@@ -313,6 +313,190 @@ static DWORD console_flag(void)
 								  : CREATE_NO_WINDOW;
 }
 
+/* The error of the call that failed (a generic one when it set none), named in *failed. */
+static DWORD failure(const char *call, const char **failed)
+{
+	DWORD e = GetLastError();
+	*failed = call;
+	return e ? e : ERROR_GEN_FAILURE;
+}
+
+/* The child's channels: the command pipe and the event channel (their connections under way
+ * before the child exists, so none can be missed) and the provider's output, a named pipe too,
+ * so that it can be read overlapped (*out_w: its inheritable write end; *nul: the child's stdin).
+ * 0, or the system error with the call in *failed. */
+static DWORD open_channels(struct wsph_child *ch, const char *token, HANDLE *out_w, HANDLE *nul,
+			   const char **failed)
+{
+	SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+	wchar_t name[128];
+	int c;
+
+	if (!(ch->conn.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->wev = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->chan.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+	    !(ch->out.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
+		return failure("CreateEvent", failed);
+	channel_name(token, "cmd", name, 128);
+	if ((ch->cmd = server_pipe(name, PIPE_ACCESS_OUTBOUND)) == INVALID_HANDLE_VALUE)
+		return failure("CreateNamedPipe", failed);
+	channel_name(token, "ev", name, 128);
+	if ((ch->chan.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
+		return failure("CreateNamedPipe", failed);
+	if ((c = connect_start(ch->cmd, &ch->conn)) < 0)
+		return failure("ConnectNamedPipe", failed);
+	ch->cmd_state = c;
+	if ((c = connect_start(ch->chan.h, &ch->chan.ov)) < 0)
+		return failure("ConnectNamedPipe", failed);
+	ch->chan.connecting = !c;
+	channel_name(token, "out", name, 128);
+	if ((ch->out.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
+		return failure("CreateNamedPipe", failed);
+	*out_w = CreateFileW(name, GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
+	if (*out_w == INVALID_HANDLE_VALUE)
+		return failure("CreateFile", failed);
+	*nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+			   OPEN_EXISTING, 0, NULL);
+	if (*nul == INVALID_HANDLE_VALUE)
+		return failure("CreateFile(NUL)", failed);
+	return 0;
+}
+
+/* The job that ends what the child starts when the parent closes it. 0, or the system error. */
+static DWORD make_job(struct wsph_child *ch, const char *token, const char **failed)
+{
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+	wchar_t name[128];
+
+	job_name(token, name, 128);
+	if (!(ch->job = CreateJobObjectW(NULL, name)))
+		return failure("CreateJobObject", failed);
+	memset(&lim, 0, sizeof lim);
+	lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+	if (!SetInformationJobObject(ch->job, JobObjectExtendedLimitInformation, &lim, sizeof lim))
+		return failure("SetInformationJobObject", failed);
+	return 0;
+}
+
+/* "EXE" --child TOKEN ARGS, malloc'd; NULL with *e set when it does not fit or memory is short. */
+static wchar_t *child_cmdline(const wchar_t *exe, const char *token, const wchar_t *args, DWORD *e)
+{
+	size_t cap = 32768, pos = 0;
+	wchar_t wtoken[64], *cmdline = calloc(cap, sizeof *cmdline);
+
+	if (!cmdline) {
+		*e = ERROR_NOT_ENOUGH_MEMORY;
+		return NULL;
+	}
+	ascii_widen(token, wtoken, 64);
+	if (quote(cmdline, cap, &pos, exe) || quote(cmdline, cap, &pos, L"--child") ||
+	    quote(cmdline, cap, &pos, wtoken) || wcslen(args) + pos + 1 > cap) {
+		free(cmdline);
+		*e = ERROR_FILENAME_EXCED_RANGE;
+		return NULL;
+	}
+	memcpy(cmdline + pos, args, (wcslen(args) + 1) * sizeof *args);
+	return cmdline;
+}
+
+/* An attribute list that lets the child inherit the n handles of inh and no others; NULL when the
+ * system cannot make one. */
+static LPPROC_THREAD_ATTRIBUTE_LIST handle_list(HANDLE *inh, size_t n)
+{
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs;
+	SIZE_T asz = 0;
+
+	InitializeProcThreadAttributeList(NULL, 1, 0, &asz);
+	if (!asz || !(attrs = malloc(asz)))
+		return NULL;
+	if (!InitializeProcThreadAttributeList(attrs, 1, 0, &asz)) {
+		free(attrs);
+		return NULL;
+	}
+	if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh,
+				       n * sizeof *inh, NULL, NULL)) {
+		DeleteProcThreadAttributeList(attrs);
+		free(attrs);
+		return NULL;
+	}
+	return attrs;
+}
+
+/* The child, suspended, with nul as stdin and out_w as stdout and stderr. Only these two are
+ * inherited, whatever other inheritable handles this process has (another child's, being
+ * started on another thread). */
+static BOOL create_child(const wchar_t *exe, wchar_t *cmdline, HANDLE nul, HANDLE out_w,
+			 PROCESS_INFORMATION *pi)
+{
+	STARTUPINFOEXW si;
+	HANDLE inh[2] = {nul, out_w};
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs = handle_list(inh, 2);
+	DWORD flags = CREATE_SUSPENDED | console_flag();
+	BOOL ok;
+
+	memset(&si, 0, sizeof si);
+	si.StartupInfo.cb = sizeof si.StartupInfo;
+	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+	si.StartupInfo.hStdInput = nul;
+	si.StartupInfo.hStdOutput = out_w;
+	si.StartupInfo.hStdError = out_w;
+	if (attrs) {
+		si.StartupInfo.cb = sizeof si;
+		si.lpAttributeList = attrs;
+		flags |= EXTENDED_STARTUPINFO_PRESENT;
+	}
+	ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo, pi);
+	if (!ok && attrs && GetLastError() == ERROR_INVALID_PARAMETER) {
+		/* a system without handle lists: plain inheritance of the inheritable handles */
+		si.StartupInfo.cb = sizeof si.StartupInfo;
+		ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags & ~(DWORD)EXTENDED_STARTUPINFO_PRESENT,
+				    NULL, NULL, &si.StartupInfo, pi);
+	}
+	if (attrs) {
+		DWORD e = GetLastError(); /* CreateProcess's, for the caller */
+		DeleteProcThreadAttributeList(attrs);
+		free(attrs);
+		SetLastError(e);
+	}
+	return ok;
+}
+
+/* The child into the job; an old system's job that cannot nest: the child runs, what it starts
+ * may outlive it (said once). */
+static void join_job(struct wsph_child *ch, HANDLE proc)
+{
+	if (AssignProcessToJobObject(ch->job, proc))
+		return;
+	if (!job_warned) {
+		char why[600];
+		sys_reason(GetLastError(), L"the child process", why, sizeof why);
+		fprintf(stderr,
+			"wspharness: the child processes run without a job object (%s): what a "
+			"provider starts may outlive its child\n",
+			why);
+		job_warned = 1;
+	}
+	CloseHandle(ch->job);
+	ch->job = NULL;
+}
+
+/* The started child, in its job and running. 0, or the error of ResumeThread (the child
+ * killed). */
+static DWORD run_child(struct wsph_child *ch, PROCESS_INFORMATION *pi, const char **failed)
+{
+	DWORD e = 0;
+
+	ch->proc = pi->hProcess;
+	join_job(ch, pi->hProcess);
+	if (ResumeThread(pi->hThread) == (DWORD)-1) {
+		e = GetLastError();
+		*failed = "ResumeThread";
+		TerminateProcess(pi->hProcess, KILLED_MARKER);
+	}
+	CloseHandle(pi->hThread);
+	return e;
+}
+
 /* One attempt. 0 and *res, or the system error. */
 static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_child **res,
 			const char **failed)
@@ -323,166 +507,33 @@ static DWORD start_once(const wchar_t *exe, const wchar_t *args, struct wsph_chi
 		return ERROR_NOT_ENOUGH_MEMORY;
 	ch->cmd = ch->chan.h = ch->out.h = INVALID_HANDLE_VALUE;
 	HANDLE out_w = INVALID_HANDLE_VALUE, nul = INVALID_HANDLE_VALUE;
-	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
 	wchar_t *cmdline = NULL;
-	DWORD e = 0;
+	PROCESS_INFORMATION pi;
 	char token[64];
-	wchar_t name[128];
 	snprintf(token, sizeof token, "%lx-%lx-%lx", (unsigned long)GetCurrentProcessId(),
 		 (unsigned long)InterlockedIncrement(&serial), (unsigned long)(GetTickCount() & 0xFFFFFF));
 
-#define FAIL(call)                             \
-	do {                                   \
-		e = GetLastError();            \
-		if (!e)                        \
-			e = ERROR_GEN_FAILURE; \
-		*failed = call;                \
-		goto fail;                     \
-	} while (0)
-	if (!(ch->conn.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-	    !(ch->wev = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-	    !(ch->chan.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-	    !(ch->out.ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
-		FAIL("CreateEvent");
-	channel_name(token, "cmd", name, 128);
-	if ((ch->cmd = server_pipe(name, PIPE_ACCESS_OUTBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL("CreateNamedPipe");
-	channel_name(token, "ev", name, 128);
-	if ((ch->chan.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL("CreateNamedPipe");
-	/* the connections are under way before the child exists, so none can be missed */
-	int c = connect_start(ch->cmd, &ch->conn);
-	if (c < 0)
-		FAIL("ConnectNamedPipe");
-	ch->cmd_state = c;
-	c = connect_start(ch->chan.h, &ch->chan.ov);
-	if (c < 0)
-		FAIL("ConnectNamedPipe");
-	ch->chan.connecting = !c;
-
-	/* the provider's output: a named pipe too, so that it can be read overlapped */
-	SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
-	channel_name(token, "out", name, 128);
-	if ((ch->out.h = server_pipe(name, PIPE_ACCESS_INBOUND)) == INVALID_HANDLE_VALUE)
-		FAIL("CreateNamedPipe");
-	out_w = CreateFileW(name, GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
-	if (out_w == INVALID_HANDLE_VALUE)
-		FAIL("CreateFile");
-	nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
-			  OPEN_EXISTING, 0, NULL);
-	if (nul == INVALID_HANDLE_VALUE)
-		FAIL("CreateFile(NUL)");
-
-	job_name(token, name, 128);
-	if (!(ch->job = CreateJobObjectW(NULL, name)))
-		FAIL("CreateJobObject");
-	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
-	memset(&lim, 0, sizeof lim);
-	lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-	if (!SetInformationJobObject(ch->job, JobObjectExtendedLimitInformation, &lim, sizeof lim))
-		FAIL("SetInformationJobObject");
-
-	size_t cap = 32768, pos = 0;
-	if (!(cmdline = calloc(cap, sizeof *cmdline))) {
-		e = ERROR_NOT_ENOUGH_MEMORY;
-		goto fail;
-	}
-	wchar_t wtoken[64];
-	ascii_widen(token, wtoken, 64);
-	if (quote(cmdline, cap, &pos, exe) || quote(cmdline, cap, &pos, L"--child") ||
-	    quote(cmdline, cap, &pos, wtoken) || wcslen(args) + pos + 1 > cap) {
-		e = ERROR_FILENAME_EXCED_RANGE;
-		goto fail;
-	}
-	memcpy(cmdline + pos, args, (wcslen(args) + 1) * sizeof *args);
-
-	/* Only the child's stdin and stdout are inherited, whatever other inheritable handles this
-	 * process has (another child's, being started on another thread). */
-	STARTUPINFOEXW si;
-	PROCESS_INFORMATION pi;
-	HANDLE inh[2] = {nul, out_w};
-	memset(&si, 0, sizeof si);
-	si.StartupInfo.cb = sizeof si.StartupInfo;
-	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-	si.StartupInfo.hStdInput = nul;
-	si.StartupInfo.hStdOutput = out_w;
-	si.StartupInfo.hStdError = out_w;
-	DWORD flags = CREATE_SUSPENDED | console_flag();
-	SIZE_T asz = 0;
-	InitializeProcThreadAttributeList(NULL, 1, 0, &asz);
-	if (asz && (attrs = malloc(asz)) != NULL) {
-		if (InitializeProcThreadAttributeList(attrs, 1, 0, &asz)) {
-			if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh,
-						      sizeof inh, NULL, NULL)) {
-				si.StartupInfo.cb = sizeof si;
-				si.lpAttributeList = attrs;
-				flags |= EXTENDED_STARTUPINFO_PRESENT;
-			} else {
-				DeleteProcThreadAttributeList(attrs);
-				free(attrs);
-				attrs = NULL;
-			}
-		} else {
-			free(attrs);
-			attrs = NULL;
-		}
-	}
-	BOOL ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags, NULL, NULL,
-				 &si.StartupInfo, &pi);
-	if (!ok && attrs && GetLastError() == ERROR_INVALID_PARAMETER) {
-		/* a system without handle lists: plain inheritance of the inheritable handles */
-		si.StartupInfo.cb = sizeof si.StartupInfo;
-		ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags & ~(DWORD)EXTENDED_STARTUPINFO_PRESENT,
-				    NULL, NULL, &si.StartupInfo, &pi);
-	}
-	if (!ok)
-		FAIL("CreateProcess");
-	ch->proc = pi.hProcess;
-	if (!AssignProcessToJobObject(ch->job, pi.hProcess)) {
-		/* an old system's job that cannot nest: the child runs, what it starts may outlive it */
-		if (!job_warned) {
-			char why[600];
-			sys_reason(GetLastError(), L"the child process", why, sizeof why);
-			fprintf(stderr,
-				"wspharness: the child processes run without a job object (%s): what a "
-				"provider starts may outlive its child\n",
-				why);
-			job_warned = 1;
-		}
-		CloseHandle(ch->job);
-		ch->job = NULL;
-	}
-	if (ResumeThread(pi.hThread) == (DWORD)-1) {
-		e = GetLastError();
-		*failed = "ResumeThread";
-		TerminateProcess(pi.hProcess, KILLED_MARKER);
-		CloseHandle(pi.hThread);
-		goto fail;
-	}
-	CloseHandle(pi.hThread);
-	CloseHandle(out_w);
-	CloseHandle(nul);
-	if (attrs) {
-		DeleteProcThreadAttributeList(attrs);
-		free(attrs);
-	}
-	free(cmdline);
-	reader_start(&ch->out);
-	if (!ch->chan.connecting)
-		reader_start(&ch->chan);
-	*res = ch;
-	return 0;
-#undef FAIL
-fail:
+	DWORD e = open_channels(ch, token, &out_w, &nul, failed);
+	if (!e)
+		e = make_job(ch, token, failed);
+	if (!e)
+		cmdline = child_cmdline(exe, token, args, &e);
+	if (!e && !create_child(exe, cmdline, nul, out_w, &pi))
+		e = failure("CreateProcess", failed);
+	if (!e)
+		e = run_child(ch, &pi, failed);
 	if (out_w != INVALID_HANDLE_VALUE)
 		CloseHandle(out_w);
 	if (nul != INVALID_HANDLE_VALUE)
 		CloseHandle(nul);
-	if (attrs) {
-		DeleteProcThreadAttributeList(attrs);
-		free(attrs);
-	}
 	free(cmdline);
+	if (!e) {
+		reader_start(&ch->out);
+		if (!ch->chan.connecting)
+			reader_start(&ch->chan);
+		*res = ch;
+		return 0;
+	}
 	if (ch->proc)
 		WaitForSingleObject(ch->proc, INFINITE);
 	child_free(ch); /* cancels the connections under way */

@@ -1,4 +1,5 @@
 /* wspharness: the command line. Parses flags, calls the runner, maps results to the exit status. */
+#include "casemap.h"
 #include "catalog.h"
 #include "driver.h"
 #include "platform/platform.h"
@@ -8,6 +9,8 @@
 #include "filter.h"
 #include "modfile.h"
 #include "options.h"
+#include "outfile.h"
+#include "progress.h"
 #include "ruleset.h"
 #include "runner.h"
 #include "sha256.h"
@@ -269,7 +272,7 @@ static int run_reports(struct options *o, struct wsph_results *results)
 			console = stderr;
 	struct wsph_report_opts ro;
 	memset(&ro, 0, sizeof ro);
-	ro.color = wsph_console_color(console, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
+	ro.color = wsph_term_color(console, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
 	ro.verbose = o->verbose;
 	ro.deterministic = o->deterministic;
 	ro.trace_cap = 65536;
@@ -280,8 +283,8 @@ static int run_reports(struct options *o, struct wsph_results *results)
 	jo.color = 0;
 	size_t unwritten = 0;
 	for (size_t i = 0; i < o->n_reports; i++)
-		unwritten += wsph_report_write(o->reports[i].format, o->reports[i].path, results,
-					       &jo) != 0;
+		unwritten += wsph_report_write(wsph_outfile_write, o->reports[i].format,
+					       o->reports[i].path, results, &jo) != 0;
 	return unwritten ? EXIT_INTERNAL : 0;
 }
 
@@ -334,16 +337,19 @@ static int cmd_run(struct options *o)
 		have_manifest = (status = run_manifest(o, &cfg, &manifest)) == 0;
 	if (status)
 		goto out;
-	struct wsph_report_opts po;
+	struct wsph_console_progress po;
 	memset(&po, 0, sizeof po);
-	po.color = o->color >= 0 ? o->color : WSPH_COLOR_AUTO;
+	po.color = wsph_term_color(stderr, o->color >= 0 ? o->color : WSPH_COLOR_AUTO);
+	po.tty = wsph_plat_stream_is_tty(stderr);
 	po.verbose = o->verbose;
+	struct wsph_progress pg = {.on_case = wsph_console_progress, .ctx = &po,
+				   .label = wsph_case_label, .tick_line = wsph_console_tick};
 	if (!o->quiet && o->child_case < 0) {
-		cfg.progress = wsph_console_progress;
-		cfg.progress_next = wsph_console_progress_next;
-		cfg.progress_ctx = &po;
-		po.deterministic = o->deterministic;
-		if (wsph_console_ticker_start(&po, err, sizeof err) != 0) {
+		cfg.progress = wsph_progress_case;
+		cfg.progress_next = wsph_progress_next;
+		cfg.progress_ctx = &pg;
+		pg.tick = !po.tty && !o->deterministic;
+		if (wsph_progress_start(&pg, err, sizeof err) != 0) {
 			status = say(EXIT_BAD_INPUT, "wspharness: ", err);
 			goto out;
 		}
@@ -356,7 +362,7 @@ static int cmd_run(struct options *o)
 	cfg.bad_input = err;
 	cfg.bad_input_len = sizeof err;
 	int ran = wsph_run(&cfg, &results);
-	wsph_console_ticker_stop();
+	wsph_progress_stop();
 	if (ran != 0) {
 		status = ran == 1 ? say(EXIT_BAD_INPUT, "wspharness: ", err)
 				  : say(EXIT_INTERNAL, "wspharness: ", "out of memory");
