@@ -1,7 +1,7 @@
-/* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream. */
+/* The rule engine: startup/cleanup, errno and socket-handle lifecycle rules over the event stream,
+ * and the rule families (rulefamily.h) it runs beside them. */
 #include "rules.h"
-#include "rules_errno.h"
-#include "rules_lsp.h"
+#include "rulefamilies.h"
 
 #include "wsph/spi.h"
 
@@ -256,8 +256,12 @@ struct wsph_rules {
 	uint64_t *finding_calls; /* ... and the WSP call it belongs to (0 none) */
 	uint64_t charged_handles[64]; /* handles a finding was made about when they were returned */
 	size_t n_charged_handles;
-	struct wsph_rules_errno *errno_rules; /* rules_errno.c */
-	struct wsph_rules_lsp *lsp; /* the LSP.NextProc.* rules (rules_lsp.c) */
+	/* The rule families (cfg.families, else the registered ones) and each one's state (NULL: it
+	 * sits this case out); they report through sink. */
+	const struct wsph_rule_family *const *families;
+	void **family_state;
+	size_t n_families;
+	struct wsph_rule_sink sink;
 };
 
 /* The WSP call event `seq` belongs to: itself for a CALL, its call for a RETURN or an UPCALL. */
@@ -269,14 +273,92 @@ static uint64_t call_of_seq(struct wsph_rules *r, uint64_t seq)
 	return ev.kind == WSPH_EV_CALL ? ev.seq : ev.parent;
 }
 
+/* ---- the rule families ---- */
+
+static void sink_report(void *engine, const char *rule_id, int step, uint64_t seq,
+			const char *message)
+{
+	wsph_rules_report(engine, rule_id, step, seq, message);
+}
+
+static void families_create(struct wsph_rules *r)
+{
+	r->families = r->cfg.families ? r->cfg.families : wsph_rule_families;
+	size_t n = 0;
+	while (r->families[n])
+		n++;
+	r->family_state = calloc(n ? n : 1, sizeof *r->family_state);
+	if (!r->family_state)
+		return; /* out of memory: no family runs */
+	r->n_families = n;
+	r->sink = (struct wsph_rule_sink){r, sink_report};
+	for (size_t i = 0; i < n; i++)
+		if (r->families[i]->create)
+			r->family_state[i] = r->families[i]->create(&r->cfg, &r->sink);
+}
+
+static void families_destroy(struct wsph_rules *r)
+{
+	for (size_t i = 0; i < r->n_families; i++)
+		if (r->family_state[i] && r->families[i]->destroy)
+			r->families[i]->destroy(r->family_state[i]);
+	free(r->family_state);
+}
+
+static void families_event(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	for (size_t i = 0; i < r->n_families; i++)
+		if (r->family_state[i] && r->families[i]->on_event)
+			r->families[i]->on_event(r->family_state[i], ev);
+}
+
+static void families_return(struct wsph_rules *r, const struct wsph_event *call,
+			    const struct wsph_event *ret)
+{
+	for (size_t i = 0; i < r->n_families; i++)
+		if (r->family_state[i] && r->families[i]->on_return)
+			r->families[i]->on_return(r->family_state[i], call, ret);
+}
+
+static void families_step_end(struct wsph_rules *r)
+{
+	for (size_t i = 0; i < r->n_families; i++)
+		if (r->family_state[i] && r->families[i]->on_step_end)
+			r->families[i]->on_step_end(r->family_state[i]);
+}
+
+static void families_finish(struct wsph_rules *r)
+{
+	for (size_t i = 0; i < r->n_families; i++)
+		if (r->family_state[i] && r->families[i]->on_finish)
+			r->families[i]->on_finish(r->family_state[i]);
+}
+
+/* Whether any family knows that the layer told the provider below, `module`, catalog id `id`;
+ * *told_ifs gets the first answer a family knows about XP1_IFS_HANDLES (-1 none). */
+static int families_told(const struct wsph_rules *r, const char *module, uint64_t parent,
+			 uint64_t id, int *told_ifs)
+{
+	int told = 0;
+	*told_ifs = -1;
+	for (size_t i = 0; i < r->n_families; i++) {
+		int ifs = -1;
+		if (!r->family_state[i] || !r->families[i]->told)
+			continue;
+		told |= r->families[i]->told(r->family_state[i], module, parent, id, &ifs);
+		if (*told_ifs < 0)
+			*told_ifs = ifs;
+	}
+	return told;
+}
+
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg)
 {
 	struct wsph_rules *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
-	r->errno_rules = wsph_rules_errno_new();
-	r->lsp = wsph_rules_lsp_new(cfg);
+	families_create(r);
 	return r;
 }
 
@@ -298,8 +380,7 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->ledger);
 	frames_put(r->frames);
 	free(r->lower_handles);
-	wsph_rules_errno_free(r->errno_rules);
-	wsph_rules_lsp_free(r->lsp);
+	families_destroy(r);
 	free(r);
 }
 
@@ -405,20 +486,13 @@ static int handle_charged(const struct wsph_rules *r, uint64_t h)
 	return 0;
 }
 
-static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
-			const char *message)
+/* Whether a finding of `rule` about event `seq` (of WSP call `call`, 0 when each event of it
+ * counts alone) in `step` would repeat one already made. One finding per rule and step: the first
+ * instance is the one worth reading. And one per offending event: the rules that describe the
+ * same wrong call or upcall from another angle are not charged again. */
+static int finding_repeats(const struct wsph_rules *r, const struct wsph_rule *rule, int step,
+			   uint64_t seq, int per_event, uint64_t call)
 {
-	const struct wsph_rule *rule = wsph_ruleset_find(r->cfg.set, rule_id);
-	if (!rule)
-		rule = wsph_ruleset_find(r->cfg.set, R_EXPECTATION);
-	if (!rule)
-		return;
-	/* One finding per rule and step: the first instance is the one worth reading. And one per
-	 * offending event: the rules that describe the same wrong call or upcall from another angle
-	 * are not charged again. A WSPStartup's return is the exception: it reports several
-	 * independent facts (the version, WSPDATA, the procedure table). */
-	int per_event = seq && call_fn_of_seq(r, seq) != WSPH_FN_WSPSTARTUP;
-	uint64_t call = per_event ? call_of_seq(r, seq) : 0;
 	for (size_t i = 0; i < r->n_findings; i++) {
 		/* a warning does not hide an error that comes after it */
 		int outranks = r->findings[i].rule->severity == WSPH_SEV_ERROR ||
@@ -427,31 +501,37 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 		    (per_event && r->finding_seqs[i] == seq && outranks) ||
 		    (call && r->finding_calls[i] == call &&
 		     r->findings[i].rule->severity == WSPH_SEV_ERROR))
-			return;
+			return 1;
 	}
-	if (r->n_findings == r->cap_findings) {
-		size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
-		struct wsph_finding *p = realloc(r->findings, nc * sizeof *p);
-		if (!p)
-			return;
-		r->findings = p;
-		uint64_t *q = realloc(r->finding_seqs, nc * sizeof *q);
-		if (!q)
-			return;
-		r->finding_seqs = q;
-		q = realloc(r->finding_calls, nc * sizeof *q);
-		if (!q)
-			return;
-		r->finding_calls = q;
-		r->cap_findings = nc;
-	}
-	r->finding_seqs[r->n_findings] = seq;
-	r->finding_calls[r->n_findings] = call_of_seq(r, seq);
-	note_charged_handle(r, rule, seq);
-	struct wsph_finding *f = &r->findings[r->n_findings++];
-	memset(f, 0, sizeof *f);
-	f->rule = rule;
-	f->step = step;
+	return 0;
+}
+
+/* Room for one more finding (0), or -1 when out of memory. */
+static int findings_grow(struct wsph_rules *r)
+{
+	if (r->n_findings < r->cap_findings)
+		return 0;
+	size_t nc = r->cap_findings ? r->cap_findings * 2 : 8;
+	struct wsph_finding *p = realloc(r->findings, nc * sizeof *p);
+	if (!p)
+		return -1;
+	r->findings = p;
+	uint64_t *q = realloc(r->finding_seqs, nc * sizeof *q);
+	if (!q)
+		return -1;
+	r->finding_seqs = q;
+	q = realloc(r->finding_calls, nc * sizeof *q);
+	if (!q)
+		return -1;
+	r->finding_calls = q;
+	r->cap_findings = nc;
+	return 0;
+}
+
+/* The finding's place in the scenario and its message, headed by the step. */
+static void finding_text(struct wsph_rules *r, struct wsph_finding *f, int step,
+			 const char *message)
+{
 	const struct wsph_step *st = step_at(r, step);
 	if (st)
 		f->loc = st->loc;
@@ -464,6 +544,30 @@ static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uin
 	f->message = malloc(len);
 	if (f->message)
 		snprintf(f->message, len, "%s%s", head, message);
+}
+
+static void add_finding(struct wsph_rules *r, const char *rule_id, int step, uint64_t seq,
+			const char *message)
+{
+	const struct wsph_rule *rule = wsph_ruleset_find(r->cfg.set, rule_id);
+	if (!rule)
+		rule = wsph_ruleset_find(r->cfg.set, R_EXPECTATION);
+	if (!rule)
+		return;
+	/* A WSPStartup's return is the exception to one finding per event: it reports several
+	 * independent facts (the version, WSPDATA, the procedure table). */
+	int per_event = seq && call_fn_of_seq(r, seq) != WSPH_FN_WSPSTARTUP;
+	uint64_t call = per_event ? call_of_seq(r, seq) : 0;
+	if (finding_repeats(r, rule, step, seq, per_event, call) || findings_grow(r) != 0)
+		return;
+	r->finding_seqs[r->n_findings] = seq;
+	r->finding_calls[r->n_findings] = call_of_seq(r, seq);
+	note_charged_handle(r, rule, seq);
+	struct wsph_finding *f = &r->findings[r->n_findings++];
+	memset(f, 0, sizeof *f);
+	f->rule = rule;
+	f->step = step;
+	finding_text(r, f, step, message);
 	f->call_fn = f->upcall_fn = -1;
 	if (seq) {
 		f->excerpt = wsph_trace_excerpt(r->cfg.trace, seq > 6 ? seq - 6 : 1, seq + 1, seq);
@@ -655,7 +759,7 @@ static int told_by_layer(const struct wsph_rules *r, const struct wsph_event *ev
 {
 	int ifs;
 	return ev->behalf[0] && lower_of(r, ev->module) &&
-	       wsph_rules_lsp_told(r->lsp, ev->module, ev->parent, id, &ifs);
+	       families_told(r, ev->module, ev->parent, id, &ifs);
 }
 
 /* The kind its layer told a provider below (XP1_IFS_HANDLES in the WSAPROTOCOL_INFOW of its lower
@@ -664,7 +768,7 @@ static unsigned told_kind(const struct wsph_rules *r, const struct wsph_event *e
 {
 	int ifs = -1;
 	if (ev->behalf[0] && lower_of(r, ev->module))
-		wsph_rules_lsp_told(r->lsp, ev->module, ev->parent, 0, &ifs);
+		families_told(r, ev->module, ev->parent, 0, &ifs);
 	return ifs < 0 ? 0 : ifs ? WSPH_KIND_IFS : WSPH_KIND_NONIFS;
 }
 
@@ -778,7 +882,8 @@ static int client_named(const struct wsph_rules *r, const struct wsph_event *ev)
 	return f && (f->call.fn == WSPH_FN_WSPSELECT || f->call.a[0] == ev->a[0]);
 }
 
-/* The notification upcalls, checked for the provider under test. */
+/* ---- per-upcall checks ---- */
+
 /* The call's text for a finding's message, formatted on first use: most events make no finding,
  * and formatting every one cost more than the rest of the checks. In the per-upcall checks, CALL
  * is that text. */
@@ -798,227 +903,471 @@ static const char *call_of(struct lazy_call *lc)
 }
 #define CALL call_of(lc)
 
-static void check_notification(struct wsph_rules *r, const struct wsph_event *ev,
-			       struct lazy_call *lc)
+/* The checks of one upcall or interposed import, found by its function in a table. */
+typedef void upcall_check(struct wsph_rules *r, const struct wsph_event *ev, struct lazy_call *lc);
+
+/* A catalog id the caller passed that is not one of its own entries. */
+static void not_own_id(struct wsph_rules *r, const struct wsph_event *ev, struct lazy_call *lc,
+		       const char *rule_id)
 {
 	char ids[64];
-	switch (ev->fn) {
-	case WSPH_FN_WPUPOSTMESSAGE: {
-		if (r->cleanup_begun) {
-			finding(r, "SPI.Cleanup.Silent", ev,
-				"%s called %s after the final WSPCleanup began; pending "
-				"notifications are cancelled without posting messages",
-				ev->module, CALL);
-			break;
-		}
-		if ((void *)(uintptr_t)ev->a[0] != r->cfg.window)
-			break; /* a window of the layer's own, not the client's */
-		struct ledger_entry *e = ledger_find(r, ev->a[2]);
-		if (e && !e->modified && !e->open) {
-			finding(r, "WPU.Handles.NoUseAfterClose", ev,
-				"%s called %s with wParam 0x%" PRIx64 ", a handle it released with "
-				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, CALL, ev->a[2], e->closed_seq);
-			break;
-		}
-		struct reg *g = reg_find(r, ev->a[2], 1);
-		uint64_t bit = ev->a[3] & 0xffff;
-		if (g && !g->active && g->ended_by)
-			finding(r, "WPU.PostMessage.StopsAfterCancel", ev,
-				"%s called %s for socket 0x%" PRIx64 " after %s; no message may "
-				"follow",
-				ev->module, CALL, ev->a[2], g->ended_by);
-		else if (!g || !g->active)
-			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
-				"%s called %s, but wParam 0x%" PRIx64 " is not a client socket "
-				"registered with WSPAsyncSelect",
-				ev->module, CALL, ev->a[2]);
-		else if (g->target != ev->a[0] || g->msg != ev->a[1])
-			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
-				"%s called %s, but socket 0x%" PRIx64 " was registered with hWnd 0x%" PRIx64
-				" and Msg 0x%" PRIx64,
-				ev->module, CALL, ev->a[2], g->target, g->msg);
-		else if (!bit || (bit & (bit - 1)) || !(bit & g->mask))
-			finding(r, "WPU.PostMessage.MatchesRegistration", ev,
-				"%s called %s with lParam 0x%" PRIx64 "; LOWORD(lParam) must be a single "
-				"FD_ event of the registration (0x%" PRIx64 ")",
-				ev->module, CALL, ev->a[3], g->mask);
-		break;
-	}
-	case WSPH_FN_WPUSETEVENT:
-		if (r->cleanup_begun && ev->a[1]) {
-			finding(r, "SPI.Cleanup.Silent", ev,
-				"%s called %s on a client event after the final WSPCleanup began; "
-				"pending operations are cancelled without signalling events",
-				ev->module, CALL);
-			break;
-		}
-		if (owned_find(r->events, r->n_events, ev->a[0]) || is_event_target(r, ev->a[0]) ||
-		    is_op_event(r, ev->a[0]))
-			break;
-		finding(r, "WPU.SetEvent.Optional", ev,
-			"%s called %s on an event that is neither registered with WSPEventSelect, "
-			"nor the hEvent of an overlapped operation, nor one it created with "
-			"WPUCreateEvent",
+	finding(r, rule_id, ev, "%s called %s with catalog id %" PRIu64 ", which is not its own (%s)",
+		ev->module, CALL, ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids));
+}
+
+/* ---- the notification upcalls, checked for the provider under test ---- */
+
+/* WPUPostMessage to the client's window: a registered socket, its window and message, one of
+ * its events. */
+static void notify_post_message(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	if (r->cleanup_begun) {
+		finding(r, "SPI.Cleanup.Silent", ev,
+			"%s called %s after the final WSPCleanup began; pending "
+			"notifications are cancelled without posting messages",
 			ev->module, CALL);
-		break;
-	case WSPH_FN_WPUQUEUEAPC: {
-		if (ev->a[3] == POISON_THREAD)
-			finding(r, "WPU.QueueApc.ThreadIdCopied", ev,
-				"%s called %s with a WSATHREADID whose ThreadHandle the harness "
-				"poisoned when the call that passed it returned: the provider kept "
-				"the lpThreadId pointer instead of copying the structure",
-				ev->module, CALL);
-		if (is_client_routine(r, ev->a[1]))
-			finding(r, "WPU.QueueApc.NotClientRoutine", ev,
-				"%s called %s with lpfnUserApc = the client's completion routine; the "
-				"provider queues its own APC, which then calls the client's routine",
-				ev->module, CALL);
-		if (r->cleanup_begun) {
-			finding(r, "SPI.Cleanup.Silent", ev,
-				"%s called %s after the final WSPCleanup began; pending operations "
-				"are cancelled without invoking completion routines",
-				ev->module, CALL);
-			break;
-		}
-		struct op_rec *o = NULL;
-		for (size_t i = 0; i < r->n_ops && !o; i++)
-			if (r->ops[i].routine && !r->ops[i].notified && r->ops[i].state != OP_FAILED)
-				o = &r->ops[i];
-		if (o)
-			o->notified = 1;
-		else
-			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
-				"%s called %s while no overlapped operation with a completion routine "
-				"was waiting for its completion",
-				ev->module, CALL);
-		break;
+		return;
 	}
-	case WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST: {
-		if (kind_of(r, ev->module) == WSPH_KIND_IFS)
-			finding(r, "WPU.CompleteOverlapped.IFSNotUsed", ev,
-				"%s called %s although it is an IFS provider; it is for providers "
-				"whose handles come from WPUCreateSocketHandle",
-				ev->module, CALL);
-		struct op_rec *o = op_find(r, ev->a[1]);
-		if (r->cleanup_begun && o) {
-			finding(r, "SPI.Cleanup.Silent", ev,
-				"%s called %s after the final WSPCleanup began; pending operations "
-				"are cancelled without notification",
-				ev->module, CALL);
-			break;
-		}
-		if (!o) {
-			finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
-				"%s called %s with lpOverlapped 0x%" PRIx64 ", which is not a "
-				"WSAOVERLAPPED the client passed to a WSP call",
-				ev->module, CALL, ev->a[1]);
-			break;
-		}
-		struct ledger_entry *e = ledger_find(r, ev->a[0]);
-		if (o->routine)
-			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
-				"%s called %s for an operation that has a completion routine; those "
-				"complete through an APC (WPUQueueApc), not WPUCompleteOverlappedRequest",
-				ev->module, CALL);
-		else if (o->notified)
-			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
-				"%s called %s for an operation that was already completed; an "
-				"operation completes exactly once",
-				ev->module, CALL);
-		else if (o->state == OP_FAILED)
-			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
-				"%s called %s for an operation whose call failed with an error other "
-				"than WSA_IO_PENDING; no completion indication may occur",
-				ev->module, CALL);
-		if (e && !e->modified && !e->open)
-			finding(r, "WPU.Handles.NoUseAfterClose", ev,
-				"%s called %s on socket 0x%" PRIx64 ", which it had released with "
-				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, CALL, ev->a[0], e->closed_seq);
-		else if (!e || e->modified || ev->a[0] != o->s)
-			finding(r, "WPU.CompleteOverlapped.CreatedHandleOnly", ev,
-				"%s called %s with s = 0x%" PRIx64 "; it must be the client's handle "
-				"from WPUCreateSocketHandle that the operation was issued on (0x%" PRIx64 ")",
-				ev->module, CALL, ev->a[0], o->s);
-		if (ev->a[3] > o->len)
-			finding(r, "SPI.Transfer.WithinBuffers", ev,
-				"%s called %s with cbTransferred %" PRIu64 ", more than the %" PRIu64
-				" byte(s) of the operation's WSABUF",
-				ev->module, CALL, ev->a[3], o->len);
+	if ((void *)(uintptr_t)ev->a[0] != r->cfg.window)
+		return; /* a window of the layer's own, not the client's */
+	struct ledger_entry *e = ledger_find(r, ev->a[2]);
+	if (e && !e->modified && !e->open) {
+		finding(r, "WPU.Handles.NoUseAfterClose", ev,
+			"%s called %s with wParam 0x%" PRIx64 ", a handle it released with "
+			"WPUCloseSocketHandle (event #%" PRIu64 ")",
+			ev->module, CALL, ev->a[2], e->closed_seq);
+		return;
+	}
+	struct reg *g = reg_find(r, ev->a[2], 1);
+	uint64_t bit = ev->a[3] & 0xffff;
+	if (g && !g->active && g->ended_by)
+		finding(r, "WPU.PostMessage.StopsAfterCancel", ev,
+			"%s called %s for socket 0x%" PRIx64 " after %s; no message may "
+			"follow",
+			ev->module, CALL, ev->a[2], g->ended_by);
+	else if (!g || !g->active)
+		finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+			"%s called %s, but wParam 0x%" PRIx64 " is not a client socket "
+			"registered with WSPAsyncSelect",
+			ev->module, CALL, ev->a[2]);
+	else if (g->target != ev->a[0] || g->msg != ev->a[1])
+		finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+			"%s called %s, but socket 0x%" PRIx64 " was registered with hWnd 0x%" PRIx64
+			" and Msg 0x%" PRIx64,
+			ev->module, CALL, ev->a[2], g->target, g->msg);
+	else if (!bit || (bit & (bit - 1)) || !(bit & g->mask))
+		finding(r, "WPU.PostMessage.MatchesRegistration", ev,
+			"%s called %s with lParam 0x%" PRIx64 "; LOWORD(lParam) must be a single "
+			"FD_ event of the registration (0x%" PRIx64 ")",
+			ev->module, CALL, ev->a[3], g->mask);
+}
+
+static void notify_set_event(struct wsph_rules *r, const struct wsph_event *ev,
+			     struct lazy_call *lc)
+{
+	if (r->cleanup_begun && ev->a[1]) {
+		finding(r, "SPI.Cleanup.Silent", ev,
+			"%s called %s on a client event after the final WSPCleanup began; "
+			"pending operations are cancelled without signalling events",
+			ev->module, CALL);
+		return;
+	}
+	if (owned_find(r->events, r->n_events, ev->a[0]) || is_event_target(r, ev->a[0]) ||
+	    is_op_event(r, ev->a[0]))
+		return;
+	finding(r, "WPU.SetEvent.Optional", ev,
+		"%s called %s on an event that is neither registered with WSPEventSelect, "
+		"nor the hEvent of an overlapped operation, nor one it created with "
+		"WPUCreateEvent",
+		ev->module, CALL);
+}
+
+/* WPUQueueApc: a copied WSATHREADID, the provider's own routine, an operation waiting for it. */
+static void notify_queue_apc(struct wsph_rules *r, const struct wsph_event *ev,
+			     struct lazy_call *lc)
+{
+	if (ev->a[3] == POISON_THREAD)
+		finding(r, "WPU.QueueApc.ThreadIdCopied", ev,
+			"%s called %s with a WSATHREADID whose ThreadHandle the harness "
+			"poisoned when the call that passed it returned: the provider kept "
+			"the lpThreadId pointer instead of copying the structure",
+			ev->module, CALL);
+	if (is_client_routine(r, ev->a[1]))
+		finding(r, "WPU.QueueApc.NotClientRoutine", ev,
+			"%s called %s with lpfnUserApc = the client's completion routine; the "
+			"provider queues its own APC, which then calls the client's routine",
+			ev->module, CALL);
+	if (r->cleanup_begun) {
+		finding(r, "SPI.Cleanup.Silent", ev,
+			"%s called %s after the final WSPCleanup began; pending operations "
+			"are cancelled without invoking completion routines",
+			ev->module, CALL);
+		return;
+	}
+	struct op_rec *o = NULL;
+	for (size_t i = 0; i < r->n_ops && !o; i++)
+		if (r->ops[i].routine && !r->ops[i].notified && r->ops[i].state != OP_FAILED)
+			o = &r->ops[i];
+	if (o)
 		o->notified = 1;
-		o->have_done = 1;
-		o->done_err = ev->a[2];
-		o->done_cb = ev->a[3];
-		break;
+	else
+		finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+			"%s called %s while no overlapped operation with a completion routine "
+			"was waiting for its completion",
+			ev->module, CALL);
+}
+
+/* The operation WPUCompleteOverlappedRequest completes: one that may complete that way, once,
+ * on the client's handle it was issued on, with no more bytes than its buffer holds. */
+static void check_completion(struct wsph_rules *r, const struct wsph_event *ev,
+			     struct lazy_call *lc, struct op_rec *o)
+{
+	struct ledger_entry *e = ledger_find(r, ev->a[0]);
+	if (o->routine)
+		finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+			"%s called %s for an operation that has a completion routine; those "
+			"complete through an APC (WPUQueueApc), not WPUCompleteOverlappedRequest",
+			ev->module, CALL);
+	else if (o->notified)
+		finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+			"%s called %s for an operation that was already completed; an "
+			"operation completes exactly once",
+			ev->module, CALL);
+	else if (o->state == OP_FAILED)
+		finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+			"%s called %s for an operation whose call failed with an error other "
+			"than WSA_IO_PENDING; no completion indication may occur",
+			ev->module, CALL);
+	if (e && !e->modified && !e->open)
+		finding(r, "WPU.Handles.NoUseAfterClose", ev,
+			"%s called %s on socket 0x%" PRIx64 ", which it had released with "
+			"WPUCloseSocketHandle (event #%" PRIu64 ")",
+			ev->module, CALL, ev->a[0], e->closed_seq);
+	else if (!e || e->modified || ev->a[0] != o->s)
+		finding(r, "WPU.CompleteOverlapped.CreatedHandleOnly", ev,
+			"%s called %s with s = 0x%" PRIx64 "; it must be the client's handle "
+			"from WPUCreateSocketHandle that the operation was issued on (0x%" PRIx64 ")",
+			ev->module, CALL, ev->a[0], o->s);
+	if (ev->a[3] > o->len)
+		finding(r, "SPI.Transfer.WithinBuffers", ev,
+			"%s called %s with cbTransferred %" PRIu64 ", more than the %" PRIu64
+			" byte(s) of the operation's WSABUF",
+			ev->module, CALL, ev->a[3], o->len);
+}
+
+static void notify_complete_overlapped(struct wsph_rules *r, const struct wsph_event *ev,
+				       struct lazy_call *lc)
+{
+	if (kind_of(r, ev->module) == WSPH_KIND_IFS)
+		finding(r, "WPU.CompleteOverlapped.IFSNotUsed", ev,
+			"%s called %s although it is an IFS provider; it is for providers "
+			"whose handles come from WPUCreateSocketHandle",
+			ev->module, CALL);
+	struct op_rec *o = op_find(r, ev->a[1]);
+	if (r->cleanup_begun && o) {
+		finding(r, "SPI.Cleanup.Silent", ev,
+			"%s called %s after the final WSPCleanup began; pending operations "
+			"are cancelled without notification",
+			ev->module, CALL);
+		return;
 	}
-	case WSPH_FN_WPUCLOSEEVENT:
-		if (ev->a[1])
-			finding(r, "WPU.Event.NoCloseOfClientEvents", ev,
-				"%s called %s on an event the client owns (registered with "
-				"WSPEventSelect or the hEvent of a WSAOVERLAPPED); WPUCloseEvent is for "
-				"events from WPUCreateEvent",
-				ev->module, CALL);
-		else if (ev->ret) {
-			struct owned *o = owned_find(r->events, r->n_events, ev->a[0]);
-			if (o)
-				o->open = 0;
-		}
-		break;
-	case WSPH_FN_WPUCREATEEVENT:
-		if (ev->ret)
-			owned_add(&r->events, &r->n_events, &r->cap_events, (uint64_t)ev->ret, ev->seq);
-		break;
-	case WSPH_FN_WPUOPENCURRENTTHREAD:
-		if (r->startups <= 0)
-			finding(r, "WPU.OpenCurrentThread.AfterStartup", ev,
-				"%s called %s with no successful WSPStartup outstanding",
-				ev->module, CALL);
-		else if (ev->ret == 0)
-			owned_add(&r->threads, &r->n_threads, &r->cap_threads, ev->a[1], ev->seq);
-		break;
-	case WSPH_FN_WPUCLOSETHREAD: {
-		struct owned *o = owned_find(r->threads, r->n_threads, ev->a[1]);
-		if (ev->a[2])
-			finding(r, "WPU.OpenCurrentThread.Paired", ev,
-				"%s called %s on the WSATHREADID the client passed with an overlapped "
-				"call; only structures from WPUOpenCurrentThread are closed",
-				ev->module, CALL);
-		else if (!o)
-			finding(r, "WPU.OpenCurrentThread.Paired", ev,
-				"%s called %s on a thread id WPUOpenCurrentThread never returned",
-				ev->module, CALL);
-		else if (!o->open)
-			finding(r, "WPU.OpenCurrentThread.Paired", ev,
-				"%s called %s a second time for the thread opened at event #%" PRIu64,
-				ev->module, CALL, o->seq);
-		else if (ev->ret == 0)
+	if (!o) {
+		finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
+			"%s called %s with lpOverlapped 0x%" PRIx64 ", which is not a "
+			"WSAOVERLAPPED the client passed to a WSP call",
+			ev->module, CALL, ev->a[1]);
+		return;
+	}
+	check_completion(r, ev, lc, o);
+	o->notified = 1;
+	o->have_done = 1;
+	o->done_err = ev->a[2];
+	o->done_cb = ev->a[3];
+}
+
+static void notify_close_event(struct wsph_rules *r, const struct wsph_event *ev,
+			       struct lazy_call *lc)
+{
+	if (ev->a[1])
+		finding(r, "WPU.Event.NoCloseOfClientEvents", ev,
+			"%s called %s on an event the client owns (registered with "
+			"WSPEventSelect or the hEvent of a WSAOVERLAPPED); WPUCloseEvent is for "
+			"events from WPUCreateEvent",
+			ev->module, CALL);
+	else if (ev->ret) {
+		struct owned *o = owned_find(r->events, r->n_events, ev->a[0]);
+		if (o)
 			o->open = 0;
-		break;
-	}
-	case WSPH_FN_WPUQUERYBLOCKINGCALLBACK:
-		if (!own_catalog_id(r, ev->module, ev->a[0]))
-			finding(r, "WPU.BlockingCallback.OwnCatalogId", ev,
-				"%s called %s with catalog id %" PRIu64 ", which is not its own (%s)",
-				ev->module, CALL, ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids));
-		break;
-	default:
-		break;
 	}
 }
 
-/* ---- per-upcall checks ---- */
+static void notify_create_event(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	(void)lc;
+	if (ev->ret)
+		owned_add(&r->events, &r->n_events, &r->cap_events, (uint64_t)ev->ret, ev->seq);
+}
 
-static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
+static void notify_open_thread(struct wsph_rules *r, const struct wsph_event *ev,
+			       struct lazy_call *lc)
+{
+	if (r->startups <= 0)
+		finding(r, "WPU.OpenCurrentThread.AfterStartup", ev,
+			"%s called %s with no successful WSPStartup outstanding",
+			ev->module, CALL);
+	else if (ev->ret == 0)
+		owned_add(&r->threads, &r->n_threads, &r->cap_threads, ev->a[1], ev->seq);
+}
+
+static void notify_close_thread(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	struct owned *o = owned_find(r->threads, r->n_threads, ev->a[1]);
+	if (ev->a[2])
+		finding(r, "WPU.OpenCurrentThread.Paired", ev,
+			"%s called %s on the WSATHREADID the client passed with an overlapped "
+			"call; only structures from WPUOpenCurrentThread are closed",
+			ev->module, CALL);
+	else if (!o)
+		finding(r, "WPU.OpenCurrentThread.Paired", ev,
+			"%s called %s on a thread id WPUOpenCurrentThread never returned",
+			ev->module, CALL);
+	else if (!o->open)
+		finding(r, "WPU.OpenCurrentThread.Paired", ev,
+			"%s called %s a second time for the thread opened at event #%" PRIu64,
+			ev->module, CALL, o->seq);
+	else if (ev->ret == 0)
+		o->open = 0;
+}
+
+static void notify_blocking_callback(struct wsph_rules *r, const struct wsph_event *ev,
+				     struct lazy_call *lc)
+{
+	if (!own_catalog_id(r, ev->module, ev->a[0]))
+		not_own_id(r, ev, lc, "WPU.BlockingCallback.OwnCatalogId");
+}
+
+static upcall_check *const notification_checks[WSPH_FN_COUNT] = {
+	[WSPH_FN_WPUPOSTMESSAGE] = notify_post_message,
+	[WSPH_FN_WPUSETEVENT] = notify_set_event,
+	[WSPH_FN_WPUQUEUEAPC] = notify_queue_apc,
+	[WSPH_FN_WPUCOMPLETEOVERLAPPEDREQUEST] = notify_complete_overlapped,
+	[WSPH_FN_WPUCLOSEEVENT] = notify_close_event,
+	[WSPH_FN_WPUCREATEEVENT] = notify_create_event,
+	[WSPH_FN_WPUOPENCURRENTTHREAD] = notify_open_thread,
+	[WSPH_FN_WPUCLOSETHREAD] = notify_close_thread,
+	[WSPH_FN_WPUQUERYBLOCKINGCALLBACK] = notify_blocking_callback,
+};
+
+/* ---- the handle upcalls and the imports, checked for every provider ---- */
+
+/* The catalog id a handle upcall names is the caller's own; one its layer told it (a provider
+ * below acting on what it was passed) is the layer's doing. */
+static void check_handle_id(struct wsph_rules *r, const struct wsph_event *ev,
+			    struct lazy_call *lc, const char *rule_id)
 {
 	char ids[64];
-	struct lazy_call lcs, *lc = &lcs;
-	lcs.ev = ev;
-	lcs.done = 0;
-	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
+	if (own_catalog_id(r, ev->module, ev->a[0]))
+		return;
+	if (told_by_layer(r, ev, ev->a[0]))
+		finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL, ev->a[0],
+			own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
+	else
+		not_own_id(r, ev, lc, rule_id);
+}
 
-	/* A provider below a layer is judged against the table its layer gave it (current_table is
-	 * the table of the most recent WSPStartup the module was given, -1 the layer's own). */
+static void upcall_create_handle(struct wsph_rules *r, const struct wsph_event *ev,
+				 struct lazy_call *lc)
+{
+	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
+	check_handle_id(r, ev, lc, "WPU.CreateSocketHandle.OwnCatalogId");
+	if (ifs && told_kind(r, ev) == WSPH_KIND_NONIFS)
+		finding(r, R_PROPAGATION, ev,
+			"%s called %s as a non-IFS provider would, since the "
+			"WSAPROTOCOL_INFOW %s passed its WSPStartup lacks XP1_IFS_HANDLES, "
+			"which its own catalog entry advertises; " PROPAGATION_RULE,
+			ev->module, CALL, ev->behalf);
+	else if (ifs)
+		finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
+			"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
+			ev->module, CALL);
+	if (ev->ret != -1)
+		ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
+}
+
+static void upcall_modify_handle(struct wsph_rules *r, const struct wsph_event *ev,
+				 struct lazy_call *lc)
+{
+	int ifs = kind_of(r, ev->module) == WSPH_KIND_IFS;
+	check_handle_id(r, ev, lc, "WPU.ModifyIFSHandle.OwnCatalogId");
+	if (!ifs && told_kind(r, ev) == WSPH_KIND_IFS)
+		finding(r, R_PROPAGATION, ev,
+			"%s called %s as an IFS provider would, since the "
+			"WSAPROTOCOL_INFOW %s passed its WSPStartup carries "
+			"XP1_IFS_HANDLES, which its own catalog entry does not; " PROPAGATION_RULE,
+			ev->module, CALL, ev->behalf);
+	else if (!ifs)
+		finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
+			"%s called %s although its catalog entry does not advertise "
+			"XP1_IFS_HANDLES (a non-IFS provider)",
+			ev->module, CALL);
+	/* what then goes wrong with this handle is that finding's */
+	for (size_t i = 0; !ifs && i < r->n_ledger; i++)
+		if (r->ledger[i].value == ev->a[1] || r->ledger[i].value == (uint64_t)ev->ret)
+			r->ledger[i].charged = 1;
+	if (ev->ret != -1) {
+		ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
+		struct ledger_entry *e = ledger_find(r, (uint64_t)ev->ret);
+		if (e && !ifs)
+			e->charged = 1;
+	}
+}
+
+static void upcall_close_handle(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	struct ledger_entry *e = ledger_find(r, ev->a[0]);
+	if (e && e->charged)
+		; /* a handle an earlier finding is about */
+	else if (e && e->modified)
+		finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
+			"%s called %s on a handle that came from WPUModifyIFSHandle (event "
+			"#%" PRIu64 "), not from WPUCreateSocketHandle",
+			ev->module, CALL, e->created_seq);
+	else if (!e)
+		finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
+			"%s called %s on a handle WPUCreateSocketHandle never returned",
+			ev->module, CALL);
+	else if (!e->open)
+		finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
+			"%s called %s on a handle it had already released with "
+			"WPUCloseSocketHandle (event #%" PRIu64 ")",
+			ev->module, CALL, e->closed_seq);
+	else if (ev->ret == 0) {
+		e->open = 0;
+		e->closed_seq = ev->seq;
+	}
+}
+
+/* A non-IFS layer's notification names the client's handle, never the provider below's. */
+static void upcall_post_message(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	if (r->cfg.layered && !lower_of(r, ev->module) && is_lower_handle(r, ev->a[2]) &&
+	    kind_of(r, ev->module) == WSPH_KIND_NONIFS)
+		finding(r, "LSP.NonIFS.NoLowerHandleLeak", ev,
+			"%s called %s with wParam 0x%" PRIx64 ", a handle of the provider "
+			"below it; the client must see only the layer's own handle",
+			ev->module, CALL, ev->a[2]);
+}
+
+static void upcall_query_context(struct wsph_rules *r, const struct wsph_event *ev,
+				 struct lazy_call *lc)
+{
+	struct ledger_entry *e = ledger_find(r, ev->a[0]);
+	if (kind_of(r, ev->module) == WSPH_KIND_IFS)
+		finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
+			"%s called %s although it is an IFS provider; only non-IFS providers "
+			"use it, on handles from WPUCreateSocketHandle",
+			ev->module, CALL);
+	else if (e && !e->modified && !e->open && !lower_of(r, ev->module) &&
+		 !client_named(r, ev))
+		finding(r, "WPU.Handles.NoUseAfterClose", ev,
+			"%s called %s on a handle it had released with WPUCloseSocketHandle "
+			"(event #%" PRIu64 ")",
+			ev->module, CALL, e->closed_seq);
+}
+
+static void import_post_message(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	if (ev->a[4])
+		finding(r, "WPU.PostMessage.Mandatory", ev,
+			"%s called %s directly for the window registered in WSPAsyncSelect; "
+			"async-select notifications must go through WPUPostMessage",
+			ev->module, CALL);
+}
+
+/* WSCGetProviderPath and WPUGetProviderPath: the length is in characters, and a WSAEFAULT
+ * (buffer too small) is retried before the path is used. */
+static void import_provider_path(struct wsph_rules *r, const struct wsph_event *ev,
+				 struct lazy_call *lc)
+{
+	(void)lc;
+	if (ev->fn == WSPH_FN_WSCGETPROVIDERPATH && ev->a[4])
+		finding(r, "WPU.GetProviderPath.LengthInChars", ev,
+			"%s called %s with *lpProviderDllPathLen = %" PRId64 " characters "
+			"(%" PRId64 " bytes) for a buffer on its stack that has room for at most "
+			"%" PRIu64 " characters before its frame's return address; the length is "
+			"the buffer's size in characters (a sizeof gives bytes)",
+			ev->module, wsph_fn_name(ev->fn), (int64_t)ev->a[1], (int64_t)ev->a[1] * 2,
+			ev->a[3] / 2);
+	if (ev->ret == SOCKET_ERROR && ev->err == WSAEFAULT)
+		r->path_fault_pending = 1;
+	else if (ev->ret == 0)
+		r->path_fault_pending = 0;
+}
+
+static void import_expand(struct wsph_rules *r, const struct wsph_event *ev, struct lazy_call *lc)
+{
+	(void)lc;
+	on_expand(r, ev);
+}
+
+static void import_load_library(struct wsph_rules *r, const struct wsph_event *ev,
+				struct lazy_call *lc)
+{
+	(void)lc;
+	if (load_from_bad_expansion(r, ev))
+		return; /* what else is wrong with this path follows from that */
+	if (ev->a[2])
+		finding(r, "WPU.GetProviderPath.Expands", ev,
+			"%s called %s(\"%s\") with environment strings unexpanded; the "
+			"path from WSCGetProviderPath/WPUGetProviderPath must be expanded "
+			"(ExpandEnvironmentStrings) before LoadLibrary",
+			ev->module, wsph_fn_name(ev->fn), ev->text);
+	if (r->path_fault_pending && r->cfg.layered)
+		finding(r, "WPU.GetProviderPath.ShortBuffer", ev,
+			"%s called %s(\"%s\") after the provider-path lookup failed with "
+			"WSAEFAULT (buffer too small) and was never retried",
+			ev->module, wsph_fn_name(ev->fn), ev->text);
+}
+
+static void import_get_proc_address(struct wsph_rules *r, const struct wsph_event *ev,
+				    struct lazy_call *lc)
+{
+	(void)lc;
+	if (!strcmp(ev->text, "WSPStartup") && ev->ret && !ev->a[2])
+		not_from_catalog(r, ev);
+}
+
+static upcall_check *const upcall_checks[WSPH_FN_COUNT] = {
+	[WSPH_FN_WPUCREATESOCKETHANDLE] = upcall_create_handle,
+	[WSPH_FN_WPUMODIFYIFSHANDLE] = upcall_modify_handle,
+	[WSPH_FN_WPUCLOSESOCKETHANDLE] = upcall_close_handle,
+	[WSPH_FN_WPUPOSTMESSAGE] = upcall_post_message,
+	[WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT] = upcall_query_context,
+	[WSPH_FN_POSTMESSAGEA] = import_post_message,
+	[WSPH_FN_POSTMESSAGEW] = import_post_message,
+	[WSPH_FN_WSCGETPROVIDERPATH] = import_provider_path,
+	[WSPH_FN_WPUGETPROVIDERPATH] = import_provider_path,
+	[WSPH_FN_EXPANDENVIRONMENTSTRINGSA] = import_expand,
+	[WSPH_FN_EXPANDENVIRONMENTSTRINGSW] = import_expand,
+	[WSPH_FN_LOADLIBRARYA] = import_load_library,
+	[WSPH_FN_LOADLIBRARYW] = import_load_library,
+	[WSPH_FN_LOADLIBRARYEXA] = import_load_library,
+	[WSPH_FN_LOADLIBRARYEXW] = import_load_library,
+	[WSPH_FN_GETPROCADDRESS] = import_get_proc_address,
+};
+
+/* The upcall table the upcall went through: the copy of the most recent WSPStartup's. A provider
+ * below a layer is judged against the table its layer gave it (current_table is the table of the
+ * most recent WSPStartup the module was given, -1 the layer's own). */
+static void check_upcall_table(struct wsph_rules *r, const struct wsph_event *ev,
+			       struct lazy_call *lc)
+{
 	if (ev->table == WSPH_TABLE_POISON && ev->behalf[0] &&
 	    ev->current_table == WSPH_TABLE_POISON)
 		finding(r, "LSP.UpcallTable.PassedDown", ev,
@@ -1043,7 +1392,14 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 			ev->module, CALL, ev->table == WSPH_TABLE_A ? 'A' : 'B',
 			ev->behalf[0] ? "its layer made on it" : "it was given",
 			ev->current_table == WSPH_TABLE_A ? 'A' : 'B');
+}
 
+static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	struct lazy_call lcs, *lc = &lcs;
+	lcs.ev = ev;
+	lcs.done = 0;
+	check_upcall_table(r, ev, lc);
 	if (r->after_final && wsph_fn_is_wpu(ev->fn)) {
 		const struct frame *f = frame_of(r, ev->parent);
 		if (!f || f->call.fn != WSPH_FN_WSPSTARTUP)
@@ -1052,165 +1408,12 @@ static void check_upcall(struct wsph_rules *r, const struct wsph_event *ev)
 				"WSPStartup; the provider must make no upcall then",
 				ev->module, CALL);
 	}
-	if (!lower_of(r, ev->module))
-		check_notification(r, ev, lc);
-
-	switch (ev->fn) {
-	case WSPH_FN_WPUCREATESOCKETHANDLE:
-		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
-			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
-				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
-		else if (!own_catalog_id(r, ev->module, ev->a[0]))
-			finding(r, "WPU.CreateSocketHandle.OwnCatalogId", ev,
-				"%s called %s with catalog id %" PRIu64
-				", which is not its own (%s)",
-				ev->module, CALL, ev->a[0],
-				own_ids_text(r, ev->module, ids, sizeof ids));
-		if (ifs && told_kind(r, ev) == WSPH_KIND_NONIFS)
-			finding(r, R_PROPAGATION, ev,
-				"%s called %s as a non-IFS provider would, since the "
-				"WSAPROTOCOL_INFOW %s passed its WSPStartup lacks XP1_IFS_HANDLES, "
-				"which its own catalog entry advertises; " PROPAGATION_RULE,
-				ev->module, CALL, ev->behalf);
-		else if (ifs)
-			finding(r, "WPU.CreateSocketHandle.NoIFSFlag", ev,
-				"%s called %s although its catalog entry advertises XP1_IFS_HANDLES",
-				ev->module, CALL);
-		if (ev->ret != -1)
-			ledger_add(r, (uint64_t)ev->ret, 0, ev->seq);
-		break;
-	case WSPH_FN_WPUMODIFYIFSHANDLE:
-		if (!own_catalog_id(r, ev->module, ev->a[0]) && told_by_layer(r, ev, ev->a[0]))
-			finding(r, R_PROPAGATION, ev, PROPAGATION_ID_FMT, ev->module, CALL,
-				ev->a[0], own_ids_text(r, ev->module, ids, sizeof ids), ev->behalf);
-		else if (!own_catalog_id(r, ev->module, ev->a[0]))
-			finding(r, "WPU.ModifyIFSHandle.OwnCatalogId", ev,
-				"%s called %s with catalog id %" PRIu64
-				", which is not its own (%s)",
-				ev->module, CALL, ev->a[0],
-				own_ids_text(r, ev->module, ids, sizeof ids));
-		if (!ifs && told_kind(r, ev) == WSPH_KIND_IFS)
-			finding(r, R_PROPAGATION, ev,
-				"%s called %s as an IFS provider would, since the "
-				"WSAPROTOCOL_INFOW %s passed its WSPStartup carries "
-				"XP1_IFS_HANDLES, which its own catalog entry does not; "
-				PROPAGATION_RULE,
-				ev->module, CALL, ev->behalf);
-		else if (!ifs)
-			finding(r, "WPU.ModifyIFSHandle.IFSOnly", ev,
-				"%s called %s although its catalog entry does not advertise "
-				"XP1_IFS_HANDLES (a non-IFS provider)",
-				ev->module, CALL);
-		/* what then goes wrong with this handle is that finding's */
-		for (size_t i = 0; !ifs && i < r->n_ledger; i++)
-			if (r->ledger[i].value == ev->a[1] || r->ledger[i].value == (uint64_t)ev->ret)
-				r->ledger[i].charged = 1;
-		if (ev->ret != -1) {
-			ledger_add(r, (uint64_t)ev->ret, 1, ev->seq);
-			struct ledger_entry *e = ledger_find(r, (uint64_t)ev->ret);
-			if (e && !ifs)
-				e->charged = 1;
-		}
-		break;
-	case WSPH_FN_WPUCLOSESOCKETHANDLE: {
-		struct ledger_entry *e = ledger_find(r, ev->a[0]);
-		if (e && e->charged)
-			; /* a handle an earlier finding is about */
-		else if (e && e->modified)
-			finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
-				"%s called %s on a handle that came from WPUModifyIFSHandle (event "
-				"#%" PRIu64 "), not from WPUCreateSocketHandle",
-				ev->module, CALL, e->created_seq);
-		else if (!e)
-			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
-				"%s called %s on a handle WPUCreateSocketHandle never returned",
-				ev->module, CALL);
-		else if (!e->open)
-			finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
-				"%s called %s on a handle it had already released with "
-				"WPUCloseSocketHandle (event #%" PRIu64 ")",
-				ev->module, CALL, e->closed_seq);
-		else if (ev->ret == 0) {
-			e->open = 0;
-			e->closed_seq = ev->seq;
-		}
-		break;
-	}
-	case WSPH_FN_WPUPOSTMESSAGE:
-		if (r->cfg.layered && !lower_of(r, ev->module) && is_lower_handle(r, ev->a[2]) &&
-		    kind_of(r, ev->module) == WSPH_KIND_NONIFS)
-			finding(r, "LSP.NonIFS.NoLowerHandleLeak", ev,
-				"%s called %s with wParam 0x%" PRIx64 ", a handle of the provider "
-				"below it; the client must see only the layer's own handle",
-				ev->module, CALL, ev->a[2]);
-		break;
-	case WSPH_FN_POSTMESSAGEA:
-	case WSPH_FN_POSTMESSAGEW:
-		if (ev->a[4])
-			finding(r, "WPU.PostMessage.Mandatory", ev,
-				"%s called %s directly for the window registered in WSPAsyncSelect; "
-				"async-select notifications must go through WPUPostMessage",
-				ev->module, CALL);
-		break;
-	case WSPH_FN_WSCGETPROVIDERPATH:
-	case WSPH_FN_WPUGETPROVIDERPATH:
-		if (ev->fn == WSPH_FN_WSCGETPROVIDERPATH && ev->a[4])
-			finding(r, "WPU.GetProviderPath.LengthInChars", ev,
-				"%s called %s with *lpProviderDllPathLen = %" PRId64 " characters "
-				"(%" PRId64 " bytes) for a buffer on its stack that has room for at most "
-				"%" PRIu64 " characters before its frame's return address; the length is "
-				"the buffer's size in characters (a sizeof gives bytes)",
-				ev->module, wsph_fn_name(ev->fn), (int64_t)ev->a[1], (int64_t)ev->a[1] * 2,
-				ev->a[3] / 2);
-		if (ev->ret == SOCKET_ERROR && ev->err == WSAEFAULT)
-			r->path_fault_pending = 1;
-		else if (ev->ret == 0)
-			r->path_fault_pending = 0;
-		break;
-	case WSPH_FN_EXPANDENVIRONMENTSTRINGSA:
-	case WSPH_FN_EXPANDENVIRONMENTSTRINGSW:
-		on_expand(r, ev);
-		break;
-	case WSPH_FN_LOADLIBRARYA:
-	case WSPH_FN_LOADLIBRARYW:
-	case WSPH_FN_LOADLIBRARYEXA:
-	case WSPH_FN_LOADLIBRARYEXW:
-		if (load_from_bad_expansion(r, ev))
-			break; /* what else is wrong with this path follows from that */
-		if (ev->a[2])
-			finding(r, "WPU.GetProviderPath.Expands", ev,
-				"%s called %s(\"%s\") with environment strings unexpanded; the "
-				"path from WSCGetProviderPath/WPUGetProviderPath must be expanded "
-				"(ExpandEnvironmentStrings) before LoadLibrary",
-				ev->module, wsph_fn_name(ev->fn), ev->text);
-		if (r->path_fault_pending && r->cfg.layered)
-			finding(r, "WPU.GetProviderPath.ShortBuffer", ev,
-				"%s called %s(\"%s\") after the provider-path lookup failed with "
-				"WSAEFAULT (buffer too small) and was never retried",
-				ev->module, wsph_fn_name(ev->fn), ev->text);
-		break;
-	case WSPH_FN_GETPROCADDRESS:
-		if (!strcmp(ev->text, "WSPStartup") && ev->ret && !ev->a[2])
-			not_from_catalog(r, ev);
-		break;
-	case WSPH_FN_WPUQUERYSOCKETHANDLECONTEXT: {
-		struct ledger_entry *e = ledger_find(r, ev->a[0]);
-		if (ifs)
-			finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
-				"%s called %s although it is an IFS provider; only non-IFS providers "
-				"use it, on handles from WPUCreateSocketHandle",
-				ev->module, CALL);
-		else if (e && !e->modified && !e->open && !lower_of(r, ev->module) &&
-			 !client_named(r, ev))
-			finding(r, "WPU.Handles.NoUseAfterClose", ev,
-				"%s called %s on a handle it had released with WPUCloseSocketHandle "
-				"(event #%" PRIu64 ")",
-				ev->module, CALL, e->closed_seq);
-		break;
-	}
-	default:
-		break;
-	}
+	if ((unsigned)ev->fn >= WSPH_FN_COUNT)
+		return;
+	if (notification_checks[ev->fn] && !lower_of(r, ev->module))
+		notification_checks[ev->fn](r, ev, lc);
+	if (upcall_checks[ev->fn])
+		upcall_checks[ev->fn](r, ev, lc);
 }
 
 #undef CALL
@@ -1256,39 +1459,45 @@ static const char *const proc_names[30] = {
 	"lpWSPShutdown",   "lpWSPSocket",	      "lpWSPStringToAddress",
 };
 
-static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
+/* A failed WSPStartup: the code it returned. */
+static void check_startup_failed(struct wsph_rules *r, const struct wsph_event *ev)
 {
 	char e[64];
 	unsigned req = (unsigned)ev->a[0];
 	int rc = (int)ev->ret;
-	if (rc != 0) {
-		/* One wrong result, one finding: a refused restart is that defect whatever its
-		 * code; a low version's wrong code is VersionTooLow's. */
-		if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
-			finding(r, "SPI.Cleanup.Reinit", ev,
-				"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
-				"final WSPCleanup; the provider must be ready to start again",
-				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
-		else if ((req & 0xff) < 2 && rc != WSAVERNOTSUPPORTED)
-			finding(r, "SPI.Startup.VersionTooLow", ev,
-				"WSPStartup(wVersionRequested=%u.%u) returned %s; a request below "
-				"the SPI's 2.x versions must yield WSAVERNOTSUPPORTED",
-				req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
-		/* A layer refusing a bogus lower table answers WSAEINVALIDPROCTABLE, as
-		 * LSP.NextProc.Validated asks: not undocumented for a layer. */
-		else if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
-		    rc != WSAEPROCLIM && rc != WSAEFAULT &&
-		    !(r->cfg.layered && rc == WSAEINVALIDPROCTABLE))
-			finding(r, "SPI.Startup.ErrorIsReturnValue", ev,
-				"WSPStartup returned %s, which is not one of its documented errors "
-				"(WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS, WSAEPROCLIM, "
-				"WSAEFAULT)",
-				wsph_error_format(rc, e, sizeof e));
+	/* One wrong result, one finding: a refused restart is that defect whatever its
+	 * code; a low version's wrong code is VersionTooLow's. */
+	if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
+		finding(r, "SPI.Cleanup.Reinit", ev,
+			"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
+			"final WSPCleanup; the provider must be ready to start again",
+			req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+	else if ((req & 0xff) < 2 && rc != WSAVERNOTSUPPORTED)
+		finding(r, "SPI.Startup.VersionTooLow", ev,
+			"WSPStartup(wVersionRequested=%u.%u) returned %s; a request below "
+			"the SPI's 2.x versions must yield WSAVERNOTSUPPORTED",
+			req & 0xff, (req >> 8) & 0xff, wsph_error_format(rc, e, sizeof e));
+	/* A layer refusing a bogus lower table answers WSAEINVALIDPROCTABLE, as
+	 * LSP.NextProc.Validated asks: not undocumented for a layer. */
+	else if (rc != WSASYSNOTREADY && rc != WSAVERNOTSUPPORTED && rc != WSAEINPROGRESS &&
+		 rc != WSAEPROCLIM && rc != WSAEFAULT &&
+		 !(r->cfg.layered && rc == WSAEINVALIDPROCTABLE))
+		finding(r, "SPI.Startup.ErrorIsReturnValue", ev,
+			"WSPStartup returned %s, which is not one of its documented errors "
+			"(WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS, WSAEPROCLIM, "
+			"WSAEFAULT)",
+			wsph_error_format(rc, e, sizeof e));
+}
+
+static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	if ((int)ev->ret != 0) {
+		check_startup_failed(r, ev);
 		return;
 	}
 	r->startups++;
 	r->ever_started = 1;
-	unsigned ver = (unsigned)ev->a[1], high = (unsigned)ev->a[2];
+	unsigned req = (unsigned)ev->a[0], ver = (unsigned)ev->a[1], high = (unsigned)ev->a[2];
 	int written = ev->a[5] != 0;
 	if (!written || !ev->a[4])
 		finding(r, "SPI.Startup.WSPDataFilled", ev,
@@ -1316,6 +1525,29 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 		finding(r, "SPI.Startup.ProcTableComplete", ev,
 			"WSPStartup returned 0 but left NULL in WSPPROC_TABLE: %s", names);
 	}
+}
+
+/* The final WSPCleanup of a non-IFS provider released every handle from WPUCreateSocketHandle.
+ * A handle whose close already was charged, or will be (a close deferred by pending operations),
+ * is that finding's, not this one's. */
+static void check_final_releases(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	size_t open = 0;
+	uint64_t first = 0;
+	for (size_t i = 0; i < r->n_ledger; i++) {
+		struct ledger_entry *e = &r->ledger[i];
+		if (e->modified || !e->open || e->charged || e->close_deferred_seq)
+			continue;
+		if (!open)
+			first = e->value;
+		open++;
+		e->charged = 1;
+	}
+	if (open)
+		finding(r, "SPI.Cleanup.ReleasesHandles", ev,
+			"the final WSPCleanup returned with %zu handle(s) from WPUCreateSocketHandle "
+			"never passed to WPUCloseSocketHandle (first: 0x%" PRIx64 ")",
+			open, first);
 }
 
 static void check_cleanup(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
@@ -1353,26 +1585,8 @@ static void check_cleanup(struct wsph_rules *r, const struct frame *f, const str
 	}
 	r->had_final_cleanup = 1;
 	r->after_final = 1;
-	if (r->cfg.kind != WSPH_KIND_NONIFS)
-		return;
-	/* A handle whose close already was charged, or will be (a close deferred by pending
-	 * operations), is that finding's, not this one's. */
-	size_t open = 0;
-	uint64_t first = 0;
-	for (size_t i = 0; i < r->n_ledger; i++) {
-		struct ledger_entry *e = &r->ledger[i];
-		if (e->modified || !e->open || e->charged || e->close_deferred_seq)
-			continue;
-		if (!open)
-			first = e->value;
-		open++;
-		e->charged = 1;
-	}
-	if (open)
-		finding(r, "SPI.Cleanup.ReleasesHandles", ev,
-			"the final WSPCleanup returned with %zu handle(s) from WPUCreateSocketHandle "
-			"never passed to WPUCloseSocketHandle (first: 0x%" PRIx64 ")",
-			open, first);
+	if (r->cfg.kind == WSPH_KIND_NONIFS)
+		check_final_releases(r, ev);
 }
 
 static const struct wsph_event *frame_find(const struct frame *f, enum wsph_fn fn, int ok)
@@ -1383,78 +1597,82 @@ static const struct wsph_event *frame_find(const struct frame *f, enum wsph_fn f
 	return NULL;
 }
 
-static void check_new_handle(struct wsph_rules *r, const struct frame *f,
-			     const struct wsph_event *ev)
+/* An injected failure of the handle upcall must make the WSP call fail: 1 when it did not (and
+ * that is charged). */
+static int failure_ignored(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
 {
-	char call[1024];
-	wsph_event_call_text(ev, call, sizeof call);
-	const char *fname = wsph_fn_name(ev->fn);
-	/* An injected failure must make the WSP call fail. */
 	for (size_t i = 0; i < f->n_up; i++) {
 		const struct wsph_event *u = &f->up[i];
 		if (!u->fault || ev->ret == -1)
 			continue;
-		if (u->fn == WSPH_FN_WPUCREATESOCKETHANDLE) {
-			finding(r, "WPU.CreateSocketHandle.FailurePropagates", ev,
-				"WPUCreateSocketHandle failed (fault injected at event #%" PRIu64
-				") but %s succeeded: %s",
-				u->seq, fname, call);
-			return;
-		}
-		if (u->fn == WSPH_FN_WPUMODIFYIFSHANDLE) {
-			finding(r, "WPU.ModifyIFSHandle.FailurePropagates", ev,
-				"WPUModifyIFSHandle failed (fault injected at event #%" PRIu64
-				") but %s succeeded: %s",
-				u->seq, fname, call);
-			return;
-		}
+		if (u->fn != WSPH_FN_WPUCREATESOCKETHANDLE && u->fn != WSPH_FN_WPUMODIFYIFSHANDLE)
+			continue;
+		char call[1024];
+		wsph_event_call_text(ev, call, sizeof call);
+		finding(r,
+			u->fn == WSPH_FN_WPUCREATESOCKETHANDLE
+				? "WPU.CreateSocketHandle.FailurePropagates"
+				: "WPU.ModifyIFSHandle.FailurePropagates",
+			ev, "%s failed (fault injected at event #%" PRIu64 ") but %s succeeded: %s",
+			wsph_fn_name(u->fn), u->seq, wsph_fn_name(ev->fn), call);
+		return 1;
 	}
-	if (ev->ret == -1)
-		return;
-	uint64_t h = (uint64_t)ev->ret;
-	if (r->cfg.layered && is_lower_handle(r, h))
-		return; /* a layer handing out its lower provider's handle: LSP.NonIFS.NoLowerHandleLeak */
-	if (r->cfg.kind == WSPH_KIND_NONIFS) {
-		struct ledger_entry *e = ledger_find(r, h);
-		int made_here = 0;
-		for (size_t i = 0; i < f->n_up; i++)
-			if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
-				made_here = 1;
-		if (!made_here || !e || e->modified || !e->open) {
-			/* A handle made inside this call by a call of the layer's to the provider
-			 * below was issued to that provider, not to the provider called. */
-			char below[256] = "";
-			struct wsph_trace *t = r->cfg.trace;
-			struct wsph_event made, in;
-			if (e && !e->modified && e->open &&
-			    wsph_trace_get(t, (size_t)(e->created_seq - 1), &made) == 0 &&
-			    made.parent && wsph_trace_get(t, (size_t)(made.parent - 1), &in) == 0 &&
-			    in.layer == 1 && in.parent == f->call.seq)
-				snprintf(below, sizeof below,
-					 "it was issued during this call, but to %s, the provider "
-					 "below, inside the layer's %s (event #%" PRIu64 "): a "
-					 "handle of the provider below",
-					 made.module, wsph_fn_name(in.fn), in.seq);
-			finding(r, "WPU.CreateSocketHandle.BeforeReturn", ev,
-				"%s returned 0x%" PRIx64 " to the client, which is not an open handle "
-				"WPUCreateSocketHandle returned during this call (%s)",
-				fname, h,
-				!e ? "the harness never issued it"
-				: e->modified ? "it came from WPUModifyIFSHandle"
-				: !e->open ? "it was already released"
-				: below[0] ? below
-				: "it was issued by an earlier call");
-		}
-		return;
+	return 0;
+}
+
+/* Why the handle h a non-IFS provider returned is not one it made during call `f`: a handle
+ * made inside this call by a call of the layer's to the provider below was issued to that
+ * provider, not to the provider called. */
+static const char *not_made_here(struct wsph_rules *r, const struct frame *f,
+				 const struct ledger_entry *e, char *below, size_t len)
+{
+	struct wsph_trace *t = r->cfg.trace;
+	struct wsph_event made, in;
+	if (!e)
+		return "the harness never issued it";
+	if (e->modified)
+		return "it came from WPUModifyIFSHandle";
+	if (!e->open)
+		return "it was already released";
+	if (wsph_trace_get(t, (size_t)(e->created_seq - 1), &made) == 0 && made.parent &&
+	    wsph_trace_get(t, (size_t)(made.parent - 1), &in) == 0 && in.layer == 1 &&
+	    in.parent == f->call.seq) {
+		snprintf(below, len,
+			 "it was issued during this call, but to %s, the provider below, inside the "
+			 "layer's %s (event #%" PRIu64 "): a handle of the provider below",
+			 made.module, wsph_fn_name(in.fn), in.seq);
+		return below;
 	}
-	/* IFS */
-	const struct wsph_event *mod = frame_find(f, WSPH_FN_WPUMODIFYIFSHANDLE, 1);
-	const struct wsph_event *created = NULL;
+	return "it was issued by an earlier call";
+}
+
+/* A non-IFS provider returns an open handle WPUCreateSocketHandle gave it during the call. */
+static void check_nonifs_handle(struct wsph_rules *r, const struct frame *f,
+				const struct wsph_event *ev, uint64_t h)
+{
+	struct ledger_entry *e = ledger_find(r, h);
+	int made_here = 0;
 	for (size_t i = 0; i < f->n_up; i++)
 		if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
-			created = &f->up[i];
-	if (created)
-		return; /* reported as WPU.CreateSocketHandle.NoIFSFlag */
+			made_here = 1;
+	if (made_here && e && !e->modified && e->open)
+		return;
+	char below[256];
+	finding(r, "WPU.CreateSocketHandle.BeforeReturn", ev,
+		"%s returned 0x%" PRIx64 " to the client, which is not an open handle "
+		"WPUCreateSocketHandle returned during this call (%s)",
+		wsph_fn_name(ev->fn), h, not_made_here(r, f, e, below, sizeof below));
+}
+
+/* An IFS provider returns the handle WPUModifyIFSHandle returned during the call. */
+static void check_ifs_handle(struct wsph_rules *r, const struct frame *f,
+			     const struct wsph_event *ev, uint64_t h)
+{
+	const char *fname = wsph_fn_name(ev->fn);
+	const struct wsph_event *mod = frame_find(f, WSPH_FN_WPUMODIFYIFSHANDLE, 1);
+	for (size_t i = 0; i < f->n_up; i++)
+		if (f->up[i].fn == WSPH_FN_WPUCREATESOCKETHANDLE && (uint64_t)f->up[i].ret == h)
+			return; /* reported as WPU.CreateSocketHandle.NoIFSFlag */
 	if (!mod) {
 		finding(r, "WPU.ModifyIFSHandle.BeforeReturn", ev,
 			"%s returned 0x%" PRIx64 " to the client without passing it to "
@@ -1472,6 +1690,20 @@ static void check_new_handle(struct wsph_rules *r, const struct frame *f,
 		"provider must supply only the modified handle%s",
 		fname, h, wsph_event_call_text(mod, mcall, sizeof mcall),
 		h == mod->a[1] ? " (it returned the proposed one)" : "");
+}
+
+static void check_new_handle(struct wsph_rules *r, const struct frame *f,
+			     const struct wsph_event *ev)
+{
+	if (failure_ignored(r, f, ev) || ev->ret == -1)
+		return;
+	uint64_t h = (uint64_t)ev->ret;
+	if (r->cfg.layered && is_lower_handle(r, h))
+		return; /* a layer handing out its lower provider's handle: LSP.NonIFS.NoLowerHandleLeak */
+	if (r->cfg.kind == WSPH_KIND_NONIFS)
+		check_nonifs_handle(r, f, ev, h);
+	else
+		check_ifs_handle(r, f, ev, h);
 }
 
 static void check_errno(struct wsph_rules *r, const struct wsph_event *ev)
@@ -1644,6 +1876,48 @@ static void check_domain(struct wsph_rules *r, const struct wsph_event *ev)
 	}
 }
 
+/* An overlapped transfer returned: immediate, pending or failed (a failed one is not completed). */
+static void op_returned(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
+{
+	char call[512];
+	struct op_rec *o = op_find(r, f->call.a[3]);
+	if (!o || o->call_seq != f->call.seq)
+		return;
+	if (ev->ret == 0)
+		o->state = OP_IMMEDIATE;
+	else if (ev->err == WSA_IO_PENDING)
+		o->state = OP_PENDING;
+	else {
+		o->state = OP_FAILED;
+		if (o->notified)
+			finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
+				"%s failed with an error other than WSA_IO_PENDING, "
+				"yet the provider delivered a completion for it; no "
+				"completion indication may occur",
+				wsph_event_call_text(ev, call, sizeof call));
+	}
+}
+
+/* WSPGetOverlappedResult reports the completion the provider delivered. */
+static void check_overlapped_result(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	char call[512];
+	/* the driver's CALL: a[1] lpOverlapped; the RETURN: a[2] cbTransfer */
+	struct op_rec *o = op_find(r, ev->a[1]);
+	if (!o || !o->have_done ||
+	    (ev->ret == 0 && (ev->err == WSA_IO_INCOMPLETE || ev->err == WSAENOTSOCK ||
+			      ev->err == WSANOTINITIALISED)))
+		return; /* not complete yet, or the socket is gone with its status */
+	int ok = ev->ret != 0;
+	if ((ok && (o->done_err || ev->a[2] != o->done_cb)) ||
+	    (!ok && (uint64_t)(int64_t)ev->err != o->done_err))
+		finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
+			"%s disagrees with the completion the provider delivered "
+			"(WPUCompleteOverlappedRequest with dwError %" PRIu64
+			", cbTransferred %" PRIu64 ")",
+			wsph_event_call_text(ev, call, sizeof call), o->done_err, o->done_cb);
+}
+
 /* The provider under test returned to the harness: overlapped operations, registrations. */
 static void on_return(struct wsph_rules *r, const struct frame *f, const struct wsph_event *ev)
 {
@@ -1654,24 +1928,8 @@ static void on_return(struct wsph_rules *r, const struct frame *f, const struct 
 			"%s reported %" PRIu64 " byte(s) transferred, more than the %" PRIu64
 			" byte(s) of its WSABUF",
 			wsph_event_call_text(ev, call, sizeof call), ev->a[2], ev->a[1]);
-	if (is_transfer(ev->fn) && (f->call.a[2] & 1)) {
-		struct op_rec *o = op_find(r, f->call.a[3]);
-		if (o && o->call_seq == f->call.seq) {
-			if (ev->ret == 0)
-				o->state = OP_IMMEDIATE;
-			else if (ev->err == WSA_IO_PENDING)
-				o->state = OP_PENDING;
-			else {
-				o->state = OP_FAILED;
-				if (o->notified)
-					finding(r, "WPU.QueueApc.OnlyWithRoutine", ev,
-						"%s failed with an error other than WSA_IO_PENDING, "
-						"yet the provider delivered a completion for it; no "
-						"completion indication may occur",
-						wsph_event_call_text(ev, call, sizeof call));
-			}
-		}
-	}
+	if (is_transfer(ev->fn) && (f->call.a[2] & 1))
+		op_returned(r, f, ev);
 	switch (ev->fn) {
 	case WSPH_FN_WSPSTARTUP:
 		if (ev->ret == 0)
@@ -1689,23 +1947,9 @@ static void on_return(struct wsph_rules *r, const struct frame *f, const struct 
 				}
 			}
 		break;
-	case WSPH_FN_WSPGETOVERLAPPEDRESULT: {
-		/* the driver's CALL: a[1] lpOverlapped; the RETURN: a[2] cbTransfer */
-		struct op_rec *o = op_find(r, ev->a[1]);
-		if (!o || !o->have_done ||
-		    (ev->ret == 0 && (ev->err == WSA_IO_INCOMPLETE || ev->err == WSAENOTSOCK ||
-				      ev->err == WSANOTINITIALISED)))
-			break; /* not complete yet, or the socket is gone with its status */
-		int ok = ev->ret != 0;
-		if ((ok && (o->done_err || ev->a[2] != o->done_cb)) ||
-		    (!ok && (uint64_t)(int64_t)ev->err != o->done_err))
-			finding(r, "WPU.CompleteOverlapped.ClientOverlapped", ev,
-				"%s disagrees with the completion the provider delivered "
-				"(WPUCompleteOverlappedRequest with dwError %" PRIu64
-				", cbTransferred %" PRIu64 ")",
-				wsph_event_call_text(ev, call, sizeof call), o->done_err, o->done_cb);
+	case WSPH_FN_WSPGETOVERLAPPEDRESULT:
+		check_overlapped_result(r, ev);
 		break;
-	}
 	default:
 		break;
 	}
@@ -1824,6 +2068,60 @@ static void check_layer_return(struct wsph_rules *r, const struct frame *f,
 	}
 }
 
+/* A harness or lower CALL: its checks, and a frame for its upcalls. */
+static void advance_call(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	if (ev->layer == 1)
+		check_lower_call(r, ev);
+	else
+		on_call(r, ev);
+	if (r->depth < MAX_DEPTH) {
+		struct frame *f = &r->frames[r->depth];
+		memset(f, 0, offsetof(struct frame, up));
+		f->call = *ev;
+		f->startups_before = r->startups;
+		f->lower_hole_accepted = f->lower_startup_ok = 0;
+		f->n_lower_handles = 0;
+	}
+	r->depth++;
+}
+
+static void advance_upcall(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	check_upcall(r, ev);
+	for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; i >= 0; i--)
+		if (ev->parent == r->frames[i].call.seq) {
+			frame_add_upcall(&r->frames[i], ev);
+			break;
+		}
+}
+
+/* A RETURN: the checks of its call, with the frame's upcalls, and the families' (after the
+ * engine's own). Calls from another thread (the harness's helper, a provider's own) may return
+ * out of order: the frame is matched by its call. */
+static void advance_return(struct wsph_rules *r, const struct wsph_event *ev)
+{
+	int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1, at = top;
+	while (at >= 0 && r->frames[at].call.seq != ev->parent)
+		at--;
+	if (at < 0) {
+		if (r->depth > MAX_DEPTH && top >= 0)
+			r->depth--; /* a frame past the stored ones */
+		return;
+	}
+	struct frame *f = &r->frames[at];
+	struct frame *upper = at > 0 ? &r->frames[at - 1] : NULL;
+	if (ev->layer == 1) {
+		check_lower_return(r, upper, f, ev);
+	} else {
+		check_return(r, f, ev);
+		check_layer_return(r, f, ev);
+		families_return(r, &f->call, ev);
+	}
+	frame_remove(r->frames, at, top);
+	r->depth--;
+}
+
 void wsph_rules_advance(struct wsph_rules *r)
 {
 	struct wsph_event ev;
@@ -1831,55 +2129,17 @@ void wsph_rules_advance(struct wsph_rules *r)
 		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
 		r->next++;
-		wsph_rules_lsp_event(r->lsp, r, &ev);
+		families_event(r, &ev);
 		switch (ev.kind) {
 		case WSPH_EV_CALL:
-			if (ev.layer == 1)
-				check_lower_call(r, &ev);
-			else
-				on_call(r, &ev);
-			if (r->depth < MAX_DEPTH) {
-				struct frame *f = &r->frames[r->depth];
-				memset(f, 0, offsetof(struct frame, up));
-				f->call = ev;
-				f->startups_before = r->startups;
-				f->lower_hole_accepted = f->lower_startup_ok = 0;
-				f->n_lower_handles = 0;
-			}
-			r->depth++;
+			advance_call(r, &ev);
 			break;
 		case WSPH_EV_UPCALL:
-			check_upcall(r, &ev);
-			for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; i >= 0; i--)
-				if (ev.parent == r->frames[i].call.seq) {
-					frame_add_upcall(&r->frames[i], &ev);
-					break;
-				}
+			advance_upcall(r, &ev);
 			break;
-		case WSPH_EV_RETURN: {
-			/* Calls from another thread (the harness's helper, a provider's own) may
-			 * return out of order: match the frame by its call. */
-			int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1, at = top;
-			while (at >= 0 && r->frames[at].call.seq != ev.parent)
-				at--;
-			if (at < 0) {
-				if (r->depth > MAX_DEPTH && top >= 0)
-					r->depth--; /* a frame past the stored ones */
-				break;
-			}
-			struct frame *f = &r->frames[at];
-			struct frame *upper = at > 0 ? &r->frames[at - 1] : NULL;
-			if (ev.layer == 1) {
-				check_lower_return(r, upper, f, &ev);
-			} else {
-				check_return(r, f, &ev);
-				check_layer_return(r, f, &ev);
-				wsph_rules_errno_return(r->errno_rules, r, r->cfg.set, &f->call, &ev);
-			}
-			frame_remove(r->frames, at, top);
-			r->depth--;
+		case WSPH_EV_RETURN:
+			advance_return(r, &ev);
 			break;
-		}
 		}
 	}
 }
@@ -1887,14 +2147,13 @@ void wsph_rules_advance(struct wsph_rules *r)
 void wsph_rules_step_end(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);
-	wsph_rules_lsp_step_end(r->lsp, r);
+	families_step_end(r);
 }
 
-void wsph_rules_finish(struct wsph_rules *r)
+/* A release deferred by WSPCloseSocket is due once the operations have completed, and in any
+ * case by the end of the final WSPCleanup. */
+static void finish_deferred_closes(struct wsph_rules *r)
 {
-	wsph_rules_advance(r);
-	/* A release deferred by WSPCloseSocket is due once the operations have completed, and in
-	 * any case by the end of the final WSPCleanup. */
 	for (size_t i = 0; r->cfg.kind == WSPH_KIND_NONIFS && i < r->n_ledger; i++) {
 		struct ledger_entry *e = &r->ledger[i];
 		if (!e->close_deferred_seq || !e->open || e->modified || e->charged ||
@@ -1909,10 +2168,11 @@ void wsph_rules_finish(struct wsph_rules *r)
 		add_finding(r, "WPU.CloseSocketHandle.OnClose", 0, e->close_deferred_seq, msg);
 		e->charged = 1;
 	}
-	wsph_rules_lsp_finish(r->lsp, r);
-	if (!r->ever_started || r->startups != 0)
-		return;
-	/* Threads and events the provider opened are balanced by the end too. */
+}
+
+/* Threads and events the provider opened are balanced by the end too. */
+static void finish_owned(struct wsph_rules *r)
+{
 	for (int kind = 0; kind < 2; kind++) {
 		const struct owned *v = kind ? r->events : r->threads;
 		size_t n = kind ? r->n_events : r->n_threads, open = 0;
@@ -1933,8 +2193,11 @@ void wsph_rules_finish(struct wsph_rules *r)
 			 first->h, first->seq);
 		add_finding(r, "WPU.Handles.NoLeak", 0, first->seq, msg);
 	}
-	if (r->cfg.kind != WSPH_KIND_NONIFS)
-		return;
+}
+
+/* A non-IFS provider's handles from WPUCreateSocketHandle that no finding names yet. */
+static void finish_handles(struct wsph_rules *r)
+{
 	size_t open = 0;
 	const struct ledger_entry *first = NULL;
 	for (size_t i = 0; i < r->n_ledger; i++)
@@ -1943,17 +2206,25 @@ void wsph_rules_finish(struct wsph_rules *r)
 				first = &r->ledger[i];
 			open++;
 		}
-	if (open) {
-		struct wsph_event ev;
-		memset(&ev, 0, sizeof ev);
-		if (wsph_trace_get(r->cfg.trace, (size_t)first->created_seq - 1, &ev) != 0)
-			memset(&ev, 0, sizeof ev);
-		char msg[512];
-		snprintf(msg, sizeof msg,
-			 "after balanced WSPStartup/WSPCleanup, %zu handle(s) from "
-			 "WPUCreateSocketHandle were never released with WPUCloseSocketHandle (first: "
-			 "0x%" PRIx64 ", created at event #%" PRIu64 ")",
-			 open, first->value, first->created_seq);
-		add_finding(r, "WPU.Handles.NoLeak", 0, first->created_seq, msg);
-	}
+	if (!open)
+		return;
+	char msg[512];
+	snprintf(msg, sizeof msg,
+		 "after balanced WSPStartup/WSPCleanup, %zu handle(s) from "
+		 "WPUCreateSocketHandle were never released with WPUCloseSocketHandle (first: "
+		 "0x%" PRIx64 ", created at event #%" PRIu64 ")",
+		 open, first->value, first->created_seq);
+	add_finding(r, "WPU.Handles.NoLeak", 0, first->created_seq, msg);
+}
+
+void wsph_rules_finish(struct wsph_rules *r)
+{
+	wsph_rules_advance(r);
+	finish_deferred_closes(r);
+	families_finish(r);
+	if (!r->ever_started || r->startups != 0)
+		return;
+	finish_owned(r);
+	if (r->cfg.kind == WSPH_KIND_NONIFS)
+		finish_handles(r);
 }

@@ -1,8 +1,10 @@
-/* The rule engine: checks each recorded event as it arrives and the whole trace at the end. */
+/* The rule engine: checks each recorded event as it arrives and the whole trace at the end, and
+ * runs the rule families (rulefamily.h) beside its own checks. */
 #ifndef WSPH_RULES_H
 #define WSPH_RULES_H
 
 #include "results.h"
+#include "rulefamily.h"
 #include "ruleset.h"
 #include "scenario.h"
 #include "trace.h"
@@ -10,29 +12,6 @@
 #include <stdint.h>
 
 struct wsph_rules;
-
-/* A provider in the run: the one under test, or one below it (an LSP's lower provider). */
-struct wsph_rules_layer {
-	char module[64];  /* base name of its DLL, as events name their calling module */
-	unsigned kind;	  /* WSPH_KIND_IFS or WSPH_KIND_NONIFS */
-	uint32_t ids[16]; /* its catalog entries */
-	size_t n_ids;
-};
-
-struct wsph_rules_config {
-	const struct wsph_ruleset *set;
-	struct wsph_trace *trace;
-	const struct wsph_scenario *scenario;
-	unsigned kind;		    /* WSPH_KIND_IFS or WSPH_KIND_NONIFS: what the provider was told */
-	const uint32_t *catalog_ids; /* the provider's own catalog entries */
-	size_t n_catalog_ids;
-	/* Layered runs: the providers below the one under test (n_lower 0 otherwise). */
-	struct wsph_rules_layer lower[4];
-	size_t n_lower;
-	int layered; /* the provider under test is a layer */
-	void *window; /* the harness's WSPAsyncSelect window */
-	void (*on_finding)(const struct wsph_finding *f); /* each finding as it is made (may be NULL) */
-};
 
 struct wsph_rules *wsph_rules_new(const struct wsph_rules_config *cfg);
 void wsph_rules_free(struct wsph_rules *r);

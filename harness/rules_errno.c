@@ -22,25 +22,34 @@ struct sock {
 	int overlapped;
 };
 
-struct wsph_rules_errno {
+/* Per-case state: the sockets known to be overlapped. */
+struct rules_errno {
+	const struct wsph_rule_sink *sink;
+	const struct wsph_ruleset *set; /* its errors: the tables of the WSP* pages (may be NULL) */
 	struct sock *socks;
 	size_t n, cap;
 };
 
-struct wsph_rules_errno *wsph_rules_errno_new(void)
+static void *errno_create(const struct wsph_rules_config *cfg, const struct wsph_rule_sink *sink)
 {
-	return calloc(1, sizeof(struct wsph_rules_errno));
+	struct rules_errno *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->sink = sink;
+	e->set = cfg->set;
+	return e;
 }
 
-void wsph_rules_errno_free(struct wsph_rules_errno *e)
+static void errno_destroy(void *st)
 {
+	struct rules_errno *e = st;
 	if (!e)
 		return;
 	free(e->socks);
 	free(e);
 }
 
-static struct sock *sock_find(struct wsph_rules_errno *e, uint64_t s)
+static struct sock *sock_find(struct rules_errno *e, uint64_t s)
 {
 	for (size_t i = e->n; i-- > 0;)
 		if (e->socks[i].s == s)
@@ -48,7 +57,7 @@ static struct sock *sock_find(struct wsph_rules_errno *e, uint64_t s)
 	return NULL;
 }
 
-static void sock_set(struct wsph_rules_errno *e, uint64_t s, int overlapped)
+static void sock_set(struct rules_errno *e, uint64_t s, int overlapped)
 {
 	struct sock *k = sock_find(e, s);
 	if (!k) {
@@ -91,7 +100,7 @@ static int takes_overlapped(enum wsph_fn fn)
  * lpCompletionRoutine given. The driver's CALL of a transfer carries them in a[3] and a[4]; its
  * WSPIoctl passes neither. `why` gets the reason when it is not.
  */
-static int overlapped_call(struct wsph_rules_errno *e, const struct wsph_event *call, char *why,
+static int overlapped_call(struct rules_errno *e, const struct wsph_event *call, char *why,
 			   size_t len)
 {
 	if (!takes_overlapped(call->fn)) {
@@ -104,7 +113,7 @@ static int overlapped_call(struct wsph_rules_errno *e, const struct wsph_event *
 		return 0;
 	}
 	/* A socket whose creation the trace does not show is given the benefit of the doubt. */
-	const struct sock *k = e ? sock_find(e, call->a[0]) : NULL;
+	const struct sock *k = sock_find(e, call->a[0]);
 	if (k && !k->overlapped) {
 		snprintf(why, len, "socket 0x%" PRIx64 " was created without WSA_FLAG_OVERLAPPED",
 			 call->a[0]);
@@ -113,10 +122,10 @@ static int overlapped_call(struct wsph_rules_errno *e, const struct wsph_event *
 	return 1;
 }
 
-static void track_sockets(struct wsph_rules_errno *e, const struct wsph_event *call,
+static void track_sockets(struct rules_errno *e, const struct wsph_event *call,
 			  const struct wsph_event *ret)
 {
-	if (!e || ret->ret == -1)
+	if (ret->ret == -1)
 		return;
 	switch (ret->fn) {
 	case WSPH_FN_WSPSOCKET: /* the CALL's a[4]: dwFlags */
@@ -134,10 +143,10 @@ static void track_sockets(struct wsph_rules_errno *e, const struct wsph_event *c
 	}
 }
 
-void wsph_rules_errno_return(struct wsph_rules_errno *e, struct wsph_rules *r,
-			     const struct wsph_ruleset *set, const struct wsph_event *call,
-			     const struct wsph_event *ret)
+/* A call of the harness into the provider under test returned (`call` is its CALL event). */
+static void errno_return(void *st, const struct wsph_event *call, const struct wsph_event *ret)
 {
+	struct rules_errno *e = st;
 	char text[1024], why[160], msg[4096];
 
 	track_sockets(e, call, ret);
@@ -154,10 +163,10 @@ void wsph_rules_errno_return(struct wsph_rules_errno *e, struct wsph_rules *r,
 			 "overlapped socket starts one (the client now waits for a completion that "
 			 "never comes)",
 			 text, why);
-		wsph_rules_report(r, R_IO_PENDING, ret->step, ret->seq, msg);
+		wsph_sink_report(e->sink, R_IO_PENDING, ret->step, ret->seq, msg);
 		return;
 	}
-	const struct wsph_errtable *t = set ? set->errors : NULL;
+	const struct wsph_errtable *t = e->set ? e->set->errors : NULL;
 	if (wsph_errtable_documents(t, ret->fn, ret->err) != 0)
 		return; /* documented, or nothing known about fn */
 	char list[900];
@@ -165,5 +174,12 @@ void wsph_rules_errno_return(struct wsph_rules_errno *e, struct wsph_rules *r,
 	snprintf(msg, sizeof msg,
 		 "%s: %s is not in the error table of the %s page (documented: %s; %s)", text,
 		 wsph_error_name(ret->err), wsph_fn_name(ret->fn), list, t->fn[ret->fn].source);
-	wsph_rules_report(r, R_DOCUMENTED, ret->step, ret->seq, msg);
+	wsph_sink_report(e->sink, R_DOCUMENTED, ret->step, ret->seq, msg);
 }
+
+const struct wsph_rule_family wsph_rule_family_errno = {
+	.name = "errno",
+	.create = errno_create,
+	.destroy = errno_destroy,
+	.on_return = errno_return,
+};

@@ -1,0 +1,10 @@
+/* The rule families the engine runs beside its own checks when the config names none. */
+#ifndef WSPH_RULEFAMILIES_H
+#define WSPH_RULEFAMILIES_H
+
+#include "rulefamily.h"
+
+/* NULL-terminated, in the order the engine calls them. */
+extern const struct wsph_rule_family *const wsph_rule_families[];
+
+#endif
