@@ -104,8 +104,8 @@ static int param_of(int fn, const char *name, struct wsph_param *out)
 
 /* One argument, "name=value": by name where decode.h knows it ("level=SOL_SOCKET (65535)"), a
  * string in quotes, an error code by name, else as recorded. */
-static void put_arg(FILE *out, int fn, const char *name, const cJSON *v,
-                    long long level, const char *text, int output)
+static void put_arg(FILE *out, int fn, const char *name, const cJSON *v, long long level,
+                    const char *text, int output)
 {
 	long long x = 0;
 	char e[1024];

@@ -101,7 +101,8 @@ Test(json, reader_values_and_lookups)
 	const cJSON *a = wsph_json_get(v, "a");
 	cr_assert(cJSON_IsArray(a) && cJSON_GetArraySize(a) == 6);
 	cr_assert(wsph_json_int(cJSON_GetArrayItem(a, 1), &x) && x == -2);
-	cr_assert(!wsph_json_int(cJSON_GetArrayItem(a, 2), &x), "3.5e1 is not written as an integer");
+	cr_assert(!wsph_json_int(cJSON_GetArrayItem(a, 2), &x),
+	          "3.5e1 is not written as an integer");
 	cr_assert_eq(cJSON_GetArrayItem(a, 2)->valuedouble, 35.0);
 	cr_assert(cJSON_IsTrue(cJSON_GetArrayItem(a, 3)));
 	cr_assert(cJSON_IsFalse(cJSON_GetArrayItem(a, 4)));
@@ -143,7 +144,8 @@ Test(json, integers_beyond_2_to_the_53_round_trip)
 		const cJSON *n = wsph_json_get(v, "n");
 		int64_t x = 0;
 		cr_assert(wsph_json_int(cJSON_GetArrayItem(n, 0), &x) && x == vals[i], "%s", line);
-		cr_assert_eq(wsph_json_get_int(cJSON_GetArrayItem(n, 1), "ret", 7), vals[i], "%s", line);
+		cr_assert_eq(wsph_json_get_int(cJSON_GetArrayItem(n, 1), "ret", 7), vals[i], "%s",
+		             line);
 		cr_assert_eq(wsph_json_get_int(v, "seq", 7), vals[i], "%s", line);
 		cr_assert_str_eq(wsph_json_get_string(v, "s"), "-1 \" 2e5, [3]");
 		cJSON_Delete(v);
@@ -383,8 +385,7 @@ Test(trace, one_record_per_line_with_schema_events_and_findings)
 	/* Findings carry the seq of their event. */
 	cr_assert_str_eq(wsph_json_get_string(l[9], "type"), "finding");
 	cr_assert_eq(wsph_json_get_int(l[9], "seq", 0), 5);
-	cr_assert_str_eq(wsph_json_get_string(l[9], "rule"),
-	                 "WPU.CloseSocketHandle.MatchesCreate");
+	cr_assert_str_eq(wsph_json_get_string(l[9], "rule"), "WPU.CloseSocketHandle.MatchesCreate");
 	cr_assert(cJSON_IsNull(wsph_json_get(l[11], "seq")));
 	cr_assert_str_eq(wsph_json_get_string(l[11], "severity"), "warning");
 	cr_assert_str_eq(wsph_json_get_string(l[11], "message"),
@@ -679,6 +680,27 @@ Test(show, each_call_once_nested_under_the_call_it_happened_in)
 	                 "      !! R.One [error]: about the return\n"
 	                 "  step 2\n"
 	                 "    #7 WSPRecv(s=0x3c000000, len=9) (no return)  [by wspharness]\n"),
+	          "%s", out);
+	remove(path);
+	free(path);
+	free(out);
+}
+
+/* Integers beyond a double's 2^53 (a seq, a thread ID, a return value) are shown to the unit. */
+Test(show, prints_integers_beyond_2_to_the_53_exactly)
+{
+	static const char trace[] =
+	    "{\"schema\":\"wspharness.trace/1\",\"type\":\"header\"}\n"
+	    "{\"type\":\"case\",\"case\":\"c/1\",\"outcome\":\"pass\"}\n"
+	    "{\"type\":\"event\",\"case\":\"c/1\",\"seq\":9007199254740993,"
+	    "\"thread\":9007199254740995,\"kind\":\"upcall\",\"function\":\"Mystery\","
+	    "\"args\":{\"big\":-9223372036854775807},\"ret\":9223372036854775807}\n";
+	char *path = write_tmp(trace);
+	int rc;
+	char *out = show(path, &rc);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "#9007199254740993 upcall Mystery(big=-9223372036854775807) -> "
+	                      "9223372036854775807"),
 	          "%s", out);
 	remove(path);
 	free(path);
