@@ -8,7 +8,7 @@
 #   make check      all builds, then every test suite: native, Wine, ASan+UBSan (build-asan/),
 #                   and the native end-to-end tests under valgrind
 #   make build-asan native build with ASan+UBSan in build-asan/
-#   make build-fuzz the libFuzzer targets of the YAML loaders (clang) in build-fuzz/
+#   make build-fuzz the libFuzzer targets (YAML loaders, command line, trace reader; clang) in build-fuzz/
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60), seeded from the corpus
 #   make bench      benchmarks (bench/run.sh, when there is one)
 #   make clean      remove the build folders
@@ -93,7 +93,8 @@ build-asan: setup-native
 	$(NINJA) -C build-asan
 
 # clang with libFuzzer, ASan and UBSan; only the two fuzz targets are built (a few files each).
-FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules fuzz/fuzz_errtable fuzz/fuzz_options fuzz/fuzz_glob
+FUZZ_TARGETS := fuzz/fuzz_scenario fuzz/fuzz_rules fuzz/fuzz_errtable fuzz/fuzz_options fuzz/fuzz_glob \
+	fuzz/fuzz_json
 build-fuzz: setup-fuzz
 	@test -f build-fuzz/build.ninja || CC=clang $(MESON) setup build-fuzz \
 		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \

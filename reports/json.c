@@ -1,4 +1,4 @@
-/* JSON: a writer that escapes untrusted bytes, and a strict recursive-descent reader. */
+/* JSON: a writer that escapes untrusted bytes, and the trace's reader on cJSON. */
 #include "json.h"
 #include "xml.h"
 
@@ -61,457 +61,207 @@ int wsph_json_string(FILE *out, const char *s)
 	return ferror(out) ? -1 : 0;
 }
 
-/* ---- reading ---- */
+/* ---- reading: cJSON, with the checks and the positions a trace's reader wants ---- */
 
-struct parser {
-	const char *s, *end, *start;
-	char *err;
-	size_t errlen;
-	int failed;
-};
-
-static void fail(struct parser *p, const char *what)
+static void fail(char *err, size_t errlen, size_t pos, const char *what)
 {
-	if (p->failed)
+	if (err && errlen)
+		snprintf(err, errlen, "column %lu: %s", (unsigned long)pos + 1, what);
+}
+
+/* The first byte of s[0..len) (NUL at len) that is not UTF-8 or is a control character other
+ * than JSON's white space (cJSON takes any of them for white space): its position, or len. */
+static size_t bad_byte(const char *s, size_t len, const char **what)
+{
+	size_t i = 0, n;
+	uint32_t c;
+
+	for (; i < len; i += n) {
+		n = wsph_utf8_seq((const unsigned char *)s + i, &c);
+		if (n == 0 || (c >= 0xD800 && c <= 0xDFFF)) {
+			*what = "invalid UTF-8";
+			return i;
+		}
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			*what = "control character";
+			return i;
+		}
+	}
+	return len;
+}
+
+/* Why cJSON stopped at pos of s[0..len), a text of valid UTF-8 (cJSON gives only the place): in
+ * a string (after its opening quote), at the end, too deep, or at a character it did not expect.
+ * Where an object's member name should start, cJSON stops one character late: moved back. */
+static void why(const char *s, size_t len, size_t pos, char *err, size_t errlen)
+{
+	char open[CJSON_NESTING_LIMIT + 1], inner = 0, before = 0, last = 0, what[32];
+	size_t i, depth = 0;
+	int in = 0;
+
+	for (i = 0; i < pos && i < len; i++) {
+		char c = s[i];
+		if (i + 1 == pos) { /* the state before the character at pos - 1 */
+			inner = depth && depth <= sizeof open ? open[depth - 1] : 0;
+			before = last;
+		}
+		if (in) {
+			i += c == '\\';
+			in = c != '"';
+		} else if (c == '"') {
+			in = 1;
+		} else if (c == '[' || c == '{') {
+			if (depth < sizeof open)
+				open[depth] = c;
+			depth++;
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+		if (!strchr(" \t\r\n", c))
+			last = c;
+	}
+	if (in) {
+		for (i = pos; i < len && s[i] != '"'; i++)
+			i += s[i] == '\\';
+		fail(err, errlen, pos, i < len ? "bad escape in string" : "unterminated string");
 		return;
-	p->failed = 1;
-	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "column %lu: %s", (unsigned long)(p->s - p->start) + 1,
-		         what);
+	}
+	if (inner == '{' && (before == '{' || before == ',') && pos <= len &&
+	    !strchr(" \t\r\n\"", s[pos - 1]))
+		pos--;
+	if (pos >= len) {
+		fail(err, errlen, len, "unexpected end of line");
+		return;
+	}
+	if (depth >= CJSON_NESTING_LIMIT)
+		snprintf(what, sizeof what, "nested deeper than %d", CJSON_NESTING_LIMIT);
+	else if (s[pos] > 0x20 && s[pos] < 0x7F)
+		snprintf(what, sizeof what, "unexpected '%c'", s[pos]);
+	else
+		snprintf(what, sizeof what, "unexpected character");
+	fail(err, errlen, pos, what);
 }
 
-static void skip_ws(struct parser *p)
+/* The next number of s[0..len) from *at, a text cJSON accepted (outside its strings only a
+ * number has a '-' or a digit), with its length in *n; NULL when there is none. */
+static const char *next_number(const char *s, size_t len, size_t *at, size_t *n)
 {
-	while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
-		p->s++;
-}
+	size_t i = *at, b;
 
-static int literal(struct parser *p, const char *word)
-{
-	size_t n = strlen(word);
-	if ((size_t)(p->end - p->s) < n || memcmp(p->s, word, n) != 0) {
-		fail(p, "unexpected character");
-		return -1;
-	}
-	p->s += n;
-	return 0;
-}
-
-static int hex4(struct parser *p, uint32_t *out)
-{
-	uint32_t v = 0;
-	int i;
-
-	if (p->end - p->s < 4) {
-		fail(p, "truncated \\u escape");
-		return -1;
-	}
-	for (i = 0; i < 4; i++) {
-		char c = p->s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else {
-			fail(p, "bad \\u escape");
-			return -1;
+	while (i < len) {
+		if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				i += s[i] == '\\';
+			i++;
+		} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+			for (b = i; i < len && s[i] && strchr("0123456789+-.eE", s[i]); i++)
+				;
+			*n = i - b;
+			*at = i;
+			return s + b;
+		} else {
+			i++;
 		}
 	}
-	p->s += 4;
-	*out = v;
-	return 0;
-}
-
-static size_t put_utf8(char *d, uint32_t c)
-{
-	if (c < 0x80) {
-		d[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		d[0] = (char)(0xC0 | c >> 6);
-		d[1] = (char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		d[0] = (char)(0xE0 | c >> 12);
-		d[1] = (char)(0x80 | (c >> 6 & 0x3F));
-		d[2] = (char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	d[0] = (char)(0xF0 | c >> 18);
-	d[1] = (char)(0x80 | (c >> 12 & 0x3F));
-	d[2] = (char)(0x80 | (c >> 6 & 0x3F));
-	d[3] = (char)(0x80 | (c & 0x3F));
-	return 4;
-}
-
-/* At the opening quote. The decoded text is never longer than the encoded one. */
-static char *parse_string(struct parser *p)
-{
-	const char *q;
-	char *buf, *d;
-
-	p->s++;
-	for (q = p->s; q < p->end && *q != '"'; q++)
-		if (*q == '\\' && q + 1 < p->end)
-			q++;
-	if (q >= p->end) {
-		fail(p, "unterminated string");
-		return NULL;
-	}
-	buf = malloc((size_t)(q - p->s) + 1);
-	if (!buf) {
-		fail(p, "out of memory");
-		return NULL;
-	}
-	d = buf;
-	while (*p->s != '"') {
-		unsigned char b = (unsigned char)*p->s;
-		if (b < 0x20) {
-			fail(p, "control character in string");
-			goto bad;
-		}
-		if (b == '\\') {
-			uint32_t c;
-			p->s++;
-			switch (*p->s++) {
-			case '"':
-				*d++ = '"';
-				break;
-			case '\\':
-				*d++ = '\\';
-				break;
-			case '/':
-				*d++ = '/';
-				break;
-			case 'b':
-				*d++ = '\b';
-				break;
-			case 'f':
-				*d++ = '\f';
-				break;
-			case 'n':
-				*d++ = '\n';
-				break;
-			case 'r':
-				*d++ = '\r';
-				break;
-			case 't':
-				*d++ = '\t';
-				break;
-			case 'u':
-				if (hex4(p, &c) != 0)
-					goto bad;
-				if (c >= 0xD800 && c <= 0xDBFF) {
-					uint32_t lo;
-					if (p->end - p->s < 6 || p->s[0] != '\\' ||
-					    p->s[1] != 'u') {
-						fail(p, "lone surrogate in \\u escape");
-						goto bad;
-					}
-					p->s += 2;
-					if (hex4(p, &lo) != 0)
-						goto bad;
-					if (lo < 0xDC00 || lo > 0xDFFF) {
-						fail(p, "lone surrogate in \\u escape");
-						goto bad;
-					}
-					c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-				} else if (c >= 0xDC00 && c <= 0xDFFF) {
-					fail(p, "lone surrogate in \\u escape");
-					goto bad;
-				}
-				d += put_utf8(d, c);
-				break;
-			default:
-				p->s--;
-				fail(p, "bad escape in string");
-				goto bad;
-			}
-			continue;
-		}
-		if (b < 0x80) {
-			*d++ = (char)b;
-			p->s++;
-			continue;
-		}
-		{
-			/* Valid UTF-8 only; the closing quote is ASCII, so a sequence cannot run
-			 * past it unnoticed, but it may run past the end of the buffer: copy it out
-			 * first. */
-			unsigned char tmp[5] = {0};
-			uint32_t c;
-			size_t avail = (size_t)(p->end - p->s), n, i;
-			for (i = 0; i < 4 && i < avail; i++)
-				tmp[i] = (unsigned char)p->s[i];
-			n = wsph_utf8_seq(tmp, &c);
-			if (n == 0 || (c >= 0xD800 && c <= 0xDFFF)) {
-				fail(p, "invalid UTF-8 in string");
-				goto bad;
-			}
-			memcpy(d, p->s, n);
-			d += n;
-			p->s += n;
-		}
-	}
-	p->s++;
-	*d = '\0';
-	return buf;
-bad:
-	free(buf);
 	return NULL;
 }
 
-static int parse_number(struct parser *p, struct wsph_json *v)
+/* Gives each number node of the list v and below, in the text's order, its text in valuestring
+ * (which cJSON_Delete frees whatever the type): cJSON keeps a double, exact only to 2^53. */
+static int keep_number_texts(cJSON *v, const char *s, size_t len, size_t *at)
 {
-	const char *b = p->s;
-	char tmp[64];
-	int is_int = 1;
-	size_t n;
-
-	if (p->s < p->end && *p->s == '-')
-		p->s++;
-	if (p->s >= p->end || *p->s < '0' || *p->s > '9') {
-		fail(p, "bad number");
-		return -1;
-	}
-	if (*p->s == '0')
-		p->s++;
-	else
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
-	if (p->s < p->end && *p->s == '.') {
-		is_int = 0;
-		p->s++;
-		if (p->s >= p->end || *p->s < '0' || *p->s > '9') {
-			fail(p, "bad number");
+	for (; v; v = v->next) {
+		if (cJSON_IsNumber(v)) {
+			size_t n;
+			const char *t = next_number(s, len, at, &n);
+			if (!t || !(v->valuestring = cJSON_malloc(n + 1)))
+				return -1;
+			memcpy(v->valuestring, t, n);
+			v->valuestring[n] = '\0';
+		}
+		if (v->child && keep_number_texts(v->child, s, len, at) != 0)
 			return -1;
-		}
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
-	}
-	if (p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
-		is_int = 0;
-		p->s++;
-		if (p->s < p->end && (*p->s == '+' || *p->s == '-'))
-			p->s++;
-		if (p->s >= p->end || *p->s < '0' || *p->s > '9') {
-			fail(p, "bad number");
-			return -1;
-		}
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
-	}
-	n = (size_t)(p->s - b);
-	if (n >= sizeof tmp) {
-		fail(p, "number too long");
-		return -1;
-	}
-	memcpy(tmp, b, n);
-	tmp[n] = '\0';
-	v->type = WSPH_JSON_NUMBER;
-	v->number = strtod(tmp, NULL); /* the trace writer uses no locale-dependent number */
-	if (is_int) {
-		/* Exact int64 when it fits: accumulate with overflow checks. */
-		const char *q = tmp;
-		int neg = *q == '-';
-		uint64_t acc = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-		q += neg;
-		for (; *q; q++) {
-			unsigned d = (unsigned)(*q - '0');
-			if (acc > (limit - d) / 10) {
-				is_int = 0;
-				break;
-			}
-			acc = acc * 10 + d;
-		}
-		if (is_int) {
-			v->is_int = 1;
-			v->integer =
-			    neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc)
-			        : (int64_t)acc;
-		}
 	}
 	return 0;
 }
 
-static int parse_value(struct parser *p, struct wsph_json *v, int depth);
-
-static int grow(struct parser *p, struct wsph_json *v, size_t *cap, int object)
+cJSON *wsph_json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-	size_t nc;
-	struct wsph_json *items;
+	char *s = malloc(len + 1);
+	const char *what, *end = NULL;
+	cJSON *v = NULL;
+	size_t pos, at = 0;
+	int ok = 0;
 
-	if (v->n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 8;
-	items = realloc(v->items, nc * sizeof *items);
-	if (!items) {
-		fail(p, "out of memory");
-		return -1;
-	}
-	v->items = items;
-	if (object) {
-		char **keys = realloc(v->keys, nc * sizeof *keys);
-		if (!keys) {
-			fail(p, "out of memory");
-			return -1;
-		}
-		v->keys = keys;
-	}
-	*cap = nc;
-	return 0;
-}
-
-static int parse_container(struct parser *p, struct wsph_json *v, int depth, int object)
-{
-	size_t cap = 0;
-	char close = object ? '}' : ']';
-
-	v->type = object ? WSPH_JSON_OBJECT : WSPH_JSON_ARRAY;
-	if (depth >= WSPH_JSON_MAX_DEPTH) {
-		fail(p, "nested too deeply");
-		return -1;
-	}
-	p->s++;
-	skip_ws(p);
-	if (p->s < p->end && *p->s == close) {
-		p->s++;
-		return 0;
-	}
-	for (;;) {
-		char *key = NULL;
-		skip_ws(p);
-		if (object) {
-			if (p->s >= p->end || *p->s != '"') {
-				fail(p, "expected a member name");
-				return -1;
-			}
-			if (!(key = parse_string(p)))
-				return -1;
-			skip_ws(p);
-			if (p->s >= p->end || *p->s != ':') {
-				free(key);
-				fail(p, "expected ':'");
-				return -1;
-			}
-			p->s++;
-		}
-		if (grow(p, v, &cap, object) != 0) {
-			free(key);
-			return -1;
-		}
-		memset(&v->items[v->n], 0, sizeof v->items[v->n]);
-		if (object)
-			v->keys[v->n] = key;
-		v->n++;
-		if (parse_value(p, &v->items[v->n - 1], depth + 1) != 0)
-			return -1;
-		skip_ws(p);
-		if (p->s < p->end && *p->s == ',') {
-			p->s++;
-			continue;
-		}
-		if (p->s < p->end && *p->s == close) {
-			p->s++;
-			return 0;
-		}
-		fail(p, object ? "expected ',' or '}'" : "expected ',' or ']'");
-		return -1;
-	}
-}
-
-static int parse_value(struct parser *p, struct wsph_json *v, int depth)
-{
-	skip_ws(p);
-	if (p->s >= p->end) {
-		fail(p, "unexpected end of input");
-		return -1;
-	}
-	switch (*p->s) {
-	case '{':
-		return parse_container(p, v, depth, 1);
-	case '[':
-		return parse_container(p, v, depth, 0);
-	case '"':
-		v->type = WSPH_JSON_STRING;
-		v->string = parse_string(p);
-		return v->string ? 0 : -1;
-	case 't':
-		v->type = WSPH_JSON_BOOL;
-		v->boolean = 1;
-		return literal(p, "true");
-	case 'f':
-		v->type = WSPH_JSON_BOOL;
-		return literal(p, "false");
-	case 'n':
-		v->type = WSPH_JSON_NULL;
-		return literal(p, "null");
-	default:
-		return parse_number(p, v);
-	}
-}
-
-int wsph_json_parse(const char *text, size_t len, struct wsph_json *out, char *err, size_t errlen)
-{
-	struct parser p = {text, text + len, text, err, errlen, 0};
-
-	memset(out, 0, sizeof *out);
 	if (err && errlen)
 		err[0] = '\0';
-	if (parse_value(&p, out, 0) == 0) {
-		skip_ws(&p);
-		if (p.s == p.end)
-			return 0;
-		fail(&p, "text after the value");
-	}
-	wsph_json_free(out);
-	return -1;
-}
-
-void wsph_json_free(struct wsph_json *v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < v->n; i++) {
-		wsph_json_free(&v->items[i]);
-		if (v->keys)
-			free(v->keys[i]);
-	}
-	free(v->items);
-	free(v->keys);
-	free(v->string);
-	memset(v, 0, sizeof *v);
-}
-
-const struct wsph_json *wsph_json_get(const struct wsph_json *v, const char *key)
-{
-	size_t i;
-
-	if (!v || v->type != WSPH_JSON_OBJECT)
+	if (!s) {
+		fail(err, errlen, 0, "out of memory");
 		return NULL;
-	for (i = 0; i < v->n; i++)
-		if (strcmp(v->keys[i], key) == 0)
-			return &v->items[i];
-	return NULL;
+	}
+	if (len)
+		memcpy(s, text, len);
+	s[len] = '\0'; /* white space to cJSON: a line cut short ends at column len + 1 */
+	if ((pos = bad_byte(s, len, &what)) < len) {
+		fail(err, errlen, pos, what);
+	} else if (!(v = cJSON_ParseWithLengthOpts(s, len + 1, &end, 0))) {
+		why(s, len, (size_t)(end - s), err, errlen);
+	} else {
+		for (pos = (size_t)(end - s); pos < len && strchr(" \t\r\n", s[pos]); pos++)
+			;
+		if (pos < len)
+			fail(err, errlen, pos, "text after the value");
+		else if (keep_number_texts(v, s, len, &at) != 0)
+			fail(err, errlen, 0, "out of memory");
+		else
+			ok = 1;
+	}
+	free(s);
+	if (!ok) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
 }
 
-const char *wsph_json_get_string(const struct wsph_json *v, const char *key)
+int wsph_json_int(const cJSON *v, int64_t *out)
 {
-	const struct wsph_json *m = wsph_json_get(v, key);
-	return m && m->type == WSPH_JSON_STRING ? m->string : NULL;
+	const char *q = cJSON_IsNumber(v) ? v->valuestring : NULL;
+	uint64_t acc = 0, limit;
+	int neg;
+
+	if (!q)
+		return 0;
+	neg = *q == '-';
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	q += neg;
+	if (!*q)
+		return 0;
+	for (; *q; q++) {
+		unsigned d = (unsigned)(*q - '0');
+		if (d > 9 || acc > (limit - d) / 10)
+			return 0; /* a fraction, an exponent, or beyond int64 */
+		acc = acc * 10 + d;
+	}
+	*out = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+	return 1;
 }
 
-int64_t wsph_json_get_int(const struct wsph_json *v, const char *key, int64_t def)
+const cJSON *wsph_json_get(const cJSON *v, const char *key)
 {
-	const struct wsph_json *m = wsph_json_get(v, key);
-	return m && m->type == WSPH_JSON_NUMBER && m->is_int ? m->integer : def;
+	return cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
+}
+
+const char *wsph_json_get_string(const cJSON *v, const char *key)
+{
+	const cJSON *m = wsph_json_get(v, key);
+	return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+int64_t wsph_json_get_int(const cJSON *v, const char *key, int64_t def)
+{
+	int64_t x;
+	return wsph_json_int(wsph_json_get(v, key), &x) ? x : def;
 }
 
 /* ---- is it a trace at all? ---- */

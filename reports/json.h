@@ -1,10 +1,12 @@
-/* JSON for the trace report and `wspharness show`: an escaping writer and a small reader. */
+/* JSON for the trace report and `wspharness show`: an escaping writer, and a reader over cJSON. */
 #ifndef WSPH_JSON_H
 #define WSPH_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <cJSON.h>
 
 /*
  * Writes s as a JSON string, quotes included (NULL writes null). Whatever the bytes, the result is
@@ -18,42 +20,25 @@
  */
 int wsph_json_string(FILE *out, const char *s);
 
-/* A parsed JSON value. Numbers keep their integer value exactly when they are integers that fit
- * in int64 (is_int); every number also has its double. */
-enum wsph_json_type {
-	WSPH_JSON_NULL,
-	WSPH_JSON_BOOL,
-	WSPH_JSON_NUMBER,
-	WSPH_JSON_STRING,
-	WSPH_JSON_ARRAY,
-	WSPH_JSON_OBJECT
-};
+/*
+ * Reads one line of a trace, text[0..len): one JSON value, white space around it allowed, parsed
+ * by cJSON. Returns the tree (cJSON_Delete frees it), or NULL with "column N: what" in err. The
+ * text must be UTF-8 without control characters other than white space. cJSON keeps a number as
+ * a double, exact only to 2^53: each number node also keeps its text in valuestring, so
+ * wsph_json_int reads any int64 exactly. A \u0000 in a string ends its valuestring early.
+ */
+cJSON *wsph_json_parse(const char *text, size_t len, char *err, size_t errlen);
 
-struct wsph_json {
-	enum wsph_json_type type;
-	int boolean;
-	int is_int;
-	int64_t integer;
-	double number;
-	char *string;            /* NUL-terminated (a \u0000 in the input ends it early) */
-	struct wsph_json *items; /* array elements or object values */
-	char **keys;             /* object keys, parallel to items */
-	size_t n;
-};
+/* The value of a number node of wsph_json_parse written as an integer that fits in int64: 1 and
+ * *out, or 0 (another type, a fraction or exponent, out of range). */
+int wsph_json_int(const cJSON *v, int64_t *out);
 
-#define WSPH_JSON_MAX_DEPTH 64
-
-/* Parses exactly one value (surrounding white space allowed) from text[0..len). Returns 0, or -1
- * with "column N: what" in err (and *out left empty). Strings must be valid UTF-8 without raw
- * control characters; nesting deeper than WSPH_JSON_MAX_DEPTH is refused. */
-int wsph_json_parse(const char *text, size_t len, struct wsph_json *out, char *err, size_t errlen);
-void wsph_json_free(struct wsph_json *v);
-
-/* The member named key of an object; NULL when v is not an object or has no such member. */
-const struct wsph_json *wsph_json_get(const struct wsph_json *v, const char *key);
+/* The member named key of an object (the first, if repeated); NULL when v is not an object or
+ * has no such member. */
+const cJSON *wsph_json_get(const cJSON *v, const char *key);
 /* Typed lookups: the member's value, or NULL / def when it is missing or of another type. */
-const char *wsph_json_get_string(const struct wsph_json *v, const char *key);
-int64_t wsph_json_get_int(const struct wsph_json *v, const char *key, int64_t def);
+const char *wsph_json_get_string(const cJSON *v, const char *key);
+int64_t wsph_json_get_int(const cJSON *v, const char *key, int64_t def);
 
 /* `wspharness show`'s first look at a file: a trace's first byte other than white space is '{'
  * (the parse then places any fault at file:line: column). Anything else is not a trace: said on

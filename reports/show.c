@@ -8,6 +8,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@
 #define SCHEMA "wspharness.trace/1"
 
 struct rec {
-	struct wsph_json v;
+	cJSON *v;
 	const char *type;
 	size_t line; /* 1-based line in the file */
 };
@@ -66,17 +67,19 @@ static int contains_ci(const char *s, const char *needle)
 
 /* The numeric value of an argument: a JSON integer or a "0x..." string; 0 when it has none (a
  * placeholder such as "0x<ptr1>"). */
-static int arg_value(const struct wsph_json *v, long long *out)
+static int arg_value(const cJSON *v, long long *out)
 {
-	if (v->type == WSPH_JSON_NUMBER && v->is_int) {
-		*out = (long long)v->integer;
+	int64_t i;
+
+	if (wsph_json_int(v, &i)) {
+		*out = (long long)i;
 		return 1;
 	}
-	if (v->type == WSPH_JSON_STRING && v->string[0] == '0' && v->string[1] == 'x' &&
-	    v->string[2]) {
+	if (cJSON_IsString(v) && v->valuestring[0] == '0' && v->valuestring[1] == 'x' &&
+	    v->valuestring[2]) {
 		char *end;
 		errno = 0;
-		unsigned long long u = strtoull(v->string + 2, &end, 16);
+		unsigned long long u = strtoull(v->valuestring + 2, &end, 16);
 		if (*end == '\0' && errno == 0) {
 			*out = (long long)u;
 			return 1;
@@ -101,8 +104,8 @@ static int param_of(int fn, const char *name, struct wsph_param *out)
 
 /* One argument, "name=value": by name where decode.h knows it ("level=SOL_SOCKET (65535)"), a
  * string in quotes, an error code by name, else as recorded. */
-static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json *v,
-                    long long level, const char *text, int output)
+static void put_arg(FILE *out, int fn, const char *name, const cJSON *v, long long level,
+                    const char *text, int output)
 {
 	long long x = 0;
 	char e[1024];
@@ -110,10 +113,10 @@ static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json 
 	int how;
 
 	if (param_of(fn, name, &p) && p.kind == 's' && strcmp(name, "sets") != 0 &&
-	    (v->type == WSPH_JSON_STRING || v->type == WSPH_JSON_NULL)) {
+	    (cJSON_IsString(v) || cJSON_IsNull(v))) {
 		put_clean(out, name);
 		fputc('=', out);
-		put_clean(out, wsph_quote(v->type == WSPH_JSON_STRING ? v->string : NULL, e, sizeof e));
+		put_clean(out, wsph_quote(cJSON_IsString(v) ? v->valuestring : NULL, e, sizeof e));
 		return;
 	}
 	if (!arg_value(v, &x))
@@ -135,12 +138,12 @@ static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json 
 		return;
 	}
 	if (!arg_value(v, &x)) {
-		if (v->type == WSPH_JSON_STRING)
-			put_clean(out, v->string);
-		else if (v->type == WSPH_JSON_NUMBER)
-			fprintf(out, "%g", v->number);
-		else if (v->type == WSPH_JSON_BOOL)
-			fputs(v->boolean ? "true" : "false", out);
+		if (cJSON_IsString(v))
+			put_clean(out, v->valuestring);
+		else if (cJSON_IsNumber(v))
+			fprintf(out, "%g", v->valuedouble);
+		else if (cJSON_IsBool(v))
+			fputs(cJSON_IsTrue(v) ? "true" : "false", out);
 		else
 			fputs("null", out);
 		return;
@@ -149,8 +152,8 @@ static void put_arg(FILE *out, int fn, const char *name, const struct wsph_json 
 		fputs(wsph_error_format((int)x, e, sizeof e), out);
 		return;
 	}
-	if (v->type == WSPH_JSON_STRING)
-		put_clean(out, v->string);
+	if (cJSON_IsString(v))
+		put_clean(out, v->valuestring);
 	else
 		fprintf(out, "%lld", x);
 }
@@ -166,36 +169,39 @@ static int is_output(int fn, const char *name)
 }
 
 /* "a=1, b=FD_READ" in call order (without parentheses); returns how many were shown. */
-static size_t put_arg_list(FILE *out, int fn, const struct wsph_json *args, enum which which)
+static size_t put_arg_list(FILE *out, int fn, const cJSON *args, enum which which)
 {
-	const struct wsph_json *lv = wsph_json_get(args, "level");
+	const cJSON *lv = wsph_json_get(args, "level"), *a;
 	const char *sets = wsph_json_get_string(args, "sets");
 	long long level = -1;
-	size_t i, shown = 0;
+	size_t shown = 0;
 
 	if (lv)
 		arg_value(lv, &level);
-	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++) {
-		int is_sets = !strcmp(args->keys[i], "sets");
-		if (which != ALL && !is_sets && is_output(fn, args->keys[i]) != (which == OUTPUTS))
+	if (!cJSON_IsObject(args))
+		return 0;
+	cJSON_ArrayForEach(a, args) {
+		int is_sets = !strcmp(a->string, "sets");
+		if (which != ALL && !is_sets && is_output(fn, a->string) != (which == OUTPUTS))
 			continue;
 		if (is_sets && which == OUTPUTS && (!sets || !strchr(sets, '>')))
 			continue; /* the sets returned: only when the call returned some */
 		if (shown++)
 			fputs(", ", out);
-		put_arg(out, fn, args->keys[i], &args->items[i], level, is_sets ? sets : NULL,
-		        which == OUTPUTS);
+		put_arg(out, fn, a->string, a, level, is_sets ? sets : NULL, which == OUTPUTS);
 	}
 	return shown;
 }
 
-static int has_outputs(int fn, const struct wsph_json *args)
+static int has_outputs(int fn, const cJSON *args)
 {
 	const char *sets = wsph_json_get_string(args, "sets");
-	size_t i;
+	const cJSON *a;
 
-	for (i = 0; args && args->type == WSPH_JSON_OBJECT && i < args->n; i++)
-		if (is_output(fn, args->keys[i]))
+	if (!cJSON_IsObject(args))
+		return 0;
+	cJSON_ArrayForEach(a, args)
+		if (is_output(fn, a->string))
 			return 1;
 	return sets && strchr(sets, '>') != NULL;
 }
@@ -204,38 +210,40 @@ static int has_outputs(int fn, const struct wsph_json *args)
 
 static const char *str(const struct rec *r, const char *key)
 {
-	return wsph_json_get_string(&r->v, key);
+	return wsph_json_get_string(r->v, key);
 }
 
 static int is_null_or_absent(const struct rec *r, const char *key)
 {
-	const struct wsph_json *m = wsph_json_get(&r->v, key);
-	return !m || m->type == WSPH_JSON_NULL;
+	const cJSON *m = wsph_json_get(r->v, key);
+	return !m || cJSON_IsNull(m);
 }
 
 /* " -> 0x3c000000", " -> SOCKET_ERROR, WSAENOTSOCK (10038)": r's result and error. */
 static void put_ret(FILE *out, const struct rec *r, int fn)
 {
-	const struct wsph_json *ret = wsph_json_get(&r->v, "ret");
+	const cJSON *ret = wsph_json_get(r->v, "ret");
 	char buf[96];
+	int64_t x = 0;
+	int is_int = wsph_json_int(ret, &x);
 
-	if (!ret || ret->type == WSPH_JSON_NULL)
+	if (!ret || cJSON_IsNull(ret))
 		return;
 	fputs(" -> ", out);
-	if (ret->type == WSPH_JSON_NUMBER && ret->is_int && fn >= 0)
-		fputs(wsph_ret_format(NULL, (enum wsph_fn)fn, ret->integer, buf, sizeof buf), out);
-	else if (ret->type == WSPH_JSON_STRING)
-		put_clean(out, ret->string);
-	else if (ret->type == WSPH_JSON_NUMBER && ret->is_int)
-		fprintf(out, "%lld", (long long)ret->integer);
+	if (is_int && fn >= 0)
+		fputs(wsph_ret_format(NULL, (enum wsph_fn)fn, x, buf, sizeof buf), out);
+	else if (cJSON_IsString(ret))
+		put_clean(out, ret->valuestring);
+	else if (is_int)
+		fprintf(out, "%lld", (long long)x);
 	else
 		fputs("?", out);
-	if (fn < 0 || ret->type != WSPH_JSON_NUMBER || !ret->is_int ||
-	    !wsph_ret_is_failure((enum wsph_fn)fn, ret->integer) || fn == WSPH_FN_WSPSTARTUP)
+	if (fn < 0 || !is_int || !wsph_ret_is_failure((enum wsph_fn)fn, x) ||
+	    fn == WSPH_FN_WSPSTARTUP)
 		return;
 	if (!is_null_or_absent(r, "errno"))
 		fprintf(out, ", %s",
-		        wsph_error_format((int)wsph_json_get_int(&r->v, "errno", 0), buf, sizeof buf));
+		        wsph_error_format((int)wsph_json_get_int(r->v, "errno", 0), buf, sizeof buf));
 	else if (wsph_fn_ret_errno((enum wsph_fn)fn))
 		fputs(", *lpErrno not written", out);
 }
@@ -255,7 +263,7 @@ struct tree {
 
 static long long seq_of(const struct rec *r)
 {
-	return (long long)wsph_json_get_int(&r->v, "seq", 0);
+	return (long long)wsph_json_get_int(r->v, "seq", 0);
 }
 
 /* The index of the event with this seq (seqs rise through a case), or -1. */
@@ -308,7 +316,7 @@ static int tree_build(const struct show *s, size_t from, size_t to, struct tree 
 		const char *kind = str(e, "kind");
 		long p = is_null_or_absent(e, "parent")
 		             ? -1
-		             : find_seq(t, (long long)wsph_json_get_int(&e->v, "parent", 0));
+		             : find_seq(t, (long long)wsph_json_get_int(e->v, "parent", 0));
 		int is_ret = kind && !strcmp(kind, "return");
 		t->ret[i] = -1;
 		if (p < 0 || (size_t)p >= i)
@@ -352,7 +360,7 @@ static void put_site(FILE *out, const struct rec *e, const struct rec *ret, int 
 	const char *kind = str(e, "kind");
 	int up = !strcmp(kind, "upcall"), is_ret = !strcmp(kind, "return");
 	const char *module = str(e, "module"), *table = str(e, "table");
-	long long thread = wsph_json_get_int(&e->v, "thread", 0);
+	long long thread = wsph_json_get_int(e->v, "thread", 0);
 
 	fputs(is_ret ? "  [in " : "  [by ", out);
 	put_clean(out, module ? module : "?");
@@ -393,7 +401,7 @@ static void put_event(const struct show *s, const struct rec *r, const struct re
 	fputs(up ? " upcall " : is_ret ? " return " : " ", out);
 	put_clean(out, fname);
 	if (is_ret) {
-		const struct wsph_json *args = wsph_json_get(&r->v, "args");
+		const cJSON *args = wsph_json_get(r->v, "args");
 		if (has_outputs(fn, args)) {
 			fputc('(', out);
 			put_arg_list(out, fn, args, OUTPUTS);
@@ -401,7 +409,7 @@ static void put_event(const struct show *s, const struct rec *r, const struct re
 		}
 	} else {
 		fputc('(', out);
-		put_arg_list(out, fn, wsph_json_get(&r->v, "args"), up ? ALL : INPUTS);
+		put_arg_list(out, fn, wsph_json_get(r->v, "args"), up ? ALL : INPUTS);
 		fputc(')', out);
 	}
 	if (!is_ret && !up && !strcmp(fname, "WSPStartup") && table) {
@@ -413,9 +421,9 @@ static void put_event(const struct show *s, const struct rec *r, const struct re
 			put_ret(out, ret, fn);
 		else
 			fputs(" (no return)", out);
-		if (ret && has_outputs(fn, wsph_json_get(&ret->v, "args"))) {
+		if (ret && has_outputs(fn, wsph_json_get(ret->v, "args"))) {
 			fputs("; ", out);
-			put_arg_list(out, fn, wsph_json_get(&ret->v, "args"), OUTPUTS);
+			put_arg_list(out, fn, wsph_json_get(ret->v, "args"), OUTPUTS);
 		}
 	} else {
 		put_ret(out, r, fn);
@@ -423,7 +431,7 @@ static void put_event(const struct show *s, const struct rec *r, const struct re
 	if (!is_null_or_absent(r, "fault"))
 		fprintf(
 		    out, " [fault injected: %s]",
-		    wsph_error_format((int)wsph_json_get_int(&r->v, "fault", 0), buf, sizeof buf));
+		    wsph_error_format((int)wsph_json_get_int(r->v, "fault", 0), buf, sizeof buf));
 	put_site(out, r, ret, fn, main_thread);
 }
 
@@ -441,9 +449,9 @@ static void put_finding(const struct show *s, const struct rec *f, int indent)
 		fputs(" at ", out);
 		put_clean(out, file);
 		if (!is_null_or_absent(f, "line"))
-			fprintf(out, ":%lld", (long long)wsph_json_get_int(&f->v, "line", 0));
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(f->v, "line", 0));
 		if (!is_null_or_absent(f, "column"))
-			fprintf(out, ":%lld", (long long)wsph_json_get_int(&f->v, "column", 0));
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(f->v, "column", 0));
 	}
 	fputs(": ", out);
 	put_clean(out, str(f, "message"));
@@ -463,7 +471,7 @@ static void put_findings_at(const struct show *s, size_t from, size_t to, long l
 
 	for (j = from + 1; j < to; j++)
 		if (!strcmp(s->recs[j].type, "finding") &&
-		    wsph_json_get_int(&s->recs[j].v, "seq", 0) == seq)
+		    wsph_json_get_int(s->recs[j].v, "seq", 0) == seq)
 			put_finding(s, &s->recs[j], indent);
 }
 
@@ -492,7 +500,7 @@ static void put_case_head(const struct show *s, const struct rec *c)
 		fputs("  (", out);
 		put_clean(out, file);
 		if (!is_null_or_absent(c, "line"))
-			fprintf(out, ":%lld", (long long)wsph_json_get_int(&c->v, "line", 0));
+			fprintf(out, ":%lld", (long long)wsph_json_get_int(c->v, "line", 0));
 		fputc(')', out);
 	}
 	fputc('\n', out);
@@ -513,12 +521,12 @@ static void put_case_head(const struct show *s, const struct rec *c)
 /* The operation of step n (1-based) from the case record's "steps" ("waitmessage"), or NULL. */
 static const char *step_op(const struct rec *c, long long n)
 {
-	const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+	const cJSON *steps = wsph_json_get(c->v, "steps");
+	const cJSON *op = cJSON_IsArray(steps) && n >= 1 && n <= INT_MAX
+	                      ? cJSON_GetArrayItem(steps, (int)(n - 1))
+	                      : NULL;
 
-	if (!steps || steps->type != WSPH_JSON_ARRAY || n < 1 || (size_t)n > steps->n ||
-	    steps->items[n - 1].type != WSPH_JSON_STRING)
-		return NULL;
-	return steps->items[n - 1].string;
+	return cJSON_IsString(op) ? op->valuestring : NULL;
 }
 
 static void put_step_name(FILE *out, const struct rec *c, long long n)
@@ -536,12 +544,12 @@ static void put_step_name(FILE *out, const struct rec *c, long long n)
 /* Whether the case did not run step n (its "unreached" says so). */
 static int step_not_run(const struct rec *c, long long n)
 {
-	const struct wsph_json *list = wsph_json_get(&c->v, "unreached");
-	size_t i;
+	const cJSON *list = wsph_json_get(c->v, "unreached"), *u;
 
-	for (i = 0; list && list->type == WSPH_JSON_ARRAY && i < list->n; i++)
-		if (!wsph_json_get_string(&list->items[i], "rule") &&
-		    wsph_json_get_int(&list->items[i], "step", 0) == n)
+	if (!cJSON_IsArray(list))
+		return 0;
+	cJSON_ArrayForEach(u, list)
+		if (!wsph_json_get_string(u, "rule") && wsph_json_get_int(u, "step", 0) == n)
 			return 1;
 	return 0;
 }
@@ -605,7 +613,7 @@ static void put_case(const struct show *s, size_t from, size_t to)
 	}
 	for (i = 0; i < t.n; i++) {
 		const struct rec *e = t.ev[i];
-		unsigned long th = (unsigned long)wsph_json_get_int(&e->v, "thread", 0);
+		unsigned long th = (unsigned long)wsph_json_get_int(e->v, "thread", 0);
 		long long st;
 		if (!main_thread)
 			main_thread = th;
@@ -613,7 +621,7 @@ static void put_case(const struct show *s, size_t from, size_t to)
 			put_findings_at(s, from, to, seq_of(e), 6 + 2 * t.depth[i]);
 			continue;
 		}
-		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(&e->v, "step", 0);
+		st = is_null_or_absent(e, "step") ? 0 : wsph_json_get_int(e->v, "step", 0);
 		/* an event inside a call stays under its call's header, another thread's next event
 		 * under its thread's */
 		if (t.depth[i] == 0 && (th != thread || (st != step && th == main_thread))) {
@@ -630,10 +638,10 @@ static void put_case(const struct show *s, size_t from, size_t to)
 	}
 	{ /* the quiet steps after the last call; not after a crash or a hang, which ended the case
 	   * where its last event is */
-		const struct wsph_json *steps = wsph_json_get(&c->v, "steps");
+		const cJSON *steps = wsph_json_get(c->v, "steps");
 		const char *outcome = str(c, "outcome");
-		if (steps && steps->type == WSPH_JSON_ARRAY && t.n && strcmp(outcome, "error") != 0)
-			put_quiet_steps(s, c, main_step, (long long)steps->n + 1);
+		if (cJSON_IsArray(steps) && t.n && strcmp(outcome, "error") != 0)
+			put_quiet_steps(s, c, main_step, (long long)cJSON_GetArraySize(steps) + 1);
 	}
 	/* Findings that concern no event of the trace (the whole scenario, or an event lost), then
 	 * what the case did not reach. */
@@ -642,7 +650,7 @@ static void put_case(const struct show *s, size_t from, size_t to)
 		long long seq;
 		if (strcmp(f->type, "finding") != 0)
 			continue;
-		seq = wsph_json_get_int(&f->v, "seq", 0);
+		seq = wsph_json_get_int(f->v, "seq", 0);
 		if (!seq || find_seq(&t, seq) < 0)
 			put_finding(s, f, 2);
 	}
@@ -653,11 +661,11 @@ static void put_case(const struct show *s, size_t from, size_t to)
 /* "  not reached: step 5 not run: step 4 failed", as the console words it. */
 static void put_unreached(const struct show *s, const struct rec *c)
 {
-	const struct wsph_json *list = wsph_json_get(&c->v, "unreached");
-	size_t i;
+	const cJSON *list = wsph_json_get(c->v, "unreached"), *u;
 
-	for (i = 0; list && list->type == WSPH_JSON_ARRAY && i < list->n; i++) {
-		const struct wsph_json *u = &list->items[i];
+	if (!cJSON_IsArray(list))
+		return;
+	cJSON_ArrayForEach(u, list) {
 		const char *id = wsph_json_get_string(u, "rule");
 		struct wsph_rule rule;
 		struct wsph_unreached one;
@@ -679,17 +687,17 @@ static void put_unreached(const struct show *s, const struct rec *c)
 /* The defects, as the console summary prints them: one line each, and their cases. */
 static void put_groups(const struct show *s, const struct rec *r)
 {
-	const struct wsph_json *list = wsph_json_get(&r->v, "groups");
+	const cJSON *list = wsph_json_get(r->v, "groups"), *g;
+	int n_groups = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
 	FILE *out = s->out;
-	size_t i, j;
 
-	if (!list || list->type != WSPH_JSON_ARRAY || !list->n)
+	if (!n_groups)
 		return;
-	fprintf(out, "\n%lu defect%s (findings of one rule at one site: module, WSP call, upcall):\n",
-	        (unsigned long)list->n, list->n == 1 ? "" : "s");
-	for (i = 0; i < list->n; i++) {
-		const struct wsph_json *g = &list->items[i];
-		const struct wsph_json *ids = wsph_json_get(g, "case_ids");
+	fprintf(out, "\n%d defect%s (findings of one rule at one site: module, WSP call, upcall):\n",
+	        n_groups, n_groups == 1 ? "" : "s");
+	cJSON_ArrayForEach(g, list) {
+		const cJSON *ids = wsph_json_get(g, "case_ids"), *id;
+		int n_ids = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : 0, j = 0;
 		const char *site = wsph_json_get_string(g, "site");
 		const char *sev = wsph_json_get_string(g, "severity");
 		long long n = (long long)wsph_json_get_int(g, "cases", 0);
@@ -711,17 +719,18 @@ static void put_groups(const struct show *s, const struct rec *r)
 			put_clean(out, wsph_json_get_string(g, "message"));
 			fputc('\n', out);
 		}
-		if (!ids || ids->type != WSPH_JSON_ARRAY || (ids->n < 2 && nf < 2))
+		if (!cJSON_IsArray(ids) || (n_ids < 2 && nf < 2))
 			continue;
 		fprintf(out, "  %lld finding%s in: ", nf, nf == 1 ? "" : "s");
-		for (j = 0; j < ids->n && j < CASES_SHOWN; j++) {
-			if (j)
+		cJSON_ArrayForEach(id, ids) {
+			if (j == CASES_SHOWN)
+				break;
+			if (j++)
 				fputs(", ", out);
-			put_clean(out, ids->items[j].type == WSPH_JSON_STRING ? ids->items[j].string
-			                                                      : "?");
+			put_clean(out, cJSON_IsString(id) ? id->valuestring : "?");
 		}
-		if (ids->n > CASES_SHOWN)
-			fprintf(out, " and %lu more", (unsigned long)(ids->n - CASES_SHOWN));
+		if (n_ids > CASES_SHOWN)
+			fprintf(out, " and %d more", n_ids - CASES_SHOWN);
 		fputc('\n', out);
 	}
 }
@@ -734,13 +743,14 @@ static int bad(const struct show *s, size_t line, const char *what)
 	return 2;
 }
 
-static int need(const struct show *s, const struct rec *r, const char *key,
-                enum wsph_json_type type)
+/* That r has member key of cJSON type `type` (cJSON_String, ...; a number must be an integer). */
+static int need(const struct show *s, const struct rec *r, const char *key, int type)
 {
-	const struct wsph_json *m = wsph_json_get(&r->v, key);
+	const cJSON *m = wsph_json_get(r->v, key);
+	int64_t x;
 	char msg[160];
 
-	if (m && m->type == type && (type != WSPH_JSON_NUMBER || m->is_int))
+	if (m && (m->type & 0xFF) == type && (type != cJSON_Number || wsph_json_int(m, &x)))
 		return 0;
 	snprintf(msg, sizeof msg, "%s record without a valid \"%s\"", r->type, key);
 	return bad(s, r->line, msg);
@@ -753,40 +763,39 @@ static int check(const struct show *s, const struct rec *r)
 	size_t i;
 
 	if (!strcmp(r->type, "case")) {
-		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "outcome", WSPH_JSON_STRING)))
+		if ((rc = need(s, r, "case", cJSON_String)) ||
+		    (rc = need(s, r, "outcome", cJSON_String)))
 			return rc;
 	} else if (!strcmp(r->type, "event")) {
-		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "seq", WSPH_JSON_NUMBER)) ||
-		    (rc = need(s, r, "kind", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "function", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "args", WSPH_JSON_OBJECT)))
+		if ((rc = need(s, r, "case", cJSON_String)) ||
+		    (rc = need(s, r, "seq", cJSON_Number)) ||
+		    (rc = need(s, r, "kind", cJSON_String)) ||
+		    (rc = need(s, r, "function", cJSON_String)) ||
+		    (rc = need(s, r, "args", cJSON_Object)))
 			return rc;
 		for (i = 0; i < 3 && strcmp(str(r, "kind"), kinds[i]) != 0; i++)
 			;
 		if (i == 3)
 			return bad(s, r->line, "event record with an unknown \"kind\"");
 	} else if (!strcmp(r->type, "finding")) {
-		if ((rc = need(s, r, "case", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "rule", WSPH_JSON_STRING)) ||
-		    (rc = need(s, r, "message", WSPH_JSON_STRING)))
+		if ((rc = need(s, r, "case", cJSON_String)) ||
+		    (rc = need(s, r, "rule", cJSON_String)) ||
+		    (rc = need(s, r, "message", cJSON_String)))
 			return rc;
 	} else if (!strcmp(r->type, "groups")) {
-		const struct wsph_json *g = wsph_json_get(&r->v, "groups");
-		if ((rc = need(s, r, "groups", WSPH_JSON_ARRAY)))
+		const cJSON *g = wsph_json_get(r->v, "groups"), *one;
+		if ((rc = need(s, r, "groups", cJSON_Array)))
 			return rc;
-		for (i = 0; i < g->n; i++)
-			if (g->items[i].type != WSPH_JSON_OBJECT ||
-			    !wsph_json_get_string(&g->items[i], "rule"))
+		cJSON_ArrayForEach(one, g)
+			if (!wsph_json_get_string(one, "rule"))
 				return bad(s, r->line, "groups record with a group without a \"rule\"");
 	}
-	if (!strcmp(r->type, "case") && wsph_json_get(&r->v, "unreached")) {
-		const struct wsph_json *u = wsph_json_get(&r->v, "unreached");
-		if (u->type != WSPH_JSON_ARRAY)
+	if (!strcmp(r->type, "case") && wsph_json_get(r->v, "unreached")) {
+		const cJSON *u = wsph_json_get(r->v, "unreached"), *one;
+		if (!cJSON_IsArray(u))
 			return bad(s, r->line, "case record whose \"unreached\" is not an array");
-		for (i = 0; i < u->n; i++)
-			if (u->items[i].type != WSPH_JSON_OBJECT)
+		cJSON_ArrayForEach(one, u)
+			if (!cJSON_IsObject(one))
 				return bad(s, r->line, "case record with an \"unreached\" item that is "
 				                       "not an object");
 	}
@@ -821,10 +830,10 @@ static int load(struct show *s, char *text, size_t len)
 		r = &s->recs[s->n];
 		r->line = line;
 		r->type = NULL;
-		if (wsph_json_parse(start, (size_t)(e - start), &r->v, err, sizeof err) != 0)
+		if (!(r->v = wsph_json_parse(start, (size_t)(e - start), err, sizeof err)))
 			return bad(s, line, err);
 		s->n++;
-		if (r->v.type != WSPH_JSON_OBJECT)
+		if (!cJSON_IsObject(r->v))
 			return bad(s, line, "a trace line must be a JSON object");
 		if (s->n == 1) {
 			const char *schema = str(r, "schema");
@@ -947,16 +956,16 @@ int wsph_show_trace(const char *path, FILE *out)
 				const struct rec *r = &s.recs[i];
 				fprintf(out,
 				        "\n%lld passed, %lld failed, %lld errors, %lld skipped\n",
-				        (long long)wsph_json_get_int(&r->v, "passed", 0),
-				        (long long)wsph_json_get_int(&r->v, "failures", 0),
-				        (long long)wsph_json_get_int(&r->v, "errors", 0),
-				        (long long)wsph_json_get_int(&r->v, "skipped", 0));
+				        (long long)wsph_json_get_int(r->v, "passed", 0),
+				        (long long)wsph_json_get_int(r->v, "failures", 0),
+				        (long long)wsph_json_get_int(r->v, "errors", 0),
+				        (long long)wsph_json_get_int(r->v, "skipped", 0));
 			}
 		if (fflush(out) != 0 || ferror(out))
 			rc = 3;
 	}
 	for (i = 0; i < s.n; i++)
-		wsph_json_free(&s.recs[i].v);
+		cJSON_Delete(s.recs[i].v);
 	free(s.recs);
 	free(text);
 	return rc;

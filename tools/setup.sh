@@ -1,20 +1,20 @@
 #!/bin/sh
-# Installs what wspharness needs to build and test on Debian 12, and fetches libyaml's
-# Debian source package as a meson subproject for the mingw-w64 cross build.
+# Installs what wspharness needs to build and test on Debian 12, and fetches the Debian source
+# packages of libyaml and cJSON as meson subprojects for the mingw-w64 cross build.
 #
 # Usage: tools/setup.sh [native|win|browser|fuzz|valgrind|all]     (default: all)
 #
-#   native  Debian packages for the native build and its tests.
-#   win     the native set plus mingw-w64 and Wine, and subprojects/libyaml (unpacked from
-#           Debian's libyaml source package, with our meson.build from
-#           subprojects/packagefiles/libyaml/).
+#   native  Debian packages for the native build and its tests (libyaml-dev, libcjson-dev, ...).
+#   win     the native set plus mingw-w64 and Wine, and subprojects/libyaml and subprojects/cjson
+#           (unpacked from Debian's libyaml and cjson source packages with Debian's patches
+#           applied, with our meson.build from subprojects/packagefiles/libyaml/ and .../cjson/).
 #   browser Chromium, for the test that renders the conformance matrix page (make check).
 #   fuzz    the native set plus clang with its libFuzzer, ASan and UBSan runtimes (build-asan/,
 #           the fuzz targets: make fuzz, make check).
 #   valgrind valgrind, for the native end-to-end tests run under it (make check).
 #   all     win, browser, fuzz and valgrind.
 #
-# Idempotent: when everything is present it makes no apt calls at all. The libyaml source is
+# Idempotent: when everything is present it makes no apt calls at all. The source packages are
 # downloaded with a private apt configuration under .cache/apt-src/, so the machine's apt
 # sources, lists and caches are left untouched.
 set -eu
@@ -45,9 +45,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache_dir=$root/.cache
 src_dir=$cache_dir/apt-src
 
-native_pkgs="meson ninja-build pkg-config gcc g++ libyaml-dev libcriterion-dev python3 python3-junitparser python3-yaml libxml2-utils"
-# apt-get source --download-only needs nothing beyond apt itself (gpgv comes with apt);
-# the orig tarball is unpacked with tar and gzip, which are essential packages.
+native_pkgs="meson ninja-build pkg-config gcc g++ libyaml-dev libcjson-dev libcriterion-dev python3 python3-junitparser python3-yaml libxml2-utils"
+# apt-get source --download-only needs nothing beyond apt itself (gpgv comes with apt); the
+# tarballs are unpacked with tar and gzip (essential) and xz, and Debian's patches applied with
+# patch.
+src_pkgs="xz-utils patch"
 win_pkgs="gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-win32 wine wine64"
 # The matrix page is checked in a real browser (tests/browser/matrix_browser.py).
 browser_pkgs="chromium"
@@ -55,9 +57,6 @@ browser_pkgs="chromium"
 # only recommends.
 fuzz_pkgs="clang libclang-rt-14-dev"
 valgrind_pkgs="valgrind"
-
-libyaml_version=0.2.5
-libyaml_orig=libyaml_${libyaml_version}.orig.tar.gz
 
 is_root=false
 [ "$(id -u)" -eq 0 ] && is_root=true
@@ -197,23 +196,37 @@ find_mirror() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# libyaml source as a meson subproject
+# Debian source packages as meson subprojects (libyaml, cJSON)
 # ---------------------------------------------------------------------------------------------
 
-# True when the cached orig tarball matches the SHA-256 in the (apt-verified) .dsc.
-orig_ok() {
-    [ -f "$src_dir/$libyaml_orig" ] || return 1
-    for dsc in "$src_dir"/libyaml_"$libyaml_version"-*.dsc; do
-        [ -f "$dsc" ] || return 1
-        want=$(awk -v f="$libyaml_orig" '
-            /^[^ \t]/ { sec = ($0 ~ /^Checksums-Sha256:/) }
-            sec && $3 == f { print $1; exit }' "$dsc")
-        [ -n "$want" ] || return 1
-        have=$(sha256sum "$src_dir/$libyaml_orig" | cut -d ' ' -f 1)
-        [ "$want" = "$have" ]
+# The cached .dsc of source package $1, upstream version $2 (whatever Debian revision apt gave),
+# or nothing.
+dsc_file() {
+    for f in "$src_dir/$1_$2"-*.dsc; do
+        [ -f "$f" ] || continue
+        printf '%s\n' "$f"
         return
     done
-    return 1
+}
+
+# "SHA256 NAME" for each file of the .dsc $1 (its Checksums-Sha256 field).
+dsc_sums() {
+    awk '/^[^ \t]/ { sec = ($0 ~ /^Checksums-Sha256:/); next }
+         sec && NF == 3 { print $1, $3 }' "$1"
+}
+
+# True when the (apt-verified) .dsc of $1 $2 is cached and every file it lists matches its
+# SHA-256.
+source_ok() {
+    dsc=$(dsc_file "$1" "$2")
+    [ -n "$dsc" ] || return 1
+    sums=$(dsc_sums "$dsc")
+    [ -n "$sums" ] || return 1
+    printf '%s\n' "$sums" | while read -r want f; do
+        [ -f "$src_dir/$f" ] || exit 1
+        have=$(sha256sum "$src_dir/$f" | cut -d ' ' -f 1)
+        [ "$want" = "$have" ] || exit 1
+    done
 }
 
 run_logged() { # run_logged LOG CMD...: quiet on success, shows the log on failure
@@ -225,11 +238,14 @@ run_logged() { # run_logged LOG CMD...: quiet on success, shows the log on failu
     fi
 }
 
-download_libyaml() {
+# The apt options of the private configuration (set by private_apt_update).
+apt_opts_set=false
+
+private_apt_update() {
+    $apt_opts_set && return 0
     find_mirror
-    note "fetching libyaml source package from $mirror_uri $mirror_suite (private apt config in .cache/apt-src/)"
+    note "reading the source package lists of $mirror_uri $mirror_suite (private apt config in .cache/apt-src/)"
     rm -rf "$src_dir/lists" "$src_dir/cache"
-    rm -f "$src_dir"/libyaml_*
     mkdir -p "$src_dir/lists/partial" "$src_dir/cache/archives/partial"
     if [ -n "$mirror_signed_by" ]; then
         opts="[signed-by=$mirror_signed_by] "
@@ -238,58 +254,101 @@ download_libyaml() {
     fi
     printf 'deb-src %s%s %s main\n' "$opts" "$mirror_uri" "$mirror_suite" >"$src_dir/sources.list"
 
-    set -- \
-        -o "Dir::Etc::SourceList=$src_dir/sources.list" \
-        -o Dir::Etc::SourceParts=/dev/null \
-        -o "Dir::State::Lists=$src_dir/lists" \
-        -o "Dir::Cache=$src_dir/cache" \
-        -o Acquire::Languages=none
+    apt_opts="-o Dir::Etc::SourceList=$src_dir/sources.list -o Dir::Etc::SourceParts=/dev/null"
+    apt_opts="$apt_opts -o Dir::State::Lists=$src_dir/lists -o Dir::Cache=$src_dir/cache"
+    apt_opts="$apt_opts -o Acquire::Languages=none"
     if $is_root; then
         # Files under the work tree may not be readable by the _apt sandbox user.
-        set -- "$@" -o APT::Sandbox::User=root
+        apt_opts="$apt_opts -o APT::Sandbox::User=root"
     else
         # The private lists folder is ours; no system lock is involved.
-        set -- "$@" -o Debug::NoLocking=true
+        apt_opts="$apt_opts -o Debug::NoLocking=true"
     fi
-
-    run_logged "$src_dir/update.log" apt-get -q "$@" update ||
+    # shellcheck disable=SC2086 # $apt_opts is a list of options (the work tree has no spaces).
+    run_logged "$src_dir/update.log" apt-get -q $apt_opts update ||
         die "apt-get update with the private deb-src list failed (see above; list: $src_dir/sources.list)"
-    (cd "$src_dir" && run_logged "$src_dir/source.log" \
-        apt-get -q "$@" -o APT::Get::Only-Source=true source --download-only libyaml) ||
-        die "apt-get source --download-only libyaml failed (see above)"
-    if [ ! -f "$src_dir/$libyaml_orig" ]; then
+    apt_opts_set=true
+}
+
+# download_source PKG VERSION: the source package (.dsc, orig and Debian tarballs) into
+# .cache/apt-src/.
+download_source() {
+    case $src_dir in *[[:space:]]*) die "the work tree's path has white space: $src_dir" ;; esac
+    private_apt_update
+    note "fetching the $1 source package"
+    rm -f "$src_dir/$1"_*
+    # shellcheck disable=SC2086
+    (cd "$src_dir" && run_logged "$src_dir/source-$1.log" \
+        apt-get -q $apt_opts -o APT::Get::Only-Source=true source --download-only "$1") ||
+        die "apt-get source --download-only $1 failed (see above)"
+    if [ -z "$(dsc_file "$1" "$2")" ]; then
         ls -l "$src_dir" >&2
-        die "apt-get source did not give $libyaml_orig (a different libyaml version in $mirror_suite?); subprojects/packagefiles/libyaml/meson.build is for $libyaml_version"
+        die "apt-get source did not give $1 $2 (a different version in $mirror_suite?); subprojects/packagefiles/$1/meson.build is for $2"
     fi
 }
 
-fetch_libyaml() {
-    dest=$root/subprojects/libyaml
-    pf=$root/subprojects/packagefiles/libyaml/meson.build
+# apply_patches TREE: Debian's patches (debian/patches/series, in order) applied to the upstream
+# tree, as dpkg-source does, so the Windows build has the fixes the Debian package has.
+apply_patches() {
+    series=$1/debian/patches/series
+    [ -f "$series" ] || return 0
+    sed -e 's/#.*//' "$series" | while read -r p _; do
+        [ -n "$p" ] || continue
+        patch -d "$1" -s -t -N -p1 -F 0 -E --no-backup-if-mismatch -r - \
+            -i "$1/debian/patches/$p" >&2 || { printf '%s: patch %s failed\n' "$prog" "$p" >&2; exit 1; }
+    done
+}
+
+# fetch_source PKG VERSION FILE: subprojects/PKG unpacked from Debian's source package PKG (upstream
+# VERSION, with Debian's patches applied) and our subprojects/packagefiles/PKG/meson.build; FILE
+# is an upstream file that shows the tree is there.
+fetch_source() {
+    pkg=$1 ver=$2 marker=$3
+    dest=$root/subprojects/$pkg
+    pf=$root/subprojects/packagefiles/$pkg/meson.build
     [ -f "$pf" ] || die "missing $pf"
-    if [ -f "$dest/src/api.c" ]; then
+    if [ -f "$dest/$marker" ]; then
         # Keep the unpacked subproject's build file in step with ours.
         cmp -s "$pf" "$dest/meson.build" || cp "$pf" "$dest/meson.build"
         return 0
     fi
     mkdir -p "$src_dir"
-    if ! orig_ok; then
-        download_libyaml
-        orig_ok || die "$libyaml_orig does not match the SHA-256 in its .dsc"
+    if ! source_ok "$pkg" "$ver"; then
+        download_source "$pkg" "$ver"
+        source_ok "$pkg" "$ver" || die "the $pkg source package does not match the SHA-256 sums in its .dsc"
     fi
-    tmp=$root/subprojects/.libyaml.tmp.$$
+    dsc=$(dsc_file "$pkg" "$ver")
+    orig=$(dsc_sums "$dsc" | awk '$2 ~ /\.orig\.tar\./ { print $2; exit }')
+    debian=$(dsc_sums "$dsc" | awk '$2 ~ /\.debian\.tar\./ { print $2; exit }')
+    [ -n "$orig" ] || die "$dsc lists no orig tarball"
+    tmp=$root/subprojects/.$pkg.tmp.$$
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    tar -xzf "$src_dir/$libyaml_orig" -C "$tmp" --strip-components=1 ||
-        { rm -rf "$tmp"; die "unpacking $libyaml_orig failed"; }
-    if [ ! -f "$tmp/src/api.c" ] || [ ! -f "$tmp/include/yaml.h" ]; then
+    tar -xf "$src_dir/$orig" -C "$tmp" --strip-components=1 ||
+        { rm -rf "$tmp"; die "unpacking $orig failed"; }
+    if [ -n "$debian" ]; then
+        tar -xf "$src_dir/$debian" -C "$tmp" || { rm -rf "$tmp"; die "unpacking $debian failed"; }
+        apply_patches "$tmp" || { rm -rf "$tmp"; die "applying Debian's patches to $pkg failed"; }
+    fi
+    if [ ! -f "$tmp/$marker" ]; then
         rm -rf "$tmp"
-        die "$libyaml_orig does not have the expected src/api.c and include/yaml.h"
+        die "$orig does not have the expected $marker"
     fi
     cp "$pf" "$tmp/meson.build"
     rm -rf "$dest"
     mv "$tmp" "$dest"
-    note "libyaml $libyaml_version unpacked into subprojects/libyaml"
+    note "$pkg $ver unpacked into subprojects/$pkg from $(basename "$dsc")"
+}
+
+# The source packages the Windows build compiles: PKG:UPSTREAM-VERSION:FILE (see fetch_source).
+win_sources="libyaml:0.2.5:src/api.c cjson:1.7.15:cJSON.c"
+
+# True when every subproject of $win_sources is unpacked.
+sources_unpacked() {
+    for s in $win_sources; do
+        pkg=${s%%:*} marker=${s##*:}
+        [ -f "$root/subprojects/$pkg/$marker" ] || return 1
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -313,13 +372,17 @@ case $mode in
         ;;
     win | all)
         extra=""
-        if [ ! -f "$root/subprojects/libyaml/src/api.c" ]; then
+        if ! sources_unpacked; then
             find_mirror
             case $mirror_uri in https:*) extra=ca-certificates ;; esac
+            extra="$extra $src_pkgs"
         fi
         [ "$mode" = all ] && extra="$extra $browser_pkgs $fuzz_pkgs $valgrind_pkgs"
         # shellcheck disable=SC2086
         install_pkgs $native_pkgs $win_pkgs $extra
-        fetch_libyaml
+        for s in $win_sources; do
+            rest=${s#*:}
+            fetch_source "${s%%:*}" "${rest%%:*}" "${s##*:}"
+        done
         ;;
 esac

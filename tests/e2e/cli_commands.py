@@ -113,7 +113,7 @@ def trace_files(tmp):
         ("cut.jsonl", b'{"schema":"wspharness.trace/1","type":"hea',
          ":1: column 40: unterminated string"),
         ("bad-line.jsonl", b'{"schema":"wspharness.trace/1","type":"header"}\nxyz\n',
-         ":2: column 1: bad number"),
+         ":2: column 1: unexpected 'x'"),
     ]
 
 
