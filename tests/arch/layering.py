@@ -6,7 +6,9 @@ their #include lines:
 - nothing in reports/ includes the platform layer (harness/platform/) or a header of cli/;
 - the platform layer includes nothing of the core (platform/posix/exports.c is the program's:
   the POSIX stand-ins for what a provider imports from ws2_32 and kernel32, which call the core);
-- the modules of harness/ (a module is NAME.c with NAME.h) include each other without a circle.
+- the modules of harness/ (a module is NAME.c with NAME.h) include each other without a circle,
+  and each includes only modules on the floors below its own in docs/architecture.md's list
+  (every module of harness/ is on it).
 
 Usage: layering.py SOURCE_ROOT. Prints each breach, then "N passed, N failed"."""
 import os
@@ -72,6 +74,17 @@ def circles(graph):
     return out
 
 
+def floors(root):
+    """{module: floor} from docs/architecture.md's list (the top line is the highest floor)."""
+    text = open(os.path.join(root, "docs", "architecture.md"), encoding="utf-8").read()
+    m = re.search(r"<!-- core floors: begin -->\s*```\n(.*?)```\s*<!-- core floors: end -->",
+                  text, re.S)
+    if not m:
+        return None
+    lines = [ln.split() for ln in m.group(1).strip().splitlines()]
+    return {mod: len(lines) - i for i, ln in enumerate(lines) for mod in ln}
+
+
 def main():
     root = sys.argv[1]
     core = [p for p in sources(root, "harness") if "/platform/" not in p.replace(os.sep, "/")]
@@ -107,6 +120,21 @@ def main():
             name = os.path.basename(inc)
             if name in core_h and module(name) != module(p):
                 graph.setdefault(module(p), set()).add(module(name))
+    floor = floors(root)
+    checked += 1
+    if floor is None:
+        breaches.append("docs/architecture.md has no list of the core's floors")
+        floor = {}
+    for mod in sorted({module(p) for p in core}):
+        checked += 1
+        if floor and mod not in floor:
+            breaches.append(f"module {mod} of harness/ is on no floor of docs/architecture.md")
+    for a in sorted(graph):
+        for b in sorted(graph[a]):
+            checked += 1
+            if a in floor and b in floor and floor[b] >= floor[a]:
+                breaches.append(f"{a} includes {b}, which is not on a floor below it "
+                                "(docs/architecture.md)")
     checked += 1
     for comp in circles(graph):
         breaches.append("these modules of harness/ include each other in a circle: " +
