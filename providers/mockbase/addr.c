@@ -61,8 +61,8 @@ struct mb_addr mb_addr_visible(struct mb_addr a)
 /* Address strings ("a.b.c.d:port", WCHARs)                                                     */
 
 int WSPAPI mb_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
-                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
-                                     LPDWORD lpdwAddressStringLength, LPINT lpErrno)
+                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+                              LPDWORD lpdwAddressStringLength, LPINT lpErrno)
 {
 	struct call c;
 	struct mb_addr a;
@@ -130,8 +130,8 @@ static int parse_uint(const WCHAR **p, unsigned max, unsigned *out)
 }
 
 int WSPAPI mb_StringToAddress(LPWSTR AddressString, INT AddressFamily,
-                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
-                                     LPINT lpAddressLength, LPINT lpErrno)
+                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+                              LPINT lpAddressLength, LPINT lpErrno)
 {
 	struct call c;
 	struct mb_addr a = {0, 0};

@@ -137,7 +137,8 @@ void mb_batch_flush(struct batch *b)
 		case N_COMPLETE:
 			if (F(COMPLETE_OWN_OVERLAPPED)) {
 				n->shadow = *n->ov; /* the bug: a substitute, not the client's */
-				WPUCompleteOverlappedRequest(n->s, &n->shadow, n->err, n->bytes, &e);
+				WPUCompleteOverlappedRequest(n->s, &n->shadow, n->err, n->bytes,
+				                             &e);
 			} else {
 				WPUCompleteOverlappedRequest(n->s, n->ov, n->err, n->bytes, &e);
 			}

@@ -9,7 +9,6 @@
 
 #include "mockbase.h"
 
-
 void mb_blk_init(struct blk *k)
 {
 	memset(k, 0, sizeof *k);

@@ -183,6 +183,33 @@ static void dgram_deliver(struct batch *b, struct mb_dgram *d, struct mb_addr to
 	mb_refresh(b, t);
 	pv_wake_all();
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* What the four calls share                                                                   */
+
+/* One WSPSend/WSPSendTo/WSPRecv/WSPRecvFrom call's buffers and overlapped arguments. */
+struct xfer {
+	LPWSABUF bufs;
+	DWORD nbufs;
+	LPDWORD count; /* lpNumberOfBytesRecvd or lpNumberOfBytesSent */
+	LPWSAOVERLAPPED ov;
+	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
+	LPWSATHREADID tid;
+	int tid_opened; /* tid came from WPUOpenCurrentThread (mb_open_thread) */
+};
+
+/* An overlapped call that completed at once, with the lock held: its result, then its notice
+ * (which the late-apc variant holds back to the next entry). */
+static void done_at_once(struct batch *b, const struct mb_socket *o, const struct xfer *x,
+                         DWORD bytes)
+{
+	struct note *last = b->tail;
+	mb_ov_result(x->ov, 0, bytes, 0, mb_via_kernel(o, x->routine));
+	mb_deliver(b, o, x->ov, x->routine, x->tid, 0, bytes, 0, x->tid_opened);
+	if (F(LATE_APC) && x->routine)
+		mb_defer_notes(b, last ? last->next : b->head);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Receiving                                                                                    */
 
@@ -193,120 +220,139 @@ static int recv_ready(const struct mb_socket *o)
 	return o->dq_head != NULL;
 }
 
-static int recv_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
-                     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
-                     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                     LPWSATHREADID lpThreadId, int tid_opened, LPINT lpErrno)
+/* The checks of a receive's arguments and socket, with the lock held: 0 or the error. */
+static int recv_check(const struct mb_socket *o, const struct xfer *x, const DWORD *lpFlags,
+                      const struct sockaddr *from, const INT *fromlen)
+{
+	DWORD flags = lpFlags ? *lpFlags : 0;
+	if (!lpFlags || (x->nbufs && !x->bufs) || (!x->ov && !x->count) ||
+	    (x->ov && x->routine && !x->tid) || (from && (!fromlen || *fromlen < MB_SIN_LEN)))
+		return WSAEFAULT;
+	if (flags & ~(DWORD)(MSG_PEEK | MSG_PARTIAL))
+		return WSAEOPNOTSUPP;
+	if (o->type == SOCK_STREAM && (o->listening || !o->connected))
+		/* The undocumented-errno variant answers with a send-side code WSPRecv's page does
+		 * not list. */
+		return F(UNDOCUMENTED_ERRNO) ? WSAEDESTADDRREQ : WSAENOTCONN;
+	if (o->type == SOCK_DGRAM && !o->bound)
+		return WSAEINVAL;
+	if (o->shut_recv)
+		return WSAESHUTDOWN;
+	return 0;
+}
+
+/* An overlapped receive with nothing to take yet, or behind others, with the lock held: queued
+ * for mb_pump or dgram_deliver to complete. WSA_IO_PENDING, or WSAENOBUFS. */
+static int recv_queue(struct mb_socket *o, const struct xfer *x, DWORD flags, struct sockaddr *from,
+                      LPINT fromlen)
+{
+	struct mb_op *op = mb_op_new(x->bufs, x->nbufs, x->ov, x->routine, x->tid, x->tid_opened);
+	if (!op) {
+		x->ov->Internal = 0;
+		return WSAENOBUFS;
+	}
+	op->flags = flags;
+	if (o->type == SOCK_DGRAM) {
+		op->from = from;
+		op->fromlen = fromlen;
+	}
+	mb_op_append(&o->rops_head, &o->rops_tail, op);
+	o->fired &= ~FD_READ;
+	return WSA_IO_PENDING;
+}
+
+/* A receive without a WSAOVERLAPPED, with the lock held: waits (unless the socket is
+ * non-blocking) until there is something to take. 0, or the error that ends the call (o may then
+ * be gone). */
+static int recv_wait(const struct call *c, struct mb_socket *o)
+{
+	struct blk k;
+	int err = 0;
+	mb_blk_init(&k);
+	o->refs++;
+	while (!o->closed && !o->shut_recv && !recv_ready(o)) {
+		if (o->nonblocking) {
+			/* The pending-not-overlapped variant claims an overlapped operation
+			 * started although the call passed no WSAOVERLAPPED. */
+			err = F(PENDING_NOT_OVERLAPPED) ? WSA_IO_PENDING : WSAEWOULDBLOCK;
+			break;
+		}
+		err = mb_blk_wait(c, &k);
+		if (err)
+			break;
+	}
+	mb_blk_end(&k);
+	if (!err && o->closed)
+		err = WSAEINTR;
+	else if (!err && o->shut_recv)
+		err = WSAESHUTDOWN;
+	if (err == WSAEWOULDBLOCK)
+		o->fired &= ~FD_READ;
+	mb_sock_unref(o); /* without an error not closed: still valid under the lock */
+	return err;
+}
+
+/* Takes what o has for the receive, with the lock held; *rerr is WSAEMSGSIZE when a datagram
+ * was truncated. Returns the count taken. */
+static size_t recv_take(struct batch *b, struct mb_socket *o, const struct xfer *x, DWORD flags,
+                        struct sockaddr *from, LPINT fromlen, int *rerr)
+{
+	size_t got;
+	if (o->type == SOCK_STREAM) {
+		got = stream_take(o, x->bufs, x->nbufs, flags);
+		o->fired &= ~FD_READ; /* recv re-enables FD_READ */
+		mb_pump(b, o);
+	} else {
+		got = dgram_take(o, x->bufs, x->nbufs, flags, from, fromlen, rerr);
+		o->fired &= ~FD_READ;
+		mb_refresh(b, o);
+	}
+	return got;
+}
+
+static int recv_core(SOCKET s, const struct xfer *x, LPDWORD lpFlags, struct sockaddr *lpFrom,
+                     LPINT lpFromlen, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
-	struct blk k;
 	int err;
 	struct mb_socket *o = mb_acquire(&c, s, 1, &err);
 	if (!o)
 		return fail(lpErrno, err);
 	mb_batch_init(&b, &c);
-	mb_blk_init(&k);
-	DWORD flags = lpFlags ? *lpFlags : 0;
-	if (!lpFlags || (dwBufferCount && !lpBuffers) || (!lpOverlapped && !lpNumberOfBytesRecvd) ||
-	    (lpOverlapped && lpCompletionRoutine && !lpThreadId) ||
-	    (lpFrom && (!lpFromlen || *lpFromlen < MB_SIN_LEN)))
-		err = WSAEFAULT;
-	else if (flags & ~(DWORD)(MSG_PEEK | MSG_PARTIAL))
-		err = WSAEOPNOTSUPP;
-	else if (o->type == SOCK_STREAM && (o->listening || !o->connected))
-		/* The undocumented-errno variant answers with a send-side code WSPRecv's page does not
-		 * list. */
-		err = F(UNDOCUMENTED_ERRNO) ? WSAEDESTADDRREQ : WSAENOTCONN;
-	else if (o->type == SOCK_DGRAM && !o->bound)
-		err = WSAEINVAL;
-	else if (o->shut_recv)
-		err = WSAESHUTDOWN;
+	err = recv_check(o, x, lpFlags, lpFrom, lpFromlen);
 	if (err) {
 		pv_unlock();
 		return fail(lpErrno, err);
 	}
-	flags &= (DWORD)MSG_PEEK;
+	DWORD flags = *lpFlags & (DWORD)MSG_PEEK;
+	if (x->ov) {
+		x->ov->Internal = WSS_OPERATION_IN_PROGRESS;
+		if (o->rops_head || !recv_ready(o))
+			err = recv_queue(o, x, flags, lpFrom, lpFromlen);
+	} else {
+		err = recv_wait(&c, o);
+	}
+	if (err) {
+		pv_unlock();
+		return fail(lpErrno, err);
+	}
 
-	size_t got = 0;
 	int rerr = 0;
-	if (lpOverlapped) {
-		lpOverlapped->Internal = WSS_OPERATION_IN_PROGRESS;
-		if (o->rops_head || !recv_ready(o)) {
-			struct mb_op *op = mb_op_new(lpBuffers, dwBufferCount, lpOverlapped,
-			                          lpCompletionRoutine, lpThreadId, tid_opened);
-			if (!op) {
-				lpOverlapped->Internal = 0;
-				pv_unlock();
-				return fail(lpErrno, WSAENOBUFS);
-			}
-			op->flags = flags;
-			if (o->type == SOCK_DGRAM) {
-				op->from = lpFrom;
-				op->fromlen = lpFromlen;
-			}
-			mb_op_append(&o->rops_head, &o->rops_tail, op);
-			o->fired &= ~FD_READ;
-			pv_unlock();
-			return fail(lpErrno, WSA_IO_PENDING);
-		}
-	} else {
-		o->refs++;
-		while (!o->closed && !o->shut_recv && !recv_ready(o)) {
-			if (o->nonblocking) {
-				/* The pending-not-overlapped variant claims an overlapped operation
-				 * started although the call passed no WSAOVERLAPPED. */
-				err = F(PENDING_NOT_OVERLAPPED) ? WSA_IO_PENDING : WSAEWOULDBLOCK;
-				break;
-			}
-			err = mb_blk_wait(&c, &k);
-			if (err)
-				break;
-		}
-		mb_blk_end(&k);
-		if (!err && o->closed)
-			err = WSAEINTR;
-		else if (!err && o->shut_recv)
-			err = WSAESHUTDOWN;
-		if (err) {
-			if (err == WSAEWOULDBLOCK)
-				o->fired &= ~FD_READ;
-			mb_sock_unref(o);
-			pv_unlock();
-			return fail(lpErrno, err);
-		}
-		mb_sock_unref(o); /* not closed: still valid under the lock */
-	}
-
-	if (o->type == SOCK_STREAM) {
-		got = stream_take(o, lpBuffers, dwBufferCount, flags);
-		o->fired &= ~FD_READ; /* recv re-enables FD_READ */
-		mb_pump(&b, o);
-	} else {
-		got = dgram_take(o, lpBuffers, dwBufferCount, flags, lpFrom, lpFromlen, &rerr);
-		o->fired &= ~FD_READ;
-		mb_refresh(&b, o);
-	}
+	size_t got = recv_take(&b, o, x, flags, lpFrom, lpFromlen, &rerr);
 	*lpFlags = 0;
-	if (lpNumberOfBytesRecvd)
-		*lpNumberOfBytesRecvd = (DWORD)got + (F(RECV_OVERCOUNT) ? 1u : 0u);
-	if (lpOverlapped) {
-		mb_ov_result(lpOverlapped, (DWORD)rerr, (DWORD)got, 0,
-		          !rerr && mb_via_kernel(o, lpCompletionRoutine));
-		/* A failure other than WSA_IO_PENDING starts no overlapped operation: no notice. */
-		if (!rerr) {
-			struct note *last = b.tail;
-			mb_deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, (DWORD)got,
-			        0, tid_opened);
-			if (F(LATE_APC) && lpCompletionRoutine)
-				mb_defer_notes(&b, last ? last->next : b.head);
-		}
-	}
+	if (x->count)
+		*x->count = (DWORD)got + (F(RECV_OVERCOUNT) ? 1u : 0u);
+	/* A failure other than WSA_IO_PENDING starts no overlapped operation: no notice. */
+	if (x->ov && rerr)
+		mb_ov_result(x->ov, (DWORD)rerr, (DWORD)got, 0, 0);
+	else if (x->ov)
+		done_at_once(&b, o, x, (DWORD)got);
 	pv_unlock();
 	mb_batch_flush(&b);
 	return rerr ? fail(lpErrno, rerr) : 0;
 }
+
 static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
                    LPDWORD lpFlags, struct sockaddr *lpFrom, LPINT lpFromlen,
                    LPWSAOVERLAPPED lpOverlapped,
@@ -315,31 +361,32 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 {
 	struct call c;
 	WSATHREADID own;
-	int opened = mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
+	int opened =
+	    mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
 	if (opened < 0)
 		return SOCKET_ERROR;
-	int rc = recv_core(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom,
-	                   lpFromlen, lpOverlapped, lpCompletionRoutine, lpThreadId, opened, lpErrno);
+	struct xfer x = {lpBuffers,    dwBufferCount,       lpNumberOfBytesRecvd,
+	                 lpOverlapped, lpCompletionRoutine, lpThreadId,
+	                 opened};
+	int rc = recv_core(s, &x, lpFlags, lpFrom, lpFromlen, lpErrno);
 	mb_close_thread_after(&c, opened, rc, lpErrno, &own);
 	return rc;
 }
 
-int WSPAPI mb_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                          LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
-                          LPWSAOVERLAPPED lpOverlapped,
-                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                          LPWSATHREADID lpThreadId, LPINT lpErrno)
+int WSPAPI mb_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
+                   LPDWORD lpFlags, LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
 {
 	return do_recv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, NULL, NULL,
 	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
 int WSPAPI mb_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                              LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
-                              struct sockaddr *lpFrom, LPINT lpFromlen,
-                              LPWSAOVERLAPPED lpOverlapped,
-                              LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                              LPWSATHREADID lpThreadId, LPINT lpErrno)
+                       LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+                       LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+                       LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                       LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return do_recv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom,
 	               lpFromlen, lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
@@ -369,138 +416,155 @@ static int send_dgram(struct batch *b, struct mb_socket *o, const WSABUF *bufs, 
 	return 0;
 }
 
-static int send_core(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-                     int iTolen, int is_sendto, LPWSAOVERLAPPED lpOverlapped,
-                     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                     LPWSATHREADID lpThreadId, int tid_opened, LPINT lpErrno)
+/* The checks of a send's arguments and socket, with the lock held: 0 or the error; *to is a
+ * datagram's destination. */
+static int send_check(const struct mb_socket *o, const struct xfer *x, DWORD dwFlags,
+                      const struct sockaddr *lpTo, int iTolen, int is_sendto, struct mb_addr *to)
+{
+	if ((x->nbufs && !x->bufs) || (!x->ov && !x->count) || (x->ov && x->routine && !x->tid))
+		return WSAEFAULT;
+	if (dwFlags & ~(DWORD)(MSG_DONTROUTE | MSG_PARTIAL))
+		return WSAEOPNOTSUPP;
+	if (o->shut_send)
+		return WSAESHUTDOWN;
+	if (o->type == SOCK_STREAM && (o->listening || !o->connected))
+		return WSAENOTCONN;
+	if (o->type == SOCK_STREAM && !o->peer)
+		return WSAECONNRESET;
+	if (o->type != SOCK_DGRAM)
+		return 0;
+	if (is_sendto && lpTo)
+		return mb_addr_parse(lpTo, iTolen, to);
+	if (!o->connected)
+		return is_sendto ? WSAEDESTADDRREQ : WSAENOTCONN;
+	*to = o->remote;
+	return 0;
+}
+
+/* An overlapped stream send, with the lock held: what fits moves at once (behind no pending
+ * send); the rest becomes a pending operation that mb_pump finishes as the peer reads
+ * (WSA_IO_PENDING). Else 0, or WSAENOBUFS when nothing moved and nothing could be queued. */
+static int send_stream_overlapped(struct batch *b, struct mb_socket *o, const struct xfer *x,
+                                  size_t total, size_t *sent)
+{
+	struct mb_socket *p = o->peer;
+	int err = 0;
+	if (!o->sops_head)
+		*sent = stream_push(p, x->bufs, x->nbufs, 0, total);
+	if (*sent < total) {
+		struct mb_op *op =
+		    mb_op_new(x->bufs, x->nbufs, x->ov, x->routine, x->tid, x->tid_opened);
+		if (!op) {
+			/* What moved stays sent: report an immediate short send. */
+			err = *sent ? 0 : WSAENOBUFS;
+		} else {
+			op->done = *sent;
+			mb_op_append(&o->sops_head, &o->sops_tail, op);
+			mb_pump(b, p);
+			return WSA_IO_PENDING;
+		}
+	}
+	if (*sent)
+		mb_pump(b, p);
+	return err;
+}
+
+/* A stream send without a WSAOVERLAPPED, with the lock held: moves the data as room frees up,
+ * waiting for it unless the socket is non-blocking. 0, or the error that ended the call before
+ * anything moved (o may then be gone). */
+static int send_stream_blocking(const struct call *c, struct batch *b, struct mb_socket *o,
+                                const struct xfer *x, size_t total, size_t *sent)
+{
+	struct blk k;
+	int err = 0;
+	mb_blk_init(&k);
+	o->refs++;
+	for (;;) {
+		if (o->closed) {
+			err = WSAEINTR;
+			break;
+		}
+		if (o->shut_send) {
+			err = WSAESHUTDOWN;
+			break;
+		}
+		if (!o->peer) {
+			err = WSAECONNRESET;
+			break;
+		}
+		size_t k1 = stream_push(o->peer, x->bufs, x->nbufs, *sent, total - *sent);
+		if (k1) {
+			*sent += k1;
+			mb_pump(b, o->peer);
+		}
+		if (*sent == total)
+			break;
+		if (o->nonblocking) {
+			if (*sent == 0) {
+				err = WSAEWOULDBLOCK;
+				o->fired &= ~FD_WRITE; /* FD_WRITE comes back when there is room */
+			}
+			break;
+		}
+		/* Blocking: deliver what this call caused so far, then wait for room. */
+		pv_unlock();
+		mb_batch_flush(b);
+		pv_lock();
+		err = mb_blk_wait(c, &k);
+		if (err)
+			break;
+	}
+	mb_blk_end(&k);
+	mb_sock_unref(o);
+	if (err && *sent) /* a blocking send cut short still reports what it moved */
+		err = 0;
+	return err;
+}
+
+static int send_core(SOCKET s, const struct xfer *x, DWORD dwFlags, const struct sockaddr *lpTo,
+                     int iTolen, int is_sendto, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
-	struct blk k;
 	struct mb_addr to = {0, 0};
 	int err;
 	struct mb_socket *o = mb_acquire(&c, s, 1, &err);
 	if (!o)
 		return fail(lpErrno, err);
 	mb_batch_init(&b, &c);
-	mb_blk_init(&k);
-	if ((dwBufferCount && !lpBuffers) || (!lpOverlapped && !lpNumberOfBytesSent) ||
-	    (lpOverlapped && lpCompletionRoutine && !lpThreadId))
-		err = WSAEFAULT;
-	else if (dwFlags & ~(DWORD)(MSG_DONTROUTE | MSG_PARTIAL))
-		err = WSAEOPNOTSUPP;
-	else if (o->shut_send)
-		err = WSAESHUTDOWN;
-	else if (o->type == SOCK_STREAM && (o->listening || !o->connected))
-		err = WSAENOTCONN;
-	else if (o->type == SOCK_STREAM && !o->peer)
-		err = WSAECONNRESET;
-	else if (o->type == SOCK_DGRAM) {
-		if (is_sendto && lpTo)
-			err = mb_addr_parse(lpTo, iTolen, &to);
-		else if (o->connected)
-			to = o->remote;
-		else
-			err = is_sendto ? WSAEDESTADDRREQ : WSAENOTCONN;
-	}
+	err = send_check(o, x, dwFlags, lpTo, iTolen, is_sendto, &to);
 	if (err) {
 		pv_unlock();
 		return fail(lpErrno, err);
 	}
 
-	size_t total = bufs_total(lpBuffers, dwBufferCount);
+	size_t total = bufs_total(x->bufs, x->nbufs);
 	size_t sent = 0;
-	if (lpOverlapped)
-		lpOverlapped->Internal = WSS_OPERATION_IN_PROGRESS;
-
+	if (x->ov)
+		x->ov->Internal = WSS_OPERATION_IN_PROGRESS;
 	if (o->type == SOCK_DGRAM) {
-		err = send_dgram(&b, o, lpBuffers, dwBufferCount, &to);
+		err = send_dgram(&b, o, x->bufs, x->nbufs, &to);
 		sent = err ? 0 : total;
-	} else if (lpOverlapped) {
-		struct mb_socket *p = o->peer;
-		if (!o->sops_head)
-			sent = stream_push(p, lpBuffers, dwBufferCount, 0, total);
-		if (sent < total) {
-			struct mb_op *op = mb_op_new(lpBuffers, dwBufferCount, lpOverlapped,
-			                          lpCompletionRoutine, lpThreadId, tid_opened);
-			if (!op) {
-				/* What moved stays sent: report an immediate short send. */
-				err = sent ? 0 : WSAENOBUFS;
-			} else {
-				op->done = sent;
-				mb_op_append(&o->sops_head, &o->sops_tail, op);
-				mb_pump(&b, p);
-				pv_unlock();
-				mb_batch_flush(&b);
-				return fail(lpErrno, WSA_IO_PENDING);
-			}
-		}
-		if (sent)
-			mb_pump(&b, p);
-	} else {
-		o->refs++;
-		for (;;) {
-			if (o->closed) {
-				err = WSAEINTR;
-				break;
-			}
-			if (o->shut_send) {
-				err = WSAESHUTDOWN;
-				break;
-			}
-			if (!o->peer) {
-				err = WSAECONNRESET;
-				break;
-			}
-			size_t k1 =
-			    stream_push(o->peer, lpBuffers, dwBufferCount, sent, total - sent);
-			if (k1) {
-				sent += k1;
-				mb_pump(&b, o->peer);
-			}
-			if (sent == total)
-				break;
-			if (o->nonblocking) {
-				if (sent == 0) {
-					err = WSAEWOULDBLOCK;
-					o->fired &=
-					    ~FD_WRITE; /* FD_WRITE comes back when there is room */
-				}
-				break;
-			}
-			/* Blocking: deliver what this call caused so far, then wait for room. */
+	} else if (x->ov) {
+		err = send_stream_overlapped(&b, o, x, total, &sent);
+		if (err == WSA_IO_PENDING) {
 			pv_unlock();
 			mb_batch_flush(&b);
-			pv_lock();
-			err = mb_blk_wait(&c, &k);
-			if (err)
-				break;
+			return fail(lpErrno, WSA_IO_PENDING);
 		}
-		mb_blk_end(&k);
-		mb_sock_unref(o);
-		if (err && sent) /* a blocking send cut short still reports what it moved */
-			err = 0;
+	} else {
+		err = send_stream_blocking(&c, &b, o, x, total, &sent);
 	}
 
-	if (!err) {
-		if (lpNumberOfBytesSent)
-			*lpNumberOfBytesSent = (DWORD)sent;
-		if (lpOverlapped) {
-			struct note *last = b.tail;
-			mb_ov_result(lpOverlapped, 0, (DWORD)sent, 0,
-			          mb_via_kernel(o, lpCompletionRoutine));
-			mb_deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
-			        (DWORD)sent, 0, tid_opened);
-			if (F(LATE_APC) && lpCompletionRoutine)
-				mb_defer_notes(&b, last ? last->next : b.head);
-		}
-	} else if (lpOverlapped) {
-		mb_ov_result(lpOverlapped, (DWORD)err, 0, 0, 0);
-	}
+	if (!err && x->count)
+		*x->count = (DWORD)sent;
+	if (!err && x->ov)
+		done_at_once(&b, o, x, (DWORD)sent);
+	else if (x->ov)
+		mb_ov_result(x->ov, (DWORD)err, 0, 0, 0);
 	pv_unlock();
 	mb_batch_flush(&b);
-	if (F(SEND_RETURNS_COUNT) && !err && !lpOverlapped)
+	if (F(SEND_RETURNS_COUNT) && !err && !x->ov)
 		return (int)sent; /* the bug: the byte count as the return value */
 	return err ? fail(lpErrno, err) : 0;
 }
@@ -513,29 +577,32 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 {
 	struct call c;
 	WSATHREADID own;
-	int opened = mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
+	int opened =
+	    mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
 	if (opened < 0)
 		return SOCKET_ERROR;
-	int rc = send_core(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen,
-	                   is_sendto, lpOverlapped, lpCompletionRoutine, lpThreadId, opened, lpErrno);
+	struct xfer x = {lpBuffers,    dwBufferCount,       lpNumberOfBytesSent,
+	                 lpOverlapped, lpCompletionRoutine, lpThreadId,
+	                 opened};
+	int rc = send_core(s, &x, dwFlags, lpTo, iTolen, is_sendto, lpErrno);
 	mb_close_thread_after(&c, opened, rc, lpErrno, &own);
 	return rc;
 }
 
-int WSPAPI mb_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                          LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
-                          LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                          LPWSATHREADID lpThreadId, LPINT lpErrno)
+int WSPAPI mb_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
+                   DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno)
 {
 	return do_send(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, NULL, 0, 0,
 	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 }
 
-int WSPAPI mb_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                            LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-                            int iTolen, LPWSAOVERLAPPED lpOverlapped,
-                            LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                            LPWSATHREADID lpThreadId, LPINT lpErrno)
+int WSPAPI mb_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
+                     DWORD dwFlags, const struct sockaddr *lpTo, int iTolen,
+                     LPWSAOVERLAPPED lpOverlapped,
+                     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	return do_send(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, 1,
 	               lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);

@@ -51,7 +51,7 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 		 * completions; only the handles go back to ws2_32. */
 		while (mb_g.sockets)
 			mb_close_socket(&b, mb_g.sockets, F(CLEANUP_NOTIFIES),
-			             F(CLEANUP_KEEPS_HANDLES) ? 0 : 1);
+			                F(CLEANUP_KEEPS_HANDLES) ? 0 : 1);
 		/* the late-release variant gives the handles back at its next entry */
 		if (F(LATE_RELEASE) && b.head)
 			mb_defer_notes(&b, b.head);
@@ -127,8 +127,9 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 		return WSAEFAULT;
 	if (LOBYTE(wVersionRequested) < 2 && !F(ACCEPTS_OLD_VERSION))
 		return WSAVERNOTSUPPORTED;
+	/* the startup-einval bug: an undocumented code (and a refusal it need not make) */
 	if (F(STARTUP_EINVAL) && LOBYTE(wVersionRequested) > 2)
-		return WSAEINVAL; /* the bug: an undocumented code (and a refusal it need not make) */
+		return WSAEINVAL;
 	if (F(NO_REINIT) && g_cleaned_up)
 		return WSASYSNOTREADY; /* the bug: cannot start again after the final cleanup */
 

@@ -55,9 +55,9 @@
 
 /*
  * The operating system's own notification functions, for the MOCKBASE_OS_NOTIFY variant: the upcall
- * table marks WPUSetEvent, WPUResetEvent and WPUQueueApc optional ("QueueUserApc may also be used").
- * On Windows they are kernel32's; a POSIX build binds to the harness program, which stands in for
- * the operating system as it does for LoadLibrary or PostMessage.
+ * table marks WPUSetEvent, WPUResetEvent and WPUQueueApc optional ("QueueUserApc may also be
+ * used"). On Windows they are kernel32's; a POSIX build binds to the harness program, which stands
+ * in for the operating system as it does for LoadLibrary or PostMessage.
  */
 #ifndef _WIN32
 typedef void(CALLBACK *PAPCFUNC)(ULONG_PTR);
@@ -118,8 +118,8 @@ struct mb_op {
 	size_t done; /* send: bytes already moved to the peer */
 	LPWSAOVERLAPPED ov;
 	LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
-	WSATHREADID tid; /* a copy: the caller's structure is only valid during the call */
-	int tid_opened;	 /* tid came from WPUOpenCurrentThread (the caller gave none) */
+	WSATHREADID tid;    /* a copy: the caller's structure is only valid during the call */
+	int tid_opened;     /* tid came from WPUOpenCurrentThread (the caller gave none) */
 	LPWSATHREADID tidp; /* the keeps-thread-id-pointer variant's bug */
 	struct mb_waiter *waiter;
 };
@@ -238,7 +238,7 @@ struct note {
 	DWORD bytes;
 	WSAOVERLAPPED shadow; /* the complete-own-overlapped variant's substitute */
 	struct mb_waiter *waiter;
-	int tid_opened; /* N_APC: tid came from WPUOpenCurrentThread */
+	int tid_opened;   /* N_APC: tid came from WPUOpenCurrentThread */
 	struct mb_kh *kh; /* N_KCOMPLETE, N_KRELEASE: a reference the note holds */
 };
 
@@ -341,8 +341,7 @@ struct mb_socket *mb_sock_new(int type, int protocol, const WSAPROTOCOL_INFOW *p
 void mb_sock_link(struct mb_socket *o);
 void mb_sock_unlink(struct mb_socket *o);
 SOCKET mb_propose(const struct call *c, struct mb_kh **kh);
-void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu,
-                    struct mb_kh *kh);
+void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu, struct mb_kh *kh);
 int mb_obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,
                      int *wpu_handle);
 void mb_release_handle(const struct call *c, SOCKET h, int wpu_handle);
@@ -365,8 +364,8 @@ void mb_ov_result(LPWSAOVERLAPPED ov, DWORD err, DWORD bytes, DWORD flags, int k
 void mb_deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED ov,
                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
                 DWORD bytes, DWORD flags, int tid_opened);
-void mb_complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err,
-                    DWORD bytes, DWORD flags, int notify);
+void mb_complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err, DWORD bytes,
+                    DWORD flags, int notify);
 struct mb_op *mb_op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
                         LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, LPWSATHREADID tid,
                         int tid_opened);
@@ -388,8 +387,8 @@ int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *except
                      const PTIMEVAL timeout, LPINT lpErrno);
 int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents, LPINT lpErrno);
 int WSPAPI mb_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent, LPINT lpErrno);
-int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
-                                LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno);
+int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject, LPWSANETWORKEVENTS lpNetworkEvents,
+                                LPINT lpErrno);
 
 /* ------------------------------------------------------------------------------------------ */
 /* datapath.c: moving data                                                                      */
@@ -397,8 +396,8 @@ int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
 void mb_pump(struct batch *b, struct mb_socket *p);
 int WSPAPI mb_Recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd,
                    LPDWORD lpFlags, LPWSAOVERLAPPED lpOverlapped,
-                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                   LPWSATHREADID lpThreadId, LPINT lpErrno);
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno);
 int WSPAPI mb_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
                        LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
                        LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
@@ -406,11 +405,11 @@ int WSPAPI mb_RecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
                        LPWSATHREADID lpThreadId, LPINT lpErrno);
 int WSPAPI mb_Send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
                    DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
-                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                   LPWSATHREADID lpThreadId, LPINT lpErrno);
-int WSPAPI mb_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-                     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-                     int iTolen, LPWSAOVERLAPPED lpOverlapped,
+                   LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPWSATHREADID lpThreadId,
+                   LPINT lpErrno);
+int WSPAPI mb_SendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent,
+                     DWORD dwFlags, const struct sockaddr *lpTo, int iTolen,
+                     LPWSAOVERLAPPED lpOverlapped,
                      LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
                      LPWSATHREADID lpThreadId, LPINT lpErrno);
 
@@ -443,9 +442,9 @@ int WSPAPI mb_GetSockName(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT 
 int WSPAPI mb_GetPeerName(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT lpErrno);
 int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId, LPWSAPROTOCOL_INFOW lpProtocolInfo,
                               LPINT lpErrno);
-SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
-                          LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-                          LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno);
+SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF lpCallerData,
+                          LPWSABUF lpCalleeData, LPQOS lpSQOS, LPQOS lpGQOS, DWORD dwFlags,
+                          LPINT lpErrno);
 BOOL WSPAPI mb_GetQOSByName(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS, LPINT lpErrno);
 
 #endif

@@ -59,6 +59,7 @@ void mb_refresh(struct batch *b, struct mb_socket *o)
 	if (o->type == SOCK_STREAM && o->peer_gone)
 		mb_fire(b, o, FD_CLOSE);
 }
+
 /* ------------------------------------------------------------------------------------------ */
 /* Select and network events                                                                    */
 
@@ -69,87 +70,102 @@ struct sel_entry {
 	int ready;
 };
 
-int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-                            const PTIMEVAL timeout, LPINT lpErrno)
+/* A WSPSelect call's sockets: the entries of its three sets, one set after the other. */
+struct sel {
+	fd_set *sets[3];
+	u_int counts[3];
+	size_t n;
+	struct sel_entry *ent;
+};
+
+/* Outside the lock: counts the sets' entries and asks for the contexts of the non-IFS handles.
+ * 0 or the error. */
+static int sel_prepare(const struct call *c, struct sel *q)
 {
-	struct call c;
-	struct blk k;
-	struct sel_entry *ent = NULL;
-	fd_set *sets[3] = {readfds, writefds, exceptfds};
-	u_int counts[3] = {0, 0, 0};
-	size_t n = 0;
-	int err = mb_enter(&c);
-	(void)nfds;
-	if (err)
-		return fail(lpErrno, err);
-	if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
-		return fail(lpErrno, WSAEINVAL);
 	for (int i = 0; i < 3; i++) {
-		if (sets[i]) {
-			counts[i] = sets[i]->fd_count > FD_SETSIZE ? FD_SETSIZE : sets[i]->fd_count;
-			n += counts[i];
+		if (q->sets[i]) {
+			q->counts[i] =
+			    q->sets[i]->fd_count > FD_SETSIZE ? FD_SETSIZE : q->sets[i]->fd_count;
+			q->n += q->counts[i];
 		}
 	}
-	if (n == 0)
-		return fail(lpErrno, WSAEINVAL);
-	ent = calloc(n, sizeof *ent);
-	if (!ent)
-		return fail(lpErrno, WSAENOBUFS);
+	if (q->n == 0)
+		return WSAEINVAL;
+	q->ent = calloc(q->n, sizeof *q->ent);
+	if (!q->ent)
+		return WSAENOBUFS;
 	size_t j = 0;
 	for (int i = 0; i < 3; i++) {
-		for (u_int m = 0; m < counts[i]; m++, j++) {
-			ent[j].s = sets[i]->fd_array[m];
-			err = mb_prepare_lookup(&c, ent[j].s, 0, &ent[j].ctx);
-			if (err) {
-				free(ent);
-				return fail(lpErrno, err);
-			}
+		for (u_int m = 0; m < q->counts[i]; m++, j++) {
+			q->ent[j].s = q->sets[i]->fd_array[m];
+			int err = mb_prepare_lookup(c, q->ent[j].s, 0, &q->ent[j].ctx);
+			if (err)
+				return err;
 		}
 	}
+	return 0;
+}
 
-	pv_lock();
-	if (!mb_still_current(&c)) {
-		pv_unlock();
-		free(ent);
-		return fail(lpErrno, WSANOTINITIALISED);
+/* With the lock held: finds every entry's socket and holds it while the call waits. 0 or the
+ * error. */
+static int sel_resolve(const struct call *c, struct sel *q)
+{
+	if (!mb_still_current(c))
+		return WSANOTINITIALISED;
+	for (size_t j = 0; j < q->n; j++) {
+		q->ent[j].o = mb_lookup_locked(c, q->ent[j].s, q->ent[j].ctx);
+		if (!q->ent[j].o)
+			return mb_unknown_handle_error();
 	}
-	for (j = 0; j < n; j++) {
-		ent[j].o = mb_lookup_locked(&c, ent[j].s, ent[j].ctx);
-		if (!ent[j].o) {
-			pv_unlock();
-			free(ent);
-			return fail(lpErrno, mb_unknown_handle_error());
+	for (size_t j = 0; j < q->n; j++)
+		q->ent[j].o->refs++;
+	return 0;
+}
+
+/* With the lock held: marks the entries that are ready (readable in the first set, writable in
+ * the second; the third never) and returns how many are. */
+static int sel_mark(struct sel *q)
+{
+	int total = 0;
+	size_t j = 0;
+	for (int i = 0; i < 3; i++) {
+		for (u_int m = 0; m < q->counts[i]; m++, j++) {
+			q->ent[j].ready = (i == 0 && is_readable(q->ent[j].o)) ||
+			                  (i == 1 && is_writable(q->ent[j].o));
+			total += q->ent[j].ready;
 		}
 	}
-	for (j = 0; j < n; j++)
-		ent[j].o->refs++;
+	return total;
+}
 
+static int sel_any_closed(const struct sel *q)
+{
+	for (size_t j = 0; j < q->n; j++)
+		if (q->ent[j].o->closed)
+			return 1;
+	return 0;
+}
+
+/* With the lock held: waits until an entry is ready or the timeout passes (0), or until the wait
+ * ends otherwise (its error). */
+static int sel_wait(const struct call *c, struct sel *q, const PTIMEVAL timeout)
+{
+	struct blk k;
+	int err = 0;
 	mb_blk_init(&k);
 	if (timeout && (timeout->tv_sec || timeout->tv_usec)) {
 		k.has_deadline = 1;
 		k.deadline = pv_now_ms() + (uint64_t)timeout->tv_sec * 1000u +
 		             ((uint64_t)timeout->tv_usec + 999u) / 1000u;
 	}
-	int total;
 	for (;;) {
-		total = 0;
-		for (j = 0; j < n; j++) {
-			if (ent[j].o->closed) {
-				err = WSAEINTR;
-				break;
-			}
+		if (sel_any_closed(q)) {
+			err = WSAEINTR;
+			break;
 		}
-		if (err)
+		if (sel_mark(q) > 0 || (timeout && !timeout->tv_sec && !timeout->tv_usec))
 			break;
-		j = 0;
-		for (int i = 0; i < 3; i++)
-			for (u_int m = 0; m < counts[i]; m++, j++)
-				if ((i == 0 && is_readable(ent[j].o)) ||
-				    (i == 1 && is_writable(ent[j].o)))
-					total++;
-		if (total > 0 || (timeout && !timeout->tv_sec && !timeout->tv_usec))
-			break;
-		err = mb_blk_wait(&c, &k);
+		err = mb_blk_wait(c, &k);
 		if (err == WSAETIMEDOUT) {
 			err = 0;
 			break;
@@ -158,41 +174,66 @@ int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *except
 			break;
 	}
 	mb_blk_end(&k);
-	if (!err) {
-		for (j = 0; j < n; j++)
-			ent[j].ready = 0;
-		j = 0;
-		for (int i = 0; i < 3; i++)
-			for (u_int m = 0; m < counts[i]; m++, j++)
-				ent[j].ready = (i == 0 && is_readable(ent[j].o)) ||
-				               (i == 1 && is_writable(ent[j].o));
+	return err;
+}
+
+/* Outside the lock: the result sets are written in place, each socket once (WPUFDIsSet tells
+ * whether a socket the client named twice is already in the set being built). Returns the count
+ * of sockets in them. */
+static int sel_write(const struct call *c, struct sel *q)
+{
+	int total = 0;
+	size_t j = 0;
+	for (int i = 0; i < 3; i++) {
+		fd_set *set = q->sets[i];
+		if (!set)
+			continue;
+		set->fd_count = 0;
+		for (u_int m = 0; m < q->counts[i]; m++, j++)
+			if (q->ent[j].ready && !c->up.lpWPUFDIsSet(q->ent[j].s, set))
+				set->fd_array[set->fd_count++] = q->ent[j].s;
+		total += (int)set->fd_count;
 	}
-	for (j = 0; j < n; j++)
-		mb_sock_unref(ent[j].o);
+	if (F(SELECT_MISCOUNT))
+		total++; /* the bug: the count disagrees with the sets */
+	return total;
+}
+
+int WSPAPI mb_Select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                     const PTIMEVAL timeout, LPINT lpErrno)
+{
+	struct call c;
+	struct sel q = {{readfds, writefds, exceptfds}, {0, 0, 0}, 0, NULL};
+	int err = mb_enter(&c);
+	(void)nfds;
+	if (err)
+		return fail(lpErrno, err);
+	if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
+		return fail(lpErrno, WSAEINVAL);
+	err = sel_prepare(&c, &q);
+	if (err) {
+		free(q.ent);
+		return fail(lpErrno, err);
+	}
+	pv_lock();
+	err = sel_resolve(&c, &q);
+	if (err) {
+		pv_unlock();
+		free(q.ent);
+		return fail(lpErrno, err);
+	}
+	err = sel_wait(&c, &q, timeout);
+	if (!err)
+		sel_mark(&q);
+	for (size_t j = 0; j < q.n; j++)
+		mb_sock_unref(q.ent[j].o);
 	pv_unlock();
-	if (!err) {
-		/* The result sets are written in place, each socket once: WPUFDIsSet tells whether
-		 * a socket the client named twice is already in the set being built. */
-		total = 0;
-		j = 0;
-		for (int i = 0; i < 3; i++) {
-			if (!sets[i])
-				continue;
-			sets[i]->fd_count = 0;
-			for (u_int m = 0; m < counts[i]; m++, j++)
-				if (ent[j].ready && !c.up.lpWPUFDIsSet(ent[j].s, sets[i]))
-					sets[i]->fd_array[sets[i]->fd_count++] = ent[j].s;
-			total += (int)sets[i]->fd_count;
-		}
-		if (F(SELECT_MISCOUNT))
-			total++; /* the bug: the count disagrees with the sets */
-	}
-	free(ent);
+	int total = err ? 0 : sel_write(&c, &q);
+	free(q.ent);
 	return err ? fail(lpErrno, err) : total;
 }
 
-int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
-                                 LPINT lpErrno)
+int WSPAPI mb_EventSelect(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -249,8 +290,8 @@ int WSPAPI mb_AsyncSelect(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent, L
 	return 0;
 }
 
-int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
-                                       LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
+int WSPAPI mb_EnumNetworkEvents(SOCKET s, WSAEVENT hEventObject, LPWSANETWORKEVENTS lpNetworkEvents,
+                                LPINT lpErrno)
 {
 	struct call c;
 	int err;

@@ -58,8 +58,8 @@ static void note_kcomplete(struct batch *b, struct mb_kh *kh, LPWSAOVERLAPPED ov
 /* Queues the completion notice through the mechanism the client chose. tid_opened: the thread id
  * came from WPUOpenCurrentThread and is released (WPUCloseThread) once the APC is queued. */
 void mb_deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED ov,
-                    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
-                    DWORD bytes, DWORD flags, int tid_opened)
+                LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const WSATHREADID *tid, DWORD err,
+                DWORD bytes, DWORD flags, int tid_opened)
 {
 	if (routine && F(COMPLETE_WITH_ROUTINE) && !o->ifs)
 		routine = NULL; /* the bug: the event mechanism for a routine operation */
@@ -103,8 +103,8 @@ void mb_deliver(struct batch *b, const struct mb_socket *o, LPWSAOVERLAPPED ov,
 	}
 }
 
-void mb_complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err,
-                        DWORD bytes, DWORD flags, int notify)
+void mb_complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWORD err, DWORD bytes,
+                    DWORD flags, int notify)
 {
 	mb_ov_result(op->ov, err, bytes, flags, notify && mb_via_kernel(o, op->routine));
 	if (notify) {
@@ -132,8 +132,8 @@ void mb_complete_op(struct batch *b, struct mb_socket *o, struct mb_op *op, DWOR
 }
 
 struct mb_op *mb_op_new(const WSABUF *bufs, DWORD n, LPWSAOVERLAPPED ov,
-                            LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, LPWSATHREADID tid,
-                            int tid_opened)
+                        LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, LPWSATHREADID tid,
+                        int tid_opened)
 {
 	struct mb_op *op = calloc(1, sizeof *op);
 	if (!op)
@@ -197,7 +197,7 @@ static int op_is_pending(const struct mb_socket *o, LPWSAOVERLAPPED ov)
  * completed or failed, else when the operation completes).
  */
 int mb_open_thread(LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine,
-                       LPWSATHREADID *tid, WSATHREADID *own, struct call *c, LPINT lpErrno)
+                   LPWSATHREADID *tid, WSATHREADID *own, struct call *c, LPINT lpErrno)
 {
 	int e = 0;
 	if (!ov || !routine || *tid)
@@ -212,7 +212,7 @@ int mb_open_thread(LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routin
 }
 
 void mb_close_thread_after(const struct call *c, int opened, int rc, LPINT lpErrno,
-                               WSATHREADID *own)
+                           WSATHREADID *own)
 {
 	int e = 0;
 	/* Success: the completion went out with the APC, and the release with it (deliver);
@@ -222,18 +222,16 @@ void mb_close_thread_after(const struct call *c, int opened, int rc, LPINT lpErr
 		c->up.lpWPUCloseThread(own, &e);
 }
 
-
-/* An operation of o's that left mockbase's queues and whose kernel completion (kernel_complete) has
- * not written its status yet. The kernel writes InternalHigh before Internal. */
+/* An operation of o's that left mockbase's queues and whose kernel completion (batch.c) has not
+ * written its status yet. The kernel writes InternalHigh before Internal. */
 static int kernel_pending(const struct mb_socket *o, LPWSAOVERLAPPED ov)
 {
 	return o->kernel &&
 	       *(volatile ULONG_PTR *)&ov->Internal == (ULONG_PTR)WSS_OPERATION_IN_PROGRESS;
 }
 
-int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-                                         LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags,
-                                         LPINT lpErrno)
+int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped, LPDWORD lpcbTransfer,
+                                  BOOL fWait, LPDWORD lpdwFlags, LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -247,7 +245,8 @@ int WSPAPI mb_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 	o->refs++;
 	struct mb_waiter w = {NULL, 0};
 	if (fWait && op_is_pending(o, lpOverlapped)) {
-		/* Something to wait on: an event from WPUCreateEvent that the completion signals. */
+		/* Something to wait on: an event from WPUCreateEvent that the completion signals.
+		 */
 		int e = 0;
 		pv_unlock();
 		w.ev = c.up.lpWPUCreateEvent(&e);

@@ -20,7 +20,8 @@ void mb_close_socket(struct batch *b, struct mb_socket *o, int notify, int handl
 	o->ev_mask = o->as_mask = 0;
 	mb_sock_unlink(o);
 	if (F(CLOSES_CLIENT_EVENT) && notify && o->ev) {
-		struct note *n = mb_note_new(b, N_CLOSEEVENT); /* the bug: not the provider's event */
+		struct note *n =
+		    mb_note_new(b, N_CLOSEEVENT); /* the bug: not the provider's event */
 		if (n)
 			n->ev = o->ev;
 	}
@@ -93,7 +94,7 @@ void mb_close_socket(struct batch *b, struct mb_socket *o, int notify, int handl
 /* Socket creation, binding, connections                                                        */
 
 SOCKET WSPAPI mb_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
-                               GROUP g_, DWORD dwFlags, LPINT lpErrno)
+                        GROUP g_, DWORD dwFlags, LPINT lpErrno)
 {
 	struct call c;
 	(void)g_;
@@ -213,71 +214,37 @@ static int target_matches(const struct mb_socket *l, struct mb_addr to)
 	return (to.ip >> 24) == 127 || to.ip == 0 || to.ip == l->local.ip;
 }
 
-int WSPAPI mb_Connect(SOCKET s, const struct sockaddr *name, int namelen,
-                             LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-                             LPQOS lpGQOS, LPINT lpErrno)
+/* The listener a connection to `to` reaches, or NULL. */
+static struct mb_socket *find_listener(struct mb_addr to)
 {
-	struct call c;
-	struct batch b;
-	struct mb_addr to = {0, 0};
-	int err;
-	(void)lpCallerData;
-	(void)lpSQOS;
-	(void)lpGQOS;
-	struct mb_socket *o = mb_acquire(&c, s, 0, &err);
-	if (!o)
-		return fail(lpErrno, err);
-	mb_batch_init(&b, &c);
-	err = mb_addr_parse(name, namelen, &to);
-	if (err)
-		goto out;
-	if (lpCalleeData)
-		lpCalleeData->len = 0; /* no connect data */
+	for (struct mb_socket *x = mb_g.sockets; x; x = x->next)
+		if (x->type == SOCK_STREAM && x->listening && !x->closed && target_matches(x, to))
+			return x;
+	return NULL;
+}
 
-	if (o->type == SOCK_DGRAM) {
-		if (to.ip == 0 && to.port == 0) { /* dissolves the default peer */
-			o->connected = 0;
-			goto out;
-		}
-		err = mb_autobind(o);
-		if (err)
-			goto out;
-		o->remote = to;
-		o->connected = 1;
-		goto out;
+/* A datagram socket's default peer, set, or dissolved by the null address. */
+static int connect_dgram(struct mb_socket *o, struct mb_addr to)
+{
+	if (to.ip == 0 && to.port == 0) { /* dissolves the default peer */
+		o->connected = 0;
+		return 0;
 	}
-
-	if (o->listening) {
-		err = WSAEINVAL;
-		goto out;
-	}
-	if (o->connected) {
-		err = WSAEISCONN;
-		goto out;
-	}
-	if (to.port == 0) {
-		err = WSAEADDRNOTAVAIL;
-		goto out;
-	}
-	struct mb_socket *l = NULL;
-	for (struct mb_socket *x = mb_g.sockets; x; x = x->next) {
-		if (x->type == SOCK_STREAM && x->listening && !x->closed && target_matches(x, to)) {
-			l = x;
-			break;
-		}
-	}
-	if (!l || (int)l->queued >= l->backlog) {
-		err = WSAECONNREFUSED;
-		goto out;
-	}
-	err = mb_autobind(o);
+	int err = mb_autobind(o);
 	if (err)
-		goto out;
+		return err;
+	o->remote = to;
+	o->connected = 1;
+	return 0;
+}
+
+/* The server side of a new connection from o to `to`, queued on listener l for WSPAccept (which
+ * creates its handle). NULL when out of memory. */
+static struct mb_socket *server_end(struct mb_socket *l, struct mb_socket *o, struct mb_addr to)
+{
 	struct mb_socket *srv = mb_sock_new(SOCK_STREAM, l->protocol, &l->pinfo);
-	if (!srv) {
-		err = WSAENOBUFS;
-		goto out;
-	}
+	if (!srv)
+		return NULL;
 	srv->local.ip = l->local.ip ? l->local.ip : (to.ip ? to.ip : MB_LOOPBACK);
 	srv->local.port = l->local.port;
 	srv->bound = 1;
@@ -296,69 +263,91 @@ int WSPAPI mb_Connect(SOCKET s, const struct sockaddr *name, int namelen,
 		l->acc_head = srv;
 	l->acc_tail = srv;
 	l->queued++;
+	return srv;
+}
 
+/* A stream connection, with the lock held: made at once when a listener takes it. */
+static int connect_stream(struct batch *b, struct mb_socket *o, struct mb_addr to)
+{
+	if (o->listening)
+		return WSAEINVAL;
+	if (o->connected)
+		return WSAEISCONN;
+	if (to.port == 0)
+		return WSAEADDRNOTAVAIL;
+	struct mb_socket *l = find_listener(to);
+	if (!l || (int)l->queued >= l->backlog)
+		return WSAECONNREFUSED;
+	int err = mb_autobind(o);
+	if (err)
+		return err;
+	struct mb_socket *srv = server_end(l, o, to);
+	if (!srv)
+		return WSAENOBUFS;
 	o->peer = srv;
 	o->connected = 1;
 	o->remote = srv->local;
-	mb_fire(&b, o, FD_CONNECT);
-	mb_refresh(&b, o);
-	mb_refresh(&b, l);
+	mb_fire(b, o, FD_CONNECT);
+	mb_refresh(b, o);
+	mb_refresh(b, l);
 	pv_wake_all();
-out:
+	return 0;
+}
+
+int WSPAPI mb_Connect(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF lpCallerData,
+                      LPWSABUF lpCalleeData, LPQOS lpSQOS, LPQOS lpGQOS, LPINT lpErrno)
+{
+	struct call c;
+	struct batch b;
+	struct mb_addr to = {0, 0};
+	int err;
+	(void)lpCallerData;
+	(void)lpSQOS;
+	(void)lpGQOS;
+	struct mb_socket *o = mb_acquire(&c, s, 0, &err);
+	if (!o)
+		return fail(lpErrno, err);
+	mb_batch_init(&b, &c);
+	err = mb_addr_parse(name, namelen, &to);
+	if (!err && lpCalleeData)
+		lpCalleeData->len = 0; /* no connect data */
+	if (!err)
+		err = o->type == SOCK_DGRAM ? connect_dgram(o, to) : connect_stream(&b, o, to);
 	pv_unlock();
 	mb_batch_flush(&b);
 	return err ? fail(lpErrno, err) : 0;
 }
 
-SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
-                               LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
-                               LPINT lpErrno)
+/* With the lock held: waits (unless listener l is non-blocking) until a connection is queued on
+ * it. 0 (l still open), or the error that ends the call. */
+static int accept_wait(const struct call *c, struct mb_socket *l)
 {
-	struct call c;
-	struct batch b;
 	struct blk k;
-	int err;
-	(void)lpfnCondition; /* every connection is accepted */
-	(void)dwCallbackData;
-	struct mb_socket *l = mb_acquire(&c, s, 0, &err);
-	if (!l)
-		return fail_socket(lpErrno, err);
-	mb_batch_init(&b, &c);
+	int err = 0;
 	mb_blk_init(&k);
-	if (l->type != SOCK_STREAM) {
-		err = WSAEOPNOTSUPP;
-	} else if (!l->listening) {
-		err = WSAEINVAL;
-	} else if (addr && (!addrlen || *addrlen < MB_SIN_LEN)) {
-		err = WSAEFAULT;
-	}
-	if (err) {
-		pv_unlock();
-		return fail_socket(lpErrno, err);
-	}
-
 	l->refs++;
 	while (!l->closed && !l->acc_head) {
 		if (l->nonblocking) {
 			err = WSAEWOULDBLOCK;
 			break;
 		}
-		err = mb_blk_wait(&c, &k);
+		err = mb_blk_wait(c, &k);
 		if (err)
 			break;
 	}
 	mb_blk_end(&k);
 	if (!err && l->closed)
 		err = WSAEINTR;
-	if (err) {
-		if (err == WSAEWOULDBLOCK)
-			l->fired &= ~FD_ACCEPT;
-		mb_sock_unref(l);
-		pv_unlock();
-		return fail_socket(lpErrno, err);
-	}
+	if (err == WSAEWOULDBLOCK)
+		l->fired &= ~FD_ACCEPT;
+	mb_sock_unref(l); /* without an error not closed: still valid under the lock */
+	return err;
+}
 
-	/* Dequeue, then get the handle for it outside the lock (this call returns it). */
+/* With the lock held: takes the first connection queued on l, held while its handle is obtained
+ * outside the lock. */
+static struct mb_socket *accept_take(struct batch *b, struct mb_socket *l)
+{
 	struct mb_socket *conn = l->acc_head;
 	l->acc_head = conn->acc_next;
 	if (!l->acc_head)
@@ -376,34 +365,72 @@ SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	conn->as_mask = l->as_mask;
 	conn->fired = 0;
 	l->fired &= ~FD_ACCEPT; /* accept re-enables FD_ACCEPT */
-	mb_refresh(&b, l);
-	mb_sock_unref(l);
+	mb_refresh(b, l);
+	return conn;
+}
+
+/*
+ * With the lock held, when the connection taken cannot be handed out (no handle for it, err; or
+ * it closed, or the provider cleaned up, meanwhile): ends it, releases the lock, gives back what
+ * was obtained for it. Returns the error for the call.
+ */
+static int accept_abandon(const struct call *c, struct batch *b, struct mb_socket *conn, int err,
+                          SOCKET h, int wpu, struct mb_kh *kh)
+{
+	if (!err)
+		err = conn->closed && mb_still_current(c) ? WSAECONNABORTED : WSANOTINITIALISED;
+	else
+		h = INVALID_SOCKET;
+	if (!conn->closed)
+		mb_close_socket(b, conn, 1, 0); /* the client side sees the connection end */
+	mb_sock_unref(conn);
+	pv_unlock();
+	mb_batch_flush(b);
+	if (h != INVALID_SOCKET)
+		mb_release_handle(c, h, wpu);
+	if (kh)
+		mb_kh_unref(kh);
+	return err;
+}
+
+SOCKET WSPAPI mb_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+                        LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData, LPINT lpErrno)
+{
+	struct call c;
+	struct batch b;
+	int err;
+	(void)lpfnCondition; /* every connection is accepted */
+	(void)dwCallbackData;
+	struct mb_socket *l = mb_acquire(&c, s, 0, &err);
+	if (!l)
+		return fail_socket(lpErrno, err);
+	mb_batch_init(&b, &c);
+	if (l->type != SOCK_STREAM)
+		err = WSAEOPNOTSUPP;
+	else if (!l->listening)
+		err = WSAEINVAL;
+	else if (addr && (!addrlen || *addrlen < MB_SIN_LEN))
+		err = WSAEFAULT;
+	else
+		err = accept_wait(&c, l);
+	if (err) {
+		pv_unlock();
+		return fail_socket(lpErrno, err);
+	}
+
+	/* Dequeue, then get the handle for it outside the lock (this call returns it). */
+	struct mb_socket *conn = accept_take(&b, l);
 	pv_unlock();
 	mb_batch_flush(&b);
 
 	struct mb_kh *kh;
 	SOCKET proposed = mb_propose(&c, &kh);
-	SOCKET h;
-	int wpu;
+	SOCKET h = INVALID_SOCKET;
+	int wpu = 0;
 	err = mb_obtain_handle(&c, conn, proposed, &h, &wpu);
 	pv_lock();
-	if (err || conn->closed || !mb_still_current(&c)) {
-		if (!err)
-			err =
-			    conn->closed && mb_still_current(&c) ? WSAECONNABORTED : WSANOTINITIALISED;
-		else
-			h = INVALID_SOCKET;
-		if (!conn->closed)
-			mb_close_socket(&b, conn, 1, 0); /* the client side sees the connection end */
-		mb_sock_unref(conn);
-		pv_unlock();
-		mb_batch_flush(&b);
-		if (h != INVALID_SOCKET)
-			mb_release_handle(&c, h, wpu);
-		if (kh)
-			mb_kh_unref(kh);
-		return fail_socket(lpErrno, err);
-	}
+	if (err || conn->closed || !mb_still_current(&c))
+		return fail_socket(lpErrno, accept_abandon(&c, &b, conn, err, h, wpu, kh));
 	mb_give_handle(conn, &c, h, wpu, kh);
 	mb_refresh(&b, conn); /* FD_WRITE now, FD_READ/FD_CLOSE if already due */
 	if (addr) {
@@ -506,7 +533,7 @@ static int *int_option(struct mb_socket *o, int optname)
 }
 
 int WSPAPI mb_GetSockOpt(SOCKET s, int level, int optname, char *optval, LPINT optlen,
-                                LPINT lpErrno)
+                         LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -555,7 +582,7 @@ int WSPAPI mb_GetSockOpt(SOCKET s, int level, int optname, char *optval, LPINT o
 }
 
 int WSPAPI mb_SetSockOpt(SOCKET s, int level, int optname, const char *optval, int optlen,
-                                LPINT lpErrno)
+                         LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -583,10 +610,10 @@ int WSPAPI mb_SetSockOpt(SOCKET s, int level, int optname, const char *optval, i
 }
 
 int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, DWORD cbInBuffer,
-                           LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
-                           LPWSAOVERLAPPED lpOverlapped,
-                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-                           LPWSATHREADID lpThreadId, LPINT lpErrno)
+                    LPVOID lpvOutBuffer, DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
+                    LPWSAOVERLAPPED lpOverlapped,
+                    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+                    LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct call c;
 	struct batch b;
@@ -626,9 +653,10 @@ int WSPAPI mb_Ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer, DWORD c
 		if (lpcbBytesReturned)
 			*lpcbBytesReturned = returned;
 		if (lpOverlapped) {
-			mb_ov_result(lpOverlapped, 0, returned, 0, mb_via_kernel(o, lpCompletionRoutine));
-			mb_deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0, returned,
-			        0, 0);
+			mb_ov_result(lpOverlapped, 0, returned, 0,
+			             mb_via_kernel(o, lpCompletionRoutine));
+			mb_deliver(&b, o, lpOverlapped, lpCompletionRoutine, lpThreadId, 0,
+			           returned, 0, 0);
 		}
 	}
 	pv_unlock();
@@ -671,8 +699,8 @@ int WSPAPI mb_GetPeerName(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT 
 /* ------------------------------------------------------------------------------------------ */
 /* What this provider does not support                                                          */
 
-int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId,
-                                     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                              LPINT lpErrno)
 {
 	struct call c;
 	int err;
@@ -684,9 +712,9 @@ int WSPAPI mb_DuplicateSocket(SOCKET s, DWORD dwProcessId,
 	return fail(lpErrno, WSAEOPNOTSUPP);
 }
 
-SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
-                                 LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
-                                 LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
+SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF lpCallerData,
+                          LPWSABUF lpCalleeData, LPQOS lpSQOS, LPQOS lpGQOS, DWORD dwFlags,
+                          LPINT lpErrno)
 {
 	struct call c;
 	int err;

@@ -122,6 +122,10 @@ struct mb_socket *mb_acquire(struct call *c, SOCKET s, int io_call, int *err)
 	*err = 0;
 	return o;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Socket objects                                                                               */
+
 void mb_free_socket(struct mb_socket *o)
 {
 	if (o->kh)
@@ -209,8 +213,7 @@ SOCKET mb_propose(const struct call *c, struct mb_kh **kh)
 }
 
 /* With the lock held: the socket now has its handle (and kernel object, if any). */
-void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu,
-                        struct mb_kh *kh)
+void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu, struct mb_kh *kh)
 {
 	o->handle = h;
 	o->has_handle = 1;
@@ -225,7 +228,7 @@ void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu
  * proposal comes from mb_propose()). 0 on success, else the WSA error.
  */
 int mb_obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,
-                         int *wpu_handle)
+                     int *wpu_handle)
 {
 	DWORD catalog = F(WRONG_CATALOG_ID) ? 1 : c->catalog;
 	int e = 0;
