@@ -365,9 +365,13 @@ static int do_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 	    mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
 	if (opened < 0)
 		return SOCKET_ERROR;
-	struct xfer x = {lpBuffers,    dwBufferCount,       lpNumberOfBytesRecvd,
-	                 lpOverlapped, lpCompletionRoutine, lpThreadId,
-	                 opened};
+	struct xfer x = {.bufs = lpBuffers,
+	                 .nbufs = dwBufferCount,
+	                 .count = lpNumberOfBytesRecvd,
+	                 .ov = lpOverlapped,
+	                 .routine = lpCompletionRoutine,
+	                 .tid = lpThreadId,
+	                 .tid_opened = opened};
 	int rc = recv_core(s, &x, lpFlags, lpFrom, lpFromlen, lpErrno);
 	mb_close_thread_after(&c, opened, rc, lpErrno, &own);
 	return rc;
@@ -581,9 +585,13 @@ static int do_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount, LPDWORD lp
 	    mb_open_thread(lpOverlapped, lpCompletionRoutine, &lpThreadId, &own, &c, lpErrno);
 	if (opened < 0)
 		return SOCKET_ERROR;
-	struct xfer x = {lpBuffers,    dwBufferCount,       lpNumberOfBytesSent,
-	                 lpOverlapped, lpCompletionRoutine, lpThreadId,
-	                 opened};
+	struct xfer x = {.bufs = lpBuffers,
+	                 .nbufs = dwBufferCount,
+	                 .count = lpNumberOfBytesSent,
+	                 .ov = lpOverlapped,
+	                 .routine = lpCompletionRoutine,
+	                 .tid = lpThreadId,
+	                 .tid_opened = opened};
 	int rc = send_core(s, &x, dwFlags, lpTo, iTolen, is_sendto, lpErrno);
 	mb_close_thread_after(&c, opened, rc, lpErrno, &own);
 	return rc;

@@ -9,9 +9,9 @@
  *
  * Its files, each calling only into those listed before it:
  *  - batch.c: the notifications an entry point causes, collected under the lock, delivered after;
- *  - addr.c: IPv4 socket addresses; WSPAddressToString and WSPStringToAddress;
  *  - table.c: the socket table: entering a call, finding a socket by its handle, socket objects,
  *    their handles and ports;
+ *  - addr.c: IPv4 socket addresses; WSPAddressToString and WSPStringToAddress;
  *  - blocking.c: the waits of blocking calls, the blocking hook, WSPCancelBlockingCall;
  *  - overlapped.c: pending overlapped operations, their completion, WSPGetOverlappedResult;
  *  - notify.c: network events: WSPEventSelect, WSPAsyncSelect, WSPEnumNetworkEvents, WSPSelect;
@@ -19,6 +19,8 @@
  *  - sockets.c: the other socket calls: WSPSocket, WSPCloseSocket, WSPBind, WSPListen,
  *    WSPConnect, WSPAccept, shutdown, options, ioctls, names;
  *  - mockbase.c: WSPStartup (the only export), WSPCleanup and the procedure table.
+ * Beside them: khandle.h (the IFS sockets' kernel handles: khandle_win32.c, khandle_posix.c) and
+ * mockbase_faults.h (the faulty variants' switches, F(NAME)).
  *
  * How it is built:
  *  - All state lives behind one mutex (pv_lock). No upcall is ever made with it held: entry points
@@ -307,22 +309,6 @@ void mb_defer_notes(struct batch *b, struct note *from);
 void mb_flush_late(void);
 
 /* ------------------------------------------------------------------------------------------ */
-/* addr.c: IPv4 socket addresses                                                                */
-
-int mb_addr_parse(const struct sockaddr *sa, int len, struct mb_addr *out);
-void mb_addr_write(const struct mb_addr *in, struct sockaddr *sa);
-/* Writes an address to a caller's (name, namelen) pair. */
-int mb_addr_out(const struct mb_addr *in, struct sockaddr *name, LPINT namelen);
-/* The address a socket shows to others: a wildcard local address reads as loopback. */
-struct mb_addr mb_addr_visible(struct mb_addr a);
-int WSPAPI mb_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
-                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
-                              LPDWORD lpdwAddressStringLength, LPINT lpErrno);
-int WSPAPI mb_StringToAddress(LPWSTR AddressString, INT AddressFamily,
-                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
-                              LPINT lpAddressLength, LPINT lpErrno);
-
-/* ------------------------------------------------------------------------------------------ */
 /* table.c: the socket table                                                                    */
 
 /* With the lock held: what an entry point needs from the global state. */
@@ -347,6 +333,22 @@ int mb_obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET propose
 void mb_release_handle(const struct call *c, SOCKET h, int wpu_handle);
 int mb_bind_to(struct mb_socket *o, struct mb_addr a);
 int mb_autobind(struct mb_socket *o);
+
+/* ------------------------------------------------------------------------------------------ */
+/* addr.c: IPv4 socket addresses                                                                */
+
+int mb_addr_parse(const struct sockaddr *sa, int len, struct mb_addr *out);
+void mb_addr_write(const struct mb_addr *in, struct sockaddr *sa);
+/* Writes an address to a caller's (name, namelen) pair. */
+int mb_addr_out(const struct mb_addr *in, struct sockaddr *name, LPINT namelen);
+/* The address a socket shows to others: a wildcard local address reads as loopback. */
+struct mb_addr mb_addr_visible(struct mb_addr a);
+int WSPAPI mb_AddressToString(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
+                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+                              LPDWORD lpdwAddressStringLength, LPINT lpErrno);
+int WSPAPI mb_StringToAddress(LPWSTR AddressString, INT AddressFamily,
+                              LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+                              LPINT lpAddressLength, LPINT lpErrno);
 
 /* ------------------------------------------------------------------------------------------ */
 /* blocking.c: blocking waits                                                                   */
