@@ -1,7 +1,7 @@
 /* The faulty-variant switches. Each variant breaks exactly one rule (see providers/faulty/meson.build).
  *
- * The variants share one compilation of mockbase.c (MOCKBASE_FAULTY): the fault is chosen at run
- * time by mockbase_fault, a constant defined by the variant's own small file
+ * The variants share one compilation of mockbase's sources (MOCKBASE_FAULTY): the fault is chosen
+ * at run time by mockbase_fault, a constant defined by the variant's own small file
  * (providers/faulty/variant.c, built with MOCKBASE_VARIANT=MB_FAULT_<NAME>). The reference
  * provider is compiled without MOCKBASE_FAULTY: there every F(NAME) is the constant 0 and the
  * compiler drops the faulty branches. Two variants change what the module exports or runs at load
