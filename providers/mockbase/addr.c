@@ -6,7 +6,7 @@
  * family, so that the provider stays locale-independent.
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 int mb_addr_parse(const struct sockaddr *sa, int len, struct mb_addr *out)
 {

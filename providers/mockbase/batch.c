@@ -9,7 +9,7 @@
  * late-apc and late-release variants hold notes back to the next entry (mb_defer_notes).
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 void mb_batch_init(struct batch *b, const struct call *c)
 {

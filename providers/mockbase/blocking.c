@@ -7,7 +7,7 @@
  * hook says stop or WSPCancelBlockingCall cancels every wait in progress.
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 void mb_blk_init(struct blk *k)
 {

@@ -8,7 +8,7 @@
  * slices that call the blocking hook (blocking.c).
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 static size_t bufs_total(const WSABUF *bufs, DWORD n)
 {

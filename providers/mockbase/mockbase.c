@@ -4,11 +4,10 @@
  * The entry: WSPStartup (the only export) copies the upcall table, takes the catalog entry and the
  * kind (IFS when the protocol info has XP1_IFS_HANDLES) and fills the procedure table with the
  * other files' entry points; WSPCleanup counts the startups down and the final one resets every
- * socket silently. The state shared by the files (mb_g) lives here. mockbase.h says how the
- * provider is built and what each file does.
+ * socket silently. model.h says how the provider is built and what each file does.
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 /* The faulty variant without a WSPStartup export exports the same function under another name. */
 #ifdef MOCKBASE_FAULT_NO_STARTUP_EXPORT
@@ -17,7 +16,6 @@
 
 #define MB_DESCRIPTION "wspharness mockbase (in-memory loopback)"
 
-struct mb_state mb_g;
 
 /* Process lifetime, never reset: the first-table-only variant; the no-reinit variant. */
 static int g_table_taken;

@@ -8,7 +8,7 @@
  * timeout passes, and writes the sets in place with WPUFDIsSet.
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 void mb_fire(struct batch *b, struct mb_socket *o, LONG bit)
 {

@@ -10,7 +10,7 @@
  * sockets, or for IFS sockets hEvent or the kernel handle (khandle.h).
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 static void free_op(struct mb_op *op)
 {

@@ -8,7 +8,7 @@
  * "handle returned by WSPAccept was created in that call" rules hold.
  */
 
-#include "mockbase.h"
+#include "model.h"
 
 /*
  * Closes an object under the lock. notify: deliver aborts and peer notifications (WSPCloseSocket)

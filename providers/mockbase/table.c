@@ -10,7 +10,9 @@
  * khandle.h has one, else a counter value that is never reused) and their local port.
  */
 
-#include "mockbase.h"
+#include "model.h"
+
+struct mb_state mb_g; /* the state every file shares (model.h) */
 
 void mb_snapshot(struct call *c)
 {

@@ -177,7 +177,7 @@ struct mb_socket {
 	struct mb_op *sops_head, *sops_tail; /* pending overlapped sends (stream, peer full) */
 };
 
-/* The provider's state, behind pv_lock (defined in mockbase.c). */
+/* The provider's state, behind pv_lock (defined in table.c). */
 struct mb_state {
 	int startups;
 	unsigned gen; /* bumped by every final WSPCleanup */
@@ -289,7 +289,7 @@ struct blk {
 	uint64_t deadline;
 };
 
-/* The provider's state (mockbase.c). */
+/* The provider's state (table.c). */
 extern struct mb_state mb_g;
 
 /* ------------------------------------------------------------------------------------------ */
