@@ -63,13 +63,13 @@ static int child_argv(const struct options *o, const char *batch, const char *ru
 	return n;
 }
 
-static void summary(const struct wsph_explore_summary *s)
+static void summary(const struct wsph_explore_summary *s, int quiet)
 {
 	fprintf(stderr, "explore: %lu sequences (%lu cases with shrinking) in %.1f s, %.1f sequences/s; "
 			"%lu finding(s), %lu case(s) crashed or timed out\n",
 		s->sequences, s->cases_run, s->seconds, s->seconds > 0 ? s->sequences / s->seconds : 0,
 		s->findings, s->errors);
-	for (size_t i = 0; i < s->n_files; i++)
+	for (size_t i = 0; !quiet && i < s->n_files; i++)
 		printf("%s  %s\n", s->rules[i], s->files[i]);
 }
 
@@ -121,7 +121,7 @@ int wsph_explore_command(struct options *o, struct wsph_run_config *cfg,
 	else if (rc != 0)
 		fprintf(stderr, "wspharness: %s\n", diag.text);
 	else
-		summary(sum);
+		summary(sum, o->quiet);
 	int status = rc == 1 ? EXIT_BAD_INPUT : rc ? EXIT_INTERNAL : sum->findings ? EXIT_FAIL : EXIT_PASS;
 	free(sum);
 	return status;

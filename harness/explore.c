@@ -756,11 +756,16 @@ static void remove_step(struct wsph_seq *s, size_t i)
 	s->n_steps = out;
 }
 
-/* Candidate c of s (0-based), in this order: without step i, without fault j, step i without its
- * optional argument k. 0 when c is past the last. */
-static int candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
+static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out);
+
+/* Candidate c of s (0-based), in this order: without step i, without fault j, fault j one call
+ * earlier (phase 0); step i without its optional argument k (phase 1). 0 when c is past the
+ * phase's last. */
+static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_seq *out)
 {
 	*out = *s;
+	if (phase)
+		return drop_arg(s, c, out);
 	if (c < s->n_steps) {
 		remove_step(out, c);
 		return 1;
@@ -778,6 +783,11 @@ static int candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 			out->faults[j].call--;
 			return 1;
 		}
+	return 0;
+}
+
+static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
+{
 	for (size_t i = 0; i < s->n_steps; i++) {
 		struct wsph_gen_step *st = &out->steps[i];
 		const struct wsph_step_def *d = wsph_step_def(st->op);
@@ -798,8 +808,10 @@ static int candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 {
-	size_t cap = 2 * WSPH_EXPLORE_MAX_STEPS + WSPH_EXPLORE_MAX_FAULTS +
-		     WSPH_EXPLORE_MAX_STEPS * WSPH_STEP_MAX_ARGS;
+	/* the most candidates a round can have; the sequence only gets smaller */
+	size_t cap = 1 + s->n_steps + 2 * s->n_faults;
+	for (size_t i = 0; i < s->n_steps; i++)
+		cap += s->steps[i].n_args;
 	struct wsph_seq *cands = malloc(cap * sizeof *cands);
 	int *fails = malloc(cap * sizeof *fails);
 	int rounds = 0;
@@ -808,12 +820,14 @@ int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 		free(fails);
 		return -1;
 	}
-	for (;;) {
+	for (int phase = 0; phase < 2;) {
 		size_t n = 0;
-		for (size_t c = 0; n < cap && candidate(s, c, &cands[n]); c++)
+		for (size_t c = 0; n < cap && candidate(s, phase, c, &cands[n]); c++)
 			n += cands[n].n_steps > 0; /* a scenario has a step */
-		if (!n)
-			break;
+		if (!n) {
+			phase++;
+			continue;
+		}
 		memset(fails, 0, n * sizeof *fails);
 		rounds++;
 		if (judge(ctx, cands, n, fails) != 0) {
@@ -824,9 +838,12 @@ int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 		for (size_t i = 0; i < n; i++)
 			if (fails[i] && (best == n || cands[i].n_steps < cands[best].n_steps))
 				best = i;
-		if (best == n)
-			break;
+		if (best == n) {
+			phase++; /* nothing more goes in this phase: the next */
+			continue;
+		}
 		*s = cands[best];
+		phase = 0;
 	}
 	free(cands);
 	free(fails);
