@@ -414,12 +414,17 @@ static void emit_opt(struct gen *g, int set)
 	arg(g, WSPH_KEY_VALUE, "%d", o < 2 ? 4096 << pick(g, 4) : (int)pick(g, 2));
 }
 
+/* versions a provider of the SPI accepts: 2.2 and the ones around it */
+static const char *const versions[] = {"2.0", "2.1", "2.2", "3.0"};
+
 static void emit_misc(struct gen *g, enum wsph_op op)
 {
 	switch (op) {
 	case WSPH_OP_STARTUP:
 		/* table B only on a later startup: the rule about the most recent table reads a
 		 * first startup's table B as a table the provider was never given */
+		if (chance(g, 15))
+			arg(g, WSPH_KEY_VERSION, "%s", versions[pick(g, 4)]);
 		if (g->started && chance(g, 30))
 			arg(g, WSPH_KEY_TABLE, "B");
 		g->started++;
@@ -806,6 +811,32 @@ static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 	return 0;
 }
 
+/* What the generator keeps to that removing steps could break: every step that needs a started
+ * provider has one (no call after the last cleanup: the provider's answer to it is not what the
+ * rules are about), and a startup with table B is never the first (the rule about the most recent
+ * table reads a first startup's table B as a table the provider was never given). */
+static int still_valid(const struct wsph_seq *s)
+{
+	int started = 0, ever = 0;
+	if (!s->n_steps)
+		return 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct wsph_gen_step *st = &s->steps[i];
+		if ((wsph_step_def(st->op)->needs & WSPH_NEEDS_STARTUP) && !started)
+			return 0;
+		if (st->op == WSPH_OP_CLEANUP)
+			started--;
+		if (st->op != WSPH_OP_STARTUP)
+			continue;
+		for (size_t k = 0; k < st->n_args && !ever; k++)
+			if (st->args[k].key == WSPH_KEY_TABLE && !strcmp(st->args[k].value, "B"))
+				return 0;
+		started++;
+		ever = 1;
+	}
+	return 1;
+}
+
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 {
 	/* the most candidates a round can have; the sequence only gets smaller */
@@ -823,7 +854,7 @@ int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 	for (int phase = 0; phase < 2;) {
 		size_t n = 0;
 		for (size_t c = 0; n < cap && candidate(s, phase, c, &cands[n]); c++)
-			n += cands[n].n_steps > 0; /* a scenario has a step */
+			n += still_valid(&cands[n]);
 		if (!n) {
 			phase++;
 			continue;

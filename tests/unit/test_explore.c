@@ -164,11 +164,14 @@ Test(explore, shrinks_to_a_minimal_sequence)
 		calls = 0;
 		cr_assert_geq(wsph_explore_shrink(&s, fake_judge, NULL), 1);
 		cr_expect(closes_unbound(&s));
-		/* the smallest: the socket and its close, nothing else */
-		cr_expect_eq(s.n_steps, 2, "seed %llu: %zu steps", (unsigned long long)seed, s.n_steps);
-		cr_expect_eq(s.steps[0].op, WSPH_OP_SOCKET);
-		cr_expect_eq(s.steps[1].op, WSPH_OP_CLOSE);
-		cr_expect_eq(s.steps[0].n_args, 1); /* the optional type: went */
+		/* the smallest: a startup (a step that needs one keeps one), the socket and its
+		 * close, nothing else */
+		cr_expect_eq(s.n_steps, 3, "seed %llu: %zu steps", (unsigned long long)seed, s.n_steps);
+		cr_expect_eq(s.steps[0].op, WSPH_OP_STARTUP);
+		cr_expect_eq(s.steps[0].n_args, 0); /* the optional version: went */
+		cr_expect_eq(s.steps[1].op, WSPH_OP_SOCKET);
+		cr_expect_eq(s.steps[2].op, WSPH_OP_CLOSE);
+		cr_expect_eq(s.steps[1].n_args, 1); /* the optional type: went */
 		cr_expect_eq(s.n_faults, 0);
 		char *text = wsph_explore_yaml(&s, "x", "SPI.Startup.VersionMin", "# shrunk\n");
 		struct wsph_suite suite;
