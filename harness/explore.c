@@ -834,7 +834,16 @@ static int still_valid(const struct wsph_seq *s)
 		started++;
 		ever = 1;
 	}
-	return 1;
+	/* and what the loader checks besides (an argument that needs another one, ...) */
+	char *text = wsph_explore_yaml(s, "x", "SPI.Startup.VersionMin", NULL);
+	struct wsph_suite suite;
+	struct wsph_diag diag;
+	memset(&suite, 0, sizeof suite);
+	int ok = text && wsph_scenario_load_string(&suite, "candidate.yaml", text, strlen(text),
+						   NULL, &diag) == 0;
+	wsph_suite_free(&suite);
+	free(text);
+	return ok;
 }
 
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
