@@ -229,6 +229,12 @@ static int p_connected(const struct gen *g, const struct gsock *k)
 	return (k->st & S_OPEN) && (k->st & S_CONN);
 }
 
+static int p_closed(const struct gen *g, const struct gsock *k)
+{
+	(void)g;
+	return k->st == 0;
+}
+
 /* A socket the predicate holds for, drawn at random; -1 when none. */
 static int choose(struct gen *g, sock_pred p)
 {
@@ -352,8 +358,12 @@ static void emit_recv(struct gen *g)
 		return;
 	}
 	sock_arg(g, i);
-	if (chance(g, 30))
-		arg(g, WSPH_KEY_LEN, "%d", 512 + (int)pick(g, 1024));
+	if (chance(g, 30)) { /* a buffer smaller than what waits, now and then: the rest stays */
+		int len = chance(g, 50) ? 1 + (int)pick(g, 4) : 512 + (int)pick(g, 1024);
+		arg(g, WSPH_KEY_LEN, "%d", len);
+		g->socks[i].pending = len < g->socks[i].pending ? g->socks[i].pending - len : 0;
+		return;
+	}
 	g->socks[i].pending = 0;
 }
 
@@ -534,7 +544,10 @@ static void emit(struct gen *g, enum wsph_op op)
 		break;
 	case WSPH_OP_GETSOCKOPT: emit_opt(g, 0); break;
 	case WSPH_OP_SETSOCKOPT: emit_opt(g, 1); break;
-	case WSPH_OP_GETSOCKNAME: sock_arg(g, choose(g, p_open)); break;
+	case WSPH_OP_GETSOCKNAME: /* now and then a socket already closed: a stale handle */
+		i = exists(g, p_closed) && chance(g, 20) ? choose(g, p_closed) : choose(g, p_open);
+		sock_arg(g, i);
+		break;
 	case WSPH_OP_GETPEERNAME: sock_arg(g, choose(g, p_connected)); break;
 	default: emit_misc(g, op); break;
 	}
