@@ -177,6 +177,17 @@ else
 	say "  Criterion: not installed (libcriterion-dev), comparison skipped"
 fi
 
+# ---- 2c. exploration ---------------------------------------------------------------------------
+section "2c. wspharness explore: random sequences per second (mockbase, 1000 sequences of seed 1)"
+EXR=$($H explore $MOCK --non-ifs --runs 1000 --seed 1 --out "$TMP/explore" -q 2>&1 >/dev/null |
+	sed -n 's/.* \([0-9.]*\) sequences\/s.*/\1/p' | tail -1)
+if [ -n "$EXR" ]; then
+	say "  explore, isolated         $(calc '%.0f sequences/s  (%.2fx the trivial cases/s above; a sequence is up to 16 steps)' "$EXR, $EXR * $TH / $N")"
+	summary "2c. explore: sequences per second" "$(calc '%.0f/s (%.2fx trivial cases/s)' "$EXR, $EXR * $TH / $N")" "info"
+else
+	summary "2c. explore: sequences per second" "not measured" "-"
+fi
+
 # ---- 2b. under Wine --------------------------------------------------------------------------
 WINE_DONE=0
 if [ "$BENCH_WINE" != no ] && command -v wine >/dev/null 2>&1 && command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then

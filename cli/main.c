@@ -6,6 +6,7 @@
 #include "report.h"
 #include "results.h"
 #include "errtable.h"
+#include "explore_cmd.h"
 #include "filter.h"
 #include "modfile.h"
 #include "options.h"
@@ -395,6 +396,50 @@ out:
 	return status;
 }
 
+/* wspharness explore: the provider, the rules and the limits as run takes them; the rest is
+ * explore_cmd.c's. */
+static int cmd_explore(struct options *o)
+{
+	struct wsph_suite suite;
+	struct wsph_ruleset set;
+	struct wsph_run_config cfg;
+	char paths[2][4096], err[1024], defdir[4096], rules[4200];
+	memset(&suite, 0, sizeof suite);
+	memset(&set, 0, sizeof set);
+	memset(&cfg, 0, sizeof cfg);
+	int have_default = default_scenarios(defdir, sizeof defdir) == 0;
+	int status = 0;
+	if (!o->provider && default_provider(paths[0], sizeof paths[0]) != 0)
+		status = say(EXIT_BAD_INPUT, "wspharness: ", "no PROVIDER given and the bundled "
+							   "mockbase provider was not found");
+	else if (!o->provider)
+		o->provider = paths[0];
+	if (!status)
+		status = run_limits(o, &cfg);
+	if (!status)
+		status = load_inputs(o, &suite, &set, 1);
+	if (!status && usable_module(&o->provider, paths[0], sizeof paths[0], err, sizeof err)) {
+		fprintf(stderr, "wspharness: %s: %s\n", o->provider, err);
+		status = EXIT_BAD_INPUT;
+	}
+	if (!status) {
+		run_config(o, &cfg, &suite, &set);
+		status = run_lower(o, &cfg, paths[1], sizeof paths[1]);
+	}
+	if (!status && !set.n_rules)
+		status = say(EXIT_BAD_INPUT, "wspharness: ", "the rule catalogue has no rule");
+	if (!status) {
+		snprintf(rules, sizeof rules, "%s%s", o->rules ? o->rules : defdir,
+			 o->rules ? "" : "/rules.yaml");
+		cfg.bad_input = err;
+		cfg.bad_input_len = sizeof err;
+		status = wsph_explore_command(o, &cfg, have_default ? defdir : NULL, rules);
+	}
+	wsph_ruleset_free(&set);
+	wsph_suite_free(&suite);
+	return status;
+}
+
 /* The cases of one scenario the filter selects, printed; -1 when out of memory. */
 static long list_scenario(const struct options *o, const struct wsph_scenario *sc)
 {
@@ -577,7 +622,8 @@ int main(int argc, char **argv)
 	} commands[] = {{WSPH_CMD_RUN, cmd_run},
 			{WSPH_CMD_LIST, cmd_list},
 			{WSPH_CMD_RULES, cmd_rules},
-			{WSPH_CMD_SHOW, cmd_show}};
+			{WSPH_CMD_SHOW, cmd_show},
+			{WSPH_CMD_EXPLORE, cmd_explore}};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (commands[i].cmd == o.cmd)
 			return commands[i].fn(&o);

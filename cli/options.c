@@ -25,6 +25,9 @@ const char wsph_usage[] =
 	"       wspharness list --steps\n"
 	"       wspharness rules [ID]... [--rules FILE] [--scenarios PATH]...\n"
 	"       wspharness show TRACE\n"
+	"       wspharness explore [PROVIDER] [--ifs|--non-ifs] [--layered [--lower DLL]]\n"
+	"                          [--seed N] [--time S | --runs N] [--max-steps K] [--out DIR]\n"
+	"                          [--model FILE] [--rules FILE] [--timeout SECONDS]\n"
 	"       wspharness COMMAND --help | wspharness --help | --version\n"
 	"\n"
 	"PROVIDER is a provider DLL (.dll on Windows, .so elsewhere); without it the bundled\n"
@@ -76,6 +79,13 @@ static const struct command commands[] = {
 	 "Prints a trace written by 'run --trace FILE' for people: each case's calls with their\n"
 	 "upcalls, arguments by name, the findings and the defects.\n",
 	 "Exit status: 0 done, 2 bad input (not a trace, or a malformed one), 3 internal error.\n"},
+	{"explore", WSPH_CMD_EXPLORE, 0, 1, "PROVIDER", "usage: wspharness explore [PROVIDER] [OPTION]...\n",
+	 "Runs random sequences of steps on PROVIDER (default: the bundled mockbase), each drawn\n"
+	 "from the step table and a model of what each step needs (the weights: --model, default\n"
+	 "the scenarios' explore.yaml), judged by every rule. A sequence that breaks a rule is\n"
+	 "shrunk to a small one that still breaks it and written as DIR/<rule>-<hash>.yaml, a\n"
+	 "scenario file 'run --scenarios FILE' reproduces. The same seed gives the same sequences.\n",
+	 "Exit status: 0 nothing found, 1 a rule was broken, 2 bad input, 3 internal error.\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -117,6 +127,10 @@ static const struct num_spec nums[WSPH_NUM_COUNT] = {
 				      1000000, 1, ""},
 	[WSPH_NUM_TRACE_MEM] = {"WSPH_TRACE_MEM_EVENTS", "a whole number of events", 0, 16777216, 1,
 				" (0: the default)"},
+	[WSPH_NUM_SEED] = {"--seed", "a whole number", 0, 999999999, 1, ""},
+	[WSPH_NUM_RUNS] = {"--runs", "a whole number of sequences", 1, 100000000, 1, ""},
+	[WSPH_NUM_TIME] = {"--time", "a number of seconds", 0.001, 86400, 0, ""},
+	[WSPH_NUM_MAX_STEPS] = {"--max-steps", "a whole number of steps", 4, 64, 1, ""},
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -336,6 +350,33 @@ static int set_report(struct parser *p, const struct flag *f, const char *v)
 	return OK;
 }
 
+/* explore's numbers: --seed, --runs, --time, --max-steps. */
+static int set_explore_num(struct parser *p, const struct flag *f, const char *v)
+{
+	static const struct {
+		const char *name;
+		enum wsph_num num;
+	} map[] = {{"--seed", WSPH_NUM_SEED},
+		   {"--runs", WSPH_NUM_RUNS},
+		   {"--time", WSPH_NUM_TIME},
+		   {"--max-steps", WSPH_NUM_MAX_STEPS}};
+	double d = 0;
+	size_t k = 0;
+	while (strcmp(map[k].name, f->name))
+		k++;
+	if (wsph_num_parse(map[k].num, v, &d, p->err, p->errlen))
+		return BAD;
+	if (map[k].num == WSPH_NUM_SEED)
+		p->o->seed = (unsigned long)d;
+	else if (map[k].num == WSPH_NUM_RUNS)
+		p->o->runs = (unsigned long)d;
+	else if (map[k].num == WSPH_NUM_TIME)
+		p->o->explore_seconds = d;
+	else
+		p->o->max_steps = (unsigned)d;
+	return OK;
+}
+
 /* --help, -h: the command's help instead of the command. */
 static int set_help(struct parser *p, const struct flag *f, const char *v)
 {
@@ -348,17 +389,18 @@ static int set_help(struct parser *p, const struct flag *f, const char *v)
 #define L WSPH_CMD_LIST
 #define R WSPH_CMD_RULES
 #define S WSPH_CMD_SHOW
+#define E WSPH_CMD_EXPLORE
 
 static const struct flag flags[] = {
-	{"--help", NULL, set_help, NULL, 0, L | R | S, "-h, --help\tthis help"},
-	{"-h", NULL, set_help, NULL, 0, L | R | S, NULL},
-	{"--ifs", NULL, set_kind, NULL, 0, L,
+	{"--help", NULL, set_help, NULL, 0, L | R | S | E, "-h, --help\tthis help"},
+	{"-h", NULL, set_help, NULL, 0, L | R | S | E, NULL},
+	{"--ifs", NULL, set_kind, NULL, 0, L | E,
 	 "--ifs, --non-ifs\tthe provider's kind, XP1_IFS_HANDLES set or clear (run: "
 	 "default\n--non-ifs; list: default both; both: each scenario in both kinds)"},
-	{"--non-ifs", NULL, set_kind, NULL, 0, L, NULL},
-	{"--layered", NULL, set_switch, NULL, FIELD(layered), 0,
+	{"--non-ifs", NULL, set_kind, NULL, 0, L | E, NULL},
+	{"--layered", NULL, set_switch, NULL, FIELD(layered), E,
 	 "--layered\tPROVIDER is a layered provider, run over a fake catalog"},
-	{"--lower-non-ifs", NULL, set_switch, NULL, FIELD(lower_nonifs), 0,
+	{"--lower-non-ifs", NULL, set_switch, NULL, FIELD(lower_nonifs), E,
 	 "--lower-non-ifs\tthe fake catalog's base entries without XP1_IFS_HANDLES"},
 	{"--no-isolation", NULL, set_switch, NULL, FIELD(no_isolation), 0,
 	 "--no-isolation\tthe cases and the provider in this process (debugging)"},
@@ -370,8 +412,8 @@ static const struct flag flags[] = {
 	 "--allow-empty\ta selection of no case is not bad input"},
 	{"--deterministic", NULL, set_switch, NULL, FIELD(deterministic), 0,
 	 "--deterministic\treports without times, host names or pointer values"},
-	{"-q", NULL, set_switch, NULL, FIELD(quiet), 0, NULL},
-	{"--quiet", NULL, set_switch, NULL, FIELD(quiet), 0,
+	{"-q", NULL, set_switch, NULL, FIELD(quiet), E, NULL},
+	{"--quiet", NULL, set_switch, NULL, FIELD(quiet), E,
 	 "-q, --quiet\tno summary on standard output"},
 	{"-v", NULL, set_switch, NULL, FIELD(verbose), 0, NULL},
 	{"--verbose", NULL, set_switch, NULL, FIELD(verbose), 0,
@@ -382,18 +424,18 @@ static const struct flag flags[] = {
 	 "--guid GUID\tthe GUID of the layered provider's hidden catalog entry"},
 	{"--catalog", "a manifest file", set_string, NULL, FIELD(catalog), 0,
 	 "--catalog MANIFEST.yaml\tthe fake catalog from a manifest"},
-	{"--rules", "a file", set_string, NULL, FIELD(rules), L | R,
+	{"--rules", "a file", set_string, NULL, FIELD(rules), L | R | E,
 	 "--rules FILE\tthe rule catalogue (default: the scenarios' rules.yaml)"},
 	{"--report-root", "a folder", set_string, NULL, FIELD(report_root), L,
 	 "--report-root DIR\tpaths in reports relative to DIR (default: the working folder)"},
-	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower), 0,
+	{"--lower", "a provider DLL", set_string, NULL, FIELD(lower), E,
 	 "--lower DLL\tthe provider below a layered one (default: mockbase)"},
 	{"--scenarios", "a path", set_scenarios, NULL, 0, L | R,
 	 "--scenarios PATH\ta scenario file or folder; repeatable (default: the bundled ones)"},
 	{"--filter", "a pattern", set_filter, NULL, 0, L,
 	 "--filter GLOB[:GLOB]...\tthe cases whose ID matches a glob (* and ?); a glob that "
 	 "starts\nwith - excludes"},
-	{"--timeout", "a number of seconds", set_timeout, NULL, 0, 0,
+	{"--timeout", "a number of seconds", set_timeout, NULL, 0, E,
 	 "--timeout SECONDS\tthe limit per scenario, 0.001 to 86400 (default 10)"},
 	{"--jobs", "a number of processes or auto", set_jobs, NULL, 0, 0,
 	 "-j N, --jobs N|auto\tchild processes in parallel, 0 to 64 (0, auto: one per\nprocessor)"},
@@ -409,11 +451,24 @@ static const struct flag flags[] = {
 	{"--tap", "a path", set_report, NULL, 0, 0, NULL},
 	{"--trace", "a path", set_report, NULL, 0, 0, NULL},
 	{"--matrix", "a path", set_report, NULL, 0, 0, NULL},
+	{"--seed", "a whole number", set_explore_num, NULL, 0, E | NOT_RUN,
+	 "--seed N\texplore: the sequences' seed (default 1)"},
+	{"--runs", "a whole number of sequences", set_explore_num, NULL, 0, E | NOT_RUN,
+	 "--runs N\texplore: stop after N sequences"},
+	{"--time", "a number of seconds", set_explore_num, NULL, 0, E | NOT_RUN,
+	 "--time SECONDS\texplore: stop after this wall time (default 60 without --runs)"},
+	{"--max-steps", "a whole number of steps", set_explore_num, NULL, 0, E | NOT_RUN,
+	 "--max-steps K\texplore: steps in a sequence, 4 to 64 (default 16)"},
+	{"--out", "a folder", set_string, NULL, FIELD(out_dir), E | NOT_RUN,
+	 "--out DIR\texplore: where the shrunk scenarios go (default explore-findings)"},
+	{"--model", "a file", set_string, NULL, FIELD(model), E | NOT_RUN,
+	 "--model FILE\texplore: the step weights (default: the scenarios' explore.yaml)"},
 };
 
 #undef L
 #undef R
 #undef S
+#undef E
 
 #define N_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -599,6 +654,7 @@ int wsph_options_parse(int argc, char **argv, struct options *o,
 	o->jobs = 1;
 	o->color = -1;
 	o->child_case = -1;
+	o->seed = 1;
 	if (errlen)
 		err[0] = '\0';
 	if (argc < 2)
@@ -616,7 +672,7 @@ int wsph_options_parse(int argc, char **argv, struct options *o,
 	}
 	if (!o->kinds)
 		o->kinds = o->cmd == WSPH_CMD_LIST ? WSPH_KIND_ALL : WSPH_KIND_NONIFS;
-	if (o->cmd == WSPH_CMD_RUN)
+	if (o->cmd == WSPH_CMD_RUN || o->cmd == WSPH_CMD_EXPLORE)
 		o->provider = o->n_args ? o->args[0] : NULL;
 	return o->help ? OK : enough_args(o, err, errlen);
 }
@@ -664,7 +720,7 @@ void wsph_options_usage_hint(unsigned cmd, FILE *out)
 	if (c)
 		fprintf(out, "%s'wspharness %s --help' lists its options.\n", c->synopsis, c->name);
 	else
-		fputs("usage: wspharness run|list|rules|show ...; 'wspharness --help' for more.\n", out);
+		fputs("usage: wspharness run|list|rules|show|explore ...; 'wspharness --help' for more.\n", out);
 }
 
 /* ---- near misses ---- */

@@ -16,6 +16,7 @@ enum wsph_cmd {
 	WSPH_CMD_LIST = 1u << 1,
 	WSPH_CMD_RULES = 1u << 2,
 	WSPH_CMD_SHOW = 1u << 3,
+	WSPH_CMD_EXPLORE = 1u << 4,
 };
 
 struct options {
@@ -53,6 +54,11 @@ struct options {
 	int argc;
 	char **argv;
 	const char *lower, *guid, *catalog;
+	/* explore */
+	unsigned long seed, runs;
+	double explore_seconds; /* --time (0: none) */
+	unsigned max_steps;	/* --max-steps (0: the default) */
+	const char *out_dir, *model;
 	/* From the environment (wsph_options_env). */
 	double multiplier;	  /* WSPHARNESS_TIMEOUT_MULTIPLIER (0: not set) */
 	unsigned cases_per_child; /* WSPHARNESS_CASES_PER_CHILD (0: no limit) */
@@ -91,6 +97,10 @@ enum wsph_num {
 	WSPH_NUM_GTEST_TOTAL,	  /* GTEST_TOTAL_SHARDS */
 	WSPH_NUM_CASES_PER_CHILD, /* WSPHARNESS_CASES_PER_CHILD */
 	WSPH_NUM_TRACE_MEM,	  /* WSPH_TRACE_MEM_EVENTS */
+	WSPH_NUM_SEED,		  /* explore --seed */
+	WSPH_NUM_RUNS,		  /* explore --runs */
+	WSPH_NUM_TIME,		  /* explore --time: seconds */
+	WSPH_NUM_MAX_STEPS,	  /* explore --max-steps */
 	WSPH_NUM_COUNT
 };
 

@@ -1578,8 +1578,8 @@ static int walk_dir(struct walk *w, const char *dir, int depth);
 
 /* One entry of a folder at `depth`: a folder is walked, a regular *.yaml file kept, another kind
  * of *.yaml file reported and skipped. Names starting with '.' (editor and VCS files) are skipped;
- * rules.yaml and errors.yaml are skipped at the top only, where the rule catalogue and the error
- * tables live. */
+ * rules.yaml, errors.yaml and explore.yaml are skipped at the top only, where the rule catalogue,
+ * the error tables and explore's model live. */
 static int walk_entry(struct walk *w, const char *dir, const char *entry, int depth)
 {
 	const char *name = entry + 1;
@@ -1589,7 +1589,8 @@ static int walk_entry(struct walk *w, const char *dir, const char *entry, int de
 	int rc = 0;
 
 	if (name[0] == '.' ||
-	    (depth == 0 && (strcmp(name, "rules.yaml") == 0 || strcmp(name, "errors.yaml") == 0)))
+	    (depth == 0 && (strcmp(name, "rules.yaml") == 0 || strcmp(name, "errors.yaml") == 0 ||
+			    strcmp(name, "explore.yaml") == 0)))
 		return 0;
 	path = join_path(dir, name);
 	if (!path)

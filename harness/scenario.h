@@ -138,7 +138,8 @@ int wsph_scenario_load_file(struct wsph_suite *suite, const char *path, const ch
  * scenarios' file); nothing is read from disk. */
 int wsph_scenario_load_string(struct wsph_suite *suite, const char *path, const char *text,
 			      size_t len, const char *root, struct wsph_diag *diag);
-/* Loads every *.yaml under `dir` (recursively, sorted, rules.yaml excluded). Only regular files are
+/* Loads every *.yaml under `dir` (recursively, sorted; rules.yaml, errors.yaml and explore.yaml
+ * at its top excluded). Only regular files are
  * read: another kind of file named *.yaml (a FIFO, a socket, a device, or a link to one) and a
  * folder reached a second time through a link are skipped, each with a warning in the suite. A
  * path longer than WSPH_SCENARIO_MAX_PATH or folders nested deeper than WSPH_SCENARIO_MAX_DEPTH

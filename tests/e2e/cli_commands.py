@@ -36,7 +36,8 @@ def help_cases():
     for cmd, usage in [("run", "usage: wspharness run [PROVIDER] [OPTION]..."),
                        ("list", "usage: wspharness list [OPTION]..."),
                        ("rules", "usage: wspharness rules [ID]... [OPTION]..."),
-                       ("show", "usage: wspharness show TRACE")]:
+                       ("show", "usage: wspharness show TRACE"),
+                       ("explore", "usage: wspharness explore [PROVIDER] [OPTION]...")]:
         for flag in ("--help", "-h"):
             cases.append(([cmd, flag], 0, usage, ""))
     return cases
@@ -48,11 +49,11 @@ def refusal_cases():
         (["runn", "x.so"], 2, "", w + "unknown command 'runn' (did you mean 'run'?)"),
         (["lsit"], 2, "", w + "unknown command 'lsit' (did you mean 'list'?)"),
         (["frobnicate"], 2, "", w + "unknown command 'frobnicate' (the commands are 'run', "
-                                    "'list', 'rules' and 'show')"),
-        (["x.so"], 2, "", w + "unknown command 'x.so' (the commands are 'run', 'list', 'rules' "
-                              "and 'show'; to run a provider: wspharness run x.so)"),
+                                    "'list', 'rules', 'show' and 'explore')"),
+        (["x.so"], 2, "", w + "unknown command 'x.so' (the commands are 'run', 'list', 'rules', "
+                              "'show' and 'explore'; to run a provider: wspharness run x.so)"),
         (["--ifs", "run"], 2, "", w + "'--ifs' before a command: the command comes first "
-                                      "('run', 'list', 'rules' and 'show')"),
+                                      "('run', 'list', 'rules', 'show' and 'explore')"),
         (["run", "a.so", "b.so"], 2, "", w + "unexpected argument 'b.so' ('run' takes one "
                                              "PROVIDER, given as 'a.so')"),
         (["list", "x.so"], 2, "", w + "unexpected argument 'x.so' ('list' takes options only)"),

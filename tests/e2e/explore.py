@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""wspharness explore, end to end.
+
+--part mockbase: 300 sequences of seed 1 on the reference provider find nothing (exit 0, no file).
+--part faulty: each --faulty NAME=PATH=RULE: 300 sequences of seed 1 exit 1 and write
+  DIR/RULE-*.yaml of at most 8 steps, which `wspharness run PATH --scenarios FILE` reproduces
+  (its output names the rule); the first one is explored twice more with the same seed: the same
+  files with the same scenarios.
+
+Usage: explore.py --harness WSPHARNESS --provider MOCKBASE --workdir DIR --part mockbase|faulty
+                  [--faulty NAME=PATH=RULE]... [--wrapper PROGRAM]"""
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+RUNS = "300"
+
+
+def explore(a, provider, out):
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = a.wrapper + [a.harness, "explore", provider, "--seed", "1", "--runs", RUNS, "--out", out]
+    return subprocess.run(cmd, capture_output=True, timeout=600)
+
+
+def body(path):
+    """The scenario without its comment header (the finding's message holds addresses)."""
+    with open(path, encoding="utf-8") as f:
+        return "".join(line for line in f if not line.startswith("#"))
+
+
+def steps(path):
+    return sum(1 for line in body(path).splitlines() if line.startswith("      - "))
+
+
+def part_mockbase(a):
+    out = os.path.join(a.workdir, "mockbase")
+    r = explore(a, a.provider, out)
+    files = glob.glob(os.path.join(out, "*.yaml"))
+    if r.returncode != 0 or files:
+        print(f"FAIL: mockbase: exit {r.returncode}, files {files}\n{r.stderr.decode()}")
+        return 1
+    if b"300 sequences" not in r.stderr:
+        print(f"FAIL: mockbase: no summary of 300 sequences on stderr:\n{r.stderr.decode()}")
+        return 1
+    print("ok: mockbase: 300 sequences, nothing found")
+    return 0
+
+
+def one_faulty(a, name, path, rule, again):
+    out = os.path.join(a.workdir, name)
+    r = explore(a, path, out)
+    files = sorted(glob.glob(os.path.join(out, rule + "-*.yaml")))
+    if r.returncode != 1 or not files:
+        print(f"FAIL: {name}: exit {r.returncode}, no {rule}-*.yaml in {out}\n{r.stderr.decode()}")
+        return 1
+    bad = 0
+    for f in files:
+        n = steps(f)
+        if n > 8:
+            print(f"FAIL: {name}: {f} has {n} steps (at most 8)")
+            bad = 1
+        run = subprocess.run(a.wrapper + [a.harness, "run", path, "--scenarios", f],
+                             capture_output=True, timeout=300)
+        if rule.encode() not in run.stdout + run.stderr:
+            print(f"FAIL: {name}: run --scenarios {f} does not report {rule} "
+                  f"(exit {run.returncode}):\n{run.stdout.decode()}{run.stderr.decode()}")
+            bad = 1
+    if again:
+        first = {os.path.basename(f): body(f) for f in glob.glob(os.path.join(out, "*.yaml"))}
+        r2 = explore(a, path, out + "-again")
+        second = {os.path.basename(f): body(f)
+                  for f in glob.glob(os.path.join(out + "-again", "*.yaml"))}
+        if r2.returncode != r.returncode or first != second:
+            print(f"FAIL: {name}: the same seed gave other files: {sorted(first)} vs "
+                  f"{sorted(second)}")
+            bad = 1
+    if not bad:
+        print(f"ok: {name}: {rule} in {len(files)} file(s), "
+              f"{max(steps(f) for f in files)} steps at most, reproduced by run")
+    return bad
+
+
+def part_faulty(a):
+    bad = 0
+    for i, spec in enumerate(a.faulty):
+        name, path, rule = spec.split("=")
+        bad |= one_faulty(a, name, path, rule, i == 0)
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--harness", required=True)
+    ap.add_argument("--provider", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--part", choices=["mockbase", "faulty"], required=True)
+    ap.add_argument("--faulty", action="append", default=[])
+    ap.add_argument("--wrapper", default=None)
+    a = ap.parse_args()
+    a.wrapper = [a.wrapper] if a.wrapper else []
+    os.makedirs(a.workdir, exist_ok=True)
+    return part_mockbase(a) if a.part == "mockbase" else part_faulty(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
