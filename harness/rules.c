@@ -917,6 +917,26 @@ static void not_own_id(struct wsph_rules *r, const struct wsph_event *ev, struct
 
 /* ---- the notification upcalls, checked for the provider under test ---- */
 
+/* The listener's WSPAsyncSelect registration when `handle` is the socket a WSPAccept in progress
+ * (the event's call) made, with WPUCreateSocketHandle or WPUModifyIFSHandle: the accepted socket
+ * has the listener's registration from the start, so its messages may come before the call
+ * returns (the registration is copied to it then). NULL otherwise. */
+static struct reg *accepting_reg(struct wsph_rules *r, const struct wsph_event *ev, uint64_t handle)
+{
+	const struct frame *f = frame_of(r, ev->parent);
+	if (!f || f->call.fn != WSPH_FN_WSPACCEPT)
+		return NULL;
+	for (size_t i = 0; i < f->n_up; i++) {
+		const struct wsph_event *u = &f->up[i];
+		if ((u->fn == WSPH_FN_WPUCREATESOCKETHANDLE || u->fn == WSPH_FN_WPUMODIFYIFSHANDLE) &&
+		    (uint64_t)u->ret == handle) {
+			struct reg *g = reg_find(r, f->call.a[0], 1);
+			return g && g->active ? g : NULL;
+		}
+	}
+	return NULL;
+}
+
 /* WPUPostMessage to the client's window: a registered socket, its window and message, one of
  * its events. */
 static void notify_post_message(struct wsph_rules *r, const struct wsph_event *ev,
@@ -940,6 +960,8 @@ static void notify_post_message(struct wsph_rules *r, const struct wsph_event *e
 		return;
 	}
 	struct reg *g = reg_find(r, ev->a[2], 1);
+	if (!g)
+		g = accepting_reg(r, ev, ev->a[2]);
 	uint64_t bit = ev->a[3] & 0xffff;
 	if (g && !g->active && g->ended_by)
 		finding(r, "WPU.PostMessage.StopsAfterCancel", ev,
