@@ -63,6 +63,16 @@ static int child_argv(const struct options *o, const char *batch, const char *ru
 	return n;
 }
 
+/* Findings at several sites may shrink to the same sequence, and so to the same file: it is
+ * listed once. */
+static int named_before(const struct wsph_explore_summary *s, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (!strcmp(s->files[k], s->files[i]))
+			return 1;
+	return 0;
+}
+
 static void summary(const struct wsph_explore_summary *s, int quiet)
 {
 	fprintf(stderr, "explore: %lu sequences (%lu cases with shrinking) in %.1f s, %.1f sequences/s; "
@@ -70,7 +80,8 @@ static void summary(const struct wsph_explore_summary *s, int quiet)
 		s->sequences, s->cases_run, s->seconds, s->seconds > 0 ? s->sequences / s->seconds : 0,
 		s->findings, s->errors);
 	for (size_t i = 0; !quiet && i < s->n_files; i++)
-		printf("%s  %s\n", s->rules[i], s->files[i]);
+		if (!named_before(s, i))
+			printf("%s  %s\n", s->rules[i], s->files[i]);
 }
 
 int wsph_explore_command(struct options *o, struct wsph_run_config *cfg,
@@ -122,7 +133,12 @@ int wsph_explore_command(struct options *o, struct wsph_run_config *cfg,
 		fprintf(stderr, "wspharness: %s\n", diag.text);
 	else
 		summary(sum, o->quiet);
-	int status = rc == 1 ? EXIT_BAD_INPUT : rc ? EXIT_INTERNAL : sum->findings ? EXIT_FAIL : EXIT_PASS;
+	/* a case that crashed or timed out is no pass either (a provider that crashes at load
+	 * finds nothing to judge): it fails the exploration, though no file is written for it */
+	int status = rc == 1		       ? EXIT_BAD_INPUT
+		     : rc			       ? EXIT_INTERNAL
+		     : sum->findings || sum->errors ? EXIT_FAIL
+						       : EXIT_PASS;
 	free(sum);
 	return status;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """wspharness explore, end to end.
 
---part mockbase: 300 sequences of seed 1 on the reference provider find nothing (exit 0, no file).
+--part mockbase: 300 sequences of seed 1 on the reference provider find nothing (exit 0, no file);
+  with --crashing PATH, a provider that crashes at load is no pass: exit 1, its crashed cases
+  counted on stderr, no file.
 --part faulty: each --faulty NAME=PATH=RULE: 300 sequences of seed 1 exit 1 and write
   DIR/RULE-*.yaml of at most 8 steps, which `wspharness run PATH --scenarios FILE` reproduces
   (its output names the rule); the first one is explored twice more with the same seed: the same
@@ -46,6 +48,17 @@ def part_mockbase(a):
         print(f"FAIL: mockbase: no summary of 300 sequences on stderr:\n{r.stderr.decode()}")
         return 1
     print("ok: mockbase: 300 sequences, nothing found")
+    return crashing(a) if a.crashing else 0
+
+
+def crashing(a):
+    out = os.path.join(a.workdir, "crashing")
+    r = explore(a, a.crashing, out)
+    files = glob.glob(os.path.join(out, "*.yaml"))
+    if r.returncode != 1 or files or b"300 case(s) crashed or timed out" not in r.stderr:
+        print(f"FAIL: crashing provider: exit {r.returncode}, files {files}\n{r.stderr.decode()}")
+        return 1
+    print("ok: a provider that crashes at load: exit 1, its 300 cases counted, no file")
     return 0
 
 
@@ -98,6 +111,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--part", choices=["mockbase", "faulty"], required=True)
     ap.add_argument("--faulty", action="append", default=[])
+    ap.add_argument("--crashing", default=None)
     ap.add_argument("--wrapper", default=None)
     a = ap.parse_args()
     a.wrapper = [a.wrapper] if a.wrapper else []
