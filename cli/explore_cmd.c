@@ -113,13 +113,13 @@ int wsph_explore_command(struct options *o, struct wsph_run_config *cfg,
 	cfg->argv = argv;
 	wsph_plat_catch_interrupts(&interrupted);
 	snprintf(command, sizeof command, "wspharness explore --seed %lu --max-steps %u: %s",
-		 o->seed, o->max_steps ? o->max_steps : 16, o->provider);
+		 o->seed, o->max_steps ? o->max_steps : WSPH_EXPLORE_DEFAULT_STEPS, o->provider);
 	ec.run = *cfg;
 	ec.model = &model;
 	ec.seed = o->seed;
 	ec.runs = o->runs;
 	ec.seconds = o->explore_seconds ? o->explore_seconds : (o->runs ? 0 : 60);
-	ec.max_steps = o->max_steps ? o->max_steps : 16;
+	ec.max_steps = o->max_steps ? o->max_steps : WSPH_EXPLORE_DEFAULT_STEPS;
 	ec.work_file = batch;
 	ec.command = command;
 	ec.progress = o->quiet ? NULL : stderr;

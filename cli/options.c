@@ -458,7 +458,7 @@ static const struct flag flags[] = {
 	{"--time", "a number of seconds", set_explore_num, NULL, 0, E | NOT_RUN,
 	 "--time SECONDS\texplore: stop after this wall time (default 60 without --runs)"},
 	{"--max-steps", "a whole number of steps", set_explore_num, NULL, 0, E | NOT_RUN,
-	 "--max-steps K\texplore: steps in a sequence, 4 to 64 (default 16)"},
+	 "--max-steps K\texplore: steps in a sequence, 4 to 64 (default 24)"},
 	{"--out", "a folder", set_string, NULL, FIELD(out_dir), E | NOT_RUN,
 	 "--out DIR\texplore: where the shrunk scenarios go (default explore-findings)"},
 	{"--model", "a file", set_string, NULL, FIELD(model), E | NOT_RUN,

@@ -16,18 +16,23 @@
 #define WSPH_EXPLORE_MAX_STEPS 64
 #define WSPH_EXPLORE_MAX_FAULTS 2
 #define WSPH_EXPLORE_MAX_SOCKETS 6
+#define WSPH_EXPLORE_DEFAULT_STEPS 24 /* --max-steps without the option */
 
 /* The model's data (scenarios/explore.yaml): how often each step is drawn, how often a sequence
- * gets injected faults. */
+ * gets injected faults, an upcalls: setting, or a final cleanup with sockets still open. */
 struct wsph_explore_model {
-	unsigned weights[WSPH_OP_COUNT]; /* 0: never drawn */
-	unsigned fault_percent;		 /* 0..100: sequences with a fault */
+	unsigned weights[WSPH_OP_COUNT];  /* 0: never drawn */
+	unsigned connection;		  /* weight of a whole connection drawn at once */
+	unsigned fault_percent;		  /* 0..100: sequences with a fault */
+	unsigned upcalls_percent;	  /* 0..100: sequences with an upcalls: setting */
+	unsigned open_at_cleanup_percent; /* 0..100: sockets left open at the final cleanup */
 };
 
 /* The defaults (the same as scenarios/explore.yaml). */
 void wsph_explore_model_default(struct wsph_explore_model *m);
-/* Loads a model file: `weights:` (step name: integer 0..1000) and `faults:` (a percentage);
- * steps it does not name keep the default. 0, or -1 with "file:line:column: ..." in diag. */
+/* Loads a model file: `weights:` (step name: integer 0..1000), `connection:` (a weight), and
+ * `faults:`, `upcalls:`, `open_at_cleanup:` (percentages); what it does not name keeps the
+ * default. 0, or -1 with "file:line:column: ..." in diag. */
 int wsph_explore_model_load(struct wsph_explore_model *m, const char *path,
 			    struct wsph_diag *diag);
 int wsph_explore_model_load_string(struct wsph_explore_model *m, const char *path,
@@ -53,7 +58,9 @@ struct wsph_seq {
 	size_t n_steps;
 	struct wsph_gen_fault faults[WSPH_EXPLORE_MAX_FAULTS];
 	size_t n_faults;
-	uint64_t seed; /* the seed the sequence was drawn from */
+	int blocking;	      /* upcalls.blocking_callback: WSPH_BLOCKING_* (0: not set) */
+	int modify_different; /* upcalls.modify_ifs_handle: different */
+	uint64_t seed;	      /* the seed the sequence was drawn from */
 };
 
 /* A small generator of our own (splitmix64): the same state gives the same numbers everywhere. */
@@ -77,8 +84,8 @@ char *wsph_explore_yaml_batch(const struct wsph_seq *seqs, size_t n, const char 
  * judging itself failed. */
 typedef int (*wsph_explore_judge)(void *ctx, const struct wsph_seq *cands, size_t n, int *fails);
 
-/* Shrinks s in place: drops steps (with the steps that use a name only it binds), faults and
- * optional arguments while the judge says it still fails, until nothing more can go. Returns the
+/* Shrinks s in place: drops steps (with the steps that use a name only it binds), faults,
+ * upcalls: settings and optional arguments while the judge says it still fails, until nothing more can go. Returns the
  * number of judge rounds, or -1 when the judge failed. */
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx);
 

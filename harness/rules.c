@@ -1384,6 +1384,14 @@ static upcall_check *const upcall_checks[WSPH_FN_COUNT] = {
 	[WSPH_FN_GETPROCADDRESS] = import_get_proc_address,
 };
 
+/* The upcall goes through the table of the WSPStartup in progress: that one is the most recent
+ * from the moment the call begins (the table of record changes when it returns). */
+static int startup_table(const struct wsph_rules *r, const struct wsph_event *ev)
+{
+	const struct frame *f = frame_of(r, ev->parent);
+	return f && f->call.fn == WSPH_FN_WSPSTARTUP && f->call.table == ev->table;
+}
+
 /* The upcall table the upcall went through: the copy of the most recent WSPStartup's. A provider
  * below a layer is judged against the table its layer gave it (current_table is the table of the
  * most recent WSPStartup the module was given, -1 the layer's own). */
@@ -1405,7 +1413,7 @@ static void check_upcall_table(struct wsph_rules *r, const struct wsph_event *ev
 			ev->module, CALL);
 	else if ((ev->table == WSPH_TABLE_A || ev->table == WSPH_TABLE_B) &&
 		 (ev->current_table == WSPH_TABLE_A || ev->current_table == WSPH_TABLE_B) &&
-		 ev->table != ev->current_table &&
+		 ev->table != ev->current_table && !startup_table(r, ev) &&
 		 /* the harness's own probe of a table a layer hands down, mid-WSPStartup */
 		 strncmp(ev->module, "wspharness", 10) != 0)
 		finding(r, "SPI.Startup.MostRecentUpcallTable", ev,
