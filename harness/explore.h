@@ -6,27 +6,13 @@
 #define WSPH_EXPLORE_H
 
 #include "diag.h"
+#include "explore_gen.h"
 #include "runner.h"
 #include "steps.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#define WSPH_EXPLORE_MAX_STEPS 64
-#define WSPH_EXPLORE_MAX_FAULTS 2
-#define WSPH_EXPLORE_MAX_SOCKETS 6
-#define WSPH_EXPLORE_DEFAULT_STEPS 24 /* --max-steps without the option */
-
-/* The model's data (scenarios/explore.yaml): how often each step is drawn, how often a sequence
- * gets injected faults, an upcalls: setting, or a final cleanup with sockets still open. */
-struct wsph_explore_model {
-	unsigned weights[WSPH_OP_COUNT];  /* 0: never drawn */
-	unsigned connection;		  /* weight of a whole connection drawn at once */
-	unsigned fault_percent;		  /* 0..100: sequences with a fault */
-	unsigned upcalls_percent;	  /* 0..100: sequences with an upcalls: setting */
-	unsigned open_at_cleanup_percent; /* 0..100: sockets left open at the final cleanup */
-};
 
 /* The defaults (the same as scenarios/explore.yaml). */
 void wsph_explore_model_default(struct wsph_explore_model *m);
@@ -37,38 +23,6 @@ int wsph_explore_model_load(struct wsph_explore_model *m, const char *path,
 			    struct wsph_diag *diag);
 int wsph_explore_model_load_string(struct wsph_explore_model *m, const char *path,
 				   const char *text, size_t len, struct wsph_diag *diag);
-
-/* One generated step: its row and its arguments, each as the text a scenario writes. */
-struct wsph_gen_arg {
-	enum wsph_key key;
-	char value[64];
-};
-struct wsph_gen_step {
-	enum wsph_op op;
-	struct wsph_gen_arg args[WSPH_STEP_MAX_ARGS];
-	size_t n_args;
-};
-struct wsph_gen_fault {
-	int upcall; /* enum wsph_fn */
-	unsigned call;
-	const char *error; /* "WSAENOBUFS" */
-};
-struct wsph_seq {
-	struct wsph_gen_step steps[WSPH_EXPLORE_MAX_STEPS];
-	size_t n_steps;
-	struct wsph_gen_fault faults[WSPH_EXPLORE_MAX_FAULTS];
-	size_t n_faults;
-	int blocking;	      /* upcalls.blocking_callback: WSPH_BLOCKING_* (0: not set) */
-	int modify_different; /* upcalls.modify_ifs_handle: different */
-	uint64_t seed;	      /* the seed the sequence was drawn from */
-};
-
-/* A small generator of our own (splitmix64): the same state gives the same numbers everywhere. */
-uint64_t wsph_explore_next(uint64_t *state);
-
-/* Draws one sequence of at most max_steps steps (teardown included) from `seed`. */
-void wsph_explore_generate(const struct wsph_explore_model *m, uint64_t seed, size_t max_steps,
-			   struct wsph_seq *out);
 
 /* The sequence as a scenario file: one scenario `name`, `checks: [check]`, every step with
  * `expect: any`; `header` (may be NULL) is written first as comment lines. Returns the malloc'd

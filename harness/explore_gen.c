@@ -1,8 +1,8 @@
-/* Exploration's generator (explore.h): random sequences drawn from the step table and a small
+/* Exploration's generator (explore_gen.h): random sequences drawn from the step table and a small
  * model of what exists (sockets and their states, overlapped operations, startups, the blocking
  * hook), so that every step it draws can run: nothing waits for what cannot come. Pure: a seeded
  * generator of its own, no I/O. */
-#include "explore.h"
+#include "explore_gen.h"
 
 #include "fn.h"
 #include "upcalls.h"

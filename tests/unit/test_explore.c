@@ -86,8 +86,20 @@ Test(explore, model_file_with_positions)
 		     "%s", diag.text);
 	cr_expect_eq(m.weights[WSPH_OP_SOCKET], 3);
 	cr_expect_eq(m.weights[WSPH_OP_SELECT], 0);
-	cr_expect_eq(m.weights[WSPH_OP_BIND], 10); /* not named: the default */
+	cr_expect_eq(m.weights[WSPH_OP_BIND], 6); /* not named: the default */
 	cr_expect_eq(m.fault_percent, 0);
+	static const char shapes[] = "connection: 0\nupcalls: 100\nopen_at_cleanup: 50\n";
+	cr_assert_eq(wsph_explore_model_load_string(&m, "m.yaml", shapes, strlen(shapes), &diag), 0,
+		     "%s", diag.text);
+	cr_expect_eq(m.connection, 0);
+	cr_expect_eq(m.upcalls_percent, 100);
+	cr_expect_eq(m.open_at_cleanup_percent, 50);
+	static const char bad_upcalls[] = "faults: 3\nupcalls: 101\n";
+	cr_expect_eq(wsph_explore_model_load_string(&m, "m.yaml", bad_upcalls, strlen(bad_upcalls),
+						    &diag),
+		     -1);
+	cr_expect(strstr(diag.text, "m.yaml:2:10:") && strstr(diag.text, "'upcalls'"), "%s",
+		  diag.text);
 	static const char bad_step[] = "weights:\n  sockets: 3\n";
 	cr_expect_eq(wsph_explore_model_load_string(&m, "m.yaml", bad_step, strlen(bad_step), &diag),
 		     -1);
@@ -209,9 +221,81 @@ Test(explore, judge_that_never_fails_or_errs)
 	struct wsph_explore_model m;
 	struct wsph_seq s, t;
 	wsph_explore_model_default(&m);
-	wsph_explore_generate(&m, 3, 16, &s);
+	wsph_explore_generate(&m, 4, 16, &s);
 	t = s;
 	cr_expect_eq(wsph_explore_shrink(&s, never, NULL), 2); /* a round per phase */
 	cr_expect_eq(memcmp(&s, &t, sizeof s), 0);
 	cr_expect_eq(wsph_explore_shrink(&s, broken, NULL), -1);
+}
+
+static int has_arg(const struct wsph_gen_step *st, enum wsph_key key, const char *value)
+{
+	for (size_t k = 0; k < st->n_args; k++)
+		if (st->args[k].key == key && (!value || !strcmp(st->args[k].value, value)))
+			return 1;
+	return 0;
+}
+
+/* A sequence with faults has no step that waits: a failed call may mean it would wait forever. */
+Test(explore, sequences_with_faults_never_wait)
+{
+	struct wsph_explore_model m;
+	wsph_explore_model_default(&m);
+	m.fault_percent = 100;
+	for (uint64_t seed = 1; seed <= 500; seed++) {
+		struct wsph_seq s;
+		wsph_explore_generate(&m, seed, 32, &s);
+		cr_assert_gt(s.n_faults, 0);
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			cr_expect(st->op != WSPH_OP_ACCEPT && st->op != WSPH_OP_ARRIVE &&
+					  st->op != WSPH_OP_COMPLETE && st->op != WSPH_OP_ALERTABLE,
+				  "seed %llu step %zu: %s", (unsigned long long)seed, i + 1,
+				  wsph_step_def(st->op)->name);
+		}
+	}
+}
+
+/* What the default model reaches in 500 sequences: each shape of sequence that a provider's
+ * defect needs to show (the faulty providers' rules) is drawn. */
+Test(explore, default_model_reaches_every_shape)
+{
+	enum { ROUTINE, OLD_VERSION, UNBALANCED, RESTART, HOOK, MODIFY, ARRIVE, COMPLETE, OPEN_AT_END,
+	       N_SHAPES };
+	static const char *const names[] = {"routine", "old version", "unbalanced cleanup",
+					    "restart", "hook", "modify different", "arrive",
+					    "complete", "open at the final cleanup"};
+	int seen[N_SHAPES] = {0};
+	struct wsph_explore_model m;
+	wsph_explore_model_default(&m);
+	for (uint64_t seed = 1; seed <= 500; seed++) {
+		struct wsph_seq s;
+		int started = 0, opened = 0, cleaned_to_zero = 0;
+		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, WSPH_EXPLORE_DEFAULT_STEPS, &s);
+		seen[HOOK] |= s.blocking != 0;
+		seen[MODIFY] |= s.modify_different;
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			seen[ROUTINE] |= has_arg(st, WSPH_KEY_COMPLETION, "routine");
+			seen[ARRIVE] |= st->op == WSPH_OP_ARRIVE;
+			seen[COMPLETE] |= st->op == WSPH_OP_COMPLETE;
+			opened += (st->op == WSPH_OP_SOCKET || st->op == WSPH_OP_ACCEPT) -
+				  (st->op == WSPH_OP_CLOSE);
+			if (st->op == WSPH_OP_STARTUP) {
+				int old = has_arg(st, WSPH_KEY_VERSION, "1.1") ||
+					  has_arg(st, WSPH_KEY_VERSION, "1.0");
+				seen[OLD_VERSION] |= old;
+				seen[RESTART] |= cleaned_to_zero && !old;
+				started += !old;
+			}
+			if (st->op == WSPH_OP_CLEANUP) {
+				seen[UNBALANCED] |= started == 0;
+				seen[OPEN_AT_END] |= started == 1 && opened > 0;
+				cleaned_to_zero |= started == 1;
+				started -= started > 0;
+			}
+		}
+	}
+	for (int i = 0; i < N_SHAPES; i++)
+		cr_expect(seen[i], "no sequence with: %s", names[i]);
 }
