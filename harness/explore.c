@@ -175,7 +175,9 @@ static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name,
 		for (size_t k = 0; k < st->n_args; k++)
 			put(b, "%s%s: %s", k ? ", " : " {", wsph_key_name(st->args[k].key),
 			    st->args[k].value);
-		put(b, "%s\n        expect: any\n", st->n_args ? "}" : "");
+		put(b, "%s\n        expect: %s\n", st->n_args ? "}" : "", st->expect ? st->expect : "any");
+		if (st->rule)
+			put(b, "        rule: %s\n", st->rule);
 	}
 }
 

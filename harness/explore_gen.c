@@ -46,6 +46,7 @@ struct gop {
 	int sock;
 	int state;
 	int routine;
+	int aborted; /* its socket was closed while it was pending */
 };
 
 #define MAX_OPS 8
@@ -336,6 +337,8 @@ static int completion_arg(struct gen *g)
 static void close_sock(struct gen *g, int i)
 {
 	struct gsock *k = &g->socks[i];
+	for (int o = 0; o < g->n_ops; o++)
+		g->ops[o].aborted |= g->ops[o].sock == i && g->ops[o].state == OP_PENDING;
 	if (k->st & S_OVRECV)
 		op_completes(g, i); /* aborted: WSA_OPERATION_ABORTED */
 	k->st = 0;
@@ -370,6 +373,7 @@ static void emit_ov_recv(struct gen *g, int i)
 	arg(g, WSPH_KEY_OP, "o%d", g->n_ops + 1);
 	o->sock = i;
 	o->state = OP_PENDING;
+	o->aborted = 0;
 	o->routine = completion_arg(g);
 	g->n_ops++;
 	g->socks[i].st |= S_OVRECV;
@@ -609,6 +613,11 @@ static void emit_op_step(struct gen *g, enum wsph_op op)
 	unsigned mask = op == WSPH_OP_COMPLETE ? 1u << OP_DONE : (1u << OP_PENDING) | (1u << OP_DONE);
 	int o = choose_op(g, mask, 0);
 	arg(g, WSPH_KEY_OP, "o%d", o + 1);
+	/* a close while it was pending completes it with WSA_OPERATION_ABORTED */
+	if (op == WSPH_OP_COMPLETE && g->ops[o].aborted) {
+		cur(g)->expect = "WSA_OPERATION_ABORTED";
+		cur(g)->rule = "WPU.CompleteOverlapped.AbortOnClose";
+	}
 	/* its result is taken: never asked for again (a pending one stays pending: fWait FALSE) */
 	if (g->ops[o].state == OP_DONE)
 		g->ops[o].state = OP_GONE;

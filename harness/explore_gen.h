@@ -33,6 +33,9 @@ struct wsph_gen_step {
 	enum wsph_op op;
 	struct wsph_gen_arg args[WSPH_STEP_MAX_ARGS];
 	size_t n_args;
+	/* what the model knows the step must give, and the rule a different result breaks (NULL:
+	 * expect: any) */
+	const char *expect, *rule;
 };
 struct wsph_gen_fault {
 	int upcall; /* enum wsph_fn */

@@ -224,6 +224,8 @@ struct wsph_rules {
 	int startups;
 	int had_final_cleanup;
 	int ever_started;
+	unsigned granted[8]; /* wVersionRequested values a WSPStartup succeeded with */
+	size_t n_granted;
 	struct ledger_entry *ledger;
 	size_t n_ledger, cap_ledger;
 	struct frame *frames; /* calls in progress, innermost last */
@@ -1489,15 +1491,25 @@ static const char *const proc_names[30] = {
 	"lpWSPShutdown",   "lpWSPSocket",	      "lpWSPStringToAddress",
 };
 
+/* A WSPStartup asked for `req` once succeeded. */
+static int granted_before(const struct wsph_rules *r, unsigned req)
+{
+	for (size_t i = 0; i < r->n_granted; i++)
+		if (r->granted[i] == req)
+			return 1;
+	return 0;
+}
+
 /* A failed WSPStartup: the code it returned. */
 static void check_startup_failed(struct wsph_rules *r, const struct wsph_event *ev)
 {
 	char e[64];
 	unsigned req = (unsigned)ev->a[0];
 	int rc = (int)ev->ret;
-	/* One wrong result, one finding: a refused restart is that defect whatever its
-	 * code; a low version's wrong code is VersionTooLow's. */
-	if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2)
+	/* One wrong result, one finding: a refused restart (a request granted before the final
+	 * cleanup) is that defect whatever its code; a low version's wrong code is
+	 * VersionTooLow's. */
+	if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2 && granted_before(r, req))
 		finding(r, "SPI.Cleanup.Reinit", ev,
 			"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
 			"final WSPCleanup; the provider must be ready to start again",
@@ -1529,6 +1541,16 @@ static void check_startup(struct wsph_rules *r, const struct wsph_event *ev)
 	r->ever_started = 1;
 	unsigned req = (unsigned)ev->a[0], ver = (unsigned)ev->a[1], high = (unsigned)ev->a[2];
 	int written = ev->a[5] != 0;
+	if (!granted_before(r, req) && r->n_granted < sizeof r->granted / sizeof r->granted[0])
+		r->granted[r->n_granted++] = req;
+	if ((req & 0xff) < 2) {
+		/* one defect: the version it then reports follows from accepting the request */
+		finding(r, "SPI.Startup.VersionTooLow", ev,
+			"WSPStartup(wVersionRequested=%u.%u) returned 0; a request below the SPI's "
+			"2.x versions must fail with WSAVERNOTSUPPORTED",
+			req & 0xff, (req >> 8) & 0xff);
+		return;
+	}
 	if (!written || !ev->a[4])
 		finding(r, "SPI.Startup.WSPDataFilled", ev,
 			"WSPStartup returned 0 but %s",
