@@ -1420,7 +1420,8 @@ static int arrival_send(struct arrival *a)
 	ret.err = err;
 	wsph_plat_module_name_at(fn_address(&d->procs.lpWSPSend), ret.module, sizeof ret.module);
 	ret.seq = wsph_trace_append(d->trace, &ret);
-	return rc == 0 ? 0 : err;
+	/* any return but SOCKET_ERROR sent the data (one other than 0 is SPI.Return.Domain's) */
+	return rc == SOCKET_ERROR ? (err ? err : WSAEINVAL) : 0;
 }
 
 static void join_arrival(struct drv *d)

@@ -29,6 +29,7 @@ uint64_t wsph_explore_next(uint64_t *state)
 #define S_OVRECV 0x20u /* an overlapped receive waits on it */
 #define S_NBIO 0x40u   /* nonblocking (FIONBIO, or a WSPAsyncSelect/WSPEventSelect) */
 #define S_ASYNC 0x80u  /* registered with WSPAsyncSelect */
+#define S_EVSEL 0x100u /* registered with WSPEventSelect (event: which one) */
 
 struct gsock {
 	unsigned st;
@@ -38,6 +39,8 @@ struct gsock {
 	int pending;  /* bytes (stream) or datagrams waiting to be received */
 	int queue[4]; /* listener: the connected clients not yet accepted */
 	int n_queue;
+	int event; /* S_EVSEL: the event eN it was registered with */
+	int closed_at; /* closed by a close step, when n_socks was this (0: not so) */
 };
 
 /* An overlapped operation bound to a name (op: oN) */
@@ -120,12 +123,12 @@ static int p_open(const struct gen *g, const struct gsock *k)
 static int p_bindable(const struct gen *g, const struct gsock *k)
 {
 	(void)g;
-	return (k->st & ~(S_NBIO | S_ASYNC)) == S_OPEN;
+	return (k->st & ~(S_NBIO | S_ASYNC | S_EVSEL)) == S_OPEN;
 }
 static int p_listenable(const struct gen *g, const struct gsock *k)
 {
 	(void)g;
-	return (k->st & ~(S_NBIO | S_ASYNC)) == (S_OPEN | S_BOUND) && !k->dgram;
+	return (k->st & ~(S_NBIO | S_ASYNC | S_EVSEL)) == (S_OPEN | S_BOUND) && !k->dgram;
 }
 static int p_connectable(const struct gen *g, const struct gsock *k)
 {
@@ -329,6 +332,9 @@ static int completion_arg(struct gen *g)
 	unsigned c = pick(g, 10);
 	if (c < 3)
 		arg(g, WSPH_KEY_COMPLETION, "%s", c < 2 ? "routine" : "none");
+	/* a routine without the client's thread id: the provider opens the thread itself */
+	if (c < 2 && chance(g, 30))
+		arg(g, WSPH_KEY_THREAD_ID, "none");
 	return c < 2;
 }
 
@@ -337,6 +343,7 @@ static int completion_arg(struct gen *g)
 static void close_sock(struct gen *g, int i)
 {
 	struct gsock *k = &g->socks[i];
+	k->closed_at = g->n_socks;
 	for (int o = 0; o < g->n_ops; o++)
 		g->ops[o].aborted |= g->ops[o].sock == i && g->ops[o].state == OP_PENDING;
 	if (k->st & S_OVRECV)
@@ -430,7 +437,13 @@ static void emit_arrive(struct gen *g)
 	arg(g, WSPH_KEY_DATA, "%s", w);
 	begin_step(g, WSPH_OP_RECV);
 	sock_arg(g, p);
-	if (g->s->blocking == WSPH_BLOCKING_FALSE || g->s->blocking == WSPH_BLOCKING_CANCEL)
+	/* no hook: the provider waits natively and the data comes; a hook that says go on: the
+	 * same; one that says stop, or cancels: WSAEINTR, and the data stays for later */
+	int stops = g->s->blocking == WSPH_BLOCKING_FALSE || g->s->blocking == WSPH_BLOCKING_CANCEL;
+	cur(g)->expect = stops ? "WSAEINTR" : "ok";
+	cur(g)->rule = g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
+							    : "WPU.BlockingCallback.Contract";
+	if (stops)
 		g->socks[p].pending += (int)strlen(w);
 }
 
@@ -526,6 +539,20 @@ static void emit_shutdown(struct gen *g, int i)
 		op_completes(g, k->peer);
 }
 
+/* Now and then a socket already closed: a stale handle. When the model knows it is stale (a close
+ * step closed it, no call of the sequence may have failed, and no socket was made since, which
+ * could have its value), the call must fail with WSAENOTSOCK. */
+static void emit_getsockname(struct gen *g)
+{
+	int stale = exists(g, p_closed) && chance(g, 20);
+	int i = stale ? choose(g, p_closed) : choose(g, p_open);
+	sock_arg(g, i);
+	if (stale && !g->faulty && g->socks[i].closed_at == g->n_socks) {
+		cur(g)->expect = "WSAENOTSOCK";
+		cur(g)->rule = "SPI.Handle.StaleFailsNotSock";
+	}
+}
+
 static void emit_opt(struct gen *g, int set)
 {
 	static const char *const gets[] = {"SO_TYPE",	 "SO_RCVBUF",	 "SO_SNDBUF",
@@ -577,22 +604,34 @@ static void emit_cleanup(struct gen *g)
 		all_gone(g);
 }
 
+static int p_registered(const struct gen *g, const struct gsock *k)
+{
+	(void)g;
+	return (k->st & S_OPEN) && (k->st & (S_ASYNC | S_EVSEL));
+}
+
+/* WSPAsyncSelect or WSPEventSelect: mostly on a connected socket, where network events happen,
+ * and now and then again on a registered one: a cancel (no events) or another event object. */
 static void emit_select_kind(struct gen *g, enum wsph_op op)
 {
-	int i = choose(g, p_open);
-	int cancel = (g->socks[i].st & S_ASYNC) && chance(g, 30);
+	int i = exists(g, p_registered) && chance(g, 50) ? choose(g, p_registered)
+		: exists(g, p_connected) && chance(g, 70) ? choose(g, p_connected)
+							   : choose(g, p_open);
+	struct gsock *k = &g->socks[i];
+	int cancel = (k->st & (op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL)) && chance(g, 50);
 	sock_arg(g, i);
 	events_arg(g, WSPH_KEY_EVENTS, cancel);
-	g->socks[i].st |= S_NBIO;
-	if (op == WSPH_OP_ASYNCSELECT) {
-		g->socks[i].st |= S_ASYNC;
+	k->st |= S_NBIO;
+	k->st &= ~(S_ASYNC | S_EVSEL); /* either one ends the other's registration */
+	k->st |= op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL;
+	if (op == WSPH_OP_ASYNCSELECT)
 		return;
-	}
-	g->socks[i].st &= ~S_ASYNC; /* an event select ends a message registration */
+	/* a new event, or one of those made, most likely another than this socket's */
 	if (g->n_events < 3 && (!g->n_events || chance(g, 50)))
-		arg(g, WSPH_KEY_EVENT, "e%d", ++g->n_events);
+		k->event = ++g->n_events;
 	else
-		arg(g, WSPH_KEY_EVENT, "e%u", 1 + pick(g, (unsigned)g->n_events));
+		k->event = 1 + (int)pick(g, (unsigned)g->n_events);
+	arg(g, WSPH_KEY_EVENT, "e%d", k->event);
 }
 
 static void emit_ioctl(struct gen *g)
@@ -681,10 +720,7 @@ static void emit(struct gen *g, enum wsph_op op)
 	case WSPH_OP_SHUTDOWN: emit_shutdown(g, choose(g, p_connected)); break;
 	case WSPH_OP_GETSOCKOPT: emit_opt(g, 0); break;
 	case WSPH_OP_SETSOCKOPT: emit_opt(g, 1); break;
-	case WSPH_OP_GETSOCKNAME: /* now and then a socket already closed: a stale handle */
-		i = exists(g, p_closed) && chance(g, 20) ? choose(g, p_closed) : choose(g, p_open);
-		sock_arg(g, i);
-		break;
+	case WSPH_OP_GETSOCKNAME: emit_getsockname(g); break;
 	case WSPH_OP_GETPEERNAME: sock_arg(g, choose(g, p_connected)); break;
 	default: emit_misc(g, op); break;
 	}
