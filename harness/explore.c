@@ -178,6 +178,8 @@ static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name,
 		put(b, "%s\n        expect: %s\n", st->n_args ? "}" : "", st->expect ? st->expect : "any");
 		if (st->rule)
 			put(b, "        rule: %s\n", st->rule);
+		if (st->control)
+			put(b, "        control: true\n");
 	}
 }
 

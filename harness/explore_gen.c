@@ -588,6 +588,8 @@ static void emit_startup(struct gen *g)
 		arg(g, WSPH_KEY_VERSION, "%s", chance(g, 50) ? "1.1" : "1.0");
 		return;
 	}
+	cur(g)->expect = "ok";
+	cur(g)->control = 1;
 	if (chance(g, 15))
 		arg(g, WSPH_KEY_VERSION, "%s", versions[pick(g, 4)]);
 	/* table B only on a later startup: the rule about the most recent table reads a first

@@ -34,8 +34,10 @@ struct wsph_gen_step {
 	struct wsph_gen_arg args[WSPH_STEP_MAX_ARGS];
 	size_t n_args;
 	/* what the model knows the step must give, and the rule a different result breaks (NULL:
-	 * expect: any) */
+	 * expect: any); or, for a control step, what the rest of the sequence relies on (a startup
+	 * that succeeds: if it does not, the sequence is inconclusive, not a cascade of findings) */
 	const char *expect, *rule;
+	int control;
 };
 struct wsph_gen_fault {
 	int upcall; /* enum wsph_fn */

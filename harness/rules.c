@@ -1506,10 +1506,11 @@ static void check_startup_failed(struct wsph_rules *r, const struct wsph_event *
 	char e[64];
 	unsigned req = (unsigned)ev->a[0];
 	int rc = (int)ev->ret;
-	/* One wrong result, one finding: a refused restart (a request granted before the final
-	 * cleanup) is that defect whatever its code; a low version's wrong code is
-	 * VersionTooLow's. */
-	if (r->had_final_cleanup && r->startups == 0 && (req & 0xff) >= 2 && granted_before(r, req))
+	/* One wrong result, one finding: a refused restart (for a 2.x version, which every provider
+	 * of the SPI grants, or one granted before the final cleanup) is that defect whatever its
+	 * code; a low version's wrong code is VersionTooLow's. */
+	if (r->had_final_cleanup && r->startups == 0 &&
+	    ((req & 0xff) == 2 || ((req & 0xff) > 2 && granted_before(r, req))))
 		finding(r, "SPI.Cleanup.Reinit", ev,
 			"WSPStartup(wVersionRequested=%u.%u) failed with %s right after the "
 			"final WSPCleanup; the provider must be ready to start again",

@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """wspharness explore, end to end.
 
---part mockbase: 300 sequences of seed 1 on the reference provider find nothing (exit 0, no file);
-  with --crashing PATH, a provider that crashes at load is no pass: exit 1, its crashed cases
-  counted on stderr, no file.
---part faulty: each --faulty NAME=PATH=RULE: 300 sequences of seed 1 exit 1 and write
+--part mockbase: 300 sequences of seed 1 on the reference provider find nothing (exit 0, no file),
+  in each --kind given (nonifs, ifs, or layered: PROVIDER as a layer over --lower); with
+  --crashing PATH, a provider that crashes at load is no pass: exit 1, its crashed cases counted
+  on stderr, no file.
+--part faulty: each --faulty NAME=PATH=RULE=KIND=RUNS: RUNS sequences of seed 1 exit 1 and write
   DIR/RULE-*.yaml of at most 8 steps, which `wspharness run PATH --scenarios FILE` reproduces
   (its output names the rule); the first one is explored twice more with the same seed: the same
   files with the same scenarios.
 
 Usage: explore.py --harness WSPHARNESS --provider MOCKBASE --workdir DIR --part mockbase|faulty
-                  [--faulty NAME=PATH=RULE]... [--wrapper PROGRAM]"""
+                  [--kind K]... [--lower PATH] [--faulty NAME=PATH=RULE=KIND=RUNS]...
+                  [--wrapper PROGRAM]"""
 import argparse
 import glob
 import os
@@ -21,9 +23,16 @@ import sys
 RUNS = "300"
 
 
-def explore(a, provider, out):
+def kind_args(a, kind):
+    if kind == "layered":
+        return ["--layered", "--lower", a.lower]
+    return ["--" + ("ifs" if kind == "ifs" else "non-ifs")]
+
+
+def explore(a, provider, out, kind="nonifs", runs=RUNS):
     shutil.rmtree(out, ignore_errors=True)
-    cmd = a.wrapper + [a.harness, "explore", provider, "--seed", "1", "--runs", RUNS, "--out", out]
+    cmd = a.wrapper + [a.harness, "explore", provider] + kind_args(a, kind) + [
+        "--seed", "1", "--runs", str(runs), "--out", out]
     return subprocess.run(cmd, capture_output=True, timeout=600)
 
 
@@ -38,17 +47,20 @@ def steps(path):
 
 
 def part_mockbase(a):
-    out = os.path.join(a.workdir, "mockbase")
-    r = explore(a, a.provider, out)
-    files = glob.glob(os.path.join(out, "*.yaml"))
-    if r.returncode != 0 or files:
-        print(f"FAIL: mockbase: exit {r.returncode}, files {files}\n{r.stderr.decode()}")
-        return 1
-    if b"300 sequences" not in r.stderr:
-        print(f"FAIL: mockbase: no summary of 300 sequences on stderr:\n{r.stderr.decode()}")
-        return 1
-    print("ok: mockbase: 300 sequences, nothing found")
-    return crashing(a) if a.crashing else 0
+    bad = 0
+    for kind in a.kind or ["nonifs"]:
+        out = os.path.join(a.workdir, "clean-" + kind)
+        r = explore(a, a.provider, out, kind)
+        files = glob.glob(os.path.join(out, "*.yaml"))
+        if r.returncode != 0 or files:
+            print(f"FAIL: {kind}: exit {r.returncode}, files {files}\n{r.stderr.decode()}")
+            bad = 1
+        elif b"300 sequences" not in r.stderr:
+            print(f"FAIL: {kind}: no summary of 300 sequences on stderr:\n{r.stderr.decode()}")
+            bad = 1
+        else:
+            print(f"ok: {kind}: 300 sequences, nothing found")
+    return bad or (crashing(a) if a.crashing else 0)
 
 
 def crashing(a):
@@ -62,9 +74,9 @@ def crashing(a):
     return 0
 
 
-def one_faulty(a, name, path, rule, again):
+def one_faulty(a, name, path, rule, kind, runs, again):
     out = os.path.join(a.workdir, name)
-    r = explore(a, path, out)
+    r = explore(a, path, out, kind, runs)
     files = sorted(glob.glob(os.path.join(out, rule + "-*.yaml")))
     if r.returncode != 1 or not files:
         print(f"FAIL: {name}: exit {r.returncode}, no {rule}-*.yaml in {out}\n{r.stderr.decode()}")
@@ -75,15 +87,15 @@ def one_faulty(a, name, path, rule, again):
         if n > 8:
             print(f"FAIL: {name}: {f} has {n} steps (at most 8)")
             bad = 1
-        run = subprocess.run(a.wrapper + [a.harness, "run", path, "--scenarios", f],
-                             capture_output=True, timeout=300)
+        run = subprocess.run(a.wrapper + [a.harness, "run", path] + kind_args(a, kind) +
+                             ["--scenarios", f], capture_output=True, timeout=300)
         if rule.encode() not in run.stdout + run.stderr:
             print(f"FAIL: {name}: run --scenarios {f} does not report {rule} "
                   f"(exit {run.returncode}):\n{run.stdout.decode()}{run.stderr.decode()}")
             bad = 1
     if again:
         first = {os.path.basename(f): body(f) for f in glob.glob(os.path.join(out, "*.yaml"))}
-        r2 = explore(a, path, out + "-again")
+        r2 = explore(a, path, out + "-again", kind, runs)
         second = {os.path.basename(f): body(f)
                   for f in glob.glob(os.path.join(out + "-again", "*.yaml"))}
         if r2.returncode != r.returncode or first != second:
@@ -99,8 +111,8 @@ def one_faulty(a, name, path, rule, again):
 def part_faulty(a):
     bad = 0
     for i, spec in enumerate(a.faulty):
-        name, path, rule = spec.split("=")
-        bad |= one_faulty(a, name, path, rule, i == 0)
+        name, path, rule, kind, runs = spec.split("=")
+        bad |= one_faulty(a, name, path, rule, kind, int(runs), i == 0)
     return bad
 
 
@@ -112,6 +124,9 @@ def main():
     ap.add_argument("--part", choices=["mockbase", "faulty"], required=True)
     ap.add_argument("--faulty", action="append", default=[])
     ap.add_argument("--crashing", default=None)
+    ap.add_argument("--kind", action="append", default=[],
+                    choices=["nonifs", "ifs", "layered"])
+    ap.add_argument("--lower", default=None)
     ap.add_argument("--wrapper", default=None)
     a = ap.parse_args()
     a.wrapper = [a.wrapper] if a.wrapper else []
