@@ -196,6 +196,11 @@ static int p_dgram_ready(const struct gen *g, const struct gsock *k)
 {
 	return p_dgram_bound(g, k) && k->pending > 0;
 }
+/* an overlapped receive of a datagram that stays pending until one is sent to it */
+static int p_dgram_ov(const struct gen *g, const struct gsock *k)
+{
+	return p_dgram_bound(g, k) && k->pending == 0 && !(k->st & S_OVRECV) && g->n_ops < MAX_OPS;
+}
 static int p_connected(const struct gen *g, const struct gsock *k)
 {
 	(void)g;
@@ -284,7 +289,7 @@ static int can(struct gen *g, enum wsph_op op)
 		return exists(g, p_receiver) || exists(g, p_ov_receiver) || exists(g, p_nb_empty) ||
 		       exists(g, p_unconnected);
 	case WSPH_OP_SENDTO: return exists(g, p_dgram) && exists(g, p_dgram_bound);
-	case WSPH_OP_RECVFROM: return exists(g, p_dgram_ready);
+	case WSPH_OP_RECVFROM: return exists(g, p_dgram_ready) || exists(g, p_dgram_ov);
 	case WSPH_OP_SHUTDOWN:
 	case WSPH_OP_GETPEERNAME: return exists(g, p_connected);
 	case WSPH_OP_ARRIVE: return exists(g, p_arriver);
@@ -427,6 +432,41 @@ static void emit_recv(struct gen *g)
 		sock_arg(g, choose(g, p_unconnected));
 }
 
+/* A datagram to a bound datagram socket (itself, now and then): an overlapped receive waiting
+ * there takes it. */
+static void emit_sendto(struct gen *g)
+{
+	int i = choose(g, p_dgram_bound);
+	sock_arg(g, choose(g, p_dgram));
+	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
+	arg(g, WSPH_KEY_DATA, "%s", words[pick(g, 5)]);
+	if (chance(g, 20)) {
+		arg(g, WSPH_KEY_OVERLAPPED, "true");
+		completion_arg(g);
+	}
+	if (g->socks[i].st & S_OVRECV)
+		op_completes(g, i);
+	else
+		g->socks[i].pending++;
+}
+
+/* A datagram that waits, plainly or overlapped (completing at once); or an overlapped receive
+ * that stays pending until a datagram comes. */
+static void emit_recvfrom(struct gen *g)
+{
+	int i = choose(g, p_dgram_ready);
+	if (i < 0 || (exists(g, p_dgram_ov) && chance(g, 30))) {
+		emit_ov_recv(g, choose(g, p_dgram_ov));
+		return;
+	}
+	sock_arg(g, i);
+	if (chance(g, 20)) {
+		arg(g, WSPH_KEY_OVERLAPPED, "true");
+		completion_arg(g);
+	}
+	g->socks[i].pending--;
+}
+
 /* arrive: data from socket i reaches its peer while the peer waits in a blocking receive (the
  * next step); a hook that ends the wait leaves the data for later. */
 static void emit_arrive(struct gen *g)
@@ -483,7 +523,7 @@ static void emit_socket(struct gen *g, int stream)
 	memset(k, 0, sizeof *k);
 	k->st = S_OPEN;
 	k->peer = -1;
-	k->dgram = !stream && chance(g, 25);
+	k->dgram = !stream && chance(g, 35);
 	k->port = g->port_base + n;
 	arg(g, WSPH_KEY_AS, "s%d", n + 1);
 	if (k->dgram || (!stream && chance(g, 20)))
@@ -702,18 +742,8 @@ static void emit(struct gen *g, enum wsph_op op)
 	case WSPH_OP_ACCEPT: emit_accept(g); break;
 	case WSPH_OP_SEND: emit_send(g, choose(g, p_sender)); break;
 	case WSPH_OP_RECV: emit_recv(g); break;
-	case WSPH_OP_SENDTO:
-		i = choose(g, p_dgram_bound);
-		sock_arg(g, choose(g, p_dgram));
-		arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
-		arg(g, WSPH_KEY_DATA, "%s", words[pick(g, 5)]);
-		g->socks[i].pending++;
-		break;
-	case WSPH_OP_RECVFROM:
-		i = choose(g, p_dgram_ready);
-		sock_arg(g, i);
-		g->socks[i].pending--;
-		break;
+	case WSPH_OP_SENDTO: emit_sendto(g); break;
+	case WSPH_OP_RECVFROM: emit_recvfrom(g); break;
 	case WSPH_OP_CLOSE:
 		i = choose(g, p_open);
 		sock_arg(g, i);
