@@ -1253,9 +1253,13 @@ static void upcall_close_handle(struct wsph_rules *r, const struct wsph_event *e
 				struct lazy_call *lc)
 {
 	struct ledger_entry *e = ledger_find(r, ev->a[0]);
-	if (e && e->charged)
-		; /* a handle an earlier finding is about */
-	else if (e && e->modified)
+	if (e && e->charged) {
+		/* a handle an earlier finding is about: its release is recorded, not judged */
+		if (ev->ret == 0 && e->open) {
+			e->open = 0;
+			e->closed_seq = ev->seq;
+		}
+	} else if (e && e->modified)
 		finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
 			"%s called %s on a handle that came from WPUModifyIFSHandle (event "
 			"#%" PRIu64 "), not from WPUCreateSocketHandle",
@@ -1829,7 +1833,7 @@ static void check_return(struct wsph_rules *r, const struct frame *f, const stru
 		 * completed (spec §7.2, as the Microsoft sample LSP does): judged at the end. */
 		if (e && !e->modified && e->open && pending_ops(r, ev->a[0]))
 			e->close_deferred_seq = ev->seq;
-		else if (e && !e->modified && e->open) {
+		else if (e && !e->modified && e->open && !e->charged) {
 			finding(r, "WPU.CloseSocketHandle.OnClose", ev,
 				"WSPCloseSocket(s=0x%" PRIx64 ") returned 0 without releasing the "
 				"handle with WPUCloseSocketHandle (no overlapped operation was pending)",

@@ -5,13 +5,14 @@
   in each --kind given (nonifs, ifs, or layered: PROVIDER as a layer over --lower); with
   --crashing PATH, a provider that crashes at load is no pass: exit 1, its crashed cases counted
   on stderr, no file.
---part faulty: each --faulty NAME=PATH=RULE=KIND=RUNS: RUNS sequences of seed 1 exit 1 and write
-  DIR/RULE-*.yaml of at most 8 steps, which `wspharness run PATH --scenarios FILE` reproduces
-  (its output names the rule); the first one is explored twice more with the same seed: the same
-  files with the same scenarios.
+--part faulty: each --faulty NAME=PATH=RULE=KIND=RUNS[=MAX]: RUNS sequences of seed 1 exit 1 and
+  write DIR/RULE-*.yaml of at most MAX steps (default 8), which `wspharness run PATH --scenarios FILE` reproduces
+  (its output names the rule); with --again, the first one is explored once more with the same
+  seed: the same files with the same scenarios.
 
 Usage: explore.py --harness WSPHARNESS --provider MOCKBASE --workdir DIR --part mockbase|faulty
-                  [--kind K]... [--lower PATH] [--faulty NAME=PATH=RULE=KIND=RUNS]...
+                  [--kind K]... [--lower PATH] [--faulty NAME=PATH=RULE=KIND=RUNS[=MAX]]...
+                  [--again]
                   [--wrapper PROGRAM]"""
 import argparse
 import glob
@@ -43,7 +44,14 @@ def body(path):
 
 
 def steps(path):
-    return sum(1 for line in body(path).splitlines() if line.startswith("      - "))
+    """The number of steps (the items under 'steps:', not those under 'faults:')."""
+    n, inside = 0, False
+    for line in body(path).splitlines():
+        if line.startswith("    ") and not line.startswith("     "):
+            inside = line.strip() == "steps:"
+        elif inside and line.startswith("      - "):
+            n += 1
+    return n
 
 
 def part_mockbase(a):
@@ -74,7 +82,7 @@ def crashing(a):
     return 0
 
 
-def one_faulty(a, name, path, rule, kind, runs, again):
+def one_faulty(a, name, path, rule, kind, runs, most, again):
     out = os.path.join(a.workdir, name)
     r = explore(a, path, out, kind, runs)
     files = sorted(glob.glob(os.path.join(out, rule + "-*.yaml")))
@@ -84,8 +92,8 @@ def one_faulty(a, name, path, rule, kind, runs, again):
     bad = 0
     for f in files:
         n = steps(f)
-        if n > 8:
-            print(f"FAIL: {name}: {f} has {n} steps (at most 8)")
+        if n > most:
+            print(f"FAIL: {name}: {f} has {n} steps (at most {most})")
             bad = 1
         run = subprocess.run(a.wrapper + [a.harness, "run", path] + kind_args(a, kind) +
                              ["--scenarios", f], capture_output=True, timeout=300)
@@ -111,8 +119,9 @@ def one_faulty(a, name, path, rule, kind, runs, again):
 def part_faulty(a):
     bad = 0
     for i, spec in enumerate(a.faulty):
-        name, path, rule, kind, runs = spec.split("=")
-        bad |= one_faulty(a, name, path, rule, kind, int(runs), i == 0)
+        name, path, rule, kind, runs, *most = spec.split("=")
+        bad |= one_faulty(a, name, path, rule, kind, int(runs), int(most[0]) if most else 8,
+                          a.again and i == 0)
     return bad
 
 
@@ -127,6 +136,7 @@ def main():
     ap.add_argument("--kind", action="append", default=[],
                     choices=["nonifs", "ifs", "layered"])
     ap.add_argument("--lower", default=None)
+    ap.add_argument("--again", action="store_true")
     ap.add_argument("--wrapper", default=None)
     a = ap.parse_args()
     a.wrapper = [a.wrapper] if a.wrapper else []
