@@ -542,9 +542,12 @@ static void check_table_down(struct rules_lsp *l,
 	if (ev->table != WSPH_TABLE_A && ev->table != WSPH_TABLE_B)
 		return;
 	int want = -1;
-	for (size_t i = l->n_fl; i-- > 0 && want < 0;)
-		if (l->fl[i].call.layer == 0 && l->fl[i].call.fn == WSPH_FN_WSPSTARTUP)
-			want = l->fl[i].call.table;
+	/* the layer's WSPStartup in progress on the same thread, else on any */
+	for (int any = 0; any < 2 && want < 0; any++)
+		for (size_t i = l->n_fl; i-- > 0 && want < 0;)
+			if (l->fl[i].call.layer == 0 && l->fl[i].call.fn == WSPH_FN_WSPSTARTUP &&
+			    (any || l->fl[i].call.thread == ev->thread))
+				want = l->fl[i].call.table;
 	if (want < 0)
 		want = l->upper_table;
 	if (want < 0 || want == ev->table)
@@ -659,6 +662,16 @@ static void upper_return(struct rules_lsp *l, const struct wsph_event *ev,
 	}
 }
 
+/* The innermost call in flight on a thread (its CALL seq; 0 none): the call a lower call made on
+ * that thread is made inside, when the recorder did not say. */
+static uint64_t innermost_on(const struct rules_lsp *l, unsigned long thread)
+{
+	for (size_t i = l->n_fl; i-- > 0;)
+		if (l->fl[i].call.thread == thread)
+			return l->fl[i].call.seq;
+	return 0;
+}
+
 /* Every event, in trace order. */
 static void lsp_event(void *st, const struct wsph_event *ev)
 {
@@ -674,7 +687,10 @@ static void lsp_event(void *st, const struct wsph_event *ev)
 			l->n_fl--;
 		}
 		memset(&l->fl[l->n_fl], 0, sizeof l->fl[0]);
-		l->fl[l->n_fl++].call = *ev;
+		l->fl[l->n_fl].call = *ev;
+		if (ev->layer == 1 && !ev->parent) /* the recorder did not know its thread's call */
+			l->fl[l->n_fl].call.parent = innermost_on(l, ev->thread);
+		l->n_fl++;
 		break;
 	case WSPH_EV_RETURN: {
 		struct inflight *f = inflight_find(l, ev->parent);
