@@ -24,13 +24,16 @@ struct sev {
 	uint64_t a0, a1;
 	int64_t ret;
 	int err;
+	int layer; /* 1: the layer under test calls the provider below (lower.so) */
 };
 
-#define CALL(fn, a0)	     {WSPH_EV_CALL, WSPH_FN_##fn, (a0), 0, 0, WSPH_ERRNO_UNSET}
-#define UP(fn, a0, a1, rv)   {WSPH_EV_UPCALL, WSPH_FN_##fn, (a0), (a1), (rv), 0}
-#define RET(fn, a0, rv, err) {WSPH_EV_RETURN, WSPH_FN_##fn, (a0), 0, (rv), (err)}
-#define END		     {WSPH_EV_CALL, WSPH_FN_COUNT, 0, 0, 0, 0}
+#define CALL(fn, a0)	     {WSPH_EV_CALL, WSPH_FN_##fn, (a0), 0, 0, WSPH_ERRNO_UNSET, 0}
+#define UP(fn, a0, a1, rv)   {WSPH_EV_UPCALL, WSPH_FN_##fn, (a0), (a1), (rv), 0, 0}
+#define RET(fn, a0, rv, err) {WSPH_EV_RETURN, WSPH_FN_##fn, (a0), 0, (rv), (err), 0}
+#define END		     {WSPH_EV_CALL, WSPH_FN_COUNT, 0, 0, 0, 0, 0}
 #define OK		     WSPH_ERRNO_UNSET
+#define LCALL(fn, a0)	     {WSPH_EV_CALL, WSPH_FN_##fn, (a0), 0, 0, WSPH_ERRNO_UNSET, 1}
+#define LRET(fn, a0, rv, err) {WSPH_EV_RETURN, WSPH_FN_##fn, (a0), 0, (rv), (err), 1}
 
 /* The calls each thread has in progress (their CALL seqs), as the recorder would know them. */
 static struct {
@@ -42,7 +45,7 @@ static struct {
  * then finds it from the thread. */
 static int parents_unknown;
 
-static void load(unsigned kind)
+static void load_as(unsigned kind, int layered)
 {
 	struct wsph_diag d;
 	memset(&set, 0, sizeof set);
@@ -57,6 +60,14 @@ static void load(unsigned kind)
 	cfg.kind = kind;
 	cfg.catalog_ids = ids;
 	cfg.n_catalog_ids = 2;
+	if (layered) {
+		cfg.layered = 1;
+		cfg.n_lower = 1;
+		snprintf(cfg.lower[0].module, sizeof cfg.lower[0].module, "lower.so");
+		cfg.lower[0].kind = WSPH_KIND_NONIFS;
+		cfg.lower[0].ids[0] = 2001;
+		cfg.lower[0].n_ids = 1;
+	}
 	engine = wsph_rules_new(&cfg);
 	memset(threads, 0, sizeof threads);
 	threads[0].thread = T1;
@@ -64,9 +75,19 @@ static void load(unsigned kind)
 	parents_unknown = 0;
 }
 
+static void load(unsigned kind)
+{
+	load_as(kind, 0);
+}
+
 static void nonifs(void)
 {
 	load(WSPH_KIND_NONIFS);
+}
+
+static void layered(void)
+{
+	load_as(WSPH_KIND_NONIFS, 1);
 }
 
 static void teardown(void)
@@ -90,7 +111,12 @@ static void put(int t, const struct sev *s)
 	ev.ret = s->ret;
 	ev.err = s->err;
 	int n = threads[t].n;
-	strcpy(ev.module, s->kind == WSPH_EV_CALL ? "wspharness" : "provider.so");
+	ev.layer = s->layer;
+	strcpy(ev.module, s->kind == WSPH_EV_CALL ? (s->layer ? "provider.so" : "wspharness")
+			  : s->layer			? "lower.so"
+							: "provider.so");
+	if (s->layer && s->kind == WSPH_EV_RETURN)
+		strcpy(ev.behalf, "provider.so");
 	if (s->kind == WSPH_EV_CALL && s->fn == WSPH_FN_WSPSOCKET)
 		ev.a[4] = WSA_FLAG_OVERLAPPED;
 	if (s->kind == WSPH_EV_RETURN && s->fn == WSPH_FN_WSPSTARTUP) {
@@ -437,4 +463,54 @@ Test(threads, an_unfinished_case_is_judged_from_its_trace, .init = nonifs, .fini
 	free(c.findings[0].message);
 	free(c.findings[0].excerpt);
 	free(c.findings);
+}
+
+/* A layer's lower receive, blocked in the provider below, returns after another thread's close
+ * of the same lower handle: it began while the handle was open, no use after close. */
+Test(threads, a_lower_call_returning_after_another_threads_lower_close, .init = layered,
+     .fini = teardown)
+{
+	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
+					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
+					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
+					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
+					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
+					   RET(WSPSOCKET, AF_INET, H1, OK), END};
+	static const struct sev reader[] = {CALL(WSPRECV, H1), LCALL(WSPRECV, 0x5000), END};
+	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
+					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
+					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
+					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
+	static const struct sev woken[] = {LRET(WSPRECV, 0x5000, -1, WSAEINTR),
+					   RET(WSPRECV, H1, -1, WSAEINTR), END};
+	static const struct sev stop[] = {CALL(WSPCLEANUP, 0), LCALL(WSPCLEANUP, 0),
+					  LRET(WSPCLEANUP, 0, 0, OK), RET(WSPCLEANUP, 0, 0, OK), END};
+	play(start, NULL);
+	play(NULL, reader);
+	play(closer, NULL);
+	play(NULL, woken);
+	play(stop, NULL);
+	cr_expect_str_eq(found(), "");
+}
+
+/* The same receive begun after the lower close is a use after close. */
+Test(threads, a_lower_call_begun_after_the_lower_close, .init = layered, .fini = teardown)
+{
+	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
+					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
+					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
+					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
+					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
+					   RET(WSPSOCKET, AF_INET, H1, OK), END};
+	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
+					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
+					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
+					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
+	static const struct sev late[] = {CALL(WSPRECV, H1), LCALL(WSPRECV, 0x5000),
+					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
+					  RET(WSPRECV, H1, -1, WSAENOTSOCK), END};
+	play(start, NULL);
+	play(closer, NULL);
+	play(NULL, late);
+	cr_expect_str_eq(found(), "LSP.NextProc.NoUseAfterClose");
 }
