@@ -37,6 +37,9 @@ struct wsph_rules_config {
 	void (*on_finding)(const struct wsph_finding *f); /* each finding as it is made (may be NULL) */
 	/* The families to run, NULL-terminated; NULL means every registered one (rulefamilies.c). */
 	const struct wsph_rule_family *const *families;
+	/* Only the families judge: the engine follows the calls but makes no check of its own (a
+	 * trace judged again after its own engine's findings were already made: rules.h). */
+	int families_only;
 };
 
 /* Where a family's findings go: the engine fills one in and hands it to the family's create hook.

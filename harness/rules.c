@@ -100,6 +100,8 @@ const char *const wsph_rules_ids_used[] = {
 	"LSP.NextProc.PartialReceive",
 	"SPI.Startup.ProcTableNotRetained",
 	"SPI.DllMain.NoNetworkCalls",
+	"SPI.Close.CancelsBlockingCalls",
+	"SPI.Cleanup.EndsCallsInFlight",
 	NULL,
 };
 
@@ -111,6 +113,7 @@ struct ledger_entry {
 	int modified; /* from WPUModifyIFSHandle (else WPUCreateSocketHandle) */
 	int open;
 	uint64_t created_seq, closed_seq;
+	unsigned long closed_thread; /* the thread of the release */
 	uint64_t close_deferred_seq; /* WSPCloseSocket returned with overlapped operations pending */
 	int charged; /* a finding already names this handle's missing release: not charged again */
 };
@@ -130,15 +133,30 @@ struct frame {
 
 #define MAX_DEPTH 8
 
-/* The frame stack. A frame is set up when its CALL arrives, and only the frames below the depth
- * and their first n_up upcalls are read. One stack, with the room its frames grew, is kept for the
- * next case of the process (fresh allocations per case cost a trivial case most of its time). */
-static struct frame *spare_frames;
+/* The calls in progress on one thread, innermost last: a CALL on the thread opens a frame on its
+ * stack, its RETURN closes it, and an upcall on the thread belongs to its innermost open call, so
+ * that the calls of several threads interleave without mixing. A frame is set up when its CALL
+ * arrives, and only the frames below the depth and their first n_up upcalls are read. */
+struct tstack {
+	unsigned long thread;
+	unsigned ordinal;     /* 1-based, in the order of the threads' first events */
+	struct frame *frames; /* MAX_DEPTH of them, from the first call on the thread (else NULL) */
+	int depth;
+};
+
+/* Frame stacks, with the room their frames grew, are kept for the next case of the process (fresh
+ * allocations per case cost a trivial case most of its time). */
+#define SPARE_STACKS 8
+static struct frame *spare_frames[SPARE_STACKS];
 
 static struct frame *frames_get(void)
 {
-	struct frame *f = wsph_atomic_xchg_ptr((void **)&spare_frames, NULL);
-	return f ? f : calloc(MAX_DEPTH, sizeof *f);
+	for (size_t i = 0; i < SPARE_STACKS; i++) {
+		struct frame *f = wsph_atomic_xchg_ptr((void **)&spare_frames[i], NULL);
+		if (f)
+			return f;
+	}
+	return calloc(MAX_DEPTH, sizeof(struct frame));
 }
 
 static void frames_free(struct frame *f)
@@ -150,8 +168,14 @@ static void frames_free(struct frame *f)
 
 static void frames_put(struct frame *f)
 {
-	if (f)
-		frames_free(wsph_atomic_xchg_ptr((void **)&spare_frames, f));
+	for (size_t i = 0; f && i < SPARE_STACKS; i++)
+		f = wsph_atomic_xchg_ptr((void **)&spare_frames[i], f);
+	frames_free(f);
+}
+
+static int stored_depth(const struct tstack *ts)
+{
+	return ts->frames ? (ts->depth < MAX_DEPTH ? ts->depth : MAX_DEPTH) : 0;
 }
 
 /* Keeps an upcall made inside the frame's call. */
@@ -228,8 +252,9 @@ struct wsph_rules {
 	size_t n_granted;
 	struct ledger_entry *ledger;
 	size_t n_ledger, cap_ledger;
-	struct frame *frames; /* calls in progress, innermost last */
-	int depth;
+	struct tstack *stacks; /* every thread that made an event, with its calls in progress */
+	size_t n_stacks, cap_stacks, last_stack; /* last_stack: the thread of the latest event */
+	char provider_module[64]; /* the module that answers the harness's calls (its first RETURN) */
 	uint64_t *lower_handles; /* every handle a lower provider returned */
 	size_t n_lower_handles, cap_lower_handles;
 	int path_fault_pending; /* a provider-path lookup failed with WSAEFAULT, not yet retried */
@@ -245,6 +270,8 @@ struct wsph_rules {
 	uint64_t charged_loads[8]; /* LoadLibrary events a finding already names */
 	size_t n_charged_loads;
 	int cleanup_begun; /* the final WSPCleanup has begun (until the next successful startup) */
+	uint64_t cleanup_seq;	     /* ... its CALL */
+	unsigned long cleanup_thread; /* ... and its thread */
 	int after_final;   /* the final WSPCleanup has returned (until the next successful startup) */
 	struct op_rec *ops;
 	size_t n_ops, cap_ops;
@@ -273,6 +300,15 @@ static uint64_t call_of_seq(struct wsph_rules *r, uint64_t seq)
 	if (!seq || wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
 		return 0;
 	return ev.kind == WSPH_EV_CALL ? ev.seq : ev.parent;
+}
+
+/* The thread's number for messages: 1 for the thread of the first event, and so on (0 unseen). */
+static unsigned thread_number(const struct wsph_rules *r, unsigned long thread)
+{
+	for (size_t i = 0; i < r->n_stacks; i++)
+		if (r->stacks[i].thread == thread)
+			return r->stacks[i].ordinal;
+	return 0;
 }
 
 /* ---- the rule families ---- */
@@ -380,7 +416,9 @@ void wsph_rules_free(struct wsph_rules *r)
 	free(r->threads);
 	free(r->events);
 	free(r->ledger);
-	frames_put(r->frames);
+	for (size_t i = 0; i < r->n_stacks; i++)
+		frames_put(r->stacks[i].frames);
+	free(r->stacks);
 	free(r->lower_handles);
 	families_destroy(r);
 	free(r);
@@ -456,8 +494,14 @@ static void finding_site(struct wsph_rules *r, struct wsph_finding *f, uint64_t 
 	if (wsph_trace_get(r->cfg.trace, (size_t)(seq - 1), &ev) != 0)
 		return;
 	int layer_rule = f->rule && !strncmp(f->rule->id, "LSP.", 4);
+	/* the harness's own call (one that never returned, say) is charged to the provider it
+	 * called, the module that answers its calls */
+	int harness_call = ev.kind == WSPH_EV_CALL && ev.layer == 0 && r->provider_module[0] &&
+			   !strcmp(ev.module, "wspharness");
 	snprintf(f->module, sizeof f->module, "%s",
-		 layer_rule && ev.behalf[0] ? ev.behalf : ev.module);
+		 harness_call		    ? r->provider_module
+		 : layer_rule && ev.behalf[0] ? ev.behalf
+					      : ev.module);
 	if (ev.kind != WSPH_EV_UPCALL) {
 		f->call_fn = (int)ev.fn;
 		return;
@@ -712,7 +756,20 @@ static void ledger_add(struct wsph_rules *r, uint64_t v, int modified, uint64_t 
 {
 	if (wsph_grow((void **)&r->ledger, &r->cap_ledger, r->n_ledger, sizeof *r->ledger) != 0)
 		return;
-	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0, 0};
+	r->ledger[r->n_ledger++] = (struct ledger_entry){v, modified, 1, seq, 0, 0, 0, 0};
+}
+
+/* Where a released handle was released, when another thread than the one of `ev` released it:
+ * ", on thread 1, and used here on thread 2"; else "". The order of the records decides what came
+ * first, whatever the threads. */
+static const char *release_thread(const struct wsph_rules *r, const struct ledger_entry *e,
+				  const struct wsph_event *ev, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (e->closed_thread != ev->thread)
+		snprintf(buf, len, ", on thread %u, and used here on thread %u",
+			 thread_number(r, e->closed_thread), thread_number(r, ev->thread));
+	return buf;
 }
 
 /* The provider that made a call: one below the layer under test, or (NULL) the one under test. */
@@ -868,12 +925,57 @@ static int is_op_event(const struct wsph_rules *r, uint64_t ev)
 	return 0;
 }
 
+/* The thread's stack (made on its first event), or NULL when out of memory. */
+static struct tstack *stack_of(struct wsph_rules *r, unsigned long thread)
+{
+	if (r->last_stack < r->n_stacks && r->stacks[r->last_stack].thread == thread)
+		return &r->stacks[r->last_stack];
+	for (size_t i = 0; i < r->n_stacks; i++)
+		if (r->stacks[i].thread == thread) {
+			r->last_stack = i;
+			return &r->stacks[i];
+		}
+	if (wsph_grow((void **)&r->stacks, &r->cap_stacks, r->n_stacks, sizeof *r->stacks) != 0)
+		return NULL;
+	r->last_stack = r->n_stacks;
+	r->stacks[r->n_stacks] = (struct tstack){thread, (unsigned)r->n_stacks + 1, NULL, 0};
+	return &r->stacks[r->n_stacks++];
+}
+
+/* The frame of call `seq` on the stack, at *at (-1 when not there). */
+static struct frame *stack_find(const struct tstack *ts, uint64_t seq, int *at)
+{
+	for (int i = stored_depth(ts) - 1; seq && i >= 0; i--)
+		if (ts->frames[i].call.seq == seq) {
+			*at = i;
+			return &ts->frames[i];
+		}
+	*at = -1;
+	return NULL;
+}
+
+/* The frame of call `seq` in progress on any thread (the latest event's first), and its stack. */
+static struct frame *find_frame(const struct wsph_rules *r, uint64_t seq, struct tstack **stack,
+				int *at)
+{
+	size_t first = r->last_stack < r->n_stacks ? r->last_stack : 0;
+	for (size_t k = 0; seq && k < r->n_stacks; k++) {
+		struct tstack *ts = &r->stacks[(first + k) % r->n_stacks];
+		struct frame *f = stack_find(ts, seq, at);
+		if (f) {
+			if (stack)
+				*stack = ts;
+			return f;
+		}
+	}
+	*at = -1;
+	return NULL;
+}
+
 static const struct frame *frame_of(const struct wsph_rules *r, uint64_t seq)
 {
-	for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; seq && i >= 0; i--)
-		if (r->frames[i].call.seq == seq)
-			return &r->frames[i];
-	return NULL;
+	int at;
+	return find_frame(r, seq, NULL, &at);
 }
 
 /* The client itself passed the upcall's socket to the WSP call in progress (a stale handle the
@@ -882,6 +984,17 @@ static int client_named(const struct wsph_rules *r, const struct wsph_event *ev)
 {
 	const struct frame *f = frame_of(r, ev->parent);
 	return f && (f->call.fn == WSPH_FN_WSPSELECT || f->call.a[0] == ev->a[0]);
+}
+
+/* Whether an upcall falls under SPI.Cleanup.Silent: the final WSPCleanup has begun, and the upcall
+ * is not made inside a call that another thread began before it (that call's notifications may come
+ * before the cleanup's start inside the provider, whatever the order of their records). */
+static int after_cleanup_began(const struct wsph_rules *r, const struct wsph_event *ev)
+{
+	if (!r->cleanup_begun)
+		return 0;
+	const struct frame *f = frame_of(r, ev->parent);
+	return !f || f->call.thread == r->cleanup_thread || f->call.seq > r->cleanup_seq;
 }
 
 /* ---- per-upcall checks ---- */
@@ -944,7 +1057,7 @@ static struct reg *accepting_reg(struct wsph_rules *r, const struct wsph_event *
 static void notify_post_message(struct wsph_rules *r, const struct wsph_event *ev,
 				struct lazy_call *lc)
 {
-	if (r->cleanup_begun) {
+	if (after_cleanup_began(r, ev)) {
 		finding(r, "SPI.Cleanup.Silent", ev,
 			"%s called %s after the final WSPCleanup began; pending "
 			"notifications are cancelled without posting messages",
@@ -954,11 +1067,13 @@ static void notify_post_message(struct wsph_rules *r, const struct wsph_event *e
 	if ((void *)(uintptr_t)ev->a[0] != r->cfg.window)
 		return; /* a window of the layer's own, not the client's */
 	struct ledger_entry *e = ledger_find(r, ev->a[2]);
+	char th[96];
 	if (e && !e->modified && !e->open) {
 		finding(r, "WPU.Handles.NoUseAfterClose", ev,
 			"%s called %s with wParam 0x%" PRIx64 ", a handle it released with "
-			"WPUCloseSocketHandle (event #%" PRIu64 ")",
-			ev->module, CALL, ev->a[2], e->closed_seq);
+			"WPUCloseSocketHandle (event #%" PRIu64 "%s)",
+			ev->module, CALL, ev->a[2], e->closed_seq,
+			release_thread(r, e, ev, th, sizeof th));
 		return;
 	}
 	struct reg *g = reg_find(r, ev->a[2], 1);
@@ -990,7 +1105,7 @@ static void notify_post_message(struct wsph_rules *r, const struct wsph_event *e
 static void notify_set_event(struct wsph_rules *r, const struct wsph_event *ev,
 			     struct lazy_call *lc)
 {
-	if (r->cleanup_begun && ev->a[1]) {
+	if (after_cleanup_began(r, ev) && ev->a[1]) {
 		finding(r, "SPI.Cleanup.Silent", ev,
 			"%s called %s on a client event after the final WSPCleanup began; "
 			"pending operations are cancelled without signalling events",
@@ -1022,7 +1137,7 @@ static void notify_queue_apc(struct wsph_rules *r, const struct wsph_event *ev,
 			"%s called %s with lpfnUserApc = the client's completion routine; the "
 			"provider queues its own APC, which then calls the client's routine",
 			ev->module, CALL);
-	if (r->cleanup_begun) {
+	if (after_cleanup_began(r, ev)) {
 		finding(r, "SPI.Cleanup.Silent", ev,
 			"%s called %s after the final WSPCleanup began; pending operations "
 			"are cancelled without invoking completion routines",
@@ -1063,11 +1178,13 @@ static void check_completion(struct wsph_rules *r, const struct wsph_event *ev,
 			"%s called %s for an operation whose call failed with an error other "
 			"than WSA_IO_PENDING; no completion indication may occur",
 			ev->module, CALL);
+	char th[96];
 	if (e && !e->modified && !e->open)
 		finding(r, "WPU.Handles.NoUseAfterClose", ev,
 			"%s called %s on socket 0x%" PRIx64 ", which it had released with "
-			"WPUCloseSocketHandle (event #%" PRIu64 ")",
-			ev->module, CALL, ev->a[0], e->closed_seq);
+			"WPUCloseSocketHandle (event #%" PRIu64 "%s)",
+			ev->module, CALL, ev->a[0], e->closed_seq,
+			release_thread(r, e, ev, th, sizeof th));
 	else if (!e || e->modified || ev->a[0] != o->s)
 		finding(r, "WPU.CompleteOverlapped.CreatedHandleOnly", ev,
 			"%s called %s with s = 0x%" PRIx64 "; it must be the client's handle "
@@ -1089,7 +1206,7 @@ static void notify_complete_overlapped(struct wsph_rules *r, const struct wsph_e
 			"whose handles come from WPUCreateSocketHandle",
 			ev->module, CALL);
 	struct op_rec *o = op_find(r, ev->a[1]);
-	if (r->cleanup_begun && o) {
+	if (after_cleanup_began(r, ev) && o) {
 		finding(r, "SPI.Cleanup.Silent", ev,
 			"%s called %s after the final WSPCleanup began; pending operations "
 			"are cancelled without notification",
@@ -1253,11 +1370,13 @@ static void upcall_close_handle(struct wsph_rules *r, const struct wsph_event *e
 				struct lazy_call *lc)
 {
 	struct ledger_entry *e = ledger_find(r, ev->a[0]);
+	char th[96];
 	if (e && e->charged) {
 		/* a handle an earlier finding is about: its release is recorded, not judged */
 		if (ev->ret == 0 && e->open) {
 			e->open = 0;
 			e->closed_seq = ev->seq;
+			e->closed_thread = ev->thread;
 		}
 	} else if (e && e->modified)
 		finding(r, "WPU.CloseSocketHandle.NotIFS", ev,
@@ -1271,11 +1390,12 @@ static void upcall_close_handle(struct wsph_rules *r, const struct wsph_event *e
 	else if (!e->open)
 		finding(r, "WPU.CloseSocketHandle.MatchesCreate", ev,
 			"%s called %s on a handle it had already released with "
-			"WPUCloseSocketHandle (event #%" PRIu64 ")",
-			ev->module, CALL, e->closed_seq);
+			"WPUCloseSocketHandle (event #%" PRIu64 "%s)",
+			ev->module, CALL, e->closed_seq, release_thread(r, e, ev, th, sizeof th));
 	else if (ev->ret == 0) {
 		e->open = 0;
 		e->closed_seq = ev->seq;
+		e->closed_thread = ev->thread;
 	}
 }
 
@@ -1295,6 +1415,7 @@ static void upcall_query_context(struct wsph_rules *r, const struct wsph_event *
 				 struct lazy_call *lc)
 {
 	struct ledger_entry *e = ledger_find(r, ev->a[0]);
+	char th[96];
 	if (kind_of(r, ev->module) == WSPH_KIND_IFS)
 		finding(r, "WPU.QueryContext.OnlyCreatedHandles", ev,
 			"%s called %s although it is an IFS provider; only non-IFS providers "
@@ -1304,8 +1425,8 @@ static void upcall_query_context(struct wsph_rules *r, const struct wsph_event *
 		 !client_named(r, ev))
 		finding(r, "WPU.Handles.NoUseAfterClose", ev,
 			"%s called %s on a handle it had released with WPUCloseSocketHandle "
-			"(event #%" PRIu64 ")",
-			ev->module, CALL, e->closed_seq);
+			"(event #%" PRIu64 "%s)",
+			ev->module, CALL, e->closed_seq, release_thread(r, e, ev, th, sizeof th));
 }
 
 static void import_post_message(struct wsph_rules *r, const struct wsph_event *ev,
@@ -1887,6 +2008,8 @@ static void on_call(struct wsph_rules *r, const struct wsph_event *ev)
 	case WSPH_FN_WSPCLEANUP:
 		if (r->startups == 1) {
 			r->cleanup_begun = 1;
+			r->cleanup_seq = ev->seq;
+			r->cleanup_thread = ev->thread;
 			for (size_t i = 0; i < r->n_regs; i++)
 				if (r->regs[i].active) {
 					r->regs[i].active = 0;
@@ -2125,77 +2248,106 @@ static void check_layer_return(struct wsph_rules *r, const struct frame *f,
 	}
 }
 
-/* A harness or lower CALL: its checks, and a frame for its upcalls. */
-static void advance_call(struct wsph_rules *r, const struct wsph_event *ev)
+/* A harness or lower CALL: its checks, and a frame for its upcalls on its thread's stack. */
+static void advance_call(struct wsph_rules *r, struct tstack *ts, const struct wsph_event *ev)
 {
-	if (ev->layer == 1)
+	if (r->cfg.families_only)
+		;
+	else if (ev->layer == 1)
 		check_lower_call(r, ev);
 	else
 		on_call(r, ev);
-	if (r->depth < MAX_DEPTH) {
-		struct frame *f = &r->frames[r->depth];
+	if (!ts->frames)
+		ts->frames = frames_get();
+	if (ts->frames && ts->depth < MAX_DEPTH) {
+		struct frame *f = &ts->frames[ts->depth];
 		memset(f, 0, offsetof(struct frame, up));
 		f->call = *ev;
 		f->startups_before = r->startups;
 		f->lower_hole_accepted = f->lower_startup_ok = 0;
 		f->n_lower_handles = 0;
 	}
-	r->depth++;
+	ts->depth++;
 }
 
-static void advance_upcall(struct wsph_rules *r, const struct wsph_event *ev)
+/* The call an upcall was made in: its parent when the recorder knew it (found on the upcall's
+ * thread first), else the innermost call in progress on the upcall's thread; NULL for an upcall
+ * of a thread with no call in progress (a provider's own thread). */
+static struct frame *upcall_frame(struct wsph_rules *r, struct tstack *ts,
+				  const struct wsph_event *ev)
 {
-	check_upcall(r, ev);
-	for (int i = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1; i >= 0; i--)
-		if (ev->parent == r->frames[i].call.seq) {
-			frame_add_upcall(&r->frames[i], ev);
-			break;
-		}
+	int at;
+	if (!ev->parent) {
+		int d = stored_depth(ts);
+		return d > 0 && ts->depth <= MAX_DEPTH ? &ts->frames[d - 1] : NULL;
+	}
+	struct frame *f = stack_find(ts, ev->parent, &at);
+	return f ? f : find_frame(r, ev->parent, NULL, &at);
+}
+
+static void advance_upcall(struct wsph_rules *r, struct tstack *ts, const struct wsph_event *ev)
+{
+	struct frame *f = upcall_frame(r, ts, ev);
+	struct wsph_event own;
+	if (f && !ev->parent) { /* the recorder did not know the thread's call: it is this one */
+		own = *ev;
+		own.parent = f->call.seq;
+		ev = &own;
+	}
+	if (!r->cfg.families_only)
+		check_upcall(r, ev);
+	if (f)
+		frame_add_upcall(f, ev);
 }
 
 /* A RETURN: the checks of its call, with the frame's upcalls, and the families' (after the
- * engine's own). Calls from another thread (the harness's helper, a provider's own) may return
- * out of order: the frame is matched by its call. */
-static void advance_return(struct wsph_rules *r, const struct wsph_event *ev)
+ * engine's own). Its frame is found by its call, on the returning thread's stack first: calls
+ * from another thread (the harness's helper, a provider's own) may return out of order. */
+static void advance_return(struct wsph_rules *r, struct tstack *ts, const struct wsph_event *ev)
 {
-	int top = (r->depth < MAX_DEPTH ? r->depth : MAX_DEPTH) - 1, at = top;
-	while (at >= 0 && r->frames[at].call.seq != ev->parent)
-		at--;
-	if (at < 0) {
-		if (r->depth > MAX_DEPTH && top >= 0)
-			r->depth--; /* a frame past the stored ones */
+	int at;
+	struct frame *f = stack_find(ts, ev->parent, &at);
+	if (!f)
+		f = find_frame(r, ev->parent, &ts, &at);
+	if (!f) {
+		if (ts->depth > MAX_DEPTH)
+			ts->depth--; /* a frame past the stored ones */
 		return;
 	}
-	struct frame *f = &r->frames[at];
-	struct frame *upper = at > 0 ? &r->frames[at - 1] : NULL;
-	if (ev->layer == 1) {
+	struct frame *upper = at > 0 ? &ts->frames[at - 1] : NULL;
+	if (ev->layer == 0 && !ev->behalf[0] && !r->provider_module[0])
+		snprintf(r->provider_module, sizeof r->provider_module, "%s", ev->module);
+	if (ev->layer == 1 && !r->cfg.families_only) {
 		check_lower_return(r, upper, f, ev);
-	} else {
-		check_return(r, f, ev);
-		check_layer_return(r, f, ev);
+	} else if (ev->layer != 1) {
+		if (!r->cfg.families_only) {
+			check_return(r, f, ev);
+			check_layer_return(r, f, ev);
+		}
 		families_return(r, &f->call, ev);
 	}
-	frame_remove(r->frames, at, top);
-	r->depth--;
+	frame_remove(ts->frames, at, stored_depth(ts) - 1);
+	ts->depth--;
 }
 
 void wsph_rules_advance(struct wsph_rules *r)
 {
 	struct wsph_event ev;
-	if (!r->frames && !(r->frames = frames_get()))
-		return;
 	while (wsph_trace_get(r->cfg.trace, r->next, &ev) == 0) {
+		struct tstack *ts = stack_of(r, ev.thread);
+		if (!ts)
+			return; /* out of memory: the rest is not judged */
 		r->next++;
 		families_event(r, &ev);
 		switch (ev.kind) {
 		case WSPH_EV_CALL:
-			advance_call(r, &ev);
+			advance_call(r, ts, &ev);
 			break;
 		case WSPH_EV_UPCALL:
-			advance_upcall(r, &ev);
+			advance_upcall(r, ts, &ev);
 			break;
 		case WSPH_EV_RETURN:
-			advance_return(r, &ev);
+			advance_return(r, ts, &ev);
 			break;
 		}
 	}
@@ -2277,11 +2429,42 @@ static void finish_handles(struct wsph_rules *r)
 void wsph_rules_finish(struct wsph_rules *r)
 {
 	wsph_rules_advance(r);
-	finish_deferred_closes(r);
+	if (!r->cfg.families_only)
+		finish_deferred_closes(r);
 	families_finish(r);
-	if (!r->ever_started || r->startups != 0)
+	if (r->cfg.families_only || !r->ever_started || r->startups != 0)
 		return;
 	finish_owned(r);
 	if (r->cfg.kind == WSPH_KIND_NONIFS)
 		finish_handles(r);
+}
+
+size_t wsph_rules_judge_unfinished(const struct wsph_rules_config *cfg, struct wsph_case *c)
+{
+	struct wsph_rules_config k = *cfg;
+	k.trace = c->events;
+	k.families = wsph_rule_families_unfinished;
+	k.families_only = 1;
+	k.on_finding = NULL;
+	struct wsph_rules *r = k.trace ? wsph_rules_new(&k) : NULL;
+	if (!r)
+		return 0;
+	wsph_rules_finish(r);
+	size_t n = 0, added = 0;
+	struct wsph_finding *f = wsph_rules_take(r, &n);
+	struct wsph_finding *all = n ? realloc(c->findings, (c->n_findings + n) * sizeof *all) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (all) {
+			all[c->n_findings++] = f[i];
+			added++;
+			continue;
+		}
+		free(f[i].message);
+		free(f[i].excerpt);
+	}
+	if (all)
+		c->findings = all;
+	free(f);
+	wsph_rules_free(r);
+	return added;
 }

@@ -37,6 +37,13 @@ struct wsph_finding *wsph_rules_take(struct wsph_rules *r, size_t *n);
 /* Outstanding successful WSPStartups as the engine has counted them. */
 int wsph_rules_startups(const struct wsph_rules *r);
 
+/* A case whose process was killed before its end (a timeout, a stall, a deadlock) never ran the
+ * end-of-case checks: judges its trace, c->events (rebuilt by the parent), with the families that
+ * need the trace alone (the calls still in progress when it ended: rules_conc.c), and appends
+ * their findings to c->findings. cfg gives the ruleset, the scenario and the kind (its trace,
+ * families and on_finding are the function's own). Returns the findings added. */
+size_t wsph_rules_judge_unfinished(const struct wsph_rules_config *cfg, struct wsph_case *c);
+
 /* Every rule ID the engine and the driver can report (for the catalogue consistency test). */
 extern const char *const wsph_rules_ids_used[];
 

@@ -203,7 +203,7 @@ static int issues_handle(enum wsph_fn fn)
 /* The layer named h in a call to the lower provider `in`: it must be an open handle of in's. */
 static void check_handle(struct rules_lsp *l, const struct inst *in,
 			 const struct wsph_event *ev, const struct inflight *upper, uint64_t h,
-			 const char *where)
+			 const char *where, uint64_t begun)
 {
 	char call[768];
 	wsph_event_call_text(ev, call, sizeof call);
@@ -213,6 +213,10 @@ static void check_handle(struct rules_lsp *l, const struct inst *in,
 		return;
 	const struct wsph_lh *e = wsph_ledger_find(&in->led, h);
 	if (e && e->state == WSPH_LH_OPEN)
+		return;
+	/* a call begun (CALL `begun`) before another thread's close or reset of h and returned
+	 * after it: h was open when the layer used it, whatever the order of the RETURNs */
+	if (e && e->closed_seq > begun)
 		return;
 	if (e && e->state == WSPH_LH_CLOSED) {
 		report(l, R_USE_AFTER_CLOSE, ev->step, ev->seq,
@@ -474,12 +478,12 @@ static void lower_received(struct rules_lsp *l, const struct wsph_event *ev,
 /* A lower call within a lower startup returned: the handles it named, and the ledger of what it
  * issued and closed. A handle issued inside a client's call is paired with the client's socket. */
 static void lower_use(struct rules_lsp *l, struct inst *in, const struct wsph_event *ev,
-		      struct inflight *upper)
+		      struct inflight *upper, uint64_t begun)
 {
 	if (wsph_fn_takes_socket(ev->fn))
-		check_handle(l, in, ev, upper, ev->a[0], "as s");
+		check_handle(l, in, ev, upper, ev->a[0], "as s", begun);
 	else if (ev->fn == WSPH_FN_WSPSELECT && ev->a[3])
-		check_handle(l, in, ev, upper, ev->a[1], "a member of an fd_set");
+		check_handle(l, in, ev, upper, ev->a[1], "a member of an fd_set", begun);
 
 	if (ev->fn == WSPH_FN_WSPSOCKET)
 		told_id(in, ev->a[3]);
@@ -508,10 +512,10 @@ static void lower_return(struct rules_lsp *l, const struct wsph_event *ev,
 		lower_startup(in, ev, call);
 	else if (ev->fn == WSPH_FN_WSPCLEANUP)
 		lower_cleanup(l, in, ev, call);
-	else if (in->led.startups <= 0)
-		outside_startup(l, in, ev);
+	else if (in->led.startups <= 0 && in->last_cleanup_seq < call->seq)
+		outside_startup(l, in, ev); /* begun after the cleanup that balanced them (or none) */
 	else
-		lower_use(l, in, ev, inflight_find(l, call->parent));
+		lower_use(l, in, ev, inflight_find(l, call->parent), call->seq);
 }
 
 /* A harness call the lower provider's own code answered (the layer put that function of the
@@ -542,9 +546,12 @@ static void check_table_down(struct rules_lsp *l,
 	if (ev->table != WSPH_TABLE_A && ev->table != WSPH_TABLE_B)
 		return;
 	int want = -1;
-	for (size_t i = l->n_fl; i-- > 0 && want < 0;)
-		if (l->fl[i].call.layer == 0 && l->fl[i].call.fn == WSPH_FN_WSPSTARTUP)
-			want = l->fl[i].call.table;
+	/* the layer's WSPStartup in progress on the same thread, else on any */
+	for (int any = 0; any < 2 && want < 0; any++)
+		for (size_t i = l->n_fl; i-- > 0 && want < 0;)
+			if (l->fl[i].call.layer == 0 && l->fl[i].call.fn == WSPH_FN_WSPSTARTUP &&
+			    (any || l->fl[i].call.thread == ev->thread))
+				want = l->fl[i].call.table;
 	if (want < 0)
 		want = l->upper_table;
 	if (want < 0 || want == ev->table)
@@ -659,6 +666,16 @@ static void upper_return(struct rules_lsp *l, const struct wsph_event *ev,
 	}
 }
 
+/* The innermost call in flight on a thread (its CALL seq; 0 none): the call a lower call made on
+ * that thread is made inside, when the recorder did not say. */
+static uint64_t innermost_on(const struct rules_lsp *l, unsigned long thread)
+{
+	for (size_t i = l->n_fl; i-- > 0;)
+		if (l->fl[i].call.thread == thread)
+			return l->fl[i].call.seq;
+	return 0;
+}
+
 /* Every event, in trace order. */
 static void lsp_event(void *st, const struct wsph_event *ev)
 {
@@ -674,7 +691,10 @@ static void lsp_event(void *st, const struct wsph_event *ev)
 			l->n_fl--;
 		}
 		memset(&l->fl[l->n_fl], 0, sizeof l->fl[0]);
-		l->fl[l->n_fl++].call = *ev;
+		l->fl[l->n_fl].call = *ev;
+		if (ev->layer == 1 && !ev->parent) /* the recorder did not know its thread's call */
+			l->fl[l->n_fl].call.parent = innermost_on(l, ev->thread);
+		l->n_fl++;
 		break;
 	case WSPH_EV_RETURN: {
 		struct inflight *f = inflight_find(l, ev->parent);

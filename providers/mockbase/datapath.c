@@ -10,6 +10,8 @@
 
 #include "model.h"
 
+#include "faultlock.h"
+
 static size_t bufs_total(const WSABUF *bufs, DWORD n)
 {
 	size_t t = 0;
@@ -264,13 +266,25 @@ static int recv_queue(struct mb_socket *o, const struct xfer *x, DWORD flags, st
 /* A receive without a WSAOVERLAPPED, with the lock held: waits (unless the socket is
  * non-blocking) until there is something to take. 0, or the error that ends the call (o may then
  * be gone). */
+/* The lock-order-deadlock variant, with the table lock (mockbase's one lock) held: a receive
+ * takes "the socket lock" second, the order WSPCloseSocket reverses (sockets.c). */
+static void recv_socket_lock(void)
+{
+	if (!F(LOCK_ORDER_DEADLOCK))
+		return;
+	pv_sleep_ms(MB_LOCK_WINDOW_MS);
+	mb_fault_lock();
+	mb_fault_unlock();
+}
+
 static int recv_wait(const struct call *c, struct mb_socket *o)
 {
 	struct blk k;
 	int err = 0;
 	mb_blk_init(&k);
 	o->refs++;
-	while (!o->closed && !o->shut_recv && !recv_ready(o)) {
+	/* the close-leaves-blocked variant's bug: a close of o does not end the wait */
+	while ((!o->closed || F(CLOSE_LEAVES_BLOCKED)) && !o->shut_recv && !recv_ready(o)) {
 		if (o->nonblocking) {
 			/* The pending-not-overlapped variant claims an overlapped operation
 			 * started although the call passed no WSAOVERLAPPED. */
@@ -280,6 +294,7 @@ static int recv_wait(const struct call *c, struct mb_socket *o)
 		err = mb_blk_wait(c, &k);
 		if (err)
 			break;
+		recv_socket_lock();
 	}
 	mb_blk_end(&k);
 	if (!err && o->closed)
@@ -319,6 +334,7 @@ static int recv_core(SOCKET s, const struct xfer *x, LPDWORD lpFlags, struct soc
 	struct mb_socket *o = mb_acquire(&c, s, 1, &err);
 	if (!o)
 		return fail(lpErrno, err);
+	recv_socket_lock();
 	mb_batch_init(&b, &c);
 	err = recv_check(o, x, lpFlags, lpFrom, lpFromlen);
 	if (err) {
@@ -517,6 +533,7 @@ static int send_stream_blocking(const struct call *c, struct batch *b, struct mb
 		err = mb_blk_wait(c, &k);
 		if (err)
 			break;
+		recv_socket_lock();
 	}
 	mb_blk_end(&k);
 	mb_sock_unref(o);

@@ -36,6 +36,10 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 			return 0; /* the bug: nothing to balance, yet success */
 		return fail(lpErrno, WSANOTINITIALISED);
 	}
+	/* the cleanup-waits-calls variant's bug: the final cleanup waits for the blocking calls in
+	 * progress to leave, and they wait for the cleanup (the provider is still started) */
+	while (F(CLEANUP_WAITS_CALLS) && mb_g.startups == 1 && mb_g.blocking > 0)
+		pv_wait_ms(MB_SLICE_MS);
 	mb_snapshot(&c);
 	mb_batch_init(&b, &c);
 	mb_g.startups--;

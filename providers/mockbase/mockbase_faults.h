@@ -63,7 +63,11 @@
 	X(IFS_CLOSES_HANDLE) \
 	X(NONIFS_RETURNS_CONTEXT) \
 	X(UNDOCUMENTED_ERRNO) \
-	X(PENDING_NOT_OVERLAPPED)
+	X(PENDING_NOT_OVERLAPPED) \
+	X(UNLOCKED_HANDLE_TABLE) \
+	X(LOCK_ORDER_DEADLOCK) \
+	X(CLOSE_LEAVES_BLOCKED) \
+	X(CLEANUP_WAITS_CALLS)
 
 enum mb_fault {
 	MB_FAULT_NONE,
@@ -80,6 +84,13 @@ extern const int mockbase_fault;
 #else
 #define F(name) (MB_FAULT_##name == MB_FAULT_NONE)
 #endif
+
+/* The concurrency variants' windows: how long the unlocked-handle-table variant leaves the table
+ * half updated without its lock, and how long the lock-order-deadlock variant holds its first lock
+ * before it takes the second (longer than a blocking wait's slice, MB_SLICE_MS, so that a receive
+ * blocked while a close begins always meets it: model.h). */
+#define MB_RACE_MS 10u
+#define MB_LOCK_WINDOW_MS 30u
 
 /* Not a fault: the reference variant that delivers the optional notifications through the
  * operating system (SetEvent, ResetEvent, QueueUserAPC) instead of the upcalls. */

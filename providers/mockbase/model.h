@@ -326,6 +326,7 @@ void mb_sock_unref(struct mb_socket *o);
 struct mb_socket *mb_sock_new(int type, int protocol, const WSAPROTOCOL_INFOW *pinfo);
 void mb_sock_link(struct mb_socket *o);
 void mb_sock_unlink(struct mb_socket *o);
+void mb_sock_unlink_unlocked(struct mb_socket *o);
 SOCKET mb_propose(const struct call *c, struct mb_kh **kh);
 void mb_give_handle(struct mb_socket *o, const struct call *c, SOCKET h, int wpu, struct mb_kh *kh);
 int mb_obtain_handle(const struct call *c, struct mb_socket *obj, SOCKET proposed, SOCKET *out,

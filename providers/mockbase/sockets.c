@@ -10,6 +10,8 @@
 
 #include "model.h"
 
+#include "faultlock.h"
+
 /*
  * Closes an object under the lock. notify: deliver aborts and peer notifications (WSPCloseSocket)
  * or not (final WSPCleanup). handle_closes: how many WPUCloseSocketHandle calls to queue.
@@ -18,7 +20,10 @@ void mb_close_socket(struct batch *b, struct mb_socket *o, int notify, int handl
 {
 	o->closed = 1;
 	o->ev_mask = o->as_mask = 0;
-	mb_sock_unlink(o);
+	if (F(UNLOCKED_HANDLE_TABLE) && notify && handle_closes)
+		mb_sock_unlink_unlocked(o); /* WSPCloseSocket's: the bug */
+	else
+		mb_sock_unlink(o);
 	if (F(CLOSES_CLIENT_EVENT) && notify && o->ev) {
 		struct note *n =
 		    mb_note_new(b, N_CLOSEEVENT); /* the bug: not the provider's event */
@@ -86,7 +91,7 @@ void mb_close_socket(struct batch *b, struct mb_socket *o, int notify, int handl
 		o->kh = NULL;
 	}
 	pv_wake_all();
-	if (o->refs == 0)
+	if (o->refs == 0 && !F(UNLOCKED_HANDLE_TABLE))
 		mb_free_socket(o);
 }
 
@@ -158,7 +163,15 @@ int WSPAPI mb_CloseSocket(SOCKET s, LPINT lpErrno)
 	struct call c;
 	struct batch b;
 	int err;
+	if (F(LOCK_ORDER_DEADLOCK)) {
+		/* the bug: "the socket lock" first, then (in mb_acquire) the table lock, which a
+		 * receive takes in the other order (datapath.c) */
+		mb_fault_lock();
+		pv_sleep_ms(MB_LOCK_WINDOW_MS);
+	}
 	struct mb_socket *o = mb_acquire(&c, s, 1, &err);
+	if (F(LOCK_ORDER_DEADLOCK))
+		mb_fault_unlock();
 	if (!o)
 		return fail(lpErrno, err);
 	mb_batch_init(&b, &c);

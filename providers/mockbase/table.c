@@ -144,7 +144,7 @@ void mb_free_socket(struct mb_socket *o)
 void mb_sock_unref(struct mb_socket *o)
 {
 	o->refs--;
-	if (o->closed && o->refs == 0)
+	if (o->closed && o->refs == 0 && !F(UNLOCKED_HANDLE_TABLE))
 		mb_free_socket(o);
 }
 
@@ -177,8 +177,38 @@ struct mb_socket *mb_sock_new(int type, int protocol, const WSAPROTOCOL_INFOW *p
 
 void mb_sock_link(struct mb_socket *o)
 {
+	if (F(UNLOCKED_HANDLE_TABLE)) {
+		/* at the end, where its unlocked unlink below loses no new entry, only its own */
+		struct mb_socket **pp = &mb_g.sockets;
+		while (*pp)
+			pp = &(*pp)->next;
+		o->next = NULL;
+		*pp = o;
+		return;
+	}
 	o->next = mb_g.sockets;
 	mb_g.sockets = o;
+}
+
+/*
+ * The unlocked-handle-table variant's unlink, called with the lock held: it finds the link to o,
+ * then lets go of the lock while it takes o out, as code that believes the table cannot change
+ * under it. A close of the entry before o on another thread in that window rewrites the same link
+ * and one of the two updates is lost: the lost one puts back a closed entry, whose handle the
+ * final WSPCleanup then releases a second time. Closed objects are never freed in this variant
+ * (a lost update leaves them reachable).
+ */
+void mb_sock_unlink_unlocked(struct mb_socket *o)
+{
+	struct mb_socket **pp = &mb_g.sockets;
+	while (*pp && *pp != o)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	pv_unlock();
+	pv_sleep_ms(MB_RACE_MS);
+	*pp = o->next; /* the bug: written without the lock; pp may no longer lead to o */
+	pv_lock();
 }
 
 void mb_sock_unlink(struct mb_socket *o)

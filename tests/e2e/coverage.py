@@ -4,8 +4,11 @@
 reason; every `tripped_by` name is a faulty provider the build makes, paired with that rule in its
 meson list (so the end-to-end test of that pair exists); every rule a scenario names is defined.
 
+A rule only the concurrent faulty providers trip (faulty_concurrent) is noted rather than failed
+while no scenarios/concurrent/ folder exists: the scenarios that check it need the parallel step.
+
 Reads the sources only: scenarios/**.yaml, providers/faulty/meson.build (faulty_specs,
-faulty_reruns), providers/passthru-lsp/meson.build (faulty_lsp_specs) and
+faulty_reruns, faulty_concurrent), providers/passthru-lsp/meson.build (faulty_lsp_specs) and
 providers/hostile/meson.build (hostile_specs whose expectation is a rule ID).
 """
 import argparse
@@ -69,6 +72,14 @@ def main():
         pairs.add((item[0], item[1]))
     for item in meson_list(text, "faulty_reruns"):
         pairs.add((item[1], item[2]))
+    # Races and deadlocks: shown by the concurrent scenarios (scenarios/concurrent/); an entry
+    # whose expectation is an outcome ('deadlock', no '.') names no rule.
+    concurrent = set()
+    for item in meson_list(text, "faulty_concurrent"):
+        if "." in item[1]:
+            pairs.add((item[0], item[1]))
+            concurrent.add(item[0])
+    concurrent_scenarios = os.path.isdir(os.path.join(root, "scenarios", "concurrent"))
     lsp_file = os.path.join(root, "providers", "passthru-lsp", "meson.build")
     if os.path.exists(lsp_file):
         with open(lsp_file, encoding="utf-8") as fh:
@@ -88,7 +99,7 @@ def main():
         print("FAIL: no faulty_specs found in providers/faulty/meson.build")
         return 1
 
-    problems = []
+    problems, notes = [], []
     for rid, where in sorted(named.items()):
         if rid not in by_id:
             problems.append(f"{rid}: named by {', '.join(sorted(where))} but not defined in rules.yaml")
@@ -101,7 +112,9 @@ def main():
             if tripped:
                 problems.append(f"{rid}: not checkable, yet tripped_by {tripped}")
             continue
-        if not checks.get(rid):
+        if not checks.get(rid) and tripped and set(tripped) <= concurrent and not concurrent_scenarios:
+            notes.append(f"{rid}: awaits the concurrent scenarios (scenarios/concurrent/)")
+        elif not checks.get(rid):
             problems.append(f"{rid}: checkable, but no scenario lists it in 'checks'")
         if not tripped:
             problems.append(f"{rid}: checkable, but no faulty provider trips it (tripped_by)")
@@ -121,6 +134,8 @@ def main():
     n_not = sum(1 for r in rules if r.get("not_checkable"))
     print(f"{len(rules)} rules: {n_checked} checked, {n_not} not checkable; "
           f"{len(built)} faulty providers in {len(pairs)} pairings")
+    for n in notes:
+        print("NOTE:", n)
     for p in problems:
         print("FAIL:", p)
     return 1 if problems else 0
