@@ -282,5 +282,17 @@ int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter);
 /* The calling thread is one of the harness's helpers, which wait with time limits of their own
  * (on 1) or is no longer one (0). */
 void wsph_plat_idle_exempt(int on);
+/* One thread as a hang's explanation shows it (platform idle.c). */
+struct wsph_thread_wait {
+	unsigned long tid;
+	char state;    /* 'R' running, 'S' blocked, 'D' in an uninterruptible wait, ... */
+	int untimed;   /* blocked in a wait with no time limit on nothing ready */
+	char call[40]; /* the system call it is blocked in ("futex", "poll"; "" not known) */
+};
+/* Every thread of this process but the caller and the harness's helpers, as they are now: up to
+ * max of them into out. Returns how many there are (may be more than max), or -1 when the
+ * platform cannot tell (Windows). Unlike wsph_plat_idle, a thread inside a WSP call is judged by
+ * its system call like any other. */
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max);
 
 #endif

@@ -205,29 +205,156 @@ static int untimed_wait(long nr, const unsigned long *a)
 	}
 }
 
+/* The system call thread tid is in (its number; its six arguments into a): -1 when it is in none,
+ * -2 when the thread ended meanwhile. */
+static long task_syscall(const char *tid, unsigned long a[6])
+{
+	char buf[256];
+	if (read_task(tid, "syscall", buf, sizeof buf) < 0)
+		return -2;
+	char *p = buf;
+	long nr = strtol(p, &p, 10);
+	for (int i = 0; i < 6; i++)
+		a[i] = strtoul(p, &p, 16);
+	return nr;
+}
+
+/* The thread's state letter from its status ('?' when it ended meanwhile); its voluntary and
+ * involuntary context switches added to *switches (when not NULL). */
+static char task_state(const char *tid, uint64_t *switches)
+{
+	char buf[4096];
+	if (read_task(tid, "status", buf, sizeof buf) < 0)
+		return '?';
+	const char *st = strstr(buf, "\nState:\t");
+	for (const char *k = buf; switches && (k = strstr(k, "ctxt_switches:\t")) != NULL; k++)
+		*switches += strtoull(k + 15, NULL, 10);
+	return st ? st[8] : '?';
+}
+
 /* One thread: 1 when it waits for good, 0 when it may still do something; its voluntary and
  * involuntary context switches added to *switches. The waiter (see platform.h) counts as waiting
  * in any wait, and its switches are not counted. */
 static int thread_waits(const char *tid, int waiter, uint64_t *switches)
 {
-	char buf[4096];
-	if (read_task(tid, "status", buf, sizeof buf) < 0)
+	char state = task_state(tid, waiter ? NULL : switches);
+	if (state == '?')
 		return 1; /* it ended meanwhile: it does nothing any more */
-	const char *st = strstr(buf, "\nState:\t");
-	for (const char *k = buf; !waiter && (k = strstr(k, "ctxt_switches:\t")) != NULL; k++)
-		*switches += strtoull(k + 15, NULL, 10);
-	if (!st || st[8] != 'S')
+	if (state != 'S')
 		return 0; /* running, in an uninterruptible wait (it ends by itself), stopped, ... */
 	if (waiter)
 		return 1;
-	if (read_task(tid, "syscall", buf, sizeof buf) < 0)
-		return 1;
-	char *p = buf;
-	long nr = strtol(p, &p, 10);
 	unsigned long a[6];
-	for (int i = 0; i < 6; i++)
-		a[i] = strtoul(p, &p, 16);
-	return nr >= 0 && untimed_wait(nr, a);
+	long nr = task_syscall(tid, a);
+	return nr == -2 || (nr >= 0 && untimed_wait(nr, a));
+}
+
+/* The names of the system calls a blocked thread is commonly in. */
+static const struct {
+	long nr;
+	const char *name;
+} call_names[] = {
+#ifdef SYS_futex
+	{SYS_futex, "futex"},
+#endif
+#ifdef SYS_poll
+	{SYS_poll, "poll"},
+#endif
+#ifdef SYS_ppoll
+	{SYS_ppoll, "ppoll"},
+#endif
+#ifdef SYS_select
+	{SYS_select, "select"},
+#endif
+#ifdef SYS_pselect6
+	{SYS_pselect6, "pselect6"},
+#endif
+#ifdef SYS_epoll_wait
+	{SYS_epoll_wait, "epoll_wait"},
+#endif
+#ifdef SYS_epoll_pwait
+	{SYS_epoll_pwait, "epoll_pwait"},
+#endif
+#ifdef SYS_read
+	{SYS_read, "read"},
+#endif
+#ifdef SYS_recvfrom
+	{SYS_recvfrom, "recvfrom"},
+#endif
+#ifdef SYS_recvmsg
+	{SYS_recvmsg, "recvmsg"},
+#endif
+#ifdef SYS_accept
+	{SYS_accept, "accept"},
+#endif
+#ifdef SYS_accept4
+	{SYS_accept4, "accept4"},
+#endif
+#ifdef SYS_write
+	{SYS_write, "write"},
+#endif
+#ifdef SYS_sendto
+	{SYS_sendto, "sendto"},
+#endif
+#ifdef SYS_connect
+	{SYS_connect, "connect"},
+#endif
+#ifdef SYS_pause
+	{SYS_pause, "pause"},
+#endif
+#ifdef SYS_rt_sigsuspend
+	{SYS_rt_sigsuspend, "rt_sigsuspend"},
+#endif
+#ifdef SYS_rt_sigtimedwait
+	{SYS_rt_sigtimedwait, "rt_sigtimedwait"},
+#endif
+#ifdef SYS_wait4
+	{SYS_wait4, "wait4"},
+#endif
+#ifdef SYS_nanosleep
+	{SYS_nanosleep, "nanosleep"},
+#endif
+#ifdef SYS_clock_nanosleep
+	{SYS_clock_nanosleep, "clock_nanosleep"},
+#endif
+};
+
+/* One thread as an explanation shows it. */
+static void thread_wait(const char *name, unsigned long tid, struct wsph_thread_wait *w)
+{
+	memset(w, 0, sizeof *w);
+	w->tid = tid;
+	w->state = task_state(name, NULL);
+	if (w->state != 'S')
+		return;
+	unsigned long a[6];
+	long nr = task_syscall(name, a);
+	w->untimed = nr >= 0 && untimed_wait(nr, a);
+	for (size_t i = 0; nr >= 0 && i < sizeof call_names / sizeof call_names[0]; i++)
+		if (call_names[i].nr == nr)
+			snprintf(w->call, sizeof w->call, "%s", call_names[i].name);
+	if (nr >= 0 && !w->call[0])
+		snprintf(w->call, sizeof w->call, "system call %ld", nr);
+}
+
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	unsigned long me = wsph_plat_thread_id();
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		unsigned long tid = strtoul(e->d_name, NULL, 10);
+		if (e->d_name[0] == '.' || tid == me || is_exempt(tid))
+			continue;
+		if ((size_t)n < max)
+			thread_wait(e->d_name, tid, &out[n]);
+		n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* The time thread tid has run on a CPU, in nanoseconds (schedstat; else its user and system

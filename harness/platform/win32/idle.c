@@ -24,3 +24,10 @@ void wsph_plat_idle_exempt(int on)
 {
 	(void)on;
 }
+
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max)
+{
+	(void)out;
+	(void)max;
+	return -1;
+}
