@@ -700,9 +700,11 @@ static void explain_hang(struct wsph_case *c, struct wsph_trace *t, uint64_t now
 {
 	int deadlock = 0;
 	char *why = wsph_hang_explain(t, waits, n_waits, now_ns, sc, &deadlock);
-	char *msg = why ? wsph_format("%s%s%s", deadlock ? "every thread of the process is blocked "
+	const char *was = c->error_message ? c->error_message : "";
+	size_t n = strlen(was);
+	char *msg = why ? wsph_format("%s%s%s%s", deadlock ? "every thread of the process is blocked "
 							   "with no time limit; " : "",
-				      c->error_message ? c->error_message : "", why)
+				      was, n && was[n - 1] != '.' ? "." : "", why)
 			: NULL;
 	free(why);
 	if (!msg)
