@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--expect-message", action="append", default=[],
                     help="the message also contains this text")
     ap.add_argument("--no-isolation", action="store_true")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for the harness")
     a = ap.parse_args()
     wine = bool(a.wrapper)
     os.makedirs(a.workdir, exist_ok=True)
@@ -72,6 +74,9 @@ def main():
         cmd.append("--no-isolation")
     print("$", " ".join(cmd), flush=True)
     env = dict(os.environ)
+    for kv in a.env:
+        name, _, value = kv.partition("=")
+        env[name] = value
     mark = new_mark()
     env[MARK_VAR] = mark
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
