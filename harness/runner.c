@@ -601,6 +601,8 @@ struct entry {
 
 enum { P_NONE, P_IDLE, P_RUNNING, P_QUIT };
 
+#define SLOT_WAITS 64
+
 struct slot {
 	struct wsph_child *ch;
 	int phase;
@@ -616,6 +618,9 @@ struct slot {
 	struct wsph_caseio_kept after; /* the provider's output outside a case, for the report */
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
+	/* the child's threads at the case's deadline, while the case is made its verdict then */
+	const struct wsph_thread_wait *waits;
+	int n_waits; /* how many (-1: not known) */
 	unsigned runs;
 	int exit_unjudged; /* the child said its exit status will not be about its cases */
 };
@@ -1098,9 +1103,11 @@ static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end
 	sl->rd = NULL;
 	if (rd) {
 		wsph_caseio_reader_finish(rd, end, code, e->timeout_ms, s->cfg->trace_cap, &e->c);
+		int n = sl->waits ? (sl->n_waits > SLOT_WAITS ? SLOT_WAITS : sl->n_waits) : -1;
 		if (end == WSPH_CHILD_TIMEOUT && hung(&e->c))
 			explain_hang(&e->c, e->c.events, (uint64_t)e->timeout_ms * 1000000u,
-				     s->sels[e->sel].sc, NULL, 0);
+				     s->sels[e->sel].sc, n >= 0 ? sl->waits : NULL,
+				     n >= 0 ? (size_t)n : 0);
 	} else {
 		s->oom = 1;
 		e->c.outcome = WSPH_ERROR;
@@ -1410,8 +1417,17 @@ static void poll_slot(struct sched *s, struct slot *sl)
 		child_gone(s, sl, 0, WSPH_CHILD_EXITED);
 		return;
 	}
-	if ((sl->phase == P_RUNNING || sl->phase == P_QUIT) && wsph_plat_now_ns() >= sl->deadline)
+	if ((sl->phase == P_RUNNING || sl->phase == P_QUIT) && wsph_plat_now_ns() >= sl->deadline) {
+		/* what the child's threads are doing, for the case's message (hangexplain.h) */
+		struct wsph_thread_wait waits[SLOT_WAITS];
+		sl->n_waits = -1;
+		if (sl->phase == P_RUNNING && sl->started)
+			sl->n_waits = wsph_plat_idle_threads_of(wsph_plat_child_pid(sl->ch), waits,
+								 SLOT_WAITS);
+		sl->waits = waits;
 		child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
+		sl->waits = NULL;
+	}
 }
 
 /* The children the cases run in at once. */

@@ -254,12 +254,15 @@ static void *cond_waiter(void *timed)
 	return NULL;
 }
 
+static int remote; /* look at the process as a parent looks at its child's */
+
 /* The thread's entry once /proc shows it blocked in futex (no timer: it is looked at until). */
 static struct wsph_thread_wait blocked_view(unsigned long tid)
 {
 	struct wsph_thread_wait w[64];
 	for (;;) {
-		int n = wsph_plat_idle_threads(w, 64);
+		int n = remote ? wsph_plat_idle_threads_of((unsigned long)getpid(), w, 64)
+			       : wsph_plat_idle_threads(w, 64);
 		cr_assert_geq(n, 1);
 		for (int i = 0; i < n && i < 64; i++)
 			if (w[i].tid == tid && w[i].state == 'S' && !strcmp(w[i].call, "futex"))
@@ -303,4 +306,50 @@ Test(hangexplain_platform, the_caller_is_not_listed)
 	unsigned long me = wsph_plat_thread_id();
 	for (int i = 0; i < n && i < 64; i++)
 		cr_assert_neq(w[i].tid, me);
+}
+
+Test(hangexplain_platform, another_process_condition_waits)
+{
+	remote = 1;
+	platform_view(0);
+	platform_view(1);
+	remote = 0;
+}
+
+static void *helper(void *arg)
+{
+	(void)arg;
+	wsph_plat_idle_exempt(1);
+	pthread_mutex_lock(&mu);
+	__atomic_store_n(&waiter_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	while (!done)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	wsph_plat_idle_exempt(0);
+	return NULL;
+}
+
+/* A helper of the harness is left out, seen from inside and (by its name) from outside. */
+Test(hangexplain_platform, helpers_are_left_out)
+{
+	pthread_t t;
+	done = 0;
+	__atomic_store_n(&waiter_tid, 0, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_create(&t, NULL, helper, NULL), 0);
+	pid_t tid;
+	while (!(tid = __atomic_load_n(&waiter_tid, __ATOMIC_ACQUIRE)))
+		sched_yield();
+	struct wsph_thread_wait w[64];
+	int n = wsph_plat_idle_threads(w, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		cr_assert_neq(w[i].tid, (unsigned long)tid);
+	n = wsph_plat_idle_threads_of((unsigned long)getpid(), w, 64);
+	cr_assert_geq(n, 1);
+	for (int i = 0; i < n && i < 64; i++)
+		cr_assert_neq(w[i].tid, (unsigned long)tid);
+	pthread_mutex_lock(&mu);
+	done = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
 }

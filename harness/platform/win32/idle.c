@@ -31,3 +31,11 @@ int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max)
 	(void)max;
 	return -1;
 }
+
+int wsph_plat_idle_threads_of(unsigned long pid, struct wsph_thread_wait *out, size_t max)
+{
+	(void)pid;
+	(void)out;
+	(void)max;
+	return -1;
+}
