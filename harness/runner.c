@@ -558,7 +558,7 @@ static int serve(void *vctx)
 	 * the process's threads, or the first case would see one thread more after it than before */
 	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
-	wsph_stall_start(stalled_case, wsph_caseio_events);
+	wsph_stall_start(stalled_case, wsph_caseio_events, wsph_caseio_lock());
 	while (next_command(in, line, sizeof line)) {
 		if (line[0] == 'Q')
 			break;

@@ -69,6 +69,7 @@ static struct {
 	void *wake;
 	void (*on_stall)(const char *type, const char *message);
 	uint64_t (*events)(void);
+	struct wsph_mutex *trace_lock; /* held while the trace is read (may be NULL) */
 	int armed, stop;
 	unsigned long driver; /* the thread that armed the monitor: the one running the case */
 	const struct wsph_scenario *sc; /* the armed case's */
@@ -115,9 +116,14 @@ static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char **msg, 
 	uint64_t now = wsph_plat_now_ns();
 	struct wsph_thread_wait waits[MAX_WAITS];
 	int n = wsph_plat_idle_threads(waits, MAX_WAITS);
+	/* no event is recorded meanwhile: the case cannot end, nor its trace go */
+	if (M.trace_lock)
+		wsph_mutex_lock(M.trace_lock);
 	*msg = wsph_stall_message(s, (now - q->since_ns) / 1000000u, wsph_upcalls_trace(),
 				  now - M.armed_ns, M.sc, n < 0 ? NULL : waits,
 				  n < 0 ? 0 : n > MAX_WAITS ? MAX_WAITS : (size_t)n, type);
+	if (M.trace_lock)
+		wsph_mutex_unlock(M.trace_lock);
 	return 1;
 }
 
@@ -150,13 +156,14 @@ static int monitor(void *ctx)
 }
 
 int wsph_stall_start(void (*on_stall)(const char *type, const char *message),
-		     uint64_t (*events)(void))
+		     uint64_t (*events)(void), struct wsph_mutex *trace_lock)
 {
 	struct wsph_idle probe;
 	if (M.thread || wsph_plat_idle(0, &probe) != 0)
 		return 0;
 	M.on_stall = on_stall;
 	M.events = events;
+	M.trace_lock = trace_lock;
 	M.lock = wsph_mutex_new();
 	M.wake = wsph_plat_event_new();
 	M.armed = M.stop = 0;

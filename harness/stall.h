@@ -43,9 +43,11 @@ int wsph_quiet_sample_in_call(struct wsph_quiet *q, unsigned long waiter, uint64
  * calls on_stall(type, message) once the process is still: type "deadlock" when every thread is
  * blocked with no time limit (one of them inside the WSP call), else "timeout"; the message says
  * which thread is in which call since when (hangexplain.h), from the case's trace
- * (wsph_upcalls_trace). Not started (0 returned, nothing done) where the platform cannot tell. */
+ * (wsph_upcalls_trace), read holding trace_lock (may be NULL), the lock the traces take to
+ * record, so that the case cannot end and free its trace meanwhile. Not started (0 returned,
+ * nothing done) where the platform cannot tell. */
 int wsph_stall_start(void (*on_stall)(const char *type, const char *message),
-		     uint64_t (*events)(void));
+		     uint64_t (*events)(void), struct wsph_mutex *trace_lock);
 void wsph_stall_stop(void);
 /* Arms the monitor for a case of scenario sc (its steps named in messages), or disarms it (NULL);
  * disarming waits for a sample in progress, so that no descriptor of the monitor is open while the
