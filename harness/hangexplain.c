@@ -167,7 +167,7 @@ static void put_calls(struct out *o, const struct wsph_hang_thread *th, struct w
 	put(o, " is in %s", wsph_event_call_text(&inner, text, sizeof text));
 	if (th->depth > 1)
 		put(o, " under %s", wsph_event_call_text(&outer, text, sizeof text));
-	put(o, " (#%llu) since ", (unsigned long long)inner.seq);
+	put(o, " (event #%llu) since ", (unsigned long long)inner.seq);
 	put_step(o, outer.step, sc);
 	if (now_ns && now_ns >= inner.time_ns)
 		put(o, ", for %llu ms", (unsigned long long)((now_ns - inner.time_ns) / 1000000u));

@@ -117,10 +117,10 @@ Test(hangexplain, text_names_every_thread)
 	cr_assert(strstr(text, "thread 101 (the harness's driver thread) is in WSPCloseSocket("),
 		  "%s", text);
 	cr_assert(strstr(text, ") under WSPCloseSocket("), "%s", text);
-	cr_assert(strstr(text, "(#8) since step 4 (close), for 5 ms"), "%s", text);
+	cr_assert(strstr(text, "(event #8) since step 4 (close), for 5 ms"), "%s", text);
 	cr_assert(strstr(text, "thread 202 (the harness's helper thread) is in WSPSend("), "%s",
 		  text);
-	cr_assert(strstr(text, "(#5) since step 3 (send), for 20 ms"), "%s", text);
+	cr_assert(strstr(text, "(event #5) since step 3 (send), for 20 ms"), "%s", text);
 	cr_assert(strstr(text, "thread 303 (a provider thread) is in no recorded call (its last "
 			       "event #6, WPUQueueApc)"),
 		  "%s", text);
