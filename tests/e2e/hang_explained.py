@@ -61,7 +61,9 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     junit = os.path.join(a.workdir, "report.xml")
     trace = os.path.join(a.workdir, "trace.jsonl")
-    for p in (junit, trace):
+    others = {fmt: os.path.join(a.workdir, "report." + fmt)
+              for fmt in ("tap", "matrix", "matrix-html")}
+    for p in [junit, trace] + list(others.values()):
         if os.path.exists(p):
             os.remove(p)
     cmd = shlex.split(os.environ.get("WSPH_HARNESS_WRAPPER", ""))
@@ -70,6 +72,8 @@ def main():
                                             "--scenarios", host_path(a.scenarios, wine),
                                             "--junit", host_path(junit, wine),
                                             "--trace", host_path(trace, wine)]
+    for fmt, path in others.items():
+        cmd += ["--report", f"{fmt}:{host_path(path, wine)}"]
     if a.no_isolation:
         cmd.append("--no-isolation")
     print("$", " ".join(cmd), flush=True)
@@ -84,6 +88,21 @@ def main():
     problems = list(check_no_leftovers(mark))
     if p.returncode != 1:
         problems.append(f"exit status {p.returncode}, expected 1")
+    xsd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schema", "junit.xsd")
+    lint = subprocess.run(["xmllint", "--noout", "--schema", xsd, junit], capture_output=True,
+                          text=True)
+    if lint.returncode != 0:
+        problems.append(f"the JUnit report does not validate: {lint.stderr}")
+    # every report shows the status (the console, JUnit below, TAP, the trace, both matrices)
+    shown = {"console": p.stdout}
+    for fmt, path in list(others.items()) + [("trace", trace)]:
+        with open(path, encoding="utf-8") as f:
+            shown[fmt] = f.read()
+    for fmt, text in shown.items():
+        if a.expect_status not in text:
+            problems.append(f"the {fmt} report does not show {a.expect_status!r}")
+    if a.expect_status == "deadlock" and '"deadlocks":1' not in shown["trace"]:
+        problems.append("the trace's summary does not count the deadlock")
     errors = []
     for suite in junitparser.JUnitXml.fromfile(junit):
         for case in suite:
