@@ -938,14 +938,14 @@ static void abandoned_case(const struct entry *e, const struct wsph_scenario *sc
 	c->time = (double)ns / 1e9;
 	c->outcome = WSPH_ERROR;
 	if (end == WSPH_WATCH_TIMEOUT) {
-		struct wsph_thread_wait waits[64];
-		int n = wsph_plat_idle_threads(waits, 64);
+		struct wsph_thread_wait waits[SLOT_WAITS];
+		int n = wsph_plat_idle_threads(waits, SLOT_WAITS);
 		c->error_type = wsph_strdup("timeout");
 		c->error_message = wsph_format("the scenario did not finish within %u ms; with "
 					       "--no-isolation a case that hangs ends the run.",
 					       e->timeout_ms);
 		explain_hang(c, wsph_upcalls_trace(), ns, sc, n < 0 ? NULL : waits,
-			     n < 0 ? 0 : n > 64 ? 64 : (size_t)n);
+			     n < 0 ? 0 : n > SLOT_WAITS ? SLOT_WAITS : (size_t)n);
 	} else {
 		c->error_type = wsph_strdup("interrupted");
 		c->error_message = wsph_strdup("the run was interrupted during this scenario");
