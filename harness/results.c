@@ -18,6 +18,8 @@ void wsph_results_count(const struct wsph_results *r, struct wsph_counts *out)
 		out->tests++;
 		out->failures += c->outcome == WSPH_FAIL;
 		out->errors += c->outcome == WSPH_ERROR;
+		out->deadlocks += c->outcome == WSPH_ERROR && c->error_type &&
+				  !strcmp(c->error_type, WSPH_DEADLOCK);
 		out->skipped += c->outcome == WSPH_SKIP;
 		for (j = 0; j < c->n_findings; j++) {
 			const struct wsph_rule *rule = c->findings[j].rule;

@@ -48,7 +48,8 @@ struct wsph_case {
 	size_t n_findings;
 	struct wsph_unreached *unreached; /* steps and rules not reached, in step order */
 	size_t n_unreached;
-	char *error_type;    /* WSPH_ERROR: "crash", "timeout", "provider-error" */
+	char *error_type;    /* WSPH_ERROR: "crash", "timeout", "deadlock" (WSPH_DEADLOCK),
+				"provider-error" */
 	char *error_message; /* WSPH_ERROR: one line */
 	char *skip_reason;   /* WSPH_SKIP */
 	char *trace;	     /* the scenario's trace as text, capped (may be NULL) */
@@ -86,9 +87,14 @@ struct wsph_results {
 	int layered; /* the provider ran as a layer (--layered): only then are LSP.* rules reached */
 };
 
+/* The error type of a case that hung with every thread of its process blocked with no time limit,
+ * one inside the provider (stall.h): counted among the errors, and on its own. */
+#define WSPH_DEADLOCK "deadlock"
+
 /* Counts over the cases. */
 struct wsph_counts {
 	size_t tests, failures, errors, skipped, warnings;
+	size_t deadlocks; /* errors of type WSPH_DEADLOCK (counted in errors too) */
 };
 void wsph_results_count(const struct wsph_results *r, struct wsph_counts *out);
 void wsph_results_free(struct wsph_results *r);

@@ -4,12 +4,14 @@
 #include "caseio.h"
 #include "catalog.h"
 #include "driver.h"
+#include "hangexplain.h"
 #include "shard.h"
 #include "stall.h"
 #include "sha256.h"
 #include "platform/async.h"
 #include "platform/platform.h"
 #include "procstate.h"
+#include "upcalls.h"
 #include "util.h"
 #include "watchdog.h"
 
@@ -291,14 +293,14 @@ static int channel_write(const void *buf, size_t len)
 }
 
 /* The stall monitor (stall.h) found the driver inside a WSP call that nothing can end: the case
- * ends as a timeout would end it, now rather than at its limit, and so does this child (the call
+ * ends as a timeout (or a deadlock) now rather than at its limit, and so does this child (the call
  * never returns). */
-static void stalled_case(const char *message)
+static void stalled_case(const char *type, const char *message)
 {
 	struct wsph_case c;
 	memset(&c, 0, sizeof c);
 	c.outcome = WSPH_ERROR;
-	c.error_type = (char *)"timeout";
+	c.error_type = (char *)type;
 	c.error_message = (char *)message;
 	wsph_caseio_tainted("a WSP call of the case never returned");
 	wsph_caseio_exit_unjudged();
@@ -498,9 +500,9 @@ static int serve_case(const struct child_ctx *x, const char *line, unsigned *run
 	int have_state = wsph_procstate_take(&before) == 0;
 	int threads = wsph_plat_thread_count();
 	wsph_trace_set_default_rec_sink(wsph_caseio_rec_sink, NULL, wsph_caseio_lock());
-	wsph_stall_arm(1);
+	wsph_stall_arm(swept ? swept : s->sc);
 	drive_case(x->cfg, swept ? swept : s->sc, s->kind, &c, wsph_caseio_finding);
-	wsph_stall_arm(0);
+	wsph_stall_arm(NULL);
 	wsph_trace_set_default_rec_sink(NULL, NULL, NULL);
 	const char *why = leftover(x->cfg, threads);
 	const char *proc = have_state ? process_leftovers(&c, &before) : NULL;
@@ -556,7 +558,7 @@ static int serve(void *vctx)
 	 * the process's threads, or the first case would see one thread more after it than before */
 	for (int i = 0; fl && !wsph_atomic_load_u64(&flusher_up) && i < 5000; i++)
 		wsph_plat_sleep_ms(1);
-	wsph_stall_start(stalled_case, wsph_caseio_events);
+	wsph_stall_start(stalled_case, wsph_caseio_events, wsph_caseio_lock());
 	while (next_command(in, line, sizeof line)) {
 		if (line[0] == 'Q')
 			break;
@@ -599,6 +601,8 @@ struct entry {
 
 enum { P_NONE, P_IDLE, P_RUNNING, P_QUIT };
 
+#define SLOT_WAITS 64
+
 struct slot {
 	struct wsph_child *ch;
 	int phase;
@@ -614,6 +618,9 @@ struct slot {
 	struct wsph_caseio_kept after; /* the provider's output outside a case, for the report */
 	struct wsph_caseio_reader *rd; /* the running case's stream, parsed as it comes */
 	uint64_t deadline;
+	/* the child's threads at the case's deadline, while the case is made its verdict then */
+	const struct wsph_thread_wait *waits;
+	int n_waits; /* how many (-1: not known) */
 	unsigned runs;
 	int exit_unjudged; /* the child said its exit status will not be about its cases */
 };
@@ -682,6 +689,39 @@ static const struct wsph_scenario *entry_sc(const struct sched *s, const struct 
 	return *swept ? *swept : sc;
 }
 
+/* Whether a case ended as a hang: a timeout or a deadlock. */
+static int hung(const struct wsph_case *c)
+{
+	return c->outcome == WSPH_ERROR && c->error_type &&
+	       (!strcmp(c->error_type, "timeout") || !strcmp(c->error_type, WSPH_DEADLOCK_TYPE));
+}
+
+/* A case that passed its time limit: its message explained (hangexplain.h) from its trace as far
+ * as it came, at the limit (now_ns on the trace's clock), with the platform's view of the threads
+ * when they are this process's (in-process; NULL waits: none), which may make it a deadlock. */
+static void explain_hang(struct wsph_case *c, struct wsph_trace *t, uint64_t now_ns,
+			 const struct wsph_scenario *sc, const struct wsph_thread_wait *waits,
+			 size_t n_waits)
+{
+	int deadlock = 0;
+	char *why = wsph_hang_explain(t, waits, n_waits, now_ns, sc, &deadlock);
+	const char *was = c->error_message ? c->error_message : "";
+	size_t n = strlen(was);
+	char *msg = why ? wsph_format("%s%s%s%s", deadlock ? "every thread of the process is blocked "
+							   "with no time limit; " : "",
+				      was, n && was[n - 1] != '.' ? "." : "", why)
+			: NULL;
+	free(why);
+	if (!msg)
+		return;
+	free(c->error_message);
+	c->error_message = msg;
+	if (deadlock) {
+		free(c->error_type);
+		c->error_type = wsph_strdup(WSPH_DEADLOCK_TYPE);
+	}
+}
+
 /* What a finished run of a case becomes: a sweep's timeout is inconclusive, and in a sweep only
  * some rules count. */
 static void settle(struct sched *s, struct entry *e)
@@ -689,11 +729,12 @@ static void settle(struct sched *s, struct entry *e)
 	struct wsph_case *c = &e->c;
 	if (e->base < 0)
 		return;
-	if (c->outcome == WSPH_ERROR && c->error_type && !strcmp(c->error_type, "timeout")) {
+	if (hung(c)) {
 		const char *m = c->error_message ? c->error_message : "";
 		size_t k = strlen(WSPH_STALL_TEXT);
+		int early = !strncmp(m, WSPH_STALL_TEXT, k) || !strcmp(c->error_type, WSPH_DEADLOCK_TYPE);
 		c->outcome = WSPH_SKIP;
-		if (!strncmp(m, WSPH_STALL_TEXT, k)) /* ended before the limit (stall.h) */
+		if (early) /* ended before the limit (stall.h) */
 			c->skip_reason = wsph_format("inconclusive: with %s #%u failing, %s",
 						     wsph_fn_name((enum wsph_fn)e->fault.upcall),
 						     e->fault.call, m);
@@ -886,8 +927,8 @@ static void report_rest(struct sched *s)
 
 /* The case the abandoned worker is inside, as the report shows it: a new record (the worker
  * keeps writing its own). */
-static void abandoned_case(const struct entry *e, enum wsph_watch_end end, uint64_t ns,
-			   struct wsph_case *c)
+static void abandoned_case(const struct entry *e, const struct wsph_scenario *sc,
+			   enum wsph_watch_end end, uint64_t ns, struct wsph_case *c)
 {
 	memset(c, 0, sizeof *c);
 	c->classname = e->c.classname;
@@ -897,10 +938,14 @@ static void abandoned_case(const struct entry *e, enum wsph_watch_end end, uint6
 	c->time = (double)ns / 1e9;
 	c->outcome = WSPH_ERROR;
 	if (end == WSPH_WATCH_TIMEOUT) {
+		struct wsph_thread_wait waits[SLOT_WAITS];
+		int n = wsph_plat_idle_threads(waits, SLOT_WAITS);
 		c->error_type = wsph_strdup("timeout");
 		c->error_message = wsph_format("the scenario did not finish within %u ms; with "
-					       "--no-isolation a case that hangs ends the run",
+					       "--no-isolation a case that hangs ends the run.",
 					       e->timeout_ms);
+		explain_hang(c, wsph_upcalls_trace(), ns, sc, n < 0 ? NULL : waits,
+			     n < 0 ? 0 : n > SLOT_WAITS ? SLOT_WAITS : (size_t)n);
 	} else {
 		c->error_type = wsph_strdup("interrupted");
 		c->error_message = wsph_strdup("the run was interrupted during this scenario");
@@ -924,7 +969,7 @@ static void abandon(struct sched *s, long running, enum wsph_watch_end end, uint
 	if (running >= 0) {
 		struct entry *e = &s->e[running];
 		struct entry was = *e;
-		abandoned_case(&was, end, ns, &e->c);
+		abandoned_case(&was, s->sels[was.sel].sc, end, ns, &e->c);
 		e->state = E_FINAL;
 		if (end == WSPH_WATCH_TIMEOUT)
 			fprintf(stderr, "wspharness: %s did not finish within %u ms; with "
@@ -1058,6 +1103,11 @@ static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end
 	sl->rd = NULL;
 	if (rd) {
 		wsph_caseio_reader_finish(rd, end, code, e->timeout_ms, s->cfg->trace_cap, &e->c);
+		int n = sl->waits ? (sl->n_waits > SLOT_WAITS ? SLOT_WAITS : sl->n_waits) : -1;
+		if (end == WSPH_CHILD_TIMEOUT && hung(&e->c))
+			explain_hang(&e->c, e->c.events, (uint64_t)e->timeout_ms * 1000000u,
+				     s->sels[e->sel].sc, n >= 0 ? sl->waits : NULL,
+				     n >= 0 ? (size_t)n : 0);
 	} else {
 		s->oom = 1;
 		e->c.outcome = WSPH_ERROR;
@@ -1367,8 +1417,17 @@ static void poll_slot(struct sched *s, struct slot *sl)
 		child_gone(s, sl, 0, WSPH_CHILD_EXITED);
 		return;
 	}
-	if ((sl->phase == P_RUNNING || sl->phase == P_QUIT) && wsph_plat_now_ns() >= sl->deadline)
+	if ((sl->phase == P_RUNNING || sl->phase == P_QUIT) && wsph_plat_now_ns() >= sl->deadline) {
+		/* what the child's threads are doing, for the case's message (hangexplain.h) */
+		struct wsph_thread_wait waits[SLOT_WAITS];
+		sl->n_waits = -1;
+		if (sl->phase == P_RUNNING && sl->started)
+			sl->n_waits = wsph_plat_idle_threads_of(wsph_plat_child_pid(sl->ch), waits,
+								 SLOT_WAITS);
+		sl->waits = waits;
 		child_gone(s, sl, 1, WSPH_CHILD_TIMEOUT);
+		sl->waits = NULL;
+	}
 }
 
 /* The children the cases run in at once. */

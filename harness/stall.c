@@ -3,12 +3,14 @@
  * ends a case whose WSP call waits for what can no longer come. */
 #include "stall.h"
 
+#include "hangexplain.h"
 #include "platform/async.h"
 #include "platform/platform.h"
 #include "upcalls.h"
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QUIET_SAMPLES 3
@@ -65,15 +67,41 @@ static struct {
 	struct wsph_mutex *lock; /* held while armed is changed and while a sample runs */
 	struct wsph_thread *thread;
 	void *wake;
-	void (*on_stall)(const char *message);
+	void (*on_stall)(const char *type, const char *message);
 	uint64_t (*events)(void);
+	struct wsph_mutex *trace_lock; /* held while the trace is read (may be NULL) */
 	int armed, stop;
 	unsigned long driver; /* the thread that armed the monitor: the one running the case */
+	const struct wsph_scenario *sc; /* the armed case's */
+	uint64_t armed_ns;		/* when it was armed: about when its trace began */
 } M;
 
+#define MAX_WAITS 64
 
-/* One look: the driver inside the same WSP call as at the sample before, and the process still. */
-static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char *msg, size_t len)
+char *wsph_stall_message(int step, uint64_t still_ms, struct wsph_trace *t, uint64_t now_ns,
+			 const struct wsph_scenario *sc, const struct wsph_thread_wait *waits,
+			 size_t n_waits, const char **type)
+{
+	int deadlock = 0;
+	char *why = wsph_hang_explain(t, waits, n_waits, now_ns, sc, &deadlock);
+	char *msg;
+	*type = deadlock ? WSPH_DEADLOCK_TYPE : "timeout";
+	if (deadlock)
+		msg = wsph_format("every thread of the process is blocked with no time limit, step %d "
+				  "inside its WSP call for %llu ms with no event: nothing can wake the "
+				  "provider.%s",
+				  step, (unsigned long long)still_ms, why ? why : "");
+	else
+		msg = wsph_format("%s: step %d has been inside its WSP call for %llu ms with no event, "
+				  "every other thread of the process blocked with no time limit.%s",
+				  WSPH_STALL_TEXT, step, (unsigned long long)still_ms, why ? why : "");
+	free(why);
+	return msg;
+}
+
+/* One look: the driver inside the same WSP call as at the sample before, and the process still.
+ * Then *msg is the case's message (malloc'd) and *type its error type. */
+static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char **msg, const char **type)
 {
 	int s = 0;
 	unsigned d = 0;
@@ -85,11 +113,17 @@ static int stalled(struct wsph_quiet *q, int *step, unsigned *done, char *msg, s
 	}
 	if (wsph_quiet_sample_in_call(q, M.driver, M.events(), MONITOR_MIN_MS) != 1)
 		return 0;
-	snprintf(msg, len,
-		 "%s: step %d has been inside its WSP call for %llu ms with no event, every "
-		 "other thread of the process blocked with no time limit",
-		 WSPH_STALL_TEXT, s,
-		 (unsigned long long)((wsph_plat_now_ns() - q->since_ns) / 1000000u));
+	uint64_t now = wsph_plat_now_ns();
+	struct wsph_thread_wait waits[MAX_WAITS];
+	int n = wsph_plat_idle_threads(waits, MAX_WAITS);
+	/* no event is recorded meanwhile: the case cannot end, nor its trace go */
+	if (M.trace_lock)
+		wsph_mutex_lock(M.trace_lock);
+	*msg = wsph_stall_message(s, (now - q->since_ns) / 1000000u, wsph_upcalls_trace(),
+				  now - M.armed_ns, M.sc, n < 0 ? NULL : waits,
+				  n < 0 ? 0 : n > MAX_WAITS ? MAX_WAITS : (size_t)n, type);
+	if (M.trace_lock)
+		wsph_mutex_unlock(M.trace_lock);
 	return 1;
 }
 
@@ -101,7 +135,8 @@ static int monitor(void *ctx)
 	wsph_quiet_reset(&q);
 	int step = -1;
 	unsigned done = 0;
-	char msg[256];
+	char *msg = NULL;
+	const char *type = "timeout";
 	for (;;) {
 		wsph_plat_event_wait(M.wake, MONITOR_MS);
 		wsph_mutex_lock(M.lock);
@@ -109,22 +144,26 @@ static int monitor(void *ctx)
 			wsph_mutex_unlock(M.lock);
 			return 0;
 		}
-		int hit = M.armed && stalled(&q, &step, &done, msg, sizeof msg);
+		int hit = M.armed && stalled(&q, &step, &done, &msg, &type);
 		if (!M.armed)
 			wsph_quiet_reset(&q);
 		wsph_mutex_unlock(M.lock);
 		if (hit)
-			M.on_stall(msg); /* ends the process */
+			M.on_stall(type, msg ? msg : WSPH_STALL_TEXT); /* ends the process */
+		free(msg);
+		msg = NULL;
 	}
 }
 
-int wsph_stall_start(void (*on_stall)(const char *message), uint64_t (*events)(void))
+int wsph_stall_start(void (*on_stall)(const char *type, const char *message),
+		     uint64_t (*events)(void), struct wsph_mutex *trace_lock)
 {
 	struct wsph_idle probe;
 	if (M.thread || wsph_plat_idle(0, &probe) != 0)
 		return 0;
 	M.on_stall = on_stall;
 	M.events = events;
+	M.trace_lock = trace_lock;
 	M.lock = wsph_mutex_new();
 	M.wake = wsph_plat_event_new();
 	M.armed = M.stop = 0;
@@ -141,12 +180,14 @@ int wsph_stall_start(void (*on_stall)(const char *message), uint64_t (*events)(v
 	return 1;
 }
 
-void wsph_stall_arm(int on)
+void wsph_stall_arm(const struct wsph_scenario *sc)
 {
 	if (!M.thread)
 		return;
 	wsph_mutex_lock(M.lock);
-	M.armed = on;
+	M.armed = sc != NULL;
+	M.sc = sc;
+	M.armed_ns = wsph_plat_now_ns();
 	M.driver = wsph_plat_thread_id();
 	wsph_mutex_unlock(M.lock);
 }

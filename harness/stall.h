@@ -5,6 +5,10 @@
 #ifndef WSPH_STALL_H
 #define WSPH_STALL_H
 
+#include "platform/platform.h"
+#include "scenario.h"
+#include "trace.h"
+
 #include <stdint.h>
 
 /* What the caller says for the process is still, besides the platform's view of its threads. */
@@ -30,14 +34,30 @@ int wsph_quiet_sample(struct wsph_quiet *q, uint64_t events, int pending, unsign
 int wsph_quiet_sample_in_call(struct wsph_quiet *q, unsigned long waiter, uint64_t events,
 			      unsigned min_ms);
 
+/* The error type of a case whose every thread is blocked with no time limit, one of them inside a
+ * WSP call (hangexplain.h): nothing can ever wake the provider. */
+#define WSPH_DEADLOCK_TYPE "deadlock"
+
 /* The child's monitor: a thread that, while a case is armed and the driver is inside a WSP call,
  * samples every few milliseconds (events() says how many events the case has recorded so far) and
- * calls on_stall(message) once the process is still. Not started (0 returned, nothing done) where
- * the platform cannot tell. */
-int wsph_stall_start(void (*on_stall)(const char *message), uint64_t (*events)(void));
+ * calls on_stall(type, message) once the process is still: type "deadlock" when every thread is
+ * blocked with no time limit (one of them inside the WSP call), else "timeout"; the message says
+ * which thread is in which call since when (hangexplain.h), from the case's trace
+ * (wsph_upcalls_trace), read holding trace_lock (may be NULL), the lock the traces take to
+ * record, so that the case cannot end and free its trace meanwhile. Not started (0 returned,
+ * nothing done) where the platform cannot tell. */
+int wsph_stall_start(void (*on_stall)(const char *type, const char *message),
+		     uint64_t (*events)(void), struct wsph_mutex *trace_lock);
 void wsph_stall_stop(void);
-/* Arms (1) or disarms (0) the monitor around a case; disarming waits for a sample in progress,
- * so that no descriptor of the monitor is open while the process's state is taken. */
-void wsph_stall_arm(int on);
+/* Arms the monitor for a case of scenario sc (its steps named in messages), or disarms it (NULL);
+ * disarming waits for a sample in progress, so that no descriptor of the monitor is open while the
+ * process's state is taken. The case's trace begins right after it is armed: the monitor counts
+ * the time of its messages from then. */
+void wsph_stall_arm(const struct wsph_scenario *sc);
+/* The message of a still case: what the monitor says, the threads explained. malloc'd. For
+ * tests: *type is WSPH_DEADLOCK_TYPE or "timeout". */
+char *wsph_stall_message(int step, uint64_t still_ms, struct wsph_trace *t, uint64_t now_ns,
+			 const struct wsph_scenario *sc, const struct wsph_thread_wait *waits,
+			 size_t n_waits, const char **type);
 
 #endif

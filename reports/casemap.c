@@ -439,6 +439,38 @@ static uint64_t read_seq(const char *hash, const char **end)
 	return v;
 }
 
+/* Numbers of a run in words: "pid N" (a stray process a case left) as "pid <pid>", "thread N" (a
+ * hang's explanation) as the thread's number in the case ("thread <tid>" for one its events do not
+ * show), a hang's "for N ms" as "for <ms> ms".
+ * 1 with the replacement in ph and *end past the number; 0 when s starts none of them. */
+static int map_number(const struct wsph_casemap *m, const char *s, const char **end, char *ph,
+                      size_t len)
+{
+	static const char *const words[] = {"pid ", "thread ", "for "};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		size_t n = strlen(words[i]);
+		const char *e = s + n;
+		if (strncmp(s, words[i], n) || *e < '0' || *e > '9')
+			continue;
+		unsigned long v = strtoul(e, NULL, 10);
+		while (*e >= '0' && *e <= '9')
+			e++;
+		if (i == 2 && strncmp(e, " ms", 3))
+			continue;
+		if (i == 0)
+			snprintf(ph, len, "pid <pid>");
+		else if (i == 1 && wsph_casemap_thread(m, v) != v)
+			snprintf(ph, len, "thread %lu", wsph_casemap_thread(m, v));
+		else if (i == 1) /* a thread the events do not show */
+			snprintf(ph, len, "thread <tid>");
+		else
+			snprintf(ph, len, "for <ms>");
+		*end = e;
+		return 1;
+	}
+	return 0;
+}
+
 /* Pass 1: pointer values as placeholders and event numbers in canonical numbering (a line's own
  * "#N" and every "event #N"). */
 static char *map_tokens(const struct wsph_casemap *m, const char *text)
@@ -474,12 +506,8 @@ static char *map_tokens(const struct wsph_casemap *m, const char *text)
 				s = e;
 				continue;
 			}
-		} else if (s[0] == 'p' && !strncmp(s, "pid ", 4) && (s == text || !is_word(s[-1])) &&
-		           s[4] >= '0' && s[4] <= '9') {
-			/* a process ID (a stray process a case left) */
-			for (e = s + 4; *e >= '0' && *e <= '9'; e++)
-				;
-			if (append(&out, &pos, &cap, "pid <pid>", 9) != 0)
+		} else if ((s == text || !is_word(s[-1])) && map_number(m, s, &e, ph, sizeof ph)) {
+			if (append(&out, &pos, &cap, ph, strlen(ph)) != 0)
 				goto oom;
 			s = e;
 			continue;

@@ -555,7 +555,7 @@ static void put_count(const struct con *k, unsigned long n, const char *what, co
 }
 
 /* The last line: "2 passed, 1 failed, 1 errors, 1 skipped, 2 warnings in 12.345 s; 2 defects;
- * not reached: 3 steps, 1 rule in 2 cases". */
+ * not reached: 3 steps, 1 rule in 2 cases" ("1 errors (1 deadlock)" when some error is one). */
 static void put_totals(const struct con *k, const struct wsph_results *r,
 		       const struct wsph_report_opts *o, size_t defects)
 {
@@ -572,6 +572,9 @@ static void put_totals(const struct con *k, const struct wsph_results *r,
 	put_count(k, (unsigned long)n.failures, "failed", RED);
 	fputs(", ", out);
 	put_count(k, (unsigned long)n.errors, "errors", RED);
+	if (n.deadlocks)
+		fprintf(out, " (%lu deadlock%s)", (unsigned long)n.deadlocks,
+			n.deadlocks == 1 ? "" : "s");
 	fputs(", ", out);
 	put_count(k, (unsigned long)n.skipped, "skipped", NULL);
 	if (n.warnings) {

@@ -800,6 +800,9 @@ static void summary(const struct mx *m)
 	                       (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
 	                       (unsigned long)n.failures, (unsigned long)n.errors,
 	                       (unsigned long)n.skipped);
+	if (n.deadlocks && len < sizeof cases)
+		len += (size_t)snprintf(cases + len, sizeof cases - len, " (%lu deadlock%s)",
+		                        (unsigned long)n.deadlocks, n.deadlocks == 1 ? "" : "s");
 	if ((u_steps || u_rules) && len < sizeof cases)
 		snprintf(cases + len, sizeof cases - len,
 		         "; not reached: %lu step%s, %lu rule%s in %lu case%s",

@@ -954,11 +954,14 @@ int wsph_show_trace(const char *path, FILE *out)
 		for (i = 1; i < s.n; i++)
 			if (!strcmp(s.recs[i].type, "summary")) {
 				const struct rec *r = &s.recs[i];
-				fprintf(out,
-				        "\n%lld passed, %lld failed, %lld errors, %lld skipped\n",
+				long long dl = wsph_json_get_int(r->v, "deadlocks", 0);
+				fprintf(out, "\n%lld passed, %lld failed, %lld errors",
 				        (long long)wsph_json_get_int(r->v, "passed", 0),
 				        (long long)wsph_json_get_int(r->v, "failures", 0),
-				        (long long)wsph_json_get_int(r->v, "errors", 0),
+				        (long long)wsph_json_get_int(r->v, "errors", 0));
+				if (dl > 0)
+					fprintf(out, " (%lld deadlock%s)", dl, dl == 1 ? "" : "s");
+				fprintf(out, ", %lld skipped\n",
 				        (long long)wsph_json_get_int(r->v, "skipped", 0));
 			}
 		if (fflush(out) != 0 || ferror(out))

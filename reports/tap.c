@@ -222,8 +222,12 @@ int wsph_report_tap(FILE *out, const struct wsph_results *r, const struct wsph_r
 		free(label);
 	}
 	wsph_results_count(r, &n);
-	fprintf(out, "# %lu passed, %lu failed, %lu errors, %lu skipped\n",
+	fprintf(out, "# %lu passed, %lu failed, %lu errors",
 	        (unsigned long)(n.tests - n.failures - n.errors - n.skipped),
-	        (unsigned long)n.failures, (unsigned long)n.errors, (unsigned long)n.skipped);
+	        (unsigned long)n.failures, (unsigned long)n.errors);
+	if (n.deadlocks)
+		fprintf(out, " (%lu deadlock%s)", (unsigned long)n.deadlocks,
+		        n.deadlocks == 1 ? "" : "s");
+	fprintf(out, ", %lu skipped\n", (unsigned long)n.skipped);
 	return ferror(out) ? -1 : 0;
 }

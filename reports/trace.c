@@ -314,6 +314,8 @@ static void put_summary(FILE *out, const struct wsph_results *r, const struct ws
 	put_int(out, "passed", (long long)(n.tests - n.failures - n.errors - n.skipped));
 	put_int(out, "failures", (long long)n.failures);
 	put_int(out, "errors", (long long)n.errors);
+	if (n.deadlocks) /* of the errors; the key only when there are some */
+		put_int(out, "deadlocks", (long long)n.deadlocks);
 	put_int(out, "skipped", (long long)n.skipped);
 	put_int(out, "warnings", (long long)n.warnings);
 	put_seconds(out, "time", r->time, o);

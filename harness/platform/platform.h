@@ -182,6 +182,8 @@ long wsph_plat_child_read(struct wsph_child *ch, char *buf, size_t len);
 /* Reads the provider's output (the child's stdout and stderr) the same way; -1 once it is closed
  * (which says nothing about the process: a provider may close its stdout). */
 long wsph_plat_child_read_output(struct wsph_child *ch, char *buf, size_t len);
+/* The child's process id (for wsph_plat_idle_threads_of). */
+unsigned long wsph_plat_child_pid(const struct wsph_child *ch);
 /* 1 when the child process has ended (it stays unreaped until wsph_plat_child_end). */
 int wsph_plat_child_ended(struct wsph_child *ch);
 /* Ends the child: kills it first when `kill`, else waits up to wait_ms for it to exit (then kills
@@ -282,5 +284,22 @@ int wsph_plat_idle_thread(unsigned long tid, unsigned long waiter);
 /* The calling thread is one of the harness's helpers, which wait with time limits of their own
  * (on 1) or is no longer one (0). */
 void wsph_plat_idle_exempt(int on);
+/* One thread as a hang's explanation shows it (platform idle.c). */
+struct wsph_thread_wait {
+	unsigned long tid;
+	char state;    /* 'R' running, 'S' blocked, 'D' in an uninterruptible wait, ... */
+	int untimed;   /* blocked in a wait with no time limit on nothing ready */
+	char call[40]; /* the system call it is blocked in ("futex", "poll"; "" not known) */
+};
+/* Every thread of this process but the caller and the harness's helpers, as they are now: up to
+ * max of them into out. Returns how many there are (may be more than max), or -1 when the
+ * platform cannot tell (Windows). Unlike wsph_plat_idle, a thread inside a WSP call is judged by
+ * its system call like any other. */
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max);
+/* The same for the threads of another process of the program's (a child the parent is about to
+ * end at its time limit): the harness's helpers there are known by the name they give themselves
+ * (wsph_plat_idle_exempt), and whether a wait has a time limit is read from its system call's
+ * arguments alone. -1 when the platform cannot tell (Windows) or the process cannot be read. */
+int wsph_plat_idle_threads_of(unsigned long pid, struct wsph_thread_wait *out, size_t max);
 
 #endif

@@ -21,6 +21,36 @@
 static int g_table_taken;
 static int g_cleaned_up; /* a final WSPCleanup has happened (the no-reinit variant) */
 
+/* The cleanup-joins-locked variant: a worker thread from the first WSPStartup to the final
+ * WSPCleanup, which takes the lock every few milliseconds (as a housekeeping thread does) until
+ * told to stop. */
+static int g_worker_stop; /* behind pv_lock */
+static int g_worker_up;
+
+void mb_worker_loop(void)
+{
+	for (;;) {
+		pv_lock();
+		int stop = g_worker_stop;
+		pv_unlock();
+		if (stop)
+			return;
+		pv_sleep_ms(5);
+	}
+}
+
+/* With the lock held, at the final WSPCleanup: the worker is told to stop and waited for. The
+ * bug: the wait is made with the lock held, and the worker needs the lock to see that it must
+ * stop: neither ever goes on. (The right order: unlock, then wait.) */
+static void stop_worker_locked(void)
+{
+	if (!g_worker_up)
+		return;
+	g_worker_stop = 1;
+	g_worker_up = 0;
+	mb_worker_join();
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* WSPCleanup                                                                                   */
 
@@ -60,6 +90,8 @@ static int WSPAPI mb_Cleanup(LPINT lpErrno)
 		mb_g.gen++;
 		mb_g.next_port = MB_EPHEMERAL_FIRST;
 		pv_wake_all();
+		if (F(CLEANUP_JOINS_LOCKED))
+			stop_worker_locked();
 	}
 	pv_unlock();
 	mb_batch_flush(&b);
@@ -163,6 +195,10 @@ WSPH_PROVIDER_EXPORT MB_STARTUP_ATTR int WSPAPI WSPStartup(WORD wVersionRequeste
 	int first = mb_g.startups == 0;
 	WSPUPCALLTABLE up = mb_g.up;
 	mb_g.startups++;
+	if (F(CLEANUP_JOINS_LOCKED) && first && !g_worker_up) {
+		g_worker_stop = 0;
+		g_worker_up = mb_worker_start() == 0;
+	}
 	pv_unlock();
 
 	if (F(OPENS_THREAD_IN_STARTUP) && first) {

@@ -1,4 +1,5 @@
-/* The faulty-variant switches. Each variant breaks exactly one rule (see providers/faulty/meson.build).
+/* The faulty-variant switches. Each variant breaks exactly one rule (see providers/faulty/meson.build),
+ * but CLEANUP_JOINS_LOCKED, which breaks none and deadlocks (faulty_status_specs there).
  *
  * The variants share one compilation of mockbase's sources (MOCKBASE_FAULTY): the fault is chosen
  * at run time by mockbase_fault, a constant defined by the variant's own small file
@@ -67,7 +68,8 @@
 	X(UNLOCKED_HANDLE_TABLE) \
 	X(LOCK_ORDER_DEADLOCK) \
 	X(CLOSE_LEAVES_BLOCKED) \
-	X(CLEANUP_WAITS_CALLS)
+	X(CLEANUP_WAITS_CALLS) \
+	X(CLEANUP_JOINS_LOCKED)
 
 enum mb_fault {
 	MB_FAULT_NONE,

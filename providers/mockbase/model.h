@@ -450,4 +450,13 @@ SOCKET WSPAPI mb_JoinLeaf(SOCKET s, const struct sockaddr *name, int namelen, LP
                           LPINT lpErrno);
 BOOL WSPAPI mb_GetQOSByName(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS, LPINT lpErrno);
 
+/* ------------------------------------------------------------------------------------------ */
+/* worker_posix.c, worker_win32.c: the cleanup-joins-locked variant's worker thread, started by
+ * the first WSPStartup; it takes the lock every few milliseconds until the final WSPCleanup says
+ * stop (mockbase.c, mb_worker_loop). The reference provider never starts it. */
+
+int mb_worker_start(void);
+void mb_worker_join(void);
+void mb_worker_loop(void);
+
 #endif

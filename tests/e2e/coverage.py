@@ -8,7 +8,9 @@ A rule only the concurrent faulty providers trip (faulty_concurrent) is noted ra
 while no scenarios/concurrent/ folder exists: the scenarios that check it need the parallel step.
 
 Reads the sources only: scenarios/**.yaml, providers/faulty/meson.build (faulty_specs,
-faulty_reruns, faulty_concurrent), providers/passthru-lsp/meson.build (faulty_lsp_specs) and
+faulty_reruns, faulty_concurrent; faulty_status_specs, the variants whose defect is a hang: a
+known status and an existing scenario file), providers/passthru-lsp/meson.build
+(faulty_lsp_specs) and
 providers/hostile/meson.build (hostile_specs whose expectation is a rule ID).
 """
 import argparse
@@ -129,6 +131,17 @@ def main():
             problems.append(f"{rid}: {name} trips it (meson) but rules.yaml does not list it in tripped_by")
         elif rid not in by_id:
             problems.append(f"{name}: its meson entry names {rid}, which rules.yaml does not define")
+
+    # Faulty providers whose defect is a hang, not a broken rule: a status every report knows,
+    # and a scenario file of the tests' data.
+    data = os.path.join(root, "tests", "e2e", "data")
+    for item in meson_list(text, "faulty_status_specs"):
+        if len(item) < 4 or item[1] not in ("deadlock", "timeout"):
+            problems.append(f"faulty_status_specs {item}: the status must be deadlock or timeout")
+        elif not os.path.exists(os.path.join(data, item[3])):
+            problems.append(f"{item[0]}: its scenario file tests/e2e/data/{item[3]} does not exist")
+        elif item[0] in built:
+            problems.append(f"{item[0]}: listed with a status and with a rule")
 
     n_checked = sum(1 for r in rules if not r.get("not_checkable") and not r["id"].startswith("HARNESS."))
     n_not = sum(1 for r in rules if r.get("not_checkable"))

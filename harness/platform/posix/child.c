@@ -191,6 +191,11 @@ int wsph_plat_child_send(struct wsph_child *ch, const char *text)
 	return 0;
 }
 
+unsigned long wsph_plat_child_pid(const struct wsph_child *ch)
+{
+	return (unsigned long)ch->pid;
+}
+
 int wsph_plat_child_ended(struct wsph_child *ch)
 {
 	siginfo_t si;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #define MAX_EXEMPT 16
+#define HELPER_NAME "wsph-helper" /* the name the harness's helpers give themselves */
 
 /* the harness's own helper threads (the channel's flusher, the stall monitor, the watchdog's
  * waiting thread): their timed waits are the harness's, not the provider's */
@@ -31,6 +33,10 @@ static volatile unsigned long exempt[MAX_EXEMPT];
 void wsph_plat_idle_exempt(int on)
 {
 	unsigned long me = wsph_plat_thread_id();
+	/* named, so that a parent that looks at this process's threads knows them too (never the
+	 * main thread: its name is the process's) */
+	if (on && me != (unsigned long)getpid())
+		prctl(PR_SET_NAME, HELPER_NAME, 0, 0, 0);
 	for (int i = 0; i < MAX_EXEMPT; i++) {
 		if (on && __sync_bool_compare_and_swap(&exempt[i], 0ul, me))
 			return;
@@ -47,11 +53,12 @@ static int is_exempt(unsigned long tid)
 	return 0;
 }
 
-/* Reads /proc/self/task/TID/NAME into buf; its length, or -1. */
-static long read_task(const char *tid, const char *name, char *buf, size_t len)
+/* Reads /proc/PROC/task/TID/NAME into buf (PROC "self" or a process id); its length, or -1. */
+static long read_task_of(const char *proc, const char *tid, const char *name, char *buf,
+			 size_t len)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/task/%s/%s", tid, name);
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%s/task/%s/%s", proc, tid, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -61,6 +68,11 @@ static long read_task(const char *tid, const char *name, char *buf, size_t len)
 		return -1;
 	buf[n] = '\0';
 	return (long)n;
+}
+
+static long read_task(const char *tid, const char *name, char *buf, size_t len)
+{
+	return read_task_of("self", tid, name, buf, len);
 }
 
 /* Is descriptor fd ready for `events` now? */
@@ -120,6 +132,30 @@ static int select_ready(long nfds, unsigned long r, unsigned long w)
 }
 
 enum { IN = POLLIN, OUT = POLLOUT };
+
+/* The waits for a signal or a child: 1 with no time limit, 0 otherwise (or not one of them). */
+static int untimed_wait_of_signals(long nr, const unsigned long *a)
+{
+	(void)a;
+	switch (nr) {
+#ifdef SYS_pause
+	case SYS_pause:
+#endif
+#ifdef SYS_rt_sigsuspend
+	case SYS_rt_sigsuspend:
+#endif
+#ifdef SYS_wait4
+	case SYS_wait4:
+#endif
+		return 1;
+#ifdef SYS_rt_sigtimedwait
+	case SYS_rt_sigtimedwait:
+		return a[2] == 0;
+#endif
+	default:
+		return 0;
+	}
+}
 
 /* The system call a blocked thread is in (nr, its six arguments): 1 when it waits without a time
  * limit on nothing ready, 0 otherwise (timed, ready, or a call this table does not know). */
@@ -186,23 +222,36 @@ static int untimed_wait(long nr, const unsigned long *a)
 	case SYS_connect:
 #endif
 		return !fd_ready((long)a[0], OUT) && !socket_timed((long)a[0]);
-#ifdef SYS_pause
-	case SYS_pause:
-#endif
-#ifdef SYS_rt_sigsuspend
-	case SYS_rt_sigsuspend:
-#endif
-#ifdef SYS_wait4
-	case SYS_wait4:
-#endif
-		return 1;
-#ifdef SYS_rt_sigtimedwait
-	case SYS_rt_sigtimedwait:
-		return a[2] == 0;
-#endif
 	default:
-		return 0;
+		return untimed_wait_of_signals(nr, a);
 	}
+}
+
+/* The system call thread tid is in (its number; its six arguments into a): -1 when it is in none,
+ * -2 when the thread ended meanwhile. */
+static long task_syscall(const char *proc, const char *tid, unsigned long a[6])
+{
+	char buf[256];
+	if (read_task_of(proc, tid, "syscall", buf, sizeof buf) < 0)
+		return -2;
+	char *p = buf;
+	long nr = strtol(p, &p, 10);
+	for (int i = 0; i < 6; i++)
+		a[i] = strtoul(p, &p, 16);
+	return nr;
+}
+
+/* The thread's state letter from its status ('?' when it ended meanwhile); its voluntary and
+ * involuntary context switches added to *switches (when not NULL). */
+static char task_state(const char *proc, const char *tid, uint64_t *switches)
+{
+	char buf[4096];
+	if (read_task_of(proc, tid, "status", buf, sizeof buf) < 0)
+		return '?';
+	const char *st = strstr(buf, "\nState:\t");
+	for (const char *k = buf; switches && (k = strstr(k, "ctxt_switches:\t")) != NULL; k++)
+		*switches += strtoull(k + 15, NULL, 10);
+	return st ? st[8] : '?';
 }
 
 /* One thread: 1 when it waits for good, 0 when it may still do something; its voluntary and
@@ -210,24 +259,182 @@ static int untimed_wait(long nr, const unsigned long *a)
  * in any wait, and its switches are not counted. */
 static int thread_waits(const char *tid, int waiter, uint64_t *switches)
 {
-	char buf[4096];
-	if (read_task(tid, "status", buf, sizeof buf) < 0)
+	char state = task_state("self", tid, waiter ? NULL : switches);
+	if (state == '?')
 		return 1; /* it ended meanwhile: it does nothing any more */
-	const char *st = strstr(buf, "\nState:\t");
-	for (const char *k = buf; !waiter && (k = strstr(k, "ctxt_switches:\t")) != NULL; k++)
-		*switches += strtoull(k + 15, NULL, 10);
-	if (!st || st[8] != 'S')
+	if (state != 'S')
 		return 0; /* running, in an uninterruptible wait (it ends by itself), stopped, ... */
 	if (waiter)
 		return 1;
-	if (read_task(tid, "syscall", buf, sizeof buf) < 0)
-		return 1;
-	char *p = buf;
-	long nr = strtol(p, &p, 10);
 	unsigned long a[6];
-	for (int i = 0; i < 6; i++)
-		a[i] = strtoul(p, &p, 16);
-	return nr >= 0 && untimed_wait(nr, a);
+	long nr = task_syscall("self", tid, a);
+	return nr == -2 || (nr >= 0 && untimed_wait(nr, a));
+}
+
+/* The names of the system calls a blocked thread is commonly in. */
+static const struct {
+	long nr;
+	const char *name;
+} call_names[] = {
+#ifdef SYS_futex
+	{SYS_futex, "futex"},
+#endif
+#ifdef SYS_poll
+	{SYS_poll, "poll"},
+#endif
+#ifdef SYS_ppoll
+	{SYS_ppoll, "ppoll"},
+#endif
+#ifdef SYS_select
+	{SYS_select, "select"},
+#endif
+#ifdef SYS_pselect6
+	{SYS_pselect6, "pselect6"},
+#endif
+#ifdef SYS_epoll_wait
+	{SYS_epoll_wait, "epoll_wait"},
+#endif
+#ifdef SYS_epoll_pwait
+	{SYS_epoll_pwait, "epoll_pwait"},
+#endif
+#ifdef SYS_read
+	{SYS_read, "read"},
+#endif
+#ifdef SYS_recvfrom
+	{SYS_recvfrom, "recvfrom"},
+#endif
+#ifdef SYS_recvmsg
+	{SYS_recvmsg, "recvmsg"},
+#endif
+#ifdef SYS_accept
+	{SYS_accept, "accept"},
+#endif
+#ifdef SYS_accept4
+	{SYS_accept4, "accept4"},
+#endif
+#ifdef SYS_write
+	{SYS_write, "write"},
+#endif
+#ifdef SYS_sendto
+	{SYS_sendto, "sendto"},
+#endif
+#ifdef SYS_connect
+	{SYS_connect, "connect"},
+#endif
+#ifdef SYS_pause
+	{SYS_pause, "pause"},
+#endif
+#ifdef SYS_rt_sigsuspend
+	{SYS_rt_sigsuspend, "rt_sigsuspend"},
+#endif
+#ifdef SYS_rt_sigtimedwait
+	{SYS_rt_sigtimedwait, "rt_sigtimedwait"},
+#endif
+#ifdef SYS_wait4
+	{SYS_wait4, "wait4"},
+#endif
+#ifdef SYS_nanosleep
+	{SYS_nanosleep, "nanosleep"},
+#endif
+#ifdef SYS_clock_nanosleep
+	{SYS_clock_nanosleep, "clock_nanosleep"},
+#endif
+};
+
+/* A wait of another process's thread with no time limit, told from its system call's arguments
+ * alone (its descriptors and socket options are that process's): the futex, poll, select and
+ * signal waits; a read or write may have a socket time limit, so it is not known (0). */
+static int remote_untimed(long nr, const unsigned long *a)
+{
+	switch (nr) {
+#ifdef SYS_futex
+	case SYS_futex: return a[3] == 0;
+#endif
+#ifdef SYS_poll
+	case SYS_poll: return (long)(int)a[2] < 0;
+#endif
+#ifdef SYS_ppoll
+	case SYS_ppoll: return a[2] == 0;
+#endif
+#ifdef SYS_select
+	case SYS_select: return a[4] == 0;
+#endif
+#ifdef SYS_pselect6
+	case SYS_pselect6: return a[4] == 0;
+#endif
+#ifdef SYS_epoll_wait
+	case SYS_epoll_wait: return (long)(int)a[3] < 0;
+#endif
+#ifdef SYS_epoll_pwait
+	case SYS_epoll_pwait: return (long)(int)a[3] < 0;
+#endif
+	default: return untimed_wait_of_signals(nr, a);
+	}
+}
+
+/* One thread as an explanation shows it: proc "self" (its waits judged as wsph_plat_idle does)
+ * or another process's id. */
+static void thread_wait(const char *proc, const char *name, unsigned long tid,
+			struct wsph_thread_wait *w)
+{
+	memset(w, 0, sizeof *w);
+	w->tid = tid;
+	w->state = task_state(proc, name, NULL);
+	if (w->state != 'S')
+		return;
+	unsigned long a[6];
+	long nr = task_syscall(proc, name, a);
+	int self = !strcmp(proc, "self");
+	w->untimed = nr >= 0 && (self ? untimed_wait(nr, a) : remote_untimed(nr, a));
+	for (size_t i = 0; nr >= 0 && i < sizeof call_names / sizeof call_names[0]; i++)
+		if (call_names[i].nr == nr)
+			snprintf(w->call, sizeof w->call, "%s", call_names[i].name);
+	if (nr >= 0 && !w->call[0])
+		snprintf(w->call, sizeof w->call, "system call %ld", nr);
+}
+
+/* The harness's helpers of another process, known by the name they give themselves. */
+static int remote_helper(const char *proc, const char *tid)
+{
+	char buf[32];
+	return read_task_of(proc, tid, "comm", buf, sizeof buf) > 0 &&
+	       !strncmp(buf, HELPER_NAME, strlen(HELPER_NAME));
+}
+
+static int threads_of(const char *proc, struct wsph_thread_wait *out, size_t max)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%s/task", proc);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int self = !strcmp(proc, "self");
+	unsigned long me = wsph_plat_thread_id();
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		unsigned long tid = strtoul(e->d_name, NULL, 10);
+		if (e->d_name[0] == '.' || (self && (tid == me || is_exempt(tid))) ||
+		    (!self && remote_helper(proc, e->d_name)))
+			continue;
+		if ((size_t)n < max)
+			thread_wait(proc, e->d_name, tid, &out[n]);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max)
+{
+	return threads_of("self", out, max);
+}
+
+int wsph_plat_idle_threads_of(unsigned long pid, struct wsph_thread_wait *out, size_t max)
+{
+	char proc[32];
+	snprintf(proc, sizeof proc, "%lu", pid);
+	return threads_of(proc, out, max);
 }
 
 /* The time thread tid has run on a CPU, in nanoseconds (schedstat; else its user and system

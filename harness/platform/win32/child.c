@@ -729,6 +729,11 @@ long wsph_plat_child_read_output(struct wsph_child *ch, char *buf, size_t len)
 	return reader_read(&ch->out, buf, len);
 }
 
+unsigned long wsph_plat_child_pid(const struct wsph_child *ch)
+{
+	return (unsigned long)GetProcessId(ch->proc);
+}
+
 int wsph_plat_child_ended(struct wsph_child *ch)
 {
 	if (!proc_ended(ch))

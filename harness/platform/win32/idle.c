@@ -24,3 +24,18 @@ void wsph_plat_idle_exempt(int on)
 {
 	(void)on;
 }
+
+int wsph_plat_idle_threads(struct wsph_thread_wait *out, size_t max)
+{
+	(void)out;
+	(void)max;
+	return -1;
+}
+
+int wsph_plat_idle_threads_of(unsigned long pid, struct wsph_thread_wait *out, size_t max)
+{
+	(void)pid;
+	(void)out;
+	(void)max;
+	return -1;
+}
