@@ -11,6 +11,7 @@
 #include "platform/async.h"
 #include "platform/platform.h"
 #include "procstate.h"
+#include "rules.h"
 #include "upcalls.h"
 #include "util.h"
 #include "watchdog.h"
@@ -1095,6 +1096,22 @@ static void feed(struct sched *s, struct slot *sl, int final)
 		consume(sl, wsph_caseio_reader_feed(rd, sl->buf, sl->len, final));
 }
 
+/* A case that ended hung (timeout, deadlock): the rules about calls that never returned judge the
+ * trace rebuilt from its stream (the child's own judgement ended with it). */
+static void judge_unfinished(struct sched *s, struct entry *e)
+{
+	const char *type = e->c.error_type;
+	if (e->c.outcome != WSPH_ERROR || !type ||
+	    (strcmp(type, "timeout") != 0 && strcmp(type, "deadlock") != 0))
+		return;
+	struct wsph_rules_config rc;
+	memset(&rc, 0, sizeof rc);
+	rc.set = s->cfg->set;
+	rc.scenario = s->sels[e->sel].sc;
+	rc.kind = s->sels[e->sel].kind;
+	wsph_rules_judge_unfinished(&rc, &e->c);
+}
+
 /* The running case's stream read so far, made its entry's verdict with how the child ended. */
 static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end, long code)
 {
@@ -1108,6 +1125,7 @@ static void parse_case(struct sched *s, struct slot *sl, enum wsph_child_end end
 			explain_hang(&e->c, e->c.events, (uint64_t)e->timeout_ms * 1000000u,
 				     s->sels[e->sel].sc, n >= 0 ? sl->waits : NULL,
 				     n >= 0 ? (size_t)n : 0);
+		judge_unfinished(s, e);
 	} else {
 		s->oom = 1;
 		e->c.outcome = WSPH_ERROR;
