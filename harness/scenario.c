@@ -1291,9 +1291,10 @@ static int load_parallel(struct step_list *l, size_t k, const struct wsph_yaml_n
 	for (size_t i = 0; i < threads->n_pairs; i++) {
 		const struct wsph_yaml_node *key = threads->pairs[i].key, *v = threads->pairs[i].value;
 		snprintf(what, sizeof what, "the steps of thread '%.40s'", key->text);
-		if (wsph_yaml_want_sequence(v, what, 1, l->diag) ||
-		    !(par->threads[i].name = dup_cstr(key->text)))
-			return par->threads[i].name ? -1 : wsph_yaml_error(l->diag, key, "out of memory");
+		if (wsph_yaml_want_sequence(v, what, 1, l->diag))
+			return -1;
+		if (!(par->threads[i].name = dup_cstr(key->text)))
+			return wsph_yaml_error(l->diag, key, "out of memory");
 		par->n_threads++;
 		par->threads[i].loc = wsph_yaml_loc(key);
 		par->threads[i].first = l->sc->n_steps;

@@ -506,7 +506,7 @@ Test(scenario, op_names_are_the_yaml_keys)
 		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername",
 		"asyncselect", "eventselect", "enumnetworkevents", "select", "waitmessage",
 		"waitevent", "alertable", "complete", "getoverlappedresult", "arrive",
-		"cancelblockingcall"};
+		"cancelblockingcall", "parallel", "barrier"};
 	int i;
 
 	cr_assert_eq(sizeof names / sizeof names[0], WSPH_OP_COUNT);
