@@ -290,6 +290,19 @@ static int run_reports(struct options *o, struct wsph_results *results)
 	return unwritten ? EXIT_INTERNAL : 0;
 }
 
+/* Whether --filter selects the scenario in a kind the run makes. */
+static int stress_selected(const struct options *o, const struct wsph_scenario *sc)
+{
+	static const unsigned kinds[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
+	int selected = 0;
+	for (int k = 0; k < 2 && !selected; k++) {
+		char *id = (o->kinds & kinds[k]) ? wsph_case_id(sc, wsph_kind_name(kinds[k])) : NULL;
+		selected = id && (!o->filter || wsph_filter_match(o->filter, id));
+		free(id);
+	}
+	return selected;
+}
+
 /* --stress N: the runs of each concurrent scenario (the same in a child, from the same command
  * line), and with -v each run's start offsets. */
 static int run_stress(const struct options *o, struct wsph_suite *suite)
@@ -302,7 +315,7 @@ static int run_stress(const struct options *o, struct wsph_suite *suite)
 	for (size_t i = 0; o->verbose && o->child_case < 0 && i < suite->n_scenarios; i++) {
 		const struct wsph_scenario *sc = &suite->scenarios[i];
 		wsph_stress_describe(sc, buf, sizeof buf);
-		if (buf[0])
+		if (buf[0] && stress_selected(o, sc))
 			printf("stress %s/%s: start offsets %s\n", wsph_suite_of(sc->classname),
 			       sc->name, buf);
 	}

@@ -178,6 +178,7 @@ static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_e
 
 static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *fmt, ...) WSPH_PRINTF(4, 5);
 static void report_locked(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *msg);
+static void stop_record(struct drv *d, const struct wsph_step *st);
 
 /* A step's expectation was not met: charged to the step's rule, except in a control step, whose
  * failure makes the case inconclusive instead. Either way the scenario stops after the step. */
@@ -201,9 +202,12 @@ static void report_locked(struct drv *d, const struct wsph_step *st, uint64_t se
 		snprintf(me.failure, sizeof me.failure, "%.390s", msg);
 	}
 	/* After the scenario stopped only its teardown runs: how it goes follows from the defect
-	 * already found (a close of a handle the provider mishandled), and is not charged again. */
-	if (d->stopped)
+	 * already found (a close of a handle the provider mishandled), and is not charged again;
+	 * nor is a step of a thread that ends after another thread's step stopped the scenario. */
+	if (d->stopped || (wsph_atomic_load_int(&d->stop_req) && d->stop_step != me.step))
 		return;
+	if (st->thread)
+		stop_record(d, st); /* at once: the other threads charge nothing more */
 	/* One defect, one finding: a result a rule already judged is not charged to the step too,
 	 * nor is a step during which a rule was already broken (its result follows from that). */
 	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)) &&
@@ -1628,6 +1632,8 @@ static void step_alertable(struct drv *d, const struct wsph_step *st)
 static void play_step(struct drv *d, const struct wsph_scenario *sc, size_t i,
 		      struct wsph_blocking_stats *hook_seen);
 static void stop_after(struct drv *d, const struct wsph_step *st);
+static void play_teardown(struct drv *d, size_t from, size_t to,
+			  struct wsph_blocking_stats *hook_seen);
 
 /* One repetition of a parallel block: its barriers. */
 struct block {
@@ -1667,12 +1673,9 @@ static int block_thread_main(void *ctx)
 	size_t j = 0;
 	for (; j < ts->n_steps && !wsph_atomic_load_int(&d->stop_req); j++)
 		play_step(d, d->sc, ts->first + j, &hook_seen);
-	if (j < ts->n_steps)
+	if (j < ts->n_steps) {
 		break_barriers(b);
-	for (; j < ts->n_steps; j++) {
-		lock(d);
-		unreached(d, NULL, (int)(ts->first + j) + 1, "%s", d->stop_reason);
-		unlock(d);
+		play_teardown(d, ts->first + j, ts->first + ts->n_steps, &hook_seen);
 	}
 	return 0;
 }
@@ -1835,16 +1838,22 @@ static void stop_now(struct drv *d)
 static void stop_after(struct drv *d, const struct wsph_step *st)
 {
 	lock(d);
-	if (!wsph_atomic_load_int(&d->stop_req)) {
-		d->stop_step = me.step;
-		d->stop_control = st->control;
-		snprintf(d->stop_reason, sizeof d->stop_reason, "%sstep %d (%s) failed: %s",
-			 st->control ? "the control " : "", me.step, wsph_op_name(st->op), me.failure);
-		wsph_atomic_store_int(&d->stop_req, 1);
-	}
+	stop_record(d, st);
 	unlock(d);
 	if (!st->thread)
 		stop_now(d);
+}
+
+/* stop_after's record, with the lock held. */
+static void stop_record(struct drv *d, const struct wsph_step *st)
+{
+	if (wsph_atomic_load_int(&d->stop_req))
+		return;
+	d->stop_step = me.step;
+	d->stop_control = st->control;
+	snprintf(d->stop_reason, sizeof d->stop_reason, "%sstep %d (%s) failed: %s",
+		 st->control ? "the control " : "", me.step, wsph_op_name(st->op), me.failure);
+	wsph_atomic_store_int(&d->stop_req, 1);
 }
 
 static int step_mentions(const struct wsph_step *st, const char *rule)
@@ -2079,6 +2088,26 @@ static int load_provider(struct drv *d, unsigned long me, struct wsph_case *c)
 	return 0;
 }
 
+/* After a stop, steps [from, to): the rest of a block's thread, or on the main thread the steps
+ * after the stop (blocks that never ran included: their teardown runs on the main thread). The
+ * teardown among them runs, the closes first, then the cleanups; the rest is not reached. */
+static void play_teardown(struct drv *d, size_t from, size_t to,
+			  struct wsph_blocking_stats *hook_seen)
+{
+	const struct wsph_scenario *sc = d->sc;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = from; k < to; k++) {
+			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
+			me.step = (int)k + 1;
+			if (cleanup != pass)
+				continue;
+			if (teardown(d, &sc->steps[k]))
+				play_step(d, sc, k, hook_seen);
+			else
+				unreached(d, NULL, me.step, "%s", d->stop_reason);
+		}
+}
+
 /* The main thread's step after step i: past a parallel step's threads. */
 static size_t next_main_step(const struct wsph_scenario *sc, size_t i)
 {
@@ -2097,17 +2126,7 @@ static void play_steps(struct drv *d)
 	size_t i = 0;
 	for (; i < sc->n_steps && !d->stopped; i = next_main_step(sc, i))
 		play_step(d, sc, i, &hook_seen);
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = i; k < sc->n_steps; k++) {
-			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
-			me.step = (int)k + 1;
-			if (cleanup != pass)
-				continue;
-			if (!sc->steps[k].thread && teardown(d, &sc->steps[k]))
-				play_step(d, sc, k, &hook_seen);
-			else
-				unreached(d, NULL, me.step, "%s", d->stop_reason);
-		}
+	play_teardown(d, i, sc->n_steps, &hook_seen);
 	if (d->n_unreached > 1)
 		qsort(d->unreached, d->n_unreached, sizeof *d->unreached, by_step);
 	join_arrival(d);

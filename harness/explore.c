@@ -288,6 +288,8 @@ static int can(struct gen *g, enum wsph_op op)
 	case WSPH_OP_SHUTDOWN:
 	case WSPH_OP_GETPEERNAME:
 	case WSPH_OP_ARRIVE: return exists(g, p_connected);
+	case WSPH_OP_PARALLEL: /* threads: a random sequence stays on one thread */
+	case WSPH_OP_BARRIER: return 0;
 	default: return 1;
 	}
 }
