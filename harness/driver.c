@@ -141,8 +141,11 @@ static void *fn_address(const void *fnptr_storage)
 
 /* ---- calls and their events ---- */
 
-static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn, uint64_t a0,
-			   uint64_t a1, uint64_t a2, uint64_t a3)
+/* A CALL event filled, not recorded yet: a step that records more of its arguments (they must be
+ * in place when it is recorded, for another driver thread may have the engine read it at once)
+ * fills them before call_push. */
+static void call_fill(struct wsph_event *ev, enum wsph_fn fn, uint64_t a0, uint64_t a1,
+		      uint64_t a2, uint64_t a3)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->kind = WSPH_EV_CALL;
@@ -154,9 +157,20 @@ static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn
 	ev->a[3] = a3;
 	ev->err = WSPH_ERRNO_UNSET;
 	snprintf(ev->module, sizeof ev->module, "wspharness");
+}
+
+static uint64_t call_push(struct drv *d, struct wsph_event *ev)
+{
 	ev->seq = wsph_trace_append(d->trace, ev);
 	wsph_upcalls_enter(ev->seq, me.step);
 	return ev->seq;
+}
+
+static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn, uint64_t a0,
+			   uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	call_fill(ev, fn, a0, a1, a2, a3);
+	return call_push(d, ev);
 }
 
 static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_event *ret,
@@ -575,9 +589,9 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 		return;
 	}
 	WORD version = (WORD)st->version;
-	call_begin(d, &call, WSPH_FN_WSPSTARTUP, version, 0, 0, 0);
+	call_fill(&call, WSPH_FN_WSPSTARTUP, version, 0, 0, 0);
 	call.table = st->table;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	int rc = d->startup(version, &data, &d->pi_stream, buf, filled);
 	memcpy(&procs, filled, sizeof procs);
 	wsph_proctables_returned(d->tables, filled);
@@ -648,10 +662,10 @@ static void step_socket(struct drv *d, const struct wsph_step *st)
 	WSAPROTOCOL_INFOW *pi = dgram ? &d->pi_dgram : &d->pi_stream;
 	struct wsph_event call, ret;
 	int err = WSPH_ERRNO_UNSET;
-	call_begin(d, &call, WSPH_FN_WSPSOCKET, AF_INET, (uint64_t)type, (uint64_t)proto,
-		   pi->dwCatalogEntryId);
+	call_fill(&call, WSPH_FN_WSPSOCKET, AF_INET, (uint64_t)type, (uint64_t)proto,
+		  pi->dwCatalogEntryId);
 	call.a[4] = WSA_FLAG_OVERLAPPED;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	SOCKET s = d->procs.lpWSPSocket(AF_INET, type, proto, pi, 0, WSA_FLAG_OVERLAPPED, &err);
 	call_end(d, &call, &ret, s == INVALID_SOCKET ? -1 : (int64_t)s, err, &d->procs.lpWSPSocket);
 	bind_name(d, st->as, s);
@@ -829,11 +843,11 @@ static int transfer_call(struct drv *d, const struct wsph_step *st, enum wsph_fn
 		op && st->completion == WSPH_COMPLETION_ROUTINE ? completion_routine : NULL;
 	/* a[2] (an output) carries the flags in the CALL: 1 overlapped, 2 lpThreadId given;
 	 * a[3] lpOverlapped, a[4] lpCompletionRoutine, a[5] the overlapped hEvent. */
-	call_begin(d, &call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
-		   (uint64_t)(uintptr_t)ov);
+	call_fill(&call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
+		  (uint64_t)(uintptr_t)ov);
 	call.a[4] = (uint64_t)(uintptr_t)fn_address(&routine);
 	call.a[5] = op ? (uint64_t)(uintptr_t)op->event : 0;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	if (op)
 		op->call_seq = call.seq;
 	if (fn == WSPH_FN_WSPSEND)
@@ -1132,10 +1146,10 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 	wsph_upcalls_blocking_stats(&before);
 	int err = WSPH_ERRNO_UNSET;
 	struct wsph_event call, ret;
-	call_begin(d, &call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
-		   (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
+	call_fill(&call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
+		  (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
 	record_sets(&call, args, 0);
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	int rc = d->procs.lpWSPSelect(0, args[0], args[1], args[2],
 				      st->timeout_ms < 0 ? NULL : &tv, &err);
 	if (rc != SOCKET_ERROR)
