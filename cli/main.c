@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "ruleset.h"
 #include "runner.h"
+#include "stress.h"
 #include "sha256.h"
 #include "scenario.h"
 #include "util.h"
@@ -289,6 +290,38 @@ static int run_reports(struct options *o, struct wsph_results *results)
 	return unwritten ? EXIT_INTERNAL : 0;
 }
 
+/* Whether --filter selects the scenario in a kind the run makes. */
+static int stress_selected(const struct options *o, const struct wsph_scenario *sc)
+{
+	static const unsigned kinds[2] = {WSPH_KIND_NONIFS, WSPH_KIND_IFS};
+	int selected = 0;
+	for (int k = 0; k < 2 && !selected; k++) {
+		char *id = (o->kinds & kinds[k]) ? wsph_case_id(sc, wsph_kind_name(kinds[k])) : NULL;
+		selected = id && (!o->filter || wsph_filter_match(o->filter, id));
+		free(id);
+	}
+	return selected;
+}
+
+/* --stress N: the runs of each concurrent scenario (the same in a child, from the same command
+ * line), and with -v each run's start offsets. */
+static int run_stress(const struct options *o, struct wsph_suite *suite)
+{
+	char buf[512];
+	if (!o->stress)
+		return 0;
+	if (wsph_stress_expand(suite, o->stress, o->have_seed ? o->seed : WSPH_STRESS_DEFAULT_SEED))
+		return say(EXIT_INTERNAL, "wspharness: ", "out of memory");
+	for (size_t i = 0; o->verbose && o->child_case < 0 && i < suite->n_scenarios; i++) {
+		const struct wsph_scenario *sc = &suite->scenarios[i];
+		wsph_stress_describe(sc, buf, sizeof buf);
+		if (buf[0] && stress_selected(o, sc))
+			printf("stress %s/%s: start offsets %s\n", wsph_suite_of(sc->classname),
+			       sc->name, buf);
+	}
+	return 0;
+}
+
 /* Everything the run needs, loaded and checked: 0, or the exit status. */
 static int run_prepare(struct options *o, struct wsph_run_config *cfg, struct wsph_suite *suite,
 		       struct wsph_ruleset *set, char (*paths)[4096], GUID *guid)
@@ -305,6 +338,8 @@ static int run_prepare(struct options *o, struct wsph_run_config *cfg, struct ws
 		status = load_inputs(o, suite, set, 0);
 	if (!status && wsph_options_check_scenarios(o, suite, err, sizeof err))
 		status = say(EXIT_BAD_INPUT, "", err);
+	if (!status)
+		status = run_stress(o, suite);
 	if (status)
 		return status;
 	if (usable_module(&o->provider, paths[0], sizeof paths[0], err, sizeof err) != 0) {

@@ -20,6 +20,7 @@ const char wsph_usage[] =
 	"                      [--layered [--lower DLL] [--lower-non-ifs] [--guid GUID]]\n"
 	"                      [--catalog MANIFEST.yaml] [--timeout SECONDS] [--no-isolation]\n"
 	"                      [--fault-sweep] [--rule ID] [--shard K/N] [--jobs N|auto]\n"
+	"                      [--stress N [--seed N]]\n"
 	"       wspharness list [--ifs|--non-ifs] [--scenarios PATH]... [--rules FILE]\n"
 	"                       [--filter GLOB[:GLOB]...] [--allow-empty]\n"
 	"       wspharness list --steps\n"
@@ -131,6 +132,7 @@ static const struct num_spec nums[WSPH_NUM_COUNT] = {
 	[WSPH_NUM_RUNS] = {"--runs", "a whole number of sequences", 1, 100000000, 1, ""},
 	[WSPH_NUM_TIME] = {"--time", "a number of seconds", 0.001, 86400, 0, ""},
 	[WSPH_NUM_MAX_STEPS] = {"--max-steps", "a whole number of steps", 4, 64, 1, ""},
+	[WSPH_NUM_STRESS] = {"--stress", "a whole number of runs", 1, 10000, 1, ""},
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -350,7 +352,7 @@ static int set_report(struct parser *p, const struct flag *f, const char *v)
 	return OK;
 }
 
-/* explore's numbers: --seed, --runs, --time, --max-steps. */
+/* explore's numbers: --seed (run's too), --runs, --time, --max-steps; run's --stress. */
 static int set_explore_num(struct parser *p, const struct flag *f, const char *v)
 {
 	static const struct {
@@ -359,15 +361,19 @@ static int set_explore_num(struct parser *p, const struct flag *f, const char *v
 	} map[] = {{"--seed", WSPH_NUM_SEED},
 		   {"--runs", WSPH_NUM_RUNS},
 		   {"--time", WSPH_NUM_TIME},
-		   {"--max-steps", WSPH_NUM_MAX_STEPS}};
+		   {"--max-steps", WSPH_NUM_MAX_STEPS},
+		   {"--stress", WSPH_NUM_STRESS}};
 	double d = 0;
 	size_t k = 0;
 	while (strcmp(map[k].name, f->name))
 		k++;
 	if (wsph_num_parse(map[k].num, v, &d, p->err, p->errlen))
 		return BAD;
-	if (map[k].num == WSPH_NUM_SEED)
+	if (map[k].num == WSPH_NUM_SEED) {
 		p->o->seed = (unsigned long)d;
+		p->o->have_seed = 1;
+	} else if (map[k].num == WSPH_NUM_STRESS)
+		p->o->stress = (unsigned)d;
 	else if (map[k].num == WSPH_NUM_RUNS)
 		p->o->runs = (unsigned long)d;
 	else if (map[k].num == WSPH_NUM_TIME)
@@ -451,8 +457,11 @@ static const struct flag flags[] = {
 	{"--tap", "a path", set_report, NULL, 0, 0, NULL},
 	{"--trace", "a path", set_report, NULL, 0, 0, NULL},
 	{"--matrix", "a path", set_report, NULL, 0, 0, NULL},
-	{"--seed", "a whole number", set_explore_num, NULL, 0, E | NOT_RUN,
-	 "--seed N\texplore: the sequences' seed (default 1)"},
+	{"--stress", "a whole number of runs", set_explore_num, NULL, 0, 0,
+	 "--stress N\teach scenario marked concurrent: true N times (1 to 10000), its\nthreads "
+	 "started with seeded offsets"},
+	{"--seed", "a whole number", set_explore_num, NULL, 0, E,
+	 "--seed N\texplore: the sequences' seed; run: the --stress offsets' seed (default 1)"},
 	{"--runs", "a whole number of sequences", set_explore_num, NULL, 0, E | NOT_RUN,
 	 "--runs N\texplore: stop after N sequences"},
 	{"--time", "a number of seconds", set_explore_num, NULL, 0, E | NOT_RUN,

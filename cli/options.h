@@ -54,6 +54,8 @@ struct options {
 	int argc;
 	char **argv;
 	const char *lower, *guid, *catalog;
+	unsigned stress; /* run --stress N: the runs of each concurrent scenario (0: once, no offsets) */
+	int have_seed;	 /* --seed given (run: the stress offsets' seed) */
 	/* explore */
 	unsigned long seed, runs;
 	double explore_seconds; /* --time (0: none) */
@@ -101,6 +103,7 @@ enum wsph_num {
 	WSPH_NUM_RUNS,		  /* explore --runs */
 	WSPH_NUM_TIME,		  /* explore --time: seconds */
 	WSPH_NUM_MAX_STEPS,	  /* explore --max-steps */
+	WSPH_NUM_STRESS,	  /* run --stress */
 	WSPH_NUM_COUNT
 };
 

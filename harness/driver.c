@@ -15,6 +15,7 @@
 #include "wsph/spi.h"
 #include "decode.h"
 #include "stall.h"
+#include "stress.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,7 +55,6 @@ struct drv {
 		SOCKET s;
 	} names[MAX_NAMES];
 	size_t n_names;
-	int step;
 #define MAX_PENDING 64
 	struct pending *pending[MAX_PENDING];
 	size_t n_pending;
@@ -73,9 +73,6 @@ struct drv {
 	/* Premises: the first step whose expectation was not met stops the scenario; the steps
 	 * after it are not reached, but for those that close what is open (see teardown). */
 	int async_registered;  /* a WSPAsyncSelect succeeded */
-	size_t errors_before_step; /* error findings when the step began */
-	int failed_step;       /* the last step that reported an unmet expectation */
-	char failure[400];     /* what the first report of that step said */
 	int stopped;	       /* the step the scenario stopped at (0: running) */
 	int inconclusive;      /* ... and it was a control step */
 	char stop_reason[512];
@@ -84,7 +81,56 @@ struct drv {
 	struct wsph_unreached *unreached;
 	size_t n_unreached, cap_unreached;
 	uint32_t catalog_ids[16]; /* the provider's own catalog ids (the rule engine reads them) */
+	/* Threads: the lock of the bookkeeping above and of the rule engine (never held while the
+	 * provider is called), the parallel block in progress, and a stop a thread's step asked for
+	 * (the block's threads stop after their current step; the scenario after the block). */
+	struct wsph_mutex *lock;
+	struct block *block;
+	int stop_req; /* atomic */
+	int stop_step, stop_control;
 };
+
+/* What each driver thread (the main one, a parallel block's) keeps of its own: the step in
+ * progress, the error findings when it began, and the last step that reported an unmet
+ * expectation with what its first report said. */
+static WSPH_THREAD_LOCAL struct {
+	int step;
+	size_t errors_before_step;
+	int failed_step;
+	char failure[400];
+} me;
+
+static void lock(struct drv *d)
+{
+	wsph_mutex_lock(d->lock);
+}
+
+static void unlock(struct drv *d)
+{
+	wsph_mutex_unlock(d->lock);
+}
+
+/* The rule engine, one driver thread at a time. */
+static void rreport(struct drv *d, const char *rule, int step, uint64_t seq, const char *msg)
+{
+	lock(d);
+	wsph_rules_report(d->rules, rule, step, seq, msg);
+	unlock(d);
+}
+
+static void radvance(struct drv *d)
+{
+	lock(d);
+	wsph_rules_advance(d->rules);
+	unlock(d);
+}
+
+static void tables_check(struct drv *d, uint64_t seq, const char *after)
+{
+	lock(d);
+	wsph_proctables_check(d->tables, d->rules, me.step, seq, after);
+	unlock(d);
+}
 
 static void *fn_address(const void *fnptr_storage)
 {
@@ -95,22 +141,36 @@ static void *fn_address(const void *fnptr_storage)
 
 /* ---- calls and their events ---- */
 
-static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn, uint64_t a0,
-			   uint64_t a1, uint64_t a2, uint64_t a3)
+/* A CALL event filled, not recorded yet: a step that records more of its arguments (they must be
+ * in place when it is recorded, for another driver thread may have the engine read it at once)
+ * fills them before call_push. */
+static void call_fill(struct wsph_event *ev, enum wsph_fn fn, uint64_t a0, uint64_t a1,
+		      uint64_t a2, uint64_t a3)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->kind = WSPH_EV_CALL;
 	ev->fn = fn;
-	ev->step = d->step;
+	ev->step = me.step;
 	ev->a[0] = a0;
 	ev->a[1] = a1;
 	ev->a[2] = a2;
 	ev->a[3] = a3;
 	ev->err = WSPH_ERRNO_UNSET;
 	snprintf(ev->module, sizeof ev->module, "wspharness");
+}
+
+static uint64_t call_push(struct drv *d, struct wsph_event *ev)
+{
 	ev->seq = wsph_trace_append(d->trace, ev);
-	wsph_upcalls_enter(ev->seq, d->step);
+	wsph_upcalls_enter(ev->seq, me.step);
 	return ev->seq;
+}
+
+static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn, uint64_t a0,
+			   uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	call_fill(ev, fn, a0, a1, a2, a3);
+	return call_push(d, ev);
 }
 
 static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_event *ret,
@@ -124,13 +184,15 @@ static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_e
 	ret->err = err;
 	wsph_plat_module_name_at(fn_address(fnptr_storage), ret->module, sizeof ret->module);
 	ret->seq = wsph_trace_append(d->trace, ret);
-	wsph_rules_advance(d->rules);
+	radvance(d);
 	char after[96];
 	snprintf(after, sizeof after, "%s returned", wsph_fn_name(ret->fn));
-	wsph_proctables_check(d->tables, d->rules, d->step, ret->seq, after);
+	tables_check(d, ret->seq, after);
 }
 
 static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *fmt, ...) WSPH_PRINTF(4, 5);
+static void report_locked(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *msg);
+static void stop_record(struct drv *d, const struct wsph_step *st);
 
 /* A step's expectation was not met: charged to the step's rule, except in a control step, whose
  * failure makes the case inconclusive instead. Either way the scenario stops after the step. */
@@ -142,19 +204,29 @@ static void report(struct drv *d, const struct wsph_step *st, uint64_t seq, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (d->failed_step != d->step) {
-		d->failed_step = d->step;
-		snprintf(d->failure, sizeof d->failure, "%.390s", msg);
+	lock(d);
+	report_locked(d, st, seq, msg);
+	unlock(d);
+}
+
+static void report_locked(struct drv *d, const struct wsph_step *st, uint64_t seq, const char *msg)
+{
+	if (me.failed_step != me.step) {
+		me.failed_step = me.step;
+		snprintf(me.failure, sizeof me.failure, "%.390s", msg);
 	}
 	/* After the scenario stopped only its teardown runs: how it goes follows from the defect
-	 * already found (a close of a handle the provider mishandled), and is not charged again. */
-	if (d->stopped)
+	 * already found (a close of a handle the provider mishandled), and is not charged again;
+	 * nor is a step of a thread that ends after another thread's step stopped the scenario. */
+	if (d->stopped || (wsph_atomic_load_int(&d->stop_req) && d->stop_step != me.step))
 		return;
+	if (st->thread)
+		stop_record(d, st); /* at once: the other threads charge nothing more */
 	/* One defect, one finding: a result a rule already judged is not charged to the step too,
 	 * nor is a step during which a rule was already broken (its result follows from that). */
 	if (!st->control && (st->rule || !wsph_rules_charged(d->rules, seq)) &&
-	    wsph_rules_errors(d->rules) == d->errors_before_step)
-		wsph_rules_report(d->rules, st->rule, d->step, seq, msg);
+	    wsph_rules_errors(d->rules) == me.errors_before_step)
+		rreport(d, st->rule, me.step, seq, msg);
 }
 
 /* Notes a step or a rule the case did not reach. */
@@ -162,18 +234,20 @@ static void unreached(struct drv *d, const struct wsph_rule *rule, int step, con
 	WSPH_PRINTF(4, 5);
 static void unreached(struct drv *d, const struct wsph_rule *rule, int step, const char *fmt, ...)
 {
-	if (wsph_grow((void **)&d->unreached, &d->cap_unreached, d->n_unreached,
-		      sizeof *d->unreached) != 0)
-		return;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	struct wsph_unreached *u = &d->unreached[d->n_unreached++];
-	u->rule = rule;
-	u->step = step;
-	u->reason = wsph_strdup(msg);
+	lock(d);
+	if (wsph_grow((void **)&d->unreached, &d->cap_unreached, d->n_unreached,
+		      sizeof *d->unreached) == 0) {
+		struct wsph_unreached *u = &d->unreached[d->n_unreached++];
+		u->rule = rule;
+		u->step = step;
+		u->reason = wsph_strdup(msg);
+	}
+	unlock(d);
 }
 
 /* Whether an injected fault hit an upcall made inside the call `call_seq`. */
@@ -200,7 +274,7 @@ static void expect(struct drv *d, const struct wsph_step *st, const struct wsph_
 	 * here) says nothing about how it propagates a failure. */
 	if (!failed && d->sc->n_faults && (st->expect == WSPH_EXPECT_FAILURE || st->expect > 0) &&
 	    !fault_fired(d, ret->parent)) {
-		unreached(d, NULL, d->step, "%s made no upcall the scenario's faults name, so the "
+		unreached(d, NULL, me.step, "%s made no upcall the scenario's faults name, so the "
 			  "injected failure never reached it", call);
 		return;
 	}
@@ -217,32 +291,35 @@ static void expect(struct drv *d, const struct wsph_step *st, const struct wsph_
 		       wsph_error_format(st->expect, x, sizeof x));
 }
 
-static SOCKET resolve(const struct drv *d, const char *name)
+static SOCKET resolve(struct drv *d, const char *name)
 {
+	SOCKET s = INVALID_SOCKET;
 	if (!name)
 		return INVALID_SOCKET;
 	if (!strcmp(name, "bogus"))
 		return wsph_upcalls_bogus_handle();
-	for (size_t i = d->n_names; i-- > 0;)
+	lock(d);
+	for (size_t i = d->n_names; i-- > 0 && s == INVALID_SOCKET;)
 		if (!strcmp(d->names[i].name, name))
-			return d->names[i].s;
-	return INVALID_SOCKET;
+			s = d->names[i].s;
+	unlock(d);
+	return s;
 }
 
 static void bind_name(struct drv *d, const char *name, SOCKET s)
 {
 	if (!name)
 		return;
-	for (size_t i = 0; i < d->n_names; i++)
-		if (!strcmp(d->names[i].name, name)) {
-			d->names[i].s = s;
-			return;
-		}
-	if (d->n_names < MAX_NAMES) {
-		d->names[d->n_names].name = name;
-		d->names[d->n_names].s = s;
-		d->n_names++;
+	lock(d);
+	size_t i = 0;
+	while (i < d->n_names && strcmp(d->names[i].name, name))
+		i++;
+	if (i < MAX_NAMES) {
+		d->names[i].name = name;
+		d->names[i].s = s;
+		d->n_names += i == d->n_names;
 	}
+	unlock(d);
 }
 
 static void make_addr(struct sockaddr_in *sin, const char *text)
@@ -292,6 +369,8 @@ static void CALLBACK completion_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPE
 {
 	struct drv *d = current;
 	char msg[256];
+	if (d)
+		lock(d);
 	for (size_t i = 0; d && i < d->n_pending; i++) {
 		struct pending *op = d->pending[i];
 		if (&op->ov != ov)
@@ -303,20 +382,20 @@ static void CALLBACK completion_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPE
 				 "final WSPCleanup began; pending operations are cancelled without "
 				 "invoking it",
 				 wsph_fn_name(op->fn), op->step);
-			wsph_rules_report(d->rules, "SPI.Cleanup.Silent", d->step, 0, msg);
+			rreport(d, "SPI.Cleanup.Silent", me.step, 0, msg);
 		} else if (op->routine_runs > 1) {
 			snprintf(msg, sizeof msg,
 				 "the completion routine of the overlapped %s of step %d ran %d times; "
 				 "an operation completes exactly once",
 				 wsph_fn_name(op->fn), op->step, op->routine_runs);
-			wsph_rules_report(d->rules, "WPU.QueueApc.OnlyWithRoutine", d->step, 0, msg);
+			rreport(d, "WPU.QueueApc.OnlyWithRoutine", me.step, 0, msg);
 		}
 		if (bytes > op->cap) {
 			snprintf(msg, sizeof msg,
 				 "the completion routine of the overlapped %s of step %d got "
 				 "cbTransferred %lu, more than the %zu byte(s) of its WSABUF",
 				 wsph_fn_name(op->fn), op->step, (unsigned long)bytes, op->cap);
-			wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, 0, msg);
+			rreport(d, "SPI.Transfer.WithinBuffers", me.step, 0, msg);
 		}
 		if (!op->done) {
 			op->done = 1;
@@ -326,6 +405,8 @@ static void CALLBACK completion_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPE
 			op->flags = flags;
 		}
 	}
+	if (d)
+		unlock(d);
 }
 
 /* Collects the result of a signalled or polled operation with WSPGetOverlappedResult(fWait FALSE).
@@ -430,10 +511,13 @@ static void poison_overlapped(struct pending *op)
 
 static struct pending *find_op(struct drv *d, const char *name)
 {
-	for (size_t i = d->n_pending; name && i-- > 0;)
+	struct pending *op = NULL;
+	lock(d);
+	for (size_t i = d->n_pending; name && !op && i-- > 0;)
 		if (d->pending[i]->name && !strcmp(d->pending[i]->name, name))
-			return d->pending[i];
-	return NULL;
+			op = d->pending[i];
+	unlock(d);
+	return op;
 }
 
 /* Up to 48 bytes as C-escaped text ("ab\\x00c"), so a report stays readable and valid UTF-8. */
@@ -471,13 +555,13 @@ static int usable(struct drv *d, const void *entry, const char *name)
 	if (!d->have_procs) {
 		/* The startup was refused (a step that accepted it, or a fault sweep's injected
 		 * failure): the step's WSP call cannot happen, and says nothing about the provider. */
-		unreached(d, NULL, d->step, "cannot call %s: no WSPStartup has succeeded in this "
+		unreached(d, NULL, me.step, "cannot call %s: no WSPStartup has succeeded in this "
 			  "scenario", name);
 		return 0;
 	}
 	if (!fn_address(entry)) {
 		/* reported once, when WSPStartup returned (SPI.Startup.ProcTableComplete) */
-		unreached(d, NULL, d->step, "cannot call %s: the provider left lp%s NULL in its "
+		unreached(d, NULL, me.step, "cannot call %s: the provider left lp%s NULL in its "
 			  "WSPPROC_TABLE", name, name);
 		return 0;
 	}
@@ -499,15 +583,15 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 	/* The provider fills a buffer of its own that outlives the call (one that keeps the pointer
 	 * writes into harness memory, never into the driver's stack); the driver calls through the
 	 * copy taken when WSPStartup returned. */
-	WSPPROC_TABLE *filled = wsph_proctables_next(d->tables, d->step);
+	WSPPROC_TABLE *filled = wsph_proctables_next(d->tables, me.step);
 	if (!filled) {
 		report(d, st, 0, "out of memory");
 		return;
 	}
 	WORD version = (WORD)st->version;
-	call_begin(d, &call, WSPH_FN_WSPSTARTUP, version, 0, 0, 0);
+	call_fill(&call, WSPH_FN_WSPSTARTUP, version, 0, 0, 0);
 	call.table = st->table;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	int rc = d->startup(version, &data, &d->pi_stream, buf, filled);
 	memcpy(&procs, filled, sizeof procs);
 	wsph_proctables_returned(d->tables, filled);
@@ -541,7 +625,7 @@ static void step_startup(struct drv *d, const struct wsph_step *st)
 		d->final_cleanup = 0;
 	}
 	wsph_upcalls_startup_done(st->table, rc == 0);
-	wsph_rules_advance(d->rules);
+	radvance(d);
 	expect(d, st, &ret, rc != 0, rc);
 }
 
@@ -551,6 +635,7 @@ static void step_cleanup(struct drv *d, const struct wsph_step *st)
 		return;
 	struct wsph_event call, ret;
 	int err = WSPH_ERRNO_UNSET;
+	lock(d);
 	int before = wsph_rules_startups(d->rules);
 	if (before == 1) {
 		/* From here on, operations that were pending are cancelled without notification. */
@@ -559,6 +644,7 @@ static void step_cleanup(struct drv *d, const struct wsph_step *st)
 			if (!d->pending[i]->done)
 				d->pending[i]->silenced = 1;
 	}
+	unlock(d);
 	call_begin(d, &call, WSPH_FN_WSPCLEANUP, 0, 0, 0, 0);
 	int rc = d->procs.lpWSPCleanup(&err);
 	call_end(d, &call, &ret, rc, err, &d->procs.lpWSPCleanup);
@@ -576,28 +662,32 @@ static void step_socket(struct drv *d, const struct wsph_step *st)
 	WSAPROTOCOL_INFOW *pi = dgram ? &d->pi_dgram : &d->pi_stream;
 	struct wsph_event call, ret;
 	int err = WSPH_ERRNO_UNSET;
-	call_begin(d, &call, WSPH_FN_WSPSOCKET, AF_INET, (uint64_t)type, (uint64_t)proto,
-		   pi->dwCatalogEntryId);
+	call_fill(&call, WSPH_FN_WSPSOCKET, AF_INET, (uint64_t)type, (uint64_t)proto,
+		  pi->dwCatalogEntryId);
 	call.a[4] = WSA_FLAG_OVERLAPPED;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	SOCKET s = d->procs.lpWSPSocket(AF_INET, type, proto, pi, 0, WSA_FLAG_OVERLAPPED, &err);
 	call_end(d, &call, &ret, s == INVALID_SOCKET ? -1 : (int64_t)s, err, &d->procs.lpWSPSocket);
 	bind_name(d, st->as, s);
 	expect(d, st, &ret, s == INVALID_SOCKET, err);
 }
 
-static int is_nonblocking(const struct drv *d, SOCKET s)
+static int is_nonblocking(struct drv *d, SOCKET s)
 {
-	for (size_t i = 0; i < d->n_nonblocking; i++)
-		if (d->nonblocking[i] == s)
-			return 1;
-	return 0;
+	int found = 0;
+	lock(d);
+	for (size_t i = 0; i < d->n_nonblocking && !found; i++)
+		found = d->nonblocking[i] == s;
+	unlock(d);
+	return found;
 }
 
 static void set_nonblocking(struct drv *d, SOCKET s)
 {
+	lock(d);
 	if (!is_nonblocking(d, s) && d->n_nonblocking < MAX_NAMES)
 		d->nonblocking[d->n_nonblocking++] = s;
+	unlock(d);
 }
 
 static void step_accept(struct drv *d, const struct wsph_step *st)
@@ -680,8 +770,10 @@ static void step_simple(struct drv *d, const struct wsph_step *st)
 	}
 	call_end(d, &call, &ret, rc, err, entry);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
+	lock(d);
 	if (st->op == WSPH_OP_CLOSE && rc == 0 && d->n_closed < MAX_NAMES)
 		d->closed[d->n_closed++] = s;
+	unlock(d);
 }
 
 /* A transfer step's buffer and, when it is overlapped, its operation (kept until the scenario
@@ -694,14 +786,20 @@ static int transfer_begin(struct drv *d, const struct wsph_step *st, enum wsph_f
 	*buf = calloc(1, cap ? cap : 1);
 	if (*buf && st->overlapped) {
 		op = calloc(1, sizeof *op);
-		if (!op || d->n_pending == MAX_PENDING) {
+		lock(d);
+		int room = op && d->n_pending < MAX_PENDING;
+		if (room) {
+			op->buf = *buf;
+			op->silenced = d->final_cleanup;
+			d->pending[d->n_pending++] = op;
+		}
+		unlock(d);
+		if (!room) {
 			free(op);
 			free(*buf);
 			report(d, st, 0, "too many overlapped operations in one scenario");
 			return -1;
 		}
-		d->pending[d->n_pending++] = op;
-		op->buf = *buf;
 	}
 	if (!*buf) {
 		report(d, st, 0, "out of memory");
@@ -718,8 +816,7 @@ static int transfer_begin(struct drv *d, const struct wsph_step *st, enum wsph_f
 	op->fn = fn;
 	op->cap = cap;
 	op->sending = sending;
-	op->step = d->step;
-	op->silenced = d->final_cleanup;
+	op->step = me.step;
 	if (st->completion == WSPH_COMPLETION_EVENT)
 		op->ov.hEvent = op->event = wsph_upcalls_client_event();
 	return 0;
@@ -746,11 +843,11 @@ static int transfer_call(struct drv *d, const struct wsph_step *st, enum wsph_fn
 		op && st->completion == WSPH_COMPLETION_ROUTINE ? completion_routine : NULL;
 	/* a[2] (an output) carries the flags in the CALL: 1 overlapped, 2 lpThreadId given;
 	 * a[3] lpOverlapped, a[4] lpCompletionRoutine, a[5] the overlapped hEvent. */
-	call_begin(d, &call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
-		   (uint64_t)(uintptr_t)ov);
+	call_fill(&call, fn, (uint64_t)s, cap, (op ? 1u : 0u) | (tid_arg ? 2u : 0u),
+		  (uint64_t)(uintptr_t)ov);
 	call.a[4] = (uint64_t)(uintptr_t)fn_address(&routine);
 	call.a[5] = op ? (uint64_t)(uintptr_t)op->event : 0;
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	if (op)
 		op->call_seq = call.seq;
 	if (fn == WSPH_FN_WSPSEND)
@@ -791,7 +888,7 @@ static int transfer_reap(struct drv *d, const struct wsph_step *st, struct pendi
 		report(d, st, seq, "the overlapped %s completed with error %lu", wsph_fn_name(op->fn),
 		       (unsigned long)op->error);
 	if (op->bytes > op->cap)
-		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, seq,
+		rreport(d, "SPI.Transfer.WithinBuffers", me.step, seq,
 				  "the overlapped operation completed with more bytes than its "
 				  "WSABUF holds");
 	*count = op->bytes;
@@ -807,7 +904,7 @@ static void hook_on_nonblocking(struct drv *d, SOCKET s, uint64_t seq,
 	struct wsph_blocking_stats after;
 	wsph_upcalls_blocking_stats(&after);
 	if (after.calls > before->calls && is_nonblocking(d, s))
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, seq,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, seq,
 				  "the provider called the blocking hook during a call on a "
 				  "nonblocking socket; it may only be called while a blocking call "
 				  "cannot complete");
@@ -819,7 +916,7 @@ static void immediate_routine(struct drv *d, struct pending *op, uint64_t seq)
 {
 	wsph_upcalls_alertable();
 	if (!op->done)
-		wsph_rules_report(d->rules, "WPU.QueueApc.ImmediateCompletion", d->step, seq,
+		rreport(d, "WPU.QueueApc.ImmediateCompletion", me.step, seq,
 				  "the overlapped call returned 0 (completed at once) but its "
 				  "completion routine was not queued before it returned: the first "
 				  "alertable wait after the return did not run it");
@@ -932,7 +1029,7 @@ static void step_asyncselect(struct drv *d, const struct wsph_step *st)
 	d->async_registered |= rc == 0;
 }
 
-static WSAEVENT event_named(struct drv *d, const char *name, int create)
+static WSAEVENT event_named_locked(struct drv *d, const char *name, int create)
 {
 	if (!name)
 		return NULL;
@@ -947,6 +1044,14 @@ static WSAEVENT event_named(struct drv *d, const char *name, int create)
 		d->events[d->n_events].ev = e;
 		d->n_events++;
 	}
+	return e;
+}
+
+static WSAEVENT event_named(struct drv *d, const char *name, int create)
+{
+	lock(d);
+	WSAEVENT e = event_named_locked(d, name, create);
+	unlock(d);
 	return e;
 }
 
@@ -965,9 +1070,11 @@ static void step_eventselect(struct drv *d, const struct wsph_step *st)
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
 	if (rc == 0) {
 		set_nonblocking(d, s);
+		lock(d);
 		for (size_t i = 0; i < d->n_events; i++)
 			if (d->events[i].ev == e)
 				d->events[i].registered = 1;
+		unlock(d);
 	}
 }
 
@@ -1039,10 +1146,10 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 	wsph_upcalls_blocking_stats(&before);
 	int err = WSPH_ERRNO_UNSET;
 	struct wsph_event call, ret;
-	call_begin(d, &call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
-		   (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
+	call_fill(&call, WSPH_FN_WSPSELECT, 0, (uint64_t)(uintptr_t)args[0],
+		  (uint64_t)(uintptr_t)args[1], (uint64_t)(uintptr_t)args[2]);
 	record_sets(&call, args, 0);
-	wsph_trace_update(d->trace, &call);
+	call_push(d, &call);
 	int rc = d->procs.lpWSPSelect(0, args[0], args[1], args[2],
 				      st->timeout_ms < 0 ? NULL : &tv, &err);
 	if (rc != SOCKET_ERROR)
@@ -1051,7 +1158,7 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 	wsph_upcalls_blocking_stats(&after);
 	expect(d, st, &ret, rc == SOCKET_ERROR, err);
 	if (st->timeout_ms == 0 && after.calls > before.calls)
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, ret.seq,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, ret.seq,
 				  "the provider called the blocking hook during a WSPSelect with a "
 				  "{0,0} timeout, which never blocks");
 	if (rc == SOCKET_ERROR)
@@ -1074,7 +1181,7 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 					 "WSPSelect returned socket 0x%llx in %s, which the client did "
 					 "not put in that set",
 					 (unsigned long long)sets[i].fd_array[k], set_names[i]);
-				wsph_rules_report(d->rules, "WPU.FDIsSet.PureQuery", d->step, ret.seq,
+				rreport(d, "WPU.FDIsSet.PureQuery", me.step, ret.seq,
 						  msg);
 			}
 	}
@@ -1084,7 +1191,7 @@ static void step_select(struct drv *d, const struct wsph_step *st)
 			 "WSPSelect returned %d but its output sets hold %u socket(s); the return "
 			 "value is the total membership of the sets",
 			 rc, total);
-		wsph_rules_report(d->rules, "WPU.FDIsSet.PureQuery", d->step, ret.seq, msg);
+		rreport(d, "WPU.FDIsSet.PureQuery", me.step, ret.seq, msg);
 	}
 	for (int i = 0; i < 2; i++) {
 		if (!st->has_ready[i])
@@ -1135,7 +1242,7 @@ static int message_slice(struct drv *d, void *ctx, unsigned ms)
 			 "the harness window received Msg 0x%x (wParam 0x%llx), which was not posted "
 			 "through WPUPostMessage",
 			 m.msg, (unsigned long long)m.wparam);
-		wsph_rules_report(d->rules, "WPU.PostMessage.Mandatory", d->step, 0, a);
+		rreport(d, "WPU.PostMessage.Mandatory", me.step, 0, a);
 	}
 	while (wsph_upcalls_take_message((uint64_t)w->s, 0, &m)) {
 		WORD ev = WSAGETSELECTEVENT(m.lparam), e = WSAGETSELECTERROR(m.lparam);
@@ -1168,7 +1275,7 @@ static int message_slice(struct drv *d, void *ctx, unsigned ms)
 static void step_waitmessage(struct drv *d, const struct wsph_step *st)
 {
 	if (!d->async_registered) {
-		unreached(d, NULL, d->step, "no WSPAsyncSelect has succeeded in this scenario");
+		unreached(d, NULL, me.step, "no WSPAsyncSelect has succeeded in this scenario");
 		return;
 	}
 	int none = st->expect == WSPH_EXPECT_NONE;
@@ -1183,12 +1290,15 @@ static void step_waitmessage(struct drv *d, const struct wsph_step *st)
 		       waited_text(how, WAIT_MS, took, t, sizeof t), event_bits(w.got, b, sizeof b));
 }
 
-static int event_registered(const struct drv *d, const char *name)
+static int event_registered(struct drv *d, const char *name)
 {
+	int registered = 0;
+	lock(d);
 	for (size_t i = 0; name && i < d->n_events; i++)
 		if (!strcmp(d->events[i].name, name))
-			return d->events[i].registered;
-	return 0;
+			registered = d->events[i].registered;
+	unlock(d);
+	return registered;
 }
 
 static int event_slice(struct drv *d, void *ctx, unsigned ms)
@@ -1208,7 +1318,7 @@ static int apc_slice(struct drv *d, void *ctx, unsigned ms)
 static void step_waitevent(struct drv *d, const struct wsph_step *st)
 {
 	if (!event_registered(d, st->event)) {
-		unreached(d, NULL, d->step, "event '%s' was never registered (no WSPEventSelect "
+		unreached(d, NULL, me.step, "event '%s' was never registered (no WSPEventSelect "
 			  "with it succeeded)", st->event ? st->event : "?");
 		return;
 	}
@@ -1231,7 +1341,7 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 	struct pending *op = find_op(d, st->opname);
 	char e[64], x[64];
 	if (!op || op->failed) {
-		unreached(d, NULL, d->step, "operation '%s' was never started (its call failed)",
+		unreached(d, NULL, me.step, "operation '%s' was never started (its call failed)",
 			  st->opname);
 		return;
 	}
@@ -1287,7 +1397,7 @@ static void step_complete(struct drv *d, const struct wsph_step *st)
 			       wsph_error_format(st->expect, x, sizeof x));
 	}
 	if (op->bytes > op->cap)
-		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, op->call_seq,
+		rreport(d, "SPI.Transfer.WithinBuffers", me.step, op->call_seq,
 				  "the overlapped operation completed with more bytes than its "
 				  "WSABUF holds");
 	if (!op->sending && op->status_known && !op->error && st->has_data)
@@ -1301,7 +1411,7 @@ static void step_getoverlappedresult(struct drv *d, const struct wsph_step *st)
 		return;
 	struct pending *op = find_op(d, st->opname);
 	if (!op || op->failed) {
-		unreached(d, NULL, d->step, "operation '%s' was never started (its call failed)",
+		unreached(d, NULL, me.step, "operation '%s' was never started (its call failed)",
 			  st->opname);
 		return;
 	}
@@ -1325,7 +1435,7 @@ static void step_getoverlappedresult(struct drv *d, const struct wsph_step *st)
 	op->bytes = ok ? n : 0;
 	op->error = ok ? 0 : (DWORD)err;
 	if (ok && n > op->cap)
-		wsph_rules_report(d->rules, "SPI.Transfer.WithinBuffers", d->step, ret.seq,
+		rreport(d, "SPI.Transfer.WithinBuffers", me.step, ret.seq,
 				  "WSPGetOverlappedResult reported more bytes than the operation's "
 				  "WSABUF holds");
 	if (ok && !op->sending && st->has_data)
@@ -1456,7 +1566,7 @@ static void step_arrive(struct drv *d, const struct wsph_step *st)
 	a->s = resolve(d, st->socket);
 	a->data = st->data;
 	a->len = st->data_len;
-	a->step = d->step;
+	a->step = me.step;
 	a->queried = hs.queried;
 	wsph_upcalls_driver_busy(NULL, &a->calls_done);
 	a->t = wsph_thread_start(arrival_main, a);
@@ -1507,19 +1617,19 @@ static void check_hook(struct drv *d, struct wsph_blocking_stats *seen)
 	struct wsph_blocking_stats now;
 	wsph_upcalls_blocking_stats(&now);
 	if (now.bad_context > seen->bad_context)
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, 0,
 				  "the provider called the blocking hook with a context other "
 				  "than the one WPUQueryBlockingCallback returned");
 	if (now.outside_call > seen->outside_call)
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, 0,
 				  "the provider called the blocking hook while no blocking call "
 				  "was in progress in the client's thread");
 	if (now.after_stop > seen->after_stop && d->sc->blocking == WSPH_BLOCKING_FALSE)
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, 0,
 				  "the blocking hook returned FALSE but the provider went on "
 				  "waiting (and called it again); the call must fail with WSAEINTR");
 	if (now.after_stop >= 50 && seen->after_stop < 50)
-		wsph_rules_report(d->rules, "WPU.BlockingCallback.Contract", d->step, 0,
+		rreport(d, "WPU.BlockingCallback.Contract", me.step, 0,
 				  "the blocking hook called WSPCancelBlockingCall but the provider "
 				  "went on waiting; a cancelled call fails with WSAEINTR");
 	*seen = now;
@@ -1530,6 +1640,116 @@ static void step_alertable(struct drv *d, const struct wsph_step *st)
 	unsigned took;
 	(void)st;
 	wait_until(d, NONE_WAIT_MS, apc_slice, NULL, &took);
+}
+
+/* ---- threads: a parallel block ---- */
+
+static void play_step(struct drv *d, const struct wsph_scenario *sc, size_t i,
+		      struct wsph_blocking_stats *hook_seen);
+static void stop_after(struct drv *d, const struct wsph_step *st);
+static void play_teardown(struct drv *d, size_t from, size_t to,
+			  struct wsph_blocking_stats *hook_seen);
+
+/* One repetition of a parallel block: its barriers. */
+struct block {
+	struct drv *d;
+	const struct wsph_step *head;
+	unsigned repetition;
+	struct wsph_barrier **barriers;
+};
+
+struct block_thread {
+	struct block *b;
+	unsigned index;
+	struct wsph_thread *th;
+};
+
+static void break_barriers(struct block *b)
+{
+	for (size_t i = 0; i < b->head->par->n_barriers; i++)
+		if (b->barriers[i])
+			wsph_barrier_break(b->barriers[i]);
+}
+
+/* A thread of the block: its start offset (stress.h), then its steps until they end or the
+ * scenario stops; a thread that stops breaks the barriers (no other thread waits for it). */
+static int block_thread_main(void *ctx)
+{
+	struct block_thread *bt = ctx;
+	struct block *b = bt->b;
+	struct drv *d = b->d;
+	const struct wsph_thread_steps *ts = &b->head->par->threads[bt->index];
+	struct wsph_blocking_stats hook_seen;
+	memset(&me, 0, sizeof me);
+	wsph_upcalls_driver_thread((int)ts->first + 1);
+	wsph_upcalls_blocking_stats(&hook_seen);
+	for (unsigned k = wsph_stress_offset(d->sc->stress_seed, b->repetition, bt->index); k; k--)
+		wsph_thread_yield();
+	size_t j = 0;
+	for (; j < ts->n_steps && !wsph_atomic_load_int(&d->stop_req); j++)
+		play_step(d, d->sc, ts->first + j, &hook_seen);
+	if (j < ts->n_steps) {
+		break_barriers(b);
+		play_teardown(d, ts->first + j, ts->first + ts->n_steps, &hook_seen);
+	}
+	return 0;
+}
+
+/* Starts the block's threads together and waits until every one has ended. -1 when one could
+ * not be started (reported; the scenario stops). */
+static int run_block(struct drv *d, const struct wsph_step *st, struct block *b)
+{
+	const struct wsph_parallel *par = st->par;
+	struct block_thread bt[WSPH_MAX_THREADS];
+	size_t started = 0;
+	int ok = 1;
+	for (size_t i = 0; i < par->n_barriers && ok; i++)
+		ok = (b->barriers[i] = wsph_barrier_new(par->parties[i])) != NULL;
+	d->block = b;
+	for (; ok && started < par->n_threads; started++) {
+		bt[started].b = b;
+		bt[started].index = (unsigned)started;
+		bt[started].th = wsph_thread_start(block_thread_main, &bt[started]);
+		if (!bt[started].th)
+			break;
+	}
+	if (started < par->n_threads) {
+		ok = 0;
+		report(d, st, 0, "cannot start the threads of the parallel block");
+		stop_after(d, st);
+		break_barriers(b);
+	}
+	for (size_t i = 0; i < started; i++)
+		wsph_thread_join(bt[i].th);
+	d->block = NULL;
+	for (size_t i = 0; i < par->n_barriers; i++)
+		wsph_barrier_free(b->barriers[i]);
+	return ok ? 0 : -1;
+}
+
+static void step_parallel(struct drv *d, const struct wsph_step *st)
+{
+	const struct wsph_parallel *par = st->par;
+	struct wsph_barrier **barriers = calloc(par->n_barriers + 1, sizeof *barriers);
+	if (!barriers) {
+		report(d, st, 0, "out of memory");
+		return;
+	}
+	for (unsigned r = 0; r < par->repeat && !wsph_atomic_load_int(&d->stop_req); r++) {
+		struct block b = {d, st, r, barriers};
+		memset(barriers, 0, (par->n_barriers + 1) * sizeof *barriers);
+		if (run_block(d, st, &b))
+			break;
+	}
+	free(barriers);
+	wsph_upcalls_set_step(me.step); /* the main thread's again */
+}
+
+static void step_barrier(struct drv *d, const struct wsph_step *st)
+{
+	struct block *b = d->block;
+	if (b && b->barriers[st->barrier_index])
+		wsph_barrier_wait(b->barriers[st->barrier_index]);
 }
 
 /* The action of each step of steps.c. */
@@ -1563,6 +1783,8 @@ static void (*const actions[WSPH_OP_COUNT])(struct drv *, const struct wsph_step
 	[WSPH_OP_GETOVERLAPPEDRESULT] = step_getoverlappedresult,
 	[WSPH_OP_ARRIVE] = step_arrive,
 	[WSPH_OP_CANCELBLOCKINGCALL] = step_cancelblockingcall,
+	[WSPH_OP_PARALLEL] = step_parallel,
+	[WSPH_OP_BARRIER] = step_barrier,
 };
 
 int wsph_drive_has_action(int op)
@@ -1585,37 +1807,68 @@ static int by_step(const void *a, const void *b)
 	return (x->step > y->step) - (x->step < y->step);
 }
 
-static int is_closed(const struct drv *d, SOCKET s)
+static int is_closed(struct drv *d, SOCKET s)
 {
-	for (size_t i = 0; i < d->n_closed; i++)
-		if (d->closed[i] == s)
-			return 1;
-	return 0;
+	int found = 0;
+	lock(d);
+	for (size_t i = 0; i < d->n_closed && !found; i++)
+		found = d->closed[i] == s;
+	unlock(d);
+	return found;
 }
 
 /* After the scenario stopped, a step still runs when it puts back what the scenario opened (the
  * provider is left as a program leaves it, and the rules about releasing handles still judge
  * it): a close of a socket that was made and not closed yet, a cleanup while a startup is
  * outstanding. */
-static int teardown(const struct drv *d, const struct wsph_step *st)
+static int teardown(struct drv *d, const struct wsph_step *st)
 {
 	if (!(wsph_step_def(st->op)->flags & WSPH_STEP_TEARDOWN))
 		return 0;
-	if (st->op == WSPH_OP_CLEANUP)
-		return wsph_rules_startups(d->rules) > 0;
+	if (st->op == WSPH_OP_CLEANUP) {
+		lock(d);
+		int startups = wsph_rules_startups(d->rules);
+		unlock(d);
+		return startups > 0;
+	}
 	if (!st->socket || !strcmp(st->socket, "bogus"))
 		return 0;
 	SOCKET s = resolve(d, st->socket);
 	return s != INVALID_SOCKET && !is_closed(d, s);
 }
 
-/* The step just run did not meet its expectation: the scenario stops here. */
+/* The scenario stops once the main thread is back: at once after its own step, after the block
+ * when a thread's step asked for it. */
+static void stop_now(struct drv *d)
+{
+	if (!d->stopped && wsph_atomic_load_int(&d->stop_req)) {
+		d->stopped = d->stop_step;
+		d->inconclusive = d->stop_control;
+	}
+}
+
+/* The step just run did not meet its expectation: the scenario stops here; in a thread of a
+ * parallel block, the block's threads stop after their current step and the scenario after the
+ * block. The first step to ask says why. */
 static void stop_after(struct drv *d, const struct wsph_step *st)
 {
-	d->stopped = d->step;
-	d->inconclusive = st->control;
+	lock(d);
+	stop_record(d, st);
+	unlock(d);
+	if (!st->thread)
+		stop_now(d);
+}
+
+/* stop_after's record, with the lock held. */
+static void stop_record(struct drv *d, const struct wsph_step *st)
+{
+	if (wsph_atomic_load_int(&d->stop_req))
+		return;
+	d->stop_step = me.step;
+	d->stop_control = st->control;
 	snprintf(d->stop_reason, sizeof d->stop_reason, "%sstep %d (%s) failed: %s",
-		 st->control ? "the control " : "", d->step, wsph_op_name(st->op), d->failure);
+		 st->control ? "the control " : "", me.step, wsph_op_name(st->op), me.failure);
+	wsph_atomic_store_int(&d->stop_req, 1);
 }
 
 static int step_mentions(const struct wsph_step *st, const char *rule)
@@ -1651,35 +1904,46 @@ static void rules_unreached(struct drv *d, const struct wsph_finding *found, siz
 	}
 }
 
-static void stop_after(struct drv *d, const struct wsph_step *st);
+/* After the step's action: the engine's step end, and a stop when its expectation was not met
+ * or a rule was broken during it. */
+static void step_end(struct drv *d, const struct wsph_step *st, size_t errors)
+{
+	lock(d);
+	wsph_rules_step_end(d->rules);
+	if (!d->stopped && me.failed_step != me.step && wsph_rules_errors(d->rules) > errors) {
+		/* A rule was broken during the step: what follows is not reached either. */
+		me.failed_step = me.step;
+		snprintf(me.failure, sizeof me.failure, "the provider broke %s",
+			 wsph_rules_last_error(d->rules));
+	}
+	unlock(d);
+	if (!d->stopped && me.failed_step == me.step)
+		stop_after(d, st);
+}
 
-/* Runs step i (0-based) and what follows each step: the checks, a stop when its expectation was
- * not met or a rule was broken during it. */
+/* Runs step i (0-based), on the main thread or a thread of a parallel block, and what follows
+ * each step: the checks, a stop when its expectation was not met or a rule was broken. */
 static void play_step(struct drv *d, const struct wsph_scenario *sc, size_t i,
 		      struct wsph_blocking_stats *hook_seen)
 {
 	const struct wsph_step *st = &sc->steps[i];
-	d->step = (int)i + 1;
-	wsph_upcalls_set_step(d->step);
-	size_t errors = d->errors_before_step = wsph_rules_errors(d->rules);
+	me.step = (int)i + 1;
+	wsph_upcalls_set_step(me.step);
+	lock(d);
+	size_t errors = me.errors_before_step = wsph_rules_errors(d->rules);
+	unlock(d);
 	run_step(d, st);
-	wsph_rules_step_end(d->rules);
-	if (!d->stopped && d->failed_step != d->step && wsph_rules_errors(d->rules) > errors) {
-		/* A rule was broken during the step: what follows is not reached either. */
-		d->failed_step = d->step;
-		snprintf(d->failure, sizeof d->failure, "the provider broke %s",
-			 wsph_rules_last_error(d->rules));
-	}
-	if (!d->stopped && d->failed_step == d->step)
-		stop_after(d, st);
-	if (d->arrival && d->arrival->step < d->step)
+	step_end(d, st, errors);
+	if (!st->thread && d->arrival && d->arrival->step < me.step)
 		join_arrival(d);
 	wsph_upcalls_alertable();
 	check_hook(d, hook_seen);
-	wsph_rules_advance(d->rules);
+	radvance(d);
 	char after[64];
-	snprintf(after, sizeof after, "step %d ended", d->step);
-	wsph_proctables_check(d->tables, d->rules, d->step, 0, after);
+	snprintf(after, sizeof after, "step %d ended", me.step);
+	tables_check(d, 0, after);
+	if (!st->thread)
+		stop_now(d);
 }
 
 /* What an LSP exports to name the GUID of its hidden catalog entry (the one it looks for). */
@@ -1839,6 +2103,33 @@ static int load_provider(struct drv *d, unsigned long me, struct wsph_case *c)
 	return 0;
 }
 
+/* After a stop, steps [from, to): the rest of a block's thread, or on the main thread the steps
+ * after the stop (blocks that never ran included: their teardown runs on the main thread). The
+ * teardown among them runs, the closes first, then the cleanups; the rest is not reached. */
+static void play_teardown(struct drv *d, size_t from, size_t to,
+			  struct wsph_blocking_stats *hook_seen)
+{
+	const struct wsph_scenario *sc = d->sc;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = from; k < to; k++) {
+			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
+			me.step = (int)k + 1;
+			if (cleanup != pass)
+				continue;
+			if (teardown(d, &sc->steps[k]))
+				play_step(d, sc, k, hook_seen);
+			else
+				unreached(d, NULL, me.step, "%s", d->stop_reason);
+		}
+}
+
+/* The main thread's step after step i: past a parallel step's threads. */
+static size_t next_main_step(const struct wsph_scenario *sc, size_t i)
+{
+	const struct wsph_parallel *par = sc->steps[i].par;
+	return i + 1 + (par ? par->n_nested : 0);
+}
+
 /* Every step until the scenario stops; after a stop the rest is not reached, but for its
  * teardown: the closes of open sockets first and then the cleanups a startup still needs (a
  * scenario that started twice may clean up once before its closes). */
@@ -1848,23 +2139,13 @@ static void play_steps(struct drv *d)
 	struct wsph_blocking_stats hook_seen;
 	memset(&hook_seen, 0, sizeof hook_seen);
 	size_t i = 0;
-	for (; i < sc->n_steps && !d->stopped; i++)
+	for (; i < sc->n_steps && !d->stopped; i = next_main_step(sc, i))
 		play_step(d, sc, i, &hook_seen);
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = i; k < sc->n_steps; k++) {
-			int cleanup = sc->steps[k].op == WSPH_OP_CLEANUP;
-			d->step = (int)k + 1;
-			if (cleanup != pass)
-				continue;
-			if (teardown(d, &sc->steps[k]))
-				play_step(d, sc, k, &hook_seen);
-			else
-				unreached(d, NULL, d->step, "%s", d->stop_reason);
-		}
+	play_teardown(d, i, sc->n_steps, &hook_seen);
 	if (d->n_unreached > 1)
 		qsort(d->unreached, d->n_unreached, sizeof *d->unreached, by_step);
 	join_arrival(d);
-	d->step = 0;
+	me.step = 0;
 	wsph_upcalls_set_step(0);
 }
 
@@ -1885,7 +2166,7 @@ static int unload_provider(struct drv *d, unsigned long me)
 			 "prepared to be unloaded, and such a thread can still call the upcall table "
 			 "(the harness leaves the provider loaded rather than unload code in use)",
 			 left, SETTLE_MS);
-		wsph_rules_report(d->rules, "WPU.Table.NotAfterFinalCleanup", 0, 0, msg);
+		rreport(d, "WPU.Table.NotAfterFinalCleanup", 0, 0, msg);
 	}
 	wsph_proctables_check(d->tables, d->rules, 0, 0, "the scenario ended");
 	uint64_t mark = wsph_trace_count(d->trace);
@@ -1953,8 +2234,10 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	int rc = -1, begun = 0;
 	unloaded_uncleaned = 0;
 	memset(&d, 0, sizeof d);
+	memset(&me, 0, sizeof me);
 	d.o = o;
 	d.sc = sc;
+	d.lock = wsph_mutex_new();
 	uint64_t t0 = wsph_plat_now_ns();
 	d.trace = wsph_trace_new();
 	d.tables = wsph_proctables_new();
@@ -1963,7 +2246,7 @@ int wsph_drive(const struct wsph_drive_opts *o, const struct wsph_scenario *sc,
 	d.pi_dgram = cat->entries[cat->dgram_entry >= 0 ? cat->dgram_entry : cat->stream_entry].info;
 	if (cat->env_value)
 		wsph_plat_setenv(cat->env_name, cat->env_value);
-	if (!d.trace || !d.tables || begin_case(&d)) {
+	if (!d.lock || !d.trace || !d.tables || begin_case(&d)) {
 		case_error(c, "internal", "out of memory");
 		goto out;
 	}
@@ -1993,5 +2276,6 @@ out:
 	free(d.unreached);
 	wsph_trace_free(d.trace);
 	wsph_proctables_free(d.tables, 0);
+	wsph_mutex_free(d.lock);
 	return rc;
 }

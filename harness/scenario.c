@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 #include "yamlutil.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,21 @@ static void names_list_free(char **v, size_t n)
 	free(v);
 }
 
+static void parallel_free(struct wsph_parallel *par)
+{
+	if (!par)
+		return;
+	for (size_t i = 0; i < par->n_threads; i++)
+		free(par->threads[i].name);
+	names_list_free(par->barriers, par->n_barriers);
+	free(par->parties);
+	free(par);
+}
+
 static void step_free(struct wsph_step *st)
 {
+	parallel_free(st->par);
+	free(st->barrier);
 	free(st->socket);
 	free(st->as);
 	free(st->addr);
@@ -83,6 +97,8 @@ static void scenario_free(struct wsph_scenario *sc)
 	size_t i;
 
 	free(sc->name);
+	if (sc->borrowed)
+		return; /* a stress copy: the rest is the scenario's it copies */
 	free(sc->description);
 	for (i = 0; i < sc->n_checks; i++)
 		free(sc->checks[i]);
@@ -584,6 +600,48 @@ static int arg_sockets(struct arg_ctx *c, const struct wsph_yaml_node *v)
 	return socket_list(v, c->what, &c->names->sockets, &st->ready[i], &st->n_ready[i], c->diag);
 }
 
+/* A parallel step's threads, made on the first of its keys. */
+static struct wsph_parallel *par_of(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	if (!c->st->par && !(c->st->par = calloc(1, sizeof *c->st->par)))
+		wsph_yaml_error(c->diag, v, "out of memory");
+	return c->st->par;
+}
+
+/* threads: a mapping of 2..WSPH_MAX_THREADS thread names to their steps (loaded by
+ * load_parallel once the step is). */
+static int arg_threads(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	char found[112];
+	if (!par_of(c, v) || wsph_yaml_want_mapping(v, c->what, c->diag))
+		return -1;
+	if (v->n_pairs < 2 || v->n_pairs > WSPH_MAX_THREADS)
+		return wsph_yaml_error(c->diag, v, "'threads' must name 2..%d threads (found %lu)",
+				       WSPH_MAX_THREADS, (unsigned long)v->n_pairs);
+	for (size_t i = 0; i < v->n_pairs; i++)
+		if (!is_ident(v->pairs[i].key))
+			return wsph_yaml_error(c->diag, v->pairs[i].key,
+					       "a thread's name must match [A-Za-z_][A-Za-z0-9_]* "
+					       "(found %s)",
+					       wsph_yaml_describe(v->pairs[i].key, found, sizeof found));
+	return 0;
+}
+
+static int arg_repeat(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	long long ll;
+	struct wsph_parallel *par = par_of(c, v);
+	if (!par || wsph_yaml_integer(v, c->what, 1, WSPH_MAX_REPEAT, &ll, c->diag))
+		return -1;
+	par->repeat = (unsigned)ll;
+	return 0;
+}
+
+static int arg_name(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return name_arg(v, c->what, "barrier", 1, NULL, &c->st->barrier, c->diag);
+}
+
 /* The parser of each key (steps.h names the keys; the rows say which step takes which). */
 static int (*const arg_parsers[WSPH_KEY_COUNT])(struct arg_ctx *, const struct wsph_yaml_node *) = {
 	[WSPH_KEY_SOCKET] = arg_socket,	    [WSPH_KEY_AS] = arg_socket,
@@ -601,6 +659,8 @@ static int (*const arg_parsers[WSPH_KEY_COUNT])(struct arg_ctx *, const struct w
 	[WSPH_KEY_TIMEOUT] = arg_timeout,   [WSPH_KEY_READ] = arg_sockets,
 	[WSPH_KEY_WRITE] = arg_sockets,	    [WSPH_KEY_EXCEPT] = arg_sockets,
 	[WSPH_KEY_READABLE] = arg_sockets,  [WSPH_KEY_WRITABLE] = arg_sockets,
+	[WSPH_KEY_THREADS] = arg_threads,   [WSPH_KEY_REPEAT] = arg_repeat,
+	[WSPH_KEY_NAME] = arg_name,
 };
 
 int wsph_scenario_parses_key(int key)
@@ -720,6 +780,8 @@ static int check_args(const struct wsph_step_def *def, const struct wsph_yaml_no
 static int load_args(struct arg_ctx *c, const struct wsph_yaml_node *opkey,
 		     const struct wsph_yaml_node *args, const char *where)
 {
+	if (args && args->type == WSPH_YAML_SCALAR && (c->def->flags & WSPH_STEP_SCALAR))
+		return parse_arg(c, &c->def->args[0], args); /* `barrier: NAME` */
 	if (args) {
 		char what[64];
 		snprintf(what, sizeof what, "the arguments of '%s'", c->def->name);
@@ -1064,37 +1126,213 @@ static int bind_names(struct bound_names *bound, const struct wsph_step *st)
 		       : 0;
 }
 
+/* Loading a scenario's steps: the scenario whose steps grow, the names bound so far. */
+struct step_list {
+	struct wsph_scenario *sc;
+	size_t cap;
+	struct bound_names bound;
+	struct wsph_diag *diag;
+};
+
+/* A message at a position the loader kept (a wsph_loc rather than a node). */
+static int loc_error(struct wsph_diag *diag, struct wsph_loc loc, const char *fmt, ...)
+	WSPH_PRINTF(3, 4);
+static int loc_error(struct wsph_diag *diag, struct wsph_loc loc, const char *fmt, ...)
+{
+	struct wsph_yaml_node at;
+	char msg[1024];
+	va_list ap;
+	memset(&at, 0, sizeof at);
+	at.file = loc.file;
+	at.line = loc.line;
+	at.col = loc.col;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return wsph_yaml_error(diag, &at, "%s", msg);
+}
+
+/* A new zeroed step at the end of the scenario's, counted at once so that a half-filled one is
+ * freed too; NULL when out of memory. Valid until the next one. */
+static struct wsph_step *new_step(struct step_list *l)
+{
+	struct wsph_scenario *sc = l->sc;
+	if (sc->n_steps == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct wsph_step *v = realloc(sc->steps, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		sc->steps = v;
+		l->cap = cap;
+	}
+	struct wsph_step *st = &sc->steps[sc->n_steps++];
+	memset(st, 0, sizeof *st);
+	return st;
+}
+
+static int load_parallel(struct step_list *l, size_t k, const struct wsph_yaml_node *item);
+
+/* Where a step may be: a parallel step and the main-thread steps on the main thread, a barrier
+ * in a thread. */
+static int check_placement(const struct wsph_step *st, struct wsph_diag *diag)
+{
+	const struct wsph_step_def *def = wsph_step_def(st->op);
+	if (st->thread && st->op == WSPH_OP_PARALLEL)
+		return loc_error(diag, st->loc, "a parallel block cannot hold another (nested "
+						"'parallel' in a thread)");
+	if (st->thread && (def->flags & WSPH_STEP_MAIN_ONLY))
+		return loc_error(diag, st->loc, "'%s' runs on the main thread only, not in a thread "
+						"of a parallel block", def->name);
+	if (!st->thread && (def->flags & WSPH_STEP_IN_THREADS))
+		return loc_error(diag, st->loc, "'%s' is for the threads of a parallel block only",
+				 def->name);
+	return 0;
+}
+
+/* One step of the list (thread 0: the main thread's), and a parallel step's threads. */
+static int load_one(struct step_list *l, const struct wsph_yaml_node *item, int thread, int block)
+{
+	size_t k = l->sc->n_steps;
+	struct wsph_step *st = new_step(l);
+	if (!st)
+		return wsph_yaml_error(l->diag, item, "out of memory");
+	if (load_step(st, item, &l->bound, l->diag))
+		return -1;
+	st->thread = thread;
+	st->block = block;
+	if (check_placement(st, l->diag))
+		return -1;
+	if (bind_names(&l->bound, st))
+		return wsph_yaml_error(l->diag, item, "out of memory");
+	return st->op == WSPH_OP_PARALLEL ? load_parallel(l, k, item) : 0;
+}
+
+/* How often each thread of the block passes barrier b. */
+static void barrier_counts(const struct wsph_scenario *sc, size_t k, int b,
+			   unsigned counts[WSPH_MAX_THREADS], size_t first[WSPH_MAX_THREADS])
+{
+	const struct wsph_parallel *par = sc->steps[k].par;
+	memset(counts, 0, WSPH_MAX_THREADS * sizeof *counts);
+	for (size_t j = k + 1; j <= k + par->n_nested; j++) {
+		const struct wsph_step *st = &sc->steps[j];
+		if (st->op != WSPH_OP_BARRIER || st->barrier_index != b)
+			continue;
+		if (!counts[st->thread - 1]++)
+			first[st->thread - 1] = j;
+	}
+}
+
+/* Each barrier is named by two threads or more, and passed as often by each that names it. */
+static int check_barrier(struct wsph_scenario *sc, size_t k, int b, struct wsph_diag *diag)
+{
+	struct wsph_parallel *par = sc->steps[k].par;
+	unsigned counts[WSPH_MAX_THREADS];
+	size_t first[WSPH_MAX_THREADS], one = 0;
+	barrier_counts(sc, k, b, counts, first);
+	for (size_t t = 0; t < par->n_threads; t++) {
+		if (!counts[t])
+			continue;
+		if (!par->parties[b]++)
+			one = t;
+		else if (counts[t] != counts[one])
+			return loc_error(diag, sc->steps[first[t]].loc,
+					 "barrier '%s' is passed %u time(s) in thread '%s' and %u "
+					 "in thread '%s': every thread that names it passes it as "
+					 "often", par->barriers[b], counts[t], par->threads[t].name,
+					 counts[one], par->threads[one].name);
+	}
+	if (par->parties[b] < 2)
+		return loc_error(diag, sc->steps[first[one]].loc,
+				 "barrier '%s' is named in thread '%s' only: a barrier lines up two "
+				 "threads or more", par->barriers[b], par->threads[one].name);
+	return 0;
+}
+
+/* The barriers of the block at k: their names, each barrier step's index among them. */
+static int index_barriers(struct wsph_scenario *sc, size_t k, struct wsph_diag *diag)
+{
+	struct wsph_parallel *par = sc->steps[k].par;
+	for (size_t j = k + 1; j <= k + par->n_nested; j++) {
+		struct wsph_step *st = &sc->steps[j];
+		size_t b = 0;
+		if (st->op != WSPH_OP_BARRIER)
+			continue;
+		while (b < par->n_barriers && strcmp(par->barriers[b], st->barrier))
+			b++;
+		if (b == par->n_barriers) {
+			char **v = realloc(par->barriers, (b + 1) * sizeof *v);
+			unsigned *p = v ? realloc(par->parties, (b + 1) * sizeof *p) : NULL;
+			if (v)
+				par->barriers = v;
+			if (p)
+				par->parties = p;
+			if (!v || !p || !(v[b] = dup_cstr(st->barrier)))
+				return loc_error(diag, st->loc, "out of memory");
+			p[b] = 0;
+			par->n_barriers++;
+		}
+		st->barrier_index = (int)b;
+	}
+	for (size_t b = 0; b < par->n_barriers; b++)
+		if (check_barrier(sc, k, (int)b, diag))
+			return -1;
+	return 0;
+}
+
+/* The threads of the parallel step at k, each a non-empty list of steps, appended after it. */
+static int load_parallel(struct step_list *l, size_t k, const struct wsph_yaml_node *item)
+{
+	const struct wsph_yaml_node *threads = wsph_yaml_get(wsph_yaml_get(item, "parallel"),
+							     "threads");
+	struct wsph_parallel *par = l->sc->steps[k].par;
+	char what[96];
+	if (!par->repeat)
+		par->repeat = 1;
+	for (size_t i = 0; i < threads->n_pairs; i++) {
+		const struct wsph_yaml_node *key = threads->pairs[i].key, *v = threads->pairs[i].value;
+		snprintf(what, sizeof what, "the steps of thread '%.40s'", key->text);
+		if (wsph_yaml_want_sequence(v, what, 1, l->diag))
+			return -1;
+		if (!(par->threads[i].name = dup_cstr(key->text)))
+			return wsph_yaml_error(l->diag, key, "out of memory");
+		par->n_threads++;
+		par->threads[i].loc = wsph_yaml_loc(key);
+		par->threads[i].first = l->sc->n_steps;
+		for (size_t j = 0; j < v->n_items; j++)
+			if (load_one(l, v->items[j], (int)i + 1, (int)k + 1))
+				return -1;
+		par->threads[i].n_steps = l->sc->n_steps - par->threads[i].first;
+	}
+	par->n_nested = l->sc->n_steps - k - 1;
+	return index_barriers(l->sc, k, l->diag);
+}
+
 static int load_steps(struct wsph_scenario *sc, const struct wsph_yaml_node *n,
 		      struct wsph_diag *diag)
 {
-	struct bound_names bound = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+	struct step_list l;
 	const struct wsph_yaml_node *v;
 	int rc = 0;
+	memset(&l, 0, sizeof l);
+	l.sc = sc;
+	l.diag = diag;
 	if (wsph_yaml_require(n, "steps", "scenario", &v, diag) ||
 	    wsph_yaml_want_sequence(v, "'steps'", 1, diag))
 		return -1;
-	sc->steps = calloc(v->n_items, sizeof *sc->steps);
-	if (!sc->steps)
-		return wsph_yaml_error(diag, v, "out of memory");
-	for (size_t k = 0; k < v->n_items && rc == 0; k++) {
-		/* Count the step before loading it so a half-filled step is freed too. */
-		sc->n_steps++;
-		rc = load_step(&sc->steps[k], v->items[k], &bound, diag);
-		if (rc == 0 && bind_names(&bound, &sc->steps[k]))
-			rc = wsph_yaml_error(diag, v->items[k], "out of memory");
-	}
-	wsph_strset_free(&bound.sockets);
-	wsph_strset_free(&bound.ops);
-	wsph_strset_free(&bound.events);
+	for (size_t k = 0; k < v->n_items && rc == 0; k++)
+		rc = load_one(&l, v->items[k], 0, 0);
+	wsph_strset_free(&l.bound.sockets);
+	wsph_strset_free(&l.bound.ops);
+	wsph_strset_free(&l.bound.events);
 	return rc;
 }
 
 static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *seq, size_t index,
 			 struct wsph_strset *names, struct wsph_diag *diag)
 {
-	static const char *const keys[] = {"name",   "description", "kinds", "checks", "upcalls",
-					   "faults", "layered",	    "lower", "steps",  "timeout",
-					   NULL};
+	static const char *const keys[] = {"name",   "description", "kinds",   "checks",
+					   "upcalls", "faults",     "layered", "lower",
+					   "steps",  "timeout",	    "concurrent", NULL};
 	const struct wsph_yaml_node *n = seq->items[index], *v;
 
 	if (wsph_yaml_want_mapping(n, "each item of 'scenarios'", diag) ||
@@ -1118,6 +1356,9 @@ static int load_scenario(struct wsph_scenario *sc, const struct wsph_yaml_node *
 		return -1;
 	v = wsph_yaml_get(n, "layered");
 	if (v && wsph_yaml_enum(v, "'layered'", bools, &sc->layered, diag))
+		return -1;
+	v = wsph_yaml_get(n, "concurrent");
+	if (v && wsph_yaml_enum(v, "'concurrent'", bools, &sc->concurrent, diag))
 		return -1;
 	v = wsph_yaml_get(n, "lower");
 	if (v && load_lower(sc, v, diag))

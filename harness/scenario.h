@@ -6,6 +6,7 @@
 #include "steps.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Limits of what a scenario folder may hold (README.md, "Scenario format"); names are bounded by
@@ -71,6 +72,33 @@ struct wsph_step {
 			(the probe the scenario's rules rely on does not work with this provider),
 			and nothing is charged */
 	struct wsph_loc rule_loc; /* where `rule` is written (zero when rule is NULL) */
+	/* Threads (README.md, "Threads"): a parallel step is followed in `steps` by the steps of its
+	 * threads, thread after thread; each of those says its thread and its block. */
+	struct wsph_parallel *par; /* parallel: its threads */
+	char *barrier;		   /* barrier: its name */
+	int barrier_index;	   /* barrier: its index in its block's barriers */
+	int thread;		   /* 0: the main thread; else 1 + the thread's index in its block */
+	int block;		   /* the step number (1-based) of the parallel step it belongs to */
+};
+
+#define WSPH_MAX_THREADS 16
+#define WSPH_MAX_REPEAT 1000
+
+struct wsph_thread_steps {
+	char *name;
+	struct wsph_loc loc;
+	size_t first;	/* index in the scenario's steps of its first step */
+	size_t n_steps;
+};
+
+struct wsph_parallel {
+	unsigned repeat; /* the whole block runs this many times (1..WSPH_MAX_REPEAT) */
+	struct wsph_thread_steps threads[WSPH_MAX_THREADS];
+	size_t n_threads;
+	size_t n_nested; /* the steps after the parallel step that are its threads' */
+	char **barriers; /* the names its barrier steps use */
+	unsigned *parties; /* how many of its threads name each */
+	size_t n_barriers;
 };
 
 #define WSPH_COMPLETION_EVENT 0
@@ -108,6 +136,12 @@ struct wsph_scenario {
 	size_t n_steps;
 	double timeout; /* timeout: seconds for the whole scenario (0: the run's default) */
 	struct wsph_loc timeout_loc; /* where the timeout: value is (for a message about it) */
+	int concurrent;	/* concurrent: true, what --stress runs many times (stress.h) */
+	/* Set by the stress expansion (stress.h): this run's seed for the start offsets of its
+	 * threads (0: none), and whether it borrows everything but its name from the scenario
+	 * before it in the suite (a stress copy). */
+	uint64_t stress_seed;
+	int borrowed;
 	const char *file;      /* the scenario file path as loaded (same string as loc.file) */
 	const char *classname; /* "wspharness.<path under the scenarios root, dots, no .yaml>" */
 };

@@ -11,6 +11,7 @@
 #define REAL WSPH_ARG_REAL
 #define STARTED WSPH_NEEDS_STARTUP
 #define SOCK (WSPH_NEEDS_STARTUP | WSPH_NEEDS_SOCKET)
+#define MAIN WSPH_STEP_MAIN_ONLY
 
 static const struct {
 	const char *name;
@@ -47,6 +48,9 @@ static const struct {
 	[WSPH_KEY_EXCEPT] = {"except", "socket names"},
 	[WSPH_KEY_READABLE] = {"readable", "socket names"},
 	[WSPH_KEY_WRITABLE] = {"writable", "socket names"},
+	[WSPH_KEY_THREADS] = {"threads", "{NAME: [steps], ...}"},
+	[WSPH_KEY_REPEAT] = {"repeat", "1..1000"},
+	[WSPH_KEY_NAME] = {"name", "a name"},
 };
 
 /* The arguments an overlapped-capable transfer takes after its own. */
@@ -133,7 +137,7 @@ static const struct wsph_step_def defs[WSPH_OP_COUNT] = {
 	  {WSPH_KEY_READABLE, EXP, NULL, NULL},
 	  {WSPH_KEY_WRITABLE, EXP, NULL, NULL}}},
 	{"waitmessage", WSPH_OP_WAITMESSAGE, -1, "none: pumps the window",
-	 SOCK | WSPH_NEEDS_WINDOW, WSPH_STEP_EXPECT_NONE,
+	 SOCK | WSPH_NEEDS_WINDOW, WSPH_STEP_EXPECT_NONE | MAIN,
 	 {{WSPH_KEY_SOCKET, REQ, NULL, NULL},
 	  {WSPH_KEY_EVENTS, EXP | WSPH_ARG_UNLESS_NONE, NULL, "FD_* names"},
 	  {WSPH_KEY_MSG, 0, "0x8001", NULL},
@@ -141,7 +145,7 @@ static const struct wsph_step_def defs[WSPH_OP_COUNT] = {
 	{"waitevent", WSPH_OP_WAITEVENT, -1, "none: waits for a harness event",
 	 STARTED | WSPH_NEEDS_EVENT, WSPH_STEP_EXPECT_NONE,
 	 {{WSPH_KEY_EVENT, REQ, NULL, NULL}}},
-	{"alertable", WSPH_OP_ALERTABLE, -1, "none: an alertable wait, queued APCs run", STARTED, 0,
+	{"alertable", WSPH_OP_ALERTABLE, -1, "none: an alertable wait, queued APCs run", STARTED, MAIN,
 	 {{0}}},
 	{"complete", WSPH_OP_COMPLETE, -1, "none: waits for the operation's completion",
 	 SOCK | WSPH_NEEDS_OP, WSPH_STEP_EXPECT_NONE,
@@ -152,11 +156,20 @@ static const struct wsph_step_def defs[WSPH_OP_COUNT] = {
 	  {WSPH_KEY_WAIT, 0, "false", NULL},
 	  {WSPH_KEY_DATA, EXP, NULL, NULL}}},
 	{"arrive", WSPH_OP_ARRIVE, -1,
-	 "WSPSend of the peer socket, from a helper thread while the next step blocks", SOCK, 0,
+	 "WSPSend of the peer socket, from a helper thread while the next step blocks", SOCK, MAIN,
 	 {{WSPH_KEY_SOCKET, REQ | REAL, NULL, "a connected socket of the scenario"},
 	  {WSPH_KEY_DATA, REQ, NULL, NULL}}},
 	{"cancelblockingcall", WSPH_OP_CANCELBLOCKINGCALL, WSPH_FN_WSPCANCELBLOCKINGCALL,
-	 "WSPCancelBlockingCall", STARTED, 0, {{0}}},
+	 "WSPCancelBlockingCall", STARTED, MAIN, {{0}}},
+	{"parallel", WSPH_OP_PARALLEL, -1,
+	 "none: runs each thread's steps on a thread of its own, all started together; the next "
+	 "step runs once every thread finished", 0, MAIN,
+	 {{WSPH_KEY_THREADS, REQ, NULL, "{NAME: [steps], ...}: 2..16 threads"},
+	  {WSPH_KEY_REPEAT, 0, "1", "1..1000: the whole block"}}},
+	{"barrier", WSPH_OP_BARRIER, -1,
+	 "none: waits until every thread of the block that names the barrier reached it", 0,
+	 WSPH_STEP_SCALAR | WSPH_STEP_IN_THREADS,
+	 {{WSPH_KEY_NAME, REQ, NULL, "a name; `barrier: NAME` for short"}}},
 };
 
 const struct wsph_step_def *wsph_step_def(enum wsph_op op)
@@ -234,7 +247,7 @@ static void put_arg(FILE *out, const struct wsph_step_arg *a)
 	fputc(')', out);
 }
 
-static void put_needs(FILE *out, unsigned needs)
+static void put_needs(FILE *out, unsigned needs, unsigned flags)
 {
 	static const struct {
 		unsigned bit;
@@ -250,6 +263,10 @@ static void put_needs(FILE *out, unsigned needs)
 			fprintf(out, "%s%s", sep, words[i].text);
 			sep = ", ";
 		}
+	if (flags & WSPH_STEP_MAIN_ONLY)
+		fprintf(out, "%sthe main thread", sep);
+	if (flags & WSPH_STEP_IN_THREADS)
+		fprintf(out, "%sa thread of a parallel block", sep);
 }
 
 static void put_binds(FILE *out, const struct wsph_step_def *d)
@@ -275,7 +292,7 @@ void wsph_steps_markdown(FILE *out)
 		fputs(" | ", out);
 		put_cell_text(out, d->call);
 		fputs(" | ", out);
-		put_needs(out, d->needs);
+		put_needs(out, d->needs, d->flags);
 		fputs(" | ", out);
 		put_binds(out, d);
 		fputs(" |\n", out);

@@ -41,6 +41,8 @@ enum wsph_op {
 	WSPH_OP_GETOVERLAPPEDRESULT,
 	WSPH_OP_ARRIVE,
 	WSPH_OP_CANCELBLOCKINGCALL,
+	WSPH_OP_PARALLEL,
+	WSPH_OP_BARRIER,
 	WSPH_OP_COUNT
 };
 
@@ -77,6 +79,9 @@ enum wsph_key {
 	WSPH_KEY_EXCEPT,
 	WSPH_KEY_READABLE,
 	WSPH_KEY_WRITABLE,
+	WSPH_KEY_THREADS,    /* parallel: a mapping of thread names to lists of steps */
+	WSPH_KEY_REPEAT,     /* parallel: how many times the whole block runs */
+	WSPH_KEY_NAME,	     /* barrier: its name */
 	WSPH_KEY_COUNT
 };
 
@@ -107,6 +112,12 @@ struct wsph_step_arg {
 #define WSPH_STEP_EXPECT_NONE 0x1u /* 'expect: none' (nothing arrives) is allowed */
 #define WSPH_STEP_TEARDOWN 0x2u	   /* still runs after the scenario stopped, to put back what it
 				      opened (a close, a cleanup) */
+
+#define WSPH_STEP_MAIN_ONLY 0x4u  /* runs on the main driver thread only: not in the threads of a
+				      parallel block (it waits on what belongs to that thread: the
+				      window, the helper thread, the blocking hook) */
+#define WSPH_STEP_SCALAR 0x8u	   /* may be written `step: VALUE`, the value of its first key */
+#define WSPH_STEP_IN_THREADS 0x10u /* only in the threads of a parallel block */
 
 #define WSPH_STEP_MAX_ARGS 10
 

@@ -106,10 +106,10 @@ static struct state {
 	 * of the layer's own). Its events are made on the layer's behalf, and the table it must use
 	 * is the one it was given. Atomic: the fast path reads them without the lock. */
 	int lower_module, layer_module, lower_table;
-	/* the WSP calls in progress on the driver thread, innermost last */
+	/* the main driver thread (the WSP calls in progress on each driver thread are its frames,
+	 * below), how many driver threads are inside a WSP call, and the main thread's step */
 	unsigned long driver_thread;
-	uint64_t calls_in_progress[16];
-	int depth;
+	int busy;
 	int step;
 	/* the recording fast path (pure upcalls, read without the lock) */
 	struct wsph_trace *fast_trace; /* the trace, while a scenario runs */
@@ -208,14 +208,48 @@ static int count_fast(enum wsph_fn fn, unsigned long me)
 	return 0;
 }
 
-/* The parent of an event of the calling thread: the driver's innermost WSP call, if any. Only
- * the driver thread changes depth, so it reads its own writes. */
-static uint64_t parent_of(unsigned long me)
+/* ---- the driver threads' frames ----
+ * Each thread that runs a scenario's steps (the main driver thread, and the threads of a parallel
+ * block) keeps the WSP calls it has in progress, innermost last, and its step: an upcall made on
+ * that thread happens inside its innermost call. Only the thread itself writes them. A thread's
+ * frames count for the scenario in progress only (frame_gen, advanced by wsph_upcalls_begin). */
+#define MAX_FRAMES 16
+static uint64_t frame_gen = 1;
+static WSPH_THREAD_LOCAL struct frames {
+	uint64_t gen;
+	int depth;
+	int step;
+	uint64_t calls[MAX_FRAMES];
+} fr;
+
+/* The calling thread's frames, or NULL when it is no driver thread of this scenario. */
+static struct frames *my_frames(void)
 {
-	if (me != S.driver_thread || S.depth <= 0)
+	return fr.gen == wsph_atomic_load_u64(&frame_gen) ? &fr : NULL;
+}
+
+static void frames_claim(void)
+{
+	fr.gen = wsph_atomic_load_u64(&frame_gen);
+	fr.depth = 0;
+	fr.step = 0;
+}
+
+/* The parent of an event of the calling thread: its innermost WSP call, if any. */
+static uint64_t parent_of(void)
+{
+	const struct frames *f = my_frames();
+	if (!f || f->depth <= 0)
 		return 0;
-	int max = (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]);
-	return S.calls_in_progress[(S.depth < max ? S.depth : max) - 1];
+	return f->calls[(f->depth < MAX_FRAMES ? f->depth : MAX_FRAMES) - 1];
+}
+
+/* The step an event of the calling thread happens in: its own on a driver thread, else the main
+ * thread's. */
+static int step_of(void)
+{
+	const struct frames *f = my_frames();
+	return f ? f->step : wsph_atomic_load_int(&S.step);
 }
 
 /* The window the harness registers in WSPAsyncSelect; messages for it are recorded. */
@@ -428,8 +462,8 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 	ev->fn = fn;
 	ev->table = table;
 	ev->err = WSPH_ERRNO_UNSET;
-	ev->step = S.step;
-	ev->parent = parent_of(wsph_trace_thread_id());
+	ev->step = step_of();
+	ev->parent = parent_of();
 	unsigned mod = module_of(ra);
 	int lower = mod && (int)mod == wsph_atomic_load_int(&S.lower_module);
 	ev->current_table = lower ? wsph_atomic_load_int(&S.lower_table) : S.current_table;
@@ -452,10 +486,11 @@ static int begin(struct wsph_event *ev, enum wsph_fn fn, int table, const void *
 static void fill_rec(struct wsph_rec *r, enum wsph_fn fn, int table, const void *ra,
 		     unsigned long me)
 {
-	r->parent = parent_of(me);
+	(void)me;
+	r->parent = parent_of();
 	memset(r->a, 0, sizeof r->a);
 	r->ret = 0;
-	r->step = wsph_atomic_load_int(&S.step);
+	r->step = step_of();
 	r->err = WSPH_ERRNO_UNSET;
 	r->fault = 0;
 	r->layer = 0;
@@ -727,7 +762,8 @@ static BOOL CALLBACK blocking_hook(DWORD_PTR context)
 	S.hook.calls++;
 	if (context != HOOK_CONTEXT)
 		S.hook.bad_context++;
-	if (wsph_trace_thread_id() != S.driver_thread || S.depth <= 0)
+	const struct frames *f = my_frames();
+	if (!f || f->depth <= 0)
 		S.hook.outside_call++;
 	if (S.hook_stopped)
 		S.hook.after_stop++;
@@ -1072,7 +1108,9 @@ void wsph_upcalls_begin(struct wsph_trace *trace, const struct wsph_upcall_confi
 	wsph_atomic_store_int(&S.layer_module, 0);
 	wsph_atomic_store_int(&S.lower_table, -1);
 	S.driver_thread = wsph_trace_thread_id();
-	S.depth = 0;
+	S.busy = 0;
+	wsph_atomic_add_u64(&frame_gen, 1); /* every thread's frames are the last scenario's */
+	frames_claim();
 	wsph_atomic_store_int(&S.step, 0);
 	memset(S.faulted, 0, sizeof S.faulted);
 	for (size_t i = 0; i < cfg->n_faults; i++)
@@ -1185,26 +1223,47 @@ void wsph_upcalls_cleanup_done(int success)
 	wsph_mutex_unlock(S.lock);
 }
 
-/* Only the driver thread's calls nest; a helper thread's calls are recorded without a frame. */
+void wsph_upcalls_driver_thread(int step)
+{
+	frames_claim();
+	fr.step = step;
+}
+
+/* A driver thread's call joins its frames; a helper thread's is recorded without a frame. */
+static void push_frame(struct frames *f, uint64_t call_seq)
+{
+	if (f->depth == 0) {
+		S.hook_stopped = 0; /* a new blocking call: the hook has not said stop yet */
+		S.busy++;
+	}
+	if (f->depth < MAX_FRAMES)
+		f->calls[f->depth] = call_seq;
+	f->depth++;
+}
+
 void wsph_upcalls_enter(uint64_t call_seq, int step)
 {
+	struct frames *f = my_frames();
+	if (!f)
+		return;
 	wsph_mutex_lock(S.lock);
-	if (wsph_trace_thread_id() == S.driver_thread) {
-		if (S.depth == 0)
-			S.hook_stopped = 0; /* a new blocking call: the hook has not said stop yet */
-		if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
-			S.calls_in_progress[S.depth] = call_seq;
-		S.depth++;
+	push_frame(f, call_seq);
+	f->step = step;
+	if (wsph_trace_thread_id() == S.driver_thread)
 		wsph_atomic_store_int(&S.step, step);
-	}
 	wsph_mutex_unlock(S.lock);
 }
 
 void wsph_upcalls_leave(void)
 {
+	struct frames *f = my_frames();
+	if (!f || f->depth <= 0)
+		return;
 	wsph_mutex_lock(S.lock);
-	if (S.depth > 0 && wsph_trace_thread_id() == S.driver_thread && --S.depth == 0)
+	if (--f->depth == 0) {
+		S.busy--;
 		S.calls_done++;
+	}
 	wsph_mutex_unlock(S.lock);
 }
 
@@ -1214,7 +1273,7 @@ int wsph_upcalls_driver_busy(int *step, unsigned *calls_done)
 	if (!wsph_atomic_load_ptr((void **)&S.lock))
 		return 0;
 	wsph_mutex_lock(S.lock);
-	int busy = S.depth > 0;
+	int busy = S.busy > 0;
 	if (step)
 		*step = S.step;
 	if (calls_done)
@@ -1247,18 +1306,14 @@ void wsph_upcalls_append(struct wsph_event *ev)
 uint64_t wsph_upcalls_push_call(struct wsph_event *call)
 {
 	uint64_t seq = 0;
+	struct frames *f = my_frames();
 	wsph_mutex_lock(S.lock);
-	int mine = wsph_trace_thread_id() == S.driver_thread;
-	call->step = S.step;
-	if (mine && S.depth > 0)
-		call->parent = S.calls_in_progress[S.depth - 1];
+	call->step = step_of();
+	call->parent = parent_of();
 	if (S.trace)
 		seq = call->seq = wsph_trace_append(S.trace, call);
-	if (mine) {
-		if (S.depth < (int)(sizeof S.calls_in_progress / sizeof S.calls_in_progress[0]))
-			S.calls_in_progress[S.depth] = seq;
-		S.depth++;
-	}
+	if (f)
+		push_frame(f, seq);
 	wsph_mutex_unlock(S.lock);
 	return seq;
 }
@@ -1391,9 +1446,11 @@ const struct wsph_catalog *wsph_upcalls_catalog(void)
 
 void wsph_upcalls_set_step(int step)
 {
-	wsph_mutex_lock(S.lock);
-	wsph_atomic_store_int(&S.step, step);
-	wsph_mutex_unlock(S.lock);
+	struct frames *f = my_frames();
+	if (f)
+		f->step = step;
+	if (!f || wsph_trace_thread_id() == S.driver_thread)
+		wsph_atomic_store_int(&S.step, step);
 }
 
 SOCKET wsph_upcalls_bogus_handle(void)

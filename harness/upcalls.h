@@ -52,7 +52,12 @@ int wsph_upcalls_lower_table(int table);
 /* The trace of the scenario in progress (NULL outside one). */
 struct wsph_trace *wsph_upcalls_trace(void);
 
-/* The driver brackets each WSP call so upcalls know the call (and step) they happen inside. */
+/* The driver brackets each WSP call so upcalls know the call (and step) they happen inside: the
+ * innermost call in progress on the same driver thread. The thread that called
+ * wsph_upcalls_begin is the main driver thread; a thread of a parallel block makes itself one
+ * with wsph_upcalls_driver_thread (at `step`) before its first call. set_step: the calling driver
+ * thread's step (the main thread's is also the step of the provider's own threads' upcalls). */
+void wsph_upcalls_driver_thread(int step);
 void wsph_upcalls_enter(uint64_t call_seq, int step);
 void wsph_upcalls_leave(void);
 void wsph_upcalls_set_step(int step);
@@ -70,7 +75,7 @@ int wsph_upcalls_alertable_wait(unsigned ms);
 /* Overwrites a WSATHREADID the provider may no longer hold with WSPH_POISON_THREAD. */
 void wsph_upcalls_poison_thread_id(WSATHREADID *tid);
 
-/* The driver thread's state, for the harness's helper thread: 1 while it is inside a WSP call
+/* The driver threads' state, for the harness's helper thread: 1 while one is inside a WSP call
  * (*step: the step in progress; *calls_done: how many outermost WSP calls have returned). */
 int wsph_upcalls_driver_busy(int *step, unsigned *calls_done);
 
@@ -100,7 +105,8 @@ struct wsph_blocking_stats {
 	unsigned queried;      /* WPUQueryBlockingCallback calls */
 	unsigned calls;	       /* hook calls */
 	unsigned bad_context;  /* hook calls with a context other than the one handed out */
-	unsigned outside_call; /* hook calls while no WSP call was in progress on the driver thread */
+	unsigned outside_call; /* hook calls while no WSP call was in progress on the calling driver
+				  thread */
 	unsigned after_stop;   /* hook calls after it returned FALSE or cancelled */
 	unsigned cancels;      /* WSPCancelBlockingCall made by the hook */
 };

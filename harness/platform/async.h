@@ -12,6 +12,17 @@ struct wsph_thread *wsph_thread_start(int (*fn)(void *ctx), void *ctx);
 /* Waits for the thread to end and frees it; returns what fn returned (-1 when t is NULL). */
 int wsph_thread_join(struct wsph_thread *t);
 
+/* A barrier for `n` threads of the harness, reusable: each wsph_barrier_wait returns once n
+ * threads are waiting (1), or at once once the barrier is broken (0). Broken, it stays broken:
+ * a thread that gives up wakes the others instead of leaving them waiting for good. */
+struct wsph_barrier;
+struct wsph_barrier *wsph_barrier_new(unsigned n);
+int wsph_barrier_wait(struct wsph_barrier *b);
+void wsph_barrier_break(struct wsph_barrier *b);
+void wsph_barrier_free(struct wsph_barrier *b);
+/* Gives the processor to another runnable thread, if any. */
+void wsph_thread_yield(void);
+
 /* Windows: a message-only window (HWND_MESSAGE) owned by the calling thread; POSIX: NULL. */
 void *wsph_msgwin_new(void);
 /* Removes the oldest message queued for the window; 1 when one was taken, 0 when none. Must run

@@ -3,6 +3,7 @@
 #include "../async.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -42,6 +43,62 @@ int wsph_thread_join(struct wsph_thread *t)
 	int rc = t->rc;
 	free(t);
 	return rc;
+}
+
+struct wsph_barrier {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	unsigned n, waiting, broken;
+	unsigned long gen;
+};
+
+struct wsph_barrier *wsph_barrier_new(unsigned n)
+{
+	struct wsph_barrier *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	pthread_mutex_init(&b->m, NULL);
+	pthread_cond_init(&b->c, NULL);
+	b->n = n;
+	return b;
+}
+
+int wsph_barrier_wait(struct wsph_barrier *b)
+{
+	pthread_mutex_lock(&b->m);
+	unsigned long gen = b->gen;
+	if (!b->broken && ++b->waiting == b->n) {
+		b->waiting = 0;
+		b->gen++;
+		pthread_cond_broadcast(&b->c);
+	}
+	while (!b->broken && gen == b->gen)
+		pthread_cond_wait(&b->c, &b->m);
+	int passed = gen != b->gen;
+	pthread_mutex_unlock(&b->m);
+	return passed;
+}
+
+void wsph_barrier_break(struct wsph_barrier *b)
+{
+	pthread_mutex_lock(&b->m);
+	b->broken = 1;
+	pthread_cond_broadcast(&b->c);
+	pthread_mutex_unlock(&b->m);
+}
+
+void wsph_barrier_free(struct wsph_barrier *b)
+{
+	if (!b)
+		return;
+	pthread_cond_destroy(&b->c);
+	pthread_mutex_destroy(&b->m);
+	free(b);
+}
+
+void wsph_thread_yield(void)
+{
+	sched_yield();
 }
 
 void *wsph_msgwin_new(void)

@@ -48,6 +48,61 @@ int wsph_thread_join(struct wsph_thread *t)
 	return rc;
 }
 
+struct wsph_barrier {
+	CRITICAL_SECTION cs;
+	CONDITION_VARIABLE c;
+	unsigned n, waiting, broken;
+	unsigned long gen;
+};
+
+struct wsph_barrier *wsph_barrier_new(unsigned n)
+{
+	struct wsph_barrier *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	InitializeCriticalSection(&b->cs);
+	InitializeConditionVariable(&b->c);
+	b->n = n;
+	return b;
+}
+
+int wsph_barrier_wait(struct wsph_barrier *b)
+{
+	EnterCriticalSection(&b->cs);
+	unsigned long gen = b->gen;
+	if (!b->broken && ++b->waiting == b->n) {
+		b->waiting = 0;
+		b->gen++;
+		WakeAllConditionVariable(&b->c);
+	}
+	while (!b->broken && gen == b->gen)
+		SleepConditionVariableCS(&b->c, &b->cs, INFINITE);
+	int passed = gen != b->gen;
+	LeaveCriticalSection(&b->cs);
+	return passed;
+}
+
+void wsph_barrier_break(struct wsph_barrier *b)
+{
+	EnterCriticalSection(&b->cs);
+	b->broken = 1;
+	WakeAllConditionVariable(&b->c);
+	LeaveCriticalSection(&b->cs);
+}
+
+void wsph_barrier_free(struct wsph_barrier *b)
+{
+	if (!b)
+		return;
+	DeleteCriticalSection(&b->cs);
+	free(b);
+}
+
+void wsph_thread_yield(void)
+{
+	SwitchToThread();
+}
+
 static struct wsph_user32 user32;
 
 static BOOL CALLBACK find_user32(PINIT_ONCE once, PVOID arg, PVOID *ctx)
