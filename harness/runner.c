@@ -1109,7 +1109,19 @@ static void judge_unfinished(struct sched *s, struct entry *e)
 	rc.set = s->cfg->set;
 	rc.scenario = s->sels[e->sel].sc;
 	rc.kind = s->sels[e->sel].kind;
-	wsph_rules_judge_unfinished(&rc, &e->c);
+	size_t before = e->c.n_findings, added = wsph_rules_judge_unfinished(&rc, &e->c);
+	/* A rule explains the hang: the case fails with that defect (one defect, one finding), and
+	 * its finding says how the case ended. */
+	struct wsph_finding *f = added ? &e->c.findings[before] : NULL;
+	if (!f || f->rule->severity != WSPH_SEV_ERROR)
+		return;
+	char *msg = wsph_format("%s (the case then hung: %s)", f->message ? f->message : "",
+				e->c.error_message ? e->c.error_message : type);
+	if (msg) {
+		free(f->message);
+		f->message = msg;
+	}
+	e->c.outcome = WSPH_FAIL;
 }
 
 /* The running case's stream read so far, made its entry's verdict with how the child ended. */
