@@ -182,11 +182,24 @@ section "2c. wspharness explore: random sequences per second (mockbase, 1000 seq
 EXR=$($H explore $MOCK --non-ifs --runs 1000 --seed 1 --out "$TMP/explore" -q 2>&1 >/dev/null |
 	sed -n 's/.* \([0-9.]*\) sequences\/s.*/\1/p' | tail -1)
 if [ -n "$EXR" ]; then
-	say "  explore, isolated         $(calc '%.0f sequences/s  (%.2fx the trivial cases/s above; a sequence is up to 16 steps)' "$EXR, $EXR * $TH / $N")"
+	say "  explore, isolated         $(calc '%.0f sequences/s  (%.2fx the trivial cases/s above; a sequence is up to 24 steps)' "$EXR, $EXR * $TH / $N")"
 	summary "2c. explore: sequences per second" "$(calc '%.0f/s (%.2fx trivial cases/s)' "$EXR, $EXR * $TH / $N")" "info"
 else
 	summary "2c. explore: sequences per second" "not measured" "-"
 fi
+
+# ---- 2d. stress ----------------------------------------------------------------------------------
+section "2d. wspharness run --stress: the concurrent scenarios (mockbase, --stress 20)"
+: >"$TMP/st.s"
+for ((r = 0; r < REPS; r++)); do
+	$TIMECMD -- $H run $MOCK --non-ifs --scenarios "$ROOT/scenarios/concurrent" --stress 20 -q |
+		awk '{ print $2 }' >>"$TMP/st.s"
+done
+TST=$(median <"$TMP/st.s")
+NST=$($H list --non-ifs --scenarios "$ROOT/scenarios/concurrent" | wc -l)
+NST=$((NST * 20))
+say "  --stress 20, isolated     $(calc '%.0f cases/s over %d cases  (%.2fx the trivial cases/s above)' "$NST / $TST, $NST, ($NST / $TST) * $TH / $N")"
+summary "2d. --stress: cases per second" "$(calc '%.0f/s (%.2fx trivial cases/s)' "$NST / $TST, ($NST / $TST) * $TH / $N")" "info"
 
 # ---- 2b. under Wine --------------------------------------------------------------------------
 WINE_DONE=0
