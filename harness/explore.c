@@ -411,19 +411,35 @@ int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 
 #define BATCH 50
 #define MAX_KEYS 256
+/* A site whose shrunk scenario still has more than TARGET_STEPS steps is shrunk again from the
+ * next sequences that show it, up to MAX_TRIES in all, and the shortest is kept: the first one
+ * found may need a stream connection (six steps) where a later one shows the same defect on a
+ * datagram socket of its own. */
+#define TARGET_STEPS 8
+#define MAX_TRIES 3
 
 struct pending_finding {
-	size_t index;	 /* in the batch */
+	size_t index; /* in the batch */
+	size_t site;
 	char rule[128];
 	char message[256];
+};
+
+/* A site (rule, WSP call, module) and the best scenario written for it. */
+struct site {
+	char key[200];
+	unsigned tries;
+	size_t best;	/* steps of the file written (0: none yet) */
+	size_t summary; /* its entry in the summary's files (SIZE_MAX: not listed) */
+	char path[600];
 };
 
 struct explorer {
 	const struct wsph_explore_config *cfg;
 	struct wsph_explore_summary *sum;
 	struct wsph_diag *diag;
-	char keys[MAX_KEYS][200];
-	size_t n_keys;
+	struct site sites[MAX_KEYS];
+	size_t n_sites;
 	struct pending_finding found[16];
 	size_t n_found;
 };
@@ -502,6 +518,18 @@ out:
 }
 
 /* Exploring: each finding at a site not seen before is kept for shrinking. */
+/* A new site, or one whose scenario may still get shorter, and not already in this batch. */
+static int worth_shrinking(const struct explorer *x, size_t k)
+{
+	if (k == x->n_sites)
+		return 1;
+	const struct site *st = &x->sites[k];
+	for (size_t i = 0; i < x->n_found; i++)
+		if (x->found[i].site == k)
+			return 0;
+	return st->best > TARGET_STEPS && st->tries < MAX_TRIES;
+}
+
 static void on_explored(struct explorer *x, void *ctx, size_t index, const struct wsph_case *c)
 {
 	(void)ctx;
@@ -511,14 +539,20 @@ static void on_explored(struct explorer *x, void *ctx, size_t index, const struc
 		char key[200];
 		size_t k;
 		snprintf(key, sizeof key, "%s|%d|%s", id, fd->call_fn, fd->module);
-		for (k = 0; k < x->n_keys && strcmp(x->keys[k], key); k++)
+		for (k = 0; k < x->n_sites && strcmp(x->sites[k].key, key); k++)
 			;
-		if (k < x->n_keys || x->n_keys == MAX_KEYS ||
-		    x->n_found == sizeof x->found / sizeof x->found[0])
+		if (x->n_found == sizeof x->found / sizeof x->found[0] ||
+		    (k == x->n_sites && x->n_sites == MAX_KEYS) || !worth_shrinking(x, k))
 			continue;
-		memcpy(x->keys[x->n_keys++], key, sizeof key);
+		if (k == x->n_sites) {
+			memset(&x->sites[k], 0, sizeof x->sites[k]);
+			memcpy(x->sites[k].key, key, sizeof key);
+			x->sites[k].summary = SIZE_MAX;
+			x->n_sites++;
+		}
 		struct pending_finding *p = &x->found[x->n_found++];
 		p->index = index;
+		p->site = k;
 		snprintf(p->rule, sizeof p->rule, "%s", id);
 		snprintf(p->message, sizeof p->message, "%s", fd->message ? fd->message : "");
 		for (char *q = p->message; *q; q++)
@@ -556,10 +590,11 @@ static int judge_by_run(void *ctx, const struct wsph_seq *cands, size_t n, int *
 	return 0;
 }
 
-/* The shrunk sequence as DIR/<rule>-<hash>.yaml. */
+/* The shrunk sequence as DIR/<rule>-<hash>.yaml, in place of a longer one of its site. */
 static int write_finding(struct explorer *x, const struct wsph_seq *s,
 			 const struct pending_finding *p)
 {
+	struct site *site = &x->sites[p->site];
 	const struct wsph_explore_config *cfg = x->cfg;
 	char *body = wsph_explore_yaml(s, "explored", p->rule, NULL);
 	if (!body)
@@ -581,11 +616,16 @@ static int write_finding(struct explorer *x, const struct wsph_seq *s,
 		snprintf(x->diag->text, sizeof x->diag->text, "%s: cannot be written", path);
 		return -1;
 	}
+	if (site->best && strcmp(site->path, path) != 0)
+		remove(site->path);
+	snprintf(site->path, sizeof site->path, "%s", path);
+	site->best = s->n_steps;
 	struct wsph_explore_summary *sum = x->sum;
-	if (sum->n_files < sizeof sum->files / sizeof sum->files[0]) {
-		snprintf(sum->files[sum->n_files], sizeof sum->files[0], "%s", path);
-		snprintf(sum->rules[sum->n_files], sizeof sum->rules[0], "%s", p->rule);
-		sum->n_files++;
+	if (site->summary == SIZE_MAX && sum->n_files < sizeof sum->files / sizeof sum->files[0])
+		site->summary = sum->n_files++;
+	if (site->summary != SIZE_MAX) {
+		snprintf(sum->files[site->summary], sizeof sum->files[0], "%s", path);
+		snprintf(sum->rules[site->summary], sizeof sum->rules[0], "%s", p->rule);
 	}
 	return 0;
 }
@@ -601,11 +641,15 @@ static int settle(struct explorer *x, const struct wsph_seq *seqs)
 	for (size_t i = 0; i < x->n_found; i++) {
 		struct wsph_seq s = seqs[x->found[i].index];
 		struct shrink_ctx sc = {x, x->found[i].rule, NULL};
+		struct site *site = &x->sites[x->found[i].site];
 		if (wsph_explore_shrink(&s, judge_by_run, &sc) < 0)
 			return -1;
+		site->tries++;
+		x->sum->findings += site->best == 0;
+		if (site->best && s.n_steps >= site->best)
+			continue; /* not shorter than the file written */
 		if (write_finding(x, &s, &x->found[i]) != 0)
 			return -1;
-		x->sum->findings++;
 		if (x->cfg->progress)
 			fprintf(x->cfg->progress, "explore: %s: shrunk to %zu steps\n",
 				x->found[i].rule, s.n_steps);

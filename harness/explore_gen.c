@@ -466,6 +466,8 @@ static void emit_recvfrom(struct gen *g)
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
 	}
+	if (chance(g, 20)) /* a buffer smaller than the datagram: the rest is lost */
+		arg(g, WSPH_KEY_LEN, "%d", 1 + (int)pick(g, 4));
 	g->socks[i].pending--;
 }
 
