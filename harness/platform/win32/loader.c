@@ -106,11 +106,20 @@ struct wsph_module *wsph_plat_load(const char *path, char *err, size_t errlen)
 		if (*p == L'/')
 			*p = L'\\';
 	/* Search the DLL's own folder for its dependencies, as ws2_32 does for providers. */
-	load_exc = 0;
-	loading = 1;
-	HMODULE h = LoadLibraryExW(wpath, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-	DWORD code = GetLastError();
-	loading = 0;
+	HMODULE h = NULL;
+	DWORD code = 0;
+	/* Under Wine a MinGW DLL's C runtime start-up has been seen to fail now and then
+	 * (ERROR_DLL_INIT_FAILED with no exception, once in some thousands of loads under load);
+	 * a second attempt tells that apart from a DllMain that refuses every time. */
+	for (int attempt = 0; !h && attempt < 2; attempt++) {
+		load_exc = 0;
+		loading = 1;
+		h = LoadLibraryExW(wpath, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+		code = GetLastError();
+		loading = 0;
+		if (h || code != ERROR_DLL_INIT_FAILED || load_exc)
+			break;
+	}
 	if (!h) {
 		last_exc = load_exc;
 		char msg[1024];
