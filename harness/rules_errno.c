@@ -155,6 +155,11 @@ static void errno_return(void *st, const struct wsph_event *call, const struct w
 	if (ret->fn == WSPH_FN_WSPSTARTUP || !failed(ret) || ret->err == WSPH_ERRNO_UNSET ||
 	    ret->err == 0 || !wsph_error_name(ret->err))
 		return;
+	/* WSANOTINITIALISED answers a call made when the provider was not started, which ws2_32
+	 * never passes on (it checks WSAStartup first): a scenario's call that came late, after the
+	 * final WSPCleanup, and not the provider's code to choose. */
+	if (ret->err == WSANOTINITIALISED)
+		return;
 	wsph_event_call_text(ret, text, sizeof text);
 	if (ret->err == WSA_IO_PENDING && !overlapped_call(e, call, why, sizeof why)) {
 		snprintf(msg, sizeof msg,
