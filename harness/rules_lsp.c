@@ -32,6 +32,8 @@ struct inflight {
 	struct wsph_event call;
 	uint64_t issued[MAX_ISSUED]; /* layer 0: lower handles issued inside it */
 	size_t n_issued;
+	uint64_t closed[MAX_ISSUED]; /* layer 0: lower handles closed inside it */
+	size_t n_closed;
 };
 
 #define MAX_TOLD 16
@@ -200,6 +202,26 @@ static int issues_handle(enum wsph_fn fn)
 	return fn == WSPH_FN_WSPSOCKET || fn == WSPH_FN_WSPACCEPT || fn == WSPH_FN_WSPJOINLEAF;
 }
 
+/*
+ * The client's own race: `upper`, a client call on the socket the lower handle h serves (or a
+ * select), began before another of the client's calls closed h (its close of that socket, or its
+ * final cleanup; the lower close returned at event `closed_seq`). The layer had let the call
+ * through while the socket was open; where it then meets h is the client's doing.
+ */
+static int client_raced(struct rules_lsp *l, const struct inflight *upper, uint64_t h,
+			uint64_t closed_seq)
+{
+	if (!upper || upper->call.layer != 0 || upper->call.seq >= closed_seq)
+		return 0;
+	for (size_t i = 0; i < upper->n_closed; i++)
+		if (upper->closed[i] == h)
+			return 0; /* closed inside this very call */
+	if (upper->call.fn == WSPH_FN_WSPSELECT)
+		return 1;
+	const struct usock *u = usock_of_lower(l, h);
+	return u && wsph_fn_takes_socket(upper->call.fn) && upper->call.a[0] == u->h;
+}
+
 /* The layer named h in a call to the lower provider `in`: it must be an open handle of in's. */
 static void check_handle(struct rules_lsp *l, const struct inst *in,
 			 const struct wsph_event *ev, const struct inflight *upper, uint64_t h,
@@ -217,6 +239,8 @@ static void check_handle(struct rules_lsp *l, const struct inst *in,
 	/* a call begun (CALL `begun`) before another thread's close or reset of h and returned
 	 * after it: h was open when the layer used it, whatever the order of the RETURNs */
 	if (e && e->closed_seq > begun)
+		return;
+	if (e && client_raced(l, upper, h, e->closed_seq))
 		return;
 	if (e && e->state == WSPH_LH_CLOSED) {
 		report(l, R_USE_AFTER_CLOSE, ev->step, ev->seq,
@@ -495,8 +519,11 @@ static void lower_use(struct rules_lsp *l, struct inst *in, const struct wsph_ev
 		if (fresh && upper && upper->call.layer == 0 && upper->n_issued < MAX_ISSUED)
 			upper->issued[upper->n_issued++] = (uint64_t)ev->ret;
 	}
-	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0)
+	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0) {
 		wsph_ledger_close(&in->led, ev->a[0], ev->seq);
+		if (upper && upper->call.layer == 0 && upper->n_closed < MAX_ISSUED)
+			upper->closed[upper->n_closed++] = ev->a[0];
+	}
 	if (ev->fn == WSPH_FN_WSPRECV || ev->fn == WSPH_FN_WSPRECVFROM)
 		lower_received(l, ev, upper);
 }

@@ -19,7 +19,8 @@
  *  - WSPSocket/WSPAccept pass the next element's protocol information down, put the new handle
  *    through WPUModifyIFSHandle with the layer's own catalog id and keep it; WSPCloseSocket closes
  *    the next provider's handle; the final WSPCleanup leaves what the client left open to the
- *    next provider's final cleanup (those are the client's own handles), then unloads it.
+ *    next provider's final cleanup (those are the client's own handles), and keeps the next
+ *    provider loaded (the client calls it directly, so a call may still be inside it).
  * IFSDIRECT_START_ONCE builds the variant that starts the next provider once, at its first
  * WSPStartup, and balances that at its final WSPCleanup (the next provider keeps the upcall table
  * of that first startup, which is the one it was given).
@@ -388,24 +389,20 @@ static int WSPAPI id_Cleanup(LPINT lpErrno)
 	int e = 0, balance = !START_ONCE || final;
 	if (balance)
 		(void)next_cleanup(&e); /* this layer's own cleanup succeeds whatever it says */
-	HMODULE unload = NULL;
 	pv_lock();
 	g.lower_startups -= balance;
 	g.startups--;
 	if (final) {
-		unload = g.lower_mod;
-		g.lower_mod = NULL;
-		g.lower_startup = NULL;
+		/* The next provider stays loaded: the client calls its entries directly, so a
+		 * receive the client began before this cleanup may still be returning inside it,
+		 * and this layer cannot know when none is. A later first WSPStartup reuses it. */
 		memset(&g.next, 0, sizeof g.next);
-		memset(&g.lower_id, 0, sizeof g.lower_id);
 		g.n_routes = 0;
 		free(g.socks);
 		g.socks = NULL;
 		g.n_socks = g.cap_socks = 0;
 	}
 	pv_unlock();
-	if (unload)
-		FreeLibrary(unload);
 	gate_leave();
 	return 0;
 }
@@ -426,12 +423,22 @@ static int ensure_next(const WSAPROTOCOL_INFOW *own, struct route *route)
 	 * handles it must not start. */
 	if (route_for(own, route) != 0 || !route->next_ifs)
 		return WSASYSNOTREADY;
-	pv_lock();
-	int loaded = g.lower_mod != NULL;
-	pv_unlock();
-	if (loaded)
-		return 0;
 	GUID id = route->next_provider;
+	pv_lock();
+	HMODULE old = g.lower_mod;
+	int reuse = old && same_guid(&g.lower_id, &id);
+	int drop = old && !reuse && g.lower_startups == 0;
+	if (drop) {
+		g.lower_mod = NULL; /* kept from an earlier final cleanup, for another provider */
+		g.lower_startup = NULL;
+	}
+	pv_unlock();
+	if (reuse)
+		return 0;
+	if (old && !drop)
+		return WSASYSNOTREADY; /* started, and bound to another next provider */
+	if (drop)
+		FreeLibrary(old);
 	HMODULE m = load_next(&id);
 	if (!m)
 		return WSASYSNOTREADY;

@@ -43,6 +43,12 @@
  *  - Locking: one lock (pv_lock) over all state, never held while calling the lower provider or an
  *    upcall; WSPStartup/WSPCleanup and the lazy loading of a next provider are serialised by a
  *    "gate" flag on top of it.
+ *  - Calls from several threads. A call holds its socket from its check to its return; a
+ *    WSPCloseSocket marks the socket closing first, so no call starts on it afterwards (a call
+ *    that had already started may still reach the lower provider after the lower close: the
+ *    client raced its own close). The final WSPCleanup closes the lower sockets, which ends the
+ *    calls blocked below, and waits for the calls in progress to return before it cleans up the
+ *    lower providers and unloads them.
  */
 
 #include <stdatomic.h>
@@ -76,6 +82,9 @@
 #define LSP_PATH_TRIES   4
 #define LSP_PATH_MAX     32768
 #define LSP_MAX_PARKED   8
+/* How long (in 100 ms waits) the final WSPCleanup waits for client calls that hold a socket to
+ * return once their lower sockets are closed; a module such a call is still in stays loaded. */
+#define LSP_DRAIN_WAITS  100
 /* Private HWND values handed to the lower WSPAsyncSelect: one per lower provider. */
 #define LSP_PRIVATE_HWND 0x4c530000u
 
@@ -110,6 +119,7 @@ struct sock {
 	const struct binding *b;
 	unsigned refs; /* list membership + calls in progress + operations */
 	int closed;
+	int closing; /* a WSPCloseSocket is under way: no new call may start on it */
 	int handle_released; /* WPUCloseSocketHandle done (non-IFS) */
 	unsigned pending;    /* operations not yet completed to the client */
 	HWND as_hwnd;        /* the client's WSPAsyncSelect registration */
@@ -157,6 +167,7 @@ static struct {
 	unsigned stale_ops;
 	HMODULE parked[LSP_MAX_PARKED];
 	size_t n_parked;
+	unsigned calls_in; /* sockets held by client calls in progress (acquire to release) */
 } g;
 
 /* The received tables: the most recent one is the current one (read without the lock). */
@@ -322,21 +333,25 @@ static struct sock *acquire(SOCKET s, int *err)
 					k = o;
 		}
 	}
-	if (!k || k->closed) {
+	if (!k || k->closed || k->closing) {
 		int started = g.startups > 0;
 		pv_unlock();
 		*err = started ? WSAENOTSOCK : WSANOTINITIALISED;
 		return NULL;
 	}
 	k->refs++;
+	g.calls_in++;
 	pv_unlock();
 	return k;
 }
 
+/* Gives back what acquire() took. */
 static void release(struct sock *k)
 {
 	pv_lock();
 	sock_unref_locked(k);
+	if (--g.calls_in == 0)
+		pv_wake_all();
 	pv_unlock();
 }
 
@@ -865,12 +880,24 @@ static const WSAPROTOCOL_INFOW *down_info(const struct binding *b)
 	return F_PROTOCOLINFO ? &b->own : &b->down;
 }
 
+/* Final cleanup, sockets closed: waits (a while) until no client call holds a socket. 1 when
+ * none does. */
+static int calls_drained(void)
+{
+	pv_lock();
+	for (unsigned i = 0; g.calls_in > 0 && i < LSP_DRAIN_WAITS; i++)
+		pv_wait_ms(100);
+	int drained = g.calls_in == 0;
+	pv_unlock();
+	return drained;
+}
+
 /* Gate held, no startups left: frees modules parked by an earlier cleanup once nothing can
  * still run in them. */
 static void unpark(void)
 {
 	pv_lock();
-	size_t n = g.stale_ops == 0 ? g.n_parked : 0;
+	size_t n = g.stale_ops == 0 && g.calls_in == 0 ? g.n_parked : 0;
 	HMODULE mods[LSP_MAX_PARKED];
 	memcpy(mods, g.parked, n * sizeof mods[0]);
 	if (n)
@@ -1222,7 +1249,9 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 		pv_unlock();
 		if (rel)
 			up()->lpWPUCloseSocketHandle(k->upper, &e);
-		release(k);
+		pv_lock();
+		sock_unref_locked(k); /* the list's reference */
+		pv_unlock();
 	}
 	/* Threads this layer opened: closed after the lower closes have queued their APCs. */
 	for (size_t i = 0; i < j; i++) {
@@ -1238,6 +1267,10 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	}
 	free(ops);
 
+	/* Client calls still in progress were started before this cleanup: the lower closes
+	 * above end any that block below, and none of them may find the lower providers
+	 * cleaned up, or their modules gone, when it calls down or returns. */
+	int drained = calls_drained();
 	if (!F_USE_AFTER_CLEANUP)
 		lowers_cleanup();
 	/* The cleanup-with-sockets variant left its lower sockets open, so the lower providers'
@@ -1264,7 +1297,7 @@ static int WSPAPI lsp_Cleanup(LPINT lpErrno)
 	pv_lock();
 	/* A lower provider may still run this layer's completion routine for an operation it
 	 * completed during the cleanup: such a module stays loaded until that has happened. */
-	int park = g.stale_ops > 0;
+	int park = g.stale_ops > 0 || !drained;
 	HMODULE mods[LSP_MAX_LOWERS];
 	size_t n_mods = 0;
 	for (size_t i = 0; i < LSP_MAX_LOWERS; i++) {
@@ -1471,6 +1504,12 @@ static int WSPAPI lsp_CloseSocket(SOCKET s, LPINT lpErrno)
 	}
 	size_t n = 0;
 	pv_lock();
+	if (k->closing) { /* another thread's close of it is under way */
+		pv_unlock();
+		release(k);
+		return fail(lpErrno, WSAENOTSOCK);
+	}
+	k->closing = 1;
 	for (struct op *o = g.ops; o; o = o->next)
 		n += o->k == k && !o->client_done;
 	struct close_result *res = n ? calloc(n, sizeof *res) : NULL;
@@ -1522,6 +1561,9 @@ static int WSPAPI lsp_CloseSocket(SOCKET s, LPINT lpErrno)
 	}
 	free(res);
 	if (rc != 0) {
+		pv_lock();
+		k->closing = 0;
+		pv_unlock();
 		release(k); /* e.g. WSAEWOULDBLOCK with a linger: the socket stays valid */
 		return rc;
 	}

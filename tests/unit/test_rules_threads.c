@@ -514,3 +514,59 @@ Test(threads, a_lower_call_begun_after_the_lower_close, .init = layered, .fini =
 	play(NULL, late);
 	cr_expect_str_eq(found(), "LSP.NextProc.NoUseAfterClose");
 }
+
+/* The client's receive had started (its call was in the layer) when another thread closed the
+ * socket; the layer's lower receive then comes after the lower close: the client raced its own
+ * close, and the layer is not charged. */
+Test(threads, a_client_call_racing_its_own_close_is_not_the_layers, .init = layered,
+     .fini = teardown)
+{
+	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
+					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
+					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
+					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
+					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
+					   RET(WSPSOCKET, AF_INET, H1, OK), END};
+	static const struct sev reader[] = {CALL(WSPRECV, H1), END};
+	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
+					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
+					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
+					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
+	static const struct sev late[] = {LCALL(WSPRECV, 0x5000),
+					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
+					  RET(WSPRECV, H1, -1, WSAENOTSOCK), END};
+	play(start, NULL);
+	play(NULL, reader);
+	play(closer, NULL);
+	play(NULL, late);
+	cr_expect_str_eq(found(), "");
+}
+
+/* The same, but the racing call is on another socket of the client's: the layer named a lower
+ * handle that socket does not own, and that is the layer's use after close. */
+Test(threads, a_call_on_another_socket_meeting_the_closed_handle, .init = layered,
+     .fini = teardown)
+{
+	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
+					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
+					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
+					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
+					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
+					   RET(WSPSOCKET, AF_INET, H1, OK), CALL(WSPSOCKET, AF_INET),
+					   LCALL(WSPSOCKET, AF_INET), LRET(WSPSOCKET, AF_INET, 0x5004, OK),
+					   UP(WPUCREATESOCKETHANDLE, 1001, 0x78, H2),
+					   RET(WSPSOCKET, AF_INET, H2, OK), END};
+	static const struct sev reader[] = {CALL(WSPRECV, H2), END};
+	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
+					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
+					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
+					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
+	static const struct sev late[] = {LCALL(WSPRECV, 0x5000),
+					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
+					  RET(WSPRECV, H2, -1, WSAENOTSOCK), END};
+	play(start, NULL);
+	play(NULL, reader);
+	play(closer, NULL);
+	play(NULL, late);
+	cr_expect_str_eq(found(), "LSP.NextProc.NoUseAfterClose");
+}
