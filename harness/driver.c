@@ -98,6 +98,7 @@ static WSPH_THREAD_LOCAL struct {
 	size_t errors_before_step;
 	int failed_step;
 	char failure[400];
+	struct block_thread *bt; /* a parallel block's thread: what a `blocked` step watches */
 } me;
 
 static void lock(struct drv *d)
@@ -159,10 +160,13 @@ static void call_fill(struct wsph_event *ev, enum wsph_fn fn, uint64_t a0, uint6
 	snprintf(ev->module, sizeof ev->module, "wspharness");
 }
 
+static void watched_call(int delta);
+
 static uint64_t call_push(struct drv *d, struct wsph_event *ev)
 {
 	ev->seq = wsph_trace_append(d->trace, ev);
 	wsph_upcalls_enter(ev->seq, me.step);
+	watched_call(1);
 	return ev->seq;
 }
 
@@ -176,6 +180,7 @@ static uint64_t call_begin(struct drv *d, struct wsph_event *ev, enum wsph_fn fn
 static void call_end(struct drv *d, const struct wsph_event *call, struct wsph_event *ret,
 		     int64_t rv, int err, const void *fnptr_storage)
 {
+	watched_call(-1);
 	wsph_upcalls_leave();
 	*ret = *call;
 	ret->kind = WSPH_EV_RETURN;
@@ -1650,19 +1655,34 @@ static void stop_after(struct drv *d, const struct wsph_step *st);
 static void play_teardown(struct drv *d, size_t from, size_t to,
 			  struct wsph_blocking_stats *hook_seen);
 
-/* One repetition of a parallel block: its barriers. */
+/* One repetition of a parallel block: its barriers, its threads. */
 struct block {
 	struct drv *d;
 	const struct wsph_step *head;
 	unsigned repetition;
 	struct wsph_barrier **barriers;
+	struct block_thread *threads;
 };
 
 struct block_thread {
 	struct block *b;
 	unsigned index;
 	struct wsph_thread *th;
+	/* what another thread's `blocked` step reads (atomics) */
+	uint64_t tid;	 /* its thread id, 0 until it runs */
+	uint64_t calls;	 /* WSP calls it began */
+	uint64_t in_call; /* WSP calls of its own in progress */
+	uint64_t ended;	 /* its steps ended */
 };
+
+static void watched_call(int delta)
+{
+	if (!me.bt)
+		return;
+	if (delta > 0)
+		wsph_atomic_add_u64(&me.bt->calls, 1);
+	wsph_atomic_add_u64(&me.bt->in_call, (uint64_t)(int64_t)delta);
+}
 
 static void break_barriers(struct block *b)
 {
@@ -1681,6 +1701,8 @@ static int block_thread_main(void *ctx)
 	const struct wsph_thread_steps *ts = &b->head->par->threads[bt->index];
 	struct wsph_blocking_stats hook_seen;
 	memset(&me, 0, sizeof me);
+	me.bt = bt;
+	wsph_atomic_store_u64(&bt->tid, wsph_plat_thread_id());
 	wsph_upcalls_driver_thread((int)ts->first + 1);
 	wsph_upcalls_blocking_stats(&hook_seen);
 	for (unsigned k = wsph_stress_offset(d->sc->stress_seed, b->repetition, bt->index); k; k--)
@@ -1692,6 +1714,8 @@ static int block_thread_main(void *ctx)
 		break_barriers(b);
 		play_teardown(d, ts->first + j, ts->first + ts->n_steps, &hook_seen);
 	}
+	wsph_atomic_store_u64(&bt->ended, 1);
+	me.bt = NULL;
 	return 0;
 }
 
@@ -1705,6 +1729,8 @@ static int run_block(struct drv *d, const struct wsph_step *st, struct block *b)
 	int ok = 1;
 	for (size_t i = 0; i < par->n_barriers && ok; i++)
 		ok = (b->barriers[i] = wsph_barrier_new(par->parties[i])) != NULL;
+	memset(bt, 0, sizeof bt);
+	b->threads = bt;
 	d->block = b;
 	for (; ok && started < par->n_threads; started++) {
 		bt[started].b = b;
@@ -1722,6 +1748,7 @@ static int run_block(struct drv *d, const struct wsph_step *st, struct block *b)
 	for (size_t i = 0; i < started; i++)
 		wsph_thread_join(bt[i].th);
 	d->block = NULL;
+	b->threads = NULL;
 	for (size_t i = 0; i < par->n_barriers; i++)
 		wsph_barrier_free(b->barriers[i]);
 	return ok ? 0 : -1;
@@ -1736,7 +1763,7 @@ static void step_parallel(struct drv *d, const struct wsph_step *st)
 		return;
 	}
 	for (unsigned r = 0; r < par->repeat && !wsph_atomic_load_int(&d->stop_req); r++) {
-		struct block b = {d, st, r, barriers};
+		struct block b = {d, st, r, barriers, NULL};
 		memset(barriers, 0, (par->n_barriers + 1) * sizeof *barriers);
 		if (run_block(d, st, &b))
 			break;
@@ -1750,6 +1777,48 @@ static void step_barrier(struct drv *d, const struct wsph_step *st)
 	struct block *b = d->block;
 	if (b && b->barriers[st->barrier_index])
 		wsph_barrier_wait(b->barriers[st->barrier_index]);
+}
+
+/*
+ * blocked: waits until the thread named is blocked inside a WSP call of its step: the platform
+ * sees it waiting there twice in a row (where it cannot tell, on Windows, once the same call has
+ * lasted BLOCKED_GUESS_MS), or its steps ended, or BLOCKED_MAX_MS passed (a thread that never
+ * blocks: the step only lines the threads up, it judges nothing).
+ */
+#define BLOCKED_GUESS_MS 100u
+#define BLOCKED_MAX_MS 2000u
+
+static int blocked_now(struct block_thread *t, uint64_t *seen, uint64_t *since, unsigned *streak)
+{
+	uint64_t now = wsph_plat_now_ns(), calls = wsph_atomic_load_u64(&t->calls);
+	unsigned long tid = (unsigned long)wsph_atomic_load_u64(&t->tid);
+	if (!tid || !wsph_atomic_load_u64(&t->in_call)) {
+		*streak = 0;
+		return 0;
+	}
+	if (calls != *seen) { /* another call than at the last look */
+		*seen = calls;
+		*since = now;
+		*streak = 0;
+	}
+	int r = wsph_plat_idle_thread(tid, tid);
+	if (r < 0)
+		return now - *since >= (uint64_t)BLOCKED_GUESS_MS * 1000000u;
+	*streak = r == 1 ? *streak + 1 : 0;
+	return *streak >= 2;
+}
+
+static void step_blocked(struct drv *d, const struct wsph_step *st)
+{
+	struct block *b = d->block;
+	if (!b || !b->threads)
+		return;
+	struct block_thread *t = &b->threads[st->blocked_index];
+	uint64_t start = wsph_plat_now_ns(), seen = 0, since = 0;
+	unsigned streak = 0;
+	while (!wsph_atomic_load_u64(&t->ended) && !blocked_now(t, &seen, &since, &streak) &&
+	       wsph_plat_now_ns() - start < (uint64_t)BLOCKED_MAX_MS * 1000000u)
+		wsph_plat_sleep_ms(1);
 }
 
 /* The action of each step of steps.c. */
@@ -1785,6 +1854,7 @@ static void (*const actions[WSPH_OP_COUNT])(struct drv *, const struct wsph_step
 	[WSPH_OP_CANCELBLOCKINGCALL] = step_cancelblockingcall,
 	[WSPH_OP_PARALLEL] = step_parallel,
 	[WSPH_OP_BARRIER] = step_barrier,
+	[WSPH_OP_BLOCKED] = step_blocked,
 };
 
 int wsph_drive_has_action(int op)

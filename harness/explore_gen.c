@@ -303,7 +303,8 @@ static int can(struct gen *g, enum wsph_op op)
 	case WSPH_OP_WAITEVENT:
 	case WSPH_OP_CANCELBLOCKINGCALL: return 0; /* nothing the model knows will come */
 	case WSPH_OP_PARALLEL: /* threads: a random sequence stays on one thread */
-	case WSPH_OP_BARRIER: return 0;
+	case WSPH_OP_BARRIER:
+	case WSPH_OP_BLOCKED: return 0;
 	default: return 1;
 	}
 }

@@ -79,6 +79,7 @@ static void step_free(struct wsph_step *st)
 {
 	parallel_free(st->par);
 	free(st->barrier);
+	free(st->blocked);
 	free(st->socket);
 	free(st->as);
 	free(st->addr);
@@ -642,6 +643,11 @@ static int arg_name(struct arg_ctx *c, const struct wsph_yaml_node *v)
 	return name_arg(v, c->what, "barrier", 1, NULL, &c->st->barrier, c->diag);
 }
 
+static int arg_thread(struct arg_ctx *c, const struct wsph_yaml_node *v)
+{
+	return name_arg(v, c->what, "thread", 1, NULL, &c->st->blocked, c->diag);
+}
+
 /* The parser of each key (steps.h names the keys; the rows say which step takes which). */
 static int (*const arg_parsers[WSPH_KEY_COUNT])(struct arg_ctx *, const struct wsph_yaml_node *) = {
 	[WSPH_KEY_SOCKET] = arg_socket,	    [WSPH_KEY_AS] = arg_socket,
@@ -661,6 +667,7 @@ static int (*const arg_parsers[WSPH_KEY_COUNT])(struct arg_ctx *, const struct w
 	[WSPH_KEY_READABLE] = arg_sockets,  [WSPH_KEY_WRITABLE] = arg_sockets,
 	[WSPH_KEY_THREADS] = arg_threads,   [WSPH_KEY_REPEAT] = arg_repeat,
 	[WSPH_KEY_NAME] = arg_name,
+	[WSPH_KEY_THREAD] = arg_thread,
 };
 
 int wsph_scenario_parses_key(int key)
@@ -1279,6 +1286,29 @@ static int index_barriers(struct wsph_scenario *sc, size_t k, struct wsph_diag *
 	return 0;
 }
 
+/* The blocked steps of the block at k: each names another thread of the block. */
+static int index_threads(struct wsph_scenario *sc, size_t k, struct wsph_diag *diag)
+{
+	const struct wsph_parallel *par = sc->steps[k].par;
+	for (size_t j = k + 1; j <= k + par->n_nested; j++) {
+		struct wsph_step *st = &sc->steps[j];
+		size_t t = 0;
+		if (st->op != WSPH_OP_BLOCKED)
+			continue;
+		while (t < par->n_threads && strcmp(par->threads[t].name, st->blocked))
+			t++;
+		if (t == par->n_threads)
+			return loc_error(diag, st->loc, "'blocked: %s': the block has no thread of "
+					 "that name", st->blocked);
+		if ((int)t + 1 == st->thread)
+			return loc_error(diag, st->loc, "'blocked: %s' in thread '%s' itself: a "
+					 "thread waits for another", st->blocked,
+					 par->threads[t].name);
+		st->blocked_index = (int)t;
+	}
+	return 0;
+}
+
 /* The threads of the parallel step at k, each a non-empty list of steps, appended after it. */
 static int load_parallel(struct step_list *l, size_t k, const struct wsph_yaml_node *item)
 {
@@ -1304,6 +1334,8 @@ static int load_parallel(struct step_list *l, size_t k, const struct wsph_yaml_n
 		par->threads[i].n_steps = l->sc->n_steps - par->threads[i].first;
 	}
 	par->n_nested = l->sc->n_steps - k - 1;
+	if (index_threads(l->sc, k, l->diag))
+		return -1;
 	return index_barriers(l->sc, k, l->diag);
 }
 

@@ -77,6 +77,8 @@ struct wsph_step {
 	struct wsph_parallel *par; /* parallel: its threads */
 	char *barrier;		   /* barrier: its name */
 	int barrier_index;	   /* barrier: its index in its block's barriers */
+	char *blocked;		   /* blocked: the thread's name */
+	int blocked_index;	   /* blocked: that thread's index in its block */
 	int thread;		   /* 0: the main thread; else 1 + the thread's index in its block */
 	int block;		   /* the step number (1-based) of the parallel step it belongs to */
 };

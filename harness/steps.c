@@ -51,6 +51,7 @@ static const struct {
 	[WSPH_KEY_THREADS] = {"threads", "{NAME: [steps], ...}"},
 	[WSPH_KEY_REPEAT] = {"repeat", "1..1000"},
 	[WSPH_KEY_NAME] = {"name", "a name"},
+	[WSPH_KEY_THREAD] = {"thread", "a thread's name"},
 };
 
 /* The arguments an overlapped-capable transfer takes after its own. */
@@ -170,6 +171,11 @@ static const struct wsph_step_def defs[WSPH_OP_COUNT] = {
 	 "none: waits until every thread of the block that names the barrier reached it", 0,
 	 WSPH_STEP_SCALAR | WSPH_STEP_IN_THREADS,
 	 {{WSPH_KEY_NAME, REQ, NULL, "a name; `barrier: NAME` for short"}}},
+	{"blocked", WSPH_OP_BLOCKED, -1,
+	 "none: waits until the thread is blocked inside a WSP call (or its step ended)", 0,
+	 WSPH_STEP_SCALAR | WSPH_STEP_IN_THREADS,
+	 {{WSPH_KEY_THREAD, REQ, NULL,
+	   "another thread of the block; `blocked: THREAD` for short"}}},
 };
 
 const struct wsph_step_def *wsph_step_def(enum wsph_op op)

@@ -43,6 +43,7 @@ enum wsph_op {
 	WSPH_OP_CANCELBLOCKINGCALL,
 	WSPH_OP_PARALLEL,
 	WSPH_OP_BARRIER,
+	WSPH_OP_BLOCKED,
 	WSPH_OP_COUNT
 };
 
@@ -82,6 +83,7 @@ enum wsph_key {
 	WSPH_KEY_THREADS,    /* parallel: a mapping of thread names to lists of steps */
 	WSPH_KEY_REPEAT,     /* parallel: how many times the whole block runs */
 	WSPH_KEY_NAME,	     /* barrier: its name */
+	WSPH_KEY_THREAD,     /* blocked: a thread of the block */
 	WSPH_KEY_COUNT
 };
 

@@ -108,6 +108,12 @@ static const struct {
 	 "t.yaml:5:29: 'threads' must be a mapping (found a sequence)"},
 	{"      - parallel: {repeat: 2}\n",
 	 "t.yaml:5:9: missing required key 'threads' in 'parallel' step"},
+	{"      - parallel: {threads: {a: [{blocked: c}], b: [{startup: }]}}\n",
+	 "t.yaml:5:35: 'blocked: c': the block has no thread of that name"},
+	{"      - parallel: {threads: {a: [{blocked: a}], b: [{startup: }]}}\n",
+	 "t.yaml:5:35: 'blocked: a' in thread 'a' itself: a thread waits for another"},
+	{"      - blocked: a\n",
+	 "t.yaml:5:9: 'blocked' is for the threads of a parallel block only"},
 };
 
 Test(parallel, a_malformed_block_is_refused_with_its_position)

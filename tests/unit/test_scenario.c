@@ -506,7 +506,7 @@ Test(scenario, op_names_are_the_yaml_keys)
 		"shutdown", "getsockopt", "setsockopt", "ioctl",  "getsockname", "getpeername",
 		"asyncselect", "eventselect", "enumnetworkevents", "select", "waitmessage",
 		"waitevent", "alertable", "complete", "getoverlappedresult", "arrive",
-		"cancelblockingcall", "parallel", "barrier"};
+		"cancelblockingcall", "parallel", "barrier", "blocked"};
 	int i;
 
 	cr_assert_eq(sizeof names / sizeof names[0], WSPH_OP_COUNT);
@@ -555,13 +555,14 @@ static const struct {
 	 "connect, accept, send, recv, sendto, recvfrom, close, shutdown, getsockopt, "
 	 "setsockopt, ioctl, getsockname, getpeername, asyncselect, eventselect, "
 	 "enumnetworkevents, select, waitmessage, waitevent, alertable, complete, "
-	 "getoverlappedresult, arrive, cancelblockingcall, parallel, barrier)"},
+	 "getoverlappedresult, arrive, cancelblockingcall, parallel, barrier, blocked)"},
 	{"step-unknown.yaml",
 	 ":7:9: unknown key 'expected' in step (expected one operation of: startup, cleanup, "
 	 "socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, close, shutdown, "
 	 "getsockopt, setsockopt, ioctl, getsockname, getpeername, asyncselect, eventselect, "
 	 "enumnetworkevents, select, waitmessage, waitevent, alertable, complete, "
-	 "getoverlappedresult, arrive, cancelblockingcall, parallel, barrier; and optionally expect, rule, "
+	 "getoverlappedresult, arrive, cancelblockingcall, parallel, barrier, blocked; and optionally "
+	 "expect, rule, "
 	 "control)"},
 	{"step-args-seq.yaml",
 	 ":6:17: the arguments of 'socket' must be a mapping (found a sequence)"},

@@ -77,6 +77,7 @@ static const char *sample(enum wsph_key key)
 	case WSPH_KEY_OP: return "o";
 	case WSPH_KEY_THREADS: return "{a: [{barrier: g}], b: [{barrier: g}]}";
 	case WSPH_KEY_NAME: return "g";
+	case WSPH_KEY_THREAD: return "b";
 	default: return NULL;
 	}
 }
@@ -97,22 +98,26 @@ static const struct wsph_step *load_minimal(struct wsph_suite *suite, enum wsph_
 				      wsph_key_name(a->key), sample(a->key));
 	}
 	args[o] = '\0';
-	if (op == WSPH_OP_BARRIER) /* in a thread of a parallel block only: the first one's */
+	/* in a thread of a parallel block only: the first one's */
+	int in_thread = op == WSPH_OP_BARRIER || op == WSPH_OP_BLOCKED;
+	if (op == WSPH_OP_BARRIER)
 		snprintf(args, sizeof args, "threads: {a: [{barrier: g}], b: [{barrier: g}]}");
+	if (op == WSPH_OP_BLOCKED)
+		snprintf(args, sizeof args, "threads: {a: [{blocked: b}], b: [{startup: }]}");
 	snprintf(text, sizeof text,
 		 "scenarios:\n  - name: a\n    checks: [SPI.Errno.OnFailure]\n    steps:\n"
 		 "      - startup:\n      - socket: {as: s}\n"
 		 "      - eventselect: {socket: s, events: [], event: e}\n"
 		 "      - send: {socket: s, data: x, overlapped: true, op: o}\n"
 		 "      - %s: {%s}\n",
-		 op == WSPH_OP_BARRIER ? "parallel" : d->name, args);
+		 in_thread ? "parallel" : d->name, args);
 	struct wsph_diag diag;
 	memset(suite, 0, sizeof *suite);
 	cr_assert_eq(wsph_scenario_load_string(suite, "t.yaml", text, strlen(text), NULL, &diag), 0,
 		     "%s: %s", d->name, diag.text);
 	/* a parallel step's threads' steps follow it */
-	cr_assert_eq(suite->scenarios[0].n_steps, op == WSPH_OP_PARALLEL || op == WSPH_OP_BARRIER ? 7 : 5);
-	return &suite->scenarios[0].steps[op == WSPH_OP_BARRIER ? 5 : 4];
+	cr_assert_eq(suite->scenarios[0].n_steps, op == WSPH_OP_PARALLEL || in_thread ? 7 : 5);
+	return &suite->scenarios[0].steps[in_thread ? 5 : 4];
 }
 
 Test(steps, every_step_loads_with_its_required_keys_and_gets_the_table_defaults)
@@ -141,6 +146,7 @@ Test(steps, every_step_loads_with_its_required_keys_and_gets_the_table_defaults)
 		case WSPH_OP_WAITMESSAGE: cr_expect_eq(st->command, 0x8001); break;
 		case WSPH_OP_SELECT: cr_expect_eq(st->timeout_ms, -1); break;
 		case WSPH_OP_PARALLEL: cr_expect_eq(st->par->repeat, 1); break;
+		case WSPH_OP_BLOCKED: cr_expect_eq(st->blocked_index, 1); break;
 		default: break;
 		}
 		wsph_suite_free(&suite);
