@@ -375,7 +375,9 @@ int io_start(struct sock *k, const struct io *a, LPINT lpErrno)
 	}
 	lock();
 	k->refs++;
-	r->refs = 1;
+	r->refs = 2; /* the list's, and this call's until it returns: a worker may take the
+		      * lower completion, tell the client and retire the request before the lower
+		      * call has even returned here */
 	r->next = g.reqs;
 	g.reqs = r;
 	unlock();
@@ -394,13 +396,17 @@ int io_start(struct sock *k, const struct io *a, LPINT lpErrno)
 		if (a->flags)
 			*a->flags = flags;
 		tell(r, 0, count, a->flags ? flags : 0);
+		req_unref(r);
 		return 0;
 	}
-	if (e == WSA_IO_PENDING)
+	if (e == WSA_IO_PENDING) {
+		req_unref(r);
 		return fail(lpErrno, WSA_IO_PENDING);
+	}
 	a->ov->Internal = 0;
 	a->ov->OffsetHigh = (DWORD)e;
 	abandon(r);
+	req_unref(r);
 	return fail(lpErrno, e);
 }
 
