@@ -153,9 +153,32 @@ static void put(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
+/* The steps some expectation of the sequence holds only with (bit i: step i). */
+static uint64_t premise_mask(const struct wsph_seq *s)
+{
+	uint64_t mask = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		for (size_t k = 0; s->steps[i].expect && k < s->steps[i].n_premises; k++)
+			mask |= 1ull << s->steps[i].premises[k];
+	return mask;
+}
+
+/* What a step expects as the text says it: a premise the model knows succeeds is a control step
+ * (when it fails, the expectations that rely on it are not reached: the case is inconclusive). */
+static void put_expect(struct sbuf *b, const struct wsph_gen_step *st, int premise)
+{
+	int control = st->control || (premise && st->sure && !st->expect);
+	put(b, "        expect: %s\n", st->expect ? st->expect : control ? "ok" : "any");
+	if (st->rule)
+		put(b, "        rule: %s\n", st->rule);
+	if (control)
+		put(b, "        control: true\n");
+}
+
 static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name, const char *check)
 {
 	static const char *const hooks[] = {"none", "true", "false", "cancel"};
+	uint64_t premises = premise_mask(s);
 	put(b, "  - name: %s\n    checks: [%s]\n", name, check);
 	if (s->blocking > 0 || s->modify_different)
 		put(b, "    upcalls: {%s%s}\n",
@@ -175,11 +198,8 @@ static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name,
 		for (size_t k = 0; k < st->n_args; k++)
 			put(b, "%s%s: %s", k ? ", " : " {", wsph_key_name(st->args[k].key),
 			    st->args[k].value);
-		put(b, "%s\n        expect: %s\n", st->n_args ? "}" : "", st->expect ? st->expect : "any");
-		if (st->rule)
-			put(b, "        rule: %s\n", st->rule);
-		if (st->control)
-			put(b, "        control: true\n");
+		put(b, "%s\n", st->n_args ? "}" : "");
+		put_expect(b, st, (premises >> i) & 1);
 	}
 }
 
@@ -231,10 +251,49 @@ static int value_uses(const char *value, const char *name)
 	return 0;
 }
 
-/* Removes step i and every later step that uses a name a removed step binds. */
+/* The step no longer expects anything (expect: any): what it expected held only with a step or a
+ * setting the sequence no longer has. */
+static void void_expectation(struct wsph_gen_step *st)
+{
+	st->expect = NULL;
+	st->rule = NULL;
+	st->n_premises = 0;
+	st->premise_setting = 0;
+}
+
+/* After steps were removed (at[j]: the new index of old step j, -1 when it went): each premise
+ * follows its step, and an expectation that lost one is void. */
+static void renumber_premises(struct wsph_seq *s, const int *at)
+{
+	for (size_t j = 0; j < s->n_steps; j++) {
+		struct wsph_gen_step *st = &s->steps[j];
+		for (size_t k = 0; k < st->n_premises; k++) {
+			if (at[st->premises[k]] < 0) {
+				void_expectation(st);
+				break;
+			}
+			st->premises[k] = (unsigned char)at[st->premises[k]];
+		}
+	}
+}
+
+/* Step i changed (an argument went): the expectations that hold only with it are void. */
+static void void_dependents(struct wsph_seq *s, size_t i)
+{
+	for (size_t j = i + 1; j < s->n_steps; j++)
+		for (size_t k = 0; k < s->steps[j].n_premises; k++)
+			if (s->steps[j].premises[k] == i) {
+				void_expectation(&s->steps[j]);
+				break;
+			}
+}
+
+/* Removes step i and every later step that uses a name a removed step binds; the expectations
+ * that held only with a removed step are void. */
 static void remove_step(struct wsph_seq *s, size_t i)
 {
 	char names[WSPH_EXPLORE_MAX_STEPS][64];
+	int at[WSPH_EXPLORE_MAX_STEPS];
 	size_t n_names = 0, out = 0;
 	for (size_t j = 0; j < s->n_steps; j++) {
 		const struct wsph_gen_step *st = &s->steps[j];
@@ -247,6 +306,7 @@ static void remove_step(struct wsph_seq *s, size_t i)
 			for (size_t m = 0; m < n_names && !drop; m++)
 				drop = value_uses(st->args[k].value, names[m]);
 		}
+		at[j] = drop ? -1 : (int)out;
 		if (!drop) {
 			s->steps[out++] = *st;
 			continue;
@@ -258,6 +318,7 @@ static void remove_step(struct wsph_seq *s, size_t i)
 		}
 	}
 	s->n_steps = out;
+	renumber_premises(s, at);
 }
 
 static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out);
@@ -289,6 +350,9 @@ static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_
 		}
 	if (c == 0 && (s->blocking || s->modify_different)) {
 		out->blocking = out->modify_different = 0;
+		for (size_t i = 0; i < out->n_steps; i++)
+			if (out->steps[i].premise_setting)
+				void_expectation(&out->steps[i]);
 		return 1;
 	}
 	return 0;
@@ -307,6 +371,7 @@ static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 				memmove(&st->args[k], &st->args[k + 1],
 					(st->n_args - k - 1) * sizeof st->args[0]);
 				st->n_args--;
+				void_dependents(out, i);
 				return 1;
 			}
 		}

@@ -41,6 +41,10 @@ struct gsock {
 	int n_queue;
 	int event; /* S_EVSEL: the event eN it was registered with */
 	int closed_at; /* closed by a close step, when n_socks was this (0: not so) */
+	/* the steps (bit i: step i) that made its state: what it is, its connection, the data
+	 * that came and went; made: the step that made it, closed: the close step */
+	uint64_t hist;
+	int made, closed;
 };
 
 /* An overlapped operation bound to a name (op: oN) */
@@ -50,6 +54,7 @@ struct gop {
 	int state;
 	int routine;
 	int aborted; /* its socket was closed while it was pending */
+	uint64_t premises; /* the steps that made it pending, and the close that aborted it */
 };
 
 #define MAX_OPS 8
@@ -109,6 +114,33 @@ static void begin_step(struct gen *g, enum wsph_op op)
 	struct wsph_gen_step *st = &g->s->steps[g->s->n_steps++];
 	memset(st, 0, sizeof *st);
 	st->op = op;
+}
+
+/* ---- premises: the steps an expectation holds only with ---- */
+
+static uint64_t cur_bit(const struct gen *g)
+{
+	return 1ull << (g->s->n_steps - 1);
+}
+
+/* The current step shapes socket i's state (i < 0: none). */
+static void touch(struct gen *g, int i)
+{
+	if (i >= 0)
+		g->socks[i].hist |= cur_bit(g);
+}
+
+/* The current step expects `expect` (breaking `rule` otherwise) only with the earlier steps of
+ * `mask`. */
+static void expect_with(struct gen *g, const char *expect, const char *rule, uint64_t mask)
+{
+	struct wsph_gen_step *st = cur(g);
+	st->expect = expect;
+	st->rule = rule;
+	st->n_premises = 0;
+	for (size_t i = 0; i + 1 < g->s->n_steps; i++)
+		if (mask & (1ull << i))
+			st->premises[st->n_premises++] = (unsigned char)i;
 }
 
 /* ---- predicates over model sockets ---- */
@@ -354,8 +386,15 @@ static void close_sock(struct gen *g, int i)
 {
 	struct gsock *k = &g->socks[i];
 	k->closed_at = g->n_socks;
+	k->closed = (int)g->s->n_steps - 1;
+	cur(g)->sure = 1;
+	touch(g, i);
+	touch(g, k->peer);
 	for (int o = 0; o < g->n_ops; o++)
-		g->ops[o].aborted |= g->ops[o].sock == i && g->ops[o].state == OP_PENDING;
+		if (g->ops[o].sock == i && g->ops[o].state == OP_PENDING) {
+			g->ops[o].aborted = 1;
+			g->ops[o].premises |= cur_bit(g);
+		}
 	if (k->st & S_OVRECV)
 		op_completes(g, i); /* aborted: WSA_OPERATION_ABORTED */
 	k->st = 0;
@@ -372,6 +411,8 @@ static void emit_send(struct gen *g, int i)
 	const char *w = words[pick(g, 5)];
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_DATA, "%s", w);
+	touch(g, i);
+	touch(g, k->peer);
 	if (chance(g, 15)) {
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
@@ -394,12 +435,15 @@ static void emit_ov_recv(struct gen *g, int i)
 	o->routine = completion_arg(g);
 	g->n_ops++;
 	g->socks[i].st |= S_OVRECV;
+	touch(g, i);
+	o->premises = g->socks[i].hist; /* it stays pending: nothing waits there */
 }
 
 /* A receive of what waits: all of it, or (a buffer smaller than what waits) part of it. */
 static void emit_recv_data(struct gen *g, int i)
 {
 	sock_arg(g, i);
+	touch(g, i);
 	if (chance(g, 15)) { /* overlapped, completing at once */
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
@@ -441,8 +485,10 @@ static void emit_recv(struct gen *g)
  * there takes it. */
 static void emit_sendto(struct gen *g)
 {
-	int i = choose(g, p_dgram_bound);
-	sock_arg(g, choose(g, p_dgram));
+	int i = choose(g, p_dgram_bound), from = choose(g, p_dgram);
+	sock_arg(g, from);
+	touch(g, from); /* an unbound sender is bound by it */
+	touch(g, i);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
 	arg(g, WSPH_KEY_DATA, "%s", words[pick(g, 5)]);
 	if (chance(g, 20)) {
@@ -465,6 +511,7 @@ static void emit_recvfrom(struct gen *g)
 		return;
 	}
 	sock_arg(g, i);
+	touch(g, i);
 	if (chance(g, 20)) {
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
@@ -482,14 +529,21 @@ static void emit_arrive(struct gen *g)
 	const char *w = words[pick(g, 5)];
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_DATA, "%s", w);
+	touch(g, i);
+	touch(g, p);
 	begin_step(g, WSPH_OP_RECV);
 	sock_arg(g, p);
 	/* no hook: the provider waits natively and the data comes; a hook that says go on: the
-	 * same; one that says stop, or cancels: WSAEINTR, and the data stays for later */
+	 * same; one that says stop, or cancels: WSAEINTR, and the data stays for later. It holds
+	 * with the connection, the arrive, what the receiver took before (nothing waits) and the
+	 * hook. */
 	int stops = g->s->blocking == WSPH_BLOCKING_FALSE || g->s->blocking == WSPH_BLOCKING_CANCEL;
-	cur(g)->expect = stops ? "WSAEINTR" : "ok";
-	cur(g)->rule = g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
-							    : "WPU.BlockingCallback.Contract";
+	expect_with(g, stops ? "WSAEINTR" : "ok",
+		    g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
+							  : "WPU.BlockingCallback.Contract",
+		    g->socks[i].hist | g->socks[p].hist);
+	cur(g)->premise_setting = g->s->blocking != WSPH_BLOCKING_NONE;
+	touch(g, p);
 	if (stops)
 		g->socks[p].pending += (int)strlen(w);
 }
@@ -500,6 +554,9 @@ static void emit_connect(struct gen *g)
 	struct gsock *lk = &g->socks[l];
 	sock_arg(g, c);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", lk->port);
+	cur(g)->sure = !(g->socks[c].st & S_NBIO);
+	touch(g, c);
+	touch(g, l); /* its queue: which connection an accept takes */
 	g->socks[c].st |= S_CONN | S_BOUND;
 	if (lk->n_queue < 4)
 		lk->queue[lk->n_queue++] = c;
@@ -517,6 +574,10 @@ static void emit_accept(struct gen *g)
 	memset(nk, 0, sizeof *nk);
 	nk->st = S_OPEN | S_CONN | S_BOUND;
 	nk->peer = -1;
+	cur(g)->sure = 1;
+	touch(g, l);
+	nk->hist = lk->hist; /* the listener, and the connections queued there before */
+	nk->made = (int)g->s->n_steps - 1;
 	if (g->socks[c].st & S_OPEN) {
 		nk->peer = c;
 		g->socks[c].peer = n;
@@ -532,6 +593,9 @@ static void emit_socket(struct gen *g, int stream)
 	k->peer = -1;
 	k->dgram = !stream && chance(g, 35);
 	k->port = g->port_base + n;
+	k->made = (int)g->s->n_steps - 1;
+	cur(g)->sure = 1;
+	touch(g, n);
 	arg(g, WSPH_KEY_AS, "s%d", n + 1);
 	if (k->dgram || (!stream && chance(g, 20)))
 		arg(g, WSPH_KEY_TYPE, "%s", k->dgram ? "dgram" : "stream");
@@ -542,6 +606,8 @@ static void emit_bind(struct gen *g, int i)
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
 	g->socks[i].st |= S_BOUND;
+	cur(g)->sure = 1;
+	touch(g, i);
 }
 
 static void emit_listen(struct gen *g, int i)
@@ -550,6 +616,8 @@ static void emit_listen(struct gen *g, int i)
 	if (chance(g, 20))
 		arg(g, WSPH_KEY_BACKLOG, "%u", 1 + pick(g, 8));
 	g->socks[i].st |= S_LISTEN;
+	cur(g)->sure = 1;
+	touch(g, i);
 }
 
 /* A whole connection at once: a listener, a client connected to it, the accepted server. */
@@ -567,6 +635,9 @@ static void emit_connection(struct gen *g)
 	begin_step(g, WSPH_OP_CONNECT);
 	sock_arg(g, c);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[l].port);
+	cur(g)->sure = 1;
+	touch(g, c);
+	touch(g, l);
 	g->socks[c].st |= S_CONN | S_BOUND;
 	g->socks[l].queue[g->socks[l].n_queue++] = c;
 	begin_step(g, WSPH_OP_ACCEPT);
@@ -582,6 +653,8 @@ static void emit_shutdown(struct gen *g, int i)
 	if (how)
 		arg(g, WSPH_KEY_HOW, "%s", how);
 	k->st |= S_SHUT;
+	touch(g, i);
+	touch(g, k->peer);
 	if ((!how || how[0] == 's') && k->peer >= 0 && (g->socks[k->peer].st & S_OVRECV))
 		op_completes(g, k->peer);
 }
@@ -594,10 +667,9 @@ static void emit_getsockname(struct gen *g)
 	int stale = exists(g, p_closed) && chance(g, 20);
 	int i = stale ? choose(g, p_closed) : choose(g, p_open);
 	sock_arg(g, i);
-	if (stale && !g->faulty && g->socks[i].closed_at == g->n_socks) {
-		cur(g)->expect = "WSAENOTSOCK";
-		cur(g)->rule = "SPI.Handle.StaleFailsNotSock";
-	}
+	if (stale && !g->faulty && g->socks[i].closed_at == g->n_socks)
+		expect_with(g, "WSAENOTSOCK", "SPI.Handle.StaleFailsNotSock",
+			    (1ull << g->socks[i].made) | (1ull << g->socks[i].closed));
 }
 
 static void emit_opt(struct gen *g, int set)
@@ -670,6 +742,7 @@ static void emit_select_kind(struct gen *g, enum wsph_op op)
 	int cancel = (k->st & (op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL)) && chance(g, 50);
 	sock_arg(g, i);
 	events_arg(g, WSPH_KEY_EVENTS, cancel);
+	touch(g, i);
 	k->st |= S_NBIO;
 	k->st &= ~(S_ASYNC | S_EVSEL); /* either one ends the other's registration */
 	k->st |= op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL;
@@ -694,6 +767,7 @@ static void emit_ioctl(struct gen *g)
 	arg(g, WSPH_KEY_COMMAND, "FIONBIO");
 	arg(g, WSPH_KEY_VALUE, "1");
 	g->socks[i].st |= S_NBIO;
+	touch(g, i);
 }
 
 static void emit_op_step(struct gen *g, enum wsph_op op)
@@ -702,10 +776,9 @@ static void emit_op_step(struct gen *g, enum wsph_op op)
 	int o = choose_op(g, mask, 0);
 	arg(g, WSPH_KEY_OP, "o%d", o + 1);
 	/* a close while it was pending completes it with WSA_OPERATION_ABORTED */
-	if (op == WSPH_OP_COMPLETE && g->ops[o].aborted) {
-		cur(g)->expect = "WSA_OPERATION_ABORTED";
-		cur(g)->rule = "WPU.CompleteOverlapped.AbortOnClose";
-	}
+	if (op == WSPH_OP_COMPLETE && g->ops[o].aborted)
+		expect_with(g, "WSA_OPERATION_ABORTED", "WPU.CompleteOverlapped.AbortOnClose",
+			    g->ops[o].premises);
 	/* its result is taken: never asked for again (a pending one stays pending: fWait FALSE) */
 	if (g->ops[o].state == OP_DONE)
 		g->ops[o].state = OP_GONE;

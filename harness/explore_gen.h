@@ -38,6 +38,15 @@ struct wsph_gen_step {
 	 * that succeeds: if it does not, the sequence is inconclusive, not a cascade of findings) */
 	const char *expect, *rule;
 	int control;
+	/* A step with an expectation: the earlier steps (indices into the sequence) it holds only
+	 * with, and whether it holds only with the sequence's upcalls: setting. A sequence without
+	 * one of them (the shrinker removed it) keeps the step, but as expect: any. */
+	unsigned char premises[WSPH_EXPLORE_MAX_STEPS];
+	size_t n_premises;
+	int premise_setting;
+	/* the model knows the call succeeds: a premise step is written as a control step (if it
+	 * fails, what relies on it is not judged: the case is inconclusive) */
+	int sure;
 };
 struct wsph_gen_fault {
 	int upcall; /* enum wsph_fn */

@@ -299,3 +299,238 @@ Test(explore, default_model_reaches_every_shape)
 	for (int i = 0; i < N_SHAPES; i++)
 		cr_expect(seen[i], "no sequence with: %s", names[i]);
 }
+
+/* ---- premises: an expectation does not outlive the steps it holds with ---- */
+
+static void add_step(struct wsph_seq *s, enum wsph_op op, enum wsph_key k1, const char *v1,
+		     enum wsph_key k2, const char *v2)
+{
+	struct wsph_gen_step *st = &s->steps[s->n_steps++];
+	memset(st, 0, sizeof *st);
+	st->op = op;
+	if (k1 != WSPH_KEY_NONE) {
+		st->args[st->n_args].key = k1;
+		snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", v1);
+	}
+	if (k2 != WSPH_KEY_NONE) {
+		st->args[st->n_args].key = k2;
+		snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", v2);
+	}
+	st->sure = op != WSPH_OP_ARRIVE;
+}
+
+/* A getsockopt (removable, no premise of anything), then a connection, an arrive and the
+ * blocking receive that expects its data (premises: the connection and the arrive). */
+static void arrive_sequence(struct wsph_seq *s)
+{
+	memset(s, 0, sizeof *s);
+	add_step(s, WSPH_OP_STARTUP, WSPH_KEY_NONE, NULL, WSPH_KEY_NONE, NULL);
+	s->steps[0].expect = "ok";
+	s->steps[0].control = 1;
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_GETSOCKOPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_OPTION, "SO_TYPE");
+	add_step(s, WSPH_OP_BIND, WSPH_KEY_SOCKET, "s1", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_LISTEN, WSPH_KEY_SOCKET, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s2", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_CONNECT, WSPH_KEY_SOCKET, "s2", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_AS, "s3");
+	add_step(s, WSPH_OP_ARRIVE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_DATA, "ping");
+	add_step(s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s3", WSPH_KEY_NONE, NULL);
+	struct wsph_gen_step *r = &s->steps[9];
+	r->expect = "ok";
+	r->rule = "WPU.BlockingCallback.NullIsNormal";
+	r->sure = 0;
+	static const unsigned char premises[] = {1, 3, 4, 5, 6, 7, 8};
+	memcpy(r->premises, premises, sizeof premises);
+	r->n_premises = sizeof premises;
+}
+
+static const struct wsph_gen_step *with_rule(const struct wsph_seq *s, const char *rule)
+{
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].rule && !strcmp(s->steps[i].rule, rule))
+			return &s->steps[i];
+	return NULL;
+}
+
+/* Judges like a provider that fails the receive's expectation: a candidate fails while the
+ * sequence still has the expectation. Each candidate's premises are checked on the way: each
+ * names an earlier step of the op it named in arrive_sequence. */
+static int fails_while_expected(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	const struct wsph_seq *orig = ctx;
+	for (size_t i = 0; i < n; i++) {
+		const struct wsph_gen_step *r = with_rule(&cands[i], "WPU.BlockingCallback.NullIsNormal");
+		fails[i] = r != NULL;
+		for (size_t k = 0; r && k < r->n_premises; k++) {
+			const struct wsph_gen_step *p = &cands[i].steps[r->premises[k]];
+			cr_expect_lt(p, r);
+			cr_expect_eq(p->op, orig->steps[orig->steps[9].premises[k]].op);
+			cr_expect_eq(p->n_args, orig->steps[orig->steps[9].premises[k]].n_args);
+			cr_expect_str_eq(p->args[0].value,
+					 orig->steps[orig->steps[9].premises[k]].args[0].value);
+		}
+	}
+	return 0;
+}
+
+/* Without the arrive (or any step of the connection) the receive expects nothing: a finding that
+ * only its expectation made is not reproduced, so those steps stay; the getsockopt goes, and
+ * every premise follows its step to its new index. */
+Test(explore, removing_a_premise_voids_the_expectation)
+{
+	struct wsph_seq s, orig;
+	arrive_sequence(&s);
+	orig = s;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_expected, &orig), 1);
+	cr_assert_eq(s.n_steps, 9, "%zu steps", s.n_steps);
+	for (size_t i = 0; i < s.n_steps; i++)
+		cr_expect_neq(s.steps[i].op, WSPH_OP_GETSOCKOPT);
+	const struct wsph_gen_step *r = &s.steps[8];
+	cr_assert_str_eq(r->rule, "WPU.BlockingCallback.NullIsNormal");
+	cr_assert_eq(r->n_premises, 7);
+	static const unsigned char shifted[] = {1, 2, 3, 4, 5, 6, 7};
+	cr_expect_eq(memcmp(r->premises, shifted, sizeof shifted), 0);
+	cr_expect_eq(s.steps[7].op, WSPH_OP_ARRIVE);
+	/* the premises the model knows succeed are control steps in the text, the arrive is not */
+	char *text = wsph_explore_yaml(&s, "x", "WPU.BlockingCallback.NullIsNormal", NULL);
+	cr_assert_not_null(text);
+	const char *arrive = strstr(text, "- arrive:");
+	cr_assert_not_null(arrive);
+	cr_expect(!strncmp(strchr(arrive, '\n'), "\n        expect: any\n", 21), "%s", text);
+	const char *bind = strstr(text, "- bind:");
+	cr_assert_not_null(bind);
+	cr_expect(!strncmp(strchr(bind, '\n'), "\n        expect: ok\n        control: true\n", 41),
+		  "%s", text);
+	free(text);
+}
+
+static int has_op(const struct wsph_seq *s, enum wsph_op op)
+{
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].op == op)
+			return 1;
+	return 0;
+}
+
+/* Keeps the candidate without the arrive (seen[0]) and the one without the getsockopt (seen[1]). */
+static int never_judged(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wsph_seq *seen = ctx;
+	for (size_t i = 0; i < n; i++) {
+		const struct wsph_seq *c = &cands[i];
+		fails[i] = 0;
+		if (c->n_steps == 9 && has_op(c, WSPH_OP_GETSOCKOPT) != has_op(c, WSPH_OP_ARRIVE))
+			seen[has_op(c, WSPH_OP_ARRIVE)] = *c;
+	}
+	return 0;
+}
+
+static size_t count(const char *text, const char *what)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
+/* The candidates themselves: without the arrive the receive is expect: any; without the
+ * getsockopt it keeps its expectation, every premise one step earlier. */
+Test(explore, candidates_renumber_or_void_premises)
+{
+	struct wsph_seq s, seen[2];
+	arrive_sequence(&s);
+	memset(seen, 0, sizeof seen);
+	cr_assert_geq(wsph_explore_shrink(&s, never_judged, seen), 1);
+	/* seen[0]: no arrive (step 8 gone) */
+	cr_assert_eq(seen[0].n_steps, 9);
+	cr_expect_null(seen[0].steps[8].expect);
+	cr_expect_null(seen[0].steps[8].rule);
+	cr_expect_eq(seen[0].steps[8].n_premises, 0);
+	char *text = wsph_explore_yaml(&seen[0], "x", "SPI.Startup.VersionMin", NULL);
+	cr_assert_not_null(text);
+	cr_expect_null(strstr(text, "rule:"), "%s", text);
+	cr_expect_eq(count(text, "control: true"), 1, "%s", text); /* the startup's only */
+	free(text);
+	/* seen[1]: no getsockopt (step 2 gone) */
+	cr_assert_eq(seen[1].n_steps, 9);
+	cr_assert_eq(seen[1].steps[2].op, WSPH_OP_BIND);
+	cr_expect_str_eq(seen[1].steps[8].rule, "WPU.BlockingCallback.NullIsNormal");
+	static const unsigned char shifted[] = {1, 2, 3, 4, 5, 6, 7};
+	cr_expect_eq(memcmp(seen[1].steps[8].premises, shifted, sizeof shifted), 0);
+}
+
+static int fails_while_contract(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		fails[i] = with_rule(&cands[i], "WPU.BlockingCallback.Contract") != NULL;
+	return 0;
+}
+
+/* Dropping the upcalls: setting voids an expectation that holds only with the hook. */
+Test(explore, removing_the_hook_voids_its_expectation)
+{
+	struct wsph_seq s;
+	arrive_sequence(&s);
+	s.blocking = 2; /* WSPH_BLOCKING_FALSE */
+	s.steps[9].expect = "WSAEINTR";
+	s.steps[9].rule = "WPU.BlockingCallback.Contract";
+	s.steps[9].premise_setting = 1;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_contract, NULL), 1);
+	cr_expect_eq(s.blocking, 2);
+	cr_expect_eq(s.n_steps, 9);
+	cr_expect_str_eq(s.steps[s.n_steps - 1].rule, "WPU.BlockingCallback.Contract");
+}
+
+/* Whether one of st's premises is a step of op whose argument key has the value. */
+static int premise_is(const struct wsph_seq *s, const struct wsph_gen_step *st, enum wsph_op op,
+		      enum wsph_key key, const char *value)
+{
+	for (size_t k = 0; k < st->n_premises; k++)
+		if (s->steps[st->premises[k]].op == op &&
+		    (!value || has_arg(&s->steps[st->premises[k]], key, value)))
+			return 1;
+	return 0;
+}
+
+/* The generator records the premises of each expectation it draws: the arrive and the accept
+ * before a blocking receive, the close before a stale call, the overlapped receive and the close
+ * before an aborted completion. */
+Test(explore, generated_expectations_name_their_premises)
+{
+	struct wsph_explore_model m;
+	size_t seen[3] = {0};
+	wsph_explore_model_default(&m);
+	for (uint64_t seed = 1; seed <= 3000; seed++) {
+		struct wsph_seq s;
+		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, 32, &s);
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			if (!st->rule)
+				continue;
+			cr_assert_gt(st->n_premises, 0, "seed %llu step %zu", (unsigned long long)seed, i);
+			for (size_t k = 0; k < st->n_premises; k++)
+				cr_expect_lt(st->premises[k], i);
+			const char *sock = value_of(st, WSPH_KEY_SOCKET), *op = value_of(st, WSPH_KEY_OP);
+			if (st->op == WSPH_OP_RECV) {
+				seen[0]++;
+				cr_expect(premise_is(&s, st, WSPH_OP_ARRIVE, WSPH_KEY_NONE, NULL));
+				cr_expect(premise_is(&s, st, WSPH_OP_ACCEPT, WSPH_KEY_NONE, NULL));
+				cr_expect_eq(st->premises[st->n_premises - 1], i - 1);
+				cr_expect_eq(st->premise_setting, s.blocking != 0);
+			} else if (st->op == WSPH_OP_GETSOCKNAME) {
+				seen[1]++;
+				cr_expect(premise_is(&s, st, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, sock));
+			} else {
+				cr_assert_eq(st->op, WSPH_OP_COMPLETE);
+				seen[2]++;
+				cr_expect(premise_is(&s, st, WSPH_OP_RECV, WSPH_KEY_OP, op) ||
+					  premise_is(&s, st, WSPH_OP_RECVFROM, WSPH_KEY_OP, op));
+				cr_expect(premise_is(&s, st, WSPH_OP_CLOSE, WSPH_KEY_NONE, NULL));
+			}
+		}
+	}
+	cr_expect(seen[0] && seen[1] && seen[2], "receives %zu, stale calls %zu, completions %zu",
+		  seen[0], seen[1], seen[2]);
+}
