@@ -494,6 +494,26 @@ static int premise_is(const struct wsph_seq *s, const struct wsph_gen_step *st, 
 	return 0;
 }
 
+/* What a waiting step of a generated sequence waits for: an accept a connect, a completion the
+ * step that completed its operation. */
+static void expect_needs(const struct wsph_seq *s, size_t i)
+{
+	const struct wsph_gen_step *st = &s->steps[i];
+	for (size_t k = 0; k < st->n_needs; k++)
+		cr_expect_lt(st->needs[k], i);
+	if (st->op == WSPH_OP_ACCEPT) {
+		cr_expect_gt(st->n_needs, 0);
+		for (size_t k = 0; k < st->n_needs; k++)
+			cr_expect_eq(s->steps[st->needs[k]].op, WSPH_OP_CONNECT);
+	}
+	if (st->op == WSPH_OP_COMPLETE) {
+		cr_assert_eq(st->n_needs, 1);
+		enum wsph_op by = s->steps[st->needs[0]].op;
+		cr_expect(by == WSPH_OP_SEND || by == WSPH_OP_SENDTO || by == WSPH_OP_CLOSE ||
+			  by == WSPH_OP_SHUTDOWN, "completed by %s", wsph_step_def(by)->name);
+	}
+}
+
 /* The generator records the premises of each expectation it draws: the arrive and the accept
  * before a blocking receive, the close before a stale call, the overlapped receive and the close
  * before an aborted completion. */
@@ -507,6 +527,7 @@ Test(explore, generated_expectations_name_their_premises)
 		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, 32, &s);
 		for (size_t i = 0; i < s.n_steps; i++) {
 			const struct wsph_gen_step *st = &s.steps[i];
+			expect_needs(&s, i);
 			if (!st->rule)
 				continue;
 			cr_assert_gt(st->n_premises, 0, "seed %llu step %zu", (unsigned long long)seed, i);
@@ -515,6 +536,7 @@ Test(explore, generated_expectations_name_their_premises)
 			const char *sock = value_of(st, WSPH_KEY_SOCKET), *op = value_of(st, WSPH_KEY_OP);
 			if (st->op == WSPH_OP_RECV) {
 				seen[0]++;
+				cr_expect(st->n_needs == 1 && st->needs[0] == i - 1);
 				cr_expect(premise_is(&s, st, WSPH_OP_ARRIVE, WSPH_KEY_NONE, NULL));
 				cr_expect(premise_is(&s, st, WSPH_OP_ACCEPT, WSPH_KEY_NONE, NULL));
 				cr_expect_eq(st->premises[st->n_premises - 1], i - 1);
@@ -533,4 +555,193 @@ Test(explore, generated_expectations_name_their_premises)
 	}
 	cr_expect(seen[0] && seen[1] && seen[2], "receives %zu, stale calls %zu, completions %zu",
 		  seen[0], seen[1], seen[2]);
+}
+
+/* ---- a stream connection replaced by a datagram socket ---- */
+
+/* startup; a listener s1 (bound, listening); s2 connected to it, accepted as s3. */
+static void connection_sequence(struct wsph_seq *s)
+{
+	memset(s, 0, sizeof *s);
+	add_step(s, WSPH_OP_STARTUP, WSPH_KEY_NONE, NULL, WSPH_KEY_NONE, NULL);
+	s->steps[0].expect = "ok";
+	s->steps[0].control = 1;
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_BIND, WSPH_KEY_SOCKET, "s1", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_LISTEN, WSPH_KEY_SOCKET, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s2", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_CONNECT, WSPH_KEY_SOCKET, "s2", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_AS, "s3");
+}
+
+static int fails_while_aborted(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		fails[i] = with_rule(&cands[i], "WPU.CompleteOverlapped.AbortOnClose") != NULL;
+	return 0;
+}
+
+/* An overlapped receive of the client that its close aborts: the connection becomes a datagram
+ * socket bound where the listener was, and the completion keeps its expectation, its premises
+ * now the socket, its bind, the receive and the close. */
+Test(explore, connection_becomes_a_datagram_socket)
+{
+	struct wsph_seq s;
+	connection_sequence(&s);
+	add_step(&s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s2", WSPH_KEY_OVERLAPPED, "true");
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_NONE, NULL);
+	add_step(&s, WSPH_OP_COMPLETE, WSPH_KEY_OP, "o1", WSPH_KEY_NONE, NULL);
+	struct wsph_gen_step *recv = &s.steps[7], *done = &s.steps[9];
+	recv->args[recv->n_args].key = WSPH_KEY_OP;
+	strcpy(recv->args[recv->n_args++].value, "o1");
+	recv->sure = 0;
+	done->sure = 0;
+	done->expect = "WSA_OPERATION_ABORTED";
+	done->rule = "WPU.CompleteOverlapped.AbortOnClose";
+	static const unsigned char premises[] = {1, 2, 3, 4, 5, 7, 8};
+	memcpy(done->premises, premises, sizeof premises);
+	done->n_premises = sizeof premises;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_aborted, NULL), 1);
+	cr_assert_eq(s.n_steps, 6, "%zu steps", s.n_steps);
+	static const enum wsph_op ops[] = {WSPH_OP_STARTUP, WSPH_OP_SOCKET, WSPH_OP_BIND,
+					   WSPH_OP_RECV, WSPH_OP_CLOSE, WSPH_OP_COMPLETE};
+	for (size_t i = 0; i < 6; i++)
+		cr_expect_eq(s.steps[i].op, ops[i], "step %zu", i);
+	cr_expect(has_arg(&s.steps[1], WSPH_KEY_TYPE, "dgram"));
+	cr_expect(has_arg(&s.steps[1], WSPH_KEY_AS, "s2"));
+	cr_expect(has_arg(&s.steps[2], WSPH_KEY_ADDR, "\"127.0.0.1:20000\""));
+	cr_assert_str_eq(s.steps[5].rule, "WPU.CompleteOverlapped.AbortOnClose");
+	cr_assert_eq(s.steps[5].n_premises, 4);
+	unsigned mask = 0;
+	for (size_t k = 0; k < 4; k++)
+		mask |= 1u << s.steps[5].premises[k];
+	cr_expect_eq(mask, 0x1eu); /* steps 1 to 4, once each */
+	char *text = wsph_explore_yaml(&s, "x", "WPU.CompleteOverlapped.AbortOnClose", NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count(text, "control: true"), 4, "%s", text); /* startup, socket, bind, close */
+	struct wsph_suite suite;
+	struct wsph_diag diag;
+	memset(&suite, 0, sizeof suite);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "d.yaml", text, strlen(text), NULL, &diag),
+		     0, "%s", diag.text);
+	wsph_suite_free(&suite);
+	free(text);
+}
+
+static int keeps_sendto(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wsph_seq *seen = ctx;
+	for (size_t i = 0; i < n; i++) {
+		fails[i] = 0;
+		if (has_op(&cands[i], WSPH_OP_SENDTO))
+			*seen = cands[i];
+	}
+	return 0;
+}
+
+/* The peer's send becomes a datagram the socket sends itself, as long as the receive after it
+ * takes; the peer's close one byte. */
+Test(explore, peer_traffic_becomes_datagrams)
+{
+	struct wsph_seq s, seen;
+	connection_sequence(&s);
+	add_step(&s, WSPH_OP_SEND, WSPH_KEY_SOCKET, "s3", WSPH_KEY_DATA, "abcdefgh");
+	add_step(&s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s2", WSPH_KEY_LEN, "4");
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s3", WSPH_KEY_NONE, NULL);
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_NONE, NULL);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_geq(wsph_explore_shrink(&s, keeps_sendto, &seen), 1);
+	/* s2 as a datagram socket: startup, socket, bind, sendto, recv, sendto (the close), close */
+	cr_assert_eq(seen.n_steps, 7, "%zu steps", seen.n_steps);
+	cr_expect_eq(seen.steps[3].op, WSPH_OP_SENDTO);
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_SOCKET, "s2"));
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_ADDR, "\"127.0.0.1:20000\""));
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_DATA, "abcd"));
+	cr_expect(has_arg(&seen.steps[4], WSPH_KEY_LEN, "4"));
+	cr_expect_eq(seen.steps[5].op, WSPH_OP_SENDTO);
+	cr_expect(has_arg(&seen.steps[5], WSPH_KEY_DATA, "x"));
+	cr_expect_eq(seen.steps[6].op, WSPH_OP_CLOSE);
+}
+
+/* The model's sockets as the provider has them: one accepted from a nonblocking (or registered)
+ * listener is nonblocking too, so never the blocking receiver of an arrive; a datagram socket a
+ * sendto bound is never bound again (nor sent to: its port is not known). */
+Test(explore, model_knows_inherited_and_implicit_state)
+{
+	struct wsph_explore_model m;
+	wsph_explore_model_default(&m);
+	size_t arrives = 0, implicit = 0;
+	for (uint64_t seed = 1; seed <= 3000; seed++) {
+		struct wsph_seq s;
+		int nb[8] = {0}, bound[8] = {0}, anon[8] = {0};
+		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, 64, &s);
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			const char *sock = value_of(st, WSPH_KEY_SOCKET), *as = value_of(st, WSPH_KEY_AS);
+			int k = sock ? atoi(sock + 1) & 7 : 0, n = as ? atoi(as + 1) & 7 : 0;
+			if (st->op == WSPH_OP_ACCEPT)
+				nb[n] = nb[k];
+			if (st->op == WSPH_OP_ASYNCSELECT || st->op == WSPH_OP_EVENTSELECT ||
+			    has_arg(st, WSPH_KEY_COMMAND, "FIONBIO"))
+				nb[k] = 1;
+			if (st->op == WSPH_OP_RECV && st->rule) {
+				arrives++;
+				cr_expect(!nb[k], "seed %llu step %zu: a nonblocking receiver",
+					  (unsigned long long)seed, i + 1);
+			}
+			if (st->op == WSPH_OP_SENDTO && !bound[k]) {
+				implicit += !anon[k];
+				anon[k] = 1;
+			}
+			if (st->op == WSPH_OP_BIND || st->op == WSPH_OP_CONNECT) {
+				cr_expect(!anon[k], "seed %llu step %zu: bound by a sendto before",
+					  (unsigned long long)seed, i + 1);
+				bound[k] = 1;
+			}
+		}
+	}
+	cr_expect(arrives > 50 && implicit > 50, "arrives %zu, implicit binds %zu", arrives, implicit);
+}
+
+/* Fails while the blocking receive is there. Checks that a round's candidates all keep what
+ * their waiting steps wait for, or all do not (may_wait), and that those that do not come only
+ * after a round of the others in which none failed. */
+struct wait_log {
+	int last_pass, last_failed, mixed, early;
+};
+
+static int fails_with_receive(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wait_log *log = ctx;
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		fails[i] = has_op(&cands[i], WSPH_OP_RECV);
+		failed |= fails[i];
+		log->mixed |= cands[i].may_wait != cands[0].may_wait;
+	}
+	if (cands[0].may_wait)
+		log->early |= log->last_pass != 0 || log->last_failed;
+	log->last_pass = cands[0].may_wait;
+	log->last_failed = failed;
+	return 0;
+}
+
+/* A candidate without the connect an accept takes, or the arrive a receive waits for, may wait
+ * for good: it is judged only once no other candidate still fails. */
+Test(explore, steps_that_wait_keep_what_they_wait_for)
+{
+	struct wsph_seq s;
+	struct wait_log log = {0, 0, 0, 0};
+	arrive_sequence(&s);
+	s.steps[7].needs[0] = 6; /* the accept: the connect */
+	s.steps[7].n_needs = 1;
+	s.steps[9].needs[0] = 8; /* the receive: the arrive */
+	s.steps[9].n_needs = 1;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_with_receive, &log), 1);
+	cr_expect(!log.mixed, "a round mixed both kinds of candidates");
+	cr_expect(!log.early, "a candidate that may wait was judged while others still failed");
+	/* the startup, the listener's socket, the accept and the receive */
+	cr_expect_eq(s.n_steps, 4, "%zu steps", s.n_steps);
+	cr_expect_eq(s.may_wait, 0);
 }
