@@ -153,9 +153,32 @@ static void put(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
+/* The steps some expectation of the sequence holds only with (bit i: step i). */
+static uint64_t premise_mask(const struct wsph_seq *s)
+{
+	uint64_t mask = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		for (size_t k = 0; s->steps[i].expect && k < s->steps[i].n_premises; k++)
+			mask |= 1ull << s->steps[i].premises[k];
+	return mask;
+}
+
+/* What a step expects as the text says it: a premise the model knows succeeds is a control step
+ * (when it fails, the expectations that rely on it are not reached: the case is inconclusive). */
+static void put_expect(struct sbuf *b, const struct wsph_gen_step *st, int premise)
+{
+	int control = st->control || (premise && st->sure && !st->expect);
+	put(b, "        expect: %s\n", st->expect ? st->expect : control ? "ok" : "any");
+	if (st->rule)
+		put(b, "        rule: %s\n", st->rule);
+	if (control)
+		put(b, "        control: true\n");
+}
+
 static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name, const char *check)
 {
 	static const char *const hooks[] = {"none", "true", "false", "cancel"};
+	uint64_t premises = premise_mask(s);
 	put(b, "  - name: %s\n    checks: [%s]\n", name, check);
 	if (s->blocking > 0 || s->modify_different)
 		put(b, "    upcalls: {%s%s}\n",
@@ -175,11 +198,8 @@ static void put_item(struct sbuf *b, const struct wsph_seq *s, const char *name,
 		for (size_t k = 0; k < st->n_args; k++)
 			put(b, "%s%s: %s", k ? ", " : " {", wsph_key_name(st->args[k].key),
 			    st->args[k].value);
-		put(b, "%s\n        expect: %s\n", st->n_args ? "}" : "", st->expect ? st->expect : "any");
-		if (st->rule)
-			put(b, "        rule: %s\n", st->rule);
-		if (st->control)
-			put(b, "        control: true\n");
+		put(b, "%s\n", st->n_args ? "}" : "");
+		put_expect(b, st, (premises >> i) & 1);
 	}
 }
 
@@ -231,10 +251,61 @@ static int value_uses(const char *value, const char *name)
 	return 0;
 }
 
-/* Removes step i and every later step that uses a name a removed step binds. */
+/* The step no longer expects anything (expect: any): what it expected held only with a step or a
+ * setting the sequence no longer has. */
+static void void_expectation(struct wsph_gen_step *st)
+{
+	st->expect = NULL;
+	st->rule = NULL;
+	st->n_premises = 0;
+	st->premise_setting = 0;
+}
+
+/* Each index of the list to its new one (at[j]: the new index of old step j, -1 when it went);
+ * -1 when one went. */
+static int renumber(unsigned char *list, size_t n, const int *at)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (at[list[k]] < 0)
+			return -1;
+		list[k] = (unsigned char)at[list[k]];
+	}
+	return 0;
+}
+
+/* After steps were removed: each premise and need follows its step, an expectation that lost a
+ * premise is void, and a step that lost what it waits for makes the sequence one that may wait
+ * for good. */
+static void renumber_premises(struct wsph_seq *s, const int *at)
+{
+	for (size_t j = 0; j < s->n_steps; j++) {
+		struct wsph_gen_step *st = &s->steps[j];
+		if (renumber(st->premises, st->n_premises, at))
+			void_expectation(st);
+		if (renumber(st->needs, st->n_needs, at)) {
+			s->may_wait = 1;
+			st->n_needs = 0;
+		}
+	}
+}
+
+/* Step i changed (an argument went): the expectations that hold only with it are void. */
+static void void_dependents(struct wsph_seq *s, size_t i)
+{
+	for (size_t j = i + 1; j < s->n_steps; j++)
+		for (size_t k = 0; k < s->steps[j].n_premises; k++)
+			if (s->steps[j].premises[k] == i) {
+				void_expectation(&s->steps[j]);
+				break;
+			}
+}
+
+/* Removes step i and every later step that uses a name a removed step binds; the expectations
+ * that held only with a removed step are void. */
 static void remove_step(struct wsph_seq *s, size_t i)
 {
 	char names[WSPH_EXPLORE_MAX_STEPS][64];
+	int at[WSPH_EXPLORE_MAX_STEPS];
 	size_t n_names = 0, out = 0;
 	for (size_t j = 0; j < s->n_steps; j++) {
 		const struct wsph_gen_step *st = &s->steps[j];
@@ -247,6 +318,7 @@ static void remove_step(struct wsph_seq *s, size_t i)
 			for (size_t m = 0; m < n_names && !drop; m++)
 				drop = value_uses(st->args[k].value, names[m]);
 		}
+		at[j] = drop ? -1 : (int)out;
 		if (!drop) {
 			s->steps[out++] = *st;
 			continue;
@@ -258,16 +330,368 @@ static void remove_step(struct wsph_seq *s, size_t i)
 		}
 	}
 	s->n_steps = out;
+	renumber_premises(s, at);
+}
+
+/* ---- a stream connection replaced by a datagram socket ---- */
+
+/* The value of the step's argument key (NULL: none). */
+static const char *arg_of(const struct wsph_gen_step *st, enum wsph_key key)
+{
+	for (size_t k = 0; k < st->n_args; k++)
+		if (st->args[k].key == key)
+			return st->args[k].value;
+	return NULL;
+}
+
+static int arg_is(const struct wsph_gen_step *st, enum wsph_key key, const char *value)
+{
+	const char *v = arg_of(st, key);
+	return v && value && !strcmp(v, value);
+}
+
+/* Whether the step uses (bound: 0) or binds (bound: 1) a name of the list. */
+static int step_has_name(const struct wsph_gen_step *st, char (*names)[64], size_t n, int bound)
+{
+	const struct wsph_step_def *d = wsph_step_def(st->op);
+	for (size_t k = 0; k < st->n_args; k++) {
+		const struct wsph_step_arg *a = wsph_step_arg(d, st->args[k].key);
+		if (((a && (a->flags & WSPH_ARG_BINDS)) != 0) != bound)
+			continue;
+		for (size_t m = 0; m < n; m++)
+			if (value_uses(st->args[k].value, names[m]))
+				return 1;
+	}
+	return 0;
+}
+
+/* A stream socket X in a connection: the step that made it, the listener L (its address addr)
+ * and the peer P (NULL: its connection was never accepted). */
+struct conn {
+	size_t made;
+	const char *x, *l, *p, *addr;
+};
+
+/* The n-th step (0-based) of op whose key is value, from step `from`; SIZE_MAX when none. */
+static size_t nth_step(const struct wsph_seq *s, size_t from, enum wsph_op op, enum wsph_key key,
+		       const char *value, size_t n)
+{
+	for (size_t j = from; j < s->n_steps; j++)
+		if (s->steps[j].op == op && arg_is(&s->steps[j], key, value) && n-- == 0)
+			return j;
+	return SIZE_MAX;
+}
+
+static size_t count_before(const struct wsph_seq *s, size_t before, enum wsph_op op,
+			   enum wsph_key key, const char *value)
+{
+	size_t n = 0;
+	for (size_t j = 0; j < before; j++)
+		n += s->steps[j].op == op && arg_is(&s->steps[j], key, value);
+	return n;
+}
+
+/* X made by an accept on L: the k-th accept on L takes the k-th connection to L's address. */
+static int accepted_conn(const struct wsph_seq *s, struct conn *c)
+{
+	c->l = arg_of(&s->steps[c->made], WSPH_KEY_SOCKET);
+	size_t b = nth_step(s, 0, WSPH_OP_BIND, WSPH_KEY_SOCKET, c->l, 0);
+	if (b == SIZE_MAX)
+		return 0;
+	c->addr = arg_of(&s->steps[b], WSPH_KEY_ADDR);
+	size_t k = count_before(s, c->made, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, c->l);
+	size_t con = nth_step(s, 0, WSPH_OP_CONNECT, WSPH_KEY_ADDR, c->addr, k);
+	if (con == SIZE_MAX || con > c->made)
+		return 0;
+	c->p = arg_of(&s->steps[con], WSPH_KEY_SOCKET);
+	return 1;
+}
+
+/* X made by a socket step and connected to L's address. */
+static int client_conn(const struct wsph_seq *s, struct conn *c)
+{
+	size_t con = nth_step(s, c->made, WSPH_OP_CONNECT, WSPH_KEY_SOCKET, c->x, 0);
+	if (con == SIZE_MAX)
+		return 0;
+	c->addr = arg_of(&s->steps[con], WSPH_KEY_ADDR);
+	size_t b = nth_step(s, 0, WSPH_OP_BIND, WSPH_KEY_ADDR, c->addr, 0);
+	if (b == SIZE_MAX || b > con)
+		return 0;
+	c->l = arg_of(&s->steps[b], WSPH_KEY_SOCKET);
+	size_t k = count_before(s, con, WSPH_OP_CONNECT, WSPH_KEY_ADDR, c->addr);
+	size_t acc = nth_step(s, con, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, c->l, k);
+	c->p = acc == SIZE_MAX ? NULL : arg_of(&s->steps[acc], WSPH_KEY_AS);
+	return 1;
+}
+
+static int find_conn(const struct wsph_seq *s, size_t m, struct conn *c)
+{
+	const struct wsph_gen_step *st = &s->steps[m];
+	memset(c, 0, sizeof *c);
+	c->made = m;
+	c->x = arg_of(st, WSPH_KEY_AS);
+	if (st->op == WSPH_OP_ACCEPT)
+		return accepted_conn(s, c);
+	if (st->op != WSPH_OP_SOCKET || arg_is(st, WSPH_KEY_TYPE, "dgram"))
+		return 0;
+	return client_conn(s, c);
+}
+
+static void add_arg(struct wsph_gen_step *st, enum wsph_key key, const char *value)
+{
+	st->args[st->n_args].key = key;
+	snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", value);
+}
+
+/* Appends a step of op on socket sock and addr (the model knows it succeeds). */
+static struct wsph_gen_step *append(struct wsph_seq *out, enum wsph_op op, const char *sock,
+				    const char *addr)
+{
+	struct wsph_gen_step *st = &out->steps[out->n_steps++];
+	memset(st, 0, sizeof *st);
+	st->op = op;
+	st->sure = 1;
+	add_arg(st, WSPH_KEY_SOCKET, sock);
+	add_arg(st, WSPH_KEY_ADDR, addr);
+	return st;
+}
+
+#define REPLACED (-2) /* a step of the connection: the datagram socket's bind stands for it */
+
+/* The steps X no longer takes as a datagram socket: those of a connection (and its own bind:
+ * the new one stands for it), and its sends. */
+static int stream_only(const struct wsph_gen_step *st, const char *x)
+{
+	static const enum wsph_op ops[] = {WSPH_OP_BIND,     WSPH_OP_CONNECT,     WSPH_OP_LISTEN,
+					   WSPH_OP_SHUTDOWN, WSPH_OP_GETPEERNAME, WSPH_OP_SEND,
+					   WSPH_OP_ARRIVE};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (st->op == ops[i] && arg_is(st, WSPH_KEY_SOCKET, x))
+			return 1;
+	return 0;
+}
+
+/* Whether a dropped step is one of the connection's own: the listener's socket, bind, listen
+ * and accepts, the connects to it, the peer's socket, X's own bind. */
+static int conn_step(const struct wsph_gen_step *st, const struct conn *c)
+{
+	switch (st->op) {
+	case WSPH_OP_SOCKET:
+		return arg_is(st, WSPH_KEY_AS, c->l) || arg_is(st, WSPH_KEY_AS, c->p);
+	case WSPH_OP_BIND:
+		return arg_is(st, WSPH_KEY_SOCKET, c->l) || arg_is(st, WSPH_KEY_SOCKET, c->x);
+	case WSPH_OP_LISTEN:
+	case WSPH_OP_ACCEPT: return arg_is(st, WSPH_KEY_SOCKET, c->l);
+	case WSPH_OP_CONNECT: return arg_is(st, WSPH_KEY_ADDR, c->addr);
+	default: return 0;
+	}
+}
+
+/* The datagram candidate in the making: prem[j] says where step j's premises go (its new index,
+ * REPLACED, or -1: an expectation that held with it is void), at[j] where it went (its new index,
+ * or the sendto it became; REPLACED; -1). */
+struct dgram {
+	const struct wsph_seq *s;
+	const struct conn *c;
+	struct wsph_seq *out;
+	int prem[WSPH_EXPLORE_MAX_STEPS];
+	int at[WSPH_EXPLORE_MAX_STEPS];
+	char dead[WSPH_EXPLORE_MAX_STEPS][64]; /* the names that went */
+	size_t n_dead;
+	int bind_at;
+	int x_closed; /* a close of X was kept */
+};
+
+/* X's own step: a datagram socket bound to the listener's address (free once it went). */
+static void dgram_made(struct dgram *g)
+{
+	struct wsph_gen_step *st = &g->out->steps[g->out->n_steps];
+	memset(st, 0, sizeof *st);
+	st->op = WSPH_OP_SOCKET;
+	st->sure = 1;
+	add_arg(st, WSPH_KEY_AS, g->c->x);
+	add_arg(st, WSPH_KEY_TYPE, "dgram");
+	g->prem[g->c->made] = g->at[g->c->made] = (int)g->out->n_steps++;
+	g->bind_at = (int)g->out->n_steps;
+	append(g->out, WSPH_OP_BIND, g->c->x, g->c->addr);
+}
+
+/* What the peer does that X sees: its sends, its close and shutdown. */
+static int peer_traffic(const struct wsph_gen_step *st, const char *p)
+{
+	return (st->op == WSPH_OP_SEND || st->op == WSPH_OP_CLOSE || st->op == WSPH_OP_SHUTDOWN) &&
+	       arg_is(st, WSPH_KEY_SOCKET, p);
+}
+
+/* The len of the first receive on x after step j that takes what waits (no op); 0: none. */
+static size_t take_len(const struct wsph_seq *s, size_t j, const char *x)
+{
+	for (size_t k = j + 1; k < s->n_steps; k++) {
+		const struct wsph_gen_step *st = &s->steps[k];
+		if ((st->op == WSPH_OP_RECV || st->op == WSPH_OP_RECVFROM) &&
+		    arg_is(st, WSPH_KEY_SOCKET, x) && !arg_of(st, WSPH_KEY_OP)) {
+			const char *len = arg_of(st, WSPH_KEY_LEN);
+			return len ? (size_t)strtoul(len, NULL, 10) : 0;
+		}
+	}
+	return 0;
+}
+
+/* The peer's step j as a datagram X sends itself: its data (as much as the next receive on X
+ * takes), or for its close or shutdown one byte; what counted on it as a stream is void. */
+static void dgram_sendto(struct dgram *g, size_t j)
+{
+	const struct wsph_gen_step *st = &g->s->steps[j];
+	struct wsph_gen_step *n = append(g->out, WSPH_OP_SENDTO, g->c->x, g->c->addr);
+	n->sure = 0;
+	if (st->op != WSPH_OP_SEND) {
+		add_arg(n, WSPH_KEY_DATA, "x");
+		return;
+	}
+	size_t len = take_len(g->s, j, g->c->x);
+	for (size_t k = 0; k < st->n_args && n->n_args < WSPH_STEP_MAX_ARGS; k++) {
+		if (st->args[k].key == WSPH_KEY_SOCKET)
+			continue;
+		n->args[n->n_args] = st->args[k];
+		if (st->args[k].key == WSPH_KEY_DATA && len && len < sizeof n->args[0].value)
+			n->args[n->n_args].value[len] = '\0';
+		n->n_args++;
+	}
+}
+
+/* Whether step st stays as it is in the datagram candidate. */
+static int dgram_keeps(struct dgram *g, const struct wsph_gen_step *st)
+{
+	if (st->op == WSPH_OP_CONNECT && arg_is(st, WSPH_KEY_ADDR, g->c->addr))
+		return 0; /* nothing listens there any more */
+	return !stream_only(st, g->c->x) && !step_has_name(st, g->dead, g->n_dead, 0) &&
+	       !step_has_name(st, g->dead, g->n_dead, 1);
+}
+
+static void dgram_step(struct dgram *g, size_t j)
+{
+	const struct wsph_gen_step *st = &g->s->steps[j];
+	const struct conn *c = g->c;
+	if (j == c->made) {
+		dgram_made(g);
+		return;
+	}
+	g->prem[j] = g->at[j] = -1;
+	if (c->p && !g->x_closed && peer_traffic(st, c->p)) {
+		g->at[j] = (int)g->out->n_steps;
+		dgram_sendto(g, j);
+		return;
+	}
+	g->x_closed |= st->op == WSPH_OP_CLOSE && arg_is(st, WSPH_KEY_SOCKET, c->x);
+	if (dgram_keeps(g, st)) {
+		g->out->steps[g->out->n_steps] = *st;
+		g->prem[j] = g->at[j] = (int)g->out->n_steps++;
+		return;
+	}
+	if (conn_step(st, c))
+		g->prem[j] = g->at[j] = REPLACED;
+	const struct wsph_step_def *d = wsph_step_def(st->op);
+	for (size_t k = 0; k < st->n_args; k++) { /* what it binds goes too */
+		const struct wsph_step_arg *a = wsph_step_arg(d, st->args[k].key);
+		if (a && (a->flags & WSPH_ARG_BINDS) && g->n_dead < WSPH_EXPLORE_MAX_STEPS)
+			memcpy(g->dead[g->n_dead++], st->args[k].value, sizeof g->dead[0]);
+	}
+}
+
+/* The premises of what X's expectations held with: the steps of the connection are the bind
+ * now; for any other expectation they went. */
+static void dgram_premises(struct dgram *g)
+{
+	for (size_t i = 0; i < g->out->n_steps; i++) {
+		struct wsph_gen_step *st = &g->out->steps[i];
+		int about_x = 0;
+		size_t n = 0;
+		for (size_t k = 0; k < st->n_premises; k++)
+			about_x |= st->premises[k] == g->c->made;
+		for (size_t k = 0; k < st->n_premises; k++) {
+			int p = g->prem[st->premises[k]];
+			if (p == REPLACED)
+				p = about_x ? g->bind_at : -1;
+			if (p < 0) {
+				void_expectation(st);
+				break;
+			}
+			if (!memchr(st->premises, p, n)) /* the bind once */
+				st->premises[n++] = (unsigned char)p;
+		}
+		if (st->n_premises)
+			st->n_premises = n;
+	}
+}
+
+/* What each step waits for, where it went (the connection: the bind); a step that lost it makes
+ * the candidate one that may wait for good. */
+static void dgram_needs(struct dgram *g)
+{
+	for (size_t i = 0; i < g->out->n_steps; i++) {
+		struct wsph_gen_step *st = &g->out->steps[i];
+		for (size_t k = 0; k < st->n_needs; k++) {
+			int p = g->at[st->needs[k]];
+			if (p == REPLACED)
+				p = g->bind_at;
+			if (p < 0) {
+				g->out->may_wait = 1;
+				st->n_needs = 0;
+				break;
+			}
+			st->needs[k] = (unsigned char)p;
+		}
+	}
+}
+
+/* Candidate: the stream socket step m made, in a connection, becomes a bound datagram socket;
+ * the listener and the peer go with every step that uses them, and the peer's sends become
+ * datagrams the socket sends itself. 0 when m made no such socket. */
+static int to_datagram(const struct wsph_seq *s, size_t m, struct wsph_seq *out)
+{
+	struct conn c;
+	struct dgram g;
+	if (!find_conn(s, m, &c))
+		return 0;
+	memset(&g, 0, sizeof g);
+	g.s = s;
+	g.c = &c;
+	g.out = out;
+	snprintf(g.dead[g.n_dead++], sizeof g.dead[0], "%s", c.l);
+	if (c.p)
+		snprintf(g.dead[g.n_dead++], sizeof g.dead[0], "%s", c.p);
+	out->n_steps = 0;
+	size_t j = 0;
+	for (; j < s->n_steps && out->n_steps + 2 <= WSPH_EXPLORE_MAX_STEPS; j++)
+		dgram_step(&g, j);
+	if (j < s->n_steps) {
+		out->n_steps = 0; /* no room for it: no candidate (still_valid says so) */
+		return 1;
+	}
+	dgram_premises(&g);
+	dgram_needs(&g);
+	return 1;
+}
+
+/* The c-th datagram candidate (0-based); 0 past the last. */
+static int datagram_candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
+{
+	for (size_t m = 0; m < s->n_steps; m++)
+		if (to_datagram(s, m, out) && c-- == 0)
+			return 1;
+	return 0;
 }
 
 static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out);
 
 /* Candidate c of s (0-based), in this order: without step i, without fault j, fault j one call
- * earlier, without the upcalls: setting (phase 0); step i without its optional argument k (phase 1). 0 when c is past the
- * phase's last. */
+ * earlier, without the upcalls: setting, a stream socket of a connection as a datagram socket
+ * (phase 0); step i without its optional argument k (phase 1). 0 when c is past the phase's
+ * last. */
 static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_seq *out)
 {
 	*out = *s;
+	out->may_wait = 0;
 	if (phase)
 		return drop_arg(s, c, out);
 	if (c < s->n_steps) {
@@ -287,11 +711,16 @@ static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_
 			out->faults[j].call--;
 			return 1;
 		}
-	if (c == 0 && (s->blocking || s->modify_different)) {
-		out->blocking = out->modify_different = 0;
-		return 1;
+	if (s->blocking || s->modify_different) {
+		if (c-- == 0) {
+			out->blocking = out->modify_different = 0;
+			for (size_t i = 0; i < out->n_steps; i++)
+				if (out->steps[i].premise_setting)
+					void_expectation(&out->steps[i]);
+			return 1;
+		}
 	}
-	return 0;
+	return datagram_candidate(s, c, out);
 }
 
 static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
@@ -307,6 +736,7 @@ static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 				memmove(&st->args[k], &st->args[k + 1],
 					(st->n_args - k - 1) * sizeof st->args[0]);
 				st->n_args--;
+				void_dependents(out, i);
 				return 1;
 			}
 		}
@@ -366,7 +796,7 @@ static int still_valid(const struct wsph_seq *s)
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 {
 	/* the most candidates a round can have; the sequence only gets smaller */
-	size_t cap = 2 + s->n_steps + 2 * s->n_faults;
+	size_t cap = 2 + 2 * s->n_steps + 2 * s->n_faults;
 	for (size_t i = 0; i < s->n_steps; i++)
 		cap += s->steps[i].n_args;
 	struct wsph_seq *cands = malloc(cap * sizeof *cands);
@@ -377,30 +807,30 @@ int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx)
 		free(fails);
 		return -1;
 	}
-	for (int phase = 0; phase < 2;) {
-		size_t n = 0;
+	/* each phase's candidates that keep what every step waits for, then (pass 1) the others */
+	for (int phase = 0, pass = 0; phase < 2;) {
+		size_t n = 0, best;
 		for (size_t c = 0; n < cap && candidate(s, phase, c, &cands[n]); c++)
-			n += still_valid(&cands[n]);
-		if (!n) {
-			phase++;
-			continue;
+			n += still_valid(&cands[n]) && cands[n].may_wait == pass;
+		if ((best = n) != 0) {
+			memset(fails, 0, n * sizeof *fails);
+			rounds++;
+			if (judge(ctx, cands, n, fails) != 0) {
+				rounds = -1;
+				break;
+			}
+			for (size_t i = 0; i < n; i++)
+				if (fails[i] && (best == n || cands[i].n_steps < cands[best].n_steps))
+					best = i;
 		}
-		memset(fails, 0, n * sizeof *fails);
-		rounds++;
-		if (judge(ctx, cands, n, fails) != 0) {
-			rounds = -1;
-			break;
-		}
-		size_t best = n;
-		for (size_t i = 0; i < n; i++)
-			if (fails[i] && (best == n || cands[i].n_steps < cands[best].n_steps))
-				best = i;
-		if (best == n) {
-			phase++; /* nothing more goes in this phase: the next */
+		if (best == n) { /* nothing more goes in this pass: the next */
+			phase += pass;
+			pass = !pass;
 			continue;
 		}
 		*s = cands[best];
-		phase = 0;
+		s->may_wait = 0;
+		phase = pass = 0;
 	}
 	free(cands);
 	free(fails);

@@ -25,8 +25,9 @@ int wsph_explore_model_load_string(struct wsph_explore_model *m, const char *pat
 				   const char *text, size_t len, struct wsph_diag *diag);
 
 /* The sequence as a scenario file: one scenario `name`, `checks: [check]`, every step with
- * `expect: any`; `header` (may be NULL) is written first as comment lines. Returns the malloc'd
- * text (NULL when out of memory). */
+ * `expect: any` but those with an expectation of the model, the startups the rest relies on and
+ * the premises of an expectation the model knows succeed (control steps); `header` (may be NULL)
+ * is written first as comment lines. Returns the malloc'd text (NULL when out of memory). */
 char *wsph_explore_yaml(const struct wsph_seq *s, const char *name, const char *check,
 			const char *header);
 /* Several sequences as one file of scenarios named PREFIX0, PREFIX1, ... (malloc'd, NULL when out
@@ -39,8 +40,10 @@ char *wsph_explore_yaml_batch(const struct wsph_seq *seqs, size_t n, const char 
 typedef int (*wsph_explore_judge)(void *ctx, const struct wsph_seq *cands, size_t n, int *fails);
 
 /* Shrinks s in place: drops steps (with the steps that use a name only it binds), faults,
- * upcalls: settings and optional arguments while the judge says it still fails, until nothing more can go. Returns the
- * number of judge rounds, or -1 when the judge failed. */
+ * upcalls: settings and optional arguments, and replaces a stream socket's connection by a
+ * datagram socket, while the judge says it still fails, until nothing more can go. A candidate
+ * without a premise of an expectation has that step as expect: any. Returns the number of judge
+ * rounds, or -1 when the judge failed. */
 int wsph_explore_shrink(struct wsph_seq *s, wsph_explore_judge judge, void *ctx);
 
 /* ---- Running ---- */

@@ -30,6 +30,7 @@ uint64_t wsph_explore_next(uint64_t *state)
 #define S_NBIO 0x40u   /* nonblocking (FIONBIO, or a WSPAsyncSelect/WSPEventSelect) */
 #define S_ASYNC 0x80u  /* registered with WSPAsyncSelect */
 #define S_EVSEL 0x100u /* registered with WSPEventSelect (event: which one) */
+#define S_ANON 0x200u  /* bound by a sendto from it, to a port the model does not know */
 
 struct gsock {
 	unsigned st;
@@ -38,9 +39,16 @@ struct gsock {
 	int peer;     /* the other end of a connection, or -1 */
 	int pending;  /* bytes (stream) or datagrams waiting to be received */
 	int queue[4]; /* listener: the connected clients not yet accepted */
+	int queue_step[4]; /* ... and their connect steps */
+	uint64_t taken;	   /* listener: the connect steps of the connections accepted */
+	uint64_t sources;  /* the steps whose data waits on it (pending) */
 	int n_queue;
 	int event; /* S_EVSEL: the event eN it was registered with */
 	int closed_at; /* closed by a close step, when n_socks was this (0: not so) */
+	/* the steps (bit i: step i) that made its state: what it is, its connection, the data
+	 * that came and went; made: the step that made it, closed: the close step */
+	uint64_t hist;
+	int made, closed;
 };
 
 /* An overlapped operation bound to a name (op: oN) */
@@ -50,6 +58,8 @@ struct gop {
 	int state;
 	int routine;
 	int aborted; /* its socket was closed while it was pending */
+	int done_by; /* the step that completed it */
+	uint64_t premises; /* the steps that made it pending, and the close that aborted it */
 };
 
 #define MAX_OPS 8
@@ -109,6 +119,59 @@ static void begin_step(struct gen *g, enum wsph_op op)
 	struct wsph_gen_step *st = &g->s->steps[g->s->n_steps++];
 	memset(st, 0, sizeof *st);
 	st->op = op;
+}
+
+/* ---- premises: the steps an expectation holds only with ---- */
+
+static uint64_t cur_bit(const struct gen *g)
+{
+	return 1ull << (g->s->n_steps - 1);
+}
+
+/* The current step shapes socket i's state (i < 0: none). */
+static void touch(struct gen *g, int i)
+{
+	if (i >= 0)
+		g->socks[i].hist |= cur_bit(g);
+}
+
+/* The current step waits for what the earlier steps of `mask` bring. */
+static void need_with(struct gen *g, uint64_t mask)
+{
+	struct wsph_gen_step *st = cur(g);
+	st->n_needs = 0;
+	for (size_t i = 0; i + 1 < g->s->n_steps; i++)
+		if (mask & (1ull << i))
+			st->needs[st->n_needs++] = (unsigned char)i;
+}
+
+/* The current step brings n bytes or datagrams to socket i. */
+static void brings(struct gen *g, int i, int n)
+{
+	g->socks[i].pending += n;
+	g->socks[i].sources |= cur_bit(g);
+}
+
+/* Socket i's receive took n (-1: all) of what waits. */
+static void takes(struct gen *g, int i, int n)
+{
+	struct gsock *k = &g->socks[i];
+	k->pending = n < 0 || n >= k->pending ? 0 : k->pending - n;
+	if (!k->pending)
+		k->sources = 0;
+}
+
+/* The current step expects `expect` (breaking `rule` otherwise) only with the earlier steps of
+ * `mask`. */
+static void expect_with(struct gen *g, const char *expect, const char *rule, uint64_t mask)
+{
+	struct wsph_gen_step *st = cur(g);
+	st->expect = expect;
+	st->rule = rule;
+	st->n_premises = 0;
+	for (size_t i = 0; i + 1 < g->s->n_steps; i++)
+		if (mask & (1ull << i))
+			st->premises[st->n_premises++] = (unsigned char)i;
 }
 
 /* ---- predicates over model sockets ---- */
@@ -255,8 +318,10 @@ static int op_exists(struct gen *g, unsigned mask, int routine)
 static void op_completes(struct gen *g, int i)
 {
 	for (int o = 0; o < g->n_ops; o++)
-		if (g->ops[o].sock == i && g->ops[o].state == OP_PENDING)
+		if (g->ops[o].sock == i && g->ops[o].state == OP_PENDING) {
 			g->ops[o].state = OP_DONE;
+			g->ops[o].done_by = (int)g->s->n_steps - 1;
+		}
 	g->socks[i].st &= ~S_OVRECV;
 }
 
@@ -355,8 +420,15 @@ static void close_sock(struct gen *g, int i)
 {
 	struct gsock *k = &g->socks[i];
 	k->closed_at = g->n_socks;
+	k->closed = (int)g->s->n_steps - 1;
+	cur(g)->sure = 1;
+	touch(g, i);
+	touch(g, k->peer);
 	for (int o = 0; o < g->n_ops; o++)
-		g->ops[o].aborted |= g->ops[o].sock == i && g->ops[o].state == OP_PENDING;
+		if (g->ops[o].sock == i && g->ops[o].state == OP_PENDING) {
+			g->ops[o].aborted = 1;
+			g->ops[o].premises |= cur_bit(g);
+		}
 	if (k->st & S_OVRECV)
 		op_completes(g, i); /* aborted: WSA_OPERATION_ABORTED */
 	k->st = 0;
@@ -373,6 +445,8 @@ static void emit_send(struct gen *g, int i)
 	const char *w = words[pick(g, 5)];
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_DATA, "%s", w);
+	touch(g, i);
+	touch(g, k->peer);
 	if (chance(g, 15)) {
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
@@ -380,7 +454,7 @@ static void emit_send(struct gen *g, int i)
 	if (p->st & S_OVRECV)
 		op_completes(g, k->peer); /* the waiting receive takes it */
 	else
-		p->pending += (int)strlen(w);
+		brings(g, k->peer, (int)strlen(w));
 }
 
 static void emit_ov_recv(struct gen *g, int i)
@@ -395,12 +469,16 @@ static void emit_ov_recv(struct gen *g, int i)
 	o->routine = completion_arg(g);
 	g->n_ops++;
 	g->socks[i].st |= S_OVRECV;
+	touch(g, i);
+	o->premises = g->socks[i].hist; /* it stays pending: nothing waits there */
 }
 
 /* A receive of what waits: all of it, or (a buffer smaller than what waits) part of it. */
 static void emit_recv_data(struct gen *g, int i)
 {
 	sock_arg(g, i);
+	touch(g, i);
+	need_with(g, g->socks[i].sources);
 	if (chance(g, 15)) { /* overlapped, completing at once */
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
@@ -408,10 +486,10 @@ static void emit_recv_data(struct gen *g, int i)
 	if (chance(g, 30)) {
 		int len = chance(g, 50) ? 1 + (int)pick(g, 4) : 512 + (int)pick(g, 1024);
 		arg(g, WSPH_KEY_LEN, "%d", len);
-		g->socks[i].pending = len < g->socks[i].pending ? g->socks[i].pending - len : 0;
+		takes(g, i, len);
 		return;
 	}
-	g->socks[i].pending = 0;
+	takes(g, i, -1);
 }
 
 static void emit_recv(struct gen *g)
@@ -442,8 +520,12 @@ static void emit_recv(struct gen *g)
  * there takes it. */
 static void emit_sendto(struct gen *g)
 {
-	int i = choose(g, p_dgram_bound);
-	sock_arg(g, choose(g, p_dgram));
+	int i = choose(g, p_dgram_bound), from = choose(g, p_dgram);
+	sock_arg(g, from);
+	touch(g, from);
+	touch(g, i);
+	if (!(g->socks[from].st & S_BOUND))
+		g->socks[from].st |= S_ANON; /* bound by it: no bind any more, and no known port */
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
 	arg(g, WSPH_KEY_DATA, "%s", words[pick(g, 5)]);
 	if (chance(g, 20)) {
@@ -453,7 +535,7 @@ static void emit_sendto(struct gen *g)
 	if (g->socks[i].st & S_OVRECV)
 		op_completes(g, i);
 	else
-		g->socks[i].pending++;
+		brings(g, i, 1);
 }
 
 /* A datagram that waits, plainly or overlapped (completing at once); or an overlapped receive
@@ -466,13 +548,15 @@ static void emit_recvfrom(struct gen *g)
 		return;
 	}
 	sock_arg(g, i);
+	touch(g, i);
+	need_with(g, g->socks[i].sources);
 	if (chance(g, 20)) {
 		arg(g, WSPH_KEY_OVERLAPPED, "true");
 		completion_arg(g);
 	}
 	if (chance(g, 20)) /* a buffer smaller than the datagram: the rest is lost */
 		arg(g, WSPH_KEY_LEN, "%d", 1 + (int)pick(g, 4));
-	g->socks[i].pending--;
+	takes(g, i, 1);
 }
 
 /* arrive: data from socket i reaches its peer while the peer waits in a blocking receive (the
@@ -483,16 +567,26 @@ static void emit_arrive(struct gen *g)
 	const char *w = words[pick(g, 5)];
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_DATA, "%s", w);
+	touch(g, i);
+	touch(g, p);
 	begin_step(g, WSPH_OP_RECV);
 	sock_arg(g, p);
 	/* no hook: the provider waits natively and the data comes; a hook that says go on: the
-	 * same; one that says stop, or cancels: WSAEINTR, and the data stays for later */
+	 * same; one that says stop, or cancels: WSAEINTR, and the data stays for later. It holds
+	 * with the connection, the arrive, what the receiver took before (nothing waits) and the
+	 * hook. */
 	int stops = g->s->blocking == WSPH_BLOCKING_FALSE || g->s->blocking == WSPH_BLOCKING_CANCEL;
-	cur(g)->expect = stops ? "WSAEINTR" : "ok";
-	cur(g)->rule = g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
-							    : "WPU.BlockingCallback.Contract";
-	if (stops)
+	expect_with(g, stops ? "WSAEINTR" : "ok",
+		    g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
+							  : "WPU.BlockingCallback.Contract",
+		    g->socks[i].hist | g->socks[p].hist);
+	cur(g)->premise_setting = g->s->blocking != WSPH_BLOCKING_NONE;
+	need_with(g, cur_bit(g) >> 1); /* without the arrive it would wait for good */
+	touch(g, p);
+	if (stops) { /* the data comes from the arrive, after the receive */
 		g->socks[p].pending += (int)strlen(w);
+		g->socks[p].sources |= cur_bit(g) >> 1;
+	}
 }
 
 static void emit_connect(struct gen *g)
@@ -501,9 +595,14 @@ static void emit_connect(struct gen *g)
 	struct gsock *lk = &g->socks[l];
 	sock_arg(g, c);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", lk->port);
+	cur(g)->sure = !(g->socks[c].st & S_NBIO);
+	touch(g, l); /* its queue: which connection an accept takes */
+	g->socks[c].hist |= lk->hist; /* and the listener it connects to */
 	g->socks[c].st |= S_CONN | S_BOUND;
-	if (lk->n_queue < 4)
+	if (lk->n_queue < 4) {
+		lk->queue_step[lk->n_queue] = (int)g->s->n_steps - 1;
 		lk->queue[lk->n_queue++] = c;
+	}
 }
 
 static void emit_accept(struct gen *g)
@@ -511,13 +610,23 @@ static void emit_accept(struct gen *g)
 	int l = choose(g, p_acceptable), n = g->n_socks++;
 	struct gsock *lk = &g->socks[l], *nk = &g->socks[n];
 	int c = lk->queue[0];
+	/* it waits for that connection, and for those taken before (else it takes one of them) */
+	lk->taken |= 1ull << lk->queue_step[0];
+	need_with(g, lk->taken);
 	memmove(lk->queue, lk->queue + 1, sizeof lk->queue - sizeof lk->queue[0]);
+	memmove(lk->queue_step, lk->queue_step + 1, sizeof lk->queue_step - sizeof lk->queue_step[0]);
 	lk->n_queue--;
 	sock_arg(g, l);
 	arg(g, WSPH_KEY_AS, "s%d", n + 1);
 	memset(nk, 0, sizeof *nk);
-	nk->st = S_OPEN | S_CONN | S_BOUND;
+	/* it has the listener's properties: nonblocking, and registered as it is */
+	nk->st = S_OPEN | S_CONN | S_BOUND | (lk->st & (S_NBIO | S_ASYNC | S_EVSEL));
+	nk->event = lk->event;
 	nk->peer = -1;
+	cur(g)->sure = 1;
+	touch(g, l);
+	nk->hist = lk->hist; /* the listener, and the connections queued there before */
+	nk->made = (int)g->s->n_steps - 1;
 	if (g->socks[c].st & S_OPEN) {
 		nk->peer = c;
 		g->socks[c].peer = n;
@@ -533,6 +642,9 @@ static void emit_socket(struct gen *g, int stream)
 	k->peer = -1;
 	k->dgram = !stream && chance(g, 35);
 	k->port = g->port_base + n;
+	k->made = (int)g->s->n_steps - 1;
+	cur(g)->sure = 1;
+	touch(g, n);
 	arg(g, WSPH_KEY_AS, "s%d", n + 1);
 	if (k->dgram || (!stream && chance(g, 20)))
 		arg(g, WSPH_KEY_TYPE, "%s", k->dgram ? "dgram" : "stream");
@@ -543,6 +655,8 @@ static void emit_bind(struct gen *g, int i)
 	sock_arg(g, i);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[i].port);
 	g->socks[i].st |= S_BOUND;
+	cur(g)->sure = 1;
+	touch(g, i);
 }
 
 static void emit_listen(struct gen *g, int i)
@@ -551,6 +665,8 @@ static void emit_listen(struct gen *g, int i)
 	if (chance(g, 20))
 		arg(g, WSPH_KEY_BACKLOG, "%u", 1 + pick(g, 8));
 	g->socks[i].st |= S_LISTEN;
+	cur(g)->sure = 1;
+	touch(g, i);
 }
 
 /* A whole connection at once: a listener, a client connected to it, the accepted server. */
@@ -568,7 +684,11 @@ static void emit_connection(struct gen *g)
 	begin_step(g, WSPH_OP_CONNECT);
 	sock_arg(g, c);
 	arg(g, WSPH_KEY_ADDR, "\"127.0.0.1:%d\"", g->socks[l].port);
+	cur(g)->sure = 1;
+	touch(g, l);
+	g->socks[c].hist |= g->socks[l].hist;
 	g->socks[c].st |= S_CONN | S_BOUND;
+	g->socks[l].queue_step[g->socks[l].n_queue] = (int)g->s->n_steps - 1;
 	g->socks[l].queue[g->socks[l].n_queue++] = c;
 	begin_step(g, WSPH_OP_ACCEPT);
 	emit_accept(g);
@@ -583,6 +703,8 @@ static void emit_shutdown(struct gen *g, int i)
 	if (how)
 		arg(g, WSPH_KEY_HOW, "%s", how);
 	k->st |= S_SHUT;
+	touch(g, i);
+	touch(g, k->peer);
 	if ((!how || how[0] == 's') && k->peer >= 0 && (g->socks[k->peer].st & S_OVRECV))
 		op_completes(g, k->peer);
 }
@@ -595,10 +717,9 @@ static void emit_getsockname(struct gen *g)
 	int stale = exists(g, p_closed) && chance(g, 20);
 	int i = stale ? choose(g, p_closed) : choose(g, p_open);
 	sock_arg(g, i);
-	if (stale && !g->faulty && g->socks[i].closed_at == g->n_socks) {
-		cur(g)->expect = "WSAENOTSOCK";
-		cur(g)->rule = "SPI.Handle.StaleFailsNotSock";
-	}
+	if (stale && !g->faulty && g->socks[i].closed_at == g->n_socks)
+		expect_with(g, "WSAENOTSOCK", "SPI.Handle.StaleFailsNotSock",
+			    (1ull << g->socks[i].made) | (1ull << g->socks[i].closed));
 }
 
 static void emit_opt(struct gen *g, int set)
@@ -671,6 +792,7 @@ static void emit_select_kind(struct gen *g, enum wsph_op op)
 	int cancel = (k->st & (op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL)) && chance(g, 50);
 	sock_arg(g, i);
 	events_arg(g, WSPH_KEY_EVENTS, cancel);
+	touch(g, i);
 	k->st |= S_NBIO;
 	k->st &= ~(S_ASYNC | S_EVSEL); /* either one ends the other's registration */
 	k->st |= op == WSPH_OP_ASYNCSELECT ? S_ASYNC : S_EVSEL;
@@ -695,6 +817,7 @@ static void emit_ioctl(struct gen *g)
 	arg(g, WSPH_KEY_COMMAND, "FIONBIO");
 	arg(g, WSPH_KEY_VALUE, "1");
 	g->socks[i].st |= S_NBIO;
+	touch(g, i);
 }
 
 static void emit_op_step(struct gen *g, enum wsph_op op)
@@ -703,10 +826,11 @@ static void emit_op_step(struct gen *g, enum wsph_op op)
 	int o = choose_op(g, mask, 0);
 	arg(g, WSPH_KEY_OP, "o%d", o + 1);
 	/* a close while it was pending completes it with WSA_OPERATION_ABORTED */
-	if (op == WSPH_OP_COMPLETE && g->ops[o].aborted) {
-		cur(g)->expect = "WSA_OPERATION_ABORTED";
-		cur(g)->rule = "WPU.CompleteOverlapped.AbortOnClose";
-	}
+	if (op == WSPH_OP_COMPLETE && g->ops[o].aborted)
+		expect_with(g, "WSA_OPERATION_ABORTED", "WPU.CompleteOverlapped.AbortOnClose",
+			    g->ops[o].premises);
+	if (op == WSPH_OP_COMPLETE) /* it waits for the step that completed it */
+		need_with(g, 1ull << g->ops[o].done_by);
 	/* its result is taken: never asked for again (a pending one stays pending: fWait FALSE) */
 	if (g->ops[o].state == OP_DONE)
 		g->ops[o].state = OP_GONE;

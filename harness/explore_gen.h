@@ -38,6 +38,21 @@ struct wsph_gen_step {
 	 * that succeeds: if it does not, the sequence is inconclusive, not a cascade of findings) */
 	const char *expect, *rule;
 	int control;
+	/* A step with an expectation: the earlier steps (indices into the sequence) it holds only
+	 * with, and whether it holds only with the sequence's upcalls: setting. A sequence without
+	 * one of them (the shrinker removed it) keeps the step, but as expect: any. */
+	unsigned char premises[WSPH_EXPLORE_MAX_STEPS];
+	size_t n_premises;
+	int premise_setting;
+	/* A step that waits: the earlier steps what it waits for comes from (the connect an accept
+	 * takes, the sends whose data a receive takes, the step that completes an operation, the
+	 * arrive). A sequence without one of them may wait for good: the shrinker tries it only
+	 * when no other candidate still fails. */
+	unsigned char needs[WSPH_EXPLORE_MAX_STEPS];
+	size_t n_needs;
+	/* the model knows the call succeeds: a premise step is written as a control step (if it
+	 * fails, what relies on it is not judged: the case is inconclusive) */
+	int sure;
 };
 struct wsph_gen_fault {
 	int upcall; /* enum wsph_fn */
@@ -52,6 +67,7 @@ struct wsph_seq {
 	int blocking;	      /* upcalls.blocking_callback: WSPH_BLOCKING_* (0: not set) */
 	int modify_different; /* upcalls.modify_ifs_handle: different */
 	uint64_t seed;	      /* the seed the sequence was drawn from */
+	int may_wait; /* a shrinker's candidate in which a step lost what it waits for */
 };
 
 /* A small generator of our own (splitmix64): the same state gives the same numbers everywhere. */

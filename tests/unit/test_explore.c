@@ -299,3 +299,449 @@ Test(explore, default_model_reaches_every_shape)
 	for (int i = 0; i < N_SHAPES; i++)
 		cr_expect(seen[i], "no sequence with: %s", names[i]);
 }
+
+/* ---- premises: an expectation does not outlive the steps it holds with ---- */
+
+static void add_step(struct wsph_seq *s, enum wsph_op op, enum wsph_key k1, const char *v1,
+		     enum wsph_key k2, const char *v2)
+{
+	struct wsph_gen_step *st = &s->steps[s->n_steps++];
+	memset(st, 0, sizeof *st);
+	st->op = op;
+	if (k1 != WSPH_KEY_NONE) {
+		st->args[st->n_args].key = k1;
+		snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", v1);
+	}
+	if (k2 != WSPH_KEY_NONE) {
+		st->args[st->n_args].key = k2;
+		snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", v2);
+	}
+	st->sure = op != WSPH_OP_ARRIVE;
+}
+
+/* A getsockopt (removable, no premise of anything), then a connection, an arrive and the
+ * blocking receive that expects its data (premises: the connection and the arrive). */
+static void arrive_sequence(struct wsph_seq *s)
+{
+	memset(s, 0, sizeof *s);
+	add_step(s, WSPH_OP_STARTUP, WSPH_KEY_NONE, NULL, WSPH_KEY_NONE, NULL);
+	s->steps[0].expect = "ok";
+	s->steps[0].control = 1;
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_GETSOCKOPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_OPTION, "SO_TYPE");
+	add_step(s, WSPH_OP_BIND, WSPH_KEY_SOCKET, "s1", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_LISTEN, WSPH_KEY_SOCKET, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s2", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_CONNECT, WSPH_KEY_SOCKET, "s2", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_AS, "s3");
+	add_step(s, WSPH_OP_ARRIVE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_DATA, "ping");
+	add_step(s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s3", WSPH_KEY_NONE, NULL);
+	struct wsph_gen_step *r = &s->steps[9];
+	r->expect = "ok";
+	r->rule = "WPU.BlockingCallback.NullIsNormal";
+	r->sure = 0;
+	static const unsigned char premises[] = {1, 3, 4, 5, 6, 7, 8};
+	memcpy(r->premises, premises, sizeof premises);
+	r->n_premises = sizeof premises;
+}
+
+static const struct wsph_gen_step *with_rule(const struct wsph_seq *s, const char *rule)
+{
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].rule && !strcmp(s->steps[i].rule, rule))
+			return &s->steps[i];
+	return NULL;
+}
+
+/* Judges like a provider that fails the receive's expectation: a candidate fails while the
+ * sequence still has the expectation. Each candidate's premises are checked on the way: each
+ * names an earlier step of the op it named in arrive_sequence. */
+static int fails_while_expected(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	const struct wsph_seq *orig = ctx;
+	for (size_t i = 0; i < n; i++) {
+		const struct wsph_gen_step *r = with_rule(&cands[i], "WPU.BlockingCallback.NullIsNormal");
+		fails[i] = r != NULL;
+		for (size_t k = 0; r && k < r->n_premises; k++) {
+			const struct wsph_gen_step *p = &cands[i].steps[r->premises[k]];
+			cr_expect_lt(p, r);
+			cr_expect_eq(p->op, orig->steps[orig->steps[9].premises[k]].op);
+			cr_expect_eq(p->n_args, orig->steps[orig->steps[9].premises[k]].n_args);
+			cr_expect_str_eq(p->args[0].value,
+					 orig->steps[orig->steps[9].premises[k]].args[0].value);
+		}
+	}
+	return 0;
+}
+
+/* Without the arrive (or any step of the connection) the receive expects nothing: a finding that
+ * only its expectation made is not reproduced, so those steps stay; the getsockopt goes, and
+ * every premise follows its step to its new index. */
+Test(explore, removing_a_premise_voids_the_expectation)
+{
+	struct wsph_seq s, orig;
+	arrive_sequence(&s);
+	orig = s;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_expected, &orig), 1);
+	cr_assert_eq(s.n_steps, 9, "%zu steps", s.n_steps);
+	for (size_t i = 0; i < s.n_steps; i++)
+		cr_expect_neq(s.steps[i].op, WSPH_OP_GETSOCKOPT);
+	const struct wsph_gen_step *r = &s.steps[8];
+	cr_assert_str_eq(r->rule, "WPU.BlockingCallback.NullIsNormal");
+	cr_assert_eq(r->n_premises, 7);
+	static const unsigned char shifted[] = {1, 2, 3, 4, 5, 6, 7};
+	cr_expect_eq(memcmp(r->premises, shifted, sizeof shifted), 0);
+	cr_expect_eq(s.steps[7].op, WSPH_OP_ARRIVE);
+	/* the premises the model knows succeed are control steps in the text, the arrive is not */
+	char *text = wsph_explore_yaml(&s, "x", "WPU.BlockingCallback.NullIsNormal", NULL);
+	cr_assert_not_null(text);
+	const char *arrive = strstr(text, "- arrive:");
+	cr_assert_not_null(arrive);
+	cr_expect(!strncmp(strchr(arrive, '\n'), "\n        expect: any\n", 21), "%s", text);
+	const char *bind = strstr(text, "- bind:");
+	cr_assert_not_null(bind);
+	cr_expect(!strncmp(strchr(bind, '\n'), "\n        expect: ok\n        control: true\n", 41),
+		  "%s", text);
+	free(text);
+}
+
+static int has_op(const struct wsph_seq *s, enum wsph_op op)
+{
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].op == op)
+			return 1;
+	return 0;
+}
+
+/* Keeps the candidate without the arrive (seen[0]) and the one without the getsockopt (seen[1]). */
+static int never_judged(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wsph_seq *seen = ctx;
+	for (size_t i = 0; i < n; i++) {
+		const struct wsph_seq *c = &cands[i];
+		fails[i] = 0;
+		if (c->n_steps == 9 && has_op(c, WSPH_OP_GETSOCKOPT) != has_op(c, WSPH_OP_ARRIVE))
+			seen[has_op(c, WSPH_OP_ARRIVE)] = *c;
+	}
+	return 0;
+}
+
+static size_t count(const char *text, const char *what)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
+/* The candidates themselves: without the arrive the receive is expect: any; without the
+ * getsockopt it keeps its expectation, every premise one step earlier. */
+Test(explore, candidates_renumber_or_void_premises)
+{
+	struct wsph_seq s, seen[2];
+	arrive_sequence(&s);
+	memset(seen, 0, sizeof seen);
+	cr_assert_geq(wsph_explore_shrink(&s, never_judged, seen), 1);
+	/* seen[0]: no arrive (step 8 gone) */
+	cr_assert_eq(seen[0].n_steps, 9);
+	cr_expect_null(seen[0].steps[8].expect);
+	cr_expect_null(seen[0].steps[8].rule);
+	cr_expect_eq(seen[0].steps[8].n_premises, 0);
+	char *text = wsph_explore_yaml(&seen[0], "x", "SPI.Startup.VersionMin", NULL);
+	cr_assert_not_null(text);
+	cr_expect_null(strstr(text, "rule:"), "%s", text);
+	cr_expect_eq(count(text, "control: true"), 1, "%s", text); /* the startup's only */
+	free(text);
+	/* seen[1]: no getsockopt (step 2 gone) */
+	cr_assert_eq(seen[1].n_steps, 9);
+	cr_assert_eq(seen[1].steps[2].op, WSPH_OP_BIND);
+	cr_expect_str_eq(seen[1].steps[8].rule, "WPU.BlockingCallback.NullIsNormal");
+	static const unsigned char shifted[] = {1, 2, 3, 4, 5, 6, 7};
+	cr_expect_eq(memcmp(seen[1].steps[8].premises, shifted, sizeof shifted), 0);
+}
+
+static int fails_while_contract(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		fails[i] = with_rule(&cands[i], "WPU.BlockingCallback.Contract") != NULL;
+	return 0;
+}
+
+/* Dropping the upcalls: setting voids an expectation that holds only with the hook. */
+Test(explore, removing_the_hook_voids_its_expectation)
+{
+	struct wsph_seq s;
+	arrive_sequence(&s);
+	s.blocking = 2; /* WSPH_BLOCKING_FALSE */
+	s.steps[9].expect = "WSAEINTR";
+	s.steps[9].rule = "WPU.BlockingCallback.Contract";
+	s.steps[9].premise_setting = 1;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_contract, NULL), 1);
+	cr_expect_eq(s.blocking, 2);
+	cr_expect_eq(s.n_steps, 9);
+	cr_expect_str_eq(s.steps[s.n_steps - 1].rule, "WPU.BlockingCallback.Contract");
+}
+
+/* Whether one of st's premises is a step of op whose argument key has the value. */
+static int premise_is(const struct wsph_seq *s, const struct wsph_gen_step *st, enum wsph_op op,
+		      enum wsph_key key, const char *value)
+{
+	for (size_t k = 0; k < st->n_premises; k++)
+		if (s->steps[st->premises[k]].op == op &&
+		    (!value || has_arg(&s->steps[st->premises[k]], key, value)))
+			return 1;
+	return 0;
+}
+
+/* What a waiting step of a generated sequence waits for: an accept a connect, a completion the
+ * step that completed its operation. */
+static void expect_needs(const struct wsph_seq *s, size_t i)
+{
+	const struct wsph_gen_step *st = &s->steps[i];
+	for (size_t k = 0; k < st->n_needs; k++)
+		cr_expect_lt(st->needs[k], i);
+	if (st->op == WSPH_OP_ACCEPT) {
+		cr_expect_gt(st->n_needs, 0);
+		for (size_t k = 0; k < st->n_needs; k++)
+			cr_expect_eq(s->steps[st->needs[k]].op, WSPH_OP_CONNECT);
+	}
+	if (st->op == WSPH_OP_COMPLETE) {
+		cr_assert_eq(st->n_needs, 1);
+		enum wsph_op by = s->steps[st->needs[0]].op;
+		cr_expect(by == WSPH_OP_SEND || by == WSPH_OP_SENDTO || by == WSPH_OP_CLOSE ||
+			  by == WSPH_OP_SHUTDOWN, "completed by %s", wsph_step_def(by)->name);
+	}
+}
+
+/* The generator records the premises of each expectation it draws: the arrive and the accept
+ * before a blocking receive, the close before a stale call, the overlapped receive and the close
+ * before an aborted completion. */
+Test(explore, generated_expectations_name_their_premises)
+{
+	struct wsph_explore_model m;
+	size_t seen[3] = {0};
+	wsph_explore_model_default(&m);
+	for (uint64_t seed = 1; seed <= 3000; seed++) {
+		struct wsph_seq s;
+		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, 32, &s);
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			expect_needs(&s, i);
+			if (!st->rule)
+				continue;
+			cr_assert_gt(st->n_premises, 0, "seed %llu step %zu", (unsigned long long)seed, i);
+			for (size_t k = 0; k < st->n_premises; k++)
+				cr_expect_lt(st->premises[k], i);
+			const char *sock = value_of(st, WSPH_KEY_SOCKET), *op = value_of(st, WSPH_KEY_OP);
+			if (st->op == WSPH_OP_RECV) {
+				seen[0]++;
+				cr_expect(st->n_needs == 1 && st->needs[0] == i - 1);
+				cr_expect(premise_is(&s, st, WSPH_OP_ARRIVE, WSPH_KEY_NONE, NULL));
+				cr_expect(premise_is(&s, st, WSPH_OP_ACCEPT, WSPH_KEY_NONE, NULL));
+				cr_expect_eq(st->premises[st->n_premises - 1], i - 1);
+				cr_expect_eq(st->premise_setting, s.blocking != 0);
+			} else if (st->op == WSPH_OP_GETSOCKNAME) {
+				seen[1]++;
+				cr_expect(premise_is(&s, st, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, sock));
+			} else {
+				cr_assert_eq(st->op, WSPH_OP_COMPLETE);
+				seen[2]++;
+				cr_expect(premise_is(&s, st, WSPH_OP_RECV, WSPH_KEY_OP, op) ||
+					  premise_is(&s, st, WSPH_OP_RECVFROM, WSPH_KEY_OP, op));
+				cr_expect(premise_is(&s, st, WSPH_OP_CLOSE, WSPH_KEY_NONE, NULL));
+			}
+		}
+	}
+	cr_expect(seen[0] && seen[1] && seen[2], "receives %zu, stale calls %zu, completions %zu",
+		  seen[0], seen[1], seen[2]);
+}
+
+/* ---- a stream connection replaced by a datagram socket ---- */
+
+/* startup; a listener s1 (bound, listening); s2 connected to it, accepted as s3. */
+static void connection_sequence(struct wsph_seq *s)
+{
+	memset(s, 0, sizeof *s);
+	add_step(s, WSPH_OP_STARTUP, WSPH_KEY_NONE, NULL, WSPH_KEY_NONE, NULL);
+	s->steps[0].expect = "ok";
+	s->steps[0].control = 1;
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_BIND, WSPH_KEY_SOCKET, "s1", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_LISTEN, WSPH_KEY_SOCKET, "s1", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_SOCKET, WSPH_KEY_AS, "s2", WSPH_KEY_NONE, NULL);
+	add_step(s, WSPH_OP_CONNECT, WSPH_KEY_SOCKET, "s2", WSPH_KEY_ADDR, "\"127.0.0.1:20000\"");
+	add_step(s, WSPH_OP_ACCEPT, WSPH_KEY_SOCKET, "s1", WSPH_KEY_AS, "s3");
+}
+
+static int fails_while_aborted(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		fails[i] = with_rule(&cands[i], "WPU.CompleteOverlapped.AbortOnClose") != NULL;
+	return 0;
+}
+
+/* An overlapped receive of the client that its close aborts: the connection becomes a datagram
+ * socket bound where the listener was, and the completion keeps its expectation, its premises
+ * now the socket, its bind, the receive and the close. */
+Test(explore, connection_becomes_a_datagram_socket)
+{
+	struct wsph_seq s;
+	connection_sequence(&s);
+	add_step(&s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s2", WSPH_KEY_OVERLAPPED, "true");
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_NONE, NULL);
+	add_step(&s, WSPH_OP_COMPLETE, WSPH_KEY_OP, "o1", WSPH_KEY_NONE, NULL);
+	struct wsph_gen_step *recv = &s.steps[7], *done = &s.steps[9];
+	recv->args[recv->n_args].key = WSPH_KEY_OP;
+	strcpy(recv->args[recv->n_args++].value, "o1");
+	recv->sure = 0;
+	done->sure = 0;
+	done->expect = "WSA_OPERATION_ABORTED";
+	done->rule = "WPU.CompleteOverlapped.AbortOnClose";
+	static const unsigned char premises[] = {1, 2, 3, 4, 5, 7, 8};
+	memcpy(done->premises, premises, sizeof premises);
+	done->n_premises = sizeof premises;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_while_aborted, NULL), 1);
+	cr_assert_eq(s.n_steps, 6, "%zu steps", s.n_steps);
+	static const enum wsph_op ops[] = {WSPH_OP_STARTUP, WSPH_OP_SOCKET, WSPH_OP_BIND,
+					   WSPH_OP_RECV, WSPH_OP_CLOSE, WSPH_OP_COMPLETE};
+	for (size_t i = 0; i < 6; i++)
+		cr_expect_eq(s.steps[i].op, ops[i], "step %zu", i);
+	cr_expect(has_arg(&s.steps[1], WSPH_KEY_TYPE, "dgram"));
+	cr_expect(has_arg(&s.steps[1], WSPH_KEY_AS, "s2"));
+	cr_expect(has_arg(&s.steps[2], WSPH_KEY_ADDR, "\"127.0.0.1:20000\""));
+	cr_assert_str_eq(s.steps[5].rule, "WPU.CompleteOverlapped.AbortOnClose");
+	cr_assert_eq(s.steps[5].n_premises, 4);
+	unsigned mask = 0;
+	for (size_t k = 0; k < 4; k++)
+		mask |= 1u << s.steps[5].premises[k];
+	cr_expect_eq(mask, 0x1eu); /* steps 1 to 4, once each */
+	char *text = wsph_explore_yaml(&s, "x", "WPU.CompleteOverlapped.AbortOnClose", NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count(text, "control: true"), 4, "%s", text); /* startup, socket, bind, close */
+	struct wsph_suite suite;
+	struct wsph_diag diag;
+	memset(&suite, 0, sizeof suite);
+	cr_expect_eq(wsph_scenario_load_string(&suite, "d.yaml", text, strlen(text), NULL, &diag),
+		     0, "%s", diag.text);
+	wsph_suite_free(&suite);
+	free(text);
+}
+
+static int keeps_sendto(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wsph_seq *seen = ctx;
+	for (size_t i = 0; i < n; i++) {
+		fails[i] = 0;
+		if (has_op(&cands[i], WSPH_OP_SENDTO))
+			*seen = cands[i];
+	}
+	return 0;
+}
+
+/* The peer's send becomes a datagram the socket sends itself, as long as the receive after it
+ * takes; the peer's close one byte. */
+Test(explore, peer_traffic_becomes_datagrams)
+{
+	struct wsph_seq s, seen;
+	connection_sequence(&s);
+	add_step(&s, WSPH_OP_SEND, WSPH_KEY_SOCKET, "s3", WSPH_KEY_DATA, "abcdefgh");
+	add_step(&s, WSPH_OP_RECV, WSPH_KEY_SOCKET, "s2", WSPH_KEY_LEN, "4");
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s3", WSPH_KEY_NONE, NULL);
+	add_step(&s, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, "s2", WSPH_KEY_NONE, NULL);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_geq(wsph_explore_shrink(&s, keeps_sendto, &seen), 1);
+	/* s2 as a datagram socket: startup, socket, bind, sendto, recv, sendto (the close), close */
+	cr_assert_eq(seen.n_steps, 7, "%zu steps", seen.n_steps);
+	cr_expect_eq(seen.steps[3].op, WSPH_OP_SENDTO);
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_SOCKET, "s2"));
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_ADDR, "\"127.0.0.1:20000\""));
+	cr_expect(has_arg(&seen.steps[3], WSPH_KEY_DATA, "abcd"));
+	cr_expect(has_arg(&seen.steps[4], WSPH_KEY_LEN, "4"));
+	cr_expect_eq(seen.steps[5].op, WSPH_OP_SENDTO);
+	cr_expect(has_arg(&seen.steps[5], WSPH_KEY_DATA, "x"));
+	cr_expect_eq(seen.steps[6].op, WSPH_OP_CLOSE);
+}
+
+/* The model's sockets as the provider has them: one accepted from a nonblocking (or registered)
+ * listener is nonblocking too, so never the blocking receiver of an arrive; a datagram socket a
+ * sendto bound is never bound again (nor sent to: its port is not known). */
+Test(explore, model_knows_inherited_and_implicit_state)
+{
+	struct wsph_explore_model m;
+	wsph_explore_model_default(&m);
+	size_t arrives = 0, implicit = 0;
+	for (uint64_t seed = 1; seed <= 3000; seed++) {
+		struct wsph_seq s;
+		int nb[8] = {0}, bound[8] = {0}, anon[8] = {0};
+		wsph_explore_generate(&m, seed * 0x9e3779b97f4a7c15ull, 64, &s);
+		for (size_t i = 0; i < s.n_steps; i++) {
+			const struct wsph_gen_step *st = &s.steps[i];
+			const char *sock = value_of(st, WSPH_KEY_SOCKET), *as = value_of(st, WSPH_KEY_AS);
+			int k = sock ? atoi(sock + 1) & 7 : 0, n = as ? atoi(as + 1) & 7 : 0;
+			if (st->op == WSPH_OP_ACCEPT)
+				nb[n] = nb[k];
+			if (st->op == WSPH_OP_ASYNCSELECT || st->op == WSPH_OP_EVENTSELECT ||
+			    has_arg(st, WSPH_KEY_COMMAND, "FIONBIO"))
+				nb[k] = 1;
+			if (st->op == WSPH_OP_RECV && st->rule) {
+				arrives++;
+				cr_expect(!nb[k], "seed %llu step %zu: a nonblocking receiver",
+					  (unsigned long long)seed, i + 1);
+			}
+			if (st->op == WSPH_OP_SENDTO && !bound[k]) {
+				implicit += !anon[k];
+				anon[k] = 1;
+			}
+			if (st->op == WSPH_OP_BIND || st->op == WSPH_OP_CONNECT) {
+				cr_expect(!anon[k], "seed %llu step %zu: bound by a sendto before",
+					  (unsigned long long)seed, i + 1);
+				bound[k] = 1;
+			}
+		}
+	}
+	cr_expect(arrives > 50 && implicit > 50, "arrives %zu, implicit binds %zu", arrives, implicit);
+}
+
+/* Fails while the blocking receive is there. Checks that a round's candidates all keep what
+ * their waiting steps wait for, or all do not (may_wait), and that those that do not come only
+ * after a round of the others in which none failed. */
+struct wait_log {
+	int last_pass, last_failed, mixed, early;
+};
+
+static int fails_with_receive(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	struct wait_log *log = ctx;
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		fails[i] = has_op(&cands[i], WSPH_OP_RECV);
+		failed |= fails[i];
+		log->mixed |= cands[i].may_wait != cands[0].may_wait;
+	}
+	if (cands[0].may_wait)
+		log->early |= log->last_pass != 0 || log->last_failed;
+	log->last_pass = cands[0].may_wait;
+	log->last_failed = failed;
+	return 0;
+}
+
+/* A candidate without the connect an accept takes, or the arrive a receive waits for, may wait
+ * for good: it is judged only once no other candidate still fails. */
+Test(explore, steps_that_wait_keep_what_they_wait_for)
+{
+	struct wsph_seq s;
+	struct wait_log log = {0, 0, 0, 0};
+	arrive_sequence(&s);
+	s.steps[7].needs[0] = 6; /* the accept: the connect */
+	s.steps[7].n_needs = 1;
+	s.steps[9].needs[0] = 8; /* the receive: the arrive */
+	s.steps[9].n_needs = 1;
+	cr_assert_geq(wsph_explore_shrink(&s, fails_with_receive, &log), 1);
+	cr_expect(!log.mixed, "a round mixed both kinds of candidates");
+	cr_expect(!log.early, "a candidate that may wait was judged while others still failed");
+	/* the startup, the listener's socket, the accept and the receive */
+	cr_expect_eq(s.n_steps, 4, "%zu steps", s.n_steps);
+	cr_expect_eq(s.may_wait, 0);
+}
