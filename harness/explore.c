@@ -732,6 +732,9 @@ static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 			const struct wsph_step_arg *a = wsph_step_arg(d, st->args[k].key);
 			if (a && (a->flags & WSPH_ARG_REQUIRED))
 				continue;
+			/* without its time-out a select waits for good where nothing comes */
+			if (st->op == WSPH_OP_SELECT && st->args[k].key == WSPH_KEY_TIMEOUT)
+				continue;
 			if (c-- == 0) {
 				memmove(&st->args[k], &st->args[k + 1],
 					(st->n_args - k - 1) * sizeof st->args[0]);

@@ -259,6 +259,11 @@ static int p_dgram_ready(const struct gen *g, const struct gsock *k)
 {
 	return p_dgram_bound(g, k) && k->pending > 0;
 }
+/* a blocking datagram socket with nothing to read: a select with a timeout on it waits */
+static int p_dgram_idle(const struct gen *g, const struct gsock *k)
+{
+	return p_dgram_bound(g, k) && k->pending == 0 && !(k->st & (S_NBIO | S_OVRECV));
+}
 /* an overlapped receive of a datagram that stays pending until one is sent to it */
 static int p_dgram_ov(const struct gen *g, const struct gsock *k)
 {
@@ -589,6 +594,22 @@ static void emit_arrive(struct gen *g)
 	}
 }
 
+/* A select that waits its time-out out on a blocking datagram socket nothing is sent to: a
+ * blocking call as much as a receive, with the hook's contract (no hook: it times out with 0;
+ * a hook that says stop or cancels: WSAEINTR). It holds with the socket's steps and the hook. */
+static void emit_waiting_select(struct gen *g, int i)
+{
+	arg(g, WSPH_KEY_READ, "[s%d]", i + 1);
+	arg(g, WSPH_KEY_TIMEOUT, "10");
+	int stops = g->s->blocking == WSPH_BLOCKING_FALSE || g->s->blocking == WSPH_BLOCKING_CANCEL;
+	expect_with(g, stops ? "WSAEINTR" : "ok",
+		    g->s->blocking == WSPH_BLOCKING_NONE ? "WPU.BlockingCallback.NullIsNormal"
+							  : "WPU.BlockingCallback.Contract",
+		    g->socks[i].hist);
+	cur(g)->premise_setting = g->s->blocking != WSPH_BLOCKING_NONE;
+	touch(g, i);
+}
+
 static void emit_connect(struct gen *g)
 {
 	int c = choose(g, p_connectable), l = choose(g, p_listener);
@@ -850,6 +871,11 @@ static void emit_misc(struct gen *g, enum wsph_op op)
 			arg(g, WSPH_KEY_EVENT, "e%u", 1 + pick(g, (unsigned)g->n_events));
 		break;
 	case WSPH_OP_SELECT:
+		/* most often where a hook is set: the hook's contract is what it shows */
+		if (!g->faulty && exists(g, p_dgram_idle) && chance(g, g->s->blocking ? 80 : 30)) {
+			emit_waiting_select(g, choose(g, p_dgram_idle));
+			break;
+		}
 		list_arg(g, WSPH_KEY_READ);
 		if (chance(g, 60))
 			list_arg(g, WSPH_KEY_WRITE);

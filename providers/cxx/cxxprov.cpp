@@ -2,7 +2,11 @@
 // provider's service thread when the module is loaded, the standard containers, exceptions kept
 // inside, RAII. It behaves well: the thread ends with the final WSPCleanup (and starts again with
 // the next WSPStartup), every handle is released. The harness must run it clean: its load runs only
-// in child processes, and nothing about the thread or the C++ runtime is charged to it.
+// in child processes, and nothing about the thread or the C++ runtime is charged to it. Only
+// WSPSocket, WSPCloseSocket and WSPCleanup are its own; every other entry is one stub that fails
+// without an error code (it cannot know where each call keeps its lpErrno), which is its one
+// defect: `wspharness explore` charges SPI.Errno.OnFailure to each of them, and its test runs only
+// the scenarios that use its own three entries.
 #include <cstring>
 #include <map>
 #include <stdexcept>
@@ -184,8 +188,15 @@ int WSPAPI cxx_cleanup(LPINT err)
 		*err = WSANOTINITIALISED;
 		return SOCKET_ERROR;
 	}
-	if (--provider.startups == 0)
-		service.stop(true); // outside the loader lock: the thread ends here
+	if (--provider.startups > 0)
+		return 0;
+	// the final one: what the client left open goes back too
+	for (const auto &entry : provider.sockets) {
+		int e = 0;
+		provider.up.lpWPUCloseSocketHandle(entry.first, &e);
+	}
+	provider.sockets.clear();
+	service.stop(true); // outside the loader lock: the thread ends here
 	return 0;
 }
 

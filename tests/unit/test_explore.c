@@ -520,7 +520,7 @@ static void expect_needs(const struct wsph_seq *s, size_t i)
 Test(explore, generated_expectations_name_their_premises)
 {
 	struct wsph_explore_model m;
-	size_t seen[3] = {0};
+	size_t seen[4] = {0};
 	wsph_explore_model_default(&m);
 	for (uint64_t seed = 1; seed <= 3000; seed++) {
 		struct wsph_seq s;
@@ -541,6 +541,13 @@ Test(explore, generated_expectations_name_their_premises)
 				cr_expect(premise_is(&s, st, WSPH_OP_ACCEPT, WSPH_KEY_NONE, NULL));
 				cr_expect_eq(st->premises[st->n_premises - 1], i - 1);
 				cr_expect_eq(st->premise_setting, s.blocking != 0);
+			} else if (st->op == WSPH_OP_SELECT) {
+				/* a select that waits its time-out out on an idle datagram socket */
+				seen[3]++;
+				const char *rd = value_of(st, WSPH_KEY_READ);
+				cr_expect(rd && premise_is(&s, st, WSPH_OP_BIND, WSPH_KEY_NONE, NULL));
+				cr_expect_str_eq(value_of(st, WSPH_KEY_TIMEOUT), "10");
+				cr_expect_eq(st->premise_setting, s.blocking != 0);
 			} else if (st->op == WSPH_OP_GETSOCKNAME) {
 				seen[1]++;
 				cr_expect(premise_is(&s, st, WSPH_OP_CLOSE, WSPH_KEY_SOCKET, sock));
@@ -553,8 +560,9 @@ Test(explore, generated_expectations_name_their_premises)
 			}
 		}
 	}
-	cr_expect(seen[0] && seen[1] && seen[2], "receives %zu, stale calls %zu, completions %zu",
-		  seen[0], seen[1], seen[2]);
+	cr_expect(seen[0] && seen[1] && seen[2] && seen[3],
+		  "receives %zu, stale calls %zu, completions %zu, waiting selects %zu", seen[0],
+		  seen[1], seen[2], seen[3]);
 }
 
 /* ---- a stream connection replaced by a datagram socket ---- */
