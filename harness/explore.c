@@ -673,20 +673,120 @@ static int to_datagram(const struct wsph_seq *s, size_t m, struct wsph_seq *out)
 	return 1;
 }
 
-/* The c-th datagram candidate (0-based); 0 past the last. */
-static int datagram_candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
+/* ---- a blocking receive as a select that waits out its time-out ---- */
+
+/* A port no step of s binds or connects to. */
+static unsigned free_port(const struct wsph_seq *s)
 {
-	for (size_t m = 0; m < s->n_steps; m++)
+	unsigned port = 20000;
+	for (size_t j = 0; j < s->n_steps; j++) {
+		const char *a = arg_of(&s->steps[j], WSPH_KEY_ADDR), *colon = a ? strrchr(a, ':') : NULL;
+		unsigned p = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+		if (p >= port && p < 65000)
+			port = p + 1;
+	}
+	return port;
+}
+
+/* A socket name no step of s binds: w1, w2, ... */
+static void free_name(const struct wsph_seq *s, char name[16])
+{
+	for (unsigned n = 1;; n++) {
+		int used = 0;
+		snprintf(name, 16, "w%u", n);
+		for (size_t j = 0; j < s->n_steps && !used; j++) {
+			const char *as = arg_of(&s->steps[j], WSPH_KEY_AS);
+			used = as && !strcmp(as, name);
+		}
+		if (!used)
+			return;
+	}
+}
+
+static struct wsph_gen_step *new_step(struct wsph_seq *out, enum wsph_op op)
+{
+	struct wsph_gen_step *st = &out->steps[out->n_steps++];
+	memset(st, 0, sizeof *st);
+	st->op = op;
+	st->sure = 1;
+	return st;
+}
+
+/* Step i, a blocking receive judged by the blocking hook's rules (after an arrive), as a select
+ * that waits out its time-out on a datagram socket of its own, bound just before: the hook is
+ * asked and answered as in the receive, and the connection may then go. The arrive it waited for
+ * goes at once. */
+static int to_waiting_select(const struct wsph_seq *s, size_t i, struct wsph_seq *out)
+{
+	const struct wsph_gen_step *r = &s->steps[i];
+	if (r->op != WSPH_OP_RECV || !r->rule || strncmp(r->rule, "WPU.BlockingCallback.", 21) ||
+	    s->n_steps + 2 > WSPH_EXPLORE_MAX_STEPS)
+		return 0;
+	int at[WSPH_EXPLORE_MAX_STEPS];
+	char name[16], text[48];
+	free_name(s, name);
+	*out = *s;
+	out->may_wait = 0;
+	out->n_steps = 0;
+	for (size_t j = 0; j < s->n_steps; j++) {
+		int arrive = j + 1 == i && s->steps[j].op == WSPH_OP_ARRIVE;
+		if (j == i) {
+			struct wsph_gen_step *k = new_step(out, WSPH_OP_SOCKET);
+			add_arg(k, WSPH_KEY_AS, name);
+			add_arg(k, WSPH_KEY_TYPE, "dgram");
+			snprintf(text, sizeof text, "\"127.0.0.1:%u\"", free_port(s));
+			append(out, WSPH_OP_BIND, name, text);
+			struct wsph_gen_step *w = new_step(out, WSPH_OP_SELECT);
+			snprintf(text, sizeof text, "[%s]", name);
+			add_arg(w, WSPH_KEY_READ, text);
+			add_arg(w, WSPH_KEY_TIMEOUT, "10");
+			w->sure = 0;
+			w->expect = r->expect;
+			w->rule = r->rule;
+			w->premise_setting = r->premise_setting;
+			w->premises[0] = (unsigned char)(out->n_steps - 3);
+			w->premises[1] = (unsigned char)(out->n_steps - 2);
+			w->n_premises = 2;
+			at[j] = (int)out->n_steps - 1;
+			continue;
+		}
+		at[j] = arrive ? -1 : (int)out->n_steps;
+		if (!arrive)
+			out->steps[out->n_steps++] = s->steps[j];
+	}
+	/* the steps copied keep what they hold with and wait for, at their new places */
+	for (size_t j = 0; j < out->n_steps; j++) {
+		struct wsph_gen_step *st = &out->steps[j];
+		if (st->op == WSPH_OP_SELECT && st->n_premises == 2 && j == (size_t)at[i])
+			continue;
+		if (renumber(st->premises, st->n_premises, at))
+			void_expectation(st);
+		if (renumber(st->needs, st->n_needs, at)) {
+			out->may_wait = 1;
+			st->n_needs = 0;
+		}
+	}
+	return 1;
+}
+
+/* The c-th structural candidate (0-based): a connection as a datagram socket, a blocking receive
+ * as a waiting select; 0 past the last. */
+static int structural_candidate(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
+{
+	for (size_t m = 0; m < s->n_steps; m++) {
 		if (to_datagram(s, m, out) && c-- == 0)
 			return 1;
+		if (to_waiting_select(s, m, out) && c-- == 0)
+			return 1;
+	}
 	return 0;
 }
 
 static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out);
 
 /* Candidate c of s (0-based), in this order: without step i, without fault j, fault j one call
- * earlier, without the upcalls: setting, a stream socket of a connection as a datagram socket
- * (phase 0); step i without its optional argument k (phase 1). 0 when c is past the phase's
+ * earlier, without the upcalls: setting, a stream socket of a connection as a datagram socket,
+ * a blocking receive as a waiting select (phase 0); step i without its optional argument k (phase 1). 0 when c is past the phase's
  * last. */
 static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_seq *out)
 {
@@ -720,7 +820,7 @@ static int candidate(const struct wsph_seq *s, int phase, size_t c, struct wsph_
 			return 1;
 		}
 	}
-	return datagram_candidate(s, c, out);
+	return structural_candidate(s, c, out);
 }
 
 static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
@@ -739,6 +839,8 @@ static int drop_arg(const struct wsph_seq *s, size_t c, struct wsph_seq *out)
 				memmove(&st->args[k], &st->args[k + 1],
 					(st->n_args - k - 1) * sizeof st->args[0]);
 				st->n_args--;
+				/* what the model expected held with the step as it was drawn */
+				void_expectation(st);
 				void_dependents(out, i);
 				return 1;
 			}
@@ -950,6 +1052,15 @@ out:
 	return rv;
 }
 
+/* The finding's message on one line. */
+static void keep_message(struct pending_finding *p, const struct wsph_finding *fd)
+{
+	snprintf(p->message, sizeof p->message, "%s", fd->message ? fd->message : "");
+	for (char *q = p->message; *q; q++)
+		if (*q == '\n' || *q == '\r')
+			*q = ' ';
+}
+
 /* Exploring: each finding at a site not seen before is kept for shrinking. */
 /* A new site, or one whose scenario may still get shorter, and not already in this batch. */
 static int worth_shrinking(const struct explorer *x, size_t k)
@@ -987,11 +1098,21 @@ static void on_explored(struct explorer *x, void *ctx, size_t index, const struc
 		p->index = index;
 		p->site = k;
 		snprintf(p->rule, sizeof p->rule, "%s", id);
-		snprintf(p->message, sizeof p->message, "%s", fd->message ? fd->message : "");
-		for (char *q = p->message; *q; q++)
-			if (*q == '\n' || *q == '\r')
-				*q = ' ';
+		keep_message(p, fd);
 	}
+}
+
+/* The shrunk sequence run once more: its file says what that run found, not the long one. */
+static void on_final(struct explorer *x, void *ctx, size_t index, const struct wsph_case *c)
+{
+	struct pending_finding *p = ctx;
+	(void)x;
+	(void)index;
+	for (size_t f = 0; f < c->n_findings; f++)
+		if (c->findings[f].rule && !strcmp(c->findings[f].rule->id, p->rule)) {
+			keep_message(p, &c->findings[f]);
+			return;
+		}
 }
 
 struct shrink_ctx {
@@ -1081,6 +1202,8 @@ static int settle(struct explorer *x, const struct wsph_seq *seqs)
 		x->sum->findings += site->best == 0;
 		if (site->best && s.n_steps >= site->best)
 			continue; /* not shorter than the file written */
+		if (run_batch(x, &s, 1, on_final, &x->found[i]) < 0)
+			return -1;
 		if (write_finding(x, &s, &x->found[i]) != 0)
 			return -1;
 		if (x->cfg->progress)

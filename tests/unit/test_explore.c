@@ -354,13 +354,16 @@ static const struct wsph_gen_step *with_rule(const struct wsph_seq *s, const cha
 }
 
 /* Judges like a provider that fails the receive's expectation: a candidate fails while the
- * sequence still has the expectation. Each candidate's premises are checked on the way: each
- * names an earlier step of the op it named in arrive_sequence. */
+ * sequence still has the expectation on its receive (a provider whose select is fine). Each
+ * candidate's premises are checked on the way: each names an earlier step of the op it named in
+ * arrive_sequence. */
 static int fails_while_expected(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
 {
 	const struct wsph_seq *orig = ctx;
 	for (size_t i = 0; i < n; i++) {
 		const struct wsph_gen_step *r = with_rule(&cands[i], "WPU.BlockingCallback.NullIsNormal");
+		if (r && r->op != WSPH_OP_RECV)
+			r = NULL;
 		fails[i] = r != NULL;
 		for (size_t k = 0; r && k < r->n_premises; k++) {
 			const struct wsph_gen_step *p = &cands[i].steps[r->premises[k]];
@@ -403,6 +406,36 @@ Test(explore, removing_a_premise_voids_the_expectation)
 	cr_expect(!strncmp(strchr(bind, '\n'), "\n        expect: ok\n        control: true\n", 41),
 		  "%s", text);
 	free(text);
+}
+
+/* A provider that fails any blocking call without a hook: the candidate fails while some step
+ * still expects NullIsNormal, receive or select. */
+static int fails_any_blocking(void *ctx, const struct wsph_seq *cands, size_t n, int *fails)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		fails[i] = with_rule(&cands[i], "WPU.BlockingCallback.NullIsNormal") != NULL;
+	return 0;
+}
+
+/* The blocking receive after an arrive becomes a select that waits out its time-out on a
+ * datagram socket of its own: the connection and the arrive go, four steps stay. */
+Test(explore, a_blocking_receive_becomes_a_waiting_select)
+{
+	struct wsph_seq s;
+	arrive_sequence(&s);
+	cr_assert_geq(wsph_explore_shrink(&s, fails_any_blocking, NULL), 1);
+	cr_assert_eq(s.n_steps, 4, "%zu steps", s.n_steps);
+	cr_expect_eq(s.steps[1].op, WSPH_OP_SOCKET);
+	cr_expect_eq(s.steps[2].op, WSPH_OP_BIND);
+	const struct wsph_gen_step *w = &s.steps[3];
+	cr_assert_eq(w->op, WSPH_OP_SELECT);
+	cr_assert_str_eq(w->rule, "WPU.BlockingCallback.NullIsNormal");
+	cr_expect_str_eq(value_of(w, WSPH_KEY_READ), "[w1]");
+	cr_expect_str_eq(value_of(w, WSPH_KEY_TIMEOUT), "10");
+	cr_expect_str_eq(value_of(&s.steps[1], WSPH_KEY_TYPE), "dgram");
+	cr_assert_eq(w->n_premises, 2);
+	cr_expect(w->premises[0] == 1 && w->premises[1] == 2);
 }
 
 static int has_op(const struct wsph_seq *s, enum wsph_op op)
@@ -468,7 +501,8 @@ static int fails_while_contract(void *ctx, const struct wsph_seq *cands, size_t 
 	return 0;
 }
 
-/* Dropping the upcalls: setting voids an expectation that holds only with the hook. */
+/* Dropping the upcalls: setting voids an expectation that holds only with the hook (the
+ * receive, made a waiting select, keeps it and the setting). */
 Test(explore, removing_the_hook_voids_its_expectation)
 {
 	struct wsph_seq s;
@@ -479,8 +513,12 @@ Test(explore, removing_the_hook_voids_its_expectation)
 	s.steps[9].premise_setting = 1;
 	cr_assert_geq(wsph_explore_shrink(&s, fails_while_contract, NULL), 1);
 	cr_expect_eq(s.blocking, 2);
-	cr_expect_eq(s.n_steps, 9);
-	cr_expect_str_eq(s.steps[s.n_steps - 1].rule, "WPU.BlockingCallback.Contract");
+	cr_assert_eq(s.n_steps, 4);
+	const struct wsph_gen_step *w = &s.steps[3];
+	cr_expect_eq(w->op, WSPH_OP_SELECT);
+	cr_expect_str_eq(w->rule, "WPU.BlockingCallback.Contract");
+	cr_expect_str_eq(w->expect, "WSAEINTR");
+	cr_expect(w->premise_setting);
 }
 
 /* Whether one of st's premises is a step of op whose argument key has the value. */
