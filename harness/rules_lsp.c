@@ -37,6 +37,7 @@ struct inflight {
 };
 
 #define MAX_TOLD 16
+#define MAX_REFUSED 16
 
 /* A lower provider (by module), with the ledger rebuilt from its RETURN events. */
 struct inst {
@@ -57,6 +58,10 @@ struct inst {
 		uint64_t first_h, first_seq, seq;
 		int step, pending, used_after;
 	} closes_first;
+	/* Lower handles whose lower WSPCloseSocket the layer made and the provider below refused:
+	 * what stays open of them is that provider's answer, not the layer's omission. */
+	uint64_t refused[MAX_REFUSED];
+	size_t n_refused;
 };
 
 /* A socket the client got from the layer. */
@@ -406,11 +411,21 @@ static void lower_startup(struct inst *in, const struct wsph_event *ev,
 	}
 }
 
+static int close_refused(const struct inst *in, uint64_t h)
+{
+	for (size_t i = 0; i < in->n_refused; i++)
+		if (in->refused[i] == h)
+			return 1;
+	return 0;
+}
+
 /* The lower sockets of `in` still open that the layer would have to close before its final
  * lower WSPCleanup: not those the client holds itself (an IFS layer's: the layer cannot close
  * them without completing the client's own operations on them, which a final cleanup cancels
  * silently), nor those already found leaked when their client socket was closed (one defect, one
- * finding). The first one goes to *first. */
+ * finding), nor those whose lower close the provider below refused (the layer did close them).
+ * The first one goes to *first. */
+
 static size_t open_for_layer(const struct rules_lsp *l, const struct inst *in,
 			     const struct wsph_lh **first)
 {
@@ -418,7 +433,7 @@ static size_t open_for_layer(const struct rules_lsp *l, const struct inst *in,
 	for (size_t i = 0; i < in->led.n; i++) {
 		const struct wsph_lh *e = &in->led.v[i];
 		if (e->state != WSPH_LH_OPEN || e->charged || held_by_client(l, e->h) ||
-		    of_closed_client_socket(l, e->h))
+		    of_closed_client_socket(l, e->h) || close_refused(in, e->h))
 			continue;
 		if (!open++)
 			*first = e;
@@ -519,6 +534,9 @@ static void lower_use(struct rules_lsp *l, struct inst *in, const struct wsph_ev
 		if (fresh && upper && upper->call.layer == 0 && upper->n_issued < MAX_ISSUED)
 			upper->issued[upper->n_issued++] = (uint64_t)ev->ret;
 	}
+	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret != 0 && in->n_refused < MAX_REFUSED &&
+	    wsph_ledger_state(&in->led, ev->a[0]) == WSPH_LH_OPEN)
+		in->refused[in->n_refused++] = ev->a[0];
 	if (ev->fn == WSPH_FN_WSPCLOSESOCKET && ev->ret == 0) {
 		wsph_ledger_close(&in->led, ev->a[0], ev->seq);
 		if (upper && upper->call.layer == 0 && upper->n_closed < MAX_ISSUED)

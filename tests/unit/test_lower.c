@@ -355,6 +355,20 @@ Test(lsp_rules, final_lower_cleanup_with_sockets_open, .init = nonifs, .fini = t
 	cr_assert_not(leak, "a handle the final lower cleanup reset is not also a leak");
 }
 
+/* The layer's final cleanup closes its lower socket, the provider below refuses (here because an
+ * upcall of its own failed), and the lower cleanup follows: the layer did close it, and what stays
+ * open is that provider's answer, not ClosesBeforeFinalCleanup. */
+Test(lsp_rules, a_lower_close_the_provider_below_refused, .init = nonifs, .fini = teardown)
+{
+	startup();
+	socket_pair(0x3c000004, 0x500);
+	uint64_t c = begin(0, 0, WSPH_FN_WSPCLEANUP, 0, 0, 0);
+	lower(c, WSPH_FN_WSPCLOSESOCKET, 0x500, 0, 0, -1);
+	lower(c, WSPH_FN_WSPCLEANUP, 0, 0, 0, 0);
+	end(0, c, WSPH_FN_WSPCLEANUP, 0, 0, 0, 0);
+	cr_assert_not(reported("LSP.NextProc.ClosesBeforeFinalCleanup"));
+}
+
 Test(lsp_rules, receive_reports_bytes_never_delivered, .init = nonifs, .fini = teardown)
 {
 	startup();
