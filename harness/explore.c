@@ -443,14 +443,21 @@ static void add_arg(struct wsph_gen_step *st, enum wsph_key key, const char *val
 	snprintf(st->args[st->n_args++].value, sizeof st->args[0].value, "%s", value);
 }
 
-/* Appends a step of op on socket sock and addr (the model knows it succeeds). */
-static struct wsph_gen_step *append(struct wsph_seq *out, enum wsph_op op, const char *sock,
-				    const char *addr)
+/* Appends a step of op without arguments (the model knows it succeeds). */
+static struct wsph_gen_step *new_step(struct wsph_seq *out, enum wsph_op op)
 {
 	struct wsph_gen_step *st = &out->steps[out->n_steps++];
 	memset(st, 0, sizeof *st);
 	st->op = op;
 	st->sure = 1;
+	return st;
+}
+
+/* Appends a step of op on socket sock and addr (the model knows it succeeds). */
+static struct wsph_gen_step *append(struct wsph_seq *out, enum wsph_op op, const char *sock,
+				    const char *addr)
+{
+	struct wsph_gen_step *st = new_step(out, op);
 	add_arg(st, WSPH_KEY_SOCKET, sock);
 	add_arg(st, WSPH_KEY_ADDR, addr);
 	return st;
@@ -703,15 +710,6 @@ static void free_name(const struct wsph_seq *s, char name[16])
 	}
 }
 
-static struct wsph_gen_step *new_step(struct wsph_seq *out, enum wsph_op op)
-{
-	struct wsph_gen_step *st = &out->steps[out->n_steps++];
-	memset(st, 0, sizeof *st);
-	st->op = op;
-	st->sure = 1;
-	return st;
-}
-
 /* Step i, a blocking receive judged by the blocking hook's rules (after an arrive), as a select
  * that waits out its time-out on a datagram socket of its own, bound just before: the hook is
  * asked and answered as in the receive, and the connection may then go. The arrive it waited for
@@ -741,12 +739,6 @@ static int to_waiting_select(const struct wsph_seq *s, size_t i, struct wsph_seq
 			add_arg(w, WSPH_KEY_READ, text);
 			add_arg(w, WSPH_KEY_TIMEOUT, "10");
 			w->sure = 0;
-			w->expect = r->expect;
-			w->rule = r->rule;
-			w->premise_setting = r->premise_setting;
-			w->premises[0] = (unsigned char)(out->n_steps - 3);
-			w->premises[1] = (unsigned char)(out->n_steps - 2);
-			w->n_premises = 2;
 			at[j] = (int)out->n_steps - 1;
 			continue;
 		}
@@ -754,18 +746,16 @@ static int to_waiting_select(const struct wsph_seq *s, size_t i, struct wsph_seq
 		if (!arrive)
 			out->steps[out->n_steps++] = s->steps[j];
 	}
-	/* the steps copied keep what they hold with and wait for, at their new places */
-	for (size_t j = 0; j < out->n_steps; j++) {
-		struct wsph_gen_step *st = &out->steps[j];
-		if (st->op == WSPH_OP_SELECT && st->n_premises == 2 && j == (size_t)at[i])
-			continue;
-		if (renumber(st->premises, st->n_premises, at))
-			void_expectation(st);
-		if (renumber(st->needs, st->n_needs, at)) {
-			out->may_wait = 1;
-			st->n_needs = 0;
-		}
-	}
+	/* the steps copied keep what they hold with and wait for, at their new places; the select
+	 * holds with its socket and bind */
+	renumber_premises(out, at);
+	struct wsph_gen_step *w = &out->steps[at[i]];
+	w->expect = r->expect;
+	w->rule = r->rule;
+	w->premise_setting = r->premise_setting;
+	w->premises[0] = (unsigned char)(at[i] - 2);
+	w->premises[1] = (unsigned char)(at[i] - 1);
+	w->n_premises = 2;
 	return 1;
 }
 

@@ -465,29 +465,31 @@ Test(threads, an_unfinished_case_is_judged_from_its_trace, .init = nonifs, .fini
 	free(c.findings);
 }
 
-/* A layer's lower receive, blocked in the provider below, returns after another thread's close
- * of the same lower handle: it began while the handle was open, no use after close. */
-Test(threads, a_lower_call_returning_after_another_threads_lower_close, .init = layered,
-     .fini = teardown)
-{
-	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
+/* The layered tests below: a startup and one socket (H1 over lower 0x5000), and its close. */
+static const struct sev layered_start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
 					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
 					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
 					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
 					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
 					   RET(WSPSOCKET, AF_INET, H1, OK), END};
+static const struct sev layered_close[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
+					   LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
+					   UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
+					   RET(WSPCLOSESOCKET, H1, 0, OK), END};
+
+/* A layer's lower receive, blocked in the provider below, returns after another thread's close
+ * of the same lower handle: it began while the handle was open, no use after close. */
+Test(threads, a_lower_call_returning_after_another_threads_lower_close, .init = layered,
+     .fini = teardown)
+{
 	static const struct sev reader[] = {CALL(WSPRECV, H1), LCALL(WSPRECV, 0x5000), END};
-	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
-					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
-					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
-					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
 	static const struct sev woken[] = {LRET(WSPRECV, 0x5000, -1, WSAEINTR),
 					   RET(WSPRECV, H1, -1, WSAEINTR), END};
 	static const struct sev stop[] = {CALL(WSPCLEANUP, 0), LCALL(WSPCLEANUP, 0),
 					  LRET(WSPCLEANUP, 0, 0, OK), RET(WSPCLEANUP, 0, 0, OK), END};
-	play(start, NULL);
+	play(layered_start, NULL);
 	play(NULL, reader);
-	play(closer, NULL);
+	play(layered_close, NULL);
 	play(NULL, woken);
 	play(stop, NULL);
 	cr_expect_str_eq(found(), "");
@@ -496,21 +498,11 @@ Test(threads, a_lower_call_returning_after_another_threads_lower_close, .init = 
 /* The same receive begun after the lower close is a use after close. */
 Test(threads, a_lower_call_begun_after_the_lower_close, .init = layered, .fini = teardown)
 {
-	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
-					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
-					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
-					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
-					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
-					   RET(WSPSOCKET, AF_INET, H1, OK), END};
-	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
-					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
-					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
-					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
 	static const struct sev late[] = {CALL(WSPRECV, H1), LCALL(WSPRECV, 0x5000),
 					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
 					  RET(WSPRECV, H1, -1, WSAENOTSOCK), END};
-	play(start, NULL);
-	play(closer, NULL);
+	play(layered_start, NULL);
+	play(layered_close, NULL);
 	play(NULL, late);
 	cr_expect_str_eq(found(), "LSP.NextProc.NoUseAfterClose");
 }
@@ -521,23 +513,13 @@ Test(threads, a_lower_call_begun_after_the_lower_close, .init = layered, .fini =
 Test(threads, a_client_call_racing_its_own_close_is_not_the_layers, .init = layered,
      .fini = teardown)
 {
-	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
-					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
-					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
-					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
-					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
-					   RET(WSPSOCKET, AF_INET, H1, OK), END};
 	static const struct sev reader[] = {CALL(WSPRECV, H1), END};
-	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
-					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
-					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
-					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
 	static const struct sev late[] = {LCALL(WSPRECV, 0x5000),
 					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
 					  RET(WSPRECV, H1, -1, WSAENOTSOCK), END};
-	play(start, NULL);
+	play(layered_start, NULL);
 	play(NULL, reader);
-	play(closer, NULL);
+	play(layered_close, NULL);
 	play(NULL, late);
 	cr_expect_str_eq(found(), "");
 }
@@ -547,26 +529,18 @@ Test(threads, a_client_call_racing_its_own_close_is_not_the_layers, .init = laye
 Test(threads, a_call_on_another_socket_meeting_the_closed_handle, .init = layered,
      .fini = teardown)
 {
-	static const struct sev start[] = {CALL(WSPSTARTUP, 0x0202), LCALL(WSPSTARTUP, 0x0202),
-					   LRET(WSPSTARTUP, 0x0202, 0, OK), RET(WSPSTARTUP, 0, 0, OK),
-					   CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
-					   LRET(WSPSOCKET, AF_INET, 0x5000, OK),
-					   UP(WPUCREATESOCKETHANDLE, 1001, 0x77, H1),
-					   RET(WSPSOCKET, AF_INET, H1, OK), CALL(WSPSOCKET, AF_INET),
-					   LCALL(WSPSOCKET, AF_INET), LRET(WSPSOCKET, AF_INET, 0x5004, OK),
-					   UP(WPUCREATESOCKETHANDLE, 1001, 0x78, H2),
-					   RET(WSPSOCKET, AF_INET, H2, OK), END};
+	static const struct sev second[] = {CALL(WSPSOCKET, AF_INET), LCALL(WSPSOCKET, AF_INET),
+					    LRET(WSPSOCKET, AF_INET, 0x5004, OK),
+					    UP(WPUCREATESOCKETHANDLE, 1001, 0x78, H2),
+					    RET(WSPSOCKET, AF_INET, H2, OK), END};
 	static const struct sev reader[] = {CALL(WSPRECV, H2), END};
-	static const struct sev closer[] = {CALL(WSPCLOSESOCKET, H1), LCALL(WSPCLOSESOCKET, 0x5000),
-					    LRET(WSPCLOSESOCKET, 0x5000, 0, OK),
-					    UP(WPUCLOSESOCKETHANDLE, H1, 0, 0),
-					    RET(WSPCLOSESOCKET, H1, 0, OK), END};
 	static const struct sev late[] = {LCALL(WSPRECV, 0x5000),
 					  LRET(WSPRECV, 0x5000, -1, WSAENOTSOCK),
 					  RET(WSPRECV, H2, -1, WSAENOTSOCK), END};
-	play(start, NULL);
+	play(layered_start, NULL);
+	play(second, NULL);
 	play(NULL, reader);
-	play(closer, NULL);
+	play(layered_close, NULL);
 	play(NULL, late);
 	cr_expect_str_eq(found(), "LSP.NextProc.NoUseAfterClose");
 }
